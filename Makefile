@@ -1,0 +1,51 @@
+# commlab — two commands on a fresh machine:  make demo  and  make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.commlab-installed
+# pytest options: override with `make test PYTEST_ARGS="-k load"`
+PYTEST_ARGS ?= -n 2
+
+.PHONY: setup demo test lint lab samples browser clean help
+
+help:
+	@echo "make demo   - set up and run the demo playbook on data/samples, printing the report path"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lab    - open the notebooks in JupyterLab"
+	@echo "make lint   - ruff"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name commlab --display-name "Python (commlab)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/commlab run playbooks/demo.yaml
+
+test: setup browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+samples: setup
+	$(BIN)/commlab generate data/samples --seed 20240601
+
+# Headless Chromium for the report tests (Debian package; needs root). Skipped quietly where
+# it cannot be installed: those tests then skip with the reason, except under CI=true.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will skip"; \
+	  else echo "note: chromium not installed; browser tests will skip"; fi; }
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""Pure analysis functions and estimators over validated tables."""

@@ -1,0 +1,8 @@
+"""The data layer: schema, reading, validation and the sample generator.
+
+Knows nothing of analysis, notebooks or papermill.
+"""
+
+from commlab.data.load import DEFAULT_TZ, Dataset, load_dataset
+
+__all__ = ["DEFAULT_TZ", "Dataset", "load_dataset"]

@@ -1,0 +1,209 @@
+"""Loading a data folder into one validated :class:`Dataset`.
+
+A data folder holds ``communities``, ``members`` and ``events``, each as
+``.parquet``, ``.csv`` or ``.csv.gz``. :func:`load_dataset` reads all three,
+coerces types (ids to text, times to UTC, amounts to numbers), validates
+them lazily and either returns a complete :class:`Dataset` or raises one
+:class:`~commlab.errors.DataValidationError` listing every problem. Nothing
+is half-loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from commlab.data import schema as S
+from commlab.data.io import find_table_file, parse_times, read_raw_table, sha256_file
+from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, cross_table_problems, table_problems
+from commlab.errors import DataValidationError, Problem, UsageError
+
+__all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ"]
+
+#: Zone in which naive times are read unless the caller says otherwise.
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+@dataclass
+class Dataset:
+    """The three validated tables of a data folder.
+
+    Attributes
+    ----------
+    communities, members, events : DataFrame
+        The canonical tables; times are ``datetime64[ns, UTC]``, ids are strings.
+    files : dict
+        Table name to the file it was read from.
+    sha256 : dict
+        File path to the sha256 of its bytes (for the run manifest).
+    encodings : dict
+        Table name to the detected encoding.
+    tz : str
+        Zone naive times were read in.
+    """
+
+    communities: pd.DataFrame
+    members: pd.DataFrame
+    events: pd.DataFrame
+    files: dict[str, str] = field(default_factory=dict)
+    sha256: dict[str, str] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
+    tz: str = DEFAULT_TZ
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({len(self.communities)} communities, {len(self.members)} members, "
+            f"{len(self.events)} events, tz={self.tz!r})"
+        )
+
+    def subset(self, communities: list[str] | None) -> Dataset:
+        """The same data restricted to ``communities`` (all when ``None`` or empty)."""
+        if not communities:
+            return self
+        unknown = sorted(set(communities) - set(self.communities[S.COMMUNITIES.key[0]]))
+        if unknown:
+            raise UsageError(
+                f"unknown community id(s): {', '.join(unknown)}; "
+                f"known: {', '.join(self.communities['community_id'])}"
+            )
+        keep = lambda df: df[df["community_id"].isin(communities)].reset_index(drop=True)  # noqa: E731
+        return Dataset(
+            keep(self.communities), keep(self.members), keep(self.events),
+            dict(self.files), dict(self.sha256), dict(self.encodings), self.tz,
+        )
+
+    def summary(self) -> str:
+        """A short, human-readable description of the data."""
+        ev = self.events
+        span = ""
+        if len(ev):
+            span = f", {ev['ts'].min():%Y-%m-%d} → {ev['ts'].max():%Y-%m-%d} (UTC)"
+        return (
+            f"{len(self.communities)} communities, {len(self.members)} members, "
+            f"{len(ev)} events{span}"
+        )
+
+
+def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Coerce the columns of ``frame`` to their canonical types.
+
+    Unknown extra columns are kept. Values that cannot be converted become
+    missing and are reported as problems (unparseable time, amount that is
+    not a number).
+    """
+    out = frame.copy()
+    problems: list[Problem] = []
+    for col in table.columns:
+        if col.name not in out.columns:
+            if not col.required:
+                out[col.name] = pd.Series(pd.NA, index=out.index, dtype=_empty_dtype(col.dtype))
+            continue
+        s = out[col.name]
+        if col.dtype == "timestamp":
+            parsed, bad = parse_times(s, tz)
+            if bad.any():
+                problems.append(_bad_values(file, col.name, "unparseable time", s, bad,
+                                            f"write times as 'YYYY-MM-DD HH:MM:SS' (read in {tz}) "
+                                            "or ISO 8601 with an offset, e.g. 2024-03-01T18:00:00+08:00"))
+            out[col.name] = parsed
+        elif col.dtype == "float":
+            num = pd.to_numeric(s, errors="coerce")
+            bad = s.notna() & num.isna() & (s.astype("string").str.strip() != "")
+            if bad.any():
+                problems.append(_bad_values(file, col.name, "not a number", s, bad,
+                                            "use plain numbers such as 12.5 (no currency signs)"))
+            out[col.name] = num.astype("float64")
+        else:
+            txt = s.astype("string").str.strip()
+            if pd.api.types.is_float_dtype(s.dtype):  # ids stored as floats: 9.0 -> "9"
+                txt = s.astype("Int64").astype("string")
+            txt = txt.mask(txt == "")
+            out[col.name] = txt
+    return out, problems
+
+
+def _empty_dtype(dtype: str) -> str:
+    return {"timestamp": "datetime64[ns, UTC]", "float": "float64"}.get(dtype, "string")
+
+
+def _bad_values(file: str, column: str, check: str, values: pd.Series, bad: pd.Series, fix: str) -> Problem:
+    idx = values.index[bad]
+    head = idx[:MAX_ROWS_SHOWN]
+    return Problem(
+        file, column, check, [int(i) + ROW_OFFSET for i in head], [values.loc[i] for i in head],
+        count=int(bad.sum()), fix=fix,
+    )
+
+
+def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: list[str] | None = None) -> Dataset:
+    """Read and validate the three tables of ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        Folder holding ``communities``, ``members`` and ``events`` as
+        ``.parquet``, ``.csv`` or ``.csv.gz``. CSV may be UTF-8 (with or
+        without BOM) or GBK/GB18030.
+    tz : str, default "Asia/Shanghai"
+        Zone in which naive times are read. Stored times are UTC.
+    communities : list of str, optional
+        Keep only these community ids (after validating everything).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    UsageError
+        If ``data_dir`` does not exist or ``tz`` is not a known zone.
+    DataValidationError
+        Listing every problem found in every file.
+    """
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise UsageError(f"data folder not found: {d}")
+    try:
+        pd.Timestamp("2020-01-01").tz_localize(tz)
+    except Exception as exc:  # noqa: BLE001 - any failure means an unknown zone
+        raise UsageError(f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai or UTC") from exc
+
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    sha: dict[str, str] = {}
+    encodings: dict[str, str] = {}
+    for name, table in S.TABLES.items():
+        path = find_table_file(d, name)
+        if path is None:
+            problems.append(Problem(str(d / f"{name}.csv"), "", "missing file",
+                                    fix=f"add {name}.csv or {name}.parquet to {d}"))
+            frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
+            files[name] = str(d / f"{name}.csv")
+            continue
+        files[name] = str(path)
+        sha[str(path)] = sha256_file(path)
+        try:
+            raw, enc = read_raw_table(path)
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(str(path), "", "unknown text encoding", fix=exc.reason))
+            frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
+            continue
+        except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
+            problems.append(Problem(str(path), "", f"unreadable file ({type(exc).__name__}: {exc})",
+                                    fix="check that the file is a complete CSV or Parquet file"))
+            frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
+            continue
+        encodings[name] = enc
+        coerced, found = coerce_table(raw, table, str(path), tz)
+        problems.extend(found)
+        problems.extend(table_problems(coerced, table, str(path)))
+        frames[name] = coerced
+    problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
+    if problems:
+        raise DataValidationError(problems, source=str(d))
+    ds = Dataset(frames["communities"], frames["members"], frames["events"], files, sha, encodings, tz)
+    ds.events = ds.events.sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+    return ds.subset(communities)

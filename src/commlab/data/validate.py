@@ -1,0 +1,200 @@
+"""Validation of the three canonical tables: lazy, complete, actionable.
+
+Per-table checks (required columns, allowed values, non-negative amounts,
+unique keys, missing values) are pandera schemas built from
+:mod:`commlab.data.schema`; cross-table checks (members of unknown
+communities, events by unknown members, reply targets that do not exist,
+events before the community was created) are joins done here. Every problem
+found is collected; nothing stops at the first one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from commlab.data import schema as S
+from commlab.errors import Problem
+
+__all__ = ["pandera_schema", "table_problems", "cross_table_problems", "MAX_ROWS_SHOWN"]
+
+#: How many offending rows each problem lists.
+MAX_ROWS_SHOWN = 5
+
+#: The header is row 1, so the first data row (index 0) is row 2.
+ROW_OFFSET = 2
+
+
+def pandera_schema(table: S.Table) -> pa.DataFrameSchema:
+    """The pandera schema of a canonical table (values only; types are coerced before)."""
+    columns: dict[str, pa.Column] = {}
+    for c in table.columns:
+        checks = []
+        if c.vocabulary is not None:
+            checks.append(pa.Check.isin(c.vocabulary.codes, name=f"allowed {c.name}"))
+        if c.dtype == "float":
+            checks.append(pa.Check.ge(0, name=f"non-negative {c.name}"))
+        columns[c.name] = pa.Column(
+            None, checks=checks, nullable=c.nullable, required=c.required, coerce=False,
+        )
+    return pa.DataFrameSchema(
+        columns, unique=list(table.key) or None, strict=False, name=table.name,
+    )
+
+
+def _fix_for(table: S.Table, column: str, check: str) -> str:
+    if check == "column_in_dataframe":
+        return (
+            f"add a column named '{column}' to the {table.name} file "
+            f"(required columns: {', '.join(table.required)})"
+        )
+    if check.startswith("allowed") or check.startswith("isin"):
+        col = table.column(column)
+        assert col.vocabulary is not None
+        return f"use one of: {', '.join(col.vocabulary.codes)} (see `commlab schema`)"
+    if check.startswith("non-negative"):
+        return "amounts are money spent and cannot be negative; record refunds as a separate column or drop them"
+    if check == "not_nullable":
+        return f"fill in '{column}' on these rows, or drop the rows"
+    if check.startswith("multiple_fields_uniqueness") or check == "field_uniqueness":
+        return f"each {' + '.join(table.key)} must appear once; remove or merge the duplicate rows"
+    return ""
+
+
+def _check_label(check: str, column: str) -> str:
+    if check == "column_in_dataframe":
+        return "missing column"
+    if check == "not_nullable":
+        return "missing value"
+    if check.startswith("multiple_fields_uniqueness") or check == "field_uniqueness":
+        return "duplicate " + column
+    if check.startswith("allowed"):
+        return "unknown " + column + " value"
+    if check.startswith("non-negative"):
+        return "negative " + column
+    return check
+
+
+def table_problems(frame: pd.DataFrame, table: S.Table, file: str) -> list[Problem]:
+    """Every per-table problem of ``frame`` against ``table``, as :class:`Problem`."""
+    try:
+        pandera_schema(table).validate(frame, lazy=True)
+        return []
+    except SchemaErrors as err:
+        cases = err.failure_cases
+    problems: list[Problem] = []
+    cases = cases.copy()
+    cases["check"] = cases["check"].astype(str)
+    for (column, check), grp in cases.groupby(["column", "check"], dropna=False, sort=False):
+        if check == "column_in_dataframe":
+            for missing in grp["failure_case"]:
+                problems.append(
+                    Problem(file, str(missing), "missing column", count=len(frame),
+                            fix=_fix_for(table, str(missing), check))
+                )
+            continue
+        column = str(column)
+        if check.startswith("multiple_fields_uniqueness"):
+            column = "+".join(table.key)
+        idx = pd.to_numeric(grp["index"], errors="coerce").dropna().astype(int).drop_duplicates()
+        rows = [int(i) + ROW_OFFSET for i in idx.head(MAX_ROWS_SHOWN)]
+        if check.startswith("multiple_fields_uniqueness"):
+            sub = frame.loc[idx.head(MAX_ROWS_SHOWN), list(table.key)]
+            values = ["/".join(str(x) for x in r) for r in sub.itertuples(index=False)]
+        else:
+            values = [_plain(v) for v in grp["failure_case"].head(MAX_ROWS_SHOWN)]
+        problems.append(
+            Problem(file, column, _check_label(check, column), rows, values, count=len(idx),
+                    fix=_fix_for(table, column.split("+")[0], check))
+        )
+    return problems
+
+
+def _plain(v: object) -> object:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return None
+    if hasattr(v, "item"):
+        try:
+            return v.item()  # numpy scalar -> python
+        except (ValueError, AttributeError):
+            pass
+    return v
+
+
+def _rows_problem(
+    file: str, column: str, check: str, frame: pd.DataFrame, mask: pd.Series, shown: Iterable[str], fix: str
+) -> Problem | None:
+    if not bool(mask.any()):
+        return None
+    bad = frame.loc[mask]
+    head = bad.head(MAX_ROWS_SHOWN)
+    cols = list(shown)
+    values = ["/".join(str(x) for x in r) for r in head[cols].itertuples(index=False)]
+    rows = [int(i) + ROW_OFFSET for i in head.index]
+    return Problem(file, column, check, rows, values, count=int(mask.sum()), fix=fix)
+
+
+def cross_table_problems(
+    communities: pd.DataFrame,
+    members: pd.DataFrame,
+    events: pd.DataFrame,
+    files: dict[str, str],
+) -> list[Problem]:
+    """Problems that need two tables to see.
+
+    The frames must already carry their required columns (with parsed times);
+    checks whose columns are missing are skipped, since the missing column is
+    already reported.
+    """
+    out: list[Problem | None] = []
+    cf, mf, ef = files["communities"], files["members"], files["events"]
+    has = lambda df, *cols: all(c in df.columns for c in cols)  # noqa: E731
+
+    if has(communities, "community_id") and has(members, "community_id"):
+        known = set(communities["community_id"].dropna())
+        mask = members["community_id"].notna() & ~members["community_id"].isin(known)
+        out.append(_rows_problem(
+            mf, "community_id", "member of an unknown community", members, mask, ["community_id"],
+            f"add the community to {cf} or correct the id",
+        ))
+    if has(communities, "community_id") and has(events, "community_id"):
+        known = set(communities["community_id"].dropna())
+        mask = events["community_id"].notna() & ~events["community_id"].isin(known)
+        out.append(_rows_problem(
+            ef, "community_id", "event in an unknown community", events, mask, ["community_id"],
+            f"add the community to {cf} or correct the id",
+        ))
+    if has(members, "community_id", "member_id") and has(events, "community_id", "member_id"):
+        keys = pd.MultiIndex.from_frame(members[["community_id", "member_id"]].astype("string"))
+        ev_keys = pd.MultiIndex.from_frame(events[["community_id", "member_id"]].astype("string"))
+        mask = pd.Series(~ev_keys.isin(keys), index=events.index) & events["member_id"].notna()
+        out.append(_rows_problem(
+            ef, "member_id", "event by a member not in the members table", events, mask,
+            ["community_id", "member_id"],
+            f"add these members to {mf} (with joined_at and role) or drop their events",
+        ))
+        if "target_member_id" in events.columns:
+            tgt = events["target_member_id"]
+            present = tgt.notna()
+            if present.any():
+                tkeys = pd.MultiIndex.from_arrays(
+                    [events["community_id"].astype("string"), tgt.astype("string")]
+                )
+                mask = present & pd.Series(~tkeys.isin(keys), index=events.index)
+                out.append(_rows_problem(
+                    ef, "target_member_id", "reply/mention target that does not exist", events, mask,
+                    ["community_id", "target_member_id"],
+                    f"the target must be a member of the same community in {mf}; correct it or leave it empty",
+                ))
+    if has(communities, "community_id", "created_at") and has(events, "community_id", "ts"):
+        created = communities.drop_duplicates("community_id").set_index("community_id")["created_at"]
+        c_at = events["community_id"].map(created)
+        mask = events["ts"].notna() & c_at.notna() & (events["ts"] < c_at)
+        out.append(_rows_problem(
+            ef, "ts", "event before the community was created", events, mask, ["community_id", "ts"],
+            f"check the time zone and created_at in {cf}: created_at must not be later than the first event",
+        ))
+    return [p for p in out if p is not None]
