@@ -1,0 +1,176 @@
+"""Loading and validating the canonical tables."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from commlab.data import load_dataset
+from commlab.data.io import decode_bytes, parse_times
+from commlab.errors import DataValidationError, UsageError
+
+COMMUNITIES = """community_id,name,theme,business_model,lifecycle,platform,monetization,created_at
+c1,读书会,interest,creator,startup,wechat,none,2024-01-01 09:00:00
+"""
+MEMBERS = """community_id,member_id,joined_at,role,display_name
+c1,m1,2024-01-01 09:00,owner,王芳
+c1,m2,2024-01-02T10:00:00+00:00,member,李雷
+"""
+EVENTS = """community_id,member_id,ts,event_type,target_member_id,amount
+c1,m1,2024-01-03 10:00,message,,
+c1,m2,2024-01-03 11:00,reply,m1,
+c1,m2,2024-01-03 12:00,purchase,,9.9
+"""
+
+
+def write_tiny(d: Path, encoding: str = "utf-8") -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in (("communities", COMMUNITIES), ("members", MEMBERS), ("events", EVENTS)):
+        (d / f"{name}.csv").write_bytes(text.encode(encoding))
+    return d
+
+
+def test_tiny_dataset_loads_with_times_in_utc(tmp_path):
+    ds = load_dataset(write_tiny(tmp_path))
+    assert len(ds.communities) == 1 and len(ds.members) == 2 and len(ds.events) == 3
+    # naive times are read in Asia/Shanghai (UTC+8) and stored in UTC
+    assert ds.communities.loc[0, "created_at"] == pd.Timestamp("2024-01-01 01:00", tz="UTC")
+    # an explicit offset is kept
+    assert ds.members.loc[1, "joined_at"] == pd.Timestamp("2024-01-02 10:00", tz="UTC")
+    assert str(ds.events["ts"].dtype) == "datetime64[ns, UTC]"
+    assert ds.events["amount"].tolist()[2] == pytest.approx(9.9)
+    assert ds.members.loc[0, "display_name"] == "王芳"
+
+
+def test_configurable_zone(tmp_path):
+    ds = load_dataset(write_tiny(tmp_path), tz="UTC")
+    assert ds.communities.loc[0, "created_at"] == pd.Timestamp("2024-01-01 09:00", tz="UTC")
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
+def test_chinese_encodings_load_identically(tmp_path, encoding):
+    utf8 = load_dataset(write_tiny(tmp_path / "utf8"))
+    other = load_dataset(write_tiny(tmp_path / encoding, encoding))
+    assert other.encodings["members"] == ("utf-8-sig" if encoding == "utf-8-sig" else "gb18030")
+    for name in ("communities", "members", "events"):
+        pd.testing.assert_frame_equal(getattr(utf8, name), getattr(other, name))
+
+
+def test_gbk_copy_of_samples_loads_identically(tmp_path, samples_dir):
+    """The bundled samples re-saved as GBK (as Excel on a Chinese Windows would) load the same."""
+    utf8 = load_dataset(samples_dir)
+    gbk = tmp_path / "gbk"
+    shutil.copytree(samples_dir, gbk)
+    for name in ("communities", "members"):
+        text = (gbk / f"{name}.csv").read_text(encoding="utf-8")
+        assert any(ord(ch) > 0x2E80 for ch in text), "samples should carry Chinese text"
+        (gbk / f"{name}.csv").write_bytes(text.encode("gbk"))
+    again = load_dataset(gbk)
+    assert again.encodings["communities"] == "gb18030"
+    for name in ("communities", "members", "events"):
+        pd.testing.assert_frame_equal(getattr(utf8, name), getattr(again, name))
+
+
+def test_decode_rejects_binary_garbage():
+    with pytest.raises(UnicodeDecodeError, match="neither UTF-8 nor GBK"):
+        decode_bytes(b"\xff\xfe\xfa\x80\x81", name="x.csv")
+
+
+def test_parse_times_flags_bad_values_only():
+    s = pd.Series(["2024-01-01 08:00", "2024-01-01T00:00:00Z", "", None, "yesterday"])
+    parsed, bad = parse_times(s, "Asia/Shanghai")
+    assert parsed[0] == parsed[1] == pd.Timestamp("2024-01-01 00:00", tz="UTC")
+    assert bad.tolist() == [False, False, False, False, True]
+
+
+def test_missing_folder_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="not found"):
+        load_dataset(tmp_path / "nope")
+
+
+def test_unknown_zone_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="time zone"):
+        load_dataset(write_tiny(tmp_path), tz="Mars/Olympus")
+
+
+def test_subset_of_unknown_community_is_an_error(tmp_path):
+    with pytest.raises(UsageError, match="unknown community"):
+        load_dataset(write_tiny(tmp_path), communities=["nope"])
+
+
+# --- a broken copy of the samples: one of each problem ------------------------------------
+
+EXPECTED_PROBLEMS = {
+    # (file stem, column, check)
+    ("communities", "platform", "missing column"),
+    ("events", "event_type", "unknown event_type value"),
+    ("events", "ts", "unparseable time"),
+    ("members", "community_id+member_id", "duplicate community_id+member_id"),
+    ("events", "member_id", "event by a member not in the members table"),
+    ("events", "target_member_id", "reply/mention target that does not exist"),
+    ("events", "amount", "negative amount"),
+    ("events", "ts", "event before the community was created"),
+}
+
+
+def make_broken_copy(samples_dir: Path, out: Path) -> Path:
+    """Copy the samples as CSV and plant exactly one of each problem the loader must find."""
+    ds = load_dataset(samples_dir)
+    out.mkdir(parents=True)
+    com = ds.communities.drop(columns=["platform"])  # missing column
+    mem = ds.members.copy()
+    mem = pd.concat([mem, mem.iloc[[5]]], ignore_index=True)  # duplicate member id (row 2+len)
+    ev = ds.events.copy()
+    ev["ts"] = ev["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    ev.loc[10, "event_type"] = "teleport"  # unknown event type
+    ev.loc[11, "ts"] = "31/02/2024 25:61"  # unparseable time
+    ev.loc[12, "member_id"] = "ghost-member"  # event by a member not in members
+    replies = ev.index[(ev["event_type"] == "reply") & (ev.index > 20)]
+    ev.loc[replies[0], "target_member_id"] = "nobody-here"  # reply target that does not exist
+    buys = ev.index[ev["event_type"] == "purchase"]
+    ev.loc[buys[0], "amount"] = -5.0  # negative amount
+    ev.loc[13, "ts"] = "1999-01-01T00:00:00+00:00"  # before the community was created
+    com.to_csv(out / "communities.csv", index=False)
+    mem.to_csv(out / "members.csv", index=False)
+    ev.to_csv(out / "events.csv", index=False)
+    return out
+
+
+def test_broken_samples_list_every_problem(tmp_path, samples_dir):
+    broken = make_broken_copy(samples_dir, tmp_path / "broken")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(broken)
+    found = {(Path(p.file).name.split(".")[0], p.column, p.check) for p in info.value.problems}
+    assert EXPECTED_PROBLEMS <= found, f"missing: {EXPECTED_PROBLEMS - found}"
+    by_check = {p.check: p for p in info.value.problems}
+    assert by_check["unknown event_type value"].rows == [12]  # index 10 -> row 12 (header is row 1)
+    assert by_check["unknown event_type value"].values == ["teleport"]
+    assert "use one of" in by_check["unknown event_type value"].fix
+    assert by_check["event by a member not in the members table"].rows == [14]
+    text = str(info.value)
+    assert "events.csv" in text and "teleport" in text and "fix:" in text
+
+
+def test_validate_cli_lists_every_problem(tmp_path, samples_dir):
+    broken = make_broken_copy(samples_dir, tmp_path / "broken")
+    cli = [sys.executable, "-m", "commlab", "validate"]
+    bad = subprocess.run([*cli, str(broken)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 3, bad.stderr
+    assert "Traceback" not in bad.stderr
+    for _, column, check in EXPECTED_PROBLEMS:
+        assert check in bad.stderr + bad.stdout
+    good = subprocess.run([*cli, str(samples_dir)], capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    assert "communities" in good.stdout
+
+
+def test_nothing_is_half_loaded(tmp_path):
+    d = write_tiny(tmp_path)
+    (d / "events.csv").write_text(EVENTS + "c1,m2,not a time,message,,\n", encoding="utf-8")
+    with pytest.raises(DataValidationError):
+        load_dataset(d)

@@ -1,0 +1,75 @@
+"""The project's own set-up files agree with each other."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import REPO
+
+#: pyproject name -> conda-forge name, where they differ.
+CONDA_NAMES = {"duckdb": "python-duckdb"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", req.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    project = _pyproject()["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    wanted |= {_name(r) for r in project["optional-dependencies"]["test"]}
+    wanted = {CONDA_NAMES.get(n, n) for n in wanted}
+    env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
+    assert env["channels"] == ["conda-forge"]
+    conda, pip = set(), set()
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip |= {_name(p) for p in dep["pip"] if not p.startswith("-e")}
+            assert "-e ." in dep["pip"], "environment.yml must install commlab itself with pip"
+        else:
+            conda.add(_name(dep))
+    declared = (conda | pip) - {"python", "pip"}
+    assert declared == wanted, f"only in environment.yml: {declared - wanted}; only in pyproject: {wanted - declared}"
+
+
+def test_lower_bounds_agree():
+    project = _pyproject()["project"]
+    bounds = {CONDA_NAMES.get(_name(r), _name(r)): r.split(">=")[1] for r in project["dependencies"] if ">=" in r}
+    env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
+    flat = [d for d in env["dependencies"] if isinstance(d, str)] + env["dependencies"][-1]["pip"]
+    for dep in flat:
+        if ">=" in dep:
+            name, low = _name(dep), dep.split(">=")[1].split()[0]
+            if name in bounds:
+                assert bounds[name] == low, f"{name}: pyproject >= {bounds[name]}, environment.yml >= {low}"
+
+
+def test_console_script_declared():
+    assert _pyproject()["project"]["scripts"]["commlab"] == "commlab.cli:main"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "commlab"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+
+
+def test_required_top_level_layout():
+    for name in ("notebooks", "playbooks", "src/commlab", "data/samples", "tests", "environment.yml",
+                 "pyproject.toml", "Makefile", "README.md", ".ci/run"):
+        assert (REPO / name).exists(), name
