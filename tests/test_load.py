@@ -162,7 +162,7 @@ def test_validate_cli_lists_every_problem(tmp_path, samples_dir):
     bad = subprocess.run([*cli, str(broken)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 3, bad.stderr
     assert "Traceback" not in bad.stderr
-    for _, column, check in EXPECTED_PROBLEMS:
+    for _, _column, check in EXPECTED_PROBLEMS:
         assert check in bad.stderr + bad.stdout
     good = subprocess.run([*cli, str(samples_dir)], capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stderr
