@@ -1,0 +1,151 @@
+"""Operational signals: the facts an operator acts on this week.
+
+These complement the community metrics with signals that point at specific places or people:
+a channel where members wait for a staff reply, top members who went quiet recently, the
+first cohort against later ones. Each function takes ``as_of`` explicitly.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from commlab.analysis.overview import STAFF_ROLES, to_utc
+from commlab.data import schema as S
+
+__all__ = [
+    "days_without_staff_reply",
+    "recently_inactive_top_members",
+    "first_cohort_retention_gap",
+    "operational_facts",
+]
+
+MAIN_CHANNEL = "(main)"
+
+
+def _content(events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    ev = events[(events["ts"] <= as_of) & events["event_type"].isin(S.CONTENT_EVENTS)]
+    return ev
+
+
+def _staff_keys(members: pd.DataFrame) -> pd.Series:
+    staff = members[members["role"].isin(STAFF_ROLES)]
+    return staff["community_id"] + "\x1f" + staff["member_id"]
+
+
+def days_without_staff_reply(events: pd.DataFrame, members: pd.DataFrame, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Per community and channel: how long members have waited for staff.
+
+    For each channel (events without a channel form one ``(main)`` channel), the wait is the
+    time from the first member message after the last staff message until ``as_of``, in days;
+    0 when staff spoke last or nobody has written.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, channel, last_staff_ts, waiting_since, days_waiting``.
+    """
+    now = to_utc(as_of)
+    ev = _content(events, now)
+    ev = ev.assign(channel=ev["channel"].fillna(MAIN_CHANNEL) if "channel" in ev else MAIN_CHANNEL)
+    is_staff = (ev["community_id"] + "\x1f" + ev["member_id"]).isin(set(_staff_keys(members)))
+    last_staff = ev[is_staff].groupby(["community_id", "channel"])["ts"].max().rename("last_staff_ts")
+    mem = ev[~is_staff].merge(last_staff.reset_index(), on=["community_id", "channel"], how="left")
+    after = mem[mem["last_staff_ts"].isna() | (mem["ts"] > mem["last_staff_ts"])]
+    waiting = after.groupby(["community_id", "channel"])["ts"].min().rename("waiting_since")
+    channels = ev[["community_id", "channel"]].drop_duplicates().set_index(["community_id", "channel"])
+    out = channels.join(last_staff).join(waiting).reset_index()
+    out["days_waiting"] = ((now - out["waiting_since"]).dt.total_seconds() / 86400).fillna(0.0)
+    return out
+
+
+def recently_inactive_top_members(
+    events: pd.DataFrame,
+    members: pd.DataFrame,
+    *,
+    as_of: str | pd.Timestamp,
+    top_share: float = 0.05,
+    lookback_days: int = 90,
+    quiet_days: tuple[int, int] = (7, 28),
+) -> pd.DataFrame:
+    """Top contributors of the last ``lookback_days`` whose last activity was 7–28 days ago.
+
+    "Top" is the top ``top_share`` of non-staff members by content in the look-back window
+    (at least one member per community). These are the members worth a personal message now,
+    before they become zombies.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, member_id, content, last_active, days_quiet`` (raw member ids:
+        pseudonymise before showing).
+    """
+    now = to_utc(as_of)
+    staff = set(_staff_keys(members))
+    ev = events[events["ts"] <= now]
+    ev = ev[~(ev["community_id"] + "\x1f" + ev["member_id"]).isin(staff)]
+    window = ev[(ev["ts"] > now - pd.Timedelta(days=lookback_days)) & ev["event_type"].isin(S.CONTENT_EVENTS)]
+    content = window.groupby(["community_id", "member_id"]).size().rename("content").reset_index()
+    rank = content.groupby("community_id")["content"].rank(method="first", ascending=False)
+    size = content.groupby("community_id")["content"].transform("size")
+    top = content[rank <= (size * top_share).clip(lower=1).round()]
+    last = ev[~ev["event_type"].isin(["join", "leave"])].groupby(["community_id", "member_id"])["ts"].max()
+    top = top.merge(last.rename("last_active").reset_index(), on=["community_id", "member_id"], how="left")
+    top["days_quiet"] = (now - top["last_active"]).dt.total_seconds() / 86400
+    lo, hi = quiet_days
+    return top[(top["days_quiet"] >= lo) & (top["days_quiet"] <= hi)].reset_index(drop=True)
+
+
+def first_cohort_retention_gap(
+    events: pd.DataFrame,
+    members: pd.DataFrame,
+    communities: pd.DataFrame,
+    *,
+    as_of: str | pd.Timestamp,
+    first_days: int = 14,
+    horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Retention of the first cohort minus that of later cohorts.
+
+    The first cohort joined within ``first_days`` of the community's creation. A member is
+    retained when active between ``horizon_days`` and ``2 × horizon_days`` after joining. Only
+    members who joined at least ``2 × horizon_days`` before ``as_of`` count.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, first_cohort, first_retention, later_cohort, later_retention, gap``.
+    """
+    now = to_utc(as_of)
+    m = members[~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days))]
+    m = m.merge(communities[["community_id", "created_at"]], on="community_id")
+    m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
+    ev = events[(events["ts"] <= now) & ~events["event_type"].isin(["join", "leave"])]
+    ev = ev.merge(m[["community_id", "member_id", "joined_at"]], on=["community_id", "member_id"])
+    age = ev["ts"] - ev["joined_at"]
+    kept = ev[(age >= pd.Timedelta(days=horizon_days)) & (age < pd.Timedelta(days=2 * horizon_days))]
+    retained = set(zip(kept["community_id"], kept["member_id"], strict=True))
+    m = m.assign(retained=[(c, i) in retained for c, i in zip(m["community_id"], m["member_id"], strict=True)])
+    g = m.groupby(["community_id", "first"])["retained"].agg(["size", "mean"]).unstack("first")
+    out = pd.DataFrame(index=communities["community_id"])
+    out["first_cohort"] = g.get(("size", True))
+    out["first_retention"] = g.get(("mean", True))
+    out["later_cohort"] = g.get(("size", False))
+    out["later_retention"] = g.get(("mean", False))
+    out["gap"] = out["first_retention"] - out["later_retention"]
+    return out.reset_index()
+
+
+def operational_facts(
+    events: pd.DataFrame, members: pd.DataFrame, communities: pd.DataFrame, *, as_of: str | pd.Timestamp
+) -> pd.DataFrame:
+    """The signals above as a long ``community_id, metric_id, value`` table for the rules."""
+    ids = communities["community_id"]
+    waits = days_without_staff_reply(events, members, as_of=as_of).groupby("community_id")["days_waiting"].max()
+    quiet = recently_inactive_top_members(events, members, as_of=as_of).groupby("community_id").size()
+    gap = first_cohort_retention_gap(events, members, communities, as_of=as_of).set_index("community_id")["gap"]
+    wide = pd.DataFrame({
+        "max_days_without_staff_reply": waits.reindex(ids).fillna(0.0).to_numpy(),
+        "recently_inactive_top_members": quiet.reindex(ids).fillna(0).to_numpy(),
+        "first_cohort_retention_gap": gap.reindex(ids).to_numpy(),
+    }, index=ids)
+    return wide.reset_index().melt(id_vars="community_id", var_name="metric_id", value_name="value")

@@ -1,0 +1,74 @@
+"""Operational signals on tiny hand-made cases (expected numbers worked out by hand)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from commlab.analysis.signals import (
+    days_without_staff_reply,
+    first_cohort_retention_gap,
+    operational_facts,
+    recently_inactive_top_members,
+)
+
+T0 = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def day(n: float) -> pd.Timestamp:
+    return T0 + pd.Timedelta(days=n)
+
+
+def frame(rows, cols):
+    df = pd.DataFrame(rows, columns=cols)
+    for c in df.columns:
+        if c in ("ts", "joined_at", "created_at"):
+            df[c] = pd.to_datetime(df[c], utc=True)
+        elif df[c].dtype == object:
+            df[c] = df[c].astype("string")
+    return df
+
+
+MEMBERS = frame(
+    [("c", "s", day(0), "staff"), ("c", "a", day(0), "member"), ("c", "b", day(0), "member"),
+     ("c", "x", day(50), "member")],
+    ["community_id", "member_id", "joined_at", "role"],
+)
+
+
+def test_days_without_staff_reply_per_channel():
+    ev = frame([
+        ("c", "s", day(1), "message", "news"),
+        ("c", "a", day(2), "message", "news"),      # waiting since day 2 in "news"
+        ("c", "b", day(3), "reply", "news"),
+        ("c", "a", day(4), "message", "help"),      # "help": staff never spoke, waiting since day 4
+        ("c", "s", day(5), "message", "help"),      # ... until staff answered on day 5
+        ("c", "a", day(8), "reaction", "help"),     # reactions are not content
+    ], ["community_id", "member_id", "ts", "event_type", "channel"])
+    out = days_without_staff_reply(ev, MEMBERS, as_of=day(10)).set_index("channel")
+    assert out.loc["news", "days_waiting"] == pytest.approx(8.0)
+    assert out.loc["help", "days_waiting"] == 0.0
+
+
+def test_recently_inactive_top_members():
+    rows = [("c", "a", day(i), "message") for i in range(10, 60)]  # a: top, last active day 59
+    rows += [("c", "b", day(70), "message")]                        # b: one message, active day 70
+    ev = frame(rows, ["community_id", "member_id", "ts", "event_type"])
+    out = recently_inactive_top_members(ev, MEMBERS, as_of=day(75), top_share=0.5)
+    # top 50 % of 2 members = 1 member: a, quiet for 16 days (within 7-28)
+    assert out["member_id"].tolist() == ["a"]
+    assert out.loc[0, "days_quiet"] == pytest.approx(16.0)
+    assert recently_inactive_top_members(ev, MEMBERS, as_of=day(100), top_share=0.5).empty  # 41 days: zombie
+
+
+def test_first_cohort_gap_and_facts():
+    com = frame([("c", day(0))], ["community_id", "created_at"])
+    # first cohort a, b (joined day 0); later cohort x (day 50). Retained = active on days 30-59 after join.
+    ev = frame([("c", "a", day(40), "message"), ("c", "x", day(85), "message")],
+               ["community_id", "member_id", "ts", "event_type"])
+    out = first_cohort_retention_gap(ev, MEMBERS, com, as_of=day(120)).iloc[0]
+    assert out["first_retention"] == pytest.approx(0.5) and out["later_retention"] == pytest.approx(1.0)
+    assert out["gap"] == pytest.approx(-0.5)
+    facts = operational_facts(ev.assign(channel=pd.NA), MEMBERS, com, as_of=day(120))
+    assert set(facts["metric_id"]) == {"max_days_without_staff_reply", "recently_inactive_top_members",
+                                       "first_cohort_retention_gap"}
