@@ -85,7 +85,7 @@ class Problem:
         if self.rows:
             pairs = ", ".join(
                 f"row {r}: {v!r}" if i < len(self.values) else f"row {r}"
-                for i, (r, v) in enumerate(zip(self.rows, self.values + [None] * len(self.rows)))
+                for i, (r, v) in enumerate(zip(self.rows, self.values + [None] * len(self.rows), strict=False))
             )
             more = f" (and {self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
             first = f" — {pairs}{more}"
@@ -131,20 +131,47 @@ class NotebookExecutionError(CommlabError):
     notebook : str
         Path of the executed (failed) notebook, kept for inspection.
     cell_index : int
-        Index of the failing cell.
+        Index of the failing cell (0-based; in ``source`` when that is given,
+        else in ``notebook``; -1 if unknown).
     ename, evalue : str
         Exception name and value raised in the kernel.
+    source : str
+        The notebook as written (the one to fix), or "".
+    exec_count : int or None
+        Execution count of the failing cell (``In [n]`` in the executed notebook).
+    run_dir : str
+        The run folder holding the failed run, or "".
     """
 
     exit_code = 5
 
-    def __init__(self, notebook: str, cell_index: int, ename: str, evalue: str) -> None:
+    def __init__(
+        self,
+        notebook: str,
+        cell_index: int,
+        ename: str,
+        evalue: str,
+        *,
+        source: str = "",
+        exec_count: int | None = None,
+        run_dir: str = "",
+    ) -> None:
         self.notebook = notebook
         self.cell_index = cell_index
         self.ename = ename
         self.evalue = evalue
-        first = (evalue or "").strip().splitlines()[0] if evalue else ""
-        super().__init__(f"{notebook}: cell {cell_index} failed: {ename}: {first}")
+        self.source = source
+        self.exec_count = exec_count
+        self.run_dir = run_dir
+        first = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
+        error = f"{ename}: {first}" if first else ename
+        if source:
+            count = f" (In [{exec_count}])" if exec_count is not None else ""
+            super().__init__(
+                f"{source}: cell {cell_index}{count} failed: {error}; executed notebook kept at {notebook}"
+            )
+        else:
+            super().__init__(f"{notebook}: cell {cell_index} failed: {error}")
 
 
 class RunLockedError(CommlabError):

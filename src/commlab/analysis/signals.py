@@ -116,7 +116,8 @@ def first_cohort_retention_gap(
         ``community_id, first_cohort, first_retention, later_cohort, later_retention, gap``.
     """
     now = to_utc(as_of)
-    m = members[~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days))]
+    old_enough = members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)
+    m = members[~members["role"].isin(STAFF_ROLES) & old_enough]
     m = m.merge(communities[["community_id", "created_at"]], on="community_id")
     m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
     ev = events[(events["ts"] <= now) & ~events["event_type"].isin(["join", "leave"])]
