@@ -92,7 +92,8 @@ class Problem:
         elif self.values:
             first = " — " + ", ".join(repr(v) for v in self.values)
         fix = f"\n    fix: {self.fix}" if self.fix else ""
-        return f"{where}: {self.check} [{self.count} row(s)]{first}{fix}"
+        count = f" [{self.count} row(s)]" if self.count else ""
+        return f"{where}: {self.check}{count}{first}{fix}"
 
 
 class DataValidationError(CommlabError):

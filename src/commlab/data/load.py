@@ -124,6 +124,10 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
     return out, problems
 
 
+def _bad_count(found: list[Problem], column: str) -> int:
+    return sum(p.count for p in found if p.column == column)
+
+
 def _empty_dtype(dtype: str) -> str:
     return {"timestamp": "datetime64[ns, UTC]", "float": "float64"}.get(dtype, "string")
 
@@ -199,7 +203,12 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         encodings[name] = enc
         coerced, found = coerce_table(raw, table, str(path), tz)
         problems.extend(found)
-        problems.extend(table_problems(coerced, table, str(path)))
+        unparseable = {p.column for p in found}
+        problems.extend(
+            p for p in table_problems(coerced, table, str(path))
+            # a value that could not be converted is already reported; not again as "missing"
+            if not (p.check == "missing value" and p.column in unparseable and p.count <= _bad_count(found, p.column))
+        )
         frames[name] = coerced
     problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
     if problems:

@@ -51,11 +51,11 @@ def _fix_for(table: S.Table, column: str, check: str) -> str:
             f"add a column named '{column}' to the {table.name} file "
             f"(required columns: {', '.join(table.required)})"
         )
-    if check.startswith("allowed") or check.startswith("isin"):
+    if check.startswith(("allowed", "isin")):
         col = table.column(column)
         assert col.vocabulary is not None
         return f"use one of: {', '.join(col.vocabulary.codes)} (see `commlab schema`)"
-    if check.startswith("non-negative"):
+    if check.startswith(("non-negative", "greater_than_or_equal_to")):
         return "amounts are money spent and cannot be negative; record refunds as a separate column or drop them"
     if check == "not_nullable":
         return f"fill in '{column}' on these rows, or drop the rows"
@@ -71,9 +71,9 @@ def _check_label(check: str, column: str) -> str:
         return "missing value"
     if check.startswith("multiple_fields_uniqueness") or check == "field_uniqueness":
         return "duplicate " + column
-    if check.startswith("allowed"):
+    if check.startswith(("allowed", "isin")):
         return "unknown " + column + " value"
-    if check.startswith("non-negative"):
+    if check.startswith(("non-negative", "greater_than_or_equal_to")):
         return "negative " + column
     return check
 
@@ -92,7 +92,7 @@ def table_problems(frame: pd.DataFrame, table: S.Table, file: str) -> list[Probl
         if check == "column_in_dataframe":
             for missing in grp["failure_case"]:
                 problems.append(
-                    Problem(file, str(missing), "missing column", count=len(frame),
+                    Problem(file, str(missing), "missing column",
                             fix=_fix_for(table, str(missing), check))
                 )
             continue
@@ -106,8 +106,11 @@ def table_problems(frame: pd.DataFrame, table: S.Table, file: str) -> list[Probl
             values = ["/".join(str(x) for x in r) for r in sub.itertuples(index=False)]
         else:
             values = [_plain(v) for v in grp["failure_case"].head(MAX_ROWS_SHOWN)]
+        label = _check_label(check, column)
+        if any(p.column == column and p.check == label for p in problems):
+            continue  # a multi-column key is reported once, not once per column
         problems.append(
-            Problem(file, column, _check_label(check, column), rows, values, count=len(idx),
+            Problem(file, column, label, rows, values, count=len(idx),
                     fix=_fix_for(table, column.split("+")[0], check))
         )
     return problems
