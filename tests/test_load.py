@@ -174,3 +174,13 @@ def test_nothing_is_half_loaded(tmp_path):
     (d / "events.csv").write_text(EVENTS + "c1,m2,not a time,message,,\n", encoding="utf-8")
     with pytest.raises(DataValidationError):
         load_dataset(d)
+
+
+def test_optional_columns_may_be_absent(tmp_path):
+    d = write_tiny(tmp_path)
+    (d / "events.csv").write_text(
+        "community_id,member_id,ts,event_type\nc1,m1,2024-01-03 10:00,message\n", encoding="utf-8"
+    )
+    ds = load_dataset(d)
+    assert ds.events["amount"].isna().all() and str(ds.events["amount"].dtype) == "float64"
+    assert ds.events["target_member_id"].isna().all() and ds.members["left_at"].isna().all()

@@ -98,7 +98,7 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
     for col in table.columns:
         if col.name not in out.columns:
             if not col.required:
-                out[col.name] = pd.Series(pd.NA, index=out.index, dtype=_empty_dtype(col.dtype))
+                out[col.name] = _empty_column(col.dtype, out.index)
             continue
         s = out[col.name]
         if col.dtype == "timestamp":
@@ -128,8 +128,12 @@ def _bad_count(found: list[Problem], column: str) -> int:
     return sum(p.count for p in found if p.column == column)
 
 
-def _empty_dtype(dtype: str) -> str:
-    return {"timestamp": "datetime64[ns, UTC]", "float": "float64"}.get(dtype, "string")
+def _empty_column(dtype: str, index: pd.Index) -> pd.Series:
+    if dtype == "timestamp":
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    if dtype == "float":
+        return pd.Series(float("nan"), index=index, dtype="float64")
+    return pd.Series(pd.NA, index=index, dtype="string")
 
 
 def _bad_values(file: str, column: str, check: str, values: pd.Series, bad: pd.Series, fix: str) -> Problem:

@@ -1,0 +1,242 @@
+"""The ``commlab`` command line.
+
+Each sub-command parses its arguments and calls the one function Python
+callers use (``run_playbook``, ``load_dataset``, ...). Every
+:class:`~commlab.errors.CommlabError` becomes one line on stderr and its
+``exit_code``; a user mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from commlab import __version__
+from commlab.errors import CommlabError, DataValidationError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """\
+exit codes:
+  0  success
+  1  unexpected internal error (a bug: please report it) or an operating-system error
+  2  usage error (bad arguments, missing file, missing Jupyter kernel)
+  3  bad data (the input failed validation)
+  4  bad playbook or parameter (invalid playbook file, unknown or wrongly typed parameter)
+  5  a notebook failed while executing (the failed notebook is kept in the run folder)
+  6  another run holds the lock for this playbook
+  130/143  interrupted (Ctrl-C / SIGTERM)
+
+examples:
+  commlab run playbooks/demo.yaml --as-of 2024-06-30
+  commlab run playbooks/demo.yaml -p min_size 5 -p communities '[c1, c2]'
+  commlab validate data/samples
+  commlab params notebooks/01_overview.ipynb
+"""
+
+log = logging.getLogger("commlab")
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from commlab.runner import run_playbook
+
+    overrides = dict(args.param or [])
+    result = run_playbook(
+        args.playbook, runs_dir=args.runs_dir, as_of=args.as_of, kernel_name=args.kernel,
+        timeout=args.timeout if args.timeout and args.timeout > 0 else None, overrides=overrides or None,
+    )
+    for warning in result.manifest.get("warnings", []):
+        log.warning("warning: %s", warning)
+    _out(str(result.report))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from commlab.data.load import load_dataset
+
+    ds = load_dataset(args.data_dir, tz=args.tz)
+    _out(ds.summary())
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from commlab.data.schema import describe_tables
+
+    _out(describe_tables())
+    return 0
+
+
+def _cmd_playbooks(args: argparse.Namespace) -> int:
+    from commlab.errors import PlaybookError
+    from commlab.playbook import find_playbooks
+
+    found = find_playbooks(args.dir)
+    if not found:
+        _out(f"no playbooks (*.yaml) in {args.dir}")
+        return 0
+    bad = 0
+    for path, pb in found:
+        if isinstance(pb, PlaybookError):
+            bad += 1
+            _out(f"{path}  INVALID: {pb.one_line()}")
+        else:
+            title = " / ".join(t for t in dict.fromkeys((pb.title.zh, pb.title.en)) if t)
+            _out(f"{pb.name:<20} {title}  ({len(pb.steps)} step(s); {path})")
+    return 4 if bad else 0
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from commlab.parameters import notebook_parameters
+
+    params = notebook_parameters(args.notebook)
+    if not params:
+        _out(f"{args.notebook}: no cell tagged 'parameters'")
+        return 0
+    rows = [(p.name, p.type or "any", p.default, p.help) for p in params.values()]
+    widths = [max(len(r[i]) for r in [("name", "type", "default", ""), *rows]) for i in range(3)]
+    _out(f"{'name':<{widths[0]}}  {'type':<{widths[1]}}  {'default':<{widths[2]}}  help")
+    for r in rows:
+        _out(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip())
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from commlab.data.generate import write_samples  # written by the data team; imported only when needed
+
+    written = write_samples(args.out_dir, seed=args.seed, scale=args.scale)
+    for name, path in (written or {}).items():
+        _out(f"{name}: {path}")
+    _out(str(args.out_dir))
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``commlab`` (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="commlab",
+        description="commlab: research and playbook kit for community operations (社群运营).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"commlab {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # -q is accepted after the command too (commlab run x.yaml -q); SUPPRESS keeps the top-level value otherwise
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print only results and errors")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_, epilog=EPILOG, parents=[common],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = add("run", "run a playbook; prints the path of the report as the last line")
+    p.add_argument("playbook", metavar="PLAYBOOK", help="playbook file, e.g. playbooks/demo.yaml")
+    p.add_argument("--as-of", metavar="DATE", help="ISO date/time (UTC) the analysis is computed at, for every step")
+    p.add_argument("--runs-dir", metavar="DIR", default="runs", help="root of the run folders (default: runs)")
+    p.add_argument("--kernel", metavar="NAME", default="commlab", help="Jupyter kernel (default: commlab)")
+    p.add_argument("--timeout", metavar="S", type=float, default=1800,
+                   help="seconds a single cell may run; 0 for no limit (default: 1800)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="set a parameter for every step that declares it; converted to the declared type "
+                        "(lists as [a, b] or JSON)")
+    p.set_defaults(func=_cmd_run)
+
+    p = add("validate", "validate a data folder (communities, members, events)")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--tz", metavar="ZONE", default="Asia/Shanghai",
+                   help="zone naive times are read in (default: Asia/Shanghai)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = add("schema", "print the columns and vocabularies of the three tables (Markdown)")
+    p.set_defaults(func=_cmd_schema)
+
+    p = add("playbooks", "list the playbooks in a folder with their titles")
+    p.add_argument("dir", metavar="DIR", nargs="?", default="playbooks", help="folder (default: playbooks)")
+    p.set_defaults(func=_cmd_playbooks)
+
+    p = add("params", "list a notebook's parameters with types and defaults")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.set_defaults(func=_cmd_params)
+
+    p = add("generate", "write the seeded synthetic sample data set")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--seed", type=int, default=20240601, help="random seed (default: 20240601)")
+    p.add_argument("--scale", type=float, default=1.0, help="member-count multiplier (default: 1.0)")
+    p.set_defaults(func=_cmd_generate)
+    return parser
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("commlab: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on an argparse error
+    _setup_logging(args.quiet)
+    if args.command == "run":
+        # Let a scheduler's SIGTERM unwind like Ctrl-C, so the run is marked interrupted.
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args.func(args))
+    except DataValidationError as exc:
+        print(f"commlab: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except CommlabError as exc:
+        print(f"commlab: error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("commlab: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        if exc.code == 128 + signal.SIGTERM:
+            print("commlab: terminated (SIGTERM)", file=sys.stderr)
+        raise
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"commlab: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug
+        traceback.print_exc(file=sys.stderr)
+        print(f"commlab: internal error: {type(exc).__name__}: {exc} (a bug: please report it with the "
+              "traceback above)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The checked plan of a run: which parameters each step receives.
+
+:func:`plan_run` resolves every step's parameters (playbook, then step,
+then overrides) and checks each one against the parameters the notebook
+declares, *before* anything executes. Any unknown or wrongly typed
+parameter raises :class:`~commlab.errors.ParameterError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from commlab.errors import ParameterError
+from commlab.parameters import NotebookParameter, check_value, coerce_value, notebook_parameters
+from commlab.playbook import RESERVED_PARAMETERS, Playbook, Step
+
+__all__ = ["StepPlan", "plan_run"]
+
+
+@dataclass
+class StepPlan:
+    """One step with its checked parameters.
+
+    Attributes
+    ----------
+    step : Step
+        The playbook step.
+    declared : dict of str to NotebookParameter
+        What the notebook declares.
+    parameters : dict
+        The parameters the playbook passes (playbook, step, overrides), checked.
+        The runner adds ``data_dir``, ``output_dir`` and, when declared,
+        ``prev_output_dirs``.
+    """
+
+    step: Step
+    declared: dict[str, NotebookParameter]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The step name."""
+        return self.step.name
+
+    @property
+    def notebook(self) -> Path:
+        """The notebook path."""
+        return self.step.notebook
+
+    def defaults(self) -> dict[str, Any]:
+        """Declared parameters not passed, with the notebook's default values."""
+        return {k: p.default_value for k, p in self.declared.items() if k not in self.parameters
+                and k not in RESERVED_PARAMETERS}
+
+    def effective(self, name: str) -> Any:
+        """The value ``name`` takes when the step runs (passed or default), or ``None``."""
+        if name in self.parameters:
+            return self.parameters[name]
+        p = self.declared.get(name)
+        return p.default_value if p is not None else None
+
+
+def _unknown(where: str, name: str, declared: dict[str, NotebookParameter]) -> ParameterError:
+    if not declared:
+        return ParameterError(
+            f"{where}: parameter {name!r} is passed but the notebook has no cell tagged 'parameters'"
+        )
+    close = difflib.get_close_matches(name, list(declared), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ParameterError(
+        f"{where}: parameter {name!r} is not declared by the notebook "
+        f"(declared: {', '.join(declared)}){hint}"
+    )
+
+
+#: ``as_of`` relative to each community's creation (see ``commlab.analysis.metrics``).
+_RELATIVE_AS_OF = re.compile(r"^created\+\d+d$")
+
+
+def _check_as_of(value: str, where: str) -> None:
+    if _RELATIVE_AS_OF.match(value.strip()):
+        return
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ParameterError(
+            f"{where}: parameter 'as_of' must be an ISO date or time such as 2024-06-30 or "
+            f"2024-06-30T23:59:59Z, or 'created+<N>d'; given {value!r}"
+        ) from None
+
+
+def plan_run(
+    playbook: Playbook,
+    *,
+    as_of: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> list[StepPlan]:
+    """Resolve and check the parameters of every step; nothing is executed.
+
+    Parameters
+    ----------
+    playbook : Playbook
+        A loaded playbook.
+    as_of : str, optional
+        Sets ``as_of`` for every step that declares it.
+    overrides : dict, optional
+        Parameter values set for every step that declares them (the command
+        line's ``-p KEY VALUE``). A string given for a parameter declared as
+        ``int``, ``float``, ``bool``, ``list`` or ``dict`` is converted first.
+
+    Returns
+    -------
+    list of StepPlan
+        In execution order.
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is not declared by a step's notebook, has the wrong
+        type, ``as_of`` is neither an ISO date/time nor ``created+<N>d``, an override is declared by no
+        step, or a notebook does not
+        declare ``output_dir`` (or ``data_dir`` when the playbook sets ``data``).
+    UsageError, PlaybookError
+        If a notebook is missing or unreadable.
+    """
+    extra = dict(overrides or {})
+    if as_of is not None:
+        extra["as_of"] = as_of
+    for key in extra:
+        if key in RESERVED_PARAMETERS:
+            raise ParameterError(f"{playbook.label}: parameter {key!r} is set by the runner and cannot be overridden")
+
+    plans: list[StepPlan] = []
+    used: set[str] = set()
+    for i, step in enumerate(playbook.steps):
+        where = f"{playbook.label}: steps.{i} {step.name!r} ({step.notebook})"
+        declared = notebook_parameters(step.notebook)
+        params = {**playbook.parameters, **step.parameters}
+        for key, value in extra.items():
+            if key in declared:
+                p = declared[key]
+                params[key] = coerce_value(value, p.type) if isinstance(value, str) else value
+                used.add(key)
+        for key, value in params.items():
+            if key not in declared:
+                raise _unknown(where, key, declared)
+            check_value(value, declared[key], where=where)
+        if isinstance(params.get("as_of"), str):
+            _check_as_of(params["as_of"], where)
+        required = ["output_dir"] + (["data_dir"] if playbook.data is not None else [])
+        for key in required:
+            if key not in declared:
+                raise ParameterError(
+                    f"{where}: the notebook must declare the parameter {key!r} (str) in its 'parameters' cell"
+                )
+        for key, sample in (("output_dir", ""), ("data_dir", ""), ("prev_output_dirs", {})):
+            if key in declared:
+                check_value(sample, declared[key], where=where + " [set by the runner]")
+        plans.append(StepPlan(step, declared, params))
+    unused = sorted(set(extra) - used)
+    if unused:
+        raise ParameterError(
+            f"{playbook.label}: no notebook of the playbook declares the parameter(s) {', '.join(map(repr, unused))}"
+        )
+    return plans

@@ -1,0 +1,389 @@
+"""Playbook files: a named, ordered list of notebooks with their parameters.
+
+A playbook is a YAML file validated on load into :class:`Playbook`. Unknown
+keys and wrong types are rejected with a :class:`~commlab.errors.PlaybookError`
+naming the file and the key, for example::
+
+    playbooks/demo.yaml: steps.0.parameters: expected a mapping, given list
+
+Relative paths (``data``, ``steps[].notebook``) resolve against the folder
+of the playbook file, so a playbook runs the same from any working folder.
+
+Shape::
+
+    name: demo                      # [a-z0-9-]+ ; the runs folder name
+    title: {zh: 社群概览演示, en: Community overview demo}
+    description: ...
+    data: ../data/samples           # optional; injected as data_dir
+    parameters: {as_of: "2024-06-30", lang: zh, communities: []}   # every step
+    steps:
+      - notebook: ../notebooks/01_overview.ipynb
+        name: overview              # optional; default: the notebook's file stem
+        parameters: {}              # per-step overrides
+    report: {lang: zh, title: {zh: ..., en: ...}, client: "", sections: []}
+
+YAML dates are read as text (``as_of: 2024-06-30`` is the string
+``"2024-06-30"``), because notebook parameters carry dates as ISO strings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from commlab.errors import PlaybookError, UsageError
+
+__all__ = [
+    "Text",
+    "Step",
+    "ReportSettings",
+    "Playbook",
+    "RESERVED_PARAMETERS",
+    "load_playbook",
+    "find_playbooks",
+]
+
+#: Parameters the runner sets itself; a playbook may not set them.
+RESERVED_PARAMETERS: tuple[str, ...] = ("data_dir", "output_dir", "prev_output_dirs")
+
+_NAME = r"^[a-z0-9][a-z0-9-]*$"
+_STEP_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Model(BaseModel):
+    """Base of every playbook model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Text(_Model):
+    """A text in Chinese and English; a plain string fills both."""
+
+    zh: str = ""
+    en: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"zh": value, "en": value}
+        return value
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang``, falling back to the other language."""
+        first, second = (self.zh, self.en) if lang == "zh" else (self.en, self.zh)
+        return first or second
+
+
+def _check_parameter_names(params: dict[str, Any]) -> dict[str, Any]:
+    for name in params:
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+        if name in RESERVED_PARAMETERS:
+            raise ValueError(
+                f"parameter {name!r} is set by the runner"
+                + (" (use the top-level 'data' key)" if name == "data_dir" else "")
+            )
+    return params
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    path = Path(value).expanduser()
+    if base is not None and not path.is_absolute():
+        path = Path(base) / path
+    return path.resolve() if base is not None else path
+
+
+class Step(_Model):
+    """One notebook of a playbook.
+
+    Attributes
+    ----------
+    notebook : Path
+        The notebook to run (absolute once loaded from a file).
+    name : str
+        Name of the step: its folder in the run and its key in ``summary.json``.
+        Defaults to the notebook's file stem.
+    title : Text, optional
+        Heading of the step in the report; defaults to the notebook's first
+        ``#`` heading.
+    parameters : dict
+        Parameters for this step only; they override the playbook's.
+    """
+
+    notebook: Path
+    name: str = Field(default="", pattern=r"^$|" + _STEP_NAME)
+    title: Text | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("notebook")
+    @classmethod
+    def _notebook_exists(cls, value: Path, info: ValidationInfo) -> Path:
+        path = _resolve(value, info)
+        if info.context and not path.is_file():
+            raise ValueError(f"notebook not found: {path}")
+        if path.suffix != ".ipynb":
+            raise ValueError(f"not a notebook (.ipynb): {path}")
+        return path
+
+    @field_validator("parameters")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_parameter_names(value)
+
+    @model_validator(mode="after")
+    def _default_name(self) -> Step:
+        if not self.name:
+            stem = self.notebook.stem
+            if not re.match(_STEP_NAME, stem):
+                raise ValueError(f"cannot use the notebook name {stem!r} as a step name; add 'name: ...'")
+            self.name = stem
+        return self
+
+
+class ReportSettings(_Model):
+    """How the run's ``report.html`` looks.
+
+    Attributes
+    ----------
+    lang : {"zh", "en"}
+        Language of the page (``<html lang>`` and the title).
+    title : Text, optional
+        Page title; defaults to the playbook title.
+    client : str
+        Who the report is for, shown under the title ("" to omit).
+    sections : list of str
+        Step names to include, in order; empty means every step.
+    """
+
+    lang: Literal["zh", "en"] = "zh"
+    title: Text | None = None
+    client: str = ""
+    sections: list[str] = Field(default_factory=list)
+
+
+class Playbook(_Model):
+    """A validated playbook. Build it with :func:`load_playbook`.
+
+    Attributes
+    ----------
+    name : str
+        Lower-case letters, digits and ``-``; names the runs folder.
+    title : Text
+        Title in zh and en.
+    description : str
+        Free text.
+    data : Path, optional
+        The data folder, injected into every step as ``data_dir``.
+    parameters : dict
+        Parameters passed to every step.
+    steps : list of Step
+        The notebooks, in execution order.
+    report : ReportSettings
+        Settings of the combined report.
+    """
+
+    name: str = Field(pattern=_NAME)
+    title: Text
+    description: str = ""
+    data: Path | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file the playbook was read from (set by :func:`load_playbook`)."""
+        return self._source
+
+    @field_validator("data")
+    @classmethod
+    def _data_exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _resolve(value, info)
+        if info.context and not path.is_dir():
+            raise ValueError(f"data folder not found: {path}")
+        return path
+
+    @field_validator("parameters")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_parameter_names(value)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> Playbook:
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.name in seen:
+                raise ValueError(f"two steps are named {step.name!r}; give one of them another 'name'")
+            seen.add(step.name)
+        unknown = [s for s in self.report.sections if s not in seen]
+        if unknown:
+            raise ValueError(f"report.sections names unknown step(s) {unknown}; steps: {sorted(seen)}")
+        return self
+
+    def step(self, name: str) -> Step:
+        """The step called ``name``."""
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def label(self) -> str:
+        """How messages refer to the playbook: its file, or its name."""
+        return str(self.source) if self.source else self.name
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates and times as strings."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PlaybookError(f"{path}: not UTF-8 text ({exc.reason}); save the playbook as UTF-8") from exc
+    try:
+        return yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlaybookError(f"{path}: {where}invalid YAML: {problem}") from exc
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Keys the model at ``loc`` (the parent of an unknown key) accepts."""
+    model: Any = Playbook
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        ann = field.annotation
+        for candidate in (ann, *getattr(ann, "__args__", ())):
+            inner = getattr(candidate, "__args__", (candidate,))
+            hit = next((c for c in (candidate, *inner) if isinstance(c, type) and issubclass(c, BaseModel)), None)
+            if hit is not None:
+                model = hit
+                break
+        else:
+            return []
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return list(model.model_fields)
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(err.get("loc", ()))
+    kind = err.get("type", "")
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    given = type(err.get("input")).__name__
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{where}: unknown key (allowed: {', '.join(allowed)}){hint}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{where}: expected a mapping, given {given}"
+    if kind == "list_type":
+        return f"{where}: expected a list, given {given}"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
+        return f"{where}: {err.get('input')!r} must use lower-case letters, digits and '-' only"
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    if kind in ("string_type", "int_type", "float_type", "bool_type", "literal_error", "path_type"):
+        msg += f" (given {err.get('input')!r})"
+    return f"{where}: {msg}"
+
+
+def load_playbook(path: str | Path) -> Playbook:
+    """Read and validate a playbook file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    Playbook
+        With ``data`` and every ``steps[].notebook`` resolved to absolute paths
+        and ``source`` set to ``path``.
+
+    Raises
+    ------
+    UsageError
+        If ``path`` does not exist.
+    PlaybookError
+        If the file is not valid YAML or does not match the playbook shape
+        (the message names the file and the key), or a notebook or the data
+        folder does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"playbook not found: {path}")
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise PlaybookError(f"{path}: expected a mapping with name, title and steps; given {type(raw).__name__}")
+    try:
+        pb = Playbook.model_validate(raw, context={"base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        errors = exc.errors()
+        raise PlaybookError(f"{path}: " + "; ".join(_describe(e) for e in errors)) from None
+    pb._source = path
+    return pb
+
+
+def find_playbooks(folder: str | Path = "playbooks") -> list[tuple[Path, Playbook | PlaybookError]]:
+    """Every ``*.yaml`` / ``*.yml`` file in ``folder``, loaded.
+
+    Returns
+    -------
+    list of (Path, Playbook or PlaybookError)
+        Sorted by file name; an invalid file comes with its error instead of
+        stopping the listing.
+
+    Raises
+    ------
+    UsageError
+        If ``folder`` does not exist.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"playbook folder not found: {folder}")
+    out: list[tuple[Path, Playbook | PlaybookError]] = []
+    for f in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            out.append((f, load_playbook(f)))
+        except PlaybookError as exc:
+            out.append((f, exc))
+    return out

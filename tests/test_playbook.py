@@ -1,0 +1,238 @@
+"""Playbooks are validated data; parameters are checked against the notebooks before anything runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from commlab.errors import ParameterError, PlaybookError, UsageError
+from commlab.parameters import check_value, coerce_value, notebook_parameters
+from commlab.plan import plan_run
+from commlab.playbook import Playbook, find_playbooks, load_playbook
+from runs_helpers import NOTEBOOKS, ONE_STEP, make_project, write_playbook
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+def test_valid_playbook_resolves_paths_against_its_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_playbook(project)
+    monkeypatch.chdir("/")  # the working folder must not matter
+    pb = load_playbook(path)
+    assert isinstance(pb, Playbook)
+    assert pb.name == "demo" and pb.title.zh == "测试演示" and pb.title.get("en") == "Test demo"
+    assert pb.data == (project / "data").resolve()
+    assert [s.notebook for s in pb.steps] == [
+        (project / "notebooks" / "overview.ipynb").resolve(), (project / "notebooks" / "followup.ipynb").resolve(),
+    ]
+    assert [s.name for s in pb.steps] == ["overview", "followup"]  # default: the notebook's stem
+    assert pb.source == path
+    assert pb.report.lang == "zh" and pb.report.client == "某客户"
+
+
+def test_unquoted_yaml_date_stays_text(project: Path) -> None:
+    path = write_playbook(project)
+    path.write_text(path.read_text(encoding="utf-8").replace("'2024-06-30'", "2024-06-30"), encoding="utf-8")
+    assert "as_of: 2024-06-30\n" in path.read_text(encoding="utf-8")
+    assert load_playbook(path).parameters["as_of"] == "2024-06-30"
+
+
+def test_unknown_top_level_key_names_file_and_key(project: Path) -> None:
+    path = write_playbook(project, stepz=[])
+    with pytest.raises(PlaybookError) as info:
+        load_playbook(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: stepz: unknown key")
+    assert "did you mean 'steps'?" in msg
+    assert "Traceback" not in msg and "pydantic" not in msg
+    assert len(msg.splitlines()) == 1
+
+
+def test_wrong_type_in_step_names_file_and_key(project: Path) -> None:
+    path = write_playbook(project, steps=[{"notebook": "../notebooks/overview.ipynb", "parameters": [1, 2]}])
+    with pytest.raises(PlaybookError, match=r"demo\.yaml: steps\.0\.parameters: expected a mapping, given list"):
+        load_playbook(path)
+
+
+def test_unknown_key_in_step(project: Path) -> None:
+    path = write_playbook(project, steps=[{"notebook": "../notebooks/overview.ipynb", "paramters": {}}])
+    with pytest.raises(PlaybookError, match=r"steps\.0\.paramters: unknown key .*did you mean 'parameters'"):
+        load_playbook(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"name": "Demo Run"}, r"name: 'Demo Run' must use lower-case letters"),
+        ({"steps": [{"notebook": "../notebooks/missing.ipynb"}]}, r"steps\.0\.notebook: notebook not found"),
+        ({"data": "../nowhere"}, r"data: data folder not found"),
+        ({"steps": []}, r"steps: List should have at least 1 item"),
+        ({"parameters": {"output_dir": "x"}}, r"parameters: .*'output_dir' is set by the runner"),
+        ({"report": {"lang": "fr"}}, r"report\.lang: .*given 'fr'"),
+        ({"report": {"sections": ["nope"]}}, r"report\.sections names unknown step"),
+        ({"steps": ONE_STEP * 2}, r"two steps are named 'overview'"),
+        ({"title": 3}, r"title: "),
+    ],
+)
+def test_invalid_playbooks_are_rejected_with_the_key(project: Path, change: dict, pattern: str) -> None:
+    path = write_playbook(project, **change)
+    with pytest.raises(PlaybookError, match=pattern) as info:
+        load_playbook(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_title_may_be_a_plain_string(project: Path) -> None:
+    pb = load_playbook(write_playbook(project, title="只有中文"))
+    assert pb.title.get("en") == "只有中文"
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="playbook not found"):
+        load_playbook(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: demo\nsteps: [\n", encoding="utf-8")
+    with pytest.raises(PlaybookError, match=r"bad\.yaml: line \d+, column \d+: invalid YAML"):
+        load_playbook(path)
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(PlaybookError, match="expected a mapping"):
+        load_playbook(path)
+
+
+def test_find_playbooks_lists_invalid_ones_too(project: Path) -> None:
+    write_playbook(project)
+    (project / "playbooks" / "broken.yaml").write_text("name: x\n", encoding="utf-8")
+    found = find_playbooks(project / "playbooks")
+    assert [p.name for p, _ in found] == ["broken.yaml", "demo.yaml"]
+    assert isinstance(found[0][1], PlaybookError) and isinstance(found[1][1], Playbook)
+
+
+# --- notebook parameters ---------------------------------------------------------------------------
+
+
+def test_notebook_parameters_types_defaults_and_help() -> None:
+    params = notebook_parameters(NOTEBOOKS / "overview.ipynb")
+    types = {k: p.type for k, p in params.items()}
+    assert types == {
+        "data_dir": "str", "output_dir": "str", "as_of": "str", "lang": "str", "communities": "list",
+        "min_size": "int", "ratio": "float", "verbose": "bool", "options": "dict", "fail": "bool",
+        "sleep_s": "float",
+    }
+    # papermill alone skips this line (two '=' in it); the fallback parser keeps it, in order
+    assert list(params)[4] == "communities"
+    assert params["communities"].help == "community ids, empty = all"
+    assert params["min_size"].default == "3" and params["min_size"].default_value == 3
+    assert params["as_of"].help == "ISO date, UTC"
+    assert notebook_parameters(NOTEBOOKS / "followup.ipynb")["prev_output_dirs"].type == "dict"  # annotation
+
+
+def test_notebook_parameters_missing_or_broken(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        notebook_parameters(tmp_path / "none.ipynb")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(PlaybookError, match="not a readable notebook"):
+        notebook_parameters(broken)
+
+
+def test_check_value_types() -> None:
+    p = notebook_parameters(NOTEBOOKS / "overview.ipynb")
+    check_value(2, p["ratio"], where="x")  # int accepted for float
+    check_value([], p["communities"], where="x")
+    for value, name in [("5", "min_size"), (True, "min_size"), (True, "ratio"), ("yes", "verbose"),
+                        ({}, "communities"), ([], "options"), (3, "as_of")]:
+        with pytest.raises(ParameterError, match=f"parameter '{name}' expects"):
+            check_value(value, p[name], where="x")
+
+
+def test_coerce_value_from_command_line_text() -> None:
+    assert coerce_value("5", "int") == 5
+    assert coerce_value("0.25", "float") == 0.25
+    assert coerce_value("true", "bool") is True and coerce_value("0", "bool") is False
+    assert coerce_value("[c1, c2]", "list") == ["c1", "c2"]
+    assert coerce_value('{"a": 1}', "dict") == {"a": 1}
+    assert coerce_value("2024-06-30", "str") == "2024-06-30"
+    assert coerce_value("2024-06-30", None) == "2024-06-30"  # dates stay text
+    assert coerce_value("five", "int") == "five"  # left for check_value to report
+
+
+# --- the plan: every parameter checked before anything runs ----------------------------------------
+
+
+def test_plan_merges_playbook_step_and_overrides(project: Path) -> None:
+    pb = load_playbook(write_playbook(project))
+    plans = plan_run(pb, as_of="2024-07-31", overrides={"ratio": "0.75"})
+    assert plans[0].parameters == {"as_of": "2024-07-31", "lang": "zh", "communities": [], "min_size": 5,
+                                   "ratio": 0.75}
+    assert plans[1].parameters == {"as_of": "2024-07-31", "lang": "zh", "communities": []}
+    assert plans[0].defaults()["sleep_s"] == 0.0
+
+
+def test_unknown_parameter_names_playbook_step_notebook(project: Path) -> None:
+    path = write_playbook(project, steps=[{"notebook": "../notebooks/overview.ipynb",
+                                           "parameters": {"min_sise": 5}}])
+    with pytest.raises(ParameterError) as info:
+        plan_run(load_playbook(path))
+    msg = str(info.value)
+    assert str(path) in msg and "steps.0 'overview'" in msg and "overview.ipynb" in msg
+    assert "'min_sise' is not declared" in msg and "did you mean 'min_size'?" in msg
+
+
+def test_wrong_type_names_expected_and_given(project: Path) -> None:
+    path = write_playbook(project, steps=[{"notebook": "../notebooks/overview.ipynb",
+                                           "parameters": {"min_size": "five"}}])
+    with pytest.raises(ParameterError) as info:
+        plan_run(load_playbook(path))
+    msg = str(info.value)
+    assert str(path) in msg and "overview.ipynb" in msg
+    assert "parameter 'min_size' expects int" in msg and "given str 'five'" in msg
+
+
+def test_playbook_wide_parameter_must_be_declared_by_every_step(project: Path) -> None:
+    path = write_playbook(project, parameters={"as_of": "2024-06-30", "min_size": 3})
+    with pytest.raises(ParameterError, match=r"steps\.1 'followup'.*'min_size' is not declared"):
+        plan_run(load_playbook(path))
+
+
+def test_override_declared_by_no_step(project: Path) -> None:
+    pb = load_playbook(write_playbook(project))
+    with pytest.raises(ParameterError, match="no notebook of the playbook declares the parameter"):
+        plan_run(pb, overrides={"nonsense": "1"})
+    with pytest.raises(ParameterError, match="set by the runner"):
+        plan_run(pb, overrides={"output_dir": "/tmp"})
+    with pytest.raises(ParameterError, match="'min_size' expects int"):
+        plan_run(pb, overrides={"min_size": "many"})
+
+
+def test_notebook_must_declare_output_dir(project: Path) -> None:
+    book = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('as_of = "2024-06-30"  # date')
+    cell.metadata["tags"] = ["parameters"]
+    book.cells = [cell]
+    nbformat.write(book, project / "notebooks" / "bare.ipynb")
+    path = write_playbook(project, steps=[{"notebook": "../notebooks/bare.ipynb"}], data=None,
+                          parameters={"as_of": "2024-06-30"})
+    with pytest.raises(ParameterError, match="must declare the parameter 'output_dir'"):
+        plan_run(load_playbook(path))
+
+
+@pytest.mark.parametrize("good", ["2024-06-30", "2024-06-30T23:59:59Z", "2024-06-30 08:00:00+08:00", "created+180d"])
+def test_as_of_accepts_iso(project: Path, good: str) -> None:
+    assert plan_run(load_playbook(write_playbook(project)), as_of=good)[0].parameters["as_of"] == good
+
+
+def test_as_of_must_be_iso(project: Path) -> None:
+    for bad in ["30/06/2024", "created+180"]:
+        with pytest.raises(ParameterError, match=f"'as_of' must be an ISO date or time.*given '{re.escape(bad)}'"):
+            plan_run(load_playbook(write_playbook(project)), as_of=bad)
