@@ -53,8 +53,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from commlab.runner import run_playbook
 
     overrides = dict(args.param or [])
+    playbook: Any = args.playbook
+    if args.data:
+        from pathlib import Path
+
+        from commlab.errors import UsageError
+        from commlab.playbook import load_playbook
+
+        data = Path(args.data).resolve()
+        if not data.is_dir():
+            raise UsageError(f"data folder not found: {data}")
+        playbook = load_playbook(args.playbook).model_copy(update={"data": data})
     result = run_playbook(
-        args.playbook, runs_dir=args.runs_dir, as_of=args.as_of, kernel_name=args.kernel,
+        playbook, runs_dir=args.runs_dir, as_of=args.as_of, kernel_name=args.kernel,
         timeout=args.timeout if args.timeout and args.timeout > 0 else None, overrides=overrides or None,
     )
     for warning in result.manifest.get("warnings", []):
@@ -122,6 +133,22 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from commlab.errors import UsageError
+    from commlab.importers import import_source
+
+    options: dict[str, str] = {}
+    for item in args.option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option expects KEY=VALUE, got {item!r}")
+        options[key.strip().replace("-", "_")] = value
+    report = import_source(args.format, args.source, args.out, **options)
+    _out(report.summary())
+    _out(str(args.out))
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -149,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "run a playbook; prints the path of the report as the last line")
     p.add_argument("playbook", metavar="PLAYBOOK", help="playbook file, e.g. playbooks/demo.yaml")
     p.add_argument("--as-of", metavar="DATE", help="ISO date/time (UTC) the analysis is computed at, for every step")
+    p.add_argument("--data", metavar="DIR", help="run on this data folder instead of the playbook's 'data'")
     p.add_argument("--runs-dir", metavar="DIR", default="runs", help="root of the run folders (default: runs)")
     p.add_argument("--kernel", metavar="NAME", default="commlab", help="Jupyter kernel (default: commlab)")
     p.add_argument("--timeout", metavar="S", type=float, default=1800,
@@ -180,6 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20240601, help="random seed (default: 20240601)")
     p.add_argument("--scale", type=float, default=1.0, help="member-count multiplier (default: 1.0)")
     p.set_defaults(func=_cmd_generate)
+
+    p = add("import", "convert a platform export into the canonical tables (Parquet), all or nothing")
+    p.add_argument("format", metavar="FORMAT",
+                   help="stackexchange_xml, se_180d, snap, telegram, slack, discord, discourse, wechat, qq, wecom, "
+                        "mapping (see docs/IMPORTERS.md)")
+    p.add_argument("source", metavar="SOURCE", help="the export file or folder")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder to write (must not hold other data)")
+    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
+                   help="format option, e.g. -o mapping=map.yaml or -o theme=interest (repeatable)")
+    p.set_defaults(func=_cmd_import)
     return parser
 
 

@@ -10,11 +10,17 @@ found is collected; nothing stops at the first one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+
+with warnings.catch_warnings():
+    # pandera imports pyspark.pandas when pyspark is installed (the optional spark extra), which warns
+    # about pandas 3 on every import; that warning concerns pyspark.pandas, which commlab does not use.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
 
 from commlab.data import schema as S
 from commlab.errors import Problem
@@ -81,7 +87,9 @@ def _check_label(check: str, column: str) -> str:
 def table_problems(frame: pd.DataFrame, table: S.Table, file: str) -> list[Problem]:
     """Every per-table problem of ``frame`` against ``table``, as :class:`Problem`."""
     try:
-        pandera_schema(table).validate(frame, lazy=True)
+        with warnings.catch_warnings():  # see the import above: pandera may import pyspark.pandas lazily
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+            pandera_schema(table).validate(frame, lazy=True)
         return []
     except SchemaErrors as err:
         cases = err.failure_cases

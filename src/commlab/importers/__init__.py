@@ -1,0 +1,166 @@
+"""Importers: platform exports -> the canonical tables (communities, members, events).
+
+One module per source format; none imports another (shared helpers live in
+:mod:`commlab.importers.base`). Each format registers a converter
+``convert(source, **options) -> (Dataset, ImportReport)`` under its name, and
+:func:`import_source` is the one entry point the command line and Python
+callers share::
+
+    from commlab.importers import import_source
+    report = import_source("stackexchange_xml", "dumps/cardano", "data/cardano", theme="product")
+
+The exact accepted layouts are in ``docs/IMPORTERS.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from commlab.data.load import Dataset
+from commlab.errors import UsageError
+from commlab.importers.base import ImportFormatError, ImportReport, write_dataset_atomic
+
+__all__ = [
+    "FORMATS",
+    "Converter",
+    "register",
+    "get",
+    "convert",
+    "import_source",
+    "ImportReport",
+    "ImportFormatError",
+]
+
+#: A converter reads a source and returns the validated dataset and its report.
+Converter = Callable[..., tuple[Dataset, ImportReport]]
+
+#: Registered formats: name -> converter.
+FORMATS: dict[str, Converter] = {}
+
+
+def register(name: str, func: Converter) -> Converter:
+    """Register ``func`` as the converter of format ``name`` (replacing any previous one).
+
+    Parameters
+    ----------
+    name : str
+        Format name used on the command line (``commlab import NAME ...``).
+    func : callable
+        ``func(source, **options) -> (Dataset, ImportReport)``.
+
+    Returns
+    -------
+    callable
+        ``func``, so this can be used as a decorator factory's body.
+    """
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"format names are letters, digits and '_': {name!r}")
+    FORMATS[name] = func
+    return func
+
+
+def get(name: str) -> Converter:
+    """The converter registered as ``name``.
+
+    Raises
+    ------
+    UsageError
+        If no format of that name is registered (the message lists the known ones).
+    """
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise UsageError(f"unknown import format {name!r}; known: {', '.join(sorted(FORMATS))}") from None
+
+
+def convert(fmt: str, source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+    """Convert ``source`` with the ``fmt`` converter, in memory (nothing is written).
+
+    Raises
+    ------
+    UsageError
+        Unknown format, missing source, or an option the format does not accept.
+    ImportFormatError
+        The source is not in the expected layout (names the file and what is wrong).
+    DataValidationError
+        The mapped tables fail validation.
+    """
+    func = get(fmt)
+    src = Path(source)
+    if not src.exists():
+        raise UsageError(f"source not found: {src}")
+    return func(src, **options)
+
+
+def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: Any) -> ImportReport:
+    """Convert ``source`` and write the canonical tables into ``out_dir``, all or nothing.
+
+    The three tables are validated with the same checks as
+    :func:`commlab.data.load.load_dataset`, then ``communities.parquet``,
+    ``members.parquet``, ``events.parquet`` and ``import_report.json`` are
+    written into a temporary folder beside ``out_dir`` and moved in place in
+    one rename. On any error nothing is written. Large inputs show a tqdm
+    progress bar (``progress=False`` hides it, where the format supports it).
+
+    Parameters
+    ----------
+    fmt : str
+        A registered format (see :data:`FORMATS`).
+    source : str or Path
+        The export file or folder.
+    out_dir : str or Path
+        Folder to create (or an earlier import's folder to replace).
+    **options
+        Community options (``community_id``, ``name``, ``theme``,
+        ``business_model``, ``lifecycle``, ``monetization``, ``economy``,
+        ``source_note``) and the format's own options (``docs/IMPORTERS.md``).
+
+    Returns
+    -------
+    ImportReport
+        Rows mapped per table, rows dropped and why, notes.
+
+    Raises
+    ------
+    UsageError, ImportFormatError, DataValidationError
+        See :func:`convert`; also :class:`ImportFormatError` when ``out_dir``
+        holds unrelated files.
+    """
+    dataset, report = convert(fmt, source, **options)
+    write_dataset_atomic(dataset, out_dir, report)
+    return report
+
+
+def options_of(fmt: str) -> tuple[str, ...]:
+    """The format-specific option names of ``fmt`` (its module's ``OPTIONS``)."""
+    mod = inspect.getmodule(get(fmt))
+    return tuple(getattr(mod, "OPTIONS", ()))
+
+
+#: Built-in formats: name -> module under ``commlab.importers`` exposing ``convert``.
+BUILTIN: dict[str, str] = {
+    "stackexchange_xml": "stackexchange_xml",
+    "se_180d": "se_csv",
+    "snap": "snap",
+    "telegram": "telegram",
+    "slack": "slack",
+    "discord": "discord",
+    "discourse": "discourse",
+    "wechat": "wechat",
+    "qq": "qq",
+    "wecom": "wecom",
+    "mapping": "mapping",
+}
+
+
+def _register_builtin() -> None:
+    for name, module in BUILTIN.items():
+        mod = importlib.import_module(f"commlab.importers.{module}")
+        register(name, mod.convert)
+
+
+_register_builtin()

@@ -1,0 +1,623 @@
+"""Shared helpers of the importers: the error, the report, validation and atomic writing.
+
+Every importer module (one per platform export) builds three raw frames
+(communities, members, events) with the canonical column names of
+:mod:`commlab.data.schema`, then calls :func:`finish` which coerces them
+with :func:`commlab.data.load.coerce_table`, validates them with the same
+checks as :func:`commlab.data.load.load_dataset` and returns a
+:class:`~commlab.data.load.Dataset`. Importer modules never import each
+other; whatever two of them share lives here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from commlab.data import schema as S
+from commlab.data.load import Dataset, coerce_table
+from commlab.data.validate import cross_table_problems, table_problems
+from commlab.errors import CommlabError, DataValidationError, Problem
+
+__all__ = [
+    "ImportFormatError",
+    "ImportReport",
+    "finish",
+    "write_dataset_atomic",
+    "clean_ids",
+    "open_maybe_gz",
+    "read_json_file",
+    "drop_rows",
+    "members_from_events",
+    "LARGE_INPUT_BYTES",
+    "COMMUNITY_OPTIONS",
+    "community_row",
+    "split_options",
+    "unix_to_utc",
+    "text_to_utc",
+    "reply_roots",
+    "ProgressReader",
+    "open_with_progress",
+    "decode_text",
+    "read_bytes",
+    "count_by",
+    "single_community_option",
+    "isin",
+    "opt_bool",
+    "email_hash",
+]
+
+#: Inputs larger than this (bytes) show a tqdm progress bar.
+LARGE_INPUT_BYTES = 20 * 1024 * 1024
+
+
+class ImportFormatError(CommlabError):
+    """A source file is not in the layout its importer expects.
+
+    Attributes
+    ----------
+    file : str
+        The file (or folder) at fault.
+    what : str
+        What is wrong with it.
+    fix : str
+        What to do about it (may be empty).
+    """
+
+    exit_code = 3
+
+    def __init__(self, file: str | Path, what: str, fix: str = "") -> None:
+        self.file = str(file)
+        self.what = what
+        self.fix = fix
+        msg = f"{self.file}: {what}"
+        if fix:
+            msg += f"\n    fix: {fix}"
+        super().__init__(msg)
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows mapped per table and rows dropped, with reasons.
+
+    Attributes
+    ----------
+    format : str
+        Name of the importer (``"se_180d"``, ``"stackexchange_xml"``, ...).
+    source : str
+        The file or folder read.
+    rows_read : dict
+        Source part (file or record kind) to the number of records read.
+    rows_mapped : dict
+        Canonical table name to the number of rows written.
+    dropped : dict
+        Reason to the number of source records that should have become rows but were dropped
+        (deleted accounts, unknown members, unparseable records).
+    not_mapped : dict
+        Kind to the number of source records the canonical tables have no place for
+        (for example votes without a voter id); not errors.
+    notes : list of str
+        Mapping decisions and facts worth knowing (targets left empty, ...).
+    created_at : str
+        UTC time the report was made (ISO 8601).
+    """
+
+    format: str
+    source: str
+    rows_read: dict[str, int] = field(default_factory=dict)
+    rows_mapped: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    not_mapped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    out_dir: str = ""
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` source records dropped for ``reason``."""
+        if n:
+            self.dropped[reason] = self.dropped.get(reason, 0) + int(n)
+
+    def skip(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` source records of ``kind`` that have no place in the canonical tables."""
+        if n:
+            self.not_mapped[kind] = self.not_mapped.get(kind, 0) + int(n)
+
+    def read(self, part: str, n: int) -> None:
+        """Count ``n`` source records read from ``part``."""
+        self.rows_read[part] = self.rows_read.get(part, 0) + int(n)
+
+    def merge(self, other: ImportReport) -> None:
+        """Add the counts of ``other`` (used when several sources make one dataset)."""
+        for k, v in other.rows_read.items():
+            self.read(k, v)
+        for k, v in other.dropped.items():
+            self.drop(k, v)
+        for k, v in other.not_mapped.items():
+            self.skip(k, v)
+        for k, v in other.rows_mapped.items():
+            self.rows_mapped[k] = self.rows_mapped.get(k, 0) + v
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+
+    @property
+    def total_dropped(self) -> int:
+        """Number of source records dropped, all reasons together."""
+        return sum(self.dropped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data."""
+        d = asdict(self)
+        d["total_dropped"] = self.total_dropped
+        return d
+
+    def summary(self) -> str:
+        """A short, human-readable account of the import."""
+        mapped = ", ".join(f"{v} {k}" for k, v in self.rows_mapped.items())
+        drop = "; ".join(f"{v} {k}" for k, v in self.dropped.items()) or "none"
+        return f"{self.format} import of {self.source}: {mapped}; dropped: {drop}"
+
+    def __repr__(self) -> str:
+        return f"ImportReport({self.summary()})"
+
+
+def clean_ids(values: pd.Series) -> pd.Series:
+    """Ids as trimmed text; ``"9.0"`` (a float written by pandas) becomes ``"9"``, empty becomes missing."""
+    txt = values.astype("string").str.strip()
+    txt = txt.mask(txt == "")
+    if not txt.str.contains(".", regex=False).any():
+        return txt
+    return txt.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+
+
+def isin(values: pd.Series, allowed: Any) -> pd.Series:
+    """``values.isin(allowed)`` through a Python hash set (much faster than Arrow-string ``isin`` on large sets)."""
+    allowed_set = {str(a) for a in allowed if a is not None and a is not pd.NA}
+    out = values.astype(object).map(lambda v: v in allowed_set if isinstance(v, str) else False)
+    return out.astype(bool)
+
+
+def drop_rows(frame: pd.DataFrame, mask: pd.Series, reason: str, report: ImportReport) -> pd.DataFrame:
+    """Return ``frame`` without the rows where ``mask`` is True, counting them in ``report``."""
+    mask = mask.fillna(False).astype(bool)
+    report.drop(reason, int(mask.sum()))
+    return frame.loc[~mask]
+
+
+def members_from_events(
+    events: pd.DataFrame,
+    *,
+    role: str = "member",
+    names: pd.Series | dict | None = None,
+    roles: dict[str, str] | None = None,
+    left_from_events: bool = True,
+) -> pd.DataFrame:
+    """A members table derived from the events: one row per (community, member) seen acting or targeted.
+
+    ``joined_at`` is the first time the member is seen (acting or being targeted),
+    since the source has no join time (join events, if any, are among the events, so
+    a join counts); ``left_at`` is the last ``leave`` event not followed by a ``join``;
+    ``names`` optionally maps member id to a display name and
+    ``roles`` member id to a role (others get ``role``).
+    """
+    cols = ["community_id", "member_id", "ts"]
+    acting = events[cols]
+    frames = [acting]
+    if "target_member_id" in events.columns:
+        tgt = events.loc[events["target_member_id"].notna(), ["community_id", "target_member_id", "ts"]]
+        frames.append(tgt.rename(columns={"target_member_id": "member_id"}))
+    allrows = pd.concat(frames, ignore_index=True)
+    first = allrows.groupby(["community_id", "member_id"], sort=True)["ts"].min().reset_index()
+    first = first.rename(columns={"ts": "joined_at"})
+    first["role"] = role
+    if roles:
+        first["role"] = first["member_id"].map(roles).fillna(role).astype("string")
+    if names is not None:
+        first["display_name"] = first["member_id"].map(names).astype("string")
+    if left_from_events and "event_type" in events.columns and (events["event_type"] == "leave").any():
+        key = ["community_id", "member_id"]
+        last = lambda t: events[events["event_type"] == t].groupby(key)["ts"].max()  # noqa: E731
+        left, joined = last("leave"), last("join").reindex(last("leave").index)
+        left = left[joined.isna() | (left >= joined)].rename("left_at").reset_index()
+        first = first.merge(left, on=key, how="left")
+    return first
+
+
+def finish(
+    communities: pd.DataFrame,
+    members: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    source: str,
+    report: ImportReport,
+    tz: str = "UTC",
+) -> Dataset:
+    """Coerce and validate the three tables exactly as :func:`load_dataset` does.
+
+    Parameters
+    ----------
+    communities, members, events : DataFrame
+        Raw tables with canonical column names (extra columns are kept).
+    source : str
+        The source file or folder, named in problems.
+    report : ImportReport
+        Filled with the number of rows mapped per table.
+    tz : str, default "UTC"
+        Zone in which naive times are read.
+
+    Returns
+    -------
+    Dataset
+        ``events`` sorted by community and time.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem, when the mapped tables are not valid.
+    """
+    frames = {"communities": communities, "members": members, "events": events}
+    files = {name: f"{source} -> {name}" for name in frames}
+    problems: list[Problem] = []
+    out: dict[str, pd.DataFrame] = {}
+    for name, table in S.TABLES.items():
+        frame = frames[name].reset_index(drop=True)
+        for col in table.columns:
+            # coerce_table cannot create a missing optional float column (pd.NA into float64),
+            # so optional columns absent from the source are added here, empty and typed.
+            if col.name not in frame.columns and not col.required:
+                frame[col.name] = _empty_column(col.dtype, frame.index)
+        coerced, found = coerce_table(frame, table, files[name], tz)
+        problems.extend(found)
+        problems.extend(table_problems(coerced, table, files[name]))
+        out[name] = coerced
+    problems.extend(cross_table_problems(out["communities"], out["members"], out["events"], files))
+    if problems:
+        raise DataValidationError(problems, source=source)
+    ev = out["events"].sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+    ds = Dataset(out["communities"], out["members"], ev, files=files, tz=tz)
+    report.rows_mapped = {name: len(getattr(ds, name)) for name in S.TABLES}
+    return ds
+
+
+def _empty_column(dtype: str, index: pd.Index) -> pd.Series:
+    if dtype == "float":
+        return pd.Series(float("nan"), index=index, dtype="float64")
+    if dtype == "timestamp":
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
+def write_dataset_atomic(dataset: Dataset, out_dir: str | Path, report: ImportReport) -> Path:
+    """Write the three tables as Parquet plus ``import_report.json`` into ``out_dir``, all or nothing.
+
+    Files are written into a temporary folder beside ``out_dir`` and moved in
+    place only when all of them are complete. An existing ``out_dir`` must be
+    empty or hold only a previous import's files (which are replaced).
+
+    Raises
+    ------
+    ImportFormatError
+        If ``out_dir`` exists and holds other files.
+    """
+    out = Path(out_dir)
+    ours = {f"{t}.parquet" for t in S.TABLES} | {"import_report.json"}
+    if out.exists():
+        if not out.is_dir():
+            raise ImportFormatError(out, "output path exists and is not a folder")
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
+        if foreign:
+            raise ImportFormatError(
+                out, f"output folder is not empty ({', '.join(foreign[:5])})",
+                "choose a new or empty folder; commlab only replaces its own import files",
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for name in S.TABLES:
+            getattr(dataset, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        report.out_dir = str(out)
+        (tmp / "import_report.json").write_text(
+            json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old, out)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def open_maybe_gz(path: str | Path) -> IO[bytes]:
+    """Open ``path`` for binary reading, decompressing ``.gz`` files."""
+    p = Path(path)
+    if p.suffix == ".gz":
+        return gzip.open(p, "rb")
+    return open(p, "rb")
+
+
+def read_json_file(path: str | Path, *, member: str | None = None) -> Any:
+    """Parse a JSON file (optionally ``member`` of a zip archive), raising :class:`ImportFormatError`."""
+    p = Path(path)
+    try:
+        if member is not None:
+            with zipfile.ZipFile(p) as zf:
+                raw = zf.read(member)
+            where = f"{p}!{member}"
+        else:
+            raw = read_bytes(p)
+            where = str(p)
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ImportFormatError(p, f"cannot read file ({exc})") from exc
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(where, "not UTF-8 text", "export the file again as UTF-8 JSON") from exc
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            where, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "the file may be truncated; export it again",
+        ) from exc
+
+
+def email_hash(email: object) -> str | None:
+    """sha256 of the lower-cased, stripped e-mail (for matching people without keeping the address)."""
+    import hashlib
+
+    if email is None or email is pd.NA or (isinstance(email, float) and pd.isna(email)):
+        return None
+    e = str(email).strip().lower()
+    return hashlib.sha256(e.encode("utf-8")).hexdigest() if e else None
+
+
+def count_by(values: pd.Series) -> dict[str, int]:
+    """Value counts as a plain dict (for reports)."""
+    return {str(k): int(v) for k, v in Counter(values.dropna().astype(str)).items()}
+
+
+# --- community metadata -------------------------------------------------------------------------
+
+#: Community options every importer accepts (keyword arguments of :func:`commlab.importers.import_source`).
+COMMUNITY_OPTIONS: tuple[str, ...] = (
+    "community_id", "name", "theme", "business_model", "lifecycle", "monetization", "economy", "source_note",
+)
+
+
+def community_row(
+    *,
+    community_id: str,
+    name: str,
+    platform: str,
+    created_at: Any,
+    source: str,
+    report: ImportReport,
+    defaults: dict[str, str],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """One communities row; fields not given in ``options`` take ``defaults`` and are noted in the report.
+
+    ``options`` may hold any of :data:`COMMUNITY_OPTIONS`; ``theme``, ``business_model``,
+    ``lifecycle`` and ``monetization`` are required by the schema, so each importer passes
+    documented ``defaults`` for them, and the report says which ones were defaulted so a
+    person can correct them (``--theme`` ...).
+    """
+    row: dict[str, Any] = {
+        "community_id": options.get("community_id") or community_id,
+        "name": options.get("name") or name,
+        "platform": platform,
+        "created_at": created_at,
+        "economy": options.get("economy"),
+        "source": options.get("source_note") or source,
+    }
+    defaulted = []
+    for key in ("theme", "business_model", "lifecycle", "monetization"):
+        if options.get(key):
+            row[key] = options[key]
+        else:
+            row[key] = defaults[key]
+            defaulted.append(f"{key}={defaults[key]}")
+    if defaulted:
+        note = f"community {row['community_id']}: defaulted {', '.join(defaulted)} (not in the source; set them)"
+        if note not in report.notes:
+            report.notes.append(note)
+    return row
+
+
+def opt_bool(value: Any, name: str) -> bool | None:
+    """An option given as bool or text (``true``/``false``/``yes``/``no``/``1``/``0``, from the CLI) as bool.
+
+    ``None`` stays ``None`` (meaning "default").
+
+    Raises
+    ------
+    UsageError
+        For any other value.
+    """
+    from commlab.errors import UsageError
+
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "y", "1", "on"):
+        return True
+    if text in ("false", "no", "n", "0", "off"):
+        return False
+    raise UsageError(f"option {name} must be true or false, not {value!r}")
+
+
+def single_community_option(options: dict[str, Any], n: int, what: str) -> None:
+    """Raise UsageError when ``community_id`` is given but the source holds ``n`` > 1 communities."""
+    from commlab.errors import UsageError
+
+    if options.get("community_id") and n > 1:
+        raise UsageError(f"community_id applies to a source with one community; this one has {n} {what} "
+                         "(each gets its own id)")
+
+
+def split_options(options: dict[str, Any], allowed: tuple[str, ...], fmt: str) -> dict[str, Any]:
+    """Check that ``options`` holds only community options and ``allowed``; raise UsageError otherwise."""
+    from commlab.errors import UsageError
+
+    unknown = sorted(set(options) - set(COMMUNITY_OPTIONS) - set(allowed))
+    if unknown:
+        known = ", ".join(sorted(set(COMMUNITY_OPTIONS) | set(allowed)))
+        raise UsageError(f"unknown option(s) for the {fmt} importer: {', '.join(unknown)}; known: {known}")
+    return options
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+
+def unix_to_utc(values: pd.Series | list[Any], *, unit: str = "s", file: str = "?", what: str = "time") -> pd.Series:
+    """Unix times (numbers or numeric strings) as ``datetime64[ns, UTC]``; raise naming ``file`` on bad values."""
+    s = pd.Series(values)
+    num = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & num.isna()
+    if bad.any():
+        first = int(bad.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(file, f"{what}: {int(bad.sum())} value(s) are not Unix times, first: {s.iloc[first]!r}")
+    return pd.to_datetime(num, unit=unit, utc=True).astype("datetime64[ns, UTC]")
+
+
+def text_to_utc(values: pd.Series | list[Any], *, tz: str, file: str = "?", what: str = "time",
+                fmt: str | None = None) -> pd.Series:
+    """Time strings as ``datetime64[ns, UTC]``: offsets kept, naive times read in ``tz``; raise on bad values."""
+    from commlab.data.io import parse_times
+
+    s = pd.Series(values, dtype="string")
+    if fmt:
+        parsed = pd.to_datetime(s, format=fmt, errors="coerce")
+        bad = s.notna() & parsed.isna()
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        out = parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    else:
+        s = s.str.replace(r"\s+UTC$", "+00:00", regex=True)
+        out, bad = parse_times(s, tz)
+    if bad.any():
+        first = int(bad.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(
+            file, f"{what}: {int(bad.sum())} unparseable time(s), first: {s.iloc[first]!r}",
+            "use ISO 8601 times (2024-03-01 18:00:00 or 2024-03-01T10:00:00Z)"
+            + (f" or the format {fmt}" if fmt else ""),
+        )
+    return out
+
+
+# --- threads ------------------------------------------------------------------------------------
+
+
+def reply_roots(ids: list[str], parents: list[str | None]) -> dict[str, str]:
+    """Root of each message's reply chain, for messages that belong to a chain (root included).
+
+    ``parents[i]`` is the id ``ids[i]`` replies to (``None`` if none). Chains are followed
+    while the parent is known; a message that replies to an unknown message is its own root.
+    Messages in no chain (neither replying nor replied to) are absent from the result.
+    """
+    parent = {i: p for i, p in zip(ids, parents, strict=True) if p is not None}
+    replied = set(parent.values())
+    known = set(ids)
+    roots: dict[str, str] = {}
+    for i in ids:
+        if i not in parent and i not in replied:
+            continue
+        cur, seen = i, {i}
+        while cur in parent and parent[cur] in known and parent[cur] not in seen:
+            cur = parent[cur]
+            seen.add(cur)
+        roots[i] = cur
+    return roots
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+class ProgressReader:
+    """A binary file wrapper that advances a tqdm bar by the bytes read (bar only for large inputs).
+
+    Parameters
+    ----------
+    fh : binary file
+        The (possibly decompressing) stream to read.
+    total : int
+        Size on disk of the underlying file, in bytes.
+    desc : str
+        Label of the bar.
+    raw : binary file, optional
+        The file object on disk, whose position measures progress (for gzip input,
+        where bytes read from ``fh`` are decompressed bytes).
+    """
+
+    def __init__(self, fh: IO[bytes], total: int, desc: str, raw: IO[bytes] | None = None,
+                 show: bool | None = None) -> None:
+        from tqdm.auto import tqdm
+
+        self._fh = fh
+        self._raw = raw
+        self._pos = 0
+        show = total >= LARGE_INPUT_BYTES if show is None else show
+        self._bar = tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=not show, leave=False)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        pos = self._raw.tell() if self._raw is not None else self._pos + len(data)
+        if pos > self._pos:
+            self._bar.update(pos - self._pos)
+            self._pos = pos
+        return data
+
+    def close(self) -> None:
+        self._bar.close()
+        self._fh.close()
+        if self._raw is not None:
+            self._raw.close()
+
+    def __enter__(self) -> ProgressReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_with_progress(path: str | Path, desc: str | None = None, show: bool | None = None) -> ProgressReader:
+    """Open ``path`` (``.gz`` decompressed) for binary reading with a progress bar on large files."""
+    p = Path(path)
+    size = p.stat().st_size
+    raw = open(p, "rb")
+    fh: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if p.suffix == ".gz" else raw
+    return ProgressReader(fh, size, desc or p.name, raw=raw if p.suffix == ".gz" else None, show=show)
+
+
+def read_bytes(path: str | Path, show: bool | None = None) -> bytes:
+    """All bytes of ``path`` (``.gz`` decompressed), read in 1 MB chunks with a progress bar on large files."""
+    with open_with_progress(path, show=show) as fh:
+        return b"".join(iter(lambda: fh.read(1 << 20), b""))
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """Decode bytes as UTF-8 (BOM or not), UTF-16 (with BOM) or GB18030; raise ImportFormatError otherwise."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFormatError(name, "text is neither UTF-8, UTF-16 nor GBK/GB18030", "save the file as UTF-8")

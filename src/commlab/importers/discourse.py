@@ -1,0 +1,219 @@
+"""Importer for Discourse: JSON API responses of posts, plus the admin ``user_list`` CSV export.
+
+Accepted layouts (``FORMATS.md`` §4, from ``discourse/discourse`` API schemas
+and ``export_csv_file.rb``): a ``.json`` file, or a folder holding any number
+of
+
+* ``GET /posts.json`` responses: ``{"latest_posts": [post, ...]}``;
+* ``GET /t/{id}.json`` responses: ``{"post_stream": {"posts": [post, ...]}, ...}``;
+* a plain JSON array of post objects;
+
+and optionally the admin "Export user list" CSV (``user_list-*.csv``, or the
+``user_list-*.zip`` Discourse sends, holding it). Discourse has no admin
+posts CSV, so posts come from the API. Pages may overlap: posts are
+de-duplicated by ``id``.
+
+Mapping
+-------
+* ``post_type`` 1 (regular): ``post_number`` 1 -> ``post`` (the topic
+  opener), others -> ``reply``. ``thread_id`` = ``topic_id``, ``topic`` =
+  ``category_id``. Target: the author of ``reply_to_post_number`` in the same
+  topic; when that is null, the author of post 1 of the topic (a reply to
+  the topic); empty when that post was not fetched.
+* ``post_type`` 2/3/4 (moderator action, small action, whisper) are counted
+  as not mapped; so are posts of system users (``user_id`` < 0).
+* likes: ``actions_summary`` id 2 ``count`` -> extra column ``like_count``
+  (Discourse exposes no per-user like time here).
+* members: the ``user_list`` CSV when given (``created_at`` -> ``joined_at``,
+  ``admin`` and ``moderator`` -> ``staff``, ``name``/``username`` -> ``display_name``, extra ``handle`` = ``username``
+  and ``email_hash`` = sha256 of ``email``, which is not kept);
+  otherwise derived from posts (first time seen; ``admin``/``moderator``/
+  ``staff`` flags of the post -> ``staff``). Posts by users absent from the
+  CSV are dropped and counted. CSV times are read as UTC (``... UTC`` or ISO;
+  the cell format is UNVERIFIED in FORMATS.md).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from commlab.data.load import Dataset
+from commlab.importers.base import (
+    ImportFormatError,
+    ImportReport,
+    community_row,
+    decode_text,
+    drop_rows,
+    email_hash,
+    finish,
+    members_from_events,
+    read_json_file,
+    split_options,
+    text_to_utc,
+)
+
+__all__ = ["convert", "read_discourse", "OPTIONS"]
+
+OPTIONS: tuple[str, ...] = ("progress", "user_list")
+_DEFAULTS = {"theme": "knowledge", "business_model": "platform", "lifecycle": "mature", "monetization": "none"}
+_POST_KEYS = ("id", "user_id", "created_at", "topic_id", "post_number")
+
+
+def _posts_of(data: Any, path: Path) -> list[dict]:
+    if isinstance(data, dict) and isinstance(data.get("latest_posts"), list):
+        posts = data["latest_posts"]
+    elif isinstance(data, dict) and isinstance(data.get("post_stream"), dict) \
+            and isinstance(data["post_stream"].get("posts"), list):
+        posts = data["post_stream"]["posts"]
+    elif isinstance(data, list):
+        posts = data
+    else:
+        found = ", ".join(list(data)[:8]) if isinstance(data, dict) else type(data).__name__
+        raise ImportFormatError(
+            path, f"not a Discourse posts response: expected 'latest_posts', 'post_stream.posts' or a list of posts, "
+            f"found {found}", "save the output of GET /posts.json or GET /t/<id>.json",
+        )
+    for p in posts:
+        missing = [k for k in _POST_KEYS if not isinstance(p, dict) or k not in p]
+        if missing:
+            raise ImportFormatError(path, f"a post lacks {', '.join(missing)}: {str(p)[:80]}")
+    return posts
+
+
+def _read_user_list(path: Path) -> tuple[pd.DataFrame, str]:
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            inner = [n for n in zf.namelist() if n.endswith(".csv")]
+            if not inner:
+                raise ImportFormatError(path, "no .csv inside the user_list ZIP")
+            raw, where = zf.read(inner[0]), f"{path}!{inner[0]}"
+    else:
+        raw, where = path.read_bytes(), str(path)
+    frame = pd.read_csv(io.StringIO(decode_text(raw, where)), dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in ("id", "username", "created_at") if c not in frame.columns]
+    if missing:
+        raise ImportFormatError(where, f"not a Discourse user_list export: missing column(s) {', '.join(missing)}",
+                                "use Admin > Users > Export (user_list)")
+    return frame, where
+
+
+def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+    """Convert Discourse API JSON (and an optional user_list CSV) to the canonical tables.
+
+    Parameters
+    ----------
+    source : str or Path
+        A posts JSON file, or a folder of them (plus ``user_list-*.csv|zip``).
+    **options
+        Community options; ``user_list`` (path of the user_list CSV/ZIP when it
+        is not in the folder).
+
+    Returns
+    -------
+    dataset, report : Dataset and ImportReport
+
+    Raises
+    ------
+    ImportFormatError
+        Invalid JSON, JSON of the wrong shape, a user_list without its columns.
+    """
+    split_options(options, OPTIONS, "discourse")
+    src = Path(source)
+    report = ImportReport("discourse", str(src))
+    if src.is_dir():
+        jfiles = sorted(src.glob("*.json"))
+        ulist = sorted([*src.glob("user_list*.csv"), *src.glob("user_list*.zip")])
+    else:
+        jfiles, ulist = [src], []
+    if options.get("user_list"):
+        ulist = [Path(options["user_list"])]
+    if not jfiles:
+        raise ImportFormatError(src, "no .json posts file")
+    posts: dict[Any, dict] = {}
+    for f in jfiles:
+        lst = _posts_of(read_json_file(f), f)
+        report.read(f"{f.name}: posts", len(lst))
+        for p in lst:
+            posts[p["id"]] = {**posts.get(p["id"], {}), **p}
+    report.notes.append(f"{len(posts)} distinct post(s) after removing page overlaps")
+    df = pd.DataFrame(list(posts.values()))
+    for col in ("post_type", "reply_to_post_number", "category_id", "actions_summary", "username", "name",
+                "admin", "moderator", "staff", "raw"):
+        if col not in df.columns:
+            df[col] = None
+    df["post_type"] = pd.to_numeric(df["post_type"]).fillna(1).astype(int)
+    for t, n in df.loc[df["post_type"] != 1, "post_type"].value_counts().items():
+        report.skip(f"post_type {t} (moderator action, small action or whisper)", int(n))
+    df = df[df["post_type"] == 1]
+    uid = pd.to_numeric(df["user_id"], errors="coerce")
+    df = drop_rows(df, uid.isna(), "post without user_id", report)
+    uid = pd.to_numeric(df["user_id"], errors="coerce")
+    report.skip("post by a system user (user_id < 0)", int((uid < 0).sum()))
+    df = df[uid >= 0].copy()
+    df["member"] = pd.to_numeric(df["user_id"]).astype("int64").astype(str)
+    df["topic_s"] = df["topic_id"].astype(str)
+    df["num"] = pd.to_numeric(df["post_number"]).astype("int64")
+    author = {(t, n): m for t, n, m in zip(df["topic_s"], df["num"], df["member"], strict=True)}
+    reply_to = pd.to_numeric(df["reply_to_post_number"], errors="coerce")
+    tnum = reply_to.where(reply_to.notna(), 1).astype("int64")
+    target = [author.get((t, n)) if num > 1 else None
+              for t, n, num in zip(df["topic_s"], tnum, df["num"], strict=True)]
+    likes = df["actions_summary"].map(
+        lambda a: sum(int(x.get("count") or 0) for x in a if isinstance(x, dict) and x.get("id") == 2)
+        if isinstance(a, list) else 0)
+    cid = options.get("community_id") or src.name.split(".")[0]
+    events = pd.DataFrame({
+        "community_id": cid, "member_id": df["member"].to_numpy(),
+        "ts": text_to_utc(df["created_at"].astype("string"), tz="UTC", file=str(src), what="created_at").to_numpy(),
+        "event_type": ["post" if n == 1 else "reply" for n in df["num"]],
+        "target_member_id": pd.array(target, dtype="string"), "thread_id": df["topic_s"].to_numpy(),
+        "topic": df["category_id"].map(lambda c: None if pd.isna(c) else str(c)).to_numpy(),
+        "post_id": df["id"].astype(str).to_numpy(), "post_number": df["num"].to_numpy(),
+        "like_count": likes.to_numpy(), "text": df["raw"].to_numpy(),
+    })
+    n_unresolved = int(((events["event_type"] == "reply") & events["target_member_id"].isna()).sum())
+    if n_unresolved:
+        report.notes.append(f"{n_unresolved} reply(ies) whose target post was not fetched: target left empty")
+    names = dict(zip(df["member"], df["name"].where(df["name"].notna(), df["username"]), strict=True))
+    staff = {m: "staff" for m, a, mo, st in zip(df["member"], df["admin"], df["moderator"], df["staff"], strict=True)
+             if bool(a) or bool(mo) or bool(st)}
+    if ulist:
+        users, where = _read_user_list(ulist[0])
+        report.read("user_list", len(users))
+        users = drop_rows(users, users["id"].isna(), "user_list row without id", report)
+        users = users[pd.to_numeric(users["id"], errors="coerce").fillna(-1) >= 0]
+        flag = lambda c: users[c].astype("string").str.lower().isin(["true", "t", "1"]) if c in users else False  # noqa: E731
+        members = pd.DataFrame({
+            "community_id": cid, "member_id": users["id"].str.strip(),
+            "joined_at": text_to_utc(users["created_at"], tz="UTC", file=where, what="created_at"),
+            "role": (flag("admin") | flag("moderator")).map({True: "staff", False: "member"}),
+            "display_name": users["name"].where(users["name"].notna(), users["username"]) if "name" in users
+            else users["username"],
+            "handle": users["username"],
+            "email_hash": users["email"].map(email_hash) if "email" in users else None,
+        })
+        known = pd.Index(members["member_id"])
+        events = drop_rows(events, ~events["member_id"].isin(known), "post by a user absent from user_list", report)
+        bad_t = events["target_member_id"].notna() & ~events["target_member_id"].isin(known)
+        events.loc[bad_t, "target_member_id"] = pd.NA
+    else:
+        members = members_from_events(events, names=names, roles=staff)
+        report.notes.append("no user_list CSV: members derived from posts; joined_at = first post seen")
+    if events.empty:
+        raise ImportFormatError(src, "no regular post by a known user")
+    created = min(events["ts"].min(), members["joined_at"].min())
+    comm = community_row(
+        community_id=cid, name=cid, platform="discourse", created_at=created, source="Discourse API JSON",
+        report=report, defaults=_DEFAULTS, options=options,
+    )
+    return finish(pd.DataFrame([comm]), members, events, source=str(src), report=report), report
+
+
+def read_discourse(source: str | Path, **options: Any) -> Dataset:
+    """Read Discourse API JSON into a validated :class:`Dataset` (see :func:`convert`)."""
+    return convert(source, **options)[0]

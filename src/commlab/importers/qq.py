@@ -1,0 +1,235 @@
+"""Importer for the classic QQ PC message manager text export (消息管理器 -> 导出为 .txt).
+
+Accepted layout (``FORMATS.md`` §5c; reverse-engineered, no Tencent
+documentation; parsing rules as ``hikariyo/qq-chat-history``)::
+
+    消息记录（此消息记录为文本格式，不支持重新导入）
+
+    ================================================================
+    消息分组:我的QQ群
+    ================================================================
+    消息对象:示例学习群
+    ================================================================
+
+    2024-03-01 18:01:05 王芳(10001234)
+    大家好
+
+    2024-03-01 18:01:30 【管理员】李雷<lilei@example.com>
+    欢迎！
+
+* A message head is ``<date> <time> <name>(<QQ号>)`` or ``<name><<email>>``;
+  the **last** bracket group is the id (names may contain brackets); 12-hour
+  times (``8:43:38 PM``) are accepted; a head without an id is dropped and
+  counted. The body is the following lines up to the next head.
+* Each ``消息对象:<name>`` block starts a conversation; each conversation is
+  one community (``community_id`` = the option for a single conversation,
+  else ``qq-<name>``).
+* Encoding: UTF-16 (BOM), UTF-8 (BOM or not) or GB18030.
+* Times are local without zone, read in the ``tz`` option (default
+  Asia/Shanghai) and stored in UTC.
+
+Mapping
+-------
+* each message -> ``message``; ``@name`` in the body -> ``mention`` when the
+  name matches exactly one sender's name in the conversation.
+* a ``【title】`` prefix is removed from the name; ``【群主】`` -> role
+  ``owner``, ``【管理员】`` -> ``staff``.
+* pseudo-senders ``系统消息(10000)`` and ``(1000000)``: ``<name>加入本群`` ->
+  ``join`` of the member of that name (when it matches exactly one sender;
+  else dropped and counted); other system lines are counted as not mapped.
+* no message ids, replies or reactions exist in this format.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from commlab.data.load import Dataset
+from commlab.importers.base import (
+    ImportFormatError,
+    ImportReport,
+    community_row,
+    decode_text,
+    finish,
+    members_from_events,
+    read_bytes,
+    single_community_option,
+    split_options,
+    text_to_utc,
+)
+
+__all__ = ["convert", "read_qq", "parse_qq_text", "OPTIONS"]
+
+OPTIONS: tuple[str, ...] = ("tz", "progress")
+_DEFAULTS = {"theme": "interest", "business_model": "creator", "lifecycle": "startup", "monetization": "none"}
+_HEAD = re.compile(
+    r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})\s+(?P<time>\d{1,2}:\d{2}:\d{2}(?:\s*[AaPp][Mm])?)\s+(?P<rest>.+?)\s*$"
+)
+_ID = re.compile(r"^(?P<name>.*)(?:\((?P<qq>[^()]*)\)|<(?P<mail>[^<>]*)>)$")
+_TITLE = re.compile(r"^【(?P<title>[^】]*)】")
+_TARGET = re.compile(r"^消息对象:(?P<name>.+)$")
+_SYSTEM_IDS = ("10000", "1000000")
+_JOIN = re.compile(r"^(?P<name>.+?)加入本群")
+
+
+def parse_qq_text(text: str, path: str = "?") -> list[dict]:
+    """Parse the text of a QQ export into raw message dicts (conversation, time text, name, id, title, body).
+
+    Raises
+    ------
+    ImportFormatError
+        If no message head is found.
+    """
+    conv = None
+    out: list[dict] = []
+    cur: dict | None = None
+    for raw in text.splitlines():
+        line = raw.rstrip("\r\n")
+        m = _TARGET.match(line.strip())
+        if m:
+            conv = m.group("name").strip()
+            cur = None
+            continue
+        if line.startswith("=" * 16):
+            cur = None
+            continue
+        h = _HEAD.match(line)
+        if h:
+            rest = h.group("rest")
+            idm = _ID.match(rest)
+            name, ident = (rest, None) if not idm else (idm.group("name"), idm.group("qq") or idm.group("mail"))
+            title = None
+            t = _TITLE.match(name)
+            if t:
+                title, name = t.group("title"), name[t.end():]
+            cur = {"conversation": conv, "time": f"{h.group('date')} {h.group('time')}", "name": name.strip(),
+                   "id": (ident or "").strip() or None, "title": title, "body": []}
+            out.append(cur)
+        elif cur is not None:
+            cur["body"].append(line)
+    if not out:
+        raise ImportFormatError(path, "no message line '<YYYY-MM-DD> <HH:MM:SS> <name>(<QQ号>)' found",
+                                "export from QQ message manager as .txt (消息记录)")
+    for r in out:
+        r["body"] = "\n".join(r["body"]).strip()
+    return out
+
+
+def _times(values: list[str], tz: str, path: str) -> pd.Series:
+    s = pd.Series(values, dtype="string")
+    ampm = s.str.contains(r"[AaPp][Mm]$", regex=True)
+    if ampm.any():
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+        out[~ampm] = text_to_utc(s[~ampm], tz=tz, file=path, what="time") if (~ampm).any() else out[~ampm]
+        out[ampm] = text_to_utc(s[ampm].str.upper().str.replace(r"\s+", " ", regex=True), tz=tz, file=path,
+                                what="time", fmt="%Y-%m-%d %I:%M:%S %p")
+        return out
+    return text_to_utc(s, tz=tz, file=path, what="time")
+
+
+def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+    """Convert a QQ message-manager ``.txt`` export to the canonical tables.
+
+    Parameters
+    ----------
+    source : str or Path
+        The ``.txt`` file (or a folder of them).
+    **options
+        Community options (``community_id`` for a single conversation) and
+        ``tz`` (zone of the times, default ``Asia/Shanghai``).
+
+    Returns
+    -------
+    dataset, report : Dataset and ImportReport
+
+    Raises
+    ------
+    ImportFormatError
+        Unknown encoding, no message head, bad times (names the file).
+    """
+    split_options(options, OPTIONS, "qq")
+    src = Path(source)
+    files = sorted(src.glob("*.txt")) if src.is_dir() else [src]
+    if not files:
+        raise ImportFormatError(src, "no .txt file in the folder")
+    tz = options.get("tz") or "Asia/Shanghai"
+    report = ImportReport("qq", str(src))
+    msgs: list[dict] = []
+    for f in files:
+        parsed = parse_qq_text(decode_text(read_bytes(f), str(f)), str(f))
+        for r in parsed:
+            r["conversation"] = r["conversation"] or f.stem
+        report.read(f.name, len(parsed))
+        ts = _times([r["time"] for r in parsed], tz, str(f))
+        for r, t in zip(parsed, ts, strict=True):
+            r["ts"] = t
+        msgs.extend(parsed)
+    convs = sorted({r["conversation"] for r in msgs})
+    single_community_option(options, len(convs), "conversations")
+    comms, events, members = [], [], []
+    for conv in convs:
+        cid = (options.get("community_id") if len(convs) == 1 else None) or f"qq-{conv}"
+        part = [r for r in msgs if r["conversation"] == conv]
+        names: dict[str, str] = {}
+        roles: dict[str, str] = {}
+        by_name: dict[str, set[str]] = {}
+        for r in part:
+            if r["id"] and r["id"] not in _SYSTEM_IDS:
+                names[r["id"]] = r["name"]
+                by_name.setdefault(r["name"], set()).add(r["id"])
+                if r["title"] == "群主":
+                    roles[r["id"]] = "owner"
+                elif r["title"] == "管理员":
+                    roles.setdefault(r["id"], "staff")
+        rows = []
+        for r in part:
+            base = {"community_id": cid, "ts": r["ts"], "target_member_id": None}
+            if r["id"] in _SYSTEM_IDS or (r["id"] is None and r["name"] == "系统消息"):
+                j = _JOIN.match(r["body"])
+                if not j:
+                    report.skip("system message other than a join")
+                    continue
+                match = by_name.get(j.group("name").strip(), set())
+                if len(match) != 1:
+                    report.drop("join: name not matched to exactly one sender")
+                    continue
+                rows.append({**base, "member_id": next(iter(match)), "event_type": "join"})
+                continue
+            if not r["id"]:
+                report.drop("message head without a QQ number or email (1:1 chat layout)")
+                continue
+            rows.append({**base, "member_id": r["id"], "event_type": "message", "text": r["body"]})
+            for name in re.findall(r"@(\S+)", r["body"]):
+                match = by_name.get(name, set())
+                if len(match) == 1:
+                    rows.append({**base, "member_id": r["id"], "event_type": "mention",
+                                 "target_member_id": next(iter(match))})
+                else:
+                    report.skip("@name not matched to exactly one sender")
+        if not rows:
+            report.notes.append(f"conversation {conv!r}: no message with an id; skipped")
+            continue
+        ev = pd.DataFrame(rows)
+        events.append(ev)
+        members.append(members_from_events(ev, names=names, roles=roles))
+        opts = {k: v for k, v in options.items() if k != "community_id"}
+        comms.append(community_row(
+            community_id=cid, name=conv, platform="qq", created_at=ev["ts"].min(),
+            source="QQ message manager export (.txt)", report=report, defaults=_DEFAULTS, options=opts,
+        ))
+    if not events:
+        raise ImportFormatError(src, "no message with a QQ number or email")
+    ev = pd.concat(events, ignore_index=True)
+    for col in ("target_member_id", "text"):
+        ev[col] = ev[col].astype("string")
+    ds = finish(pd.DataFrame(comms), pd.concat(members, ignore_index=True), ev, source=str(src), report=report)
+    return ds, report
+
+
+def read_qq(source: str | Path, **options: Any) -> Dataset:
+    """Read a QQ ``.txt`` export into a validated :class:`Dataset` (see :func:`convert`)."""
+    return convert(source, **options)[0]

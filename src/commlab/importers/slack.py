@@ -1,0 +1,271 @@
+"""Importer for a Slack workspace export (folder or ZIP, Standard export).
+
+Accepted layout (``FORMATS.md`` §2; Slack Help article 220556107): at the
+root ``users.json`` (or ``org_users.json``) and ``channels.json`` (plus
+``groups.json``, ``mpims.json``, ``dms.json`` when present), and one folder
+per conversation named like the channel (DMs: the DM id) holding one
+``YYYY-MM-DD.json`` per day, each an array of message objects. The whole
+workspace is one community; ``channel`` = the conversation's name.
+
+Mapping
+-------
+* message without ``subtype``, or ``file_share`` / ``thread_broadcast`` ->
+  ``message`` by ``user``; a thread reply (``thread_ts`` != ``ts``) ->
+  ``reply`` with ``target_member_id`` = ``parent_user_id`` (or the author
+  of the parent message), ``thread_id`` = ``<channel>/<thread_ts>``; a
+  thread parent gets ``thread_id`` = ``<channel>/<ts>``.
+* ``bot_message`` and messages with a ``bot_id`` -> by ``user`` or
+  ``bot_id``, whose role is ``bot``.
+* ``<@U123>`` / ``<@U123|name>`` in ``text`` -> ``mention`` events.
+* ``reactions[].users`` -> one ``reaction`` per user aimed at the author;
+  the export has no reaction time, so ``ts`` = the message's and the extra
+  column ``ts_estimated`` is True.
+* ``channel_join`` / ``channel_leave`` -> ``join`` / ``leave`` with the
+  channel. Other subtypes are counted as not mapped.
+* ``ts`` (``"<unix s>.<micro>"``) is UTC; the day-file name is not used.
+* members: ``users.json`` (role ``owner`` for ``is_owner``/``is_primary_owner``,
+  ``staff`` for ``is_admin``, ``bot`` for ``is_bot`` and ``USLACKBOT``);
+  ``joined_at`` = first join or activity; users never seen get the
+  workspace's first event time and ``joined_at_estimated`` = True. Extra
+  columns ``handle`` (``name``) and ``email_hash`` (sha256 of ``profile.email``;
+  the address itself is not kept), for :mod:`commlab.importers.identity`. Ids in
+  messages absent from ``users.json`` are added (bots) or their events dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from commlab.data.load import Dataset
+from commlab.importers.base import (
+    ImportFormatError,
+    ImportReport,
+    community_row,
+    email_hash,
+    finish,
+    members_from_events,
+    split_options,
+)
+
+__all__ = ["convert", "read_slack", "OPTIONS"]
+
+OPTIONS: tuple[str, ...] = ("progress",)
+_DEFAULTS = {"theme": "industry", "business_model": "platform", "lifecycle": "mature", "monetization": "none"}
+_CONTENT = (None, "file_share", "thread_broadcast", "bot_message")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+
+
+class _Export:
+    """Uniform read access to an export folder or ZIP."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.is_dir():
+            self._zip = None
+            self.names = sorted(str(p.relative_to(path).as_posix()) for p in path.rglob("*.json"))
+        else:
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile as exc:
+                raise ImportFormatError(path, "not a ZIP file or an export folder") from exc
+            self.names = sorted(n for n in self._zip.namelist() if n.endswith(".json"))
+        # exports zipped with an enclosing folder: strip it
+        roots = {n.split("/", 1)[0] for n in self.names if "/" in n}
+        self.prefix = ""
+        if not any(n in ("users.json", "channels.json") for n in self.names) and len(roots) == 1:
+            self.prefix = next(iter(roots)) + "/"
+
+    def has(self, name: str) -> bool:
+        return self.prefix + name in self.names
+
+    def read(self, name: str) -> Any:
+        full = self.prefix + name
+        where = f"{self.path}!{full}" if self._zip else str(self.path / full)
+        try:
+            raw = self._zip.read(full) if self._zip else (self.path / full).read_bytes()
+            return json.loads(raw.decode("utf-8-sig"))
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError(where, f"not valid JSON (line {exc.lineno}: {exc.msg})",
+                                    "the export may be truncated; export it again") from exc
+        except (UnicodeDecodeError, KeyError, OSError) as exc:
+            raise ImportFormatError(where, f"unreadable ({exc})") from exc
+
+    def where(self, name: str) -> str:
+        return f"{self.path}!{self.prefix + name}" if self._zip else str(self.path / (self.prefix + name))
+
+
+def _list_of_dicts(data: Any, where: str, what: str) -> list[dict]:
+    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
+        raise ImportFormatError(where, f"expected a JSON array of {what} objects, found {type(data).__name__}")
+    return data
+
+
+def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+    """Convert a Slack workspace export (folder or ZIP) to the canonical tables.
+
+    Parameters
+    ----------
+    source : str or Path
+        The export ZIP or its extracted folder.
+    **options
+        Community options (``community_id`` defaults to the folder/ZIP name).
+
+    Returns
+    -------
+    dataset, report : Dataset and ImportReport
+
+    Raises
+    ------
+    ImportFormatError
+        Missing ``users.json``/``channels.json``, invalid JSON or JSON of the
+        wrong shape (names the file inside the export).
+    """
+    split_options(options, OPTIONS, "slack")
+    src = Path(source)
+    exp = _Export(src)
+    report = ImportReport("slack", str(src))
+    users_file = "users.json" if exp.has("users.json") else "org_users.json"
+    if not exp.has(users_file) or not exp.has("channels.json"):
+        raise ImportFormatError(src, "no users.json and channels.json at the top of the export",
+                                "pass the ZIP Slack sends, or the folder it extracts to")
+    users = _list_of_dicts(exp.read(users_file), exp.where(users_file), "user")
+    report.read("users", len(users))
+    convs: dict[str, dict] = {}
+    for f in ("channels.json", "groups.json", "mpims.json", "dms.json"):
+        if exp.has(f):
+            lst = _list_of_dicts(exp.read(f), exp.where(f), "conversation")
+            report.read(f.removesuffix(".json"), len(lst))
+            for c in lst:
+                convs[str(c.get("name") or c.get("id"))] = c
+    roles: dict[str, str] = {}
+    names: dict[str, str] = {}
+    handles: dict[str, str] = {}
+    emails: dict[str, str | None] = {}
+    for u in users:
+        uid = str(u.get("id"))
+        prof = u.get("profile") or {}
+        handles[uid] = u.get("name")
+        emails[uid] = email_hash(prof.get("email"))
+        names[uid] = prof.get("display_name") or u.get("real_name") or prof.get("real_name") or u.get("name") or uid
+        if u.get("is_bot") or uid == "USLACKBOT":
+            roles[uid] = "bot"
+        elif u.get("is_owner") or u.get("is_primary_owner"):
+            roles[uid] = "owner"
+        elif u.get("is_admin"):
+            roles[uid] = "staff"
+        else:
+            roles[uid] = "member"
+    cid = options.get("community_id") or src.name.removesuffix(".zip")
+    rows: list[dict] = []
+    n_msgs = 0
+    for conv in sorted(convs):
+        days = [n[len(exp.prefix):] for n in exp.names
+                if n.startswith(exp.prefix + conv + "/") and _DAY.match(PurePosixPath(n).name)]
+        for day in sorted(days):
+            msgs = _list_of_dicts(exp.read(day), exp.where(day), "message")
+            n_msgs += len(msgs)
+            for m in msgs:
+                rows.extend(_message_events(m, conv, cid, roles, names, exp.where(day), report))
+    report.read("messages", n_msgs)
+    if not rows:
+        raise ImportFormatError(src, "no messages in any channel folder")
+    ev = pd.DataFrame(rows)
+    ev["ts"] = _slack_ts(ev["ts"], exp.where(""))
+    ev["message_ts"] = ev["message_ts"].astype("string")
+    # reply targets: parent_user_id, else the author of the parent message
+    authors = ev[ev["event_type"].isin(["message", "reply"])].drop_duplicates(["channel", "message_ts"])
+    parent_author = dict(zip(authors["channel"] + "/" + authors["message_ts"], authors["member_id"], strict=True))
+    missing = (ev["event_type"] == "reply") & ev["target_member_id"].isna()
+    ev.loc[missing, "target_member_id"] = ev.loc[missing, "thread_id"].map(parent_author)
+    known = set(roles)
+    unknown = ~ev["member_id"].isin(known)
+    report.drop("event by an id absent from users.json (not a bot)", int(unknown.sum()))
+    ev = ev[~unknown].reset_index(drop=True)
+    tgt_unknown = ev["target_member_id"].notna() & ~ev["target_member_id"].isin(known)
+    ev.loc[tgt_unknown, "target_member_id"] = None
+    for col in ("target_member_id", "thread_id", "channel", "text", "message_ts"):
+        ev[col] = ev[col].astype("string")
+    ev["ts_estimated"] = ev["ts_estimated"].fillna(False).astype(bool)
+    # channel_leave leaves a channel, not the workspace: left_at stays empty
+    members = members_from_events(ev, names=names, roles=roles, left_from_events=False)
+    never = sorted(known - set(members["member_id"]))
+    start = ev["ts"].min()
+    if never:
+        extra = pd.DataFrame({"community_id": cid, "member_id": never, "joined_at": start,
+                              "role": [roles[u] for u in never], "display_name": [names[u] for u in never]})
+        members = pd.concat([members, extra], ignore_index=True)
+        report.notes.append(f"{len(never)} user(s) in users.json never seen in messages: joined_at set to the "
+                            "first event of the export (joined_at_estimated=True)")
+    members["joined_at_estimated"] = members["member_id"].isin(never)
+    members["handle"] = members["member_id"].map(handles).astype("string")
+    members["email_hash"] = members["member_id"].map(emails).astype("string")
+    comm = community_row(
+        community_id=cid, name=cid, platform="slack", created_at=start,
+        source=f"Slack export ({src.name})", report=report, defaults=_DEFAULTS, options=options,
+    )
+    return finish(pd.DataFrame([comm]), members, ev, source=str(src), report=report), report
+
+
+def _slack_ts(values: pd.Series, where: str) -> pd.Series:
+    """Slack ``"<unix s>.<micro>"`` strings to UTC, exactly (no float rounding)."""
+    txt = values.astype("string").str.strip()
+    parts = txt.str.extract(r"^(\d+)(?:\.(\d{1,9}))?$")
+    bad = txt.notna() & parts[0].isna()
+    if bad.any():
+        raise ImportFormatError(where, f"'ts' is not a Slack timestamp: {txt[bad].iloc[0]!r}")
+    ns = parts[0].astype("int64") * 1_000_000_000 + parts[1].fillna("0").str.ljust(9, "0").astype("int64")
+    return pd.to_datetime(ns, unit="ns", utc=True).astype("datetime64[ns, UTC]")
+
+
+def _message_events(m: dict, conv: str, cid: str, roles: dict[str, str], names: dict[str, str], where: str,
+                    report: ImportReport) -> list[dict]:
+    sub = m.get("subtype")
+    ts = m.get("ts")
+    if ts is None:
+        raise ImportFormatError(where, f"a message has no 'ts': {str(m)[:80]}")
+    who = m.get("user") or m.get("bot_id")
+    if m.get("bot_id") and who and who not in roles:
+        roles[str(who)] = "bot"
+        names[str(who)] = m.get("username") or str(who)
+    base = {"community_id": cid, "ts": ts, "channel": conv, "message_ts": str(ts), "target_member_id": None,
+            "thread_id": None, "text": None, "ts_estimated": False}
+    if sub in ("channel_join", "channel_leave"):
+        if not who:
+            report.drop(f"{sub} without user")
+            return []
+        return [{**base, "member_id": str(who), "event_type": "join" if sub == "channel_join" else "leave"}]
+    if sub not in _CONTENT:
+        report.skip(f"message subtype '{sub}'")
+        return []
+    if not who:
+        report.drop("message without user or bot_id")
+        return []
+    who = str(who)
+    thread_ts = m.get("thread_ts")
+    is_reply = thread_ts is not None and str(thread_ts) != str(ts)
+    text = m.get("text") or ""
+    out = [{**base, "member_id": who, "event_type": "reply" if is_reply else "message",
+            "target_member_id": m.get("parent_user_id") if is_reply else None,
+            "thread_id": f"{conv}/{thread_ts}" if thread_ts is not None else None, "text": text}]
+    for uid in _MENTION.findall(text):
+        out.append({**base, "member_id": who, "event_type": "mention", "target_member_id": uid,
+                    "thread_id": out[0]["thread_id"]})
+    for r in m.get("reactions") or []:
+        users = r.get("users") or []
+        for uid in users:
+            out.append({**base, "member_id": str(uid), "event_type": "reaction", "target_member_id": who,
+                        "thread_id": out[0]["thread_id"], "text": r.get("name"), "ts_estimated": True})
+        report.skip("reaction counted but reactor not listed", max(int(r.get("count") or 0) - len(users), 0))
+    return out
+
+
+def read_slack(source: str | Path, **options: Any) -> Dataset:
+    """Read a Slack export into a validated :class:`Dataset` (see :func:`convert`)."""
+    return convert(source, **options)[0]

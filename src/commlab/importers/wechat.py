@@ -1,0 +1,210 @@
+"""Importer for WeChat (微信) group-chat CSV exports: LC044/WeChatMsg (留痕/MemoTrace) and PyWxDump.
+
+Accepted layouts (``FORMATS.md`` §5a/§5b):
+
+* **LC044/WeChatMsg** ``<备注名>_utf8.csv`` (UTF-8 with BOM), header
+  ``localId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,NickName,Sender``.
+  ``CreateTime`` is Unix seconds (UTC); ``StrTime`` (local time) is ignored.
+* **PyWxDump** ``<wxid>_<start>_<end>.csv`` (UTF-8), header
+  ``id,MsgSvrID,type_name,is_sender,talker,room_name,msg,src,CreateTime``;
+  ``CreateTime`` is local ``YYYY-MM-DD HH:MM:SS`` read in the ``tz`` option
+  (default Asia/Shanghai); ``talker`` = sender wxid (UNVERIFIED in FORMATS.md).
+
+A source is one CSV file or a folder of them (PyWxDump pages of one chat);
+one file or folder = one group chat = one community. GBK/GB18030 files are
+also read.
+
+Mapping
+-------
+* member id = ``Sender`` (LC044) / ``talker`` (PyWxDump), the wxid. A row
+  sent by the account owner (``IsSender``/``is_sender`` = 1) without a sender
+  id takes the ``owner_id`` option, or is dropped and counted.
+* text/image/voice/video/sticker/app/file rows -> ``message``; quote replies
+  (LC044 ``Type`` 49 + ``SubType`` 57; PyWxDump ``引用回复``) -> ``reply``
+  with an empty target: the quoted message is not in the CSV.
+* system rows (``Type`` 10000 / ``系统通知``) matching the WeChat template
+  ``"A"邀请"B、C"加入了群聊`` -> ``join`` for each invitee whose name matches
+  exactly one member's ``NickName``/``Remark`` seen in the chat (names, not
+  ids, are written); unmatched names are dropped and counted. Other system
+  rows (recalls, pats, red packets, ...) are counted as not mapped.
+* members: every sender; ``display_name`` = ``Remark`` or ``NickName``;
+  ``joined_at`` = join event or first message; the ``owner_id`` member gets
+  role ``owner`` (the account owner is usually the group owner or
+  operator; say otherwise with ``owner_role``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from commlab.data.load import Dataset
+from commlab.importers.base import (
+    ImportFormatError,
+    ImportReport,
+    community_row,
+    decode_text,
+    drop_rows,
+    finish,
+    members_from_events,
+    read_bytes,
+    split_options,
+    text_to_utc,
+    unix_to_utc,
+)
+
+__all__ = ["convert", "read_wechat", "OPTIONS", "LC044_COLUMNS", "PYWXDUMP_COLUMNS"]
+
+OPTIONS: tuple[str, ...] = ("tz", "owner_id", "owner_role", "progress")
+LC044_COLUMNS = ("localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTime", "Status", "StrContent",
+                 "StrTime", "Remark", "NickName", "Sender")
+PYWXDUMP_COLUMNS = ("id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime")
+_DEFAULTS = {"theme": "interest", "business_model": "creator", "lifecycle": "startup", "monetization": "none"}
+_INVITE = re.compile(r'^"?(?P<actor>[^"]+?)"?邀请"?(?P<names>[^"]+?)"?加入了群聊')
+_LC044_TYPES = {"1": "text", "3": "image", "34": "voice", "43": "video", "47": "sticker", "49": "app",
+                "10000": "system"}
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    text = decode_text(read_bytes(path), str(path))
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # noqa: BLE001
+        raise ImportFormatError(path, f"unreadable CSV ({type(exc).__name__}: {exc})") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _normalise(frame: pd.DataFrame, path: Path, tz: str) -> pd.DataFrame:
+    cols = set(frame.columns)
+    if {"Type", "CreateTime", "Sender", "IsSender"} <= cols:
+        typ = frame["Type"].str.strip()
+        sub = frame["SubType"].str.strip() if "SubType" in cols else pd.Series("", index=frame.index)
+        kind = typ.map(_LC044_TYPES).fillna("other")
+        kind = kind.mask((typ == "49") & (sub == "57"), "quote")
+        remark = frame["Remark"] if "Remark" in cols else pd.Series(pd.NA, index=frame.index, dtype="string")
+        nick = frame["NickName"] if "NickName" in cols else pd.Series(pd.NA, index=frame.index, dtype="string")
+        return pd.DataFrame({
+            "sender": frame["Sender"], "is_self": frame["IsSender"].str.strip() == "1",
+            "ts": unix_to_utc(frame["CreateTime"], file=str(path), what="CreateTime"),
+            "kind": kind, "text": frame.get("StrContent"), "name": remark.where(remark.notna(), nick),
+            "nick": nick, "remark": remark, "msg_id": frame.get("localId"),
+        })
+    if {"type_name", "talker", "CreateTime", "is_sender"} <= cols:
+        tn = frame["type_name"].str.strip()
+        kind = tn.map({"文本": "text", "引用回复": "quote", "系统通知": "system", "图片": "image", "语音": "voice",
+                       "视频": "video", "动画表情": "sticker", "文件": "file", "卡片式链接": "app"}).fillna("other")
+        created = frame["CreateTime"].astype("string").str.strip()
+        if created.str.fullmatch(r"\d{9,11}").all():
+            ts = unix_to_utc(created, file=str(path), what="CreateTime")
+        else:
+            ts = text_to_utc(created, tz=tz, file=str(path), what="CreateTime")
+        return pd.DataFrame({
+            "sender": frame["talker"], "is_self": frame["is_sender"].str.strip() == "1", "ts": ts, "kind": kind,
+            "text": frame.get("msg"), "name": pd.Series(pd.NA, index=frame.index, dtype="string"),
+            "nick": pd.Series(pd.NA, index=frame.index, dtype="string"),
+            "remark": pd.Series(pd.NA, index=frame.index, dtype="string"), "msg_id": frame.get("MsgSvrID"),
+        })
+    raise ImportFormatError(
+        path, f"not a WeChat export CSV: header {', '.join(frame.columns[:12])}",
+        "expected the LC044/WeChatMsg header (" + ",".join(LC044_COLUMNS) + ") or the PyWxDump header ("
+        + ",".join(PYWXDUMP_COLUMNS) + ")",
+    )
+
+
+def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+    """Convert a WeChat group-chat CSV export (LC044/WeChatMsg or PyWxDump) to the canonical tables.
+
+    Parameters
+    ----------
+    source : str or Path
+        One CSV, or a folder of CSV pages of the same chat.
+    **options
+        Community options (``community_id`` defaults to the file name without
+        ``_utf8``); ``tz`` (zone of PyWxDump local times, default
+        ``Asia/Shanghai``); ``owner_id`` (wxid of the exporting account, for
+        its own rows without a sender); ``owner_role`` (role of that account,
+        default ``owner``).
+
+    Returns
+    -------
+    dataset, report : Dataset and ImportReport
+
+    Raises
+    ------
+    ImportFormatError
+        Unknown header, unreadable text, bad times (names the file).
+    """
+    split_options(options, OPTIONS, "wechat")
+    src = Path(source)
+    files = sorted(src.glob("*.csv")) if src.is_dir() else [src]
+    if not files:
+        raise ImportFormatError(src, "no .csv file in the folder")
+    tz = options.get("tz") or "Asia/Shanghai"
+    report = ImportReport("wechat", str(src))
+    parts = []
+    for f in files:
+        raw = _read_csv(f)
+        report.read(f.name, len(raw))
+        parts.append(_normalise(raw, f, tz))
+    rows = pd.concat(parts, ignore_index=True)
+    rows["sender"] = rows["sender"].astype("string").str.strip().replace("", pd.NA)
+    owner_id = options.get("owner_id")
+    if owner_id:
+        rows.loc[rows["is_self"] & rows["sender"].isna(), "sender"] = str(owner_id)
+    cid = options.get("community_id") or (src.name if src.is_dir() else src.stem.removesuffix("_utf8"))
+
+    system = rows[rows["kind"] == "system"]
+    content = rows[rows["kind"] != "system"]
+    content = drop_rows(content, content["sender"].isna(), "message without a sender id (set owner_id for the "
+                        "exporting account's own rows)", report)
+    names: dict[str, str] = {}
+    by_name: dict[str, set[str]] = {}
+    for sid, name, nick, remark in zip(content["sender"], content["name"], content["nick"], content["remark"],
+                                       strict=True):
+        if pd.notna(name):
+            names[sid] = str(name)
+        for n in (nick, remark):
+            if pd.notna(n) and str(n).strip():
+                by_name.setdefault(str(n).strip(), set()).add(sid)
+    events = pd.DataFrame({
+        "community_id": cid, "member_id": content["sender"], "ts": content["ts"],
+        "event_type": content["kind"].map(lambda k: "reply" if k == "quote" else "message"),
+        "target_member_id": pd.NA, "text": content["text"], "message_kind": content["kind"],
+    })
+    joins = []
+    for ts, text in zip(system["ts"], system["text"], strict=True):
+        m = _INVITE.match(str(text or "").strip())
+        if not m:
+            report.skip("system message other than an invitation (recall, pat, red packet, ...)")
+            continue
+        for name in re.split(r"[、,，]", m.group("names")):
+            match = by_name.get(name.strip().strip('"'), set())
+            if len(match) != 1:
+                report.drop("join: invited name not matched to exactly one member")
+                continue
+            joins.append({"community_id": cid, "member_id": next(iter(match)), "ts": ts, "event_type": "join"})
+    if joins:
+        events = pd.concat([events, pd.DataFrame(joins)], ignore_index=True)
+    if events.empty:
+        raise ImportFormatError(src, "no message with a sender id")
+    n_quote = int((events["event_type"] == "reply").sum())
+    if n_quote:
+        report.notes.append(f"{n_quote} quote reply(ies) kept as reply with an empty target (the quoted message "
+                            "is not in the CSV)")
+    roles = {str(owner_id): options.get("owner_role") or "owner"} if owner_id else None
+    members = members_from_events(events, names=names, roles=roles)
+    comm = community_row(
+        community_id=cid, name=cid, platform="wechat", created_at=events["ts"].min(),
+        source="WeChat group chat export (CSV)", report=report, defaults=_DEFAULTS, options=options,
+    )
+    return finish(pd.DataFrame([comm]), members, events, source=str(src), report=report), report
+
+
+def read_wechat(source: str | Path, **options: Any) -> Dataset:
+    """Read a WeChat CSV export into a validated :class:`Dataset` (see :func:`convert`)."""
+    return convert(source, **options)[0]
