@@ -1,0 +1,163 @@
+"""The high-value community profile (高价值社群, DOMAIN.md §4): three scores with their inputs.
+
+- **Vertical focus** (垂直细分): ``vertical_focus`` = Herfindahl–Hirschman index of the topic tags on the
+  period's content, ``Σ s_t²`` over tag shares (1 = one topic; 1/k for k equally used topics). Missing
+  where the data carry no topics.
+- **Problem solving** (解决问题导向): ``problem_solving`` = mean(``response_rate``, speed) with speed =
+  ``1 / (1 + median_first_response_hours / 24)`` (1 = instant, 0.5 = one day).
+- **Trust and ties** (信任与链接): ``trust_ties`` = mean(``reciprocity``, ``repeated_ties_share``,
+  ``avg_clustering``) where ``repeated_ties_share`` is the share of connected member pairs (undirected)
+  that interacted at least twice in the period.
+
+All three are in [0, 1], higher is better. The scores are **Python over DuckDB results**; their inputs
+are registered metrics, so :func:`high_value_profile` can show them side by side.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
+from commlab.analysis.network import DEFAULT_KINDS, _kinds_sql, network_table
+
+__all__ = ["PROFILE", "speed_score", "high_value_profile"]
+
+#: Score -> its inputs (metric ids).
+PROFILE: dict[str, tuple[str, ...]] = {
+    "vertical_focus": ("vertical_focus",),
+    "problem_solving": ("response_rate", "median_first_response_hours"),
+    "trust_ties": ("reciprocity", "repeated_ties_share", "avg_clustering"),
+}
+
+
+def speed_score(hours: float) -> float:
+    """``1 / (1 + hours / 24)``: 1 for an instant answer, 0.5 after a day; NaN stays NaN."""
+    return math.nan if hours is None or math.isnan(hours) else 1.0 / (1.0 + max(hours, 0.0) / 24.0)
+
+
+def _nanmean(values: list[float]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _metric(ctx: MetricContext, metric_id: str) -> pd.DataFrame:
+    key = f"metric:{metric_id}"
+    if key not in ctx.cache:
+        ctx.cache[key] = _run(get_metric(metric_id), ctx)
+    return ctx.cache[key]
+
+
+def _vertical_focus(ctx: MetricContext) -> pd.DataFrame:
+    return ctx.query("""
+WITH tags AS (
+  SELECT p.community_id, p.period, trim(t.tag) AS tag
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
+    AND e.event_type IN ('message', 'post', 'reply') AND e.topic IS NOT NULL,
+  LATERAL (SELECT unnest(string_split(e.topic, ';')) AS tag) t),
+c AS (SELECT community_id, period, tag, count(*)::DOUBLE AS n FROM tags WHERE tag <> '' GROUP BY ALL)
+SELECT community_id, period, sum(n * n) / (sum(n) * sum(n)) AS value FROM c GROUP BY community_id, period
+""")
+
+
+def _repeated_ties(ctx: MetricContext) -> pd.DataFrame:
+    return ctx.query(f"""
+WITH pairs AS (
+  SELECT p.community_id, p.period, least(e.member_id, e.target_member_id) AS a,
+         greatest(e.member_id, e.target_member_id) AS b, count(*) AS n
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
+  LEFT JOIN roles t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+  WHERE e.event_type IN {_kinds_sql(DEFAULT_KINDS)} AND e.target_member_id IS NOT NULL
+    AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)
+  GROUP BY ALL)
+SELECT community_id, period, avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END) AS value FROM pairs
+GROUP BY community_id, period
+""")
+
+
+def _peer_tie_strength(ctx: MetricContext) -> pd.DataFrame:
+    return ctx.query(f"""
+WITH pairs AS (
+  SELECT p.community_id, p.period, least(e.member_id, e.target_member_id) AS a,
+         greatest(e.member_id, e.target_member_id) AS b, count(*) AS n
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
+  JOIN roles t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+  WHERE e.event_type IN {_kinds_sql(DEFAULT_KINDS)} AND e.target_member_id <> e.member_id
+    AND NOT e.is_staff AND NOT t.is_staff
+  GROUP BY ALL)
+SELECT community_id, period, avg(n)::DOUBLE AS value FROM pairs GROUP BY community_id, period
+""")
+
+
+def _problem_solving(ctx: MetricContext) -> pd.DataFrame:
+    rr = _metric(ctx, "response_rate").rename(columns={"value": "rr"})
+    h = _metric(ctx, "median_first_response_hours").rename(columns={"value": "h"})
+    t = ctx.periods[["community_id", "period"]].merge(rr, how="left").merge(h, how="left")
+    t["value"] = [
+        math.nan if math.isnan(r) else _nanmean([r, speed_score(x)]) for r, x in zip(t["rr"], t["h"], strict=True)
+    ]
+    return t[["community_id", "period", "value"]]
+
+
+def _trust_ties(ctx: MetricContext) -> pd.DataFrame:
+    net = network_table(ctx)
+    rep = _metric(ctx, "repeated_ties_share").rename(columns={"value": "rep"})
+    t = net.merge(rep, on=["community_id", "period"], how="left")
+    t["value"] = [_nanmean([a, b, c]) for a, b, c in zip(t["reciprocity"], t["rep"], t["avg_clustering"],
+                                                         strict=True)]
+    return t[["community_id", "period", "value"]]
+
+
+_SRC = "DOMAIN.md §4 (高价值社群: 垂直细分 · 解决问题导向 · 信任与链接)"
+register(Metric(
+    "vertical_focus", "垂直聚焦度", "vertical focus (topic HHI)",
+    "Herfindahl–Hirschman index of the topic tags (split on ';') of the period's content: Σ share². Missing "
+    "without topics. (SQL, run by the Python high-value module.)", "Σ_t (n_t / Σn)²", "index", True, _SRC,
+    compute=_vertical_focus, group="high_value"))
+register(Metric(
+    "repeated_ties_share", "重复互动关系占比", "repeated ties share",
+    "Share of member pairs (undirected) connected by replies/mentions in the period that interacted at least "
+    "twice. (SQL, run by the Python high-value module.)", "|{pairs with >= 2 interactions}| / |pairs|",
+    "share", True, _SRC, compute=_repeated_ties, group="high_value"))
+register(Metric(
+    "peer_tie_strength", "成员间关系强度", "member-to-member tie strength",
+    "Mean number of replies/mentions per connected pair of non-staff members in the period (repeated "
+    "member-to-member ties; staff excluded at both ends). (SQL, run by the Python high-value module.)",
+    "Σ interactions between member pairs / |connected member pairs|", "ratio", True, _SRC,
+    compute=_peer_tie_strength, group="high_value"))
+register(Metric(
+    "problem_solving", "解决问题得分", "problem-solving score",
+    "Mean of response_rate and the speed score 1 / (1 + median_first_response_hours / 24). (Python over "
+    "DuckDB results.)", "mean(response_rate, 1/(1 + h/24))", "index", True, _SRC,
+    compute=_problem_solving, group="high_value"))
+register(Metric(
+    "trust_ties", "信任与链接得分", "trust-and-ties score",
+    "Mean of reciprocity, repeated_ties_share and avg_clustering (those defined). (Python over DuckDB: "
+    "networkx.)", "mean(reciprocity, repeated_ties_share, avg_clustering)", "index", True, _SRC,
+    compute=_trust_ties, group="high_value"))
+
+
+def high_value_profile(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The three scores beside their inputs, one row per community (its last period).
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Tidy output of :func:`commlab.analysis.metrics.compute_metrics` holding the score and input ids.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``community_id``; columns grouped as ``score`` then its inputs.
+    """
+    from commlab.analysis.metrics import wide
+
+    w = wide(metrics)
+    cols: list[str] = []
+    for score, inputs in PROFILE.items():
+        for c in (score, *inputs):
+            if c not in cols:
+                cols.append(c)
+    return w.reindex(columns=cols)

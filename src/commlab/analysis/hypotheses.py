@@ -1,0 +1,522 @@
+"""The behavioural hypotheses of DOMAIN.md §2 (and two §4/§5 claims) as data, and their tests.
+
+Each :class:`Hypothesis` names one metric, the communities it is about (values of an axis),
+what they are compared with (the other communities, named groups, or a fixed threshold) and
+the expected direction. :func:`test_hypotheses` returns per hypothesis the statistic, p-value,
+effect size, n, whether the data support it, and a sentence in zh and en.
+
+Tests (all one-sided in the expected direction, alpha = 0.05):
+
+``groups``
+    Permutation test of the Mann–Whitney U statistic (ties count one half), exact by enumeration
+    when feasible, otherwise seeded Monte Carlo; optionally **stratified** (labels permuted within
+    the strata of another axis, U summed over strata) when a known confounder such as community
+    size would otherwise swamp the comparison. Effect: rank-biserial r in [−1, 1] (pooled over
+    strata), positive = in the expected direction.
+``threshold``
+    One-sample sign-flip permutation (Wilcoxon signed-rank statistic) of ``value − threshold`` over
+    the communities where the metric is defined. Effect: median difference.
+``kruskal``
+    Kruskal–Wallis across every value of the axis ("the axis changes the metric"), epsilon².
+``members``
+    When the group holds a single community no community-level test can reach p < 0.05; the
+    hypothesis is then tested on members (Fisher's exact test of a member-level flag such as
+    "bought in the window", group communities' members vs the others'). The sentence says so:
+    members of one community are not independent replicates of a type.
+
+"Supported" means p < alpha and an effect in the expected direction. When the design cannot reach
+p < alpha (``min_p`` ≥ alpha) the result says "n too small" instead of pretending.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from commlab.analysis.metrics import Tables, as_tables, connect, get_metric, make_periods
+
+__all__ = [
+    "Hypothesis", "HYPOTHESES", "ALPHA", "test_hypotheses", "stratified_u_test", "member_flags", "early_days",
+]
+
+ALPHA = 0.05
+_MAX_EXACT = 200_000
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One testable claim.
+
+    Attributes
+    ----------
+    id : str
+        Stable id.
+    statement_zh, statement_en : str
+        The claim in words.
+    metric_id : str
+        The registered metric that measures it.
+    axis : str
+        Column of the communities table the groups come from.
+    groups : tuple of str
+        Axis values the claim is about.
+    versus : tuple of str or None
+        Axis values to compare with; ``None`` = every other community.
+    direction : {"greater", "less"}
+        Expected direction of the claim group against the comparison (or the threshold).
+    kind : {"groups", "threshold"}
+        Group comparison or comparison with ``threshold``.
+    threshold : float or None
+        For ``kind="threshold"``.
+    strata : str or None
+        Axis within which labels are permuted (a confounder), for ``kind="groups"``.
+    member_event : str or None
+        Event type of the member-level fallback (e.g. ``"purchase"``), used when the group has one community.
+    daily_fallback : bool
+        For the early-survival threshold: when too few communities have the metric for a test, test each of
+        them on its days instead (daily active members of days 1–3 against days 4–30).
+    source : str
+        Where the claim comes from.
+    """
+
+    id: str
+    statement_zh: str
+    statement_en: str
+    metric_id: str
+    axis: str
+    groups: tuple[str, ...]
+    versus: tuple[str, ...] | None = None
+    direction: str = "greater"
+    kind: str = "groups"
+    threshold: float | None = None
+    strata: str | None = None
+    member_event: str | None = None
+    daily_fallback: bool = False
+    source: str = "DOMAIN.md §2"
+
+
+HYPOTHESES: tuple[Hypothesis, ...] = (
+    Hypothesis(
+        "knowledge_completion", "知识/学习型社群的完课率更高（陪伴式、结果导向）。",
+        "Knowledge/learning communities have a higher course completion rate (accompanying, outcome-oriented).",
+        "completion_rate", "theme", ("knowledge",), source="DOMAIN.md §2 [A]"),
+    Hypothesis(
+        "knowledge_referral", "知识/学习型社群的转介绍率更高。",
+        "Knowledge/learning communities have a higher referral rate.",
+        "referral_rate", "theme", ("knowledge",), source="DOMAIN.md §2 [A]"),
+    Hypothesis(
+        "service_repurchase", "服务交付型（教育、知识付费、健身）社群的复购率更高。",
+        "Service-delivery communities (education, knowledge payment, fitness) have a higher repurchase rate.",
+        "repeat_purchase_rate", "business_model", ("service",), source="DOMAIN.md §2 [A]"),
+    Hypothesis(
+        "brand_product_hub", "品牌型和产品型社群中，官方账号处于互动中心（更多互动涉及官方）。",
+        "In brand and product communities official accounts sit at the centre: more interactions involve staff.",
+        "staff_interaction_share", "theme", ("brand", "product"), source="DOMAIN.md §2 [A][D]"),
+    Hypothesis(
+        "interest_peer", "兴趣型社群靠成员之间的交流运转：成员间互动占比高于以官方为中心的品牌/产品/消费型社群。",
+        "Interest communities run on member-to-member exchange: a higher member-to-member share than the "
+        "official-centred brand, product and consumption communities.",
+        "member_to_member_share", "theme", ("interest",), versus=("brand", "product", "consumption"),
+        source="DOMAIN.md §2 [D][E]"),
+    Hypothesis(
+        "fan_economy_hub", "粉丝经济中互动经由一个中心，社群经济中成员相互回复：粉丝经济的社群经济指数更低。",
+        "In a fan economy interactions run through one hub, in a community economy members reply to each other: "
+        "fan-economy communities have a lower economy index.",
+        "economy_index", "economy", ("fan",), versus=("community",), direction="less",
+        source="DOMAIN.md §2 [D]"),
+    Hypothesis(
+        "industry_ties", "行业型社群的价值在于人脉：成员间关系更强（同一对成员反复互动），在同一生命周期阶段内比较。",
+        "Industry communities are a professional network: stronger member-to-member ties (pairs interact "
+        "repeatedly), compared within the same lifecycle stage (size confounds tie strength).",
+        "peer_tie_strength", "theme", ("industry",), strata="lifecycle", source="DOMAIN.md §2 [E], §4"),
+    Hypothesis(
+        "consumption_buyers", "消费型社群的购买成员占比更高。",
+        "Consumption communities have a higher buyer share.",
+        "buyer_share", "theme", ("consumption",), member_event="purchase", source="DOMAIN.md §2 [D][E], §5"),
+    Hypothesis(
+        "startup_small", "初创期社群规模小。", "Start-up communities are small.",
+        "members", "lifecycle", ("startup",), direction="less", source="DOMAIN.md §2 [A]"),
+    Hypothesis(
+        "startup_deep", "初创期社群互动更深：核心成员占比更高；成熟期社群更大、人均更浅。",
+        "Start-up communities interact more deeply: a higher core-member share; mature ones are larger and "
+        "shallower per member.",
+        "core_share", "lifecycle", ("startup",), source="DOMAIN.md §2 [A]"),
+    Hypothesis(
+        "early_death", "建群三天必死：新群的活跃在最初三天后崩塌（第4–30天日活不到第1–3天的30%）。",
+        "'A new group dies within three days': activity on days 4–30 falls below 30 % of days 1–3.",
+        "early_survival_ratio", "theme", (), direction="less", kind="threshold", threshold=0.3,
+        daily_fallback=True, source="DOMAIN.md §4"),
+    Hypothesis(
+        "event_lift", "定期活动带来活跃度提升：活动后7天的成员内容多于活动前7天。",
+        "Regular events lift activity: more member content in the 7 days after an event than before.",
+        "event_lift", "theme", (), kind="threshold", threshold=1.0, source="DOMAIN.md §4"),
+    Hypothesis(
+        "topic_focus", "知识型和产品型社群话题更垂直集中，兴趣型社群话题更分散。",
+        "Knowledge and product communities have more concentrated topics than interest communities.",
+        "vertical_focus", "theme", ("knowledge", "product"), versus=("interest",), source="DOMAIN.md §4 (垂直细分)"),
+    Hypothesis(
+        "platform_activity", "平台（微信与QQ）影响活跃度。",
+        "The platform (WeChat vs QQ) changes the activity level.",
+        "active_share_30d", "platform", ("wechat",), versus=("qq",), direction="two-sided",
+        source="practitioner claim (DOMAIN.md §2 platforms)"),
+    Hypothesis(
+        "monetization_interaction", "变现模式改变成员间互动。",
+        "The monetization model changes member-to-member interaction.",
+        "member_to_member_share", "monetization", (), kind="kruskal", direction="two-sided",
+        source="practitioner claim (DOMAIN.md §5)"),
+    Hypothesis(
+        "event_purchase_conversion", "活动后购买增加（活动转化）。",
+        "Purchases rise after events (conversion after events).",
+        "event_purchase_lift", "theme", (), kind="threshold", threshold=1.0, source="DOMAIN.md §5"),
+)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def _u(x: np.ndarray, y: np.ndarray) -> float:
+    """Mann–Whitney U of x (count of pairs x > y, ties one half)."""
+    if len(x) == 0 or len(y) == 0:
+        return 0.0
+    d = x[:, None] - y[None, :]
+    return float((d > 0).sum() + 0.5 * (d == 0).sum())
+
+
+def stratified_u_test(
+    values: Sequence[float],
+    in_group: Sequence[bool],
+    strata: Sequence[object] | None = None,
+    *,
+    alternative: str = "greater",
+    n_perm: int = 20_000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Permutation test of the (stratum-summed) Mann–Whitney U of the group against the rest.
+
+    Parameters
+    ----------
+    values : sequence of float
+        One value per community (no NaN).
+    in_group : sequence of bool
+        Whether each community is in the claim group.
+    strata : sequence, optional
+        Stratum of each community; labels are permuted within strata.
+    alternative : {"greater", "less", "two-sided"}
+        Expected direction of the group.
+    n_perm : int
+        Monte Carlo draws when exact enumeration is too large.
+    seed : int
+        Seed for the Monte Carlo draws.
+
+    Returns
+    -------
+    dict
+        ``u``, ``p_value``, ``effect`` (pooled rank-biserial, positive = group higher), ``min_p``
+        (the smallest attainable one-sided p), ``exact`` (1.0 when enumerated).
+    """
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(in_group, dtype=bool)
+    s = np.zeros(len(v), dtype=int) if strata is None else pd.factorize(pd.Series(list(strata)))[0]
+    blocks = []
+    for k in np.unique(s):
+        idx = np.flatnonzero(s == k)
+        n1 = int(g[idx].sum())
+        if 0 < n1 < len(idx):
+            blocks.append((idx, n1))
+    if not blocks:
+        return {"u": math.nan, "p_value": math.nan, "effect": math.nan, "min_p": math.nan, "exact": math.nan}
+
+    def stat(assign: list[np.ndarray]) -> float:
+        return sum(_u(v[idx[a]], v[np.delete(idx, a)]) for (idx, _), a in zip(blocks, assign, strict=True))
+
+    observed = stat([np.flatnonzero(g[idx]) for idx, _ in blocks])
+    pairs = sum(n1 * (len(idx) - n1) for idx, n1 in blocks)
+    centre = pairs / 2
+    n_combos = math.prod(math.comb(len(idx), n1) for idx, n1 in blocks)
+    if n_combos <= _MAX_EXACT:
+        per_block = [list(itertools.combinations(range(len(idx)), n1)) for idx, n1 in blocks]
+        null = np.array([stat([np.array(c) for c in combo]) for combo in itertools.product(*per_block)])
+        exact = 1.0
+    else:
+        rng = np.random.default_rng(seed)
+        null = np.array([stat([rng.choice(len(idx), n1, replace=False) for idx, n1 in blocks])
+                         for _ in range(n_perm)])
+        exact = 0.0
+    eps = 1e-9
+    if alternative == "greater":
+        p = float((null >= observed - eps).mean())
+    elif alternative == "less":
+        p = float((null <= observed + eps).mean())
+    else:
+        p = float((np.abs(null - centre) >= abs(observed - centre) - eps).mean())
+    if exact == 0.0:
+        p = (p * len(null) + 1) / (len(null) + 1)
+    min_p = (1.0 / n_combos) * (2 if alternative == "two-sided" else 1)
+    return {"u": observed, "p_value": p, "effect": 2 * observed / pairs - 1, "min_p": min(1.0, min_p),
+            "exact": exact}
+
+
+def _signed_rank_test(d: np.ndarray, alternative: str) -> dict[str, float]:
+    d = d[d != 0]
+    n = len(d)
+    if n == 0:
+        return {"u": math.nan, "p_value": math.nan, "min_p": math.nan}
+    ranks = stats.rankdata(np.abs(d))
+    observed = float(ranks[d > 0].sum())
+    signs = np.array(list(itertools.product([0, 1], repeat=n))) if n <= 16 else None
+    if signs is not None:
+        null = signs @ ranks
+    else:
+        rng = np.random.default_rng(0)
+        null = rng.integers(0, 2, size=(20_000, n)) @ ranks
+    p = float((null >= observed - 1e-9).mean()) if alternative == "greater" else float(
+        (null <= observed + 1e-9).mean())
+    return {"u": observed, "p_value": p, "min_p": 0.5 ** n}
+
+
+def member_flags(data, *, as_of, event_type: str) -> pd.DataFrame:
+    """Per non-staff member present at ``as_of``: whether they had an ``event_type`` event by then.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, member_id, flag`` (member ids stay inside the package; never write them out).
+    """
+    t: Tables = as_tables(data)
+    periods = make_periods(t.frame("communities"), as_of=as_of, window=None)
+    con = connect(t, periods)
+    try:
+        return con.execute("""
+SELECT pr.community_id, pr.member_id,
+       EXISTS (SELECT 1 FROM ev e JOIN periods p ON p.community_id = e.community_id
+               WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
+                 AND e.event_type = ? AND e.ts <= p.p_end) AS flag
+FROM present pr
+""", [event_type]).df()
+    finally:
+        con.close()
+
+
+def _groups_mask(table: pd.DataFrame, h: Hypothesis) -> tuple[pd.Series, pd.Series]:
+    ax = table[h.axis].astype("string")
+    inside = ax.isin(h.groups).fillna(False)
+    other = ~inside & ax.notna() if h.versus is None else ax.isin(h.versus).fillna(False)
+    return inside.astype(bool), other.astype(bool)
+
+
+def _sentence(h: Hypothesis, res: dict, lang: str) -> str:
+    zh = lang == "zh"
+    p, eff, n = res.get("p_value"), res.get("effect"), res.get("n")
+    pv = "=NA" if p is None or (isinstance(p, float) and math.isnan(p)) else "<0.001" if p < 0.001 else f"={p:.3f}"
+    ev = "NA" if eff is None or (isinstance(eff, float) and math.isnan(eff)) else f"{eff:+.2f}"
+    if res["note"] == "n too small":
+        mp = res.get("min_p")
+        if mp is None or (isinstance(mp, float) and math.isnan(mp)):
+            return (f"无法判断：可比较的组太少（n={n}）。" if zh else
+                    f"Cannot tell: too few groups to compare (n={n}).")
+        return (f"无法判断：样本太小（n={n}），该设计最小可能p值为{mp:.3f}，达不到0.05。" if zh else
+                f"Cannot tell: n is too small (n={n}); the smallest attainable p is {mp:.3f}, above 0.05.")
+    if res["note"] == "no variation":
+        return ("无法判断：该指标在所有社群中取值相同（数据中可能没有相应事件）。" if zh else
+                "Cannot tell: the metric is the same for every community (the data may lack such events).")
+    if res["note"] == "no data":
+        return ("无法判断：该指标在这些社群中没有数据。" if zh else
+                "Cannot tell: the metric has no data for these communities.")
+    extra = ""
+    if res.get("level") == "days":
+        extra = (f"（只有{n}个社群的建群期在数据内，按天检验：第1–3天与第4–30天的日活）" if zh else
+                 f" (only {n} community's first days are in the data, so each is tested on its days: daily "
+                 "active members of days 1–3 against days 4–30)")
+    if res.get("level") == "members":
+        extra = ("（成员层面检验：组内只有一个社群，结论只针对该社群，不能推广到类型）" if zh else
+                 " (member-level test: the group holds one community, so this speaks for that community, "
+                 "not for the type)")
+    if res["supported"]:
+        return (f"数据支持：{h.statement_zh} p{pv}，效应={ev}，n={n}{extra}。" if zh else
+                f"Supported by the data: {h.statement_en} p{pv}, effect={ev}, n={n}{extra}.")
+    return (f"数据不支持：{h.statement_zh} p{pv}，效应={ev}，n={n}{extra}。" if zh else
+            f"Not supported by the data: {h.statement_en} p{pv}, effect={ev}, n={n}{extra}.")
+
+
+def _test_one(h: Hypothesis, table: pd.DataFrame, data, as_of, seed: int) -> dict:
+    res: dict = {"hypothesis_id": h.id, "metric_id": h.metric_id, "axis": h.axis,
+                 "groups": ", ".join(h.groups), "versus": "rest" if h.versus is None else ", ".join(h.versus),
+                 "direction": h.direction, "test": "", "level": "communities", "n": 0, "n_group": 0,
+                 "n_compare": 0, "statistic": math.nan, "p_value": math.nan, "effect": math.nan,
+                 "min_p": math.nan, "supported": False, "note": ""}
+    if h.metric_id not in table.columns:
+        res["note"] = "no data"
+        return res
+    x = table[h.metric_id].astype(float)
+    if h.kind == "threshold":
+        vals = x.dropna().to_numpy()
+        res.update(test="sign-flip permutation (Wilcoxon signed-rank) vs threshold", n=len(vals), n_group=len(vals))
+        if len(vals) == 0:
+            res["note"] = "no data"
+            return res
+        d = vals - float(h.threshold or 0.0)
+        r = _signed_rank_test(d, h.direction)
+        res.update(statistic=r["u"], p_value=r["p_value"], min_p=r["min_p"],
+                   effect=float(np.median(d)) * (1 if h.direction == "greater" else -1))
+        right = res["effect"] > 0
+        if r["min_p"] >= ALPHA and h.daily_fallback and data is not None:
+            return _daily_level(h, res, table, data, as_of)
+        if r["min_p"] >= ALPHA:
+            # too few communities for a test: say what is seen, do not claim support
+            res["note"] = "n too small"
+            res["descriptive"] = bool(right)
+            return res
+        res["supported"] = bool(right and r["p_value"] < ALPHA)
+        return res
+    if h.kind == "kruskal":
+        from commlab.analysis.compare import test_differences
+
+        k = test_differences(table, h.axis, metrics=[h.metric_id]).iloc[0]
+        note = k["note"] if k["note"] in ("no variation",) or k["n_groups"] < 2 else (
+            f"smallest group n={int(k['min_group_n'])}" if k["min_group_n"] < 2 else "")
+        res.update(test="Kruskal-Wallis", n=int(k["n"]), n_group=int(k["n_groups"]), statistic=k["statistic"],
+                   p_value=k["p_value"], effect=k["epsilon_sq"], min_p=math.nan,
+                   note="n too small" if k["n_groups"] < 2 else note)
+        res["supported"] = bool(k["p_value"] < ALPHA)
+        return res
+    inside, other = _groups_mask(table, h)
+    keep = (inside | other) & x.notna()
+    n_group, n_compare = int((inside & keep).sum()), int((other & keep).sum())
+    res.update(n=n_group + n_compare, n_group=n_group, n_compare=n_compare)
+    if n_group == 0 or n_compare == 0:
+        res["note"] = "no data"
+        return res
+    if x[keep].nunique() < 2:
+        res["note"] = "no variation"
+        return res
+    strata = table.loc[keep, h.strata].astype(str).tolist() if h.strata else None
+    r = stratified_u_test(x[keep].to_numpy(), inside[keep].to_numpy(), strata, alternative=h.direction, seed=seed)
+    res.update(test="permutation Mann-Whitney U" + (f" stratified by {h.strata}" if h.strata else ""),
+               statistic=r["u"], p_value=r["p_value"], min_p=r["min_p"],
+               effect=r["effect"] if h.direction != "less" else -r["effect"])
+    if h.direction == "two-sided":
+        res["effect"] = r["effect"]
+    if r["min_p"] >= ALPHA and h.member_event and data is not None:
+        return _member_level(h, res, table, data, as_of)
+    if r["min_p"] >= ALPHA:
+        res["note"] = "n too small"
+        return res
+    right = True if h.direction == "two-sided" else res["effect"] > 0
+    res["supported"] = bool(right and res["p_value"] < ALPHA)
+    return res
+
+
+def _member_level(h: Hypothesis, res: dict, table: pd.DataFrame, data, as_of) -> dict:
+    flags = member_flags(data, as_of=as_of, event_type=str(h.member_event))
+    inside, other = _groups_mask(table, h)
+    g_ids = set(table.loc[inside, "community_id"].astype(str))
+    o_ids = set(table.loc[other, "community_id"].astype(str))
+    cid = flags["community_id"].astype(str)
+    a = flags.loc[cid.isin(g_ids), "flag"].astype(bool)
+    b = flags.loc[cid.isin(o_ids), "flag"].astype(bool)
+    tab = [[int(a.sum()), int((~a).sum())], [int(b.sum()), int((~b).sum())]]
+    alt = "greater" if h.direction == "greater" else "less"
+    odds, p = stats.fisher_exact(tab, alternative=alt)
+    diff = float(a.mean() - b.mean()) if len(a) and len(b) else math.nan
+    res.update(test="Fisher exact on members (group has one community)", level="members", n=len(a) + len(b),
+               statistic=float(odds), p_value=float(p), effect=diff if h.direction != "less" else -diff,
+               min_p=0.0, note="member-level")
+    res["supported"] = bool(res["effect"] > 0 and p < ALPHA)
+    return res
+
+
+def early_days(data, community_ids: Iterable[str]) -> pd.DataFrame:
+    """Daily active members (non-staff) on days 1–30 after each community's creation.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, day, dau`` with zeros for silent days.
+    """
+    t: Tables = as_tables(data)
+    comm = t.frame("communities")
+    comm = comm[comm["community_id"].astype(str).isin(list(community_ids))]
+    periods = make_periods(comm, as_of="created+30d", window=None)
+    con = connect(t, periods)
+    try:
+        return con.execute("""
+WITH days AS (SELECT p.community_id, d.day FROM periods p, LATERAL (SELECT unnest(range(1, 31)) AS day) d),
+a AS (SELECT e.community_id, floor((epoch(e.ts) - epoch(c.created_at)) / 86400)::BIGINT + 1 AS day,
+             count(DISTINCT e.member_id) AS dau
+      FROM act e JOIN communities c USING (community_id)
+      WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + INTERVAL '30 days'
+      GROUP BY ALL)
+SELECT d.community_id, d.day, coalesce(a.dau, 0) AS dau FROM days d
+LEFT JOIN a ON a.community_id = d.community_id AND a.day = d.day ORDER BY 1, 2
+""").df()
+    finally:
+        con.close()
+
+
+def _daily_level(h: Hypothesis, res: dict, table: pd.DataFrame, data, as_of) -> dict:
+    ids = table.loc[table[h.metric_id].notna(), "community_id"].astype(str).tolist()
+    days = early_days(data, ids)
+    ps, ratios = [], []
+    for _, g in days.groupby("community_id"):
+        early = g.loc[g["day"] <= 3, "dau"].to_numpy(float)
+        late = g.loc[g["day"] >= 4, "dau"].to_numpy(float)
+        r = stratified_u_test(np.concatenate([early, late]), [True] * len(early) + [False] * len(late),
+                              alternative="greater")
+        ps.append(r["p_value"])
+        ratios.append(late.mean() / early.mean() if early.mean() > 0 else math.nan)
+    p = max(ps) if ps else math.nan
+    ratio = float(np.nanmax(ratios)) if ratios else math.nan
+    res.update(test="per community: permutation Mann-Whitney of daily active members, days 1-3 vs 4-30",
+               level="days", statistic=ratio, p_value=p, effect=float(h.threshold or 0) - ratio,
+               min_p=1 / math.comb(30, 3), note="day-level")
+    res["supported"] = bool(ps and p < ALPHA and ratio < float(h.threshold or 0))
+    return res
+
+
+def test_hypotheses(
+    table: pd.DataFrame,
+    *,
+    hypotheses: Iterable[Hypothesis] = HYPOTHESES,
+    data=None,
+    as_of=None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test each hypothesis on a communities × metrics table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per community with the axis columns and metric columns
+        (:func:`commlab.analysis.compare.with_axes`).
+    hypotheses : iterable of Hypothesis
+        Default: :data:`HYPOTHESES`.
+    data : Dataset or tables, optional
+        Needed for the member-level fallback of single-community groups.
+    as_of : str, optional
+        The analysis instant of the member-level fallback.
+    seed : int
+        Seed of Monte Carlo permutations (exact enumeration is used when small).
+
+    Returns
+    -------
+    DataFrame
+        One row per hypothesis: ids, test, n, statistic, p_value, effect, min_p, supported, note,
+        sentence_zh, sentence_en.
+    """
+    rows = []
+    for h in hypotheses:
+        get_metric(h.metric_id)
+        res = _test_one(h, table, data, as_of, seed)
+        res["statement_zh"], res["statement_en"] = h.statement_zh, h.statement_en
+        res["sentence_zh"], res["sentence_en"] = _sentence(h, res, "zh"), _sentence(h, res, "en")
+        res.pop("descriptive", None)
+        rows.append(res)
+    return pd.DataFrame(rows)
+
+
+test_hypotheses.__test__ = False  # a statistics function, not a pytest test

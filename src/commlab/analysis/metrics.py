@@ -1,0 +1,592 @@
+"""Community health metrics: one registry, one engine, time as a dimension.
+
+Every community metric is registered exactly once as a :class:`Metric`: its id, zh/en
+names, definition, formula, unit, direction and the source it comes from (a section of
+``DOMAIN.md`` or an anchor such as the Orbit Model, CHAOSS or Discourse reports).
+
+How a metric is computed
+------------------------
+Most metrics are **SQL text** run by DuckDB. The SQL refers to a few relations that the
+engine sets up for each call (see :data:`PRELUDE`):
+
+``periods``
+    ``community_id, period, p_start, p_end``: the evaluation windows. Flow metrics count
+    events with ``p_start < ts <= p_end``; stock metrics are evaluated at the instant
+    ``p_end``; trailing metrics look at the days before ``p_end``.
+``roles``
+    The members table plus ``is_staff`` (owner, staff or bot) and ``is_bot``.
+``ev`` / ``act``
+    The events joined to ``roles``; ``act`` drops ``join`` and ``leave`` (the events that
+    make a member *active*).
+``present``
+    ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
+    then and not left).
+``communities``
+    The communities table.
+
+The views are built from the placeholders ``{events}``, ``{members}`` and ``{communities}``,
+which the engine replaces by a relation: a registered in-memory DataFrame or
+``read_parquet('...')`` over a file. The same definition therefore runs over pandas frames
+and Parquet files; a later engine only has to provide these relations.
+
+Metrics that need graph work or iterative logic (the interaction network, the economy
+index, the high-value scores) are **Python over DuckDB query results**; their
+:attr:`Metric.kind` is ``"python"`` and their docstring says so.
+
+Each SQL metric returns ``community_id, period, value`` for the (community, period) pairs
+where it is defined; the engine fills the others with NaN (a missing value means "not
+defined", e.g. a rate with an empty denominator).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from commlab.data.load import Dataset
+
+__all__ = [
+    "Metric",
+    "MetricContext",
+    "REGISTRY",
+    "register",
+    "get_metric",
+    "list_metrics",
+    "metric_table",
+    "metric_names",
+    "metrics_markdown",
+    "compute_metrics",
+    "make_periods",
+    "resolve_as_of",
+    "Tables",
+    "as_tables",
+    "connect",
+    "wide",
+    "STAFF_ROLES",
+    "WINDOWS",
+]
+
+#: Roles counted as staff (not members) in every metric.
+STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Allowed values of ``window``.
+WINDOWS: tuple[str | None, ...] = ("month", "week", None)
+
+#: Modules that register metrics; imported on first use of the registry.
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "commlab.analysis.metrics_sql",
+    "commlab.analysis.network",
+    "commlab.analysis.economy",
+    "commlab.analysis.highvalue",
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One community metric.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier used in tables, rules and playbooks (``active_share_30d``).
+    name_zh, name_en : str
+        Display names.
+    definition : str
+        What it measures, in words (English; precise enough to recompute by hand).
+    formula : str
+        The formula in compact notation.
+    unit : str
+        ``share`` (0–1), ``count``, ``hours``, ``days``, ``ratio``, ``currency``, ``index`` (0–1).
+    direction : bool or None
+        ``True`` when higher is better, ``False`` when lower is better, ``None`` when neither.
+    source : str
+        Where the metric comes from: ``DOMAIN.md §4``, ``Orbit Model``, ``CHAOSS``, ...
+    sql : str or None
+        DuckDB SQL over the engine's relations (see module docstring), returning
+        ``community_id, period, value``.
+    compute : callable or None
+        ``compute(ctx: MetricContext) -> DataFrame(community_id, period, value)`` for
+        metrics computed in Python over DuckDB results.
+    group : str
+        Family used to order tables (``activity``, ``participation``, ``response``, ...).
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    definition: str
+    formula: str
+    unit: str
+    direction: bool | None
+    source: str
+    sql: str | None = None
+    compute: Callable[[MetricContext], pd.DataFrame] | None = None
+    group: str = "other"
+
+    def __post_init__(self) -> None:
+        if (self.sql is None) == (self.compute is None):
+            raise ValueError(f"metric {self.id!r}: give exactly one of sql or compute")
+
+    @property
+    def kind(self) -> str:
+        """``"sql"`` or ``"python"``."""
+        return "sql" if self.sql is not None else "python"
+
+    def name(self, lang: str = "en") -> str:
+        """Display name in ``lang``."""
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+#: All registered metrics by id, in registration order.
+REGISTRY: dict[str, Metric] = {}
+
+
+def register(metric: Metric) -> Metric:
+    """Add ``metric`` to :data:`REGISTRY`.
+
+    Raises
+    ------
+    ValueError
+        If a metric with the same id is already registered (each metric is defined once).
+    """
+    if metric.id in REGISTRY:
+        raise ValueError(f"metric {metric.id!r} is already registered")
+    REGISTRY[metric.id] = metric
+    return metric
+
+
+def _ensure_builtins() -> None:
+    for mod in _BUILTIN_MODULES:
+        importlib.import_module(mod)
+
+
+def get_metric(metric_id: str) -> Metric:
+    """The registered metric ``metric_id``.
+
+    Raises
+    ------
+    KeyError
+        Naming the known ids when ``metric_id`` is unknown.
+    """
+    _ensure_builtins()
+    try:
+        return REGISTRY[metric_id]
+    except KeyError:
+        raise KeyError(f"unknown metric {metric_id!r}; known: {', '.join(REGISTRY)}") from None
+
+
+#: Order of metric families in tables and figures.
+GROUPS: tuple[str, ...] = ("activity", "participation", "response", "retention", "monetization", "network",
+                           "high_value", "other")
+
+
+def list_metrics() -> list[Metric]:
+    """Every registered metric, by family (:data:`GROUPS`), then in registration order."""
+    _ensure_builtins()
+    rank = {g: i for i, g in enumerate(GROUPS)}
+    return sorted(REGISTRY.values(), key=lambda m: rank.get(m.group, len(GROUPS)))
+
+
+def metric_names(lang: str = "en") -> dict[str, str]:
+    """Metric id -> display name in ``lang`` (for renaming table columns)."""
+    return {m.id: m.name(lang) for m in list_metrics()}
+
+
+def metric_table(lang: str = "en") -> pd.DataFrame:
+    """The registry as a table: id, name, definition, formula, unit, direction, source, kind."""
+    rows = [
+        {
+            "metric_id": m.id,
+            "name": m.name(lang),
+            "group": m.group,
+            "definition": m.definition,
+            "formula": m.formula,
+            "unit": m.unit,
+            "higher_is_better": m.direction,
+            "source": m.source,
+            "kind": m.kind,
+        }
+        for m in list_metrics()
+    ]
+    return pd.DataFrame(rows)
+
+
+def metrics_markdown() -> str:
+    """The registry as a Markdown document (``docs/METRICS.md`` is this text; a test keeps them equal)."""
+    out = [
+        "# Community health metrics (generated from `commlab.analysis.metrics`)",
+        "",
+        "Regenerate with `python -c \"from commlab.analysis.metrics import metrics_markdown as m; "
+        "open('docs/METRICS.md', 'w').write(m())\"`. Direction: ↑ higher is better, ↓ lower is better, "
+        "· neither. Kind: `sql` = DuckDB SQL over the engine's relations; `python` = Python over DuckDB results.",
+        "",
+        "| id | 名称 / name | definition | formula | unit | dir. | source | kind |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    arrow = {True: "↑", False: "↓", None: "·"}
+    for m in list_metrics():
+        cells = [f"`{m.id}`", f"{m.name_zh} / {m.name_en}", m.definition, f"`{m.formula}`", m.unit,
+                 arrow[m.direction], m.source, m.kind]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class Tables:
+    """The three canonical tables as DuckDB relation sources.
+
+    Each attribute is a DataFrame (registered in the connection) or a path to a Parquet file
+    (read with ``read_parquet``).
+    """
+
+    communities: pd.DataFrame | str | Path
+    members: pd.DataFrame | str | Path
+    events: pd.DataFrame | str | Path
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The table ``name`` as a DataFrame (reading Parquet when needed)."""
+        src = getattr(self, name)
+        return src if isinstance(src, pd.DataFrame) else pd.read_parquet(src)
+
+
+def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
+    """Normalise a :class:`~commlab.data.load.Dataset`, a :class:`Tables` or a mapping.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is none of these or lacks one of the three tables.
+    """
+    if isinstance(data, Tables):
+        return data
+    if isinstance(data, Dataset):
+        return Tables(data.communities, data.members, data.events)
+    if isinstance(data, Mapping):
+        missing = [n for n in ("communities", "members", "events") if n not in data]
+        if missing:
+            raise TypeError(f"tables missing: {', '.join(missing)}")
+        return Tables(data["communities"], data["members"], data["events"])
+    raise TypeError(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")
+
+
+def _relation(con: duckdb.DuckDBPyConnection, name: str, src: pd.DataFrame | str | Path) -> str:
+    if isinstance(src, pd.DataFrame):
+        con.register(f"_src_{name}", src)
+        return f"_src_{name}"
+    path = str(src).replace("'", "''")
+    return f"read_parquet('{path}')"
+
+
+#: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
+#: ``roles``, ``ev`` and ``present`` are materialised once per call (temporary tables), so the
+#: join of events to roles is not repeated by every metric.
+PRELUDE = """
+CREATE OR REPLACE TEMP VIEW communities AS SELECT * FROM {communities};
+CREATE OR REPLACE TEMP TABLE roles AS
+  SELECT community_id, member_id, joined_at, left_at, role,
+         role IN {staff_roles} AS is_staff, role = 'bot' AS is_bot
+  FROM {members};
+CREATE OR REPLACE TEMP TABLE ev AS
+  SELECT e.community_id, e.member_id, e.ts, e.event_type, e.target_member_id, e.thread_id,
+         e.amount, e.topic,
+         coalesce(r.is_staff, false) AS is_staff, coalesce(r.is_bot, false) AS is_bot
+  FROM {events} e LEFT JOIN roles r USING (community_id, member_id);
+CREATE OR REPLACE TEMP VIEW act AS SELECT * FROM ev WHERE event_type NOT IN ('join', 'leave');
+CREATE OR REPLACE TEMP TABLE present AS
+  SELECT p.community_id, p.period, r.member_id
+  FROM periods p JOIN roles r ON r.community_id = p.community_id
+  WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
+"""
+
+
+def connect(tables: Tables, periods: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection holding the relations of the module docstring."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    rel = {n: _relation(con, n, getattr(tables, n)) for n in ("communities", "members", "events")}
+    con.register("periods", periods)
+    staff = "(" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")"
+    for stmt in PRELUDE.format(staff_roles=staff, **rel).split(";"):
+        if stmt.strip():
+            con.execute(stmt)
+    return con
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def resolve_as_of(as_of: Any, communities: pd.DataFrame) -> pd.Series:
+    """The analysis instant per community, as a Series indexed by ``community_id``.
+
+    Parameters
+    ----------
+    as_of : str, Timestamp, mapping or Series
+        An ISO date/time (naive = UTC) used for every community; or the explicit rule
+        ``"created+<N>d"`` (each community's ``created_at`` plus N days, for data sets such
+        as the Stack Exchange 180-day windows where communities live in different years);
+        or a mapping ``community_id -> instant``.
+    communities : DataFrame
+        The communities table.
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is empty or a community has no instant.
+    """
+    ids = pd.Index(communities["community_id"].astype(str), name="community_id")
+    if isinstance(as_of, pd.Series | Mapping):
+        s = pd.Series({str(k): _utc(v) for k, v in dict(as_of).items()})
+        missing = sorted(set(ids) - set(s.index))
+        if missing:
+            raise ValueError(f"as_of has no instant for: {', '.join(missing)}")
+        return s.reindex(ids)
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        raise ValueError("as_of is required: pass an explicit date such as '2024-06-30'")
+    if isinstance(as_of, str) and as_of.strip().startswith("created+"):
+        spec = as_of.strip()[len("created+"):]
+        if not spec.endswith("d") or not spec[:-1].isdigit():
+            raise ValueError(f"as_of rule {as_of!r} must look like 'created+180d'")
+        created = pd.to_datetime(communities["created_at"], utc=True)
+        return pd.Series((created + pd.Timedelta(days=int(spec[:-1]))).to_numpy(), index=ids)
+    return pd.Series(_utc(as_of), index=ids)
+
+
+def make_periods(
+    communities: pd.DataFrame,
+    *,
+    as_of: Any,
+    window: str | None = "month",
+    start: Any = None,
+) -> pd.DataFrame:
+    """The evaluation windows per community.
+
+    Parameters
+    ----------
+    communities : DataFrame
+        The communities table (``community_id``, ``created_at``).
+    as_of : see :func:`resolve_as_of`
+        End of the last window, inclusive.
+    window : {"month", "week", None}
+        Calendar months or ISO weeks (UTC) from the community's creation to ``as_of``, the
+        last one cut at ``as_of``; ``None`` gives one period ``"all"`` covering everything
+        up to ``as_of``.
+    start : str, Timestamp, mapping or Series, optional
+        Earliest instant for windows, for all communities or per ``community_id`` (default:
+        the community's ``created_at``); windows never start before ``created_at``.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, period, p_start, p_end`` (times UTC; flows count ``p_start < ts <= p_end``).
+
+    Raises
+    ------
+    ValueError
+        If ``window`` is not one of :data:`WINDOWS`.
+    """
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of 'month', 'week' or None, got {window!r}")
+    ends = resolve_as_of(as_of, communities)
+    created = pd.Series(pd.to_datetime(communities["created_at"], utc=True).to_numpy(), index=ends.index)
+    rows: list[tuple[str, str, pd.Timestamp, pd.Timestamp]] = []
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    if start is None:
+        starts_by: dict[str, pd.Timestamp | None] = dict.fromkeys(ends.index)
+    elif isinstance(start, pd.Series | Mapping):
+        starts_by = {str(k): (None if pd.isna(v) else _utc(v)) for k, v in dict(start).items()}
+    else:
+        starts_by = dict.fromkeys(ends.index, _utc(start))
+    for cid, end in ends.items():
+        s0 = starts_by.get(cid)
+        if window is None:
+            rows.append((cid, "all", epoch if s0 is None else s0 - pd.Timedelta(microseconds=1), end))
+            continue
+        first = created[cid] if s0 is None else max(created[cid], s0)
+        freq = "MS" if window == "month" else "W-MON"
+        naive_first = first.tz_convert("UTC").tz_localize(None)
+        anchor = naive_first.to_period("M").start_time if window == "month" else (
+            naive_first.normalize() - pd.Timedelta(days=naive_first.weekday()))
+        starts = pd.date_range(anchor, end.tz_localize(None), freq=freq, tz="UTC")
+        if len(starts) == 0 or starts[0] > anchor.tz_localize("UTC"):
+            starts = pd.DatetimeIndex([anchor.tz_localize("UTC")]).append(starts)
+        for i, s in enumerate(starts):
+            nxt = starts[i + 1] if i + 1 < len(starts) else None
+            p_end = end if nxt is None or nxt > end else nxt
+            if s >= end:
+                continue
+            label = f"{s:%Y-%m}" if window == "month" else f"{s.isocalendar().year}-W{s.isocalendar().week:02d}"
+            # flows are (p_start, p_end]: shift the start by 1 µs back so an event exactly at
+            # the window start belongs to it, and the previous window ends just before.
+            rows.append((cid, label, s - pd.Timedelta(microseconds=1), p_end - pd.Timedelta(
+                microseconds=0 if nxt is None or nxt > end else 1)))
+    out = pd.DataFrame(rows, columns=["community_id", "period", "p_start", "p_end"])
+    out["community_id"] = out["community_id"].astype("string")
+    out["period"] = out["period"].astype("string")
+    for c in ("p_start", "p_end"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[us, UTC]")
+    return out
+
+
+# --------------------------------------------------------------------------- engine
+
+
+@dataclass
+class MetricContext:
+    """What a metric computation sees.
+
+    Attributes
+    ----------
+    con : duckdb connection
+        With the relations of the module docstring.
+    tables : Tables
+        The source tables.
+    periods : DataFrame
+        ``community_id, period, p_start, p_end``.
+    window : str or None
+        The window the periods were built with.
+    cache : dict
+        Shared between metrics of one call (e.g. the interaction graphs).
+    """
+
+    con: duckdb.DuckDBPyConnection
+    tables: Tables
+    periods: pd.DataFrame
+    window: str | None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def query(self, sql: str, **params: Any) -> pd.DataFrame:
+        """Run ``sql`` and return a DataFrame."""
+        return self.con.execute(sql, params or None).df() if params else self.con.execute(sql).df()
+
+
+def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
+    if metric.sql is not None:
+        out = ctx.query(metric.sql)
+    else:
+        assert metric.compute is not None
+        out = metric.compute(ctx)
+    out = out[["community_id", "period", "value"]].copy()
+    out["community_id"] = out["community_id"].astype("string")
+    out["period"] = out["period"].astype("string")
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    return out
+
+
+def compute_metrics(
+    data: Dataset | Tables | Mapping[str, Any],
+    *,
+    as_of: Any,
+    window: str | None = "month",
+    metrics: Iterable[str] | None = None,
+    start: Any = None,
+) -> pd.DataFrame:
+    """Compute registered metrics per community and period.
+
+    Parameters
+    ----------
+    data : Dataset, Tables or mapping
+        The canonical tables (DataFrames or Parquet paths).
+    as_of : str, Timestamp or mapping
+        The analysis instant (see :func:`resolve_as_of`); nothing after it is used.
+    window : {"month", "week", None}
+        Time dimension (see :func:`make_periods`).
+    metrics : iterable of str, optional
+        Metric ids (default: all registered).
+    start : str, Timestamp or mapping, optional
+        Earliest window start. Default: per community, the later of its creation and its first
+        event in the data (so months before the data begin are not reported as empty).
+
+    Returns
+    -------
+    DataFrame
+        Tidy: ``community_id, period, metric_id, value`` with one row per community, period and
+        metric (NaN where a metric is not defined).
+
+    Raises
+    ------
+    KeyError
+        If a metric id is unknown.
+    ValueError
+        If ``window`` or ``as_of`` is invalid.
+    """
+    tables = as_tables(data)
+    chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
+    communities = tables.frame("communities")
+    if start is None and window is not None:
+        con0 = duckdb.connect(":memory:")
+        try:
+            rel = _relation(con0, "events", tables.events)
+            first = con0.execute(f"SELECT community_id, min(ts) AS t FROM {rel} GROUP BY community_id").df()
+        finally:
+            con0.close()
+        start = dict(zip(first["community_id"].astype(str), first["t"], strict=True))
+    periods = make_periods(communities, as_of=as_of, window=window, start=start)
+    con = connect(tables, periods)
+    try:
+        ctx = MetricContext(con, tables, periods, window)
+        keys = periods[["community_id", "period"]]
+        parts = []
+        for m in chosen:
+            res = _run(m, ctx)
+            res = keys.merge(res, on=["community_id", "period"], how="left")
+            res.insert(2, "metric_id", m.id)
+            parts.append(res)
+    finally:
+        con.close()
+    if not parts:
+        return pd.DataFrame({"community_id": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
+                             "metric_id": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
+    out = pd.concat(parts, ignore_index=True)
+    out["metric_id"] = out["metric_id"].astype("string")
+    return out
+
+
+def wide(table: pd.DataFrame, *, period: str | None = "last") -> pd.DataFrame:
+    """Communities × metrics from a tidy metric table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`compute_metrics`.
+    period : str or None
+        ``"last"``: each community's last period; a period label; or ``None`` to keep
+        ``(community_id, period)`` as the index.
+    """
+    t = table
+    if period == "last":
+        last = t.groupby("community_id")["period"].transform("max")
+        t = t[t["period"] == last]
+    elif period is not None:
+        t = t[t["period"] == period]
+    index = ["community_id"] if period is not None else ["community_id", "period"]
+    out = t.pivot_table(index=index, columns="metric_id", values="value", aggfunc="first", dropna=False)
+    order = [m.id for m in list_metrics() if m.id in out.columns]
+    out = out[order + [c for c in out.columns if c not in order]]
+    out.columns.name = None
+    return out
+
+
+def _gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (reference used by docs; NaN when all zero)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n == 0 or x.sum() == 0:
+        return math.nan
+    i = np.arange(1, n + 1)
+    return float(2 * (i * x).sum() / (n * x.sum()) - (n + 1) / n)
+

@@ -1,0 +1,443 @@
+"""The SQL-defined community metrics (registered in :mod:`commlab.analysis.metrics`).
+
+Each definition is DuckDB SQL over the relations ``periods``, ``roles``, ``ev``, ``act``,
+``present`` and ``communities`` described in :mod:`commlab.analysis.metrics`; it returns
+``community_id, period, value``. "Members" are non-staff members (owners, staff and bots
+are counted apart); "content" is ``message``, ``post`` or ``reply`` (``schema.CONTENT_EVENTS``);
+"activity" is any event except ``join`` and ``leave``. Windows: flows count
+``p_start < ts <= p_end``, trailing windows ``p_end - N days < ts <= p_end``.
+"""
+
+from __future__ import annotations
+
+from commlab.analysis.metrics import Metric, register
+from commlab.data import schema as S
+
+__all__: list[str] = []
+
+CONTENT = "(" + ", ".join(f"'{e}'" for e in S.CONTENT_EVENTS) + ")"
+
+
+def _d(n: int) -> str:
+    return f"INTERVAL '{n} days'"
+
+
+def _in_period(alias: str = "e") -> str:
+    return f"{alias}.ts > p.p_start AND {alias}.ts <= p.p_end"
+
+
+def _trailing(n: int, alias: str = "e") -> str:
+    return f"{alias}.ts > p.p_end - {_d(n)} AND {alias}.ts <= p.p_end"
+
+
+def _member_share(flag_cte: str) -> str:
+    """Share of present members that appear in the CTE ``flag`` (community_id, period, member_id)."""
+    return f"""
+WITH flag AS ({flag_cte})
+SELECT pr.community_id, pr.period,
+       avg(CASE WHEN f.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value
+FROM present pr
+LEFT JOIN (SELECT DISTINCT community_id, period, member_id FROM flag) f
+  ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period
+"""
+
+
+# ------------------------------------------------------------------ size and activity
+
+register(Metric(
+    "members", "成员数", "members",
+    "Non-staff members present at the end of the period (joined by then and not left).",
+    "|{m : joined_at <= p_end < left_at, role = member}|", "count", None, "DOMAIN.md §3",
+    sql="""
+SELECT p.community_id, p.period, count(pr.member_id)::DOUBLE AS value
+FROM periods p LEFT JOIN present pr ON pr.community_id = p.community_id AND pr.period = p.period
+GROUP BY p.community_id, p.period
+""", group="activity"))
+
+for _n in (7, 30):
+    register(Metric(
+        f"active_share_{_n}d", f"{_n}日活跃率", f"{_n}-day active share",
+        f"Share of present members with any activity (not join/leave) in the {_n} days up to the period end.",
+        f"active_{_n}d / members", "share", True, "DOMAIN.md §4 (维护基本活跃)",
+        sql=_member_share(f"""
+SELECT p.community_id, p.period, e.member_id FROM periods p
+JOIN act e ON e.community_id = p.community_id AND {_trailing(_n)} WHERE NOT e.is_staff"""),
+        group="activity"))
+
+register(Metric(
+    "stickiness", "黏性(DAU/MAU)", "stickiness (DAU/MAU)",
+    "Mean daily active members over the 30 days up to the period end (24-hour days counted back "
+    "from p_end) divided by the members active in those 30 days.",
+    "mean_{d=1..30} DAU_d / MAU_30", "ratio", True, "DOMAIN.md §4 (daily/weekly active ratio)",
+    sql=f"""
+WITH d AS (
+  SELECT DISTINCT p.community_id, p.period, e.member_id,
+         floor((epoch(p.p_end) - epoch(e.ts)) / 86400) AS day
+  FROM periods p JOIN act e ON e.community_id = p.community_id AND {_trailing(30)}
+  WHERE NOT e.is_staff)
+SELECT community_id, period, (count(*) / 30.0) / count(DISTINCT member_id) AS value
+FROM d GROUP BY community_id, period
+""", group="activity"))
+
+register(Metric(
+    "content_days_share", "有成员内容的天数占比", "days with member content",
+    "Share of the 30 days (24-hour days counted back from p_end) on which some member created content.",
+    "|{d in last 30 : member content on d}| / 30", "share", True, "DOMAIN.md §4 (days with member content)",
+    sql=f"""
+SELECT p.community_id, p.period,
+       count(DISTINCT floor((epoch(p.p_end) - epoch(e.ts)) / 86400)) / 30.0 AS value
+FROM periods p JOIN ev e ON e.community_id = p.community_id AND {_trailing(30)}
+  AND e.event_type IN {CONTENT}
+WHERE NOT e.is_staff
+GROUP BY p.community_id, p.period
+""", group="activity"))
+
+register(Metric(
+    "zombie_share", "僵尸成员占比", "zombie share",
+    "Share of present members who joined at least 30 days before the period end and had no activity "
+    "in the 30 days up to it (僵尸粉: joined, never or no longer active).",
+    "|{m : joined_at <= p_end-30d, no activity in (p_end-30d, p_end]}| / members", "share", False,
+    "DOMAIN.md §3 (僵尸粉)",
+    sql=f"""
+SELECT pr.community_id, pr.period,
+  avg(CASE WHEN r.joined_at <= p.p_end - {_d(30)} AND NOT EXISTS (
+        SELECT 1 FROM act e WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
+          AND {_trailing(30)}) THEN 1.0 ELSE 0.0 END) AS value
+FROM present pr
+JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+JOIN roles r ON r.community_id = pr.community_id AND r.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period
+""", group="activity"))
+
+register(Metric(
+    "lurker_share", "潜水成员占比", "lurker share",
+    "Share of present members who never created content (message, post or reply) up to the period end "
+    "(潜水: present, reading, never speaking; they may react or check in).",
+    "|{m : no content with ts <= p_end}| / members", "share", False, "DOMAIN.md §3 (潜水)",
+    sql=f"""
+SELECT pr.community_id, pr.period,
+  avg(CASE WHEN NOT EXISTS (
+        SELECT 1 FROM ev e WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
+          AND e.event_type IN {CONTENT} AND e.ts <= p.p_end) THEN 1.0 ELSE 0.0 END) AS value
+FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+GROUP BY pr.community_id, pr.period
+""", group="activity"))
+
+# ------------------------------------------------------------------ participation inequality
+
+_CONTENT_PER_MEMBER = f"""
+c AS (
+  SELECT pr.community_id, pr.period, pr.member_id, count(e.ts)::DOUBLE AS x
+  FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+  LEFT JOIN ev e ON e.community_id = pr.community_id AND e.member_id = pr.member_id
+    AND e.event_type IN {CONTENT} AND {_in_period()}
+  GROUP BY pr.community_id, pr.period, pr.member_id)"""
+
+register(Metric(
+    "gini_content", "发言基尼系数", "participation inequality (Gini)",
+    "Gini coefficient of content counts in the period over the members present at its end (members "
+    "without content count as 0). 0 = everyone contributes equally, 1 = one member does everything.",
+    "G = 2·Σ i·x_(i) / (n·Σx) − (n+1)/n, x ascending", "index", False, "DOMAIN.md §3; 90-9-1 rule",
+    sql=f"""
+WITH {_CONTENT_PER_MEMBER},
+r AS (SELECT *, row_number() OVER (PARTITION BY community_id, period ORDER BY x, member_id) AS i,
+             count(*) OVER (PARTITION BY community_id, period) AS n FROM c)
+SELECT community_id, period,
+  CASE WHEN sum(x) > 0 THEN 2.0 * sum(i * x) / (max(n) * sum(x)) - (max(n) + 1.0) / max(n) END AS value
+FROM r GROUP BY community_id, period
+""", group="participation"))
+
+_TIERS = {
+    "top1": ("rk <= ceil(0.01 * n)", "前1%成员内容占比", "content share of top 1 %"),
+    "next9": ("rk > ceil(0.01 * n) AND rk <= ceil(0.10 * n)", "次9%成员内容占比", "content share of next 9 %"),
+    "rest": ("rk > ceil(0.10 * n)", "其余90%成员内容占比", "content share of the other 90 %"),
+}
+for _tier, (_cond, _zh, _en) in _TIERS.items():
+    register(Metric(
+        f"content_share_{_tier}", _zh, _en,
+        "Members present at the period end ranked by content in the period (ties by id); the top 1 % is the "
+        "first ceil(0.01·n) members, the next 9 % up to ceil(0.10·n), the rest the others. Value: their "
+        "share of the period's member content.",
+        f"Σ x over {_cond} / Σ x", "share", None if _tier != "rest" else True, "DOMAIN.md §3; 90-9-1 rule",
+        sql=f"""
+WITH {_CONTENT_PER_MEMBER},
+r AS (SELECT *, row_number() OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id) AS rk,
+             count(*) OVER (PARTITION BY community_id, period) AS n FROM c)
+SELECT community_id, period,
+  CASE WHEN sum(x) > 0 THEN coalesce(sum(x) FILTER (WHERE {_cond}), 0) / sum(x) END AS value
+FROM r GROUP BY community_id, period
+""", group="participation"))
+
+register(Metric(
+    "core_share", "核心成员占比", "core member share",
+    "Share of present members who created content in at least 3 of the 4 seven-day weeks before the "
+    "period end (regular contributors; Orbit level 1–2).",
+    "|{m : content weeks in last 28 days >= 3}| / members", "share", True, "DOMAIN.md §3 (核心用户); Orbit Model",
+    sql=_member_share(f"""
+SELECT community_id, period, member_id FROM (
+  SELECT DISTINCT p.community_id, p.period, e.member_id,
+         floor((epoch(p.p_end) - epoch(e.ts)) / 604800) AS wk
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND {_trailing(28)}
+    AND e.event_type IN {CONTENT}
+  WHERE NOT e.is_staff)
+GROUP BY community_id, period, member_id HAVING count(*) >= 3"""),
+    group="participation"))
+
+register(Metric(
+    "ugc_share", "UGC占比(非官方内容)", "UGC share (content by non-staff)",
+    "Share of the period's content (message, post, reply) created by non-staff members.",
+    "content by members / all content", "share", True, "DOMAIN.md §4 (用户自发产生内容)",
+    sql=f"""
+SELECT p.community_id, p.period, avg(CASE WHEN e.is_staff THEN 0.0 ELSE 1.0 END) AS value
+FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type IN {CONTENT} AND {_in_period()}
+GROUP BY p.community_id, p.period
+""", group="participation"))
+
+register(Metric(
+    "contributor_absence_factor", "贡献者缺席因子", "contributor absence factor",
+    "Fewest contributors (any role except bots) who together created at least half of the period's "
+    "content (CHAOSS 'bus factor'). Higher = less dependent on a few people.",
+    "min k : Σ_{top k} x >= Σx / 2", "count", True, "CHAOSS (Contributor Absence Factor)",
+    sql=f"""
+WITH c AS (
+  SELECT p.community_id, p.period, e.member_id, count(*)::DOUBLE AS x
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type IN {CONTENT} AND {_in_period()}
+  WHERE NOT e.is_bot GROUP BY p.community_id, p.period, e.member_id),
+r AS (SELECT *,
+  sum(x) OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id ROWS UNBOUNDED PRECEDING) AS cum,
+  sum(x) OVER (PARTITION BY community_id, period) AS tot,
+  row_number() OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id) AS rk FROM c)
+SELECT community_id, period, min(rk) FILTER (WHERE 2 * cum >= tot)::DOUBLE AS value
+FROM r GROUP BY community_id, period
+""", group="participation"))
+
+# ------------------------------------------------------------------ response to posts
+
+_RESPONSES = f"""
+WITH posts AS (
+  SELECT p.community_id, p.period, p.p_end, e.member_id AS poster, e.thread_id, e.ts AS post_ts
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'post' AND {_in_period()}
+  WHERE NOT e.is_staff AND e.thread_id IS NOT NULL),
+first AS (
+  SELECT q.community_id, q.period, q.poster, q.thread_id, q.post_ts,
+         min(r.ts) AS first_ts, arg_min(r.is_staff, r.ts) AS by_staff
+  FROM posts q LEFT JOIN ev r ON r.community_id = q.community_id AND r.thread_id = q.thread_id
+    AND r.event_type = 'reply' AND r.member_id <> q.poster AND NOT r.is_bot
+    AND r.ts > q.post_ts AND r.ts <= q.p_end
+  GROUP BY q.community_id, q.period, q.poster, q.thread_id, q.post_ts),
+f AS (SELECT *, (epoch(first_ts) - epoch(post_ts)) / 3600.0 AS hours FROM first)
+"""
+_RESP_DEF = (
+    "Posts (new threads/questions) by members in the period with a thread id; a response is a reply in the "
+    "same thread by someone else (not a bot), after the post and by the period end. 'Staff'/'members' "
+    "split by who gave the first response."
+)
+for _mid, _zh, _en, _expr, _unit, _dir in (
+    ("response_rate", "提问回应率", "response rate", "avg(CASE WHEN first_ts IS NULL THEN 0.0 ELSE 1.0 END)",
+     "share", True),
+    ("response_rate_staff", "官方首答率", "response rate (first answer by staff)",
+     "avg(CASE WHEN first_ts IS NOT NULL AND by_staff THEN 1.0 ELSE 0.0 END)", "share", None),
+    ("response_rate_members", "成员首答率", "response rate (first answer by members)",
+     "avg(CASE WHEN first_ts IS NOT NULL AND NOT by_staff THEN 1.0 ELSE 0.0 END)", "share", True),
+    ("median_first_response_hours", "首次回应时间中位数(小时)", "median time to first response (hours)",
+     "median(hours)", "hours", False),
+    ("median_first_response_hours_staff", "官方首次回应时间中位数(小时)", "median time to first response by staff (h)",
+     "median(hours) FILTER (WHERE by_staff)", "hours", False),
+    ("median_first_response_hours_members", "成员首次回应时间中位数(小时)",
+     "median time to first response by members (h)", "median(hours) FILTER (WHERE NOT by_staff)", "hours", False),
+):
+    register(Metric(
+        _mid, _zh, _en, _RESP_DEF, _expr.replace("avg(", "mean(") + " over posts", _unit, _dir,
+        "DOMAIN.md §4 (对接用户获得反馈); Discourse reports (time to first response)",
+        sql=_RESPONSES + f"SELECT community_id, period, {_expr} AS value FROM f GROUP BY community_id, period",
+        group="response"))
+
+# ------------------------------------------------------------------ retention and survival
+
+for _n in (30, 60, 90):
+    register(Metric(
+        f"retention_{_n}d", f"新成员{_n}日留存率", f"newcomer retention at {_n} days",
+        f"Of the non-staff members who joined in the 30 days ending {_n} days before the period end, the share "
+        f"with any activity in days {_n - 30}–{_n} after joining (joined_at + {_n - 30}d < ts <= joined_at + {_n}d).",
+        f"|retained| / |joined in (p_end-{_n + 30}d, p_end-{_n}d]|", "share", True,
+        "DOMAIN.md §4 (retention of cohorts)",
+        sql=f"""
+WITH coh AS (
+  SELECT p.community_id, p.period, r.member_id, r.joined_at FROM periods p
+  JOIN roles r ON r.community_id = p.community_id
+  WHERE NOT r.is_staff AND r.joined_at > p.p_end - {_d(_n + 30)} AND r.joined_at <= p.p_end - {_d(_n)})
+SELECT community_id, period,
+  avg(CASE WHEN EXISTS (SELECT 1 FROM act e WHERE e.community_id = coh.community_id
+        AND e.member_id = coh.member_id AND e.ts > coh.joined_at + {_d(_n - 30)}
+        AND e.ts <= coh.joined_at + {_d(_n)}) THEN 1.0 ELSE 0.0 END) AS value
+FROM coh GROUP BY community_id, period
+""", group="retention"))
+
+register(Metric(
+    "early_survival_ratio", "建群早期存活比", "early survival ratio",
+    "'建群三天必死': mean daily active members on days 4–30 after the community's creation divided by the "
+    "mean on days 1–3 (day 1 = first 24 hours). Defined once 30 days have passed by the period end.",
+    "mean DAU(days 4–30) / mean DAU(days 1–3)", "ratio", True, "DOMAIN.md §4 (建群三天必死)",
+    sql=f"""
+WITH base AS (
+  SELECT p.community_id, p.period, c.created_at FROM periods p JOIN communities c USING (community_id)
+  WHERE c.created_at + {_d(30)} <= p.p_end),
+d AS (
+  SELECT b.community_id, b.period, floor((epoch(e.ts) - epoch(b.created_at)) / 86400) + 1 AS day,
+         count(DISTINCT e.member_id) AS dau
+  FROM base b JOIN act e ON e.community_id = b.community_id AND e.ts >= b.created_at
+    AND e.ts < b.created_at + {_d(30)}
+  WHERE NOT e.is_staff GROUP BY ALL)
+SELECT b.community_id, b.period,
+  (coalesce(sum(d.dau) FILTER (WHERE d.day >= 4), 0) / 27.0) / (sum(d.dau) FILTER (WHERE d.day <= 3) / 3.0)
+    AS value
+FROM base b LEFT JOIN d ON d.community_id = b.community_id AND d.period = b.period
+GROUP BY b.community_id, b.period
+""", group="retention"))
+
+register(Metric(
+    "days_to_activity_floor", "活跃跌破底线天数", "days until activity falls below the floor",
+    "First day d >= 4 after creation (day 1 = first 24 hours) at which the mean daily active members over "
+    "days max(4, d−6)..d falls below 25 % of the days 1–3 mean. Missing when it has not happened by the period "
+    "end or within 365 days (censored), or when days 1–3 had no member activity.",
+    "min d >= 4 : mean DAU(max(4,d−6)..d) < 0.25 · mean DAU(1..3)", "days", True, "DOMAIN.md §4 (建群三天必死)",
+    sql=f"""
+WITH base AS (
+  SELECT p.community_id, p.period, c.created_at,
+         least(365, floor((epoch(p.p_end) - epoch(c.created_at)) / 86400))::BIGINT AS n_days
+  FROM periods p JOIN communities c USING (community_id)),
+dau AS (
+  SELECT e.community_id, floor((epoch(e.ts) - epoch(c.created_at)) / 86400)::BIGINT + 1 AS day,
+         count(DISTINCT e.member_id) AS dau
+  FROM act e JOIN communities c USING (community_id)
+  WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
+  GROUP BY ALL),
+series AS (
+  SELECT b.community_id, b.period, s.day FROM base b, LATERAL (SELECT unnest(range(1, b.n_days + 1)) AS day) s),
+full_ AS (
+  SELECT s.community_id, s.period, s.day, coalesce(d.dau, 0) AS dau
+  FROM series s LEFT JOIN dau d ON d.community_id = s.community_id AND d.day = s.day),
+early AS (
+  SELECT community_id, period, avg(dau) AS e3 FROM full_ WHERE day <= 3
+  GROUP BY community_id, period HAVING count(*) = 3),
+roll AS (
+  SELECT community_id, period, day,
+         avg(dau) OVER (PARTITION BY community_id, period ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW)
+           AS m7
+  FROM full_ WHERE day >= 4)
+SELECT r.community_id, r.period, min(r.day) FILTER (WHERE r.m7 < 0.25 * e.e3)::DOUBLE AS value
+FROM roll r JOIN early e ON e.community_id = r.community_id AND e.period = r.period
+WHERE e.e3 > 0
+GROUP BY r.community_id, r.period
+""", group="retention"))
+
+# ------------------------------------------------------------------ monetization and outcomes
+
+register(Metric(
+    "buyer_share", "购买成员占比", "buyer share",
+    "Share of present members with at least one purchase in the period.",
+    "|{m : purchase in period}| / members", "share", True, "DOMAIN.md §5",
+    sql=_member_share(f"""
+SELECT p.community_id, p.period, e.member_id FROM periods p
+JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND {_in_period()}
+WHERE NOT e.is_staff"""), group="monetization"))
+
+register(Metric(
+    "revenue_per_member", "人均收入", "revenue per member",
+    "Sum of purchase amounts by members in the period divided by the members present at its end.",
+    "Σ amount / members", "currency", True, "DOMAIN.md §5",
+    sql=f"""
+SELECT p.community_id, p.period,
+  coalesce((SELECT sum(e.amount) FROM ev e WHERE e.community_id = p.community_id AND e.event_type = 'purchase'
+            AND NOT e.is_staff AND {_in_period()}), 0)
+  / nullif((SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period), 0)
+    AS value
+FROM periods p
+""", group="monetization"))
+
+register(Metric(
+    "repeat_purchase_rate", "复购率", "repeat purchase rate",
+    "Of the members who bought in the period, the share with at least two purchases up to the period end "
+    "(复购率).",
+    "|{buyers with >= 2 purchases by p_end}| / |buyers in period|", "share", True, "DOMAIN.md §2, §5",
+    sql=f"""
+WITH b AS (
+  SELECT DISTINCT p.community_id, p.period, p.p_end, e.member_id FROM periods p
+  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND {_in_period()}
+  WHERE NOT e.is_staff)
+SELECT community_id, period,
+  avg(CASE WHEN (SELECT count(*) FROM ev e WHERE e.community_id = b.community_id AND e.member_id = b.member_id
+                 AND e.event_type = 'purchase' AND e.ts <= b.p_end) >= 2 THEN 1.0 ELSE 0.0 END) AS value
+FROM b GROUP BY community_id, period
+""", group="monetization"))
+
+register(Metric(
+    "referral_rate", "转介绍率", "referral rate",
+    "Share of present members who referred someone (a referral event) in the period (转介绍率).",
+    "|{m : referral in period}| / members", "share", True, "DOMAIN.md §2",
+    sql=_member_share(f"""
+SELECT p.community_id, p.period, e.member_id FROM periods p
+JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'referral' AND {_in_period()}
+WHERE NOT e.is_staff"""), group="monetization"))
+
+register(Metric(
+    "completion_rate", "完课率", "completion rate",
+    "Of the members active in the period (the 'enrolled' denominator: anyone who did anything), the share "
+    "with at least one course_complete event in it (完课率). 0 where the community runs no courses.",
+    "|{m : course_complete in period}| / |{m : active in period}|", "share", True, "DOMAIN.md §2",
+    sql=f"""
+WITH a AS (
+  SELECT p.community_id, p.period, e.member_id,
+         max(CASE WHEN e.event_type = 'course_complete' THEN 1.0 ELSE 0.0 END) AS done
+  FROM periods p JOIN act e ON e.community_id = p.community_id AND {_in_period()}
+  WHERE NOT e.is_staff GROUP BY ALL)
+SELECT community_id, period, avg(done) AS value FROM a GROUP BY community_id, period
+""", group="monetization"))
+
+register(Metric(
+    "event_lift", "活动带动效应", "event lift",
+    "Event days: UTC days in the period on which at least 3 members attended an event (event_attend) and "
+    "whose following 7 days end by the period end. Lift = member content in the 7 days after those days "
+    "(day+1 .. day+7) divided by member content in the 7 days before (day−7 .. day−1). 1 = no change.",
+    "Σ content(d+1..d+7) / Σ content(d−7..d−1) over event days d", "ratio", True,
+    "DOMAIN.md §4 (组织活动: activity lift around events)",
+    sql=f"""
+WITH days AS (
+  SELECT p.community_id, p.period, p.p_end, date_trunc('day', e.ts) AS d FROM periods p
+  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
+  WHERE NOT e.is_staff
+  GROUP BY p.community_id, p.period, p.p_end, date_trunc('day', e.ts) HAVING count(DISTINCT e.member_id) >= 3),
+w AS (
+  SELECT x.community_id, x.period,
+    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
+       AND e.event_type IN {CONTENT} AND e.ts >= x.d + {_d(1)} AND e.ts < x.d + {_d(8)}) AS after_n,
+    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
+       AND e.event_type IN {CONTENT} AND e.ts >= x.d - {_d(7)} AND e.ts < x.d) AS before_n
+  FROM days x WHERE x.d + {_d(8)} <= x.p_end)
+SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
+FROM w GROUP BY community_id, period
+""", group="monetization"))
+
+register(Metric(
+    "event_purchase_lift", "活动后购买变化", "purchase lift after events",
+    "Same event days as event_lift; purchases by members in the 7 days after those days divided by purchases "
+    "in the 7 days before (conversion after events). 1 = no change.",
+    "Σ purchases(d+1..d+7) / Σ purchases(d−7..d−1) over event days d", "ratio", True,
+    "DOMAIN.md §5 (conversion after events)",
+    sql=f"""
+WITH days AS (
+  SELECT p.community_id, p.period, p.p_end, date_trunc('day', e.ts) AS d FROM periods p
+  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
+  WHERE NOT e.is_staff
+  GROUP BY p.community_id, p.period, p.p_end, date_trunc('day', e.ts) HAVING count(DISTINCT e.member_id) >= 3),
+w AS (
+  SELECT x.community_id, x.period,
+    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
+       AND e.event_type = 'purchase' AND e.ts >= x.d + {_d(1)} AND e.ts < x.d + {_d(8)}) AS after_n,
+    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
+       AND e.event_type = 'purchase' AND e.ts >= x.d - {_d(7)} AND e.ts < x.d) AS before_n
+  FROM days x WHERE x.d + {_d(8)} <= x.p_end)
+SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
+FROM w GROUP BY community_id, period
+""", group="monetization"))

@@ -1,0 +1,344 @@
+"""The interaction network of a community: who replies to and mentions whom.
+
+Edges come from events whose ``target_member_id`` names another member (by default
+``reply`` and ``mention``; pass ``kinds`` to add ``reaction``). The directed graph has one
+edge per (source, target) pair weighted by the number of interactions. Self-loops are
+dropped. These metrics are **Python over DuckDB query results**: DuckDB selects and counts
+the edges, networkx does the graph work.
+
+Measures (per community and period, registered in :mod:`commlab.analysis.metrics`):
+
+- ``density``: directed density ``m / (n (n-1))``.
+- ``reciprocity``: share of directed edges whose reverse edge also exists.
+- ``avg_clustering``: average clustering of the undirected simple graph.
+- ``degree_centralization``: Freeman degree centralization of the undirected simple graph,
+  ``Σ (d_max − d_i) / ((n−1)(n−2))`` (1 for a star, 0 for a ring or a complete graph).
+- ``kcore_max`` / ``kcore_size``: the largest core number and how many members are in that core.
+- ``kcore_stability``: Jaccard similarity of the main k-core members of the 30 days up to the period end
+  and of the 30 days before.
+- ``staff_interaction_share``: share of interactions (edge weights) with staff at either end.
+- ``hub_interaction_share``: share of interactions touching staff or a top-1 % hub
+  (the ``ceil(0.01 n)`` members with the most interactions, ties by id).
+- ``member_to_member_share``: ``1 − hub_interaction_share``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from commlab.analysis.metrics import Metric, MetricContext, register
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "NETWORK_MEASURES",
+    "interaction_edges",
+    "build_graph",
+    "graph_measures",
+    "degree_centralization",
+    "average_clustering",
+    "main_core",
+    "jaccard",
+    "kcore_stability",
+    "network_table",
+    "community_graph",
+]
+
+#: Event types that make edges unless told otherwise.
+DEFAULT_KINDS: tuple[str, ...] = ("reply", "mention")
+
+NETWORK_MEASURES: tuple[str, ...] = (
+    "nodes",
+    "interactions",
+    "density",
+    "reciprocity",
+    "avg_clustering",
+    "degree_centralization",
+    "kcore_max",
+    "kcore_size",
+    "staff_interaction_share",
+    "hub_interaction_share",
+    "member_to_member_share",
+)
+
+
+def _kinds_sql(kinds: Iterable[str]) -> str:
+    return "(" + ", ".join(f"'{k}'" for k in kinds) + ")"
+
+
+def interaction_edges(
+    ctx: MetricContext,
+    *,
+    kinds: Iterable[str] = DEFAULT_KINDS,
+    trailing_days: tuple[int, int] | None = None,
+) -> pd.DataFrame:
+    """Weighted directed edges per community and period, counted by DuckDB.
+
+    Parameters
+    ----------
+    ctx : MetricContext
+        The engine context (see :mod:`commlab.analysis.metrics`).
+    kinds : iterable of str
+        Event types that make edges.
+    trailing_days : (int, int), optional
+        ``(a, b)``: use events with ``p_end − a days < ts <= p_end − b days`` instead of the period.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, period, source, target, weight, source_staff, target_staff``.
+    """
+    if trailing_days is None:
+        window = "e.ts > p.p_start AND e.ts <= p.p_end"
+    else:
+        a, b = trailing_days
+        window = f"e.ts > p.p_end - INTERVAL '{a} days' AND e.ts <= p.p_end - INTERVAL '{b} days'"
+    sql = f"""
+SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS target,
+       count(*) AS weight, bool_or(e.is_staff) AS source_staff,
+       bool_or(coalesce(t.is_staff, false)) AS target_staff
+FROM periods p
+JOIN ev e ON e.community_id = p.community_id AND {window}
+LEFT JOIN roles t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
+  AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)
+GROUP BY p.community_id, p.period, e.member_id, e.target_member_id
+"""
+    return ctx.query(sql)
+
+
+def build_graph(edges: pd.DataFrame) -> nx.DiGraph:
+    """A weighted directed graph from ``source, target, weight`` rows (node attribute ``staff``)."""
+    if len(edges) == 0:
+        return nx.DiGraph()
+    e = pd.DataFrame({"source": edges["source"].astype(str), "target": edges["target"].astype(str),
+                      "weight": edges["weight"].astype(int)})
+    g = nx.from_pandas_edgelist(e, "source", "target", edge_attr="weight", create_using=nx.DiGraph)
+    staff = set(e["source"][edges["source_staff"].astype(bool).to_numpy()]) | set(
+        e["target"][edges["target_staff"].astype(bool).to_numpy()])
+    nx.set_node_attributes(g, {n: n in staff for n in g.nodes}, "staff")
+    return g
+
+
+def _undirected(g: nx.DiGraph) -> nx.Graph:
+    """The undirected simple graph of ``g`` without attributes (fast: no attribute copies)."""
+    u = nx.Graph()
+    u.add_nodes_from(g.nodes)
+    u.add_edges_from(g.edges)
+    return u
+
+
+def average_clustering(u: nx.Graph) -> float:
+    """Average clustering of an undirected simple graph (nodes of degree < 2 count as 0).
+
+    Same value as :func:`networkx.average_clustering`, computed with sparse matrices
+    (triangles at a node = diag(A³)/2) because the pure-Python version dominates run time.
+    """
+    n = u.number_of_nodes()
+    if n == 0:
+        return math.nan
+    a = nx.to_scipy_sparse_array(u, weight=None, format="csr", dtype=float)
+    a.setdiag(0)
+    a.eliminate_zeros()
+    tri = np.asarray((a @ a).multiply(a).sum(axis=1)).ravel() / 2
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    possible = deg * (deg - 1) / 2
+    c = np.divide(tri, possible, out=np.zeros_like(tri), where=possible > 0)
+    return float(c.mean())
+
+
+def degree_centralization(g: nx.Graph) -> float:
+    """Freeman degree centralization of the undirected simple version of ``g``.
+
+    Returns NaN for fewer than three nodes (the normalising maximum is zero).
+    """
+    u = _undirected(g) if g.is_directed() else g
+    n = u.number_of_nodes()
+    if n < 3:
+        return math.nan
+    deg = np.array([d for _, d in u.degree()], dtype=float)
+    return float((deg.max() - deg).sum() / ((n - 1) * (n - 2)))
+
+
+def main_core(g: nx.Graph) -> set[str]:
+    """Members of the main (largest-k) core of the undirected simple version of ``g``."""
+    if g.number_of_nodes() == 0:
+        return set()
+    u = _undirected(g) if g.is_directed() else nx.Graph(g)
+    u.remove_edges_from(list(nx.selfloop_edges(u)))
+    core = nx.core_number(u)
+    k = max(core.values())
+    return {n for n, c in core.items() if c == k}
+
+
+def jaccard(a: set, b: set) -> float:
+    """``|a ∩ b| / |a ∪ b|``; NaN when both are empty."""
+    union = a | b
+    return len(a & b) / len(union) if union else math.nan
+
+
+def graph_measures(g: nx.DiGraph) -> dict[str, float]:
+    """The measures of the module docstring for one graph (NaN where undefined)."""
+    n = g.number_of_nodes()
+    out: dict[str, float] = dict.fromkeys(NETWORK_MEASURES, math.nan)
+    out["nodes"] = float(n)
+    total = float(sum(w for _, _, w in g.edges(data="weight")))
+    out["interactions"] = total
+    if n == 0 or total == 0:
+        return out
+    out["density"] = nx.density(g) if n > 1 else math.nan
+    out["reciprocity"] = float(nx.overall_reciprocity(g))
+    u = _undirected(g)
+    out["avg_clustering"] = average_clustering(u)
+    out["degree_centralization"] = degree_centralization(u)
+    core = nx.core_number(u)
+    k = max(core.values())
+    out["kcore_max"] = float(k)
+    out["kcore_size"] = float(sum(1 for c in core.values() if c == k))
+    staff = {v for v, s in g.nodes(data="staff") if s}
+    strength: dict[str, float] = {}
+    for s, t, w in g.edges(data="weight"):
+        strength[s] = strength.get(s, 0) + w
+        strength[t] = strength.get(t, 0) + w
+    n_hubs = math.ceil(0.01 * n)
+    hubs = {v for v, _ in sorted(strength.items(), key=lambda kv: (-kv[1], kv[0]))[:n_hubs]}
+    touching_staff = sum(w for s, t, w in g.edges(data="weight") if s in staff or t in staff)
+    central = staff | hubs
+    touching_hub = sum(w for s, t, w in g.edges(data="weight") if s in central or t in central)
+    out["staff_interaction_share"] = touching_staff / total
+    out["hub_interaction_share"] = touching_hub / total
+    out["member_to_member_share"] = 1.0 - touching_hub / total
+    return out
+
+
+def _graphs(edges: pd.DataFrame) -> dict[tuple[str, str], nx.DiGraph]:
+    return {(str(c), str(p)): build_graph(e) for (c, p), e in edges.groupby(["community_id", "period"])}
+
+
+def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS, days: int = 30) -> pd.DataFrame:
+    """Jaccard of main k-core members between the last two ``days``-day windows before each period end.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, period, value``.
+    """
+    now = _graphs(interaction_edges(ctx, kinds=kinds, trailing_days=(days, 0)))
+    before = _graphs(interaction_edges(ctx, kinds=kinds, trailing_days=(2 * days, days)))
+    rows = []
+    for c, p in ctx.periods[["community_id", "period"]].itertuples(index=False):
+        key = (str(c), str(p))
+        a, b = main_core(now.get(key, nx.DiGraph())), main_core(before.get(key, nx.DiGraph()))
+        rows.append((c, p, jaccard(a, b)))
+    return pd.DataFrame(rows, columns=["community_id", "period", "value"])
+
+
+def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -> pd.DataFrame:
+    """All measures per community and period (wide), computed once per context and cached.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, period`` plus one column per name in :data:`NETWORK_MEASURES`.
+    """
+    key = f"network:{','.join(kinds)}"
+    if key in ctx.cache:
+        return ctx.cache[key]
+    graphs = _graphs(interaction_edges(ctx, kinds=kinds))
+    rows = []
+    for c, p in ctx.periods[["community_id", "period"]].itertuples(index=False):
+        g = graphs.get((str(c), str(p)), nx.DiGraph())
+        rows.append({"community_id": c, "period": p, **graph_measures(g)})
+    out = pd.DataFrame(rows, columns=["community_id", "period", *NETWORK_MEASURES])
+    ctx.cache[key] = out
+    return out
+
+
+def _measure(name: str):
+    def compute(ctx: MetricContext) -> pd.DataFrame:
+        t = network_table(ctx)
+        return t[["community_id", "period", name]].rename(columns={name: "value"})
+
+    compute.__name__ = f"compute_{name}"
+    return compute
+
+
+_SRC = "DOMAIN.md §2 (fan vs community economy), §4 (trust and ties)"
+for _id, _zh, _en, _def, _formula, _unit, _dir in (
+    ("density", "网络密度", "network density", "Directed density of the reply/mention graph of the period.",
+     "m / (n (n−1))", "share", True),
+    ("reciprocity", "互惠性", "reciprocity",
+     "Share of directed reply/mention edges (pairs a→b) whose reverse b→a also exists in the period.",
+     "|{(a,b) : (b,a) ∈ E}| / |E|", "share", True),
+    ("avg_clustering", "平均聚类系数", "average clustering",
+     "Average clustering coefficient of the undirected reply/mention graph of the period.",
+     "mean_i 2 T_i / (k_i (k_i − 1))", "share", True),
+    ("degree_centralization", "度中心势", "degree centralization (Freeman)",
+     "Freeman degree centralization of the undirected reply/mention graph: 1 = a star around one account, "
+     "0 = everyone equally connected.", "Σ (d_max − d_i) / ((n−1)(n−2))", "index", False),
+    ("kcore_max", "最大k核", "max k-core", "Largest core number of the undirected reply/mention graph.",
+     "max_v core(v)", "count", True),
+    ("kcore_size", "最大k核人数", "main k-core size", "Members in the main (largest-k) core.",
+     "|{v : core(v) = k_max}|", "count", True),
+    ("staff_interaction_share", "涉及官方的互动占比", "interactions touching staff",
+     "Share of the period's replies/mentions with staff (owner, staff) at either end.",
+     "Σ w(staff-touching edges) / Σ w", "share", None),
+    ("hub_interaction_share", "经由中心节点的互动占比", "interactions through hubs",
+     "Share of replies/mentions with staff or a top-1 % hub (ceil(0.01 n) members with most interactions) at "
+     "either end.", "Σ w(edges touching staff ∪ hubs) / Σ w", "share", None),
+    ("member_to_member_share", "成员间互动占比", "member-to-member share",
+     "Share of replies/mentions between two members that are neither staff nor top-1 % hubs.",
+     "1 − hub_interaction_share", "share", True),
+):
+    register(Metric(_id, _zh, _en, _def + " (Python over DuckDB: networkx.)", _formula, _unit, _dir, _SRC,
+                    compute=_measure(_id), group="network"))
+
+register(Metric(
+    "kcore_stability", "核心圈稳定性", "k-core stability",
+    "Jaccard similarity between the main k-core members of the reply/mention graph of the 30 days up to the "
+    "period end and of the 30 days before. (Python over DuckDB: networkx.)",
+    "|K_t ∩ K_{t−1}| / |K_t ∪ K_{t−1}|", "share", True, "DOMAIN.md §3 (核心用户); Orbit Model",
+    compute=lambda ctx: kcore_stability(ctx), group="network"))
+
+
+def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DEFAULT_KINDS,
+                    days: int | None = None) -> nx.DiGraph:
+    """The interaction graph of one community up to ``as_of`` (the last ``days`` days when given).
+
+    Parameters
+    ----------
+    data : Dataset, Tables or mapping
+        The canonical tables.
+    community_id : str
+        The community.
+    as_of : str or Timestamp
+        Nothing after it is used.
+    kinds : iterable of str
+        Event types that make edges.
+    days : int, optional
+        Only the ``days`` days up to ``as_of``.
+
+    Raises
+    ------
+    KeyError
+        If ``community_id`` is not in the communities table.
+    """
+    from commlab.analysis.metrics import as_tables, connect, make_periods
+
+    t = as_tables(data)
+    comm = t.frame("communities")
+    comm = comm[comm["community_id"].astype(str) == str(community_id)]
+    if comm.empty:
+        raise KeyError(f"unknown community {community_id!r}")
+    periods = make_periods(comm, as_of=as_of, window=None)
+    con = connect(t, periods)
+    try:
+        ctx = MetricContext(con, t, periods, None)
+        edges = interaction_edges(ctx, kinds=kinds, trailing_days=None if days is None else (days, 0))
+    finally:
+        con.close()
+    return build_graph(edges)

@@ -1,0 +1,112 @@
+"""Cohort retention: members grouped by the month (or week) they joined, followed over time.
+
+The matrix answers "of the members who joined in month c, which share was active k months
+later?" (DOMAIN.md §4: activity and retention of the first cohort vs later cohorts). It is
+DuckDB SQL over the same relations as the metrics (:mod:`commlab.analysis.metrics`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from commlab.analysis.metrics import as_tables, connect, make_periods
+
+__all__ = ["cohort_retention", "retention_matrix"]
+
+
+def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities: list[str] | None = None,
+                     observed_from: Any = None) -> pd.DataFrame:
+    """Share of each join cohort active in each later period.
+
+    Parameters
+    ----------
+    data : Dataset, Tables or mapping
+        The canonical tables.
+    as_of : str or Timestamp
+        Nothing after it is used; the last, partial period ends at ``as_of``.
+    freq : {"month", "week"}
+        Cohort and period length (calendar months or ISO weeks, UTC).
+    communities : list of str, optional
+        Restrict to these communities.
+    observed_from : str or Timestamp, optional
+        Members who joined before this instant are left out (their first periods were not observed).
+        Default: per community, one day before its first event in the data.
+
+    Returns
+    -------
+    DataFrame
+        Tidy: ``community_id, cohort, offset, cohort_size, active, share`` where ``offset`` is the
+        number of periods since joining (0 = the joining period) and ``share = active / cohort_size``.
+        Only non-staff members count; activity is any event except join/leave. Members who joined
+        before ``observed_from`` are left out; every observed offset up to ``as_of`` has a row
+        (0 when nobody was active).
+
+    Raises
+    ------
+    ValueError
+        If ``freq`` is not "month" or "week".
+    """
+    if freq not in ("month", "week"):
+        raise ValueError(f"freq must be 'month' or 'week', got {freq!r}")
+    t = as_tables(data)
+    comm = t.frame("communities")
+    if communities:
+        comm = comm[comm["community_id"].isin(communities)]
+    periods = make_periods(comm, as_of=as_of, window=None)
+    con = connect(t, periods)
+    unit = "month" if freq == "month" else "week"
+    since = "f.first_ts - INTERVAL '1 day'"
+    if observed_from is not None:
+        since = f"TIMESTAMPTZ '{pd.Timestamp(observed_from).isoformat()}'"
+    diff = ("(year(e.bucket) - year(m.cohort)) * 12 + month(e.bucket) - month(m.cohort)" if freq == "month"
+            else "CAST(date_diff('day', m.cohort, e.bucket) / 7 AS BIGINT)")
+    try:
+        return con.execute(f"""
+WITH first AS (
+  SELECT a.community_id, min(a.ts) AS first_ts FROM act a JOIN periods p ON p.community_id = a.community_id
+  WHERE a.ts <= p.p_end GROUP BY a.community_id),
+m AS (
+  SELECT r.community_id, r.member_id, date_trunc('{unit}', r.joined_at) AS cohort
+  FROM roles r JOIN periods p ON p.community_id = r.community_id
+  JOIN first f ON f.community_id = r.community_id
+  WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND r.joined_at >= {since}),
+sizes AS (SELECT community_id, cohort, count(*) AS cohort_size FROM m GROUP BY ALL),
+e AS (
+  SELECT DISTINCT a.community_id, a.member_id, date_trunc('{unit}', a.ts) AS bucket
+  FROM act a JOIN periods p ON p.community_id = a.community_id WHERE a.ts <= p.p_end AND NOT a.is_staff),
+x AS (
+  SELECT m.community_id, m.cohort, {diff} AS "offset", count(DISTINCT m.member_id) AS active
+  FROM m JOIN e ON e.community_id = m.community_id AND e.member_id = m.member_id AND e.bucket >= m.cohort
+  GROUP BY ALL),
+bounds AS (
+  SELECT p.community_id, min(date_trunc('{unit}', a.ts)) AS first_bucket, date_trunc('{unit}', p.p_end) AS last
+  FROM periods p JOIN act a ON a.community_id = p.community_id AND a.ts <= p.p_end GROUP BY p.community_id, p.p_end),
+grid AS (
+  SELECT s.community_id, s.cohort, s.cohort_size, o."offset"
+  FROM sizes s JOIN bounds b ON b.community_id = s.community_id,
+  LATERAL (SELECT unnest(range(0, {diff.replace("e.bucket", "b.last").replace("m.cohort", "s.cohort")} + 1))
+           AS "offset") o)
+SELECT g.community_id, strftime(g.cohort, '{"%Y-%m" if freq == "month" else "%G-W%V"}') AS cohort,
+       g."offset", g.cohort_size, coalesce(x.active, 0) AS active,
+       coalesce(x.active, 0)::DOUBLE / g.cohort_size AS share
+FROM grid g LEFT JOIN x ON x.community_id = g.community_id AND x.cohort = g.cohort AND x."offset" = g."offset"
+ORDER BY 1, 2, 3
+""").df()
+    finally:
+        con.close()
+
+
+def retention_matrix(cohorts: pd.DataFrame, community_id: str, *, min_size: int = 5) -> pd.DataFrame:
+    """Cohort × offset matrix of shares for one community (cohorts smaller than ``min_size`` dropped).
+
+    The index labels carry the cohort size (``2024-03 (n=41)``) so a heatmap shows it.
+    """
+    c = cohorts[(cohorts["community_id"] == community_id) & (cohorts["cohort_size"] >= min_size)]
+    if c.empty:
+        return pd.DataFrame()
+    m = c.pivot_table(index=["cohort", "cohort_size"], columns="offset", values="share")
+    m.index = [f"{a} (n={b})" for a, b in m.index]
+    m.columns = [int(x) for x in m.columns]
+    return m

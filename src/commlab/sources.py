@@ -1,0 +1,69 @@
+"""Where a notebook's data come from: the canonical layout or a known export layout.
+
+Notebooks take ``source`` ("canonical" or "se_180d") and ``data_dir``; :func:`load_source`
+picks the reader, so notebooks hold no branching of their own. :func:`attribution` gives the
+line a report must show for the data (e.g. "Stack Exchange, CC BY-SA" with the sites' names).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from commlab.data.load import DEFAULT_TZ, Dataset, load_dataset
+from commlab.errors import UsageError
+
+__all__ = ["SOURCES", "load_source", "attribution"]
+
+#: Accepted values of the notebooks' ``source`` parameter.
+SOURCES: tuple[str, ...] = ("canonical", "se_180d")
+
+
+def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DEFAULT_TZ,
+                communities: list[str] | None = None) -> Dataset:
+    """Load ``data_dir`` with the reader of ``source``.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The canonical data folder, or the root holding the twelve Stack Exchange site folders.
+    source : {"canonical", "se_180d"}
+        Layout of ``data_dir``.
+    tz : str
+        Zone of naive times (canonical layout; the Stack Exchange times are UTC).
+    communities : list of str, optional
+        Keep only these community ids.
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``source``.
+    """
+    if source == "canonical":
+        return load_dataset(data_dir, tz=tz, communities=communities or None)
+    if source == "se_180d":
+        from commlab.importers.se_csv import read_se_180d_all
+
+        return read_se_180d_all(data_dir).subset(communities or None)
+    raise UsageError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+
+
+def attribution(ds: Dataset, lang: str = "en") -> str:
+    """The data-source line for a report, from the communities' ``source`` and ``name`` columns.
+
+    Stack Exchange data are summarised as "Stack Exchange, CC BY-SA" followed by the sites' names.
+    """
+    c = ds.communities
+    src = c["source"] if "source" in c.columns else pd.Series(dtype="string")
+    se = src.fillna("").astype(str).str.contains("Stack Exchange")
+    parts = []
+    if se.any():
+        names = ", ".join(c.loc[se, "name"].astype(str))
+        head = "数据来源：Stack Exchange，CC BY-SA（用户贡献内容）；站点：" if lang == "zh" else (
+            "Data: Stack Exchange, CC BY-SA (user contributions); sites: ")
+        parts.append(head + names + " — via Vranić et al. 2023, EPJ Data Science 12:4")
+    others = sorted(set(src[~se].dropna().astype(str)) - {""})
+    if others:
+        parts.append(("数据来源：" if lang == "zh" else "Data: ") + "; ".join(others))
+    return "\n\n".join(parts)

@@ -1,0 +1,333 @@
+"""Every registered metric against a tiny case whose expected value was worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from commlab.analysis.metrics import (
+    REGISTRY,
+    Metric,
+    compute_metrics,
+    get_metric,
+    list_metrics,
+    make_periods,
+    metric_table,
+    register,
+    resolve_as_of,
+    wide,
+)
+
+U = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+
+
+def tables(members: list[tuple], events: list[tuple], created: str = "2024-01-01") -> dict[str, pd.DataFrame]:
+    """members: (id, role, joined[, left]); events: (member, ts, type[, target, thread, amount, topic])."""
+    comm = pd.DataFrame({
+        "community_id": ["c1"], "name": ["t"], "theme": ["interest"], "business_model": ["creator"],
+        "lifecycle": ["startup"], "platform": ["wechat"], "monetization": ["none"], "created_at": [U(created)],
+        "economy": pd.array([None], dtype="string"), "source": pd.array([None], dtype="string"),
+    })
+    mem = pd.DataFrame({
+        "community_id": "c1",
+        "member_id": [m[0] for m in members],
+        "joined_at": [U(m[2]) for m in members],
+        "left_at": pd.to_datetime([m[3] if len(m) > 3 else None for m in members], utc=True),
+        "role": [m[1] for m in members],
+    })
+    cols = ["member_id", "ts", "event_type", "target_member_id", "thread_id", "amount", "topic"]
+    rows = [tuple(e) + (None,) * (7 - len(e)) for e in events]
+    ev = pd.DataFrame(rows, columns=cols)
+    ev.insert(0, "community_id", "c1")
+    ev["ts"] = pd.to_datetime(ev["ts"], utc=True, format="ISO8601")
+    ev["amount"] = ev["amount"].astype("float64")
+    for c in ("community_id", "member_id", "event_type", "target_member_id", "thread_id", "topic"):
+        ev[c] = ev[c].astype("string")
+    for c in ("community_id", "member_id", "role"):
+        mem[c] = mem[c].astype("string")
+    return {"communities": comm, "members": mem, "events": ev}
+
+
+def values(data, as_of: str, metrics: list[str], window=None) -> dict[str, float]:
+    out = compute_metrics(data, as_of=as_of, window=window, metrics=metrics)
+    return dict(zip(out["metric_id"], out["value"], strict=True))
+
+
+def test_activity_metrics():
+    data = tables(
+        [("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-01-01"), ("d", "member", "2024-01-01", "2024-02-01")],
+        [("a", "2024-02-28 10:00", "message"), ("b", "2024-02-10 10:00", "message"),
+         ("o", "2024-02-28 11:00", "message"), ("d", "2024-01-20 10:00", "message"),
+         ("c", "2024-01-01 00:00", "join")],
+    )
+    v = values(data, "2024-03-01", ["members", "active_share_7d", "active_share_30d", "zombie_share",
+                                    "lurker_share", "stickiness", "content_days_share"])
+    assert v["members"] == 3  # a, b, c (o is staff, d left)
+    assert v["active_share_7d"] == pytest.approx(1 / 3)  # a
+    assert v["active_share_30d"] == pytest.approx(2 / 3)  # a, b
+    assert v["zombie_share"] == pytest.approx(1 / 3)  # c: a join is not activity
+    assert v["lurker_share"] == pytest.approx(1 / 3)  # c never spoke
+    assert v["stickiness"] == pytest.approx((2 / 30) / 2)  # 2 member-days / 30 days / 2 monthly actives
+    assert v["content_days_share"] == pytest.approx(2 / 30)
+
+
+def test_participation_metrics():
+    data = tables(
+        [("o", "owner", "2024-01-01"), ("bot", "bot", "2024-01-01"), ("a", "member", "2024-01-01"),
+         ("b", "member", "2024-01-01"), ("c", "member", "2024-01-01"), ("d", "member", "2024-01-01")],
+        [("a", "2024-02-28 10:00", "message"), ("a", "2024-02-20 10:00", "message"),
+         ("a", "2024-02-12 10:00", "reply", "b"), ("b", "2024-02-27 10:00", "message"),
+         ("b", "2024-02-26 10:00", "post", None, "t9"), ("o", "2024-02-01", "message"),
+         ("o", "2024-02-02", "message"), ("bot", "2024-02-03", "message"), ("c", "2024-02-03", "reaction", "a")],
+    )
+    v = values(data, "2024-03-01", ["gini_content", "content_share_top1", "content_share_next9",
+                                    "content_share_rest", "core_share", "ugc_share", "contributor_absence_factor"])
+    # member content: a 3, b 2, c 0, d 0 -> sorted [0,0,2,3]: 2*(3*2+4*3)/(4*5) - 5/4 = 0.55
+    assert v["gini_content"] == pytest.approx(0.55)
+    assert v["content_share_top1"] == pytest.approx(3 / 5)  # ceil(0.04) = 1 member: a
+    assert v["content_share_next9"] == pytest.approx(0.0)  # ceil(0.4) = 1: nobody left in the tier
+    assert v["content_share_rest"] == pytest.approx(2 / 5)
+    assert v["core_share"] == pytest.approx(1 / 4)  # a posted in weeks 0, 1 and 2 before as_of
+    assert v["ugc_share"] == pytest.approx(5 / 8)  # 5 member items of 8 (2 owner, 1 bot)
+    assert v["contributor_absence_factor"] == 2  # a 3 + o 2 >= 7/2 (bots excluded)
+
+
+def test_response_metrics_split_by_staff_and_members():
+    data = tables(
+        [("o", "staff", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-01-01")],
+        [("a", "2024-01-01 10:00", "post", None, "t1"), ("b", "2024-01-01 12:00", "reply", "a", "t1"),
+         ("o", "2024-01-01 13:00", "reply", "a", "t1"), ("c", "2024-01-02 09:00", "post", None, "t2"),
+         ("o", "2024-01-02 10:00", "reply", "c", "t2"), ("a", "2024-01-02 11:00", "reply", "c", "t2"),
+         ("b", "2024-01-03 09:00", "post", None, "t3"), ("b", "2024-01-03 10:00", "reply", None, "t3")],
+    )
+    ids = ["response_rate", "response_rate_staff", "response_rate_members", "median_first_response_hours",
+           "median_first_response_hours_staff", "median_first_response_hours_members", "problem_solving"]
+    v = values(data, "2024-01-10", ids)
+    assert v["response_rate"] == pytest.approx(2 / 3)  # t3 only has the poster's own reply
+    assert v["response_rate_staff"] == pytest.approx(1 / 3)
+    assert v["response_rate_members"] == pytest.approx(1 / 3)
+    assert v["median_first_response_hours"] == pytest.approx(1.5)  # median(2 h, 1 h)
+    assert v["median_first_response_hours_staff"] == pytest.approx(1.0)
+    assert v["median_first_response_hours_members"] == pytest.approx(2.0)
+    assert v["problem_solving"] == pytest.approx((2 / 3 + 24 / 25.5) / 2)  # speed = 1/(1 + 1.5/24)
+
+
+def test_retention_metrics():
+    data = tables(
+        [("t", "member", "2024-01-05"), ("r", "member", "2024-02-01"), ("s", "member", "2024-02-10"),
+         ("p", "member", "2024-03-10"), ("q", "member", "2024-03-15"), ("o", "owner", "2024-03-10")],
+        [("t", "2024-03-20", "message"), ("r", "2024-03-20", "message"), ("s", "2024-02-15", "message"),
+         ("p", "2024-03-20", "message"), ("o", "2024-03-11", "message")],
+    )
+    v = values(data, "2024-04-30", ["retention_30d", "retention_60d", "retention_90d"])
+    assert v["retention_30d"] == pytest.approx(1 / 2)  # cohort (Mar 1, Mar 31]: p kept, q not
+    assert v["retention_60d"] == pytest.approx(1 / 2)  # cohort (Jan 31, Mar 1]: r kept (Mar 20), s not
+    assert v["retention_90d"] == pytest.approx(1.0)  # cohort (Jan 1, Jan 31]: t active in (Mar 5, Apr 4]
+
+
+def test_early_survival_and_floor():
+    act = [("a", "2024-01-01 05:00"), ("b", "2024-01-01 06:00"), ("a", "2024-01-02 05:00"), ("c", "2024-01-03 05:00"),
+           ("a", "2024-01-04 05:00"), ("b", "2024-01-04 06:00"), ("c", "2024-01-05 05:00"),
+           ("a", "2024-01-10 05:00"), ("b", "2024-01-10 06:00"), ("c", "2024-01-20 05:00"),
+           ("o", "2024-01-25 05:00")]
+    data = tables([("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+                   ("c", "member", "2024-01-01")], [(m, ts, "message") for m, ts in act])
+    v = values(data, "2024-03-01", ["early_survival_ratio", "days_to_activity_floor"])
+    # days 1-3: 2+1+1 = 4 -> 4/3 a day; days 4-30: 2+1+2+1 = 6 -> 6/27 a day
+    assert v["early_survival_ratio"] == pytest.approx((6 / 27) / (4 / 3))
+    # floor = 1/3; mean over days max(4,d-6)..d: d=11 -> 3/7, d=12 -> 2/7 < 1/3
+    assert v["days_to_activity_floor"] == 12
+    young = values(data, "2024-01-20", ["early_survival_ratio"])
+    assert math.isnan(young["early_survival_ratio"])  # 30 days have not passed
+
+
+def test_monetization_metrics_and_months():
+    data = tables(
+        [("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-01-01"), ("d", "member", "2024-01-01")],
+        [("a", "2024-01-10", "purchase", None, None, 30.0), ("a", "2024-02-10", "purchase", None, None, 20.0),
+         ("b", "2024-02-20", "purchase", None, None, 50.0), ("o", "2024-02-01", "purchase", None, None, 1000.0),
+         ("c", "2024-02-05", "referral", "x"), ("a", "2024-02-11", "course_complete")],
+    )
+    ids = ["buyer_share", "revenue_per_member", "repeat_purchase_rate", "referral_rate", "completion_rate"]
+    v = values(data, "2024-03-01", ids)
+    assert v["buyer_share"] == pytest.approx(2 / 4)
+    assert v["revenue_per_member"] == pytest.approx(100 / 4)  # the owner's purchase is not revenue from members
+    assert v["repeat_purchase_rate"] == pytest.approx(1 / 2)  # a bought twice, b once
+    assert v["referral_rate"] == pytest.approx(1 / 4)
+    assert v["completion_rate"] == pytest.approx(1 / 3)  # a completed; a, b, c were active
+    m = compute_metrics(data, as_of="2024-03-01", window="month", metrics=["buyer_share", "repeat_purchase_rate"])
+    got = {(p, mid): val for p, mid, val in zip(m["period"], m["metric_id"], m["value"], strict=True)}
+    assert got[("2024-01", "buyer_share")] == pytest.approx(1 / 4)
+    assert got[("2024-01", "repeat_purchase_rate")] == 0  # a had one purchase by the end of January
+    assert got[("2024-02", "repeat_purchase_rate")] == pytest.approx(1 / 2)
+
+
+def test_event_lift():
+    ev = [("a", "2024-01-15 20:00", "event_attend"), ("b", "2024-01-15 20:00", "event_attend"),
+          ("c", "2024-01-15 20:00", "event_attend"), ("a", "2024-01-10", "message"), ("a", "2024-01-12", "message"),
+          ("a", "2024-01-15 10:00", "message"), ("a", "2024-01-17", "message"), ("b", "2024-01-18", "message"),
+          ("c", "2024-01-19", "reply"), ("a", "2024-01-20", "post"),
+          # two attendees only: not an event day, so the content around it does not count
+          ("a", "2024-02-10 20:00", "event_attend"), ("b", "2024-02-10 20:00", "event_attend"),
+          ("a", "2024-02-05", "message")]
+    data = tables([("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"), ("c", "member", "2024-01-01")], ev)
+    v = values(data, "2024-03-01", ["event_lift"])
+    assert v["event_lift"] == pytest.approx(4 / 2)
+
+
+def test_event_purchase_lift():
+    ev = [(m, "2024-01-15 20:00", "event_attend") for m in "abc"] + [
+        ("a", "2024-01-10", "purchase", None, None, 5.0), ("b", "2024-01-16 10:00", "purchase", None, None, 5.0),
+        ("c", "2024-01-22", "purchase", None, None, 5.0), ("a", "2024-01-23 01:00", "purchase", None, None, 5.0),
+        ("a", "2024-01-15 09:00", "purchase", None, None, 5.0)]
+    data = tables([(m, "member", "2024-01-01") for m in "abc"], ev)
+    v = values(data, "2024-03-01", ["event_purchase_lift"])
+    assert v["event_purchase_lift"] == pytest.approx(2 / 1)  # after: Jan 16, Jan 22 (Jan 23 01:00 is day +8)
+
+
+STAR = [("a", "2024-01-02", "reply", "o"), ("a", "2024-01-03", "reply", "o"), ("b", "2024-01-04", "mention", "o"),
+        ("c", "2024-01-05", "reply", "o"), ("o", "2024-01-06", "reply", "a"), ("b", "2024-01-07", "reaction", "c")]
+MESH = [("a", "2024-01-02", "reply", "b"), ("b", "2024-01-03", "reply", "a"), ("b", "2024-01-04", "reply", "c"),
+        ("c", "2024-01-05", "mention", "a")]
+NET = ["density", "reciprocity", "avg_clustering", "degree_centralization", "kcore_max", "kcore_size",
+       "staff_interaction_share", "hub_interaction_share", "member_to_member_share", "economy_index",
+       "repeated_ties_share", "trust_ties", "peer_tie_strength"]
+
+
+def test_network_star():
+    data = tables([("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+                   ("c", "member", "2024-01-01")], STAR)
+    v = values(data, "2024-01-31", NET)
+    assert v["density"] == pytest.approx(4 / 12)  # 4 directed pairs among 4 nodes (reactions are not edges)
+    assert v["reciprocity"] == pytest.approx(2 / 4)  # a->o and o->a
+    assert v["avg_clustering"] == 0
+    assert v["degree_centralization"] == pytest.approx(1.0)  # a star
+    assert (v["kcore_max"], v["kcore_size"]) == (1, 4)
+    assert v["staff_interaction_share"] == 1
+    assert v["hub_interaction_share"] == 1
+    assert v["member_to_member_share"] == 0
+    assert v["economy_index"] == 0  # mean(0, 1 - 1)
+    assert v["repeated_ties_share"] == pytest.approx(1 / 3)  # o-a interacted 3 times, o-b and o-c once
+    assert v["trust_ties"] == pytest.approx((0.5 + 1 / 3 + 0) / 3)
+    assert math.isnan(v["peer_tie_strength"])  # every tie touches the owner
+
+
+def test_network_mesh():
+    data = tables([("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"), ("c", "member", "2024-01-01")], MESH)
+    v = values(data, "2024-01-31", NET)
+    assert v["density"] == pytest.approx(4 / 6)
+    assert v["reciprocity"] == pytest.approx(2 / 4)
+    assert v["avg_clustering"] == pytest.approx(1.0)  # a triangle
+    assert v["degree_centralization"] == 0
+    assert (v["kcore_max"], v["kcore_size"]) == (2, 3)
+    assert v["staff_interaction_share"] == 0
+    # one hub (ceil(0.03) = 1): a and b have 3 interactions each, a wins the tie by id; 3 of 4 touch a
+    assert v["hub_interaction_share"] == pytest.approx(3 / 4)
+    assert v["member_to_member_share"] == pytest.approx(1 / 4)
+    assert v["economy_index"] == pytest.approx((0.25 + 1.0) / 2)
+    assert v["repeated_ties_share"] == pytest.approx(1 / 3)  # a-b twice; b-c and a-c once
+    assert v["peer_tie_strength"] == pytest.approx(4 / 3)  # 4 interactions over 3 member pairs
+
+
+def test_kcore_stability():
+    before = [("a", "2024-01-05", "reply", "b"), ("b", "2024-01-06", "reply", "c"), ("c", "2024-01-07", "reply", "a")]
+    now = [("a", "2024-02-05", "reply", "b"), ("b", "2024-02-06", "reply", "d"), ("d", "2024-02-07", "reply", "a"),
+           ("c", "2024-02-08", "reply", "a")]
+    data = tables([(m, "member", "2024-01-01") for m in "abcd"], before + now)
+    v = values(data, "2024-03-01", ["kcore_stability"])
+    assert v["kcore_stability"] == pytest.approx(2 / 4)  # {a,b,c} then {a,b,d}
+
+
+def test_vertical_focus():
+    data = tables([("a", "member", "2024-01-01")],
+                  [("a", "2024-01-02", "post", None, "t1", None, "x; y"), ("a", "2024-01-03", "message", None, None,
+                                                                             None, "x"),
+                   ("a", "2024-01-04", "reply", None, "t1", None, "x"), ("a", "2024-01-05", "reaction", None, None,
+                                                                          None, "z")])
+    v = values(data, "2024-01-31", ["vertical_focus"])
+    assert v["vertical_focus"] == pytest.approx((3 / 4) ** 2 + (1 / 4) ** 2)  # x 3, y 1; reactions carry no content
+
+
+def test_every_metric_has_a_hand_computed_test():
+    source = Path(__file__).read_text(encoding="utf-8")
+    missing = sorted(m for m in list_metrics() and REGISTRY if f'v["{m}"]' not in source)
+    assert not missing, f"metrics without a hand-computed test: {missing}"
+
+
+def test_registry_is_complete_and_unique():
+    ms = list_metrics()
+    assert len({m.id for m in ms}) == len(ms) >= 40
+    for m in ms:
+        assert m.name_zh and m.name_en and m.definition and m.formula and m.source
+        assert m.direction in (True, False, None)
+        assert m.unit in {"share", "count", "hours", "days", "ratio", "currency", "index"}
+    with pytest.raises(ValueError, match="already registered"):
+        register(get_metric("members"))
+    with pytest.raises(ValueError):
+        Metric("x", "x", "x", "d", "f", "count", None, "s")
+    with pytest.raises(KeyError, match="unknown metric"):
+        get_metric("nope")
+    table = metric_table("zh")
+    assert {"metric_id", "name", "formula", "higher_is_better", "kind"} <= set(table.columns)
+    assert (table["kind"] == "sql").sum() >= 25
+
+
+def test_periods_and_as_of():
+    comm = tables([("a", "member", "2024-01-01")], [])["communities"]
+    p = make_periods(comm, as_of="2024-03-15", window="month")
+    assert list(p["period"]) == ["2024-01", "2024-02", "2024-03"]
+    assert p["p_end"].iloc[-1] == U("2024-03-15")
+    w = make_periods(comm, as_of="2024-01-20", window="week")
+    assert list(w["period"]) == ["2024-W01", "2024-W02", "2024-W03"]
+    assert resolve_as_of("created+180d", comm).iloc[0] == U("2024-06-29")
+    with pytest.raises(ValueError, match="as_of is required"):
+        make_periods(comm, as_of="", window=None)
+    with pytest.raises(ValueError, match="window"):
+        make_periods(comm, as_of="2024-02-01", window="year")
+
+
+def test_parquet_and_frames_give_the_same_numbers(tmp_path):
+    data = tables([("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01")],
+                  STAR[:2] + MESH[:2])
+    path = tmp_path / "events.parquet"
+    data["events"].to_parquet(path)
+    ids = ["ugc_share", "members", "reciprocity"]
+    a = compute_metrics(data, as_of="2024-01-31", window=None, metrics=ids)
+    b = compute_metrics({**data, "events": str(path)}, as_of="2024-01-31", window=None, metrics=ids)
+    pd.testing.assert_frame_equal(a, b)
+    assert wide(a).shape == (1, 3)
+
+
+def test_metrics_doc_matches_the_registry():
+    from commlab.analysis.metrics import metrics_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "METRICS.md"
+    assert doc.read_text(encoding="utf-8") == metrics_markdown(), "regenerate docs/METRICS.md (see its header)"
+
+
+def test_cohort_retention_matrix_by_hand():
+    from commlab.analysis.retention import cohort_retention, retention_matrix
+
+    data = tables(
+        [("a", "member", "2024-01-05"), ("b", "member", "2024-01-20"), ("c", "member", "2024-02-03"),
+         ("o", "owner", "2024-01-01")],
+        [("a", "2024-01-06", "message"), ("b", "2024-01-21", "message"), ("a", "2024-02-10", "reaction"),
+         ("c", "2024-03-04", "message"), ("o", "2024-03-05", "message"), ("b", "2024-01-20", "join")],
+    )
+    c = cohort_retention(data, as_of="2024-03-31")
+    got = {(r.cohort, r.offset): (r.cohort_size, r.active) for r in c.itertuples()}
+    # January cohort (a, b): month 0 both active, month 1 a only, month 2 nobody (a zero row, not a gap)
+    assert got[("2024-01", 0)] == (2, 2) and got[("2024-01", 1)] == (2, 1) and got[("2024-01", 2)] == (2, 0)
+    # February cohort (c): silent in February, active in March; the owner never counts
+    assert got[("2024-02", 0)] == (1, 0) and got[("2024-02", 1)] == (1, 1)
+    m = retention_matrix(c, "c1", min_size=1)
+    assert list(m.index) == ["2024-01 (n=2)", "2024-02 (n=1)"]
+    assert m.loc["2024-01 (n=2)", 1] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="freq"):
+        cohort_retention(data, as_of="2024-03-31", freq="year")

@@ -1,0 +1,90 @@
+"""Execute the health (03) and type-comparison (04) notebooks with papermill, on the samples and on Stack Exchange."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLES, require_shared_data
+from health_data import SAMPLES_AS_OF
+
+NOTEBOOKS = REPO / "notebooks"
+pytestmark = pytest.mark.notebook
+
+
+def run(name: str, tmp_path: Path, **params) -> dict:
+    import papermill as pm
+
+    out = tmp_path / name
+    pm.execute_notebook(str(NOTEBOOKS / name), str(out), parameters={"output_dir": str(tmp_path), **params},
+                        kernel_name="commlab", cwd=str(NOTEBOOKS), progress_bar=False)
+    return json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+
+
+def no_member_ids(tmp_path: Path, ids: set[str]) -> None:
+    text = (tmp_path / "summary.json").read_text(encoding="utf-8")
+    tokens = set(re.findall(r'"([^"]+)"', text))
+    leaked = tokens & ids
+    assert not leaked, f"member ids in summary.json: {sorted(leaked)[:5]}"
+
+
+def test_notebooks_are_committed_clean_with_the_parameters():
+    import nbformat
+
+    for name in ("03_community_health.ipynb", "04_compare_types.ipynb"):
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "commlab"
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1 and nb.cells[1] is params[0]
+        names = [line.split(":")[0] for line in params[0].source.splitlines()]
+        assert names == ["data_dir", "source", "as_of", "communities", "window", "type_axis", "lang", "tz",
+                         "output_dir", "seed"]
+        assert all("  # " in line for line in params[0].source.splitlines())
+        for c in nb.cells:
+            if c.cell_type == "code":
+                assert not c.outputs and c.execution_count is None
+
+
+def test_health_notebook_on_samples(tmp_path):
+    import pandas as pd
+
+    # the small communities keep this test quick; 04 below runs on all eleven
+    picked = ["c05", "c08", "c09", "c10", "c11"]
+    s = run("03_community_health.ipynb", tmp_path, as_of=SAMPLES_AS_OF, window="none", lang="en", communities=picked)
+    table = pd.DataFrame(s["metric_table"]).set_index("community_id")
+    assert sorted(table.index) == picked and table["members"].gt(0).all()
+    econ = pd.DataFrame(s["economy"]).set_index("community_id")
+    assert econ.loc["c05", "economy_measured"] == "fan" and econ.loc["c10", "economy_measured"] == "community"
+    assert "synthetic" in s["attribution"]
+    members = pd.read_csv(SAMPLES / "members.csv", dtype=str)
+    no_member_ids(tmp_path, set(members["member_id"]) | set(members["display_name"].dropna()))
+
+
+def test_compare_notebook_on_samples(tmp_path):
+    s = run("04_compare_types.ipynb", tmp_path, as_of=SAMPLES_AS_OF, lang="zh")
+    got = {h["hypothesis_id"]: h["supported"] for h in s["hypotheses"]}
+    for hid in ("knowledge_completion", "brand_product_hub", "interest_peer", "fan_economy_hub", "industry_ties",
+                "consumption_buyers", "startup_small", "early_death", "event_lift", "topic_focus"):
+        assert got[hid], hid
+    assert not got["platform_activity"] and not got["monetization_interaction"]
+    assert all(h["sentence_zh"] and h["sentence_en"] for h in s["hypotheses"])
+    assert {g["group"] for g in s["groups"]} == {"brand", "consumption", "industry", "interest", "knowledge", "product"}
+
+
+@pytest.mark.shared_data
+def test_both_notebooks_on_stack_exchange(tmp_path):
+    root = require_shared_data("se_communities_180d")
+    common = {"data_dir": str(root), "source": "se_180d", "as_of": "created+180d", "tz": "UTC", "lang": "en"}
+    s3 = run("03_community_health.ipynb", tmp_path, window="none", **common)
+    assert len(s3["metric_table"]) == 12
+    assert "Stack Exchange, CC BY-SA" in s3["attribution"] and "Physics Stack Exchange" in s3["attribution"]
+    s4 = run("04_compare_types.ipynb", tmp_path, type_axis="theme", **common)
+    assert {r["community_id"] for r in s4["metric_table"]} == {
+        "literature", "astronomy", "mathematica", "economics", "math", "physics", "startups",
+        "122013-answers-onstartups", "052012-literature", "052012astronomy", "052012economics",
+        "052012-theoretical-physics"}
+    assert len(s4["hypotheses"]) >= 12 and "Stack Exchange, CC BY-SA" in s4["attribution"]
