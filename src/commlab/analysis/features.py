@@ -1,0 +1,407 @@
+"""Member features: one row per (community, member) as of an explicit instant.
+
+Every feature is defined once, in SQL (:func:`features_sql`), and DuckDB runs that SQL
+whether the events are an in-memory DataFrame or Parquet file(s) on disk. A later engine
+(Spark, a warehouse) can run the same text. :data:`FEATURES` is the registry notebooks and
+reports read for labels (zh/en), one-line definitions and units.
+
+Conventions
+-----------
+* Only events with ``ts <= as_of`` count; only members with ``joined_at <= as_of`` get a row.
+* "Activity" is any event other than ``join`` and ``leave``.
+* ``observed_days`` starts at the later of joining and the community's first event, so rates
+  are not diluted when an export covers only a recent window of an older community.
+* Days and weeks are UTC calendar days and ISO weeks (Monday start).
+* Interactions are ``reply``, ``mention`` and ``reaction`` events aimed at another member
+  (self-targeted events are ignored for partners, replies and reactions received).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from commlab.data import schema as S
+
+__all__ = [
+    "Feature",
+    "FEATURES",
+    "FEATURE_IDS",
+    "STAFF_ROLES",
+    "ACTIVITY_EXCLUDED",
+    "features_sql",
+    "member_features",
+    "feature_labels",
+    "participation_inequality",
+]
+
+#: Member roles treated as staff (management team, official accounts, bots).
+STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Event types that are not activity.
+ACTIVITY_EXCLUDED: tuple[str, ...] = ("join", "leave")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One member feature: id, labels, definition and unit."""
+
+    id: str
+    zh: str
+    en: str
+    definition: str
+    unit: str
+
+    def label(self, lang: str = "en") -> str:
+        """Label in ``lang`` ("zh" or "en")."""
+        return self.zh if lang == "zh" else self.en
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("tenure_days", "入群天数", "tenure", "days from joined_at to as_of", "days"),
+    Feature("observed_days", "可观测天数", "observed days",
+            "days from the later of joined_at and the community's first event to as_of "
+            "(the part of the tenure the data covers)", "days"),
+    Feature("recency_days", "距上次活跃天数", "days since last activity",
+            "days from the last activity event to as_of; missing when never active", "days"),
+    Feature("n_events", "行为总数", "activity events", "events other than join/leave", "events"),
+    Feature("active_days", "活跃天数", "active days", "distinct UTC days with activity", "days"),
+    Feature("active_weeks", "活跃周数", "active weeks", "distinct ISO weeks with activity", "weeks"),
+    Feature("active_day_share", "活跃天占比", "share of days active",
+            "active_days / observed_days (observed days floored at 1)", "share"),
+    Feature("n_message", "发言数", "messages", "message events", "events"),
+    Feature("n_post", "发帖数", "posts", "post events (threads, questions, articles)", "events"),
+    Feature("n_reply", "回复数", "replies", "reply events", "events"),
+    Feature("n_mention", "提及数", "mentions", "mention events (@someone)", "events"),
+    Feature("n_reaction", "点赞数(给出)", "reactions given", "reaction events by the member", "events"),
+    Feature("ugc", "内容数(UGC)", "content (UGC)", "message + post + reply events", "events"),
+    Feature("ugc_30d", "月均内容数", "content per 30 days",
+            "ugc / observed_days × 30 (observed days floored at 30)", "events / 30 days"),
+    Feature("replies_given", "回复他人数", "replies given", "replies aimed at another member", "events"),
+    Feature("replies_received", "收到回复数", "replies received", "replies by others aimed at the member",
+            "events"),
+    Feature("reactions_received", "收到点赞数", "reactions received",
+            "reactions by others to the member's content", "events"),
+    Feature("partners_out", "互动对象数", "partners (out)",
+            "distinct members the member replied to, mentioned or reacted to", "members"),
+    Feature("partners_in", "被互动人数", "partners (in)",
+            "distinct members who replied to, mentioned or reacted to the member", "members"),
+    Feature("reciprocity", "互惠率", "reciprocity",
+            "share of out-partners who also replied to the member; missing without out-partners", "share"),
+    Feature("staff_interaction_share", "与官方互动占比", "staff interaction share",
+            "share of interactions given and received whose counterpart is staff; missing without any",
+            "share"),
+    Feature("last30_share", "近30天行为占比", "last-30-day share",
+            "share of activity events in the 30 days up to as_of; missing when never active", "share"),
+    Feature("first_week_events", "首周行为数", "first-week events",
+            "activity events in the 7 days after joining", "events"),
+    Feature("first_week_active", "首周活跃", "active in first week",
+            "any activity in the 7 days after joining", "bool"),
+    Feature("purchases", "购买次数", "purchases", "purchase events", "events"),
+    Feature("purchase_total", "消费金额", "amount spent", "sum of purchase amounts", "money"),
+    Feature("checkins", "打卡次数", "check-ins", "checkin events", "events"),
+    Feature("events_attended", "参加活动数", "events attended", "event_attend events", "events"),
+    Feature("courses_completed", "完课数", "courses completed", "course_complete events", "events"),
+    Feature("referrals", "转介绍数", "referrals", "referral events", "events"),
+    Feature("has_left", "已退群", "has left", "left_at is set and not after as_of", "bool"),
+    Feature("is_staff", "官方/管理员", "staff", "role is owner, staff or bot (configurable)", "bool"),
+)
+FEATURE_IDS: tuple[str, ...] = tuple(f.id for f in FEATURES)
+_FLOAT_FEATURES = frozenset(
+    {"tenure_days", "observed_days", "active_day_share", "ugc_30d", "recency_days", "reciprocity",
+     "staff_interaction_share", "last30_share", "purchase_total"}
+)
+
+
+def feature_labels(lang: str = "en") -> dict[str, str]:
+    """Feature id -> label in ``lang``, for renaming columns of a features table."""
+    return {f.id: f.label(lang) for f in FEATURES}
+
+
+def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) or "NULL"
+
+
+def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+    """The SQL text defining every member feature.
+
+    Parameters
+    ----------
+    events, members : str
+        SQL relations to read from: a registered table/view name (``"events"``) or a table
+        function such as ``"read_parquet('data/events/*.parquet')"``.
+    staff_roles : tuple of str
+        Member roles counted as staff.
+
+    Returns
+    -------
+    str
+        A query with one named parameter ``$as_of`` (a tz-aware instant), returning one row
+        per member who joined by ``as_of``, with columns ``community_id``, ``member_id`` and
+        :data:`FEATURE_IDS`. The session time zone must be UTC.
+    """
+    content = _sql_list(S.CONTENT_EVENTS)
+    inter = _sql_list(S.INTERACTION_EVENTS)
+    excluded = _sql_list(ACTIVITY_EXCLUDED)
+    staff = _sql_list(tuple(staff_roles))
+    return f"""
+WITH c AS (
+    SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
+    FROM {events}
+    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of
+    GROUP BY 1
+),
+mm AS (
+    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+           CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at,
+           CAST(role AS VARCHAR) IN ({staff}) AS is_staff
+    FROM {members}
+    WHERE CAST(joined_at AS TIMESTAMPTZ) <= $as_of
+),
+m AS (
+    SELECT mm.*,
+           (epoch($as_of) - epoch(greatest(mm.joined_at, coalesce(c.first_ts, mm.joined_at)))) / 86400.0
+               AS observed_days
+    FROM mm LEFT JOIN c ON c.community_id = mm.community_id
+),
+e AS (
+    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+           CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS event_type,
+           NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
+           CAST(amount AS DOUBLE) AS amount
+    FROM {events}
+    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) NOT IN ({excluded})
+),
+own AS (
+    SELECT e.*, m.joined_at, tm.is_staff AS target_is_staff
+    FROM e
+    JOIN m ON m.community_id = e.community_id AND m.member_id = e.member_id
+    LEFT JOIN m AS tm ON tm.community_id = e.community_id AND tm.member_id = e.target
+),
+o AS (
+    SELECT community_id, member_id,
+        count(*) AS n_events,
+        max(ts) AS last_ts,
+        count(DISTINCT CAST(timezone('UTC', ts) AS DATE)) AS active_days,
+        count(DISTINCT date_trunc('week', timezone('UTC', ts))) AS active_weeks,
+        count(*) FILTER (WHERE event_type = 'message') AS n_message,
+        count(*) FILTER (WHERE event_type = 'post') AS n_post,
+        count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
+        count(*) FILTER (WHERE event_type = 'mention') AS n_mention,
+        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction,
+        count(*) FILTER (WHERE event_type IN ({content})) AS ugc,
+        count(*) FILTER (WHERE event_type = 'reply' AND target IS NOT NULL) AS replies_given,
+        count(DISTINCT target) FILTER (WHERE event_type IN ({inter})) AS partners_out,
+        count(*) FILTER (WHERE event_type IN ({inter}) AND target IS NOT NULL) AS inter_out,
+        count(*) FILTER (WHERE event_type IN ({inter}) AND target_is_staff) AS inter_out_staff,
+        count(*) FILTER (WHERE ts > $as_of - INTERVAL 30 DAY) AS n_last30,
+        count(*) FILTER (WHERE ts >= joined_at AND ts < joined_at + INTERVAL 7 DAY) AS first_week_events,
+        count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+        coalesce(sum(amount) FILTER (WHERE event_type = 'purchase'), 0) AS purchase_total,
+        count(*) FILTER (WHERE event_type = 'checkin') AS checkins,
+        count(*) FILTER (WHERE event_type = 'event_attend') AS events_attended,
+        count(*) FILTER (WHERE event_type = 'course_complete') AS courses_completed,
+        count(*) FILTER (WHERE event_type = 'referral') AS referrals
+    FROM own
+    GROUP BY community_id, member_id
+),
+inc AS (
+    SELECT e.community_id, e.target AS member_id, e.member_id AS source, e.event_type, sm.is_staff AS source_is_staff
+    FROM e
+    LEFT JOIN m AS sm ON sm.community_id = e.community_id AND sm.member_id = e.member_id
+    WHERE e.target IS NOT NULL AND e.event_type IN ({inter})
+),
+i AS (
+    SELECT community_id, member_id,
+        count(*) FILTER (WHERE event_type = 'reply') AS replies_received,
+        count(*) FILTER (WHERE event_type = 'reaction') AS reactions_received,
+        count(DISTINCT source) AS partners_in,
+        count(*) AS inter_in,
+        count(*) FILTER (WHERE source_is_staff) AS inter_in_staff
+    FROM inc
+    GROUP BY community_id, member_id
+),
+r AS (
+    SELECT p.community_id, p.member_id, count(*) AS reciprocated
+    FROM (SELECT DISTINCT community_id, member_id, target FROM e
+          WHERE event_type IN ({inter}) AND target IS NOT NULL) AS p
+    JOIN (SELECT DISTINCT community_id, member_id AS source, target FROM e
+          WHERE event_type = 'reply' AND target IS NOT NULL) AS q
+      ON q.community_id = p.community_id AND q.source = p.target AND q.target = p.member_id
+    GROUP BY p.community_id, p.member_id
+)
+SELECT
+    m.community_id,
+    m.member_id,
+    (epoch($as_of) - epoch(m.joined_at)) / 86400.0 AS tenure_days,
+    m.observed_days,
+    CAST((epoch($as_of) - epoch(o.last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
+    coalesce(o.n_events, 0) AS n_events,
+    coalesce(o.active_days, 0) AS active_days,
+    coalesce(o.active_weeks, 0) AS active_weeks,
+    coalesce(o.active_days, 0) / greatest(m.observed_days, 1.0) AS active_day_share,
+    coalesce(o.n_message, 0) AS n_message,
+    coalesce(o.n_post, 0) AS n_post,
+    coalesce(o.n_reply, 0) AS n_reply,
+    coalesce(o.n_mention, 0) AS n_mention,
+    coalesce(o.n_reaction, 0) AS n_reaction,
+    coalesce(o.ugc, 0) AS ugc,
+    coalesce(o.ugc, 0) * 30.0 / greatest(m.observed_days, 30.0) AS ugc_30d,
+    coalesce(o.replies_given, 0) AS replies_given,
+    coalesce(i.replies_received, 0) AS replies_received,
+    coalesce(i.reactions_received, 0) AS reactions_received,
+    coalesce(o.partners_out, 0) AS partners_out,
+    coalesce(i.partners_in, 0) AS partners_in,
+    CAST(CASE WHEN coalesce(o.partners_out, 0) > 0
+         THEN coalesce(r.reciprocated, 0) / o.partners_out END AS DOUBLE) AS reciprocity,
+    CAST(CASE WHEN coalesce(o.inter_out, 0) + coalesce(i.inter_in, 0) > 0
+         THEN (coalesce(o.inter_out_staff, 0) + coalesce(i.inter_in_staff, 0))
+              / (coalesce(o.inter_out, 0) + coalesce(i.inter_in, 0)) END AS DOUBLE) AS staff_interaction_share,
+    CAST(CASE WHEN coalesce(o.n_events, 0) > 0 THEN o.n_last30 / o.n_events END AS DOUBLE) AS last30_share,
+    coalesce(o.first_week_events, 0) AS first_week_events,
+    coalesce(o.first_week_events, 0) > 0 AS first_week_active,
+    coalesce(o.purchases, 0) AS purchases,
+    CAST(coalesce(o.purchase_total, 0) AS DOUBLE) AS purchase_total,
+    coalesce(o.checkins, 0) AS checkins,
+    coalesce(o.events_attended, 0) AS events_attended,
+    coalesce(o.courses_completed, 0) AS courses_completed,
+    coalesce(o.referrals, 0) AS referrals,
+    coalesce(m.left_at <= $as_of, false) AS has_left,
+    m.is_staff
+FROM m
+LEFT JOIN o ON o.community_id = m.community_id AND o.member_id = m.member_id
+LEFT JOIN i ON i.community_id = m.community_id AND i.member_id = m.member_id
+LEFT JOIN r ON r.community_id = m.community_id AND r.member_id = m.member_id
+ORDER BY m.community_id, m.member_id
+"""
+
+
+def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(when)
+    if ts.tzinfo is None:
+        raise ValueError(f"as_of must be tz-aware (UTC); got naive {ts}. Use pd.Timestamp(..., tz='UTC').")
+    return ts.tz_convert("UTC")
+
+
+def _relation(con: duckdb.DuckDBPyConnection, obj: pd.DataFrame | str | Path | list, name: str) -> str:
+    """Register a DataFrame as a view, or return a ``read_parquet`` call for path(s)."""
+    if isinstance(obj, pd.DataFrame):
+        con.register(name, obj)
+        return name
+    paths = [obj] if isinstance(obj, str | Path) else list(obj)
+    return "read_parquet([" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "])"
+
+
+def member_features(
+    events: pd.DataFrame | str | Path | list,
+    members: pd.DataFrame | str | Path | list,
+    *,
+    as_of: str | pd.Timestamp,
+    staff_roles: tuple[str, ...] = STAFF_ROLES,
+) -> pd.DataFrame:
+    """One row of features per (community_id, member_id) as of ``as_of``.
+
+    Parameters
+    ----------
+    events : DataFrame, path or list of paths
+        The canonical events table, in memory or as Parquet file(s)/glob(s) on disk.
+    members : DataFrame, path or list of paths
+        The canonical members table.
+    as_of : str or Timestamp
+        The instant the features are computed at; must be tz-aware. Events after it are
+        ignored and members who joined after it get no row.
+    staff_roles : tuple of str, default ("owner", "staff", "bot")
+        Roles flagged ``is_staff``.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id``, ``member_id`` (string) and the :data:`FEATURES` columns, sorted by
+        community and member, with a fresh RangeIndex.
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is naive.
+    """
+    now = _utc(as_of)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        ev = _relation(con, events, "commlab_events")
+        mem = _relation(con, members, "commlab_members")
+        sql = features_sql(ev, mem, staff_roles=tuple(staff_roles))
+        out = con.execute(sql, {"as_of": now.to_pydatetime()}).df()
+    finally:
+        con.close()
+    return _tidy(out)
+
+
+def _tidy(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.copy()
+    for c in ("community_id", "member_id"):
+        out[c] = out[c].astype("string")
+    for f in FEATURES:
+        if f.unit == "bool":
+            out[f.id] = out[f.id].astype(bool)
+        elif f.id in _FLOAT_FEATURES:
+            out[f.id] = out[f.id].astype("float64")
+        else:
+            out[f.id] = out[f.id].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def participation_inequality(features: pd.DataFrame, *, content: str = "ugc",
+                             by: str | None = "community_id") -> pd.DataFrame:
+    """Participation inequality (the "90-9-1" pattern) of content creation.
+
+    Parameters
+    ----------
+    features : DataFrame
+        From :func:`member_features`; staff rows are dropped when an ``is_staff`` column exists.
+    content : str, default "ugc"
+        Column counting each member's contributions.
+    by : str or None, default "community_id"
+        One row per value of this column; ``None`` for one row overall.
+
+    Returns
+    -------
+    DataFrame
+        Per group: ``members``, ``never_share`` (members with no content), ``once_share``
+        (exactly one), ``top1_share`` (share of content by the top 1 % of members, at least one
+        member), ``next9_share`` (by the next 9 %), ``rest90_share`` and ``gini``.
+    """
+    df = features
+    if "is_staff" in df.columns:
+        df = df[~df["is_staff"].astype(bool)]
+    groups = [("all", df)] if by is None else list(df.groupby(by, sort=True))
+    rows = []
+    for key, g in groups:
+        x = np.sort(g[content].to_numpy(dtype="float64"))[::-1]
+        n = len(x)
+        total = x.sum()
+        if n == 0:
+            continue
+        k1 = max(1, int(np.ceil(0.01 * n)))
+        k10 = max(k1, int(np.ceil(0.10 * n)))
+        asc = x[::-1]
+        gini = float((2 * np.arange(1, n + 1) - n - 1) @ asc / (n * total)) if total > 0 else float("nan")
+        rows.append({
+            by or "group": key,
+            "members": n,
+            "never_share": float((x == 0).mean()),
+            "once_share": float((x == 1).mean()),
+            "top1_share": _part(x, 0, k1),
+            "next9_share": _part(x, k1, k10),
+            "rest90_share": _part(x, k10, n),
+            "gini": gini,
+        })
+    return pd.DataFrame(rows)
+
+
+def _part(x: np.ndarray, start: int, stop: int) -> float:
+    total = x.sum()
+    return float(x[start:stop].sum() / total) if total > 0 else float("nan")

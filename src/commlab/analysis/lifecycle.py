@@ -1,0 +1,323 @@
+"""Member lifecycle with the BG/NBD model (Fader, Hardie & Lee 2005).
+
+"Counting your customers the easy way: an alternative to the Pareto/NBD model",
+*Marketing Science* 24(2), 275–284. While alive, a member is active as a Poisson process with
+rate λ ~ Gamma(r, α); after each activity they drop out ("die") with probability p ~ Beta(a, b).
+Per member the data are ``frequency`` x (repeat active periods), ``recency`` t_x (age at the last
+activity) and ``T`` (age at ``as_of``), ages counted from the first activity.
+
+Here the "transaction" is an active period (a UTC day or week with any activity), which turns
+chat streams into the discrete repeat events the model expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import gammaln, hyp2f1
+
+from commlab.analysis.features import ACTIVITY_EXCLUDED
+
+__all__ = ["BetaGeoModel", "rfm_from_events", "zombie_share", "simulate_bgnbd", "member_p_alive"]
+
+_PARAMS = ("r", "alpha", "a", "b")
+#: Bounds of the log-parameters during the search (e^-15 .. e^15).
+_LOG_BOUNDS = (-15.0, 15.0)
+
+
+def _loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    r, alpha, a, b = params
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.where(
+        x > 0,
+        np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + tx),
+        -np.inf,
+    )
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+@dataclass
+class _Data:
+    x: np.ndarray
+    tx: np.ndarray
+    T: np.ndarray
+    w: np.ndarray
+
+
+def _compress(frequency, recency, T) -> _Data:
+    df = pd.DataFrame({
+        "x": np.asarray(frequency, dtype=float),
+        "tx": np.asarray(recency, dtype=float),
+        "T": np.asarray(T, dtype=float),
+    })
+    if df.isna().any().any():
+        raise ValueError("frequency, recency and T must not contain missing values")
+    if (df["x"] < 0).any() or (df["tx"] < 0).any() or (df["tx"] > df["T"] + 1e-9).any():
+        raise ValueError("need frequency >= 0 and 0 <= recency <= T")
+    if ((df["x"] == 0) & (df["tx"] > 0)).any():
+        raise ValueError("recency must be 0 when frequency is 0")
+    g = df.groupby(["x", "tx", "T"], sort=False).size().reset_index(name="w")
+    return _Data(g["x"].to_numpy(), g["tx"].to_numpy(), g["T"].to_numpy(), g["w"].to_numpy(dtype=float))
+
+
+class BetaGeoModel:
+    """The BG/NBD model fitted by maximum likelihood.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty on the log-parameters (a small value such as 0.001 helps on tiny data).
+
+    Attributes
+    ----------
+    params_ : Series
+        ``r``, ``alpha``, ``a``, ``b``.
+    standard_errors_ : Series
+        From the inverse Hessian of the negative log-likelihood (delta method from the
+        log-parameters); NaN when the Hessian is not invertible.
+    log_likelihood_ : float
+    n_ : int
+        Members fitted.
+    """
+
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = penalizer
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "params_"):
+            return f"BetaGeoModel(penalizer={self.penalizer}) (not fitted)"
+        p = ", ".join(f"{k}={v:.3g}" for k, v in self.params_.items())
+        return f"BetaGeoModel({p}; fitted on {self.n_} members, log-likelihood {self.log_likelihood_:.1f})"
+
+    def _nll(self, logp: np.ndarray, d: _Data) -> float:
+        with np.errstate(all="ignore"):  # extreme trial points give inf/nan: rejected below
+            ll = _loglik(np.exp(logp), d.x, d.tx, d.T)
+            val = -(d.w * ll).sum() / d.w.sum() + self.penalizer * (logp ** 2).sum()
+        return float(val) if np.isfinite(val) else 1e100
+
+    def fit(self, frequency, recency, T, *, initial: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
+            standard_errors: bool = True):
+        """Fit r, alpha, a and b.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+            Repeat active periods, age at last activity, age at the analysis instant (same unit).
+        initial : tuple of 4 float
+            Starting values of r, alpha, a, b (a second start scaled to the data is also tried).
+        standard_errors : bool, default True
+            Compute ``standard_errors_`` from a numerical Hessian (skip for bootstrap refits).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On missing values, inconsistent histories, or an empty input.
+        """
+        d = _compress(frequency, recency, T)
+        if d.w.sum() == 0:
+            raise ValueError("no members to fit")
+        best = None
+        for x0 in (np.log(initial), np.log([0.5, max(float(np.mean(d.T)), 1.0) / 4, 0.5, 2.0])):
+            res = minimize(self._nll, x0, args=(d,), method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 4,
+                           options={"ftol": 1e-12, "gtol": 1e-8})
+            if best is None or res.fun < best.fun:
+                best = res
+        res = best
+        if not res.success:  # polish with a derivative-free method
+            nm = minimize(self._nll, best.x, args=(d,), method="Nelder-Mead",
+                          options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
+            res = nm if nm.fun < best.fun else best
+        logp = res.x
+        self.params_ = pd.Series(np.exp(logp), index=list(_PARAMS), name="value")
+        n = d.w.sum()
+        self.n_ = int(n)
+        self.log_likelihood_ = float(-(self._nll(logp, d) - self.penalizer * (logp ** 2).sum()) * n)
+        self.converged_ = bool(getattr(res, "success", True))
+        self.standard_errors_ = (self._standard_errors(logp, d) if standard_errors
+                                 else pd.Series(np.nan, index=list(_PARAMS), name="se"))
+        return self
+
+    def _standard_errors(self, logp: np.ndarray, d: _Data) -> pd.Series:
+        n = d.w.sum()
+        f = lambda v: self._nll(v, d) * n  # noqa: E731
+        h = 1e-4
+        k = len(logp)
+        H = np.empty((k, k))
+        for i in range(k):
+            for j in range(i, k):
+                ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
+                H[i, j] = H[j, i] = (
+                    f(logp + ei + ej) - f(logp + ei - ej) - f(logp - ei + ej) + f(logp - ei - ej)
+                ) / (4 * h * h)
+        try:
+            cov = np.linalg.inv(H)
+            se_log = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        except np.linalg.LinAlgError:
+            se_log = np.full(k, np.nan)
+        return pd.Series(np.exp(logp) * se_log, index=list(_PARAMS), name="se")
+
+    def _check(self) -> pd.Series:
+        if not hasattr(self, "params_"):
+            raise RuntimeError("BetaGeoModel is not fitted yet: call fit(frequency, recency, T) first")
+        return self.params_
+
+    def summary(self) -> pd.DataFrame:
+        """Parameters with standard errors and 95 % Wald intervals."""
+        p = self._check()
+        se = self.standard_errors_
+        return pd.DataFrame({
+            "value": p, "se": se, "lower_95": p - 1.96 * se, "upper_95": p + 1.96 * se,
+        }).rename_axis("param")
+
+    def p_alive(self, frequency, recency, T) -> np.ndarray:
+        """Probability that each member is still alive at age ``T``."""
+        r, alpha, a, b = self._check().to_numpy()
+        x = np.asarray(frequency, dtype=float)
+        tx = np.asarray(recency, dtype=float)
+        TT = np.asarray(T, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
+                np.log(alpha + TT) - np.log(alpha + tx))
+        odds = np.where(x > 0, np.exp(log_ratio), 0.0)
+        return 1.0 / (1.0 + odds)
+
+    def expected_activity(self, t, frequency=None, recency=None, T=None) -> np.ndarray:
+        """Expected active periods in the next ``t`` periods.
+
+        Without a history: E[X(t)] for a new member. With ``frequency``, ``recency`` and ``T``:
+        E[Y(t) | x, t_x, T] for each member (Fader, Hardie & Lee 2005, eq. 10).
+        """
+        r, alpha, a, b = self._check().to_numpy()
+        t = np.asarray(t, dtype=float)
+        if frequency is None:
+            z = t / (alpha + t)
+            return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+        x = np.asarray(frequency, dtype=float)
+        tx = np.asarray(recency, dtype=float)
+        TT = np.asarray(T, dtype=float)
+        z = t / (alpha + TT + t)
+        head = (a + b + x - 1) / (a - 1)
+        body = 1 - ((alpha + TT) / (alpha + TT + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        denom = 1 + np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + TT) / (alpha + tx)) ** (r + x), 0)
+        return head * body / denom
+
+
+def rfm_from_events(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D", *,
+                    event_types: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Frequency, recency and T per member from active periods.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Canonical events; only ``ts <= as_of`` counts.
+    as_of : Timestamp
+        Tz-aware analysis instant.
+    period : {"D", "W"}
+        UTC day or ISO week (Monday start).
+    event_types : tuple of str, optional
+        Which events are activity; default every type except join/leave.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id``, ``member_id``, ``frequency`` (active periods − 1), ``recency``
+        (periods from the first to the last active period), ``T`` (periods from the first
+        active period to the period of ``as_of``). Members without activity have no row.
+    """
+    if period not in ("D", "W"):
+        raise ValueError(f"period must be 'D' or 'W', got {period!r}")
+    now = pd.Timestamp(as_of)
+    if now.tzinfo is None:
+        raise ValueError("as_of must be tz-aware (UTC)")
+    now = now.tz_convert("UTC")
+    ev = events[events["ts"] <= now]
+    ev = ev[ev["event_type"].isin(event_types)] if event_types else ev[~ev["event_type"].isin(ACTIVITY_EXCLUDED)]
+    step = 7 if period == "W" else 1
+    epoch = pd.Timestamp("1970-01-05", tz="UTC")  # a Monday
+    idx = ((ev["ts"].dt.tz_convert("UTC") - epoch).dt.days // step).astype("int64")
+    now_idx = (now - epoch).days // step
+    p = pd.DataFrame({"community_id": ev["community_id"], "member_id": ev["member_id"], "p": idx})
+    g = p.drop_duplicates().groupby(["community_id", "member_id"])["p"].agg(["min", "max", "size"])
+    out = pd.DataFrame({
+        "frequency": g["size"] - 1,
+        "recency": g["max"] - g["min"],
+        "T": now_idx - g["min"],
+    }).astype("float64").reset_index()
+    return out
+
+
+def zombie_share(
+    rfm: pd.DataFrame,
+    *,
+    threshold: float = 0.5,
+    n_boot: int = 100,
+    level: float = 0.95,
+    random_state: int | None = None,
+    penalizer: float = 0.0,
+) -> dict[str, float]:
+    """Share of members with P(alive) below ``threshold``, with a bootstrap interval.
+
+    The model is refitted on each bootstrap resample of members (percentile interval), so the
+    interval carries the parameter uncertainty as well as the sampling of members.
+
+    Returns
+    -------
+    dict
+        ``share``, ``lower``, ``upper``, ``threshold``, ``n`` (members), ``n_boot``.
+    """
+    x, tx, T = (rfm[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    n = len(x)
+    if n == 0:
+        raise ValueError("no members with activity")
+    model = BetaGeoModel(penalizer=penalizer).fit(x, tx, T)
+    share = float((model.p_alive(x, tx, T) < threshold).mean())
+    rs = np.random.default_rng(random_state)
+    boots = []
+    for _ in range(n_boot):
+        i = rs.integers(0, n, n)
+        m = BetaGeoModel(penalizer=penalizer).fit(x[i], tx[i], T[i], standard_errors=False)
+        boots.append(float((m.p_alive(x[i], tx[i], T[i]) < threshold).mean()))
+    lo, hi = (np.quantile(boots, [(1 - level) / 2, (1 + level) / 2]) if boots else (np.nan, np.nan))
+    return {"share": share, "lower": float(lo), "upper": float(hi), "threshold": threshold, "n": n,
+            "n_boot": n_boot}
+
+
+def simulate_bgnbd(n: int, T: float | np.ndarray, *, r: float, alpha: float, a: float, b: float,
+                   random_state: int | None = None) -> pd.DataFrame:
+    """Simulate ``frequency``, ``recency`` and ``T`` from the BG/NBD process itself.
+
+    Each member starts with an activity at age 0; λ ~ Gamma(r, rate α), p ~ Beta(a, b); after
+    every repeat activity the member dies with probability p; activity times are a Poisson process.
+    """
+    rs = np.random.default_rng(random_state)
+    TT = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
+    lam = rs.gamma(r, 1.0 / alpha, n)
+    p = rs.beta(a, b, n)
+    freq = np.zeros(n)
+    rec = np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rs.exponential(1.0 / lam[i]) if lam[i] > 0 else np.inf
+            if t > TT[i]:
+                break
+            freq[i] += 1
+            rec[i] = t
+            if rs.random() < p[i]:  # dies after this repeat activity
+                break
+    return pd.DataFrame({"frequency": freq, "recency": rec, "T": TT})
+
+
+def member_p_alive(model: BetaGeoModel, rfm: pd.DataFrame) -> pd.Series:
+    """P(alive) of each row of an RFM table (as from :func:`rfm_from_events`), same index."""
+    p = model.p_alive(rfm["frequency"], rfm["recency"], rfm["T"])
+    return pd.Series(p, index=rfm.index, name="p_alive")

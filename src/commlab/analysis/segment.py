@@ -1,0 +1,451 @@
+"""Member segments by clustering, named with the role vocabulary.
+
+:class:`MemberSegmenter` is a scikit-learn clusterer: signed ``log1p`` of heavy-tailed
+columns, standard scaling, then KMeans or a Gaussian mixture, with the number of segments
+chosen by silhouette (KMeans) or BIC (Gaussian mixture) when ``n_clusters="auto"``.
+
+Silhouette scores on more than ``silhouette_sample`` members are computed on a seeded random
+subsample of that size (``sklearn.metrics.silhouette_score(sample_size=..., random_state=...)``),
+so k-selection stays fast on large communities and is reproducible.
+
+Segments are numbered by size (0 = largest). When the columns carry the feature names of
+:mod:`commlab.analysis.features`, each segment is named (zh and en) by applying the role rules of
+:mod:`commlab.analysis.roles` to the segment's median member; ``segment_names_`` keeps the rule.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from commlab.analysis.roles import ROLE, RoleThresholds
+from commlab.privacy import pseudonymize
+
+__all__ = [
+    "SEGMENT_FEATURES",
+    "MemberSegmenter",
+    "segment_matrix",
+    "name_segments",
+    "project_2d",
+    "member_segments_table",
+]
+
+#: Default clustering columns (built by :func:`segment_matrix` from a features table): one or two
+#: per behaviour dimension (age, silence, content volume and rate, attention received, reactions,
+#: buying, activity right after joining), so that no single dimension dominates the distances
+#: through many correlated counts.
+SEGMENT_FEATURES: tuple[str, ...] = (
+    "tenure_days",
+    "recency_days",
+    "ugc",
+    "ugc_30d",
+    "partners_in",
+    "n_reaction",
+    "purchases",
+    "first_week_events",
+)
+
+
+def segment_matrix(features: pd.DataFrame, columns: tuple[str, ...] | list[str] = SEGMENT_FEATURES) -> pd.DataFrame:
+    """The numeric matrix to cluster, without missing values.
+
+    A missing ``recency_days`` (never active) becomes the tenure; other missing values
+    (shares without a denominator) become 0.
+
+    Parameters
+    ----------
+    features : DataFrame
+        From :func:`commlab.analysis.features.member_features`.
+    columns : sequence of str
+        Columns to keep.
+
+    Returns
+    -------
+    DataFrame of float, same index as ``features``.
+    """
+    f = features.copy()
+    if "recency_days" in columns:
+        f["recency_days"] = f["recency_days"].fillna(f["tenure_days"])
+    out = f[list(columns)].astype("float64")
+    return out.fillna(0.0)
+
+
+def _slog(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
+    """Cluster members into segments.
+
+    Parameters
+    ----------
+    method : {"kmeans", "gmm"}, default "kmeans"
+        KMeans, or a Gaussian mixture with full covariances.
+    n_clusters : int or "auto", default "auto"
+        Number of segments; ``"auto"`` tries ``k_min..k_max`` and keeps the best silhouette
+        (kmeans) or the lowest BIC (gmm).
+    k_min, k_max : int, default 2 and 8
+        Range tried by ``"auto"`` (clipped to ``n_samples - 1``).
+    log : "auto", bool or list of int, default "auto"
+        Columns given a signed ``log1p``: ``"auto"`` = columns whose training values are all
+        non-negative with a maximum above 1 (counts, days); ``True`` = all; ``False`` = none.
+    scale : bool, default True
+        Standardise columns after the log.
+    silhouette_sample : int, default 2000
+        Silhouette on a seeded subsample of this many rows when there are more.
+    n_init : int, default 10
+        Restarts of KMeans / the Gaussian mixture (``gmm`` uses ``max(1, n_init // 5)``).
+    random_state : int, RandomState or None
+        Seed for the clusterer and the silhouette subsample.
+    thresholds : RoleThresholds, optional
+        Role-rule parameters used to name the segments (defaults to ``RoleThresholds()``).
+
+    Attributes
+    ----------
+    labels_ : ndarray of int
+        Segment of each training row (0 = largest segment).
+    cluster_centers_ : ndarray of shape (n_clusters_, n_features_in_)
+        Segment centres in the scaled (log, standardised) space.
+    n_clusters_ : int
+        Number of segments used.
+    k_scores_ : DataFrame
+        ``k``, ``score`` and ``metric`` ("silhouette" or "bic") for each k tried (one row
+        when ``n_clusters`` is an int).
+    profile_ : DataFrame
+        Per segment: ``size``, ``share``, the median of each feature, and ``z_<feature>``
+        (the segment mean in standardised units).
+    segment_names_ : DataFrame
+        ``segment``, ``name_zh``, ``name_en``, ``role`` and ``rule``.
+    log_columns_ : ndarray of bool
+        Columns given the signed log.
+    mean_, scale_ : ndarray
+        Standardisation learned in ``fit``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Present when ``X`` had string column names.
+    """
+
+    def __init__(
+        self,
+        method: str = "kmeans",
+        n_clusters: int | str = "auto",
+        k_min: int = 2,
+        k_max: int = 8,
+        log: str | bool | list[int] = "auto",
+        scale: bool = True,
+        silhouette_sample: int = 2000,
+        n_init: int = 10,
+        random_state: int | np.random.RandomState | None = None,
+        thresholds: RoleThresholds | None = None,
+    ) -> None:
+        self.method = method
+        self.n_clusters = n_clusters
+        self.k_min = k_min
+        self.k_max = k_max
+        self.log = log
+        self.scale = scale
+        self.silhouette_sample = silhouette_sample
+        self.n_init = n_init
+        self.random_state = random_state
+        self.thresholds = thresholds
+
+    # -- transformation -------------------------------------------------------------------
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
+        Z = np.array(X, dtype=float, copy=True)
+        Z[:, self.log_columns_] = _slog(Z[:, self.log_columns_])
+        return (Z - self.mean_) / self.scale_
+
+    def transform(self, X) -> np.ndarray:
+        """The rows of ``X`` in the scaled space the clusters live in."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        return self._prepare(X)
+
+    # -- fitting --------------------------------------------------------------------------
+    def _model(self, k: int, seed: int):
+        if self.method == "kmeans":
+            return KMeans(n_clusters=k, n_init=self.n_init, random_state=seed)
+        return GaussianMixture(n_components=k, covariance_type="full", n_init=max(1, self.n_init // 5),
+                               reg_covar=1e-4, random_state=seed)
+
+    def _k_range(self, n: int) -> list[int]:
+        if isinstance(self.n_clusters, Integral) and not isinstance(self.n_clusters, bool):
+            if self.n_clusters < 1:
+                raise ValueError(f"n_clusters must be >= 1 or 'auto', got {self.n_clusters}")
+            if self.n_clusters > n:
+                raise ValueError(f"n_clusters={self.n_clusters} is larger than n_samples={n}")
+            return [int(self.n_clusters)]
+        if self.n_clusters != "auto":
+            raise ValueError(f"n_clusters must be an int or 'auto', got {self.n_clusters!r}")
+        lo, hi = max(2, int(self.k_min)), min(int(self.k_max), n - 1)
+        if hi < lo:
+            raise ValueError(f"cannot choose k automatically with n_samples={n}: need at least {lo + 1} rows")
+        return list(range(lo, hi + 1))
+
+    def fit(self, X, y=None, *, profile_features: pd.DataFrame | None = None):
+        """Fit the segments on the rows of ``X`` (``y`` is ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        profile_features : DataFrame, optional
+            Extra columns aligned row by row with ``X`` (for example the whole features
+            table): their per-segment medians join ``profile_`` and the naming rules see them.
+
+        Raises
+        ------
+        ValueError
+            On an unknown ``method``, a bad ``n_clusters``, too few rows, or missing values.
+        """
+        if self.method not in ("kmeans", "gmm"):
+            raise ValueError(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
+        X = validate_data(self, X, dtype="numeric", ensure_min_samples=2)
+        n, p = X.shape
+        if self.log == "auto":
+            self.log_columns_ = (X.min(axis=0) >= 0) & (X.max(axis=0) > 1)
+        elif isinstance(self.log, bool):
+            self.log_columns_ = np.full(p, self.log)
+        else:
+            self.log_columns_ = np.isin(np.arange(p), np.asarray(self.log, dtype=int))
+        Z = np.array(X, dtype=float, copy=True)
+        Z[:, self.log_columns_] = _slog(Z[:, self.log_columns_])
+        if self.scale:
+            self.mean_ = Z.mean(axis=0)
+            sd = Z.std(axis=0)
+            self.scale_ = np.where(sd > 0, sd, 1.0)
+        else:
+            self.mean_, self.scale_ = np.zeros(p), np.ones(p)
+        Z = (Z - self.mean_) / self.scale_
+
+        rs = check_random_state(self.random_state)
+        seed = int(rs.randint(np.iinfo(np.int32).max))
+        ks = self._k_range(n)
+        rows, fits = [], {}
+        for k in ks:
+            model = self._model(k, seed).fit(Z)
+            labels = model.predict(Z)
+            if len(ks) == 1:
+                score, metric = np.nan, "none"
+            elif self.method == "kmeans":
+                metric = "silhouette"
+                n_lab = len(np.unique(labels))
+                score = (
+                    silhouette_score(Z, labels, sample_size=min(n, self.silhouette_sample), random_state=seed)
+                    if 1 < n_lab < n else -1.0
+                )
+            else:
+                metric, score = "bic", float(model.bic(Z))
+            rows.append({"k": k, "score": float(score), "metric": metric})
+            fits[k] = (model, labels)
+        self.k_scores_ = pd.DataFrame(rows)
+        if len(ks) == 1:
+            best = ks[0]
+        elif self.method == "kmeans":
+            best = int(self.k_scores_.loc[self.k_scores_["score"].idxmax(), "k"])
+        else:
+            best = int(self.k_scores_.loc[self.k_scores_["score"].idxmin(), "k"])
+        model, raw = fits[best]
+        self.model_ = model
+        self.n_clusters_ = best
+        # relabel by decreasing size (ties: by raw label) so that segment 0 is the largest
+        counts = np.bincount(raw, minlength=best)
+        order = np.lexsort((np.arange(best), -counts))
+        self._relabel = np.empty(best, dtype=int)
+        self._relabel[order] = np.arange(best)
+        self.labels_ = self._relabel[raw]
+        centers = model.cluster_centers_ if self.method == "kmeans" else model.means_
+        self.cluster_centers_ = centers[order]
+        self._set_profile(X, Z, profile_features)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """The segment of each row of ``X``."""
+        check_is_fitted(self)
+        Z = self.transform(X)
+        return self._relabel[self.model_.predict(Z)]
+
+    # -- explanation ----------------------------------------------------------------------
+    def _names(self) -> list[str]:
+        if hasattr(self, "feature_names_in_"):
+            return [str(c) for c in self.feature_names_in_]
+        return [f"x{i}" for i in range(self.n_features_in_)]
+
+    def _set_profile(self, X: np.ndarray, Z: np.ndarray, extra: pd.DataFrame | None) -> None:
+        names = self._names()
+        raw = pd.DataFrame(X, columns=names)
+        if extra is not None:
+            if len(extra) != len(raw):
+                raise ValueError(f"profile_features has {len(extra)} rows, X has {len(raw)}")
+            more = extra.drop(columns=[c for c in extra.columns if c in raw.columns]).reset_index(drop=True)
+            more = more.select_dtypes(include=["number", "bool"]).astype("float64")
+            raw = pd.concat([raw, more], axis=1)
+        z = pd.DataFrame(Z, columns=[f"z_{c}" for c in names])
+        lab = pd.Series(self.labels_, name="segment")
+        size = lab.value_counts().reindex(range(self.n_clusters_), fill_value=0)
+        prof = pd.DataFrame({"size": size.astype("int64"), "share": size / len(lab)})
+        prof = prof.join(raw.groupby(lab).median()).join(z.groupby(lab).mean())
+        prof.index.name = "segment"
+        self.profile_ = prof
+        self.segment_names_ = name_segments(prof, self.thresholds)
+
+    def stability(self, X, n_resamples: int = 20, *, sample_frac: float = 0.8,
+                  random_state: int | None = None) -> np.ndarray:
+        """Adjusted Rand index of refits on random subsamples against the fitted segments.
+
+        Each resample refits a clone with ``n_clusters = n_clusters_`` on ``sample_frac`` of the
+        rows (drawn without replacement), predicts every row, and compares with ``labels_``.
+
+        Returns
+        -------
+        ndarray of float, shape (n_resamples,)
+        """
+        check_is_fitted(self)
+        n = len(X)
+        rs = check_random_state(random_state)
+        full = self.predict(X)
+        out = np.empty(n_resamples)
+        for i in range(n_resamples):
+            idx = np.sort(rs.choice(n, size=max(2, int(sample_frac * n)), replace=False))
+            sub = X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
+            est = clone(self).set_params(n_clusters=self.n_clusters_, random_state=int(rs.randint(2**31 - 1)))
+            est.fit(sub)
+            out[i] = adjusted_rand_score(full, est.predict(X))
+        return out
+
+
+def name_segments(profile: pd.DataFrame, thresholds: RoleThresholds | None = None) -> pd.DataFrame:
+    """Name each segment by applying the role rules to its median member.
+
+    Rules whose columns are absent from the profile are skipped. The segment with the highest
+    content rate is named core when its median reaches ``core_min_ugc_30d``; a role used by
+    several segments gets a numeric suffix (largest first). The content rate is ``ugc_30d``.
+
+    Returns
+    -------
+    DataFrame
+        ``segment``, ``role``, ``name_zh``, ``name_en``, ``rule``.
+    """
+    th = thresholds or RoleThresholds()
+    rows = []
+    for seg, r in profile.iterrows():
+        role, rule = _segment_role(r, th)
+        rows.append({"segment": int(seg), "role": role, "rule": rule})
+    out = pd.DataFrame(rows, columns=["segment", "role", "rule"])
+    if out.empty:
+        return out.assign(name_zh=pd.Series(dtype=str), name_en=pd.Series(dtype=str))
+    dup = out.groupby("role")["segment"].transform("size") > 1
+    nth = out.groupby("role").cumcount() + 1
+    zh, en = [], []
+    for role, d, k in zip(out["role"], dup, nth, strict=True):
+        if role == "segment":
+            zh.append("分群"), en.append("segment")
+        else:
+            zh.append(ROLE[role].zh), en.append(ROLE[role].en)
+        if d or role == "segment":
+            zh[-1] += f" {k}"
+            en[-1] += f" {k}"
+    out["name_zh"], out["name_en"] = zh, en
+    return out[["segment", "name_zh", "name_en", "role", "rule"]]
+
+
+def _segment_role(r: pd.Series, th: RoleThresholds) -> tuple[str, str]:
+    has = lambda *cols: all(c in r.index and pd.notna(r[c]) for c in cols)  # noqa: E731
+    rate = None
+    if has("ugc_30d"):
+        rate = float(r["ugc_30d"])
+    if has("is_staff") and r["is_staff"] >= 0.5:
+        return "staff", "median member is staff"
+    if has("tenure_days") and r["tenure_days"] < th.newcomer_days:
+        return "newcomer", f"median tenure {r['tenure_days']:.0f} d < {th.newcomer_days:g} d"
+    if has("n_events") and r["n_events"] == 0:
+        return "zombie", "median member has no activity"
+    if has("has_left") and r["has_left"] >= 0.5:
+        return "zombie", "median member has left"
+    if has("recency_days") and r["recency_days"] > th.zombie_days:
+        return "zombie", f"median days since last activity {r['recency_days']:.0f} > {th.zombie_days:g}"
+    if has("n_events", "recency_days") and r["n_events"] >= th.churn_min_events and r["recency_days"] > th.churn_days:
+        return "churn_risk", (f"median {r['n_events']:.0f} events but none for {r['recency_days']:.0f} d "
+                              f"> {th.churn_days:g} d")
+    if has("purchases") and r["purchases"] >= th.buyer_min_purchases and (rate is None or rate < th.buyer_max_ugc_30d):
+        return "buyer", f"median {r['purchases']:.0f} purchases >= {th.buyer_min_purchases} with little content"
+    if rate is not None:
+        partners_ok = not has("partners_in") or r["partners_in"] >= th.core_min_partners_in
+        core_ok = rate >= th.core_min_ugc_30d and partners_ok
+        if core_ok:
+            return "core", f"median content {rate:.1f}/30 d >= {th.core_min_ugc_30d:g} with many partners"
+        if rate >= th.contributor_min_ugc_30d:
+            return "contributor", f"median content {rate:.1f}/30 d >= {th.contributor_min_ugc_30d:g}"
+        if rate < th.lurker_max_ugc_30d:
+            return "lurker", f"median content {rate:.2f}/30 d < {th.lurker_max_ugc_30d:g}"
+        return "ordinary", f"median content {rate:.1f}/30 d between lurker and contributor thresholds"
+    return "segment", "no role features among the columns"
+
+
+def project_2d(Z: np.ndarray, random_state: int | None = 0) -> np.ndarray:
+    """First two principal components of the scaled matrix (e.g. ``MemberSegmenter.transform(X)``)."""
+    from sklearn.decomposition import PCA
+
+    Z = np.asarray(Z, dtype=float)
+    k = min(2, Z.shape[1], Z.shape[0])
+    out = PCA(n_components=k, random_state=random_state).fit_transform(Z)
+    if k < 2:
+        out = np.column_stack([out, np.zeros((len(out), 2 - k))])
+    return out
+
+
+def member_segments_table(
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    names: pd.DataFrame,
+    *,
+    roles: pd.Series | None = None,
+    extra: dict[str, pd.Series | np.ndarray] | None = None,
+    key: str | bytes | None = None,
+) -> pd.DataFrame:
+    """One row per member with a keyed pseudonym instead of the member id, for writing out.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Rows aligned with ``labels``; ``community_id`` and ``member_id`` are used.
+    labels : array of int
+        Segment of each row.
+    names : DataFrame
+        ``segment_names_`` of the segmenter.
+    roles : Series, optional
+        Rule roles aligned with ``features``.
+    extra : dict, optional
+        More columns (for example ``p_alive``) aligned with ``features``.
+    key : str or bytes, optional
+        Pseudonym key (see :func:`commlab.privacy.pseudonymize`).
+
+    Returns
+    -------
+    DataFrame
+        ``community_id``, ``member`` (pseudonym), ``segment``, ``segment_zh``, ``segment_en``,
+        then ``role`` and the extra columns. Never contains member ids or display names.
+    """
+    lab = pd.Series(np.asarray(labels), index=features.index, name="segment")
+    nm = names.set_index("segment")
+    out = pd.DataFrame({
+        "community_id": features["community_id"].astype("string"),
+        "member": pseudonymize(features["community_id"].astype(str) + ":" + features["member_id"].astype(str),
+                               key),
+        "segment": lab.astype("int64"),
+        "segment_zh": lab.map(nm["name_zh"]).astype("string"),
+        "segment_en": lab.map(nm["name_en"]).astype("string"),
+    })
+    if roles is not None:
+        out["role"] = roles.astype("string").to_numpy()
+    for k, v in (extra or {}).items():
+        out[k] = np.asarray(v)
+    return out.reset_index(drop=True)

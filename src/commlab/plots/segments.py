@@ -1,0 +1,193 @@
+"""Figures of the member-segments notebook. Each takes ``ax=None`` and returns the Axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+
+from commlab.analysis.features import feature_labels
+from commlab.analysis.roles import ROLE
+
+__all__ = [
+    "TEXT",
+    "tr",
+    "plot_k_scores",
+    "plot_segment_sizes",
+    "plot_profile_heatmap",
+    "plot_projection",
+    "plot_crosstab",
+    "plot_transition_heatmap",
+    "plot_p_alive",
+    "plot_stability",
+]
+
+#: Words used by these figures: key -> (zh, en).
+TEXT: dict[str, tuple[str, str]] = {
+    "k": ("分群数 k", "number of segments k"),
+    "silhouette": ("轮廓系数 (越高越好)", "silhouette (higher is better)"),
+    "bic": ("BIC (越低越好)", "BIC (lower is better)"),
+    "none": ("得分", "score"),
+    "k_title": ("分群数选择", "Choosing the number of segments"),
+    "chosen": ("选定", "chosen"),
+    "sizes_title": ("各分群人数", "Segment sizes"),
+    "members": ("成员数", "members"),
+    "segment": ("分群", "segment"),
+    "profile_title": ("分群画像 (标准化均值 z)", "Segment profiles (standardised means, z)"),
+    "projection_title": ("成员分布 (PCA 二维投影)", "Members in 2-D (PCA)"),
+    "pc1": ("主成分 1", "PC 1"),
+    "pc2": ("主成分 2", "PC 2"),
+    "crosstab_title": ("规则角色 × 聚类分群", "Rule roles × clusters"),
+    "role": ("规则角色", "rule role"),
+    "transition_title": ("月度角色迁移 (行内占比)", "Month-over-month role transitions (row shares)"),
+    "from": ("上期角色", "from"),
+    "to": ("本期角色", "to"),
+    "joined": ("新加入", "joined"),
+    "p_alive_title": ("P(存活) 分布 (BG/NBD)", "P(alive) distribution (BG/NBD)"),
+    "p_alive": ("P(存活)", "P(alive)"),
+    "threshold": ("阈值", "threshold"),
+    "stability_title": ("分群稳定性 (重抽样 ARI)", "Segment stability (ARI across resamples)"),
+    "ari": ("调整兰德指数 ARI", "adjusted Rand index"),
+    "resample": ("重抽样", "resample"),
+}
+
+
+def tr(key: str, lang: str = "en") -> str:
+    """Text for ``key`` in ``lang`` (role codes and feature ids are labelled too)."""
+    if key in TEXT:
+        zh, en = TEXT[key]
+        return zh if lang == "zh" else en
+    if key in ROLE:
+        return ROLE.label(key, lang)
+    return feature_labels(lang).get(key, key)
+
+
+def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def _seg_names(names: pd.DataFrame | None, lang: str) -> dict[int, str]:
+    if names is None or names.empty:
+        return {}
+    col = "name_zh" if lang == "zh" else "name_en"
+    return {int(s): f"{int(s)} {n}" for s, n in zip(names["segment"], names[col], strict=True)}
+
+
+def plot_k_scores(k_scores: pd.DataFrame, chosen: int | None = None, *, lang: str = "en",
+                  ax: Axes | None = None) -> Axes:
+    """Score of each k tried (silhouette or BIC), the chosen k marked."""
+    ax = _ax(ax, (6, 3.5))
+    metric = str(k_scores["metric"].iloc[0]) if len(k_scores) else "none"
+    ax.plot(k_scores["k"], k_scores["score"], marker="o")
+    if chosen is not None:
+        ax.axvline(chosen, color="grey", linestyle="--", label=f"{tr('chosen', lang)} k={chosen}")
+        ax.legend(frameon=False)
+    ax.set_xlabel(tr("k", lang))
+    ax.set_ylabel(tr(metric, lang))
+    ax.set_title(tr("k_title", lang))
+    return ax
+
+
+def plot_segment_sizes(profile: pd.DataFrame, names: pd.DataFrame | None = None, *, lang: str = "en",
+                       ax: Axes | None = None) -> Axes:
+    """Horizontal bars: members per segment, with shares."""
+    ax = _ax(ax, (7, 0.5 + 0.45 * len(profile)))
+    labels = _seg_names(names, lang)
+    y = [labels.get(int(s), str(s)) for s in profile.index]
+    ax.barh(y, profile["size"])
+    for i, (n, sh) in enumerate(zip(profile["size"], profile["share"], strict=True)):
+        ax.text(n, i, f" {int(n)} ({sh:.0%})", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(tr("members", lang))
+    ax.set_title(tr("sizes_title", lang))
+    return ax
+
+
+def plot_profile_heatmap(profile: pd.DataFrame, names: pd.DataFrame | None = None, *, lang: str = "en",
+                         ax: Axes | None = None) -> Axes:
+    """Heatmap of the segments' z-scores (columns ``z_<feature>`` of ``profile_``)."""
+    zcols = [c for c in profile.columns if c.startswith("z_")]
+    ax = _ax(ax, (1.2 + 0.7 * len(zcols), 0.8 + 0.5 * len(profile)))
+    data = profile[zcols].copy()
+    data.columns = [tr(c[2:], lang) for c in zcols]
+    labels = _seg_names(names, lang)
+    data.index = [labels.get(int(s), str(s)) for s in data.index]
+    sns.heatmap(data, cmap="RdBu_r", center=0, annot=True, fmt=".1f", cbar=False, ax=ax, annot_kws={"size": 7})
+    ax.set_title(tr("profile_title", lang))
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=45)
+    return ax
+
+
+def plot_projection(coords: np.ndarray, labels: np.ndarray, names: pd.DataFrame | None = None, *,
+                    lang: str = "en", max_points: int = 5000, random_state: int = 0,
+                    ax: Axes | None = None) -> Axes:
+    """Scatter of a 2-D projection (e.g. PCA) coloured by segment; a seeded subsample when large."""
+    ax = _ax(ax, (7, 5))
+    coords = np.asarray(coords)
+    labels = np.asarray(labels)
+    idx = np.arange(len(labels))
+    if len(idx) > max_points:
+        idx = np.sort(np.random.default_rng(random_state).choice(idx, max_points, replace=False))
+    seg_names = _seg_names(names, lang)
+    for s in np.unique(labels):
+        sel = idx[labels[idx] == s]
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=6, alpha=0.5, label=seg_names.get(int(s), str(s)))
+    ax.legend(markerscale=3, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_xlabel(tr("pc1", lang))
+    ax.set_ylabel(tr("pc2", lang))
+    ax.set_title(tr("projection_title", lang))
+    return ax
+
+
+def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = None,
+                  ax: Axes | None = None) -> Axes:
+    """Annotated heatmap of a count table (e.g. rule roles × segments)."""
+    ax = _ax(ax, (1.5 + 0.8 * table.shape[1], 1 + 0.45 * table.shape[0]))
+    sns.heatmap(table, cmap="Blues", annot=True, fmt="d", cbar=False, ax=ax, annot_kws={"size": 7})
+    ax.set_title(title or tr("crosstab_title", lang))
+    return ax
+
+
+def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
+    """Row-share heatmap of a from-role × to-role transition matrix."""
+    ax = _ax(ax, (1.5 + 0.8 * matrix.shape[1], 1 + 0.5 * matrix.shape[0]))
+    shares = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
+    shown = shares.rename(index=lambda r: tr(r, lang), columns=lambda c: tr(c, lang))
+    sns.heatmap(shown, cmap="Purples", annot=True, fmt=".0%", cbar=False, vmin=0, vmax=1, ax=ax,
+                annot_kws={"size": 7})
+    ax.set_xlabel(tr("to", lang))
+    ax.set_ylabel(tr("from", lang))
+    ax.set_title(tr("transition_title", lang))
+    return ax
+
+
+def plot_p_alive(p_alive: np.ndarray, threshold: float = 0.5, *, lang: str = "en", bins: int = 20,
+                 ax: Axes | None = None) -> Axes:
+    """Histogram of P(alive) with the zombie threshold."""
+    ax = _ax(ax, (6, 3.5))
+    ax.hist(np.asarray(p_alive, dtype=float), bins=bins, range=(0, 1), color="tab:green", alpha=0.8)
+    ax.axvline(threshold, color="grey", linestyle="--", label=f"{tr('threshold', lang)} {threshold:g}")
+    ax.legend(frameon=False)
+    ax.set_xlabel(tr("p_alive", lang))
+    ax.set_ylabel(tr("members", lang))
+    ax.set_title(tr("p_alive_title", lang))
+    return ax
+
+
+def plot_stability(aris: np.ndarray, *, lang: str = "en", ax: Axes | None = None) -> Axes:
+    """Adjusted Rand index of each resample refit."""
+    ax = _ax(ax, (6, 3))
+    a = np.asarray(aris, dtype=float)
+    ax.plot(np.arange(1, len(a) + 1), a, marker="o", linestyle="")
+    ax.axhline(np.median(a), color="grey", linestyle="--")
+    ax.set_ylim(min(0.0, a.min() - 0.05) if len(a) else 0, 1.02)
+    ax.set_xlabel(tr("resample", lang))
+    ax.set_ylabel(tr("ari", lang))
+    ax.set_title(tr("stability_title", lang))
+    return ax

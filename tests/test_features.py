@@ -1,0 +1,222 @@
+"""Member features: DuckDB SQL against a naive pandas oracle, on a hand-made case and the samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from commlab.analysis.features import (
+    FEATURE_IDS,
+    FEATURES,
+    feature_labels,
+    features_sql,
+    member_features,
+    participation_inequality,
+)
+from commlab.data import load_dataset
+
+U = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+INTER = ("reply", "mention", "reaction")
+
+
+def oracle(events: pd.DataFrame, members: pd.DataFrame, as_of: pd.Timestamp,
+           staff_roles=("owner", "staff", "bot")) -> pd.DataFrame:
+    """A slow, obvious pandas implementation of every feature, member by member."""
+    m = members[members["joined_at"] <= as_of].copy()
+    ev = events[(events["ts"] <= as_of) & ~events["event_type"].isin(["join", "leave"])].copy()
+    ev["target"] = ev["target_member_id"].where(ev["target_member_id"] != ev["member_id"])
+    staff = {(c, i) for c, i, r in zip(m["community_id"], m["member_id"], m["role"], strict=True) if r in staff_roles}
+    first = events[events["ts"] <= as_of].groupby("community_id")["ts"].min()
+    empty = ev.iloc[:0]
+    by_member = {k: g for k, g in ev.groupby(["community_id", "member_id"])}
+    inter = ev[ev["event_type"].isin(INTER) & ev["target"].notna()]
+    by_target = {k: g for k, g in inter.groupby(["community_id", "target"])}
+    rows = []
+    for c, i, joined, left in zip(m["community_id"], m["member_id"], m["joined_at"], m["left_at"], strict=True):
+        own = by_member.get((c, i), empty)
+        inc = by_target.get((c, i), empty)
+        start = max(joined, first.get(c, joined))
+        observed = (as_of - start).total_seconds() / 86400
+        n = len(own)
+        counts = own["event_type"].value_counts()
+        cnt = lambda t, counts=counts: int(counts.get(t, 0))  # noqa: E731
+        inter_own = own[own["event_type"].isin(INTER) & own["target"].notna()]
+        out_partners = set(inter_own["target"])
+        repliers = set(inc.loc[inc["event_type"] == "reply", "member_id"])
+        n_inter = len(inter_own) + len(inc)
+        n_staff = sum((c, t) in staff for t in inter_own["target"]) + sum((c, s) in staff for s in inc["member_id"])
+        ugc = int(own["event_type"].isin(["message", "post", "reply"]).sum())
+        rows.append({
+            "community_id": c, "member_id": i,
+            "tenure_days": (as_of - joined).total_seconds() / 86400,
+            "observed_days": observed,
+            "recency_days": (as_of - own["ts"].max()).total_seconds() / 86400 if n else np.nan,
+            "n_events": n,
+            "active_days": own["ts"].dt.date.nunique(),
+            "active_weeks": own["ts"].dt.tz_localize(None).dt.to_period("W-SUN").nunique(),
+            "active_day_share": own["ts"].dt.date.nunique() / max(observed, 1.0),
+            "n_message": cnt("message"), "n_post": cnt("post"), "n_reply": cnt("reply"),
+            "n_mention": cnt("mention"), "n_reaction": cnt("reaction"),
+            "ugc": ugc,
+            "ugc_30d": ugc * 30 / max(observed, 30.0),
+            "replies_given": int(((own["event_type"] == "reply") & own["target"].notna()).sum()),
+            "replies_received": int((inc["event_type"] == "reply").sum()),
+            "reactions_received": int((inc["event_type"] == "reaction").sum()),
+            "partners_out": len(out_partners),
+            "partners_in": inc["member_id"].nunique(),
+            "reciprocity": len(out_partners & repliers) / len(out_partners) if out_partners else np.nan,
+            "staff_interaction_share": n_staff / n_inter if n_inter else np.nan,
+            "last30_share": (own["ts"] > as_of - pd.Timedelta(days=30)).mean() if n else np.nan,
+            "first_week_events": int(((own["ts"] >= joined) & (own["ts"] < joined + pd.Timedelta(days=7))).sum()),
+            "purchases": cnt("purchase"),
+            "purchase_total": float(own.loc[own["event_type"] == "purchase", "amount"].sum()),
+            "checkins": cnt("checkin"), "events_attended": cnt("event_attend"),
+            "courses_completed": cnt("course_complete"), "referrals": cnt("referral"),
+            "has_left": bool(pd.notna(left) and left <= as_of),
+            "is_staff": (c, i) in staff,
+        })
+    out = pd.DataFrame(rows)
+    out["first_week_active"] = out["first_week_events"] > 0
+    return out.sort_values(["community_id", "member_id"]).reset_index(drop=True)
+
+
+def _tiny() -> tuple[pd.DataFrame, pd.DataFrame]:
+    members = pd.DataFrame({
+        "community_id": ["c1"] * 5 + ["c2"],
+        "member_id": ["a", "b", "s", "z", "late", "a"],
+        "joined_at": [U("2024-01-01"), U("2024-01-10"), U("2023-12-01"), U("2024-02-01"), U("2024-04-01"),
+                      U("2024-01-05")],
+        "left_at": pd.Series([pd.NaT, pd.NaT, pd.NaT, U("2024-02-20"), pd.NaT, pd.NaT], dtype="datetime64[ns, UTC]"),
+        "role": ["member", "member", "staff", "member", "member", "owner"],
+        "display_name": ["A", "B", "S", "Z", "L", "A2"],
+    })
+    rows = [
+        ("c1", "a", "2024-01-02 10:00", "message", None, None),
+        ("c1", "a", "2024-01-02 11:00", "post", None, None),
+        ("c1", "b", "2024-01-11 09:00", "reply", "a", None),
+        ("c1", "s", "2024-01-12 09:00", "reply", "b", None),
+        ("c1", "a", "2024-01-13 09:00", "reply", "b", None),
+        ("c1", "b", "2024-02-01 09:00", "reaction", "a", None),
+        ("c1", "a", "2024-02-02 09:00", "mention", "s", None),
+        ("c1", "a", "2024-02-15 09:00", "purchase", None, 9.9),
+        ("c1", "a", "2024-02-16 09:00", "purchase", None, 20.0),
+        ("c1", "b", "2024-02-20 09:00", "reply", "b", None),  # self reply: no partner
+        ("c1", "z", "2024-02-01 00:00", "join", None, None),
+        ("c1", "z", "2024-02-03 00:00", "checkin", None, None),
+        ("c1", "z", "2024-02-20 00:00", "leave", None, None),
+        ("c1", "a", "2024-05-01 09:00", "message", None, None),  # after as_of
+        ("c2", "a", "2024-01-06 09:00", "course_complete", None, None),
+        ("c2", "a", "2024-02-28 09:00", "event_attend", None, None),
+        ("c2", "a", "2024-02-29 09:00", "referral", None, None),
+    ]
+    ev = pd.DataFrame(rows, columns=["community_id", "member_id", "ts", "event_type", "target_member_id", "amount"])
+    ev["ts"] = pd.to_datetime(ev["ts"]).dt.tz_localize("UTC")
+    for c in ("community_id", "member_id", "event_type", "target_member_id"):
+        ev[c] = ev[c].astype("string")
+    ev["amount"] = ev["amount"].astype("float64")
+    members[["community_id", "member_id", "role"]] = members[["community_id", "member_id", "role"]].astype("string")
+    return ev, members
+
+
+def _compare(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got["member_id"]) == list(want["member_id"])
+    for col in FEATURE_IDS:
+        g, w = got[col].to_numpy(), want[col].to_numpy()
+        if got[col].dtype == bool:
+            assert (g == w.astype(bool)).all(), col
+        else:
+            np.testing.assert_allclose(g.astype(float), w.astype(float), rtol=1e-9, atol=1e-9, err_msg=col)
+
+
+def test_tiny_case_known_values_and_oracle():
+    ev, mem = _tiny()
+    as_of = U("2024-03-01")
+    f = member_features(ev, mem, as_of=as_of)
+    assert list(f.columns) == ["community_id", "member_id", *FEATURE_IDS]
+    assert "late" not in set(f["member_id"])  # joined after as_of
+    a = f[(f["community_id"] == "c1") & (f["member_id"] == "a")].iloc[0]
+    assert a["n_events"] == 6 and a["ugc"] == 3 and a["purchases"] == 2
+    assert a["purchase_total"] == pytest.approx(29.9)
+    assert a["partners_out"] == 2  # b (reply) and s (mention)
+    assert a["reciprocity"] == pytest.approx(0.5)  # b replied to a, s did not
+    assert a["staff_interaction_share"] == pytest.approx(1 / 4)  # out: b, s; in: b reply, b reaction
+    assert a["recency_days"] == pytest.approx((as_of - U("2024-02-16 09:00")).total_seconds() / 86400)
+    assert a["first_week_events"] == 2 and a["first_week_active"]
+    b = f[(f["community_id"] == "c1") & (f["member_id"] == "b")].iloc[0]
+    assert b["partners_out"] == 1 and b["replies_given"] == 1 and b["n_reply"] == 2
+    z = f[f["member_id"] == "z"].iloc[0]
+    assert z["has_left"] and z["checkins"] == 1 and z["n_events"] == 1
+    s = f[f["member_id"] == "s"].iloc[0]
+    assert s["is_staff"] and s["observed_days"] == pytest.approx(58 + 14 / 24)  # from c1's first event
+    _compare(f, oracle(ev, mem, as_of))
+
+
+def test_naive_as_of_is_rejected():
+    ev, mem = _tiny()
+    with pytest.raises(ValueError, match="tz-aware"):
+        member_features(ev, mem, as_of=pd.Timestamp("2024-03-01"))
+
+
+def test_parquet_on_disk_equals_in_memory(tmp_path):
+    ev, mem = _tiny()
+    ev.to_parquet(tmp_path / "events.parquet")
+    as_of = U("2024-02-25")
+    pd.testing.assert_frame_equal(member_features(tmp_path / "events.parquet", mem, as_of=as_of),
+                                  member_features(ev, mem, as_of=as_of))
+
+
+def test_sql_is_one_text_with_the_sources_substituted():
+    sql = features_sql("read_parquet('x.parquet')", "members")
+    assert "read_parquet('x.parquet')" in sql and "$as_of" in sql
+    assert all(f.id in sql for f in FEATURES)
+
+
+def test_registry_labels_are_complete():
+    zh, en = feature_labels("zh"), feature_labels("en")
+    assert set(zh) == set(en) == set(FEATURE_IDS)
+    assert all(f.definition and f.unit for f in FEATURES)
+    assert len(set(FEATURE_IDS)) == len(FEATURE_IDS)
+
+
+def test_samples_duckdb_equals_pandas_oracle(samples_dir):
+    ds = load_dataset(samples_dir)
+    as_of = U("2024-06-30T16:00:00")
+    f = member_features(samples_dir / "events.parquet", ds.members, as_of=as_of)
+    assert len(f) == (ds.members["joined_at"] <= as_of).sum()
+    # the oracle is slow: check one whole community (every member of it)
+    small = ds.communities["community_id"].iloc[[8]].tolist()
+    keep = lambda d: d[d["community_id"].isin(small)].reset_index(drop=True)  # noqa: E731
+    got = keep(f)
+    assert len(got) > 100
+    _compare(got, oracle(keep(ds.events), keep(ds.members), as_of))
+
+
+def test_participation_inequality_by_hand():
+    f = pd.DataFrame({"community_id": ["c"] * 10, "ugc": [0, 0, 0, 1, 1, 2, 3, 3, 10, 80],
+                      "is_staff": [False] * 9 + [True]})
+    # staff (80) dropped: 9 members, content 20
+    out = participation_inequality(f).iloc[0]
+    assert out["members"] == 9
+    assert out["never_share"] == pytest.approx(3 / 9) and out["once_share"] == pytest.approx(2 / 9)
+    assert out["top1_share"] == pytest.approx(10 / 20)  # top 1 % = at least one member
+    assert out["next9_share"] == pytest.approx(0.0)  # ceil(0.9) = 1 member in the top 10 %
+    assert out["top1_share"] + out["next9_share"] + out["rest90_share"] == pytest.approx(1.0)
+    assert 0 < out["gini"] < 1
+
+
+@pytest.mark.shared_data
+def test_participation_inequality_on_real_stack_exchange_site(shared_data):
+    from commlab.importers.se_csv import read_se_180d
+
+    ds = read_se_180d(shared_data / "se_communities_180d" / "mathematica")
+    as_of = ds.communities["created_at"].iloc[0] + pd.Timedelta(days=180)
+    f = member_features(ds.events, ds.members, as_of=as_of)
+    ineq = participation_inequality(f).iloc[0]
+    print(ineq.drop(labels="community_id").to_dict())
+    # the 90-9-1 pattern: most accounts never post, and the top 10 % write most of the content
+    assert ineq["never_share"] > 0.4
+    assert ineq["top1_share"] + ineq["next9_share"] > 0.7
+    assert ineq["top1_share"] > 0.1
+    content = f.loc[~f["is_staff"], "ugc"]
+    assert ineq["never_share"] == pytest.approx((content == 0).mean())
