@@ -34,3 +34,8 @@ def samples_dir() -> Path:
     """The bundled sample data folder."""
     assert (SAMPLES / "communities.csv").exists(), "data/samples is missing: run `make samples`"
     return SAMPLES
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Markers declared by test modules of the engines (lead: may move into pyproject)."""
+    config.addinivalue_line("markers", "spark: runs a local pyspark session (needs pyspark, sqlglot and Java 17+)")

@@ -30,7 +30,13 @@ exit codes:
   4  bad playbook or parameter (invalid playbook file, unknown or wrongly typed parameter)
   5  a notebook failed while executing (the failed notebook is kept in the run folder)
   6  another run holds the lock for this playbook
+  7  the privacy scan found a raw member id or display name in report.html/summary.json
+     (the run is failed, its files renamed *.blocked, `latest` not moved)
   130/143  interrupted (Ctrl-C / SIGTERM)
+
+scheduled runs (cron, Airflow): pass --as-of explicitly; each run compares itself with the
+previous successful run of the same playbook (runs/<playbook>/latest/summary.json). Retry on
+1 and 6 (transient); do not retry 2, 3, 4, 5 or 7 without a fix.
 
 examples:
   commlab run playbooks/demo.yaml --as-of 2024-06-30

@@ -13,6 +13,7 @@ Exit codes (documented in the README, stable for cron and Airflow):
 4     bad playbook (the playbook file is invalid)
 5     a notebook failed while executing
 6     another run holds the lock for this playbook
+7     the privacy scan found a member identity in a shareable file
 ====  ===========================================================
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "ParameterError",
     "NotebookExecutionError",
     "RunLockedError",
+    "PrivacyLeakError",
 ]
 
 
@@ -179,3 +181,29 @@ class RunLockedError(CommlabError):
     """Another run of the same playbook is writing; try again later."""
 
     exit_code = 6
+
+
+class PrivacyLeakError(CommlabError):
+    """A file meant for sharing (``report.html``, ``summary.json``) contains a member identity.
+
+    The run is marked failed and ``latest`` is not moved. The message names the file and the kind
+    of identity (member id or display name) and a masked form of it, never the identity itself.
+
+    Attributes
+    ----------
+    leaks : list of str
+        One masked description per leak found.
+    run_dir : str
+        The run folder holding the failed run.
+    """
+
+    exit_code = 7
+
+    def __init__(self, leaks: list[str], *, run_dir: str = "") -> None:
+        self.leaks = list(leaks)
+        self.run_dir = run_dir
+        more = f" (and {len(self.leaks) - 3} more)" if len(self.leaks) > 3 else ""
+        super().__init__(
+            f"privacy scan failed: {len(self.leaks)} member identit(y/ies) found in shareable files: "
+            + "; ".join(self.leaks[:3]) + more + " — the report was not published"
+        )

@@ -35,7 +35,7 @@ class StepPlan:
     parameters : dict
         The parameters the playbook passes (playbook, step, overrides), checked.
         The runner adds ``data_dir``, ``output_dir`` and, when declared,
-        ``prev_output_dirs``.
+        ``prev_output_dirs``, ``rules_file``, ``previous_summary`` and ``k_min_group``.
     """
 
     step: Step
@@ -158,7 +158,8 @@ def plan_run(
                 raise ParameterError(
                     f"{where}: the notebook must declare the parameter {key!r} (str) in its 'parameters' cell"
                 )
-        for key, sample in (("output_dir", ""), ("data_dir", ""), ("prev_output_dirs", {})):
+        for key, sample in (("output_dir", ""), ("data_dir", ""), ("prev_output_dirs", {}), ("rules_file", ""),
+                            ("previous_summary", "")):
             if key in declared:
                 check_value(sample, declared[key], where=where + " [set by the runner]")
         plans.append(StepPlan(step, declared, params))

@@ -20,7 +20,10 @@ Shape::
       - notebook: ../notebooks/01_overview.ipynb
         name: overview              # optional; default: the notebook's file stem
         parameters: {}              # per-step overrides
-    report: {lang: zh, title: {zh: ..., en: ...}, client: "", sections: []}
+    report: {lang: zh, title: {zh: ..., en: ...}, client: "", sections: [],
+             summary_step: recommendations, k_anonymity: 5, appendix: true}
+    rules: {library: default, disable: [rule ids], extra: [inline rules]}   # see commlab.rules
+    privacy: {key_env: CLIENT_PSEUDONYM_KEY}   # env variable holding the pseudonym key
 
 YAML dates are read as text (``as_of: 2024-06-30`` is the string
 ``"2024-06-30"``), because notebook parameters carry dates as ISO strings.
@@ -52,6 +55,8 @@ __all__ = [
     "Text",
     "Step",
     "ReportSettings",
+    "RulesSettings",
+    "PrivacySettings",
     "Playbook",
     "RESERVED_PARAMETERS",
     "load_playbook",
@@ -59,7 +64,8 @@ __all__ = [
 ]
 
 #: Parameters the runner sets itself; a playbook may not set them.
-RESERVED_PARAMETERS: tuple[str, ...] = ("data_dir", "output_dir", "prev_output_dirs")
+RESERVED_PARAMETERS: tuple[str, ...] = ("data_dir", "output_dir", "prev_output_dirs", "rules_file",
+                                        "previous_summary")
 
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 _STEP_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -170,12 +176,126 @@ class ReportSettings(_Model):
         Who the report is for, shown under the title ("" to omit).
     sections : list of str
         Step names to include, in order; empty means every step.
+    summary_step : str
+        A step shown first in the report (the executive summary), whatever its place in the
+        execution order; "" keeps the order of ``sections`` (or of the steps).
+    k_anonymity : int, default 5
+        Groups smaller than this are suppressed in report tables; passed to every step that
+        declares ``k_min_group`` (unless the playbook sets that parameter itself).
+    appendix : bool, default True
+        End the report with the methods appendix (metric definitions, data sources and
+        licences, resolved parameters, run manifest).
     """
 
     lang: Literal["zh", "en"] = "zh"
     title: Text | None = None
     client: str = ""
     sections: list[str] = Field(default_factory=list)
+    summary_step: str = ""
+    k_anonymity: int = Field(default=5, ge=1)
+    appendix: bool = True
+
+
+class RulesSettings(_Model):
+    """Which recommendation rules a run evaluates.
+
+    Attributes
+    ----------
+    library : str, default "default"
+        ``default`` (the shipped ``commlab/rules_library.yaml``) or a YAML rule file, relative to
+        the playbook.
+    extra : list of dict
+        Inline rules added to the library (same shape as the library's rules).
+    disable : list of str
+        Rule ids (of the library or ``extra``) not to evaluate; an unknown id is an error.
+    """
+
+    library: str = "default"
+    extra: list[dict[str, Any]] = Field(default_factory=list)
+    disable: list[str] = Field(default_factory=list)
+
+    @field_validator("library")
+    @classmethod
+    def _library(cls, value: str, info: ValidationInfo) -> str:
+        if value == "default":
+            return value
+        path = _resolve(Path(value), info)
+        if info.context and not path.is_file():
+            raise ValueError(f"rule file not found: {path}")
+        if info.context:
+            _load_rules(path)
+        return str(path)
+
+    @field_validator("extra")
+    @classmethod
+    def _extra(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if value:
+            _load_rules(value)
+        return value
+
+    @field_validator("disable")
+    @classmethod
+    def _disable(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value or "library" not in info.data or "extra" not in info.data:
+            return value  # an earlier key is already invalid and reported
+        if info.data["library"] != "default" and not Path(info.data["library"]).is_file():
+            return value
+        known = [r.id for r in _library_rules(info.data["library"])] + [str(r.get("id")) for r in info.data["extra"]]
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            hint = "".join(
+                f"; did you mean {c[0]!r} for {u!r}?" for u in unknown
+                if (c := difflib.get_close_matches(u, known, n=1))
+            )
+            raise ValueError(f"unknown rule id(s) {unknown} (known: {', '.join(known)}){hint}")
+        return value
+
+    def resolved(self) -> list[Any]:
+        """The rules to evaluate: library plus ``extra``, minus ``disable`` (a list of ``commlab.rules.Rule``).
+
+        Raises
+        ------
+        PlaybookError
+            If the combined rules are invalid (a duplicate id between the library and ``extra``).
+        """
+        from commlab.rules import load_rules
+
+        rules = _library_rules(self.library) + (load_rules(self.extra) if self.extra else [])
+        ids = [r.id for r in rules]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise PlaybookError(f"rules.extra: rule id(s) {dup} already in the library; pick other ids")
+        return [r for r in rules if r.id not in set(self.disable)]
+
+
+def _library_rules(library: str) -> list[Any]:
+    from commlab.rules import default_rules, load_rules
+
+    return default_rules() if library == "default" else load_rules(library)
+
+
+def _load_rules(source: Path | list[dict[str, Any]]) -> None:
+    """Validate rules, turning the rules' own error into a validation error of the playbook key."""
+    from commlab.rules import load_rules
+
+    try:
+        load_rules(source)
+    except PlaybookError as exc:
+        raise ValueError(str(exc).replace("<rules>: rules.", "rule ")) from None
+
+
+class PrivacySettings(_Model):
+    """Where the key of the member pseudonyms comes from.
+
+    Attributes
+    ----------
+    key_env : str
+        Name of the environment variable holding the key (default: ``COMMLAB_PSEUDONYM_KEY``
+        when it is set). The key itself is never written to the playbook, the manifest or any
+        output. Without a key, pseudonyms are stable within one run only.
+    """
+
+    key_env: str = Field(default="", pattern=r"^$|^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Playbook(_Model):
@@ -206,6 +326,8 @@ class Playbook(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -238,7 +360,19 @@ class Playbook(_Model):
         unknown = [s for s in self.report.sections if s not in seen]
         if unknown:
             raise ValueError(f"report.sections names unknown step(s) {unknown}; steps: {sorted(seen)}")
+        if self.report.summary_step and self.report.summary_step not in seen:
+            raise ValueError(
+                f"report.summary_step names unknown step {self.report.summary_step!r}; steps: {sorted(seen)}"
+            )
         return self
+
+    def report_order(self) -> list[str]:
+        """Step names in report order: the summary step first, then ``report.sections`` (or every step)."""
+        names = list(self.report.sections) or [s.name for s in self.steps]
+        first = self.report.summary_step
+        if first:
+            names = [first] + [n for n in names if n != first]
+        return names
 
     def step(self, name: str) -> Step:
         """The step called ``name``."""

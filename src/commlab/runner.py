@@ -9,11 +9,23 @@
    writes ``manifest.json`` (status ``running``) with the sha256 of every input;
 4. executes each step with papermill into the run folder, injecting
    ``data_dir``, ``output_dir`` (the step's own folder, also its working
-   folder) and, if the notebook declares it, ``prev_output_dirs``;
-5. on success writes ``summary.json``, ``report.html`` and the final
-   manifest, then atomically moves ``runs/<playbook>/latest`` to the run;
-   on failure keeps the executed notebooks, marks the manifest ``failed``
-   and leaves ``latest`` alone;
+   folder) and, to the steps that declare them, ``prev_output_dirs``,
+   ``rules_file`` (the playbook's resolved rule set, written to
+   ``rules.yaml`` in the run folder), ``previous_summary`` (the
+   ``summary.json`` of the previous successful run of the playbook, found
+   through ``latest`` *before* the run starts; "" for the first run) and
+   ``k_min_group`` (``report.k_anonymity``, unless the playbook sets it);
+   the pseudonym key (``privacy.key_env`` or ``COMMLAB_PSEUDONYM_KEY``) reaches
+   the kernels through the environment only and is never written anywhere;
+5. on success writes ``summary.json`` and ``report.html`` (executive summary
+   step first, then the other sections, then the methods appendix), scans
+   both (and every step's ``summary.json``) for raw member ids and display
+   names of the input members table (:func:`commlab.privacy.scan_files`) and
+   fails with :class:`~commlab.errors.PrivacyLeakError` if one is found (the
+   files are renamed ``*.blocked``); else writes the final manifest and
+   atomically moves ``runs/<playbook>/latest`` to the run. On failure the
+   executed notebooks are kept, the manifest says ``failed`` and ``latest``
+   is left alone;
 6. regenerates ``runs/index.html``.
 """
 
@@ -23,18 +35,22 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import yaml
 
-from commlab.atomic import atomic_write_json
-from commlab.errors import CommlabError, NotebookExecutionError, UsageError
+from commlab.atomic import atomic_write_json, atomic_write_text
+from commlab.errors import CommlabError, NotebookExecutionError, PrivacyLeakError, UsageError
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook
-from commlab.report import ReportSection, build_report
+from commlab.privacy import KEY_ENV, scan_files, vocabulary
+from commlab.report import ReportSection, build_report, methods_appendix
 from commlab.runs import list_runs, new_run_dir, point_latest, runs_lock, write_index
 
 __all__ = ["RunResult", "run_playbook", "check_kernel", "latest_run", "list_runs", "DEFAULT_KERNEL"]
@@ -198,6 +214,117 @@ def _read_step_summary(out_dir: Path, warnings: list[str], step: str) -> Any:
         return None
 
 
+def _pseudonym_key(pb: Playbook) -> tuple[str | None, str | None]:
+    """``(name of the variable, key)`` from ``privacy.key_env`` or ``COMMLAB_PSEUDONYM_KEY``.
+
+    Raises
+    ------
+    UsageError
+        If the playbook names a variable that is not set (a scheduled run must not silently
+        fall back to pseudonyms that change from run to run).
+    """
+    name = pb.privacy.key_env
+    if name:
+        value = os.environ.get(name)
+        if not value:
+            raise UsageError(
+                f"{pb.label}: privacy.key_env names the environment variable {name!r}, which is not set; "
+                "export it (the pseudonym key) before running"
+            )
+        return name, value
+    value = os.environ.get(KEY_ENV)
+    return (KEY_ENV, value) if value else (None, None)
+
+
+@contextmanager
+def _kernel_key(key: str | None) -> Iterator[None]:
+    """Hand the pseudonym key to the kernels (they inherit the environment) for the duration of the steps."""
+    before = os.environ.get(KEY_ENV)
+    if key is not None:
+        os.environ[KEY_ENV] = key
+    try:
+        yield
+    finally:
+        if key is not None:
+            if before is None:
+                os.environ.pop(KEY_ENV, None)
+            else:
+                os.environ[KEY_ENV] = before
+
+
+def _previous_summary(runs_root: Path, playbook: str) -> Path | None:
+    """``summary.json`` of the run ``latest`` points at now (resolved, so a concurrent run cannot move it)."""
+    prev = latest_run(runs_root, playbook)
+    if prev is None:
+        return None
+    f = prev / "summary.json"
+    return f if f.is_file() else None
+
+
+def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
+    """The raw members and communities tables of the run's data (``(None, None)`` without data).
+
+    The canonical layout is read as text with :func:`commlab.data.io.read_raw_table`; other
+    layouts (``source`` parameter) through :func:`commlab.sources.load_source`.
+    """
+    if pb.data is None:
+        return None, None
+    source = next((p.effective("source") for p in plans if "source" in p.declared), "canonical") or "canonical"
+    if source != "canonical":
+        from commlab.sources import load_source
+
+        ds = load_source(pb.data, source)
+        return ds.members, ds.communities
+    from commlab.data.io import find_table_file, read_raw_table
+
+    out = []
+    for table in ("members", "communities"):
+        f = find_table_file(pb.data, table)
+        out.append(read_raw_table(f)[0] if f is not None else None)
+    return out[0], out[1]
+
+
+def _kit_words(plans: list[StepPlan], communities: Any, rules: list[Any]) -> set[str]:
+    """The words a report may contain without any member data (display names equal to one are not searched).
+
+    The notebooks' texts, the metric, rule and vocabulary texts, the package's own source (every
+    sentence it writes is a literal there) and the communities table (names, sources).
+    """
+    from commlab.data.schema import describe_tables
+    from commlab.i18n import TEXT
+    from commlab.recommend import fact_definitions
+
+    texts: list[str] = [describe_tables()]
+    # every sentence the kit writes (hypothesis verdicts, attributions, labels) is a literal in its source
+    package = Path(__file__).parent
+    texts += [f.read_text(encoding="utf-8", errors="replace") for f in (*package.rglob("*.py"),
+                                                                        *package.rglob("*.yaml"))]
+    texts += [v for pair in TEXT.values() for v in pair]
+    texts += fact_definitions().astype(str).to_numpy().ravel().tolist()
+    for r in rules:
+        texts += [r.title.zh, r.title.en, r.action.zh, r.action.en, r.rationale.zh, r.rationale.en, r.practice]
+    for p in plans:
+        try:
+            texts += [c.source for c in nbformat.read(str(p.notebook), as_version=4).cells]
+        except Exception:  # noqa: BLE001 - the notebooks ran; an unreadable one only narrows the list
+            continue
+    if communities is not None:
+        texts += communities.astype("string").fillna("").to_numpy().ravel().tolist()
+    return vocabulary(texts)
+
+
+def _privacy_scan(run_dir: Path, plans: list[StepPlan], members: Any, ignore: set[str]) -> None:
+    """Fail the run if a shareable file holds a raw member id or display name; block those files."""
+    shareable = [run_dir / "report.html", run_dir / "summary.json"] + [run_dir / p.name / "summary.json"
+                                                                        for p in plans]
+    leaks = scan_files(shareable, members, ignore=ignore)
+    if leaks:
+        for f in (run_dir / "report.html", run_dir / "summary.json"):
+            if f.is_file():
+                f.rename(f.with_name(f.name + ".blocked"))
+        raise PrivacyLeakError(leaks, run_dir=str(run_dir))
+
+
 def _refresh_index(runs_dir: Path) -> None:
     try:
         with runs_lock(runs_dir):
@@ -254,14 +381,19 @@ def run_playbook(
     pb = path if isinstance(path, Playbook) else load_playbook(path)
     check_kernel(kernel_name)
     plans = plan_run(pb, as_of=as_of, overrides=overrides)
+    rules = pb.rules.resolved()
+    key_env, key = _pseudonym_key(pb)
 
     runs_root = Path(runs_dir)
+    previous = _previous_summary(runs_root, pb.name)
     started = utc_now()
     run_dir = new_run_dir(runs_root, pb.name, started).resolve()
     effective_as_of = as_of if as_of is not None else next(
         (p.effective("as_of") for p in plans if "as_of" in p.declared), None,
     )
-    lang = pb.report.lang
+    # `-p lang en` turns the whole run to English: the notebooks and the report around them
+    lang = str((overrides or {}).get("lang") or pb.report.lang)
+    lang = lang if lang in ("zh", "en") else pb.report.lang
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "playbook": pb.name,
@@ -285,7 +417,11 @@ def run_playbook(
         "sha256": {},
         "versions": versions(),
         "git": git_commit(Path(pb.source).resolve().parent if pb.source else Path.cwd()),
-        "warnings": [],
+        "privacy": {"key_env": key_env, "keyed": key is not None, "k_anonymity": pb.report.k_anonymity},
+        "previous_run": previous.parent.name if previous is not None else None,
+        "rules": [r.id for r in rules],
+        "warnings": [] if key is not None or pb.data is None else [
+            f"no pseudonym key ({KEY_ENV} or privacy.key_env): pseudonyms are stable within this run only"],
         "error": None,
     }
     mpath = run_dir / "manifest.json"
@@ -303,6 +439,10 @@ def run_playbook(
             playbook=pb.source, notebooks=[p.notebook for p in plans], data_dir=pb.data,
         )
         atomic_write_json(mpath, manifest)
+        rules_path = atomic_write_text(run_dir / "rules.yaml", yaml.safe_dump(
+            {"rules": [r.model_dump(mode="json", exclude_none=True) for r in rules]},
+            allow_unicode=True, sort_keys=False,
+        ))
         summary: dict[str, Any] = {}
         outputs: dict[str, str] = {}
         for i, plan in enumerate(plans):
@@ -314,6 +454,12 @@ def run_playbook(
                 params["data_dir"] = str(pb.data)
             if "prev_output_dirs" in plan.declared:
                 params["prev_output_dirs"] = dict(outputs)
+            if "rules_file" in plan.declared:
+                params["rules_file"] = str(rules_path)
+            if "previous_summary" in plan.declared:
+                params["previous_summary"] = str(previous) if previous is not None else ""
+            if "k_min_group" in plan.declared and "k_min_group" not in params:
+                params["k_min_group"] = pb.report.k_anonymity
             record = manifest["steps"][i]
             record.update(
                 status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
@@ -323,8 +469,9 @@ def run_playbook(
             atomic_write_json(mpath, manifest)
             logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
             try:
-                _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
-                         timeout=timeout, cwd=out_dir, run_dir=run_dir)
+                with _kernel_key(key):
+                    _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
+                             timeout=timeout, cwd=out_dir, run_dir=run_dir)
             except BaseException as exc:
                 interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
                 record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
@@ -334,17 +481,23 @@ def run_playbook(
             outputs[plan.name] = str(out_dir)
         atomic_write_json(run_dir / "summary.json", summary)
 
-        names = pb.report.sections or [p.name for p in plans]
+        members, communities = _input_tables(pb, plans)
         sections = [
             ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "")
-            for n in names
+            for n in pb.report_order()
         ]
         title = (pb.report.title or pb.title).get(lang)
+        appendix = (methods_appendix(manifest, communities, lang=lang, k=pb.report.k_anonymity)
+                    if pb.report.appendix else "")
         report = build_report(
             sections, run_dir / "report.html", title=title, lang=lang, client=pb.report.client,
             as_of=effective_as_of, generated=iso(utc_now()), run_id=run_dir.name,
-            resources_path=plans[0].notebook.parent,
+            resources_path=plans[0].notebook.parent, appendix=appendix,
         )
+        if members is not None:
+            _privacy_scan(run_dir, plans, members, _kit_words(plans, communities, rules))
+        else:
+            manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         finish("succeeded")
     except CommlabError as exc:
         finish("failed", exc.one_line())

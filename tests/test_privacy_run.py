@@ -1,0 +1,100 @@
+"""The runner's privacy guarantees with a real kernel: the key reaches the notebooks and nothing else,
+and a run whose report shows a raw member id fails without being published."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from commlab.errors import PrivacyLeakError, UsageError
+from commlab.privacy import pseudonymize
+from commlab.runner import latest_run, run_playbook
+from runs_helpers import COMMUNITIES, EVENTS, MEMBERS, write_playbook
+
+pytestmark = pytest.mark.notebook
+
+LONG = {"m1": "member_0001", "m2": "member_0002", "m3": "member_0003", "m4": "member_0004"}
+
+PARAMS = '''data_dir: str = ""  # data folder
+output_dir: str = "."  # where summary.json goes
+lang: str = "zh"  # report language
+leak: bool = False  # print a raw member id (the planted leak)'''
+
+BODY = '''import pandas as pd
+from commlab.outputs import write_summary
+from commlab.privacy import pseudonymize
+
+members = pd.read_csv(f"{data_dir}/members.csv", dtype=str)
+shown = pseudonymize(members["member_id"])
+print("members:", len(members), "first pseudonym:", shown.iloc[0])
+if leak:
+    print("top member:", members["member_id"].iloc[0])
+write_summary(output_dir, {"members": len(members), "first": shown.iloc[0]})'''
+
+
+def _project(root: Path) -> Path:
+    data = root / "data"
+    data.mkdir(parents=True)
+    members = MEMBERS
+    events = EVENTS
+    for short, long in LONG.items():
+        members = members.replace(f",{short},", f",{long},")
+        events = events.replace(f",{short},", f",{long},")
+    (data / "communities.csv").write_text(COMMUNITIES, encoding="utf-8")
+    (data / "members.csv").write_text(members, encoding="utf-8")
+    (data / "events.csv").write_text(events, encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 成员 · Members"), params, nbformat.v4.new_code_cell(BODY)]
+    nb.metadata["kernelspec"] = {"name": "commlab", "display_name": "Python (commlab)", "language": "python"}
+    (root / "notebooks").mkdir()
+    nbformat.write(nb, root / "notebooks" / "members.ipynb")
+    (root / "playbooks").mkdir()
+    return root
+
+
+def test_key_reaches_the_kernel_only_and_a_leak_fails_the_run(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    key = "key-" + secrets.token_hex(16)
+    monkeypatch.setenv("CLIENT_KEY_FOR_TEST", key)
+    pb = write_playbook(root, steps=[{"notebook": "../notebooks/members.ipynb"}],
+                        parameters={"lang": "zh"}, privacy={"key_env": "CLIENT_KEY_FOR_TEST"})
+    good = run_playbook(pb, runs_dir=root / "runs")
+    # the kernel pseudonymised with the playbook's key (same pseudonym as computed here with it) ...
+    expected = pseudonymize(pd.Series(["member_0001"]), key).iloc[0]
+    assert good.summary["members"]["first"] == expected
+    assert good.manifest["privacy"] == {"key_env": "CLIENT_KEY_FOR_TEST", "keyed": True, "k_anonymity": 5}
+    # ... and the key itself is written nowhere in the run folder
+    for f in good.run_dir.rglob("*"):
+        if f.is_file():
+            assert key not in f.read_text(encoding="utf-8", errors="replace"), f
+    page = good.report.read_text(encoding="utf-8")
+    assert expected in page and "member_0001" not in page
+
+    with pytest.raises(PrivacyLeakError) as info:
+        run_playbook(pb, runs_dir=root / "runs", overrides={"leak": True})
+    exc = info.value
+    assert exc.exit_code == 7 and "report.html: member_id m…(11 chars)" in str(exc)
+    assert "member_0001" not in str(exc)  # the error message names no identity
+    failed = Path(exc.run_dir)
+    assert not (failed / "report.html").exists() and (failed / "report.html.blocked").is_file()
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed" and "privacy scan failed" in manifest["error"]
+    assert latest_run(root / "runs", "demo") == good.run_dir  # the leaking run was not published
+
+
+def test_missing_key_variable_stops_before_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    monkeypatch.delenv("CLIENT_KEY_FOR_TEST", raising=False)
+    pb = write_playbook(root, steps=[{"notebook": "../notebooks/members.ipynb"}], parameters={"lang": "zh"},
+                        privacy={"key_env": "CLIENT_KEY_FOR_TEST"})
+    with pytest.raises(UsageError, match="privacy.key_env names the environment variable 'CLIENT_KEY_FOR_TEST'"):
+        run_playbook(pb, runs_dir=root / "runs")
+    assert not (root / "runs").exists()

@@ -1,0 +1,129 @@
+"""Facts for the rules, the executive summary's parts, and the playbook's `rules` key (no kernel needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from commlab.data import load_dataset
+from commlab.errors import PlaybookError
+from commlab.playbook import load_playbook
+from commlab.recommend import (
+    SCHEMA,
+    build_facts,
+    fact_changes,
+    fact_info,
+    read_previous,
+    recommendation_changes,
+    scorecard_html,
+    suppress_small_communities,
+)
+from commlab.rules import _conditions, default_rules, evaluate_rules
+from runs_helpers import make_project, write_playbook
+
+AS_OF = "2024-07-01"
+
+
+def _facts(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"community_id": c, "metric_id": m, "value": v}
+                         for c, vals in rows.items() for m, v in vals.items()])
+
+
+def test_every_metric_of_the_rule_library_is_a_known_fact() -> None:
+    """The library names registry ids (or the documented extra facts): a renamed metric fails here."""
+    used = {c.metric for r in default_rules() for c in _conditions(r.when) if c.metric}
+    unknown = sorted(m for m in used if fact_info(m) is None)
+    assert not unknown, f"rule metrics neither registered nor in EXTRA_FACTS: {unknown}"
+
+
+@pytest.fixture(scope="module")
+def sample_facts(samples_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ds = load_dataset(samples_dir, tz="Asia/Shanghai")
+    return build_facts(ds, as_of=AS_OF), ds.communities
+
+
+def test_facts_on_the_samples_feed_every_rule(sample_facts: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    facts, communities = sample_facts
+    assert not facts.duplicated(["community_id", "metric_id"]).any()
+    used = {c.metric for r in default_rules() for c in _conditions(r.when) if c.metric}
+    have = set(facts.dropna(subset=["value"])["metric_id"])
+    assert used - {"completion_rate"} <= have  # completion is defined only where courses run
+    per = facts.pivot(index="community_id", columns="metric_id", values="value")
+    assert set(per.index) == set(communities["community_id"])
+    assert ((per["active_share_30d"] >= 0) & (per["active_share_30d"] <= 1)).all()
+    assert (per["near_next_orbit_members"] >= 0).all() and per["near_next_orbit_members"].sum() > 0
+    recs = evaluate_rules(default_rules(), facts, communities, lang="en")
+    assert len(recs) and recs["evidence"].map(len).gt(0).all()
+    # the planted dying group (c09: "周末露营搭子群", activity collapses) must be flagged for base activity
+    assert {"low_base_activity", "early_death_risk"} <= set(recs.loc[recs["community_id"] == "c09", "rule_id"])
+
+
+def test_small_communities_are_suppressed() -> None:
+    facts = _facts({"a": {"members": 3, "zombie_share": 0.5}, "b": {"members": 40, "zombie_share": 0.2}})
+    out, small = suppress_small_communities(facts, k=5)
+    assert small == ["a"]
+    v = out.set_index(["community_id", "metric_id"])["value"]
+    assert v[("a", "members")] == 3 and pd.isna(v[("a", "zombie_share")]) and v[("b", "zombie_share")] == 0.2
+
+
+def test_changes_know_the_direction_of_each_metric() -> None:
+    before = _facts({"a": {"active_share_30d": 0.5, "zombie_share": 0.2, "members": 10}})
+    after = _facts({"a": {"active_share_30d": 0.4, "zombie_share": 0.1, "members": 10}})
+    ch = fact_changes(after, before).set_index("metric_id")
+    assert set(ch.index) == {"active_share_30d", "zombie_share"}  # members did not move
+    assert ch.loc["active_share_30d", "change"] == pytest.approx(-0.1)
+    assert not ch.loc["active_share_30d", "better"]  # less activity is worse
+    assert ch.loc["zombie_share", "better"]  # fewer zombies is better
+
+
+def test_scorecard_colours_by_direction() -> None:
+    facts = _facts({c: {"members": 50, "active_share_30d": a, "zombie_share": z}
+                    for c, a, z in (("a", 0.9, 0.1), ("b", 0.5, 0.5), ("c", 0.1, 0.9))})
+    page = scorecard_html(facts, {"a": "A", "b": "B", "c": "C"}, lang="en",
+                          metrics=("active_share_30d", "zombie_share"))
+    rows = {r.split("</th>")[0].rsplit(">", 1)[-1]: r.split("</tr>")[0] for r in page.split("<tr>")[2:]}
+    assert rows["A"].count("cl-good") == 2 and rows["C"].count("cl-bad") == 2  # high activity, few zombies
+    assert "cl-good" not in rows["B"] and "cl-bad" not in rows["B"]  # the median itself
+
+
+def test_previous_summary_and_recommendation_status(tmp_path: Path) -> None:
+    run_summary = {"overview": {"x": 1}, "recommendations": {"schema": SCHEMA, "facts": [], "recommendations": [
+        {"community_id": "a", "rule_id": "zombie_overload", "severity": "medium", "title": "旧"},
+        {"community_id": "a", "rule_id": "weak_ties", "severity": "low", "title": "旧"}]}}
+    (tmp_path / "summary.json").write_text(json.dumps(run_summary), encoding="utf-8")
+    prev = read_previous(tmp_path / "summary.json")
+    assert prev is not None and prev["schema"] == SCHEMA
+    assert read_previous("") is None and read_previous(tmp_path / "missing.json") is None
+    now = pd.DataFrame([{"community_id": "a", "rule_id": "weak_ties", "severity": "low", "title": "Weak ties"},
+                        {"community_id": "a", "rule_id": "near_next_orbit", "severity": "low", "title": "Near"}])
+    prev_recs = pd.DataFrame(prev["recommendations"])
+    st = recommendation_changes(now, prev_recs, rules=default_rules(), lang="en").set_index("rule_id")
+    assert st["status"].to_dict() == {"near_next_orbit": "new", "weak_ties": "ongoing", "zombie_overload": "resolved"}
+    assert st.loc["zombie_overload", "title"] == "Too many zombie members"  # retitled in the run's language
+
+
+def test_playbook_rules_key(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    bad = write_playbook(root, "bad.yaml", rules={"disable": ["zombie_overlaod"]})
+    with pytest.raises(PlaybookError,
+                       match=r"bad\.yaml: rules\.disable: unknown rule id.*did you mean 'zombie_overload'"):
+        load_playbook(bad)
+    extra = {"id": "tiny_group", "title": {"zh": "小", "en": "small"}, "severity": "low", "practice": "DOMAIN.md §4",
+             "action": {"zh": "a", "en": "b"}, "rationale": {"zh": "a", "en": "b"},
+             "when": {"metric": "members", "op": "<", "value": 20}}
+    ok = load_playbook(write_playbook(root, "ok.yaml", rules={"disable": ["zombie_overload", "tiny_group"],
+                                                              "extra": [extra, {**extra, "id": "kept"}]}))
+    ids = [r.id for r in ok.rules.resolved()]
+    assert "kept" in ids and "zombie_overload" not in ids and "tiny_group" not in ids
+    with pytest.raises(PlaybookError, match=r"rules\.extra"):
+        load_playbook(write_playbook(root, "x.yaml", rules={"extra": [{**extra, "when": {"metric": "m", "op": "=~"}}]}))
+    (root / "playbooks" / "mine.yaml").write_text(json.dumps({"rules": [extra]}), encoding="utf-8")
+    own = load_playbook(write_playbook(root, "own.yaml", rules={"library": "mine.yaml"}))
+    assert [r.id for r in own.rules.resolved()] == ["tiny_group"]
+    with pytest.raises(PlaybookError, match=r"report\.summary_step names unknown step 'nope'"):
+        load_playbook(write_playbook(root, "s.yaml", report={"summary_step": "nope"}))
+    order = load_playbook(write_playbook(root, "o.yaml", report={"summary_step": "followup"})).report_order()
+    assert order == ["followup", "overview"]
