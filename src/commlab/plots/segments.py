@@ -145,11 +145,20 @@ def plot_projection(coords: np.ndarray, labels: np.ndarray, names: pd.DataFrame 
     return ax
 
 
-def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = None,
+def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = None, k: int = 0,
                   ax: Axes | None = None) -> Axes:
-    """Annotated heatmap of a count table (e.g. rule roles × segments)."""
+    """Annotated heatmap of a count table (e.g. rule roles × segments).
+
+    Cells with fewer than ``k`` members (but more than none) are suppressed: left blank and
+    labelled ``<k``, so a shared report never singles out a handful of members.
+    """
     ax = _ax(ax, (1.5 + 0.8 * table.shape[1], 1 + 0.45 * table.shape[0]))
-    sns.heatmap(table, cmap="Blues", annot=True, fmt="d", cbar=False, ax=ax, annot_kws={"size": 7})
+    small = (table > 0) & (table < k)
+    labels = table.astype(int).astype(str).mask(small, f"<{k}")
+    sns.heatmap(table.mask(small).astype(float), cmap="Blues", annot=labels.to_numpy(), fmt="", cbar=False, ax=ax,
+                annot_kws={"size": 7})
+    for i, j in zip(*np.nonzero(small.to_numpy()), strict=True):  # seaborn leaves masked cells unlabelled
+        ax.text(j + 0.5, i + 0.5, f"<{k}", ha="center", va="center", fontsize=7, color="0.4")
     ax.set_title(title or tr("crosstab_title", lang))
     return ax
 
