@@ -1,0 +1,275 @@
+"""Benchmark the DuckDB engine against naive pandas on large synthetic data.
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py --sizes 0.5M,5M [--memory-limit 2GB] [--threads 2]
+
+For each size the data is generated once with :func:`commlab.data.generate.generate_large`
+into ``benchmarks/data/<size>/`` (git-ignored; 10k / 100k / 1M members for 0.5M / 5M / 50M
+events). Every measured step then runs in a fresh child process (``python benchmarks/run.py
+--child STEP ...``), which reports its wall time (the step only, after imports) and its peak
+resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes DuckDB's and
+Arrow's native memory). Steps:
+
+``features_duckdb``     DuckDB over the Parquet files (``read_parquet``), result to pandas
+``features_pandas``     ``pd.read_parquet`` of members and events, then naive group-bys
+``segment``             KMeans (k=6, 3 restarts) on every member's segment matrix; k-selection by
+                        silhouette (k=2..8) and a Gaussian mixture on a seeded 10 000-member
+                        subsample (the same code follows either features path, so it is run once)
+``metrics_duckdb``      every non-network metric (window=None), DuckDB over Parquet
+``metrics_pandas``      the same metrics, naive pandas (``commlab.analysis.naive``)
+``network_duckdb``      network and high-value metrics (DuckDB selects edges, networkx)
+``network_pandas``      the same, pandas selecting edges, same networkx code
+``baseline``            a child that only imports (subtract for the cost above the interpreter)
+
+Results go to ``benchmarks/results/<size>.json``; ``--table`` prints the Markdown tables of
+all result files for ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+AS_OF = "2024-07-01"
+SIZES = {"0.5M": (10_000, 500_000), "5M": (100_000, 5_000_000), "50M": (1_000_000, 50_000_000)}
+STEPS = ("baseline", "features_duckdb", "features_pandas", "segment", "metrics_duckdb", "metrics_pandas",
+         "network_duckdb", "network_pandas")
+NETWORK_EXTRA = ("vertical_focus", "repeated_ties_share", "peer_tie_strength", "trust_ties")
+
+
+def _network_ids() -> list[str]:
+    from commlab.analysis.metrics import list_metrics
+
+    return [m.id for m in list_metrics() if m.group == "network" or m.id in NETWORK_EXTRA]
+
+
+def _other_ids() -> list[str]:
+    from commlab.analysis.metrics import list_metrics
+
+    net = set(_network_ids())
+    return [m.id for m in list_metrics() if m.id not in net]
+
+
+# --------------------------------------------------------------------------- child steps
+def _child(step: str, data: Path, memory_limit: str | None, threads: int | None) -> dict:
+    import pandas as pd
+
+    from commlab.analysis.naive import naive_member_features, naive_metrics
+    from commlab.engines import DuckDBEngine
+
+    files = {n: data / f"{n}.parquet" for n in ("communities", "members", "events")}
+    eng = DuckDBEngine(memory_limit=memory_limit, threads=threads, temp_directory=data / "duckdb_tmp")
+    info: dict = {}
+    t0 = time.perf_counter()
+    if step == "baseline":
+        pass
+    elif step == "features_duckdb":
+        f = eng.member_features(files["events"], files["members"], as_of=AS_OF)
+        info["rows"] = len(f)
+        wall = time.perf_counter() - t0
+        f.to_parquet(data / "features.parquet", index=False)   # input of "segment"; not timed
+        return {"wall_s": wall, **info}
+    elif step == "features_pandas":
+        ev = pd.read_parquet(files["events"])
+        mem = pd.read_parquet(files["members"])
+        info["load_s"] = time.perf_counter() - t0
+        f = naive_member_features(ev, mem, as_of=AS_OF)
+        info["rows"] = len(f)
+    elif step == "segment":
+        from commlab.analysis.segment import MemberSegmenter, segment_matrix
+
+        f = pd.read_parquet(data / "features.parquet")
+        X = segment_matrix(f[~f["is_staff"]])
+        t0 = time.perf_counter()
+        km = MemberSegmenter(method="kmeans", n_clusters=6, n_init=3, random_state=0).fit(X)
+        info["kmeans_s"] = time.perf_counter() - t0
+        sub = X.sample(n=min(10_000, len(X)), random_state=0)
+        t1 = time.perf_counter()
+        auto = MemberSegmenter(method="kmeans", n_clusters="auto", n_init=3, random_state=0).fit(sub)
+        gmm = MemberSegmenter(method="gmm", n_clusters="auto", n_init=5, random_state=0).fit(sub)
+        info["subsample_s"] = time.perf_counter() - t1
+        info.update(rows=len(X), k_kmeans=int(km.n_clusters_), k_auto=int(auto.n_clusters_),
+                    k_gmm=int(gmm.n_clusters_))
+    elif step == "metrics_duckdb":
+        ids = _other_ids()
+        r = eng.compute_metrics(files, as_of=AS_OF, window=None, metrics=ids)
+        info.update(metrics=len(ids), defined=int(r["value"].notna().sum()),
+                    top=sorted(eng.timings_.items(), key=lambda kv: -kv[1])[:8])
+    elif step == "metrics_pandas":
+        ids = _other_ids()
+        tabs = {n: pd.read_parquet(p) for n, p in files.items()}
+        info["load_s"] = time.perf_counter() - t0
+        r = naive_metrics(tabs["communities"], tabs["members"], tabs["events"], as_of=AS_OF, metrics=ids,
+                          network=False)
+        info.update(metrics=len(ids), defined=int(r["value"].notna().sum()))
+    elif step == "network_duckdb":
+        ids = _network_ids()
+        r = eng.compute_metrics(files, as_of=AS_OF, window=None, metrics=ids)
+        info.update(metrics=len(ids), defined=int(r["value"].notna().sum()),
+                    top=sorted(eng.timings_.items(), key=lambda kv: -kv[1])[:5])
+    elif step == "network_pandas":
+        ids = _network_ids()
+        tabs = {n: pd.read_parquet(p) for n, p in files.items()}
+        info["load_s"] = time.perf_counter() - t0
+        r = naive_metrics(tabs["communities"], tabs["members"], tabs["events"], as_of=AS_OF, metrics=ids)
+        info.update(metrics=len(ids), defined=int(r["value"].notna().sum()))
+    else:
+        raise SystemExit(f"unknown step {step}")
+    return {"wall_s": time.perf_counter() - t0, **info}
+
+
+# --------------------------------------------------------------------------- parent
+def _machine() -> dict:
+    import duckdb
+    import numpy
+    import pandas
+    import sklearn
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"nproc": os.cpu_count(), "ram_gb": round(mem_gb, 1), "cpu": cpu, "python": platform.python_version(),
+            "duckdb": duckdb.__version__, "pandas": pandas.__version__, "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__, "loadavg_at_start": os.getloadavg()}
+
+
+def _generate(size: str) -> Path:
+    n_members, n_events = SIZES[size]
+    out = DATA / size
+    if (out / "events.parquet").exists():
+        return out
+    code = ("from commlab.data.generate import generate_large as g; "
+            f"g({str(out)!r}, n_members={n_members}, n_events={n_events}, seed=20240601, chunk_events=2_500_000)")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    print(f"[{size}] generated in {time.perf_counter() - t0:.1f}s", flush=True)
+    return out
+
+
+def _run_step(step: str, data: Path, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, __file__, "--child", step, "--data", str(data)]
+    if args.memory_limit:
+        cmd += ["--memory-limit", args.memory_limit]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {args.timeout}s"}
+    if p.returncode != 0:
+        lines = [ln for ln in p.stderr.strip().splitlines() if "Error" in ln] or p.stderr.strip().splitlines()
+        return {"error": lines[-1][:300] if lines else f"exit {p.returncode}", "process_s": time.perf_counter() - t0}
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    res["process_s"] = time.perf_counter() - t0
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="0.5M", help="comma-separated: 0.5M,5M,50M")
+    ap.add_argument("--steps", default=",".join(STEPS))
+    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB")
+    ap.add_argument("--threads", type=int, default=None, help="DuckDB threads")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per step")
+    ap.add_argument("--tag", default="", help="suffix of the result file, e.g. 'mem1GB' -> results/5M-mem1GB.json")
+    ap.add_argument("--table", action="store_true", help="print Markdown tables of benchmarks/results/*.json")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        res = _child(args.child, Path(args.data), args.memory_limit, args.threads)
+        res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(res))
+        return 0
+    if args.table:
+        print(tables())
+        return 0
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for size in args.sizes.split(","):
+        data = _generate(size)
+        out = {"size": size, "members": SIZES[size][0], "events": SIZES[size][1], "as_of": AS_OF,
+               "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": _machine(),
+               "duckdb_settings": {"memory_limit": args.memory_limit, "threads": args.threads},
+               "data_mb": round(sum(f.stat().st_size for f in data.glob("*.parquet")
+                                    if f.name != "features.parquet") / 2**20, 1),
+               "steps": {}}
+        for step in args.steps.split(","):
+            res = _run_step(step, data, args)
+            out["steps"][step] = res
+            print(f"[{size}] {step}: {json.dumps(res)}", flush=True)
+            name = f"{size}-{args.tag}" if args.tag else size
+            (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+def tables() -> str:
+    """Markdown tables of every ``benchmarks/results/*.json``."""
+    rows = []
+    for path in sorted(RESULTS.glob("*.json"), key=lambda p: (float(p.stem.split("-")[0].rstrip("M")), p.stem)):
+        r = json.loads(path.read_text())
+        s = r["steps"]
+        m = r["machine"]
+        tag = f" [{path.stem.split('-', 1)[1]}]" if "-" in path.stem else ""
+        rows.append(f"\n### {r['size']} events{tag} ({r['members']:,} members, {r['events']:,} events, "
+                    f"Parquet {r['data_mb']} MB) — {r['date']}\n")
+        load = ", ".join(f"{x:.1f}" for x in m["loadavg_at_start"])
+        rows.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM; Python {m['python']}, "
+                    f"DuckDB {m['duckdb']}, pandas {m['pandas']}, numpy {m['numpy']}, scikit-learn "
+                    f"{m['scikit-learn']}; load average at start {load}; "
+                    f"DuckDB settings {r['duckdb_settings']}.\n")
+        base = s.get("baseline", {}).get("peak_rss_mb")
+        rows.append("| step | DuckDB wall | DuckDB peak RSS | naive pandas wall (load) | naive pandas peak RSS "
+                    "| speed-up |")
+        rows.append("|---|---|---|---|---|---|")
+
+        def cell(x: dict, key: str, fmt: str) -> str:
+            if "error" in x:
+                return x["error"]
+            return fmt.format(x[key]) if key in x else "–"
+
+        for name, d_key, p_key in (("features", "features_duckdb", "features_pandas"),
+                                   ("community metrics", "metrics_duckdb", "metrics_pandas"),
+                                   ("network metrics", "network_duckdb", "network_pandas")):
+            d, p = s.get(d_key, {}), s.get(p_key, {})
+            ratio = (f"{p['wall_s'] / d['wall_s']:.1f}×" if "wall_s" in d and "wall_s" in p and d["wall_s"] > 0
+                     else "–")
+            load = f" ({p['load_s']:.1f} s)" if "load_s" in p else ""
+            rows.append(f"| {name} | {cell(d, 'wall_s', '{:.1f} s')} | {cell(d, 'peak_rss_mb', '{:.0f} MB')} | "
+                        f"{cell(p, 'wall_s', '{:.1f} s')}{load} | {cell(p, 'peak_rss_mb', '{:.0f} MB')} | {ratio} |")
+        seg = s.get("segment", {})
+        if seg:
+            rows.append(f"| segmentation (same code both paths) | {cell(seg, 'wall_s', '{:.1f} s')} | "
+                        f"{cell(seg, 'peak_rss_mb', '{:.0f} MB')} | | | |")
+        if base:
+            rows.append(f"\nBaseline child (imports only): {base:.0f} MB.")
+        if "segment" in s and "kmeans_s" in seg:
+            rows.append(f"Segmentation: KMeans k=6 on {seg['rows']:,} members {seg['kmeans_s']:.1f} s; "
+                        f"silhouette k-selection + GMM on a 10 000 subsample {seg['subsample_s']:.1f} s.")
+        for key in ("metrics_duckdb", "network_duckdb"):
+            if "top" in s.get(key, {}):
+                top = ", ".join(f"{k} {v:.1f} s" for k, v in s[key]["top"])
+                rows.append(f"Slowest in {key}: {top}.")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

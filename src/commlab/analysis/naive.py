@@ -1,0 +1,504 @@
+"""Naive pandas versions of the member features and community metrics: the test oracle.
+
+Plain ``groupby``/``merge`` code written from the *definitions* (the docstrings of
+:data:`commlab.analysis.features.FEATURES` and of the metric registry), independently of the
+SQL, so that ``tests/test_parity.py`` can check the SQL engines against it and
+``benchmarks/run.py`` can measure what the engines save over the obvious pandas approach.
+Everything is loaded in memory; nothing here is meant to be fast.
+
+Metrics are computed for the single period ``"all"`` (``window=None``: everything up to
+``as_of``). The graph measures reuse the graph arithmetic of
+:mod:`commlab.analysis.network` (networkx); what is independent here is the selection and
+counting of edges.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from commlab.analysis.economy import economy_index
+from commlab.analysis.features import ACTIVITY_EXCLUDED, FEATURE_IDS, FEATURES, STAFF_ROLES
+from commlab.analysis.highvalue import speed_score
+from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
+from commlab.data import schema as S
+
+__all__ = ["naive_member_features", "naive_metrics", "NAIVE_METRICS"]
+
+K = ["community_id", "member_id"]
+DAY = pd.Timedelta(days=1)
+#: Features in days that are real numbers, not counts.
+_INT_UNITS_EXCEPT_FLOATS = frozenset({"tenure_days", "observed_days", "recency_days"})
+INTER = list(S.INTERACTION_EVENTS)
+CONTENT = list(S.CONTENT_EVENTS)
+
+
+def _utc(when) -> pd.Timestamp:
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _ids(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for c in cols:
+        if c in out:
+            out[c] = out[c].astype("string")
+    return out
+
+
+def _days(delta: pd.Series) -> pd.Series:
+    return delta.dt.total_seconds() / 86400.0
+
+
+# --------------------------------------------------------------------------- features
+def naive_member_features(events: pd.DataFrame, members: pd.DataFrame, *, as_of,
+                          staff_roles: tuple[str, ...] = STAFF_ROLES) -> pd.DataFrame:
+    """Every member feature with plain pandas group-bys (same output shape as the SQL).
+
+    Parameters
+    ----------
+    events, members : DataFrame
+        Canonical tables in memory.
+    as_of : str or Timestamp
+        Naive = UTC.
+    staff_roles : tuple of str
+        Roles flagged ``is_staff``.
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, member_id`` and every feature id, sorted by community and member.
+    """
+    T = _utc(as_of)
+    ev_all = _ids(events[events["ts"] <= T], ["community_id", "member_id", "event_type", "target_member_id"])
+    m = _ids(members[members["joined_at"] <= T], ["community_id", "member_id", "role"])
+    m = m[["community_id", "member_id", "joined_at", "left_at", "role"]].copy()
+    m["is_staff"] = m["role"].isin(staff_roles).fillna(False).astype(bool)
+    first = ev_all.groupby("community_id")["ts"].min().rename("first_ts")
+    m = m.merge(first, left_on="community_id", right_index=True, how="left")
+    start = m["joined_at"].where(m["first_ts"].isna() | (m["first_ts"] <= m["joined_at"]), m["first_ts"])
+    m["observed_days"] = _days(T - start)
+
+    e = ev_all[~ev_all["event_type"].isin(ACTIVITY_EXCLUDED)].copy()
+    e["target"] = e["target_member_id"].where(e["target_member_id"] != e["member_id"])
+    e["amount"] = e["amount"].astype("float64") if "amount" in e else np.nan
+    staff_of = m.set_index(K)["is_staff"]
+    own = e.merge(m[[*K, "joined_at"]], on=K, how="inner")
+    tkey = pd.MultiIndex.from_arrays([own["community_id"], own["target"]])
+    own["target_is_staff"] = staff_of.reindex(tkey).to_numpy(dtype=object) == True  # noqa: E712
+    own["day"] = own["ts"].dt.floor("D")
+    own["week"] = own["day"] - pd.to_timedelta(own["day"].dt.day_of_week, unit="D")
+    is_inter = own["event_type"].isin(INTER)
+    flags = pd.DataFrame({
+        "community_id": own["community_id"], "member_id": own["member_id"],
+        "ugc": own["event_type"].isin(CONTENT),
+        "replies_given": (own["event_type"] == "reply") & own["target"].notna(),
+        "inter_out": is_inter & own["target"].notna(),
+        "inter_out_staff": is_inter & own["target_is_staff"],
+        "n_last30": own["ts"] > T - 30 * DAY,
+        "first_week_events": (own["ts"] >= own["joined_at"]) & (own["ts"] < own["joined_at"] + 7 * DAY),
+        "purchase_amount": own["amount"].where(own["event_type"] == "purchase", 0.0).fillna(0.0),
+    })
+    for t in ("message", "post", "reply", "mention", "reaction", "purchase", "checkin", "event_attend",
+              "course_complete", "referral"):
+        flags[f"t_{t}"] = own["event_type"] == t
+    g = flags.groupby(K)
+    o = g.sum()
+    o["n_events"] = g.size()
+    go = own.groupby(K)
+    o["last_ts"] = go["ts"].max()
+    o["active_days"] = go["day"].nunique()
+    o["active_weeks"] = go["week"].nunique()
+    o["partners_out"] = own[is_inter].groupby(K)["target"].nunique()
+
+    inc = e[e["target"].notna() & e["event_type"].isin(INTER)].copy()
+    skey = pd.MultiIndex.from_arrays([inc["community_id"], inc["member_id"]])
+    inc["source_is_staff"] = staff_of.reindex(skey).to_numpy(dtype=object) == True  # noqa: E712
+    inc["is_reply"] = inc["event_type"] == "reply"
+    inc["is_reaction"] = inc["event_type"] == "reaction"
+    gi = inc.groupby(["community_id", "target"])
+    i = pd.DataFrame({
+        "replies_received": gi["is_reply"].sum(),
+        "reactions_received": gi["is_reaction"].sum(),
+        "partners_in": gi["member_id"].nunique(),
+        "inter_in": gi.size(),
+        "inter_in_staff": gi["source_is_staff"].sum(),
+    })
+    i.index = i.index.set_names(K)
+
+    p = e.loc[e["event_type"].isin(INTER) & e["target"].notna(), ["community_id", "member_id", "target"]]
+    q = e.loc[(e["event_type"] == "reply") & e["target"].notna(), ["community_id", "member_id", "target"]]
+    p, q = p.drop_duplicates(), q.drop_duplicates()
+    back = p.merge(q.rename(columns={"member_id": "target", "target": "member_id"}),
+                   on=["community_id", "member_id", "target"], how="inner")
+    r = back.groupby(K).size().rename("reciprocated")
+
+    out = m.set_index(K).join(o, how="left").join(i, how="left").join(r, how="left")
+    z = lambda c: out[c].fillna(0)  # noqa: E731
+    n = z("n_events")
+    inter = z("inter_out") + z("inter_in")
+    res = pd.DataFrame(index=out.index)
+    res["tenure_days"] = _days(T - out["joined_at"])
+    res["observed_days"] = out["observed_days"]
+    res["recency_days"] = _days(T - out["last_ts"])
+    res["n_events"] = n
+    res["active_days"] = z("active_days")
+    res["active_weeks"] = z("active_weeks")
+    res["active_day_share"] = res["active_days"] / out["observed_days"].clip(lower=1.0)
+    for t in ("message", "post", "reply", "mention", "reaction"):
+        res[f"n_{t}"] = z(f"t_{t}")
+    res["ugc"] = z("ugc")
+    res["ugc_30d"] = res["ugc"] * 30.0 / out["observed_days"].clip(lower=30.0)
+    res["replies_given"] = z("replies_given")
+    res["replies_received"] = z("replies_received")
+    res["reactions_received"] = z("reactions_received")
+    res["partners_out"] = z("partners_out")
+    res["partners_in"] = z("partners_in")
+    res["reciprocity"] = (z("reciprocated") / res["partners_out"]).where(res["partners_out"] > 0)
+    res["staff_interaction_share"] = ((z("inter_out_staff") + z("inter_in_staff")) / inter).where(inter > 0)
+    res["last30_share"] = (z("n_last30") / n).where(n > 0)
+    res["first_week_events"] = z("first_week_events")
+    res["first_week_active"] = res["first_week_events"] > 0
+    res["purchases"] = z("t_purchase")
+    res["purchase_total"] = z("purchase_amount").astype(float)
+    res["checkins"] = z("t_checkin")
+    res["events_attended"] = z("t_event_attend")
+    res["courses_completed"] = z("t_course_complete")
+    res["referrals"] = z("t_referral")
+    res["has_left"] = (out["left_at"].notna() & (out["left_at"] <= T)).astype(bool)
+    res["is_staff"] = out["is_staff"].astype(bool)
+    return _tidy_features(res.reset_index())
+
+
+def _tidy_features(out: pd.DataFrame) -> pd.DataFrame:
+    """The dtypes and order of :func:`commlab.analysis.features.member_features`."""
+    for c in K:
+        out[c] = out[c].astype("string")
+    for f in FEATURES:
+        if f.unit == "bool":
+            out[f.id] = out[f.id].astype(bool)
+        elif f.id in _INT_UNITS_EXCEPT_FLOATS or f.unit not in ("events", "days", "weeks", "members"):
+            out[f.id] = out[f.id].astype("float64")
+        else:
+            out[f.id] = out[f.id].astype("int64")
+    out = out[[*K, *FEATURE_IDS]]
+    return out.sort_values(K, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- metrics
+class _Data:
+    """The relations of the metric engine, in pandas, for one period per community ending at ``T``."""
+
+    def __init__(self, communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, T: pd.Timestamp,
+                 staff_roles: tuple[str, ...] = STAFF_ROLES):
+        self.T = T
+        self.comm = _ids(communities, ["community_id"])
+        self.ids = sorted(self.comm["community_id"].astype(str))
+        roles = _ids(members, ["community_id", "member_id", "role"])
+        roles = roles[["community_id", "member_id", "joined_at", "left_at", "role"]].copy()
+        roles["is_staff"] = roles["role"].isin(staff_roles).astype(bool)
+        roles["is_bot"] = (roles["role"] == "bot").astype(bool)
+        self.roles = roles
+        ev = _ids(events, ["community_id", "member_id", "event_type", "target_member_id", "thread_id", "topic"])
+        for c in ("thread_id", "topic", "target_member_id"):
+            if c not in ev:
+                ev[c] = pd.Series(pd.NA, index=ev.index, dtype="string")
+        if "amount" not in ev:
+            ev["amount"] = np.nan
+        ev = ev.merge(roles[[*K, "is_staff", "is_bot"]], on=K, how="left")
+        ev["is_staff"] = ev["is_staff"].fillna(False).astype(bool)
+        ev["is_bot"] = ev["is_bot"].fillna(False).astype(bool)
+        self.ev = ev[ev["ts"] <= T]          # period "all": p_start is before any event
+        self.ev_any = ev                     # windows that may reach past nothing later than T
+        self.act = self.ev[~self.ev["event_type"].isin(["join", "leave"])]
+        left = roles["left_at"]
+        self.present = roles[~roles["is_staff"] & (roles["joined_at"] <= T) & (left.isna() | (left > T))][K]
+
+    def series(self, values: pd.Series | dict) -> pd.Series:
+        return pd.Series(values, dtype="float64").reindex(self.ids)
+
+    def member_share(self, flagged: pd.DataFrame) -> pd.Series:
+        """Share of present members whose (community, member) is in ``flagged``."""
+        f = flagged[K].drop_duplicates().assign(flag=1.0)
+        x = self.present.merge(f, on=K, how="left")
+        return self.series(x["flag"].fillna(0.0).groupby(x["community_id"]).mean())
+
+    def trailing(self, frame: pd.DataFrame, days: int, upto: int = 0) -> pd.DataFrame:
+        return frame[(frame["ts"] > self.T - days * DAY) & (frame["ts"] <= self.T - upto * DAY)]
+
+
+def _m_size(d: _Data) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    out["members"] = d.series(d.present.groupby("community_id").size()).fillna(0.0)
+    act_m = d.act[~d.act["is_staff"]]
+    for n in (7, 30):
+        out[f"active_share_{n}d"] = d.member_share(d.trailing(act_m, n))
+    t30 = d.trailing(act_m, 30).copy()
+    t30["day"] = np.floor(_days(d.T - t30["ts"]))
+    dd = t30[["community_id", "member_id", "day"]].drop_duplicates()
+    g = dd.groupby("community_id")
+    out["stickiness"] = d.series(g.size() / 30.0 / g["member_id"].nunique())
+    c30 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 30).copy()
+    c30["day"] = np.floor(_days(d.T - c30["ts"]))
+    out["content_days_share"] = d.series(c30.groupby("community_id")["day"].nunique() / 30.0)
+    recent = d.trailing(d.act, 30)[K].drop_duplicates().assign(recent=True)
+    z = d.present.merge(d.roles[[*K, "joined_at"]], on=K).merge(recent, on=K, how="left")
+    z["v"] = ((z["joined_at"] <= d.T - 30 * DAY) & z["recent"].isna()).astype(float)
+    out["zombie_share"] = d.series(z.groupby("community_id")["v"].mean())
+    spoke = d.ev[d.ev["event_type"].isin(CONTENT)][K].drop_duplicates().assign(spoke=True)
+    lz = d.present.merge(spoke, on=K, how="left")
+    out["lurker_share"] = d.series(lz["spoke"].isna().astype(float).groupby(lz["community_id"]).mean())
+    return out
+
+
+def _content_per_present(d: _Data) -> pd.DataFrame:
+    cnt = d.ev[d.ev["event_type"].isin(CONTENT)].groupby(K).size().rename("x").reset_index()
+    x = d.present.merge(cnt, on=K, how="left")
+    x["x"] = x["x"].fillna(0.0).astype(float)
+    return x
+
+
+def _m_participation(d: _Data) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    x = _content_per_present(d)
+    gini, tiers = {}, {"top1": {}, "next9": {}, "rest": {}}
+    for cid, g in x.groupby("community_id"):
+        v = np.sort(g["x"].to_numpy())
+        n, tot = len(v), v.sum()
+        gini[cid] = 2.0 * (np.arange(1, n + 1) * v).sum() / (n * tot) - (n + 1.0) / n if tot > 0 else np.nan
+        desc = v[::-1]
+        k1, k10 = math.ceil(0.01 * n), math.ceil(0.10 * n)
+        for name, part in (("top1", desc[:k1]), ("next9", desc[k1:k10]), ("rest", desc[k10:])):
+            tiers[name][cid] = part.sum() / tot if tot > 0 else np.nan
+    out["gini_content"] = d.series(gini)
+    for name, vals in tiers.items():
+        out[f"content_share_{name}"] = d.series(vals)
+    c28 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 28).copy()
+    c28["wk"] = np.floor((d.T - c28["ts"]).dt.total_seconds() / 604800)
+    weeks = c28[[*K, "wk"]].drop_duplicates().groupby(K).size()
+    out["core_share"] = d.member_share(weeks[weeks >= 3].reset_index())
+    content = d.ev[d.ev["event_type"].isin(CONTENT)]
+    out["ugc_share"] = d.series((~content["is_staff"]).astype(float).groupby(content["community_id"]).mean())
+    cab = {}
+    for cid, g in content[~content["is_bot"]].groupby("community_id"):
+        v = np.sort(g.groupby("member_id").size().to_numpy())[::-1].astype(float)
+        cab[cid] = float(np.argmax(2 * np.cumsum(v) >= v.sum()) + 1)
+    out["contributor_absence_factor"] = d.series(cab)
+    return out
+
+
+def _m_response(d: _Data) -> dict[str, pd.Series]:
+    ev = d.ev
+    posts = ev[(ev["event_type"] == "post") & ~ev["is_staff"] & ev["thread_id"].notna()]
+    posts = posts[["community_id", "member_id", "thread_id", "ts"]].drop_duplicates()
+    posts = posts.rename(columns={"member_id": "poster", "ts": "post_ts"})
+    rep = ev[(ev["event_type"] == "reply") & ~ev["is_bot"] & ev["thread_id"].notna()]
+    rep = rep[["community_id", "thread_id", "member_id", "ts", "is_staff"]]
+    j = posts.merge(rep, on=["community_id", "thread_id"], how="inner")
+    j = j[(j["member_id"] != j["poster"]) & (j["ts"] > j["post_ts"])]
+    j = j.sort_values("ts", kind="stable").drop_duplicates(["community_id", "poster", "thread_id", "post_ts"])
+    f = posts.merge(j[["community_id", "poster", "thread_id", "post_ts", "ts", "is_staff"]],
+                    on=["community_id", "poster", "thread_id", "post_ts"], how="left")
+    f["answered"] = f["ts"].notna()
+    f["by_staff"] = f["is_staff"].astype("boolean").fillna(False).astype(bool)
+    f["hours"] = (f["ts"] - f["post_ts"]).dt.total_seconds() / 3600.0
+    g = f.groupby("community_id")
+    return {
+        "response_rate": d.series(g["answered"].mean()),
+        "response_rate_staff": d.series((f["answered"] & f["by_staff"]).groupby(f["community_id"]).mean()),
+        "response_rate_members": d.series((f["answered"] & ~f["by_staff"]).groupby(f["community_id"]).mean()),
+        "median_first_response_hours": d.series(g["hours"].median()),
+        "median_first_response_hours_staff": d.series(f[f["by_staff"]].groupby("community_id")["hours"].median()),
+        "median_first_response_hours_members": d.series(
+            f[f["answered"] & ~f["by_staff"]].groupby("community_id")["hours"].median()),
+    }
+
+
+def _kept(d: _Data, cohort: pd.DataFrame, lo_days: int, hi_days: int) -> pd.Series:
+    """Per cohort row: any activity with joined_at + lo < ts <= joined_at + hi."""
+    a = d.act[[*K, "ts"]].merge(cohort[[*K, "joined_at"]].drop_duplicates(), on=K)
+    a = a[(a["ts"] > a["joined_at"] + lo_days * DAY) & (a["ts"] <= a["joined_at"] + hi_days * DAY)]
+    hit = a[K].drop_duplicates().assign(kept=1.0)
+    return cohort.merge(hit, on=K, how="left")["kept"].fillna(0.0)
+
+
+def _m_retention(d: _Data) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    r = d.roles[~d.roles["is_staff"]]
+    for n in (30, 60, 90):
+        coh = r[(r["joined_at"] > d.T - (n + 30) * DAY) & (r["joined_at"] <= d.T - n * DAY)].reset_index(drop=True)
+        coh = coh.assign(kept=_kept(d, coh, n - 30, n).to_numpy())
+        out[f"retention_{n}d"] = d.series(coh.groupby("community_id")["kept"].mean())
+    surv, floor_ = {}, {}
+    act_m = d.act[~d.act["is_staff"]]
+    for row in d.comm.itertuples(index=False):
+        cid, created = str(row.community_id), row.created_at
+        a = act_m[(act_m["community_id"] == cid) & (act_m["ts"] >= created) & (act_m["ts"] < created + 365 * DAY)]
+        day = np.floor(_days(a["ts"] - created)).astype(int) + 1
+        dau = a.assign(day=day).groupby("day")["member_id"].nunique()
+        if created + 30 * DAY <= d.T:
+            early = dau[dau.index <= 3].sum() / 3.0 if (dau.index <= 3).any() else np.nan
+            late = dau[(dau.index >= 4) & (dau.index <= 30)].sum() / 27.0
+            surv[cid] = late / early if early else np.nan
+        n_days = int(min(365, math.floor(_days(pd.Series([d.T - created])).iloc[0])))
+        full = dau.reindex(range(1, n_days + 1), fill_value=0).astype(float)
+        if n_days >= 3 and full.iloc[:3].mean() > 0:
+            m7 = full[full.index >= 4].rolling(7, min_periods=1).mean()
+            below = m7[m7 < 0.25 * full.iloc[:3].mean()]
+            floor_[cid] = float(below.index[0]) if len(below) else np.nan
+    out["early_survival_ratio"] = d.series(surv)
+    out["days_to_activity_floor"] = d.series(floor_)
+    return out
+
+
+def _m_money(d: _Data) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    ev = d.ev[~d.ev["is_staff"]]
+    buys = ev[ev["event_type"] == "purchase"]
+    out["buyer_share"] = d.member_share(buys)
+    present_n = d.present.groupby("community_id").size().reindex(d.ids)
+    rev = buys.groupby("community_id")["amount"].sum().reindex(d.ids).fillna(0.0)
+    out["revenue_per_member"] = d.series(rev / present_n.where(present_n > 0))
+    n_buys = d.ev[d.ev["event_type"] == "purchase"].groupby(K).size()
+    buyers = buys[K].drop_duplicates()
+    rep = (n_buys.reindex(pd.MultiIndex.from_frame(buyers)).to_numpy() >= 2).astype(float)
+    out["repeat_purchase_rate"] = d.series(pd.Series(rep).groupby(buyers["community_id"].to_numpy()).mean())
+    out["referral_rate"] = d.member_share(ev[ev["event_type"] == "referral"])
+    a = d.act[~d.act["is_staff"]]
+    done = (a["event_type"] == "course_complete").groupby([a["community_id"], a["member_id"]]).max()
+    out["completion_rate"] = d.series(done.astype(float).groupby(level=0).mean())
+    att = ev[ev["event_type"] == "event_attend"].copy()
+    att["d"] = att["ts"].dt.floor("D")
+    days = att.groupby(["community_id", "d"])["member_id"].nunique()
+    days = days[days >= 3].reset_index()
+    days = days[days["d"] + 8 * DAY <= d.T]
+    for mid, kinds in (("event_lift", CONTENT), ("event_purchase_lift", ["purchase"])):
+        src = d.ev_any[~d.ev_any["is_staff"] & d.ev_any["event_type"].isin(kinds)]
+        vals = {}
+        for cid, g in days.groupby("community_id"):
+            ts = np.sort(src.loc[src["community_id"] == cid, "ts"].dt.tz_convert(None).to_numpy("datetime64[ns]"))
+            after = before = 0
+            for day in g["d"]:
+                dd = day.tz_convert(None).to_datetime64().astype("datetime64[ns]")
+                after += np.searchsorted(ts, dd + np.timedelta64(8, "D"), "left") - np.searchsorted(
+                    ts, dd + np.timedelta64(1, "D"), "left")
+                before += np.searchsorted(ts, dd, "left") - np.searchsorted(ts, dd - np.timedelta64(7, "D"), "left")
+            vals[cid] = after / before if before else np.nan
+        out[mid] = d.series(vals)
+    return out
+
+
+def _edges(d: _Data, ev: pd.DataFrame, *, staff_filter: bool = False) -> pd.DataFrame:
+    e = ev[ev["event_type"].isin(DEFAULT_KINDS) & ev["target_member_id"].notna()
+           & (ev["target_member_id"] != ev["member_id"]) & ~ev["is_bot"]]
+    t = d.roles[[*K, "is_staff", "is_bot"]].rename(
+        columns={"member_id": "target_member_id", "is_staff": "t_staff", "is_bot": "t_bot"})
+    e = e.merge(t, on=["community_id", "target_member_id"], how="inner" if staff_filter else "left")
+    e["t_staff"] = e["t_staff"].astype("boolean").fillna(False).astype(bool)
+    e["t_bot"] = e["t_bot"].astype("boolean").fillna(False).astype(bool)
+    e = e[~e["t_bot"]]
+    if staff_filter:
+        e = e[~e["is_staff"] & ~e["t_staff"]]
+    return (e.groupby(["community_id", "member_id", "target_member_id"])
+            .agg(weight=("ts", "size"), source_staff=("is_staff", "any"), target_staff=("t_staff", "any"))
+            .reset_index().rename(columns={"member_id": "source", "target_member_id": "target"}))
+
+
+def _m_network(d: _Data) -> dict[str, pd.Series]:
+    edges = _edges(d, d.ev)
+    by = {cid: g for cid, g in edges.groupby("community_id")}
+    rows = {cid: graph_measures(build_graph(by.get(cid, edges.iloc[:0]))) for cid in d.ids}
+    net = pd.DataFrame(rows).T
+    out = {c: d.series(net[c]) for c in ("density", "reciprocity", "avg_clustering", "degree_centralization",
+                                         "kcore_max", "kcore_size", "staff_interaction_share",
+                                         "hub_interaction_share", "member_to_member_share")}
+    now, before = _edges(d, d.trailing(d.ev, 30)), _edges(d, d.trailing(d.ev, 60, 30))
+    core = lambda e, cid: main_core(build_graph(e[e["community_id"] == cid]) if len(e) else nx.DiGraph())  # noqa: E731
+    out["kcore_stability"] = d.series({cid: jaccard(core(now, cid), core(before, cid)) for cid in d.ids})
+    out["economy_index"] = d.series({cid: economy_index(out["member_to_member_share"][cid],
+                                                        out["degree_centralization"][cid]) for cid in d.ids})
+    und = edges.assign(a=np.minimum(edges["source"], edges["target"]), b=np.maximum(edges["source"], edges["target"]))
+    pairs = und.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
+    out["repeated_ties_share"] = d.series((pairs["weight"] >= 2).astype(float).groupby(pairs["community_id"]).mean())
+    pe = _edges(d, d.ev, staff_filter=True)
+    pe = pe.assign(a=np.minimum(pe["source"], pe["target"]), b=np.maximum(pe["source"], pe["target"]))
+    pp = pe.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
+    out["peer_tie_strength"] = d.series(pp.groupby("community_id")["weight"].mean())
+    tags = d.ev[d.ev["event_type"].isin(CONTENT) & d.ev["topic"].notna()][["community_id", "topic"]]
+    tags = tags.assign(tag=tags["topic"].str.split(";")).explode("tag")
+    tags["tag"] = tags["tag"].str.strip()
+    tags = tags[tags["tag"] != ""]
+    cnt = tags.groupby(["community_id", "tag"]).size().astype(float)
+    out["vertical_focus"] = d.series((cnt**2).groupby(level=0).sum() / cnt.groupby(level=0).sum() ** 2)
+    return out
+
+
+def _nanmean(*vals: float) -> float:
+    v = [x for x in vals if not (x is None or math.isnan(x))]
+    return float(np.mean(v)) if v else math.nan
+
+
+#: Metric families computed by :func:`naive_metrics`, in order.
+_FAMILIES = (_m_size, _m_participation, _m_response, _m_retention, _m_money, _m_network)
+
+
+def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, *, as_of,
+                  metrics: list[str] | None = None, network: bool = True) -> pd.DataFrame:
+    """Every registered community metric for the single period ``"all"`` up to ``as_of``, in pandas.
+
+    Parameters
+    ----------
+    communities, members, events : DataFrame
+        Canonical tables in memory.
+    as_of : str or Timestamp
+        End of the period (naive = UTC).
+    metrics : list of str, optional
+        Keep only these ids (all families are still computed).
+    network : bool, default True
+        Also compute the network and high-value family (graph work); ``False`` skips it and
+        every metric that depends on it (``metrics`` must then not ask for them).
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, period, metric_id, value`` like
+        :func:`commlab.analysis.metrics.compute_metrics` with ``window=None``.
+    """
+    d = _Data(communities, members, events, _utc(as_of))
+    vals: dict[str, pd.Series] = {}
+    for fam in _FAMILIES:
+        if fam is _m_network and not network:
+            continue
+        vals.update(fam(d))
+    vals["problem_solving"] = d.series({
+        c: math.nan if math.isnan(vals["response_rate"][c]) else
+        _nanmean(vals["response_rate"][c], speed_score(vals["median_first_response_hours"][c])) for c in d.ids})
+    if network:
+        vals["trust_ties"] = d.series({c: _nanmean(vals["reciprocity"][c], vals["repeated_ties_share"][c],
+                                                   vals["avg_clustering"][c]) for c in d.ids})
+    keep = metrics if metrics is not None else list(vals)
+    rows = [pd.DataFrame({"community_id": d.ids, "period": "all", "metric_id": mid,
+                          "value": vals[mid].to_numpy(dtype="float64")}) for mid in keep]
+    out = pd.concat(rows, ignore_index=True)
+    for c in ("community_id", "period", "metric_id"):
+        out[c] = out[c].astype("string")
+    return out
+
+
+#: Metric ids :func:`naive_metrics` computes.
+NAIVE_METRICS: tuple[str, ...] = (
+    "members", "active_share_7d", "active_share_30d", "stickiness", "content_days_share", "zombie_share",
+    "lurker_share", "gini_content", "content_share_top1", "content_share_next9", "content_share_rest",
+    "core_share", "ugc_share", "contributor_absence_factor", "response_rate", "response_rate_staff",
+    "response_rate_members", "median_first_response_hours", "median_first_response_hours_staff",
+    "median_first_response_hours_members", "retention_30d", "retention_60d", "retention_90d",
+    "early_survival_ratio", "days_to_activity_floor", "buyer_share",
+    "revenue_per_member", "repeat_purchase_rate", "referral_rate", "completion_rate", "event_lift",
+    "event_purchase_lift", "density", "reciprocity", "avg_clustering", "degree_centralization", "kcore_max",
+    "kcore_size", "staff_interaction_share", "hub_interaction_share", "member_to_member_share",
+    "kcore_stability", "economy_index", "vertical_focus", "repeated_ties_share", "peer_tie_strength",
+    "problem_solving", "trust_ties",
+)

@@ -1,0 +1,149 @@
+"""What every engine shares: sources, the canonical typed views, the as-of instant, tidy output.
+
+An engine runs the *one* definition of each member feature
+(:func:`commlab.analysis.features.features_sql`) and each community metric
+(:mod:`commlab.analysis.metrics` registry) over the three canonical tables, wherever they are.
+A table source is one of
+
+* a pandas DataFrame (registered in the engine, never copied to disk);
+* a path, glob or list of paths to Parquet (``.parquet``) or CSV (``.csv``, ``.csv.gz``) files,
+  local or on object storage (``s3://...``), read by the engine itself (DuckDB
+  ``read_parquet``/``read_csv``, Spark ``spark.read``), never loaded whole into pandas.
+
+Because real exports (and the large benchmark data) often lack optional columns, the engine
+reads each source through a *canonical view*: every column of :mod:`commlab.data.schema`, cast
+to its canonical type, with ``NULL`` for optional columns the source does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from commlab.analysis.features import FEATURES
+from commlab.data import schema as S
+
+__all__ = [
+    "Source",
+    "SQL_TYPES",
+    "source_paths",
+    "source_format",
+    "canonical_select",
+    "utc_instant",
+    "tidy_features",
+    "tidy_metrics",
+]
+
+#: A table source: a DataFrame, or Parquet/CSV path(s)/glob(s)/URL(s).
+Source = pd.DataFrame | str | Path | Sequence[str | Path]
+
+#: Canonical column type -> SQL type (DuckDB spelling; sqlglot maps it for other engines).
+SQL_TYPES: dict[str, str] = {"string": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMPTZ",
+                             "float": "DOUBLE"}
+
+_FLOAT_FEATURES = frozenset(
+    {"tenure_days", "observed_days", "active_day_share", "ugc_30d", "recency_days", "reciprocity",
+     "staff_interaction_share", "last30_share", "purchase_total"}
+)
+
+
+def source_paths(src: str | Path | Sequence[str | Path]) -> list[str]:
+    """The path(s) of a file source as strings (a single path becomes a one-item list)."""
+    if isinstance(src, str | Path):
+        return [str(src)]
+    return [str(p) for p in src]
+
+
+def source_format(paths: Iterable[str]) -> str:
+    """``"parquet"`` or ``"csv"`` from the file name(s).
+
+    Raises
+    ------
+    ValueError
+        If the paths mix formats or a name ends in neither ``.parquet`` nor ``.csv``/``.csv.gz``.
+    """
+    kinds = set()
+    for p in paths:
+        low = p.lower().rstrip("/")
+        if low.endswith((".parquet", ".parq", ".pq")) or low.endswith("*"):
+            kinds.add("parquet")
+        elif low.endswith((".csv", ".csv.gz", ".tsv")):
+            kinds.add("csv")
+        else:
+            raise ValueError(f"cannot tell the format of {p!r}: name it *.parquet, *.csv or *.csv.gz")
+    if len(kinds) != 1:
+        raise ValueError(f"one table must be in one format, got {sorted(kinds)}")
+    return kinds.pop()
+
+
+def canonical_select(table: S.Table, relation: str, present: Iterable[str]) -> str:
+    """``SELECT`` of every column of ``table`` from ``relation``, typed, NULL where absent.
+
+    Parameters
+    ----------
+    table : Table
+        A canonical table of :mod:`commlab.data.schema`.
+    relation : str
+        The SQL relation to read (a view name or a table function call).
+    present : iterable of str
+        Columns the relation has.
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing.
+    """
+    have = set(present)
+    missing = [c for c in table.required if c not in have]
+    if missing:
+        raise ValueError(f"{table.name}: required column(s) missing from the source: {', '.join(missing)}")
+    cols = []
+    for c in table.columns:
+        typ = SQL_TYPES[c.dtype]
+        expr = f'CAST("{c.name}" AS {typ})' if c.name in have else f"CAST(NULL AS {typ})"
+        cols.append(f'{expr} AS "{c.name}"')
+    return f"SELECT {', '.join(cols)} FROM {relation}"
+
+
+def utc_instant(when: str | pd.Timestamp) -> pd.Timestamp:
+    """``when`` as a UTC Timestamp; a naive value is read as UTC (as in :mod:`commlab.analysis.metrics`).
+
+    Raises
+    ------
+    ValueError
+        If ``when`` is empty.
+    """
+    if when is None or (isinstance(when, str) and not when.strip()):
+        raise ValueError("as_of is required: pass an explicit instant such as '2024-07-01'")
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def tidy_features(out: pd.DataFrame) -> pd.DataFrame:
+    """Canonical dtypes and order for a features result (as :func:`commlab.analysis.features.member_features`)."""
+    out = out.copy()
+    for c in ("community_id", "member_id"):
+        out[c] = out[c].astype("string")
+    for f in FEATURES:
+        if f.unit == "bool":
+            out[f.id] = out[f.id].astype(bool)
+        elif f.id in _FLOAT_FEATURES:
+            out[f.id] = pd.to_numeric(out[f.id]).astype("float64")
+        else:
+            out[f.id] = pd.to_numeric(out[f.id]).astype("int64")
+    out = out[["community_id", "member_id", *(f.id for f in FEATURES)]]
+    return out.sort_values(["community_id", "member_id"], kind="stable").reset_index(drop=True)
+
+
+def tidy_metrics(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-metric results into the tidy ``community_id, period, metric_id, value`` table."""
+    if not parts:
+        return pd.DataFrame({"community_id": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
+                             "metric_id": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("community_id", "period", "metric_id"):
+        out[c] = out[c].astype("string")
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    return out

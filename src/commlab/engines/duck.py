@@ -1,0 +1,266 @@
+"""DuckDB engine: the feature and metric SQL over DataFrames or files on disk, with bounded memory.
+
+:class:`DuckDBEngine` runs :func:`commlab.analysis.features.features_sql` and the metric
+registry of :mod:`commlab.analysis.metrics` (SQL metrics and the Python ones that query
+DuckDB) over sources that are DataFrames or Parquet/CSV files read in place with
+``read_parquet``/``read_csv``; nothing is loaded whole into pandas except the (small)
+communities table and the results. ``memory_limit``, ``threads`` and ``temp_directory``
+are DuckDB settings: above the limit, joins, aggregates and sorts spill to ``temp_directory``.
+
+Examples
+--------
+>>> eng = DuckDBEngine(memory_limit="2GB", threads=2)          # doctest: +SKIP
+>>> feats = eng.member_features("data/big/events.parquet",      # doctest: +SKIP
+...                             "data/big/members.parquet", as_of="2024-07-01")
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from commlab.analysis.features import STAFF_ROLES, features_sql
+from commlab.analysis.metrics import (
+    PRELUDE,
+    MetricContext,
+    Tables,
+    _run,
+    get_metric,
+    list_metrics,
+    make_periods,
+)
+from commlab.analysis.metrics import STAFF_ROLES as METRIC_STAFF_ROLES
+from commlab.data import schema as S
+from commlab.data.load import Dataset
+from commlab.engines.base import (
+    Source,
+    canonical_select,
+    source_format,
+    source_paths,
+    tidy_features,
+    tidy_metrics,
+    utc_instant,
+)
+
+__all__ = ["DuckDBEngine", "bind_as_of"]
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def bind_as_of(sql: str, as_of: pd.Timestamp) -> str:
+    """``sql`` with the ``$as_of`` parameter replaced by a UTC timestamp literal.
+
+    Used where a prepared parameter is not available (``COPY ... TO``, other engines).
+    """
+    lit = f"CAST('{as_of.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
+    return sql.replace("$as_of", lit)
+
+
+class DuckDBEngine:
+    """Runs commlab's SQL definitions on DuckDB.
+
+    Parameters
+    ----------
+    memory_limit : str, optional
+        DuckDB ``memory_limit`` (e.g. ``"2GB"``); default: DuckDB's own (80 % of RAM).
+    threads : int, optional
+        DuckDB ``threads``; default: one per core.
+    temp_directory : str or Path, optional
+        Where DuckDB spills when over ``memory_limit``; default: DuckDB's own.
+    database : str, default ":memory:"
+        DuckDB database file; ``":memory:"`` keeps nothing after the call.
+
+    Attributes
+    ----------
+    timings_ : dict
+        After :meth:`compute_metrics`: seconds spent in ``prelude`` (materialising ``roles``,
+        ``ev``, ``present``) and in each metric, for profiling.
+    """
+
+    name = "duckdb"
+
+    def __init__(self, *, memory_limit: str | None = None, threads: int | None = None,
+                 temp_directory: str | Path | None = None, database: str = ":memory:") -> None:
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.temp_directory = temp_directory
+        self.database = database
+        self.timings_: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return (f"DuckDBEngine(memory_limit={self.memory_limit!r}, threads={self.threads!r}, "
+                f"temp_directory={None if self.temp_directory is None else str(self.temp_directory)!r})")
+
+    # ------------------------------------------------------------------ connection and sources
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A new connection with the engine's settings and the session time zone set to UTC."""
+        con = duckdb.connect(self.database)
+        con.execute("SET TimeZone = 'UTC'")
+        # results are sorted explicitly where order matters; dropping insertion order lets
+        # DuckDB stream and spill more freely
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        if self.memory_limit is not None:
+            con.execute(f"SET memory_limit = {_quote(self.memory_limit)}")
+        if self.threads is not None:
+            con.execute(f"SET threads = {int(self.threads)}")
+        if self.temp_directory is not None:
+            Path(self.temp_directory).mkdir(parents=True, exist_ok=True)
+            con.execute(f"SET temp_directory = {_quote(str(self.temp_directory))}")
+        return con
+
+    def relation(self, con: duckdb.DuckDBPyConnection, src: Source, name: str) -> str:
+        """A SQL relation reading ``src``: a registered DataFrame, ``read_parquet`` or ``read_csv``."""
+        if isinstance(src, pd.DataFrame):
+            con.register(f"_src_{name}", src)
+            return f"_src_{name}"
+        paths = source_paths(src)
+        files = "[" + ", ".join(_quote(p) for p in paths) + "]"
+        if source_format(paths) == "parquet":
+            return f"read_parquet({files}, union_by_name = true)"
+        return f"read_csv({files}, header = true, auto_detect = true, all_varchar = true)"
+
+    def register_tables(self, con: duckdb.DuckDBPyConnection, **sources: Source) -> dict[str, str]:
+        """Create the canonical typed views ``c_<table>`` for the given sources.
+
+        Parameters
+        ----------
+        con : connection
+            From :meth:`connect`.
+        **sources
+            ``communities=``, ``members=``, ``events=``: a :data:`~commlab.engines.base.Source` each.
+
+        Returns
+        -------
+        dict
+            Table name -> view name.
+        """
+        views = {}
+        for name, src in sources.items():
+            table = S.TABLES[name]
+            rel = self.relation(con, src, name)
+            cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+            con.execute(f"CREATE OR REPLACE TEMP VIEW c_{name} AS {canonical_select(table, rel, cols)}")
+            views[name] = f"c_{name}"
+        return views
+
+    # ------------------------------------------------------------------ features
+    def member_features(self, events: Source, members: Source, *, as_of: str | pd.Timestamp,
+                        staff_roles: tuple[str, ...] = STAFF_ROLES, out: str | Path | None = None,
+                        ) -> pd.DataFrame | Path:
+        """Member features (:data:`commlab.analysis.features.FEATURES`) as of ``as_of``.
+
+        Parameters
+        ----------
+        events, members : DataFrame or path(s)
+            The canonical tables, in memory or as Parquet/CSV files.
+        as_of : str or Timestamp
+            The instant; a naive value is read as UTC.
+        staff_roles : tuple of str
+            Roles flagged ``is_staff``.
+        out : str or Path, optional
+            Write the result to this Parquet file with ``COPY`` (no pandas round trip) and return
+            the path instead of a DataFrame; for member counts that do not fit comfortably in memory.
+
+        Returns
+        -------
+        DataFrame or Path
+            As :func:`commlab.analysis.features.member_features`.
+
+        Raises
+        ------
+        ValueError
+            If a required column is missing or ``as_of`` is empty.
+        """
+        now = utc_instant(as_of)
+        con = self.connect()
+        try:
+            v = self.register_tables(con, events=events, members=members)
+            sql = features_sql(v["events"], v["members"], staff_roles=tuple(staff_roles))
+            if out is not None:
+                target = Path(out)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                con.execute(f"COPY ({bind_as_of(sql, now)}) TO {_quote(str(target))} (FORMAT parquet)")
+                return target
+            res = con.execute(sql, {"as_of": now.to_pydatetime()}).df()
+        finally:
+            con.close()
+        return tidy_features(res)
+
+    # ------------------------------------------------------------------ metrics
+    def compute_metrics(self, data: Dataset | Tables | Mapping[str, Source], *, as_of: Any,
+                        window: str | None = "month", metrics: Iterable[str] | None = None,
+                        start: Any = None) -> pd.DataFrame:
+        """Registered community metrics, as :func:`commlab.analysis.metrics.compute_metrics`.
+
+        Same definitions and the same result; differences: sources may be CSV as well as
+        Parquet/DataFrames, optional columns may be absent, and the connection carries the
+        engine's memory, thread and spill settings.
+
+        Parameters
+        ----------
+        data : Dataset, Tables or mapping
+            ``communities``, ``members``, ``events`` (each a DataFrame or path(s)).
+        as_of, window, metrics, start
+            See :func:`commlab.analysis.metrics.compute_metrics`.
+
+        Returns
+        -------
+        DataFrame
+            ``community_id, period, metric_id, value``.
+
+        Raises
+        ------
+        KeyError
+            If a metric id is unknown.
+        ValueError
+            If ``window``, ``as_of`` or a source is invalid.
+        """
+        srcs = _sources(data)
+        chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
+        con = self.connect()
+        try:
+            v = self.register_tables(con, **srcs)
+            communities = con.execute(f"SELECT * FROM {v['communities']}").df()
+            if start is None and window is not None:
+                first = con.execute(f"SELECT community_id, min(ts) AS t FROM {v['events']} GROUP BY 1").df()
+                start = dict(zip(first["community_id"].astype(str), first["t"], strict=True))
+            periods = make_periods(communities, as_of=as_of, window=window, start=start)
+            con.register("periods", periods)
+            staff = "(" + ", ".join(_quote(r) for r in METRIC_STAFF_ROLES) + ")"
+            self.timings_ = {}
+            t0 = time.perf_counter()
+            for stmt in PRELUDE.format(staff_roles=staff, **v).split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            self.timings_["prelude"] = time.perf_counter() - t0
+            ctx = MetricContext(con, Tables(**srcs), periods, window)  # type: ignore[arg-type]
+            keys = periods[["community_id", "period"]]
+            parts = []
+            for m in chosen:
+                t0 = time.perf_counter()
+                res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
+                self.timings_[m.id] = time.perf_counter() - t0
+                res.insert(2, "metric_id", m.id)
+                parts.append(res)
+        finally:
+            con.close()
+        return tidy_metrics(parts)
+
+
+def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]:
+    if isinstance(data, Dataset | Tables):
+        return {"communities": data.communities, "members": data.members, "events": data.events}
+    if isinstance(data, Mapping):
+        missing = [n for n in ("communities", "members", "events") if n not in data]
+        if missing:
+            raise TypeError(f"tables missing: {', '.join(missing)}")
+        return {n: data[n] for n in ("communities", "members", "events")}
+    raise TypeError(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")

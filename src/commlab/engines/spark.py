@@ -1,0 +1,236 @@
+"""Spark engine: the same feature and metric definitions, transpiled from DuckDB SQL by sqlglot.
+
+:class:`SparkEngine` takes a ``SparkSession`` (a local one, or one connected to a cluster)
+and runs :func:`commlab.analysis.features.features_sql` and the metric registry on it. There
+is no second copy of any definition: the DuckDB text is written for Spark by
+:func:`commlab.engines.transpile.to_dialect`. Python metrics (the interaction network, the
+high-value scores) run unchanged: their DuckDB queries are transpiled and executed by Spark,
+and only their (small) results come back to the driver for the graph work.
+
+Metrics whose SQL Spark cannot run (sqlglot cannot write it, or Spark rejects it, e.g. some
+correlated subqueries) are reported, not hidden: :meth:`SparkEngine.compute_metrics` leaves
+them NaN and lists them with the reason in :attr:`SparkEngine.failures_`.
+
+Needs the optional dependencies ``pyspark`` (and Java 17+) and ``sqlglot``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from commlab.analysis.features import STAFF_ROLES, features_sql
+from commlab.analysis.metrics import (
+    PRELUDE,
+    MetricContext,
+    Tables,
+    _run,
+    get_metric,
+    list_metrics,
+    make_periods,
+)
+from commlab.analysis.metrics import STAFF_ROLES as METRIC_STAFF_ROLES
+from commlab.data import schema as S
+from commlab.data.load import Dataset
+from commlab.engines.base import (
+    Source,
+    canonical_select,
+    source_format,
+    source_paths,
+    tidy_features,
+    tidy_metrics,
+    utc_instant,
+)
+from commlab.engines.duck import _sources, bind_as_of
+from commlab.engines.transpile import to_dialect
+
+__all__ = ["SparkEngine", "local_session"]
+
+
+def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = "1g",
+                  app_name: str = "commlab") -> Any:
+    """A small local ``SparkSession`` in UTC (``local[cores]``), e.g. for tests and laptops.
+
+    Raises
+    ------
+    ImportError
+        If pyspark is not installed.
+    """
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.default.parallelism", str(cores))
+            .config("spark.driver.memory", memory)
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate())
+
+
+class _SparkContext(MetricContext):
+    """A :class:`MetricContext` whose queries are transpiled and run by Spark."""
+
+    def query(self, sql: str, **params: Any) -> pd.DataFrame:  # noqa: D401 - same contract as the parent
+        if params:
+            raise NotImplementedError("parameters are not supported by the Spark engine")
+        (stmt,) = to_dialect(sql, "spark")
+        return self.con.sql(stmt).toPandas()
+
+
+class SparkEngine:
+    """Runs commlab's SQL definitions on a Spark session.
+
+    Parameters
+    ----------
+    spark : SparkSession, optional
+        Default: :func:`local_session`. Its ``spark.sql.session.timeZone`` must be ``UTC``.
+    scratch : str or Path, optional
+        Where in-memory DataFrames are written as Parquet for Spark to read (default: a
+        temporary folder). On a cluster this must be storage the executors can read.
+
+    Attributes
+    ----------
+    failures_ : dict
+        After :meth:`compute_metrics`: metric id -> why Spark could not compute it.
+    """
+
+    name = "spark"
+
+    def __init__(self, spark: Any = None, *, scratch: str | Path | None = None) -> None:
+        self.spark = spark
+        self.scratch = scratch
+        self.failures_: dict[str, str] = {}
+        self._cached: list[Any] = []
+
+    def __repr__(self) -> str:
+        master = None if self.spark is None else self.spark.sparkContext.master
+        return f"SparkEngine(master={master!r}, failures={len(self.failures_)})"
+
+    def session(self) -> Any:
+        """The Spark session (created with :func:`local_session` on first use)."""
+        if self.spark is None:
+            self.spark = local_session()
+        tz = self.spark.conf.get("spark.sql.session.timeZone")
+        if tz != "UTC":
+            raise ValueError(f"spark.sql.session.timeZone must be UTC, is {tz!r}")
+        return self.spark
+
+    # ------------------------------------------------------------------ sources
+    def _scratch(self) -> Path:
+        if self.scratch is None:
+            self.scratch = tempfile.mkdtemp(prefix="commlab-spark-")
+        return Path(self.scratch)
+
+    def _frame(self, pdf: pd.DataFrame, name: str) -> Any:
+        """A pandas frame as a Spark DataFrame (through Parquet, microsecond timestamps).
+
+        Each call writes a new file: Spark's cache matches plans by file path, so reusing a
+        path would serve the previous call's cached tables.
+        """
+        path = self._scratch() / f"{name}-{uuid.uuid4().hex}.parquet"
+        pdf.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
+        return self.session().read.parquet(str(path))
+
+    def register_tables(self, **sources: Source) -> dict[str, str]:
+        """Temp views ``c_<table>`` of every canonical column, typed, NULL where absent."""
+        spark = self.session()
+        views = {}
+        for name, src in sources.items():
+            if isinstance(src, pd.DataFrame):
+                df = self._frame(src, f"src_{name}")
+            else:
+                paths = source_paths(src)
+                if source_format(paths) == "parquet":
+                    df = spark.read.parquet(*paths)
+                else:
+                    df = spark.read.option("header", True).csv(paths)
+            df.createOrReplaceTempView(f"_src_{name}")
+            (sel,) = to_dialect(canonical_select(S.TABLES[name], f"_src_{name}", df.columns), "spark")
+            spark.sql(sel).createOrReplaceTempView(f"c_{name}")
+            views[name] = f"c_{name}"
+        return views
+
+    # ------------------------------------------------------------------ features
+    def features_sql(self, *, as_of: str | pd.Timestamp, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+        """The Spark SQL text of the member features over the views ``c_events``/``c_members``."""
+        sql = bind_as_of(features_sql("c_events", "c_members", staff_roles=tuple(staff_roles)), utc_instant(as_of))
+        (stmt,) = to_dialect(sql, "spark")
+        return stmt
+
+    def member_features(self, events: Source, members: Source, *, as_of: str | pd.Timestamp,
+                        staff_roles: tuple[str, ...] = STAFF_ROLES, out: str | None = None) -> pd.DataFrame | str:
+        """Member features computed by Spark (see :meth:`commlab.engines.duck.DuckDBEngine.member_features`).
+
+        ``out``: write Parquet there with Spark (any URI Spark can write, e.g. ``s3a://``) and
+        return it instead of collecting a DataFrame on the driver.
+        """
+        self.register_tables(events=events, members=members)
+        df = self.session().sql(self.features_sql(as_of=as_of, staff_roles=staff_roles))
+        if out is not None:
+            df.write.mode("overwrite").parquet(str(out))
+            return str(out)
+        return tidy_features(df.toPandas())
+
+    # ------------------------------------------------------------------ metrics
+    def compute_metrics(self, data: Dataset | Tables | Mapping[str, Source], *, as_of: Any,
+                        window: str | None = "month", metrics: Iterable[str] | None = None,
+                        start: Any = None) -> pd.DataFrame:
+        """Registered community metrics computed by Spark; those it cannot run are NaN and listed in ``failures_``.
+
+        Parameters and result as :func:`commlab.analysis.metrics.compute_metrics`.
+        """
+        spark = self.session()
+        srcs = _sources(data)
+        chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
+        v = self.register_tables(**srcs)
+        communities = spark.sql(f"SELECT * FROM {v['communities']}").toPandas()
+        if start is None and window is not None:
+            first = spark.sql(f"SELECT community_id, min(ts) AS t FROM {v['events']} GROUP BY community_id").toPandas()
+            start = dict(zip(first["community_id"].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
+        periods = make_periods(communities, as_of=as_of, window=window, start=start)
+        self._frame(periods, "periods").createOrReplaceTempView("periods")
+        staff = "(" + ", ".join("'" + r + "'" for r in METRIC_STAFF_ROLES) + ")"
+        for stmt in PRELUDE.format(staff_roles=staff, **v).split(";"):
+            if stmt.strip():
+                self._create(stmt)
+        ctx = _SparkContext(spark, Tables(**srcs), periods, window)  # type: ignore[arg-type]
+        keys = periods[["community_id", "period"]]
+        parts = []
+        self.failures_ = {}
+        try:
+            for m in chosen:
+                try:
+                    res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
+                except Exception as exc:  # noqa: BLE001 - recorded per metric, reported to the caller
+                    self.failures_[m.id] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                    res = keys.assign(value=float("nan"))
+                res.insert(2, "metric_id", m.id)
+                parts.append(res)
+        finally:
+            for df in self._cached:
+                df.unpersist()
+            self._cached = []
+        return tidy_metrics(parts)
+
+    def _create(self, stmt: str) -> None:
+        """Run one ``CREATE ... {VIEW|TABLE} name AS SELECT`` of the prelude as a (cached) temp view."""
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(stmt, read="duckdb")
+        if not isinstance(tree, exp.Create):
+            raise ValueError(f"unexpected prelude statement: {stmt.strip()[:80]}")
+        name = tree.this.name
+        (select,) = to_dialect(tree.expression.sql("duckdb"), "spark")
+        df = self.session().sql(select)
+        if str(tree.args.get("kind", "")).upper() == "TABLE":
+            df = df.cache()
+            self._cached.append(df)
+        df.createOrReplaceTempView(name)
