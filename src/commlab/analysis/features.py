@@ -337,10 +337,15 @@ def member_features(
         out = con.execute(sql, {"as_of": now.to_pydatetime()}).df()
     finally:
         con.close()
-    return _tidy(out)
+    return tidy_features(out)
 
 
-def _tidy(out: pd.DataFrame) -> pd.DataFrame:
+def tidy_features(out: pd.DataFrame) -> pd.DataFrame:
+    """Canonical dtypes, column order and row order of a features result, whatever engine made it.
+
+    Ids become ``string``; flags ``bool``; the float features ``float64``; counts ``int64``
+    (``pd.to_numeric`` first, since Spark returns decimals). Rows are sorted by community and member.
+    """
     out = out.copy()
     for c in ("community_id", "member_id"):
         out[c] = out[c].astype("string")
@@ -348,10 +353,11 @@ def _tidy(out: pd.DataFrame) -> pd.DataFrame:
         if f.unit == "bool":
             out[f.id] = out[f.id].astype(bool)
         elif f.id in _FLOAT_FEATURES:
-            out[f.id] = out[f.id].astype("float64")
+            out[f.id] = pd.to_numeric(out[f.id]).astype("float64")
         else:
-            out[f.id] = out[f.id].astype("int64")
-    return out.reset_index(drop=True)
+            out[f.id] = pd.to_numeric(out[f.id]).astype("int64")
+    out = out[["community_id", "member_id", *(f.id for f in FEATURES)]]
+    return out.sort_values(["community_id", "member_id"], kind="stable").reset_index(drop=True)
 
 
 def participation_inequality(features: pd.DataFrame, *, content: str = "ugc",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.economy import economy_index
-from commlab.analysis.features import ACTIVITY_EXCLUDED, FEATURE_IDS, FEATURES, STAFF_ROLES
+from commlab.analysis.features import ACTIVITY_EXCLUDED, STAFF_ROLES, tidy_features
 from commlab.analysis.highvalue import speed_score
 from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
 from commlab.data import schema as S
@@ -170,22 +170,7 @@ def naive_member_features(events: pd.DataFrame, members: pd.DataFrame, *, as_of,
     res["referrals"] = z("t_referral")
     res["has_left"] = (out["left_at"].notna() & (out["left_at"] <= T)).astype(bool)
     res["is_staff"] = out["is_staff"].astype(bool)
-    return _tidy_features(res.reset_index())
-
-
-def _tidy_features(out: pd.DataFrame) -> pd.DataFrame:
-    """The dtypes and order of :func:`commlab.analysis.features.member_features`."""
-    for c in K:
-        out[c] = out[c].astype("string")
-    for f in FEATURES:
-        if f.unit == "bool":
-            out[f.id] = out[f.id].astype(bool)
-        elif f.id in _INT_UNITS_EXCEPT_FLOATS or f.unit not in ("events", "days", "weeks", "members"):
-            out[f.id] = out[f.id].astype("float64")
-        else:
-            out[f.id] = out[f.id].astype("int64")
-    out = out[[*K, *FEATURE_IDS]]
-    return out.sort_values(K, kind="stable").reset_index(drop=True)
+    return tidy_features(res.reset_index())
 
 
 # --------------------------------------------------------------------------- metrics

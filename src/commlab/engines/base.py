@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from commlab.analysis.features import FEATURES
+from commlab.analysis.features import tidy_features
 from commlab.data import schema as S
 
 __all__ = [
@@ -119,22 +119,6 @@ def utc_instant(when: str | pd.Timestamp) -> pd.Timestamp:
         raise ValueError("as_of is required: pass an explicit instant such as '2024-07-01'")
     ts = pd.Timestamp(when)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def tidy_features(out: pd.DataFrame) -> pd.DataFrame:
-    """Canonical dtypes and order for a features result (as :func:`commlab.analysis.features.member_features`)."""
-    out = out.copy()
-    for c in ("community_id", "member_id"):
-        out[c] = out[c].astype("string")
-    for f in FEATURES:
-        if f.unit == "bool":
-            out[f.id] = out[f.id].astype(bool)
-        elif f.id in _FLOAT_FEATURES:
-            out[f.id] = pd.to_numeric(out[f.id]).astype("float64")
-        else:
-            out[f.id] = pd.to_numeric(out[f.id]).astype("int64")
-    out = out[["community_id", "member_id", *(f.id for f in FEATURES)]]
-    return out.sort_values(["community_id", "member_id"], kind="stable").reset_index(drop=True)
 
 
 def tidy_metrics(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -270,11 +270,6 @@ def finish(
     out: dict[str, pd.DataFrame] = {}
     for name, table in S.TABLES.items():
         frame = frames[name].reset_index(drop=True)
-        for col in table.columns:
-            # coerce_table cannot create a missing optional float column (pd.NA into float64),
-            # so optional columns absent from the source are added here, empty and typed.
-            if col.name not in frame.columns and not col.required:
-                frame[col.name] = _empty_column(col.dtype, frame.index)
         coerced, found = coerce_table(frame, table, files[name], tz)
         problems.extend(found)
         problems.extend(table_problems(coerced, table, files[name]))
@@ -286,14 +281,6 @@ def finish(
     ds = Dataset(out["communities"], out["members"], ev, files=files, tz=tz)
     report.rows_mapped = {name: len(getattr(ds, name)) for name in S.TABLES}
     return ds
-
-
-def _empty_column(dtype: str, index: pd.Index) -> pd.Series:
-    if dtype == "float":
-        return pd.Series(float("nan"), index=index, dtype="float64")
-    if dtype == "timestamp":
-        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-    return pd.Series(pd.NA, index=index, dtype="string")
 
 
 def write_dataset_atomic(dataset: Dataset, out_dir: str | Path, report: ImportReport) -> Path:
