@@ -197,3 +197,18 @@ def test_stack_exchange_sites_as_twelve_typed_communities():
     table = with_axes(m, ds.communities)
     assert table["members"].min() > 500 and table["response_rate"].between(0.3, 1).all()
     assert table["vertical_focus"].notna().all()  # questions carry tags
+
+
+def test_attribution_credits_the_intermediary_only_when_it_was_used():
+    import pandas as pd
+
+    from commlab.data.load import Dataset
+    from commlab.sources import attribution
+
+    def ds(source: str) -> Dataset:
+        com = pd.DataFrame({"community_id": ["c"], "name": ["Cardano"], "source": [source]})
+        return Dataset(com, pd.DataFrame(), pd.DataFrame())
+
+    direct = attribution(ds("Stack Exchange data dump (cardano), CC BY-SA 4.0"))
+    assert "Stack Exchange, CC BY-SA" in direct and "Vrani" not in direct
+    assert "Vranić" in attribution(ds("Stack Exchange (math), CC BY-SA — via Vranić et al. 2023"))

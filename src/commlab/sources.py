@@ -62,7 +62,9 @@ def attribution(ds: Dataset, lang: str = "en") -> str:
         names = ", ".join(c.loc[se, "name"].astype(str))
         head = "数据来源：Stack Exchange，CC BY-SA（用户贡献内容）；站点：" if lang == "zh" else (
             "Data: Stack Exchange, CC BY-SA (user contributions); sites: ")
-        parts.append(head + names + " — via Vranić et al. 2023, EPJ Data Science 12:4")
+        # the 180-day CSVs come through Vranić et al.; a dump imported directly does not
+        via = src[se].astype(str).str.contains("Vrani").any()
+        parts.append(head + names + (" — via Vranić et al. 2023, EPJ Data Science 12:4" if via else ""))
     others = sorted(set(src[~se].dropna().astype(str)) - {""})
     if others:
         parts.append(("数据来源：" if lang == "zh" else "Data: ") + "; ".join(others))
