@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, SAMPLES
+from test_notebooks_health import rendered_text
 
 NOTEBOOK = REPO / "notebooks" / "02_member_segments.ipynb"
+K = 300  # high enough that one segment of the samples and the staff role fall below it
 
 
 def test_notebook_is_committed_clean_with_typed_parameters():
@@ -28,6 +30,7 @@ def test_notebook_is_committed_clean_with_typed_parameters():
     assert names[:6] == ["data_dir", "as_of", "communities", "lang", "tz", "output_dir"]
     assert {"method", "n_clusters", "k_min", "k_max", "seed"} <= set(names)
     assert all("  # " in line for line in lines)
+    assert names[-1] == "k_min_group" and "k_min_group: int = 5  #" in params[0].source
     for c in nb.cells:
         if c.cell_type == "code":
             assert not c.outputs and c.execution_count is None
@@ -48,12 +51,24 @@ def test_member_segments_notebook_on_samples(tmp_path: Path):
     import papermill as pm
 
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"),
-                        parameters={"output_dir": str(tmp_path), "lang": "zh", "n_resamples": 3, "n_boot": 3},
+                        parameters={"output_dir": str(tmp_path), "lang": "zh", "n_resamples": 3, "n_boot": 3,
+                                    "k_min_group": K},
                         kernel_name="commlab", cwd=str(NOTEBOOK.parent), progress_bar=False)
     s = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert s["k"] == len(s["segments"]) and 3 <= s["k"] <= 8
-    assert sum(seg["size"] for seg in s["segments"]) == s["members_clustered"]
-    assert all(seg["name_zh"] and seg["name_en"] and seg["rule"] for seg in s["segments"])
+    assert all(seg["name_zh"] and seg["name_en"] for seg in s["segments"])
+    # small groups: segments and rule roles of fewer than K members are blank in summary.json and the tables
+    table = pd.read_parquet(tmp_path / "member_segments.parquet")  # a working file: the true sizes
+    true_sizes = table["segment"].value_counts()
+    assert sum(true_sizes) == s["members_clustered"] and s["k_min_group"] == K
+    for seg in s["segments"]:
+        small = true_sizes[seg["segment"]] < K
+        assert (seg["size"] is None) == small and (seg["rule"] is None) == small, seg
+        assert small or seg["size"] == true_sizes[seg["segment"]]
+    assert any(seg["size"] is None for seg in s["segments"]) and s["rule_roles"]["staff"] is None
+    assert all(n is None or n >= K for n in s["rule_roles"].values())
+    shown = rendered_text(tmp_path / "out.ipynb")
+    assert f"<{K}" in shown and f"少于 {K} 人的分组不显示" in shown
     assert s["stability_ari"]["median"] >= 0.8
     assert s["truth"]["ari_clusters_vs_planted"] >= 0.6
     assert s["truth"]["rule_role_accuracy_all"] >= 0.9
@@ -64,7 +79,6 @@ def test_member_segments_notebook_on_samples(tmp_path: Path):
     ids = set(members["member_id"]) | set(members["display_name"].dropna())
     text = (tmp_path / "summary.json").read_text(encoding="utf-8")
     assert not set(re.findall(r'"([^"]+)"', text)) & ids
-    table = pd.read_parquet(tmp_path / "member_segments.parquet")
     assert "member_id" not in table.columns and "display_name" not in table.columns
     assert not set(table["member"]) & ids and table["member"].str.startswith("m_").all()
     assert len(table) == s["members_clustered"]

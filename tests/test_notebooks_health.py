@@ -31,6 +31,18 @@ def no_member_ids(tmp_path: Path, ids: set[str]) -> None:
     assert not leaked, f"member ids in summary.json: {sorted(leaked)[:5]}"
 
 
+def rendered_text(notebook: Path) -> str:
+    """The text/html and text/markdown outputs of an executed notebook, HTML entities undone."""
+    import html
+
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    parts = [o["data"].get(mime, "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             if o.get("output_type") in ("display_data", "execute_result") for mime in ("text/html", "text/markdown")]
+    return html.unescape("\n".join(parts))
+
+
 def test_notebooks_are_committed_clean_with_the_parameters():
     import nbformat
 
@@ -42,7 +54,7 @@ def test_notebooks_are_committed_clean_with_the_parameters():
         assert len(params) == 1 and nb.cells[1] is params[0]
         names = [line.split(":")[0] for line in params[0].source.splitlines()]
         assert names == ["data_dir", "source", "as_of", "communities", "window", "type_axis", "lang", "tz",
-                         "output_dir", "seed"]
+                         "output_dir", "seed", "k_min_group"]
         assert all("  # " in line for line in params[0].source.splitlines())
         for c in nb.cells:
             if c.cell_type == "code":
@@ -52,13 +64,22 @@ def test_notebooks_are_committed_clean_with_the_parameters():
 def test_health_notebook_on_samples(tmp_path):
     import pandas as pd
 
-    # the small communities keep this test quick; 04 below runs on all eleven
+    # the small communities keep this test quick; 04 below runs on all eleven. A high k stands in for
+    # a client's tiny groups: c08 and c09 (under 150 members at as_of) fall below it; c05, c10, c11 (154+) do not.
     picked = ["c05", "c08", "c09", "c10", "c11"]
-    s = run("03_community_health.ipynb", tmp_path, as_of=SAMPLES_AS_OF, window="none", lang="en", communities=picked)
+    s = run("03_community_health.ipynb", tmp_path, as_of=SAMPLES_AS_OF, window="none", lang="en", communities=picked,
+            k_min_group=150)
     table = pd.DataFrame(s["metric_table"]).set_index("community_id")
-    assert sorted(table.index) == picked and table["members"].gt(0).all()
+    assert sorted(table.index) == picked
+    assert s["k_min_group"] == 150 and s["suppressed_communities"] == ["c08", "c09"]
+    assert table.loc[["c08", "c09"]].drop(columns="period", errors="ignore").isna().all().all()
+    assert table.loc[["c05", "c10", "c11"], "members"].ge(150).all()
     econ = pd.DataFrame(s["economy"]).set_index("community_id")
     assert econ.loc["c05", "economy_measured"] == "fan" and econ.loc["c10", "economy_measured"] == "community"
+    assert econ.loc["c08", ["economy_index", "economy_measured"]].isna().all()
+    # the rendered tables show the suppression and say so
+    shown = rendered_text(tmp_path / "03_community_health.ipynb")
+    assert "<150" in shown and "group(s) with fewer than 150 members suppressed" in shown
     assert "synthetic" in s["attribution"]
     members = pd.read_csv(SAMPLES / "members.csv", dtype=str)
     no_member_ids(tmp_path, set(members["member_id"]) | set(members["display_name"].dropna()))

@@ -27,6 +27,7 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = _pyproject()["project"]
     wanted = {_name(r) for r in project["dependencies"]}
     wanted |= {_name(r) for r in project["optional-dependencies"]["test"]}
+    wanted |= {_name(r) for r in project["optional-dependencies"]["spark"]}
     wanted = {CONDA_NAMES.get(n, n) for n in wanted}
     env = yaml.safe_load((REPO / "environment.yml").read_text(encoding="utf-8"))
     assert env["channels"] == ["conda-forge"]

@@ -13,15 +13,18 @@ from commlab.errors import PlaybookError
 from commlab.playbook import load_playbook
 from commlab.recommend import (
     SCHEMA,
+    as_of_text,
     build_facts,
     fact_changes,
     fact_info,
     read_previous,
     recommendation_changes,
     scorecard_html,
+    summary_payload,
     suppress_small_communities,
 )
 from commlab.rules import _conditions, default_rules, evaluate_rules
+from conftest import require_shared_data
 from runs_helpers import make_project, write_playbook
 
 AS_OF = "2024-07-01"
@@ -127,3 +130,40 @@ def test_playbook_rules_key(tmp_path: Path) -> None:
         load_playbook(write_playbook(root, "s.yaml", report={"summary_step": "nope"}))
     order = load_playbook(write_playbook(root, "o.yaml", report={"summary_step": "followup"})).report_order()
     assert order == ["followup", "overview"]
+
+
+def test_facts_take_one_instant_per_community(samples_dir: Path) -> None:
+    """A mapping ``community -> instant`` gives each community the facts it has at its own instant."""
+    ds = load_dataset(samples_dir, tz="Asia/Shanghai", communities=["c08", "c09"])
+    ends = {"c08": "2024-05-01", "c09": "2024-07-01"}
+    mixed = build_facts(ds, as_of=ends).set_index(["community_id", "metric_id"])["value"]
+    for cid, when in ends.items():
+        alone = build_facts(load_dataset(samples_dir, tz="Asia/Shanghai", communities=[cid]), as_of=when)
+        expected = alone.set_index(["community_id", "metric_id"])["value"]
+        pd.testing.assert_series_equal(mixed.loc[[cid]].sort_index(), expected.sort_index(), check_names=False)
+    # the instants really differ: c08 two months earlier is not c08 at the end of the samples
+    late = build_facts(load_dataset(samples_dir, tz="Asia/Shanghai", communities=["c08"]), as_of="2024-07-01")
+    assert not late.set_index(["community_id", "metric_id"])["value"].equals(mixed.loc[["c08"]])
+    assert as_of_text(ends, ds.communities) == "per community (2024-05-01 → 2024-07-01 UTC)"
+    assert as_of_text("2024-07-01", ds.communities) == "2024-07-01 00:00 UTC"
+
+
+@pytest.mark.shared_data
+def test_stack_exchange_sites_each_at_their_day_180() -> None:
+    """The stackexchange-types playbook's ``as_of: created+180d`` gives every site its facts and recommendations."""
+    from commlab.sources import load_source
+
+    root = require_shared_data("se_communities_180d")
+    ds = load_source(root, "se_180d", tz="UTC")
+    facts = build_facts(ds, as_of="created+180d")
+    per = facts.pivot(index="community_id", columns="metric_id", values="value")
+    assert set(per.index) == set(ds.communities["community_id"]) and len(per) == 12
+    assert per["members"].gt(0).all() and per["active_share_30d"].between(0, 1).all()
+    recs = evaluate_rules(default_rules(), facts, ds.communities, lang="en")
+    assert len(recs) and recs["community_id"].nunique() == 12
+    text = as_of_text("created+180d", ds.communities)
+    assert text.startswith("created+180d (") and text.endswith(" UTC)")
+    payload = summary_payload(as_of="created+180d", lang="en", period_days=30, k=5, facts=facts, recs=recs,
+                              suppressed=[], previous=None, changes=None, rec_status=None, rules=default_rules())
+    assert payload["as_of"] == "created+180d"
+    json.dumps(payload, default=str)

@@ -46,6 +46,7 @@ __all__ = [
     "fact_name",
     "fact_definitions",
     "build_facts",
+    "as_of_text",
     "suppress_small_communities",
     "read_previous",
     "previous_tables",
@@ -146,39 +147,66 @@ def _near_next_orbit(events: pd.DataFrame, members: pd.DataFrame, ids: pd.Series
     return near.reindex(ids).fillna(0).astype("float64")
 
 
-def build_facts(data: Any, *, as_of: str | pd.Timestamp, period_days: int = 30) -> pd.DataFrame:
+def build_facts(data: Any, *, as_of: Any, period_days: int = 30) -> pd.DataFrame:
     """The facts the rules read, one row per community and fact.
 
     Parameters
     ----------
     data : Dataset
         Loaded, validated tables (``communities``, ``members``, ``events``).
-    as_of : str or Timestamp
-        The analysis instant (ISO, UTC when naive).
+    as_of : str, Timestamp, mapping or Series
+        The analysis instant: one ISO date/time (UTC when naive) for every community, the rule
+        ``"created+<N>d"`` (each community at its creation + N days, as the Stack Exchange
+        playbook measures sites that live in different years), or ``community_id -> instant``;
+        resolved by :func:`commlab.analysis.metrics.resolve_as_of`.
     period_days : int, default 30
         Length of the latest period over which flow metrics (content, purchases, responses) are
-        counted; stock and trailing metrics are taken at ``as_of``.
+        counted; stock and trailing metrics are taken at each community's instant.
 
     Returns
     -------
     DataFrame
         ``community_id, metric_id, value, source`` (``source``: ``metrics``, ``signals``,
         ``orbit``); NaN where a metric is not defined.
+
+    Raises
+    ------
+    ValueError
+        If ``as_of`` is empty, malformed, or leaves a community without an instant.
     """
-    now = to_utc(as_of)
-    ids = data.communities["community_id"].astype(str)
-    ends = resolve_as_of(now, data.communities)
-    metrics = compute_metrics(data, as_of=now, window=None, start=ends - pd.Timedelta(days=period_days))
-    metrics = metrics[["community_id", "metric_id", "value"]].assign(source="metrics")
-    ops = operational_facts(data.events, data.members, data.communities, as_of=now).assign(source="signals")
-    orbit = _near_next_orbit(data.events, data.members, ids, now)
-    near = pd.DataFrame({"community_id": ids.to_numpy(), "metric_id": "near_next_orbit_members",
-                         "value": orbit.to_numpy(), "source": "orbit"})
-    out = pd.concat([metrics, ops, near], ignore_index=True)
+    communities = data.communities
+    ends = resolve_as_of(as_of, communities)
+    metrics = compute_metrics(data, as_of=ends, window=None, start=ends - pd.Timedelta(days=period_days))
+    parts = [metrics[["community_id", "metric_id", "value"]].assign(source="metrics")]
+    # signals and Orbit levels take one instant: evaluate each group of communities sharing one
+    cid = communities["community_id"].astype(str)
+    for end, ids in ends.groupby(ends, sort=True):
+        ids = pd.Index(ids.index.astype(str))
+        events = data.events[data.events["community_id"].astype(str).isin(ids)]
+        members = data.members[data.members["community_id"].astype(str).isin(ids)]
+        ops = operational_facts(events, members, communities[cid.isin(ids).to_numpy()], as_of=end)
+        near = _near_next_orbit(events, members, pd.Series(ids), end)
+        parts += [ops.assign(source="signals"),
+                  pd.DataFrame({"community_id": ids.to_numpy(), "metric_id": "near_next_orbit_members",
+                                "value": near.to_numpy(), "source": "orbit"})]
+    out = pd.concat(parts, ignore_index=True)
     out["community_id"] = out["community_id"].astype(str)
     out["metric_id"] = out["metric_id"].astype(str)
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     return out.drop_duplicates(["community_id", "metric_id"], keep="first").reset_index(drop=True)
+
+
+def as_of_text(as_of: Any, communities: pd.DataFrame) -> str:
+    """The analysis instant as the report states it.
+
+    One instant for all communities: ``2024-06-30 16:00 UTC``. Otherwise the rule and the
+    span of the instants, e.g. ``created+180d (2010-06-01 → 2014-02-11 UTC)``.
+    """
+    ends = resolve_as_of(as_of, communities)
+    if ends.nunique() == 1:
+        return f"{ends.iloc[0]:%Y-%m-%d %H:%M} UTC"
+    rule = as_of if isinstance(as_of, str) else "per community"
+    return f"{rule} ({ends.min():%Y-%m-%d} → {ends.max():%Y-%m-%d} UTC)"
 
 
 def suppress_small_communities(facts: pd.DataFrame, k: int = DEFAULT_K) -> tuple[pd.DataFrame, list[str]]:
@@ -447,13 +475,22 @@ def sort_recommendations(recs: pd.DataFrame) -> pd.DataFrame:
                             key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity" else s).reset_index(drop=True)
 
 
+def _as_of_json(as_of: Any) -> Any:
+    """One ISO instant; a rule such as ``created+180d`` as written; a mapping as ``id -> ISO``."""
+    if isinstance(as_of, pd.Series | dict):
+        return {str(k): to_utc(v).isoformat() for k, v in dict(as_of).items()}
+    if isinstance(as_of, str) and as_of.strip().startswith("created+"):
+        return as_of.strip()
+    return str(to_utc(as_of).isoformat())
+
+
 def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: pd.DataFrame, recs: pd.DataFrame,
                     suppressed: list[str], previous: dict[str, Any] | None, changes: pd.DataFrame | None,
                     rec_status: pd.DataFrame | None, rules: list[Any]) -> dict[str, Any]:
     """The ``summary.json`` of the recommendations step (see :data:`SCHEMA`)."""
     return {
         "schema": SCHEMA,
-        "as_of": str(to_utc(as_of).isoformat()),
+        "as_of": _as_of_json(as_of),
         "lang": lang,
         "period_days": period_days,
         "k_min_group": k,

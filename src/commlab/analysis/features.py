@@ -147,6 +147,10 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
     inter = _sql_list(S.INTERACTION_EVENTS)
     excluded = _sql_list(ACTIVITY_EXCLUDED)
     staff = _sql_list(tuple(staff_roles))
+    # Activity events up to as_of. Written out (not a shared CTE) where it is read, so an engine
+    # scans the files again instead of materialising every event.
+    activity = (f"{events} WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of "
+                f"AND CAST(event_type AS VARCHAR) NOT IN ({excluded})")
     return f"""
 WITH c AS (
     SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
@@ -167,70 +171,95 @@ m AS (
                AS observed_days
     FROM mm LEFT JOIN c ON c.community_id = mm.community_id
 ),
-e AS (
-    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-           CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS event_type,
-           NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
-           CAST(amount AS DOUBLE) AS amount
-    FROM {events}
-    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) NOT IN ({excluded})
+st AS (
+    SELECT community_id, member_id FROM m WHERE is_staff
 ),
-own AS (
-    SELECT e.*, m.joined_at, tm.is_staff AS target_is_staff
-    FROM e
-    JOIN m ON m.community_id = e.community_id AND m.member_id = e.member_id
-    LEFT JOIN m AS tm ON tm.community_id = e.community_id AND tm.member_id = e.target
+-- one row per member and 63-day block (9 Monday-start weeks): counts, and the active days and
+-- weeks of the block as bit masks. Distinct days and weeks are then bit counts, not DISTINCT
+-- aggregates over every event.
+b AS (
+    SELECT ev.community_id, ev.member_id,
+        ev.blk,
+        count(*) AS n_events,
+        max(ev.ts) AS last_ts,
+        bit_or(CAST(1 AS BIGINT) << ev.dib) AS day_mask,
+        bit_or(CAST(1 AS BIGINT) << (ev.dib // 7)) AS week_mask,
+        count(*) FILTER (WHERE ev.event_type = 'message') AS n_message,
+        count(*) FILTER (WHERE ev.event_type = 'post') AS n_post,
+        count(*) FILTER (WHERE ev.event_type = 'reply') AS n_reply,
+        count(*) FILTER (WHERE ev.event_type = 'mention') AS n_mention,
+        count(*) FILTER (WHERE ev.event_type = 'reaction') AS n_reaction,
+        count(*) FILTER (WHERE ev.event_type IN ({content})) AS ugc,
+        count(*) FILTER (WHERE ev.ts > $as_of - INTERVAL 30 DAY) AS n_last30,
+        count(*) FILTER (WHERE ev.ts >= mm.joined_at AND ev.ts < mm.joined_at + INTERVAL 7 DAY) AS first_week_events,
+        count(*) FILTER (WHERE ev.event_type = 'purchase') AS purchases,
+        sum(ev.amount) FILTER (WHERE ev.event_type = 'purchase') AS purchase_total,
+        count(*) FILTER (WHERE ev.event_type = 'checkin') AS checkins,
+        count(*) FILTER (WHERE ev.event_type = 'event_attend') AS events_attended,
+        count(*) FILTER (WHERE ev.event_type = 'course_complete') AS courses_completed,
+        count(*) FILTER (WHERE ev.event_type = 'referral') AS referrals
+    FROM (
+        SELECT d.*, d.day3 // 63 AS blk, CAST(d.day3 % 63 AS INTEGER) AS dib
+        FROM (
+            SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+                   CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS event_type,
+                   CAST(amount AS DOUBLE) AS amount,
+                   -- UTC days since 1970-01-01 (a Thursday) + 3: multiples of 7 are Mondays
+                   CAST(floor(epoch(CAST(ts AS TIMESTAMPTZ)) / 86400) AS BIGINT) + 3 AS day3
+            FROM {activity}
+        ) AS d
+    ) AS ev
+    JOIN mm ON mm.community_id = ev.community_id AND mm.member_id = ev.member_id
+    GROUP BY ev.community_id, ev.member_id, ev.blk
 ),
 o AS (
     SELECT community_id, member_id,
-        count(*) AS n_events,
-        max(ts) AS last_ts,
-        count(DISTINCT CAST(timezone('UTC', ts) AS DATE)) AS active_days,
-        count(DISTINCT date_trunc('week', timezone('UTC', ts))) AS active_weeks,
-        count(*) FILTER (WHERE event_type = 'message') AS n_message,
-        count(*) FILTER (WHERE event_type = 'post') AS n_post,
-        count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
-        count(*) FILTER (WHERE event_type = 'mention') AS n_mention,
-        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction,
-        count(*) FILTER (WHERE event_type IN ({content})) AS ugc,
-        count(*) FILTER (WHERE event_type = 'reply' AND target IS NOT NULL) AS replies_given,
-        count(DISTINCT target) FILTER (WHERE event_type IN ({inter})) AS partners_out,
-        count(*) FILTER (WHERE event_type IN ({inter}) AND target IS NOT NULL) AS inter_out,
-        count(*) FILTER (WHERE event_type IN ({inter}) AND target_is_staff) AS inter_out_staff,
-        count(*) FILTER (WHERE ts > $as_of - INTERVAL 30 DAY) AS n_last30,
-        count(*) FILTER (WHERE ts >= joined_at AND ts < joined_at + INTERVAL 7 DAY) AS first_week_events,
-        count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-        coalesce(sum(amount) FILTER (WHERE event_type = 'purchase'), 0) AS purchase_total,
-        count(*) FILTER (WHERE event_type = 'checkin') AS checkins,
-        count(*) FILTER (WHERE event_type = 'event_attend') AS events_attended,
-        count(*) FILTER (WHERE event_type = 'course_complete') AS courses_completed,
-        count(*) FILTER (WHERE event_type = 'referral') AS referrals
-    FROM own
+        sum(n_events) AS n_events, max(last_ts) AS last_ts,
+        sum(bit_count(day_mask)) AS active_days, sum(bit_count(week_mask)) AS active_weeks,
+        sum(n_message) AS n_message, sum(n_post) AS n_post, sum(n_reply) AS n_reply,
+        sum(n_mention) AS n_mention, sum(n_reaction) AS n_reaction, sum(ugc) AS ugc,
+        sum(n_last30) AS n_last30, sum(first_week_events) AS first_week_events,
+        sum(purchases) AS purchases, sum(purchase_total) AS purchase_total, sum(checkins) AS checkins,
+        sum(events_attended) AS events_attended, sum(courses_completed) AS courses_completed,
+        sum(referrals) AS referrals
+    FROM b
     GROUP BY community_id, member_id
 ),
-inc AS (
-    SELECT e.community_id, e.target AS member_id, e.member_id AS source, e.event_type, sm.is_staff AS source_is_staff
-    FROM e
-    LEFT JOIN m AS sm ON sm.community_id = e.community_id AND sm.member_id = e.member_id
-    WHERE e.target IS NOT NULL AND e.event_type IN ({inter})
+-- one row per (member, other member) with interactions from the first to the second
+p AS (
+    SELECT community_id, member_id, target,
+        count(*) AS n_inter,
+        count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
+        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction
+    FROM (
+        SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+               NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
+               CAST(event_type AS VARCHAR) AS event_type
+        FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
+    ) AS x
+    WHERE target IS NOT NULL
+    GROUP BY community_id, member_id, target
+),
+po AS (
+    SELECT p.community_id, p.member_id,
+        count(*) AS partners_out, sum(p.n_inter) AS inter_out, sum(p.n_reply) AS replies_given,
+        coalesce(sum(p.n_inter) FILTER (WHERE st.member_id IS NOT NULL), 0) AS inter_out_staff
+    FROM p LEFT JOIN st ON st.community_id = p.community_id AND st.member_id = p.target
+    GROUP BY p.community_id, p.member_id
 ),
 i AS (
-    SELECT community_id, member_id,
-        count(*) FILTER (WHERE event_type = 'reply') AS replies_received,
-        count(*) FILTER (WHERE event_type = 'reaction') AS reactions_received,
-        count(DISTINCT source) AS partners_in,
-        count(*) AS inter_in,
-        count(*) FILTER (WHERE source_is_staff) AS inter_in_staff
-    FROM inc
-    GROUP BY community_id, member_id
+    SELECT p.community_id, p.target AS member_id,
+        count(*) AS partners_in, sum(p.n_inter) AS inter_in, sum(p.n_reply) AS replies_received,
+        sum(p.n_reaction) AS reactions_received,
+        coalesce(sum(p.n_inter) FILTER (WHERE st.member_id IS NOT NULL), 0) AS inter_in_staff
+    FROM p LEFT JOIN st ON st.community_id = p.community_id AND st.member_id = p.member_id
+    GROUP BY p.community_id, p.target
 ),
 r AS (
     SELECT p.community_id, p.member_id, count(*) AS reciprocated
-    FROM (SELECT DISTINCT community_id, member_id, target FROM e
-          WHERE event_type IN ({inter}) AND target IS NOT NULL) AS p
-    JOIN (SELECT DISTINCT community_id, member_id AS source, target FROM e
-          WHERE event_type = 'reply' AND target IS NOT NULL) AS q
-      ON q.community_id = p.community_id AND q.source = p.target AND q.target = p.member_id
+    FROM p
+    JOIN p AS q ON q.community_id = p.community_id AND q.member_id = p.target AND q.target = p.member_id
+    WHERE q.n_reply > 0
     GROUP BY p.community_id, p.member_id
 )
 SELECT
@@ -250,16 +279,16 @@ SELECT
     coalesce(o.n_reaction, 0) AS n_reaction,
     coalesce(o.ugc, 0) AS ugc,
     coalesce(o.ugc, 0) * 30.0 / greatest(m.observed_days, 30.0) AS ugc_30d,
-    coalesce(o.replies_given, 0) AS replies_given,
+    coalesce(po.replies_given, 0) AS replies_given,
     coalesce(i.replies_received, 0) AS replies_received,
     coalesce(i.reactions_received, 0) AS reactions_received,
-    coalesce(o.partners_out, 0) AS partners_out,
+    coalesce(po.partners_out, 0) AS partners_out,
     coalesce(i.partners_in, 0) AS partners_in,
-    CAST(CASE WHEN coalesce(o.partners_out, 0) > 0
-         THEN coalesce(r.reciprocated, 0) / o.partners_out END AS DOUBLE) AS reciprocity,
-    CAST(CASE WHEN coalesce(o.inter_out, 0) + coalesce(i.inter_in, 0) > 0
-         THEN (coalesce(o.inter_out_staff, 0) + coalesce(i.inter_in_staff, 0))
-              / (coalesce(o.inter_out, 0) + coalesce(i.inter_in, 0)) END AS DOUBLE) AS staff_interaction_share,
+    CAST(CASE WHEN coalesce(po.partners_out, 0) > 0
+         THEN coalesce(r.reciprocated, 0) / po.partners_out END AS DOUBLE) AS reciprocity,
+    CAST(CASE WHEN coalesce(po.inter_out, 0) + coalesce(i.inter_in, 0) > 0
+         THEN (coalesce(po.inter_out_staff, 0) + coalesce(i.inter_in_staff, 0))
+              / (coalesce(po.inter_out, 0) + coalesce(i.inter_in, 0)) END AS DOUBLE) AS staff_interaction_share,
     CAST(CASE WHEN coalesce(o.n_events, 0) > 0 THEN o.n_last30 / o.n_events END AS DOUBLE) AS last30_share,
     coalesce(o.first_week_events, 0) AS first_week_events,
     coalesce(o.first_week_events, 0) > 0 AS first_week_active,
@@ -273,6 +302,7 @@ SELECT
     m.is_staff
 FROM m
 LEFT JOIN o ON o.community_id = m.community_id AND o.member_id = m.member_id
+LEFT JOIN po ON po.community_id = m.community_id AND po.member_id = m.member_id
 LEFT JOIN i ON i.community_id = m.community_id AND i.member_id = m.member_id
 LEFT JOIN r ON r.community_id = m.community_id AND r.member_id = m.member_id
 ORDER BY m.community_id, m.member_id

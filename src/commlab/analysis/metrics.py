@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,11 +65,14 @@ __all__ = [
     "metric_names",
     "metrics_markdown",
     "compute_metrics",
+    "run_metrics",
+    "connect",
+    "prelude_statements",
+    "first_event_starts",
     "make_periods",
     "resolve_as_of",
     "Tables",
     "as_tables",
-    "connect",
     "wide",
     "STAFF_ROLES",
     "WINDOWS",
@@ -279,14 +283,6 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
     raise TypeError(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")
 
 
-def _relation(con: duckdb.DuckDBPyConnection, name: str, src: pd.DataFrame | str | Path) -> str:
-    if isinstance(src, pd.DataFrame):
-        con.register(f"_src_{name}", src)
-        return f"_src_{name}"
-    path = str(src).replace("'", "''")
-    return f"read_parquet('{path}')"
-
-
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
 #: ``roles``, ``ev`` and ``present`` are materialised once per call (temporary tables), so the
 #: join of events to roles is not repeated by every metric.
@@ -309,17 +305,48 @@ CREATE OR REPLACE TEMP TABLE present AS
 """
 
 
-def connect(tables: Tables, periods: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection holding the relations of the module docstring."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    rel = {n: _relation(con, n, getattr(tables, n)) for n in ("communities", "members", "events")}
-    con.register("periods", periods)
+def prelude_statements(views: Mapping[str, str]) -> list[str]:
+    """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation)."""
     staff = "(" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")"
-    for stmt in PRELUDE.format(staff_roles=staff, **rel).split(";"):
-        if stmt.strip():
-            con.execute(stmt)
+    text = PRELUDE.format(staff_roles=staff, **views)
+    return [stmt for stmt in text.split(";") if stmt.strip()]
+
+
+def connect(tables: Tables, periods: pd.DataFrame,
+            con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection holding the relations of the module docstring.
+
+    Parameters
+    ----------
+    tables : Tables
+        The sources. They are read through the canonical typed views of
+        :class:`commlab.engines.DuckDBEngine` (every schema column, ``NULL`` where an optional
+        column is absent), so a source without ``thread_id`` or ``topic`` works.
+    periods : DataFrame
+        From :func:`make_periods`.
+    con : connection, optional
+        Use this connection (e.g. one with memory and spill settings); default: a new in-memory
+        connection from ``DuckDBEngine().connect()``.
+    """
+    from commlab.engines.duck import DuckDBEngine
+
+    eng = DuckDBEngine()
+    con = eng.connect() if con is None else con
+    views = eng.register_tables(con, communities=tables.communities, members=tables.members,
+                                events=tables.events)
+    con.register("periods", periods)
+    for stmt in prelude_statements(views):
+        con.execute(stmt)
     return con
+
+
+def first_event_starts(query: Callable[[str], pd.DataFrame], events: str) -> dict[str, pd.Timestamp]:
+    """Per community, the first event's time: the default ``start`` of :func:`make_periods`.
+
+    ``query`` runs SQL and returns a DataFrame; ``events`` is the events relation.
+    """
+    first = query(f"SELECT community_id, min(ts) AS t FROM {events} GROUP BY community_id")
+    return dict(zip(first["community_id"].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
 
 
 # --------------------------------------------------------------------------- periods
@@ -487,6 +514,49 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
     return out
 
 
+def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
+                on_error: Callable[[Metric, Exception], None] | None = None,
+                timings: dict[str, float] | None = None) -> pd.DataFrame:
+    """Compute ``metrics`` in ``ctx``: the one loop every engine runs.
+
+    Parameters
+    ----------
+    ctx : MetricContext
+        The engine's relations and periods.
+    metrics : iterable of Metric
+        What to compute, in order.
+    on_error : callable, optional
+        Called with the metric and the exception when a metric fails; that metric is then NaN
+        for every period. Default: the exception propagates.
+    timings : dict, optional
+        Filled with seconds per metric id.
+
+    Returns
+    -------
+    DataFrame
+        Tidy ``community_id, period, metric_id, value``: one row per (community, period) of
+        ``ctx.periods`` and metric, NaN where a metric is not defined.
+    """
+    from commlab.engines.base import tidy_metrics
+
+    keys = ctx.periods[["community_id", "period"]].astype({"community_id": "string", "period": "string"})
+    parts = []
+    for m in metrics:
+        t0 = time.perf_counter()
+        try:
+            res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(m, exc)
+            res = keys.assign(value=float("nan"))
+        if timings is not None:
+            timings[m.id] = time.perf_counter() - t0
+        res.insert(2, "metric_id", m.id)
+        parts.append(res)
+    return tidy_metrics(parts)
+
+
 def compute_metrics(
     data: Dataset | Tables | Mapping[str, Any],
     *,
@@ -524,36 +594,9 @@ def compute_metrics(
     ValueError
         If ``window`` or ``as_of`` is invalid.
     """
-    tables = as_tables(data)
-    chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
-    communities = tables.frame("communities")
-    if start is None and window is not None:
-        con0 = duckdb.connect(":memory:")
-        try:
-            rel = _relation(con0, "events", tables.events)
-            first = con0.execute(f"SELECT community_id, min(ts) AS t FROM {rel} GROUP BY community_id").df()
-        finally:
-            con0.close()
-        start = dict(zip(first["community_id"].astype(str), first["t"], strict=True))
-    periods = make_periods(communities, as_of=as_of, window=window, start=start)
-    con = connect(tables, periods)
-    try:
-        ctx = MetricContext(con, tables, periods, window)
-        keys = periods[["community_id", "period"]]
-        parts = []
-        for m in chosen:
-            res = _run(m, ctx)
-            res = keys.merge(res, on=["community_id", "period"], how="left")
-            res.insert(2, "metric_id", m.id)
-            parts.append(res)
-    finally:
-        con.close()
-    if not parts:
-        return pd.DataFrame({"community_id": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
-                             "metric_id": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
-    out = pd.concat(parts, ignore_index=True)
-    out["metric_id"] = out["metric_id"].astype("string")
-    return out
+    from commlab.engines.duck import DuckDBEngine
+
+    return DuckDBEngine().compute_metrics(data, as_of=as_of, window=window, metrics=metrics, start=start)
 
 
 def wide(table: pd.DataFrame, *, period: str | None = "last") -> pd.DataFrame:

@@ -395,6 +395,37 @@ WITH a AS (
 SELECT community_id, period, avg(done) AS value FROM a GROUP BY community_id, period
 """, group="monetization"))
 
+def _event_lift_sql(member_events: str) -> str:
+    """Lift of member events matching ``member_events`` (a condition on ``e``) around event days.
+
+    Event days: UTC days in the period with >= 3 distinct non-staff attendees whose following
+    7 days end by the period end. Member events are counted per UTC day once, then summed over
+    the 7 days after and the 7 days before each event day.
+    """
+    return f"""
+WITH days AS (
+  SELECT p.community_id, p.period, p.p_end, date_trunc('day', e.ts) AS d FROM periods p
+  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
+  WHERE NOT e.is_staff
+  GROUP BY p.community_id, p.period, p.p_end, date_trunc('day', e.ts) HAVING count(DISTINCT e.member_id) >= 3),
+daily AS (
+  SELECT e.community_id, date_trunc('day', e.ts) AS d, count(*) AS n FROM ev e
+  WHERE NOT e.is_staff AND {member_events}
+  GROUP BY e.community_id, date_trunc('day', e.ts)),
+w AS (
+  SELECT x.community_id, x.period, x.d,
+    coalesce(sum(c.n) FILTER (WHERE c.d >= x.d + {_d(1)}), 0) AS after_n,
+    coalesce(sum(c.n) FILTER (WHERE c.d < x.d), 0) AS before_n
+  FROM days x
+  LEFT JOIN daily c ON c.community_id = x.community_id AND c.d >= x.d - {_d(7)} AND c.d < x.d + {_d(8)}
+    AND c.d <> x.d
+  WHERE x.d + {_d(8)} <= x.p_end
+  GROUP BY x.community_id, x.period, x.d)
+SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
+FROM w GROUP BY community_id, period
+"""
+
+
 register(Metric(
     "event_lift", "活动带动效应", "event lift",
     "Event days: UTC days in the period on which at least 3 members attended an event (event_attend) and "
@@ -402,22 +433,8 @@ register(Metric(
     "(day+1 .. day+7) divided by member content in the 7 days before (day−7 .. day−1). 1 = no change.",
     "Σ content(d+1..d+7) / Σ content(d−7..d−1) over event days d", "ratio", True,
     "DOMAIN.md §4 (组织活动: activity lift around events)",
-    sql=f"""
-WITH days AS (
-  SELECT p.community_id, p.period, p.p_end, date_trunc('day', e.ts) AS d FROM periods p
-  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
-  WHERE NOT e.is_staff
-  GROUP BY p.community_id, p.period, p.p_end, date_trunc('day', e.ts) HAVING count(DISTINCT e.member_id) >= 3),
-w AS (
-  SELECT x.community_id, x.period,
-    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
-       AND e.event_type IN {CONTENT} AND e.ts >= x.d + {_d(1)} AND e.ts < x.d + {_d(8)}) AS after_n,
-    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
-       AND e.event_type IN {CONTENT} AND e.ts >= x.d - {_d(7)} AND e.ts < x.d) AS before_n
-  FROM days x WHERE x.d + {_d(8)} <= x.p_end)
-SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
-FROM w GROUP BY community_id, period
-""", group="monetization"))
+    sql=_event_lift_sql(f"e.event_type IN {CONTENT}"),
+    group="monetization"))
 
 register(Metric(
     "event_purchase_lift", "活动后购买变化", "purchase lift after events",
@@ -425,19 +442,5 @@ register(Metric(
     "in the 7 days before (conversion after events). 1 = no change.",
     "Σ purchases(d+1..d+7) / Σ purchases(d−7..d−1) over event days d", "ratio", True,
     "DOMAIN.md §5 (conversion after events)",
-    sql=f"""
-WITH days AS (
-  SELECT p.community_id, p.period, p.p_end, date_trunc('day', e.ts) AS d FROM periods p
-  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
-  WHERE NOT e.is_staff
-  GROUP BY p.community_id, p.period, p.p_end, date_trunc('day', e.ts) HAVING count(DISTINCT e.member_id) >= 3),
-w AS (
-  SELECT x.community_id, x.period,
-    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
-       AND e.event_type = 'purchase' AND e.ts >= x.d + {_d(1)} AND e.ts < x.d + {_d(8)}) AS after_n,
-    (SELECT count(*) FROM ev e WHERE e.community_id = x.community_id AND NOT e.is_staff
-       AND e.event_type = 'purchase' AND e.ts >= x.d - {_d(7)} AND e.ts < x.d) AS before_n
-  FROM days x WHERE x.d + {_d(8)} <= x.p_end)
-SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
-FROM w GROUP BY community_id, period
-""", group="monetization"))
+    sql=_event_lift_sql("e.event_type = 'purchase'"),
+    group="monetization"))

@@ -26,15 +26,15 @@ import pandas as pd
 
 from commlab.analysis.features import STAFF_ROLES, features_sql
 from commlab.analysis.metrics import (
-    PRELUDE,
     MetricContext,
     Tables,
-    _run,
+    first_event_starts,
     get_metric,
     list_metrics,
     make_periods,
+    prelude_statements,
+    run_metrics,
 )
-from commlab.analysis.metrics import STAFF_ROLES as METRIC_STAFF_ROLES
 from commlab.data import schema as S
 from commlab.data.load import Dataset
 from commlab.engines.base import (
@@ -43,7 +43,6 @@ from commlab.engines.base import (
     source_format,
     source_paths,
     tidy_features,
-    tidy_metrics,
     utc_instant,
 )
 
@@ -230,29 +229,18 @@ class DuckDBEngine:
             v = self.register_tables(con, **srcs)
             communities = con.execute(f"SELECT * FROM {v['communities']}").df()
             if start is None and window is not None:
-                first = con.execute(f"SELECT community_id, min(ts) AS t FROM {v['events']} GROUP BY 1").df()
-                start = dict(zip(first["community_id"].astype(str), first["t"], strict=True))
+                start = first_event_starts(lambda q: con.execute(q).df(), v["events"])
             periods = make_periods(communities, as_of=as_of, window=window, start=start)
             con.register("periods", periods)
-            staff = "(" + ", ".join(_quote(r) for r in METRIC_STAFF_ROLES) + ")"
             self.timings_ = {}
             t0 = time.perf_counter()
-            for stmt in PRELUDE.format(staff_roles=staff, **v).split(";"):
-                if stmt.strip():
-                    con.execute(stmt)
+            for stmt in prelude_statements(v):
+                con.execute(stmt)
             self.timings_["prelude"] = time.perf_counter() - t0
             ctx = MetricContext(con, Tables(**srcs), periods, window)  # type: ignore[arg-type]
-            keys = periods[["community_id", "period"]]
-            parts = []
-            for m in chosen:
-                t0 = time.perf_counter()
-                res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
-                self.timings_[m.id] = time.perf_counter() - t0
-                res.insert(2, "metric_id", m.id)
-                parts.append(res)
+            return run_metrics(ctx, chosen, timings=self.timings_)
         finally:
             con.close()
-        return tidy_metrics(parts)
 
 
 def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]:

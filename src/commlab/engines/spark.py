@@ -26,15 +26,15 @@ import pandas as pd
 
 from commlab.analysis.features import STAFF_ROLES, features_sql
 from commlab.analysis.metrics import (
-    PRELUDE,
     MetricContext,
     Tables,
-    _run,
+    first_event_starts,
     get_metric,
     list_metrics,
     make_periods,
+    prelude_statements,
+    run_metrics,
 )
-from commlab.analysis.metrics import STAFF_ROLES as METRIC_STAFF_ROLES
 from commlab.data import schema as S
 from commlab.data.load import Dataset
 from commlab.engines.base import (
@@ -43,7 +43,6 @@ from commlab.engines.base import (
     source_format,
     source_paths,
     tidy_features,
-    tidy_metrics,
     utc_instant,
 )
 from commlab.engines.duck import _sources, bind_as_of
@@ -192,32 +191,23 @@ class SparkEngine:
         v = self.register_tables(**srcs)
         communities = spark.sql(f"SELECT * FROM {v['communities']}").toPandas()
         if start is None and window is not None:
-            first = spark.sql(f"SELECT community_id, min(ts) AS t FROM {v['events']} GROUP BY community_id").toPandas()
-            start = dict(zip(first["community_id"].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
+            start = first_event_starts(lambda q: spark.sql(q).toPandas(), v["events"])
         periods = make_periods(communities, as_of=as_of, window=window, start=start)
         self._frame(periods, "periods").createOrReplaceTempView("periods")
-        staff = "(" + ", ".join("'" + r + "'" for r in METRIC_STAFF_ROLES) + ")"
-        for stmt in PRELUDE.format(staff_roles=staff, **v).split(";"):
-            if stmt.strip():
-                self._create(stmt)
+        for stmt in prelude_statements(v):
+            self._create(stmt)
         ctx = _SparkContext(spark, Tables(**srcs), periods, window)  # type: ignore[arg-type]
-        keys = periods[["community_id", "period"]]
-        parts = []
         self.failures_ = {}
+
+        def failed(metric: Any, exc: Exception) -> None:
+            self.failures_[metric.id] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+
         try:
-            for m in chosen:
-                try:
-                    res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
-                except Exception as exc:  # noqa: BLE001 - recorded per metric, reported to the caller
-                    self.failures_[m.id] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
-                    res = keys.assign(value=float("nan"))
-                res.insert(2, "metric_id", m.id)
-                parts.append(res)
+            return run_metrics(ctx, chosen, on_error=failed)
         finally:
             for df in self._cached:
                 df.unpersist()
             self._cached = []
-        return tidy_metrics(parts)
 
     def _create(self, stmt: str) -> None:
         """Run one ``CREATE ... {VIEW|TABLE} name AS SELECT`` of the prelude as a (cached) temp view."""

@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 
 from commlab.analysis.features import feature_labels
 from commlab.analysis.roles import ROLE
+from commlab.privacy import small_group_mask
 
 __all__ = [
     "TEXT",
@@ -94,14 +95,18 @@ def plot_k_scores(k_scores: pd.DataFrame, chosen: int | None = None, *, lang: st
 
 
 def plot_segment_sizes(profile: pd.DataFrame, names: pd.DataFrame | None = None, *, lang: str = "en",
-                       ax: Axes | None = None) -> Axes:
-    """Horizontal bars: members per segment, with shares."""
+                       k: int = 0, ax: Axes | None = None) -> Axes:
+    """Horizontal bars: members per segment, with shares.
+
+    Segments with fewer than ``k`` members (but some) get no bar and the label ``<k``.
+    """
     ax = _ax(ax, (7, 0.5 + 0.45 * len(profile)))
     labels = _seg_names(names, lang)
     y = [labels.get(int(s), str(s)) for s in profile.index]
-    ax.barh(y, profile["size"])
-    for i, (n, sh) in enumerate(zip(profile["size"], profile["share"], strict=True)):
-        ax.text(n, i, f" {int(n)} ({sh:.0%})", va="center", fontsize=8)
+    small = small_group_mask(profile["size"], k).to_numpy() if k > 1 else np.zeros(len(profile), dtype=bool)
+    ax.barh(y, profile["size"].where(~small, 0))
+    for i, (n, sh, hide) in enumerate(zip(profile["size"], profile["share"], small, strict=True)):
+        ax.text(0 if hide else n, i, f" <{k}" if hide else f" {int(n)} ({sh:.0%})", va="center", fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(tr("members", lang))
     ax.set_title(tr("sizes_title", lang))
@@ -109,15 +114,24 @@ def plot_segment_sizes(profile: pd.DataFrame, names: pd.DataFrame | None = None,
 
 
 def plot_profile_heatmap(profile: pd.DataFrame, names: pd.DataFrame | None = None, *, lang: str = "en",
-                         ax: Axes | None = None) -> Axes:
-    """Heatmap of the segments' z-scores (columns ``z_<feature>`` of ``profile_``)."""
+                         k: int = 0, ax: Axes | None = None) -> Axes:
+    """Heatmap of the segments' z-scores (columns ``z_<feature>`` of ``profile_``).
+
+    Rows of segments with fewer than ``k`` members (column ``size``) are left blank and labelled ``<k``.
+    """
     zcols = [c for c in profile.columns if c.startswith("z_")]
     ax = _ax(ax, (1.2 + 0.7 * len(zcols), 0.8 + 0.5 * len(profile)))
     data = profile[zcols].copy()
     data.columns = [tr(c[2:], lang) for c in zcols]
     labels = _seg_names(names, lang)
     data.index = [labels.get(int(s), str(s)) for s in data.index]
-    sns.heatmap(data, cmap="RdBu_r", center=0, annot=True, fmt=".1f", cbar=False, ax=ax, annot_kws={"size": 7})
+    small = (small_group_mask(profile["size"], k).to_numpy() if k > 1 and "size" in profile.columns
+             else np.zeros(len(profile), dtype=bool))
+    data[small] = np.nan
+    sns.heatmap(data.astype(float), cmap="RdBu_r", center=0, annot=True, fmt=".1f", cbar=False, ax=ax,
+                annot_kws={"size": 7})
+    for i in np.nonzero(small)[0]:
+        ax.text(data.shape[1] / 2, i + 0.5, f"<{k}", ha="center", va="center", fontsize=7, color="0.4")
     ax.set_title(tr("profile_title", lang))
     ax.set_ylabel("")
     ax.tick_params(axis="x", rotation=45)
@@ -145,6 +159,11 @@ def plot_projection(coords: np.ndarray, labels: np.ndarray, names: pd.DataFrame 
     return ax
 
 
+def _suppressed_cells(ax: Axes, small: np.ndarray, k: int) -> None:
+    for i, j in zip(*np.nonzero(small), strict=True):  # seaborn leaves masked cells unlabelled
+        ax.text(j + 0.5, i + 0.5, f"<{k}", ha="center", va="center", fontsize=7, color="0.4")
+
+
 def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = None, k: int = 0,
                   ax: Axes | None = None) -> Axes:
     """Annotated heatmap of a count table (e.g. rule roles × segments).
@@ -153,23 +172,28 @@ def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = 
     labelled ``<k``, so a shared report never singles out a handful of members.
     """
     ax = _ax(ax, (1.5 + 0.8 * table.shape[1], 1 + 0.45 * table.shape[0]))
-    small = (table > 0) & (table < k)
+    small = small_group_mask(table, k)
     labels = table.astype(int).astype(str).mask(small, f"<{k}")
     sns.heatmap(table.mask(small).astype(float), cmap="Blues", annot=labels.to_numpy(), fmt="", cbar=False, ax=ax,
                 annot_kws={"size": 7})
-    for i, j in zip(*np.nonzero(small.to_numpy()), strict=True):  # seaborn leaves masked cells unlabelled
-        ax.text(j + 0.5, i + 0.5, f"<{k}", ha="center", va="center", fontsize=7, color="0.4")
+    _suppressed_cells(ax, small.to_numpy(), k)
     ax.set_title(title or tr("crosstab_title", lang))
     return ax
 
 
-def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Row-share heatmap of a from-role × to-role transition matrix."""
+def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", k: int = 0, ax: Axes | None = None) -> Axes:
+    """Row-share heatmap of a from-role × to-role transition matrix (member counts).
+
+    With ``k``, a cell counting fewer than ``k`` members (but some) is left blank and labelled
+    ``<k`` (the shares of the other cells of its row stay: they do not give the count back).
+    """
     ax = _ax(ax, (1.5 + 0.8 * matrix.shape[1], 1 + 0.5 * matrix.shape[0]))
     shares = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
-    shown = shares.rename(index=lambda r: tr(r, lang), columns=lambda c: tr(c, lang))
-    sns.heatmap(shown, cmap="Purples", annot=True, fmt=".0%", cbar=False, vmin=0, vmax=1, ax=ax,
+    small = small_group_mask(matrix, k).to_numpy()  # a row of fewer than k members has only such cells
+    shown = shares.mask(small).rename(index=lambda r: tr(r, lang), columns=lambda c: tr(c, lang))
+    sns.heatmap(shown.astype(float), cmap="Purples", annot=True, fmt=".0%", cbar=False, vmin=0, vmax=1, ax=ax,
                 annot_kws={"size": 7})
+    _suppressed_cells(ax, small, k)
     ax.set_xlabel(tr("to", lang))
     ax.set_ylabel(tr("from", lang))
     ax.set_title(tr("transition_title", lang))
