@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 
 from commlab.analysis.economy import THRESHOLDS, classify_economy, economy_index, economy_table
 from commlab.analysis.network import (
+    _edge_groups,
     average_clustering,
     build_graph,
     community_graph,
+    core_numbers,
     degree_centralization,
     graph_measures,
     jaccard,
@@ -97,3 +100,44 @@ def test_community_graph_from_samples():
     assert any(s for _, s in g.nodes(data="staff"))
     with pytest.raises(KeyError):
         community_graph(ds, "nope", as_of="2024-07-01")
+
+
+def _random_edges(seed: int, n: int, m: int, n_staff: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    # heavy-tailed: a few members take part in many edges, as in real communities
+    p = 1.0 / np.arange(1, n + 1) ** 0.9
+    p /= p.sum()
+    src = rng.choice(n, size=m, p=p)
+    tgt = rng.choice(n, size=m, p=p)
+    keep = src != tgt
+    e = pd.DataFrame({"source": [f"u{i:03d}" for i in src[keep]], "target": [f"u{i:03d}" for i in tgt[keep]]})
+    e = e.groupby(["source", "target"], as_index=False).size().rename(columns={"size": "weight"})
+    staff = {f"u{i:03d}" for i in rng.choice(n, size=n_staff, replace=False)}
+    e["source_staff"] = e["source"].isin(staff)
+    e["target_staff"] = e["target"].isin(staff)
+    return e
+
+
+@pytest.mark.parametrize("seed, n, m, n_staff", [(1, 5, 8, 1), (2, 40, 120, 2), (3, 300, 2500, 5),
+                                                 (4, 900, 4000, 0)])
+def test_fast_edge_measures_equal_networkx(seed, n, m, n_staff):
+    """The sparse-matrix path (used by the metrics) gives networkx's values, main core included."""
+    e = _random_edges(seed, n, m, n_staff)
+    e.insert(0, "period", "all")
+    e.insert(0, "community_id", "c")
+    (fast, core), = _edge_groups(e).values()
+    g = build_graph(e)
+    want = graph_measures(g)
+    assert fast.keys() == want.keys()
+    for k, v in want.items():
+        assert fast[k] == pytest.approx(v, rel=1e-12, abs=1e-12, nan_ok=True), k
+    assert core == main_core(g)
+
+
+def test_core_numbers_match_networkx_on_a_known_graph():
+    g = nx.Graph([(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (0, 3), (1, 3), (5, 6)])  # K4 on 0-3, tail 4, pair 5-6
+    g.add_node(7)
+    a = nx.to_scipy_sparse_array(g, nodelist=range(8), weight=None, format="csr", dtype=np.int32)
+    got = core_numbers(a)
+    assert got.tolist() == [3, 3, 3, 3, 1, 1, 1, 0]
+    assert got.tolist() == [nx.core_number(g)[i] for i in range(8)]
