@@ -63,7 +63,7 @@ def _other_ids() -> list[str]:
 
 
 # --------------------------------------------------------------------------- child steps
-def _child(step: str, data: Path, memory_limit: str | None, threads: int | None) -> dict:
+def _child(step: str, data: Path, memory_limit: str | None, threads: int | None, batches: int = 1) -> dict:
     import pandas as pd
 
     from commlab.analysis.naive import naive_member_features, naive_metrics
@@ -76,8 +76,9 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None)
     if step == "baseline":
         pass
     elif step == "features_duckdb":
-        f = eng.member_features(files["events"], files["members"], as_of=AS_OF)
+        f = eng.member_features(files["events"], files["members"], as_of=AS_OF, batches=batches)
         info["rows"] = len(f)
+        info["batches"] = batches
         wall = time.perf_counter() - t0
         f.to_parquet(data / "features.parquet", index=False)   # input of "segment"; not timed
         return {"wall_s": wall, **info}
@@ -170,6 +171,8 @@ def _run_step(step: str, data: Path, args: argparse.Namespace) -> dict:
         cmd += ["--memory-limit", args.memory_limit]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if args.batches > 1:
+        cmd += ["--batches", str(args.batches)]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", default=",".join(STEPS))
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 2GB")
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads")
+    ap.add_argument("--batches", type=int, default=1, help="features in this many community groups")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per step")
     ap.add_argument("--tag", default="", help="suffix of the result file, e.g. 'mem1GB' -> results/5M-mem1GB.json")
     ap.add_argument("--table", action="store_true", help="print Markdown tables of benchmarks/results/*.json")
@@ -196,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        res = _child(args.child, Path(args.data), args.memory_limit, args.threads)
+        res = _child(args.child, Path(args.data), args.memory_limit, args.threads, args.batches)
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(res))
         return 0

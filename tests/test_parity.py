@@ -89,6 +89,23 @@ def test_features_duckdb_csv_and_copy_to_parquet(samples_dir, tmp_path, features
     _assert_same_features(tidy_features(pd.read_parquet(path)), features_memory, "duckdb-copy")
 
 
+def test_features_in_community_batches_equal_one_query(parquet_dir, tmp_path, features_memory):
+    """``batches=k`` runs the query per group of communities; the result must not change."""
+    eng = DuckDBEngine(threads=1)
+    got = eng.member_features(parquet_dir / "events.parquet", parquet_dir / "members.parquet", as_of=AS_OF,
+                              batches=4)
+    _assert_same_features(got, features_memory, "duckdb-batches")
+    path = eng.member_features(parquet_dir / "events.parquet", parquet_dir / "members.parquet", as_of=AS_OF,
+                               batches=3, out=tmp_path / "f.parquet")
+    from commlab.engines.base import tidy_features
+
+    _assert_same_features(tidy_features(pd.read_parquet(path)), features_memory, "duckdb-batches-copy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.parquet"], "batch part files left behind"
+    with pytest.raises(ValueError, match="batches"):
+        eng.member_features(parquet_dir / "events.parquet", parquet_dir / "members.parquet", as_of=AS_OF,
+                            batches=0)
+
+
 def test_features_naive_pandas_equals_duckdb(ds, features_memory):
     got = naive_member_features(ds.events, ds.members, as_of=AS_OF)
     _assert_same_features(got, features_memory, "naive-pandas")
@@ -121,17 +138,18 @@ def metrics_naive(small) -> pd.DataFrame:
     return naive_metrics(small.communities, small.members, small.events, as_of=AS_OF)
 
 
-def _values(table: pd.DataFrame) -> pd.DataFrame:
-    return table.set_index(KEYS)["value"].sort_index()
+def _values(table: pd.DataFrame, column: str = "value") -> pd.DataFrame:
+    return table.set_index(KEYS)[column].sort_index()
 
 
-def _assert_same_metrics(got: pd.DataFrame, want: pd.DataFrame, ids: list[str], label: str) -> None:
-    g, w = _values(got), _values(want)
+def _assert_same_metrics(got: pd.DataFrame, want: pd.DataFrame, ids: list[str], label: str,
+                         column: str = "value") -> None:
+    g, w = _values(got, column), _values(want, column)
     for mid in ids:
         a, b = g.xs(mid, level="metric_id"), w.xs(mid, level="metric_id")
         assert list(a.index) == list(b.index), f"{label}: {mid} rows differ"
         np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=RTOL, atol=ATOL, equal_nan=True,
-                                   err_msg=f"{label}: {mid}")
+                                   err_msg=f"{label}: {mid} ({column})")
 
 
 def test_every_registered_metric_has_a_naive_version():
@@ -147,6 +165,7 @@ def test_metrics_engine_equals_analysis_function(small, metrics_memory):
 def test_metrics_duckdb_parquet_equals_memory(metrics_memory, metrics_parquet):
     ids = [m.id for m in list_metrics()]
     _assert_same_metrics(metrics_parquet, metrics_memory, ids, "duckdb-parquet")
+    _assert_same_metrics(metrics_parquet, metrics_memory, ids, "duckdb-parquet", column="n")
 
 
 def test_metrics_naive_pandas_equals_duckdb(metrics_memory, metrics_naive):
@@ -154,6 +173,17 @@ def test_metrics_naive_pandas_equals_duckdb(metrics_memory, metrics_naive):
     defined = metrics_memory[metrics_memory["metric_id"].isin(ids)]["value"].notna().mean()
     assert defined > 0.8  # the comparison is not vacuous: most (community, metric) cells have a value
     _assert_same_metrics(metrics_naive, metrics_memory, ids, "naive-pandas")
+
+
+def test_group_sizes_naive_pandas_equal_duckdb(metrics_memory, metrics_naive):
+    """``n`` (members a value is computed over) is recomputed by the oracle for every metric declaring it."""
+    sized = [m.id for m in list_metrics() if m.group_size is not None]
+    assert {"retention_30d", "response_rate", "repeat_purchase_rate", "completion_rate",
+            "content_share_top1"} <= set(sized)
+    n = metrics_memory.set_index("metric_id")["n"]
+    assert n.loc[sized].notna().mean() > 0.8
+    assert n.drop(index=sized).isna().all()  # metrics without a group size carry none
+    _assert_same_metrics(metrics_naive, metrics_memory, sized, "naive-pandas", column="n")
 
 
 def test_metrics_monthly_windows_parquet_equals_memory(small, tmp_path):

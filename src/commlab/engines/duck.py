@@ -153,7 +153,7 @@ class DuckDBEngine:
     # ------------------------------------------------------------------ features
     def member_features(self, events: Source, members: Source, *, as_of: str | pd.Timestamp,
                         staff_roles: tuple[str, ...] = STAFF_ROLES, out: str | Path | None = None,
-                        ) -> pd.DataFrame | Path:
+                        batches: int = 1) -> pd.DataFrame | Path:
         """Member features (:data:`commlab.analysis.features.FEATURES`) as of ``as_of``.
 
         Parameters
@@ -167,6 +167,12 @@ class DuckDBEngine:
         out : str or Path, optional
             Write the result to this Parquet file with ``COPY`` (no pandas round trip) and return
             the path instead of a DataFrame; for member counts that do not fit comfortably in memory.
+        batches : int, default 1
+            Split the communities into this many groups and run the query once per group. Every
+            feature is computed within one community, so the result is the same; the working
+            set (hash tables of the group-bys and joins) shrinks about ``batches``-fold, at the
+            cost of reading the events once per group. For a ``memory_limit`` the single query
+            would exceed (see ``benchmarks/README.md``).
 
         Returns
         -------
@@ -182,15 +188,44 @@ class DuckDBEngine:
         con = self.connect()
         try:
             v = self.register_tables(con, events=events, members=members)
-            sql = features_sql(v["events"], v["members"], staff_roles=tuple(staff_roles))
+            if batches < 1:
+                raise ValueError(f"batches must be >= 1, got {batches}")
+            groups: list[list[str] | None] = [None]
+            if batches > 1:
+                ids = [r[0] for r in con.execute(
+                    f"SELECT DISTINCT community_id FROM {v['members']} ORDER BY 1").fetchall()]
+                groups = [g for g in (ids[i::batches] for i in range(batches)) if g]
+            parts = []
+            for i, group in enumerate(groups):
+                ev, mem = v["events"], v["members"]
+                if group is not None:
+                    inside = ", ".join(_quote(c) for c in group)
+                    for name, view in (("events", ev), ("members", mem)):
+                        con.execute(f"CREATE OR REPLACE TEMP VIEW b_{name} AS "
+                                    f"SELECT * FROM {view} WHERE community_id IN ({inside})")
+                    ev, mem = "b_events", "b_members"
+                sql = features_sql(ev, mem, staff_roles=tuple(staff_roles))
+                if out is not None:
+                    target = Path(out)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    dest = target if group is None else target.with_name(f".{target.name}.part{i}.parquet")
+                    con.execute(f"COPY ({bind_as_of(sql, now)}) TO {_quote(str(dest))} (FORMAT parquet)")
+                    parts.append(dest)
+                else:
+                    parts.append(con.execute(sql, {"as_of": now.to_pydatetime()}).df())
             if out is not None:
-                target = Path(out)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                con.execute(f"COPY ({bind_as_of(sql, now)}) TO {_quote(str(target))} (FORMAT parquet)")
+                if len(parts) > 1:
+                    files = "[" + ", ".join(_quote(str(p)) for p in parts) + "]"
+                    con.execute(f"COPY (SELECT * FROM read_parquet({files}) ORDER BY community_id, member_id) "
+                                f"TO {_quote(str(target))} (FORMAT parquet)")
+                    for p in parts:
+                        p.unlink()
                 return target
-            res = con.execute(sql, {"as_of": now.to_pydatetime()}).df()
         finally:
             con.close()
+        res = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        if len(parts) > 1:
+            res = res.sort_values(["community_id", "member_id"], kind="stable")
         return tidy_features(res)
 
     # ------------------------------------------------------------------ metrics
