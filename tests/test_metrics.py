@@ -331,3 +331,68 @@ def test_cohort_retention_matrix_by_hand():
     assert m.loc["2024-01 (n=2)", 1] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="freq"):
         cohort_retention(data, as_of="2024-03-31", freq="year")
+
+
+def sizes(data, as_of: str, metrics: list[str]) -> dict[str, float]:
+    out = compute_metrics(data, as_of=as_of, window=None, metrics=metrics)
+    return dict(zip(out["metric_id"], out["n"], strict=True))
+
+
+def test_group_sizes_by_hand():
+    """``n`` is the number of members each value is computed over (NaN for metrics without one)."""
+    retention = tables(
+        [("t", "member", "2024-01-05"), ("r", "member", "2024-02-01"), ("s", "member", "2024-02-10"),
+         ("p", "member", "2024-03-10"), ("q", "member", "2024-03-15"), ("o", "owner", "2024-03-10")],
+        [("t", "2024-03-20", "message"), ("r", "2024-03-20", "message"), ("s", "2024-02-15", "message"),
+         ("p", "2024-03-20", "message"), ("o", "2024-03-11", "message")],
+    )
+    n = sizes(retention, "2024-04-30", ["retention_30d", "retention_60d", "retention_90d", "members",
+                                        "lurker_share", "content_share_top1", "content_share_rest"])
+    assert (n["retention_30d"], n["retention_60d"], n["retention_90d"]) == (2, 2, 1)  # {p, q}, {r, s}, {t}
+    assert n["lurker_share"] == 5 and math.isnan(n["members"])  # a share of the 5 present members; a count has no n
+    assert n["content_share_top1"] == 1 and n["content_share_rest"] == 4  # ceil(0.01·5) = ceil(0.10·5) = 1
+    response = tables(
+        [("o", "staff", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-01-01")],
+        [("a", "2024-01-01 10:00", "post", None, "t1"), ("b", "2024-01-01 12:00", "reply", "a", "t1"),
+         ("a", "2024-01-01 14:00", "post", None, "t4"),
+         ("c", "2024-01-02 09:00", "post", None, "t2"), ("o", "2024-01-02 10:00", "reply", "c", "t2"),
+         ("b", "2024-01-03 09:00", "post", None, "t3")],
+    )
+    n = sizes(response, "2024-01-10", ["response_rate", "median_first_response_hours",
+                                       "median_first_response_hours_staff", "median_first_response_hours_members",
+                                       "problem_solving"])
+    assert n["response_rate"] == 3 and n["problem_solving"] == 3  # posters a (twice), c, b
+    assert n["median_first_response_hours"] == 2  # a (t1) and c (t2) were answered
+    assert n["median_first_response_hours_staff"] == 1 and n["median_first_response_hours_members"] == 1
+    money = tables(
+        [("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-01-01"), ("d", "member", "2024-01-01")],
+        [("a", "2024-02-10", "purchase", None, None, 20.0), ("a", "2024-02-12", "purchase", None, None, 5.0),
+         ("b", "2024-02-20", "purchase", None, None, 50.0), ("c", "2024-02-05", "referral", "x"),
+         ("a", "2024-02-11", "course_complete"), ("o", "2024-02-01", "purchase", None, None, 1000.0)],
+    )
+    n = sizes(money, "2024-03-01", ["repeat_purchase_rate", "completion_rate", "buyer_share", "event_lift"])
+    assert n["repeat_purchase_rate"] == 2  # buyers a, b (the owner is staff)
+    assert n["completion_rate"] == 3  # active members a, b, c
+    assert n["buyer_share"] == 4 and math.isnan(n["event_lift"])
+    assert wide(compute_metrics(money, as_of="2024-03-01", window=None, metrics=["completion_rate"]),
+                values="n").loc["c1", "completion_rate"] == 3
+
+
+def test_a_group_size_must_be_declared_and_returned():
+    from commlab.analysis.metrics import MetricContext, _run, as_tables, connect
+
+    data = tables([("a", "member", "2024-01-01")], [("a", "2024-01-02", "message")])
+    t = as_tables(data)
+    periods = make_periods(data["communities"], as_of="2024-02-01", window=None)
+    ctx = MetricContext(connect(t, periods), t, periods, None)
+    sql = "SELECT community_id, period, 1.0 AS value{} FROM periods"
+    undeclared = Metric("x", "x", "x", "d", "f", "share", None, "s", sql=sql.format(", 3 AS n"))
+    with pytest.raises(ValueError, match="without declaring group_size"):
+        _run(undeclared, ctx)
+    missing = Metric("x", "x", "x", "d", "f", "share", None, "s", sql=sql.format(""), group_size="members")
+    with pytest.raises(ValueError, match="returns no n"):
+        _run(missing, ctx)
+    ok = Metric("x", "x", "x", "d", "f", "share", None, "s", sql=sql.format(", 3 AS n"), group_size="members")
+    assert _run(ok, ctx)["n"].tolist() == [3.0]

@@ -109,3 +109,44 @@ def test_both_notebooks_on_stack_exchange(tmp_path):
         "122013-answers-onstartups", "052012-literature", "052012astronomy", "052012economics",
         "052012-theoretical-physics"}
     assert len(s4["hypotheses"]) >= 12 and "Stack Exchange, CC BY-SA" in s4["attribution"]
+
+
+def test_health_notebook_hides_the_retention_of_a_small_join_cohort(tmp_path):
+    """c02 (150+ members) had only 4 newcomers in the cohort behind retention_30d: with k = 5 that rate is hidden."""
+    import pandas as pd
+
+    from commlab.data import load_dataset
+
+    # the cohort, counted from the members table: non-staff members who joined in (as_of − 60 d, as_of − 30 d]
+    end = pd.Timestamp(SAMPLES_AS_OF).tz_convert("UTC")
+    m = load_dataset(SAMPLES, tz="Asia/Shanghai").members
+    joined = m["joined_at"]
+    cohort = m[(joined > end - pd.Timedelta(days=60)) & (joined <= end - pd.Timedelta(days=30))
+               & ~m["role"].isin(["owner", "staff", "bot"])].groupby("community_id").size()
+    assert cohort["c02"] == 4 and cohort["c08"] >= 5
+
+    s = run("03_community_health.ipynb", tmp_path, as_of=SAMPLES_AS_OF, window="none", lang="en",
+            communities=["c02", "c08"])
+    assert s["k_min_group"] == 5 and s["suppressed_communities"] == []
+    table = pd.DataFrame(s["metric_table"]).set_index("community_id")
+    assert table.loc["c02", "members"] >= 150
+    assert pd.isna(table.loc["c02", "retention_30d"])  # 4 newcomers
+    assert table.loc["c08", "retention_30d"] >= 0 and table.loc["c02", "retention_60d"] >= 0  # 5+ newcomers each
+    assert table[["content_share_top1"]].isna().all().all()  # the top 1 % of < 400 members is < 5 people
+    assert table.loc["c02", "response_rate"] >= 0
+    shown = rendered_text(tmp_path / "03_community_health.ipynb")
+    assert "group(s) with fewer than 5 members suppressed" in shown
+
+
+def test_health_notebook_when_every_group_is_below_k(tmp_path):
+    """Every community and every cohort suppressed: the network and cohort figures give way to a note."""
+    import pandas as pd
+
+    s = run("03_community_health.ipynb", tmp_path, as_of=SAMPLES_AS_OF, window="none", lang="en",
+            communities=["c08", "c09"], k_min_group=100_000)
+    assert s["suppressed_communities"] == ["c08", "c09"]
+    table = pd.DataFrame(s["metric_table"]).set_index("community_id")
+    assert table.drop(columns="period", errors="ignore").isna().all().all()
+    shown = rendered_text(tmp_path / "03_community_health.ipynb")
+    assert "No interaction network to draw" in shown
+    assert "no join cohort has 100000 or more members: no cohort figure" in shown

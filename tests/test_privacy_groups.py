@@ -103,3 +103,22 @@ def test_counts_in_text_notes_and_figures() -> None:
     assert kept["community_id"].tolist() == ["c1", "c1"]
     counts = suppress_small_groups(pd.Series({"core": 310, "staff": 3}), k=5)
     assert counts.isna().tolist() == [False, True]
+
+
+def test_a_value_computed_over_few_members_is_hidden() -> None:
+    table = pd.DataFrame({"members": [100, 100, 3], "retention_30d": [0.5, 0.25, 1.0],
+                          "response_rate": [0.9, 0.8, 0.7], "gini_content": [0.4, 0.5, 0.6]}, index=["a", "b", "c"])
+    n = pd.DataFrame({"retention_30d": [2, 40, 1], "response_rate": [30, 0, 2],
+                      "gini_content": [float("nan")] * 3}, index=["a", "b", "c"])
+    shown, hidden = suppress_metrics(table, 5, n=n)
+    assert shown.loc["a"].tolist() == [100, SUPPRESSED, 0.9, 0.4]  # a cohort of 2 joiners
+    assert shown.loc["b"].tolist() == [100, 0.25, 0.8, 0.5]  # n = 0 singles out nobody; NaN n = not applicable
+    assert shown.loc["c"].tolist() == ["<5", SUPPRESSED, SUPPRESSED, SUPPRESSED]
+    assert hidden == 2  # community c and a's cohort
+    safe, _ = suppress_metrics(table, 5, n=n, numeric=True)
+    assert pd.isna(safe.loc["a", "retention_30d"]) and safe.loc["a", "response_rate"] == 0.9
+    assert suppress_metrics(table, 5)[0].loc["a", "retention_30d"] == 0.5  # without n nothing is known
+    # a long table (community ids in a column, as the type comparison uses) is aligned by id
+    long = table.reset_index(names="community_id").iloc[::-1].reset_index(drop=True)
+    out, _ = suppress_metrics(long, 5, n=n, numeric=True)
+    assert out.set_index("community_id")["retention_30d"].isna().to_dict() == {"c": True, "b": False, "a": True}

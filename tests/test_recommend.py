@@ -22,6 +22,7 @@ from commlab.recommend import (
     scorecard_html,
     summary_payload,
     suppress_small_communities,
+    with_evidence_text,
 )
 from commlab.rules import _conditions, default_rules, evaluate_rules
 from conftest import require_shared_data
@@ -70,6 +71,44 @@ def test_small_communities_are_suppressed() -> None:
     assert small == ["a"]
     v = out.set_index(["community_id", "metric_id"])["value"]
     assert v[("a", "members")] == 3 and pd.isna(v[("a", "zombie_share")]) and v[("b", "zombie_share")] == 0.2
+
+
+def test_values_standing_for_few_members_are_hidden_and_their_evidence_too() -> None:
+    facts = pd.DataFrame([
+        # community b: 150 members, a join cohort of 3, 2 posters, a 2 % core share (3 people), 2 quiet top members
+        ("b", "members", 150, float("nan")), ("b", "retention_30d", 0.2, 3), ("b", "response_rate", 0.5, 2),
+        ("b", "core_share", 0.02, 150), ("b", "zombie_share", 0.4, 150),
+        ("b", "recently_inactive_top_members", 2, None),
+        ("b", "completion_rate", 0.1, 0), ("b", "buyer_share", 0.0, 150),
+        # community c: large groups everywhere
+        ("c", "members", 400, float("nan")), ("c", "retention_30d", 0.25, 40), ("c", "core_share", 0.1, 400),
+        ("c", "recently_inactive_top_members", 7, None),
+    ], columns=["community_id", "metric_id", "value", "n"])
+    out, small = suppress_small_communities(facts, k=5)
+    assert small == []
+    v = out.set_index(["community_id", "metric_id"])
+    hidden = set(v.index[v["suppressed"]])
+    assert hidden == {("b", "retention_30d"), ("b", "response_rate"), ("b", "core_share"),
+                      ("b", "recently_inactive_top_members")}
+    assert v.loc[list(hidden), "value"].isna().all()
+    assert v.loc[("b", "zombie_share"), "value"] == 0.4 and v.loc[("b", "buyer_share"), "value"] == 0  # 60 people; 0
+    assert v.loc[("b", "completion_rate"), "value"] == 0.1  # n = 0 singles out nobody
+    assert not v.loc["c", "suppressed"].any()
+    assert suppress_small_communities(facts, k=1)[0]["value"].equals(facts["value"])  # k = 1: nothing hidden
+    # the rules read the facts before suppression; the evidence quoting a hidden value loses it
+    recs = evaluate_rules(default_rules(), facts, pd.DataFrame({"community_id": ["b", "c"]}), lang="en")
+    fired = recs.set_index(["community_id", "rule_id"])
+    assert ("b", "onboarding_ritual") in fired.index  # retention 0.2 < 0.3, fired from the real value
+    shown = with_evidence_text(recs, "en", small, facts=out, k=5).set_index(["community_id", "rule_id"])
+    ev = shown.loc[("b", "onboarding_ritual")]
+    assert "0.2" not in ev["evidence_text"] and "—" in ev["evidence_text"]
+    assert all(e.get("suppressed") and "value" not in e for e in ev["evidence"] if e["metric"] == "retention_30d")
+    quiet = [r for r in shown.index if r[0] == "b" and any(
+        e.get("metric") == "recently_inactive_top_members" for e in shown.loc[r, "evidence"])]
+    assert quiet and all("<5" in shown.loc[r, "evidence_text"] for r in quiet)
+    page = scorecard_html(out, {"b": "B", "c": "C"}, lang="en", metrics=("members", "retention_30d"), k=5)
+    assert "0.2" not in page and "20%" not in page and "25%" in page
+    assert "1 value(s) standing for fewer than 5 members" in page
 
 
 def test_changes_know_the_direction_of_each_metric() -> None:

@@ -94,6 +94,9 @@ def _compare(got: pd.DataFrame, want: pd.DataFrame) -> None:
     assert len(j) == len(want)
     bad = ~np.isclose(j["value_duckdb"], j["value_spark"], rtol=1e-9, atol=1e-12, equal_nan=True)
     assert not bad.any(), j[bad].to_string()
+    # the group size n (members a value is computed over) goes through the same loop
+    assert j["n_duckdb"].notna().any()
+    assert (j["n_duckdb"].fillna(-1) == j["n_spark"].fillna(-1)).all(), j.to_string()
 
 
 def test_metrics_spark_equal_duckdb(engine, small):

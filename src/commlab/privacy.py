@@ -113,7 +113,8 @@ def small_groups(sizes: pd.Series, k: int = DEFAULT_K) -> list[Any]:
 
 def _masks(table: pd.DataFrame, k: int, size: str | pd.Series | None, counts: Iterable[str],
            linked: dict[str, Iterable[str]] | None, derived: Iterable[str], keep: Iterable[str],
-           shares: dict[str, str] | None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+           shares: dict[str, str] | None,
+           group_sizes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """``(hidden, shown_as_count, n_groups)``: boolean frames shaped like ``table``."""
     hidden = pd.DataFrame(False, index=table.index, columns=table.columns)
     as_count = hidden.copy()
@@ -145,13 +146,21 @@ def _masks(table: pd.DataFrame, k: int, size: str | pd.Series | None, counts: It
         cells = small_group_mask(implied, k).to_numpy() & ~rows & ~hidden[c].to_numpy()
         n += int(cells.sum())
         hidden.loc[cells, c] = True
+    if group_sizes is not None:
+        for c in table.columns.intersection(group_sizes.columns):
+            if c in set(keep):
+                continue
+            cells = small_group_mask(group_sizes[c].reindex(table.index), k).to_numpy() & ~rows
+            cells &= ~hidden[c].to_numpy() & table[c].notna().to_numpy()
+            n += int(cells.sum())
+            hidden.loc[cells, c] = True
     return hidden, as_count, n
 
 
 def suppress_table(table: pd.DataFrame, k: int = DEFAULT_K, *, size: str | pd.Series | None = None,
                    counts: Iterable[str] = (), linked: dict[str, Iterable[str]] | None = None,
                    shares: dict[str, str] | None = None, derived: Iterable[str] = (), keep: Iterable[str] = (),
-                   numeric: bool = False) -> tuple[pd.DataFrame, int]:
+                   group_sizes: pd.DataFrame | None = None, numeric: bool = False) -> tuple[pd.DataFrame, int]:
     """Hide every group with fewer than ``k`` members in a table meant for a report.
 
     Two kinds of group are recognised:
@@ -168,6 +177,9 @@ def suppress_table(table: pd.DataFrame, k: int = DEFAULT_K, *, size: str | pd.Se
     * **shares**: a column ``c`` with ``shares[c] = "members"`` is a share of the row's members
       (a 2 % core share of 150 members is 3 core members); when ``share × size`` rounds to a
       count with ``0 < n < k`` the share is hidden.
+    * **group sizes**: ``group_sizes`` gives, cell by cell, how many members a value is computed
+      over (the retention of a join cohort, the response rate of the members who posted); a
+      value whose group has ``0 < n < k`` members is hidden.
 
     Zero is never suppressed: an empty group singles out nobody.
 
@@ -189,6 +201,9 @@ def suppress_table(table: pd.DataFrame, k: int = DEFAULT_K, *, size: str | pd.Se
         Non-numeric columns that describe the row's members (hidden with the row).
     keep : iterable of str
         Numeric columns that label the row (a segment number) and are never hidden.
+    group_sizes : DataFrame, optional
+        Same index as ``table`` and some of its columns: the number of members each value is
+        computed over (NaN: not applicable). Missing values are not counted as suppressed.
     numeric : bool, default False
         False: a display copy where hidden counts read ``<k`` and other hidden values
         :data:`SUPPRESSED` (use it for tables shown in a report; the CSV download of the table
@@ -203,7 +218,7 @@ def suppress_table(table: pd.DataFrame, k: int = DEFAULT_K, *, size: str | pd.Se
     """
     if k <= 1:
         return table.copy(), 0
-    hidden, as_count, n = _masks(table, k, size, counts, linked, derived, keep, shares)
+    hidden, as_count, n = _masks(table, k, size, counts, linked, derived, keep, shares, group_sizes)
     out = table.copy()
     for c in out.columns:
         mask = hidden[c].to_numpy()
@@ -252,19 +267,39 @@ MEMBER_SHARE_METRICS: tuple[str, ...] = (
 MEMBER_COUNT_METRICS: tuple[str, ...] = ("kcore_size",)
 
 
-def suppress_metrics(table: pd.DataFrame, k: int = DEFAULT_K, *, numeric: bool = False,
-                     keep: Iterable[str] = ()) -> tuple[pd.DataFrame, int]:
+def suppress_metrics(table: pd.DataFrame, k: int = DEFAULT_K, *, n: pd.DataFrame | None = None,
+                     numeric: bool = False, keep: Iterable[str] = ()) -> tuple[pd.DataFrame, int]:
     """:func:`suppress_table` for a wide metric table (one row per community, metric ids as columns).
 
     A community with fewer than ``k`` members (metric ``members``) loses every value; a member
     count (:data:`MEMBER_COUNT_METRICS`) or a member share (:data:`MEMBER_SHARE_METRICS`) that
-    stands for fewer than ``k`` members is hidden on its own. Other rates (retention of a join
-    cohort, response rates of posts) are shown: the metric table does not carry their
-    denominators.
+    stands for fewer than ``k`` members is hidden on its own; and, with ``n``, so is every value
+    computed over fewer than ``k`` members (the retention of a small join cohort, the response
+    rate of three posters, the content share of the top 1 % of 150 members).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Communities × metric ids (:func:`commlab.analysis.metrics.wide`).
+    k : int, default 5
+        Smallest group shown.
+    n : DataFrame, optional
+        The metrics' group sizes, ``wide(metrics, values="n")``: indexed like ``table``, or by
+        community id when ``table`` has a ``community_id`` column. Without it only the community
+        size and the member shares and counts are checked.
+    numeric, keep
+        See :func:`suppress_table`.
+
+    Returns
+    -------
+    (DataFrame, int)
+        The suppressed copy and the number of groups (communities and cells) suppressed.
     """
+    if n is not None and "community_id" in table.columns:
+        n = n.reindex(pd.Index(table["community_id"].astype(str))).set_axis(table.index)
     return suppress_table(table, k, size="members" if "members" in table.columns else None,
                           counts=MEMBER_COUNT_METRICS, shares=dict.fromkeys(MEMBER_SHARE_METRICS, "members"),
-                          keep=keep, numeric=numeric)
+                          keep=keep, group_sizes=n, numeric=numeric)
 
 
 def without_small_groups(table: pd.DataFrame, sizes: pd.Series, k: int = DEFAULT_K, *,

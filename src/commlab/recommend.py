@@ -15,8 +15,12 @@ stays thin:
 4. :func:`scorecard_html`, :func:`recommendations_html`, :func:`changes_html` render the parts
    of the summary; :func:`summary_payload` is the machine-readable ``summary.json``.
 
-Nothing here identifies a member: facts are per community, and communities with fewer than
-``k`` members have their values suppressed in everything rendered or written.
+Nothing here identifies a member: facts are per community, and
+:func:`suppress_small_communities` hides, in everything rendered or written, every value of a
+community with fewer than ``k`` members, every value computed over fewer than ``k`` members
+inside a larger one (the fact's group size ``n``: a join cohort of three, two posters), every
+member share standing for fewer than ``k`` members (a 2 % core share of 150 members) and every
+member count below ``k``; :func:`with_evidence_text` blanks the evidence quoting them.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from commlab.analysis.metrics import compute_metrics, list_metrics, resolve_as_o
 from commlab.analysis.orbit import orbit_table
 from commlab.analysis.overview import STAFF_ROLES, to_utc
 from commlab.analysis.signals import operational_facts
-from commlab.privacy import DEFAULT_K
+from commlab.privacy import DEFAULT_K, MEMBER_COUNT_METRICS, MEMBER_SHARE_METRICS, SUPPRESSED, small_group_mask
 from commlab.rules import SEVERITY_ORDER, compare_recommendations, describe_evidence
 
 __all__ = [
@@ -48,6 +52,7 @@ __all__ = [
     "build_facts",
     "as_of_text",
     "suppress_small_communities",
+    "MEMBER_COUNT_FACTS",
     "read_previous",
     "previous_tables",
     "with_evidence_text",
@@ -109,6 +114,11 @@ EXTRA_FACTS: dict[str, FactInfo] = {f.id: f for f in (
 )}
 
 
+#: Facts that count members (shown as ``<k`` when ``0 < value < k``).
+MEMBER_COUNT_FACTS: tuple[str, ...] = (*MEMBER_COUNT_METRICS, "recently_inactive_top_members",
+                                       "near_next_orbit_members")
+
+
 def fact_info(metric_id: str) -> FactInfo | None:
     """Description of a fact: a registered metric or one of :data:`EXTRA_FACTS`; ``None`` if unknown."""
     if metric_id in EXTRA_FACTS:
@@ -166,8 +176,10 @@ def build_facts(data: Any, *, as_of: Any, period_days: int = 30) -> pd.DataFrame
     Returns
     -------
     DataFrame
-        ``community_id, metric_id, value, source`` (``source``: ``metrics``, ``signals``,
-        ``orbit``); NaN where a metric is not defined.
+        ``community_id, metric_id, value, source, n`` (``source``: ``metrics``, ``signals``,
+        ``orbit``); NaN where a metric is not defined. ``n`` is the metric's group size (the
+        members its value is computed over, see :mod:`commlab.analysis.metrics`), NaN where
+        there is none.
 
     Raises
     ------
@@ -177,7 +189,7 @@ def build_facts(data: Any, *, as_of: Any, period_days: int = 30) -> pd.DataFrame
     communities = data.communities
     ends = resolve_as_of(as_of, communities)
     metrics = compute_metrics(data, as_of=ends, window=None, start=ends - pd.Timedelta(days=period_days))
-    parts = [metrics[["community_id", "metric_id", "value"]].assign(source="metrics")]
+    parts = [metrics[["community_id", "metric_id", "value", "n"]].assign(source="metrics")]
     # signals and Orbit levels take one instant: evaluate each group of communities sharing one
     cid = communities["community_id"].astype(str)
     for end, ids in ends.groupby(ends, sort=True):
@@ -193,6 +205,8 @@ def build_facts(data: Any, *, as_of: Any, period_days: int = 30) -> pd.DataFrame
     out["community_id"] = out["community_id"].astype(str)
     out["metric_id"] = out["metric_id"].astype(str)
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64")
+    out = out[["community_id", "metric_id", "value", "source", "n"]]
     return out.drop_duplicates(["community_id", "metric_id"], keep="first").reset_index(drop=True)
 
 
@@ -210,17 +224,51 @@ def as_of_text(as_of: Any, communities: pd.DataFrame) -> str:
 
 
 def suppress_small_communities(facts: pd.DataFrame, k: int = DEFAULT_K) -> tuple[pd.DataFrame, list[str]]:
-    """Blank every fact of communities with fewer than ``k`` members (the ``members`` fact stays).
+    """Blank every fact that stands for fewer than ``k`` members.
+
+    Hidden (the value becomes NaN and the row's ``suppressed`` flag True):
+
+    * every fact of a community with ``0 < members < k`` (the ``members`` fact stays: the
+      scorecard says the community was suppressed);
+    * a fact whose group size ``n`` (column ``n``, when present: the members its value is computed
+      over) is ``0 < n < k``: the retention of a join cohort of three, the response rate of two
+      posters, the content share of the top 1 %;
+    * a member share (:data:`commlab.privacy.MEMBER_SHARE_METRICS`) standing for fewer than ``k``
+      members inside a larger community (``round(share × members)``): a 2 % core share of 150
+      members is 3 people;
+    * a member count (:data:`MEMBER_COUNT_FACTS`) with ``0 < value < k``.
+
+    Zero is never hidden: an empty group singles out nobody.
+
+    Parameters
+    ----------
+    facts : DataFrame
+        From :func:`build_facts` (``community_id, metric_id, value`` and optionally ``n``).
+    k : int, default 5
+        Smallest group shown; ``k <= 1`` hides nothing.
 
     Returns
     -------
     (DataFrame, list of str)
-        The facts and the ids of the suppressed communities.
+        The facts with a boolean ``suppressed`` column, and the ids of the communities suppressed
+        as a whole.
     """
+    out = facts.copy()
+    out["suppressed"] = False
+    if k <= 1:
+        return out, []
     size = facts[facts["metric_id"] == "members"].set_index("community_id")["value"]
     small = sorted(size[(size > 0) & (size < k)].index.astype(str))
-    out = facts.copy()
-    out.loc[out["community_id"].isin(small) & (out["metric_id"] != "members"), "value"] = float("nan")
+    value = pd.to_numeric(out["value"], errors="coerce")
+    hide = out["community_id"].isin(small) & (out["metric_id"] != "members")
+    if "n" in out.columns:
+        hide |= small_group_mask(out["n"], k) & value.notna()
+    members = out["community_id"].map(size).astype("float64")
+    is_share = out["metric_id"].isin(MEMBER_SHARE_METRICS)
+    hide |= is_share & small_group_mask((value * members).round(), k)
+    hide |= out["metric_id"].isin(MEMBER_COUNT_FACTS) & small_group_mask(value, k)
+    out.loc[hide, "value"] = float("nan")
+    out["suppressed"] = hide.to_numpy()
     return out, small
 
 
@@ -321,6 +369,8 @@ _WORDS = {
     "change": ("变化", "Change"), "high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low"),
     "new": ("新增", "new"), "ongoing": ("持续", "ongoing"), "resolved": ("已解决", "resolved"),
     "suppressed": ("成员少于 {k} 人，数值不显示", "fewer than {k} members: values suppressed"),
+    "hidden": ("{n} 个数值代表的成员少于 {k} 人，记作 {dash}（人数记作 <{k}）。",
+               "{n} value(s) standing for fewer than {k} members shown as {dash} (counts as <{k})."),
     "legend": ("颜色：与本次所有社群的中位数相比（按指标方向）<span class='cl-good'>较好</span> · "
                "<span class='cl-bad'>较差</span>；↑/↓ 为较上次运行的变化。",
                "Colour: against the median of the communities in this run, by the metric's direction: "
@@ -358,6 +408,7 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
     wide = facts[facts["metric_id"].isin(metrics)].pivot_table(
         index="community_id", columns="metric_id", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(index=list(names), columns=list(metrics))
+    hidden = _hidden(facts)
     medians = wide.median()
     moved = {} if changes is None or not len(changes) else {
         (r.community_id, r.metric_id): r for r in changes.itertuples()}
@@ -373,6 +424,8 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
                 if v != medians[m]:
                     cls = "cl-good" if (v > medians[m]) == info.direction else "cl-bad"
             text = _fmt(v, info.unit if info else "")
+            if (cid, m) in hidden and not (suppressed and cid in suppressed):
+                text = f"&lt;{k}" if m in MEMBER_COUNT_FACTS else SUPPRESSED
             r = moved.get((cid, m))
             if r is not None:
                 arrow = "↑" if r.change > 0 else "↓"
@@ -383,22 +436,66 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
         if suppressed and cid in suppressed:
             label += f"<br><small>{e(_w('suppressed', lang, k=k))}</small>"
         rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
+    shown_hidden = sum(1 for cid, m in hidden if cid in wide.index and m in wide.columns
+                       and not (suppressed and cid in suppressed))
+    note = f"<p class='cl-legend'>{e(_w('hidden', lang, n=shown_hidden, k=k, dash=SUPPRESSED))}</p>" \
+        if shown_hidden else ""
     return (f"<table class='cl-scorecard'><thead><tr><th>{_w('community', lang)}</th>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table><p class='cl-legend'>{_w('legend', lang)}</p>")
+            f"<tbody>{''.join(rows)}</tbody></table><p class='cl-legend'>{_w('legend', lang)}</p>{note}")
 
 
-def _evidence_text(evidence: list[dict[str, Any]], lang: str) -> str:
-    named = [{**ev, "metric": fact_name(ev["metric"], lang)} if "metric" in ev else ev for ev in evidence]
-    return describe_evidence(named, lang)
+def _hidden(facts: pd.DataFrame | None) -> set[tuple[str, str]]:
+    """``(community_id, metric_id)`` of the facts :func:`suppress_small_communities` hid."""
+    if facts is None or "suppressed" not in facts.columns:
+        return set()
+    h = facts[facts["suppressed"].fillna(False).astype(bool)]
+    return set(zip(h["community_id"].astype(str), h["metric_id"].astype(str), strict=True))
+
+
+def _evidence_text(evidence: list[dict[str, Any]], lang: str, k: int = DEFAULT_K) -> str:
+    parts = []
+    for ev in evidence:
+        if ev.get("suppressed"):
+            shown = f"<{k}" if ev["metric"] in MEMBER_COUNT_FACTS else SUPPRESSED
+            parts.append(f"{fact_name(ev['metric'], lang)} = {shown}")
+        else:
+            named = {**ev, "metric": fact_name(ev["metric"], lang)} if "metric" in ev else ev
+            parts.append(describe_evidence([named], lang))
+    return "; ".join(parts)
 
 
 def with_evidence_text(recs: pd.DataFrame, lang: str = "en",
-                       suppressed: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """Add ``evidence_text`` (one line, metric names in ``lang``); blank the evidence of suppressed communities."""
+                       suppressed: list[str] | tuple[str, ...] = (), *, facts: pd.DataFrame | None = None,
+                       k: int = DEFAULT_K) -> pd.DataFrame:
+    """Add ``evidence_text`` (one line, metric names in ``lang``), hiding what stands for fewer than ``k`` members.
+
+    Parameters
+    ----------
+    recs : DataFrame
+        From :func:`commlab.rules.evaluate_rules` (evaluated on the facts before suppression).
+    lang : str
+        Language of the metric names.
+    suppressed : list of str
+        Communities suppressed as a whole: their evidence is blanked (``—``, an empty list).
+    facts : DataFrame, optional
+        The output of :func:`suppress_small_communities`: an evidence item quoting a fact it hid
+        keeps only the metric's name, reads ``metric = —`` (``<k`` for a member count) and loses
+        its value, previous value and change.
+    k : int, default 5
+        The threshold, for the ``<k`` of hidden counts.
+    """
     out = recs.copy()
+    hidden = _hidden(facts)
     hide = out["community_id"].isin(list(suppressed)).tolist()
-    out["evidence_text"] = ["—" if h else _evidence_text(ev, lang) for h, ev in zip(hide, out["evidence"], strict=True)]
-    out["evidence"] = [[] if h else ev for h, ev in zip(hide, out["evidence"], strict=True)]
+    evidence = []
+    for cid, h, ev in zip(out["community_id"], hide, out["evidence"], strict=True):
+        if h:
+            evidence.append([])
+            continue
+        evidence.append([{"metric": e["metric"], "op": e.get("op"), "suppressed": True}
+                         if (str(cid), str(e.get("metric"))) in hidden else e for e in ev])
+    out["evidence_text"] = ["—" if h else _evidence_text(ev, lang, k) for h, ev in zip(hide, evidence, strict=True)]
+    out["evidence"] = evidence
     return out
 
 

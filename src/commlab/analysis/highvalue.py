@@ -11,6 +11,10 @@
 
 All three are in [0, 1], higher is better. The scores are **Python over DuckDB results**; their inputs
 are registered metrics, so :func:`high_value_profile` can show them side by side.
+
+Group sizes (``n``, see :mod:`commlab.analysis.metrics`): ``vertical_focus`` counts the authors of
+tagged content, ``repeated_ties_share`` and ``peer_tie_strength`` the accounts in the pairs, and
+``problem_solving`` the members who posted (as ``response_rate``); ``trust_ties`` has none.
 """
 
 from __future__ import annotations
@@ -44,21 +48,34 @@ def _nanmean(values: list[float]) -> float:
 
 
 def _metric(ctx: MetricContext, metric_id: str) -> pd.DataFrame:
+    """``community_id, period, value, n`` of a registered metric, computed once per call."""
     key = f"metric:{metric_id}"
     if key not in ctx.cache:
         ctx.cache[key] = _run(get_metric(metric_id), ctx)
     return ctx.cache[key]
 
 
+#: Accounts at either end of the ``pairs`` CTE (``a``, ``b``), per community and period.
+_PAIR_ACCOUNTS = """,
+ends AS (SELECT community_id, period, a AS account FROM pairs
+         UNION ALL SELECT community_id, period, b AS account FROM pairs),
+sizes AS (SELECT community_id, period, count(DISTINCT account)::DOUBLE AS n FROM ends GROUP BY community_id, period)"""
+
+
 def _vertical_focus(ctx: MetricContext) -> pd.DataFrame:
     return ctx.query("""
 WITH tags AS (
-  SELECT p.community_id, p.period, trim(t.tag) AS tag
+  SELECT p.community_id, p.period, e.member_id, trim(t.tag) AS tag
   FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
     AND e.event_type IN ('message', 'post', 'reply') AND e.topic IS NOT NULL,
   LATERAL (SELECT unnest(string_split(e.topic, ';')) AS tag) t),
-c AS (SELECT community_id, period, tag, count(*)::DOUBLE AS n FROM tags WHERE tag <> '' GROUP BY ALL)
-SELECT community_id, period, sum(n * n) / (sum(n) * sum(n)) AS value FROM c GROUP BY community_id, period
+c AS (SELECT community_id, period, tag, count(*)::DOUBLE AS n FROM tags WHERE tag <> ''
+      GROUP BY community_id, period, tag),
+authors AS (SELECT community_id, period, count(DISTINCT member_id)::DOUBLE AS n FROM tags WHERE tag <> ''
+            GROUP BY community_id, period)
+SELECT c.community_id, c.period, sum(c.n * c.n) / (sum(c.n) * sum(c.n)) AS value, max(a.n) AS n
+FROM c JOIN authors a ON a.community_id = c.community_id AND a.period = c.period
+GROUP BY c.community_id, c.period
 """)
 
 
@@ -72,8 +89,11 @@ WITH pairs AS (
   WHERE e.event_type IN {_kinds_sql(DEFAULT_KINDS)} AND e.target_member_id IS NOT NULL
     AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)
   GROUP BY ALL)
-SELECT community_id, period, avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END) AS value FROM pairs
-GROUP BY community_id, period
+{_PAIR_ACCOUNTS},
+v AS (SELECT community_id, period, avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END) AS value FROM pairs
+      GROUP BY community_id, period)
+SELECT v.community_id, v.period, v.value, s.n
+FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
 """)
 
 
@@ -87,23 +107,27 @@ WITH pairs AS (
   WHERE e.event_type IN {_kinds_sql(DEFAULT_KINDS)} AND e.target_member_id <> e.member_id
     AND NOT e.is_staff AND NOT t.is_staff
   GROUP BY ALL)
-SELECT community_id, period, avg(n)::DOUBLE AS value FROM pairs GROUP BY community_id, period
+{_PAIR_ACCOUNTS},
+v AS (SELECT community_id, period, avg(n)::DOUBLE AS value FROM pairs GROUP BY community_id, period)
+SELECT v.community_id, v.period, v.value, s.n
+FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
 """)
 
 
 def _problem_solving(ctx: MetricContext) -> pd.DataFrame:
     rr = _metric(ctx, "response_rate").rename(columns={"value": "rr"})
-    h = _metric(ctx, "median_first_response_hours").rename(columns={"value": "h"})
-    t = ctx.periods[["community_id", "period"]].merge(rr, how="left").merge(h, how="left")
+    h = _metric(ctx, "median_first_response_hours").rename(columns={"value": "h"}).drop(columns="n")
+    keys = ["community_id", "period"]
+    t = ctx.periods[keys].merge(rr, on=keys, how="left").merge(h, on=keys, how="left")
     t["value"] = [
         math.nan if math.isnan(r) else _nanmean([r, speed_score(x)]) for r, x in zip(t["rr"], t["h"], strict=True)
     ]
-    return t[["community_id", "period", "value"]]
+    return t[["community_id", "period", "value", "n"]]
 
 
 def _trust_ties(ctx: MetricContext) -> pd.DataFrame:
     net = network_table(ctx)
-    rep = _metric(ctx, "repeated_ties_share").rename(columns={"value": "rep"})
+    rep = _metric(ctx, "repeated_ties_share").rename(columns={"value": "rep"}).drop(columns="n")
     t = net.merge(rep, on=["community_id", "period"], how="left")
     t["value"] = [_nanmean([a, b, c]) for a, b, c in zip(t["reciprocity"], t["rep"], t["avg_clustering"],
                                                          strict=True)]
@@ -115,23 +139,24 @@ register(Metric(
     "vertical_focus", "垂直聚焦度", "vertical focus (topic HHI)",
     "Herfindahl–Hirschman index of the topic tags (split on ';') of the period's content: Σ share². Missing "
     "without topics. (SQL, run by the Python high-value module.)", "Σ_t (n_t / Σn)²", "index", True, _SRC,
-    compute=_vertical_focus, group="high_value"))
+    compute=_vertical_focus, group="high_value", group_size="authors (any role) of tagged content in the period"))
 register(Metric(
     "repeated_ties_share", "重复互动关系占比", "repeated ties share",
     "Share of member pairs (undirected) connected by replies/mentions in the period that interacted at least "
     "twice. (SQL, run by the Python high-value module.)", "|{pairs with >= 2 interactions}| / |pairs|",
-    "share", True, _SRC, compute=_repeated_ties, group="high_value"))
+    "share", True, _SRC, compute=_repeated_ties, group="high_value",
+    group_size="accounts in the connected pairs (bots excluded)"))
 register(Metric(
     "peer_tie_strength", "成员间关系强度", "member-to-member tie strength",
     "Mean number of replies/mentions per connected pair of non-staff members in the period (repeated "
     "member-to-member ties; staff excluded at both ends). (SQL, run by the Python high-value module.)",
     "Σ interactions between member pairs / |connected member pairs|", "ratio", True, _SRC,
-    compute=_peer_tie_strength, group="high_value"))
+    compute=_peer_tie_strength, group="high_value", group_size="non-staff members in the connected pairs"))
 register(Metric(
     "problem_solving", "解决问题得分", "problem-solving score",
     "Mean of response_rate and the speed score 1 / (1 + median_first_response_hours / 24). (Python over "
     "DuckDB results.)", "mean(response_rate, 1/(1 + h/24))", "index", True, _SRC,
-    compute=_problem_solving, group="high_value"))
+    compute=_problem_solving, group="high_value", group_size="members who posted (as response_rate)"))
 register(Metric(
     "trust_ties", "信任与链接得分", "trust-and-ties score",
     "Mean of reciprocity, repeated_ties_share and avg_clustering (those defined). (Python over DuckDB: "

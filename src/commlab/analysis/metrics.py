@@ -36,6 +36,18 @@ index, the high-value scores) are **Python over DuckDB query results**; their
 Each SQL metric returns ``community_id, period, value`` for the (community, period) pairs
 where it is defined; the engine fills the others with NaN (a missing value means "not
 defined", e.g. a rate with an empty denominator).
+
+Group size ``n``
+----------------
+A value computed over a subset of members (the members of a join cohort, the posters of
+questions, the buyers of the period, the top 1 % of contributors) says something about those
+members only. So that a report can suppress a value standing for fewer than *k* people, a
+metric may return a fourth column ``n``: the number of members the value is computed over
+(its denominator, counted in members). A metric that does so declares what ``n`` counts in
+:attr:`Metric.group_size` (shown in ``docs/METRICS.md``); the tidy table carries ``n`` for
+every metric, NaN where the metric declares none. ``n`` is not a value to report: it is what
+:func:`commlab.privacy.suppress_metrics` and :func:`commlab.recommend.suppress_small_communities`
+compare with *k*.
 """
 
 from __future__ import annotations
@@ -114,12 +126,16 @@ class Metric:
         Where the metric comes from: ``DOMAIN.md §4``, ``Orbit Model``, ``CHAOSS``, ...
     sql : str or None
         DuckDB SQL over the engine's relations (see module docstring), returning
-        ``community_id, period, value``.
+        ``community_id, period, value`` (and ``n`` when :attr:`group_size` is set).
     compute : callable or None
-        ``compute(ctx: MetricContext) -> DataFrame(community_id, period, value)`` for
+        ``compute(ctx: MetricContext) -> DataFrame(community_id, period, value[, n])`` for
         metrics computed in Python over DuckDB results.
     group : str
         Family used to order tables (``activity``, ``participation``, ``response``, ...).
+    group_size : str or None
+        What the result's ``n`` column counts: the members the value is computed over (e.g.
+        ``"members of the join cohort"``). ``None``: the metric returns no ``n`` (a value about
+        the whole community, a count, or a graph measure); its ``n`` is NaN.
     """
 
     id: str
@@ -133,6 +149,7 @@ class Metric:
     sql: str | None = None
     compute: Callable[[MetricContext], pd.DataFrame] | None = None
     group: str = "other"
+    group_size: str | None = None
 
     def __post_init__(self) -> None:
         if (self.sql is None) == (self.compute is None):
@@ -204,7 +221,7 @@ def metric_names(lang: str = "en") -> dict[str, str]:
 
 
 def metric_table(lang: str = "en") -> pd.DataFrame:
-    """The registry as a table: id, name, definition, formula, unit, direction, source, kind."""
+    """The registry as a table: id, name, definition, formula, unit, direction, source, kind, group size."""
     rows = [
         {
             "metric_id": m.id,
@@ -216,6 +233,7 @@ def metric_table(lang: str = "en") -> pd.DataFrame:
             "higher_is_better": m.direction,
             "source": m.source,
             "kind": m.kind,
+            "group_size": m.group_size,
         }
         for m in list_metrics()
     ]
@@ -229,15 +247,17 @@ def metrics_markdown() -> str:
         "",
         "Regenerate with `python -c \"from commlab.analysis.metrics import metrics_markdown as m; "
         "open('docs/METRICS.md', 'w').write(m())\"`. Direction: ↑ higher is better, ↓ lower is better, "
-        "· neither. Kind: `sql` = DuckDB SQL over the engine's relations; `python` = Python over DuckDB results.",
+        "· neither. Kind: `sql` = DuckDB SQL over the engine's relations; `python` = Python over DuckDB results. "
+        "n: what the metric's group size `n` counts (the members the value is computed over; reports suppress a "
+        "value whose n is below k, see README § Privacy); – where the metric has none.",
         "",
-        "| id | 名称 / name | definition | formula | unit | dir. | source | kind |",
-        "|---|---|---|---|---|---|---|---|",
+        "| id | 名称 / name | definition | formula | unit | dir. | source | kind | n |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     arrow = {True: "↑", False: "↓", None: "·"}
     for m in list_metrics():
         cells = [f"`{m.id}`", f"{m.name_zh} / {m.name_en}", m.definition, f"`{m.formula}`", m.unit,
-                 arrow[m.direction], m.source, m.kind]
+                 arrow[m.direction], m.source, m.kind, m.group_size or "–"]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(out) + "\n"
 
@@ -502,15 +522,28 @@ class MetricContext:
 
 
 def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
+    """``community_id, period, value, n`` of one metric (``n`` NaN when it declares no group size).
+
+    Raises
+    ------
+    ValueError
+        If the result has an ``n`` column and the metric declares no :attr:`Metric.group_size`,
+        or the other way round (what ``n`` counts must be documented).
+    """
     if metric.sql is not None:
         out = ctx.query(metric.sql)
     else:
         assert metric.compute is not None
         out = metric.compute(ctx)
-    out = out[["community_id", "period", "value"]].copy()
+    has_n = "n" in out.columns
+    if has_n != (metric.group_size is not None):
+        why = "returns n without declaring group_size" if has_n else "declares group_size but returns no n"
+        raise ValueError(f"metric {metric.id!r}: {why}")
+    out = out[["community_id", "period", "value", *(["n"] if has_n else [])]].copy()
     out["community_id"] = out["community_id"].astype("string")
     out["period"] = out["period"].astype("string")
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64") if has_n else float("nan")
     return out
 
 
@@ -534,8 +567,9 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
     Returns
     -------
     DataFrame
-        Tidy ``community_id, period, metric_id, value``: one row per (community, period) of
-        ``ctx.periods`` and metric, NaN where a metric is not defined.
+        Tidy ``community_id, period, metric_id, value, n``: one row per (community, period) of
+        ``ctx.periods`` and metric, NaN where a metric is not defined; ``n`` is the group size
+        (see the module docstring), NaN where the metric declares none.
     """
     from commlab.engines.base import tidy_metrics
 
@@ -549,12 +583,15 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
             if on_error is None:
                 raise
             on_error(m, exc)
-            res = keys.assign(value=float("nan"))
+            res = keys.assign(value=float("nan"), n=float("nan"))
         if timings is not None:
             timings[m.id] = time.perf_counter() - t0
         res.insert(2, "metric_id", m.id)
         parts.append(res)
-    return tidy_metrics(parts)
+    out = tidy_metrics(parts)
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64") if "n" in out else \
+        pd.Series(dtype="float64", index=out.index)
+    return out
 
 
 def compute_metrics(
@@ -584,8 +621,9 @@ def compute_metrics(
     Returns
     -------
     DataFrame
-        Tidy: ``community_id, period, metric_id, value`` with one row per community, period and
-        metric (NaN where a metric is not defined).
+        Tidy: ``community_id, period, metric_id, value, n`` with one row per community, period and
+        metric (NaN where a metric is not defined); ``n`` is the number of members the value is
+        computed over, NaN where the metric declares no group size (see the module docstring).
 
     Raises
     ------
@@ -599,7 +637,7 @@ def compute_metrics(
     return DuckDBEngine().compute_metrics(data, as_of=as_of, window=window, metrics=metrics, start=start)
 
 
-def wide(table: pd.DataFrame, *, period: str | None = "last") -> pd.DataFrame:
+def wide(table: pd.DataFrame, *, period: str | None = "last", values: str = "value") -> pd.DataFrame:
     """Communities × metrics from a tidy metric table.
 
     Parameters
@@ -609,6 +647,9 @@ def wide(table: pd.DataFrame, *, period: str | None = "last") -> pd.DataFrame:
     period : str or None
         ``"last"``: each community's last period; a period label; or ``None`` to keep
         ``(community_id, period)`` as the index.
+    values : {"value", "n"}
+        The metric values, or their group sizes (the frame
+        :func:`commlab.privacy.suppress_metrics` takes as ``n``).
     """
     t = table
     if period == "last":
@@ -617,7 +658,9 @@ def wide(table: pd.DataFrame, *, period: str | None = "last") -> pd.DataFrame:
     elif period is not None:
         t = t[t["period"] == period]
     index = ["community_id"] if period is not None else ["community_id", "period"]
-    out = t.pivot_table(index=index, columns="metric_id", values="value", aggfunc="first", dropna=False)
+    if values not in t.columns:
+        t = t.assign(**{values: float("nan")})
+    out = t.pivot_table(index=index, columns="metric_id", values=values, aggfunc="first", dropna=False)
     order = [m.id for m in list_metrics() if m.id in out.columns]
     out = out[order + [c for c in out.columns if c not in order]]
     out.columns.name = None

@@ -2,7 +2,8 @@
 
 Each definition is DuckDB SQL over the relations ``periods``, ``roles``, ``ev``, ``act``,
 ``present`` and ``communities`` described in :mod:`commlab.analysis.metrics`; it returns
-``community_id, period, value``. "Members" are non-staff members (owners, staff and bots
+``community_id, period, value`` and, for a value computed over a set of members, ``n``: how
+many members that set holds (declared with ``group_size``). "Members" are non-staff members (owners, staff and bots
 are counted apart); "content" is ``message``, ``post`` or ``reply`` (``schema.CONTENT_EVENTS``);
 "activity" is any event except ``join`` and ``leave``. Windows: flows count
 ``p_start < ts <= p_end``, trailing windows ``p_end - N days < ts <= p_end``.
@@ -30,12 +31,16 @@ def _trailing(n: int, alias: str = "e") -> str:
     return f"{alias}.ts > p.p_end - {_d(n)} AND {alias}.ts <= p.p_end"
 
 
+#: ``group_size`` of the metrics computed over the members present at the period end.
+PRESENT = "members present at the period end"
+
+
 def _member_share(flag_cte: str) -> str:
     """Share of present members that appear in the CTE ``flag`` (community_id, period, member_id)."""
     return f"""
 WITH flag AS ({flag_cte})
 SELECT pr.community_id, pr.period,
-       avg(CASE WHEN f.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value
+       avg(CASE WHEN f.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value, count(*)::DOUBLE AS n
 FROM present pr
 LEFT JOIN (SELECT DISTINCT community_id, period, member_id FROM flag) f
   ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
@@ -63,7 +68,7 @@ for _n in (7, 30):
         sql=_member_share(f"""
 SELECT p.community_id, p.period, e.member_id FROM periods p
 JOIN act e ON e.community_id = p.community_id AND {_trailing(_n)} WHERE NOT e.is_staff"""),
-        group="activity"))
+        group="activity", group_size=PRESENT))
 
 register(Metric(
     "stickiness", "黏性(DAU/MAU)", "stickiness (DAU/MAU)",
@@ -76,9 +81,10 @@ WITH d AS (
          floor((epoch(p.p_end) - epoch(e.ts)) / 86400) AS day
   FROM periods p JOIN act e ON e.community_id = p.community_id AND {_trailing(30)}
   WHERE NOT e.is_staff)
-SELECT community_id, period, (count(*) / 30.0) / count(DISTINCT member_id) AS value
+SELECT community_id, period, (count(*) / 30.0) / count(DISTINCT member_id) AS value,
+       count(DISTINCT member_id)::DOUBLE AS n
 FROM d GROUP BY community_id, period
-""", group="activity"))
+""", group="activity", group_size="members active in the 30 days (MAU)"))
 
 register(Metric(
     "content_days_share", "有成员内容的天数占比", "days with member content",
@@ -86,12 +92,13 @@ register(Metric(
     "|{d in last 30 : member content on d}| / 30", "share", True, "DOMAIN.md §4 (days with member content)",
     sql=f"""
 SELECT p.community_id, p.period,
-       count(DISTINCT floor((epoch(p.p_end) - epoch(e.ts)) / 86400)) / 30.0 AS value
+       count(DISTINCT floor((epoch(p.p_end) - epoch(e.ts)) / 86400)) / 30.0 AS value,
+       count(DISTINCT e.member_id)::DOUBLE AS n
 FROM periods p JOIN ev e ON e.community_id = p.community_id AND {_trailing(30)}
   AND e.event_type IN {CONTENT}
 WHERE NOT e.is_staff
 GROUP BY p.community_id, p.period
-""", group="activity"))
+""", group="activity", group_size="members who created content in the 30 days"))
 
 register(Metric(
     "zombie_share", "僵尸成员占比", "zombie share",
@@ -103,12 +110,12 @@ register(Metric(
 SELECT pr.community_id, pr.period,
   avg(CASE WHEN r.joined_at <= p.p_end - {_d(30)} AND NOT EXISTS (
         SELECT 1 FROM act e WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
-          AND {_trailing(30)}) THEN 1.0 ELSE 0.0 END) AS value
+          AND {_trailing(30)}) THEN 1.0 ELSE 0.0 END) AS value, count(*)::DOUBLE AS n
 FROM present pr
 JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
 JOIN roles r ON r.community_id = pr.community_id AND r.member_id = pr.member_id
 GROUP BY pr.community_id, pr.period
-""", group="activity"))
+""", group="activity", group_size=PRESENT))
 
 register(Metric(
     "lurker_share", "潜水成员占比", "lurker share",
@@ -119,10 +126,11 @@ register(Metric(
 SELECT pr.community_id, pr.period,
   avg(CASE WHEN NOT EXISTS (
         SELECT 1 FROM ev e WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
-          AND e.event_type IN {CONTENT} AND e.ts <= p.p_end) THEN 1.0 ELSE 0.0 END) AS value
+          AND e.event_type IN {CONTENT} AND e.ts <= p.p_end) THEN 1.0 ELSE 0.0 END) AS value,
+  count(*)::DOUBLE AS n
 FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
 GROUP BY pr.community_id, pr.period
-""", group="activity"))
+""", group="activity", group_size=PRESENT))
 
 # ------------------------------------------------------------------ participation inequality
 
@@ -144,9 +152,10 @@ WITH {_CONTENT_PER_MEMBER},
 r AS (SELECT *, row_number() OVER (PARTITION BY community_id, period ORDER BY x, member_id) AS i,
              count(*) OVER (PARTITION BY community_id, period) AS n FROM c)
 SELECT community_id, period,
-  CASE WHEN sum(x) > 0 THEN 2.0 * sum(i * x) / (max(n) * sum(x)) - (max(n) + 1.0) / max(n) END AS value
+  CASE WHEN sum(x) > 0 THEN 2.0 * sum(i * x) / (max(n) * sum(x)) - (max(n) + 1.0) / max(n) END AS value,
+  max(n)::DOUBLE AS n
 FROM r GROUP BY community_id, period
-""", group="participation"))
+""", group="participation", group_size=PRESENT))
 
 _TIERS = {
     "top1": ("rk <= ceil(0.01 * n)", "前1%成员内容占比", "content share of top 1 %"),
@@ -165,9 +174,10 @@ WITH {_CONTENT_PER_MEMBER},
 r AS (SELECT *, row_number() OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id) AS rk,
              count(*) OVER (PARTITION BY community_id, period) AS n FROM c)
 SELECT community_id, period,
-  CASE WHEN sum(x) > 0 THEN coalesce(sum(x) FILTER (WHERE {_cond}), 0) / sum(x) END AS value
+  CASE WHEN sum(x) > 0 THEN coalesce(sum(x) FILTER (WHERE {_cond}), 0) / sum(x) END AS value,
+  count(*) FILTER (WHERE {_cond})::DOUBLE AS n
 FROM r GROUP BY community_id, period
-""", group="participation"))
+""", group="participation", group_size="members in the tier (e.g. ceil(0.01·n) for the top 1 %)"))
 
 register(Metric(
     "core_share", "核心成员占比", "core member share",
@@ -182,17 +192,18 @@ SELECT community_id, period, member_id FROM (
     AND e.event_type IN {CONTENT}
   WHERE NOT e.is_staff)
 GROUP BY community_id, period, member_id HAVING count(*) >= 3"""),
-    group="participation"))
+    group="participation", group_size=PRESENT))
 
 register(Metric(
     "ugc_share", "UGC占比(非官方内容)", "UGC share (content by non-staff)",
     "Share of the period's content (message, post, reply) created by non-staff members.",
     "content by members / all content", "share", True, "DOMAIN.md §4 (用户自发产生内容)",
     sql=f"""
-SELECT p.community_id, p.period, avg(CASE WHEN e.is_staff THEN 0.0 ELSE 1.0 END) AS value
+SELECT p.community_id, p.period, avg(CASE WHEN e.is_staff THEN 0.0 ELSE 1.0 END) AS value,
+       count(DISTINCT e.member_id) FILTER (WHERE NOT e.is_staff)::DOUBLE AS n
 FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type IN {CONTENT} AND {_in_period()}
 GROUP BY p.community_id, p.period
-""", group="participation"))
+""", group="participation", group_size="non-staff members who created content in the period"))
 
 register(Metric(
     "contributor_absence_factor", "贡献者缺席因子", "contributor absence factor",
@@ -233,25 +244,34 @@ _RESP_DEF = (
     "same thread by someone else (not a bot), after the post and by the period end. 'Staff'/'members' "
     "split by who gave the first response."
 )
-for _mid, _zh, _en, _expr, _unit, _dir in (
+_POSTERS = "count(DISTINCT poster)"
+_ANSWERED = "count(DISTINCT poster) FILTER (WHERE first_ts IS NOT NULL)"
+for _mid, _zh, _en, _expr, _unit, _dir, _n, _size in (
     ("response_rate", "提问回应率", "response rate", "avg(CASE WHEN first_ts IS NULL THEN 0.0 ELSE 1.0 END)",
-     "share", True),
+     "share", True, _POSTERS, "members who posted"),
     ("response_rate_staff", "官方首答率", "response rate (first answer by staff)",
-     "avg(CASE WHEN first_ts IS NOT NULL AND by_staff THEN 1.0 ELSE 0.0 END)", "share", None),
+     "avg(CASE WHEN first_ts IS NOT NULL AND by_staff THEN 1.0 ELSE 0.0 END)", "share", None, _POSTERS,
+     "members who posted"),
     ("response_rate_members", "成员首答率", "response rate (first answer by members)",
-     "avg(CASE WHEN first_ts IS NOT NULL AND NOT by_staff THEN 1.0 ELSE 0.0 END)", "share", True),
+     "avg(CASE WHEN first_ts IS NOT NULL AND NOT by_staff THEN 1.0 ELSE 0.0 END)", "share", True, _POSTERS,
+     "members who posted"),
     ("median_first_response_hours", "首次回应时间中位数(小时)", "median time to first response (hours)",
-     "median(hours)", "hours", False),
+     "median(hours)", "hours", False, _ANSWERED, "members whose posts were answered"),
     ("median_first_response_hours_staff", "官方首次回应时间中位数(小时)", "median time to first response by staff (h)",
-     "median(hours) FILTER (WHERE by_staff)", "hours", False),
+     "median(hours) FILTER (WHERE by_staff)", "hours", False,
+     "count(DISTINCT poster) FILTER (WHERE first_ts IS NOT NULL AND by_staff)",
+     "members whose posts were answered first by staff"),
     ("median_first_response_hours_members", "成员首次回应时间中位数(小时)",
-     "median time to first response by members (h)", "median(hours) FILTER (WHERE NOT by_staff)", "hours", False),
+     "median time to first response by members (h)", "median(hours) FILTER (WHERE NOT by_staff)", "hours", False,
+     "count(DISTINCT poster) FILTER (WHERE first_ts IS NOT NULL AND NOT by_staff)",
+     "members whose posts were answered first by members"),
 ):
     register(Metric(
         _mid, _zh, _en, _RESP_DEF, _expr.replace("avg(", "mean(") + " over posts", _unit, _dir,
         "DOMAIN.md §4 (对接用户获得反馈); Discourse reports (time to first response)",
-        sql=_RESPONSES + f"SELECT community_id, period, {_expr} AS value FROM f GROUP BY community_id, period",
-        group="response"))
+        sql=_RESPONSES + f"SELECT community_id, period, {_expr} AS value, {_n}::DOUBLE AS n FROM f "
+                         "GROUP BY community_id, period",
+        group="response", group_size=_size))
 
 # ------------------------------------------------------------------ retention and survival
 
@@ -270,9 +290,10 @@ WITH coh AS (
 SELECT community_id, period,
   avg(CASE WHEN EXISTS (SELECT 1 FROM act e WHERE e.community_id = coh.community_id
         AND e.member_id = coh.member_id AND e.ts > coh.joined_at + {_d(_n - 30)}
-        AND e.ts <= coh.joined_at + {_d(_n)}) THEN 1.0 ELSE 0.0 END) AS value
+        AND e.ts <= coh.joined_at + {_d(_n)}) THEN 1.0 ELSE 0.0 END) AS value,
+  count(*)::DOUBLE AS n
 FROM coh GROUP BY community_id, period
-""", group="retention"))
+""", group="retention", group_size="members of the join cohort"))
 
 register(Metric(
     "early_survival_ratio", "建群早期存活比", "early survival ratio",
@@ -341,7 +362,7 @@ register(Metric(
     sql=_member_share(f"""
 SELECT p.community_id, p.period, e.member_id FROM periods p
 JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND {_in_period()}
-WHERE NOT e.is_staff"""), group="monetization"))
+WHERE NOT e.is_staff"""), group="monetization", group_size=PRESENT))
 
 register(Metric(
     "revenue_per_member", "人均收入", "revenue per member",
@@ -352,9 +373,10 @@ SELECT p.community_id, p.period,
   coalesce((SELECT sum(e.amount) FROM ev e WHERE e.community_id = p.community_id AND e.event_type = 'purchase'
             AND NOT e.is_staff AND {_in_period()}), 0)
   / nullif((SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period), 0)
-    AS value
+    AS value,
+  (SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period)::DOUBLE AS n
 FROM periods p
-""", group="monetization"))
+""", group="monetization", group_size=PRESENT))
 
 register(Metric(
     "repeat_purchase_rate", "复购率", "repeat purchase rate",
@@ -368,9 +390,10 @@ WITH b AS (
   WHERE NOT e.is_staff)
 SELECT community_id, period,
   avg(CASE WHEN (SELECT count(*) FROM ev e WHERE e.community_id = b.community_id AND e.member_id = b.member_id
-                 AND e.event_type = 'purchase' AND e.ts <= b.p_end) >= 2 THEN 1.0 ELSE 0.0 END) AS value
+                 AND e.event_type = 'purchase' AND e.ts <= b.p_end) >= 2 THEN 1.0 ELSE 0.0 END) AS value,
+  count(*)::DOUBLE AS n
 FROM b GROUP BY community_id, period
-""", group="monetization"))
+""", group="monetization", group_size="members who bought in the period"))
 
 register(Metric(
     "referral_rate", "转介绍率", "referral rate",
@@ -379,7 +402,7 @@ register(Metric(
     sql=_member_share(f"""
 SELECT p.community_id, p.period, e.member_id FROM periods p
 JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'referral' AND {_in_period()}
-WHERE NOT e.is_staff"""), group="monetization"))
+WHERE NOT e.is_staff"""), group="monetization", group_size=PRESENT))
 
 register(Metric(
     "completion_rate", "完课率", "completion rate",
@@ -392,8 +415,8 @@ WITH a AS (
          max(CASE WHEN e.event_type = 'course_complete' THEN 1.0 ELSE 0.0 END) AS done
   FROM periods p JOIN act e ON e.community_id = p.community_id AND {_in_period()}
   WHERE NOT e.is_staff GROUP BY ALL)
-SELECT community_id, period, avg(done) AS value FROM a GROUP BY community_id, period
-""", group="monetization"))
+SELECT community_id, period, avg(done) AS value, count(*)::DOUBLE AS n FROM a GROUP BY community_id, period
+""", group="monetization", group_size="members active in the period"))
 
 def _event_lift_sql(member_events: str) -> str:
     """Lift of member events matching ``member_events`` (a condition on ``e``) around event days.

@@ -9,7 +9,8 @@ Everything is loaded in memory; nothing here is meant to be fast.
 Metrics are computed for the single period ``"all"`` (``window=None``: everything up to
 ``as_of``). The graph measures reuse the graph arithmetic of
 :mod:`commlab.analysis.network` (networkx); what is independent here is the selection and
-counting of edges.
+counting of edges. The group size ``n`` (members a value is computed over, see
+:mod:`commlab.analysis.metrics`) is recomputed here too for every metric that declares one.
 """
 
 from __future__ import annotations
@@ -201,6 +202,10 @@ class _Data:
         self.act = self.ev[~self.ev["event_type"].isin(["join", "leave"])]
         left = roles["left_at"]
         self.present = roles[~roles["is_staff"] & (roles["joined_at"] <= T) & (left.isna() | (left > T))][K]
+        #: Members present per community (NaN where none).
+        self.present_n = self.series(self.present.groupby("community_id").size())
+        #: Group size ``n`` per metric id (filled by the metric families).
+        self.n: dict[str, pd.Series] = {}
 
     def series(self, values: pd.Series | dict) -> pd.Series:
         return pd.Series(values, dtype="float64").reindex(self.ids)
@@ -221,14 +226,17 @@ def _m_size(d: _Data) -> dict[str, pd.Series]:
     act_m = d.act[~d.act["is_staff"]]
     for n in (7, 30):
         out[f"active_share_{n}d"] = d.member_share(d.trailing(act_m, n))
+        d.n[f"active_share_{n}d"] = d.present_n
     t30 = d.trailing(act_m, 30).copy()
     t30["day"] = np.floor(_days(d.T - t30["ts"]))
     dd = t30[["community_id", "member_id", "day"]].drop_duplicates()
     g = dd.groupby("community_id")
     out["stickiness"] = d.series(g.size() / 30.0 / g["member_id"].nunique())
+    d.n["stickiness"] = d.series(g["member_id"].nunique())
     c30 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 30).copy()
     c30["day"] = np.floor(_days(d.T - c30["ts"]))
     out["content_days_share"] = d.series(c30.groupby("community_id")["day"].nunique() / 30.0)
+    d.n["content_days_share"] = d.series(c30.groupby("community_id")["member_id"].nunique())
     recent = d.trailing(d.act, 30)[K].drop_duplicates().assign(recent=True)
     z = d.present.merge(d.roles[[*K, "joined_at"]], on=K).merge(recent, on=K, how="left")
     z["v"] = ((z["joined_at"] <= d.T - 30 * DAY) & z["recent"].isna()).astype(float)
@@ -236,6 +244,7 @@ def _m_size(d: _Data) -> dict[str, pd.Series]:
     spoke = d.ev[d.ev["event_type"].isin(CONTENT)][K].drop_duplicates().assign(spoke=True)
     lz = d.present.merge(spoke, on=K, how="left")
     out["lurker_share"] = d.series(lz["spoke"].isna().astype(float).groupby(lz["community_id"]).mean())
+    d.n["zombie_share"] = d.n["lurker_share"] = d.present_n
     return out
 
 
@@ -250,6 +259,7 @@ def _m_participation(d: _Data) -> dict[str, pd.Series]:
     out: dict[str, pd.Series] = {}
     x = _content_per_present(d)
     gini, tiers = {}, {"top1": {}, "next9": {}, "rest": {}}
+    sizes: dict[str, dict[str, float]] = {"top1": {}, "next9": {}, "rest": {}}
     for cid, g in x.groupby("community_id"):
         v = np.sort(g["x"].to_numpy())
         n, tot = len(v), v.sum()
@@ -258,15 +268,21 @@ def _m_participation(d: _Data) -> dict[str, pd.Series]:
         k1, k10 = math.ceil(0.01 * n), math.ceil(0.10 * n)
         for name, part in (("top1", desc[:k1]), ("next9", desc[k1:k10]), ("rest", desc[k10:])):
             tiers[name][cid] = part.sum() / tot if tot > 0 else np.nan
+            sizes[name][cid] = float(len(part))
     out["gini_content"] = d.series(gini)
+    d.n["gini_content"] = d.present_n
     for name, vals in tiers.items():
         out[f"content_share_{name}"] = d.series(vals)
+        d.n[f"content_share_{name}"] = d.series(sizes[name])
     c28 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 28).copy()
     c28["wk"] = np.floor((d.T - c28["ts"]).dt.total_seconds() / 604800)
     weeks = c28[[*K, "wk"]].drop_duplicates().groupby(K).size()
     out["core_share"] = d.member_share(weeks[weeks >= 3].reset_index())
+    d.n["core_share"] = d.present_n
     content = d.ev[d.ev["event_type"].isin(CONTENT)]
     out["ugc_share"] = d.series((~content["is_staff"]).astype(float).groupby(content["community_id"]).mean())
+    authors = content["member_id"].where(~content["is_staff"])
+    d.n["ugc_share"] = d.series(authors.groupby(content["community_id"]).nunique())
     cab = {}
     for cid, g in content[~content["is_bot"]].groupby("community_id"):
         v = np.sort(g.groupby("member_id").size().to_numpy())[::-1].astype(float)
@@ -291,6 +307,15 @@ def _m_response(d: _Data) -> dict[str, pd.Series]:
     f["by_staff"] = f["is_staff"].astype("boolean").fillna(False).astype(bool)
     f["hours"] = (f["ts"] - f["post_ts"]).dt.total_seconds() / 3600.0
     g = f.groupby("community_id")
+    posters = g["poster"].nunique()
+    answered = f[f["answered"]]
+    for mid in ("response_rate", "response_rate_staff", "response_rate_members", "problem_solving"):
+        d.n[mid] = d.series(posters)
+    d.n["median_first_response_hours"] = d.series(answered.groupby("community_id")["poster"].nunique()
+                                                  .reindex(posters.index, fill_value=0))
+    for mid, who in (("staff", answered["by_staff"]), ("members", ~answered["by_staff"])):
+        d.n[f"median_first_response_hours_{mid}"] = d.series(
+            answered[who].groupby("community_id")["poster"].nunique().reindex(posters.index, fill_value=0))
     return {
         "response_rate": d.series(g["answered"].mean()),
         "response_rate_staff": d.series((f["answered"] & f["by_staff"]).groupby(f["community_id"]).mean()),
@@ -317,6 +342,7 @@ def _m_retention(d: _Data) -> dict[str, pd.Series]:
         coh = r[(r["joined_at"] > d.T - (n + 30) * DAY) & (r["joined_at"] <= d.T - n * DAY)].reset_index(drop=True)
         coh = coh.assign(kept=_kept(d, coh, n - 30, n).to_numpy())
         out[f"retention_{n}d"] = d.series(coh.groupby("community_id")["kept"].mean())
+        d.n[f"retention_{n}d"] = d.series(coh.groupby("community_id").size())
     surv, floor_ = {}, {}
     act_m = d.act[~d.act["is_staff"]]
     for row in d.comm.itertuples(index=False):
@@ -344,6 +370,8 @@ def _m_money(d: _Data) -> dict[str, pd.Series]:
     ev = d.ev[~d.ev["is_staff"]]
     buys = ev[ev["event_type"] == "purchase"]
     out["buyer_share"] = d.member_share(buys)
+    d.n["buyer_share"] = d.n["referral_rate"] = d.present_n
+    d.n["revenue_per_member"] = d.present_n.fillna(0.0)
     present_n = d.present.groupby("community_id").size().reindex(d.ids)
     rev = buys.groupby("community_id")["amount"].sum().reindex(d.ids).fillna(0.0)
     out["revenue_per_member"] = d.series(rev / present_n.where(present_n > 0))
@@ -351,10 +379,12 @@ def _m_money(d: _Data) -> dict[str, pd.Series]:
     buyers = buys[K].drop_duplicates()
     rep = (n_buys.reindex(pd.MultiIndex.from_frame(buyers)).to_numpy() >= 2).astype(float)
     out["repeat_purchase_rate"] = d.series(pd.Series(rep).groupby(buyers["community_id"].to_numpy()).mean())
+    d.n["repeat_purchase_rate"] = d.series(buyers.groupby("community_id").size())
     out["referral_rate"] = d.member_share(ev[ev["event_type"] == "referral"])
     a = d.act[~d.act["is_staff"]]
     done = (a["event_type"] == "course_complete").groupby([a["community_id"], a["member_id"]]).max()
     out["completion_rate"] = d.series(done.astype(float).groupby(level=0).mean())
+    d.n["completion_rate"] = d.series(done.groupby(level=0).size())
     att = ev[ev["event_type"] == "event_attend"].copy()
     att["d"] = att["ts"].dt.floor("D")
     days = att.groupby(["community_id", "d"])["member_id"].nunique()
@@ -408,17 +438,27 @@ def _m_network(d: _Data) -> dict[str, pd.Series]:
     und = edges.assign(a=np.minimum(edges["source"], edges["target"]), b=np.maximum(edges["source"], edges["target"]))
     pairs = und.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
     out["repeated_ties_share"] = d.series((pairs["weight"] >= 2).astype(float).groupby(pairs["community_id"]).mean())
+    d.n["repeated_ties_share"] = _pair_accounts(d, pairs)
     pe = _edges(d, d.ev, staff_filter=True)
     pe = pe.assign(a=np.minimum(pe["source"], pe["target"]), b=np.maximum(pe["source"], pe["target"]))
     pp = pe.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
     out["peer_tie_strength"] = d.series(pp.groupby("community_id")["weight"].mean())
-    tags = d.ev[d.ev["event_type"].isin(CONTENT) & d.ev["topic"].notna()][["community_id", "topic"]]
+    d.n["peer_tie_strength"] = _pair_accounts(d, pp)
+    tags = d.ev[d.ev["event_type"].isin(CONTENT) & d.ev["topic"].notna()][["community_id", "member_id", "topic"]]
     tags = tags.assign(tag=tags["topic"].str.split(";")).explode("tag")
     tags["tag"] = tags["tag"].str.strip()
     tags = tags[tags["tag"] != ""]
     cnt = tags.groupby(["community_id", "tag"]).size().astype(float)
     out["vertical_focus"] = d.series((cnt**2).groupby(level=0).sum() / cnt.groupby(level=0).sum() ** 2)
+    d.n["vertical_focus"] = d.series(tags.groupby("community_id")["member_id"].nunique())
     return out
+
+
+def _pair_accounts(d: _Data, pairs: pd.DataFrame) -> pd.Series:
+    """Distinct accounts at either end of undirected ``pairs`` (``community_id, a, b``), per community."""
+    ends = pd.concat([pairs[["community_id", "a"]].set_axis(["community_id", "m"], axis=1),
+                      pairs[["community_id", "b"]].set_axis(["community_id", "m"], axis=1)])
+    return d.series(ends.groupby("community_id")["m"].nunique())
 
 
 def _nanmean(*vals: float) -> float:
@@ -449,8 +489,9 @@ def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.D
     Returns
     -------
     DataFrame
-        ``community_id, period, metric_id, value`` like
-        :func:`commlab.analysis.metrics.compute_metrics` with ``window=None``.
+        ``community_id, period, metric_id, value, n`` like
+        :func:`commlab.analysis.metrics.compute_metrics` with ``window=None`` (``n`` NaN for the
+        metrics that declare no group size).
     """
     d = _Data(communities, members, events, _utc(as_of))
     vals: dict[str, pd.Series] = {}
@@ -465,8 +506,10 @@ def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.D
         vals["trust_ties"] = d.series({c: _nanmean(vals["reciprocity"][c], vals["repeated_ties_share"][c],
                                                    vals["avg_clustering"][c]) for c in d.ids})
     keep = metrics if metrics is not None else list(vals)
+    nan = d.series({})
     rows = [pd.DataFrame({"community_id": d.ids, "period": "all", "metric_id": mid,
-                          "value": vals[mid].to_numpy(dtype="float64")}) for mid in keep]
+                          "value": vals[mid].to_numpy(dtype="float64"),
+                          "n": d.n.get(mid, nan).to_numpy(dtype="float64")}) for mid in keep]
     out = pd.concat(rows, ignore_index=True)
     for c in ("community_id", "period", "metric_id"):
         out[c] = out[c].astype("string")

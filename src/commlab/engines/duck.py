@@ -105,7 +105,12 @@ class DuckDBEngine:
         # results are sorted explicitly where order matters; dropping insertion order lets
         # DuckDB stream and spill more freely
         con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            # inside a Jupyter kernel without ipywidgets DuckDB refuses to touch the progress
+            # bar setting at all; it then shows no bar anyway
+            pass
         if self.memory_limit is not None:
             con.execute(f"SET memory_limit = {_quote(self.memory_limit)}")
         if self.threads is not None:

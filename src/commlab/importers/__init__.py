@@ -22,12 +22,21 @@ from typing import Any
 
 from commlab.data.load import Dataset
 from commlab.errors import UsageError
-from commlab.importers.base import ImportFormatError, ImportReport, write_dataset_atomic
+from commlab.importers.base import (
+    ImportFormatError,
+    ImportReport,
+    atomic_output_dir,
+    write_dataset_atomic,
+    write_report_json,
+)
 
 __all__ = [
     "FORMATS",
     "Converter",
+    "Writer",
+    "WRITERS",
     "register",
+    "register_writer",
     "get",
     "convert",
     "import_source",
@@ -38,8 +47,14 @@ __all__ = [
 #: A converter reads a source and returns the validated dataset and its report.
 Converter = Callable[..., tuple[Dataset, ImportReport]]
 
+#: A streaming writer reads a source and writes the three Parquet tables into a folder, chunk by chunk.
+Writer = Callable[..., ImportReport]
+
 #: Registered formats: name -> converter.
 FORMATS: dict[str, Converter] = {}
+
+#: Formats that stream straight to Parquet with bounded memory: name -> writer.
+WRITERS: dict[str, Writer] = {}
 
 
 def register(name: str, func: Converter) -> Converter:
@@ -60,6 +75,25 @@ def register(name: str, func: Converter) -> Converter:
     if not name or not name.replace("_", "").isalnum():
         raise ValueError(f"format names are letters, digits and '_': {name!r}")
     FORMATS[name] = func
+    WRITERS.pop(name, None)  # a replaced converter must not be bypassed by the old format's writer
+    return func
+
+
+def register_writer(name: str, func: Writer) -> Writer:
+    """Register a streaming writer for the already registered format ``name``.
+
+    :func:`import_source` then calls ``func(source, folder, **options)`` instead of
+    converting in memory: it must write ``communities.parquet``, ``members.parquet``
+    and ``events.parquet`` into ``folder`` (validated, chunk by chunk) and return the
+    report; :func:`import_source` moves the folder into place only on success.
+
+    Raises
+    ------
+    UsageError
+        If no converter is registered as ``name``.
+    """
+    get(name)
+    WRITERS[name] = func
     return func
 
 
@@ -105,6 +139,9 @@ def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: 
     written into a temporary folder beside ``out_dir`` and moved in place in
     one rename. On any error nothing is written. Large inputs show a tqdm
     progress bar (``progress=False`` hides it, where the format supports it).
+    Formats with a streaming writer (:data:`WRITERS`: ``stackexchange_xml``)
+    validate and write their tables chunk by chunk, so memory stays bounded
+    whatever the size of the source.
 
     Parameters
     ----------
@@ -130,8 +167,17 @@ def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: 
         See :func:`convert`; also :class:`ImportFormatError` when ``out_dir``
         holds unrelated files.
     """
-    dataset, report = convert(fmt, source, **options)
-    write_dataset_atomic(dataset, out_dir, report)
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        dataset, report = convert(fmt, source, **options)
+        write_dataset_atomic(dataset, out_dir, report)
+        return report
+    src = Path(source)
+    if not src.exists():
+        raise UsageError(f"source not found: {src}")
+    with atomic_output_dir(out_dir) as folder:
+        report = writer(src, folder, **options)
+        write_report_json(folder, report, out_dir)
     return report
 
 
@@ -161,6 +207,8 @@ def _register_builtin() -> None:
     for name, module in BUILTIN.items():
         mod = importlib.import_module(f"commlab.importers.{module}")
         register(name, mod.convert)
+        if hasattr(mod, "write_parquet"):
+            register_writer(name, mod.write_parquet)
 
 
 _register_builtin()

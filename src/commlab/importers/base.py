@@ -18,6 +18,8 @@ import shutil
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,8 @@ __all__ = [
     "ImportReport",
     "finish",
     "write_dataset_atomic",
+    "atomic_output_dir",
+    "write_report_json",
     "clean_ids",
     "open_maybe_gz",
     "read_json_file",
@@ -283,17 +287,20 @@ def finish(
     return ds
 
 
-def write_dataset_atomic(dataset: Dataset, out_dir: str | Path, report: ImportReport) -> Path:
-    """Write the three tables as Parquet plus ``import_report.json`` into ``out_dir``, all or nothing.
+@contextmanager
+def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir`` that replaces ``out_dir`` only if the block succeeds.
 
-    Files are written into a temporary folder beside ``out_dir`` and moved in
-    place only when all of them are complete. An existing ``out_dir`` must be
-    empty or hold only a previous import's files (which are replaced).
+    Write the output files into the yielded folder; when the ``with`` block ends
+    without an exception the folder is moved into place with one rename (an
+    earlier import's folder is replaced). On any exception the temporary folder
+    is removed and ``out_dir`` is left as it was: never a half-written output.
 
     Raises
     ------
     ImportFormatError
-        If ``out_dir`` exists and holds other files.
+        If ``out_dir`` exists and is not a folder, or holds files other than a
+        previous import's (checked before anything is written).
     """
     out = Path(out_dir)
     ours = {f"{t}.parquet" for t in S.TABLES} | {"import_report.json"}
@@ -309,12 +316,7 @@ def write_dataset_atomic(dataset: Dataset, out_dir: str | Path, report: ImportRe
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        for name in S.TABLES:
-            getattr(dataset, name).to_parquet(tmp / f"{name}.parquet", index=False)
-        report.out_dir = str(out)
-        (tmp / "import_report.json").write_text(
-            json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        yield tmp
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
@@ -329,6 +331,34 @@ def write_dataset_atomic(dataset: Dataset, out_dir: str | Path, report: ImportRe
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_report_json(folder: str | Path, report: ImportReport, out_dir: str | Path) -> Path:
+    """Write ``report`` as ``import_report.json`` into ``folder`` (recording ``out_dir`` as its destination)."""
+    report.out_dir = str(out_dir)
+    path = Path(folder) / "import_report.json"
+    path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def write_dataset_atomic(dataset: Dataset, out_dir: str | Path, report: ImportReport) -> Path:
+    """Write the three tables as Parquet plus ``import_report.json`` into ``out_dir``, all or nothing.
+
+    Files are written into a temporary folder beside ``out_dir`` and moved in
+    place only when all of them are complete (:func:`atomic_output_dir`). An
+    existing ``out_dir`` must be empty or hold only a previous import's files
+    (which are replaced).
+
+    Raises
+    ------
+    ImportFormatError
+        If ``out_dir`` exists and holds other files.
+    """
+    out = Path(out_dir)
+    with atomic_output_dir(out) as tmp:
+        for name in S.TABLES:
+            getattr(dataset, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        write_report_json(tmp, report, out)
     return out
 
 

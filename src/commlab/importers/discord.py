@@ -3,8 +3,20 @@
 Accepted layout (``FORMATS.md`` §3, from ``JsonMessageWriter.cs``): one JSON
 file per channel (threads and forum posts are channels of their own), or a
 folder of such files. Each file: ``{"guild": {...}, "channel": {...},
-"messages": [...], ...}``. One community per ``guild.id``. The CSV format
-has no message ids, types or references, so it is not accepted (use JSON).
+"messages": [...], ...}``. One community per ``guild.id``.
+
+CSV exports (``FORMATS.md`` §3, ``CsvMessageWriter.cs``) are accepted too: a
+``.csv`` file or a folder of them, header exactly
+``AuthorID,Author,Date,Content,Attachments,Reactions``, ``Date`` in .NET
+``"o"`` format (``2024-03-01T18:00:00.0000000+08:00``), ``Reactions`` as
+``👍 (2),🎉 (1)``. The CSV has no message ids, types, references, mentions,
+reactors or guild id, so each row becomes a ``message`` by ``AuthorID``
+(``text`` = ``Content``, extra ``attachments`` = number of attachment URLs);
+reactions are counted as not mapped; the community is the guild name of the
+default file name ``<Guild> - <Category> - <channel> [<channelId>].csv``
+(``discord-<Guild>``; the file name without extension if it does not follow
+that pattern), ``channel`` = the channel name. A folder mixing ``.json`` and
+``.csv`` exports is rejected (import each kind on its own).
 
 Mapping
 -------
@@ -30,6 +42,8 @@ Mapping
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +54,10 @@ from commlab.importers.base import (
     ImportFormatError,
     ImportReport,
     community_row,
+    decode_text,
     finish,
     members_from_events,
+    read_bytes,
     read_json_file,
     reply_roots,
     single_community_option,
@@ -71,12 +87,12 @@ def _load(path: Path) -> dict:
 
 
 def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
-    """Convert DiscordChatExporter JSON files to the canonical tables.
+    """Convert DiscordChatExporter JSON (or CSV) files to the canonical tables.
 
     Parameters
     ----------
     source : str or Path
-        One exported ``.json`` file or a folder of them (one per channel/thread).
+        One exported ``.json`` or ``.csv`` file, or a folder of them (one per channel/thread).
     **options
         Community options (``community_id`` only when one guild is exported).
 
@@ -87,13 +103,19 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     Raises
     ------
     ImportFormatError
-        Invalid JSON or JSON of the wrong shape (names the file).
+        Invalid JSON or JSON of the wrong shape, a CSV with another header (names the file).
     """
     split_options(options, OPTIONS, "discord")
     src = Path(source)
     files = sorted(src.glob("*.json")) if src.is_dir() else [src]
+    csvs = sorted(src.glob("*.csv")) if src.is_dir() else [src] if src.suffix.lower() == ".csv" else []
+    if csvs and src.is_dir() and files:
+        raise ImportFormatError(src, f"a mix of JSON ({len(files)}) and CSV ({len(csvs)}) exports",
+                                "import the JSON files and the CSV files separately (JSON has replies and reactors)")
+    if csvs:
+        return _convert_csv(src, csvs, options)
     if not files:
-        raise ImportFormatError(src, "no .json file in the folder")
+        raise ImportFormatError(src, "no .json or .csv file in the folder")
     report = ImportReport("discord", str(src))
     exports = [(f, _load(f)) for f in files]
     guilds = {str(d["guild"].get("id")) for _, d in exports}
@@ -183,6 +205,80 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             source="DiscordChatExporter JSON", report=report, defaults=_DEFAULTS, options=opts,
         ))
     ds = finish(pd.DataFrame(comms), pd.concat(members, ignore_index=True), ev, source=str(src), report=report)
+    return ds, report
+
+
+#: Header of DiscordChatExporter's CSV (``CsvMessageWriter.cs``).
+CSV_HEADER: tuple[str, ...] = ("AuthorID", "Author", "Date", "Content", "Attachments", "Reactions")
+_FILE_NAME = re.compile(r"^(?P<guild>.+?) - (?:(?P<parent>.+) - )?(?P<channel>.+?) \[(?P<channel_id>\d+)\]$")
+_REACTION = re.compile(r"\((\d+)\)\s*(?:,|$)")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    text = decode_text(read_bytes(path), str(path))
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ImportFormatError(path, f"not a readable CSV file ({exc})", "export the channel again") from exc
+    if tuple(df.columns) != CSV_HEADER:
+        unknown = [c for c in df.columns if c not in CSV_HEADER]
+        missing = [c for c in CSV_HEADER if c not in df.columns]
+        raise ImportFormatError(
+            path, "not a DiscordChatExporter CSV export: "
+            + (f"unknown column(s) {', '.join(map(str, unknown))}; " if unknown else "")
+            + (f"missing column(s) {', '.join(missing)}; " if missing else "")
+            + f"expected the header {','.join(CSV_HEADER)}",
+            "export the channel with DiscordChatExporter in CSV (or, better, JSON) format without editing it",
+        )
+    for col in ("AuthorID", "Date"):
+        empty = df[col].isna()
+        if empty.any():
+            rows = [int(i) + 2 for i in df.index[empty][:5]]
+            raise ImportFormatError(path, f"column {col}: {int(empty.sum())} empty value(s), first at row(s) "
+                                    f"{', '.join(map(str, rows))}", "every exported message has an author and a date")
+    return df
+
+
+def _convert_csv(src: Path, files: list[Path], options: dict[str, Any]) -> tuple[Dataset, ImportReport]:
+    """Convert DiscordChatExporter CSV files (messages only; see the module docstring)."""
+    report = ImportReport("discord", str(src))
+    parts = []
+    for f in files:
+        m = _FILE_NAME.match(f.stem)
+        guild = m.group("guild") if m else f.stem
+        df = _read_csv(f)
+        report.read(f"{f.name}: messages", len(df))
+        ts = text_to_utc(df["Date"], tz="UTC", file=str(f), what="Date")
+        reactions = df["Reactions"].fillna("").map(lambda r: sum(int(n) for n in _REACTION.findall(r)))
+        report.skip("reaction in a CSV export (no reactor ids; export JSON to keep them)", int(reactions.sum()))
+        attachments = df["Attachments"].fillna("").map(lambda a: len([u for u in a.split(",") if u.strip()]))
+        parts.append(pd.DataFrame({
+            "guild": guild, "member_id": df["AuthorID"].str.strip(), "ts": ts, "event_type": "message",
+            "channel": m.group("channel") if m else None, "text": df["Content"],
+            "attachments": attachments.astype("float64"),
+            "author": df["Author"].fillna("").str.replace(r"#\d{4}$", "", regex=True),
+        }))
+    ev = pd.concat(parts, ignore_index=True)
+    guilds = sorted(ev["guild"].unique())
+    single_community_option(options, len(guilds), "guilds")
+    given = options.get("community_id")
+    ev.insert(0, "community_id", given if given and len(guilds) == 1 else "discord-" + ev["guild"])
+    for col in ("channel", "text"):
+        ev[col] = ev[col].astype("string")
+    names = ev.drop_duplicates(["community_id", "member_id"], keep="last")
+    members, comms = [], []
+    opts = {k: v for k, v in options.items() if k != "community_id"}
+    for (cid, guild), part in ev.groupby(["community_id", "guild"], sort=True):
+        nm = names[names["community_id"] == cid].set_index("member_id")["author"]
+        members.append(members_from_events(part, names=nm.mask(nm == "")))
+        comms.append(community_row(
+            community_id=str(cid), name=str(guild), platform="discord", created_at=part["ts"].min(),
+            source="DiscordChatExporter CSV", report=report, defaults=_DEFAULTS, options=opts,
+        ))
+    report.notes.append("CSV export: messages only (no message ids, replies, mentions, joins, reactors or bot "
+                        "flags; roles are all member); export JSON to keep them")
+    events = ev.drop(columns=["guild", "author"])
+    ds = finish(pd.DataFrame(comms), pd.concat(members, ignore_index=True), events, source=str(src), report=report)
     return ds, report
 
 
