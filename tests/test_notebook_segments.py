@@ -30,7 +30,7 @@ def test_notebook_is_committed_clean_with_typed_parameters():
     assert names[:6] == ["data_dir", "as_of", "communities", "lang", "tz", "output_dir"]
     assert {"method", "n_clusters", "k_min", "k_max", "seed"} <= set(names)
     assert all("  # " in line for line in lines)
-    assert names[-1] == "k_min_group" and "k_min_group: int = 5  #" in params[0].source
+    assert names[-3:] == ["k_min_group", "engine", "engine_options"] and "k_min_group: int = 5  #" in params[0].source
     for c in nb.cells:
         if c.cell_type == "code":
             assert not c.outputs and c.execution_count is None

@@ -54,7 +54,7 @@ def test_notebooks_are_committed_clean_with_the_parameters():
         assert len(params) == 1 and nb.cells[1] is params[0]
         names = [line.split(":")[0] for line in params[0].source.splitlines()]
         assert names == ["data_dir", "source", "as_of", "communities", "window", "type_axis", "lang", "tz",
-                         "output_dir", "seed", "k_min_group"]
+                         "output_dir", "seed", "k_min_group", "engine", "engine_options"]
         assert all("  # " in line for line in params[0].source.splitlines())
         for c in nb.cells:
             if c.cell_type == "code":
@@ -68,7 +68,7 @@ def test_health_notebook_on_samples(tmp_path):
     # a client's tiny groups: c08 and c09 (under 150 members at as_of) fall below it; c05, c10, c11 (154+) do not.
     picked = ["c05", "c08", "c09", "c10", "c11"]
     s = run("03_community_health.ipynb", tmp_path, as_of=SAMPLES_AS_OF, window="none", lang="en", communities=picked,
-            k_min_group=150)
+            k_min_group=150, engine="duckdb", engine_options={"memory_limit": "1GB", "threads": 1})
     table = pd.DataFrame(s["metric_table"]).set_index("community_id")
     assert sorted(table.index) == picked
     assert s["k_min_group"] == 150 and s["suppressed_communities"] == ["c08", "c09"]

@@ -50,11 +50,16 @@ def engine():
             pytest.fail(f"CI=true, so the Spark parity tests must run, but {reason}; `make setup` installs "
                         "the `spark` extra")
         pytest.skip(reason)
-    from commlab.engines.spark import SparkEngine, local_session
+    from commlab.engines import get_engine
 
-    spark = local_session(cores=1, shuffle_partitions=2, memory="1g")
+    # built the way a playbook names it (engine: spark, engine_options: {master, conf}): plain values only
+    eng = get_engine("spark", master="local[1]", conf={"spark.sql.shuffle.partitions": 2,
+                                                       "spark.default.parallelism": 1, "spark.driver.memory": "1g",
+                                                       "spark.ui.enabled": "false"})
+    spark = eng.session()
+    assert spark.sparkContext.master == "local[1]" and spark.conf.get("spark.sql.shuffle.partitions") == "2"
     spark.sparkContext.setLogLevel("ERROR")
-    yield SparkEngine(spark)
+    yield eng
     spark.stop()
 
 

@@ -48,7 +48,7 @@ from commlab.engines.base import (
 from commlab.engines.duck import _sources, bind_as_of
 from commlab.engines.transpile import to_dialect
 
-__all__ = ["SparkEngine", "local_session"]
+__all__ = ["SparkEngine", "local_session", "cluster_session"]
 
 
 def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = "1g",
@@ -73,6 +73,29 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
             .getOrCreate())
 
 
+def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_name: str = "commlab") -> Any:
+    """A ``SparkSession`` on ``master`` with the session time zone set to UTC and ``conf`` applied.
+
+    Raises
+    ------
+    ImportError
+        If pyspark is not installed.
+    ValueError
+        If ``conf`` sets a session time zone other than UTC.
+    """
+    from pyspark.sql import SparkSession
+
+    settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
+                "spark.sql.execution.arrow.pyspark.enabled": "true"}
+    settings.update({str(k): str(v) for k, v in (conf or {}).items()})
+    if settings["spark.sql.session.timeZone"] != "UTC":
+        raise ValueError("spark.sql.session.timeZone must be UTC for commlab's definitions")
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
 class _SparkContext(MetricContext):
     """A :class:`MetricContext` whose queries are transpiled and run by Spark."""
 
@@ -89,10 +112,16 @@ class SparkEngine:
     Parameters
     ----------
     spark : SparkSession, optional
-        Default: :func:`local_session`. Its ``spark.sql.session.timeZone`` must be ``UTC``.
+        Default: :func:`cluster_session` with ``master``/``conf`` when ``master`` is given, else
+        :func:`local_session`. Its ``spark.sql.session.timeZone`` must be ``UTC``.
     scratch : str or Path, optional
         Where in-memory DataFrames are written as Parquet for Spark to read (default: a
         temporary folder). On a cluster this must be storage the executors can read.
+    master : str, optional
+        Spark master URL (``"local[2]"``, ``"spark://host:7077"``, ``"yarn"``, ``"k8s://..."``);
+        plain values, so a playbook can name them: ``engine_options: {master: ..., conf: {...}}``.
+    conf : mapping, optional
+        Extra Spark settings for the session built from ``master``.
 
     Attributes
     ----------
@@ -102,9 +131,12 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, spark: Any = None, *, scratch: str | Path | None = None) -> None:
+    def __init__(self, spark: Any = None, *, scratch: str | Path | None = None, master: str | None = None,
+                 conf: Mapping[str, Any] | None = None) -> None:
         self.spark = spark
         self.scratch = scratch
+        self.master = master
+        self.conf = dict(conf or {})
         self.failures_: dict[str, str] = {}
         self._cached: list[Any] = []
 
@@ -115,7 +147,7 @@ class SparkEngine:
     def session(self) -> Any:
         """The Spark session (created with :func:`local_session` on first use)."""
         if self.spark is None:
-            self.spark = local_session()
+            self.spark = local_session() if self.master is None else cluster_session(self.master, self.conf)
         tz = self.spark.conf.get("spark.sql.session.timeZone")
         if tz != "UTC":
             raise ValueError(f"spark.sql.session.timeZone must be UTC, is {tz!r}")
