@@ -21,6 +21,9 @@ engine sets up for each call (see :data:`PRELUDE`):
 ``present``
     ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
     then and not left).
+``content_pm``
+    ``community_id, period, member_id, x``: content events (message, post, reply) in the
+    period of every member in ``present`` (0 for none); shared by the participation metrics.
 ``communities``
     The communities table.
 
@@ -304,7 +307,7 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
 
 
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
-#: ``roles``, ``ev`` and ``present`` are materialised once per call (temporary tables), so the
+#: ``roles``, ``ev``, ``present`` and ``content_pm`` are materialised once per call (temporary tables), so the
 #: join of events to roles is not repeated by every metric.
 PRELUDE = """
 CREATE OR REPLACE TEMP VIEW communities AS SELECT * FROM {communities};
@@ -322,13 +325,22 @@ CREATE OR REPLACE TEMP TABLE present AS
   SELECT p.community_id, p.period, r.member_id
   FROM periods p JOIN roles r ON r.community_id = p.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
+CREATE OR REPLACE TEMP TABLE content_pm AS
+  SELECT pr.community_id, pr.period, pr.member_id, CAST(count(e.ts) AS DOUBLE) AS x
+  FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+  LEFT JOIN ev e ON e.community_id = pr.community_id AND e.member_id = pr.member_id
+    AND e.event_type IN {content} AND e.ts > p.p_start AND e.ts <= p.p_end
+  GROUP BY pr.community_id, pr.period, pr.member_id;
 """
 
 
 def prelude_statements(views: Mapping[str, str]) -> list[str]:
     """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation)."""
+    from commlab.data.schema import CONTENT_EVENTS
+
     staff = "(" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")"
-    text = PRELUDE.format(staff_roles=staff, **views)
+    content = "(" + ", ".join(f"'{e}'" for e in CONTENT_EVENTS) + ")"
+    text = PRELUDE.format(staff_roles=staff, content=content, **views)
     return [stmt for stmt in text.split(";") if stmt.strip()]
 
 

@@ -134,13 +134,8 @@ GROUP BY pr.community_id, pr.period
 
 # ------------------------------------------------------------------ participation inequality
 
-_CONTENT_PER_MEMBER = f"""
-c AS (
-  SELECT pr.community_id, pr.period, pr.member_id, count(e.ts)::DOUBLE AS x
-  FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
-  LEFT JOIN ev e ON e.community_id = pr.community_id AND e.member_id = pr.member_id
-    AND e.event_type IN {CONTENT} AND {_in_period()}
-  GROUP BY pr.community_id, pr.period, pr.member_id)"""
+#: Content per present member in the period: the prelude's ``content_pm`` table (built once per call).
+_CONTENT_PER_MEMBER = "c AS (SELECT community_id, period, member_id, x FROM content_pm)"
 
 register(Metric(
     "gini_content", "发言基尼系数", "participation inequality (Gini)",
