@@ -45,7 +45,7 @@ RESULTS = HERE / "results"
 AS_OF = "2024-07-01"
 SIZES = {"0.5M": (10_000, 500_000), "5M": (100_000, 5_000_000), "50M": (1_000_000, 50_000_000)}
 STEPS = ("baseline", "features_duckdb", "features_pandas", "segment", "metrics_duckdb", "metrics_pandas",
-         "network_duckdb", "network_pandas")
+         "network_duckdb", "network_pandas", "playbook")
 NETWORK_EXTRA = ("vertical_focus", "repeated_ties_share", "peer_tie_strength", "trust_ties")
 
 
@@ -126,6 +126,17 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         info["load_s"] = time.perf_counter() - t0
         r = naive_metrics(tabs["communities"], tabs["members"], tabs["events"], as_of=AS_OF, metrics=ids)
         info.update(metrics=len(ids), defined=int(r["value"].notna().sum()))
+    elif step == "playbook":
+        # the demo playbook (notebooks 01-05 and the report) on this data, as a user runs it
+        env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": os.environ.get("COMMLAB_PSEUDONYM_KEY", "benchmark")}
+        cli = Path(sys.executable).with_name("commlab")
+        p = subprocess.run([str(cli), "run", str(HERE.parent / "playbooks" / "demo.yaml"), "--data", str(data),
+                            "--as-of", AS_OF], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise SystemExit(f"playbook failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:]}")
+        info["report"] = p.stdout.strip().splitlines()[-1]
+        # the notebooks run in kernel processes: their peak is the largest child's
+        info["peak_rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     else:
         raise SystemExit(f"unknown step {step}")
     return {"wall_s": time.perf_counter() - t0, **info}
@@ -263,6 +274,12 @@ def tables() -> str:
         if seg:
             rows.append(f"| segmentation (same code both paths) | {cell(seg, 'wall_s', '{:.1f} s')} | "
                         f"{cell(seg, 'peak_rss_mb', '{:.0f} MB')} | | | |")
+        pb = s.get("playbook", {})
+        if pb:
+            rows.append(f"| whole demo playbook (5 notebooks + report; peak = largest process) | "
+                        f"{cell(pb, 'wall_s', '{:.1f} s')} | {cell(pb, 'peak_rss_children_mb', '{:.0f} MB')} | | | |")
+        for note in r.get("notes", []):
+            rows.append(f"\nNote: {note}.")
         if base:
             rows.append(f"\nBaseline child (imports only): {base:.0f} MB.")
         if "segment" in s and "kmeans_s" in seg:
