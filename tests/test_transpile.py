@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip install sqlglot)")
 
 from commlab.analysis.features import features_sql  # noqa: E402
-from commlab.analysis.metrics import PRELUDE, list_metrics  # noqa: E402
+from commlab.analysis.metrics import list_metrics, prelude_statements  # noqa: E402
 from commlab.engines.duck import bind_as_of  # noqa: E402
 from commlab.engines.transpile import TranspileError, to_dialect  # noqa: E402
 
@@ -27,9 +27,10 @@ def test_metric_sql_transpiles(metric):
 
 
 def test_prelude_transpiles():
-    text = PRELUDE.format(communities="c_communities", members="c_members", events="c_events",
-                          staff_roles="('owner', 'staff', 'bot')")
-    assert len(to_dialect(text, "spark")) == 5
+    stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
+    assert len(stmts) == 6  # communities, roles, ev, act, present, content_pm
+    out = to_dialect(";".join(stmts), "spark")
+    assert len(out) == 6 and "content_pm" in out[-1]
 
 
 def test_decimal_literals_become_double_on_spark():
