@@ -123,12 +123,14 @@ register(Metric(
     "(潜水: present, reading, never speaking; they may react or check in).",
     "|{m : no content with ts <= p_end}| / members", "share", False, "DOMAIN.md §3 (潜水)",
     sql=f"""
+WITH fc AS (
+  SELECT community_id, member_id, min(ts) AS first_content FROM ev
+  WHERE event_type IN {CONTENT} GROUP BY community_id, member_id)
 SELECT pr.community_id, pr.period,
-  avg(CASE WHEN NOT EXISTS (
-        SELECT 1 FROM ev e WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
-          AND e.event_type IN {CONTENT} AND e.ts <= p.p_end) THEN 1.0 ELSE 0.0 END) AS value,
+  avg(CASE WHEN fc.first_content IS NULL OR fc.first_content > p.p_end THEN 1.0 ELSE 0.0 END) AS value,
   count(*)::DOUBLE AS n
 FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+LEFT JOIN fc ON fc.community_id = pr.community_id AND fc.member_id = pr.member_id
 GROUP BY pr.community_id, pr.period
 """, group="activity", group_size=PRESENT))
 
