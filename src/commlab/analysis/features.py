@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -316,15 +315,6 @@ def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
     return ts.tz_convert("UTC")
 
 
-def _relation(con: duckdb.DuckDBPyConnection, obj: pd.DataFrame | str | Path | list, name: str) -> str:
-    """Register a DataFrame as a view, or return a ``read_parquet`` call for path(s)."""
-    if isinstance(obj, pd.DataFrame):
-        con.register(name, obj)
-        return name
-    paths = [obj] if isinstance(obj, str | Path) else list(obj)
-    return "read_parquet([" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "])"
-
-
 def member_features(
     events: pd.DataFrame | str | Path | list,
     members: pd.DataFrame | str | Path | list,
@@ -357,17 +347,9 @@ def member_features(
     ValueError
         If ``as_of`` is naive.
     """
-    now = _utc(as_of)
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        ev = _relation(con, events, "commlab_events")
-        mem = _relation(con, members, "commlab_members")
-        sql = features_sql(ev, mem, staff_roles=tuple(staff_roles))
-        out = con.execute(sql, {"as_of": now.to_pydatetime()}).df()
-    finally:
-        con.close()
-    return tidy_features(out)
+    from commlab.engines.duck import DuckDBEngine
+
+    return DuckDBEngine().member_features(events, members, as_of=_utc(as_of), staff_roles=tuple(staff_roles))
 
 
 def tidy_features(out: pd.DataFrame) -> pd.DataFrame:

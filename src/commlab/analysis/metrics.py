@@ -83,7 +83,7 @@ __all__ = [
     "run_metrics",
     "connect",
     "prelude_statements",
-    "first_event_starts",
+    "engine_periods",
     "make_periods",
     "resolve_as_of",
     "Tables",
@@ -372,13 +372,25 @@ def connect(tables: Tables, periods: pd.DataFrame,
     return con
 
 
-def first_event_starts(query: Callable[[str], pd.DataFrame], events: str) -> dict[str, pd.Timestamp]:
-    """Per community, the first event's time: the default ``start`` of :func:`make_periods`.
+def engine_periods(query: Callable[[str], pd.DataFrame], views: Mapping[str, str], *, as_of: Any,
+                   window: str | None, start: Any = None) -> pd.DataFrame:
+    """The periods an engine evaluates, read through its own connection.
 
-    ``query`` runs SQL and returns a DataFrame; ``events`` is the events relation.
+    Parameters
+    ----------
+    query : callable
+        Runs SQL on the engine and returns a DataFrame.
+    views : mapping
+        Table name -> the engine's canonical relation (``communities``, ``events``).
+    as_of, window, start
+        As :func:`make_periods`; without ``start`` (and with a window) each community's windows
+        begin at its first event, so months before the data begin are not reported as empty.
     """
-    first = query(f"SELECT community_id, min(ts) AS t FROM {events} GROUP BY community_id")
-    return dict(zip(first["community_id"].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
+    communities = query(f"SELECT * FROM {views['communities']}")
+    if start is None and window is not None:
+        first = query(f"SELECT community_id, min(ts) AS t FROM {views['events']} GROUP BY community_id")
+        start = dict(zip(first["community_id"].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
+    return make_periods(communities, as_of=as_of, window=window, start=start)
 
 
 # --------------------------------------------------------------------------- periods

@@ -28,10 +28,9 @@ from commlab.analysis.features import STAFF_ROLES, features_sql
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
-    first_event_starts,
+    engine_periods,
     get_metric,
     list_metrics,
-    make_periods,
     prelude_statements,
     run_metrics,
 )
@@ -267,10 +266,7 @@ class DuckDBEngine:
         con = self.connect()
         try:
             v = self.register_tables(con, **srcs)
-            communities = con.execute(f"SELECT * FROM {v['communities']}").df()
-            if start is None and window is not None:
-                start = first_event_starts(lambda q: con.execute(q).df(), v["events"])
-            periods = make_periods(communities, as_of=as_of, window=window, start=start)
+            periods = engine_periods(lambda q: con.execute(q).df(), v, as_of=as_of, window=window, start=start)
             con.register("periods", periods)
             self.timings_ = {}
             t0 = time.perf_counter()

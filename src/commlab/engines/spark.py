@@ -28,10 +28,9 @@ from commlab.analysis.features import STAFF_ROLES, features_sql
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
-    first_event_starts,
+    engine_periods,
     get_metric,
     list_metrics,
-    make_periods,
     prelude_statements,
     run_metrics,
 )
@@ -221,10 +220,7 @@ class SparkEngine:
         srcs = _sources(data)
         chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
         v = self.register_tables(**srcs)
-        communities = spark.sql(f"SELECT * FROM {v['communities']}").toPandas()
-        if start is None and window is not None:
-            start = first_event_starts(lambda q: spark.sql(q).toPandas(), v["events"])
-        periods = make_periods(communities, as_of=as_of, window=window, start=start)
+        periods = engine_periods(lambda q: spark.sql(q).toPandas(), v, as_of=as_of, window=window, start=start)
         self._frame(periods, "periods").createOrReplaceTempView("periods")
         for stmt in prelude_statements(v):
             self._create(stmt)
