@@ -134,6 +134,45 @@ def test_fast_edge_measures_equal_networkx(seed, n, m, n_staff):
     assert core == main_core(g)
 
 
+@pytest.mark.parametrize("hashed", [False, True])
+def test_edge_groups_slice_many_graphs_in_one_table(hashed):
+    """Several (community, period) graphs in one shuffled table, nodes identified by dictionary codes
+    or by 64-bit hashes (as DuckDB gives them): each graph equals networkx on its own edges, with the
+    same ids in the main core and the hub ties broken by id."""
+    parts = {(c, p): _random_edges(seed, n, m, 2) for seed, (c, p, n, m) in enumerate(
+        [("c1", "2024-01", 60, 300), ("c1", "2024-02", 200, 900), ("c2", "2024-01", 30, 80)])}
+    table = pd.concat([e.assign(community_id=c, period=p) for (c, p), e in parts.items()], ignore_index=True)
+    table = table.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    if hashed:
+        table["source_h"] = pd.util.hash_array(table["source"].to_numpy(dtype=object))
+        table["target_h"] = pd.util.hash_array(table["target"].to_numpy(dtype=object))
+    got = _edge_groups(table)
+    assert set(got) == set(parts)
+    for key, e in parts.items():
+        g = build_graph(e)
+        fast, core = got[key]
+        for k, v in graph_measures(g).items():
+            assert fast[k] == pytest.approx(v, rel=1e-12, abs=1e-12, nan_ok=True), (key, k)
+        assert core == main_core(g)
+    cores = _edge_groups(table, core_only=True)
+    assert {k: v[1] for k, v in cores.items()} == {k: v[1] for k, v in got.items()}
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_hub_ties_are_broken_by_id(hashed):
+    """150 members, all with one interaction: the ceil(1.5) = 2 hubs are the two smallest ids (u000
+    and u001, on different edges: 2 of 75 interactions), not any other tied pair."""
+    pairs = [("u000", "u002"), ("u001", "u003")] + [(f"u{i:03d}", f"u{i + 1:03d}") for i in range(4, 150, 2)]
+    e = pd.DataFrame(pairs, columns=["source", "target"]).assign(
+        weight=1, source_staff=False, target_staff=False, community_id="c", period="all")
+    if hashed:
+        e["source_h"] = pd.util.hash_array(e["source"].to_numpy(dtype=object))
+        e["target_h"] = pd.util.hash_array(e["target"].to_numpy(dtype=object))
+    (fast, _), = _edge_groups(e.sample(frac=1.0, random_state=1)).values()
+    assert fast["hub_interaction_share"] == pytest.approx(2 / 75)
+    assert graph_measures(build_graph(e))["hub_interaction_share"] == pytest.approx(2 / 75)
+
+
 def test_core_numbers_match_networkx_on_a_known_graph():
     g = nx.Graph([(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (0, 3), (1, 3), (5, 6)])  # K4 on 0-3, tail 4, pair 5-6
     g.add_node(7)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
-from commlab.analysis.network import DEFAULT_KINDS, _kinds_sql, network_table
+from commlab.analysis.network import network_table, period_edges
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
 
@@ -82,13 +82,8 @@ GROUP BY c.community_id, c.period
 def _repeated_ties(ctx: MetricContext) -> pd.DataFrame:
     return ctx.query(f"""
 WITH pairs AS (
-  SELECT p.community_id, p.period, least(e.member_id, e.target_member_id) AS a,
-         greatest(e.member_id, e.target_member_id) AS b, count(*) AS n
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
-  LEFT JOIN roles t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
-  WHERE e.event_type IN {_kinds_sql(DEFAULT_KINDS)} AND e.target_member_id IS NOT NULL
-    AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)
-  GROUP BY ALL)
+  SELECT community_id, period, least(source, target) AS a, greatest(source, target) AS b, sum(weight) AS n
+  FROM {period_edges(ctx)} GROUP BY ALL)
 {_PAIR_ACCOUNTS},
 v AS (SELECT community_id, period, avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END) AS value FROM pairs
       GROUP BY community_id, period)
@@ -100,13 +95,8 @@ FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
 def _peer_tie_strength(ctx: MetricContext) -> pd.DataFrame:
     return ctx.query(f"""
 WITH pairs AS (
-  SELECT p.community_id, p.period, least(e.member_id, e.target_member_id) AS a,
-         greatest(e.member_id, e.target_member_id) AS b, count(*) AS n
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
-  JOIN roles t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
-  WHERE e.event_type IN {_kinds_sql(DEFAULT_KINDS)} AND e.target_member_id <> e.member_id
-    AND NOT e.is_staff AND NOT t.is_staff
-  GROUP BY ALL)
+  SELECT community_id, period, least(source, target) AS a, greatest(source, target) AS b, sum(weight) AS n
+  FROM {period_edges(ctx)} WHERE NOT source_staff AND NOT target_staff GROUP BY ALL)
 {_PAIR_ACCOUNTS},
 v AS (SELECT community_id, period, avg(n)::DOUBLE AS value FROM pairs GROUP BY community_id, period)
 SELECT v.community_id, v.period, v.value, s.n

@@ -411,7 +411,7 @@ def _edges(d: _Data, ev: pd.DataFrame, *, staff_filter: bool = False) -> pd.Data
            & (ev["target_member_id"] != ev["member_id"]) & ~ev["is_bot"]]
     t = d.roles[[*K, "is_staff", "is_bot"]].rename(
         columns={"member_id": "target_member_id", "is_staff": "t_staff", "is_bot": "t_bot"})
-    e = e.merge(t, on=["community_id", "target_member_id"], how="inner" if staff_filter else "left")
+    e = e.merge(t, on=["community_id", "target_member_id"], how="left")
     e["t_staff"] = e["t_staff"].astype("boolean").fillna(False).astype(bool)
     e["t_bot"] = e["t_bot"].astype("boolean").fillna(False).astype(bool)
     e = e[~e["t_bot"]]

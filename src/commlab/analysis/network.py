@@ -33,6 +33,8 @@ from collections.abc import Iterable
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from commlab.analysis.metrics import Metric, MetricContext, register
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_KINDS",
     "NETWORK_MEASURES",
     "interaction_edges",
+    "period_edges",
     "build_graph",
     "graph_measures",
     "edge_measures",
@@ -73,6 +76,10 @@ NETWORK_MEASURES: tuple[str, ...] = (
 )
 
 
+#: Events of the period (flows count ``p_start < ts <= p_end``).
+_PERIOD = "e.ts > p.p_start AND e.ts <= p.p_end"
+
+
 def _kinds_sql(kinds: Iterable[str]) -> str:
     return "(" + ", ".join(f"'{k}'" for k in kinds) + ")"
 
@@ -100,22 +107,35 @@ def interaction_edges(
         ``community_id, period, source, target, weight, source_staff, target_staff``.
     """
     if trailing_days is None:
-        window = "e.ts > p.p_start AND e.ts <= p.p_end"
+        window = _PERIOD
     else:
         a, b = trailing_days
         window = f"e.ts > p.p_end - INTERVAL '{a} days' AND e.ts <= p.p_end - INTERVAL '{b} days'"
-    sql = f"""
-SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS target,
+    return ctx.query(_edges_sql(kinds, window))
+
+
+def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None = None,
+               hashed: bool = False) -> str:
+    """The edge query over events in ``window``; ``extra`` = (expression, alias) adds a grouping column.
+
+    The target's role comes from the prelude's small ``staff`` table (a member not in it is not
+    staff and not a bot), so the events are not joined to every member. ``hashed`` adds the 64-bit
+    hashes of both ids (``source_h``, ``target_h``; DuckDB only), see :func:`_hash_ids_safe`.
+    """
+    col, by = (f", {extra[0]} AS {extra[1]}", f", {extra[1]}") if extra else ("", "")
+    if hashed:
+        col += ", hash(e.member_id) AS source_h, hash(e.target_member_id) AS target_h"
+    return f"""
+SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS target{col},
        count(*) AS weight, bool_or(e.is_staff) AS source_staff,
-       bool_or(coalesce(t.is_staff, false)) AS target_staff
+       bool_or(t.member_id IS NOT NULL) AS target_staff
 FROM periods p
 JOIN ev e ON e.community_id = p.community_id AND {window}
-LEFT JOIN roles t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
 WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
   AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)
-GROUP BY p.community_id, p.period, e.member_id, e.target_member_id
+GROUP BY p.community_id, p.period, e.member_id, e.target_member_id{by}
 """
-    return ctx.query(sql)
 
 
 def build_graph(edges: pd.DataFrame) -> nx.DiGraph:
@@ -295,8 +315,10 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
         Interactions per edge.
     staff : array of bool, length n
         Whether each node is staff.
-    names : array of str, length n
-        Node ids, for the tie-break of hubs (by id) and the main core.
+    names : array of str (length n) or callable
+        Node ids, for the tie-break of hubs (by id) and the main core; or a function giving the
+        ids of the node indices it is passed (only the nodes tied at the hub cut-off and the main
+        core are looked up).
 
     Returns
     -------
@@ -305,7 +327,7 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     main_core : set
         Ids of the members of the main (largest-k) core.
     """
-    n = len(names)
+    n = len(staff)
     out: dict[str, float] = dict.fromkeys(NETWORK_MEASURES, math.nan)
     out["nodes"] = float(n)
     total = float(weight.sum())
@@ -314,9 +336,10 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
         return out, set()
     m = len(source)
     out["density"] = m / (n * (n - 1)) if n > 1 else math.nan
-    key = source.astype(np.int64) * n + target
-    out["reciprocity"] = float(np.isin(target.astype(np.int64) * n + source, key).sum() / m)
     adj = _simple_adjacency(source, target, n)
+    # m distinct directed pairs without self-loops: a reciprocated pair is one undirected edge
+    # for two directed ones, so the symmetric adjacency has 2m - (reciprocated edges) entries.
+    out["reciprocity"] = float((2 * m - adj.nnz) / m)
     deg = np.asarray(adj.sum(axis=1)).ravel().astype(float)
     tri = triangles(adj)
     possible = deg * (deg - 1) / 2
@@ -327,36 +350,129 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     in_core = core == k
     out["kcore_max"] = float(k)
     out["kcore_size"] = float(in_core.sum())
+    name_of = names if callable(names) else (lambda idx: np.asarray(names)[idx])
     strength = np.bincount(source, weights=weight, minlength=n) + np.bincount(target, weights=weight, minlength=n)
+    # hubs: the n_hubs strongest, ties at the cut-off broken by id (only the tied ids are looked up)
     n_hubs = math.ceil(0.01 * n)
-    order = np.lexsort((names.astype(str), -strength))
-    central = staff.copy()
-    central[order[:n_hubs]] = True
+    cut = np.partition(strength, n - n_hubs)[n - n_hubs]
+    central = staff | (strength > cut)
+    tied = np.flatnonzero(strength == cut)
+    need = n_hubs - int((strength > cut).sum())
+    if need < len(tied):
+        tied = tied[np.argsort(np.asarray(name_of(tied)).astype(str), kind="stable")[:need]]
+    central[tied] = True
     touching_staff = weight[staff[source] | staff[target]].sum()
     touching_hub = weight[central[source] | central[target]].sum()
     out["staff_interaction_share"] = float(touching_staff / total)
     out["hub_interaction_share"] = float(touching_hub / total)
     out["member_to_member_share"] = float(1.0 - touching_hub / total)
-    return out, set(names[in_core].tolist())
+    return out, set(np.asarray(name_of(np.flatnonzero(in_core))).tolist())
 
 
-def _edge_groups(edges: pd.DataFrame) -> dict[tuple[str, str], tuple[dict[str, float], set]]:
-    """:func:`edge_measures` for each (community, period) of an :func:`interaction_edges` table."""
+def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Dictionary codes (int64) and the distinct values (object array) of a string column."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values.cast(pa.large_string()))
+    return (enc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
+
+
+def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
+                 ) -> dict[tuple[str, str], tuple[dict[str, float], set]]:
+    """:func:`edge_measures` for each (community, period) of an :func:`interaction_edges` table.
+
+    ``edges`` may be a DataFrame or an Arrow table (what :meth:`MetricContext.arrow` returns:
+    millions of string ids arrive without building Python strings). Nodes are identified by
+    integers: the ``source_h``/``target_h`` hashes when the table has them (checked free of
+    collisions by :func:`_hash_ids_safe`), else dictionary codes of the ids. Rows are ordered by
+    group with one integer sort and each graph is sliced as integer arrays; ids are looked up
+    (from the rows where a node occurs) only for hub ties and the main core. With ``core_only``
+    only the main core is computed (the measures dict is empty), as :func:`kcore_stability` needs.
+    """
     result: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
-    if len(edges) == 0:
+    t = edges if isinstance(edges, pa.Table) else pa.Table.from_pandas(edges, preserve_index=False)
+    m = t.num_rows
+    if m == 0:
         return result
-    for (c, p), e in edges.groupby(["community_id", "period"], sort=False):
-        src = e["source"].astype(str).to_numpy()
-        tgt = e["target"].astype(str).to_numpy()
-        codes, names = pd.factorize(np.concatenate([src, tgt]))
-        s_code, t_code = codes[: len(src)], codes[len(src):]
-        staff = np.zeros(len(names), dtype=bool)
-        staff[s_code[e["source_staff"].astype(bool).to_numpy()]] = True
-        staff[t_code[e["target_staff"].astype(bool).to_numpy()]] = True
-        result[(str(c), str(p))] = edge_measures(s_code, t_code, e["weight"].to_numpy(dtype=float), staff,
-                                                 np.asarray(names, dtype=object))
+    c_code, c_names = _codes(t["community_id"])
+    p_code, p_names = _codes(t["period"])
+    gid = c_code * len(p_names) + p_code
+    order = np.argsort(gid.astype(np.uint16) if gid.max() < 2**16 else gid, kind="stable")
+    gid = gid[order]
+    if "source_h" in t.column_names:
+        ids = [t[c].to_numpy() for c in ("source_h", "target_h")]
+    else:
+        codes = _codes(pa.concat_arrays([t[c].combine_chunks().cast(pa.large_string())
+                                         for c in ("source", "target")]))[0]
+        ids = [codes[:m], codes[m:]]
+    g_src, g_tgt = ids[0][order], ids[1][order]
+    strings = (t["source"].combine_chunks(), t["target"].combine_chunks())
+
+    def col(name: str, dtype: type) -> np.ndarray:
+        return t[name].to_numpy().astype(dtype)[order]
+
+    weight, s_staff, t_staff = col("weight", float), col("source_staff", bool), col("target_staff", bool)
+    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    ends = np.r_[starts[1:], m]
+    for a, b in zip(starts, ends, strict=True):
+        k = b - a
+        _, first, inv = np.unique(np.concatenate([g_src[a:b], g_tgt[a:b]]), return_index=True,
+                                  return_inverse=True)
+        s_code, t_code = inv[:k], inv[k:]
+        n = len(first)
+
+        def name_of(idx: np.ndarray, first: np.ndarray = first, a: int = a, k: int = k) -> np.ndarray:
+            pos = first[np.asarray(idx, dtype=np.int64)]
+            out = np.empty(len(pos), dtype=object)
+            for side, sel in ((0, pos < k), (1, pos >= k)):
+                rows = order[a + pos[sel] - side * k]
+                out[sel] = strings[side].take(pa.array(rows)).to_numpy(zero_copy_only=False)
+            return out
+
+        key = (str(c_names[gid[a] // len(p_names)]), str(p_names[gid[a] % len(p_names)]))
+        if core_only:
+            core = core_numbers(_simple_adjacency(s_code, t_code, n))
+            result[key] = ({}, set(name_of(np.flatnonzero(core == core.max())).tolist()))
+            continue
+        staff = np.zeros(n, dtype=bool)
+        staff[s_code[s_staff[a:b]]] = True
+        staff[t_code[t_staff[a:b]]] = True
+        result[key] = edge_measures(s_code, t_code, weight[a:b], staff, name_of)
     return result
 
+
+def _hash_ids_safe(ctx: MetricContext) -> bool:
+    """Whether nodes may be identified by DuckDB's 64-bit ``hash`` of the member id.
+
+    True on DuckDB when no two members of one community share a hash (checked over ``roles``,
+    once per context); otherwise the exact dictionary codes are used. Ids outside the members
+    table (data that failed validation) are not part of the check.
+    """
+    if ctx.dialect != "duckdb":
+        return False
+    if "network:hash_safe" not in ctx.cache:
+        clash = ctx.query("""
+SELECT count(*) AS n FROM (
+  SELECT community_id, hash(member_id) AS h FROM roles GROUP BY 1, 2 HAVING count(DISTINCT member_id) > 1)""")
+        ctx.cache["network:hash_safe"] = int(clash["n"].iloc[0]) == 0
+    return bool(ctx.cache["network:hash_safe"])
+
+
+def period_edges(ctx: MetricContext, kinds: Iterable[str] = DEFAULT_KINDS) -> str:
+    """The name of a temporary table with the period's edges, built once per context.
+
+    Columns as :func:`interaction_edges` (plus ``source_h``, ``target_h`` where
+    :func:`_hash_ids_safe`). The network measures and the tie metrics of
+    :mod:`commlab.analysis.highvalue` read this table instead of re-scanning the events.
+    """
+    kinds = tuple(kinds)
+    key = f"network:edges:{','.join(kinds)}"
+    if key not in ctx.cache:
+        name = f"net_edges_{len([k for k in ctx.cache if k.startswith('network:edges:')])}"
+        ctx.materialize(name, _edges_sql(kinds, _PERIOD, hashed=_hash_ids_safe(ctx)))
+        ctx.cache[key] = name
+    return str(ctx.cache[key])
 
 
 def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS, days: int = 30) -> pd.DataFrame:
@@ -367,8 +483,12 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     DataFrame
         ``community_id, period, value``.
     """
-    now = _edge_groups(interaction_edges(ctx, kinds=kinds, trailing_days=(days, 0)))
-    before = _edge_groups(interaction_edges(ctx, kinds=kinds, trailing_days=(2 * days, days)))
+    # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before
+    window = f"e.ts > p.p_end - INTERVAL '{2 * days} days' AND e.ts <= p.p_end"
+    w = f"CASE WHEN e.ts > p.p_end - INTERVAL '{days} days' THEN 0 ELSE 1 END"
+    edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), hashed=_hash_ids_safe(ctx)))
+    now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
+    before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
     rows = []
     for c, p in ctx.periods[["community_id", "period"]].itertuples(index=False):
         key = (str(c), str(p))
@@ -388,7 +508,7 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     key = f"network:{','.join(kinds)}"
     if key in ctx.cache:
         return ctx.cache[key]
-    measured = _edge_groups(interaction_edges(ctx, kinds=kinds))
+    measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"))
     empty = graph_measures(nx.DiGraph())
     rows = []
     for c, p in ctx.periods[["community_id", "period"]].itertuples(index=False):

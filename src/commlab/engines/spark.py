@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,16 @@ def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_n
     return builder.getOrCreate()
 
 
+@dataclass
 class _SparkContext(MetricContext):
     """A :class:`MetricContext` whose queries are transpiled and run by Spark."""
+
+    create: Callable[[str], None] | None = None
+    dialect = "spark"
+
+    def materialize(self, name: str, sql: str) -> None:  # noqa: D401 - same contract as the parent
+        assert self.create is not None
+        self.create(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def query(self, sql: str, **params: Any) -> pd.DataFrame:  # noqa: D401 - same contract as the parent
         if params:
@@ -224,7 +233,7 @@ class SparkEngine:
         self._frame(periods, "periods").createOrReplaceTempView("periods")
         for stmt in prelude_statements(v):
             self._create(stmt)
-        ctx = _SparkContext(spark, Tables(**srcs), periods, window)  # type: ignore[arg-type]
+        ctx = _SparkContext(spark, Tables(**srcs), periods, window, create=self._create)  # type: ignore[arg-type]
         self.failures_ = {}
 
         def failed(metric: Any, exc: Exception) -> None:
