@@ -236,3 +236,30 @@ def test_as_of_must_be_iso(project: Path) -> None:
     for bad in ["30/06/2024", "created+180"]:
         with pytest.raises(ParameterError, match=f"'as_of' must be an ISO date or time.*given '{re.escape(bad)}'"):
             plan_run(load_playbook(write_playbook(project)), as_of=bad)
+
+
+# --- the engine of a step: checked when the run is planned ---------------------------------------
+
+
+DEMO = Path(__file__).resolve().parents[1] / "playbooks" / "demo.yaml"
+
+
+def test_engine_checked_at_plan_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A misspelt engine, a missing optional package or an unknown option stops the plan, naming the
+    step and the fix, before any notebook runs."""
+    import importlib.util
+
+    pb = load_playbook(DEMO)
+    assert any("engine" in p.declared for p in plan_run(pb))  # the demo's metric steps take an engine
+    with pytest.raises(ParameterError, match=r"steps\.\d+ .*unknown engine 'duck'; known: duckdb, spark"):
+        plan_run(pb, overrides={"engine": "duck"})
+    with pytest.raises(ParameterError, match=r"engine_options 'memory' not accepted by the 'duckdb' engine; "
+                                             r"accepted: memory_limit, threads"):
+        plan_run(pb, overrides={"engine_options": '{"memory": "2GB"}'})
+    assert plan_run(pb, overrides={"engine_options": '{"memory_limit": "2GB"}'})
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    with pytest.raises(ParameterError, match=r"engine 'spark' needs pyspark, which is not installed here: "
+                                             r"pip install 'commlab\[spark\]'"):
+        plan_run(pb, overrides={"engine": "spark"})

@@ -28,9 +28,9 @@ def test_metric_sql_transpiles(metric):
 
 def test_prelude_transpiles():
     stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
-    assert len(stmts) == 7  # communities, roles, staff, ev, act, present, content_pm
+    assert len(stmts) == 8  # communities, roles, staff, ev, act, present, flow_pm, content_pm
     out = to_dialect(";".join(stmts), "spark")
-    assert len(out) == 7 and "content_pm" in out[-1]
+    assert len(out) == 8 and "content_pm" in out[-1]
 
 
 def test_decimal_literals_become_double_on_spark():

@@ -94,6 +94,19 @@ def _check_as_of(value: str, where: str) -> None:
         ) from None
 
 
+def _check_engine(params: dict[str, Any], declared: dict[str, Any], where: str) -> None:
+    """The step's ``engine`` (and ``engine_options``) can run here; see :func:`commlab.engines.check_engine`."""
+    from commlab.engines import check_engine
+
+    name = params.get("engine", declared["engine"].default_value)
+    options = params.get("engine_options", declared["engine_options"].default_value
+                         if "engine_options" in declared else None)
+    try:
+        check_engine(str(name), options if isinstance(options, dict) else None)
+    except ValueError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
+
+
 def plan_run(
     playbook: Playbook,
     *,
@@ -152,6 +165,8 @@ def plan_run(
             check_value(value, declared[key], where=where)
         if isinstance(params.get("as_of"), str):
             _check_as_of(params["as_of"], where)
+        if "engine" in declared:
+            _check_engine(params, declared, where)
         required = ["output_dir"] + (["data_dir"] if playbook.data is not None else [])
         for key in required:
             if key not in declared:

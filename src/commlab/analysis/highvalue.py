@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
-from commlab.analysis.network import network_table, period_edges
+from commlab.analysis.network import _hash_ids_safe, network_table, period_edges
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
 
@@ -49,10 +49,19 @@ def _nanmean(values: list[float]) -> float:
 
 def _metric(ctx: MetricContext, metric_id: str) -> pd.DataFrame:
     """``community_id, period, value, n`` of a registered metric, computed once per call."""
-    key = f"metric:{metric_id}"
-    if key not in ctx.cache:
-        ctx.cache[key] = _run(get_metric(metric_id), ctx)
-    return ctx.cache[key]
+    return _run(get_metric(metric_id), ctx)
+
+
+def _pairs_sql(ctx: MetricContext, where: str = "true") -> str:
+    """Undirected pairs ``a, b`` with their interactions ``n`` from the period's edge table.
+
+    Pairs are keyed by the 64-bit id hashes when the edge table has them (checked free of
+    collisions, see :func:`commlab.analysis.network.period_edges`), else by the ids.
+    """
+    s, t = ("source_h", "target_h") if _hash_ids_safe(ctx) else ("source", "target")
+    return f"""
+  SELECT community_id, period, least({s}, {t}) AS a, greatest({s}, {t}) AS b, sum(weight) AS n
+  FROM {period_edges(ctx)} WHERE {where} GROUP BY ALL"""
 
 
 #: Accounts at either end of the ``pairs`` CTE (``a``, ``b``), per community and period.
@@ -81,9 +90,7 @@ GROUP BY c.community_id, c.period
 
 def _repeated_ties(ctx: MetricContext) -> pd.DataFrame:
     return ctx.query(f"""
-WITH pairs AS (
-  SELECT community_id, period, least(source, target) AS a, greatest(source, target) AS b, sum(weight) AS n
-  FROM {period_edges(ctx)} GROUP BY ALL)
+WITH pairs AS ({_pairs_sql(ctx)})
 {_PAIR_ACCOUNTS},
 v AS (SELECT community_id, period, avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END) AS value FROM pairs
       GROUP BY community_id, period)
@@ -94,9 +101,7 @@ FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
 
 def _peer_tie_strength(ctx: MetricContext) -> pd.DataFrame:
     return ctx.query(f"""
-WITH pairs AS (
-  SELECT community_id, period, least(source, target) AS a, greatest(source, target) AS b, sum(weight) AS n
-  FROM {period_edges(ctx)} WHERE NOT source_staff AND NOT target_staff GROUP BY ALL)
+WITH pairs AS ({_pairs_sql(ctx, "NOT source_staff AND NOT target_staff")})
 {_PAIR_ACCOUNTS},
 v AS (SELECT community_id, period, avg(n)::DOUBLE AS value FROM pairs GROUP BY community_id, period)
 SELECT v.community_id, v.period, v.value, s.n

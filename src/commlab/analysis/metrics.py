@@ -24,6 +24,12 @@ engine sets up for each call (see :data:`PRELUDE`):
 ``present``
     ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
     then and not left).
+``flow_pm``
+    ``community_id, period, member_id, is_staff, is_bot, content, activity, purchases, amount,
+    referrals, completions``: one row per member with any event in the period (staff included)
+    and what they did in it: content (message, post, reply), activity (anything but join and
+    leave), purchases and their amount, referrals, course completions. The per-period metrics
+    read this instead of re-scanning ``ev``.
 ``content_pm``
     ``community_id, period, member_id, x``: content events (message, post, reply) in the
     period of every member in ``present`` (0 for none); shared by the participation metrics.
@@ -311,11 +317,10 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
 
 
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
-#: ``roles``, ``staff``, ``ev``, ``present`` and ``content_pm`` are materialised once per call (temporary
-#: tables), so the join of events to roles is not repeated by every metric. ``ev`` is joined to the staff
-#: rows only (a few per community; every other member is not staff), and ``content_pm`` counts content per
-#: member before joining the present members: each is a join against a small build side (19 s -> 11 s
-#: and 11.5 s -> 6 s at 50 M events).
+#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm`` and ``content_pm`` are materialised once per call
+#: (temporary tables), so the join of events to roles and the pass over the period's events are not
+#: repeated by every metric. ``ev`` is joined to the staff rows only (a few per community; every other
+#: member is not staff): a join against a small build side (19 s -> 11 s at 50 M events).
 PRELUDE = """
 CREATE OR REPLACE TEMP VIEW communities AS SELECT * FROM {communities};
 CREATE OR REPLACE TEMP TABLE roles AS
@@ -335,15 +340,20 @@ CREATE OR REPLACE TEMP TABLE present AS
   SELECT p.community_id, p.period, r.member_id
   FROM periods p JOIN roles r ON r.community_id = p.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
+CREATE OR REPLACE TEMP TABLE flow_pm AS
+  SELECT p.community_id, p.period, e.member_id, bool_or(e.is_staff) AS is_staff, bool_or(e.is_bot) AS is_bot,
+         count(*) FILTER (WHERE e.event_type IN {content}) AS content,
+         count(*) FILTER (WHERE e.event_type NOT IN ('join', 'leave')) AS activity,
+         count(*) FILTER (WHERE e.event_type = 'purchase') AS purchases,
+         sum(e.amount) FILTER (WHERE e.event_type = 'purchase') AS amount,
+         count(*) FILTER (WHERE e.event_type = 'referral') AS referrals,
+         count(*) FILTER (WHERE e.event_type = 'course_complete') AS completions
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
+  GROUP BY p.community_id, p.period, e.member_id;
 CREATE OR REPLACE TEMP TABLE content_pm AS
-  WITH a AS (
-    SELECT p.community_id, p.period, e.member_id, count(*) AS x
-    FROM periods p JOIN ev e ON e.community_id = p.community_id
-      AND e.event_type IN {content} AND e.ts > p.p_start AND e.ts <= p.p_end
-    GROUP BY p.community_id, p.period, e.member_id)
-  SELECT pr.community_id, pr.period, pr.member_id, CAST(coalesce(a.x, 0) AS DOUBLE) AS x
+  SELECT pr.community_id, pr.period, pr.member_id, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
   FROM present pr
-  LEFT JOIN a ON a.community_id = pr.community_id AND a.period = pr.period AND a.member_id = pr.member_id;
+  LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id;
 """
 
 
@@ -585,6 +595,9 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
         If the result has an ``n`` column and the metric declares no :attr:`Metric.group_size`,
         or the other way round (what ``n`` counts must be documented).
     """
+    key = f"metric:{metric.id}"
+    if key in ctx.cache:  # already computed in this call (a composite metric may need it first)
+        return ctx.cache[key]
     if metric.sql is not None:
         out = ctx.query(metric.sql)
     else:
@@ -599,6 +612,7 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
     out["period"] = out["period"].astype("string")
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64") if has_n else float("nan")
+    ctx.cache[key] = out
     return out
 
 

@@ -195,11 +195,11 @@ register(Metric(
     "ugc_share", "UGC占比(非官方内容)", "UGC share (content by non-staff)",
     "Share of the period's content (message, post, reply) created by non-staff members.",
     "content by members / all content", "share", True, "DOMAIN.md §4 (用户自发产生内容)",
-    sql=f"""
-SELECT p.community_id, p.period, avg(CASE WHEN e.is_staff THEN 0.0 ELSE 1.0 END) AS value,
-       count(DISTINCT e.member_id) FILTER (WHERE NOT e.is_staff)::DOUBLE AS n
-FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type IN {CONTENT} AND {_in_period()}
-GROUP BY p.community_id, p.period
+    sql="""
+SELECT community_id, period, coalesce(sum(content) FILTER (WHERE NOT is_staff), 0) / sum(content) AS value,
+       count(*) FILTER (WHERE NOT is_staff)::DOUBLE AS n
+FROM flow_pm WHERE content > 0
+GROUP BY community_id, period
 """, group="participation", group_size="non-staff members who created content in the period"))
 
 register(Metric(
@@ -207,11 +207,9 @@ register(Metric(
     "Fewest contributors (any role except bots) who together created at least half of the period's "
     "content (CHAOSS 'bus factor'). Higher = less dependent on a few people.",
     "min k : Σ_{top k} x >= Σx / 2", "count", True, "CHAOSS (Contributor Absence Factor)",
-    sql=f"""
+    sql="""
 WITH c AS (
-  SELECT p.community_id, p.period, e.member_id, count(*)::DOUBLE AS x
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type IN {CONTENT} AND {_in_period()}
-  WHERE NOT e.is_bot GROUP BY p.community_id, p.period, e.member_id),
+  SELECT community_id, period, member_id, content::DOUBLE AS x FROM flow_pm WHERE content > 0 AND NOT is_bot),
 r AS (SELECT *,
   sum(x) OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id ROWS UNBOUNDED PRECEDING) AS cum,
   sum(x) OVER (PARTITION BY community_id, period) AS tot,
@@ -356,19 +354,18 @@ register(Metric(
     "buyer_share", "购买成员占比", "buyer share",
     "Share of present members with at least one purchase in the period.",
     "|{m : purchase in period}| / members", "share", True, "DOMAIN.md §5",
-    sql=_member_share(f"""
-SELECT p.community_id, p.period, e.member_id FROM periods p
-JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND {_in_period()}
-WHERE NOT e.is_staff"""), group="monetization", group_size=PRESENT))
+    sql=_member_share("""
+SELECT community_id, period, member_id FROM flow_pm WHERE purchases > 0 AND NOT is_staff"""),
+    group="monetization", group_size=PRESENT))
 
 register(Metric(
     "revenue_per_member", "人均收入", "revenue per member",
     "Sum of purchase amounts by members in the period divided by the members present at its end.",
     "Σ amount / members", "currency", True, "DOMAIN.md §5",
-    sql=f"""
+    sql="""
 SELECT p.community_id, p.period,
-  coalesce((SELECT sum(e.amount) FROM ev e WHERE e.community_id = p.community_id AND e.event_type = 'purchase'
-            AND NOT e.is_staff AND {_in_period()}), 0)
+  coalesce((SELECT sum(f.amount) FROM flow_pm f WHERE f.community_id = p.community_id AND f.period = p.period
+            AND NOT f.is_staff), 0)
   / nullif((SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period), 0)
     AS value,
   (SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period)::DOUBLE AS n
@@ -380,11 +377,11 @@ register(Metric(
     "Of the members who bought in the period, the share with at least two purchases up to the period end "
     "(复购率).",
     "|{buyers with >= 2 purchases by p_end}| / |buyers in period|", "share", True, "DOMAIN.md §2, §5",
-    sql=f"""
+    sql="""
 WITH b AS (
-  SELECT DISTINCT p.community_id, p.period, p.p_end, e.member_id FROM periods p
-  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND {_in_period()}
-  WHERE NOT e.is_staff)
+  SELECT f.community_id, f.period, p.p_end, f.member_id FROM flow_pm f
+  JOIN periods p ON p.community_id = f.community_id AND p.period = f.period
+  WHERE f.purchases > 0 AND NOT f.is_staff)
 SELECT community_id, period,
   avg(CASE WHEN (SELECT count(*) FROM ev e WHERE e.community_id = b.community_id AND e.member_id = b.member_id
                  AND e.event_type = 'purchase' AND e.ts <= b.p_end) >= 2 THEN 1.0 ELSE 0.0 END) AS value,
@@ -396,22 +393,19 @@ register(Metric(
     "referral_rate", "转介绍率", "referral rate",
     "Share of present members who referred someone (a referral event) in the period (转介绍率).",
     "|{m : referral in period}| / members", "share", True, "DOMAIN.md §2",
-    sql=_member_share(f"""
-SELECT p.community_id, p.period, e.member_id FROM periods p
-JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'referral' AND {_in_period()}
-WHERE NOT e.is_staff"""), group="monetization", group_size=PRESENT))
+    sql=_member_share("""
+SELECT community_id, period, member_id FROM flow_pm WHERE referrals > 0 AND NOT is_staff"""),
+    group="monetization", group_size=PRESENT))
 
 register(Metric(
     "completion_rate", "完课率", "completion rate",
     "Of the members active in the period (the 'enrolled' denominator: anyone who did anything), the share "
     "with at least one course_complete event in it (完课率). 0 where the community runs no courses.",
     "|{m : course_complete in period}| / |{m : active in period}|", "share", True, "DOMAIN.md §2",
-    sql=f"""
+    sql="""
 WITH a AS (
-  SELECT p.community_id, p.period, e.member_id,
-         max(CASE WHEN e.event_type = 'course_complete' THEN 1.0 ELSE 0.0 END) AS done
-  FROM periods p JOIN act e ON e.community_id = p.community_id AND {_in_period()}
-  WHERE NOT e.is_staff GROUP BY ALL)
+  SELECT community_id, period, member_id, CASE WHEN completions > 0 THEN 1.0 ELSE 0.0 END AS done
+  FROM flow_pm WHERE activity > 0 AND NOT is_staff)
 SELECT community_id, period, avg(done) AS value, count(*)::DOUBLE AS n FROM a GROUP BY community_id, period
 """, group="monetization", group_size="members active in the period"))
 

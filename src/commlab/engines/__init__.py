@@ -8,12 +8,14 @@ session (local or a cluster). :func:`get_engine` looks one up by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from commlab.engines.duck import DuckDBEngine
 
-__all__ = ["DuckDBEngine", "ENGINES", "register_engine", "get_engine"]
+__all__ = ["DuckDBEngine", "ENGINES", "REQUIREMENTS", "register_engine", "get_engine", "check_engine"]
 
 
 def _spark(**kwargs: Any) -> Any:
@@ -24,6 +26,49 @@ def _spark(**kwargs: Any) -> Any:
 
 #: Engine name -> factory taking the engine's keyword arguments.
 ENGINES: dict[str, Callable[..., Any]] = {"duckdb": DuckDBEngine, "spark": _spark}
+
+
+#: Engine name -> (modules it needs beyond the core install, the pip extra that installs them).
+REQUIREMENTS: dict[str, tuple[tuple[str, ...], str]] = {"spark": (("pyspark", "sqlglot"), "spark")}
+
+
+def _engine_class(name: str) -> Any:
+    if name == "spark":
+        from commlab.engines.spark import SparkEngine
+
+        return SparkEngine
+    return ENGINES[name] if inspect.isclass(ENGINES[name]) else None
+
+
+def check_engine(name: str, options: Mapping[str, Any] | None = None) -> None:
+    """Check that ``get_engine(name, **options)`` can work here, without starting the engine.
+
+    Run when a playbook is planned, so a scheduled run with a misspelt engine, a missing optional
+    package or an unknown option stops before any notebook runs (not at the cell that needs it).
+
+    Raises
+    ------
+    ValueError
+        Naming the known engines, the missing packages with the command that installs them, or
+        the unknown options with the accepted ones.
+    """
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}")
+    modules, extra = REQUIREMENTS.get(name, ((), ""))
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(
+            f"engine {name!r} needs {', '.join(missing)}, which is not installed here: "
+            f"pip install 'commlab[{extra}]' (make setup installs it), or use engine: duckdb")
+    cls = _engine_class(name)
+    if cls is None or not options:
+        return
+    params = inspect.signature(cls.__init__).parameters
+    accepted = [p for p, v in params.items() if p != "self" and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"engine_options {', '.join(map(repr, unknown))} not accepted by the {name!r} engine; "
+                         f"accepted: {', '.join(accepted)}")
 
 
 def register_engine(name: str, factory: Callable[..., Any]) -> None:
