@@ -396,3 +396,27 @@ def test_a_group_size_must_be_declared_and_returned():
         _run(missing, ctx)
     ok = Metric("x", "x", "x", "d", "f", "share", None, "s", sql=sql.format(", 3 AS n"), group_size="members")
     assert _run(ok, ctx)["n"].tolist() == [3.0]
+
+
+def test_on_demand_tables_are_built_by_the_first_query_naming_them():
+    """A pending prelude table is built by the first query that names it (content_pm pulling flow_pm
+    first), not before; engine calls that need them, or not, both work."""
+    import duckdb
+
+    from commlab.analysis.metrics import MetricContext
+    from commlab.engines.duck import DuckDBEngine
+    from health_data import samples_dataset
+
+    ds = samples_dataset().subset(["c03"])
+    eng = DuckDBEngine()
+    out = eng.compute_metrics(ds, as_of="2024-07-01", window=None, metrics=["density"])
+    assert out["value"].notna().all()
+    out = eng.compute_metrics(ds, as_of="2024-07-01", window=None, metrics=["gini_content", "buyer_share"])
+    assert out["metric_id"].tolist() == ["gini_content", "buyer_share"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE flow_src AS SELECT 1 AS x")
+    ctx = MetricContext(con, None, pd.DataFrame(), None,  # type: ignore[arg-type]
+                        pending={"flow_pm": "CREATE TEMP TABLE flow_pm AS SELECT x FROM flow_src",
+                                 "content_pm": "CREATE TEMP TABLE content_pm AS SELECT x + 1 AS y FROM flow_pm"})
+    assert ctx.query("SELECT 5 AS v")["v"].tolist() == [5] and set(ctx.pending) == {"flow_pm", "content_pm"}
+    assert ctx.query("SELECT y FROM content_pm")["y"].tolist() == [2] and ctx.pending == {}

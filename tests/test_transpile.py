@@ -41,3 +41,12 @@ def test_decimal_literals_become_double_on_spark():
 def test_unreadable_sql_raises_project_error():
     with pytest.raises(TranspileError):
         to_dialect("SELECT (((", "spark")
+
+
+def test_on_demand_prelude_tables_are_split_off():
+    from commlab.analysis.metrics import ON_DEMAND, created_name, split_prelude
+
+    stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
+    eager, pending = split_prelude(stmts)
+    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "ev", "act", "present"]
+    assert tuple(pending) == ON_DEMAND == ("flow_pm", "content_pm")

@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -93,6 +94,9 @@ __all__ = [
     "run_metrics",
     "connect",
     "prelude_statements",
+    "split_prelude",
+    "created_name",
+    "ON_DEMAND",
     "engine_periods",
     "make_periods",
     "resolve_as_of",
@@ -357,6 +361,32 @@ CREATE OR REPLACE TEMP TABLE content_pm AS
 """
 
 
+#: Prelude tables built when a query first names them (see :meth:`MetricContext.query`), so a call
+#: computing only network metrics does not pay for them.
+ON_DEMAND: tuple[str, ...] = ("flow_pm", "content_pm")
+
+
+def created_name(stmt: str) -> str:
+    """The table or view a ``CREATE ... name AS`` statement of the prelude creates."""
+    m = re.search(r"CREATE\s+(?:OR\s+REPLACE\s+)?TEMP\s+(?:TABLE|VIEW)\s+(\w+)", stmt, re.IGNORECASE)
+    if m is None:
+        raise ValueError(f"not a CREATE statement: {stmt.strip()[:80]}")
+    return m.group(1)
+
+
+def split_prelude(statements: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """The statements to run now, and the :data:`ON_DEMAND` ones by table name (for :class:`MetricContext`)."""
+    eager: list[str] = []
+    pending: dict[str, str] = {}
+    for stmt in statements:
+        name = created_name(stmt)
+        if name in ON_DEMAND:
+            pending[name] = stmt
+        else:
+            eager.append(stmt)
+    return eager, pending
+
+
 def prelude_statements(views: Mapping[str, str]) -> list[str]:
     """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation)."""
     from commlab.data.schema import CONTENT_EVENTS
@@ -555,6 +585,9 @@ class MetricContext:
         The window the periods were built with.
     cache : dict
         Shared between metrics of one call (e.g. the interaction graphs).
+    pending : dict
+        Prelude statements not run yet (:data:`ON_DEMAND`), by table name: each runs before the
+        first query that names its table.
     """
 
     con: duckdb.DuckDBPyConnection
@@ -562,9 +595,23 @@ class MetricContext:
     periods: pd.DataFrame
     window: str | None
     cache: dict[str, Any] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+
+    def execute(self, stmt: str) -> None:
+        """Run one statement that returns nothing (``CREATE ...``)."""
+        self.con.execute(stmt)
+
+    def ensure(self, sql: str) -> None:
+        """Build the pending prelude tables that ``sql`` names (and those they need) first."""
+        for name in list(self.pending):
+            if name in self.pending and re.search(rf"\b{name}\b", sql):
+                stmt = self.pending.pop(name)
+                self.ensure(stmt)
+                self.execute(stmt)
 
     def query(self, sql: str, **params: Any) -> pd.DataFrame:
         """Run ``sql`` and return a DataFrame."""
+        self.ensure(sql)
         return self.con.execute(sql, params or None).df() if params else self.con.execute(sql).df()
 
     #: SQL dialect the context runs (``"duckdb"``; the Spark engine's context says ``"spark"``).
@@ -572,7 +619,8 @@ class MetricContext:
 
     def materialize(self, name: str, sql: str) -> None:
         """Store the result of ``sql`` as the temporary table ``name`` for later queries of this call."""
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.ensure(sql)
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def arrow(self, sql: str) -> pa.Table:
         """Run ``sql`` and return an Arrow table.
@@ -583,6 +631,7 @@ class MetricContext:
         """
         if type(self).query is not MetricContext.query:
             return pa.Table.from_pandas(self.query(sql), preserve_index=False)
+        self.ensure(sql)
         return self.con.sql(sql).to_arrow_table()
 
 

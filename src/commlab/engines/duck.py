@@ -33,6 +33,7 @@ from commlab.analysis.metrics import (
     list_metrics,
     prelude_statements,
     run_metrics,
+    split_prelude,
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
@@ -270,10 +271,11 @@ class DuckDBEngine:
             con.register("periods", periods)
             self.timings_ = {}
             t0 = time.perf_counter()
-            for stmt in prelude_statements(v):
+            eager, pending = split_prelude(prelude_statements(v))
+            for stmt in eager:
                 con.execute(stmt)
             self.timings_["prelude"] = time.perf_counter() - t0
-            ctx = MetricContext(con, Tables(**srcs), periods, window)  # type: ignore[arg-type]
+            ctx = MetricContext(con, Tables(**srcs), periods, window, pending=pending)  # type: ignore[arg-type]
             return run_metrics(ctx, chosen, timings=self.timings_)
         finally:
             con.close()

@@ -34,6 +34,7 @@ from commlab.analysis.metrics import (
     list_metrics,
     prelude_statements,
     run_metrics,
+    split_prelude,
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
@@ -103,13 +104,14 @@ class _SparkContext(MetricContext):
     create: Callable[[str], None] | None = None
     dialect = "spark"
 
-    def materialize(self, name: str, sql: str) -> None:  # noqa: D401 - same contract as the parent
+    def execute(self, stmt: str) -> None:  # noqa: D401 - same contract as the parent
         assert self.create is not None
-        self.create(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.create(stmt)
 
     def query(self, sql: str, **params: Any) -> pd.DataFrame:  # noqa: D401 - same contract as the parent
         if params:
             raise NotImplementedError("parameters are not supported by the Spark engine")
+        self.ensure(sql)
         (stmt,) = to_dialect(sql, "spark")
         return self.con.sql(stmt).toPandas()
 
@@ -231,9 +233,11 @@ class SparkEngine:
         v = self.register_tables(**srcs)
         periods = engine_periods(lambda q: spark.sql(q).toPandas(), v, as_of=as_of, window=window, start=start)
         self._frame(periods, "periods").createOrReplaceTempView("periods")
-        for stmt in prelude_statements(v):
+        eager, pending = split_prelude(prelude_statements(v))
+        for stmt in eager:
             self._create(stmt)
-        ctx = _SparkContext(spark, Tables(**srcs), periods, window, create=self._create)  # type: ignore[arg-type]
+        ctx = _SparkContext(spark, Tables(**srcs), periods, window, pending=pending,  # type: ignore[arg-type]
+                            create=self._create)
         self.failures_ = {}
 
         def failed(metric: Any, exc: Exception) -> None:
