@@ -180,3 +180,25 @@ def test_core_numbers_match_networkx_on_a_known_graph():
     got = core_numbers(a)
     assert got.tolist() == [3, 3, 3, 3, 1, 1, 1, 0]
     assert got.tolist() == [nx.core_number(g)[i] for i in range(8)]
+
+
+def test_exact_id_codes_give_the_hashed_results(monkeypatch: pytest.MonkeyPatch):
+    """Where id hashes may not be used (a collision, or Spark), the exact dictionary codes give the same
+    network and tie metrics as the hashed path the DuckDB engine takes on the samples."""
+    import commlab.analysis.highvalue as hv
+    import commlab.analysis.network as net
+    from commlab.analysis.metrics import compute_metrics
+
+    ids = ["density", "reciprocity", "avg_clustering", "kcore_size", "kcore_stability", "hub_interaction_share",
+           "repeated_ties_share", "peer_tie_strength"]
+    ds = samples_dataset()
+    seen: list[bool] = []
+    real = net.hash_ids_safe
+    monkeypatch.setattr(net, "hash_ids_safe", lambda ctx: seen.append(real(ctx)) or seen[-1])
+    hashed = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
+    assert seen and all(seen)  # the samples' ids do not collide: the hashed path was taken
+    monkeypatch.setattr(net, "hash_ids_safe", lambda ctx: False)
+    monkeypatch.setattr(hv, "hash_ids_safe", lambda ctx: False)
+    exact = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
+    assert hashed["value"].notna().sum() > 100
+    pd.testing.assert_frame_equal(hashed, exact)

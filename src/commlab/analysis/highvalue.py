@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
-from commlab.analysis.network import _hash_ids_safe, network_table, period_edges
+from commlab.analysis.network import hash_ids_safe, network_table, period_edges
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
 
@@ -58,7 +58,7 @@ def _pairs_sql(ctx: MetricContext, where: str = "true") -> str:
     Pairs are keyed by the 64-bit id hashes when the edge table has them (checked free of
     collisions, see :func:`commlab.analysis.network.period_edges`), else by the ids.
     """
-    s, t = ("source_h", "target_h") if _hash_ids_safe(ctx) else ("source", "target")
+    s, t = ("source_h", "target_h") if hash_ids_safe(ctx) else ("source", "target")
     return f"""
   SELECT community_id, period, least({s}, {t}) AS a, greatest({s}, {t}) AS b, sum(weight) AS n
   FROM {period_edges(ctx)} WHERE {where} GROUP BY ALL"""

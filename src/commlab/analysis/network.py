@@ -46,6 +46,7 @@ __all__ = [
     "NETWORK_MEASURES",
     "interaction_edges",
     "period_edges",
+    "hash_ids_safe",
     "build_graph",
     "graph_measures",
     "edge_measures",
@@ -122,7 +123,7 @@ def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None 
 
     The target's role comes from the prelude's small ``staff`` table (a member not in it is not
     staff and not a bot), so the events are not joined to every member. ``hashed`` adds the 64-bit
-    hashes of both ids (``source_h``, ``target_h``; DuckDB only), see :func:`_hash_ids_safe`.
+    hashes of both ids (``source_h``, ``target_h``; DuckDB only), see :func:`hash_ids_safe`.
     """
     col, by = (f", {extra[0]} AS {extra[1]}", f", {extra[1]}") if extra else ("", "")
     if hashed:
@@ -395,7 +396,7 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
     ``edges`` may be a DataFrame or an Arrow table (what :meth:`MetricContext.arrow` returns:
     millions of string ids arrive without building Python strings). Nodes are identified by
     integers: the ``source_h``/``target_h`` hashes when the table has them (checked free of
-    collisions by :func:`_hash_ids_safe`), else dictionary codes of the ids. Rows are ordered by
+    collisions by :func:`hash_ids_safe`), else dictionary codes of the ids. Rows are ordered by
     group with one integer sort and each graph is sliced as integer arrays; ids are looked up
     (from the rows where a node occurs) only for hub ties and the main core. With ``core_only``
     only the main core is computed (the measures dict is empty), as :func:`kcore_stability` needs.
@@ -456,7 +457,7 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
         return dict(pool.map(one, starts.tolist(), ends.tolist()))
 
 
-def _hash_ids_safe(ctx: MetricContext) -> bool:
+def hash_ids_safe(ctx: MetricContext) -> bool:
     """Whether nodes may be identified by DuckDB's 64-bit ``hash`` of the member id.
 
     True on DuckDB when no two members of one community share a hash (checked over ``roles``,
@@ -477,14 +478,14 @@ def period_edges(ctx: MetricContext, kinds: Iterable[str] = DEFAULT_KINDS) -> st
     """The name of a temporary table with the period's edges, built once per context.
 
     Columns as :func:`interaction_edges` (plus ``source_h``, ``target_h`` where
-    :func:`_hash_ids_safe`). The network measures and the tie metrics of
+    :func:`hash_ids_safe`). The network measures and the tie metrics of
     :mod:`commlab.analysis.highvalue` read this table instead of re-scanning the events.
     """
     kinds = tuple(kinds)
     key = f"network:edges:{','.join(kinds)}"
     if key not in ctx.cache:
         name = f"net_edges_{len([k for k in ctx.cache if k.startswith('network:edges:')])}"
-        ctx.materialize(name, _edges_sql(kinds, _PERIOD, hashed=_hash_ids_safe(ctx)))
+        ctx.materialize(name, _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx)))
         ctx.cache[key] = name
     return str(ctx.cache[key])
 
@@ -500,7 +501,7 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before
     window = f"e.ts > p.p_end - INTERVAL '{2 * days} days' AND e.ts <= p.p_end"
     w = f"CASE WHEN e.ts > p.p_end - INTERVAL '{days} days' THEN 0 ELSE 1 END"
-    edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), hashed=_hash_ids_safe(ctx)))
+    edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), hashed=hash_ids_safe(ctx)))
     now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
     before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
     rows = []
