@@ -271,11 +271,13 @@ def triangles(adj: sparse.csr_array) -> np.ndarray:
     rank[np.lexsort((np.arange(n), deg))] = np.arange(n)
     coo = adj.tocoo()
     up = rank[coo.row] < rank[coo.col]
-    low = sparse.csr_array((np.ones(int(up.sum()), dtype=np.int64), (coo.row[up], coo.col[up])), shape=(n, n))
+    # int32 entries (path counts between two nodes are below n) halve the products' memory traffic;
+    # the per-node sums, which can exceed 2**31 at a hub, are taken in int64
+    low = sparse.csr_array((np.ones(int(up.sum()), dtype=np.int32), (coo.row[up], coo.col[up])), shape=(n, n))
     x = (low @ low).multiply(low)
     y = (low.T @ low).multiply(low)
-    t = (np.asarray(x.sum(axis=1)).ravel() + np.asarray(x.sum(axis=0)).ravel()
-         + np.asarray(y.sum(axis=1)).ravel())
+    t = (np.asarray(x.sum(axis=1, dtype=np.int64)).ravel() + np.asarray(x.sum(axis=0, dtype=np.int64)).ravel()
+         + np.asarray(y.sum(axis=1, dtype=np.int64)).ravel())
     return t.astype(float)
 
 
