@@ -253,8 +253,8 @@ def test_engine_checked_at_plan_time(monkeypatch: pytest.MonkeyPatch) -> None:
     assert any("engine" in p.declared for p in plan_run(pb))  # the demo's metric steps take an engine
     with pytest.raises(ParameterError, match=r"steps\.\d+ .*unknown engine 'duck'; known: duckdb, spark"):
         plan_run(pb, overrides={"engine": "duck"})
-    with pytest.raises(ParameterError, match=r"engine_options 'memory' not accepted by the 'duckdb' engine; "
-                                             r"accepted: memory_limit, threads"):
+    with pytest.raises(ParameterError, match=r"engine_options 'memory' not accepted by the 'duckdb' engine "
+                                             r"\(did you mean 'memory_limit'\?\); accepted: memory_limit, threads"):
         plan_run(pb, overrides={"engine_options": '{"memory": "2GB"}'})
     assert plan_run(pb, overrides={"engine_options": '{"memory_limit": "2GB"}'})
 

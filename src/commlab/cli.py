@@ -27,7 +27,8 @@ exit codes:
   1  unexpected internal error (a bug: please report it) or an operating-system error
   2  usage error (bad arguments, missing file, missing Jupyter kernel)
   3  bad data (the input failed validation)
-  4  bad playbook or parameter (invalid playbook file, unknown or wrongly typed parameter)
+  4  bad playbook or parameter (invalid playbook file, unknown or wrongly typed parameter,
+     an engine that cannot run here, e.g. engine: spark without pyspark)
   5  a notebook failed while executing (the failed notebook is kept in the run folder)
   6  another run holds the lock for this playbook
   7  the privacy scan found a raw member id or display name in report.html/summary.json

@@ -8,6 +8,7 @@ session (local or a cluster). :func:`get_engine` looks one up by name.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import inspect
 from collections.abc import Callable, Mapping
@@ -67,8 +68,10 @@ def check_engine(name: str, options: Mapping[str, Any] | None = None) -> None:
     accepted = [p for p, v in params.items() if p != "self" and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ValueError(f"engine_options {', '.join(map(repr, unknown))} not accepted by the {name!r} engine; "
-                         f"accepted: {', '.join(accepted)}")
+        close = difflib.get_close_matches(unknown[0], accepted, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"engine_options {', '.join(map(repr, unknown))} not accepted by the {name!r} engine"
+                         f"{hint}; accepted: {', '.join(accepted)}")
 
 
 def register_engine(name: str, factory: Callable[..., Any]) -> None:
