@@ -626,11 +626,8 @@ class MetricContext:
         """Run ``sql`` and return an Arrow table.
 
         For results with millions of string values (edge lists): DuckDB hands them over as Arrow
-        buffers, about 10× faster than building a DataFrame of Python strings. An engine whose
-        :meth:`query` is overridden gets this as the Arrow form of its DataFrame.
+        buffers, about 10× faster than building a DataFrame of Python strings.
         """
-        if type(self).query is not MetricContext.query:
-            return pa.Table.from_pandas(self.query(sql), preserve_index=False)
         self.ensure(sql)
         return self.con.sql(sql).to_arrow_table()
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from commlab.analysis.features import STAFF_ROLES, features_sql
 from commlab.analysis.metrics import (
@@ -114,6 +115,9 @@ class _SparkContext(MetricContext):
         self.ensure(sql)
         (stmt,) = to_dialect(sql, "spark")
         return self.con.sql(stmt).toPandas()
+
+    def arrow(self, sql: str) -> pa.Table:  # noqa: D401 - same contract as the parent
+        return pa.Table.from_pandas(self.query(sql), preserve_index=False)
 
 
 class SparkEngine:
