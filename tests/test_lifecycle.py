@@ -57,6 +57,21 @@ def test_expected_activity_matches_simulation(simulated, fitted):
     assert pred == pytest.approx(simulated["frequency"].mean(), rel=0.1)
 
 
+@pytest.mark.parametrize("penalizer", [0.0, 0.01])
+def test_analytic_gradient_matches_finite_differences(simulated, penalizer):
+    from scipy.optimize import approx_fprime
+
+    from commlab.analysis.lifecycle import _compress
+
+    d = _compress(simulated["frequency"], simulated["recency"], simulated["T"])
+    model = BetaGeoModel(penalizer=penalizer)
+    for logp in (np.log(list(TRUE.values())), np.zeros(4), np.array([-3.0, 2.0, 1.0, -1.0])):
+        value, grad = model._nll_grad(logp, d)
+        assert value == pytest.approx(model._nll(logp, d))
+        numeric = approx_fprime(logp, model._nll, 1e-7, d)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-6)
+
+
 def test_zombie_share_has_an_interval(simulated):
     z = zombie_share(simulated.iloc[:300], n_boot=10, random_state=0)
     assert 0 <= z["lower"] <= z["upper"] <= 1

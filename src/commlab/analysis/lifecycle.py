@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1
 
 from commlab.analysis.features import ACTIVITY_EXCLUDED
 
@@ -29,16 +29,34 @@ _LOG_BOUNDS = (-15.0, 15.0)
 
 
 def _loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    return _loglik_grad(params, x, tx, T, grad=False)[0]
+
+
+def _loglik_grad(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, *,
+                 grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-member log-likelihood and, if ``grad``, its derivatives by (r, alpha, a, b), shape (4, n).
+
+    ``ll = A1 + A2 + log(exp(A3) + exp(A4))`` (Fader, Hardie & Lee 2005, eq. 6), with
+    ``A4 = -inf`` for members without repeat activity.
+    """
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.where(
-        x > 0,
-        np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + tx),
-        -np.inf,
-    )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    bx1 = np.maximum(b + x - 1, 1e-300)
+    a4 = np.where(x > 0, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + tx), -np.inf)
+    mix = np.logaddexp(a3, a4)
+    ll = a1 + a2 + mix
+    if not grad:
+        return ll, None
+    w4 = np.exp(a4 - mix)  # weight of the "dropped out after the last activity" term
+    w3 = 1.0 - w4
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + tx)
+    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
+    ab = digamma(a + b) - digamma(a + b + x)
+    d_a = ab + w4 / a
+    d_b = ab + digamma(b + x) - digamma(b) - w4 / bx1
+    return ll, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
 @dataclass
@@ -95,10 +113,34 @@ class BetaGeoModel:
         return f"BetaGeoModel({p}; fitted on {self.n_} members, log-likelihood {self.log_likelihood_:.1f})"
 
     def _nll(self, logp: np.ndarray, d: _Data) -> float:
+        return self._nll_grad(logp, d, grad=False)[0]
+
+    def _nll_grad(self, logp: np.ndarray, d: _Data, grad: bool = True) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood (weighted by ``d.w``) and its gradient by the log-parameters."""
         with np.errstate(all="ignore"):  # extreme trial points give inf/nan: rejected below
-            ll = _loglik(np.exp(logp), d.x, d.tx, d.T)
-            val = -(d.w * ll).sum() / d.w.sum() + self.penalizer * (logp ** 2).sum()
-        return float(val) if np.isfinite(val) else 1e100
+            p = np.exp(logp)
+            ll, g = _loglik_grad(p, d.x, d.tx, d.T, grad=grad)
+            n = d.w.sum()
+            val = -(d.w @ ll) / n + self.penalizer * (logp ** 2).sum()
+            jac = -(g @ d.w) / n * p + 2 * self.penalizer * logp if grad else np.zeros(4)
+        if not (np.isfinite(val) and np.isfinite(jac).all()):
+            return 1e100, np.zeros(4)
+        return float(val), jac
+
+    def _search(self, d: _Data, starts: list[np.ndarray]):
+        """Minimise from each start (L-BFGS-B on the analytic gradient); polish if none converged."""
+        best = None
+        for x0 in starts:
+            res = minimize(self._nll_grad, x0, args=(d,), jac=True, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 4,
+                           options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 1000})
+            if best is None or res.fun < best.fun:
+                best = res
+        if not best.success:  # polish with a derivative-free method
+            nm = minimize(self._nll, best.x, args=(d,), method="Nelder-Mead",
+                          options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
+            if nm.fun < best.fun:
+                return nm
+        return best
 
     def fit(self, frequency, recency, T, *, initial: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
             standard_errors: bool = True):
@@ -125,17 +167,11 @@ class BetaGeoModel:
         d = _compress(frequency, recency, T)
         if d.w.sum() == 0:
             raise ValueError("no members to fit")
-        best = None
-        for x0 in (np.log(initial), np.log([0.5, max(float(np.mean(d.T)), 1.0) / 4, 0.5, 2.0])):
-            res = minimize(self._nll, x0, args=(d,), method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 4,
-                           options={"ftol": 1e-12, "gtol": 1e-8})
-            if best is None or res.fun < best.fun:
-                best = res
-        res = best
-        if not res.success:  # polish with a derivative-free method
-            nm = minimize(self._nll, best.x, args=(d,), method="Nelder-Mead",
-                          options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
-            res = nm if nm.fun < best.fun else best
+        starts = [np.log(initial), np.log([0.5, max(float(np.mean(d.T)), 1.0) / 4, 0.5, 2.0])]
+        return self._fit_data(d, starts, standard_errors=standard_errors)
+
+    def _fit_data(self, d: _Data, starts: list[np.ndarray], *, standard_errors: bool = True):
+        res = self._search(d, starts)
         logp = res.x
         self.params_ = pd.Series(np.exp(logp), index=list(_PARAMS), name="value")
         n = d.w.sum()
@@ -267,7 +303,10 @@ def zombie_share(
     """Share of members with P(alive) below ``threshold``, with a bootstrap interval.
 
     The model is refitted on each bootstrap resample of members (percentile interval), so the
-    interval carries the parameter uncertainty as well as the sampling of members.
+    interval carries the parameter uncertainty as well as the sampling of members. Members with
+    the same history (frequency, recency, T) are one weighted row, and a resample of members is
+    drawn as multinomial counts over those rows, which is the same resampling; each refit starts
+    from the full-sample estimate.
 
     Returns
     -------
@@ -278,14 +317,19 @@ def zombie_share(
     n = len(x)
     if n == 0:
         raise ValueError("no members with activity")
+    d = _compress(x, tx, T)
     model = BetaGeoModel(penalizer=penalizer).fit(x, tx, T)
-    share = float((model.p_alive(x, tx, T) < threshold).mean())
+    below = model.p_alive(d.x, d.tx, d.T) < threshold
+    share = float(d.w[below].sum() / n)
+    start = [np.log(model.params_.to_numpy())]
     rs = np.random.default_rng(random_state)
     boots = []
     for _ in range(n_boot):
-        i = rs.integers(0, n, n)
-        m = BetaGeoModel(penalizer=penalizer).fit(x[i], tx[i], T[i], standard_errors=False)
-        boots.append(float((m.p_alive(x[i], tx[i], T[i]) < threshold).mean()))
+        w = rs.multinomial(n, d.w / n).astype(float)
+        keep = w > 0
+        sample = _Data(d.x[keep], d.tx[keep], d.T[keep], w[keep])
+        m = BetaGeoModel(penalizer=penalizer)._fit_data(sample, start, standard_errors=False)
+        boots.append(float(sample.w[m.p_alive(sample.x, sample.tx, sample.T) < threshold].sum() / n))
     lo, hi = (np.quantile(boots, [(1 - level) / 2, (1 + level) / 2]) if boots else (np.nan, np.nan))
     return {"share": share, "lower": float(lo), "upper": float(hi), "threshold": threshold, "n": n,
             "n_boot": n_boot}
