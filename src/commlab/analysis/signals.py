@@ -124,8 +124,10 @@ def first_cohort_retention_gap(
     ev = ev.merge(m[["community_id", "member_id", "joined_at"]], on=["community_id", "member_id"])
     age = ev["ts"] - ev["joined_at"]
     kept = ev[(age >= pd.Timedelta(days=horizon_days)) & (age < pd.Timedelta(days=2 * horizon_days))]
-    retained = set(zip(kept["community_id"], kept["member_id"], strict=True))
-    m = m.assign(retained=[(c, i) in retained for c, i in zip(m["community_id"], m["member_id"], strict=True)])
+    keys = ["community_id", "member_id"]
+    retained = kept[keys].drop_duplicates().assign(retained=True)
+    m = m.merge(retained, how="left", on=keys)
+    m["retained"] = m["retained"].notna()
     g = m.groupby(["community_id", "first"])["retained"].agg(["size", "mean"]).unstack("first")
     out = pd.DataFrame(index=communities["community_id"])
     out["first_cohort"] = g.get(("size", True))
