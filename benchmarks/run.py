@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", type=int, default=1, help="features in this many community groups")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per step")
     ap.add_argument("--tag", default="", help="suffix of the result file, e.g. 'mem1GB' -> results/5M-mem1GB.json")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the other steps of an existing result file, replace only the steps run")
     ap.add_argument("--table", action="store_true", help="print Markdown tables of benchmarks/results/*.json")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -227,11 +229,17 @@ def main(argv: list[str] | None = None) -> int:
                "data_mb": round(sum(f.stat().st_size for f in data.glob("*.parquet")
                                     if f.name != "features.parquet") / 2**20, 1),
                "steps": {}}
+        name = f"{size}-{args.tag}" if args.tag else size
+        if args.update and (RESULTS / f"{name}.json").exists():
+            earlier = json.loads((RESULTS / f"{name}.json").read_text())
+            for v in earlier["steps"].values():  # steps kept from an earlier run carry that run's date
+                v.setdefault("date", earlier["date"])
+            out["steps"] = earlier["steps"]
         for step in args.steps.split(","):
             res = _run_step(step, data, args)
+            res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
             out["steps"][step] = res
             print(f"[{size}] {step}: {json.dumps(res)}", flush=True)
-            name = f"{size}-{args.tag}" if args.tag else size
             (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
     return 0
 

@@ -108,3 +108,13 @@ def test_member_p_alive_aligns(fitted):
     rfm = pd.DataFrame({"frequency": [0.0, 3.0], "recency": [0.0, 2.0], "T": [10.0, 40.0]}, index=[7, 9])
     p = member_p_alive(fitted, rfm)
     assert list(p.index) == [7, 9] and p.iloc[0] == 1.0 and p.iloc[1] < 0.5
+
+
+def test_projected_gradient_ignores_components_pushing_against_a_bound():
+    from commlab.analysis.lifecycle import _LOG_BOUNDS, _projected_gradient
+
+    lo, hi = _LOG_BOUNDS
+    # a on its lower bound with the descent direction (-gradient) pointing below it: cannot move
+    assert _projected_gradient(np.array([0.1, 1.0, lo, hi]), np.array([1e-7, -2e-7, 0.5, -0.3])) == 2e-7
+    # the same components pointing back inside the bounds still count
+    assert _projected_gradient(np.array([0.1, 1.0, lo, hi]), np.array([1e-7, -2e-7, -0.5, 0.3])) == 0.5

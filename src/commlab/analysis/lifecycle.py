@@ -26,6 +26,10 @@ __all__ = ["BetaGeoModel", "rfm_from_events", "zombie_share", "simulate_bgnbd", 
 _PARAMS = ("r", "alpha", "a", "b")
 #: Bounds of the log-parameters during the search (e^-15 .. e^15).
 _LOG_BOUNDS = (-15.0, 15.0)
+#: A fit whose line search stalls counts as converged when no gradient component of the mean
+#: negative log-likelihood (by the log-parameters) that could still move exceeds this: the
+#: parameters are then within ~1e-4 (log scale) of the optimum, far inside their standard errors.
+_STATIONARY = 1e-4
 
 
 def _loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -57,6 +61,13 @@ def _loglik_grad(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarra
     d_a = ab + w4 / a
     d_b = ab + digamma(b + x) - digamma(b) - w4 / bx1
     return ll, np.vstack([d_r, d_alpha, d_a, d_b])
+
+
+def _projected_gradient(logp: np.ndarray, jac: np.ndarray) -> float:
+    """Largest gradient component that could still move inside :data:`_LOG_BOUNDS`."""
+    lo, hi = _LOG_BOUNDS
+    g = np.where((logp <= lo) & (jac > 0) | (logp >= hi) & (jac < 0), 0.0, jac)
+    return float(np.abs(g).max())
 
 
 @dataclass
@@ -135,6 +146,10 @@ class BetaGeoModel:
                            options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 1000})
             if best is None or res.fun < best.fun:
                 best = res
+        if not best.success and _projected_gradient(best.x, best.jac) < _STATIONARY:
+            # the line search stalls where the mean log-likelihood no longer changes in float64
+            # (typically with a on its lower bound, when nobody seems to drop out): converged
+            best.success = True
         if not best.success:  # polish with a derivative-free method
             nm = minimize(self._nll, best.x, args=(d,), method="Nelder-Mead",
                           options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
