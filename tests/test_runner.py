@@ -100,7 +100,24 @@ def test_summary_json_collects_step_summaries(good: tuple[Path, RunResult, Path]
     assert summary["overview"]["communities"] == 2 and summary["overview"]["events"] == 5
     assert summary["overview"]["min_size"] == 5
     assert summary["overview"]["cwd"] == str(result.run_dir / "overview")  # cwd is the step folder
-    assert summary["followup"] == {"prev_communities": 2, "steps_before": ["overview"]}
+    assert summary["followup"] == {"prev_communities": 2, "steps_before": ["overview"],
+                                   "cache_entries": summary["followup"]["cache_entries"]}
+
+
+def test_steps_share_a_data_cache_that_the_run_removes(good: tuple[Path, RunResult, Path]) -> None:
+    from commlab.data.cache import cache_key
+    from commlab.data.io import sha256_file
+
+    root, result, _ = good
+    summary = result.summary
+    folder = Path(summary["overview"]["data_cache"])
+    assert not folder.exists()  # removed when the steps ended
+    assert result.run_dir not in folder.parents  # never a copy of the data in the run folder
+    # the first step's load_dataset stored the validated data; the next kernel saw exactly that entry
+    data = root / "data"
+    files = {t: str(data / f"{t}.csv") for t in ("communities", "members", "events")}
+    key = cache_key(files, {f: sha256_file(f) for f in files.values()}, "Asia/Shanghai")
+    assert summary["followup"]["cache_entries"] == [key]
 
 
 def test_report_is_self_contained_without_code(good: tuple[Path, RunResult, Path]) -> None:

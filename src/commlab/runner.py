@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ import nbformat
 import yaml
 
 from commlab.atomic import atomic_write_json, atomic_write_text
+from commlab.data.cache import CACHE_ENV
 from commlab.errors import CommlabError, NotebookExecutionError, PrivacyLeakError, UsageError
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
 from commlab.plan import StepPlan, plan_run
@@ -237,19 +239,41 @@ def _pseudonym_key(pb: Playbook) -> tuple[str | None, str | None]:
 
 
 @contextmanager
-def _kernel_key(key: str | None) -> Iterator[None]:
-    """Hand the pseudonym key to the kernels (they inherit the environment) for the duration of the steps."""
-    before = os.environ.get(KEY_ENV)
-    if key is not None:
-        os.environ[KEY_ENV] = key
+def _kernel_env(values: dict[str, str | None]) -> Iterator[None]:
+    """Set environment variables for the kernels (they inherit the environment), restored afterwards.
+
+    ``None`` values are left alone.
+    """
+    before = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is not None:
+            os.environ[name] = value
     try:
         yield
     finally:
-        if key is not None:
-            if before is None:
-                os.environ.pop(KEY_ENV, None)
+        for name, value in values.items():
+            if value is None:
+                continue
+            if before[name] is None:
+                os.environ.pop(name, None)
             else:
-                os.environ[KEY_ENV] = before
+                os.environ[name] = before[name]
+
+
+@contextmanager
+def _data_cache() -> Iterator[str | None]:
+    """A temporary folder where the run's notebooks share the validated data (:mod:`commlab.data.cache`).
+
+    Yields its path, or ``None`` when the user already set ``COMMLAB_DATA_CACHE`` (their folder
+    is used and kept). The temporary folder is under the system temporary directory (``TMPDIR``)
+    and is removed when the steps end, whatever their outcome: a run folder never holds a copy
+    of the data.
+    """
+    if os.environ.get(CACHE_ENV):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="commlab-data-") as folder:
+        yield folder
 
 
 def _previous_summary(runs_root: Path, playbook: str) -> Path | None:
@@ -445,40 +469,41 @@ def run_playbook(
         ))
         summary: dict[str, Any] = {}
         outputs: dict[str, str] = {}
-        for i, plan in enumerate(plans):
-            out_dir = run_dir / plan.name
-            out_dir.mkdir()
-            params = dict(plan.parameters)
-            params["output_dir"] = str(out_dir)
-            if pb.data is not None:
-                params["data_dir"] = str(pb.data)
-            if "prev_output_dirs" in plan.declared:
-                params["prev_output_dirs"] = dict(outputs)
-            if "rules_file" in plan.declared:
-                params["rules_file"] = str(rules_path)
-            if "previous_summary" in plan.declared:
-                params["previous_summary"] = str(previous) if previous is not None else ""
-            if "k_min_group" in plan.declared and "k_min_group" not in params:
-                params["k_min_group"] = pb.report.k_anonymity
-            record = manifest["steps"][i]
-            record.update(
-                status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
-                kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
-                parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
-            )
-            atomic_write_json(mpath, manifest)
-            logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
-            try:
-                with _kernel_key(key):
-                    _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
-                             timeout=timeout, cwd=out_dir, run_dir=run_dir)
-            except BaseException as exc:
-                interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
-                record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
-                raise
-            record.update(status="succeeded", ended=iso(utc_now()))
-            summary[plan.name] = _read_step_summary(out_dir, manifest["warnings"], plan.name)
-            outputs[plan.name] = str(out_dir)
+        with _data_cache() as cache:  # the notebooks validate the data once per run
+            for i, plan in enumerate(plans):
+                out_dir = run_dir / plan.name
+                out_dir.mkdir()
+                params = dict(plan.parameters)
+                params["output_dir"] = str(out_dir)
+                if pb.data is not None:
+                    params["data_dir"] = str(pb.data)
+                if "prev_output_dirs" in plan.declared:
+                    params["prev_output_dirs"] = dict(outputs)
+                if "rules_file" in plan.declared:
+                    params["rules_file"] = str(rules_path)
+                if "previous_summary" in plan.declared:
+                    params["previous_summary"] = str(previous) if previous is not None else ""
+                if "k_min_group" in plan.declared and "k_min_group" not in params:
+                    params["k_min_group"] = pb.report.k_anonymity
+                record = manifest["steps"][i]
+                record.update(
+                    status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
+                    kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
+                    parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
+                )
+                atomic_write_json(mpath, manifest)
+                logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
+                try:
+                    with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
+                        _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
+                                 timeout=timeout, cwd=out_dir, run_dir=run_dir)
+                except BaseException as exc:
+                    interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+                    record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
+                    raise
+                record.update(status="succeeded", ended=iso(utc_now()))
+                summary[plan.name] = _read_step_summary(out_dir, manifest["warnings"], plan.name)
+                outputs[plan.name] = str(out_dir)
         atomic_write_json(run_dir / "summary.json", summary)
 
         members, communities = _input_tables(pb, plans)

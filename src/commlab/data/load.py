@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from commlab.data import schema as S
+from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
 from commlab.data.io import find_table_file, parse_times, read_raw_table, sha256_file
 from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, cross_table_problems, table_problems
 from commlab.errors import DataValidationError, Problem, UsageError
@@ -145,7 +146,8 @@ def _bad_values(file: str, column: str, check: str, values: pd.Series, bad: pd.S
     )
 
 
-def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: list[str] | None = None) -> Dataset:
+def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: list[str] | None = None,
+                 cache: str | Path | None = None) -> Dataset:
     """Read and validate the three tables of ``data_dir``.
 
     Parameters
@@ -158,6 +160,11 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         Zone in which naive times are read. Stored times are UTC.
     communities : list of str, optional
         Keep only these community ids (after validating everything).
+    cache : str or Path, optional
+        Folder of validated data sets (:mod:`commlab.data.cache`); default the folder named
+        by the environment variable ``COMMLAB_DATA_CACHE``, which ``commlab run`` sets for
+        its notebooks. Files already loaded and validated there, unchanged (same sha256) and
+        read in the same ``tz``, are read back instead of being validated again.
 
     Returns
     -------
@@ -178,13 +185,22 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     except Exception as exc:  # noqa: BLE001 - any failure means an unknown zone
         raise UsageError(f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai or UTC") from exc
 
+    paths = {name: find_table_file(d, name) for name in S.TABLES}
+    sha = {str(p): sha256_file(p) for p in paths.values() if p is not None}
+    folder = cache_dir(cache)
+    key = None
+    if folder is not None and all(p is not None for p in paths.values()):
+        key = cache_key({n: str(p) for n, p in paths.items()}, sha, tz)
+        hit = read_cached(folder, key)
+        if hit is not None:
+            return hit.subset(communities)
+
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
-    sha: dict[str, str] = {}
     encodings: dict[str, str] = {}
     for name, table in S.TABLES.items():
-        path = find_table_file(d, name)
+        path = paths[name]
         if path is None:
             problems.append(Problem(str(d / f"{name}.csv"), "", "missing file",
                                     fix=f"add {name}.csv or {name}.parquet to {d}"))
@@ -192,7 +208,6 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
             files[name] = str(d / f"{name}.csv")
             continue
         files[name] = str(path)
-        sha[str(path)] = sha256_file(path)
         try:
             raw, enc = read_raw_table(path)
         except UnicodeDecodeError as exc:
@@ -219,4 +234,6 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         raise DataValidationError(problems, source=str(d))
     ds = Dataset(frames["communities"], frames["members"], frames["events"], files, sha, encodings, tz)
     ds.events = ds.events.sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+    if key is not None:
+        write_cached(folder, key, ds)
     return ds.subset(communities)

@@ -1,0 +1,110 @@
+"""The data cache: notebooks of one run validate the data once and read it back identically."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from commlab.data import load_dataset
+from commlab.data.cache import CACHE_ENV
+from commlab.errors import DataValidationError
+from test_load import write_tiny
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _assert_same(a, b) -> None:
+    for name in ("communities", "members", "events"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    assert (a.files, a.sha256, a.encodings, a.tz) == (b.files, b.sha256, b.encodings, b.tz)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_cached_load_equals_a_fresh_load(tmp_path, samples_dir, encoding):
+    data = tmp_path / "data"
+    shutil.copytree(samples_dir, data)
+    for name in ("communities", "members"):  # GBK as Excel on a Chinese Windows writes it (events: Parquet)
+        f = data / f"{name}.csv"
+        f.write_bytes(f.read_text(encoding="utf-8").encode(encoding))
+    fresh = load_dataset(data)
+    cache = tmp_path / "cache"
+    first = load_dataset(data, cache=cache)
+    (entry,) = _entries(cache)
+    assert {p.name for p in entry.iterdir()} == {"communities.parquet", "members.parquet", "events.parquet",
+                                                  "dataset.json"}
+    again = load_dataset(data, cache=cache)
+    _assert_same(fresh, first)
+    _assert_same(fresh, again)
+    subset = load_dataset(data, cache=cache, communities=["c01"])
+    assert set(subset.events["community_id"]) == {"c01"}
+    _assert_same(subset, load_dataset(data, communities=["c01"]))
+
+
+def test_the_second_load_reads_the_cache_not_the_files(tmp_path, monkeypatch):
+    data = write_tiny(tmp_path / "data")
+    cache = tmp_path / "cache"
+    load_dataset(data, cache=cache)
+    import commlab.data.load as load_module
+
+    def no_coercion(*args, **kwargs):
+        raise AssertionError("the files were read and validated again")
+
+    monkeypatch.setattr(load_module, "coerce_table", no_coercion)
+    assert len(load_dataset(data, cache=cache).events) == 3
+
+
+def test_a_changed_file_is_validated_again(tmp_path):
+    data = write_tiny(tmp_path / "data")
+    cache = tmp_path / "cache"
+    assert len(load_dataset(data, cache=cache).events) == 3
+    with open(data / "events.csv", "a", encoding="utf-8") as fh:
+        fh.write("c1,m1,2024-01-04 10:00,message,,\n")
+    assert len(load_dataset(data, cache=cache).events) == 4
+    assert len(_entries(cache)) == 2  # one entry per content
+    with open(data / "events.csv", "a", encoding="utf-8") as fh:
+        fh.write("c1,ghost,2024-01-05 10:00,message,,\n")
+    with pytest.raises(DataValidationError, match="ghost"):
+        load_dataset(data, cache=cache)
+    assert len(_entries(cache)) == 2  # invalid data is never stored
+
+
+def test_another_time_zone_is_another_entry(tmp_path):
+    data = write_tiny(tmp_path / "data")
+    cache = tmp_path / "cache"
+    shanghai = load_dataset(data, cache=cache)
+    utc = load_dataset(data, cache=cache, tz="UTC")
+    assert (shanghai.events["ts"] - utc.events["ts"]).iloc[0] == pd.Timedelta(hours=-8)
+    assert len(_entries(cache)) == 2
+
+
+def test_the_environment_variable_turns_the_cache_on(tmp_path, monkeypatch):
+    data = write_tiny(tmp_path / "data")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env-cache"))
+    load_dataset(data)
+    assert len(_entries(tmp_path / "env-cache")) == 1
+    monkeypatch.setenv(CACHE_ENV, "")
+    load_dataset(data)  # empty: no cache
+    assert len(_entries(tmp_path / "env-cache")) == 1
+
+
+def test_a_cache_that_cannot_be_written_or_read_only_costs_time(tmp_path, caplog):
+    data = write_tiny(tmp_path / "data")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("x", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="commlab.data.cache"):
+        ds = load_dataset(data, cache=blocked)
+    assert len(ds.events) == 3 and "not cached" in caplog.text
+    cache = tmp_path / "cache"
+    load_dataset(data, cache=cache)
+    (entry,) = _entries(cache)
+    (entry / "events.parquet").write_bytes(b"truncated")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="commlab.data.cache"):
+        again = load_dataset(data, cache=cache)
+    assert len(again.events) == 3 and "unreadable" in caplog.text
