@@ -234,10 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             earlier = json.loads((RESULTS / f"{name}.json").read_text())
             for v in earlier["steps"].values():  # steps kept from an earlier run carry that run's date
                 v.setdefault("date", earlier["date"])
-            out["steps"] = earlier["steps"]
+            # the header stays the earlier run's; each replaced step carries its own date and load
+            out.update(date=earlier["date"], machine=earlier["machine"], steps=earlier["steps"])
         for step in args.steps.split(","):
-            res = _run_step(step, data, args)
-            res["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+            started = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "loadavg_at_start": os.getloadavg()}
+            res = {**_run_step(step, data, args), **started}
             out["steps"][step] = res
             print(f"[{size}] {step}: {json.dumps(res)}", flush=True)
             (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -284,7 +285,8 @@ def tables() -> str:
                         f"{cell(seg, 'peak_rss_mb', '{:.0f} MB')} | | | |")
         pb = s.get("playbook", {})
         if pb:
-            rows.append(f"| whole demo playbook (5 notebooks + report; peak = largest process) | "
+            when = f", run {pb['date'][:16]}" if pb.get("date", r["date"]) != r["date"] else ""
+            rows.append(f"| whole demo playbook (5 notebooks + report; peak = largest process{when}) | "
                         f"{cell(pb, 'wall_s', '{:.1f} s')} | {cell(pb, 'peak_rss_children_mb', '{:.0f} MB')} | | | |")
         for note in r.get("notes", []):
             rows.append(f"\nNote: {note}.")
