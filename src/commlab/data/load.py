@@ -94,7 +94,7 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
     missing and are reported as problems (unparseable time, amount that is
     not a number).
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: replacing a column never touches ``frame``
     problems: list[Problem] = []
     for col in table.columns:
         if col.name not in out.columns:
@@ -221,6 +221,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
             continue
         encodings[name] = enc
         coerced, found = coerce_table(raw, table, str(path), tz)
+        del raw  # the coerced columns replace the raw ones: do not hold both through the checks below
         problems.extend(found)
         unparseable = {p.column for p in found}
         problems.extend(
