@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
 from commlab.analysis.features import ACTIVITY_EXCLUDED
@@ -30,10 +30,6 @@ _LOG_BOUNDS = (-15.0, 15.0)
 #: negative log-likelihood (by the log-parameters) that could still move exceeds this: the
 #: parameters are then within ~1e-4 (log scale) of the optimum, far inside their standard errors.
 _STATIONARY = 1e-4
-
-
-def _loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-    return _loglik_grad(params, x, tx, T, grad=False)[0]
 
 
 def _loglik_grad(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, *,
@@ -138,7 +134,7 @@ class BetaGeoModel:
             return 1e100, np.zeros(4)
         return float(val), jac
 
-    def _search(self, d: _Data, starts: list[np.ndarray]):
+    def _search(self, d: _Data, starts: list[np.ndarray]) -> OptimizeResult:
         """Minimise from each start (L-BFGS-B on the analytic gradient); polish if none converged."""
         best = None
         for x0 in starts:

@@ -13,7 +13,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow
 
 with warnings.catch_warnings():
     # pandera imports pyspark.pandas when pyspark is installed (the optional spark extra), which warns
@@ -148,6 +151,30 @@ def _rows_problem(
     return Problem(file, column, check, rows, values, count=int(mask.sum()), fix=fix)
 
 
+def _pairs_known(community: pd.Series, member: pd.Series, known: pd.DataFrame) -> pd.Series:
+    """Whether each (community, member) pair is a row of ``known`` (``community_id``, ``member_id``).
+
+    Ids are compared as text; a pair with a missing id is not known. A hash join in DuckDB (the
+    anti-join returns only the positions of unknown pairs): a MultiIndex ``isin`` took 84 s on
+    50 M events.
+    """
+    text = lambda s: pyarrow.array(s.astype("string"), type=pyarrow.large_string())  # noqa: E731
+    pairs = pyarrow.table({"c": text(community), "m": text(member),
+                            "i": pyarrow.array(np.arange(len(community), dtype=np.int64))})
+    keys = pyarrow.table({"c": text(known["community_id"]), "m": text(known["member_id"])})
+    con = duckdb.connect()
+    try:
+        con.register("pairs", pairs)
+        con.register("keys", keys)
+        unknown = con.sql("SELECT i FROM pairs ANTI JOIN (SELECT DISTINCT c, m FROM keys) k "
+                          "ON pairs.c = k.c AND pairs.m = k.m").fetchnumpy()["i"]
+    finally:
+        con.close()
+    out = np.ones(len(community), dtype=bool)
+    out[np.asarray(unknown, dtype=np.int64)] = False
+    return pd.Series(out, index=community.index)
+
+
 def cross_table_problems(
     communities: pd.DataFrame,
     members: pd.DataFrame,
@@ -179,9 +206,8 @@ def cross_table_problems(
             f"add the community to {cf} or correct the id",
         ))
     if has(members, "community_id", "member_id") and has(events, "community_id", "member_id"):
-        keys = pd.MultiIndex.from_frame(members[["community_id", "member_id"]].astype("string"))
-        ev_keys = pd.MultiIndex.from_frame(events[["community_id", "member_id"]].astype("string"))
-        mask = pd.Series(~ev_keys.isin(keys), index=events.index) & events["member_id"].notna()
+        known = members[["community_id", "member_id"]]
+        mask = ~_pairs_known(events["community_id"], events["member_id"], known) & events["member_id"].notna()
         out.append(_rows_problem(
             ef, "member_id", "event by a member not in the members table", events, mask,
             ["community_id", "member_id"],
@@ -191,10 +217,7 @@ def cross_table_problems(
             tgt = events["target_member_id"]
             present = tgt.notna()
             if present.any():
-                tkeys = pd.MultiIndex.from_arrays(
-                    [events["community_id"].astype("string"), tgt.astype("string")]
-                )
-                mask = present & pd.Series(~tkeys.isin(keys), index=events.index)
+                mask = present & ~_pairs_known(events["community_id"], tgt, known)
                 out.append(_rows_problem(
                     ef, "target_member_id", "reply/mention target that does not exist", events, mask,
                     ["community_id", "target_member_id"],
