@@ -208,3 +208,17 @@ def test_engine_rejects_missing_required_column(ds):
 def test_engine_registry_names_known_engines():
     with pytest.raises(KeyError, match="duckdb"):
         get_engine("nope")
+
+
+@pytest.mark.parametrize("period", ["D", "W"])
+def test_rfm_duckdb_equals_naive_pandas_in_memory_and_on_disk(ds, parquet_dir, period):
+    from commlab.analysis.lifecycle import rfm_from_events
+    from commlab.analysis.naive import naive_rfm
+
+    now = pd.Timestamp("2024-06-30T16:00:00Z")
+    want = naive_rfm(ds.events, now, period)
+    assert len(want) > 1000 and want["frequency"].gt(0).mean() > 0.5
+    for label, src in (("memory", ds.events), ("parquet", parquet_dir / "events.parquet")):
+        got = rfm_from_events(src, as_of=now, period=period)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=label)
+        assert str(got["member_id"].dtype) == "string"

@@ -38,6 +38,7 @@ from commlab.analysis.metrics import compute_metrics, list_metrics, resolve_as_o
 from commlab.analysis.orbit import orbit_table
 from commlab.analysis.overview import STAFF_ROLES, to_utc
 from commlab.analysis.signals import operational_facts
+from commlab.data.load import Dataset
 from commlab.privacy import DEFAULT_K, MEMBER_COUNT_METRICS, MEMBER_SHARE_METRICS, SUPPRESSED, small_group_mask
 from commlab.rules import SEVERITY_ORDER, compare_recommendations, describe_evidence
 
@@ -157,7 +158,7 @@ def _near_next_orbit(events: pd.DataFrame, members: pd.DataFrame, ids: pd.Series
     return near.reindex(ids).fillna(0).astype("float64")
 
 
-def build_facts(data: Any, *, as_of: Any, period_days: int = 30) -> pd.DataFrame:
+def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30) -> pd.DataFrame:
     """The facts the rules read, one row per community and fact.
 
     Parameters
@@ -194,7 +195,7 @@ def build_facts(data: Any, *, as_of: Any, period_days: int = 30) -> pd.DataFrame
     cid = communities["community_id"].astype(str)
     for end, ids in ends.groupby(ends, sort=True):
         ids = pd.Index(ids.index.astype(str))
-        events = data.events[data.events["community_id"].astype(str).isin(ids)]
+        events = data.events_of(list(ids))  # stored events: only these communities' rows are read
         members = data.members[data.members["community_id"].astype(str).isin(ids)]
         ops = operational_facts(events, members, communities[cid.isin(ids).to_numpy()], as_of=end)
         near = _near_next_orbit(events, members, pd.Series(ids), end)

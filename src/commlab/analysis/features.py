@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.data import schema as S
+from commlab.data.stored import StoredEvents
 
 __all__ = [
     "Feature",
@@ -316,7 +317,7 @@ def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
 
 
 def member_features(
-    events: pd.DataFrame | str | Path | list,
+    events: pd.DataFrame | StoredEvents | str | Path | list,
     members: pd.DataFrame | str | Path | list,
     *,
     as_of: str | pd.Timestamp,
@@ -326,7 +327,7 @@ def member_features(
 
     Parameters
     ----------
-    events : DataFrame, path or list of paths
+    events : DataFrame, path, list of paths or StoredEvents
         The canonical events table, in memory or as Parquet file(s)/glob(s) on disk.
     members : DataFrame, path or list of paths
         The canonical members table.

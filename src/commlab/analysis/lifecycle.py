@@ -20,10 +20,13 @@ from scipy.optimize import OptimizeResult, minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
 from commlab.analysis.features import ACTIVITY_EXCLUDED
+from commlab.engines.base import Source
 
 __all__ = ["BetaGeoModel", "rfm_from_events", "zombie_share", "simulate_bgnbd", "member_p_alive"]
 
 _PARAMS = ("r", "alpha", "a", "b")
+#: Period numbers count from this Monday (UTC).
+_EPOCH_MONDAY = pd.Timestamp("1970-01-05", tz="UTC")
 #: Bounds of the log-parameters during the search (e^-15 .. e^15).
 _LOG_BOUNDS = (-15.0, 15.0)
 #: A fit whose line search stalls counts as converged when no gradient component of the mean
@@ -258,14 +261,19 @@ class BetaGeoModel:
         return head * body / denom
 
 
-def rfm_from_events(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D", *,
+def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
                     event_types: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Frequency, recency and T per member from active periods.
 
+    Computed by DuckDB (one pass over the events), so the events may be a DataFrame or stay on
+    disk (Parquet/CSV paths, or the stored events of a cached data set). The naive pandas
+    version, :func:`commlab.analysis.naive.naive_rfm`, is the test oracle.
+
     Parameters
     ----------
-    events : DataFrame
-        Canonical events; only ``ts <= as_of`` counts.
+    events : DataFrame, path(s) or StoredEvents
+        Canonical events (at least ``community_id``, ``member_id``, ``ts``, ``event_type``);
+        only ``ts <= as_of`` counts.
     as_of : Timestamp
         Tz-aware analysis instant.
     period : {"D", "W"}
@@ -278,28 +286,42 @@ def rfm_from_events(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D"
     DataFrame
         ``community_id``, ``member_id``, ``frequency`` (active periods − 1), ``recency``
         (periods from the first to the last active period), ``T`` (periods from the first
-        active period to the period of ``as_of``). Members without activity have no row.
+        active period to the period of ``as_of``), sorted by community and member. Members
+        without activity have no row.
     """
+    from commlab.engines.duck import DuckDBEngine, bind_as_of
+
     if period not in ("D", "W"):
         raise ValueError(f"period must be 'D' or 'W', got {period!r}")
     now = pd.Timestamp(as_of)
     if now.tzinfo is None:
         raise ValueError("as_of must be tz-aware (UTC)")
     now = now.tz_convert("UTC")
-    ev = events[events["ts"] <= now]
-    ev = ev[ev["event_type"].isin(event_types)] if event_types else ev[~ev["event_type"].isin(ACTIVITY_EXCLUDED)]
     step = 7 if period == "W" else 1
-    epoch = pd.Timestamp("1970-01-05", tz="UTC")  # a Monday
-    idx = ((ev["ts"].dt.tz_convert("UTC") - epoch).dt.days // step).astype("int64")
-    now_idx = (now - epoch).days // step
-    p = pd.DataFrame({"community_id": ev["community_id"], "member_id": ev["member_id"], "p": idx})
-    g = p.drop_duplicates().groupby(["community_id", "member_id"])["p"].agg(["min", "max", "size"])
-    out = pd.DataFrame({
-        "frequency": g["size"] - 1,
-        "recency": g["max"] - g["min"],
-        "T": now_idx - g["min"],
-    }).astype("float64").reset_index()
-    return out
+    now_idx = (now - _EPOCH_MONDAY).days // step
+    kinds = ", ".join("'" + str(v).replace("'", "''") + "'" for v in (event_types or ACTIVITY_EXCLUDED))
+    keep = f"IN ({kinds})" if event_types else f"NOT IN ({kinds})"
+    eng = DuckDBEngine()
+    con = eng.connect()
+    try:
+        rel = eng.relation(con, events, "events")
+        # period number: whole periods since Monday 1970-01-05 (345,600 s after the epoch)
+        sql = f"""
+            WITH p AS (
+                SELECT DISTINCT CAST(community_id AS VARCHAR) AS community_id,
+                       CAST(member_id AS VARCHAR) AS member_id,
+                       CAST(floor((epoch(CAST(ts AS TIMESTAMPTZ)) - 345600) / {86400 * step}) AS BIGINT) AS p
+                FROM {rel}
+                WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) {keep}
+            )
+            SELECT community_id, member_id, CAST(count(*) - 1 AS DOUBLE) AS frequency,
+                   CAST(max(p) - min(p) AS DOUBLE) AS recency, CAST({now_idx} - min(p) AS DOUBLE) AS T
+            FROM p GROUP BY community_id, member_id ORDER BY community_id, member_id
+        """
+        out = con.execute(bind_as_of(sql, now)).df()
+    finally:
+        con.close()
+    return out.astype({"community_id": "string", "member_id": "string"})
 
 
 def zombie_share(

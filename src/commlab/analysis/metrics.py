@@ -79,6 +79,7 @@ import pandas as pd
 import pyarrow as pa
 
 from commlab.data.load import Dataset
+from commlab.data.stored import StoredEvents
 
 __all__ = [
     "Metric",
@@ -287,16 +288,19 @@ class Tables:
     """The three canonical tables as DuckDB relation sources.
 
     Each attribute is a DataFrame (registered in the connection) or a path to a Parquet file
-    (read with ``read_parquet``).
+    (read with ``read_parquet``); ``events`` may also be a
+    :class:`~commlab.data.stored.StoredEvents`, read in place.
     """
 
     communities: pd.DataFrame | str | Path
     members: pd.DataFrame | str | Path
-    events: pd.DataFrame | str | Path
+    events: pd.DataFrame | StoredEvents | str | Path
 
     def frame(self, name: str) -> pd.DataFrame:
         """The table ``name`` as a DataFrame (reading Parquet when needed)."""
         src = getattr(self, name)
+        if isinstance(src, StoredEvents):
+            return src.read()
         return src if isinstance(src, pd.DataFrame) else pd.read_parquet(src)
 
 
@@ -310,8 +314,8 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
     """
     if isinstance(data, Tables):
         return data
-    if isinstance(data, Dataset):
-        return Tables(data.communities, data.members, data.events)
+    if isinstance(data, Dataset):  # stored events stay in their file: the SQL reads them in place
+        return Tables(data.communities, data.members, data.events_source)
     if isinstance(data, Mapping):
         missing = [n for n in ("communities", "members", "events") if n not in data]
         if missing:

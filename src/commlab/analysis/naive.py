@@ -27,7 +27,7 @@ from commlab.analysis.highvalue import speed_score
 from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
 from commlab.data import schema as S
 
-__all__ = ["naive_member_features", "naive_metrics", "NAIVE_METRICS"]
+__all__ = ["naive_member_features", "naive_metrics", "naive_rfm", "NAIVE_METRICS"]
 
 K = ["community_id", "member_id"]
 DAY = pd.Timedelta(days=1)
@@ -530,3 +530,20 @@ NAIVE_METRICS: tuple[str, ...] = (
     "kcore_stability", "economy_index", "vertical_focus", "repeated_ties_share", "peer_tie_strength",
     "problem_solving", "trust_ties",
 )
+
+
+def naive_rfm(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D") -> pd.DataFrame:
+    """BG/NBD inputs per member (:func:`commlab.analysis.lifecycle.rfm_from_events`), in pandas."""
+    now = _utc(as_of)
+    ev = events[(events["ts"] <= now) & ~events["event_type"].isin(ACTIVITY_EXCLUDED)]
+    step = 7 if period == "W" else 1
+    epoch = pd.Timestamp("1970-01-05", tz="UTC")  # a Monday
+    idx = ((ev["ts"].dt.tz_convert("UTC") - epoch).dt.days // step).astype("int64")
+    now_idx = (now - epoch).days // step
+    p = pd.DataFrame({"community_id": ev["community_id"], "member_id": ev["member_id"], "p": idx})
+    g = p.drop_duplicates().groupby(K)["p"].agg(["min", "max", "size"])
+    return pd.DataFrame({
+        "frequency": g["size"] - 1,
+        "recency": g["max"] - g["min"],
+        "T": now_idx - g["min"],
+    }).astype("float64").reset_index()

@@ -27,6 +27,7 @@ Measures (per community and period, registered in :mod:`commlab.analysis.metrics
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from commlab.analysis.metrics import Metric, MetricContext, register
+from commlab.data.stored import StoredEvents
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -613,6 +615,8 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
     if comm.empty:
         raise KeyError(f"unknown community {community_id!r}")
     periods = make_periods(comm, as_of=as_of, window=None)
+    if isinstance(t.events, StoredEvents):  # read this community's rows only
+        t = dataclasses.replace(t, events=t.events.restrict([str(community_id)]))
     con = connect(t, periods)
     try:
         ctx = MetricContext(con, t, periods, None)

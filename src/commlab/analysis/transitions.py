@@ -14,6 +14,7 @@ import pandas as pd
 
 from commlab.analysis.features import STAFF_ROLES, member_features
 from commlab.analysis.roles import RoleThresholds, assign_roles
+from commlab.engines.base import Source
 
 __all__ = ["JOINED", "role_snapshots", "role_transitions", "transition_matrix"]
 
@@ -29,7 +30,7 @@ def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
 
 
 def role_snapshots(
-    events: pd.DataFrame,
+    events: Source,
     members: pd.DataFrame,
     *,
     start: str | pd.Timestamp,
@@ -43,6 +44,8 @@ def role_snapshots(
 
     Parameters
     ----------
+    events, members : DataFrame, path(s) or StoredEvents
+        The canonical tables; the features are computed by DuckDB, which reads files in place.
     start, end : str or Timestamp
         First and last instants considered (naive values are UTC).
     freq : str, default "MS"
@@ -73,7 +76,7 @@ def role_snapshots(
 
 
 def role_transitions(
-    events: pd.DataFrame,
+    events: Source,
     members: pd.DataFrame,
     *,
     start: str | pd.Timestamp,

@@ -5,7 +5,9 @@ folder with :func:`commlab.data.load_dataset`. For a large event log, reading, c
 validating and sorting it is most of a notebook's start-up (about 16 s at 5 M events). When
 :data:`CACHE_ENV` names a folder (the runner sets it to a temporary folder for the duration of
 a run, and removes it afterwards), the first load writes the validated tables there as Parquet,
-and the later loads of the same files read them back instead.
+and the later loads of the same files read them back instead. The events are not read back whole:
+the data set holds them as a :class:`~commlab.data.stored.StoredEvents`, which the engines read
+in place and which is read into pandas only where a DataFrame is asked for.
 
 An entry is keyed by the sha256 of the three input files, the time zone and the loader's
 version, so a changed file is never served from the cache. Writing an entry is atomic (a
@@ -25,6 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow.parquet as pq
+
+from commlab.data.stored import StoredEvents
 
 if TYPE_CHECKING:
     from commlab.data.load import Dataset
@@ -36,7 +41,7 @@ logger = logging.getLogger(__name__)
 #: Environment variable naming the cache folder; unset or empty: no cache.
 CACHE_ENV = "COMMLAB_DATA_CACHE"
 #: Bumped whenever loading or validation changes what a loaded data set holds.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _TABLES = ("communities", "members", "events")
 
 
@@ -62,11 +67,16 @@ def read_cached(folder: Path, key: str) -> Dataset | None:
         return None
     try:
         meta = json.loads((entry / "dataset.json").read_text(encoding="utf-8"))
-        frames = {t: pd.read_parquet(entry / f"{t}.parquet") for t in _TABLES}
+        frames = {t: pd.read_parquet(entry / f"{t}.parquet") for t in ("communities", "members")}
+        events = entry / "events.parquet"
+        # the events stay in the file: check its footer and columns now, read its rows when needed
+        names = set(pq.ParquetFile(events).schema_arrow.names)
+        if missing := sorted(set(meta["event_columns"]) - names):
+            raise ValueError(f"events.parquet lacks {', '.join(missing)}")
     except Exception as exc:  # noqa: BLE001 - any unreadable entry: load the files instead
         logger.warning("data cache entry %s unreadable (%s: %s); loading the files", entry, type(exc).__name__, exc)
         return None
-    return Dataset(frames["communities"], frames["members"], frames["events"],
+    return Dataset(frames["communities"], frames["members"], StoredEvents(events),
                    meta["files"], meta["sha256"], meta["encodings"], meta["tz"])
 
 
@@ -80,7 +90,8 @@ def write_cached(folder: Path, key: str, ds: Dataset) -> Path | None:
         tmp.mkdir(parents=True)
         for t in _TABLES:
             getattr(ds, t).to_parquet(tmp / f"{t}.parquet", index=False)
-        meta = {"files": ds.files, "sha256": ds.sha256, "encodings": ds.encodings, "tz": ds.tz}
+        meta = {"files": ds.files, "sha256": ds.sha256, "encodings": ds.encodings, "tz": ds.tz,
+                "event_columns": [str(c) for c in ds.events.columns]}
         (tmp / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, entry)
         return entry

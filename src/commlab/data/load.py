@@ -10,7 +10,6 @@ is half-loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,7 @@ import pandas as pd
 from commlab.data import schema as S
 from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
 from commlab.data.io import find_table_file, parse_times, read_raw_table, sha256_file
+from commlab.data.stored import StoredEvents
 from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, cross_table_problems, table_problems
 from commlab.errors import DataValidationError, Problem, UsageError
 
@@ -27,14 +27,17 @@ __all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ"]
 DEFAULT_TZ = "Asia/Shanghai"
 
 
-@dataclass
 class Dataset:
     """The three validated tables of a data folder.
 
-    Attributes
+    Parameters
     ----------
-    communities, members, events : DataFrame
+    communities, members : DataFrame
         The canonical tables; times are ``datetime64[ns, UTC]``, ids are strings.
+    events : DataFrame or StoredEvents
+        The canonical events, in memory or in a Parquet file of validated events
+        (:class:`~commlab.data.stored.StoredEvents`, as read back from the data cache), which
+        is read into pandas only when :attr:`events` is first asked for.
     files : dict
         Table name to the file it was read from.
     sha256 : dict
@@ -43,20 +46,70 @@ class Dataset:
         Table name to the detected encoding.
     tz : str
         Zone naive times were read in.
+
+    Attributes
+    ----------
+    events : DataFrame
+        The events as a DataFrame (read from the Parquet file on first access when stored).
+    events_source : DataFrame or StoredEvents
+        The events as held, without reading them: what the engines and the SQL analyses take,
+        so that they read a stored file in place.
     """
 
-    communities: pd.DataFrame
-    members: pd.DataFrame
-    events: pd.DataFrame
-    files: dict[str, str] = field(default_factory=dict)
-    sha256: dict[str, str] = field(default_factory=dict)
-    encodings: dict[str, str] = field(default_factory=dict)
-    tz: str = DEFAULT_TZ
+    def __init__(self, communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame | StoredEvents,
+                 files: dict[str, str] | None = None, sha256: dict[str, str] | None = None,
+                 encodings: dict[str, str] | None = None, tz: str = DEFAULT_TZ) -> None:
+        self.communities = communities
+        self.members = members
+        self._events = events
+        self.files = dict(files or {})
+        self.sha256 = dict(sha256 or {})
+        self.encodings = dict(encodings or {})
+        self.tz = tz
+
+    @property
+    def events(self) -> pd.DataFrame:
+        if isinstance(self._events, StoredEvents):
+            self._events = self._events.read()
+        return self._events
+
+    @events.setter
+    def events(self, value: pd.DataFrame | StoredEvents) -> None:
+        self._events = value
+
+    @property
+    def events_source(self) -> pd.DataFrame | StoredEvents:
+        return self._events
+
+    @property
+    def events_loaded(self) -> bool:
+        """Whether the events are held in memory as a DataFrame."""
+        return isinstance(self._events, pd.DataFrame)
+
+    def events_of(self, communities: list[str]) -> pd.DataFrame:
+        """The events of ``communities`` as a DataFrame; reads only those rows when stored."""
+        if isinstance(self._events, StoredEvents):
+            return self._events.read(communities)
+        ev = self._events
+        return ev[ev["community_id"].isin(list(communities))].reset_index(drop=True)
+
+    def _event_stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+        if isinstance(self._events, StoredEvents):
+            return self._events.stats()
+        ev = self._events
+        if not len(ev):
+            return 0, None, None
+        return len(ev), ev["ts"].min(), ev["ts"].max()
+
+    @property
+    def n_events(self) -> int:
+        """Number of events (counted in the file when stored)."""
+        return self._event_stats()[0] if isinstance(self._events, StoredEvents) else len(self._events)
 
     def __repr__(self) -> str:
         return (
             f"Dataset({len(self.communities)} communities, {len(self.members)} members, "
-            f"{len(self.events)} events, tz={self.tz!r})"
+            f"{self.n_events} events, tz={self.tz!r})"
         )
 
     def subset(self, communities: list[str] | None) -> Dataset:
@@ -70,20 +123,20 @@ class Dataset:
                 f"known: {', '.join(self.communities['community_id'])}"
             )
         keep = lambda df: df[df["community_id"].isin(communities)].reset_index(drop=True)  # noqa: E731
+        ev = self._events
+        events = ev.restrict(communities) if isinstance(ev, StoredEvents) else keep(ev)
         return Dataset(
-            keep(self.communities), keep(self.members), keep(self.events),
+            keep(self.communities), keep(self.members), events,
             dict(self.files), dict(self.sha256), dict(self.encodings), self.tz,
         )
 
     def summary(self) -> str:
         """A short, human-readable description of the data."""
-        ev = self.events
-        span = ""
-        if len(ev):
-            span = f", {ev['ts'].min():%Y-%m-%d} → {ev['ts'].max():%Y-%m-%d} (UTC)"
+        n, first, last = self._event_stats()
+        span = f", {first:%Y-%m-%d} → {last:%Y-%m-%d} (UTC)" if n else ""
         return (
             f"{len(self.communities)} communities, {len(self.members)} members, "
-            f"{len(ev)} events{span}"
+            f"{n} events{span}"
         )
 
 

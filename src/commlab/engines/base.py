@@ -8,7 +8,9 @@ A table source is one of
 * a pandas DataFrame (registered in the engine, never copied to disk);
 * a path, glob or list of paths to Parquet (``.parquet``) or CSV (``.csv``, ``.csv.gz``) files,
   local or on object storage (``s3://...``), read by the engine itself (DuckDB
-  ``read_parquet``/``read_csv``, Spark ``spark.read``), never loaded whole into pandas.
+  ``read_parquet``/``read_csv``, Spark ``spark.read``), never loaded whole into pandas;
+* a :class:`~commlab.data.stored.StoredEvents` (the validated events of a data set read back
+  from the data cache), read in place the same way, restricted to its communities.
 
 Because real exports (and the large benchmark data) often lack optional columns, the engine
 reads each source through a *canonical view*: every column of :mod:`commlab.data.schema`, cast
@@ -24,6 +26,7 @@ import pandas as pd
 
 from commlab.analysis.features import tidy_features
 from commlab.data import schema as S
+from commlab.data.stored import StoredEvents
 
 __all__ = [
     "Source",
@@ -36,8 +39,8 @@ __all__ = [
     "tidy_metrics",
 ]
 
-#: A table source: a DataFrame, or Parquet/CSV path(s)/glob(s)/URL(s).
-Source = pd.DataFrame | str | Path | Sequence[str | Path]
+#: A table source: a DataFrame, Parquet/CSV path(s)/glob(s)/URL(s), or stored events.
+Source = pd.DataFrame | StoredEvents | str | Path | Sequence[str | Path]
 
 #: Canonical column type -> SQL type (DuckDB spelling; sqlglot maps it for other engines).
 SQL_TYPES: dict[str, str] = {"string": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMPTZ",

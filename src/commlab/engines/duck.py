@@ -37,6 +37,7 @@ from commlab.analysis.metrics import (
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
+from commlab.data.stored import StoredEvents
 from commlab.engines.base import (
     Source,
     canonical_select,
@@ -125,6 +126,8 @@ class DuckDBEngine:
         if isinstance(src, pd.DataFrame):
             con.register(f"_src_{name}", src)
             return f"_src_{name}"
+        if isinstance(src, StoredEvents):
+            return src.sql()
         paths = source_paths(src)
         files = "[" + ", ".join(_quote(p) for p in paths) + "]"
         if source_format(paths) == "parquet":
@@ -282,7 +285,9 @@ class DuckDBEngine:
 
 
 def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]:
-    if isinstance(data, Dataset | Tables):
+    if isinstance(data, Dataset):  # stored events are read in place, not through pandas
+        return {"communities": data.communities, "members": data.members, "events": data.events_source}
+    if isinstance(data, Tables):
         return {"communities": data.communities, "members": data.members, "events": data.events}
     if isinstance(data, Mapping):
         missing = [n for n in ("communities", "members", "events") if n not in data]

@@ -39,6 +39,7 @@ from commlab.analysis.metrics import (
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
+from commlab.data.stored import StoredEvents
 from commlab.engines.base import (
     Source,
     canonical_select,
@@ -190,6 +191,10 @@ class SparkEngine:
         for name, src in sources.items():
             if isinstance(src, pd.DataFrame):
                 df = self._frame(src, f"src_{name}")
+            elif isinstance(src, StoredEvents):
+                # a local cache file with nanosecond times, which Spark's Parquet reader refuses:
+                # handed over like a DataFrame (a cluster reads its data from shared storage instead)
+                df = self._frame(src.read(), f"src_{name}")
             else:
                 paths = source_paths(src)
                 if source_format(paths) == "parquet":

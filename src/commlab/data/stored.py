@@ -1,0 +1,97 @@
+"""Validated events kept in a Parquet file and read only where they are needed.
+
+A large event log (tens of millions of rows) costs gigabytes as a pandas DataFrame. Once a data
+set has been validated and stored (:mod:`commlab.data.cache`), a :class:`~commlab.data.load.Dataset`
+read back from the store holds its events as a :class:`StoredEvents`: the engines
+(:mod:`commlab.engines`) and every analysis that goes through them read the Parquet file in
+place (``read_parquet`` in DuckDB, ``spark.read.parquet``), and only code that asks for
+``Dataset.events`` as a DataFrame reads it into pandas, once.
+
+Examples
+--------
+>>> ev = StoredEvents("cache/0f3c/events.parquet")                  # doctest: +SKIP
+>>> ev.restrict(["c01", "c02"]).stats()                             # doctest: +SKIP
+(120345, Timestamp('2023-07-01 ...', tz='UTC'), Timestamp('2024-06-30 ...', tz='UTC'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["StoredEvents"]
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class StoredEvents:
+    """Canonical, validated events in one Parquet file, optionally restricted to some communities.
+
+    Parameters
+    ----------
+    path : str or Path
+        A Parquet file with the canonical event columns (as written by
+        :func:`commlab.data.cache.write_cached`: times UTC, sorted by community and time).
+    communities : tuple of str, optional
+        Only the events of these communities; ``None``: every event of the file.
+    """
+
+    path: Path
+    communities: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        if self.communities is not None:
+            object.__setattr__(self, "communities", tuple(sorted({str(c) for c in self.communities})))
+
+    def restrict(self, communities: Iterable[str] | None) -> StoredEvents:
+        """The events of ``communities`` only (within the current restriction); ``None``: unchanged."""
+        if communities is None:
+            return self
+        wanted = {str(c) for c in communities}
+        if self.communities is not None:
+            wanted &= set(self.communities)
+        return StoredEvents(self.path, tuple(wanted))
+
+    def where(self) -> str | None:
+        """The SQL condition of the restriction (``community_id IN (...)``), or ``None``."""
+        if self.communities is None:
+            return None
+        if not self.communities:
+            return "FALSE"
+        return "community_id IN (" + ", ".join(_quote(c) for c in self.communities) + ")"
+
+    def sql(self) -> str:
+        """A DuckDB relation reading the events in place."""
+        rel = f"read_parquet({_quote(str(self.path))})"
+        cond = self.where()
+        return rel if cond is None else f"(SELECT * FROM {rel} WHERE {cond})"
+
+    def read(self, communities: Iterable[str] | None = None) -> pd.DataFrame:
+        """The events as a DataFrame (only those of ``communities`` when given), in file order."""
+        ev = self.restrict(communities)
+        filters = None if ev.communities is None else [("community_id", "in", list(ev.communities))]
+        if ev.communities == ():  # pyarrow refuses an empty "in": a condition no row meets, same columns
+            filters = [("community_id", "==", "_"), ("community_id", "!=", "_")]
+        return pd.read_parquet(ev.path, filters=filters).reset_index(drop=True)
+
+    def stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+        """Number of events and the first and last event time (UTC), read by DuckDB without pandas."""
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            n, lo, hi = con.execute(
+                f"SELECT count(*), epoch_us(CAST(min(ts) AS TIMESTAMPTZ)), epoch_us(CAST(max(ts) AS TIMESTAMPTZ)) "
+                f"FROM {self.sql()}"
+            ).fetchone()
+        finally:
+            con.close()
+        as_ts = lambda us: None if us is None else pd.Timestamp(int(us), unit="us", tz="UTC")  # noqa: E731
+        return int(n), as_ts(lo), as_ts(hi)
