@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import compute_metrics, list_metrics, resolve_as_of
@@ -68,6 +69,8 @@ __all__ = [
 
 #: Marks the ``summary.json`` of a recommendations step (found inside a run's summary by it).
 SCHEMA = "commlab.recommendations/1"
+#: Events per batch of communities when :func:`build_facts` reads stored events (≈ 1 GB in pandas).
+FACT_BATCH_EVENTS = 2_000_000
 
 #: The handful of metrics on the scorecard, in display order.
 SCORECARD_METRICS: tuple[str, ...] = (
@@ -158,7 +161,33 @@ def _near_next_orbit(events: pd.DataFrame, members: pd.DataFrame, ids: pd.Series
     return near.reindex(ids).fillna(0).astype("float64")
 
 
-def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30) -> pd.DataFrame:
+def _community_batches(data: Dataset, ids: pd.Index, batch_events: int) -> list[list[str]]:
+    """``ids`` in groups of about ``batch_events`` events (one group when the events are in memory)."""
+    if data.events_loaded:
+        return [list(ids)]
+    counts = data.event_counts().reindex(sorted(ids), fill_value=0)  # file order: sorted by community
+    batches: list[list[str]] = [[]]
+    total = 0
+    for c, n in counts.items():
+        if batches[-1] and total + n > batch_events:
+            batches.append([])
+            total = 0
+        batches[-1].append(str(c))
+        total += int(n)
+    return batches
+
+
+def _as_one_call(ops: pd.DataFrame, order: pd.Series) -> pd.DataFrame:
+    """Rows of batched :func:`operational_facts` calls in the order of one call: by fact, then community."""
+    fact_rank = {m: i for i, m in enumerate(dict.fromkeys(ops["metric_id"]))}
+    community_rank = {c: i for i, c in enumerate(order)}
+    pos = np.lexsort((ops["community_id"].astype(str).map(community_rank).to_numpy(),
+                      ops["metric_id"].map(fact_rank).to_numpy()))
+    return ops.iloc[pos].reset_index(drop=True)
+
+
+def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30,
+                batch_events: int = FACT_BATCH_EVENTS) -> pd.DataFrame:
     """The facts the rules read, one row per community and fact.
 
     Parameters
@@ -173,6 +202,10 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30) -> pd.DataF
     period_days : int, default 30
         Length of the latest period over which flow metrics (content, purchases, responses) are
         counted; stock and trailing metrics are taken at each community's instant.
+    batch_events : int, default :data:`FACT_BATCH_EVENTS`
+        When the events are stored (read back from the data cache), the operational signals
+        and Orbit levels read them a group of communities of about this many events at a
+        time, instead of the whole event log into pandas. Events in memory are used as they are.
 
     Returns
     -------
@@ -195,10 +228,17 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30) -> pd.DataF
     cid = communities["community_id"].astype(str)
     for end, ids in ends.groupby(ends, sort=True):
         ids = pd.Index(ids.index.astype(str))
-        events = data.events_of(list(ids))  # stored events: only these communities' rows are read
-        members = data.members[data.members["community_id"].astype(str).isin(ids)]
-        ops = operational_facts(events, members, communities[cid.isin(ids).to_numpy()], as_of=end)
-        near = _near_next_orbit(events, members, pd.Series(ids), end)
+        ops_parts, near_parts = [], []
+        # every signal is computed within one community: stored events are read a batch of
+        # communities at a time, so at most about `batch_events` events are held in pandas
+        for batch in _community_batches(data, ids, batch_events):
+            events = data.events_of(batch)
+            members = data.members[data.members["community_id"].astype(str).isin(batch)]
+            ops_parts.append(operational_facts(events, members, communities[cid.isin(batch).to_numpy()], as_of=end))
+            near_parts.append(_near_next_orbit(events, members, pd.Series(batch), end))
+            del events, members
+        ops = _as_one_call(pd.concat(ops_parts, ignore_index=True), cid[cid.isin(ids)])
+        near = pd.concat(near_parts).reindex(ids)
         parts += [ops.assign(source="signals"),
                   pd.DataFrame({"community_id": ids.to_numpy(), "metric_id": "near_next_orbit_members",
                                 "value": near.to_numpy(), "source": "orbit"})]

@@ -93,6 +93,12 @@ class Dataset:
         ev = self._events
         return ev[ev["community_id"].isin(list(communities))].reset_index(drop=True)
 
+    def event_counts(self) -> pd.Series:
+        """Events per community (counted in the file when stored), indexed by ``community_id``."""
+        if isinstance(self._events, StoredEvents):
+            return self._events.counts()
+        return self._events["community_id"].astype(str).value_counts().rename("events")
+
     def _event_stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
         if isinstance(self._events, StoredEvents):
             return self._events.stats()

@@ -81,6 +81,19 @@ class StoredEvents:
             filters = [("community_id", "==", "_"), ("community_id", "!=", "_")]
         return pd.read_parquet(ev.path, filters=filters).reset_index(drop=True)
 
+    def counts(self) -> pd.Series:
+        """Events per community, indexed by ``community_id`` (named ``events``)."""
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            rows = con.execute(
+                f"SELECT CAST(community_id AS VARCHAR), count(*) FROM {self.sql()} GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        finally:
+            con.close()
+        return pd.Series({c: int(n) for c, n in rows}, name="events", dtype="int64")
+
     def stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
         """Number of events and the first and last event time (UTC), read by DuckDB without pandas."""
         import duckdb
