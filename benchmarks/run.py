@@ -35,6 +35,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,19 +131,68 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         # the demo playbook (notebooks 01-05 and the report) on this data, as a user runs it
         env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": os.environ.get("COMMLAB_PSEUDONYM_KEY", "benchmark")}
         cli = Path(sys.executable).with_name("commlab")
-        p = subprocess.run([str(cli), "run", str(HERE.parent / "playbooks" / "demo.yaml"), "--data", str(data),
-                            "--as-of", AS_OF], capture_output=True, text=True, env=env)
+        cmd = [str(cli), "run", str(HERE.parent / "playbooks" / "demo.yaml"), "--data", str(data), "--as-of", AS_OF]
+        if memory_limit or threads:
+            opts = {k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v}
+            cmd += ["-p", "engine_options", json.dumps(opts)]
+        info["command"] = " ".join(cmd[1:])
+        p, samples = _sampled(cmd, env)
         if p.returncode != 0:
             raise SystemExit(f"playbook failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:]}")
         info["report"] = p.stdout.strip().splitlines()[-1]
         # the notebooks run in kernel processes: their peak is the largest child's
         info["peak_rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        info["notebooks"] = _per_step(Path(info["report"]).parent / "manifest.json", samples)
     else:
         raise SystemExit(f"unknown step {step}")
     return {"wall_s": time.perf_counter() - t0, **info}
 
 
 # --------------------------------------------------------------------------- parent
+def _sampled(cmd: list[str], env: dict, every: float = 0.5) -> tuple[subprocess.CompletedProcess, list]:
+    """Run ``cmd``, sampling the resident memory of its process tree every ``every`` seconds.
+
+    Returns the completed process and samples ``(unix time, largest process MB, whole tree MB)``.
+    """
+    import psutil
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    samples: list[tuple[float, float, float]] = []
+    out: list[tuple[str, str]] = []
+    reader = threading.Thread(target=lambda: out.append(proc.communicate()), daemon=True)
+    reader.start()
+    root = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        rss = []
+        try:
+            for q in [root, *root.children(recursive=True)]:
+                try:
+                    rss.append(q.memory_info().rss / 2**20)
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        if rss:
+            samples.append((time.time(), max(rss), sum(rss)))
+        time.sleep(every)
+    reader.join()
+    stdout, stderr = out[0] if out else ("", "")
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), samples
+
+
+def _per_step(manifest: Path, samples: list) -> dict:
+    """Wall time and sampled peak memory of each playbook step, from the run's manifest."""
+    steps = json.loads(manifest.read_text())["steps"]
+    res = {}
+    for st in steps:
+        a, b = (datetime.fromisoformat(st[k].replace("Z", "+00:00")).timestamp() for k in ("started", "ended"))
+        inside = [s for s in samples if a <= s[0] <= b + 1]
+        res[st["name"]] = {"wall_s": b - a,
+                           "peak_process_mb": round(max((s[1] for s in inside), default=0.0)),
+                           "peak_tree_mb": round(max((s[2] for s in inside), default=0.0))}
+    return res
+
+
 def _machine() -> dict:
     import duckdb
     import numpy
@@ -288,6 +338,11 @@ def tables() -> str:
             when = f", run {pb['date'][:16]}" if pb.get("date", r["date"]) != r["date"] else ""
             rows.append(f"| whole demo playbook (5 notebooks + report; peak = largest process{when}) | "
                         f"{cell(pb, 'wall_s', '{:.1f} s')} | {cell(pb, 'peak_rss_children_mb', '{:.0f} MB')} | | | |")
+        if pb.get("notebooks"):
+            per = ", ".join(f"{k} {v['wall_s']:.0f} s / {v['peak_process_mb'] / 1024:.1f} GB"
+                            for k, v in pb["notebooks"].items())
+            opts = f" (`{pb['command'].split(' -p ', 1)[1]}`)" if " -p " in pb.get("command", "") else ""
+            rows.append(f"\nPlaybook{opts} per step (wall / sampled peak of the largest process): {per}.")
         for note in r.get("notes", []):
             rows.append(f"\nNote: {note}.")
         if base:
