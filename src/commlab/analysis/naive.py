@@ -27,7 +27,8 @@ from commlab.analysis.highvalue import speed_score
 from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
 from commlab.data import schema as S
 
-__all__ = ["naive_member_features", "naive_metrics", "naive_rfm", "NAIVE_METRICS"]
+__all__ = ["naive_member_features", "naive_metrics", "naive_rfm", "naive_activity_summary",
+           "naive_daily_activity", "naive_weekday_hour", "NAIVE_METRICS"]
 
 K = ["community_id", "member_id"]
 DAY = pd.Timedelta(days=1)
@@ -547,3 +548,56 @@ def naive_rfm(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D") -> p
         "recency": g["max"] - g["min"],
         "T": now_idx - g["min"],
     }).astype("float64").reset_index()
+
+
+# --------------------------------------------------------------------------- overview (notebook 01)
+
+
+def _active_until(events: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    ev = events[events["ts"] <= now]
+    return ev[~ev["event_type"].isin(["join", "leave"])]
+
+
+def naive_activity_summary(communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, *,
+                           as_of) -> pd.DataFrame:
+    """Oracle of :func:`commlab.analysis.overview.activity_summary` (same columns and index)."""
+    now = _utc(as_of)
+    m = members[(members["joined_at"] <= now) & (members["left_at"].isna() | (members["left_at"] > now))]
+    is_staff = m["role"].isin(STAFF_ROLES)
+    ev = _active_until(events, now)
+    key = ev["community_id"] + "\x1f" + ev["member_id"]
+    staff_keys = set(m.loc[is_staff, "community_id"] + "\x1f" + m.loc[is_staff, "member_id"])
+    member_keys = set(m.loc[~is_staff, "community_id"] + "\x1f" + m.loc[~is_staff, "member_id"])
+    ev = ev[key.isin(member_keys) & ~key.isin(staff_keys)]
+
+    def active(days: int) -> pd.Series:
+        return ev[ev["ts"] > now - pd.Timedelta(days=days)].groupby("community_id")["member_id"].nunique()
+
+    ids = pd.Index(communities["community_id"], name="community_id")
+    out = pd.DataFrame(index=ids)
+    out["members"] = m[~is_staff].groupby("community_id").size().reindex(ids, fill_value=0)
+    out["staff"] = m[is_staff].groupby("community_id").size().reindex(ids, fill_value=0)
+    out["active_7d"] = active(7).reindex(ids, fill_value=0)
+    out["active_30d"] = active(30).reindex(ids, fill_value=0)
+    denom = out["members"].where(out["members"] > 0)
+    out["active_share_30d"] = out["active_30d"] / denom
+    out["events"] = ev.groupby("community_id").size().reindex(ids, fill_value=0)
+    out["events_per_member"] = out["events"] / denom
+    content = ev[ev["event_type"].isin(CONTENT)].groupby("community_id").size()
+    out["content_per_member"] = content.reindex(ids, fill_value=0) / denom
+    return out
+
+
+def naive_daily_activity(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFrame:
+    """Oracle of :func:`commlab.analysis.overview.daily_activity`."""
+    ev = _active_until(events, _utc(as_of))
+    day = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    g = ev.assign(date=day).groupby(["community_id", "date"])
+    return g.agg(events=("member_id", "size"), active_members=("member_id", "nunique")).reset_index()
+
+
+def naive_weekday_hour(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFrame:
+    """Oracle of :func:`commlab.analysis.overview.weekday_hour`."""
+    local = _active_until(events, _utc(as_of))["ts"].dt.tz_convert(tz)
+    table = pd.crosstab(local.dt.day_of_week, local.dt.hour)
+    return table.reindex(index=range(7), columns=range(24), fill_value=0)

@@ -48,8 +48,43 @@ def community_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
     return out
 
 
-def _until(events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    return events[events["ts"] <= as_of]
+def _members_present(ds: Dataset, now: pd.Timestamp) -> tuple[pd.DataFrame, pd.Series]:
+    """Members who joined by ``now`` and had not left, and whether each is staff (owner, staff, bot)."""
+    m = ds.members
+    m = m[(m["joined_at"] <= now) & (m["left_at"].isna() | (m["left_at"] > now))]
+    return m, m["role"].isin(STAFF_ROLES)
+
+
+def _query(ds: Dataset, sql: str, now: pd.Timestamp, **frames: pd.DataFrame) -> pd.DataFrame:
+    """Run ``sql`` on DuckDB with ``{events}`` bound to the data set's events (in memory or stored).
+
+    The events are read in place (a stored data set's Parquet file is not loaded into pandas);
+    ``frames`` are registered under their names; ``$as_of`` is ``now``.
+    """
+    from commlab.engines.duck import DuckDBEngine, bind_as_of
+
+    eng = DuckDBEngine()
+    con = eng.connect()
+    try:
+        rel = eng.relation(con, ds.events_source, "events")
+        for name, frame in frames.items():
+            con.register(name, frame)
+        return con.execute(bind_as_of(sql.format(events=rel), now)).df()
+    finally:
+        con.close()
+
+
+#: Events that count as activity in the overview: all but joining and leaving, up to ``$as_of``.
+_ACTIVE_EVENTS = """
+    SELECT CAST(community_id AS VARCHAR) AS c, CAST(member_id AS VARCHAR) AS m,
+           CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS et
+    FROM {events}
+    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) NOT IN ('join', 'leave')
+"""
+
+
+def _local(tz: str) -> str:
+    return "timezone('" + tz.replace("'", "''") + "', ts)"
 
 
 def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
@@ -57,7 +92,9 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
 
     Members are those who joined by ``as_of`` and had not left; staff and bots are
     counted apart and excluded from the member figures. A member is active in a
-    window when they have any event other than ``join``/``leave`` in it.
+    window when they have any event other than ``join``/``leave`` in it. The events are
+    counted by DuckDB where they are (in memory or in the stored Parquet file);
+    :func:`commlab.analysis.naive.naive_activity_summary` is the pandas oracle.
 
     Returns
     -------
@@ -67,57 +104,70 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
         ``content_per_member``.
     """
     now = to_utc(as_of)
-    m = ds.members
-    present = (m["joined_at"] <= now) & (m["left_at"].isna() | (m["left_at"] > now))
-    m = m[present]
-    is_staff = m["role"].isin(STAFF_ROLES)
+    m, is_staff = _members_present(ds, now)
     members = m[~is_staff].groupby("community_id").size()
     staff = m[is_staff].groupby("community_id").size()
-    ev = _until(ds.events, now)
-    ev = ev[~ev["event_type"].isin(["join", "leave"])]
-    key = ev["community_id"] + "\x1f" + ev["member_id"]
-    staff_keys = set(m.loc[is_staff, "community_id"] + "\x1f" + m.loc[is_staff, "member_id"])
-    member_keys = set(m.loc[~is_staff, "community_id"] + "\x1f" + m.loc[~is_staff, "member_id"])
-    ev = ev[key.isin(member_keys) & ~key.isin(staff_keys)]
-
-    def active(days: int) -> pd.Series:
-        w = ev[ev["ts"] > now - pd.Timedelta(days=days)]
-        return w.groupby("community_id")["member_id"].nunique()
+    keep = pd.DataFrame({"c": m.loc[~is_staff, "community_id"].astype("string"),
+                         "m": m.loc[~is_staff, "member_id"].astype("string")})
+    content = ", ".join(f"'{e}'" for e in S.CONTENT_EVENTS)
+    days = lambda n: f"$as_of - INTERVAL {int(n)} DAY"  # noqa: E731
+    counts = _query(ds, f"""
+        SELECT ev.c AS community_id,
+               count(DISTINCT ev.m) FILTER (WHERE ev.ts > {days(7)}) AS active_7d,
+               count(DISTINCT ev.m) FILTER (WHERE ev.ts > {days(30)}) AS active_30d,
+               count(*) AS events,
+               count(*) FILTER (WHERE ev.et IN ({content})) AS content
+        FROM ({_ACTIVE_EVENTS}) ev SEMI JOIN keep ON ev.c = keep.c AND ev.m = keep.m
+        GROUP BY ev.c
+    """, now, keep=keep).set_index("community_id")
 
     ids = pd.Index(ds.communities["community_id"], name="community_id")
+    count = lambda col: counts[col].reindex(ids, fill_value=0).astype("int64")  # noqa: E731
     out = pd.DataFrame(index=ids)
     out["members"] = members.reindex(ids, fill_value=0)
     out["staff"] = staff.reindex(ids, fill_value=0)
-    out["active_7d"] = active(7).reindex(ids, fill_value=0)
-    out["active_30d"] = active(30).reindex(ids, fill_value=0)
+    out["active_7d"] = count("active_7d")
+    out["active_30d"] = count("active_30d")
     denom = out["members"].where(out["members"] > 0)
     out["active_share_30d"] = out["active_30d"] / denom
-    out["events"] = ev.groupby("community_id").size().reindex(ids, fill_value=0)
+    out["events"] = count("events")
     out["events_per_member"] = out["events"] / denom
-    content = ev[ev["event_type"].isin(S.CONTENT_EVENTS)].groupby("community_id").size()
-    out["content_per_member"] = content.reindex(ids, fill_value=0) / denom
+    out["content_per_member"] = count("content") / denom
     return out
 
 
 def daily_activity(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = None) -> pd.DataFrame:
     """Events and active members per community and local calendar day.
 
-    Returns a tidy frame: ``community_id``, ``date``, ``events``, ``active_members``.
+    Counted by DuckDB where the events are (see :func:`activity_summary`); oracle:
+    :func:`commlab.analysis.naive.naive_daily_activity`.
+
+    Returns a tidy frame: ``community_id``, ``date`` (local midnight, naive), ``events``,
+    ``active_members``; sorted by community and date.
     """
     now = to_utc(as_of)
-    ev = _until(ds.events, now)
-    ev = ev[~ev["event_type"].isin(["join", "leave"])]
-    day = ev["ts"].dt.tz_convert(tz or ds.tz).dt.tz_localize(None).dt.normalize()
-    g = ev.assign(date=day).groupby(["community_id", "date"])
-    out = g.agg(events=("member_id", "size"), active_members=("member_id", "nunique")).reset_index()
-    return out
+    out = _query(ds, f"""
+        SELECT c AS community_id, date_trunc('day', {_local(tz or ds.tz)}) AS date,
+               count(*) AS events, count(DISTINCT m) AS active_members
+        FROM ({_ACTIVE_EVENTS}) GROUP BY ALL ORDER BY community_id, date
+    """, now)
+    return out.astype({"community_id": "string", "date": "datetime64[ns]", "events": "int64",
+                       "active_members": "int64"})
 
 
 def weekday_hour(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = None) -> pd.DataFrame:
-    """Event counts by local weekday (rows 0 = Monday) and hour (columns 0–23)."""
+    """Event counts by local weekday (rows 0 = Monday) and hour (columns 0–23).
+
+    Counted by DuckDB where the events are (see :func:`activity_summary`); oracle:
+    :func:`commlab.analysis.naive.naive_weekday_hour`.
+    """
     now = to_utc(as_of)
-    ev = _until(ds.events, now)
-    ev = ev[~ev["event_type"].isin(["join", "leave"])]
-    local = ev["ts"].dt.tz_convert(tz or ds.tz)
-    table = pd.crosstab(local.dt.weekday, local.dt.hour)
-    return table.reindex(index=range(7), columns=range(24), fill_value=0)
+    local = _local(tz or ds.tz)
+    long = _query(ds, f"""
+        SELECT CAST(isodow({local}) - 1 AS INTEGER) AS weekday, CAST(hour({local}) AS INTEGER) AS hour,
+               count(*) AS n
+        FROM ({_ACTIVE_EVENTS}) GROUP BY ALL
+    """, now)
+    table = long.pivot(index="weekday", columns="hour", values="n")
+    return table.reindex(index=range(7), columns=range(24)).fillna(0).astype("int64").rename_axis(
+        index="weekday", columns="hour")
