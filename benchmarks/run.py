@@ -324,6 +324,8 @@ def tables() -> str:
                                    ("community metrics", "metrics_duckdb", "metrics_pandas"),
                                    ("network metrics", "network_duckdb", "network_pandas")):
             d, p = s.get(d_key, {}), s.get(p_key, {})
+            if not d and not p:
+                continue
             ratio = (f"{p['wall_s'] / d['wall_s']:.1f}×" if "wall_s" in d and "wall_s" in p and d["wall_s"] > 0
                      else "–")
             load = f" ({p['load_s']:.1f} s)" if "load_s" in p else ""
@@ -339,7 +341,7 @@ def tables() -> str:
             rows.append(f"| whole demo playbook (5 notebooks + report; peak = largest process{when}) | "
                         f"{cell(pb, 'wall_s', '{:.1f} s')} | {cell(pb, 'peak_rss_children_mb', '{:.0f} MB')} | | | |")
         if pb.get("notebooks"):
-            per = ", ".join(f"{k} {v['wall_s']:.0f} s / {v['peak_process_mb'] / 1024:.1f} GB"
+            per = ", ".join(f"{k} {v['wall_s']:.0f} s / {v['peak_process_mb']:,} MB"
                             for k, v in pb["notebooks"].items())
             opts = f" (`{pb['command'].split(' -p ', 1)[1]}`)" if " -p " in pb.get("command", "") else ""
             rows.append(f"\nPlaybook{opts} per step (wall / sampled peak of the largest process): {per}.")
