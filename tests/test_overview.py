@@ -72,3 +72,14 @@ def test_local_days_follow_the_zone_including_daylight_saving(samples_dir, tmp_p
     sh = daily_activity(ds, as_of=AS_OF, tz="Asia/Shanghai")
     assert list(sh["date"]) == [pd.Timestamp("2024-03-10")] and list(sh["events"]) == [1]
     assert weekday_hour(ds, as_of=AS_OF, tz="Asia/Shanghai").loc[6, 14] == 1
+
+
+def test_an_instant_before_any_event_gives_zero_counts_not_an_error(datasets):
+    _, memory, stored = datasets[0]
+    for ds in (memory, stored):
+        summary = activity_summary(ds, as_of="2000-01-01")
+        assert list(summary.index) == list(ds.communities["community_id"])
+        assert (summary[["members", "active_30d", "events"]] == 0).all().all()
+        assert daily_activity(ds, as_of="2000-01-01").empty
+        assert weekday_hour(ds, as_of="2000-01-01").shape == (7, 24)
+        assert weekday_hour(ds, as_of="2000-01-01").to_numpy().sum() == 0
