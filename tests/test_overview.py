@@ -83,3 +83,12 @@ def test_an_instant_before_any_event_gives_zero_counts_not_an_error(datasets):
         assert daily_activity(ds, as_of="2000-01-01").empty
         assert weekday_hour(ds, as_of="2000-01-01").shape == (7, 24)
         assert weekday_hour(ds, as_of="2000-01-01").to_numpy().sum() == 0
+
+
+def test_an_unknown_zone_is_a_usage_error_naming_it(datasets):
+    from commlab.errors import UsageError
+
+    _, memory, _ = datasets[0]
+    for fn in (daily_activity, weekday_hour):
+        with pytest.raises(UsageError, match="unknown time zone 'Asia/Shanghi'.*IANA"):
+            fn(memory, as_of=AS_OF, tz="Asia/Shanghi")

@@ -289,7 +289,7 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
         active period to the period of ``as_of``), sorted by community and member. Members
         without activity have no row.
     """
-    from commlab.engines.duck import DuckDBEngine, bind_as_of
+    from commlab.engines.duck import query_events
 
     if period not in ("D", "W"):
         raise ValueError(f"period must be 'D' or 'W', got {period!r}")
@@ -301,26 +301,20 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
     now_idx = (now - _EPOCH_MONDAY).days // step
     kinds = ", ".join("'" + str(v).replace("'", "''") + "'" for v in (event_types or ACTIVITY_EXCLUDED))
     keep = f"IN ({kinds})" if event_types else f"NOT IN ({kinds})"
-    eng = DuckDBEngine()
-    con = eng.connect()
-    try:
-        rel = eng.relation(con, events, "events")
-        # period number: whole periods since Monday 1970-01-05 (345,600 s after the epoch)
-        sql = f"""
-            WITH p AS (
-                SELECT DISTINCT CAST(community_id AS VARCHAR) AS community_id,
-                       CAST(member_id AS VARCHAR) AS member_id,
-                       CAST(floor((epoch(CAST(ts AS TIMESTAMPTZ)) - 345600) / {86400 * step}) AS BIGINT) AS p
-                FROM {rel}
-                WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) {keep}
-            )
-            SELECT community_id, member_id, CAST(count(*) - 1 AS DOUBLE) AS frequency,
-                   CAST(max(p) - min(p) AS DOUBLE) AS recency, CAST({now_idx} - min(p) AS DOUBLE) AS T
-            FROM p GROUP BY community_id, member_id ORDER BY community_id, member_id
-        """
-        out = con.execute(bind_as_of(sql, now)).df()
-    finally:
-        con.close()
+    # period number: whole periods since Monday 1970-01-05 (345,600 s after the epoch)
+    sql = f"""
+        WITH p AS (
+            SELECT DISTINCT CAST(community_id AS VARCHAR) AS community_id,
+                   CAST(member_id AS VARCHAR) AS member_id,
+                   CAST(floor((epoch(CAST(ts AS TIMESTAMPTZ)) - 345600) / {86400 * step}) AS BIGINT) AS p
+            FROM {{events}}
+            WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) {keep}
+        )
+        SELECT community_id, member_id, CAST(count(*) - 1 AS DOUBLE) AS frequency,
+               CAST(max(p) - min(p) AS DOUBLE) AS recency, CAST({now_idx} - min(p) AS DOUBLE) AS T
+        FROM p GROUP BY community_id, member_id ORDER BY community_id, member_id
+    """
+    out = query_events(events, sql, as_of=now)
     return out.astype({"community_id": "string", "member_id": "string"})
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from commlab.data import schema as S
-from commlab.data.load import Dataset
+from commlab.data.load import Dataset, check_time_zone
+from commlab.engines.duck import query_events
 from commlab.i18n import t
 
 __all__ = [
@@ -55,25 +56,6 @@ def _members_present(ds: Dataset, now: pd.Timestamp) -> tuple[pd.DataFrame, pd.S
     return m, m["role"].isin(STAFF_ROLES)
 
 
-def _query(ds: Dataset, sql: str, now: pd.Timestamp, **frames: pd.DataFrame) -> pd.DataFrame:
-    """Run ``sql`` on DuckDB with ``{events}`` bound to the data set's events (in memory or stored).
-
-    The events are read in place (a stored data set's Parquet file is not loaded into pandas);
-    ``frames`` are registered under their names; ``$as_of`` is ``now``.
-    """
-    from commlab.engines.duck import DuckDBEngine, bind_as_of
-
-    eng = DuckDBEngine()
-    con = eng.connect()
-    try:
-        rel = eng.relation(con, ds.events_source, "events")
-        for name, frame in frames.items():
-            con.register(name, frame)
-        return con.execute(bind_as_of(sql.format(events=rel), now)).df()
-    finally:
-        con.close()
-
-
 #: Events that count as activity in the overview: all but joining and leaving, up to ``$as_of``.
 _ACTIVE_EVENTS = """
     SELECT CAST(community_id AS VARCHAR) AS c, CAST(member_id AS VARCHAR) AS m,
@@ -84,7 +66,8 @@ _ACTIVE_EVENTS = """
 
 
 def _local(tz: str) -> str:
-    return "timezone('" + tz.replace("'", "''") + "', ts)"
+    """SQL for the local wall-clock time of ``ts`` in ``tz`` (checked: an unknown zone is a UsageError)."""
+    return "timezone('" + check_time_zone(tz).replace("'", "''") + "', ts)"
 
 
 def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
@@ -111,7 +94,7 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
                          "m": m.loc[~is_staff, "member_id"].astype("string")})
     content = ", ".join(f"'{e}'" for e in S.CONTENT_EVENTS)
     days = lambda n: f"$as_of - INTERVAL {int(n)} DAY"  # noqa: E731
-    counts = _query(ds, f"""
+    counts = query_events(ds.events_source, f"""
         SELECT ev.c AS community_id,
                count(DISTINCT ev.m) FILTER (WHERE ev.ts > {days(7)}) AS active_7d,
                count(DISTINCT ev.m) FILTER (WHERE ev.ts > {days(30)}) AS active_30d,
@@ -119,7 +102,7 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
                count(*) FILTER (WHERE ev.et IN ({content})) AS content
         FROM ({_ACTIVE_EVENTS}) ev SEMI JOIN keep ON ev.c = keep.c AND ev.m = keep.m
         GROUP BY ev.c
-    """, now, keep=keep).set_index("community_id")
+    """, as_of=now, keep=keep).set_index("community_id")
 
     ids = pd.Index(ds.communities["community_id"], name="community_id")
     count = lambda col: counts[col].reindex(ids, fill_value=0).astype("int64")  # noqa: E731
@@ -146,11 +129,11 @@ def daily_activity(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = N
     ``active_members``; sorted by community and date.
     """
     now = to_utc(as_of)
-    out = _query(ds, f"""
+    out = query_events(ds.events_source, f"""
         SELECT c AS community_id, date_trunc('day', {_local(tz or ds.tz)}) AS date,
                count(*) AS events, count(DISTINCT m) AS active_members
         FROM ({_ACTIVE_EVENTS}) GROUP BY ALL ORDER BY community_id, date
-    """, now)
+    """, as_of=now)
     return out.astype({"community_id": "string", "date": "datetime64[ns]", "events": "int64",
                        "active_members": "int64"})
 
@@ -163,11 +146,11 @@ def weekday_hour(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = Non
     """
     now = to_utc(as_of)
     local = _local(tz or ds.tz)
-    long = _query(ds, f"""
+    long = query_events(ds.events_source, f"""
         SELECT CAST(isodow({local}) - 1 AS INTEGER) AS weekday, CAST(hour({local}) AS INTEGER) AS hour,
                count(*) AS n
         FROM ({_ACTIVE_EVENTS}) GROUP BY ALL
-    """, now)
+    """, as_of=now)
     table = long.pivot(index="weekday", columns="hour", values="n")
     return table.reindex(index=range(7), columns=range(24)).fillna(0).astype("int64").rename_axis(
         index="weekday", columns="hour")

@@ -205,6 +205,21 @@ def _bad_values(file: str, column: str, check: str, values: pd.Series, bad: pd.S
     )
 
 
+def check_time_zone(tz: str) -> str:
+    """``tz`` if it names a time zone.
+
+    Raises
+    ------
+    UsageError
+        If it does not (with the form to use instead).
+    """
+    try:
+        pd.Timestamp("2020-01-01").tz_localize(tz)
+    except Exception as exc:  # noqa: BLE001 - any failure means an unknown zone
+        raise UsageError(f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai or UTC") from exc
+    return tz
+
+
 def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: list[str] | None = None,
                  cache: str | Path | None = None) -> Dataset:
     """Read and validate the three tables of ``data_dir``.
@@ -239,10 +254,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     d = Path(data_dir)
     if not d.is_dir():
         raise UsageError(f"data folder not found: {d}")
-    try:
-        pd.Timestamp("2020-01-01").tz_localize(tz)
-    except Exception as exc:  # noqa: BLE001 - any failure means an unknown zone
-        raise UsageError(f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai or UTC") from exc
+    check_time_zone(tz)
 
     paths = {name: find_table_file(d, name) for name in S.TABLES}
     sha = {str(p): sha256_file(p) for p in paths.values() if p is not None}

@@ -47,7 +47,7 @@ from commlab.engines.base import (
     utc_instant,
 )
 
-__all__ = ["DuckDBEngine", "bind_as_of"]
+__all__ = ["DuckDBEngine", "bind_as_of", "query_events"]
 
 
 def _quote(text: str) -> str:
@@ -62,6 +62,32 @@ def bind_as_of(sql: str, as_of: pd.Timestamp) -> str:
     lit = f"CAST('{as_of.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
     return sql.replace("$as_of", lit)
 
+
+
+def query_events(events: Source, sql: str, *, as_of: pd.Timestamp, **frames: pd.DataFrame) -> pd.DataFrame:
+    """Run ``sql`` on a fresh DuckDB connection, reading ``events`` where they are.
+
+    Parameters
+    ----------
+    events : DataFrame, path(s) or StoredEvents
+        Bound to ``{events}`` in ``sql`` (a registered frame, ``read_parquet``/``read_csv``, or
+        the stored events of a cached data set; nothing is loaded into pandas first).
+    sql : str
+        The query, with ``{events}`` and the parameter ``$as_of``.
+    as_of : Timestamp
+        Tz-aware instant bound to ``$as_of``.
+    **frames
+        Further DataFrames, registered under their keyword names.
+    """
+    eng = DuckDBEngine()
+    con = eng.connect()
+    try:
+        rel = eng.relation(con, events, "events")
+        for name, frame in frames.items():
+            con.register(name, frame)
+        return con.execute(bind_as_of(sql.replace("{events}", rel), as_of)).df()
+    finally:
+        con.close()
 
 class DuckDBEngine:
     """Runs commlab's SQL definitions on DuckDB.
