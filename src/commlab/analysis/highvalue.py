@@ -52,23 +52,37 @@ def _metric(ctx: MetricContext, metric_id: str) -> pd.DataFrame:
     return _run(get_metric(metric_id), ctx)
 
 
-def _pairs_sql(ctx: MetricContext, where: str = "true") -> str:
-    """Undirected pairs ``a, b`` with their interactions ``n`` from the period's edge table.
+def tie_pairs(ctx: MetricContext) -> str:
+    """The name of a temporary table of the period's undirected member pairs, built once per context.
 
-    Pairs are keyed by the 64-bit id hashes when the edge table has them (checked free of
-    collisions, see :func:`commlab.analysis.network.period_edges`), else by the ids.
+    Columns ``community_id, period, a, b, n, n_peer``: ``a < b`` the two accounts, ``n`` their
+    interactions in the period (both directions), ``n_peer`` the same counted over edges where
+    neither end is staff (``NULL`` where there is none). Pairs are keyed by the 64-bit id hashes
+    when the edge table has them (checked free of collisions, see
+    :func:`commlab.analysis.network.period_edges`), else by the ids. ``repeated_ties_share`` and
+    ``peer_tie_strength`` both read it, so the edge table is grouped once.
     """
-    s, t = ("source_h", "target_h") if hash_ids_safe(ctx) else ("source", "target")
-    return f"""
-  SELECT community_id, period, least({s}, {t}) AS a, greatest({s}, {t}) AS b, sum(weight) AS n
-  FROM {period_edges(ctx)} WHERE {where} GROUP BY ALL"""
+    if "highvalue:pairs" not in ctx.cache:
+        s, t = ("source_h", "target_h") if hash_ids_safe(ctx) else ("source", "target")
+        ctx.materialize("tie_pairs", f"""
+  SELECT community_id, period, least({s}, {t}) AS a, greatest({s}, {t}) AS b, sum(weight) AS n,
+         sum(CASE WHEN NOT source_staff AND NOT target_staff THEN weight END) AS n_peer
+  FROM {period_edges(ctx)} GROUP BY community_id, period, least({s}, {t}), greatest({s}, {t})""")
+        ctx.cache["highvalue:pairs"] = "tie_pairs"
+    return str(ctx.cache["highvalue:pairs"])
 
 
-#: Accounts at either end of the ``pairs`` CTE (``a``, ``b``), per community and period.
-_PAIR_ACCOUNTS = """,
+def _tie_metric(ctx: MetricContext, value: str, count: str) -> pd.DataFrame:
+    """``value`` aggregated over the pairs whose ``count`` is set, with the accounts in them as ``n``."""
+    return ctx.query(f"""
+WITH pairs AS (SELECT community_id, period, a, b, {count} AS n FROM {tie_pairs(ctx)} WHERE {count} IS NOT NULL),
 ends AS (SELECT community_id, period, a AS account FROM pairs
          UNION ALL SELECT community_id, period, b AS account FROM pairs),
-sizes AS (SELECT community_id, period, count(DISTINCT account)::DOUBLE AS n FROM ends GROUP BY community_id, period)"""
+sizes AS (SELECT community_id, period, count(DISTINCT account)::DOUBLE AS n FROM ends GROUP BY community_id, period),
+v AS (SELECT community_id, period, {value} AS value FROM pairs GROUP BY community_id, period)
+SELECT v.community_id, v.period, v.value, s.n
+FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
+""")
 
 
 def _vertical_focus(ctx: MetricContext) -> pd.DataFrame:
@@ -89,24 +103,11 @@ GROUP BY c.community_id, c.period
 
 
 def _repeated_ties(ctx: MetricContext) -> pd.DataFrame:
-    return ctx.query(f"""
-WITH pairs AS ({_pairs_sql(ctx)})
-{_PAIR_ACCOUNTS},
-v AS (SELECT community_id, period, avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END) AS value FROM pairs
-      GROUP BY community_id, period)
-SELECT v.community_id, v.period, v.value, s.n
-FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
-""")
+    return _tie_metric(ctx, "avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END)", "n")
 
 
 def _peer_tie_strength(ctx: MetricContext) -> pd.DataFrame:
-    return ctx.query(f"""
-WITH pairs AS ({_pairs_sql(ctx, "NOT source_staff AND NOT target_staff")})
-{_PAIR_ACCOUNTS},
-v AS (SELECT community_id, period, avg(n)::DOUBLE AS value FROM pairs GROUP BY community_id, period)
-SELECT v.community_id, v.period, v.value, s.n
-FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
-""")
+    return _tie_metric(ctx, "avg(n)::DOUBLE", "n_peer")
 
 
 def _problem_solving(ctx: MetricContext) -> pd.DataFrame:
