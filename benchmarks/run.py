@@ -303,8 +303,10 @@ def tables() -> str:
         s = r["steps"]
         m = r["machine"]
         tag = f" [{path.stem.split('-', 1)[1]}]" if "-" in path.stem else ""
+        dates = sorted({v.get("date", r["date"])[:16] for v in s.values()} | {r["date"][:16]})
+        span = r["date"] if len(dates) == 1 else f"{dates[0]} to {dates[-1]} (steps of several runs)"
         rows.append(f"\n### {r['size']} events{tag} ({r['members']:,} members, {r['events']:,} events, "
-                    f"Parquet {r['data_mb']} MB) — {r['date']}\n")
+                    f"Parquet {r['data_mb']} MB) — {span}\n")
         load = ", ".join(f"{x:.1f}" for x in m["loadavg_at_start"])
         rows.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM; Python {m['python']}, "
                     f"DuckDB {m['duckdb']}, pandas {m['pandas']}, numpy {m['numpy']}, scikit-learn "
@@ -345,6 +347,11 @@ def tables() -> str:
                             for k, v in pb["notebooks"].items())
             opts = f" (`{pb['command'].split(' -p ', 1)[1]}`)" if " -p " in pb.get("command", "") else ""
             rows.append(f"\nPlaybook{opts} per step (wall / sampled peak of the largest process): {per}.")
+        if len(dates) > 1:  # steps replaced with --update: when each was measured, and the load then
+            when = ", ".join(f"{k} {v.get('date', r['date'])[:16]}"
+                             + (f" (load {v['loadavg_at_start'][0]:.1f})" if "loadavg_at_start" in v else "")
+                             for k, v in s.items())
+            rows.append(f"\nMeasured: {when}.")
         for note in r.get("notes", []):
             rows.append(f"\nNote: {note}.")
         if base:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -184,3 +185,61 @@ def test_optional_columns_may_be_absent(tmp_path):
     ds = load_dataset(d)
     assert ds.events["amount"].isna().all() and str(ds.events["amount"].dtype) == "float64"
     assert ds.events["target_member_id"].isna().all() and ds.members["left_at"].isna().all()
+
+
+def _copy_with_events(samples_dir: Path, out: Path, events: pd.DataFrame) -> Path:
+    out.mkdir()
+    for name in ("communities", "members"):
+        shutil.copy(samples_dir / f"{name}.csv", out / f"{name}.csv")
+    events.to_parquet(out / "events.parquet", index=False)
+    return out
+
+
+def _oracle_order(d: Path) -> pd.DataFrame:
+    """The events of ``d`` coerced, then ordered by ``sort_values`` (stable), as load_dataset promises."""
+    from commlab.data import schema as S
+    from commlab.data.load import coerce_table, read_raw_table
+
+    raw, _ = read_raw_table(d / "events.parquet")
+    coerced, found = coerce_table(raw, S.TABLES["events"], "events", "Asia/Shanghai")
+    assert not found
+    return coerced.sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+
+
+def test_events_are_ordered_by_community_then_time_with_ties_in_file_order(tmp_path, samples_dir):
+    ev = pd.read_parquet(samples_dir / "events.parquet")
+    rng = np.random.default_rng(7)
+    shuffled = ev.iloc[rng.permutation(len(ev))].reset_index(drop=True)
+    # ties: a block of events of one community at one instant, in a known file order
+    c = shuffled["community_id"].iloc[0]
+    tie = shuffled.index[shuffled["community_id"] == c][:20]
+    shuffled.loc[tie, "ts"] = shuffled.loc[tie[0], "ts"]
+    d = _copy_with_events(samples_dir, tmp_path / "shuffled", shuffled)
+    got = load_dataset(d, cache="").events
+    expected = _oracle_order(d)
+    pd.testing.assert_frame_equal(got, expected)
+    # string order of the ids, not first appearance
+    assert got["community_id"].tolist() == sorted(got["community_id"].tolist())
+    # the tied events keep their file order
+    when = pd.Timestamp(shuffled.loc[tie[0], "ts"])
+    in_file = shuffled[(shuffled["community_id"] == c) & (pd.to_datetime(shuffled["ts"], utc=True) == when)]
+    in_got = got[(got["community_id"] == c) & (got["ts"] == when)]
+    assert len(in_got) >= 20 and in_got["member_id"].tolist() == in_file["member_id"].tolist()
+
+
+def test_events_already_in_order_load_the_same(tmp_path, samples_dir):
+    ev = pd.read_parquet(samples_dir / "events.parquet")
+    ordered = ev.sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+    d = _copy_with_events(samples_dir, tmp_path / "ordered", ordered)
+    pd.testing.assert_frame_equal(load_dataset(d, cache="").events, _oracle_order(d))
+
+
+def test_numeric_amounts_in_parquet_are_checked_for_sign(tmp_path, samples_dir):
+    ev = pd.read_parquet(samples_dir / "events.parquet")
+    ev["amount"] = ev["amount"].astype("float64")
+    ev.loc[ev.index[3], "amount"] = -5.0
+    d = _copy_with_events(samples_dir, tmp_path / "negative", ev)
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(d, cache="")
+    (p,) = [p for p in err.value.problems if p.column == "amount"]
+    assert p.check == "negative amount" and p.rows == [3 + 2] and p.values == [-5.0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from commlab.data import schema as S
@@ -169,8 +170,11 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
                                             "or ISO 8601 with an offset, e.g. 2024-03-01T18:00:00+08:00"))
             out[col.name] = parsed
         elif col.dtype == "float":
-            num = pd.to_numeric(s, errors="coerce")
-            bad = s.notna() & num.isna() & (s.astype("string").str.strip() != "")
+            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                num, bad = s, pd.Series(False, index=s.index)  # numbers already (Parquet): nothing to parse
+            else:
+                num = pd.to_numeric(s, errors="coerce")
+                bad = s.notna() & num.isna() & (s.astype("string").str.strip() != "")
             if bad.any():
                 problems.append(_bad_values(file, col.name, "not a number", s, bad,
                                             "use plain numbers such as 12.5 (no currency signs)"))
@@ -179,9 +183,34 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
             txt = s.astype("string").str.strip()
             if pd.api.types.is_float_dtype(s.dtype):  # ids stored as floats: 9.0 -> "9"
                 txt = s.astype("Int64").astype("string")
-            txt = txt.mask(txt == "")
-            out[col.name] = txt
+            empty = txt == ""
+            out[col.name] = txt.mask(empty) if bool(empty.any()) else txt
     return out, problems
+
+
+def _by_community_and_time(events: pd.DataFrame) -> pd.DataFrame:
+    """``events`` in (``community_id``, ``ts``) order, ties kept in file order, with a new RangeIndex.
+
+    The order is computed on integers (community codes and epoch nanoseconds: two stable
+    passes, the second a radix sort of small codes) rather than by sorting the id strings, and
+    events already in that order are not copied. Otherwise the columns are moved one at a time,
+    each removed from ``events`` once its reordered copy exists, so the table is never held
+    twice: ``events`` is emptied (the caller must not use it afterwards). Requires validated
+    events (no missing ``community_id`` or ``ts``).
+    """
+    codes, uniques = pd.factorize(events["community_id"], sort=True)
+    ts = pd.DatetimeIndex(events["ts"]).asi8
+    same_community = codes[1:] == codes[:-1]
+    if bool(np.all((codes[1:] > codes[:-1]) | (same_community & (ts[1:] >= ts[:-1])))):
+        return events.reset_index(drop=True)
+    small = codes.astype(np.uint16) if len(uniques) < 2**16 else codes
+    order = np.argsort(ts, kind="stable")
+    order = order[np.argsort(small[order], kind="stable")]
+    del codes, ts, same_community, small
+    moved: dict[str, object] = {}
+    for name in list(events.columns):
+        moved[name] = events.pop(name).array.take(order)
+    return pd.DataFrame(moved, copy=False)
 
 
 def _bad_count(found: list[Problem], column: str) -> int:
@@ -304,8 +333,8 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
     if problems:
         raise DataValidationError(problems, source=str(d))
-    ds = Dataset(frames["communities"], frames["members"], frames["events"], files, sha, encodings, tz)
-    ds.events = ds.events.sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+    events = _by_community_and_time(frames.pop("events"))
+    ds = Dataset(frames["communities"], frames["members"], events, files, sha, encodings, tz)
     if key is not None:
         write_cached(folder, key, ds)
     return ds.subset(communities)
