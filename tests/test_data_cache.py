@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import shutil
 from pathlib import Path
@@ -9,9 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import commlab.importers.se_csv as se_csv
 from commlab.data import load_dataset
 from commlab.data.cache import CACHE_ENV
+from commlab.data.stored import StoredEvents
 from commlab.errors import DataValidationError
+from commlab.sources import attribution, load_source
+from conftest import require_shared_data
 from test_load import write_tiny
 
 
@@ -108,3 +113,31 @@ def test_a_cache_that_cannot_be_written_or_read_only_costs_time(tmp_path, caplog
     with caplog.at_level(logging.WARNING, logger="commlab.data.cache"):
         again = load_dataset(data, cache=cache)
     assert len(again.events) == 3 and "unreadable" in caplog.text
+
+
+def test_a_stack_exchange_folder_is_converted_once_per_run(tmp_path, monkeypatch):
+    """The se_180d source uses the cache as load_dataset does: same data back, a changed file converts again."""
+    original = require_shared_data("se_communities_180d")
+    root = tmp_path / "se"
+    shutil.copytree(original, root)
+    fresh = load_source(root, "se_180d")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    first = load_source(root, "se_180d")
+    assert len(_entries(tmp_path / "cache")) == 1
+    convert = se_csv.read_se_180d_all
+    monkeypatch.setattr(se_csv, "read_se_180d_all", lambda *a, **k: pytest.fail("converted again"))
+    again = load_source(root, "se_180d")
+    assert isinstance(again.events_source, StoredEvents)
+    _assert_same(fresh, first)
+    _assert_same(fresh, again)
+    assert attribution(again) == attribution(fresh) and "Stack Exchange" in attribution(again)
+    some = sorted(fresh.communities["community_id"])[:2]
+    _assert_same(load_source(root, "se_180d", communities=some), fresh.subset(some))
+    # a changed file is another entry, converted from the files
+    monkeypatch.setattr(se_csv, "read_se_180d_all", convert)
+    victim = sorted(root.rglob("*_users.csv.gz"))[0]
+    before = victim.read_bytes()
+    victim.write_bytes(gzip.compress(gzip.decompress(before), compresslevel=1, mtime=0))  # same rows, new bytes
+    assert victim.read_bytes() != before
+    load_source(root, "se_180d")
+    assert len(_entries(tmp_path / "cache")) == 2

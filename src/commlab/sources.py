@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from commlab.data.cache import cache_dir, layout_key, read_cached, write_cached
+from commlab.data.io import sha256_file
 from commlab.data.load import DEFAULT_TZ, Dataset, load_dataset
 from commlab.errors import UsageError
 
@@ -45,7 +47,19 @@ def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DE
     if source == "se_180d":
         from commlab.importers.se_csv import read_se_180d_all
 
-        return read_se_180d_all(data_dir).subset(communities or None)
+        # as load_dataset: within a run, the first notebook converts and stores, the later ones read back
+        folder, key = cache_dir(), None
+        if folder is not None and Path(data_dir).is_dir():
+            root = Path(data_dir)
+            files = sorted(f for f in root.rglob("*") if f.is_file() and not f.name.startswith("."))
+            key = layout_key(source, {f.relative_to(root).as_posix(): sha256_file(f) for f in files})
+            hit = read_cached(folder, key)
+            if hit is not None:
+                return hit.subset(communities or None)
+        ds = read_se_180d_all(data_dir)
+        if key is not None:
+            write_cached(folder, key, ds)
+        return ds.subset(communities or None)
     raise UsageError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
 
 

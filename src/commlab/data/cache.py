@@ -34,7 +34,7 @@ from commlab.data.stored import StoredEvents
 if TYPE_CHECKING:
     from commlab.data.load import Dataset
 
-__all__ = ["CACHE_ENV", "cache_dir", "cache_key", "read_cached", "write_cached"]
+__all__ = ["CACHE_ENV", "cache_dir", "cache_key", "layout_key", "read_cached", "write_cached"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,20 @@ def cache_key(files: dict[str, str], sha256: dict[str, str], tz: str) -> str:
     """The entry name for these input files (their names and contents) read in ``tz``."""
     parts = {"version": CACHE_VERSION, "tz": tz,
              "files": {t: [Path(files[t]).name, sha256[files[t]]] for t in _TABLES}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def layout_key(layout: str, sha256: dict[str, str]) -> str:
+    """The entry name for a folder read by an importer (``layout``), from every file's sha256.
+
+    Parameters
+    ----------
+    layout : str
+        The reader, e.g. ``"se_180d"``.
+    sha256 : dict
+        Path of each file relative to the folder -> its sha256.
+    """
+    parts = {"version": CACHE_VERSION, "layout": layout, "files": sha256}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
