@@ -243,3 +243,38 @@ def test_numeric_amounts_in_parquet_are_checked_for_sign(tmp_path, samples_dir):
         load_dataset(d, cache="")
     (p,) = [p for p in err.value.problems if p.column == "amount"]
     assert p.check == "negative amount" and p.rows == [3 + 2] and p.values == [-5.0]
+
+
+def test_events_before_their_own_community_was_created_are_flagged():
+    from commlab.data.validate import cross_table_problems
+
+    utc = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    com = pd.DataFrame({"community_id": pd.array(["b", "a"], dtype="string"),
+                        "created_at": [utc("2024-03-01"), utc("2024-01-01")]})
+    mem = pd.DataFrame({"community_id": pd.array(["a", "b"], dtype="string"),
+                        "member_id": pd.array(["m", "m"], dtype="string")})
+    ev = pd.DataFrame({
+        "community_id": pd.array(["a", "b", "b", "a", "zz"], dtype="string"),
+        "member_id": pd.array(["m", "m", "m", "m", "m"], dtype="string"),
+        # a after its creation; b before its own (but after a's); b after; a before; unknown community
+        "ts": [utc("2024-02-01"), utc("2024-02-01"), utc("2024-03-02"), utc("2023-12-31"), utc("2000-01-01")],
+    })
+    files = {"communities": "c.csv", "members": "m.csv", "events": "e.csv"}
+    (p,) = [p for p in cross_table_problems(com, mem, ev, files) if p.check == "event before the community was created"]
+    assert p.rows == [1 + 2, 3 + 2] and p.count == 2 and p.values[0].startswith("b/2024-02-01")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ids_are_stripped_of_surrounding_spaces(tmp_path, fmt):
+    d = write_tiny(tmp_path)
+    ev = pd.read_csv(d / "events.csv", dtype=str)
+    ev.loc[1, "member_id"] = "  m2\t"
+    ev.loc[1, "target_member_id"] = " m1"
+    (d / "events.csv").unlink()
+    if fmt == "csv":
+        ev.to_csv(d / "events.csv", index=False)
+    else:
+        ev.to_parquet(d / "events.parquet", index=False)
+    got = load_dataset(d, cache="").events
+    assert got["member_id"].tolist() == ["m1", "m2", "m2"]
+    assert got["target_member_id"].tolist()[1] == "m1"

@@ -225,7 +225,11 @@ def cross_table_problems(
                 ))
     if has(communities, "community_id", "created_at") and has(events, "community_id", "ts"):
         created = communities.drop_duplicates("community_id").set_index("community_id")["created_at"]
-        c_at = events["community_id"].map(created)
+        # each event's community creation time through integer codes (Series.map on 50 M string ids
+        # built Python strings: 15 s and 2.4 GB)
+        codes, ids = pd.factorize(events["community_id"])
+        c_at = pd.Series(pd.DatetimeIndex(created.reindex(ids)).take(codes, allow_fill=True, fill_value=pd.NaT),
+                         index=events.index)
         mask = events["ts"].notna() & c_at.notna() & (events["ts"] < c_at)
         out.append(_rows_problem(
             ef, "ts", "event before the community was created", events, mask, ["community_id", "ts"],
