@@ -278,3 +278,17 @@ def test_ids_are_stripped_of_surrounding_spaces(tmp_path, fmt):
     got = load_dataset(d, cache="").events
     assert got["member_id"].tolist() == ["m1", "m2", "m2"]
     assert got["target_member_id"].tolist()[1] == "m1"
+
+
+def test_numeric_ids_stored_as_floats_read_as_integers(tmp_path):
+    """A Parquet id column with missing values arrives as floats (9.0); the id is "9", not "9.0"."""
+    d = write_tiny(tmp_path)
+    (d / "members.csv").write_text(MEMBERS.replace("m1", "9").replace("m2", "12"), encoding="utf-8")
+    (d / "events.csv").unlink()
+    pd.DataFrame({
+        "community_id": ["c1", "c1"], "member_id": [9.0, 12.0], "ts": ["2024-01-03 10:00", "2024-01-03 11:00"],
+        "event_type": ["message", "reply"], "target_member_id": [float("nan"), 9.0],
+    }).to_parquet(d / "events.parquet", index=False)
+    ev = load_dataset(d, cache="").events
+    assert ev["member_id"].tolist() == ["9", "12"]
+    assert ev["target_member_id"].isna().tolist() == [True, False] and ev["target_member_id"].iloc[1] == "9"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from commlab.data.io import sha256_file
+from commlab.data.io import data_files, sha256_file
 
 __all__ = ["MANIFEST_VERSION", "TRACKED_PACKAGES", "utc_now", "iso", "input_hashes", "versions", "git_commit"]
 
@@ -50,10 +50,7 @@ def input_hashes(*, playbook: Path | None, notebooks: list[Path], data_dir: Path
         files.add(Path(playbook).resolve())
     files.update(Path(n).resolve() for n in notebooks)
     if data_dir is not None:
-        root = Path(data_dir).resolve()
-        for f in root.rglob("*"):
-            if f.is_file() and not any(part.startswith(".") for part in f.relative_to(root).parts):
-                files.add(f)
+        files.update(data_files(Path(data_dir).resolve()))
     return {str(f): sha256_file(f) for f in sorted(files)}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from commlab.data.cache import cache_dir, layout_key, read_cached, write_cached
-from commlab.data.io import sha256_file
+from commlab.data.io import data_files, sha256_file
 from commlab.data.load import DEFAULT_TZ, Dataset, load_dataset
 from commlab.errors import UsageError
 
@@ -51,8 +51,7 @@ def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DE
         folder, key = cache_dir(), None
         if folder is not None and Path(data_dir).is_dir():
             root = Path(data_dir)
-            files = sorted(f for f in root.rglob("*") if f.is_file() and not f.name.startswith("."))
-            key = layout_key(source, {f.relative_to(root).as_posix(): sha256_file(f) for f in files})
+            key = layout_key(source, {f.relative_to(root).as_posix(): sha256_file(f) for f in data_files(root)})
             hit = read_cached(folder, key)
             if hit is not None:
                 return hit.subset(communities or None)

@@ -53,9 +53,7 @@ def cache_dir(cache: str | Path | None = None) -> Path | None:
 
 def cache_key(files: dict[str, str], sha256: dict[str, str], tz: str) -> str:
     """The entry name for these input files (their names and contents) read in ``tz``."""
-    parts = {"version": CACHE_VERSION, "tz": tz,
-             "files": {t: [Path(files[t]).name, sha256[files[t]]] for t in _TABLES}}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return _digest({"tz": tz, "files": {t: [Path(files[t]).name, sha256[files[t]]] for t in _TABLES}})
 
 
 def layout_key(layout: str, sha256: dict[str, str]) -> str:
@@ -68,8 +66,12 @@ def layout_key(layout: str, sha256: dict[str, str]) -> str:
     sha256 : dict
         Path of each file relative to the folder -> its sha256.
     """
-    parts = {"version": CACHE_VERSION, "layout": layout, "files": sha256}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return _digest({"layout": layout, "files": sha256})
+
+
+def _digest(parts: dict) -> str:
+    """A 32-hex entry name for ``parts`` and the cache version."""
+    return hashlib.sha256(json.dumps({"version": CACHE_VERSION, **parts}, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def read_cached(folder: Path, key: str) -> Dataset | None:

@@ -21,6 +21,7 @@ __all__ = [
     "read_raw_table",
     "parse_times",
     "sha256_file",
+    "data_files",
     "find_table_file",
 ]
 
@@ -73,6 +74,13 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def data_files(root: str | Path) -> list[Path]:
+    """Every file under ``root``, sorted, skipping hidden ones (``.DS_Store``, ``.ipynb_checkpoints/``)."""
+    base = Path(root)
+    return sorted(f for f in base.rglob("*")
+                  if f.is_file() and not any(part.startswith(".") for part in f.relative_to(base).parts))
 
 
 def find_table_file(data_dir: str | Path, table: str) -> Path | None:
