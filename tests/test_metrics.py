@@ -146,6 +146,31 @@ def test_early_survival_and_floor():
     assert math.isnan(young["early_survival_ratio"])  # 30 days have not passed
 
 
+def test_activity_floor_months_after_creation():
+    """The daily series crosses the 63-day blocks the members' active days are grouped in."""
+    act = [(m, f"2024-01-0{d} 05:00") for d in (1, 2, 3) for m in ("a", "b", "c")]  # days 1-3: 3 a day
+    act += [("a", str(U("2024-01-04 05:00") + pd.Timedelta(days=k))) for k in range(96)]  # days 4-99
+    act += [("b", str(U("2024-03-01 05:00") + pd.Timedelta(days=k))) for k in range(8)]  # days 61-68
+    data = tables([("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"), ("c", "member", "2024-01-01")],
+                  [(m, ts, "message") for m, ts in act])
+    # floor = 0.75 a day; days 94..100 hold 6 active days (6/7 >= 0.75), days 95..101 hold 5 (5/7 < 0.75)
+    assert values(data, "2024-07-01", ["days_to_activity_floor"])["days_to_activity_floor"] == 101
+    late = tables([("a", "member", "2024-01-01")], [("a", "2024-01-05 05:00", "message")])
+    assert math.isnan(values(late, "2024-07-01", ["days_to_activity_floor"])["days_to_activity_floor"])
+
+
+def test_trailing_metrics_without_content():
+    """Members who only reacted in the last 30 days: active, but no day with content (no value)."""
+    data = tables([("a", "member", "2024-01-01"), ("b", "member", "2024-01-01")],
+                  [("a", "2024-01-10", "message"), ("a", "2024-02-20 10:00", "reaction", "b"),
+                   ("b", "2024-02-21 10:00", "reaction", "a"), ("b", "2024-02-22 10:00", "checkin")])
+    v = values(data, "2024-03-01", ["active_share_30d", "stickiness", "content_days_share", "core_share"])
+    assert v["active_share_30d"] == 1.0
+    assert v["stickiness"] == pytest.approx((3 / 30) / 2)
+    assert math.isnan(v["content_days_share"])
+    assert v["core_share"] == 0.0
+
+
 def test_monetization_metrics_and_months():
     data = tables(
         [("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),

@@ -200,6 +200,22 @@ def test_metrics_monthly_windows_parquet_equals_memory(small, tmp_path):
     _assert_same_metrics(got, want, ids, "duckdb-parquet monthly")
 
 
+def test_trailing_metrics_of_monthly_windows_equal_naive_pandas_at_each_period_end(small):
+    """A trailing metric of a month depends only on its end: the naive oracle, run up to that end, agrees."""
+    ids = ["active_share_7d", "active_share_30d", "stickiness", "content_days_share", "core_share", "zombie_share",
+           "lurker_share", "days_to_activity_floor"]
+    got = DuckDBEngine().compute_metrics(small, as_of=AS_OF, window="month", metrics=ids)
+    ends = sorted(got["period"].unique())[-4:-1]  # three full months before the last (partial) one
+    for period in ends:
+        p_end = (pd.Period(period, "M") + 1).to_timestamp().tz_localize("UTC") - pd.Timedelta(microseconds=1)
+        want = naive_metrics(small.communities, small.members, small.events, as_of=p_end, metrics=ids,
+                             network=False).assign(period=period)
+        month = got[got["period"] == period]
+        assert month["value"].notna().mean() > 0.7, period
+        _assert_same_metrics(month, want[want["community_id"].isin(month["community_id"])], ids,
+                             f"naive-pandas at the end of {period}")
+
+
 def test_engine_rejects_missing_required_column(ds):
     with pytest.raises(ValueError, match="member_id"):
         DuckDBEngine().member_features(ds.events.drop(columns=["member_id"]), ds.members, as_of=AS_OF)

@@ -33,6 +33,16 @@ engine sets up for each call (see :data:`PRELUDE`):
 ``content_pm``
     ``community_id, period, member_id, x``: content events (message, post, reply) in the
     period of every member in ``present`` (0 for none); shared by the participation metrics.
+``recent_pm``
+    ``community_id, period, member_id, act_days, content_days``: one row per non-staff member
+    with activity in the 30 days up to ``p_end``; ``act_days`` and ``content_days`` are bit
+    masks of the days with any activity and with content, bit ``i`` for the 24-hour day
+    ``floor((p_end - ts) / 1 day) = i`` (0 = the last day). The trailing-window metrics (active
+    shares, stickiness, content days, core and zombie shares) read these bits instead of each
+    re-scanning ``act``.
+``day_counts``
+    ``community_id, d, content, purchases``: non-staff content and purchase events per UTC day
+    ``d`` (days since 1970-01-01), for the lifts around event days.
 ``communities``
     The communities table.
 
@@ -325,10 +335,11 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
 
 
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
-#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm`` and ``content_pm`` are materialised once per call
-#: (temporary tables), so the join of events to roles and the pass over the period's events are not
-#: repeated by every metric. ``ev`` is joined to the staff rows only (a few per community; every other
-#: member is not staff): a join against a small build side (19 s -> 11 s at 50 M events).
+#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm``, ``content_pm``, ``recent_pm`` and ``day_counts``
+#: are materialised once per call (temporary tables), so the join of events to roles and the passes over
+#: the period's events, the trailing 30 days and the days are not repeated by every metric. ``ev`` is
+#: joined to the staff rows only (a few per community; every other member is not staff): a join against
+#: a small build side (19 s -> 11 s at 50 M events).
 PRELUDE = """
 CREATE OR REPLACE TEMP VIEW communities AS SELECT * FROM {communities};
 CREATE OR REPLACE TEMP TABLE roles AS
@@ -362,12 +373,28 @@ CREATE OR REPLACE TEMP TABLE content_pm AS
   SELECT pr.community_id, pr.period, pr.member_id, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
   FROM present pr
   LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id;
+CREATE OR REPLACE TEMP TABLE recent_pm AS
+  SELECT community_id, period, member_id,
+         bit_or(CAST(1 AS BIGINT) << day) AS act_days,
+         coalesce(bit_or(CAST(1 AS BIGINT) << day) FILTER (WHERE event_type IN {content}), 0) AS content_days
+  FROM (SELECT p.community_id, p.period, e.member_id, e.event_type,
+               CAST(floor((epoch(p.p_end) - epoch(e.ts)) / 86400) AS INTEGER) AS day
+        FROM periods p JOIN act e ON e.community_id = p.community_id
+          AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
+        WHERE NOT e.is_staff) AS x
+  GROUP BY community_id, period, member_id;
+CREATE OR REPLACE TEMP TABLE day_counts AS
+  SELECT community_id, CAST(floor(epoch(ts) / 86400) AS BIGINT) AS d,
+         count(*) FILTER (WHERE event_type IN {content}) AS content,
+         count(*) FILTER (WHERE event_type = 'purchase') AS purchases
+  FROM ev WHERE NOT is_staff
+  GROUP BY community_id, CAST(floor(epoch(ts) / 86400) AS BIGINT);
 """
 
 
 #: Prelude tables built when a query first names them (see :meth:`MetricContext.query`), so a call
 #: computing only network metrics does not pay for them.
-ON_DEMAND: tuple[str, ...] = ("flow_pm", "content_pm")
+ON_DEMAND: tuple[str, ...] = ("flow_pm", "content_pm", "recent_pm", "day_counts")
 
 
 def created_name(stmt: str) -> str:

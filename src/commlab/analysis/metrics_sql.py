@@ -27,10 +27,6 @@ def _in_period(alias: str = "e") -> str:
     return f"{alias}.ts > p.p_start AND {alias}.ts <= p.p_end"
 
 
-def _trailing(n: int, alias: str = "e") -> str:
-    return f"{alias}.ts > p.p_end - {_d(n)} AND {alias}.ts <= p.p_end"
-
-
 #: ``group_size`` of the metrics computed over the members present at the period end.
 PRESENT = "members present at the period end"
 
@@ -46,6 +42,25 @@ LEFT JOIN (SELECT DISTINCT community_id, period, member_id FROM flag) f
   ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
 GROUP BY pr.community_id, pr.period
 """
+
+
+def _recent_share(cond: str) -> str:
+    """Share of present members meeting ``cond``, a condition on their ``recent_pm`` row ``f``.
+
+    ``f`` is NULL (every column) for a member without activity in the 30 days up to ``p_end``.
+    """
+    return f"""
+SELECT pr.community_id, pr.period,
+       avg(CASE WHEN {cond} THEN 1.0 ELSE 0.0 END) AS value, count(*)::DOUBLE AS n
+FROM present pr
+LEFT JOIN recent_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period
+"""
+
+
+def _days_bits(mask: str, first: int, n: int) -> str:
+    """``mask`` restricted to days ``first .. first + n - 1`` before ``p_end`` (``recent_pm`` bits)."""
+    return f"(({mask} >> {first}) & {(1 << n) - 1})"
 
 
 # ------------------------------------------------------------------ size and activity
@@ -65,9 +80,7 @@ for _n in (7, 30):
         f"active_share_{_n}d", f"{_n}日活跃率", f"{_n}-day active share",
         f"Share of present members with any activity (not join/leave) in the {_n} days up to the period end.",
         f"active_{_n}d / members", "share", True, "DOMAIN.md §4 (维护基本活跃)",
-        sql=_member_share(f"""
-SELECT p.community_id, p.period, e.member_id FROM periods p
-JOIN act e ON e.community_id = p.community_id AND {_trailing(_n)} WHERE NOT e.is_staff"""),
+        sql=_recent_share(f"{_days_bits('f.act_days', 0, _n)} <> 0"),
         group="activity", group_size=PRESENT))
 
 register(Metric(
@@ -75,29 +88,19 @@ register(Metric(
     "Mean daily active members over the 30 days up to the period end (24-hour days counted back "
     "from p_end) divided by the members active in those 30 days.",
     "mean_{d=1..30} DAU_d / MAU_30", "ratio", True, "DOMAIN.md §4 (daily/weekly active ratio)",
-    sql=f"""
-WITH d AS (
-  SELECT DISTINCT p.community_id, p.period, e.member_id,
-         floor((epoch(p.p_end) - epoch(e.ts)) / 86400) AS day
-  FROM periods p JOIN act e ON e.community_id = p.community_id AND {_trailing(30)}
-  WHERE NOT e.is_staff)
-SELECT community_id, period, (count(*) / 30.0) / count(DISTINCT member_id) AS value,
-       count(DISTINCT member_id)::DOUBLE AS n
-FROM d GROUP BY community_id, period
+    sql="""
+SELECT community_id, period, (sum(bit_count(act_days)) / 30.0) / count(*) AS value, count(*)::DOUBLE AS n
+FROM recent_pm GROUP BY community_id, period
 """, group="activity", group_size="members active in the 30 days (MAU)"))
 
 register(Metric(
     "content_days_share", "有成员内容的天数占比", "days with member content",
     "Share of the 30 days (24-hour days counted back from p_end) on which some member created content.",
     "|{d in last 30 : member content on d}| / 30", "share", True, "DOMAIN.md §4 (days with member content)",
-    sql=f"""
-SELECT p.community_id, p.period,
-       count(DISTINCT floor((epoch(p.p_end) - epoch(e.ts)) / 86400)) / 30.0 AS value,
-       count(DISTINCT e.member_id)::DOUBLE AS n
-FROM periods p JOIN ev e ON e.community_id = p.community_id AND {_trailing(30)}
-  AND e.event_type IN {CONTENT}
-WHERE NOT e.is_staff
-GROUP BY p.community_id, p.period
+    sql="""
+SELECT community_id, period, bit_count(bit_or(content_days)) / 30.0 AS value,
+       count(*) FILTER (WHERE content_days <> 0)::DOUBLE AS n
+FROM recent_pm GROUP BY community_id, period HAVING bit_or(content_days) <> 0
 """, group="activity", group_size="members who created content in the 30 days"))
 
 register(Metric(
@@ -108,12 +111,12 @@ register(Metric(
     "DOMAIN.md §3 (僵尸粉)",
     sql=f"""
 SELECT pr.community_id, pr.period,
-  avg(CASE WHEN r.joined_at <= p.p_end - {_d(30)} AND NOT EXISTS (
-        SELECT 1 FROM act e WHERE e.community_id = pr.community_id AND e.member_id = pr.member_id
-          AND {_trailing(30)}) THEN 1.0 ELSE 0.0 END) AS value, count(*)::DOUBLE AS n
+  avg(CASE WHEN r.joined_at <= p.p_end - {_d(30)} AND f.member_id IS NULL THEN 1.0 ELSE 0.0 END) AS value,
+  count(*)::DOUBLE AS n
 FROM present pr
 JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
 JOIN roles r ON r.community_id = pr.community_id AND r.member_id = pr.member_id
+LEFT JOIN recent_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
 GROUP BY pr.community_id, pr.period
 """, group="activity", group_size=PRESENT))
 
@@ -181,14 +184,8 @@ register(Metric(
     "Share of present members who created content in at least 3 of the 4 seven-day weeks before the "
     "period end (regular contributors; Orbit level 1–2).",
     "|{m : content weeks in last 28 days >= 3}| / members", "share", True, "DOMAIN.md §3 (核心用户); Orbit Model",
-    sql=_member_share(f"""
-SELECT community_id, period, member_id FROM (
-  SELECT DISTINCT p.community_id, p.period, e.member_id,
-         floor((epoch(p.p_end) - epoch(e.ts)) / 604800) AS wk
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND {_trailing(28)}
-    AND e.event_type IN {CONTENT}
-  WHERE NOT e.is_staff)
-GROUP BY community_id, period, member_id HAVING count(*) >= 3"""),
+    sql=_recent_share(" + ".join(
+        f"CAST({_days_bits('f.content_days', 7 * w, 7)} <> 0 AS INTEGER)" for w in range(4)) + " >= 3"),
     group="participation", group_size=PRESENT))
 
 register(Metric(
@@ -323,12 +320,26 @@ WITH base AS (
   SELECT p.community_id, p.period, c.created_at,
          least(365, floor((epoch(p.p_end) - epoch(c.created_at)) / 86400))::BIGINT AS n_days
   FROM periods p JOIN communities c USING (community_id)),
+-- the metric is missing where days 1-3 had no member activity: only the other communities need the
+-- daily series (an export of older communities holds none of their first days)
+young AS (
+  SELECT DISTINCT e.community_id FROM act e JOIN communities c USING (community_id)
+  WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(3)}),
+-- active days per member as bit masks of 63-day blocks, then members per day: a group per member and
+-- block instead of a DISTINCT over every (day, member)
+blocks AS (
+  SELECT community_id, member_id, d0 // 63 AS blk, bit_or(CAST(1 AS BIGINT) << CAST(d0 % 63 AS INTEGER)) AS mask
+  FROM (
+    SELECT e.community_id, e.member_id, CAST(floor((epoch(e.ts) - epoch(c.created_at)) / 86400) AS BIGINT) AS d0
+    FROM act e JOIN communities c USING (community_id)
+    WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
+      AND e.community_id IN (SELECT community_id FROM young)) AS x
+  GROUP BY community_id, member_id, d0 // 63),
 dau AS (
-  SELECT e.community_id, floor((epoch(e.ts) - epoch(c.created_at)) / 86400)::BIGINT + 1 AS day,
-         count(DISTINCT e.member_id) AS dau
-  FROM act e JOIN communities c USING (community_id)
-  WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
-  GROUP BY ALL),
+  SELECT b.community_id, b.blk * 63 + r.i + 1 AS day, count(*) AS dau
+  FROM blocks b CROSS JOIN (SELECT unnest(range(63)) AS i) AS r
+  WHERE (b.mask >> r.i) & 1 = 1
+  GROUP BY b.community_id, b.blk * 63 + r.i + 1),
 series AS (
   SELECT b.community_id, b.period, s.day FROM base b, LATERAL (SELECT unnest(range(1, b.n_days + 1)) AS day) s),
 full_ AS (
@@ -409,31 +420,28 @@ WITH a AS (
 SELECT community_id, period, avg(done) AS value, count(*)::DOUBLE AS n FROM a GROUP BY community_id, period
 """, group="monetization", group_size="members active in the period"))
 
-def _event_lift_sql(member_events: str) -> str:
-    """Lift of member events matching ``member_events`` (a condition on ``e``) around event days.
+def _event_lift_sql(count: str) -> str:
+    """Lift of the ``day_counts`` column ``count`` (member events per UTC day) around event days.
 
     Event days: UTC days in the period with >= 3 distinct non-staff attendees whose following
-    7 days end by the period end. Member events are counted per UTC day once, then summed over
-    the 7 days after and the 7 days before each event day.
+    7 days end by the period end. Days are numbered since 1970-01-01 (``floor(epoch / 86400)``);
+    the member events of the 7 days after and the 7 days before each event day are summed.
     """
+    day = "CAST(floor(epoch(e.ts) / 86400) AS BIGINT)"
     return f"""
 WITH days AS (
-  SELECT p.community_id, p.period, p.p_end, date_trunc('day', e.ts) AS d FROM periods p
+  SELECT p.community_id, p.period, p.p_end, {day} AS d FROM periods p
   JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
   WHERE NOT e.is_staff
-  GROUP BY p.community_id, p.period, p.p_end, date_trunc('day', e.ts) HAVING count(DISTINCT e.member_id) >= 3),
-daily AS (
-  SELECT e.community_id, date_trunc('day', e.ts) AS d, count(*) AS n FROM ev e
-  WHERE NOT e.is_staff AND {member_events}
-  GROUP BY e.community_id, date_trunc('day', e.ts)),
+  GROUP BY p.community_id, p.period, p.p_end, {day} HAVING count(DISTINCT e.member_id) >= 3),
 w AS (
   SELECT x.community_id, x.period, x.d,
-    coalesce(sum(c.n) FILTER (WHERE c.d >= x.d + {_d(1)}), 0) AS after_n,
-    coalesce(sum(c.n) FILTER (WHERE c.d < x.d), 0) AS before_n
+    coalesce(sum(c.{count}) FILTER (WHERE c.d > x.d), 0) AS after_n,
+    coalesce(sum(c.{count}) FILTER (WHERE c.d < x.d), 0) AS before_n
   FROM days x
-  LEFT JOIN daily c ON c.community_id = x.community_id AND c.d >= x.d - {_d(7)} AND c.d < x.d + {_d(8)}
+  LEFT JOIN day_counts c ON c.community_id = x.community_id AND c.d >= x.d - 7 AND c.d <= x.d + 7
     AND c.d <> x.d
-  WHERE x.d + {_d(8)} <= x.p_end
+  WHERE (x.d + 8) * 86400 <= epoch(x.p_end)
   GROUP BY x.community_id, x.period, x.d)
 SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
 FROM w GROUP BY community_id, period
@@ -447,7 +455,7 @@ register(Metric(
     "(day+1 .. day+7) divided by member content in the 7 days before (day−7 .. day−1). 1 = no change.",
     "Σ content(d+1..d+7) / Σ content(d−7..d−1) over event days d", "ratio", True,
     "DOMAIN.md §4 (组织活动: activity lift around events)",
-    sql=_event_lift_sql(f"e.event_type IN {CONTENT}"),
+    sql=_event_lift_sql("content"),
     group="monetization"))
 
 register(Metric(
@@ -456,5 +464,5 @@ register(Metric(
     "in the 7 days before (conversion after events). 1 = no change.",
     "Σ purchases(d+1..d+7) / Σ purchases(d−7..d−1) over event days d", "ratio", True,
     "DOMAIN.md §5 (conversion after events)",
-    sql=_event_lift_sql("e.event_type = 'purchase'"),
+    sql=_event_lift_sql("purchases"),
     group="monetization"))
