@@ -161,7 +161,9 @@ WITH c AS (
 mm AS (
     SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
            CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at,
-           CAST(role AS VARCHAR) IN ({staff}) AS is_staff
+           CAST(role AS VARCHAR) IN ({staff}) AS is_staff,
+           -- once per member, not per event: time-zone-aware interval arithmetic is slow
+           CAST(joined_at AS TIMESTAMPTZ) + INTERVAL 7 DAY AS first_week_end
     FROM {members}
     WHERE CAST(joined_at AS TIMESTAMPTZ) <= $as_of
 ),
@@ -191,7 +193,7 @@ b AS (
         count(*) FILTER (WHERE ev.event_type = 'reaction') AS n_reaction,
         count(*) FILTER (WHERE ev.event_type IN ({content})) AS ugc,
         count(*) FILTER (WHERE ev.ts > $as_of - INTERVAL 30 DAY) AS n_last30,
-        count(*) FILTER (WHERE ev.ts >= mm.joined_at AND ev.ts < mm.joined_at + INTERVAL 7 DAY) AS first_week_events,
+        count(*) FILTER (WHERE ev.ts >= mm.joined_at AND ev.ts < mm.first_week_end) AS first_week_events,
         count(*) FILTER (WHERE ev.event_type = 'purchase') AS purchases,
         sum(ev.amount) FILTER (WHERE ev.event_type = 'purchase') AS purchase_total,
         count(*) FILTER (WHERE ev.event_type = 'checkin') AS checkins,
