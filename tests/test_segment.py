@@ -54,6 +54,43 @@ def test_auto_k_finds_the_planted_blobs_with_either_method():
         assert seg.k_scores_["metric"].iloc[0] == ("silhouette" if method == "kmeans" else "bic")
 
 
+def test_many_members_choose_k_on_a_subsample_and_fit_kmeans_on_all(monkeypatch):
+    """Above ``subsample`` rows: candidates (and a Gaussian mixture) see the subsample, KMeans at k every row."""
+    X, y = _blobs(3000)
+    seen: list[tuple[str, int, int]] = []
+    real = MemberSegmenter._model
+
+    def spy(self, k, seed):
+        model = real(self, k, seed)
+        fit = model.fit
+
+        def recording_fit(Z, *a, **kw):
+            seen.append((type(model).__name__, k, len(Z)))
+            return fit(Z, *a, **kw)
+
+        model.fit = recording_fit
+        return model
+
+    monkeypatch.setattr(MemberSegmenter, "_model", spy)
+    km = MemberSegmenter(k_min=2, k_max=6, n_init=2, subsample=500, random_state=0).fit(X)
+    assert [r for r in seen if r[2] == 500] == [("KMeans", k, 500) for k in range(2, 7)]
+    assert seen[-1] == ("KMeans", 4, len(X)) and len(seen) == 6  # the chosen k, refitted on every row
+    assert km.n_clusters_ == 4 and len(km.labels_) == len(X) and adjusted_rand_score(y, km.labels_) > 0.95
+    assert (km.predict(X) == km.labels_).all()
+    seen.clear()
+    gmm = MemberSegmenter(method="gmm", k_min=2, k_max=6, n_init=5, subsample=500, random_state=0).fit(X)
+    assert {r[2] for r in seen} == {500} and len(seen) == 5  # the mixture never sees every row
+    assert gmm.n_clusters_ == 4 and adjusted_rand_score(y, gmm.labels_) > 0.95
+    seen.clear()
+    MemberSegmenter(n_clusters=4, n_init=1, subsample=500, random_state=0).fit(X)  # no choice to make
+    assert seen == [("KMeans", 4, len(X))]
+    seen.clear()
+    same = MemberSegmenter(k_min=2, k_max=6, n_init=2, subsample=None, random_state=0).fit(X)
+    assert {r[2] for r in seen} == {len(X)} and same.n_clusters_ == 4
+    with pytest.raises(ValueError, match="subsample"):
+        MemberSegmenter(subsample=1).fit(X)
+
+
 def test_segments_numbered_by_size_and_predict_matches_labels():
     X, _ = _blobs()
     X = np.vstack([X, X[:150] + 0.01])  # make one blob the largest

@@ -4,9 +4,13 @@
 columns, standard scaling, then KMeans or a Gaussian mixture, with the number of segments
 chosen by silhouette (KMeans) or BIC (Gaussian mixture) when ``n_clusters="auto"``.
 
-Silhouette scores on more than ``silhouette_sample`` members are computed on a seeded random
-subsample of that size (``sklearn.metrics.silhouette_score(sample_size=..., random_state=...)``),
-so k-selection stays fast on large communities and is reproducible.
+On many members (more than ``subsample``, default 10 000) the work that does not need every
+member runs on a seeded random subsample of that size: choosing k (each candidate is fitted and
+scored on the subsample) and the Gaussian mixture (fitted on the subsample, then assigning every
+member). KMeans at the chosen k is always fitted on every member. Silhouette scores on more than
+``silhouette_sample`` rows are computed on a seeded subsample of that size
+(``sklearn.metrics.silhouette_score(sample_size=..., random_state=...)``). So k-selection stays
+fast on millions of members and is reproducible.
 
 Segments are numbered by size (0 = largest). When the columns carry the feature names of
 :mod:`commlab.analysis.features`, each segment is named (zh and en) by applying the role rules of
@@ -101,6 +105,10 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         Standardise columns after the log.
     silhouette_sample : int, default 2000
         Silhouette on a seeded subsample of this many rows when there are more.
+    subsample : int or None, default 10000
+        With more rows than this, ``"auto"`` fits and scores its candidate k on a seeded subsample
+        of this many rows, and ``gmm`` fits its mixture on it (then assigns every row); KMeans at
+        the chosen k is fitted on every row. ``None``: every fit sees every row.
     n_init : int, default 10
         Restarts of KMeans / the Gaussian mixture (``gmm`` uses ``max(1, n_init // 5)``).
     random_state : int, RandomState or None
@@ -142,6 +150,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         log: str | bool | list[int] = "auto",
         scale: bool = True,
         silhouette_sample: int = 2000,
+        subsample: int | None = 10_000,
         n_init: int = 10,
         random_state: int | np.random.RandomState | None = None,
         thresholds: RoleThresholds | None = None,
@@ -153,6 +162,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         self.log = log
         self.scale = scale
         self.silhouette_sample = silhouette_sample
+        self.subsample = subsample
         self.n_init = n_init
         self.random_state = random_state
         self.thresholds = thresholds
@@ -229,21 +239,27 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         rs = check_random_state(self.random_state)
         seed = int(rs.randint(np.iinfo(np.int32).max))
         ks = self._k_range(n)
+        if self.subsample is not None and self.subsample < 2:
+            raise ValueError(f"subsample must be >= 2 or None, got {self.subsample}")
+        sub = self.subsample is not None and n > self.subsample and (len(ks) > 1 or self.method == "gmm")
+        # the k-selection (and a Gaussian mixture) on a seeded subsample; KMeans at the chosen k on every row
+        S = Z[np.sort(check_random_state(seed).choice(n, size=self.subsample, replace=False))] if sub else Z
         rows, fits = [], {}
         for k in ks:
-            model = self._model(k, seed).fit(Z)
-            labels = model.predict(Z)
+            model = self._model(k, seed).fit(S)
+            labels = model.predict(S)
             if len(ks) == 1:
                 score, metric = np.nan, "none"
             elif self.method == "kmeans":
                 metric = "silhouette"
                 n_lab = len(np.unique(labels))
                 score = (
-                    silhouette_score(Z, labels, sample_size=min(n, self.silhouette_sample), random_state=seed)
-                    if 1 < n_lab < n else -1.0
+                    silhouette_score(S, labels, sample_size=min(len(S), self.silhouette_sample),
+                                     random_state=seed)
+                    if 1 < n_lab < len(S) else -1.0
                 )
             else:
-                metric, score = "bic", float(model.bic(Z))
+                metric, score = "bic", float(model.bic(S))
             rows.append({"k": k, "score": float(score), "metric": metric})
             fits[k] = (model, labels)
         self.k_scores_ = pd.DataFrame(rows)
@@ -254,6 +270,10 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         else:
             best = int(self.k_scores_.loc[self.k_scores_["score"].idxmin(), "k"])
         model, raw = fits[best]
+        if sub and self.method == "kmeans":
+            model = self._model(best, seed).fit(Z)
+        if sub:
+            raw = model.predict(Z)
         self.model_ = model
         self.n_clusters_ = best
         # relabel by decreasing size (ties: by raw label) so that segment 0 is the largest
