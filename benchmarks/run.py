@@ -22,6 +22,11 @@ Arrow's native memory). Steps:
 ``metrics_pandas``      the same metrics, naive pandas (``commlab.analysis.naive``)
 ``network_duckdb``      network and high-value metrics (DuckDB selects edges, networkx)
 ``network_pandas``      the same, pandas selecting edges, same networkx code
+``transitions``         notebook 02's month-over-month rule roles: ``role_transitions`` over the 6 months
+                        to ``AS_OF`` (7 month starts), the role features of every month start in one query
+``transitions_per_instant``  the same transitions with one feature query per month start (the path a
+                        custom ``labeler`` or an engine without ``snapshot_features`` takes; notebook
+                        02's path before 2026-11-29)
 ``baseline``            a child that only imports (subtract for the cost above the interpreter)
 
 Results go to ``benchmarks/results/<size>.json``; ``--table`` prints the Markdown tables of
@@ -48,7 +53,7 @@ RESULTS = HERE / "results"
 AS_OF = "2024-07-01"
 SIZES = {"0.5M": (10_000, 500_000), "5M": (100_000, 5_000_000), "50M": (1_000_000, 50_000_000)}
 STEPS = ("baseline", "features_duckdb", "features_pandas", "segment", "metrics_duckdb", "metrics_pandas",
-         "network_duckdb", "network_pandas", "playbook")
+         "network_duckdb", "network_pandas", "transitions", "transitions_per_instant", "playbook")
 NETWORK_EXTRA = ("vertical_focus", "repeated_ties_share", "peer_tie_strength", "trust_ties")
 
 
@@ -131,6 +136,15 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         info["load_s"] = time.perf_counter() - t0
         r = naive_metrics(tabs["communities"], tabs["members"], tabs["events"], as_of=AS_OF, metrics=ids)
         info.update(metrics=len(ids), defined=int(r["value"].notna().sum()))
+    elif step in ("transitions", "transitions_per_instant"):
+        from commlab.analysis.roles import assign_roles
+        from commlab.analysis.transitions import role_transitions
+
+        end = pd.Timestamp(AS_OF, tz="UTC")
+        labeler = assign_roles if step == "transitions_per_instant" else None
+        tr = role_transitions(files["events"], files["members"], start=end - pd.DateOffset(months=6), end=end,
+                              labeler=labeler, engine=eng)
+        info.update(boundaries=int(tr["period_end"].nunique()) + 1, moves=int(tr["count"].sum()))
     elif step == "playbook":
         # the demo playbook (notebooks 01-05 and the report) on this data, as a user runs it
         env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": os.environ.get("COMMLAB_PSEUDONYM_KEY", "benchmark")}
@@ -307,8 +321,8 @@ def tables() -> str:
         s = r["steps"]
         m = r["machine"]
         tag = f" [{path.stem.split('-', 1)[1]}]" if "-" in path.stem else ""
-        dates = sorted({v.get("date", r["date"])[:16] for v in s.values()} | {r["date"][:16]})
-        span = r["date"] if len(dates) == 1 else f"{dates[0]} to {dates[-1]} (steps of several runs)"
+        dates = sorted({v.get("date", r["date"])[:16] for v in s.values()})
+        span = dates[0] if len(dates) == 1 else f"steps measured {dates[0]} to {dates[-1]}"
         rows.append(f"\n### {r['size']} events{tag} ({r['members']:,} members, {r['events']:,} events, "
                     f"Parquet {r['data_mb']} MB) — {span}\n")
         load = ", ".join(f"{x:.1f}" for x in m["loadavg_at_start"])
@@ -368,6 +382,13 @@ def tables() -> str:
         elif "segment" in s and "kmeans_s" in seg:
             rows.append(f"Segmentation: KMeans k=6 on {seg['rows']:,} members {seg['kmeans_s']:.1f} s; "
                         f"silhouette k-selection + GMM on a 10 000 subsample {seg['subsample_s']:.1f} s.")
+        tr, per = s.get("transitions", {}), s.get("transitions_per_instant", {})
+        if "wall_s" in tr:
+            slow = (f"; one feature query per month start (a custom labeler's path) "
+                    f"{per['wall_s']:.1f} s / {per['peak_rss_mb']:,.0f} MB, {per['wall_s'] / tr['wall_s']:.1f}× slower"
+                    if "wall_s" in per else "")
+            rows.append(f"Role transitions ({tr['date'][:16]}; notebook 02, {tr['boundaries']} month starts): "
+                        f"{tr['wall_s']:.1f} s / {tr['peak_rss_mb']:,.0f} MB in one query{slow}.")
         for key in ("metrics_duckdb", "network_duckdb"):
             if "top" in s.get(key, {}):
                 top = ", ".join(f"{k} {v:.1f} s" for k, v in s[key]["top"])

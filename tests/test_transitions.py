@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from commlab.analysis.roles import RoleThresholds
+from commlab.analysis.features import ROLE_FEATURE_IDS, member_features
+from commlab.analysis.roles import RoleThresholds, assign_roles
 from commlab.analysis.transitions import JOINED, role_snapshots, role_transitions, transition_matrix
+from commlab.data import load_dataset
+from commlab.engines.duck import DuckDBEngine
 
 U = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
 
@@ -66,3 +69,101 @@ def test_needs_two_boundaries():
     ev, mem = _data()
     with pytest.raises(ValueError, match="two"):
         role_transitions(ev, mem, start="2024-01-05", end="2024-01-20")
+
+
+def _edge_cases():
+    """Two communities and the cases where a snapshot could differ from features at one instant."""
+    nat = pd.NaT
+    members = pd.DataFrame({
+        "community_id": ["c", "c", "c", "c", "c", "d", "d", "d", "d"],
+        "member_id": ["a", "b", "late", "gone", "boss", "x", "y", "on_time", "last"],
+        "joined_at": [U("2023-12-01"), U("2023-12-01"), U("2024-02-15"), U("2023-12-01"), U("2023-11-01"),
+                      U("2023-12-01"), U("2024-01-20"), U("2024-02-01"), U("2024-03-01")],  # two join at a boundary
+        "left_at": pd.Series([nat, nat, nat, U("2024-02-01"), nat, nat, nat, nat, nat], dtype="datetime64[ns, UTC]"),
+        "role": ["member", "member", "member", "member", "staff", "member", "member", "member", "member"],
+    })
+    rows = [
+        ("c", "a", U("2024-01-01"), "message", None),  # exactly at the first boundary: counts for it
+        ("c", "a", U("2024-01-01 00:00:01"), "purchase", None),  # one second later: the next
+        ("c", "b", U("2023-12-05"), "reply", "a"),  # pair b -> a, first in bucket 0 ...
+        ("c", "b", U("2024-02-20"), "reaction", "a"),  # ... and again later: still one partner
+        ("c", "b", U("2024-01-15"), "reply", "b"),  # self-targeted: no partner
+        ("c", "stranger", U("2024-01-10"), "mention", "a"),  # a source who is not a member
+        ("c", "late", U("2024-02-01"), "message", None),  # before joining: counted once a member
+        ("c", "late", U("2024-02-20"), "reply", "a"),
+        ("c", "gone", U("2024-01-05"), "post", None),
+        ("c", "boss", U("2024-01-06"), "reply", "a"),
+        ("c", "a", U("2024-01-20"), "join", None),  # not activity
+        ("c", "a", U("2024-03-05"), "message", None),  # after the last boundary
+        ("d", "x", U("2024-02-03"), "message", "y"),  # community d starts after the first boundary
+        ("d", "y", U("2024-02-04"), "reply", "x"),
+        ("d", "x", U("2024-02-05"), "purchase", None),
+    ]
+    ev = pd.DataFrame(rows, columns=["community_id", "member_id", "ts", "event_type", "target_member_id"])
+    ev["amount"] = np.where(ev["event_type"] == "purchase", 9.5, np.nan)
+    return ev, members
+
+
+def _assert_snapshots_equal_features(ev, mem, bounds):
+    snaps = DuckDBEngine().snapshot_features(ev, mem, bounds=bounds)
+    assert list(snaps.columns) == ["as_of", "community_id", "member_id", *ROLE_FEATURE_IDS]
+    assert set(snaps["as_of"]) == set(bounds)
+    for b in bounds:
+        want = member_features(ev, mem, as_of=b)[["community_id", "member_id", *ROLE_FEATURE_IDS]]
+        got = snaps[snaps["as_of"] == b].drop(columns="as_of").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    return snaps
+
+
+def test_snapshot_features_equal_member_features_at_each_instant():
+    ev, mem = _edge_cases()
+    bounds = list(pd.date_range("2024-01-01", "2024-03-01", freq="MS", tz="UTC"))
+    snaps = _assert_snapshots_equal_features(ev, mem, bounds)
+    at = snaps.set_index(["as_of", "community_id", "member_id"])
+    assert at.loc[(U("2024-01-01"), "c", "a"), "n_events"] == 1
+    assert at.loc[(U("2024-02-01"), "c", "a"), "purchases"] == 1
+    assert at.loc[(U("2024-03-01"), "c", "a"), "partners_in"] == 4  # b, stranger, boss, late
+    assert (U("2024-02-01"), "c", "late") not in at.index and at.loc[(U("2024-03-01"), "c", "late"), "n_events"] == 2
+    assert at.loc[(U("2024-02-01"), "c", "gone"), "has_left"]  # left exactly then
+    assert at.loc[(U("2024-02-01"), "d", "on_time"), "tenure_days"] == 0
+    assert at.loc[(U("2024-03-01"), "d", "last"), "tenure_days"] == 0
+
+
+def test_snapshot_features_on_the_samples_and_roles_as_with_a_labeler(samples_dir):
+    ds = load_dataset(samples_dir)
+    now = ds.events["ts"].max()
+    bounds = list(pd.date_range(now - pd.DateOffset(months=6), now, freq="MS"))
+    _assert_snapshots_equal_features(ds.events, ds.members, bounds)
+    th = RoleThresholds(core_min_partners_in=2)
+    fast = role_snapshots(ds.events, ds.members, start=bounds[0], end=now, thresholds=th)
+    slow = role_snapshots(ds.events, ds.members, start=bounds[0], end=now, labeler=lambda f: assign_roles(f, th))
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast["role"].nunique() >= 4
+
+
+def test_snapshot_bounds_must_increase():
+    ev, mem = _edge_cases()
+    with pytest.raises(ValueError, match="increasing"):
+        DuckDBEngine().snapshot_features(ev, mem, bounds=["2024-02-01", "2024-01-01"])
+
+
+class _PerInstantEngine:
+    """An engine with member features only (as Spark): role_snapshots runs one query per instant."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def member_features(self, events, members, *, as_of, staff_roles):
+        self.calls += 1
+        return DuckDBEngine().member_features(events, members, as_of=as_of, staff_roles=staff_roles)
+
+
+def test_an_engine_without_snapshots_gives_the_same_roles():
+    ev, mem = _edge_cases()
+    th = RoleThresholds(newcomer_days=20, core_min_ugc_30d=0.5, core_min_partners_in=2)
+    eng = _PerInstantEngine()
+    slow = role_snapshots(ev, mem, start="2024-01-01", end="2024-03-01", thresholds=th, engine=eng)
+    assert eng.calls == 3
+    fast = role_snapshots(ev, mem, start="2024-01-01", end="2024-03-01", thresholds=th)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert {"core", "zombie", "newcomer", "staff"} <= set(fast["role"])

@@ -34,6 +34,8 @@ __all__ = [
     "STAFF_ROLES",
     "ACTIVITY_EXCLUDED",
     "features_sql",
+    "snapshot_features_sql",
+    "ROLE_FEATURE_IDS",
     "member_features",
     "feature_labels",
     "participation_inequality",
@@ -311,6 +313,154 @@ ORDER BY m.community_id, m.member_id
 """
 
 
+#: The features the rule roles read (:func:`commlab.analysis.roles.role_conditions`), which
+#: :func:`snapshot_features_sql` computes at several instants in one pass.
+ROLE_FEATURE_IDS: tuple[str, ...] = (
+    "tenure_days", "observed_days", "recency_days", "n_events", "ugc", "ugc_30d", "purchases",
+    "partners_in", "has_left", "is_staff",
+)
+
+
+def _timestamptz(when: pd.Timestamp) -> str:
+    return f"CAST('{when.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
+
+
+def snapshot_features_sql(events: str, members: str, bounds: list[pd.Timestamp], *,
+                          staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+    """The :data:`ROLE_FEATURE_IDS` at each instant of ``bounds``, in one pass over the events.
+
+    Computing :func:`features_sql` once per instant reads every event once per instant. This
+    query files each event under the first instant it counts for (bucket ``j``: the smallest
+    ``k`` with ``ts <= bounds[k]``), aggregates per member and bucket, then per member the
+    buckets ``j <= k`` for every ``k`` (one column per instant), and picks instant ``k``'s
+    column for the member's row at ``k``. The distinct partners of ``partners_in`` are the
+    (member, partner) pairs whose first interaction falls in a bucket ``j <= k``. Every column
+    is defined as in :func:`features_sql`, with the same arithmetic, so the values are equal
+    (tested column by column).
+
+    Parameters
+    ----------
+    events, members : str
+        SQL relations, as for :func:`features_sql`.
+    bounds : list of Timestamp
+        Tz-aware instants, strictly increasing.
+    staff_roles : tuple of str
+        Member roles counted as staff.
+
+    Returns
+    -------
+    str
+        A query returning ``k`` (the index into ``bounds``), ``community_id``, ``member_id`` and
+        :data:`ROLE_FEATURE_IDS`: one row per instant and member who joined by it, ordered by
+        ``k``, community and member.
+    """
+    if not bounds:
+        raise ValueError("bounds is empty")
+    if any(b.tzinfo is None for b in bounds):
+        raise ValueError("bounds must be tz-aware (UTC)")
+    if any(b2 <= b1 for b1, b2 in zip(bounds[:-1], bounds[1:], strict=True)):
+        raise ValueError("bounds must be strictly increasing")
+    lits = [_timestamptz(b) for b in bounds]
+    last = lits[-1]
+    values = ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits))
+    bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"
+    ks = range(len(lits))
+    wide_a = ", ".join(f"{fn}({col}) FILTER (WHERE j <= {k}) AS {col}_{k}"
+                       for k in ks for fn, col in (("sum", "n_events"), ("max", "last_ts"), ("sum", "ugc"),
+                                                    ("sum", "purchases")))
+    wide_p = ", ".join(f"count(*) FILTER (WHERE j <= {k}) AS partners_{k}" for k in ks)
+
+    def pick(col: str) -> str:
+        return "CASE b.k " + " ".join(f"WHEN {k} THEN {col}_{k}" for k in ks) + " END"
+
+    content = _sql_list(S.CONTENT_EVENTS)
+    inter = _sql_list(S.INTERACTION_EVENTS)
+    excluded = _sql_list(ACTIVITY_EXCLUDED)
+    staff = _sql_list(tuple(staff_roles))
+    activity = (f"(SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id, "
+                f"CAST(ts AS TIMESTAMPTZ) AS t, CAST(event_type AS VARCHAR) AS event_type, "
+                f"CAST(target_member_id AS VARCHAR) AS target_member_id "
+                f"FROM {events} WHERE CAST(ts AS TIMESTAMPTZ) <= {last} "
+                f"AND CAST(event_type AS VARCHAR) NOT IN ({excluded}))")
+    pick_n, pick_last, pick_ugc, pick_purchases, pick_partners = (
+        pick(c) for c in ("n_events", "last_ts", "ugc", "purchases", "partners"))
+    return f"""
+WITH bnd AS (
+    SELECT * FROM (VALUES {values}) AS v(k, as_of)
+),
+c AS (
+    SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
+    FROM {events}
+    WHERE CAST(ts AS TIMESTAMPTZ) <= {last}
+    GROUP BY 1
+),
+mm AS (
+    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+           CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at,
+           CAST(role AS VARCHAR) IN ({staff}) AS is_staff
+    FROM {members}
+    WHERE CAST(joined_at AS TIMESTAMPTZ) <= {last}
+),
+-- per member and bucket; events of unknown members find no row of mm below
+a AS (
+    SELECT community_id, member_id, {bucket} AS j,
+        count(*) AS n_events, max(t) AS last_ts,
+        count(*) FILTER (WHERE event_type IN ({content})) AS ugc,
+        count(*) FILTER (WHERE event_type = 'purchase') AS purchases
+    FROM {activity} AS e
+    GROUP BY 1, 2, 3
+),
+-- the bucket of each (member, partner) pair's first interaction
+pr AS (
+    SELECT community_id, target, min({bucket}) AS j
+    FROM (
+        SELECT community_id, member_id, t, NULLIF(target_member_id, member_id) AS target
+        FROM {activity} AS e
+        WHERE event_type IN ({inter})
+    ) AS x
+    WHERE target IS NOT NULL
+    GROUP BY community_id, member_id, target
+),
+-- one row per member: the sums over the buckets j <= k, for every k
+wa AS (
+    SELECT community_id, member_id, {wide_a}
+    FROM a GROUP BY 1, 2
+),
+wp AS (
+    SELECT community_id, target AS member_id, {wide_p}
+    FROM pr GROUP BY 1, 2
+),
+m AS (
+    SELECT b.k, b.as_of, mm.community_id, mm.member_id, mm.joined_at, mm.left_at, mm.is_staff,
+           (epoch(b.as_of) - epoch(greatest(mm.joined_at, coalesce(
+               CASE WHEN c.first_ts <= b.as_of THEN c.first_ts END, mm.joined_at)))) / 86400.0 AS observed_days,
+           {pick_n} AS n_events, {pick_last} AS last_ts, {pick_ugc} AS ugc, {pick_purchases} AS purchases,
+           {pick_partners} AS partners_in
+    FROM mm
+    LEFT JOIN c ON c.community_id = mm.community_id
+    LEFT JOIN wa ON wa.community_id = mm.community_id AND wa.member_id = mm.member_id
+    LEFT JOIN wp ON wp.community_id = mm.community_id AND wp.member_id = mm.member_id
+    JOIN bnd b ON mm.joined_at <= b.as_of
+)
+SELECT
+    k,
+    community_id,
+    member_id,
+    (epoch(as_of) - epoch(joined_at)) / 86400.0 AS tenure_days,
+    observed_days,
+    CAST((epoch(as_of) - epoch(last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
+    coalesce(n_events, 0) AS n_events,
+    coalesce(ugc, 0) AS ugc,
+    coalesce(ugc, 0) * 30.0 / greatest(observed_days, 30.0) AS ugc_30d,
+    coalesce(purchases, 0) AS purchases,
+    coalesce(partners_in, 0) AS partners_in,
+    coalesce(left_at <= as_of, false) AS has_left,
+    is_staff
+FROM m
+ORDER BY k, community_id, member_id
+"""
+
+
 def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
     ts = pd.Timestamp(when)
     if ts.tzinfo is None:
@@ -355,24 +505,28 @@ def member_features(
     return DuckDBEngine().member_features(events, members, as_of=_utc(as_of), staff_roles=tuple(staff_roles))
 
 
-def tidy_features(out: pd.DataFrame) -> pd.DataFrame:
+def tidy_features(out: pd.DataFrame, *, columns: tuple[str, ...] | None = None,
+                  keys: tuple[str, ...] = ("community_id", "member_id")) -> pd.DataFrame:
     """Canonical dtypes, column order and row order of a features result, whatever engine made it.
 
     Ids become ``string``; flags ``bool``; the float features ``float64``; counts ``int64``
-    (``pd.to_numeric`` first, since Spark returns decimals). Rows are sorted by community and member.
+    (``pd.to_numeric`` first, since Spark returns decimals). Rows are sorted by ``keys``.
+    ``columns`` (default: every feature) names the feature columns of ``out``.
     """
     out = out.copy()
     for c in ("community_id", "member_id"):
         out[c] = out[c].astype("string")
-    for f in FEATURES:
-        if f.unit == "bool":
-            out[f.id] = out[f.id].astype(bool)
-        elif f.id in _FLOAT_FEATURES:
-            out[f.id] = pd.to_numeric(out[f.id]).astype("float64")
+    units = {f.id: f.unit for f in FEATURES}
+    columns = FEATURE_IDS if columns is None else columns
+    for c in columns:
+        if units[c] == "bool":
+            out[c] = out[c].astype(bool)
+        elif c in _FLOAT_FEATURES:
+            out[c] = pd.to_numeric(out[c]).astype("float64")
         else:
-            out[f.id] = pd.to_numeric(out[f.id]).astype("int64")
-    out = out[["community_id", "member_id", *(f.id for f in FEATURES)]]
-    return out.sort_values(["community_id", "member_id"], kind="stable").reset_index(drop=True)
+            out[c] = pd.to_numeric(out[c]).astype("int64")
+    out = out[[*keys, *columns]]
+    return out.sort_values(list(keys), kind="stable").reset_index(drop=True)
 
 
 def participation_inequality(features: pd.DataFrame, *, content: str = "ugc",

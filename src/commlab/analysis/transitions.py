@@ -9,10 +9,11 @@ one transition (``from_role`` → ``to_role``). Members who joined in between co
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from commlab.analysis.features import STAFF_ROLES, member_features
+from commlab.analysis.features import STAFF_ROLES
 from commlab.analysis.roles import RoleThresholds, assign_roles
 from commlab.engines.base import Source
 
@@ -39,6 +40,7 @@ def role_snapshots(
     thresholds: RoleThresholds | None = None,
     labeler: Labeler | None = None,
     staff_roles: tuple[str, ...] = STAFF_ROLES,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """The role of every member at each boundary of ``pd.date_range(start, end, freq=freq)``.
 
@@ -54,7 +56,13 @@ def role_snapshots(
         For :func:`commlab.analysis.roles.assign_roles`.
     labeler : callable, optional
         Features table -> labels (for example ``lambda f: seg.predict(segment_matrix(f))``);
-        replaces the rule roles.
+        replaces the rule roles. Without one, the features the rules read are computed for
+        every boundary in one query (:meth:`commlab.engines.duck.DuckDBEngine.snapshot_features`);
+        a labeler gets every feature, one query per boundary.
+    engine : engine, optional
+        What computes the features (:func:`commlab.engines.get_engine`); default: DuckDB with
+        its default settings. An engine without ``snapshot_features`` (Spark) runs one
+        feature query per boundary.
 
     Returns
     -------
@@ -64,9 +72,19 @@ def role_snapshots(
     bounds = pd.date_range(_utc(start), _utc(end), freq=freq)
     if len(bounds) < 2:
         raise ValueError(f"need at least two {freq!r} boundaries between {start} and {end}")
+    if engine is None:
+        from commlab.engines.duck import DuckDBEngine
+
+        engine = DuckDBEngine()
+    staff_roles = tuple(staff_roles)
+    if labeler is None and hasattr(engine, "snapshot_features"):
+        # the rule roles read a few features: every instant in one pass over the events
+        f = engine.snapshot_features(events, members, bounds=bounds, staff_roles=staff_roles)
+        return pd.DataFrame({"as_of": f["as_of"], "community_id": f["community_id"], "member_id": f["member_id"],
+                             "role": assign_roles(f, thresholds)})
     parts = []
     for b in bounds:
-        f = member_features(events, members, as_of=b, staff_roles=staff_roles)
+        f = engine.member_features(events, members, as_of=b, staff_roles=staff_roles)
         lab = labeler(f) if labeler is not None else assign_roles(f, thresholds)
         parts.append(pd.DataFrame({
             "as_of": b, "community_id": f["community_id"], "member_id": f["member_id"],
@@ -85,8 +103,11 @@ def role_transitions(
     thresholds: RoleThresholds | None = None,
     labeler: Labeler | None = None,
     staff_roles: tuple[str, ...] = STAFF_ROLES,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """Counts of role changes between consecutive boundaries.
+
+    The parameters are those of :func:`role_snapshots`.
 
     Returns
     -------
@@ -95,7 +116,7 @@ def role_transitions(
         observed (period, from, to), staying in the same role included.
     """
     snaps = role_snapshots(events, members, start=start, end=end, freq=freq, thresholds=thresholds,
-                           labeler=labeler, staff_roles=staff_roles)
+                           labeler=labeler, staff_roles=staff_roles, engine=engine)
     bounds = sorted(snaps["as_of"].unique())
     rows = []
     for prev, cur in zip(bounds[:-1], bounds[1:], strict=True):

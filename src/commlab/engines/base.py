@@ -46,11 +46,6 @@ Source = pd.DataFrame | StoredEvents | str | Path | Sequence[str | Path]
 SQL_TYPES: dict[str, str] = {"string": "VARCHAR", "category": "VARCHAR", "timestamp": "TIMESTAMPTZ",
                              "float": "DOUBLE"}
 
-_FLOAT_FEATURES = frozenset(
-    {"tenure_days", "observed_days", "active_day_share", "ugc_30d", "recency_days", "reciprocity",
-     "staff_interaction_share", "last30_share", "purchase_total"}
-)
-
 
 def source_paths(src: str | Path | Sequence[str | Path]) -> list[str]:
     """The path(s) of a file source as strings (a single path becomes a one-item list)."""

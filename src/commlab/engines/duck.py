@@ -24,7 +24,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from commlab.analysis.features import STAFF_ROLES, features_sql
+from commlab.analysis.features import (
+    ROLE_FEATURE_IDS,
+    STAFF_ROLES,
+    features_sql,
+    snapshot_features_sql,
+)
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
@@ -261,6 +266,41 @@ class DuckDBEngine:
         if len(parts) > 1:
             res = res.sort_values(["community_id", "member_id"], kind="stable")
         return tidy_features(res)
+
+    def snapshot_features(self, events: Source, members: Source, *, bounds: Iterable[Any],
+                          staff_roles: tuple[str, ...] = STAFF_ROLES) -> pd.DataFrame:
+        """The features of the rule roles (:data:`~commlab.analysis.features.ROLE_FEATURE_IDS`) at several instants.
+
+        One query reads the events once for every instant
+        (:func:`~commlab.analysis.features.snapshot_features_sql`); the values equal
+        :meth:`member_features` at each instant.
+
+        Parameters
+        ----------
+        events, members : DataFrame or path(s)
+            The canonical tables, in memory or as Parquet/CSV files.
+        bounds : iterable of str or Timestamp
+            The instants, strictly increasing; naive values are read as UTC.
+        staff_roles : tuple of str
+            Roles flagged ``is_staff``.
+
+        Returns
+        -------
+        DataFrame
+            ``as_of``, ``community_id``, ``member_id`` and the role features: one row per
+            instant and member who joined by it, sorted by instant, community and member.
+        """
+        instants = [utc_instant(b) for b in bounds]
+        con = self.connect()
+        try:
+            v = self.register_tables(con, events=events, members=members)
+            sql = snapshot_features_sql(v["events"], v["members"], instants, staff_roles=tuple(staff_roles))
+            res = con.execute(sql).df()
+        finally:
+            con.close()
+        out = tidy_features(res, columns=ROLE_FEATURE_IDS, keys=("k", "community_id", "member_id"))
+        out.insert(0, "as_of", pd.DatetimeIndex(instants)[out.pop("k").to_numpy()])
+        return out
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, data: Dataset | Tables | Mapping[str, Source], *, as_of: Any,
