@@ -128,6 +128,12 @@ def _shifted_periods(**days: int) -> str:
     return f"(SELECT *, {cols} FROM periods)"
 
 
+#: The interaction events that make edges: of the given kinds, aimed at another member, bots excluded
+#: at either end (``t``: the target's row of ``staff``, if any).
+_EDGE_FILTER = ("e.event_type IN {kinds} AND e.target_member_id IS NOT NULL "
+                "AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)")
+
+
 def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None = None,
                hashed: bool = False, periods: str = "periods") -> str:
     """The edge query over events in ``window``; ``extra`` = (expression, alias) adds a grouping column.
@@ -148,8 +154,7 @@ SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS ta
 FROM {periods} p
 JOIN ev e ON e.community_id = p.community_id AND {window}
 LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
-WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
-  AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)
+WHERE {_EDGE_FILTER.format(kinds=_kinds_sql(kinds))}
 GROUP BY p.community_id, p.period, e.member_id, e.target_member_id{by}
 """
 
@@ -414,7 +419,9 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
     collisions by :func:`hash_ids_safe`), else dictionary codes of the ids. Rows are ordered by
     group with one integer sort and each graph is sliced as integer arrays; ids are looked up
     (from the rows where a node occurs) only for hub ties and the main core. With ``core_only``
-    only the main core is computed (the measures dict is empty), as :func:`kcore_stability` needs.
+    only the main core is computed (the measures dict is empty), as :func:`kcore_stability` needs;
+    then the table may hold only the hashes (no ``source``/``target`` strings, weights or staff
+    flags), and the core's members are named by their hashes.
     """
     result: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
     t = edges if isinstance(edges, pa.Table) else pa.Table.from_pandas(edges, preserve_index=False)
@@ -433,12 +440,15 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
                                          for c in ("source", "target")]))[0]
         ids = [codes[:m], codes[m:]]
     g_src, g_tgt = ids[0][order], ids[1][order]
-    strings = (t["source"].combine_chunks(), t["target"].combine_chunks())
+    # without the id strings (hashes only, for the cores) a node is named by its hash
+    strings = ((t["source"].combine_chunks(), t["target"].combine_chunks()) if "source" in t.column_names
+               else (pa.array(ids[0]), pa.array(ids[1])))
 
     def col(name: str, dtype: type) -> np.ndarray:
         return t[name].to_numpy().astype(dtype)[order]
 
-    weight, s_staff, t_staff = col("weight", float), col("source_staff", bool), col("target_staff", bool)
+    if not core_only:
+        weight, s_staff, t_staff = col("weight", float), col("source_staff", bool), col("target_staff", bool)
     starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
     ends = np.r_[starts[1:], m]
 
@@ -516,8 +526,18 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before
     bounds = _shifted_periods(since=2 * days, mid=days)
     w = "CASE WHEN e.ts > p.mid THEN 0 ELSE 1 END"
-    edges = ctx.arrow(_edges_sql(kinds, "e.ts > p.since AND e.ts <= p.p_end", extra=(w, "w"),
-                                 hashed=hash_ids_safe(ctx), periods=bounds))
+    window = "e.ts > p.since AND e.ts <= p.p_end"
+    if hash_ids_safe(ctx):
+        # the cores only need who is linked to whom: the distinct pairs of id hashes (unique within a
+        # community, checked), no id strings, weights or staff flags; the cores are sets of hashes
+        edges = ctx.arrow(f"""
+SELECT DISTINCT p.community_id, p.period, {w} AS w, hash(e.member_id) AS source_h, hash(e.target_member_id) AS target_h
+FROM {bounds} p
+JOIN ev e ON e.community_id = p.community_id AND {window}
+LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+WHERE {_EDGE_FILTER.format(kinds=_kinds_sql(kinds))}""")
+    else:
+        edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), periods=bounds))
     now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
     before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
     rows = []
