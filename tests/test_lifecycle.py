@@ -104,6 +104,24 @@ def test_rfm_from_events_days_and_weeks():
         rfm_from_events(ev, as_of=U("2024-06-20"), period="M")
 
 
+def test_rfm_counts_periods_across_blocks_and_before_1970():
+    """Active periods are counted per block of 63 periods: days far apart, a block edge and days before
+    the period origin (Monday 1970-01-05) count once each, as in the naive oracle."""
+    from commlab.analysis.naive import naive_rfm
+
+    U = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    days = [U("1969-12-31 23:00"), U("1970-01-04"), U("1970-01-05"), U("1970-01-05 18:00"), U("1970-03-08"),
+            U("1970-03-09"), U("2024-06-01"), U("2024-06-01 01:00"), U("2024-06-30")]
+    ev = pd.DataFrame({"community_id": "c", "member_id": "a", "ts": days, "event_type": "message"})
+    now = U("2024-07-01")
+    for period in ("D", "W"):
+        got = rfm_from_events(ev, as_of=now, period=period)
+        want = naive_rfm(ev, as_of=now, period=period)
+        cols = ["frequency", "recency", "T"]
+        assert got[cols].to_numpy().tolist() == want[cols].to_numpy().tolist()
+    assert rfm_from_events(ev, as_of=now)["frequency"].iloc[0] == 6.0  # 7 distinct days
+
+
 def test_member_p_alive_aligns(fitted):
     rfm = pd.DataFrame({"frequency": [0.0, 3.0], "recency": [0.0, 2.0], "T": [10.0, 40.0]}, index=[7, 9])
     p = member_p_alive(fitted, rfm)

@@ -301,18 +301,24 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
     now_idx = (now - _EPOCH_MONDAY).days // step
     kinds = ", ".join("'" + str(v).replace("'", "''") + "'" for v in (event_types or ACTIVITY_EXCLUDED))
     keep = f"IN ({kinds})" if event_types else f"NOT IN ({kinds})"
-    # period number: whole periods since Monday 1970-01-05 (345,600 s after the epoch)
+    # period number: whole periods since Monday 1970-01-05 (345,600 s after the epoch). The active
+    # periods of a member are counted as bits of one mask per block of 63 periods, not with a
+    # DISTINCT over every (member, period): one group-by of the events instead of two.
     sql = f"""
-        WITH p AS (
-            SELECT DISTINCT CAST(community_id AS VARCHAR) AS community_id,
-                   CAST(member_id AS VARCHAR) AS member_id,
+        WITH e AS (
+            SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
                    CAST(floor((epoch(CAST(ts AS TIMESTAMPTZ)) - 345600) / {86400 * step}) AS BIGINT) AS p
             FROM {{events}}
             WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) {keep}
+        ),
+        b AS (
+            SELECT community_id, member_id, min(p) AS first_p, max(p) AS last_p,
+                   bit_or(CAST(1 AS BIGINT) << CAST(p - 63 * floor(p / 63) AS INTEGER)) AS mask
+            FROM e GROUP BY community_id, member_id, CAST(floor(p / 63) AS BIGINT)
         )
-        SELECT community_id, member_id, CAST(count(*) - 1 AS DOUBLE) AS frequency,
-               CAST(max(p) - min(p) AS DOUBLE) AS recency, CAST({now_idx} - min(p) AS DOUBLE) AS T
-        FROM p GROUP BY community_id, member_id ORDER BY community_id, member_id
+        SELECT community_id, member_id, CAST(sum(bit_count(mask)) - 1 AS DOUBLE) AS frequency,
+               CAST(max(last_p) - min(first_p) AS DOUBLE) AS recency, CAST({now_idx} - min(first_p) AS DOUBLE) AS T
+        FROM b GROUP BY community_id, member_id ORDER BY community_id, member_id
     """
     out = query_events(events, sql, as_of=now)
     return out.astype({"community_id": "string", "member_id": "string"})
