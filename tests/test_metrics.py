@@ -445,3 +445,28 @@ def test_on_demand_tables_are_built_by_the_first_query_naming_them():
                                  "content_pm": "CREATE TEMP TABLE content_pm AS SELECT x + 1 AS y FROM flow_pm"})
     assert ctx.query("SELECT 5 AS v")["v"].tolist() == [5] and set(ctx.pending) == {"flow_pm", "content_pm"}
     assert ctx.query("SELECT y FROM content_pm")["y"].tolist() == [2] and ctx.pending == {}
+
+
+def test_connect_copies_the_events_only_when_asked():
+    """connect() holds ``ev`` as a table by default and as a view with materialize_events=False; the
+    on-demand relations are views either way (built only if read); both give the same rows."""
+    from commlab.analysis.metrics import as_tables, connect, make_periods
+    from health_data import samples_dataset
+
+    t = as_tables(samples_dataset())
+    periods = make_periods(t.frame("communities"), as_of="2024-07-01", window="month")
+    rows = {}
+    for materialize in (True, False):
+        con = connect(t, periods, materialize_events=materialize)
+        try:
+            tables = set(con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").df()["table_name"])
+            views = set(con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").df()["view_name"])
+            assert ("ev" in tables) is materialize and ("ev" in views) is not materialize
+            assert {"flow_pm", "content_pm", "recent_pm", "day_counts"} <= views - tables
+            rows[materialize] = [con.execute(f"SELECT * FROM {name} ORDER BY ALL").df()
+                                 for name in ("ev", "flow_pm", "recent_pm", "day_counts")]
+        finally:
+            con.close()
+    assert len(rows[True][0]) > 1000
+    for a, b in zip(rows[True], rows[False], strict=True):
+        pd.testing.assert_frame_equal(a, b)

@@ -289,7 +289,7 @@ def member_flags(data, *, as_of, event_type: str) -> pd.DataFrame:
     """
     t: Tables = as_tables(data)
     periods = make_periods(t.frame("communities"), as_of=as_of, window=None)
-    con = connect(t, periods)
+    con = connect(t, periods, materialize_events=False)  # the events are read once
     try:
         return con.execute("""
 SELECT pr.community_id, pr.member_id,
@@ -442,7 +442,7 @@ def early_days(data, community_ids: Iterable[str]) -> pd.DataFrame:
     comm = t.frame("communities")
     comm = comm[comm["community_id"].astype(str).isin(list(community_ids))]
     periods = make_periods(comm, as_of="created+30d", window=None)
-    con = connect(t, periods)
+    con = connect(t, periods, materialize_events=False)  # the events are read once
     try:
         return con.execute("""
 WITH days AS (SELECT p.community_id, d.day FROM periods p, LATERAL (SELECT unnest(range(1, 31)) AS day) d),

@@ -429,7 +429,8 @@ def prelude_statements(views: Mapping[str, str]) -> list[str]:
 
 
 def connect(tables: Tables, periods: pd.DataFrame,
-            con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+            con: duckdb.DuckDBPyConnection | None = None, *,
+            materialize_events: bool = True) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection holding the relations of the module docstring.
 
     Parameters
@@ -443,6 +444,14 @@ def connect(tables: Tables, periods: pd.DataFrame,
     con : connection, optional
         Use this connection (e.g. one with memory and spill settings); default: a new in-memory
         connection from ``DuckDBEngine().connect()``.
+    materialize_events : bool, default True
+        Hold ``ev`` (the events joined to the staff rows) as a table. ``False`` makes it a view,
+        for a caller that reads the events once: it then does not write a copy of every event.
+
+    Notes
+    -----
+    The :data:`ON_DEMAND` relations are views here: a caller that does not read them does not
+    pay for them (:meth:`MetricContext.query` materialises them instead, on first use).
     """
     from commlab.engines.duck import DuckDBEngine
 
@@ -451,9 +460,18 @@ def connect(tables: Tables, periods: pd.DataFrame,
     views = eng.register_tables(con, communities=tables.communities, members=tables.members,
                                 events=tables.events)
     con.register("periods", periods)
-    for stmt in prelude_statements(views):
-        con.execute(stmt)
+    eager, pending = split_prelude(prelude_statements(views))
+    for stmt in eager:
+        con.execute(stmt if materialize_events or created_name(stmt) != "ev" else _as_view(stmt))
+    # the on-demand tables as views: computed only if a query reads them
+    for stmt in pending.values():
+        con.execute(_as_view(stmt))
     return con
+
+
+def _as_view(stmt: str) -> str:
+    """A prelude ``CREATE ... TEMP TABLE`` statement as the same ``TEMP VIEW``."""
+    return re.sub(r"TEMP\s+TABLE", "TEMP VIEW", stmt, count=1, flags=re.IGNORECASE)
 
 
 def engine_periods(query: Callable[[str], pd.DataFrame], views: Mapping[str, str], *, as_of: Any,

@@ -649,7 +649,7 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
     periods = make_periods(comm, as_of=as_of, window=None)
     if isinstance(t.events, StoredEvents):  # read this community's rows only
         t = dataclasses.replace(t, events=t.events.restrict([str(community_id)]))
-    con = connect(t, periods)
+    con = connect(t, periods, materialize_events=False)  # the events are read once
     try:
         ctx = MetricContext(con, t, periods, None)
         edges = interaction_edges(ctx, kinds=kinds, trailing_days=None if days is None else (days, 0))

@@ -55,7 +55,7 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
     if communities:
         comm = comm[comm["community_id"].isin(communities)]
     periods = make_periods(comm, as_of=as_of, window=None)
-    con = connect(t, periods)
+    con = connect(t, periods, materialize_events=False)  # the activity is read once, below
     unit = "month" if freq == "month" else "week"
     since = "f.first_ts - INTERVAL '1 day'"
     if observed_from is not None:
@@ -64,25 +64,26 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
             else "CAST(date_diff('day', m.cohort, e.bucket) / 7 AS BIGINT)")
     try:
         return con.execute(f"""
-WITH first AS (
-  SELECT a.community_id, min(a.ts) AS first_ts FROM act a JOIN periods p ON p.community_id = a.community_id
-  WHERE a.ts <= p.p_end GROUP BY a.community_id),
+WITH ea AS MATERIALIZED (
+  -- one pass over the activity: per member and period bucket, its first instant and staff flag
+  SELECT a.community_id, a.member_id, date_trunc('{unit}', a.ts) AS bucket, min(a.ts) AS min_ts,
+         bool_or(a.is_staff) AS is_staff
+  FROM act a JOIN periods p ON p.community_id = a.community_id WHERE a.ts <= p.p_end GROUP BY ALL),
+first AS (SELECT community_id, min(min_ts) AS first_ts FROM ea GROUP BY community_id),
 m AS (
   SELECT r.community_id, r.member_id, date_trunc('{unit}', r.joined_at) AS cohort
   FROM roles r JOIN periods p ON p.community_id = r.community_id
   JOIN first f ON f.community_id = r.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND r.joined_at >= {since}),
 sizes AS (SELECT community_id, cohort, count(*) AS cohort_size FROM m GROUP BY ALL),
-e AS (
-  SELECT DISTINCT a.community_id, a.member_id, date_trunc('{unit}', a.ts) AS bucket
-  FROM act a JOIN periods p ON p.community_id = a.community_id WHERE a.ts <= p.p_end AND NOT a.is_staff),
+e AS (SELECT community_id, member_id, bucket FROM ea WHERE NOT is_staff),
 x AS (
   SELECT m.community_id, m.cohort, {diff} AS "offset", count(DISTINCT m.member_id) AS active
   FROM m JOIN e ON e.community_id = m.community_id AND e.member_id = m.member_id AND e.bucket >= m.cohort
   GROUP BY ALL),
 bounds AS (
-  SELECT p.community_id, min(date_trunc('{unit}', a.ts)) AS first_bucket, date_trunc('{unit}', p.p_end) AS last
-  FROM periods p JOIN act a ON a.community_id = p.community_id AND a.ts <= p.p_end GROUP BY p.community_id, p.p_end),
+  SELECT p.community_id, date_trunc('{unit}', p.p_end) AS last
+  FROM periods p WHERE p.community_id IN (SELECT community_id FROM first)),
 grid AS (
   SELECT s.community_id, s.cohort, s.cohort_size, o."offset"
   FROM sizes s JOIN bounds b ON b.community_id = s.community_id,
