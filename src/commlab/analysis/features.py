@@ -35,6 +35,7 @@ __all__ = [
     "ACTIVITY_EXCLUDED",
     "features_sql",
     "snapshot_features_sql",
+    "timestamptz_literal",
     "ROLE_FEATURE_IDS",
     "member_features",
     "feature_labels",
@@ -321,7 +322,8 @@ ROLE_FEATURE_IDS: tuple[str, ...] = (
 )
 
 
-def _timestamptz(when: pd.Timestamp) -> str:
+def timestamptz_literal(when: pd.Timestamp) -> str:
+    """SQL for the tz-aware instant ``when`` (microseconds, UTC)."""
     return f"CAST('{when.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
 
 
@@ -360,7 +362,7 @@ def snapshot_features_sql(events: str, members: str, bounds: list[pd.Timestamp],
         raise ValueError("bounds must be tz-aware (UTC)")
     if any(b2 <= b1 for b1, b2 in zip(bounds[:-1], bounds[1:], strict=True)):
         raise ValueError("bounds must be strictly increasing")
-    lits = [_timestamptz(b) for b in bounds]
+    lits = [timestamptz_literal(b) for b in bounds]
     last = lits[-1]
     values = ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits))
     bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"

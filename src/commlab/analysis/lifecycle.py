@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.optimize import OptimizeResult, minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
+from commlab.analysis.daymask import block_of, day_bit
 from commlab.analysis.features import ACTIVITY_EXCLUDED
 from commlab.engines.base import Source
 
@@ -302,8 +303,8 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
     kinds = ", ".join("'" + str(v).replace("'", "''") + "'" for v in (event_types or ACTIVITY_EXCLUDED))
     keep = f"IN ({kinds})" if event_types else f"NOT IN ({kinds})"
     # period number: whole periods since Monday 1970-01-05 (345,600 s after the epoch). The active
-    # periods of a member are counted as bits of one mask per block of 63 periods, not with a
-    # DISTINCT over every (member, period): one group-by of the events instead of two.
+    # periods of a member are counted as bits of one mask per block of 63 periods (daymask), not
+    # with a DISTINCT over every (member, period): one group-by of the events instead of two.
     sql = f"""
         WITH e AS (
             SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
@@ -312,9 +313,8 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
             WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) {keep}
         ),
         b AS (
-            SELECT community_id, member_id, min(p) AS first_p, max(p) AS last_p,
-                   bit_or(CAST(1 AS BIGINT) << CAST(p - 63 * floor(p / 63) AS INTEGER)) AS mask
-            FROM e GROUP BY community_id, member_id, CAST(floor(p / 63) AS BIGINT)
+            SELECT community_id, member_id, min(p) AS first_p, max(p) AS last_p, bit_or({day_bit("p")}) AS mask
+            FROM e GROUP BY community_id, member_id, {block_of("p")}
         )
         SELECT community_id, member_id, CAST(sum(bit_count(mask)) - 1 AS DOUBLE) AS frequency,
                CAST(max(last_p) - min(first_p) AS DOUBLE) AS recency, CAST({now_idx} - min(first_p) AS DOUBLE) AS T

@@ -11,6 +11,7 @@ are counted apart); "content" is ``message``, ``post`` or ``reply`` (``schema.CO
 
 from __future__ import annotations
 
+from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit
 from commlab.analysis.metrics import Metric, register
 from commlab.data import schema as S
 
@@ -328,18 +329,18 @@ young AS (
 -- active days per member as bit masks of 63-day blocks, then members per day: a group per member and
 -- block instead of a DISTINCT over every (day, member)
 blocks AS (
-  SELECT community_id, member_id, d0 // 63 AS blk, bit_or(CAST(1 AS BIGINT) << CAST(d0 % 63 AS INTEGER)) AS mask
+  SELECT community_id, member_id, {block_of("d0")} AS blk, bit_or({day_bit("d0")}) AS mask
   FROM (
     SELECT e.community_id, e.member_id, CAST(floor((epoch(e.ts) - epoch(c.created_at)) / 86400) AS BIGINT) AS d0
     FROM act e JOIN communities c USING (community_id)
     WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
       AND e.community_id IN (SELECT community_id FROM young)) AS x
-  GROUP BY community_id, member_id, d0 // 63),
+  GROUP BY community_id, member_id, {block_of("d0")}),
 dau AS (
-  SELECT b.community_id, b.blk * 63 + r.i + 1 AS day, count(*) AS dau
-  FROM blocks b CROSS JOIN (SELECT unnest(range(63)) AS i) AS r
+  SELECT b.community_id, b.blk * {BLOCK_DAYS} + r.i + 1 AS day, count(*) AS dau
+  FROM blocks b CROSS JOIN (SELECT unnest(range({BLOCK_DAYS})) AS i) AS r
   WHERE (b.mask >> r.i) & 1 = 1
-  GROUP BY b.community_id, b.blk * 63 + r.i + 1),
+  GROUP BY b.community_id, b.blk * {BLOCK_DAYS} + r.i + 1),
 series AS (
   SELECT b.community_id, b.period, s.day FROM base b, LATERAL (SELECT unnest(range(1, b.n_days + 1)) AS day) s),
 full_ AS (

@@ -128,14 +128,8 @@ def _shifted_periods(**days: int) -> str:
     return f"(SELECT *, {cols} FROM periods)"
 
 
-#: The interaction events that make edges: of the given kinds, aimed at another member, bots excluded
-#: at either end (``t``: the target's row of ``staff``, if any).
-_EDGE_FILTER = ("e.event_type IN {kinds} AND e.target_member_id IS NOT NULL "
-                "AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)")
-
-
 def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None = None,
-               hashed: bool = False, periods: str = "periods") -> str:
+               hashed: bool = False, periods: str = "periods", pairs_only: bool = False) -> str:
     """The edge query over events in ``window``; ``extra`` = (expression, alias) adds a grouping column.
 
     ``periods`` is the relation aliased ``p`` (default the ``periods`` table).
@@ -143,18 +137,26 @@ def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None 
     The target's role comes from the prelude's small ``staff`` table (a member not in it is not
     staff and not a bot), so the events are not joined to every member. ``hashed`` adds the 64-bit
     hashes of both ids (``source_h``, ``target_h``; DuckDB only), see :func:`hash_ids_safe`.
+    ``pairs_only`` (with ``hashed``) returns only the distinct (period, ``extra``, hash pair) rows:
+    no id strings, weights or staff flags, for measures that need only who is linked to whom.
     """
     col, by = (f", {extra[0]} AS {extra[1]}", f", {extra[1]}") if extra else ("", "")
     if hashed:
         col += ", hash(e.member_id) AS source_h, hash(e.target_member_id) AS target_h"
+    where = f"""FROM {periods} p
+JOIN ev e ON e.community_id = p.community_id AND {window}
+LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
+  AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)"""
+    if pairs_only:
+        if not hashed:
+            raise ValueError("pairs_only needs hashed ids")
+        return f"SELECT DISTINCT p.community_id, p.period{col}\n{where}\n"
     return f"""
 SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS target{col},
        count(*) AS weight, bool_or(e.is_staff) AS source_staff,
        bool_or(t.member_id IS NOT NULL) AS target_staff
-FROM {periods} p
-JOIN ev e ON e.community_id = p.community_id AND {window}
-LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
-WHERE {_EDGE_FILTER.format(kinds=_kinds_sql(kinds))}
+{where}
 GROUP BY p.community_id, p.period, e.member_id, e.target_member_id{by}
 """
 
@@ -526,18 +528,11 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before
     bounds = _shifted_periods(since=2 * days, mid=days)
     w = "CASE WHEN e.ts > p.mid THEN 0 ELSE 1 END"
-    window = "e.ts > p.since AND e.ts <= p.p_end"
-    if hash_ids_safe(ctx):
-        # the cores only need who is linked to whom: the distinct pairs of id hashes (unique within a
-        # community, checked), no id strings, weights or staff flags; the cores are sets of hashes
-        edges = ctx.arrow(f"""
-SELECT DISTINCT p.community_id, p.period, {w} AS w, hash(e.member_id) AS source_h, hash(e.target_member_id) AS target_h
-FROM {bounds} p
-JOIN ev e ON e.community_id = p.community_id AND {window}
-LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
-WHERE {_EDGE_FILTER.format(kinds=_kinds_sql(kinds))}""")
-    else:
-        edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), periods=bounds))
+    # the cores only need who is linked to whom: with hashes unique within each community (checked),
+    # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes
+    hashed = hash_ids_safe(ctx)
+    edges = ctx.arrow(_edges_sql(kinds, "e.ts > p.since AND e.ts <= p.p_end", extra=(w, "w"), hashed=hashed,
+                                 periods=bounds, pairs_only=hashed))
     now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
     before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
     rows = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
 from commlab.engines.duck import query_events
@@ -132,19 +133,19 @@ def daily_activity(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = N
     # One pass over the events, two groupings: events per (community, local day), and per member
     # and block of 63 days the active days as a bit mask; the active members of a day are the
     # masks with its bit set. (A DISTINCT over every member and day cost 1.6x as much at 50 M.)
-    bits = ", ".join(f"sum((mask >> {i}) & 1)" for i in range(63))
+    bits = ", ".join(f"sum((mask >> {i}) & 1)" for i in range(BLOCK_DAYS))
     out = query_events(ds.events_source, f"""
         WITH d AS (
             SELECT c, m, CAST(floor(epoch({_local(tz or ds.tz)}) / 86400) AS BIGINT) AS day
             FROM ({_ACTIVE_EVENTS})
         ),
         g AS (
-            SELECT c, m, CAST(floor(day / 63) AS BIGINT) AS blk, day, grouping(m) AS by_day, count(*) AS n,
-                   bit_or(CAST(1 AS BIGINT) << CAST(day - 63 * floor(day / 63) AS INTEGER)) AS mask
+            SELECT c, m, {block_of("day")} AS blk, day, grouping(m) AS by_day, count(*) AS n,
+                   bit_or({day_bit("day")}) AS mask
             FROM d GROUP BY GROUPING SETS ((c, m, blk), (c, day))
         ),
         members AS (
-            SELECT c, blk * 63 + unnest(range(63)) AS day, unnest([{bits}]) AS active_members
+            SELECT c, blk * {BLOCK_DAYS} + unnest(range({BLOCK_DAYS})) AS day, unnest([{bits}]) AS active_members
             FROM g WHERE by_day = 0 GROUP BY c, blk
         )
         SELECT e.c AS community_id, CAST(DATE '1970-01-01' + CAST(e.day AS INTEGER) AS TIMESTAMP) AS date,

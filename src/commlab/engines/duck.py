@@ -29,6 +29,7 @@ from commlab.analysis.features import (
     STAFF_ROLES,
     features_sql,
     snapshot_features_sql,
+    timestamptz_literal,
 )
 from commlab.analysis.metrics import (
     MetricContext,
@@ -64,8 +65,7 @@ def bind_as_of(sql: str, as_of: pd.Timestamp) -> str:
 
     Used where a prepared parameter is not available (``COPY ... TO``, other engines).
     """
-    lit = f"CAST('{as_of.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
-    return sql.replace("$as_of", lit)
+    return sql.replace("$as_of", timestamptz_literal(as_of))
 
 
 
