@@ -152,6 +152,32 @@ def test_tiny_case_known_values_and_oracle():
     _compare(f, oracle(ev, mem, as_of))
 
 
+def before_1970() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One member's messages on both sides of a 63-day block edge (Sunday 1970-03-08 / Monday
+    1970-03-09), of the Monday the blocks start on (1969-12-29), and before 1970."""
+    ts = ["1969-10-26", "1969-10-27", "1969-12-28 10:00", "1969-12-29 01:00", "1969-12-31 23:00",
+          "1970-01-01 00:30", "1970-01-04 12:00", "1970-01-05", "1970-03-08", "1970-03-09", "1970-03-09 05:00"]
+    ev = pd.DataFrame({"community_id": "c", "member_id": "a", "ts": pd.to_datetime(ts, format="ISO8601"),
+                       "event_type": "message", "target_member_id": pd.NA, "amount": np.nan})
+    ev["ts"] = ev["ts"].dt.tz_localize("UTC")
+    for c in ("community_id", "member_id", "event_type", "target_member_id"):
+        ev[c] = ev[c].astype("string")
+    mem = pd.DataFrame({"community_id": ["c"], "member_id": ["a"], "joined_at": [U("1969-01-01")],
+                        "left_at": pd.Series([pd.NaT], dtype="datetime64[ns, UTC]"), "role": ["member"]})
+    mem[["community_id", "member_id", "role"]] = mem[["community_id", "member_id", "role"]].astype("string")
+    return ev, mem
+
+
+def test_days_and_weeks_across_blocks_and_before_1970():
+    """Active days and weeks are counted per 63-day block of Monday-start weeks, with no error and as
+    in the oracle, for days before 1970 and on both sides of a block edge."""
+    ev, mem = before_1970()
+    as_of = U("1970-06-01")
+    f = member_features(ev, mem, as_of=as_of)
+    assert (f["active_days"].iloc[0], f["active_weeks"].iloc[0]) == (10, 7)
+    _compare(f, oracle(ev, mem, as_of))
+
+
 def test_naive_as_of_is_rejected():
     ev, mem = _tiny()
     with pytest.raises(ValueError, match="tz-aware"):

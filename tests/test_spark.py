@@ -93,6 +93,22 @@ def test_features_spark_equal_duckdb(engine, small, tmp_path):
                                    equal_nan=True, err_msg=f.id)
 
 
+def test_features_spark_before_1970(engine, tmp_path):
+    """The 63-day blocks of days before 1970 (negative day numbers) transpile to the same counts."""
+    from test_features import before_1970
+
+    events, members = before_1970()
+    ev, mem = tmp_path / "events.parquet", tmp_path / "members.parquet"
+    events.to_parquet(ev, index=False, coerce_timestamps="us")
+    members.to_parquet(mem, index=False, coerce_timestamps="us")
+    got = engine.member_features(ev, mem, as_of="1970-06-01T00:00:00Z")
+    want = DuckDBEngine().member_features(ev, mem, as_of="1970-06-01T00:00:00Z")
+    assert (got["active_days"].iloc[0], got["active_weeks"].iloc[0]) == (10, 7)
+    for f in FEATURES:
+        np.testing.assert_allclose(got[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=f.id)
+
+
 def _compare(got: pd.DataFrame, want: pd.DataFrame) -> None:
     keys = ["community_id", "period", "metric_id"]
     j = want.merge(got, on=keys, how="left", suffixes=("_duckdb", "_spark"))

@@ -9,7 +9,7 @@ floor of ``day / 63`` and the bit its non-negative remainder.
 
 from __future__ import annotations
 
-__all__ = ["BLOCK_DAYS", "block_of", "day_bit"]
+__all__ = ["BLOCK_DAYS", "bit_of", "block_of", "day_bit"]
 
 #: Days per mask.
 BLOCK_DAYS = 63
@@ -20,6 +20,11 @@ def block_of(day: str) -> str:
     return f"CAST(floor(({day}) / {BLOCK_DAYS}) AS BIGINT)"
 
 
+def bit_of(day: str) -> str:
+    """SQL: the position (``INTEGER``, 0 to 62) of the integer day number ``day`` within its block."""
+    return f"CAST(({day}) - {BLOCK_DAYS} * floor(({day}) / {BLOCK_DAYS}) AS INTEGER)"
+
+
 def day_bit(day: str) -> str:
     """SQL: the ``BIGINT`` with the bit of ``day`` within its block set (aggregate it with ``bit_or``)."""
-    return f"(CAST(1 AS BIGINT) << CAST(({day}) - {BLOCK_DAYS} * floor(({day}) / {BLOCK_DAYS}) AS INTEGER))"
+    return f"(CAST(1 AS BIGINT) << {bit_of(day)})"

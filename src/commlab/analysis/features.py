@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from commlab.analysis.daymask import bit_of, block_of
 from commlab.data import schema as S
 from commlab.data.stored import StoredEvents
 
@@ -179,9 +180,9 @@ m AS (
 st AS (
     SELECT community_id, member_id FROM m WHERE is_staff
 ),
--- one row per member and 63-day block (9 Monday-start weeks): counts, and the active days and
--- weeks of the block as bit masks. Distinct days and weeks are then bit counts, not DISTINCT
--- aggregates over every event.
+-- one row per member and 63-day block (daymask; 9 Monday-start weeks, as day3 is 0 on a Monday):
+-- counts, and the active days and weeks of the block as bit masks. Distinct days and weeks are
+-- then bit counts, not DISTINCT aggregates over every event.
 b AS (
     SELECT ev.community_id, ev.member_id,
         ev.blk,
@@ -204,7 +205,7 @@ b AS (
         count(*) FILTER (WHERE ev.event_type = 'course_complete') AS courses_completed,
         count(*) FILTER (WHERE ev.event_type = 'referral') AS referrals
     FROM (
-        SELECT d.*, d.day3 // 63 AS blk, CAST(d.day3 % 63 AS INTEGER) AS dib
+        SELECT d.*, {block_of("d.day3")} AS blk, {bit_of("d.day3")} AS dib
         FROM (
             SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
                    CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS event_type,
