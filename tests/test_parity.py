@@ -152,6 +152,39 @@ def _assert_same_metrics(got: pd.DataFrame, want: pd.DataFrame, ids: list[str], 
                                    err_msg=f"{label}: {mid} ({column})")
 
 
+@pytest.fixture(scope="module")
+def moved_before_1970(small):
+    """The small communities moved back 2818 weeks (weekdays kept), so they straddle 1970-01-01."""
+    from commlab.data import Dataset
+
+    shift = pd.Timedelta(weeks=2818)
+    tabs = {"communities": ["created_at"], "members": ["joined_at", "left_at"], "events": ["ts"]}
+    moved = {name: getattr(small, name).assign(**{c: getattr(small, name)[c] - shift for c in cols})
+             for name, cols in tabs.items()}
+    assert moved["events"]["ts"].min() < pd.Timestamp("1970-01-01", tz="UTC") < moved["events"]["ts"].max()
+    return Dataset(moved["communities"], moved["members"], moved["events"]), pd.Timestamp(AS_OF, tz="UTC") - shift
+
+
+def test_naive_pandas_equals_duckdb_before_1970(moved_before_1970):
+    """Negative day numbers and the start of period "all" (it was the Unix epoch, which dropped the
+    earlier events from every flow metric): features, metrics and BG/NBD inputs as the oracles."""
+    from commlab.analysis.lifecycle import rfm_from_events
+    from commlab.analysis.naive import naive_rfm
+
+    moved, as_of = moved_before_1970
+    got = DuckDBEngine().member_features(moved.events, moved.members, as_of=as_of)
+    _assert_same_features(got, naive_member_features(moved.events, moved.members, as_of=as_of), "before 1970")
+    ids = [m.id for m in list_metrics() if m.id in NAIVE_METRICS]
+    got = DuckDBEngine().compute_metrics(moved, as_of=as_of, window=None)
+    want = naive_metrics(moved.communities, moved.members, moved.events, as_of=as_of)
+    assert got[got["metric_id"].isin(ids)]["value"].notna().mean() > 0.8
+    _assert_same_metrics(got, want, ids, "naive-pandas before 1970")
+    _assert_same_metrics(got, want, ids, "naive-pandas before 1970", column="n")
+    for period in ("D", "W"):
+        pd.testing.assert_frame_equal(rfm_from_events(moved.events, as_of=as_of, period=period),
+                                      naive_rfm(moved.events, as_of, period), check_dtype=False)
+
+
 def test_every_registered_metric_has_a_naive_version():
     missing = [m.id for m in list_metrics() if m.id not in NAIVE_METRICS]
     assert not missing, f"add a pandas version to commlab.analysis.naive for: {', '.join(missing)}"

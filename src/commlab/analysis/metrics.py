@@ -120,6 +120,10 @@ __all__ = [
 
 #: Roles counted as staff (not members) in every metric.
 STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Start (exclusive) of the period ``"all"`` when no ``start`` is given: before any event a
+#: community can have, so its flows count every event up to ``as_of`` (the Unix epoch used before
+#: dropped events before 1970 where the naive oracle counted them).
+ALL_TIME_START = pd.Timestamp("1000-01-01", tz="UTC")
 #: Allowed values of ``window``.
 WINDOWS: tuple[str | None, ...] = ("month", "week", None)
 
@@ -577,7 +581,6 @@ def make_periods(
     ends = resolve_as_of(as_of, communities)
     created = pd.Series(pd.to_datetime(communities["created_at"], utc=True).to_numpy(), index=ends.index)
     rows: list[tuple[str, str, pd.Timestamp, pd.Timestamp]] = []
-    epoch = pd.Timestamp("1970-01-01", tz="UTC")
     if start is None:
         starts_by: dict[str, pd.Timestamp | None] = dict.fromkeys(ends.index)
     elif isinstance(start, pd.Series | Mapping):
@@ -587,7 +590,7 @@ def make_periods(
     for cid, end in ends.items():
         s0 = starts_by.get(cid)
         if window is None:
-            rows.append((cid, "all", epoch if s0 is None else s0 - pd.Timedelta(microseconds=1), end))
+            rows.append((cid, "all", ALL_TIME_START if s0 is None else s0 - pd.Timedelta(microseconds=1), end))
             continue
         first = created[cid] if s0 is None else max(created[cid], s0)
         freq = "MS" if window == "month" else "W-MON"
