@@ -71,7 +71,9 @@ def _other_ids() -> list[str]:
 
 
 # --------------------------------------------------------------------------- child steps
-def _child(step: str, data: Path, memory_limit: str | None, threads: int | None, batches: int = 1) -> dict:
+def _child(step: str, data: Path, memory_limit: str | None, threads: int | None, batches: int = 1,
+           out: Path | None = None) -> dict:
+    """Run ``step`` once; its result table goes to ``out`` (Parquet, after the clock stops) when given."""
     import pandas as pd
 
     from commlab.analysis.naive import naive_member_features, naive_metrics
@@ -88,13 +90,13 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         info["rows"] = len(f)
         info["batches"] = batches
         wall = time.perf_counter() - t0
-        f.to_parquet(data / "features.parquet", index=False)   # input of "segment"; not timed
+        f.to_parquet(out or data / "features.parquet", index=False)   # input of "segment"; not timed
         return {"wall_s": wall, **info}
     elif step == "features_pandas":
         ev = pd.read_parquet(files["events"])
         mem = pd.read_parquet(files["members"])
         info["load_s"] = time.perf_counter() - t0
-        f = naive_member_features(ev, mem, as_of=AS_OF)
+        r = f = naive_member_features(ev, mem, as_of=AS_OF)
         info["rows"] = len(f)
     elif step == "segment":
         from commlab.analysis.segment import MemberSegmenter, segment_matrix
@@ -112,6 +114,8 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         gmm = MemberSegmenter(method="gmm", n_clusters="auto", random_state=0).fit(X)
         info["gmm_auto_s"] = time.perf_counter() - t1
         info.update(rows=len(X), k_kmeans=int(km.n_clusters_), k_gmm=int(gmm.n_clusters_))
+        if out is not None:
+            pd.DataFrame({"kmeans": km.labels_, "gmm": gmm.labels_}).to_parquet(out, index=False)
         return {"wall_s": info["kmeans_auto_s"], **info}
     elif step == "metrics_duckdb":
         ids = _other_ids()
@@ -142,8 +146,8 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
 
         end = pd.Timestamp(AS_OF, tz="UTC")
         labeler = assign_roles if step == "transitions_per_instant" else None
-        tr = role_transitions(files["events"], files["members"], start=end - pd.DateOffset(months=6), end=end,
-                              labeler=labeler, engine=eng)
+        r = tr = role_transitions(files["events"], files["members"], start=end - pd.DateOffset(months=6), end=end,
+                                  labeler=labeler, engine=eng)
         info.update(boundaries=int(tr["period_end"].nunique()) + 1, moves=int(tr["count"].sum()))
     elif step == "playbook":
         # the demo playbook (notebooks 01-05 and the report) on this data, as a user runs it
@@ -163,7 +167,10 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         info["notebooks"] = _per_step(Path(info["report"]).parent / "manifest.json", samples)
     else:
         raise SystemExit(f"unknown step {step}")
-    return {"wall_s": time.perf_counter() - t0, **info}
+    wall = time.perf_counter() - t0
+    if out is not None and step not in ("baseline", "playbook"):
+        r.to_parquet(out, index=False)
+    return {"wall_s": wall, **info}
 
 
 # --------------------------------------------------------------------------- parent
@@ -279,10 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", action="store_true", help="print Markdown tables of benchmarks/results/*.json")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        res = _child(args.child, Path(args.data), args.memory_limit, args.threads, args.batches)
+        res = _child(args.child, Path(args.data), args.memory_limit, args.threads, args.batches,
+                     Path(args.out) if args.out else None)
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        import commlab
+
+        res["commlab"] = str(Path(commlab.__file__).resolve().parent)  # which source tree was measured
         print(json.dumps(res))
         return 0
     if args.table:
