@@ -73,8 +73,7 @@ def random_case(seed: int, template: pd.DataFrame) -> tuple[Dataset, pd.Timestam
 
 @pytest.fixture(scope="module")
 def template(samples_dir) -> pd.DataFrame:
-    return pd.read_csv(samples_dir / "communities.csv").pipe(
-        lambda c: c.assign(**{k: c[k].astype("string") for k in c.columns if c[k].dtype == object}))
+    return pd.read_csv(samples_dir / "communities.csv", dtype="string")
 
 
 def _close(got: pd.Series, want: pd.Series) -> np.ndarray:

@@ -135,3 +135,22 @@ def test_metrics_spark_monthly_windows(engine, small):
     want = DuckDBEngine().compute_metrics(small, as_of=AS_OF, window="month", metrics=ids)
     assert want["period"].nunique() >= 6
     _compare(got, want)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_edge_case_spark_equal_duckdb(engine, samples_dir, seed):
+    """The seeded edge-instant communities of ``test_random_parity`` (seed 1 straddles 1970), on Spark."""
+    from test_random_parity import random_case
+
+    template = pd.read_csv(samples_dir / "communities.csv", dtype="string")
+    ds, as_of = random_case(seed, template)
+    got = engine.member_features(ds.events, ds.members, as_of=as_of)
+    want = DuckDBEngine().member_features(ds.events, ds.members, as_of=as_of)
+    pd.testing.assert_frame_equal(got[["community_id", "member_id"]], want[["community_id", "member_id"]])
+    for f in FEATURES:
+        np.testing.assert_allclose(got[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=f.id)
+    got = engine.compute_metrics(ds, as_of=as_of, window=None, metrics=METRICS)
+    assert engine.failures_ == {}, engine.failures_
+    _compare(got, DuckDBEngine().compute_metrics(ds, as_of=as_of, window=None, metrics=METRICS))
+
