@@ -1,10 +1,10 @@
 """The same feature and metric definitions on Spark (local mode), compared with DuckDB.
 
 Skipped, with the reason, when pyspark, sqlglot or Java is missing (failed under ``CI=true``:
-`make setup` installs the ``spark`` extra). Kept short: ``local[1]``,
-two shuffle partitions, three small communities of the samples and two seeded edge-instant cases
-of ``test_random_parity``, ten metrics covering every family (SQL and Python). All 48 metrics and the full samples were compared once by hand. Set ``COMMLAB_SPARK_FULL=1``
-to compare every registered metric (several minutes).
+`make setup` installs the ``spark`` extra). Kept short: ``local[1]``, two shuffle partitions, three
+small communities of the samples and two seeded edge-instant cases of ``test_random_parity``, ten
+metrics covering every family (SQL and Python). All 48 metrics and the full samples were compared
+once by hand. Set ``COMMLAB_SPARK_FULL=1`` to compare every registered metric (several minutes).
 """
 
 from __future__ import annotations
