@@ -3,7 +3,8 @@
 The bundled samples exercise the common paths; these small cases put events and memberships on
 the instants where a definition's boundary is easy to get wrong: exactly at ``as_of`` and one second
 after, exactly at a join and at join + 7 days, exactly 30 days before ``as_of``, joins at and after
-``as_of``, departures at ``as_of``, a day before the community's creation, targets that are the
+``as_of``, departures at ``as_of``, at the first and the last microsecond of calendar months and ISO
+weeks (the edges of monthly and weekly windows), a day before the community's creation, targets that are the
 member itself or not a member, events of non-members, staff and bots, and dates around 1970.
 """
 
@@ -52,8 +53,13 @@ def random_case(seed: int, template: pd.DataFrame) -> tuple[Dataset, pd.Timestam
         for _ in range(int(rng.integers(0, 300))):
             m = ids[int(rng.integers(0, len(ids)))]
             j = joined.get(m, created)
+            r = created + pd.Timedelta(seconds=int(rng.integers(-86400, span)))
+            month = r.tz_localize(None).to_period("M").start_time.tz_localize("UTC")
+            monday = r.normalize() - r.weekday() * day
+            us = pd.Timedelta(microseconds=1)
+            # at the edges of monthly and weekly windows: a period's first instant and the previous one's last
             ts = [as_of, j, j + 7 * day, as_of - 30 * day, as_of + pd.Timedelta(seconds=1),
-                  *[created + pd.Timedelta(seconds=int(rng.integers(-86400, span)))] * 3][int(rng.integers(0, 8))]
+                  month, month - us, monday, monday - us, r, r, r, r][int(rng.integers(0, 13))]
             t = TYPES[int(rng.integers(0, len(TYPES)))]
             target = None
             if t in ("reply", "mention", "reaction", "referral") and rng.random() < 0.9:
@@ -102,14 +108,25 @@ def test_random_case_duckdb_equals_naive_pandas(seed, template):
                                       check_dtype=False)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_random_case_monthly_trailing_metrics_equal_naive_at_each_month_end(seed, template):
+def _period_end(label: str, window: str) -> pd.Timestamp:
+    """The last instant of the month ``2024-03`` or the ISO week ``2024-W09``."""
+    if window == "month":
+        start = (pd.Period(label, "M") + 1).to_timestamp()
+    else:
+        year, week = label.split("-W")
+        start = pd.Timestamp.fromisocalendar(int(year), int(week), 1) + pd.Timedelta(days=7)
+    return start.tz_localize("UTC") - pd.Timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(("seed", "window"), [(0, "month"), (1, "month"), (2, "month"), (0, "week"), (1, "week")])
+def test_random_case_trailing_metrics_equal_naive_at_each_period_end(seed, window, template):
+    """A trailing metric of a month or an ISO week depends only on its end: the naive oracle run up to it agrees."""
     ds, as_of = random_case(seed, template)
-    got = DuckDBEngine().compute_metrics(ds, as_of=as_of, window="month", metrics=TRAILING)
-    months = sorted(got["period"].unique())[-3:-1]  # two full months before the partial last one
-    assert len(months) == 2
-    for period in months:
-        end = (pd.Period(period, "M") + 1).to_timestamp().tz_localize("UTC") - pd.Timedelta(microseconds=1)
+    got = DuckDBEngine().compute_metrics(ds, as_of=as_of, window=window, metrics=TRAILING)
+    periods = sorted(got["period"].unique())[-3:-1]  # two full periods before the partial last one
+    assert len(periods) == 2
+    for period in periods:
+        end = _period_end(period, window)
         want = naive_metrics(ds.communities, ds.members, ds.events, as_of=end, metrics=TRAILING, network=False)
         j = got[got["period"] == period].merge(want, on=["community_id", "metric_id"], suffixes=("_d", "_n"))
         assert len(j) == 3 * len(TRAILING)

@@ -39,6 +39,13 @@ def test_decimal_literals_become_double_on_spark():
     assert out.count("AS DOUBLE") == 2
 
 
+def test_epoch_us_becomes_unix_micros_on_spark():
+    from commlab.analysis.daymask import days_between
+
+    (out,) = to_dialect(f"SELECT {days_between('a', 'b')} FROM t", "spark")
+    assert "UNIX_MICROS(B) - UNIX_MICROS(A)" in out.upper() and "EPOCH_US" not in out.upper()
+
+
 def test_unreadable_sql_raises_project_error():
     with pytest.raises(TranspileError):
         to_dialect("SELECT (((", "spark")

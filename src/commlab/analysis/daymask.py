@@ -1,18 +1,24 @@
-"""SQL for counting distinct days as bits: one 64-bit mask per member and block of 63 days.
+"""SQL for counting days: distinct days as bits of 63-day masks, and exact whole days between instants.
 
 A DISTINCT over every (member, day) is a second group-by of the events; grouping by member and
 block instead, with ``bit_or`` of each event's day bit, counts distinct days as ``bit_count``
 and members per day as the masks with that day's bit set. A block holds 63 days so the sign
 bit of the ``BIGINT`` mask stays unused. Days may be negative (before 1970): the block is the
 floor of ``day / 63`` and the bit its non-negative remainder.
+
+Whole days between two instants are counted in integer microseconds (:func:`days_between`):
+``floor((epoch(b) - epoch(a)) / 86400)`` is not exact, as ``epoch`` is a ``DOUBLE`` of seconds, and
+two instants exactly N days apart with fractions of a second can come out a hair under N days.
 """
 
 from __future__ import annotations
 
-__all__ = ["BLOCK_DAYS", "bit_of", "block_of", "day_bit"]
+__all__ = ["BLOCK_DAYS", "US_PER_DAY", "bit_of", "block_of", "day_bit", "days_between"]
 
 #: Days per mask.
 BLOCK_DAYS = 63
+#: Microseconds per day.
+US_PER_DAY = 86_400_000_000
 
 
 def block_of(day: str) -> str:
@@ -28,3 +34,13 @@ def bit_of(day: str) -> str:
 def day_bit(day: str) -> str:
     """SQL: the ``BIGINT`` with the bit of ``day`` within its block set (aggregate it with ``bit_or``)."""
     return f"(CAST(1 AS BIGINT) << {bit_of(day)})"
+
+
+def days_between(start: str, end: str) -> str:
+    """SQL: the whole days (``BIGINT``, floored) from instant ``start`` to instant ``end``, exact.
+
+    The difference is taken in integer microseconds (``epoch_us``; ``UNIX_MICROS`` on Spark), so an
+    event exactly N days before a period end is N days before it, not N − 1.
+    """
+    return f"CAST(floor((epoch_us({end}) - epoch_us({start})) / {US_PER_DAY}) AS BIGINT)"
+

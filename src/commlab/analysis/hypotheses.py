@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from commlab.analysis.daymask import days_between
 from commlab.analysis.metrics import Tables, as_tables, connect, get_metric, make_periods
 
 __all__ = [
@@ -444,9 +445,9 @@ def early_days(data, community_ids: Iterable[str]) -> pd.DataFrame:
     periods = make_periods(comm, as_of="created+30d", window=None)
     con = connect(t, periods, materialize_events=False)  # the events are read once
     try:
-        return con.execute("""
+        return con.execute(f"""
 WITH days AS (SELECT p.community_id, d.day FROM periods p, LATERAL (SELECT unnest(range(1, 31)) AS day) d),
-a AS (SELECT e.community_id, floor((epoch(e.ts) - epoch(c.created_at)) / 86400)::BIGINT + 1 AS day,
+a AS (SELECT e.community_id, {days_between("c.created_at", "e.ts")} + 1 AS day,
              count(DISTINCT e.member_id) AS dau
       FROM act e JOIN communities c USING (community_id)
       WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + INTERVAL '30 days'

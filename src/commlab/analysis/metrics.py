@@ -88,6 +88,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from commlab.analysis.daymask import days_between
 from commlab.data.load import Dataset
 from commlab.data.stored import StoredEvents
 
@@ -382,7 +383,7 @@ CREATE OR REPLACE TEMP TABLE recent_pm AS
          bit_or(CAST(1 AS BIGINT) << day) AS act_days,
          coalesce(bit_or(CAST(1 AS BIGINT) << day) FILTER (WHERE event_type IN {content}), 0) AS content_days
   FROM (SELECT p.community_id, p.period, e.member_id, e.event_type,
-               CAST(floor((epoch(p.p_end) - epoch(e.ts)) / 86400) AS INTEGER) AS day
+               CAST({days_to_end} AS INTEGER) AS day
         FROM periods p JOIN act e ON e.community_id = p.community_id
           AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
         WHERE NOT e.is_staff) AS x
@@ -428,7 +429,7 @@ def prelude_statements(views: Mapping[str, str]) -> list[str]:
 
     staff = "(" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")"
     content = "(" + ", ".join(f"'{e}'" for e in CONTENT_EVENTS) + ")"
-    text = PRELUDE.format(staff_roles=staff, content=content, **views)
+    text = PRELUDE.format(staff_roles=staff, content=content, days_to_end=days_between("e.ts", "p.p_end"), **views)
     return [stmt for stmt in text.split(";") if stmt.strip()]
 
 

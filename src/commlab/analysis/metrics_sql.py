@@ -11,7 +11,7 @@ are counted apart); "content" is ``message``, ``post`` or ``reply`` (``schema.CO
 
 from __future__ import annotations
 
-from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit
+from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit, days_between
 from commlab.analysis.metrics import Metric, register
 from commlab.data import schema as S
 
@@ -298,7 +298,7 @@ WITH base AS (
   SELECT p.community_id, p.period, c.created_at FROM periods p JOIN communities c USING (community_id)
   WHERE c.created_at + {_d(30)} <= p.p_end),
 d AS (
-  SELECT b.community_id, b.period, floor((epoch(e.ts) - epoch(b.created_at)) / 86400) + 1 AS day,
+  SELECT b.community_id, b.period, {days_between("b.created_at", "e.ts")} + 1 AS day,
          count(DISTINCT e.member_id) AS dau
   FROM base b JOIN act e ON e.community_id = b.community_id AND e.ts >= b.created_at
     AND e.ts < b.created_at + {_d(30)}
@@ -319,7 +319,7 @@ register(Metric(
     sql=f"""
 WITH base AS (
   SELECT p.community_id, p.period, c.created_at,
-         least(365, floor((epoch(p.p_end) - epoch(c.created_at)) / 86400))::BIGINT AS n_days
+         least(365, {days_between("c.created_at", "p.p_end")}) AS n_days
   FROM periods p JOIN communities c USING (community_id)),
 -- the metric is missing where days 1-3 had no member activity: only the other communities need the
 -- daily series (an export of older communities holds none of their first days)
@@ -331,7 +331,7 @@ young AS (
 blocks AS (
   SELECT community_id, member_id, {block_of("d0")} AS blk, bit_or({day_bit("d0")}) AS mask
   FROM (
-    SELECT e.community_id, e.member_id, CAST(floor((epoch(e.ts) - epoch(c.created_at)) / 86400) AS BIGINT) AS d0
+    SELECT e.community_id, e.member_id, {days_between("c.created_at", "e.ts")} AS d0
     FROM act e JOIN communities c USING (community_id)
     WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
       AND e.community_id IN (SELECT community_id FROM young)) AS x

@@ -2,7 +2,7 @@
 
 The features and metrics are written once, in DuckDB SQL. :func:`to_dialect` parses that text
 with sqlglot and writes it for another engine (``"spark"``, ``"trino"``, ``"bigquery"``, ...),
-after two rewrites that sqlglot cannot know are safe:
+after the rewrites that sqlglot cannot know are safe:
 
 * ``timezone('UTC', ts)`` becomes ``ts``: commlab sessions run in UTC (DuckDB
   ``SET TimeZone='UTC'``, Spark ``spark.sql.session.timeZone=UTC``), where the two are the same
@@ -13,6 +13,8 @@ after two rewrites that sqlglot cannot know are safe:
 * Spark only: ``epoch(ts)`` (seconds *with* fractions in DuckDB) becomes ``unix_micros(ts) / 1e6`` for Spark;
   sqlglot's default ``unix_timestamp`` drops the fraction, which moves events lying within a
   second of a day boundary (periods end 1 µs before the next one starts).
+* Spark only: ``epoch_us(ts)`` (integer microseconds, which whole-day counts use to stay exact)
+  becomes ``unix_micros(ts)``; sqlglot does not know the function.
 
 Needs the optional dependency ``sqlglot``.
 """
@@ -40,6 +42,8 @@ def _rewrite(node, dialect: str):
     if dialect == "spark" and isinstance(node, exp.Literal) and not node.is_string and "." in node.this:
         # DuckDB averages and divides decimals in DOUBLE; Spark keeps DECIMAL and rounds to 6 places
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    if dialect == "spark" and isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
+        return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
     if dialect == "spark" and isinstance(node, exp.TimeToUnix):
         return exp.Div(this=exp.Anonymous(this="UNIX_MICROS", expressions=[node.this]),
                        expression=exp.Literal.number("1000000.0"))
