@@ -13,7 +13,7 @@ two instants exactly N days apart with fractions of a second can come out a hair
 
 from __future__ import annotations
 
-__all__ = ["BLOCK_DAYS", "US_PER_DAY", "bit_of", "block_of", "day_bit", "days_between"]
+__all__ = ["BLOCK_DAYS", "US_PER_DAY", "bit_of", "block_of", "day_bit", "day_number", "days_between"]
 
 #: Days per mask.
 BLOCK_DAYS = 63
@@ -34,6 +34,15 @@ def bit_of(day: str) -> str:
 def day_bit(day: str) -> str:
     """SQL: the ``BIGINT`` with the bit of ``day`` within its block set (aggregate it with ``bit_or``)."""
     return f"(CAST(1 AS BIGINT) << {bit_of(day)})"
+
+
+def day_number(ts: str) -> str:
+    """SQL: the day (``BIGINT``) of instant ``ts`` counted from 1970-01-01 (negative before), exact.
+
+    Integer microseconds, as :func:`days_between`; the day of a zone-less ``TIMESTAMP`` is its
+    calendar day (local days, for ``timezone(zone, ts)``).
+    """
+    return f"CAST(floor(epoch_us({ts}) / {US_PER_DAY}) AS BIGINT)"
 
 
 def days_between(start: str, end: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.daymask import bit_of, block_of
+from commlab.analysis.daymask import bit_of, block_of, day_number
 from commlab.data import schema as S
 from commlab.data.stored import StoredEvents
 
@@ -211,7 +211,7 @@ b AS (
                    CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS event_type,
                    CAST(amount AS DOUBLE) AS amount,
                    -- UTC days since 1970-01-01 (a Thursday) + 3: multiples of 7 are Mondays
-                   CAST(floor(epoch(CAST(ts AS TIMESTAMPTZ)) / 86400) AS BIGINT) + 3 AS day3
+                   {day_number("CAST(ts AS TIMESTAMPTZ)")} + 3 AS day3
             FROM {activity}
         ) AS d
     ) AS ev

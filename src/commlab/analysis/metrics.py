@@ -88,7 +88,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from commlab.analysis.daymask import days_between
+from commlab.analysis.daymask import day_number, days_between
 from commlab.data.load import Dataset
 from commlab.data.stored import StoredEvents
 
@@ -389,11 +389,11 @@ CREATE OR REPLACE TEMP TABLE recent_pm AS
         WHERE NOT e.is_staff) AS x
   GROUP BY community_id, period, member_id;
 CREATE OR REPLACE TEMP TABLE day_counts AS
-  SELECT community_id, CAST(floor(epoch(ts) / 86400) AS BIGINT) AS d,
+  SELECT community_id, {day_of_ts} AS d,
          count(*) FILTER (WHERE event_type IN {content}) AS content,
          count(*) FILTER (WHERE event_type = 'purchase') AS purchases
   FROM ev WHERE NOT is_staff
-  GROUP BY community_id, CAST(floor(epoch(ts) / 86400) AS BIGINT);
+  GROUP BY community_id, {day_of_ts};
 """
 
 
@@ -429,7 +429,8 @@ def prelude_statements(views: Mapping[str, str]) -> list[str]:
 
     staff = "(" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")"
     content = "(" + ", ".join(f"'{e}'" for e in CONTENT_EVENTS) + ")"
-    text = PRELUDE.format(staff_roles=staff, content=content, days_to_end=days_between("e.ts", "p.p_end"), **views)
+    text = PRELUDE.format(staff_roles=staff, content=content, days_to_end=days_between("e.ts", "p.p_end"),
+                         day_of_ts=day_number("ts"), **views)
     return [stmt for stmt in text.split(";") if stmt.strip()]
 
 

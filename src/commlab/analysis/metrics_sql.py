@@ -11,7 +11,7 @@ are counted apart); "content" is ``message``, ``post`` or ``reply`` (``schema.CO
 
 from __future__ import annotations
 
-from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit, days_between
+from commlab.analysis.daymask import BLOCK_DAYS, US_PER_DAY, block_of, day_bit, day_number, days_between
 from commlab.analysis.metrics import Metric, register
 from commlab.data import schema as S
 
@@ -425,10 +425,10 @@ def _event_lift_sql(count: str) -> str:
     """Lift of the ``day_counts`` column ``count`` (member events per UTC day) around event days.
 
     Event days: UTC days in the period with >= 3 distinct non-staff attendees whose following
-    7 days end by the period end. Days are numbered since 1970-01-01 (``floor(epoch / 86400)``);
+    7 days end by the period end. Days are numbered since 1970-01-01 (``daymask.day_number``);
     the member events of the 7 days after and the 7 days before each event day are summed.
     """
-    day = "CAST(floor(epoch(e.ts) / 86400) AS BIGINT)"
+    day = day_number("e.ts")
     return f"""
 WITH days AS (
   SELECT p.community_id, p.period, p.p_end, {day} AS d FROM periods p
@@ -442,7 +442,7 @@ w AS (
   FROM days x
   LEFT JOIN day_counts c ON c.community_id = x.community_id AND c.d >= x.d - 7 AND c.d <= x.d + 7
     AND c.d <> x.d
-  WHERE (x.d + 8) * 86400 <= epoch(x.p_end)
+  WHERE (x.d + 8) * {US_PER_DAY} <= epoch_us(x.p_end)
   GROUP BY x.community_id, x.period, x.d)
 SELECT community_id, period, sum(after_n)::DOUBLE / nullif(sum(before_n), 0) AS value
 FROM w GROUP BY community_id, period

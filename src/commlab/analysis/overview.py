@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit
+from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit, day_number
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
 from commlab.engines.duck import query_events
@@ -136,7 +136,7 @@ def daily_activity(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = N
     bits = ", ".join(f"sum((mask >> {i}) & 1)" for i in range(BLOCK_DAYS))
     out = query_events(ds.events_source, f"""
         WITH d AS (
-            SELECT c, m, CAST(floor(epoch({_local(tz or ds.tz)}) / 86400) AS BIGINT) AS day
+            SELECT c, m, {day_number(_local(tz or ds.tz))} AS day
             FROM ({_ACTIVE_EVENTS})
         ),
         g AS (
