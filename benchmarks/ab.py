@@ -44,7 +44,13 @@ def _side(spec: str, tmp: Path, name: str) -> tuple[Path, str]:
     """The checkout for ``spec`` (a path, or a git ref put in a worktree) and its description."""
     path = Path(spec)
     if (path / "src" / "commlab").is_dir():
-        return path.resolve(), f"{spec} (checkout)"
+        git = lambda *a: subprocess.run(["git", "-C", str(path), *a], capture_output=True, text=True)  # noqa: E731
+        head = git("rev-parse", "--short=9", "HEAD")
+        if head.returncode != 0:
+            return path.resolve(), f"{spec} (checkout, not a git work tree)"
+        dirty = git("status", "--porcelain", "--", "src").stdout.strip()
+        return path.resolve(), f"{spec} (checkout at {head.stdout.strip()}" + (
+            ", with uncommitted changes in src)" if dirty else ")")
     sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{spec}^{{commit}}"],
                          capture_output=True, text=True)
     if sha.returncode != 0:

@@ -36,7 +36,7 @@ def test_a_git_ref_against_this_checkout(tiny, tmp_path):
             "--json", str(tmp_path / "ab.json"))
     assert p.returncode == 0, p.stderr
     r = json.loads((tmp_path / "ab.json").read_text())
-    assert r["base"].startswith("HEAD (") and r["head"].endswith("(checkout)")
+    assert r["base"].startswith("HEAD (") and f"{REPO} (checkout at " in r["head"]
     base_src = {x["commlab"] for x in r["steps"]["features_duckdb"]["runs"]["base"]}
     head_src = {x["commlab"] for x in r["steps"]["features_duckdb"]["runs"]["head"]}
     assert head_src == {str(REPO / "src" / "commlab")} and base_src.isdisjoint(head_src)
