@@ -125,3 +125,22 @@ def test_random_case_trailing_metrics_equal_naive_at_each_period_end(seed, windo
         bad = ~_close(j["value_d"], j["value_n"])
         shown = ["community_id", "metric_id", "value_d", "value_n"]
         assert not bad.any(), f"{period}\n" + j.loc[bad, shown].to_string()
+
+
+@pytest.mark.parametrize(("seed", "window"), [(0, "month"), (1, "week"), (2, "week")])
+def test_random_case_every_metric_of_a_window_equals_that_window_computed_alone(seed, window, template):
+    """Each of the last three months or weeks, every metric (network ones too, which share one edge table
+    across periods), equals the single period ``start .. as_of`` of the same bounds, the path the naive
+    oracle checks above."""
+    ds, as_of = random_case(seed, template)
+    got = DuckDBEngine().compute_metrics(ds, as_of=as_of, window=window)
+    periods = make_periods(ds.communities, as_of=as_of, window=window)
+    for period, g in list(periods.groupby("period"))[-3:]:
+        alone = DuckDBEngine().compute_metrics(ds.subset(list(g["community_id"])), as_of=g["p_end"].iloc[0],
+                                               window=None, start=g["p_start"].iloc[0] + pd.Timedelta(microseconds=1))
+        mine = got[got["period"] == period]
+        j = mine.merge(alone, on=["community_id", "metric_id"], how="outer", suffixes=("_w", "_a"))
+        assert len(j) == len(mine) == len(alone) > 0
+        bad = ~_close(j["value_w"], j["value_a"]) | ~_close(j["n_w"], j["n_a"])
+        shown = ["community_id", "metric_id", "value_w", "value_a"]
+        assert not bad.any(), f"{period}\n" + j.loc[bad, shown].to_string()
