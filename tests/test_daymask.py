@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from commlab.analysis.daymask import BLOCK_DAYS, bit_of, block_of, day_bit, days_between
+from commlab.analysis.daymask import BLOCK_DAYS, bit_of, block_of, day_bit, day_number, days_between
 from commlab.engines import DuckDBEngine
 
 US = pd.Timedelta(microseconds=1)
@@ -44,3 +44,12 @@ def test_block_and_bit_cover_every_day_once_around_1970(con):
     assert got["blk"].tolist() == [d // BLOCK_DAYS for d in days]
     assert got["bit"].tolist() == [d % BLOCK_DAYS for d in days]  # Python's % is never negative here
     assert (got["mask"] == 2 ** got["bit"].astype("int64")).all() and got["mask"].min() >= 1
+
+
+def test_day_number_is_exact_at_midnight_edges_across_its_range(con):
+    """The last and the first microsecond of a day, near both ends of the documented range and around 1970."""
+    days = ("1697-01-01", "1969-12-31", "1970-01-01", "2024-02-29", "2243-01-01")
+    ts = [pd.Timestamp(d, tz="UTC") + k * US for d in days for k in (-1, 0, 1)]
+    con.register("instants", pd.DataFrame({"t": ts}).astype("datetime64[us, UTC]"))
+    got = con.execute(f"SELECT {day_number('t')} AS d FROM instants").df()["d"].tolist()
+    assert got == [(t - pd.Timestamp("1970-01-01", tz="UTC")) // DAY for t in ts]

@@ -9,6 +9,10 @@ floor of ``day / 63`` and the bit its non-negative remainder.
 Whole days between two instants are counted in integer microseconds (:func:`days_between`):
 ``floor((epoch(b) - epoch(a)) / 86400)`` is not exact, as ``epoch`` is a ``DOUBLE`` of seconds, and
 two instants exactly N days apart with fractions of a second can come out a hair under N days.
+The microseconds are divided by :data:`US_PER_DAY` in ``DOUBLE`` (integer ``//`` truncates towards
+zero in DuckDB and Spark alike, which is wrong before 1970): the quotient lies at least 1 µs / 1 day
+from the next whole number, more than its rounding error within ±100,000 days of 1970 (the years
+1696-2243), where the floor is exact.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def day_bit(day: str) -> str:
 
 
 def day_number(ts: str) -> str:
-    """SQL: the day (``BIGINT``) of instant ``ts`` counted from 1970-01-01 (negative before), exact.
+    """SQL: the day (``BIGINT``) of instant ``ts`` counted from 1970-01-01 (negative before), exact
+    within the years 1696-2243 (see the module's notes).
 
     Integer microseconds, as :func:`days_between`; the day of a zone-less ``TIMESTAMP`` is its
     calendar day (local days, for ``timezone(zone, ts)``).
@@ -46,7 +51,8 @@ def day_number(ts: str) -> str:
 
 
 def days_between(start: str, end: str) -> str:
-    """SQL: the whole days (``BIGINT``, floored) from instant ``start`` to instant ``end``, exact.
+    """SQL: the whole days (``BIGINT``, floored) from instant ``start`` to instant ``end``, exact
+    for spans within ±100,000 days (see the module's notes).
 
     The difference is taken in integer microseconds (``epoch_us``; ``UNIX_MICROS`` on Spark), so an
     event exactly N days before a period end is N days before it, not N − 1.
