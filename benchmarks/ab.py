@@ -63,6 +63,7 @@ def _side(spec: str, tmp: Path, name: str) -> tuple[Path, str]:
 
 
 def _measure(step: str, checkout: Path, data: Path, out: Path, args: argparse.Namespace) -> dict:
+    """One run of ``step`` in a fresh child importing ``checkout``'s commlab; its table goes to ``out``."""
     cmd = [sys.executable, str(HERE / "run.py"), "--child", step, "--data", str(data), "--out", str(out)]
     for flag, value in (("--memory-limit", args.memory_limit), ("--threads", args.threads)):
         if value:
@@ -94,6 +95,7 @@ def compare(a: pd.DataFrame, b: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the A/B; exit status 1 when a step's two result tables differ."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", required=True, help="git ref or checkout path of the old code (A)")
     ap.add_argument("--head", default=str(REPO), help="git ref or checkout path of the new code (B); "
