@@ -144,3 +144,20 @@ def test_random_case_every_metric_of_a_window_equals_that_window_computed_alone(
         bad = ~_close(j["value_w"], j["value_a"]) | ~_close(j["n_w"], j["n_a"])
         shown = ["community_id", "metric_id", "value_w", "value_a"]
         assert not bad.any(), f"{period}\n" + j.loc[bad, shown].to_string()
+
+
+@pytest.mark.parametrize(("seed", "tz"), [(0, "Asia/Shanghai"), (1, "America/New_York"), (2, "UTC")])
+def test_random_case_overview_counts_equal_naive_pandas(seed, tz, template):
+    """Notebook 01's counts (local days and hours: edges of UTC months fall mid-day in the zone)."""
+    from commlab.analysis.naive import naive_activity_summary, naive_daily_activity, naive_weekday_hour
+    from commlab.analysis.overview import activity_summary, daily_activity, weekday_hour
+
+    ds, as_of = random_case(seed, template)
+    pd.testing.assert_frame_equal(daily_activity(ds, as_of=as_of, tz=tz),
+                                  naive_daily_activity(ds.events, as_of=as_of, tz=tz), check_dtype=False)
+    pd.testing.assert_frame_equal(weekday_hour(ds, as_of=as_of, tz=tz),
+                                  naive_weekday_hour(ds.events, as_of=as_of, tz=tz), check_dtype=False,
+                                  check_names=False)
+    pd.testing.assert_frame_equal(activity_summary(ds, as_of=as_of),
+                                  naive_activity_summary(ds.communities, ds.members, ds.events, as_of=as_of),
+                                  check_dtype=False, check_index_type=False)
