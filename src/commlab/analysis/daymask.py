@@ -50,12 +50,12 @@ def day_number(ts: str) -> str:
     return f"CAST(floor(epoch_us({ts}) / {US_PER_DAY}) AS BIGINT)"
 
 
-def days_between(start: str, end: str) -> str:
+def days_between(start: str, end: str, *, days: int = 1) -> str:
     """SQL: the whole days (``BIGINT``, floored) from instant ``start`` to instant ``end``, exact
-    for spans within ±100,000 days (see the module's notes).
+    for spans within ±100,000 days (see the module's notes); with ``days=7``, whole weeks.
 
     The difference is taken in integer microseconds (``epoch_us``; ``UNIX_MICROS`` on Spark), so an
     event exactly N days before a period end is N days before it, not N − 1.
     """
-    return f"CAST(floor((epoch_us({end}) - epoch_us({start})) / {US_PER_DAY}) AS BIGINT)"
+    return f"CAST(floor((epoch_us({end}) - epoch_us({start})) / {US_PER_DAY * days}) AS BIGINT)"
 

@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.optimize import OptimizeResult, minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
-from commlab.analysis.daymask import US_PER_DAY, block_of, day_bit
-from commlab.analysis.features import ACTIVITY_EXCLUDED
+from commlab.analysis.daymask import block_of, day_bit, days_between
+from commlab.analysis.features import ACTIVITY_EXCLUDED, timestamptz_literal
 from commlab.engines.base import Source
 
 __all__ = ["BetaGeoModel", "rfm_from_events", "zombie_share", "simulate_bgnbd", "member_p_alive"]
@@ -302,14 +302,13 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
     now_idx = (now - _EPOCH_MONDAY).days // step
     kinds = ", ".join("'" + str(v).replace("'", "''") + "'" for v in (event_types or ACTIVITY_EXCLUDED))
     keep = f"IN ({kinds})" if event_types else f"NOT IN ({kinds})"
-    # period number: whole periods since Monday 1970-01-05 (4 days after the epoch), in integer µs. The active
+    # period number: whole periods since Monday 1970-01-05 (daymask.days_between, exact). The active
     # periods of a member are counted as bits of one mask per block of 63 periods (daymask), not
     # with a DISTINCT over every (member, period): one group-by of the events instead of two.
     sql = f"""
         WITH e AS (
             SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-                   CAST(floor((epoch_us(CAST(ts AS TIMESTAMPTZ)) - {4 * US_PER_DAY}) / {US_PER_DAY * step})
-                        AS BIGINT) AS p
+                   {days_between(timestamptz_literal(_EPOCH_MONDAY), "CAST(ts AS TIMESTAMPTZ)", days=step)} AS p
             FROM {{events}}
             WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) {keep}
         ),
