@@ -14,8 +14,9 @@ Each step runs in a fresh child process of *this* checkout's ``benchmarks/run.py
 code is the same on both sides) with ``PYTHONPATH`` set to the side's ``src``, so only the library
 differs; the child reports the package directory it imported, which is checked. The sides
 alternate A B, B A, A B ... so a drift during the run affects both. Each child saves the step's
-result table (features, metrics, role transitions, segment labels), and the two sides' tables are
-compared: ``identical``, ``equal to 1e-9`` or ``DIFFERENT`` with the first differing column.
+result table (features, metrics, role transitions, segment labels); after all runs (not between
+them: a child inherits the parent's peak RSS) the two sides' tables are compared: ``identical``,
+``equal to 1e-9`` or ``DIFFERENT`` with the first differing column.
 
 Output: a Markdown table on stdout and, with ``--json``, the raw figures.
 """
@@ -137,9 +138,12 @@ def main(argv: list[str] | None = None) -> int:
                         runs[name].append(res)
                         print(f"{step} {name} round {i + 1}: {res['wall_s']:.2f} s, {res['peak_rss_mb']:.0f} MB",
                               file=sys.stderr, flush=True)
+                report["steps"][step] = {"runs": runs}
+            # compared only now: a child inherits this process's peak RSS (ru_maxrss survives
+            # fork/exec), so no result table is read here while children are still measured
+            for step in steps:
                 tables = {n: pd.read_parquet(tmp / f"{step}-{n}-0.parquet") for n in ("base", "head")}
-                same = compare(tables["base"], tables["head"])
-                report["steps"][step] = {"runs": runs, "results": same}
+                report["steps"][step]["results"] = compare(tables["base"], tables["head"])
         finally:
             for w in worktrees:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(w)], check=False)

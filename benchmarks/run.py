@@ -251,6 +251,23 @@ def _generate(size: str) -> Path:
     return out
 
 
+def _top1_share(data: Path, n_members: int) -> float:
+    """Share of the events made by the top 1 % of all members (by events): the heavy tail asked for.
+
+    Counted in a child process: the children inherit this process's peak RSS (``ru_maxrss``
+    survives ``fork``/``exec``), so the parent must not run DuckDB itself.
+    """
+    query = f"""
+        WITH c AS (SELECT count(*) AS n FROM read_parquet('{data / "events.parquet"}')
+                   GROUP BY community_id, member_id)
+        SELECT sum(n) FILTER (WHERE rk <= {n_members // 100}) / sum(n)
+        FROM (SELECT n, row_number() OVER (ORDER BY n DESC) AS rk FROM c)"""
+    code = ("import duckdb, sys; con = duckdb.connect(); con.execute('SET enable_progress_bar = false'); "
+            "print(con.execute(sys.argv[1]).fetchone()[0])")
+    out = subprocess.run([sys.executable, "-c", code, query], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
 def _run_step(step: str, data: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--child", step, "--data", str(data)]
     if args.memory_limit:
@@ -306,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         out = {"size": size, "members": SIZES[size][0], "events": SIZES[size][1], "as_of": AS_OF,
                "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": _machine(),
                "duckdb_settings": {"memory_limit": args.memory_limit, "threads": args.threads},
+               "top1_share": round(_top1_share(data, SIZES[size][0]), 4),
                "data_mb": round(sum(f.stat().st_size for f in data.glob("*.parquet")
                                     if f.name != "features.parquet") / 2**20, 1),
                "steps": {}}
@@ -337,6 +355,8 @@ def tables() -> str:
         span = dates[0] if len(dates) == 1 else f"steps measured {dates[0]} to {dates[-1]}"
         rows.append(f"\n### {r['size']} events{tag} ({r['members']:,} members, {r['events']:,} events, "
                     f"Parquet {r['data_mb']} MB) — {span}\n")
+        if "top1_share" in r:
+            rows.append(f"Top 1 % of members ({r['members'] // 100:,}): {r['top1_share']:.1%} of the events.\n")
         load = ", ".join(f"{x:.1f}" for x in m["loadavg_at_start"])
         rows.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM; Python {m['python']}, "
                     f"DuckDB {m['duckdb']}, pandas {m['pandas']}, numpy {m['numpy']}, scikit-learn "
