@@ -17,9 +17,10 @@ import pandas as pd
 
 from commlab.data import schema as S
 from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
-from commlab.data.io import find_table_file, parse_times, read_raw_table, sha256_file
+from commlab.data.coerce import check_table, coerce_table
+from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.stored import StoredEvents
-from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, cross_table_problems, table_problems
+from commlab.data.validate import cross_table_problems
 from commlab.errors import DataValidationError, Problem, UsageError
 
 __all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ"]
@@ -147,53 +148,6 @@ class Dataset:
         )
 
 
-def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Coerce the columns of ``frame`` to their canonical types.
-
-    Unknown extra columns are kept. Values that cannot be converted become
-    missing and are reported as problems (unparseable time, amount that is
-    not a number).
-    """
-    out = frame.copy(deep=False)  # copy-on-write: replacing a column never touches ``frame``
-    problems: list[Problem] = []
-    for col in table.columns:
-        if col.name not in out.columns:
-            if not col.required:
-                out[col.name] = _empty_column(col.dtype, out.index)
-            continue
-        s = out[col.name]
-        if col.dtype == "timestamp":
-            parsed, bad = parse_times(s, tz)
-            if bad.any():
-                problems.append(_bad_values(file, col.name, "unparseable time", s, bad,
-                                            f"write times as 'YYYY-MM-DD HH:MM:SS' (read in {tz}) "
-                                            "or ISO 8601 with an offset, e.g. 2024-03-01T18:00:00+08:00"))
-            out[col.name] = parsed
-        elif col.dtype == "float":
-            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-                num, bad = s, pd.Series(False, index=s.index)  # numbers already (Parquet): nothing to parse
-            else:
-                num = pd.to_numeric(s, errors="coerce")
-                bad = s.notna() & num.isna() & (s.astype("string").str.strip() != "")
-            if bad.any():
-                problems.append(_bad_values(file, col.name, "not a number", s, bad,
-                                            "use plain numbers such as 12.5 (no currency signs)"))
-            out[col.name] = num.astype("float64")
-        else:
-            if pd.api.types.is_float_dtype(s.dtype):  # ids stored as floats: 9.0 -> "9"
-                txt = s.astype("Int64").astype("string")
-            else:
-                txt = s.astype("string")
-                stripped = txt.str.strip()
-                # keep the column as read (its buffers shared with the raw table) unless stripping
-                # changed a value: a new copy of every id column is most of the loading peak
-                if bool((stripped != txt).any()):
-                    txt = stripped
-            empty = txt == ""
-            out[col.name] = txt.mask(empty) if bool(empty.any()) else txt
-    return out, problems
-
-
 def _by_community_and_time(events: pd.DataFrame) -> pd.DataFrame:
     """``events`` in (``community_id``, ``ts``) order, ties kept in file order, with a new RangeIndex.
 
@@ -221,27 +175,6 @@ def _by_community_and_time(events: pd.DataFrame) -> pd.DataFrame:
         # a column with no value (an optional column the file lacks) is the same in any order
         moved[name] = column if bool(column.isna().all()) else column.take(order)
     return pd.DataFrame(moved, copy=False)
-
-
-def _bad_count(found: list[Problem], column: str) -> int:
-    return sum(p.count for p in found if p.column == column)
-
-
-def _empty_column(dtype: str, index: pd.Index) -> pd.Series:
-    if dtype == "timestamp":
-        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-    if dtype == "float":
-        return pd.Series(float("nan"), index=index, dtype="float64")
-    return pd.Series(pd.NA, index=index, dtype="string")
-
-
-def _bad_values(file: str, column: str, check: str, values: pd.Series, bad: pd.Series, fix: str) -> Problem:
-    idx = values.index[bad]
-    head = idx[:MAX_ROWS_SHOWN]
-    return Problem(
-        file, column, check, [int(i) + ROW_OFFSET for i in head], [values.loc[i] for i in head],
-        count=int(bad.sum()), fix=fix,
-    )
 
 
 def check_time_zone(tz: str) -> str:
@@ -330,15 +263,9 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
             frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
             continue
         encodings[name] = enc
-        coerced, found = coerce_table(raw, table, str(path), tz)
-        del raw  # the coerced columns replace the raw ones: do not hold both through the checks below
+        coerced, found = check_table(raw, table, str(path), tz)
+        del raw  # the coerced columns replace the raw ones: do not hold both
         problems.extend(found)
-        unparseable = {p.column for p in found}
-        problems.extend(
-            p for p in table_problems(coerced, table, str(path))
-            # a value that could not be converted is already reported; not again as "missing"
-            if not (p.check == "missing value" and p.column in unparseable and p.count <= _bad_count(found, p.column))
-        )
         frames[name] = coerced
     problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
     if problems:

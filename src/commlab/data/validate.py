@@ -28,7 +28,10 @@ with warnings.catch_warnings():
 from commlab.data import schema as S
 from commlab.errors import Problem
 
-__all__ = ["pandera_schema", "table_problems", "cross_table_problems", "MAX_ROWS_SHOWN"]
+__all__ = [
+    "pandera_schema", "table_problems", "cross_table_problems", "member_cross_problems", "event_cross_problems",
+    "KnownPairs", "ProblemLog", "MAX_ROWS_SHOWN",
+]
 
 #: How many offending rows each problem lists.
 MAX_ROWS_SHOWN = 5
@@ -151,28 +154,83 @@ def _rows_problem(
     return Problem(file, column, check, rows, values, count=int(mask.sum()), fix=fix)
 
 
-def _pairs_known(community: pd.Series, member: pd.Series, known: pd.DataFrame) -> pd.Series:
-    """Whether each (community, member) pair is a row of ``known`` (``community_id``, ``member_id``).
+class KnownPairs:
+    """The (``community_id``, ``member_id``) pairs of a members table, for looking events up against.
 
-    Ids are compared as text; a pair with a missing id is not known. A hash join in DuckDB (the
-    anti-join returns only the positions of unknown pairs): a MultiIndex ``isin`` took 84 s on
-    50 M events.
+    A hash join in DuckDB (the anti-join returns only the positions of unknown pairs): a
+    MultiIndex ``isin`` took 84 s on 50 M events. The distinct pairs are built once, so that the
+    chunks of a large event file are each looked up against the same table. Close it (or use it
+    as a context manager) when done.
+
+    Parameters
+    ----------
+    known : DataFrame
+        With ``community_id`` and ``member_id``; ids are compared as text.
     """
-    text = lambda s: pyarrow.array(s.astype("string"), type=pyarrow.large_string())  # noqa: E731
-    pairs = pyarrow.table({"c": text(community), "m": text(member),
-                            "i": pyarrow.array(np.arange(len(community), dtype=np.int64))})
-    keys = pyarrow.table({"c": text(known["community_id"]), "m": text(known["member_id"])})
-    con = duckdb.connect()
-    try:
-        con.register("pairs", pairs)
-        con.register("keys", keys)
-        unknown = con.sql("SELECT i FROM pairs ANTI JOIN (SELECT DISTINCT c, m FROM keys) k "
-                          "ON pairs.c = k.c AND pairs.m = k.m").fetchnumpy()["i"]
-    finally:
-        con.close()
-    out = np.ones(len(community), dtype=bool)
-    out[np.asarray(unknown, dtype=np.int64)] = False
-    return pd.Series(out, index=community.index)
+
+    def __init__(self, known: pd.DataFrame) -> None:
+        self._con = duckdb.connect()
+        self._con.register("keys", pyarrow.table({"c": _text(known["community_id"]), "m": _text(known["member_id"])}))
+        self._con.execute("CREATE TABLE known AS SELECT DISTINCT c, m FROM keys")
+        self._con.unregister("keys")
+
+    def contains(self, community: pd.Series, member: pd.Series) -> pd.Series:
+        """Whether each (community, member) pair is known; a pair with a missing id is not."""
+        pairs = pyarrow.table({"c": _text(community), "m": _text(member),
+                                "i": pyarrow.array(np.arange(len(community), dtype=np.int64))})
+        self._con.register("pairs", pairs)
+        try:
+            unknown = self._con.sql("SELECT i FROM pairs ANTI JOIN known k "
+                                    "ON pairs.c = k.c AND pairs.m = k.m").fetchnumpy()["i"]
+        finally:
+            self._con.unregister("pairs")
+        out = np.ones(len(community), dtype=bool)
+        out[np.asarray(unknown, dtype=np.int64)] = False
+        return pd.Series(out, index=community.index)
+
+    def close(self) -> None:
+        """Release the DuckDB connection."""
+        self._con.close()
+
+    def __enter__(self) -> KnownPairs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _text(s: pd.Series) -> pyarrow.Array:
+    return pyarrow.array(s.astype("string"), type=pyarrow.large_string())
+
+
+class ProblemLog:
+    """Problems found chunk by chunk, merged into one per file, column and check.
+
+    Counts are added and the first :data:`MAX_ROWS_SHOWN` rows (and their values) kept, so
+    that a table checked in chunks (each indexed by its rows in the file) reports what the
+    whole table checked at once would: the same problems, counts, rows and values.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str, str], Problem] = {}
+
+    def add(self, problems: Iterable[Problem]) -> None:
+        """Merge ``problems`` (of the next chunk) into the log."""
+        for p in problems:
+            key = (p.file, p.column, p.check)
+            if key not in self._found:
+                self._found[key] = Problem(p.file, p.column, p.check, list(p.rows), list(p.values), p.count, p.fix)
+                continue
+            q = self._found[key]
+            room = MAX_ROWS_SHOWN - len(q.rows)
+            q.rows.extend(p.rows[:room])
+            q.values.extend(p.values[:room])
+            q.count += p.count
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem found so far, in the order first met."""
+        return list(self._found.values())
 
 
 def cross_table_problems(
@@ -185,45 +243,86 @@ def cross_table_problems(
 
     The frames must already carry their required columns (with parsed times);
     checks whose columns are missing are skipped, since the missing column is
-    already reported.
+    already reported. The members' checks (:func:`member_cross_problems`), then the
+    events' (:func:`event_cross_problems`).
+    """
+    return member_cross_problems(communities, members, files) + event_cross_problems(
+        communities, members, events, files
+    )
+
+
+def _has(df: pd.DataFrame, *cols: str) -> bool:
+    return all(c in df.columns for c in cols)
+
+
+def member_cross_problems(communities: pd.DataFrame, members: pd.DataFrame, files: dict[str, str]) -> list[Problem]:
+    """Members of communities that are not in the communities table."""
+    if not (_has(communities, "community_id") and _has(members, "community_id")):
+        return []
+    known = set(communities["community_id"].dropna())
+    mask = members["community_id"].notna() & ~members["community_id"].isin(known)
+    found = _rows_problem(
+        files["members"], "community_id", "member of an unknown community", members, mask, ["community_id"],
+        f"add the community to {files['communities']} or correct the id",
+    )
+    return [] if found is None else [found]
+
+
+def event_cross_problems(
+    communities: pd.DataFrame,
+    members: pd.DataFrame,
+    events: pd.DataFrame,
+    files: dict[str, str],
+    *,
+    known: KnownPairs | None = None,
+) -> list[Problem]:
+    """Problems of ``events`` (all of them, or one chunk indexed by its rows) against the other two tables.
+
+    Events in unknown communities, by members not in the members table, with reply targets
+    that do not exist, and before their community was created.
+
+    Parameters
+    ----------
+    communities, members, events : DataFrame
+        Coerced tables.
+    files : dict
+        Table name to the file named in problems.
+    known : KnownPairs, optional
+        The members' pairs, built once by a caller checking many chunks; built here otherwise.
     """
     out: list[Problem | None] = []
     cf, mf, ef = files["communities"], files["members"], files["events"]
-    has = lambda df, *cols: all(c in df.columns for c in cols)  # noqa: E731
 
-    if has(communities, "community_id") and has(members, "community_id"):
-        known = set(communities["community_id"].dropna())
-        mask = members["community_id"].notna() & ~members["community_id"].isin(known)
-        out.append(_rows_problem(
-            mf, "community_id", "member of an unknown community", members, mask, ["community_id"],
-            f"add the community to {cf} or correct the id",
-        ))
-    if has(communities, "community_id") and has(events, "community_id"):
-        known = set(communities["community_id"].dropna())
-        mask = events["community_id"].notna() & ~events["community_id"].isin(known)
+    if _has(communities, "community_id") and _has(events, "community_id"):
+        ids = set(communities["community_id"].dropna())
+        mask = events["community_id"].notna() & ~events["community_id"].isin(ids)
         out.append(_rows_problem(
             ef, "community_id", "event in an unknown community", events, mask, ["community_id"],
             f"add the community to {cf} or correct the id",
         ))
-    if has(members, "community_id", "member_id") and has(events, "community_id", "member_id"):
-        known = members[["community_id", "member_id"]]
-        mask = ~_pairs_known(events["community_id"], events["member_id"], known) & events["member_id"].notna()
-        out.append(_rows_problem(
-            ef, "member_id", "event by a member not in the members table", events, mask,
-            ["community_id", "member_id"],
-            f"add these members to {mf} (with joined_at and role) or drop their events",
-        ))
-        if "target_member_id" in events.columns:
-            tgt = events["target_member_id"]
-            present = tgt.notna()
-            if present.any():
-                mask = present & ~_pairs_known(events["community_id"], tgt, known)
-                out.append(_rows_problem(
-                    ef, "target_member_id", "reply/mention target that does not exist", events, mask,
-                    ["community_id", "target_member_id"],
-                    f"the target must be a member of the same community in {mf}; correct it or leave it empty",
-                ))
-    if has(communities, "community_id", "created_at") and has(events, "community_id", "ts"):
+    if _has(members, "community_id", "member_id") and _has(events, "community_id", "member_id"):
+        pairs = known if known is not None else KnownPairs(members[["community_id", "member_id"]])
+        try:
+            mask = ~pairs.contains(events["community_id"], events["member_id"]) & events["member_id"].notna()
+            out.append(_rows_problem(
+                ef, "member_id", "event by a member not in the members table", events, mask,
+                ["community_id", "member_id"],
+                f"add these members to {mf} (with joined_at and role) or drop their events",
+            ))
+            if "target_member_id" in events.columns:
+                tgt = events["target_member_id"]
+                present = tgt.notna()
+                if present.any():
+                    mask = present & ~pairs.contains(events["community_id"], tgt)
+                    out.append(_rows_problem(
+                        ef, "target_member_id", "reply/mention target that does not exist", events, mask,
+                        ["community_id", "target_member_id"],
+                        f"the target must be a member of the same community in {mf}; correct it or leave it empty",
+                    ))
+        finally:
+            if known is None:
+                pairs.close()
+    if _has(communities, "community_id", "created_at") and _has(events, "community_id", "ts"):
         created = communities.drop_duplicates("community_id").set_index("community_id")["created_at"]
         # each event's community creation time through integer codes (Series.map on 50 M string ids
         # built Python strings: 15 s and 2.4 GB)

@@ -28,8 +28,9 @@ from typing import IO, Any
 import pandas as pd
 
 from commlab.data import schema as S
-from commlab.data.load import Dataset, coerce_table
-from commlab.data.validate import cross_table_problems, table_problems
+from commlab.data.coerce import check_table
+from commlab.data.load import Dataset
+from commlab.data.validate import cross_table_problems
 from commlab.errors import CommlabError, DataValidationError, Problem
 
 __all__ = [
@@ -274,9 +275,8 @@ def finish(
     out: dict[str, pd.DataFrame] = {}
     for name, table in S.TABLES.items():
         frame = frames[name].reset_index(drop=True)
-        coerced, found = coerce_table(frame, table, files[name], tz)
+        coerced, found = check_table(frame, table, files[name], tz)
         problems.extend(found)
-        problems.extend(table_problems(coerced, table, files[name]))
         out[name] = coerced
     problems.extend(cross_table_problems(out["communities"], out["members"], out["events"], files))
     if problems:

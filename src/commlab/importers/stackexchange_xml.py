@@ -55,9 +55,9 @@ import numpy as np
 import pandas as pd
 
 from commlab.data import schema as S
+from commlab.data.coerce import check_table
 from commlab.data.io import parse_times
-from commlab.data.load import Dataset, coerce_table
-from commlab.data.validate import table_problems
+from commlab.data.load import Dataset
 from commlab.errors import DataValidationError
 from commlab.importers.base import (
     ImportFormatError,
@@ -591,8 +591,7 @@ def write_parquet(source: str | Path, out_dir: str | Path, **options: Any) -> Im
             source=f"Stack Exchange data dump ({cid}), CC BY-SA", report=report, defaults=_DEFAULTS,
             options=options,
         )
-        coerced, problems = coerce_table(pd.DataFrame([row]), S.COMMUNITIES, comm_file, "UTC")
-        problems += table_problems(coerced, S.COMMUNITIES, comm_file)
+        coerced, problems = check_table(pd.DataFrame([row]), S.COMMUNITIES, comm_file, "UTC")
         if problems:
             raise DataValidationError(problems, source=str(src))
         return coerced

@@ -37,8 +37,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from commlab.data import schema as S
-from commlab.data.load import coerce_table
-from commlab.data.validate import MAX_ROWS_SHOWN, table_problems
+from commlab.data.coerce import check_table
+from commlab.data.validate import MAX_ROWS_SHOWN, ProblemLog
 from commlab.errors import Problem
 from commlab.importers.base import ImportFormatError
 
@@ -258,9 +258,9 @@ def id_text(values: np.ndarray) -> pd.Series:
 class ChunkValidator:
     """The per-table checks of ``load_dataset`` (types, vocabularies, missing values), chunk by chunk.
 
-    Each chunk is coerced with :func:`commlab.data.load.coerce_table` and checked
-    with :func:`commlab.data.validate.table_problems`; problems of the same column
-    and check are merged across chunks (counts added, the first rows kept), and
+    Each chunk is coerced and checked with :func:`commlab.data.coerce.check_table`;
+    problems of the same column and check are merged across chunks
+    (:class:`~commlab.data.validate.ProblemLog`: counts added, the first rows kept), and
     row numbers count rows of the whole table. Uniqueness is only checked within
     a chunk: the importer must guarantee unique keys across chunks itself.
 
@@ -279,32 +279,20 @@ class ChunkValidator:
         self.file = file
         self.tz = tz
         self.rows = 0
-        self._problems: dict[tuple[str, str], Problem] = {}
+        self._log = ProblemLog()
 
     def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Coerce and check ``frame`` (the next rows of the table); return the coerced rows."""
         frame = frame.set_axis(pd.RangeIndex(self.rows, self.rows + len(frame)), axis=0)
-        coerced, found = coerce_table(frame, self.table, self.file, self.tz)
-        bad_cols = {p.column for p in found}
-        found += [p for p in table_problems(coerced, self.table, self.file)
-                  if not (p.check == "missing value" and p.column in bad_cols)]
-        for p in found:
-            key = (p.column, p.check)
-            if key not in self._problems:
-                self._problems[key] = p
-                continue
-            q = self._problems[key]
-            room = MAX_ROWS_SHOWN - len(q.rows)
-            q.rows.extend(p.rows[:room])
-            q.values.extend(p.values[:room])
-            q.count += p.count
+        coerced, found = check_table(frame, self.table, self.file, self.tz)
+        self._log.add(found)
         self.rows += len(frame)
         return coerced
 
     @property
     def problems(self) -> list[Problem]:
         """Every problem found so far."""
-        return list(self._problems.values())
+        return self._log.problems
 
 
 class ParquetChunkWriter:

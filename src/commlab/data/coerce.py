@@ -1,0 +1,118 @@
+"""Coercing a raw table to its canonical types, and checking it: the per-table half of loading.
+
+:func:`coerce_table` converts ids to text, times to UTC and amounts to numbers, reporting the
+values it cannot convert; :func:`check_table` adds the per-table checks of
+:mod:`commlab.data.validate`. Both work on any slice of a table: row numbers in problems come
+from the frame's index, so a chunk indexed by its rows in the file reports rows of the file.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from commlab.data import schema as S
+from commlab.data.io import parse_times
+from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, table_problems
+from commlab.errors import Problem
+
+__all__ = ["coerce_table", "check_table"]
+
+
+def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Coerce the columns of ``frame`` to their canonical types.
+
+    Unknown extra columns are kept. Values that cannot be converted become
+    missing and are reported as problems (unparseable time, amount that is
+    not a number).
+    """
+    out = frame.copy(deep=False)  # copy-on-write: replacing a column never touches ``frame``
+    problems: list[Problem] = []
+    for col in table.columns:
+        if col.name not in out.columns:
+            if not col.required:
+                out[col.name] = _empty_column(col.dtype, out.index)
+            continue
+        s = out[col.name]
+        if col.dtype == "timestamp":
+            parsed, bad = parse_times(s, tz)
+            if bad.any():
+                problems.append(_bad_values(file, col.name, "unparseable time", s, bad,
+                                            f"write times as 'YYYY-MM-DD HH:MM:SS' (read in {tz}) "
+                                            "or ISO 8601 with an offset, e.g. 2024-03-01T18:00:00+08:00"))
+            out[col.name] = parsed
+        elif col.dtype == "float":
+            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                num, bad = s, pd.Series(False, index=s.index)  # numbers already (Parquet): nothing to parse
+            else:
+                num = pd.to_numeric(s, errors="coerce")
+                bad = s.notna() & num.isna() & (s.astype("string").str.strip() != "")
+            if bad.any():
+                problems.append(_bad_values(file, col.name, "not a number", s, bad,
+                                            "use plain numbers such as 12.5 (no currency signs)"))
+            out[col.name] = num.astype("float64")
+        else:
+            if pd.api.types.is_float_dtype(s.dtype):  # ids stored as floats: 9.0 -> "9"
+                txt = s.astype("Int64").astype("string")
+            else:
+                txt = s.astype("string")
+                stripped = txt.str.strip()
+                # keep the column as read (its buffers shared with the raw table) unless stripping
+                # changed a value: a new copy of every id column is most of the loading peak
+                if bool((stripped != txt).any()):
+                    txt = stripped
+            empty = txt == ""
+            out[col.name] = txt.mask(empty) if bool(empty.any()) else txt
+    return out, problems
+
+
+def _bad_count(found: list[Problem], column: str) -> int:
+    return sum(p.count for p in found if p.column == column)
+
+
+def _empty_column(dtype: str, index: pd.Index) -> pd.Series:
+    if dtype == "timestamp":
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    if dtype == "float":
+        return pd.Series(float("nan"), index=index, dtype="float64")
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
+def _bad_values(file: str, column: str, check: str, values: pd.Series, bad: pd.Series, fix: str) -> Problem:
+    idx = values.index[bad]
+    head = idx[:MAX_ROWS_SHOWN]
+    return Problem(
+        file, column, check, [int(i) + ROW_OFFSET for i in head], [values.loc[i] for i in head],
+        count=int(bad.sum()), fix=fix,
+    )
+
+
+
+
+def check_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Coerce ``frame`` (:func:`coerce_table`) and check it against ``table``.
+
+    A value that could not be converted is reported once, as unconvertible, and not again
+    as a missing value (unless the column also has values missing in the file).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Raw rows of the table, indexed by their position in the file (0 for the first row).
+    table : commlab.data.schema.Table
+        The canonical table.
+    file : str
+        Named in the problems.
+    tz : str
+        Zone of naive times.
+
+    Returns
+    -------
+    coerced, problems : DataFrame and list of Problem
+    """
+    coerced, found = coerce_table(frame, table, file, tz)
+    unparseable = {p.column for p in found}
+    found += [
+        p for p in table_problems(coerced, table, file)
+        if not (p.check == "missing value" and p.column in unparseable and p.count <= _bad_count(found, p.column))
+    ]
+    return coerced, found
