@@ -96,23 +96,48 @@ def read_cached(folder: Path, key: str) -> Dataset | None:
                    meta["files"], meta["sha256"], meta["encodings"], meta["tz"])
 
 
-def write_cached(folder: Path, key: str, ds: Dataset) -> Path | None:
-    """Store ``ds`` under ``key`` (atomically); returns the entry, or ``None`` if it could not be written."""
+def write_cached(folder: Path, key: str, ds: Dataset, *, events_file: Path | None = None) -> Path | None:
+    """Store ``ds`` under ``key`` (atomically); returns the entry, or ``None`` if it could not be written.
+
+    Parameters
+    ----------
+    folder : Path
+        The cache folder.
+    key : str
+        The entry name (:func:`cache_key`).
+    ds : Dataset
+        The validated data set.
+    events_file : Path, optional
+        Its events already validated and ordered in a Parquet file on the same file system
+        (:mod:`commlab.data.streamed`): moved into the entry instead of writing ``ds.events``
+        (which is then never read). Moved back if the entry cannot be completed.
+    """
     entry = folder / key
     if entry.exists():
         return entry
     tmp = folder / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
+    moved = False
     try:
         tmp.mkdir(parents=True)
-        for t in _TABLES:
+        for t in ("communities", "members"):
             getattr(ds, t).to_parquet(tmp / f"{t}.parquet", index=False)
+        if events_file is None:
+            ds.events.to_parquet(tmp / "events.parquet", index=False)
+            columns = [str(c) for c in ds.events.columns]
+        else:
+            columns = pq.read_schema(events_file).names
         meta = {"files": ds.files, "sha256": ds.sha256, "encodings": ds.encodings, "tz": ds.tz,
-                "event_columns": [str(c) for c in ds.events.columns]}
+                "event_columns": columns}
         (tmp / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        if events_file is not None:
+            os.replace(events_file, tmp / "events.parquet")
+            moved = True
         os.replace(tmp, entry)
         return entry
     except Exception as exc:  # noqa: BLE001 - e.g. an extra column pyarrow cannot store: no cache
         logger.warning("data set not cached in %s (%s: %s)", folder, type(exc).__name__, exc)
+        if moved:
+            os.replace(tmp / "events.parquet", events_file)
         return entry if (entry / "dataset.json").is_file() else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -15,7 +15,7 @@ from commlab.data.io import parse_times
 from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, table_problems
 from commlab.errors import Problem
 
-__all__ = ["coerce_table", "check_table"]
+__all__ = ["coerce_table", "check_table", "empty_table"]
 
 
 def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -65,10 +65,6 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
     return out, problems
 
 
-def _bad_count(found: list[Problem], column: str) -> int:
-    return sum(p.count for p in found if p.column == column)
-
-
 def _empty_column(dtype: str, index: pd.Index) -> pd.Series:
     if dtype == "timestamp":
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
@@ -92,7 +88,8 @@ def check_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tupl
     """Coerce ``frame`` (:func:`coerce_table`) and check it against ``table``.
 
     A value that could not be converted is reported once, as unconvertible, and not again
-    as a missing value (unless the column also has values missing in the file).
+    as a missing value: the missing values of such a column are the ones missing (or empty)
+    in the file.
 
     Parameters
     ----------
@@ -110,9 +107,23 @@ def check_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tupl
     coerced, problems : DataFrame and list of Problem
     """
     coerced, found = coerce_table(frame, table, file, tz)
-    unparseable = {p.column for p in found}
-    found += [
-        p for p in table_problems(coerced, table, file)
-        if not (p.check == "missing value" and p.column in unparseable and p.count <= _bad_count(found, p.column))
-    ]
+    unconverted = {p.column for p in found}
+    for p in table_problems(coerced, table, file):
+        if p.check == "missing value" and p.column in unconverted:
+            raw = frame[p.column]
+            empty = raw.isna() | (raw.astype("string").str.strip() == "").fillna(True)
+            if not bool(empty.any()):
+                continue
+            p = _bad_values(file, p.column, p.check, coerced[p.column], empty, p.fix)
+        found.append(p)
     return coerced, found
+
+
+def empty_table(table: S.Table) -> pd.DataFrame:
+    """A table without rows, with the required columns of ``table`` in their canonical dtypes.
+
+    What stands for a table whose file is missing or unreadable, so that the cross-table
+    checks still run (and find nothing in it).
+    """
+    index = pd.RangeIndex(0)
+    return pd.DataFrame({c.name: _empty_column(c.dtype, index) for c in table.columns if c.required})

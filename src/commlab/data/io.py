@@ -8,17 +8,26 @@ of GBK and GB2312) second, so the user never has to say which.
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
 import io
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = [
     "ENCODINGS",
     "decode_bytes",
+    "detect_encoding",
     "read_raw_table",
+    "iter_raw_chunks",
     "parse_times",
     "sha256_file",
     "data_files",
@@ -61,10 +70,45 @@ def decode_bytes(raw: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
         except UnicodeDecodeError as exc:  # try the next one
             last = exc
     assert last is not None
-    raise UnicodeDecodeError(
+    raise _undecodable(last, name)
+
+
+def _undecodable(last: UnicodeDecodeError, name: str) -> UnicodeDecodeError:
+    return UnicodeDecodeError(
         last.encoding, last.object, last.start, last.end,
         f"{name} is neither UTF-8 nor GBK/GB18030; save it as UTF-8 and try again",
     )
+
+
+def _open_bytes(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115 - the caller closes
+
+
+def detect_encoding(path: str | Path, *, block: int = 1 << 24) -> str:
+    """The encoding :func:`decode_bytes` would find for the file at ``path``, read in blocks.
+
+    For CSV files too large to decode in memory at once (``.csv.gz`` is decompressed on the
+    fly). Each encoding of :data:`ENCODINGS` is tried on the whole file, in order.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        If no known encoding decodes the bytes (the same message as :func:`decode_bytes`).
+    """
+    p = Path(path)
+    last: UnicodeDecodeError | None = None
+    for enc in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(enc)()
+        try:
+            with _open_bytes(p) as fh:
+                for chunk in iter(lambda fh=fh: fh.read(block), b""):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return enc
+        except UnicodeDecodeError as exc:  # try the next one
+            last = exc
+    assert last is not None
+    raise _undecodable(last, str(p))
 
 
 def sha256_file(path: str | Path) -> str:
@@ -104,16 +148,81 @@ def read_raw_table(path: str | Path) -> tuple[pd.DataFrame, str]:
     """
     p = Path(path)
     if p.suffix == ".parquet":
-        return pd.read_parquet(p), "parquet"
+        return pq.ParquetFile(p).read().to_pandas(), "parquet"  # opened as iter_raw_chunks opens it
     raw = p.read_bytes()
     if p.suffix == ".gz":
         import gzip
 
         raw = gzip.decompress(raw)
     text, enc = decode_bytes(raw, name=str(p))
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    return _next_csv_chunk(pd.read_csv(io.StringIO(text), iterator=True, **_CSV_OPTIONS), None), enc
+
+
+#: How every CSV table is read: all columns as text, only empty cells missing, no column taken as the index.
+_CSV_OPTIONS: dict = {"dtype": str, "keep_default_na": False, "na_values": [""], "index_col": False}
+
+
+def _next_csv_chunk(reader: pd.io.parsers.TextFileReader, rows: int | None) -> pd.DataFrame | None:
+    """The next ``rows`` rows of ``reader`` (all when ``None``), column names stripped; ``None`` at the end.
+
+    Raises
+    ------
+    ValueError
+        If a row has more fields than the header (pandas would otherwise take the first
+        columns as an index, or drop the extra fields).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            frame = reader.read(rows)
+        except StopIteration:
+            return None
+        except pd.errors.ParserWarning:
+            raise ValueError("a row has more fields than the header line; quote values that contain commas") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame, enc
+    return frame
+
+
+def iter_raw_chunks(path: str | Path, rows: int) -> tuple[Iterator[pd.DataFrame], str]:
+    """Read a CSV or Parquet file as :func:`read_raw_table` does, ``rows`` rows at a time.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.parquet``, ``.csv`` or ``.csv.gz`` file.
+    rows : int
+        Rows per chunk (Parquet: at most; a chunk never spans two row groups).
+
+    Returns
+    -------
+    chunks, encoding : iterator of DataFrame and str
+        The chunks in file order, each with a RangeIndex from 0 (the caller numbers them); a
+        file without rows gives one empty chunk with its columns. And
+        the encoding (``"parquet"``, or the one :func:`detect_encoding` found, which reads the
+        whole file once before the first chunk).
+    """
+    p = Path(path)
+    if p.suffix == ".parquet":
+        pf = pq.ParquetFile(p)
+
+        def parquet_chunks() -> Iterator[pd.DataFrame]:
+            if pf.metadata.num_rows == 0:
+                yield pf.schema_arrow.empty_table().to_pandas()
+            # through a Table, so that the pandas metadata (index columns, dtypes) is applied as read_parquet does
+            for batch in pf.iter_batches(batch_size=rows):
+                yield pa.Table.from_batches([batch]).to_pandas()
+
+        return parquet_chunks(), "parquet"
+    enc = detect_encoding(p)
+
+    def csv_chunks() -> Iterator[pd.DataFrame]:
+        with pd.read_csv(p, encoding=enc, iterator=True, **_CSV_OPTIONS) as reader:
+            first = True
+            while (frame := _next_csv_chunk(reader, rows)) is not None and (first or len(frame)):
+                first = False
+                yield frame
+
+    return csv_chunks(), enc
 
 
 def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:

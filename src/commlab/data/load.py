@@ -10,23 +10,35 @@ is half-loaded.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from commlab.data import schema as S
 from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
-from commlab.data.coerce import check_table, coerce_table
+from commlab.data.coerce import check_table, coerce_table, empty_table
 from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.stored import StoredEvents
-from commlab.data.validate import cross_table_problems
+from commlab.data.streamed import CHUNK_ROWS, stream_events
+from commlab.data.validate import cross_table_problems, member_cross_problems
 from commlab.errors import DataValidationError, Problem, UsageError
 
-__all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ"]
+__all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
 
 #: Zone in which naive times are read unless the caller says otherwise.
 DEFAULT_TZ = "Asia/Shanghai"
+#: Environment variable choosing when events are streamed: ``auto`` (default), ``always`` or ``never``.
+STREAM_ENV = "COMMLAB_STREAM_EVENTS"
+#: ``auto`` streams Parquet event files with at least this many rows ...
+STREAM_MIN_ROWS = 5_000_000
+#: ... and CSV event files of at least this many bytes (about 5 M events).
+STREAM_MIN_BYTES = 512 * 2**20
 
 
 class Dataset:
@@ -193,7 +205,8 @@ def check_time_zone(tz: str) -> str:
 
 
 def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: list[str] | None = None,
-                 cache: str | Path | None = None) -> Dataset:
+                 cache: str | Path | None = None, stream: bool | None = None,
+                 chunk_rows: int = CHUNK_ROWS) -> Dataset:
     """Read and validate the three tables of ``data_dir``.
 
     Parameters
@@ -211,6 +224,18 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         by the environment variable ``COMMLAB_DATA_CACHE``, which ``commlab run`` sets for
         its notebooks. Files already loaded and validated there, unchanged (same sha256) and
         read in the same ``tz``, are read back instead of being validated again.
+    stream : bool, optional
+        Validate the events chunk by chunk into an ordered Parquet file
+        (:mod:`commlab.data.streamed`) instead of loading them whole into pandas: the same
+        checks, problems and order, with memory bounded by ``chunk_rows`` (50 M events: 8.3 GB
+        whole). The data set then holds its events as
+        :class:`~commlab.data.stored.StoredEvents`, in the cache entry, or without a cache in a
+        temporary folder removed when Python exits. Default: the environment variable
+        :data:`STREAM_ENV` (``always``, ``never`` or ``auto``); ``auto`` streams Parquet files of
+        at least :data:`STREAM_MIN_ROWS` rows and CSV files of at least
+        :data:`STREAM_MIN_BYTES` bytes (a quarter of that gzipped).
+    chunk_rows : int, default :data:`commlab.data.streamed.CHUNK_ROWS`
+        Rows per chunk when streaming.
 
     Returns
     -------
@@ -238,6 +263,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         if hit is not None:
             return hit.subset(communities)
 
+    streamed = _streams(paths["events"], stream)
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
@@ -247,31 +273,110 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         if path is None:
             problems.append(Problem(str(d / f"{name}.csv"), "", "missing file",
                                     fix=f"add {name}.csv or {name}.parquet to {d}"))
-            frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
+            frames[name] = empty_table(table)
             files[name] = str(d / f"{name}.csv")
             continue
         files[name] = str(path)
+        if name == "events" and streamed:
+            continue  # after the loop, checked against the other two tables chunk by chunk
         try:
             raw, enc = read_raw_table(path)
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(str(path), "", "unknown text encoding", fix=exc.reason))
-            frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
-            continue
         except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
-            problems.append(Problem(str(path), "", f"unreadable file ({type(exc).__name__}: {exc})",
-                                    fix="check that the file is a complete CSV or Parquet file"))
-            frames[name] = pd.DataFrame({c: pd.Series(dtype="string") for c in table.required})
+            problems.append(_unreadable(path, exc))
+            frames[name] = empty_table(table)
             continue
         encodings[name] = enc
         coerced, found = check_table(raw, table, str(path), tz)
         del raw  # the coerced columns replace the raw ones: do not hold both
         problems.extend(found)
         frames[name] = coerced
-    problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
-    if problems:
-        raise DataValidationError(problems, source=str(d))
-    events = _by_community_and_time(frames.pop("events"))
-    ds = Dataset(frames["communities"], frames["members"], events, files, sha, encodings, tz)
-    if key is not None:
-        write_cached(folder, key, ds)
-    return ds.subset(communities)
+    if "events" in frames:
+        problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
+        if problems:
+            raise DataValidationError(problems, source=str(d))
+        events = _by_community_and_time(frames.pop("events"))
+        ds = Dataset(frames["communities"], frames["members"], events, files, sha, encodings, tz)
+        if key is not None:
+            write_cached(folder, key, ds)
+        return ds.subset(communities)
+    return _load_streamed(d, paths["events"], frames, files, sha, encodings, problems,
+                          tz=tz, folder=folder, key=key, chunk_rows=chunk_rows).subset(communities)
+
+
+def _unreadable(path: Path, exc: Exception) -> Problem:
+    """The problem of a file that could not be read at all."""
+    if isinstance(exc, UnicodeDecodeError):
+        return Problem(str(path), "", "unknown text encoding", fix=exc.reason)
+    return Problem(str(path), "", f"unreadable file ({type(exc).__name__}: {exc})",
+                   fix="check that the file is a complete CSV or Parquet file")
+
+
+def _streams(events: Path | None, stream: bool | None) -> bool:
+    """Whether to validate the events chunk by chunk (:mod:`commlab.data.streamed`)."""
+    if events is None:
+        return False
+    if stream is None:
+        choice = os.environ.get(STREAM_ENV, "auto").strip().lower() or "auto"
+        if choice not in ("auto", "always", "never"):
+            raise UsageError(f"{STREAM_ENV}={choice!r}: use auto, always or never")
+        if choice != "auto":
+            return choice == "always"
+        if events.suffix == ".parquet":
+            try:
+                return pq.ParquetFile(events).metadata.num_rows >= STREAM_MIN_ROWS
+            except Exception:  # noqa: BLE001 - not readable as Parquet: the normal path reports it
+                return False
+        limit = STREAM_MIN_BYTES // 4 if events.suffix == ".gz" else STREAM_MIN_BYTES
+        return events.stat().st_size >= limit
+    return bool(stream)
+
+
+def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: dict[str, str],
+                   sha: dict[str, str], encodings: dict[str, str], problems: list[Problem], *, tz: str,
+                   folder: Path | None, key: str | None, chunk_rows: int) -> Dataset:
+    """Validate the events at ``path`` chunk by chunk; the data set holds them in a Parquet file.
+
+    With a cache folder the ordered events go into its entry (:func:`write_cached`) and the
+    data set is read back from there, as a later load of the same files would be; without one
+    (or when the entry cannot be written) they stay in a temporary folder removed when Python exits.
+    """
+    work = _work_folder(folder)
+    try:
+        try:
+            got = stream_events(path, communities=frames["communities"], members=frames["members"], files=files,
+                                tz=tz, work_dir=work, chunk_rows=chunk_rows, write=not problems)
+        except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
+            problems.append(_unreadable(path, exc))
+            got = None
+        if got is not None:
+            encodings["events"] = got.encoding
+            problems.extend(got.problems)
+        problems.extend(member_cross_problems(frames["communities"], frames["members"], files))
+        if got is not None:
+            problems.extend(got.cross_problems)
+        if problems:
+            raise DataValidationError(problems, source=str(d))
+        assert got is not None and got.path is not None
+        ds = Dataset(frames["communities"], frames["members"], StoredEvents(got.path), files, sha, encodings, tz)
+        entry = write_cached(folder, key, ds, events_file=got.path) if folder is not None and key else None
+        if entry is not None:
+            ds.events = StoredEvents(entry / "events.parquet")
+            return read_cached(folder, key) or ds
+        keep = Path(tempfile.mkdtemp(prefix="commlab-events-"))
+        atexit.register(shutil.rmtree, keep, ignore_errors=True)
+        os.replace(got.path, keep / "events.parquet")
+        return Dataset(frames["communities"], frames["members"], StoredEvents(keep / "events.parquet"),
+                       files, sha, encodings, tz)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _work_folder(folder: Path | None) -> Path:
+    """A new folder to stream the events in: in the cache folder (the result moves into an entry), else temporary."""
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=".stream-", dir=folder))
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(prefix="commlab-stream-"))

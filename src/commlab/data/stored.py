@@ -22,7 +22,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from commlab.data import schema as S
+
 __all__ = ["StoredEvents"]
+
+
+def _canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the event columns in the dtypes loading gives them (``string``, UTC nanoseconds, ``float64``).
+
+    A file written by DuckDB (:mod:`commlab.data.streamed`) carries no pandas metadata, so its
+    text columns read back as ``str`` rather than ``string``.
+    """
+    dtypes = {"timestamp": "datetime64[ns, UTC]", "float": "float64"}
+    for col in S.EVENTS.columns:
+        want = dtypes.get(col.dtype, "string")
+        if col.name in frame.columns and str(frame[col.name].dtype) != want:
+            frame[col.name] = frame[col.name].astype(want)
+    return frame
 
 
 def _quote(text: str) -> str:
@@ -79,7 +95,7 @@ class StoredEvents:
         filters = None if ev.communities is None else [("community_id", "in", list(ev.communities))]
         if ev.communities == ():  # pyarrow refuses an empty "in": a condition no row meets, same columns
             filters = [("community_id", "==", "_"), ("community_id", "!=", "_")]
-        return pd.read_parquet(ev.path, filters=filters).reset_index(drop=True)
+        return _canonical_dtypes(pd.read_parquet(ev.path, filters=filters).reset_index(drop=True))
 
     def counts(self) -> pd.Series:
         """Events per community, indexed by ``community_id`` (named ``events``)."""

@@ -1,0 +1,189 @@
+"""Validating a large event file chunk by chunk into a sorted Parquet file, never whole in pandas.
+
+:func:`commlab.data.load.load_dataset` reads an event log of tens of millions of rows this way
+(50 M events as one pandas table reached 8.3 GB while being ordered). The file is read
+``chunk_rows`` rows at a time (:func:`commlab.data.io.iter_raw_chunks`); each chunk is coerced
+and checked exactly as a whole table is (:func:`commlab.data.coerce.check_table` and
+:func:`commlab.data.validate.event_cross_problems`, with rows numbered in the file), its
+problems merged with the earlier chunks' (:class:`~commlab.data.validate.ProblemLog`), and its
+coerced rows appended to a Parquet file. When every chunk is valid, DuckDB writes the events
+in (``community_id``, ``ts``) order, ties in file order, as the in-memory path orders them: it
+sorts on integer keys (the community's rank among the sorted ids, the time, the row in the
+file) within a bounded memory, spilling to disk, and only copies when the file is already in
+that order. The result is read in place as :class:`~commlab.data.stored.StoredEvents`.
+
+Peak memory depends on ``chunk_rows`` and the members table, not on the number of events.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from commlab.data import schema as S
+from commlab.data.coerce import check_table
+from commlab.data.io import iter_raw_chunks
+from commlab.data.validate import KnownPairs, ProblemLog, event_cross_problems
+from commlab.errors import Problem
+
+__all__ = ["CHUNK_ROWS", "SORT_MEMORY", "StreamedEvents", "stream_events"]
+
+#: Rows per chunk (about 0.3 GB of pandas per chunk at the generator's columns).
+CHUNK_ROWS = 1_000_000
+#: DuckDB ``memory_limit`` of the final sort (it spills to the work folder beyond it).
+SORT_MEMORY = "2GB"
+_RANK = "__commlab_rank"
+
+
+@dataclass
+class StreamedEvents:
+    """What :func:`stream_events` found.
+
+    Attributes
+    ----------
+    problems : list of Problem
+        Every per-table problem of the events (:func:`~commlab.data.coerce.check_table`), merged
+        over the chunks.
+    cross_problems : list of Problem
+        Every problem against the other tables (:func:`~commlab.data.validate.event_cross_problems`),
+        merged over the chunks. The events are valid when both lists are empty.
+    path : Path or None
+        The validated, ordered events (``None`` when there were problems).
+    rows : int
+        Rows read.
+    encoding : str
+        ``"parquet"`` or the CSV's encoding.
+    in_order : bool
+        Whether the file was already in (``community_id``, ``ts``) order (then copied, not sorted).
+    """
+
+    problems: list[Problem] = field(default_factory=list)
+    cross_problems: list[Problem] = field(default_factory=list)
+    path: Path | None = None
+    rows: int = 0
+    encoding: str = ""
+    in_order: bool = True
+
+
+class _Order:
+    """Tracks whether rows arrive in (community rank, time) order across chunks."""
+
+    def __init__(self) -> None:
+        self.kept = True
+        self._last: tuple[int, int] | None = None
+
+    def see(self, rank: np.ndarray, ts: np.ndarray) -> None:
+        if not self.kept or not len(rank):
+            return
+        if self._last is not None:
+            rank = np.concatenate([[self._last[0]], rank])
+            ts = np.concatenate([[self._last[1]], ts])
+        same = rank[1:] == rank[:-1]
+        self.kept = bool(np.all((rank[1:] > rank[:-1]) | (same & (ts[1:] >= ts[:-1]))))
+        self._last = (int(rank[-1]), int(ts[-1]))
+
+
+def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.DataFrame, files: dict[str, str],
+                  tz: str, work_dir: str | Path, chunk_rows: int = CHUNK_ROWS, write: bool = True) -> StreamedEvents:
+    """Validate the events at ``path`` chunk by chunk and, when valid, write them ordered to ``work_dir``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The events file (``.parquet``, ``.csv`` or ``.csv.gz``).
+    communities, members : DataFrame
+        The coerced communities and members (the cross-table checks look events up in them).
+    files : dict
+        Table name to the file named in problems.
+    tz : str
+        Zone of naive times.
+    work_dir : str or Path
+        An existing folder for the intermediate file, DuckDB's spill files and the result
+        (``events.parquet``); the caller removes it.
+    chunk_rows : int, default :data:`CHUNK_ROWS`
+        Rows per chunk.
+    write : bool, default True
+        Whether to write the events; ``False`` only checks them (the other tables have
+        problems already, so the load fails anyway).
+
+    Returns
+    -------
+    StreamedEvents
+
+    Raises
+    ------
+    UnicodeDecodeError, OSError, pyarrow.ArrowException
+        If the file cannot be read (the caller reports it as an unreadable file).
+    """
+    work = Path(work_dir)
+    chunks, encoding = iter_raw_chunks(path, chunk_rows)
+    out = StreamedEvents(encoding=encoding)
+    log, cross = ProblemLog(), ProblemLog()
+    write = write and "community_id" in communities.columns
+    ranks = pd.Index(sorted(set(communities["community_id"].dropna()))) if write else None
+    order = _Order()
+    part = work / "part.parquet"
+    writer: pq.ParquetWriter | None = None
+    has_keys = all(c in members.columns for c in ("community_id", "member_id"))
+    known = KnownPairs(members[["community_id", "member_id"]]) if has_keys else None
+    try:
+        for raw in chunks:
+            raw.index = pd.RangeIndex(out.rows, out.rows + len(raw))
+            coerced, found = check_table(raw, S.EVENTS, files["events"], tz)
+            del raw
+            log.add(found)
+            cross.add(event_cross_problems(communities, members, coerced, files, known=known))
+            out.rows += len(coerced)
+            if log.problems or cross.problems or ranks is None:  # keep reading to find every problem, but stop writing
+                if writer is not None:
+                    writer.close()
+                    writer = None
+                    part.unlink()
+                continue
+            rank = ranks.get_indexer(coerced["community_id"]).astype(np.int32)
+            order.see(rank, pd.DatetimeIndex(coerced["ts"]).asi8)
+            table = pa.Table.from_pandas(coerced.assign(**{_RANK: rank}), preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(part, table.schema)
+            writer.write_table(table.cast(writer.schema))
+        complete = writer is not None  # every row written (iter_raw_chunks gives at least one chunk)
+    finally:
+        if writer is not None:
+            writer.close()
+        if known is not None:
+            known.close()
+    out.problems, out.cross_problems = log.problems, cross.problems
+    out.in_order = order.kept
+    if not complete:
+        return out
+    out.path = work / "events.parquet"
+    _write_ordered(part, out.path, work / "spill", sort=not order.kept)
+    part.unlink()
+    return out
+
+
+def _write_ordered(part: Path, out: Path, spill: Path, *, sort: bool) -> None:
+    """Copy ``part`` to ``out`` without the rank column, in (rank, ts, row) order when ``sort``."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
+        con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
+        con.execute("SET preserve_insertion_order = true")
+        rows = f"read_parquet('{_sql_text(part)}', file_row_number = true)"
+        by = f" ORDER BY {_RANK}, ts, file_row_number" if sort else ""
+        con.execute(f"COPY (SELECT * EXCLUDE ({_RANK}, file_row_number) FROM {rows}{by}) "
+                    f"TO '{_sql_text(out)}' (FORMAT parquet)")
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _sql_text(p: Path) -> str:
+    return str(p).replace("'", "''")
