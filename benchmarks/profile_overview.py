@@ -1,6 +1,9 @@
 """What notebook 01 spends, step by step: loading and validating, caching, the overview counts.
 
-Usage: ``.venv/bin/python benchmarks/profile_overview.py benchmarks/data/5M``.
+Usage: ``.venv/bin/python benchmarks/profile_overview.py benchmarks/data/5M [--stream always]``.
+``--stream never`` loads the events whole into pandas, then writes the data cache entry;
+``always`` validates them chunk by chunk into the entry (:mod:`commlab.data.streamed`), as a
+playbook run does from 5 M events (``auto``).
 Prints, after each step, the elapsed time, the resident memory and the peak so far
 (``getrusage(RUSAGE_SELF).ru_maxrss``, which includes DuckDB's and Arrow's native memory).
 """
@@ -30,6 +33,7 @@ def main() -> None:
     ap.add_argument("data", type=Path)
     ap.add_argument("--as-of", default="2024-07-01")
     ap.add_argument("--tz", default="Asia/Shanghai")
+    ap.add_argument("--stream", choices=("never", "always", "auto"), default="never")
     args = ap.parse_args()
     t0 = time.perf_counter()
 
@@ -39,18 +43,22 @@ def main() -> None:
               flush=True)
 
     report("imports")
-    ds = load_dataset(args.data, tz=args.tz, cache="")  # "" : no cache, always validate
-    report("load_dataset")
-    with tempfile.TemporaryDirectory() as tmp:
-        write_cached(Path(tmp), "profile", ds)
-        report("write_cached")
-    now = to_utc(args.as_of)
-    activity_summary(ds, as_of=now)
-    report("activity_summary")
-    daily_activity(ds, as_of=now, tz=args.tz)
-    report("daily_activity")
-    weekday_hour(ds, as_of=now, tz=args.tz)
-    report("weekday_hour")
+    with tempfile.TemporaryDirectory(dir=args.data) as tmp:
+        if args.stream == "never":
+            ds = load_dataset(args.data, tz=args.tz, cache="", stream=False)  # "": no cache, always validate
+            report("load_dataset")
+            write_cached(Path(tmp), "profile", ds)
+            report("write_cached")
+        else:
+            ds = load_dataset(args.data, tz=args.tz, cache=tmp, stream=args.stream == "always" or None)
+            report(f"load_dataset ({'streamed' if not ds.events_loaded else 'whole'})")
+        now = to_utc(args.as_of)
+        activity_summary(ds, as_of=now)
+        report("activity_summary")
+        daily_activity(ds, as_of=now, tz=args.tz)
+        report("daily_activity")
+        weekday_hour(ds, as_of=now, tz=args.tz)
+        report("weekday_hour")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Peak memory depends on ``chunk_rows`` and the members table, not on the number o
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ __all__ = ["CHUNK_ROWS", "SORT_MEMORY", "StreamedEvents", "stream_events"]
 #: Rows per chunk (about 0.3 GB of pandas per chunk at the generator's columns).
 CHUNK_ROWS = 1_000_000
 #: DuckDB ``memory_limit`` of the final sort (it spills to the work folder beyond it).
-SORT_MEMORY = "2GB"
+SORT_MEMORY = "1GB"
 _RANK = "__commlab_rank"
 
 
@@ -129,8 +130,7 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
     write = write and "community_id" in communities.columns
     ranks = pd.Index(sorted(set(communities["community_id"].dropna()))) if write else None
     order = _Order()
-    part = work / "part.parquet"
-    writer: pq.ParquetWriter | None = None
+    part = _PartWriter(work / "part.parquet")
     has_keys = all(c in members.columns for c in ("community_id", "member_id"))
     known = KnownPairs(members[["community_id", "member_id"]]) if has_keys else None
     try:
@@ -142,21 +142,14 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
             cross.add(event_cross_problems(communities, members, coerced, files, known=known))
             out.rows += len(coerced)
             if log.problems or cross.problems or ranks is None:  # keep reading to find every problem, but stop writing
-                if writer is not None:
-                    writer.close()
-                    writer = None
-                    part.unlink()
+                part.discard()
                 continue
             rank = ranks.get_indexer(coerced["community_id"]).astype(np.int32)
             order.see(rank, pd.DatetimeIndex(coerced["ts"]).asi8)
-            table = pa.Table.from_pandas(coerced.assign(**{_RANK: rank}), preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(part, table.schema)
-            writer.write_table(table.cast(writer.schema))
-        complete = writer is not None  # every row written (iter_raw_chunks gives at least one chunk)
+            part.write(pa.Table.from_pandas(coerced.assign(**{_RANK: rank}), preserve_index=False))
+        complete = part.started and not part.discarded and part.rows == out.rows
     finally:
-        if writer is not None:
-            writer.close()
+        part.close()
         if known is not None:
             known.close()
     out.problems, out.cross_problems = log.problems, cross.problems
@@ -164,9 +157,55 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
     if not complete:
         return out
     out.path = work / "events.parquet"
-    _write_ordered(part, out.path, work / "spill", sort=not order.kept)
-    part.unlink()
+    _write_ordered(part.path, out.path, work / "spill", sort=not order.kept)
+    part.path.unlink()
     return out
+
+
+class _PartWriter:
+    """Appends Arrow tables to a Parquet file in a background thread, so that writing a chunk
+    overlaps with checking the next (one chunk in flight; Arrow releases the GIL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self.started = False  # a table was written (the file exists)
+        self.discarded = False
+        self._writer: pq.ParquetWriter | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future | None = None
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` (after the previous one is written)."""
+        self._wait()
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+            self.started = True
+        table = table.cast(self._writer.schema)
+        self._pending = self._pool.submit(self._writer.write_table, table)
+        self.rows += table.num_rows
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def discard(self) -> None:
+        """Stop writing and remove the file (a chunk had problems)."""
+        if not self.discarded:
+            self.close()
+            self.path.unlink(missing_ok=True)
+            self.discarded = True
+
+    def close(self) -> None:
+        """Finish the file (waiting for the chunk in flight)."""
+        try:
+            self._wait()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            self._pool.shutdown()
 
 
 def _write_ordered(part: Path, out: Path, spill: Path, *, sort: bool) -> None:

@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow
+import pyarrow.compute
 
 with warnings.catch_warnings():
     # pandera imports pyspark.pandas when pyspark is installed (the optional spark extra), which warns
@@ -174,19 +175,32 @@ class KnownPairs:
         self._con.execute("CREATE TABLE known AS SELECT DISTINCT c, m FROM keys")
         self._con.unregister("keys")
 
-    def contains(self, community: pd.Series, member: pd.Series) -> pd.Series:
-        """Whether each (community, member) pair is known; a pair with a missing id is not."""
-        pairs = pyarrow.table({"c": _text(community), "m": _text(member),
-                                "i": pyarrow.array(np.arange(len(community), dtype=np.int64))})
-        self._con.register("pairs", pairs)
+    def contains(self, community: pd.Series, *members: pd.Series) -> list[pd.Series]:
+        """Whether each (community, member) pair is known, for each column of ``members``.
+
+        A pair with a missing id is not known. The columns are looked up in one join (one
+        hash table of the known pairs per call).
+        """
+        n = len(community)
+        c = _text(community)
+        parts, out = [], []
+        for k, member in enumerate(members):
+            m = _text(member)
+            present = pyarrow.compute.is_valid(m)
+            out.append(np.asarray(present, dtype=bool))
+            parts.append(pyarrow.table({
+                "c": c.filter(present), "m": m.filter(present),
+                "i": pyarrow.array(np.arange(k * n, (k + 1) * n, dtype=np.int64)).filter(present),
+            }))
+        known = np.concatenate(out) if out else np.zeros(0, dtype=bool)
+        self._con.register("pairs", pyarrow.concat_tables(parts))
         try:
             unknown = self._con.sql("SELECT i FROM pairs ANTI JOIN known k "
                                     "ON pairs.c = k.c AND pairs.m = k.m").fetchnumpy()["i"]
         finally:
             self._con.unregister("pairs")
-        out = np.ones(len(community), dtype=bool)
-        out[np.asarray(unknown, dtype=np.int64)] = False
-        return pd.Series(out, index=community.index)
+        known[np.asarray(unknown, dtype=np.int64)] = False
+        return [pd.Series(known[k * n:(k + 1) * n], index=community.index) for k in range(len(members))]
 
     def close(self) -> None:
         """Release the DuckDB connection."""
@@ -303,22 +317,24 @@ def event_cross_problems(
     if _has(members, "community_id", "member_id") and _has(events, "community_id", "member_id"):
         pairs = known if known is not None else KnownPairs(members[["community_id", "member_id"]])
         try:
-            mask = ~pairs.contains(events["community_id"], events["member_id"]) & events["member_id"].notna()
+            targets = events["target_member_id"] if "target_member_id" in events.columns else None
+            if targets is not None and not bool(targets.notna().any()):
+                targets = None
+            looked_up = pairs.contains(events["community_id"], events["member_id"],
+                                       *([] if targets is None else [targets]))
+            mask = ~looked_up[0] & events["member_id"].notna()
             out.append(_rows_problem(
                 ef, "member_id", "event by a member not in the members table", events, mask,
                 ["community_id", "member_id"],
                 f"add these members to {mf} (with joined_at and role) or drop their events",
             ))
-            if "target_member_id" in events.columns:
-                tgt = events["target_member_id"]
-                present = tgt.notna()
-                if present.any():
-                    mask = present & ~pairs.contains(events["community_id"], tgt)
-                    out.append(_rows_problem(
-                        ef, "target_member_id", "reply/mention target that does not exist", events, mask,
-                        ["community_id", "target_member_id"],
-                        f"the target must be a member of the same community in {mf}; correct it or leave it empty",
-                    ))
+            if targets is not None:
+                mask = targets.notna() & ~looked_up[1]
+                out.append(_rows_problem(
+                    ef, "target_member_id", "reply/mention target that does not exist", events, mask,
+                    ["community_id", "target_member_id"],
+                    f"the target must be a member of the same community in {mf}; correct it or leave it empty",
+                ))
         finally:
             if known is None:
                 pairs.close()
