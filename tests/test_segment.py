@@ -130,6 +130,22 @@ def test_stability_is_high_on_clear_blobs_and_low_on_noise():
     assert np.median(seg.stability(noise, n_resamples=3, random_state=1)) < 0.9
 
 
+def test_stability_refits_on_at_most_max_sample_rows(monkeypatch):
+    X, _ = _blobs()
+    seg = MemberSegmenter(n_clusters=4, n_init=2, random_state=0).fit(X)
+    sizes = []
+    fit = MemberSegmenter.fit
+    monkeypatch.setattr(MemberSegmenter, "fit", lambda self, Z, *a, **kw: sizes.append(len(Z)) or fit(self, Z, *a,
+                                                                                                      **kw))
+    full = seg.stability(X, n_resamples=2, random_state=1)
+    capped = seg.stability(X, n_resamples=3, max_sample=60, random_state=1)
+    assert sizes == [int(0.8 * len(X))] * 2 + [60] * 3
+    assert full.min() > 0.95 and capped.min() > 0.9  # each refit is still compared on every row
+    assert np.array_equal(seg.stability(X, n_resamples=2, max_sample=None, random_state=1), full)
+    with pytest.raises(ValueError, match="max_sample"):
+        seg.stability(X, max_sample=1)
+
+
 def test_naming_applies_the_role_rules_to_the_median_member():
     prof = pd.DataFrame({
         "tenure_days": [200, 200, 10, 200, 200, 200],
