@@ -246,3 +246,30 @@ def test_overview_notebook_on_streamed_events_gives_the_same_summary(tmp_path, m
         summaries[mode] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summaries["always"] == summaries["never"]
     assert summaries["never"]["activity"] and summaries["never"]["data"].startswith("11 communities")
+
+
+def test_extra_columns_are_kept_even_one_named_like_duckdbs_row_number(tmp_path, samples_dir):
+    d = shuffled_with_ties(samples_dir, tmp_path / "d")
+    ev = pd.read_parquet(d / "events.parquet")
+    ev["file_row_number"] = np.arange(len(ev))[::-1]  # DuckDB's name for the row in the file
+    ev["需求"] = "问答"
+    ev.to_parquet(d / "events.parquet", index=False)
+    got = assert_same_load(d).events
+    assert {"file_row_number", "需求"} <= set(got.columns) and got["需求"].eq("问答").all()
+    assert sorted(got["file_row_number"]) == list(range(len(got)))
+
+
+def test_a_failure_to_write_the_events_is_a_clear_error_and_leaves_nothing(tmp_path, samples_dir, monkeypatch):
+    from commlab.data import streamed
+    from commlab.errors import CommlabError
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(streamed, "_write_ordered", full)
+    cache = tmp_path / "cache"
+    message = r"could not write the validated events of .*events.parquet to .* \(OSError: .*No space left on device\)"
+    with pytest.raises(CommlabError, match=message + "; free disk space") as err:
+        load_dataset(samples_dir, cache=cache, stream=True, chunk_rows=200_000)
+    assert not isinstance(err.value, DataValidationError)  # not reported as a problem of the file
+    assert list(cache.iterdir()) == []

@@ -27,7 +27,7 @@ from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.stored import StoredEvents
 from commlab.data.streamed import CHUNK_ROWS, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
-from commlab.errors import DataValidationError, Problem, UsageError
+from commlab.errors import CommlabError, DataValidationError, Problem, UsageError
 
 __all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
 
@@ -345,6 +345,8 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
         try:
             got = stream_events(path, communities=frames["communities"], members=frames["members"], files=files,
                                 tz=tz, work_dir=work, chunk_rows=chunk_rows, write=not problems)
+        except CommlabError:
+            raise  # the events could not be written: not a problem of the file
         except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
             problems.append(_unreadable(path, exc))
             got = None

@@ -29,10 +29,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from commlab.data import schema as S
+from commlab.data.cache import CACHE_ENV
 from commlab.data.coerce import check_table
 from commlab.data.io import iter_raw_chunks
 from commlab.data.validate import KnownPairs, ProblemLog, event_cross_problems
-from commlab.errors import Problem
+from commlab.errors import CommlabError, Problem
 
 __all__ = ["CHUNK_ROWS", "SORT_MEMORY", "StreamedEvents", "stream_events"]
 
@@ -41,6 +42,9 @@ CHUNK_ROWS = 1_000_000
 #: DuckDB ``memory_limit`` of the final sort (it spills to the work folder beyond it).
 SORT_MEMORY = "1GB"
 _RANK = "__commlab_rank"
+#: The row in the file, written only when the events have a column named like DuckDB's own
+#: (``file_row_number``), which is used otherwise.
+_ROW = "__commlab_row"
 
 
 @dataclass
@@ -122,6 +126,8 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
     ------
     UnicodeDecodeError, OSError, pyarrow.ArrowException
         If the file cannot be read (the caller reports it as an unreadable file).
+    CommlabError
+        If the validated events cannot be written to ``work_dir`` (no room left, say).
     """
     work = Path(work_dir)
     chunks, encoding = iter_raw_chunks(path, chunk_rows)
@@ -146,7 +152,10 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
                 continue
             rank = ranks.get_indexer(coerced["community_id"]).astype(np.int32)
             order.see(rank, pd.DatetimeIndex(coerced["ts"]).asi8)
-            part.write(pa.Table.from_pandas(coerced.assign(**{_RANK: rank}), preserve_index=False))
+            keys = {_RANK: rank}
+            if "file_row_number" in coerced.columns:
+                keys[_ROW] = np.arange(out.rows - len(coerced), out.rows, dtype=np.int64)
+            part.write(pa.Table.from_pandas(coerced.assign(**keys), preserve_index=False))
         complete = part.started and not part.discarded and part.rows == out.rows
     finally:
         part.close()
@@ -157,9 +166,19 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
     if not complete:
         return out
     out.path = work / "events.parquet"
-    _write_ordered(part.path, out.path, work / "spill", sort=not order.kept)
+    try:
+        _write_ordered(part.path, out.path, work / "spill", sort=not order.kept)
+    except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
+        raise _storage_error(path, work, exc) from exc
     part.path.unlink()
     return out
+
+
+def _storage_error(path: str | Path, work: Path, exc: Exception) -> CommlabError:
+    return CommlabError(
+        f"could not write the validated events of {path} to {work} ({type(exc).__name__}: {exc}); "
+        f"free disk space there, or set {CACHE_ENV} (or TMPDIR without a cache) to a folder with room"
+    )
 
 
 class _PartWriter:
@@ -188,7 +207,10 @@ class _PartWriter:
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            try:
+                pending.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
+                raise _storage_error(self.path, self.path.parent, exc) from exc
 
     def discard(self) -> None:
         """Stop writing and remove the file (a chunk had problems)."""
@@ -215,9 +237,11 @@ def _write_ordered(part: Path, out: Path, spill: Path, *, sort: bool) -> None:
         con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
         con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
         con.execute("SET preserve_insertion_order = true")
-        rows = f"read_parquet('{_sql_text(part)}', file_row_number = true)"
-        by = f" ORDER BY {_RANK}, ts, file_row_number" if sort else ""
-        con.execute(f"COPY (SELECT * EXCLUDE ({_RANK}, file_row_number) FROM {rows}{by}) "
+        own_row = _ROW in pq.read_schema(part).names
+        row = _ROW if own_row else "file_row_number"
+        rows = f"read_parquet('{_sql_text(part)}'{'' if own_row else ', file_row_number = true'})"
+        by = f" ORDER BY {_RANK}, ts, {row}" if sort else ""
+        con.execute(f"COPY (SELECT * EXCLUDE ({_RANK}, {row}) FROM {rows}{by}) "
                     f"TO '{_sql_text(out)}' (FORMAT parquet)")
     finally:
         con.close()
