@@ -292,3 +292,12 @@ def test_numeric_ids_stored_as_floats_read_as_integers(tmp_path):
     ev = load_dataset(d, cache="").events
     assert ev["member_id"].tolist() == ["9", "12"]
     assert ev["target_member_id"].isna().tolist() == [True, False] and ev["target_member_id"].iloc[1] == "9"
+
+
+def test_csv_with_a_delimiter_at_the_end_of_every_data_line_loads_as_without(tmp_path):
+    """Some exports end each row with a comma; pandas would take the first column as the index."""
+    plain = load_dataset(write_tiny(tmp_path / "plain"), cache="").events
+    d = write_tiny(tmp_path / "trailing")
+    head, *rows = EVENTS.strip().splitlines()
+    (d / "events.csv").write_text("\n".join([head] + [r + "," for r in rows]) + "\n", encoding="utf-8")
+    pd.testing.assert_frame_equal(load_dataset(d, cache="").events, plain)
