@@ -273,3 +273,16 @@ def test_a_failure_to_write_the_events_is_a_clear_error_and_leaves_nothing(tmp_p
         load_dataset(samples_dir, cache=cache, stream=True, chunk_rows=200_000)
     assert not isinstance(err.value, DataValidationError)  # not reported as a problem of the file
     assert list(cache.iterdir()) == []
+
+
+def test_chunks_have_the_asked_rows_whatever_the_row_groups(tmp_path):
+    from commlab.data.io import iter_raw_chunks
+
+    frame = pd.DataFrame({"community_id": ["c"] * 10_000, "n": np.arange(10_000)})
+    frame.to_parquet(tmp_path / "e.parquet", index=False, row_group_size=700)
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    for name, enc in (("e.parquet", "parquet"), ("e.csv", "utf-8-sig")):
+        chunks, encoding = iter_raw_chunks(tmp_path / name, 3000)
+        got = list(chunks)
+        assert encoding == enc and [len(c) for c in got] == [3000, 3000, 3000, 1000]
+        assert pd.concat(got)["n"].astype(int).tolist() == list(range(10_000))

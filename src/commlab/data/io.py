@@ -191,7 +191,7 @@ def iter_raw_chunks(path: str | Path, rows: int) -> tuple[Iterator[pd.DataFrame]
     path : str or Path
         A ``.parquet``, ``.csv`` or ``.csv.gz`` file.
     rows : int
-        Rows per chunk (Parquet: at most; a chunk never spans two row groups).
+        Rows per chunk (the last may have fewer; Parquet chunks span row groups).
 
     Returns
     -------
