@@ -50,6 +50,22 @@ def test_days_without_staff_reply_per_channel():
     assert out.loc["help", "days_waiting"] == 0.0
 
 
+def test_staff_of_one_community_is_a_member_in_another():
+    members = frame(
+        [("c", "s", day(0), "staff"), ("d", "s", day(0), "member"), ("d", "t", day(0), "staff")],
+        ["community_id", "member_id", "joined_at", "role"],
+    )
+    ev = frame([
+        ("c", "s", day(1), "message", None),   # staff in c: c has nobody waiting
+        ("d", "t", day(1), "message", None),
+        ("d", "s", day(2), "message", None),   # a member in d: d waits since day 2
+    ], ["community_id", "member_id", "ts", "event_type", "channel"])
+    waits = days_without_staff_reply(ev, members, as_of=day(10)).set_index("community_id")["days_waiting"]
+    assert waits.to_dict() == {"c": 0.0, "d": pytest.approx(8.0)}
+    top = recently_inactive_top_members(ev, members, as_of=day(12), top_share=1.0)
+    assert top[["community_id", "member_id"]].values.tolist() == [["d", "s"]]  # never staff t, nor s in c
+
+
 def test_recently_inactive_top_members():
     rows = [("c", "a", day(i), "message") for i in range(10, 60)]  # a: top, last active day 59
     rows += [("c", "b", day(70), "message")]                        # b: one message, active day 70

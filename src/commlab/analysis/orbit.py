@@ -51,10 +51,13 @@ def orbit_love(
     """
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     now = pd.Timestamp(as_of)
-    ev = events[(events["ts"] <= now)]
-    weight = ev["event_type"].astype("string").map(w).astype("float64").fillna(0.0)
+    # only the columns read, and each event type's weight looked up once (not per event)
+    ev = events.loc[events["ts"] <= now, ["community_id", "member_id", "ts", "event_type"]]
+    codes, types = pd.factorize(ev["event_type"])
+    by_type = np.nan_to_num(np.array([w.get(str(t), 0.0) for t in types] + [0.0], dtype=float))  # code -1: 0
+    weight = by_type[codes]
     months = np.floor((now - ev["ts"]).dt.total_seconds().to_numpy() / 86400.0 / _MONTH_DAYS)
-    contrib = weight.to_numpy() * decay ** months
+    contrib = weight * decay ** months
     love = (
         pd.DataFrame({"community_id": ev["community_id"], "member_id": ev["member_id"], "love": contrib})
         .groupby(["community_id", "member_id"])["love"].sum()

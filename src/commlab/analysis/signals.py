@@ -22,14 +22,33 @@ __all__ = [
 MAIN_CHANNEL = "(main)"
 
 
+#: The event columns the signals read (filtering only these, not the text columns, halves the time).
+_COLUMNS = ("community_id", "member_id", "ts", "event_type", "channel")
+
+
+def _columns(events: pd.DataFrame) -> pd.DataFrame:
+    return events[[c for c in _COLUMNS if c in events.columns]]
+
+
 def _content(events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    ev = events[(events["ts"] <= as_of) & events["event_type"].isin(S.CONTENT_EVENTS)]
-    return ev
+    ev = _columns(events)
+    return ev[(ev["ts"] <= as_of) & ev["event_type"].isin(S.CONTENT_EVENTS)]
 
 
-def _staff_keys(members: pd.DataFrame) -> pd.Series:
-    staff = members[members["role"].isin(STAFF_ROLES)]
-    return staff["community_id"] + "\x1f" + staff["member_id"]
+def _is_staff(events: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
+    """Whether each event's (community, member) is a staff member of that community.
+
+    Staff are few: events are first narrowed to the staff's member ids, and only those are
+    matched on the exact pair.
+    """
+    staff = members.loc[members["role"].isin(STAFF_ROLES), ["community_id", "member_id"]].drop_duplicates()
+    out = pd.Series(False, index=events.index)
+    maybe = events["member_id"].isin(staff["member_id"].unique())
+    if bool(maybe.any()):
+        pairs = events.loc[maybe, ["community_id", "member_id"]]
+        found = pairs.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")["_staff"]
+        out[maybe] = found.notna().to_numpy()  # a left merge keeps the left rows' order
+    return out
 
 
 def days_without_staff_reply(events: pd.DataFrame, members: pd.DataFrame, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
@@ -47,7 +66,7 @@ def days_without_staff_reply(events: pd.DataFrame, members: pd.DataFrame, *, as_
     now = to_utc(as_of)
     ev = _content(events, now)
     ev = ev.assign(channel=ev["channel"].fillna(MAIN_CHANNEL) if "channel" in ev else MAIN_CHANNEL)
-    is_staff = (ev["community_id"] + "\x1f" + ev["member_id"]).isin(set(_staff_keys(members)))
+    is_staff = _is_staff(ev, members)
     last_staff = ev[is_staff].groupby(["community_id", "channel"])["ts"].max().rename("last_staff_ts")
     mem = ev[~is_staff].merge(last_staff.reset_index(), on=["community_id", "channel"], how="left")
     after = mem[mem["last_staff_ts"].isna() | (mem["ts"] > mem["last_staff_ts"])]
@@ -80,9 +99,9 @@ def recently_inactive_top_members(
         pseudonymise before showing).
     """
     now = to_utc(as_of)
-    staff = set(_staff_keys(members))
-    ev = events[events["ts"] <= now]
-    ev = ev[~(ev["community_id"] + "\x1f" + ev["member_id"]).isin(staff)]
+    ev = _columns(events)
+    ev = ev[ev["ts"] <= now]
+    ev = ev[~_is_staff(ev, members)]
     window = ev[(ev["ts"] > now - pd.Timedelta(days=lookback_days)) & ev["event_type"].isin(S.CONTENT_EVENTS)]
     content = window.groupby(["community_id", "member_id"]).size().rename("content").reset_index()
     rank = content.groupby("community_id")["content"].rank(method="first", ascending=False)
@@ -120,7 +139,8 @@ def first_cohort_retention_gap(
     m = members[~members["role"].isin(STAFF_ROLES) & old_enough]
     m = m.merge(communities[["community_id", "created_at"]], on="community_id")
     m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
-    ev = events[(events["ts"] <= now) & ~events["event_type"].isin(["join", "leave"])]
+    ev = _columns(events)
+    ev = ev[(ev["ts"] <= now) & ~ev["event_type"].isin(["join", "leave"])]
     ev = ev.merge(m[["community_id", "member_id", "joined_at"]], on=["community_id", "member_id"])
     age = ev["ts"] - ev["joined_at"]
     kept = ev[(age >= pd.Timedelta(days=horizon_days)) & (age < pd.Timedelta(days=2 * horizon_days))]
