@@ -7,6 +7,7 @@ first cohort against later ones. Each function takes ``as_of`` explicitly.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from commlab.analysis.overview import STAFF_ROLES, to_utc
@@ -66,13 +67,21 @@ def days_without_staff_reply(events: pd.DataFrame, members: pd.DataFrame, *, as_
     now = to_utc(as_of)
     ev = _content(events, now)
     ev = ev.assign(channel=ev["channel"].fillna(MAIN_CHANNEL) if "channel" in ev else MAIN_CHANNEL)
-    is_staff = _is_staff(ev, members)
-    last_staff = ev[is_staff].groupby(["community_id", "channel"])["ts"].max().rename("last_staff_ts")
-    mem = ev[~is_staff].merge(last_staff.reset_index(), on=["community_id", "channel"], how="left")
-    after = mem[mem["last_staff_ts"].isna() | (mem["ts"] > mem["last_staff_ts"])]
-    waiting = after.groupby(["community_id", "channel"])["ts"].min().rename("waiting_since")
-    channels = ev[["community_id", "channel"]].drop_duplicates().set_index(["community_id", "channel"])
-    out = channels.join(last_staff).join(waiting).reset_index()
+    is_staff = _is_staff(ev, members).to_numpy()
+    # each (community, channel) numbered once, in order of first appearance; the rest is by number
+    keys = ["community_id", "channel"]
+    group = ev.groupby(keys, sort=False).ngroup().to_numpy()
+    out = ev[keys].drop_duplicates().reset_index(drop=True)
+    numbers = pd.RangeIndex(len(out))
+    # times as integers of their own unit; NaT's integer (the smallest int64) stands for "none"
+    ts = pd.DatetimeIndex(ev["ts"])
+    i8, nat = ts.asi8, np.iinfo(np.int64).min
+    last_staff = pd.Series(i8[is_staff]).groupby(group[is_staff]).max().reindex(numbers, fill_value=nat)
+    after = ~is_staff & (i8 > last_staff.to_numpy()[group])  # every member message when staff never spoke
+    waiting = pd.Series(i8[after]).groupby(group[after]).min().reindex(numbers, fill_value=nat)
+    as_times = lambda v: pd.DatetimeIndex(v.to_numpy().view(f"datetime64[{ts.unit}]")).tz_localize("UTC")  # noqa: E731
+    out["last_staff_ts"] = as_times(last_staff)
+    out["waiting_since"] = as_times(waiting)
     out["days_waiting"] = ((now - out["waiting_since"]).dt.total_seconds() / 86400).fillna(0.0)
     return out
 
