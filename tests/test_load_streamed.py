@@ -286,3 +286,17 @@ def test_chunks_have_the_asked_rows_whatever_the_row_groups(tmp_path):
         got = list(chunks)
         assert encoding == enc and [len(c) for c in got] == [3000, 3000, 3000, 1000]
         assert pd.concat(got)["n"].astype(int).tolist() == list(range(10_000))
+
+
+def test_when_the_cache_entry_cannot_be_written_the_events_go_to_a_temporary_folder(tmp_path, samples_dir,
+                                                                                    monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(L, "write_cached", lambda *args, **kwargs: None)  # e.g. an unwritable cache folder
+    cache = tmp_path / "cache"
+    ds = load_dataset(samples_dir, cache=cache, stream=True, chunk_rows=200_000)
+    assert ds.events_source.path.parent.parent == tmp_path / "tmp"
+    assert list(cache.iterdir()) == []  # the work folder is gone
+    pd.testing.assert_frame_equal(ds.events, load_dataset(samples_dir, cache="", stream=False).events)

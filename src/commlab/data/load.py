@@ -366,7 +366,7 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
             return read_cached(folder, key) or ds
         keep = Path(tempfile.mkdtemp(prefix="commlab-events-"))
         atexit.register(shutil.rmtree, keep, ignore_errors=True)
-        os.replace(got.path, keep / "events.parquet")
+        shutil.move(got.path, keep / "events.parquet")  # the work folder may be on another file system
         return Dataset(frames["communities"], frames["members"], StoredEvents(keep / "events.parquet"),
                        files, sha, encodings, tz)
     finally:
