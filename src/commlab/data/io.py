@@ -151,8 +151,6 @@ def read_raw_table(path: str | Path) -> tuple[pd.DataFrame, str]:
         return pq.ParquetFile(p).read().to_pandas(), "parquet"  # opened as iter_raw_chunks opens it
     raw = p.read_bytes()
     if p.suffix == ".gz":
-        import gzip
-
         raw = gzip.decompress(raw)
     text, enc = decode_bytes(raw, name=str(p))
     return _next_csv_chunk(pd.read_csv(io.StringIO(text), iterator=True, **_CSV_OPTIONS), None), enc

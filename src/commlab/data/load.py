@@ -336,8 +336,8 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
                    folder: Path | None, key: str | None, chunk_rows: int) -> Dataset:
     """Validate the events at ``path`` chunk by chunk; the data set holds them in a Parquet file.
 
-    With a cache folder the ordered events go into its entry (:func:`write_cached`) and the
-    data set is read back from there, as a later load of the same files would be; without one
+    With a cache folder the ordered events go into its entry (:func:`write_cached`), where a
+    later load of the same files finds them; without one
     (or when the entry cannot be written) they stay in a temporary folder removed when Python exits.
     """
     work = _work_folder(folder)
@@ -361,9 +361,9 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
         assert got is not None and got.path is not None
         ds = Dataset(frames["communities"], frames["members"], StoredEvents(got.path), files, sha, encodings, tz)
         entry = write_cached(folder, key, ds, events_file=got.path) if folder is not None and key else None
-        if entry is not None:
+        if entry is not None:  # the events now live in the entry (communities and members are in hand)
             ds.events = StoredEvents(entry / "events.parquet")
-            return read_cached(folder, key) or ds
+            return ds
         keep = Path(tempfile.mkdtemp(prefix="commlab-events-"))
         atexit.register(shutil.rmtree, keep, ignore_errors=True)
         shutil.move(got.path, keep / "events.parquet")  # the work folder may be on another file system

@@ -65,8 +65,6 @@ class StreamedEvents:
         Rows read.
     encoding : str
         ``"parquet"`` or the CSV's encoding.
-    in_order : bool
-        Whether the file was already in (``community_id``, ``ts``) order (then copied, not sorted).
     """
 
     problems: list[Problem] = field(default_factory=list)
@@ -74,7 +72,6 @@ class StreamedEvents:
     path: Path | None = None
     rows: int = 0
     encoding: str = ""
-    in_order: bool = True
 
 
 class _Order:
@@ -162,7 +159,6 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
         if known is not None:
             known.close()
     out.problems, out.cross_problems = log.problems, cross.problems
-    out.in_order = order.kept
     if not complete:
         return out
     out.path = work / "events.parquet"
