@@ -27,6 +27,14 @@ Arrow's native memory). Steps:
 ``transitions_per_instant``  the same transitions with one feature query per month start (the path a
                         custom ``labeler`` or an engine without ``snapshot_features`` takes; notebook
                         02's path before 2026-11-29)
+``import``              ``load_dataset`` of the three files into a fresh data cache folder
+                        (``benchmarks/data/<size>/store/``): reading, validating (chunk by chunk from
+                        5 M events) and writing the events ordered by community and time, as notebook
+                        01 does; notebooks 02-05 then read the events from that entry
+``features_stored``     ``features_duckdb`` on the imported events (the cache entry of ``import``), the
+                        way notebooks 02-05 compute them; ``metrics_stored`` and ``network_stored``
+                        likewise. Reading the entry back (members and communities into pandas, the
+                        events left on disk) is not timed; ``import`` must have run first
 ``baseline``            a child that only imports (subtract for the cost above the interpreter)
 
 Results go to ``benchmarks/results/<size>.json``; ``--table`` prints the Markdown tables of
@@ -40,6 +48,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -52,8 +61,12 @@ DATA = HERE / "data"
 RESULTS = HERE / "results"
 AS_OF = "2024-07-01"
 SIZES = {"0.5M": (10_000, 500_000), "5M": (100_000, 5_000_000), "50M": (1_000_000, 50_000_000)}
-STEPS = ("baseline", "features_duckdb", "features_pandas", "segment", "metrics_duckdb", "metrics_pandas",
-         "network_duckdb", "network_pandas", "transitions", "transitions_per_instant", "playbook")
+STEPS = ("baseline", "import", "features_duckdb", "features_stored", "features_pandas", "segment",
+         "metrics_duckdb", "metrics_stored", "metrics_pandas", "network_duckdb", "network_stored",
+         "network_pandas", "transitions", "transitions_per_instant", "playbook")
+#: The ``*_stored`` steps, each the ``*_duckdb`` step on the events ``import`` wrote.
+STORED = {"features_stored": "features_duckdb", "metrics_stored": "metrics_duckdb",
+          "network_stored": "network_duckdb"}
 NETWORK_EXTRA = ("vertical_focus", "repeated_ties_share", "peer_tie_strength", "trust_ties")
 
 
@@ -77,14 +90,36 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
     import pandas as pd
 
     from commlab.analysis.naive import naive_member_features, naive_metrics
+    from commlab.data.stored import StoredEvents
     from commlab.engines import DuckDBEngine
 
-    files = {n: data / f"{n}.parquet" for n in ("communities", "members", "events")}
+    files: dict = {n: data / f"{n}.parquet" for n in ("communities", "members", "events")}
     eng = DuckDBEngine(memory_limit=memory_limit, threads=threads, temp_directory=data / "duckdb_tmp")
     info: dict = {}
+    if step in STORED:
+        from commlab.data.load import load_dataset
+
+        store = data / "store"
+        if not store.is_dir() or not any(store.iterdir()):
+            raise SystemExit(f"{step}: run the import step first (no cache entry in {store})")
+        ds = load_dataset(data, cache=store)
+        if not isinstance(ds.events_source, StoredEvents):
+            raise SystemExit(f"{step}: the entry in {store} holds its events in memory, not on disk")
+        files = {"communities": ds.communities, "members": ds.members, "events": ds.events_source}
+        info["events_file"] = str(ds.events_source.path)
+        step = STORED[step]
     t0 = time.perf_counter()
     if step == "baseline":
         pass
+    elif step == "import":
+        from commlab.data.load import load_dataset
+
+        shutil.rmtree(data / "store", ignore_errors=True)
+        ds = load_dataset(data, cache=data / "store")
+        info.update(rows=ds.n_events, stored=isinstance(ds.events_source, StoredEvents),
+                    store_mb=round(sum(f.stat().st_size for f in (data / "store").rglob("*") if f.is_file())
+                                   / 2**20, 1))
+        return {"wall_s": time.perf_counter() - t0, **info}
     elif step == "features_duckdb":
         f = eng.member_features(files["events"], files["members"], as_of=AS_OF, batches=batches)
         info["rows"] = len(f)
@@ -372,9 +407,17 @@ def tables() -> str:
                 return x["error"]
             return fmt.format(x[key]) if key in x else "–"
 
+        imp = s.get("import", {})
+        if imp:
+            rows.append(f"| import (validate, order and store the events; notebook 01) | "
+                        f"{cell(imp, 'wall_s', '{:.1f} s')} | {cell(imp, 'peak_rss_mb', '{:.0f} MB')} | | | |")
+        on_store = ", on the imported events"
         for name, d_key, p_key in (("features", "features_duckdb", "features_pandas"),
+                                   ("features" + on_store, "features_stored", "features_pandas"),
                                    ("community metrics", "metrics_duckdb", "metrics_pandas"),
-                                   ("network metrics", "network_duckdb", "network_pandas")):
+                                   ("community metrics" + on_store, "metrics_stored", "metrics_pandas"),
+                                   ("network metrics", "network_duckdb", "network_pandas"),
+                                   ("network metrics" + on_store, "network_stored", "network_pandas")):
             d, p = s.get(d_key, {}), s.get(p_key, {})
             if not d and not p:
                 continue
@@ -421,7 +464,7 @@ def tables() -> str:
                     if "wall_s" in per else "")
             rows.append(f"Role transitions ({tr['date'][:16]}; notebook 02, {tr['boundaries']} month starts): "
                         f"{tr['wall_s']:.1f} s / {tr['peak_rss_mb']:,.0f} MB in one query{slow}.")
-        for key in ("metrics_duckdb", "network_duckdb"):
+        for key in ("metrics_duckdb", "metrics_stored", "network_duckdb", "network_stored"):
             if "top" in s.get(key, {}):
                 top = ", ".join(f"{k} {v:.1f} s" for k, v in s[key]["top"])
                 rows.append(f"Slowest in {key}: {top}.")
