@@ -300,3 +300,74 @@ def test_when_the_cache_entry_cannot_be_written_the_events_go_to_a_temporary_fol
     assert ds.events_source.path.parent.parent == tmp_path / "tmp"
     assert list(cache.iterdir()) == []  # the work folder is gone
     pd.testing.assert_frame_equal(ds.events, load_dataset(samples_dir, cache="", stream=False).events)
+
+
+# ------------------------------------------------------------------ check only (commlab validate)
+
+
+def checked(d: Path, stream: bool) -> object:
+    """``check_dataset`` of ``d`` (its summary or the DataValidationError raised)."""
+    try:
+        return L.check_dataset(d, stream=stream, chunk_rows=CHUNK if stream else 1)
+    except DataValidationError as err:
+        return err
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_check_reports_what_a_load_reports_without_ordering_or_writing(tmp_path, samples_dir, monkeypatch,
+                                                                        stream):
+    from commlab.data import streamed
+
+    writes: list = []
+    monkeypatch.setattr(streamed, "_write_ordered", lambda *a, **k: writes.append(a))
+    monkeypatch.setattr(streamed._PartWriter, "write", lambda self, table: writes.append(table.num_rows))
+    monkeypatch.setattr(L, "_by_community_and_time", lambda ev: writes.append(len(ev)) or ev)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    d = shuffled_with_ties(samples_dir, tmp_path / "d")
+    got = checked(d, stream)
+    monkeypatch.undo()
+    want = load_dataset(d, cache="", stream=stream, chunk_rows=CHUNK if stream else 1)
+    assert isinstance(got, L.DataSummary) and str(got) == want.summary()
+    assert (got.communities, got.members, got.events) == (11, len(want.members), 365_845)
+    ev = want.events
+    assert (got.first, got.last) == (ev["ts"].min(), ev["ts"].max())
+    assert writes == []  # nothing ordered, nothing written
+    assert list((tmp_path / "tmp").iterdir()) == []  # and no work folder left
+
+    # the same problems, in the same order of tables, as a load finds
+    bad = spread_problems(samples_dir, tmp_path / "bad")
+    err, load_err = checked(bad, stream), both(bad)[int(stream)]
+    assert isinstance(err, DataValidationError) and isinstance(load_err, DataValidationError)
+    assert as_tuples(err) == as_tuples(load_err)
+
+
+@pytest.mark.parametrize("case", ["header only", "corrupt parquet", "missing events"])
+def test_a_check_of_unusual_folders_matches_a_load(tmp_path, samples_dir, case):
+    d = shuffled_with_ties(samples_dir, tmp_path / "d")
+    if case == "header only":
+        pd.read_parquet(d / "events.parquet").iloc[:0].to_parquet(d / "events.parquet", index=False)
+    elif case == "corrupt parquet":
+        (d / "events.parquet").write_bytes((d / "events.parquet").read_bytes()[:5000])
+    else:
+        (d / "events.parquet").unlink()
+    for stream in (False, True):
+        got, (whole, streamed_) = checked(d, stream), both(d)
+        want = streamed_ if stream else whole
+        if isinstance(want, DataValidationError):
+            assert isinstance(got, DataValidationError) and as_tuples(got) == as_tuples(want)
+        else:
+            assert str(got) == want.summary() and got.events == 0 and got.first is None
+
+
+def test_commlab_validate_checks_large_files_without_writing_them(tmp_path, samples_dir, monkeypatch, capsys):
+    from commlab.cli import main
+    from commlab.data import streamed
+
+    monkeypatch.setenv(L.STREAM_ENV, "always")
+    written: list = []
+    monkeypatch.setattr(streamed, "_write_ordered", lambda *a, **k: written.append(a))
+    assert main(["validate", str(samples_dir)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    monkeypatch.undo()
+    assert out == load_dataset(samples_dir, cache="").summary() and written == []

@@ -14,6 +14,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,11 @@ from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
 from commlab.data.coerce import check_table, coerce_table, empty_table
 from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.stored import StoredEvents
-from commlab.data.streamed import CHUNK_ROWS, stream_events
+from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
 from commlab.errors import CommlabError, DataValidationError, Problem, UsageError
 
-__all__ = ["Dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
+__all__ = ["Dataset", "DataSummary", "check_dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
 
 #: Zone in which naive times are read unless the caller says otherwise.
 DEFAULT_TZ = "Asia/Shanghai"
@@ -152,12 +153,30 @@ class Dataset:
 
     def summary(self) -> str:
         """A short, human-readable description of the data."""
-        n, first, last = self._event_stats()
-        span = f", {first:%Y-%m-%d} → {last:%Y-%m-%d} (UTC)" if n else ""
-        return (
-            f"{len(self.communities)} communities, {len(self.members)} members, "
-            f"{n} events{span}"
-        )
+        return str(DataSummary(len(self.communities), len(self.members), *self._event_stats()))
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What :func:`check_dataset` reports of a valid data folder (``str()``: :meth:`Dataset.summary`).
+
+    Attributes
+    ----------
+    communities, members, events : int
+        Rows of each table.
+    first, last : Timestamp or None
+        The first and last event time (UTC); ``None`` without events.
+    """
+
+    communities: int
+    members: int
+    events: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+
+    def __str__(self) -> str:
+        span = f", {self.first:%Y-%m-%d} → {self.last:%Y-%m-%d} (UTC)" if self.events else ""
+        return f"{self.communities} communities, {self.members} members, {self.events} events{span}"
 
 
 def _by_community_and_time(events: pd.DataFrame) -> pd.DataFrame:
@@ -248,12 +267,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     DataValidationError
         Listing every problem found in every file.
     """
-    d = Path(data_dir)
-    if not d.is_dir():
-        raise UsageError(f"data folder not found: {d}")
-    check_time_zone(tz)
-
-    paths = {name: find_table_file(d, name) for name in S.TABLES}
+    d, paths = _data_files(data_dir, tz)
     sha = {str(p): sha256_file(p) for p in paths.values() if p is not None}
     folder = cache_dir(cache)
     key = None
@@ -264,6 +278,81 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
             return hit.subset(communities)
 
     streamed = _streams(paths["events"], stream)
+    frames, files, encodings, problems = _read_tables(d, paths, tz, skip_events=streamed)
+    if not streamed:
+        problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
+        if problems:
+            raise DataValidationError(problems, source=str(d))
+        events = _by_community_and_time(frames.pop("events"))
+        ds = Dataset(frames["communities"], frames["members"], events, files, sha, encodings, tz)
+        if key is not None:
+            write_cached(folder, key, ds)
+        return ds.subset(communities)
+    return _load_streamed(d, paths["events"], frames, files, sha, encodings, problems,
+                          tz=tz, folder=folder, key=key, chunk_rows=chunk_rows).subset(communities)
+
+
+def check_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, stream: bool | None = None,
+                  chunk_rows: int = CHUNK_ROWS) -> DataSummary:
+    """Validate the three tables of ``data_dir`` as :func:`load_dataset` does, keeping only a summary.
+
+    The same reading, checks and errors, without what a load needs afterwards: the events are
+    not ordered, and when checked chunk by chunk (``stream``, as in :func:`load_dataset`) they are
+    not written anywhere, so a large file needs neither the time nor the disk space of its ordered
+    copy. ``commlab validate`` uses it.
+
+    Parameters
+    ----------
+    data_dir, tz, stream, chunk_rows
+        As :func:`load_dataset`.
+
+    Returns
+    -------
+    DataSummary
+
+    Raises
+    ------
+    UsageError
+        If ``data_dir`` does not exist or ``tz`` is not a known zone.
+    DataValidationError
+        Listing every problem found in every file.
+    """
+    d, paths = _data_files(data_dir, tz)
+    streamed = _streams(paths["events"], stream)
+    frames, files, encodings, problems = _read_tables(d, paths, tz, skip_events=streamed)
+    if not streamed:
+        problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
+        if problems:
+            raise DataValidationError(problems, source=str(d))
+        ts = frames["events"]["ts"]
+        stats = (len(ts), ts.min(), ts.max()) if len(ts) else (0, None, None)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="commlab-check-"))
+        try:
+            got = _stream_checked(d, paths["events"], frames, files, encodings, problems, tz=tz, work=work,
+                                  chunk_rows=chunk_rows, write=False)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        stats = (got.rows, got.first, got.last) if got.rows else (0, None, None)
+    return DataSummary(len(frames["communities"]), len(frames["members"]), *stats)
+
+
+def _data_files(data_dir: str | Path, tz: str) -> tuple[Path, dict[str, Path | None]]:
+    """The data folder and its table files (``None`` where missing), after checking folder and zone."""
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise UsageError(f"data folder not found: {d}")
+    check_time_zone(tz)
+    return d, {name: find_table_file(d, name) for name in S.TABLES}
+
+
+def _read_tables(d: Path, paths: dict[str, Path | None], tz: str, *, skip_events: bool
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, str], list[Problem]]:
+    """Read, coerce and check each table (not the events when ``skip_events``: they are streamed).
+
+    Returns the coerced tables (an empty stand-in where a file is missing or unreadable), the
+    file of each table, the encodings read and the per-table problems.
+    """
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
@@ -277,8 +366,8 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
             files[name] = str(d / f"{name}.csv")
             continue
         files[name] = str(path)
-        if name == "events" and streamed:
-            continue  # after the loop, checked against the other two tables chunk by chunk
+        if name == "events" and skip_events:
+            continue  # checked against the other two tables chunk by chunk, after them
         try:
             raw, enc = read_raw_table(path)
         except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
@@ -290,17 +379,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         del raw  # the coerced columns replace the raw ones: do not hold both
         problems.extend(found)
         frames[name] = coerced
-    if "events" in frames:
-        problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
-        if problems:
-            raise DataValidationError(problems, source=str(d))
-        events = _by_community_and_time(frames.pop("events"))
-        ds = Dataset(frames["communities"], frames["members"], events, files, sha, encodings, tz)
-        if key is not None:
-            write_cached(folder, key, ds)
-        return ds.subset(communities)
-    return _load_streamed(d, paths["events"], frames, files, sha, encodings, problems,
-                          tz=tz, folder=folder, key=key, chunk_rows=chunk_rows).subset(communities)
+    return frames, files, encodings, problems
 
 
 def _unreadable(path: Path, exc: Exception) -> Problem:
@@ -331,6 +410,34 @@ def _streams(events: Path | None, stream: bool | None) -> bool:
     return bool(stream)
 
 
+def _stream_checked(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: dict[str, str],
+                    encodings: dict[str, str], problems: list[Problem], *, tz: str, work: Path, chunk_rows: int,
+                    write: bool) -> StreamedEvents:
+    """Check the events at ``path`` chunk by chunk (writing them ordered to ``work`` when ``write``).
+
+    ``problems`` holds the other tables' problems; the events' own and the cross-table ones are
+    added in the order a whole load lists them, and any problem raises.
+    """
+    try:
+        got = stream_events(path, communities=frames["communities"], members=frames["members"], files=files,
+                            tz=tz, work_dir=work, chunk_rows=chunk_rows, write=write and not problems)
+    except CommlabError:
+        raise  # the events could not be written: not a problem of the file
+    except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
+        problems.append(_unreadable(path, exc))
+        got = None
+    if got is not None:
+        encodings["events"] = got.encoding
+        problems.extend(got.problems)
+    problems.extend(member_cross_problems(frames["communities"], frames["members"], files))
+    if got is not None:
+        problems.extend(got.cross_problems)
+    if problems:
+        raise DataValidationError(problems, source=str(d))
+    assert got is not None
+    return got
+
+
 def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: dict[str, str],
                    sha: dict[str, str], encodings: dict[str, str], problems: list[Problem], *, tz: str,
                    folder: Path | None, key: str | None, chunk_rows: int) -> Dataset:
@@ -342,23 +449,9 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
     """
     work = _work_folder(folder)
     try:
-        try:
-            got = stream_events(path, communities=frames["communities"], members=frames["members"], files=files,
-                                tz=tz, work_dir=work, chunk_rows=chunk_rows, write=not problems)
-        except CommlabError:
-            raise  # the events could not be written: not a problem of the file
-        except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind
-            problems.append(_unreadable(path, exc))
-            got = None
-        if got is not None:
-            encodings["events"] = got.encoding
-            problems.extend(got.problems)
-        problems.extend(member_cross_problems(frames["communities"], frames["members"], files))
-        if got is not None:
-            problems.extend(got.cross_problems)
-        if problems:
-            raise DataValidationError(problems, source=str(d))
-        assert got is not None and got.path is not None
+        got = _stream_checked(d, path, frames, files, encodings, problems, tz=tz, work=work,
+                              chunk_rows=chunk_rows, write=True)
+        assert got.path is not None
         ds = Dataset(frames["communities"], frames["members"], StoredEvents(got.path), files, sha, encodings, tz)
         entry = write_cached(folder, key, ds, events_file=got.path) if folder is not None and key else None
         if entry is not None:  # the events now live in the entry (communities and members are in hand)

@@ -65,6 +65,8 @@ class StreamedEvents:
         Rows read.
     encoding : str
         ``"parquet"`` or the CSV's encoding.
+    first, last : Timestamp or None
+        The first and last valid event time read (UTC).
     """
 
     problems: list[Problem] = field(default_factory=list)
@@ -72,6 +74,15 @@ class StreamedEvents:
     path: Path | None = None
     rows: int = 0
     encoding: str = ""
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+
+    def see_times(self, ts: pd.Series) -> None:
+        """Widen :attr:`first` and :attr:`last` to the times ``ts`` (missing ones skipped)."""
+        lo, hi = ts.min(), ts.max()
+        if not pd.isna(lo):
+            self.first = lo if self.first is None else min(self.first, lo)
+            self.last = hi if self.last is None else max(self.last, hi)
 
 
 class _Order:
@@ -113,7 +124,8 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
         Rows per chunk.
     write : bool, default True
         Whether to write the events; ``False`` only checks them (the other tables have
-        problems already, so the load fails anyway).
+        problems already, so the load fails anyway; or only a check was asked for,
+        :func:`commlab.data.load.check_dataset`).
 
     Returns
     -------
@@ -144,6 +156,7 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
             log.add(found)
             cross.add(event_cross_problems(communities, members, coerced, files, known=known))
             out.rows += len(coerced)
+            out.see_times(coerced["ts"])
             if log.problems or cross.problems or ranks is None:  # keep reading to find every problem, but stop writing
                 part.discard()
                 continue
@@ -230,6 +243,10 @@ def _write_ordered(part: Path, out: Path, spill: Path, *, sort: bool) -> None:
     """Copy ``part`` to ``out`` without the rank column, in (rank, ts, row) order when ``sort``."""
     con = duckdb.connect()
     try:
+        try:  # no progress bar in a command's or a scheduled run's output (a 50 M sort takes ~30 s)
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # pragma: no cover - a kernel without ipywidgets refuses the setting; no bar there
+            pass
         con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
         con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
         con.execute("SET preserve_insertion_order = true")
