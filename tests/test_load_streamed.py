@@ -7,6 +7,7 @@ counts, fixes) and the order of the events.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import shutil
@@ -209,6 +210,18 @@ def test_without_a_cache_the_events_stay_in_a_temporary_folder(tmp_path, samples
     assert path.parent.parent == tmp_path and path.parent.name.startswith("commlab-events-")
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.parent.name]  # the work folder is gone
     assert ds.n_events == 365_845 and ds.subset(["c01"]).events["community_id"].eq("c01").all()
+    # the folder goes with the last StoredEvents referring to it, not at the end of the session
+    part = ds.subset(["c02"])
+    restricted = ds.events_source.restrict(["c03"])
+    del ds
+    gc.collect()
+    assert path.exists() and part.events["community_id"].eq("c02").all()  # reads it into pandas: drops it
+    del part
+    gc.collect()
+    assert path.exists() and restricted.counts().index.tolist() == ["c03"]
+    del restricted
+    gc.collect()
+    assert not path.parent.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_when_to_stream(tmp_path, samples_dir, monkeypatch):

@@ -10,7 +10,6 @@ is half-loaded.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import tempfile
@@ -25,7 +24,7 @@ from commlab.data import schema as S
 from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
 from commlab.data.coerce import check_table, coerce_table, empty_table
 from commlab.data.io import find_table_file, read_raw_table, sha256_file
-from commlab.data.stored import StoredEvents
+from commlab.data.stored import StoredEvents, TemporaryFolder
 from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
 from commlab.errors import CommlabError, DataValidationError, Problem, UsageError
@@ -249,7 +248,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         checks, problems and order, with memory bounded by ``chunk_rows`` (50 M events: 8.3 GB
         whole). The data set then holds its events as
         :class:`~commlab.data.stored.StoredEvents`, in the cache entry, or without a cache in a
-        temporary folder removed when Python exits. Default: the environment variable
+        temporary folder removed once nothing refers to those events (or at exit). Default: the environment variable
         :data:`STREAM_ENV` (``always``, ``never`` or ``auto``); ``auto`` streams Parquet files of
         at least :data:`STREAM_MIN_ROWS` rows and CSV files of at least
         :data:`STREAM_MIN_BYTES` bytes (a quarter of that gzipped).
@@ -445,7 +444,8 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
 
     With a cache folder the ordered events go into its entry (:func:`write_cached`), where a
     later load of the same files finds them; without one
-    (or when the entry cannot be written) they stay in a temporary folder removed when Python exits.
+    (or when the entry cannot be written) they stay in a temporary folder, removed when no
+    :class:`StoredEvents` refers to it any more (:class:`~commlab.data.stored.TemporaryFolder`).
     """
     work = _work_folder(folder)
     try:
@@ -457,10 +457,10 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
         if entry is not None:  # the events now live in the entry (communities and members are in hand)
             ds.events = StoredEvents(entry / "events.parquet")
             return ds
-        keep = Path(tempfile.mkdtemp(prefix="commlab-events-"))
-        atexit.register(shutil.rmtree, keep, ignore_errors=True)
-        shutil.move(got.path, keep / "events.parquet")  # the work folder may be on another file system
-        return Dataset(frames["communities"], frames["members"], StoredEvents(keep / "events.parquet"),
+        # removed with the last StoredEvents that refers to it (or at exit), not kept for the session
+        keep = TemporaryFolder(tempfile.mkdtemp(prefix="commlab-events-"))
+        shutil.move(got.path, keep.path / "events.parquet")  # the work folder may be on another file system
+        return Dataset(frames["communities"], frames["members"], StoredEvents(keep.path / "events.parquet", owner=keep),
                        files, sha, encodings, tz)
     finally:
         shutil.rmtree(work, ignore_errors=True)

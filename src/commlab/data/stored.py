@@ -16,15 +16,17 @@ Examples
 
 from __future__ import annotations
 
+import shutil
+import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from commlab.data import schema as S
 
-__all__ = ["StoredEvents"]
+__all__ = ["StoredEvents", "TemporaryFolder"]
 
 
 def _canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -45,6 +47,28 @@ def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+class TemporaryFolder:
+    """A folder removed once nothing refers to this object any more (or when Python exits).
+
+    The stored events of a data set loaded without a data cache live in such a folder; every
+    :class:`StoredEvents` made from them (restricted to some communities, in a subset of the data
+    set) refers to it, so the file stays while any of them is in use and goes with the last one,
+    instead of at the end of a long JupyterLab session.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._remove = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the folder has not been removed yet."""
+        return self._remove.alive
+
+    def __repr__(self) -> str:
+        return f"TemporaryFolder({str(self.path)!r})"
+
+
 @dataclass(frozen=True)
 class StoredEvents:
     """Canonical, validated events in one Parquet file, optionally restricted to some communities.
@@ -56,10 +80,14 @@ class StoredEvents:
         :func:`commlab.data.cache.write_cached`: times UTC, sorted by community and time).
     communities : tuple of str, optional
         Only the events of these communities; ``None``: every event of the file.
+    owner : TemporaryFolder, optional
+        The temporary folder holding the file, kept as long as these events (or any restricted
+        from them) are referred to; ``None`` for a file that stays (a data cache entry).
     """
 
     path: Path
     communities: tuple[str, ...] | None = None
+    owner: TemporaryFolder | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -73,7 +101,7 @@ class StoredEvents:
         wanted = {str(c) for c in communities}
         if self.communities is not None:
             wanted &= set(self.communities)
-        return StoredEvents(self.path, tuple(wanted))
+        return StoredEvents(self.path, tuple(wanted), self.owner)
 
     def where(self) -> str | None:
         """The SQL condition of the restriction (``community_id IN (...)``), or ``None``."""
