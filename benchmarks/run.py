@@ -38,7 +38,9 @@ Arrow's native memory). Steps:
 ``baseline``            a child that only imports (subtract for the cost above the interpreter)
 
 Results go to ``benchmarks/results/<size>.json``; ``--table`` prints the Markdown tables of
-all result files for ``benchmarks/README.md``.
+all result files for ``benchmarks/README.md``. ``--max-rss-gb N`` stops a step whose process
+passes N GB resident and records that as the step's error (to try the naive pandas path at a size
+that may not fit in memory, without the kernel's out-of-memory killer choosing the victim).
 """
 
 from __future__ import annotations
@@ -312,16 +314,52 @@ def _run_step(step: str, data: Path, args: argparse.Namespace) -> dict:
     if args.batches > 1:
         cmd += ["--batches", str(args.batches)]
     t0 = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {args.timeout}s"}
+    if args.max_rss_gb:
+        p, error = _watched(cmd, args.timeout, args.max_rss_gb)
+        if error:
+            return {"error": error, "process_s": time.perf_counter() - t0}
+    else:
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            return {"error": f"timeout after {args.timeout}s"}
     if p.returncode != 0:
         lines = [ln for ln in p.stderr.strip().splitlines() if "Error" in ln] or p.stderr.strip().splitlines()
         return {"error": lines[-1][:300] if lines else f"exit {p.returncode}", "process_s": time.perf_counter() - t0}
     res = json.loads(p.stdout.strip().splitlines()[-1])
     res["process_s"] = time.perf_counter() - t0
     return res
+
+
+def _watched(cmd: list[str], timeout: int, max_rss_gb: float) -> tuple[subprocess.CompletedProcess, str]:
+    """Run ``cmd``, killing it when its resident memory passes ``max_rss_gb`` or after ``timeout`` s.
+
+    Lets a step that may not fit in the machine's memory (the naive pandas path at 50 M) be tried
+    without the kernel's out-of-memory killer choosing a victim. Returns the completed process and
+    an error text ("" when the step ended by itself).
+    """
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out: list = []
+    reader = threading.Thread(target=lambda: out.append(proc.communicate()), daemon=True)
+    reader.start()
+    import psutil
+
+    started, error = time.perf_counter(), ""
+    while proc.poll() is None:
+        try:
+            rss = psutil.Process(proc.pid).memory_info().rss / 2**30
+        except psutil.Error:
+            rss = 0.0
+        elapsed = time.perf_counter() - started
+        if rss > max_rss_gb or elapsed > timeout:
+            proc.kill()
+            error = (f"stopped at {rss:.1f} GB resident after {elapsed:.0f} s (limit {max_rss_gb:g} GB)"
+                     if rss > max_rss_gb else f"timeout after {timeout}s")
+            break
+        time.sleep(0.2)
+    reader.join()
+    stdout, stderr = out[0] if out else ("", "")
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads")
     ap.add_argument("--batches", type=int, default=1, help="features in this many community groups")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per step")
+    ap.add_argument("--max-rss-gb", type=float, default=None,
+                    help="stop a step whose process passes this resident memory (GB), reported as its error")
     ap.add_argument("--tag", default="", help="suffix of the result file, e.g. 'mem1GB' -> results/5M-mem1GB.json")
     ap.add_argument("--update", action="store_true",
                     help="keep the other steps of an existing result file, replace only the steps run")
