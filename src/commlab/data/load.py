@@ -248,10 +248,10 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         checks, problems and order, with memory bounded by ``chunk_rows`` (50 M events: 8.3 GB
         whole). The data set then holds its events as
         :class:`~commlab.data.stored.StoredEvents`, in the cache entry, or without a cache in a
-        temporary folder removed once nothing refers to those events (or at exit). Default: the environment variable
-        :data:`STREAM_ENV` (``always``, ``never`` or ``auto``); ``auto`` streams Parquet files of
-        at least :data:`STREAM_MIN_ROWS` rows and CSV files of at least
-        :data:`STREAM_MIN_BYTES` bytes (a quarter of that gzipped).
+        temporary folder removed once nothing refers to those events (or at exit). Default:
+        the environment variable :data:`STREAM_ENV` (``always``, ``never`` or ``auto``);
+        ``auto`` streams Parquet files of at least :data:`STREAM_MIN_ROWS` rows and CSV files of
+        at least :data:`STREAM_MIN_BYTES` bytes (a quarter of that gzipped).
     chunk_rows : int, default :data:`commlab.data.streamed.CHUNK_ROWS`
         Rows per chunk when streaming.
 
@@ -279,10 +279,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     streamed = _streams(paths["events"], stream)
     frames, files, encodings, problems = _read_tables(d, paths, tz, skip_events=streamed)
     if not streamed:
-        problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
-        if problems:
-            raise DataValidationError(problems, source=str(d))
-        events = _by_community_and_time(frames.pop("events"))
+        events = _by_community_and_time(_whole_events_checked(d, frames, files, problems))
         ds = Dataset(frames["communities"], frames["members"], events, files, sha, encodings, tz)
         if key is not None:
             write_cached(folder, key, ds)
@@ -320,10 +317,7 @@ def check_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, stream: bool | 
     streamed = _streams(paths["events"], stream)
     frames, files, encodings, problems = _read_tables(d, paths, tz, skip_events=streamed)
     if not streamed:
-        problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
-        if problems:
-            raise DataValidationError(problems, source=str(d))
-        ts = frames["events"]["ts"]
+        ts = _whole_events_checked(d, frames, files, problems)["ts"]
         stats = (len(ts), ts.min(), ts.max()) if len(ts) else (0, None, None)
     else:
         work = Path(tempfile.mkdtemp(prefix="commlab-check-"))
@@ -334,6 +328,15 @@ def check_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, stream: bool | 
             shutil.rmtree(work, ignore_errors=True)
         stats = (got.rows, got.first, got.last) if got.rows else (0, None, None)
     return DataSummary(len(frames["communities"]), len(frames["members"]), *stats)
+
+
+def _whole_events_checked(d: Path, frames: dict[str, pd.DataFrame], files: dict[str, str],
+                          problems: list[Problem]) -> pd.DataFrame:
+    """The events of ``frames`` (taken out of it), after the cross-table checks; any problem raises."""
+    problems.extend(cross_table_problems(frames["communities"], frames["members"], frames["events"], files))
+    if problems:
+        raise DataValidationError(problems, source=str(d))
+    return frames.pop("events")
 
 
 def _data_files(data_dir: str | Path, tz: str) -> tuple[Path, dict[str, Path | None]]:
