@@ -40,6 +40,13 @@ def _metric_label(m: str, lang: str) -> str:
         return m
 
 
+#: Above this many communities :func:`plot_metric_heatmap` leaves the values out of its cells (at
+#: 200 communities × 48 metrics they were 9,600 unreadable labels and most of the figure's drawing
+#: time) and gives each row less height, up to :data:`HEATMAP_MAX_HEIGHT` inches in all.
+HEATMAP_ANNOTATE_MAX_ROWS = 40
+HEATMAP_MAX_HEIGHT = 40.0
+
+
 def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None = None, lang: str = "en",
                         ax: Axes | None = None) -> Axes:
     """Communities × metrics, coloured by direction-aware normalised value (1 = best of the set).
@@ -50,15 +57,19 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
         Rows = communities (index = display name), columns = metric ids, values in [0, 1]
         (:func:`commlab.analysis.compare.normalise`).
     values : DataFrame, optional
-        Raw values of the same shape, printed in the cells.
+        Raw values of the same shape, printed in the cells when there are at most
+        :data:`HEATMAP_ANNOTATE_MAX_ROWS` communities (the title says when they are left out).
     """
-    ax = _ax(ax, (max(8, 0.45 * normalised.shape[1] + 3), 0.45 * normalised.shape[0] + 2))
+    rows = normalised.shape[0]
+    dense = rows > HEATMAP_ANNOTATE_MAX_ROWS
+    height = min(0.12 * rows + 2, HEATMAP_MAX_HEIGHT) if dense else 0.45 * rows + 2
+    ax = _ax(ax, (max(8, 0.45 * normalised.shape[1] + 3), height))
     data = normalised.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(data), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(normalised.shape[1]), [_metric_label(m, lang) for m in normalised.columns], rotation=60,
                   ha="right", fontsize=8)
-    ax.set_yticks(range(normalised.shape[0]), [str(i) for i in normalised.index], fontsize=9)
-    if values is not None:
+    ax.set_yticks(range(rows), [str(i) for i in normalised.index], fontsize=5 if dense else 9)
+    if values is not None and not dense:
         v = values.reindex_like(normalised).to_numpy(dtype=float)
         for i in range(v.shape[0]):
             for j in range(v.shape[1]):
@@ -66,7 +77,11 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
                     ax.text(j, i, f"{v[i, j]:.2g}", ha="center", va="center", fontsize=6)
     ax.figure.colorbar(im, ax=ax, fraction=0.02,
                        label="相对位置 (1 = 最好)" if lang == "zh" else "relative position (1 = best)")
-    ax.set_title("社群健康指标（方向已统一）" if lang == "zh" else "Community health (direction-aware)")
+    title = "社群健康指标（方向已统一）" if lang == "zh" else "Community health (direction-aware)"
+    if values is not None and dense:
+        title += (f"\n{rows} 个社群：格中不标数值，数值见上表" if lang == "zh"
+                  else f"\n{rows} communities: values not printed in the cells, see the table above")
+    ax.set_title(title)
     return ax
 
 
