@@ -40,11 +40,20 @@ def _metric_label(m: str, lang: str) -> str:
         return m
 
 
-#: Above this many communities :func:`plot_metric_heatmap` leaves the values out of its cells (at
-#: 200 communities × 48 metrics they were 9,600 unreadable labels and most of the figure's drawing
-#: time) and gives each row less height, up to :data:`HEATMAP_MAX_HEIGHT` inches in all.
-HEATMAP_ANNOTATE_MAX_ROWS = 40
-HEATMAP_MAX_HEIGHT = 40.0
+#: Figures with a row (or bar) per community give each this much room up to this many communities;
+#: beyond, rows get thinner and the figure's length stops at :data:`MAX_LENGTH` inches (200
+#: communities made a heatmap 92 inches tall). :func:`plot_metric_heatmap` also leaves the values
+#: out of its cells beyond it (at 200 communities × 48 metrics, 9,600 unreadable labels and most
+#: of the drawing time).
+MANY_COMMUNITIES = 40
+MAX_LENGTH = 40.0
+
+
+def _length(n: int, per_item: float, extra: float) -> float:
+    """Inches along the axis of ``n`` communities: ``per_item`` each up to :data:`MANY_COMMUNITIES`, then bounded."""
+    if n <= MANY_COMMUNITIES:
+        return per_item * n + extra
+    return min(0.12 * n + extra, MAX_LENGTH)
 
 
 def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None = None, lang: str = "en",
@@ -58,12 +67,11 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
         (:func:`commlab.analysis.compare.normalise`).
     values : DataFrame, optional
         Raw values of the same shape, printed in the cells when there are at most
-        :data:`HEATMAP_ANNOTATE_MAX_ROWS` communities (the title says when they are left out).
+        :data:`MANY_COMMUNITIES` communities (the title says when they are left out).
     """
     rows = normalised.shape[0]
-    dense = rows > HEATMAP_ANNOTATE_MAX_ROWS
-    height = min(0.12 * rows + 2, HEATMAP_MAX_HEIGHT) if dense else 0.45 * rows + 2
-    ax = _ax(ax, (max(8, 0.45 * normalised.shape[1] + 3), height))
+    dense = rows > MANY_COMMUNITIES
+    ax = _ax(ax, (max(8, 0.45 * normalised.shape[1] + 3), _length(rows, 0.45, 2)))
     data = normalised.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(data), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(normalised.shape[1]), [_metric_label(m, lang) for m in normalised.columns], rotation=60,
@@ -141,10 +149,12 @@ def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None
     (declared: bars are hatched when the declared economy is ``fan``).
     """
     t = table.sort_values("economy_index")
-    ax = _ax(ax, (7, 0.35 * len(t) + 1.5))
+    ax = _ax(ax, (7, _length(len(t), 0.35, 1.5)))
     colors = ["#d62728" if v < THRESHOLDS[0] else "#2ca02c" if v > THRESHOLDS[1] else "#ff7f0e"
               for v in t["economy_index"].fillna(0.5)]
     bars = ax.barh([str(i) for i in t.index], t["economy_index"], color=colors)
+    if len(t) > MANY_COMMUNITIES:
+        ax.tick_params(axis="y", labelsize=5)
     if "economy" in t.columns:
         for b, declared in zip(bars, t["economy"], strict=True):
             if isinstance(declared, str) and declared == "fan":
@@ -178,11 +188,13 @@ def plot_high_value(profile: pd.DataFrame, *, lang: str = "en", ax: Axes | None 
     """Grouped bars of the three high-value scores per community (index = display name)."""
     scores = ["vertical_focus", "problem_solving", "trust_ties"]
     p = profile[scores]
-    ax = _ax(ax, (max(7, 0.6 * len(p) + 2), 4))
+    many = len(p) > MANY_COMMUNITIES
+    ax = _ax(ax, (max(7, _length(len(p), 0.6, 2)), 4))
     x = np.arange(len(p))
     for i, s in enumerate(scores):
         ax.bar(x + (i - 1) * 0.27, p[s], width=0.27, label=_metric_label(s, lang))
-    ax.set_xticks(x, [str(i) for i in p.index], rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(x, [str(i) for i in p.index], rotation=90 if many else 30, ha="center" if many else "right",
+                  fontsize=5 if many else 8)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     ax.set_title("高价值社群画像" if lang == "zh" else "High-value profile")
