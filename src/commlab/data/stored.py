@@ -58,12 +58,7 @@ class TemporaryFolder:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._remove = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the folder has not been removed yet."""
-        return self._remove.alive
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
 
     def __repr__(self) -> str:
         return f"TemporaryFolder({str(self.path)!r})"

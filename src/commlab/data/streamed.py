@@ -66,7 +66,7 @@ class StreamedEvents:
     encoding : str
         ``"parquet"`` or the CSV's encoding.
     first, last : Timestamp or None
-        The first and last valid event time read (UTC).
+        The first and last event time read (UTC; missing times skipped).
     """
 
     problems: list[Problem] = field(default_factory=list)
