@@ -116,10 +116,7 @@ class Dataset:
     def _event_stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
         if isinstance(self._events, StoredEvents):
             return self._events.stats()
-        ev = self._events
-        if not len(ev):
-            return 0, None, None
-        return len(ev), ev["ts"].min(), ev["ts"].max()
+        return _time_span(self._events["ts"])
 
     @property
     def n_events(self) -> int:
@@ -317,8 +314,7 @@ def check_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, stream: bool | 
     streamed = _streams(paths["events"], stream)
     frames, files, encodings, problems = _read_tables(d, paths, tz, skip_events=streamed)
     if not streamed:
-        ts = _whole_events_checked(d, frames, files, problems)["ts"]
-        stats = (len(ts), ts.min(), ts.max()) if len(ts) else (0, None, None)
+        stats = _time_span(_whole_events_checked(d, frames, files, problems)["ts"])
     else:
         work = Path(tempfile.mkdtemp(prefix="commlab-check-"))
         try:
@@ -326,8 +322,13 @@ def check_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, stream: bool | 
                                   chunk_rows=chunk_rows, write=False)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        stats = (got.rows, got.first, got.last) if got.rows else (0, None, None)
+        stats = (got.rows, got.first, got.last)  # first/last are None without events
     return DataSummary(len(frames["communities"]), len(frames["members"]), *stats)
+
+
+def _time_span(ts: pd.Series) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """Number of events and their first and last time (``None`` without events)."""
+    return (len(ts), ts.min(), ts.max()) if len(ts) else (0, None, None)
 
 
 def _whole_events_checked(d: Path, frames: dict[str, pd.DataFrame], files: dict[str, str],

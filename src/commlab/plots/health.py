@@ -47,13 +47,15 @@ def _metric_label(m: str, lang: str) -> str:
 #: of the drawing time).
 MANY_COMMUNITIES = 40
 MAX_LENGTH = 40.0
+#: Inches per community beyond :data:`MANY_COMMUNITIES` (until :data:`MAX_LENGTH` is reached).
+_THIN = 0.12
 
 
 def _length(n: int, per_item: float, extra: float) -> float:
     """Inches along the axis of ``n`` communities: ``per_item`` each up to :data:`MANY_COMMUNITIES`, then bounded."""
     if n <= MANY_COMMUNITIES:
         return per_item * n + extra
-    return min(0.12 * n + extra, MAX_LENGTH)
+    return min(_THIN * n + extra, MAX_LENGTH)
 
 
 def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None = None, lang: str = "en",
@@ -87,8 +89,8 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
                        label="相对位置 (1 = 最好)" if lang == "zh" else "relative position (1 = best)")
     title = "社群健康指标（方向已统一）" if lang == "zh" else "Community health (direction-aware)"
     if values is not None and dense:
-        title += (f"\n{rows} 个社群：格中不标数值，数值见上表" if lang == "zh"
-                  else f"\n{rows} communities: values not printed in the cells, see the table above")
+        title += (f"\n{rows} 个社群：格中不标数值" if lang == "zh"
+                  else f"\n{rows} communities: values not printed in the cells")
     ax.set_title(title)
     return ax
 
