@@ -24,13 +24,13 @@ MEMBERS = pd.DataFrame({
 def test_needles_skip_tiny_ids_but_keep_chinese_names() -> None:
     needles = identity_needles(MEMBERS, ignore=vocabulary(["Community health", "活跃"]))
     # "7", "m1", "Amy": too short; "2024": digits only and short (a year, a count); "Community": a kit word
-    assert needles == {"王敏娟": "display_name", "A&B Studio": "display_name", "阿丽": "display_name",
+    assert needles == {"王敏娟": "display_name", "a&b studio": "display_name", "阿丽": "display_name",
                        "u_483920": "member_id", "13800138000": "member_id"}
 
 
 def test_scan_sees_through_html_and_json_escaping(tmp_path: Path) -> None:
     needles = identity_needles(MEMBERS)
-    assert scan_text("<td>A&amp;B Studio</td>", needles) == [("display_name", "A&B Studio")]
+    assert scan_text("<td>A&amp;B Studio</td>", needles) == [("display_name", "a&b studio")]
     escaped = json.dumps({"top": "\u963f\u4e3d"}, ensure_ascii=True)  # "阿丽" written as \\u escapes
     assert "阿丽" not in escaped and scan_text(escaped, needles) == [("display_name", "阿丽")]
     assert scan_text("<p>7 members, 2024-07-01, m1 pseudonym m_3f9a0c1b2d4e</p>", needles) == []
@@ -68,3 +68,61 @@ def test_every_table_gets_a_csv_link_with_its_cells() -> None:
     assert text.startswith("\ufeff")
     assert list(csv.reader(io.StringIO(text.lstrip("\ufeff")))) == [["社群", "share, %"], ["读书会", "12 & 3"]]
     assert out.index("CSV</a>") < out.index("<table>")
+
+
+def test_invisible_characters_case_and_width_do_not_hide_an_identity() -> None:
+    """Issue 22: a zero-width space inside a name (or an id), full-width letters or another case
+    slipped past the scan."""
+    members = pd.DataFrame({"community_id": ["c1"] * 3, "member_id": ["c01_0004", "u_77", "lilei"],
+                            "display_name": ["高佳芳", "Kevin", "wangfang"]})
+    needles = identity_needles(members)
+    hits = lambda text: sorted(n for _, n in scan_text(text, needles))  # noqa: E731
+    assert hits("<td>高\u200b佳芳</td>") == ["高佳芳"]
+    assert hits("<td>c01\u200b_0004</td>") == ["c01_0004"]
+    assert hits("<td>ｃ０１＿０００４</td>") == ["c01_0004"]            # full-width
+    assert hits("<p>KEVIN, Wang\u00adFang</p>") == ["kevin", "wangfang"]  # case, soft hyphen
+    assert hits("<p>高<b></b>佳芳 and Li&#8203;Lei</p>") == ["lilei", "高佳芳"]  # an entity for U+200B
+    assert hits("<p>高<span>佳</span>芳</p>") == ["高佳芳"]
+    # the normalisation does not join the texts of two table cells
+    assert hits("<td>高</td><td>佳芳</td>") == []
+    # and a name in the visible text is still matched as a whole word
+    assert hits("<p>Kevinson lileis</p>") == []
+
+
+def test_no_identity_is_exempt_because_it_appears_elsewhere(tmp_path: Path) -> None:
+    """Issue 22: common names (in the kit's source as generator name pools) and a member id placed
+    in a community name were never searched. Now only COMMON_WORDS are exempt."""
+    from commlab.privacy import COMMON_WORDS
+
+    names = ["Kevin", "Jack", "Luna", "wangfang", "lilei", "Community", "群主"]
+    members = pd.DataFrame({"community_id": ["c1"] * len(names), "member_id": [f"x{i}" for i in range(len(names))],
+                            "display_name": names})
+    needles = identity_needles(members)
+    assert set(needles) == {"kevin", "jack", "luna", "wangfang", "lilei"}
+    report = tmp_path / "report.html"
+    # a member id used as a community name: the community's name shows in every table
+    report.write_text("<h3>社群 c01_0004</h3><td>Luna</td>", encoding="utf-8")
+    leaks = scan_files([report], pd.DataFrame({"member_id": ["c01_0004"], "display_name": ["Luna"]}))
+    assert sorted(leaks) == ["report.html: display_name l…(4 chars)", "report.html: member_id c…(8 chars)"]
+    assert all(w == w.strip() and w for w in COMMON_WORDS)
+
+
+def test_every_common_word_is_report_vocabulary() -> None:
+    """Each exemption is decided per word: it must be a word the kit itself writes in a report
+    (its zh/en catalogue, metric and rule texts, the data model's labels), else it is a name like
+    any other and must be searched."""
+    from commlab.data.schema import describe_tables
+    from commlab.i18n import TEXT
+    from commlab.privacy import COMMON_WORDS, normalize_identity
+    from commlab.recommend import fact_definitions
+    from commlab.rules import default_rules
+
+    texts = [describe_tables(), *(v for pair in TEXT.values() for v in pair),
+             *fact_definitions().astype(str).to_numpy().ravel().tolist()]
+    for r in default_rules():
+        texts += [r.title.zh, r.title.en, r.action.zh, r.action.en, r.rationale.zh, r.rationale.en]
+    catalogue = normalize_identity("\n".join(texts))
+    words = set(re.findall(r"[a-z]+", catalogue))
+    missing = [w for w in COMMON_WORDS
+               if not (w in words if w.isascii() else w in catalogue)]
+    assert missing == []

@@ -42,6 +42,8 @@ __all__ = [
     "DEFAULT_K",
     "MIN_ID_LENGTH",
     "MIN_NUMERIC_ID_LENGTH",
+    "COMMON_WORDS",
+    "normalize_identity",
     "identity_needles",
     "vocabulary",
     "scan_text",
@@ -348,8 +350,58 @@ def suppression_note(n: int, k: int = DEFAULT_K, lang: str = "en", *, left_out: 
 MIN_ID_LENGTH = 4
 #: Member ids made of digits only are searched from this length (see :func:`identity_needles`).
 MIN_NUMERIC_ID_LENGTH = 8
+#: The only identities the leak scan does not search for: words that are also ordinary report
+#: vocabulary, compared after :func:`normalize_identity`. A member whose display name is one of
+#: them (``Community``, ``群主``) cannot be told apart from the report's own text; everything else
+#: is searched wherever else the word appears (the kit's source, the communities table, rule
+#: texts). Each word is here because a clean report contains it (``tests/test_privacy_scan.py``
+#: checks every word against the kit's catalogue), not because it is a common name.
+COMMON_WORDS: frozenset[str] = frozenset({
+    # English report words that members also choose as names
+    "community", "data", "guest", "member", "members", "none", "null", "owner", "staff", "users",
+    # Chinese report words that are also common nicknames in WeChat/QQ groups
+    "群主", "管理员", "成员", "用户", "社群", "官方", "助理",
+})
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9_]+(?:['’.-][A-Za-z0-9_]+)*")
+#: Inline HTML elements removed without a trace when the scan reads a page (``高<b></b>佳芳`` is
+#: one name); every other tag reads as a space, so the texts of two table cells are not joined.
+_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|bdo|code|data|del|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|samp|small|"
+                         r"span|strong|sub|sup|time|u|var|wbr)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _invisible_table() -> dict[int, None]:
+    """Code points that render as nothing: format characters (zero-width space and joiners,
+    bidi controls, soft hyphen, BOM, tag characters), variation selectors, the combining grapheme
+    joiner and the Hangul fillers. Removed before comparing, so ``高\u200b佳芳`` is ``高佳芳``."""
+    import sys
+    import unicodedata
+
+    out = {cp: None for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Cf"}
+    extra = [0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+    out.update(dict.fromkeys(extra))
+    return out
+
+
+def normalize_identity(text: str) -> str:
+    """``text`` as the leak scan compares it: NFKC, invisible characters removed, casefolded,
+    runs of white space as one space.
+
+    Applied to both the identities and the files searched, so full-width letters (``ｃ０１``),
+    a zero-width space inside a name, other letter case or a doubled space cannot hide a name.
+
+    Examples
+    --------
+    >>> normalize_identity("高\u200b佳芳  ＫＥＶＩＮ")
+    '高佳芳 kevin'
+    """
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).translate(_invisible_table())
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text.casefold()))
 
 
 def _mask(value: str) -> str:
@@ -357,7 +409,8 @@ def _mask(value: str) -> str:
 
 
 def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
-                     min_numeric_length: int = MIN_NUMERIC_ID_LENGTH, ignore: Iterable[str] = ()) -> dict[str, str]:
+                     min_numeric_length: int = MIN_NUMERIC_ID_LENGTH,
+                     ignore: Iterable[str] = COMMON_WORDS) -> dict[str, str]:
     """The strings that must never appear in a shareable file, each with its kind.
 
     Parameters
@@ -373,31 +426,38 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
         Ids made of digits only are searched from this length: a 4-digit id cannot be told apart
         from a year, a count or a table value (QQ/phone-like ids of 8+ digits can). Short numeric
         ids (and display names made of digits) rely on pseudonymisation alone.
-    ignore : iterable of str
-        The kit's own words (metric names, headings, community names, ...): a display name such
-        as ``Community`` or ``data`` that is one of them cannot be told apart from the report's
-        text and is not searched for.
+    ignore : iterable of str, default :data:`COMMON_WORDS`
+        Words not searched for (compared after :func:`normalize_identity`). Keep it to words a
+        clean report contains anyway; every other identity is searched wherever else it appears.
 
     Returns
     -------
     dict of str to str
-        Needle -> ``"member_id"`` or ``"display_name"``.
+        Normalised needle (see :func:`normalize_identity`) -> ``"member_id"`` or ``"display_name"``.
+        Lengths are measured on the normalised form, so invisible characters do not make a short
+        name long enough to search, nor hide a long one.
     """
-    skip = set(ignore)
+    skip = {normalize_identity(str(w)).strip() for w in ignore}
     out: dict[str, str] = {}
+
+    def add(values: pd.Series, kind: str, cjk_min: int) -> None:
+        for raw in pd.unique(values.dropna().astype(str)):
+            name = normalize_identity(raw).strip()
+            if not name or name in skip:
+                continue
+            need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else min_length)
+            if len(name) >= need:
+                out.setdefault(name, kind)
+
     if "display_name" in members.columns:
-        for name in pd.unique(members["display_name"].dropna().astype(str).str.strip()):
-            need = 2 if _CJK.search(name) else (min_numeric_length if name.isdigit() else min_length)
-            if len(name) >= need and name not in skip:
-                out[name] = "display_name"
-    for mid in pd.unique(members["member_id"].dropna().astype(str).str.strip()):
-        if len(mid) >= (min_numeric_length if mid.isdigit() else min_length) and mid not in skip:
-            out[mid] = "member_id"
+        add(members["display_name"], "display_name", 2)
+    add(members["member_id"], "member_id", min_length)
     return out
 
 
 def vocabulary(texts: Iterable[str]) -> set[str]:
-    """Whole words and lines of ``texts`` (for :func:`identity_needles`'s ``ignore``)."""
+    """Whole words and lines of ``texts`` (a helper to build an ``ignore`` list; the run's scan uses
+    :data:`COMMON_WORDS` only)."""
     out: set[str] = set()
     for t in texts:
         t = str(t)
@@ -406,25 +466,45 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
     return out
 
 
+def _readable_forms(text: str) -> list[str]:
+    """The forms of a shareable file's text the scan searches, each normalised.
+
+    As written; with HTML entities undone; with JSON string escapes undone; and as the page's
+    text (inline tags removed, other tags read as spaces), so ``&amp;``, ``\\u0041`` or
+    ``高<b></b>佳芳`` cannot hide a name.
+    """
+    text = _DATA_URI.sub("data:", _STYLE.sub("<style></style>", text))
+    forms = [text, html.unescape(text)]
+    try:
+        forms.append(json.dumps(json.loads(text), ensure_ascii=False))
+    except ValueError:
+        pass
+    forms.append(html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text))))
+    return [normalize_identity(f) for f in dict.fromkeys(forms)]
+
+
 def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
     """``(kind, needle)`` for every needle found in ``text``.
 
-    The text is searched as written and with HTML entities and JSON string escapes undone, so
-    ``&amp;`` or ``\\u0041`` cannot hide a name. Embedded ``data:`` payloads and ``<style>``
-    sheets (the page template's CSS, full of words such as ``editor`` or ``user``) are skipped;
-    scripts, attributes and all text are searched.
-    Needles with a Chinese character match anywhere (Chinese has no spaces between words);
-    other needles match as whole words (``Mark`` is found in "by Mark," but not in "Markdown").
+    Both sides are compared normalised (:func:`normalize_identity`: NFKC, invisible characters
+    removed, casefolded). The text is searched as written, with HTML entities and JSON string
+    escapes undone, and as the page's visible text (see :func:`_readable_forms`). Embedded
+    ``data:`` payloads and ``<style>`` sheets are skipped; scripts, attributes and all text are
+    searched. Needles with a Chinese character match anywhere (Chinese has no spaces between
+    words); other needles match as whole words (``Mark`` is found in "by mark," but not in
+    "Markdown").
+
+    Parameters
+    ----------
+    text : str
+        The file's content.
+    needles : dict of str to str
+        From :func:`identity_needles` (keys already normalised; raw keys are normalised here).
     """
     if not needles:
         return []
-    text = _DATA_URI.sub("data:", _STYLE.sub("<style></style>", text))
-    variants = {text, html.unescape(text)}
-    try:
-        variants.add(json.dumps(json.loads(text), ensure_ascii=False))
-    except ValueError:
-        pass
-    hay = "\n".join(variants)
+    needles = {normalize_identity(n).strip(): kind for n, kind in needles.items()}
+    hay = "\n".join(_readable_forms(text))
     cjk = tuple(sorted(n for n in needles if _CJK.search(n)))
     latin = tuple(sorted(n for n in needles if not _CJK.search(n)))
     found: dict[str, None] = {}
@@ -436,7 +516,7 @@ def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
-               ignore: Iterable[str] = ()) -> list[str]:
+               ignore: Iterable[str] = COMMON_WORDS) -> list[str]:
     """Search shareable files for raw member identities.
 
     Parameters

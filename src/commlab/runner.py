@@ -51,7 +51,7 @@ from commlab.errors import CommlabError, NotebookExecutionError, PrivacyLeakErro
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook
-from commlab.privacy import KEY_ENV, scan_files, vocabulary
+from commlab.privacy import KEY_ENV, scan_files
 from commlab.report import ReportSection, build_report, methods_appendix
 from commlab.runs import list_runs, new_run_dir, point_latest, runs_lock, write_index
 
@@ -308,40 +308,15 @@ def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-def _kit_words(plans: list[StepPlan], communities: Any, rules: list[Any]) -> set[str]:
-    """The words a report may contain without any member data (display names equal to one are not searched).
+def _privacy_scan(run_dir: Path, plans: list[StepPlan], members: Any) -> None:
+    """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
-    The notebooks' texts, the metric, rule and vocabulary texts, the package's own source (every
-    sentence it writes is a literal there) and the communities table (names, sources).
+    Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`)
+    except the few :data:`commlab.privacy.COMMON_WORDS`.
     """
-    from commlab.data.schema import describe_tables
-    from commlab.i18n import TEXT
-    from commlab.recommend import fact_definitions
-
-    texts: list[str] = [describe_tables()]
-    # every sentence the kit writes (hypothesis verdicts, attributions, labels) is a literal in its source
-    package = Path(__file__).parent
-    texts += [f.read_text(encoding="utf-8", errors="replace") for f in (*package.rglob("*.py"),
-                                                                        *package.rglob("*.yaml"))]
-    texts += [v for pair in TEXT.values() for v in pair]
-    texts += fact_definitions().astype(str).to_numpy().ravel().tolist()
-    for r in rules:
-        texts += [r.title.zh, r.title.en, r.action.zh, r.action.en, r.rationale.zh, r.rationale.en, r.practice]
-    for p in plans:
-        try:
-            texts += [c.source for c in nbformat.read(str(p.notebook), as_version=4).cells]
-        except Exception:  # noqa: BLE001 - the notebooks ran; an unreadable one only narrows the list
-            continue
-    if communities is not None:
-        texts += communities.astype("string").fillna("").to_numpy().ravel().tolist()
-    return vocabulary(texts)
-
-
-def _privacy_scan(run_dir: Path, plans: list[StepPlan], members: Any, ignore: set[str]) -> None:
-    """Fail the run if a shareable file holds a raw member id or display name; block those files."""
     shareable = [run_dir / "report.html", run_dir / "summary.json"] + [run_dir / p.name / "summary.json"
                                                                         for p in plans]
-    leaks = scan_files(shareable, members, ignore=ignore)
+    leaks = scan_files(shareable, members)
     if leaks:
         for f in (run_dir / "report.html", run_dir / "summary.json"):
             if f.is_file():
@@ -520,7 +495,7 @@ def run_playbook(
             resources_path=plans[0].notebook.parent, appendix=appendix,
         )
         if members is not None:
-            _privacy_scan(run_dir, plans, members, _kit_words(plans, communities, rules))
+            _privacy_scan(run_dir, plans, members)
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         finish("succeeded")
