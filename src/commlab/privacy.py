@@ -44,6 +44,7 @@ __all__ = [
     "MIN_NUMERIC_ID_LENGTH",
     "COMMON_WORDS",
     "normalize_identity",
+    "english_words",
     "identity_needles",
     "vocabulary",
     "scan_text",
@@ -350,12 +351,10 @@ def suppression_note(n: int, k: int = DEFAULT_K, lang: str = "en", *, left_out: 
 MIN_ID_LENGTH = 4
 #: Member ids made of digits only are searched from this length (see :func:`identity_needles`).
 MIN_NUMERIC_ID_LENGTH = 8
-#: The only identities the leak scan does not search for: words that are also ordinary report
-#: vocabulary, compared after :func:`normalize_identity`. A member whose display name is one of
-#: them (``Community``, ``群主``) cannot be told apart from the report's own text; everything else
-#: is searched wherever else the word appears (the kit's source, the communities table, rule
-#: texts). Each word is here because a clean report contains it (``tests/test_privacy_scan.py``
-#: checks every word against the kit's catalogue), not because it is a common name.
+#: Identities the leak scan never searches for: words that are also ordinary report vocabulary,
+#: compared after :func:`normalize_identity`. A member whose display name or id is one of them
+#: (``Community``, ``群主``) cannot be told apart from the report's own text. Each word is here
+#: because the kit's own catalogue writes it (``tests/test_privacy_scan.py`` checks every one).
 COMMON_WORDS: frozenset[str] = frozenset({
     # English report words that members also choose as names
     "community", "data", "guest", "member", "members", "none", "null", "owner", "staff", "users",
@@ -369,6 +368,7 @@ _WORD = re.compile(r"[A-Za-z0-9_]+(?:['’.-][A-Za-z0-9_]+)*")
 _INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|bdo|code|data|del|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|samp|small|"
                          r"span|strong|sub|sup|time|u|var|wbr)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
+_TAG_NAME = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*")
 _SPACES = re.compile(r"\s+")
 
 
@@ -408,9 +408,19 @@ def _mask(value: str) -> str:
     return value[0] + "…" + f"({len(value)} chars)" if value else "…"
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The English words (4+ letters, lower case, no proper names) a Latin display name may be
+    without being searched: SCOWL's small American list (``commlab/wordlists/README.md``)."""
+    import gzip
+
+    path = Path(__file__).parent / "wordlists" / "english-words.txt.gz"
+    return frozenset(gzip.decompress(path.read_bytes()).decode("ascii").split())
+
+
 def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
                      min_numeric_length: int = MIN_NUMERIC_ID_LENGTH,
-                     ignore: Iterable[str] = COMMON_WORDS) -> dict[str, str]:
+                     ignore: Iterable[str] = ()) -> dict[str, str]:
     """The strings that must never appear in a shareable file, each with its kind.
 
     Parameters
@@ -426,24 +436,36 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
         Ids made of digits only are searched from this length: a 4-digit id cannot be told apart
         from a year, a count or a table value (QQ/phone-like ids of 8+ digits can). Short numeric
         ids (and display names made of digits) rely on pseudonymisation alone.
-    ignore : iterable of str, default :data:`COMMON_WORDS`
-        Words not searched for (compared after :func:`normalize_identity`). Keep it to words a
-        clean report contains anyway; every other identity is searched wherever else it appears.
+    ignore : iterable of str
+        Further words a *display name* may be without being searched: the kit's own report texts
+        (see ``commlab.runner``; never the data, never the package's code). Member ids are
+        searched whatever they are, but for :data:`COMMON_WORDS`.
 
     Returns
     -------
     dict of str to str
         Normalised needle (see :func:`normalize_identity`) -> ``"member_id"`` or ``"display_name"``.
-        Lengths are measured on the normalised form, so invisible characters do not make a short
-        name long enough to search, nor hide a long one.
+        Lengths are measured on the normalised form, so invisible characters neither make a short
+        name long enough to search nor hide a long one.
+
+    Notes
+    -----
+    Not searched: :data:`COMMON_WORDS`; a display name that is one English word of
+    :func:`english_words` (``Model``, ``Legend``, ``Jack``: such a name cannot be told apart from
+    an English report's text; ``Kevin``, ``Luna``, ``wangfang`` are searched); a display name equal
+    to a word or line of ``ignore``.
     """
+    common = {normalize_identity(w) for w in COMMON_WORDS}
+    words = english_words()
     skip = {normalize_identity(str(w)).strip() for w in ignore}
     out: dict[str, str] = {}
 
     def add(values: pd.Series, kind: str, cjk_min: int) -> None:
         for raw in pd.unique(values.dropna().astype(str)):
             name = normalize_identity(raw).strip()
-            if not name or name in skip:
+            if not name or name in common:
+                continue
+            if kind == "display_name" and (name in skip or name in words):
                 continue
             need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else min_length)
             if len(name) >= need:
@@ -456,8 +478,7 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
 
 
 def vocabulary(texts: Iterable[str]) -> set[str]:
-    """Whole words and lines of ``texts`` (a helper to build an ``ignore`` list; the run's scan uses
-    :data:`COMMON_WORDS` only)."""
+    """Whole words and lines of ``texts`` (for :func:`identity_needles`'s ``ignore``)."""
     out: set[str] = set()
     for t in texts:
         t = str(t)
@@ -474,12 +495,15 @@ def _readable_forms(text: str) -> list[str]:
     ``高<b></b>佳芳`` cannot hide a name.
     """
     text = _DATA_URI.sub("data:", _STYLE.sub("<style></style>", text))
+    visible = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text)))
+    # element names (``<meta``, ``<legend``) are the page's markup, not its content
+    text = _TAG_NAME.sub("<", text)
     forms = [text, html.unescape(text)]
     try:
         forms.append(json.dumps(json.loads(text), ensure_ascii=False))
     except ValueError:
         pass
-    forms.append(html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text))))
+    forms.append(visible)
     return [normalize_identity(f) for f in dict.fromkeys(forms)]
 
 
@@ -516,7 +540,7 @@ def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
-               ignore: Iterable[str] = COMMON_WORDS) -> list[str]:
+               ignore: Iterable[str] = ()) -> list[str]:
     """Search shareable files for raw member identities.
 
     Parameters

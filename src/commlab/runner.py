@@ -51,7 +51,7 @@ from commlab.errors import CommlabError, NotebookExecutionError, PrivacyLeakErro
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook
-from commlab.privacy import KEY_ENV, scan_files
+from commlab.privacy import KEY_ENV, scan_files, vocabulary
 from commlab.report import ReportSection, build_report, methods_appendix
 from commlab.runs import list_runs, new_run_dir, point_latest, runs_lock, write_index
 
@@ -308,15 +308,42 @@ def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-def _privacy_scan(run_dir: Path, plans: list[StepPlan], members: Any) -> None:
+def _report_words(plans: list[StepPlan], rules: list[Any]) -> set[str]:
+    """The kit's own report texts: a display name equal to one of their words is not searched.
+
+    The zh/en catalogue, the metric and rule texts, the data model's labels, the notebooks' texts
+    and the report templates. Never the data (a member id or name placed in a community name is
+    still searched) and never the package's code (its generator's name pools hold common names).
+    """
+    from commlab.data.schema import describe_tables
+    from commlab.i18n import TEXT
+    from commlab.recommend import fact_definitions
+
+    texts: list[str] = [describe_tables()]
+    texts += [v for pair in TEXT.values() for v in pair]
+    texts += fact_definitions().astype(str).to_numpy().ravel().tolist()
+    texts += [f.read_text(encoding="utf-8", errors="replace")
+              for f in (Path(__file__).parent / "templates").rglob("*") if f.is_file()]
+    for r in rules:
+        texts += [r.title.zh, r.title.en, r.action.zh, r.action.en, r.rationale.zh, r.rationale.en, r.practice]
+    for p in plans:
+        try:
+            texts += [c.source for c in nbformat.read(str(p.notebook), as_version=4).cells]
+        except Exception:  # noqa: BLE001 - the notebooks ran; an unreadable one only narrows the list
+            continue
+    return vocabulary(texts)
+
+
+def _privacy_scan(run_dir: Path, plans: list[StepPlan], members: Any, ignore: set[str]) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
     Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`)
-    except the few :data:`commlab.privacy.COMMON_WORDS`.
+    but for :data:`commlab.privacy.COMMON_WORDS` and display names that are an English word or a
+    word of the kit's own report texts (``ignore``, from :func:`_report_words`).
     """
     shareable = [run_dir / "report.html", run_dir / "summary.json"] + [run_dir / p.name / "summary.json"
                                                                         for p in plans]
-    leaks = scan_files(shareable, members)
+    leaks = scan_files(shareable, members, ignore=ignore)
     if leaks:
         for f in (run_dir / "report.html", run_dir / "summary.json"):
             if f.is_file():
@@ -495,7 +522,7 @@ def run_playbook(
             resources_path=plans[0].notebook.parent, appendix=appendix,
         )
         if members is not None:
-            _privacy_scan(run_dir, plans, members)
+            _privacy_scan(run_dir, plans, members, _report_words(plans, rules))
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         finish("succeeded")
