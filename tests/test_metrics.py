@@ -221,7 +221,8 @@ STAR = [("a", "2024-01-02", "reply", "o"), ("a", "2024-01-03", "reply", "o"), ("
 MESH = [("a", "2024-01-02", "reply", "b"), ("b", "2024-01-03", "reply", "a"), ("b", "2024-01-04", "reply", "c"),
         ("c", "2024-01-05", "mention", "a")]
 NET = ["density", "reciprocity", "avg_clustering", "degree_centralization", "kcore_max", "kcore_size",
-       "staff_interaction_share", "hub_interaction_share", "member_to_member_share", "economy_index",
+       "staff_interaction_share", "hub_interaction_share", "fan_hub_share", "member_to_member_share",
+       "fan_hub_centralization", "economy_index",
        "repeated_ties_share", "trust_ties", "peer_tie_strength"]
 
 
@@ -236,7 +237,9 @@ def test_network_star():
     assert (v["kcore_max"], v["kcore_size"]) == (1, 4)
     assert v["staff_interaction_share"] == 1
     assert v["hub_interaction_share"] == 1
+    assert v["fan_hub_share"] == 1  # the owner is a fan hub
     assert v["member_to_member_share"] == 0
+    assert v["fan_hub_centralization"] == pytest.approx(1.0)  # the star's centre is the owner
     assert v["economy_index"] == 0  # mean(0, 1 - 1)
     assert v["repeated_ties_share"] == pytest.approx(1 / 3)  # o-a interacted 3 times, o-b and o-c once
     assert v["trust_ties"] == pytest.approx((0.5 + 1 / 3 + 0) / 3)
@@ -254,8 +257,11 @@ def test_network_mesh():
     assert v["staff_interaction_share"] == 0
     # one hub (ceil(0.03) = 1): a and b have 3 interactions each, a wins the tie by id; 3 of 4 touch a
     assert v["hub_interaction_share"] == pytest.approx(3 / 4)
-    assert v["member_to_member_share"] == pytest.approx(1 / 4)
-    assert v["economy_index"] == pytest.approx((0.25 + 1.0) / 2)
+    # no fan hub: nobody is staff, and a (3 of 4) ties with b (3 of 4): no single dominant figure
+    assert v["fan_hub_share"] == 0
+    assert v["member_to_member_share"] == pytest.approx(1.0)
+    assert v["fan_hub_centralization"] == 0
+    assert v["economy_index"] == pytest.approx((1.0 + 1.0) / 2)
     assert v["repeated_ties_share"] == pytest.approx(1 / 3)  # a-b twice; b-c and a-c once
     assert v["peer_tie_strength"] == pytest.approx(4 / 3)  # 4 interactions over 3 member pairs
 

@@ -73,7 +73,7 @@ def test_economy_index_and_thresholds():
     assert THRESHOLDS == (0.4, 0.6)
     assert [classify_economy(v) for v in (0.39, 0.4, 0.6, 0.61)] == ["fan", "mixed", "mixed", "community"]
     assert classify_economy(math.nan) is None
-    t = economy_table(pd.DataFrame({"member_to_member_share": [0.1, 0.9], "degree_centralization": [0.9, 0.1]}),
+    t = economy_table(pd.DataFrame({"member_to_member_share": [0.1, 0.9], "fan_hub_centralization": [0.9, 0.1]}),
                       lang="zh")
     assert list(t["economy_measured"]) == ["fan", "community"]
     assert list(t["economy_label"]) == ["粉丝经济", "社群经济"]

@@ -1,15 +1,26 @@
 """Fan economy ↔ community economy (粉丝经济 ↔ 社群经济), measured from the interaction network.
 
-DOMAIN.md §2: in a fan economy interactions run through one hub (the star or the official
-account) and fans rarely talk to each other; in a community economy members reply to each
-other, many to many. The **economy index** puts a community on that line, in [0, 1]:
+DOMAIN.md §2: in a fan economy interactions run through one hub — the star, the owner or the
+official account — and fans rarely talk to each other; in a community economy members reply to
+each other, and the connections form around core members. So *who the hub is* decides: a hub
+that is the owner, staff or an official account, or one single dominant figure, makes a fan
+economy; core members at the centre make a community economy. The **economy index** puts a
+community on that line, in [0, 1]:
 
-    economy_index = mean(member_to_member_share, 1 − degree_centralization)
+    economy_index = mean(member_to_member_share, 1 − fan_hub_centralization)
 
-- ``member_to_member_share``: share of replies/mentions between members who are neither staff
-  nor a top-1 % hub (0 in a pure star, near 1 in a mesh): *who carries the conversation*;
-- ``1 − degree_centralization``: Freeman centralization is 1 for a star, near 0 for a mesh:
-  *the shape of the graph*.
+- ``member_to_member_share``: share of replies/mentions between members, neither of them a *fan
+  hub* (owner, staff, or the one dominant figure touched by at least half of all interactions;
+  :data:`commlab.analysis.network.DOMINANT_SHARE`); core members count as members: *who carries
+  the conversation*;
+- ``1 − fan_hub_centralization``: Freeman centralization taken around the best-connected fan hub
+  is 1 for a star around the official account or a star figure, 0 for a mesh or for a star around
+  a core member: *the shape of the graph, and who sits at its centre*.
+
+Tested on three planted patterns (``tests/test_economy_hubs.py``): owner-led and official-led
+stars read as fan economy, a core-led community (the 小米 pattern: several core members at the
+centre, staff at the edge) as community economy, although its plain degree centralization is as
+high as the stars'.
 
 Reciprocity is deliberately not a component: it falls with community size in sparse large groups
 whatever their economy (on the bundled samples, 0.16–0.18 in large peer communities against
@@ -36,7 +47,7 @@ __all__ = ["THRESHOLDS", "COMPONENTS", "economy_index", "classify_economy", "eco
 #: (fan_below, community_above): index < 0.4 is a fan economy, > 0.6 a community economy.
 THRESHOLDS: tuple[float, float] = (0.4, 0.6)
 #: The two components of the index and whether each enters as ``x`` or ``1 − x``.
-COMPONENTS: dict[str, bool] = {"member_to_member_share": False, "degree_centralization": True}
+COMPONENTS: dict[str, bool] = {"member_to_member_share": False, "fan_hub_centralization": True}
 
 LABELS = {
     "fan": ("粉丝经济", "fan economy"),
@@ -45,17 +56,17 @@ LABELS = {
 }
 
 
-def economy_index(member_to_member_share: float, degree_centralization: float) -> float:
+def economy_index(member_to_member_share: float, fan_hub_centralization: float) -> float:
     """The index from its two components (a NaN component is left out; NaN if both are).
 
     Examples
     --------
-    >>> economy_index(0.0, 1.0)   # a star: nobody talks past the hub
+    >>> economy_index(0.0, 1.0)   # a star around the official account: nobody talks past it
     0.0
     >>> economy_index(1.0, 0.2)
     0.9
     """
-    parts = [member_to_member_share, 1.0 - degree_centralization]
+    parts = [member_to_member_share, 1.0 - fan_hub_centralization]
     vals = [float(p) for p in parts if p is not None and not (isinstance(p, float) and math.isnan(p))]
     return float(np.mean(vals)) if vals else math.nan
 
@@ -74,7 +85,7 @@ def economy_table(network: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     Parameters
     ----------
     network : DataFrame
-        Columns ``member_to_member_share`` and ``degree_centralization`` (e.g. a wide
+        Columns ``member_to_member_share`` and ``fan_hub_centralization`` (e.g. a wide
         metric table or :func:`commlab.analysis.network.network_table`).
     lang : {"en", "zh"}
         Language of the ``economy_label`` column.
@@ -95,8 +106,9 @@ def _compute(ctx: MetricContext) -> pd.DataFrame:
 
 register(Metric(
     "economy_index", "社群经济指数", "economy index (fan 0 ↔ 1 community)",
-    "Where the community sits between a fan economy (interactions through one hub) and a community economy "
-    "(members reply to each other): the mean of member_to_member_share and 1 − degree_centralization. "
-    "< 0.4 fan, > 0.6 community, between mixed. (Python over DuckDB: networkx.)",
-    "mean(m2m_share, 1 − centralization)", "index", None, "DOMAIN.md §2 (粉丝经济 vs 社群经济)",
+    "Where the community sits between a fan economy (interactions through one hub that is the owner, staff, an "
+    "official account or one dominant figure) and a community economy (members reply to each other; core "
+    "members at the centre count as members): the mean of member_to_member_share and 1 − "
+    "fan_hub_centralization. < 0.4 fan, > 0.6 community, between mixed. (Python over DuckDB: networkx.)",
+    "mean(m2m_share, 1 − fan_hub_centralization)", "index", None, "DOMAIN.md §2 (粉丝经济 vs 社群经济)",
     compute=_compute, group="network"))

@@ -430,12 +430,13 @@ def _m_network(d: _Data) -> dict[str, pd.Series]:
     net = pd.DataFrame(rows).T
     out = {c: d.series(net[c]) for c in ("density", "reciprocity", "avg_clustering", "degree_centralization",
                                          "kcore_max", "kcore_size", "staff_interaction_share",
-                                         "hub_interaction_share", "member_to_member_share")}
+                                         "hub_interaction_share", "fan_hub_share", "member_to_member_share",
+                                         "fan_hub_centralization")}
     now, before = _edges(d, d.trailing(d.ev, 30)), _edges(d, d.trailing(d.ev, 60, 30))
     core = lambda e, cid: main_core(build_graph(e[e["community_id"] == cid]) if len(e) else nx.DiGraph())  # noqa: E731
     out["kcore_stability"] = d.series({cid: jaccard(core(now, cid), core(before, cid)) for cid in d.ids})
     out["economy_index"] = d.series({cid: economy_index(out["member_to_member_share"][cid],
-                                                        out["degree_centralization"][cid]) for cid in d.ids})
+                                                        out["fan_hub_centralization"][cid]) for cid in d.ids})
     und = edges.assign(a=np.minimum(edges["source"], edges["target"]), b=np.maximum(edges["source"], edges["target"]))
     pairs = und.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
     out["repeated_ties_share"] = d.series((pairs["weight"] >= 2).astype(float).groupby(pairs["community_id"]).mean())
@@ -527,7 +528,8 @@ NAIVE_METRICS: tuple[str, ...] = (
     "early_survival_ratio", "days_to_activity_floor", "buyer_share",
     "revenue_per_member", "repeat_purchase_rate", "referral_rate", "completion_rate", "event_lift",
     "event_purchase_lift", "density", "reciprocity", "avg_clustering", "degree_centralization", "kcore_max",
-    "kcore_size", "staff_interaction_share", "hub_interaction_share", "member_to_member_share",
+    "kcore_size", "staff_interaction_share", "hub_interaction_share", "fan_hub_share", "member_to_member_share",
+    "fan_hub_centralization",
     "kcore_stability", "economy_index", "vertical_focus", "repeated_ties_share", "peer_tie_strength",
     "problem_solving", "trust_ties",
 )

@@ -21,8 +21,18 @@ Measures (per community and period, registered in :mod:`commlab.analysis.metrics
   and of the 30 days before.
 - ``staff_interaction_share``: share of interactions (edge weights) with staff at either end.
 - ``hub_interaction_share``: share of interactions touching staff or a top-1 % hub
-  (the ``ceil(0.01 n)`` members with the most interactions, ties by id).
-- ``member_to_member_share``: ``1 − hub_interaction_share``.
+  (the ``ceil(0.01 n)`` members with the most interactions, ties by id): descriptive only.
+- ``fan_hub_share``: share of interactions touching a *fan hub*: an owner or staff member
+  (official accounts are staff), or the one dominant figure — the single strongest non-staff
+  member when at least half of all interactions touch them (:data:`DOMINANT_SHARE`; a tie at the
+  top is no single figure). Core members who carry the conversation are *not* fan hubs:
+  DOMAIN.md §2, "the connections form around core members" is a community economy.
+- ``member_to_member_share``: ``1 − fan_hub_share``: interactions between members, core members
+  and top hubs included.
+- ``fan_hub_centralization``: Freeman degree centralization taken around the best-connected fan
+  hub, ``max(0, Σ (d_h − d_i) / ((n−1)(n−2)))``: 1 when the owner, staff or dominant figure is
+  the centre of a star, 0 when there is no fan hub or it is not central (a star around a core
+  member scores 0 here, and 1 on ``degree_centralization``).
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from commlab.data.stored import StoredEvents
 
 __all__ = [
     "DEFAULT_KINDS",
+    "DOMINANT_SHARE",
     "NETWORK_MEASURES",
     "interaction_edges",
     "period_edges",
@@ -77,8 +88,14 @@ NETWORK_MEASURES: tuple[str, ...] = (
     "kcore_size",
     "staff_interaction_share",
     "hub_interaction_share",
+    "fan_hub_share",
     "member_to_member_share",
+    "fan_hub_centralization",
 )
+
+#: A non-staff member touched by at least this share of a graph's interactions (and strictly more
+#: than anyone else) is a dominant figure, a fan hub like the owner or staff.
+DOMINANT_SHARE = 0.5
 
 
 #: Events of the period (flows count ``p_start < ts <= p_end``).
@@ -261,7 +278,19 @@ def graph_measures(g: nx.DiGraph) -> dict[str, float]:
     touching_hub = sum(w for s, t, w in g.edges(data="weight") if s in central or t in central)
     out["staff_interaction_share"] = touching_staff / total
     out["hub_interaction_share"] = touching_hub / total
-    out["member_to_member_share"] = 1.0 - touching_hub / total
+    fans = set(staff)
+    others = sorted((w, v) for v, w in strength.items() if v not in staff)
+    if n >= 3 and others and others[-1][0] >= DOMINANT_SHARE * total and (
+            len(others) == 1 or others[-2][0] < others[-1][0]):
+        fans.add(others[-1][1])
+    touching_fan = sum(w for s, t, w in g.edges(data="weight") if s in fans or t in fans)
+    out["fan_hub_share"] = touching_fan / total
+    out["member_to_member_share"] = 1.0 - touching_fan / total
+    if n >= 3:
+        deg = dict(u.degree())
+        d_h = max((deg[v] for v in fans), default=None)
+        out["fan_hub_centralization"] = (0.0 if d_h is None else
+                                         max(0.0, (n * d_h - sum(deg.values())) / ((n - 1) * (n - 2))))
     return out
 
 
@@ -398,7 +427,17 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     touching_hub = weight[central[source] | central[target]].sum()
     out["staff_interaction_share"] = float(touching_staff / total)
     out["hub_interaction_share"] = float(touching_hub / total)
-    out["member_to_member_share"] = float(1.0 - touching_hub / total)
+    # fan hubs: staff, and one dominant non-staff figure (strictly the strongest, >= half of all)
+    fans = staff.copy()
+    other = np.where(staff, -1.0, strength)
+    if n >= 3 and other.max() >= DOMINANT_SHARE * total and int((other == other.max()).sum()) == 1:
+        fans[int(other.argmax())] = True
+    touching_fan = weight[fans[source] | fans[target]].sum()
+    out["fan_hub_share"] = float(touching_fan / total)
+    out["member_to_member_share"] = float(1.0 - touching_fan / total)
+    if n >= 3:
+        out["fan_hub_centralization"] = (
+            float(max(0.0, (n * deg[fans].max() - deg.sum()) / ((n - 1) * (n - 2)))) if fans.any() else 0.0)
     return out, set(np.asarray(name_of(np.flatnonzero(in_core))).tolist())
 
 
@@ -597,9 +636,19 @@ for _id, _zh, _en, _def, _formula, _unit, _dir in (
     ("hub_interaction_share", "经由中心节点的互动占比", "interactions through hubs",
      "Share of replies/mentions with staff or a top-1 % hub (ceil(0.01 n) members with most interactions) at "
      "either end.", "Σ w(edges touching staff ∪ hubs) / Σ w", "share", None),
+    ("fan_hub_share", "经由粉丝经济中心的互动占比", "interactions through fan hubs",
+     "Share of replies/mentions with a fan hub at either end: an owner or staff member (official accounts), or "
+     "the one dominant figure (the single strongest non-staff member, touched by at least half of all "
+     "interactions). Core members at the centre are not fan hubs: that is a community economy (DOMAIN.md §2).",
+     "Σ w(edges touching staff ∪ dominant figure) / Σ w", "share", None),
     ("member_to_member_share", "成员间互动占比", "member-to-member share",
-     "Share of replies/mentions between two members that are neither staff nor top-1 % hubs.",
-     "1 − hub_interaction_share", "share", True),
+     "Share of replies/mentions between two members, neither of them a fan hub (owner, staff or the one "
+     "dominant figure); core members and other top hubs count as members.",
+     "1 − fan_hub_share", "share", True),
+    ("fan_hub_centralization", "粉丝经济中心势", "fan-hub centralization",
+     "Freeman degree centralization around the best-connected fan hub (owner, staff or the dominant figure): "
+     "1 = a star around the official account or one star figure, 0 = no fan hub or it is not central "
+     "(a star around a core member is 0 here).", "max(0, Σ (d_hub − d_i) / ((n−1)(n−2)))", "index", False),
 ):
     register(Metric(_id, _zh, _en, _def + " (Python over DuckDB: sparse matrices.)", _formula, _unit, _dir, _SRC,
                     compute=_measure(_id), group="network"))
