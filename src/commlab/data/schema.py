@@ -29,6 +29,7 @@ __all__ = [
     "ECONOMY",
     "PLATFORM",
     "MONETIZATION",
+    "GOAL",
     "MEMBER_ROLE",
     "EVENT_TYPE",
     "CONTENT_EVENTS",
@@ -176,6 +177,20 @@ MONETIZATION = Vocabulary(
     "DOMAIN.md §5 [D]",
 )
 
+GOAL = Vocabulary(
+    "goal",
+    "社群目标",
+    "community goal",
+    (
+        Term("retention", "留存与活跃", "retention", "keep members active and staying"),
+        Term("conversion", "转化与变现", "conversion", "turn members into buyers, repeat buyers and referrers"),
+        Term("service", "服务与答疑", "service", "answer members' questions and problems quickly"),
+        Term("brand", "品牌与口碑", "brand", "word of mouth, UGC and feedback about the brand"),
+        Term("knowledge", "知识与学习", "knowledge", "members learn and finish what they started"),
+    ),
+    "DOMAIN.md §4b (明确目标 [B][C][D])",
+)
+
 MEMBER_ROLE = Vocabulary(
     "role",
     "成员身份",
@@ -282,6 +297,11 @@ COMMUNITIES = Table(
             "declared fan or community economy; the kit also measures it", ECONOMY, nullable=True,
         ),
         Column(
+            "goal", "category", False, "社群目标", "goal",
+            "what the community is for (DOMAIN.md §4b): the scorecard's metrics and their reading follow it; "
+            "empty = not stated (the report says so, it is never guessed)", GOAL, nullable=True,
+        ),
+        Column(
             "source", "string", False, "数据来源", "data source",
             "where the data comes from, with its licence (shown in reports)", nullable=True,
         ),
@@ -334,7 +354,8 @@ EVENTS = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (COMMUNITIES, MEMBERS, EVENTS)}
 
 VOCABULARIES: dict[str, Vocabulary] = {
-    v.name: v for v in (THEME, BUSINESS_MODEL, LIFECYCLE, ECONOMY, PLATFORM, MONETIZATION, MEMBER_ROLE, EVENT_TYPE)
+    v.name: v for v in (THEME, BUSINESS_MODEL, LIFECYCLE, ECONOMY, PLATFORM, MONETIZATION, GOAL, MEMBER_ROLE,
+                        EVENT_TYPE)
 }
 
 

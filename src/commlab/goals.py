@@ -1,0 +1,142 @@
+"""What a community is for, and which metrics say whether it gets there (DOMAIN.md §4b).
+
+Every article says to fix the community's goal first (明确目标 [B][C][D]): the same activity figure
+means one thing for a retention goal and another for a service goal. A community carries its goal
+in ``communities.goal`` (vocabulary :data:`commlab.data.schema.GOAL`); :data:`GOAL_METRICS` maps
+each goal to the metrics of its scorecard, each with the direction that is good for that goal and
+the article behind the choice. A community without a goal gets :data:`DEFAULT_METRICS` and the
+report says once that no goal was stated; the goal is never guessed from the data.
+
+The mapping is data, not code: :func:`scorecard_metrics` reads it, :func:`goal_table` shows it
+(``docs/GOALS.md`` is its text, kept equal by a test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from commlab.data.schema import GOAL
+
+__all__ = ["GoalMetric", "GOAL_METRICS", "DEFAULT_METRICS", "scorecard_metrics", "goal_of", "goal_table",
+           "goals_markdown"]
+
+
+@dataclass(frozen=True)
+class GoalMetric:
+    """One metric of a goal's scorecard.
+
+    Attributes
+    ----------
+    metric : str
+        Metric id of the registry (``docs/METRICS.md``).
+    higher_is_better : bool
+        The direction that serves the goal.
+    why_zh, why_en : str
+        Why this metric speaks to the goal, with the article (DOMAIN.md's short names).
+    """
+
+    metric: str
+    higher_is_better: bool
+    why_zh: str
+    why_en: str
+
+
+_ACTIVE = GoalMetric("active_share_30d", True, "维护基本活跃是一切的前提 [D]", "base activity comes first [D]")
+_RETAIN = GoalMetric("retention_30d", True, "新成员留下来才有归属感 [A][B]",
+                     "newcomers who stay build belonging [A][B]")
+_ZOMBIE = GoalMetric("zombie_share", False, "无目的拉人只会留下僵尸粉 [D]", "purposeless recruiting leaves zombies [D]")
+_EARLY = GoalMetric("early_survival_ratio", True, "建群三天必死：早期活跃决定存亡 [D]",
+                    "groups die in their first days [D]")
+_UGC = GoalMetric("ugc_share", True, "成员自发产生内容 [B][C]", "members create the content [B][C]")
+_RESPONSE = GoalMetric("response_rate", True, "对接用户、获得反馈：问题有人回应 [D]", "questions get answered [D]")
+_FIRST = GoalMetric("median_first_response_hours", False, "回应要快 [D][E]", "answers come fast [D][E]")
+_SOLVE = GoalMetric("problem_solving", True, "高价值社群以解决问题为导向 [E]", "high-value groups solve problems [E]")
+_PEERS = GoalMetric("response_rate_members", True, "核心用户协助运营、成员互助 [D]", "core users and members help [D]")
+_BUYERS = GoalMetric("buyer_share", True, "不产生变现的社群无法长久 [D]", "a group that never earns does not last [D]")
+_REVENUE = GoalMetric("revenue_per_member", True, "变现：人均收入 [D] §5", "monetization: revenue per member [D]")
+_REPEAT = GoalMetric("repeat_purchase_rate", True, "复购率 [A]", "repeat purchase [A]")
+_REFERRAL = GoalMetric("referral_rate", True, "转介绍率，口碑 [A]", "referral, word of mouth [A]")
+_EVENT_BUY = GoalMetric("event_purchase_lift", True, "活动带动转化 [D] §5", "events convert [D]")
+_M2M = GoalMetric("member_to_member_share", True, "社群经济：成员之间互动 [D]", "community economy: members talk [D]")
+_TRUST = GoalMetric("trust_ties", True, "信任与链接 [E]", "trust and ties [E]")
+_COMPLETION = GoalMetric("completion_rate", True, "知识型社群看完课率 [A]", "learning groups live on completion [A]")
+_FOCUS = GoalMetric("vertical_focus", True, "垂直细分 [E]", "vertical focus [E]")
+
+#: The scorecard of each goal, most important first.
+GOAL_METRICS: dict[str, tuple[GoalMetric, ...]] = {
+    "retention": (_ACTIVE, _RETAIN, _EARLY, _ZOMBIE, _UGC),
+    "conversion": (_BUYERS, _REVENUE, _REPEAT, _REFERRAL, _EVENT_BUY),
+    "service": (_RESPONSE, _FIRST, _SOLVE, _PEERS, _ACTIVE),
+    "brand": (_UGC, _M2M, _REFERRAL, _TRUST, _ACTIVE),
+    "knowledge": (_COMPLETION, _RETAIN, _RESPONSE, _FOCUS, _REPEAT),
+}
+#: The scorecard of a community whose goal is not stated: the base measures every article shares.
+DEFAULT_METRICS: tuple[GoalMetric, ...] = (_ACTIVE, _RETAIN, _UGC, _RESPONSE, _ZOMBIE)
+
+
+def goal_of(communities: pd.DataFrame) -> pd.Series:
+    """The stated goal of each community (``<NA>`` where none is stated), indexed by ``community_id``."""
+    if "goal" not in communities.columns:
+        return pd.Series(pd.NA, index=communities["community_id"].astype(str), dtype="string", name="goal")
+    return communities.set_index(communities["community_id"].astype(str))["goal"].astype("string")
+
+
+def scorecard_metrics(goal: str | None) -> tuple[GoalMetric, ...]:
+    """The scorecard metrics of a goal (:data:`DEFAULT_METRICS` for ``None``/missing).
+
+    Raises
+    ------
+    KeyError
+        For a value outside :data:`commlab.data.schema.GOAL` (validated data never has one).
+
+    Examples
+    --------
+    >>> [m.metric for m in scorecard_metrics("service")][:2]
+    ['response_rate', 'median_first_response_hours']
+    >>> scorecard_metrics(None) == DEFAULT_METRICS
+    True
+    """
+    if goal is None or goal is pd.NA or (isinstance(goal, float) and goal != goal) or goal == "":
+        return DEFAULT_METRICS
+    if goal not in GOAL_METRICS:
+        raise KeyError(f"unknown goal {goal!r}; one of {', '.join(GOAL_METRICS)}")
+    return GOAL_METRICS[goal]
+
+
+def goal_table(lang: str = "en") -> pd.DataFrame:
+    """The mapping as a table: goal, metric, direction (↑/↓) and why, in ``lang``."""
+    zh = lang == "zh"
+    rows = []
+    for goal, metrics in [*GOAL_METRICS.items(), ("", DEFAULT_METRICS)]:
+        label = GOAL.label(goal, lang) if goal else ("未说明目标" if zh else "no goal stated")
+        for m in metrics:
+            rows.append({"goal": label, "metric": m.metric, "direction": "↑" if m.higher_is_better else "↓",
+                         "why": m.why_zh if zh else m.why_en})
+    return pd.DataFrame(rows)
+
+
+def goals_markdown() -> str:
+    """The mapping as the Markdown of ``docs/GOALS.md``."""
+    lines = [
+        "# Community goals and their scorecards (generated from `commlab.goals`)",
+        "",
+        "A community states its goal in `communities.goal` (optional; DOMAIN.md §4b, 明确目标). The scorecard of "
+        "the executive summary shows the metrics of that goal, read in the direction that serves it; a community "
+        "without a goal gets the shared base measures, and the report says once that no goal was stated. "
+        "Regenerate with `python -c \"from commlab.goals import goals_markdown as m; "
+        "open('docs/GOALS.md', 'w').write(m())\"`.",
+        "",
+        "| goal | metric | dir. | why (article) |",
+        "|---|---|---|---|",
+    ]
+    zh = goal_table("zh")
+    for (_, r), why_zh in zip(goal_table("en").iterrows(), zh["why"], strict=True):
+        goal = r["goal"] if r["goal"] == "no goal stated" else f"{r['goal']} ({GOAL.label(_code(r['goal']), 'zh')})"
+        lines.append(f"| {goal} | `{r['metric']}` | {r['direction']} | {r['why']} · {why_zh} |")
+    return "\n".join(lines) + "\n"
+
+
+def _code(label_en: str) -> str:
+    return next(t.code for t in GOAL.terms if t.en == label_en)
