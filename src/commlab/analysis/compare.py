@@ -32,6 +32,8 @@ __all__ = [
     "with_axes",
     "group_label",
     "compare_groups",
+    "MIXED",
+    "by_type",
     "test_differences",
     "one_vs_rest",
     "rank_biserial",
@@ -73,6 +75,42 @@ def group_label(axis: str, code: object, lang: str = "en") -> str:
     return str(code)
 
 
+#: How a community of several types (``theme = brand;interest``) is counted: ``"primary"`` in its
+#: first type only (every community once: the tests' groups stay independent), ``"each"`` in each of
+#: its types (a mixed community adds to several groups; medians and intervals only).
+MIXED: tuple[str, ...] = ("primary", "each")
+
+
+def by_type(table: pd.DataFrame, axis: str, mixed: str = "primary") -> pd.DataFrame:
+    """``table`` with ``axis`` holding the type each row is counted in.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per community (:func:`with_axes`); ``<axis>_all`` holds all of a mixed
+        community's types, primary first, joined by ``;`` (the data model adds it on load).
+    axis : str
+    mixed : {"primary", "each"}
+        See :data:`MIXED`. With ``"each"``, a community of two types is two rows.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"community_id": ["a", "b"], "theme": ["brand", "interest"],
+    ...                   "theme_all": ["brand;interest", "interest"], "x": [1.0, 2.0]})
+    >>> by_type(t, "theme", "each")[["community_id", "theme"]].to_numpy().tolist()
+    [['a', 'brand'], ['a', 'interest'], ['b', 'interest']]
+    """
+    if mixed not in MIXED:
+        raise ValueError(f"mixed must be one of {MIXED}, got {mixed!r}")
+    every = f"{axis}_all"
+    if mixed == "primary" or every not in table.columns:
+        return table
+    out = table.copy()
+    out[axis] = [str(v).split(";") if isinstance(v, str) and v else [p]
+                 for v, p in zip(out[every], out[axis], strict=True)]
+    return out.explode(axis, ignore_index=True)
+
+
 def _metric_ids(table: pd.DataFrame, metrics: Iterable[str] | None) -> list[str]:
     if metrics is not None:
         return list(metrics)
@@ -87,6 +125,7 @@ def compare_groups(
     n_boot: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
+    mixed: str = "primary",
 ) -> pd.DataFrame:
     """Median per axis value and metric with a seeded percentile bootstrap interval.
 
@@ -104,11 +143,14 @@ def compare_groups(
         Interval coverage.
     seed : int
         Seed of the bootstrap (results are reproducible).
+    mixed : {"primary", "each"}, default "primary"
+        How a community of several types is counted (:data:`MIXED`, :func:`by_type`); the result's
+        ``mixed`` column says which, for the report to state.
 
     Returns
     -------
     DataFrame
-        ``axis, group, metric_id, n, median, ci_low, ci_high`` (interval missing for n < 2).
+        ``axis, group, metric_id, n, median, ci_low, ci_high, mixed`` (interval missing for n < 2).
 
     Raises
     ------
@@ -117,6 +159,7 @@ def compare_groups(
     """
     if axis not in table.columns:
         raise KeyError(f"unknown axis {axis!r}; available: {', '.join(map(str, table.columns))}")
+    table = by_type(table, axis, mixed)
     rng = np.random.default_rng(seed)
     lo_q, hi_q = (1 - ci) / 2, 1 - (1 - ci) / 2
     rows = []
@@ -130,8 +173,8 @@ def compare_groups(
                 boots = np.median(rng.choice(x, size=(n_boot, n), replace=True), axis=1)
                 lo, hi = float(np.quantile(boots, lo_q)), float(np.quantile(boots, hi_q))
             rows.append({"axis": axis, "group": str(g), "metric_id": m, "n": n, "median": med,
-                         "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows, columns=["axis", "group", "metric_id", "n", "median", "ci_low", "ci_high"])
+                         "ci_low": lo, "ci_high": hi, "mixed": mixed})
+    return pd.DataFrame(rows, columns=["axis", "group", "metric_id", "n", "median", "ci_low", "ci_high", "mixed"])
 
 
 def test_differences(table: pd.DataFrame, axis: str, *, metrics: Iterable[str] | None = None) -> pd.DataFrame:

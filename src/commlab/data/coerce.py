@@ -62,7 +62,34 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
                     txt = stripped
             empty = txt == ""
             out[col.name] = txt.mask(empty) if bool(empty.any()) else txt
+            if col.multi:
+                problems += _split_multi(out, col, file)
     return out, problems
+
+
+_MULTI_SEP = r"\s*[;；|、]\s*"
+
+
+def _split_multi(out: pd.DataFrame, col: S.Column, file: str) -> list[Problem]:
+    """``brand;interest`` -> ``brand`` in the column, ``brand;interest`` in ``<column>_all``.
+
+    Every value is checked against the vocabulary here (the column's own check sees the primary
+    only); a repeated value is kept once.
+    """
+    s = out[col.name]
+    parts = s.str.split(_MULTI_SEP, regex=True)
+    clean = parts.map(lambda v: list(dict.fromkeys(x for x in v if x)) if isinstance(v, list) else v)
+    out[col.name] = clean.map(lambda v: v[0] if isinstance(v, list) and v else pd.NA).astype("string")
+    out[col.name + "_all"] = clean.map(lambda v: ";".join(v) if isinstance(v, list) and v else pd.NA).astype("string")
+    if col.vocabulary is None:
+        return []
+    allowed = set(col.vocabulary.codes)
+    bad = clean.map(lambda v: isinstance(v, list) and any(x not in allowed for x in v[1:])).astype(bool)
+    if not bool(bad.any()):
+        return []
+    return [_bad_values(file, col.name, f"unknown {col.name} value", s, bad,
+                        f"use one or more of: {', '.join(col.vocabulary.codes)}, primary first, separated by ';' "
+                        "(see `commlab schema`)")]
 
 
 def _empty_column(dtype: str, index: pd.Index) -> pd.Series:

@@ -244,6 +244,10 @@ class Column:
     vocabulary: Vocabulary | None = None
     nullable: bool = False
     pii: bool = False  # identifying or free text: never shown in reports
+    #: Several values allowed, primary first, separated by ``;`` (also ``；``, ``|``, ``、``): the
+    #: column keeps the primary value, ``<name>_all`` all of them joined by ``;`` (DOMAIN.md §2:
+    #: the types mix).
+    multi: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,15 +285,17 @@ COMMUNITIES = Table(
     (
         Column("community_id", "string", True, "社群ID", "community id", "unique id of the community"),
         Column("name", "string", True, "名称", "name", "display name of the community"),
-        Column("theme", "category", True, "主题类型", "theme type", "what the community is about", THEME),
+        Column("theme", "category", True, "主题类型", "theme type",
+               "what the community is about; several allowed, primary first (brand;interest)", THEME, multi=True),
         Column(
             "business_model", "category", True, "商业模式", "business model",
-            "business model of the operator", BUSINESS_MODEL,
+            "business model of the operator", BUSINESS_MODEL, multi=True,
         ),
         Column("lifecycle", "category", True, "生命周期", "lifecycle", "lifecycle of the operator", LIFECYCLE),
-        Column("platform", "category", True, "平台", "platform", "where the community lives", PLATFORM),
+        Column("platform", "category", True, "平台", "platform", "where the community lives", PLATFORM, multi=True),
         Column(
             "monetization", "category", True, "变现模式", "monetization", "how the community earns", MONETIZATION,
+            multi=True,
         ),
         Column("created_at", "timestamp", True, "建群时间", "created at", "when the community was created"),
         Column(
