@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.commlab-installed
 # pytest options: override with `make test PYTEST_ARGS="-k load"`
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup demo test lint lab samples browser clean help
+.PHONY: setup demo test lint lab samples browser java clean help
 
 help:
 	@echo "make demo   - set up and run the demo playbook on data/samples, printing the report path"
@@ -26,7 +26,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/commlab run playbooks/demo.yaml
 
-test: setup browser
+test: setup browser java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -46,6 +46,15 @@ browser:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	      || echo "warning: could not install chromium; browser tests will skip"; \
 	  else echo "note: chromium not installed; browser tests will skip"; fi; }
+
+# Java for the Spark tests (pyspark runs a JVM; Debian package, needs root). Where it cannot be
+# installed the Spark tests skip with the reason, except under CI=true.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	      || echo "warning: could not install Java; Spark tests will skip"; \
+	  else echo "note: Java not installed; Spark tests will skip"; fi; }
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
