@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,6 +17,8 @@ from commlab.recommend import (
     SCHEMA,
     as_of_text,
     build_facts,
+    community_profile,
+    executive_summary,
     fact_changes,
     fact_info,
     read_previous,
@@ -24,8 +28,9 @@ from commlab.recommend import (
     suppress_small_communities,
     with_evidence_text,
 )
-from commlab.rules import _conditions, default_rules, evaluate_rules
-from conftest import require_shared_data
+from commlab.rules import PROFILE_COLUMNS, _conditions, default_rules, evaluate_rules
+from conftest import REPO, require_shared_data
+from language import foreign
 from runs_helpers import make_project, write_playbook
 
 AS_OF = "2024-07-01"
@@ -44,13 +49,18 @@ def test_every_metric_of_the_rule_library_is_a_known_fact() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_facts(samples_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sample_facts(samples_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     ds = load_dataset(samples_dir, tz="Asia/Shanghai")
-    return build_facts(ds, as_of=AS_OF), ds.communities
+    return build_facts(ds, as_of=AS_OF), ds.communities, community_profile(ds, as_of=AS_OF)
 
 
-def test_facts_on_the_samples_feed_every_rule(sample_facts: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    facts, communities = sample_facts
+def _full_profile(ids: list[str]) -> pd.DataFrame:
+    """Staff and every event type in every community: no rule is set aside."""
+    return pd.DataFrame([{c: (cid if c == "community_id" else 1) for c in PROFILE_COLUMNS} for cid in ids])
+
+
+def test_facts_on_the_samples_feed_every_rule(sample_facts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
+    facts, communities, profile = sample_facts
     assert not facts.duplicated(["community_id", "metric_id"]).any()
     used = {c.metric for r in default_rules() for c in _conditions(r.when) if c.metric}
     have = set(facts.dropna(subset=["value"])["metric_id"])
@@ -59,7 +69,7 @@ def test_facts_on_the_samples_feed_every_rule(sample_facts: tuple[pd.DataFrame, 
     assert set(per.index) == set(communities["community_id"])
     assert ((per["active_share_30d"] >= 0) & (per["active_share_30d"] <= 1)).all()
     assert (per["near_next_orbit_members"] >= 0).all() and per["near_next_orbit_members"].sum() > 0
-    recs = evaluate_rules(default_rules(), facts, communities, lang="en")
+    recs = evaluate_rules(default_rules(), facts, communities, profile=profile, lang="en")
     assert len(recs) and recs["evidence"].map(len).gt(0).all()
     # the planted dying group (c09: "周末露营搭子群", activity collapses) must be flagged for base activity
     assert {"low_base_activity", "early_death_risk"} <= set(recs.loc[recs["community_id"] == "c09", "rule_id"])
@@ -96,16 +106,19 @@ def test_values_standing_for_few_members_are_hidden_and_their_evidence_too() -> 
     assert not v.loc["c", "suppressed"].any()
     assert suppress_small_communities(facts, k=1)[0]["value"].equals(facts["value"])  # k = 1: nothing hidden
     # the rules read the facts before suppression; the evidence quoting a hidden value loses it
-    recs = evaluate_rules(default_rules(), facts, pd.DataFrame({"community_id": ["b", "c"]}), lang="en")
+    recs = evaluate_rules(default_rules(), facts, pd.DataFrame({"community_id": ["b", "c"]}),
+                          profile=_full_profile(["b", "c"]), lang="en")
     fired = recs.set_index(["community_id", "rule_id"])
     assert ("b", "onboarding_ritual") in fired.index  # retention 0.2 < 0.3, fired from the real value
     shown = with_evidence_text(recs, "en", small, facts=out, k=5).set_index(["community_id", "rule_id"])
     ev = shown.loc[("b", "onboarding_ritual")]
-    assert "0.2" not in ev["evidence_text"] and "—" in ev["evidence_text"]
+    assert ev["evidence_text"] == "30-day newcomer retention: not shown (fewer than 5 members)"
+    assert ev["threshold_text"] == "30-day newcomer retention < 30% (value not shown)"
     assert all(e.get("suppressed") and "value" not in e for e in ev["evidence"] if e["metric"] == "retention_30d")
     quiet = [r for r in shown.index if r[0] == "b" and any(
         e.get("metric") == "recently_inactive_top_members" for e in shown.loc[r, "evidence"])]
-    assert quiet and all("<5" in shown.loc[r, "evidence_text"] for r in quiet)
+    assert quiet and all(shown.loc[r, "evidence_text"] == "top members gone quiet: fewer than 5" for r in quiet)
+    assert all("2" not in shown.loc[r, "threshold_text"] for r in quiet)  # 2 quiet members: not in the appendix
     page = scorecard_html(out, {"b": "B", "c": "C"}, lang="en", metrics=("members", "retention_30d"), k=5)
     assert "0.2" not in page and "20%" not in page and "25%" in page
     assert "1 value(s) standing for fewer than 5 members" in page
@@ -183,7 +196,8 @@ def test_facts_take_one_instant_per_community(samples_dir: Path) -> None:
     # the instants really differ: c08 two months earlier is not c08 at the end of the samples
     late = build_facts(load_dataset(samples_dir, tz="Asia/Shanghai", communities=["c08"]), as_of="2024-07-01")
     assert not late.set_index(["community_id", "metric_id"])["value"].equals(mixed.loc[["c08"]])
-    assert as_of_text(ends, ds.communities) == "per community (2024-05-01 → 2024-07-01 UTC)"
+    assert as_of_text(ends, ds.communities) == "each community at its own instant (2024-05-01 to 2024-07-01 UTC)"
+    assert as_of_text(ends, ds.communities, "zh") == "各社群各自的分析时点（2024-05-01 至 2024-07-01，UTC）"
     assert as_of_text("2024-07-01", ds.communities) == "2024-07-01 00:00 UTC"
 
 
@@ -198,11 +212,110 @@ def test_stack_exchange_sites_each_at_their_day_180() -> None:
     per = facts.pivot(index="community_id", columns="metric_id", values="value")
     assert set(per.index) == set(ds.communities["community_id"]) and len(per) == 12
     assert per["members"].gt(0).all() and per["active_share_30d"].between(0, 1).all()
-    recs = evaluate_rules(default_rules(), facts, ds.communities, lang="en")
+    recs = evaluate_rules(default_rules(), facts, ds.communities, profile=community_profile(ds, as_of="created+180d"),
+                          lang="en")
     assert len(recs) and recs["community_id"].nunique() == 12
     text = as_of_text("created+180d", ds.communities)
-    assert text.startswith("created+180d (") and text.endswith(" UTC)")
+    assert text.startswith("180 days after each community's creation (") and text.endswith(" UTC)")
+    assert as_of_text("created+180d", ds.communities, "zh").startswith("各社群建群后 180 天（")
     payload = summary_payload(as_of="created+180d", lang="en", period_days=30, k=5, facts=facts, recs=recs,
                               suppressed=[], previous=None, changes=None, rec_status=None, rules=default_rules())
     assert payload["as_of"] == "created+180d"
     json.dumps(payload, default=str)
+
+
+# --------------------------------------------------------------------------- where the rules apply, on real data
+
+
+def test_the_samples_get_the_recommendations_they_got_before_rules_declared_where_they_apply(
+        sample_facts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
+    facts, communities, profile = sample_facts
+    pinned = json.loads((REPO / "tests" / "fixtures" / "recommendations" / "samples_pairs_before_requires.json")
+                        .read_text(encoding="utf-8"))
+    recs = evaluate_rules(default_rules(), facts, communities, profile=profile, lang="en")
+    assert sorted(map(list, zip(recs["community_id"], recs["rule_id"], strict=True))) == pinned["pairs"]
+    # the profile is what the data hold: staff everywhere, course completions only in the two knowledge camps
+    p = profile.set_index("community_id")
+    assert p["staff_members"].ge(2).all()
+    assert set(p.index[p["events_course_complete"] > 0]) == {"c04", "c08"}
+    assert set(p.index[p["events_purchase"] == 0]) == {"c01", "c05", "c09"}
+
+
+def test_community_profile_reads_stored_events_like_events_in_memory(samples_dir: Path, tmp_path: Path) -> None:
+    """The DuckDB count over a cached Parquet file equals the pandas count, each community up to its instant."""
+    ends = {"c08": "2024-05-01", "c09": "2024-07-01"}
+    in_memory = load_dataset(samples_dir, tz="Asia/Shanghai", communities=["c08", "c09"])
+    load_dataset(samples_dir, tz="Asia/Shanghai", cache=tmp_path)  # the first load fills the cache
+    stored = load_dataset(samples_dir, tz="Asia/Shanghai", cache=tmp_path, communities=["c08", "c09"])
+    assert not stored.events_loaded
+    got = community_profile(stored, as_of=ends)
+    pd.testing.assert_frame_equal(got, community_profile(in_memory, as_of=ends))
+    assert not stored.events_loaded and got["events_message"].gt(0).all()
+    early = community_profile(in_memory, as_of=ends).set_index("community_id")
+    late = community_profile(in_memory, as_of="2024-07-01").set_index("community_id")
+    assert early.loc["c08", "events_message"] < late.loc["c08", "events_message"]
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, tuple[Any, Any]]:
+    """Cardano (Stack Exchange) and SNAP CollegeMsg, imported as the README does, analysed at their last event."""
+    from commlab.importers import convert
+
+    cardano, _ = convert("stackexchange_xml", require_shared_data("se_cardano_xml"))
+    college, _ = convert("snap", require_shared_data("snap_collegemsg", "CollegeMsg.txt.gz"), theme="interest")
+    return {"cardano": (cardano, "2021-12-04T20:07:12Z"), "collegemsg": (college, "2004-10-26T07:52:22Z")}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["cardano", "collegemsg"])
+def test_no_course_or_staff_rule_fires_on_a_qa_site_or_a_message_network(name: str, imported: dict) -> None:
+    """Before rules declared where they apply, 完课率低 fired on Cardano and 有频道三天以上无官方回复 on both."""
+    data, as_of = imported[name]
+    summary = executive_summary(data, as_of=as_of, rules=default_rules(), lang="zh")
+    fired = set(summary.recs["rule_id"])
+    assert not fired & {"low_completion", "channel_without_staff_reply", "slow_first_response", "events_without_lift",
+                        "incentives_repeat_purchase"}
+    assert {"low_base_activity", "zombie_overload"} <= fired  # what does apply still fires
+    skipped = {e["rule_id"]: e["reason"] for e in summary.not_applicable}
+    assert skipped["channel_without_staff_reply"] == "成员名单中没有群主或管理员"
+    assert skipped["low_completion"] == {"cardano": "数据中没有完课事件",
+                                         "collegemsg": "只适用于知识型/学习型社群"}[name]
+    if name == "collegemsg":
+        assert skipped["slow_first_response"] == "数据中没有发帖事件"  # private messages: no questions
+    assert all(list(e) == ["rule_id", "title", "reason", "community_ids"] for e in summary.not_applicable)
+    assert len({(e["rule_id"], e["reason"]) for e in summary.not_applicable}) == len(summary.not_applicable)
+    facts = summary.facts.set_index("metric_id")["value"]
+    assert pd.isna(facts["max_days_without_staff_reply"])  # nobody on staff: no wait to report
+    payload = summary.payload()
+    assert payload["not_applicable"] == summary.not_applicable
+    names = list(summary.names) + list(summary.names.values())
+    for r in payload["recommendations"]:
+        for field in ("title", "action", "evidence_text", "threshold_text"):
+            assert not foreign(r[field], "zh", names=names), (field, r[field])
+
+
+def test_every_part_of_the_summary_is_in_one_language_with_a_previous_run(samples_dir: Path, tmp_path: Path) -> None:
+    """Two runs, the second compared with the first: header, scorecard, every recommendation, the rules that did
+    not apply and the changes, measured on their visible text in zh and in en."""
+    from language import visible_text
+
+    ds = load_dataset(samples_dir, tz="Asia/Shanghai", communities=["c04", "c06", "c09", "c11"])
+    first = executive_summary(ds, as_of="2024-06-01", rules=default_rules(), lang="en")
+    (tmp_path / "summary.json").write_text(json.dumps(first.payload(), default=str), encoding="utf-8")
+    previous = read_previous(tmp_path / "summary.json")
+    names = list(first.names) + list(first.names.values())
+    for lang in ("zh", "en"):
+        now = executive_summary(ds, as_of="2024-07-01", rules=default_rules(), previous=previous, lang=lang)
+        assert now.status is not None and set(now.status["status"]) >= {"new", "ongoing"}
+        assert now.changes is not None and len(now.changes) > 20  # more moves than the table shows: the rest folds
+        parts = [now.header_markdown(), now.scorecard_html(), now.recommendations_html(), now.not_applicable_html(),
+                 now.changes_html()]
+        text = " ".join(visible_text(p) for p in parts)
+        assert foreign(text, lang, names=names) == [], lang
+        for r in now.recs.itertuples():  # all of them, nothing left to a file
+            assert r.evidence_text in text and r.threshold_text in text and r.title in text
+        assert "summary.json" not in text and "object at 0x" not in text, lang
+        assert not re.search(r"\b(nan|NaN|None|inf)\b", text), lang
+        assert not re.search(r"[a-z]+_[a-z_]+|\d[eE][+-]?\d", text), lang
+        assert "activity_dropped_since_last_run" not in {e["rule_id"] for e in now.not_applicable}  # it can compare
+        assert "<details><summary>" in parts[4]

@@ -57,8 +57,8 @@ def _recs(run: RunResult) -> dict:
 
 
 HEADINGS = {
-    "zh": ["执行摘要", "计分卡", "优先建议", "与上次运行相比", "社群概览", "社群健康度", "方法附录"],
-    "en": ["Executive summary", "Scorecard", "Top recommendations", "Since the previous run", "Community overview",
+    "zh": ["执行摘要", "计分卡", "全部建议", "与上次运行相比", "社群概览", "社群健康度", "方法附录"],
+    "en": ["Executive summary", "Scorecard", "All recommendations", "Since the previous run", "Community overview",
            "Community health", "Methods appendix"],
 }
 

@@ -99,4 +99,4 @@ def test_stack_exchange_playbook_runs_with_its_executive_summary(tmp_path):
         r["community_id"] for r in summary["04_compare_types"]["metric_table"]}
     page = html.unescape(report.read_text(encoding="utf-8"))
     assert page.index("执行摘要") < page.index("社群健康度")  # the executive summary comes first
-    assert "cl-scorecard" in page and "created+180d (" in page
+    assert "cl-scorecard" in page and "各社群建群后 180 天（" in page

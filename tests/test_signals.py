@@ -88,3 +88,16 @@ def test_first_cohort_gap_and_facts():
     facts = operational_facts(ev.assign(channel=pd.NA), MEMBERS, com, as_of=day(120))
     assert set(facts["metric_id"]) == {"max_days_without_staff_reply", "recently_inactive_top_members",
                                        "first_cohort_retention_gap"}
+
+
+def test_no_wait_for_staff_where_nobody_is_on_staff():
+    """A community with only a bot and members (a Q&A site, a message network) has no staff wait to report."""
+    members = frame([("c", "s", day(0), "staff"), ("c", "a", day(0), "member"),
+                     ("q", "bot", day(0), "bot"), ("q", "a", day(0), "member")],
+                    ["community_id", "member_id", "joined_at", "role"])
+    com = frame([("c", day(0)), ("q", day(0))], ["community_id", "created_at"])
+    ev = frame([(c, "a", day(2), "message", pd.NA) for c in ("c", "q")], ["community_id", "member_id", "ts",
+                                                                         "event_type", "channel"])
+    facts = operational_facts(ev, members, com, as_of=day(10))
+    wait = facts[facts["metric_id"] == "max_days_without_staff_reply"].set_index("community_id")["value"]
+    assert wait["c"] == pytest.approx(8.0) and pd.isna(wait["q"])

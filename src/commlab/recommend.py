@@ -9,11 +9,19 @@ stays thin:
    (:func:`commlab.analysis.signals.operational_facts`) and the Orbit "one step from the next
    level" count. The rule roles of issue #3 (zombie, core, lurker) are already registered
    metrics (``zombie_share``, ``core_share``, ``lurker_share``), so they are not computed twice.
-2. :func:`commlab.rules.evaluate_rules` turns facts into recommendations.
-3. :func:`fact_changes` and :func:`recommendation_changes` compare with the previous run of the
+2. :func:`community_profile` says what each community's data hold (staff members, events of
+   each type), so that :func:`commlab.rules.not_applicable` can set aside the rules that do not
+   apply there; :func:`commlab.rules.evaluate_rules` turns facts into recommendations where
+   the rules apply.
+3. :func:`with_evidence_text` writes each recommendation's evidence in plain words and its
+   rule threshold (:mod:`commlab.evidence`).
+4. :func:`fact_changes` and :func:`recommendation_changes` compare with the previous run of the
    same playbook (its ``summary.json``).
-4. :func:`scorecard_html`, :func:`recommendations_html`, :func:`changes_html` render the parts
-   of the summary; :func:`summary_payload` is the machine-readable ``summary.json``.
+5. :func:`scorecard_html`, :func:`recommendations_html`, :func:`not_applicable_html`,
+   :func:`changes_html` render the parts of the summary (templates with autoescape, words from
+   :mod:`commlab.rules_text`); :func:`summary_payload` is the machine-readable ``summary.json``.
+
+:func:`executive_summary` runs the whole step; the notebook displays its parts.
 
 Nothing here identifies a member: facts are per community, and
 :func:`suppress_small_communities` hides, in everything rendered or written, every value of a
@@ -27,21 +35,36 @@ from __future__ import annotations
 
 import html
 import json
-import math
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.metrics import compute_metrics, list_metrics, resolve_as_of
+from commlab.analysis.metrics import compute_metrics, resolve_as_of
 from commlab.analysis.orbit import orbit_table
 from commlab.analysis.overview import STAFF_ROLES, to_utc
 from commlab.analysis.signals import operational_facts
 from commlab.data.load import Dataset
-from commlab.privacy import DEFAULT_K, MEMBER_COUNT_METRICS, MEMBER_SHARE_METRICS, SUPPRESSED, small_group_mask
-from commlab.rules import SEVERITY_ORDER, compare_recommendations, describe_evidence
+from commlab.data.schema import EVENT_TYPE
+from commlab.evidence import evidence_text, threshold_text
+from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
+from commlab.privacy import DEFAULT_K, MEMBER_SHARE_METRICS, SUPPRESSED, small_group_mask
+from commlab.rules import (
+    PROFILE_COLUMNS,
+    SEVERITY_ORDER,
+    STAFF_MEMBER_ROLES,
+    Rule,
+    compare_recommendations,
+    evaluate_rules,
+    not_applicable,
+    not_applicable_summary,
+)
+from commlab.rules_text import format_value, tr
 
 __all__ = [
     "SCHEMA",
@@ -52,6 +75,7 @@ __all__ = [
     "fact_name",
     "fact_definitions",
     "build_facts",
+    "community_profile",
     "as_of_text",
     "suppress_small_communities",
     "MEMBER_COUNT_FACTS",
@@ -63,8 +87,11 @@ __all__ = [
     "recommendation_changes",
     "scorecard_html",
     "recommendations_html",
+    "not_applicable_html",
     "changes_html",
     "summary_payload",
+    "ExecutiveSummary",
+    "executive_summary",
 ]
 
 #: Marks the ``summary.json`` of a recommendations step (found inside a run's summary by it).
@@ -77,77 +104,6 @@ SCORECARD_METRICS: tuple[str, ...] = (
     "members", "active_share_30d", "ugc_share", "response_rate", "retention_30d", "zombie_share",
     "member_to_member_share", "buyer_share",
 )
-
-
-@dataclass(frozen=True)
-class FactInfo:
-    """What a fact is, for tables and the methods appendix (same fields as a registered metric)."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    definition: str
-    formula: str
-    unit: str
-    direction: bool | None
-    source: str
-
-    def name(self, lang: str = "en") -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
-
-#: Facts the rules read that are not registered community metrics.
-EXTRA_FACTS: dict[str, FactInfo] = {f.id: f for f in (
-    FactInfo("max_days_without_staff_reply", "最长无官方回复天数", "longest wait for a staff reply (days)",
-             "Per channel, days from the first member message after the last staff message until as_of; "
-             "the longest channel wait of the community (0 when staff spoke last).",
-             "max_channel (as_of − first member message after last staff message)", "days", False,
-             "commlab.analysis.signals; DOMAIN.md §4 (对接用户获得反馈)"),
-    FactInfo("recently_inactive_top_members", "近期沉默的头部成员数", "top members gone quiet",
-             "Members among the top 5 % by content in the 90 days before as_of whose last activity was "
-             "7–28 days before as_of.", "|{top 5 % contributors : 7 <= days quiet <= 28}|", "count", False,
-             "commlab.analysis.signals; Orbit Model (recently inactive)"),
-    FactInfo("first_cohort_retention_gap", "首批成员留存差", "first-cohort retention gap",
-             "Retention (active 30–60 days after joining) of members who joined within 14 days of the "
-             "community's creation minus that of later members.", "retention_first − retention_later",
-             "share", True, "commlab.analysis.signals; DOMAIN.md §4 (初始成员篩選要嚴格)"),
-    FactInfo("near_next_orbit_members", "接近下一轨道层级的成员数", "members near the next Orbit level",
-             "Non-staff members whose Orbit love is at most 0.1 below the threshold of the next level.",
-             "|{m : 0 < threshold_next − love_m <= 0.1}|", "count", None,
-             "commlab.analysis.orbit; Orbit Model"),
-)}
-
-
-#: Facts that count members (shown as ``<k`` when ``0 < value < k``).
-MEMBER_COUNT_FACTS: tuple[str, ...] = (*MEMBER_COUNT_METRICS, "recently_inactive_top_members",
-                                       "near_next_orbit_members")
-
-
-def fact_info(metric_id: str) -> FactInfo | None:
-    """Description of a fact: a registered metric or one of :data:`EXTRA_FACTS`; ``None`` if unknown."""
-    if metric_id in EXTRA_FACTS:
-        return EXTRA_FACTS[metric_id]
-    for m in list_metrics():
-        if m.id == metric_id:
-            return FactInfo(m.id, m.name_zh, m.name_en, m.definition, m.formula, m.unit, m.direction, m.source)
-    return None
-
-
-def fact_name(metric_id: str, lang: str = "en") -> str:
-    """Display name of a fact in ``lang`` (the id itself when unknown)."""
-    info = fact_info(metric_id)
-    return info.name(lang) if info is not None else metric_id
-
-
-def fact_definitions(lang: str = "en") -> pd.DataFrame:
-    """Every registered metric and extra fact: id, name, definition, formula, unit, direction, source."""
-    rows = [FactInfo(m.id, m.name_zh, m.name_en, m.definition, m.formula, m.unit, m.direction, m.source)
-            for m in list_metrics()] + list(EXTRA_FACTS.values())
-    arrow = {True: "↑", False: "↓", None: "·"}
-    return pd.DataFrame([{
-        "id": f.id, "name_zh": f.name_zh, "name_en": f.name_en, "definition": f.definition,
-        "formula": f.formula, "unit": f.unit, "direction": arrow[f.direction], "source": f.source,
-    } for f in rows])
 
 
 # --------------------------------------------------------------------------- facts
@@ -251,17 +207,80 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30,
     return out.drop_duplicates(["community_id", "metric_id"], keep="first").reset_index(drop=True)
 
 
-def as_of_text(as_of: Any, communities: pd.DataFrame) -> str:
-    """The analysis instant as the report states it.
+def _type_counts_in_memory(events: pd.DataFrame, ends: pd.Series) -> pd.DataFrame:
+    ev = events[["community_id", "ts", "event_type"]]
+    end = ev["community_id"].astype(str).map(ends)
+    ev = ev[ev["ts"] <= end]
+    return ev.groupby([ev["community_id"].astype(str), ev["event_type"].astype(str)]).size().rename("n").reset_index()
+
+
+def _type_counts_stored(relation: str, ends: pd.Series) -> pd.DataFrame:
+    import duckdb
+
+    limits = pd.DataFrame({"community_id": ends.index.astype(str),
+                           "end_us": (ends.astype("datetime64[us, UTC]").astype("int64")).to_numpy()})
+    con = duckdb.connect()
+    try:
+        con.register("limits", limits)
+        rows = con.execute(
+            f"SELECT CAST(e.community_id AS VARCHAR), CAST(e.event_type AS VARCHAR), count(*) FROM {relation} e "
+            "JOIN limits l ON CAST(e.community_id AS VARCHAR) = l.community_id "
+            "WHERE epoch_us(CAST(e.ts AS TIMESTAMPTZ)) <= l.end_us GROUP BY 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    return pd.DataFrame(rows, columns=["community_id", "event_type", "n"])
+
+
+def community_profile(data: Dataset, *, as_of: Any) -> pd.DataFrame:
+    """What each community's data hold, for the rules' ``requires`` (:data:`commlab.rules.PROFILE_COLUMNS`).
+
+    Parameters
+    ----------
+    data : Dataset
+    as_of : str, Timestamp, mapping or Series
+        As for :func:`build_facts`; only events up to each community's instant count.
+
+    Returns
+    -------
+    DataFrame
+        One row per community: ``community_id``, ``staff_members`` (members whose role is owner
+        or staff; bots do not count) and ``events_<type>`` for every event type, the number of
+        such events up to the instant. Stored events are counted by DuckDB in the file.
+    """
+    communities = data.communities
+    ends = resolve_as_of(as_of, communities)
+    ends.index = ends.index.astype(str)
+    if data.events_loaded:
+        counts = _type_counts_in_memory(data.events, ends)
+    else:
+        counts = _type_counts_stored(data.events_source.sql(), ends)
+    ids = communities["community_id"].astype(str)
+    wide = counts.pivot_table(index="community_id", columns="event_type", values="n", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(index=ids, columns=EVENT_TYPE.codes, fill_value=0).fillna(0).astype("int64")
+    wide.columns = [f"events_{c}" for c in wide.columns]
+    members = data.members
+    staff = members[members["role"].isin(STAFF_MEMBER_ROLES)].groupby(members["community_id"].astype(str)).size()
+    out = wide.reset_index(names="community_id")
+    out.insert(1, "staff_members", staff.reindex(ids).fillna(0).astype("int64").to_numpy())
+    return out[list(PROFILE_COLUMNS)]
+
+
+def as_of_text(as_of: Any, communities: pd.DataFrame, lang: str = "en") -> str:
+    """The analysis instant as the report states it, in ``lang``.
 
     One instant for all communities: ``2024-06-30 16:00 UTC``. Otherwise the rule and the
-    span of the instants, e.g. ``created+180d (2010-06-01 → 2014-02-11 UTC)``.
+    span of the instants, e.g. ``各社群建群后 180 天（2010-06-01 至 2014-02-11，UTC）`` /
+    ``180 days after each community's creation (2010-06-01 to 2014-02-11 UTC)``.
     """
     ends = resolve_as_of(as_of, communities)
     if ends.nunique() == 1:
-        return f"{ends.iloc[0]:%Y-%m-%d %H:%M} UTC"
-    rule = as_of if isinstance(as_of, str) else "per community"
-    return f"{rule} ({ends.min():%Y-%m-%d} → {ends.max():%Y-%m-%d} UTC)"
+        return tr("as_of_one", lang, when=f"{ends.iloc[0]:%Y-%m-%d %H:%M}")
+    span = {"first": f"{ends.min():%Y-%m-%d}", "last": f"{ends.max():%Y-%m-%d}"}
+    rule = re.fullmatch(r"\s*created\+(\d+)d\s*", as_of) if isinstance(as_of, str) else None
+    if rule:
+        return tr("as_of_rule", lang, days=int(rule.group(1)), **span)
+    return tr("as_of_each", lang, **span)
 
 
 def suppress_small_communities(facts: pd.DataFrame, k: int = DEFAULT_K) -> tuple[pd.DataFrame, list[str]]:
@@ -403,36 +422,23 @@ def recommendation_changes(recs: pd.DataFrame, previous_recs: pd.DataFrame | Non
 
 # --------------------------------------------------------------------------- rendering
 
-_WORDS = {
-    "community": ("社群", "Community"), "severity": ("优先级", "Priority"), "finding": ("发现", "Finding"),
-    "action": ("建议行动", "Recommended action"), "evidence": ("依据", "Evidence"), "status": ("状态", "Status"),
-    "metric": ("指标", "Metric"), "before": ("上次", "Previous"), "after": ("本次", "Now"),
-    "change": ("变化", "Change"), "high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low"),
-    "new": ("新增", "new"), "ongoing": ("持续", "ongoing"), "resolved": ("已解决", "resolved"),
-    "suppressed": ("成员少于 {k} 人，数值不显示", "fewer than {k} members: values suppressed"),
-    "hidden": ("{n} 个数值代表的成员少于 {k} 人，记作 {dash}（人数记作 <{k}）。",
-               "{n} value(s) standing for fewer than {k} members shown as {dash} (counts as <{k})."),
-    "legend": ("颜色：与本次所有社群的中位数相比（按指标方向）<span class='cl-good'>较好</span> · "
-               "<span class='cl-bad'>较差</span>；↑/↓ 为较上次运行的变化。",
-               "Colour: against the median of the communities in this run, by the metric's direction: "
-               "<span class='cl-good'>better</span> · <span class='cl-bad'>worse</span>; ↑/↓ = change since "
-               "the previous run."),
-}
+_TEMPLATES = Path(__file__).with_name("templates") / "executive_summary"
 
 
-def _w(key: str, lang: str, **kw: Any) -> str:
-    zh, en = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**kw)
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    """Templates of the summary's parts; every value is escaped (names and ids come from data files)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=False)
 
 
-def _fmt(value: float, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if unit == "share":
-        return f"{value:.0%}"
-    if unit == "count":
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+def _render(template: str, **values: Any) -> str:
+    return _environment().get_template(template).render(**values)
+
+
+def _unit(metric: str) -> str:
+    info = fact_info(metric)
+    return info.unit if info is not None else ""
 
 
 def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "en",
@@ -445,44 +451,41 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
     (in the metric's direction), red when worse; metrics without a direction are not coloured.
     With ``changes``, an arrow shows the move since the previous run.
     """
-    e = html.escape
     wide = facts[facts["metric_id"].isin(metrics)].pivot_table(
         index="community_id", columns="metric_id", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(index=list(names), columns=list(metrics))
     hidden = _hidden(facts)
+    small = set(suppressed or [])
     medians = wide.median()
     moved = {} if changes is None or not len(changes) else {
         (r.community_id, r.metric_id): r for r in changes.itertuples()}
-    head = "".join(f"<th>{e(fact_name(m, lang))}</th>" for m in metrics)
     rows = []
     for cid in wide.index:
         cells = []
         for m in metrics:
             info = fact_info(m)
             v = wide.loc[cid, m]
-            cls = ""
+            tone = ""
             if info is not None and info.direction is not None and not pd.isna(v) and wide[m].count() > 1:
                 if v != medians[m]:
-                    cls = "cl-good" if (v > medians[m]) == info.direction else "cl-bad"
-            text = _fmt(v, info.unit if info else "")
-            if (cid, m) in hidden and not (suppressed and cid in suppressed):
-                text = f"&lt;{k}" if m in MEMBER_COUNT_FACTS else SUPPRESSED
+                    tone = "cl-good" if (v > medians[m]) == info.direction else "cl-bad"
+            text = format_value(v, _unit(m), lang)
+            if (cid, m) in hidden and cid not in small:
+                text = f"<{k}" if m in MEMBER_COUNT_FACTS else SUPPRESSED
+            cell = {"text": text, "tone": tone, "delta": "", "delta_tone": ""}
             r = moved.get((cid, m))
             if r is not None:
-                arrow = "↑" if r.change > 0 else "↓"
-                tone = "" if r.better is None else (" cl-up" if r.better else " cl-down")
-                text += f" <span class='cl-delta{tone}'>{arrow}{_fmt(abs(r.change), info.unit if info else '')}</span>"
-            cells.append(f"<td class='{cls}'>{text}</td>")
-        label = e(names.get(cid, cid))
-        if suppressed and cid in suppressed:
-            label += f"<br><small>{e(_w('suppressed', lang, k=k))}</small>"
-        rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
-    shown_hidden = sum(1 for cid, m in hidden if cid in wide.index and m in wide.columns
-                       and not (suppressed and cid in suppressed))
-    note = f"<p class='cl-legend'>{e(_w('hidden', lang, n=shown_hidden, k=k, dash=SUPPRESSED))}</p>" \
-        if shown_hidden else ""
-    return (f"<table class='cl-scorecard'><thead><tr><th>{_w('community', lang)}</th>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table><p class='cl-legend'>{_w('legend', lang)}</p>{note}")
+                cell["delta"] = ("↑" if r.change > 0 else "↓") + format_value(abs(r.change), _unit(m), lang)
+                cell["delta_tone"] = "" if r.better is None else (" cl-up" if r.better else " cl-down")
+            cells.append(cell)
+        rows.append({"name": names.get(cid, cid), "note": tr("suppressed", lang, k=k) if cid in small else "",
+                     "cells": cells})
+    shown_hidden = sum(1 for cid, m in hidden if cid in wide.index and m in wide.columns and cid not in small)
+    return _render(
+        "scorecard.html.j2", community_header=tr("community", lang), headers=[fact_name(m, lang) for m in metrics],
+        rows=rows, legend={"lead": tr("legend_lead", lang), "better": tr("legend_better", lang),
+                           "worse": tr("legend_worse", lang), "tail": tr("legend_tail", lang)},
+        hidden_note=tr("hidden", lang, n=shown_hidden, k=k, dash=SUPPRESSED) if shown_hidden else "")
 
 
 def _hidden(facts: pd.DataFrame | None) -> set[tuple[str, str]]:
@@ -493,37 +496,37 @@ def _hidden(facts: pd.DataFrame | None) -> set[tuple[str, str]]:
     return set(zip(h["community_id"].astype(str), h["metric_id"].astype(str), strict=True))
 
 
-def _evidence_text(evidence: list[dict[str, Any]], lang: str, k: int = DEFAULT_K) -> str:
-    parts = []
-    for ev in evidence:
-        if ev.get("suppressed"):
-            shown = f"<{k}" if ev["metric"] in MEMBER_COUNT_FACTS else SUPPRESSED
-            parts.append(f"{fact_name(ev['metric'], lang)} = {shown}")
-        else:
-            named = {**ev, "metric": fact_name(ev["metric"], lang)} if "metric" in ev else ev
-            parts.append(describe_evidence([named], lang))
-    return "; ".join(parts)
+#: What an evidence item keeps when the value it quotes is hidden: the rule's side of the comparison.
+_RULE_KEYS = ("metric", "op", "threshold", "factor", "change_kind")
+
+
+def _hide_value(item: dict[str, Any]) -> dict[str, Any]:
+    kept = {key: item[key] for key in _RULE_KEYS if key in item}
+    if "peer_median" in item:  # factor × a median that includes the community itself: not shown
+        kept.pop("threshold", None)
+    return {**kept, "suppressed": True}
 
 
 def with_evidence_text(recs: pd.DataFrame, lang: str = "en",
                        suppressed: list[str] | tuple[str, ...] = (), *, facts: pd.DataFrame | None = None,
                        k: int = DEFAULT_K) -> pd.DataFrame:
-    """Add ``evidence_text`` (one line, metric names in ``lang``), hiding what stands for fewer than ``k`` members.
+    """Add ``evidence_text`` (plain words) and ``threshold_text`` (the rule's comparison), hiding small groups.
 
     Parameters
     ----------
     recs : DataFrame
         From :func:`commlab.rules.evaluate_rules` (evaluated on the facts before suppression).
     lang : str
-        Language of the metric names.
+        Language of both texts (:mod:`commlab.evidence`).
     suppressed : list of str
-        Communities suppressed as a whole: their evidence is blanked (``—``, an empty list).
+        Communities suppressed as a whole: their evidence is an empty list and both texts say
+        that the community has fewer than ``k`` members.
     facts : DataFrame, optional
         The output of :func:`suppress_small_communities`: an evidence item quoting a fact it hid
-        keeps only the metric's name, reads ``metric = —`` (``<k`` for a member count) and loses
-        its value, previous value and change.
+        keeps the metric and the rule's threshold, loses its value, previous value, change and
+        peer median, and reads "fewer than k" in both texts.
     k : int, default 5
-        The threshold, for the ``<k`` of hidden counts.
+        The threshold of the small groups.
     """
     out = recs.copy()
     hidden = _hidden(facts)
@@ -533,76 +536,98 @@ def with_evidence_text(recs: pd.DataFrame, lang: str = "en",
         if h:
             evidence.append([])
             continue
-        evidence.append([{"metric": e["metric"], "op": e.get("op"), "suppressed": True}
-                         if (str(cid), str(e.get("metric"))) in hidden else e for e in ev])
-    out["evidence_text"] = ["—" if h else _evidence_text(ev, lang, k) for h, ev in zip(hide, evidence, strict=True)]
+        evidence.append([_hide_value(e) if (str(cid), str(e.get("metric"))) in hidden else e for e in ev])
+    blank = tr("hidden_community", lang, k=k)
+    out["evidence_text"] = [blank if h else evidence_text(ev, lang, k) for h, ev in zip(hide, evidence, strict=True)]
+    out["threshold_text"] = [blank if h else threshold_text(ev, lang) for h, ev in zip(hide, evidence, strict=True)]
     out["evidence"] = evidence
     return out
 
 
-def recommendations_html(recs: pd.DataFrame, names: dict[str, str], *, lang: str = "en", top: int = 12,
+def recommendations_html(recs: pd.DataFrame, names: dict[str, str], *, lang: str = "en",
                          status: pd.DataFrame | None = None) -> str:
-    """The top ``top`` recommendations (by severity) with action and evidence, as an HTML table."""
-    e = html.escape
-    if not len(recs):
-        return "<p>" + ("本次没有触发任何建议。" if lang == "zh" else "No recommendation fired in this run.") + "</p>"
+    """Every recommendation, one row per finding with the communities it fired for and their evidence.
+
+    Findings are ordered by severity, then by how many communities they concern. The rule
+    thresholds behind each recommendation follow in a closed ``<details>`` block.
+
+    Parameters
+    ----------
+    recs : DataFrame
+        From :func:`with_evidence_text` (``title, action, severity, evidence_text, threshold_text``).
+    names : dict
+        Community id to display name.
+    status : DataFrame, optional
+        From :func:`recommendation_changes`: each line then says new or ongoing.
+    """
     st = {} if status is None else {(r.community_id, r.rule_id): r.status for r in status.itertuples()}
-    shown = recs.head(top)
-    with_status = status is not None
-    head = [_w("severity", lang), _w("community", lang), _w("finding", lang), _w("action", lang),
-            _w("evidence", lang)] + ([_w("status", lang)] if with_status else [])
+    groups = []
+    if len(recs):
+        size = recs.groupby("rule_id")["community_id"].transform("size")
+        order = recs.assign(_rank=recs["severity"].map(SEVERITY_ORDER), _size=-size).sort_values(
+            ["_rank", "_size", "rule_id", "community_id"], kind="stable")
+        for rule_id, g in order.groupby("rule_id", sort=False):
+            first = g.iloc[0]
+            groups.append({
+                "severity": first["severity"], "severity_label": tr(first["severity"], lang),
+                "title": first["title"], "action": first["action"],
+                "lines": [{"community": names.get(r.community_id, r.community_id), "evidence": r.evidence_text,
+                           "status": tr("status_mark", lang, status=tr(st[(r.community_id, rule_id)], lang))
+                           if (r.community_id, rule_id) in st else ""} for r in g.itertuples()],
+            })
+    thresholds = [{"community": names.get(r.community_id, r.community_id), "title": r.title,
+                   "threshold": r.threshold_text} for r in recs.itertuples()] if len(recs) else []
+    return _render(
+        "recommendations.html.j2", groups=groups, empty=tr("no_recommendations", lang), colon=tr("colon", lang),
+        headers=[tr(k, lang) for k in ("severity", "finding", "action", "evidence")],
+        thresholds_summary=tr("thresholds_summary", lang, n=len(thresholds)), thresholds=thresholds,
+        threshold_headers=[tr(k, lang) for k in ("community", "finding", "threshold_col")])
+
+
+def not_applicable_html(entries: list[dict[str, Any]], names: dict[str, str], *, lang: str = "en") -> str:
+    """The rules that did not apply (:func:`commlab.rules.not_applicable_summary`), once per rule and reason."""
     rows = []
-    for r in shown.itertuples():
-        cells = [f"<span class='cl-sev cl-sev-{e(r.severity)}'>{e(_w(r.severity, lang))}</span>",
-                 e(names.get(r.community_id, r.community_id)), f"<b>{e(r.title)}</b>", e(r.action),
-                 e(r.evidence_text)]
-        if with_status:
-            cells.append(e(_w(st.get((r.community_id, r.rule_id), "new"), lang)))
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    more = len(recs) - len(shown)
-    tail = (f"<p>{'另有' if lang == 'zh' else 'And'} {more} "
-            f"{'条建议见 summary.json。' if lang == 'zh' else 'more in summary.json.'}</p>") if more > 0 else ""
-    return ("<table class='cl-recs'><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>" + tail)
+    for entry in entries:
+        ids = entry["community_ids"]
+        where = tr("all_communities", lang, n=len(names)) if len(names) > 1 and set(ids) >= set(names) else \
+            tr("list_sep", lang).join(names.get(c, c) for c in ids)
+        rows.append({"title": entry["title"], "reason": entry["reason"], "communities": where})
+    return _render("not_applicable.html.j2", rows=rows, empty=tr("all_applicable", lang),
+                   intro=tr("not_applicable_intro", lang),
+                   headers=[tr(k, lang) for k in ("rule", "reason", "communities")])
 
 
 def changes_html(changes: pd.DataFrame, rec_status: pd.DataFrame, names: dict[str, str], *, lang: str = "en",
                  top: int = 20) -> str:
     """What moved since the previous run and the new / ongoing / resolved counts and lists.
 
-    The key-metric moves are listed largest relative change first, at most ``top`` of them
-    (all are in ``summary.json``).
+    The key-metric moves are listed largest relative change first: ``top`` of them in a table,
+    the others in a closed ``<details>`` block below it.
     """
-    e = html.escape
     counts = rec_status["status"].value_counts().to_dict() if len(rec_status) else {}
-    line = " · ".join(f"{_w(s, lang)}: {int(counts.get(s, 0))}" for s in ("new", "ongoing", "resolved"))
-    parts = [f"<p><b>{'建议' if lang == 'zh' else 'Recommendations'}</b> — {e(line)}</p>"]
+    colon = tr("colon", lang)
+    line = " · ".join(f"{tr(s, lang)}{colon}{int(counts.get(s, 0))}" for s in ("new", "ongoing", "resolved"))
+    lists = []
     for s in ("new", "resolved"):
         sub = rec_status[rec_status["status"] == s]
         if len(sub):
-            items = "".join(f"<li>{e(names.get(r.community_id, r.community_id))}: {e(str(r.title))}</li>"
-                            for r in sub.itertuples())
-            parts.append(f"<p>{e(_w(s, lang))}:</p><ul>{items}</ul>")
+            lists.append({"label": tr(s, lang), "lines": [
+                {"community": names.get(r.community_id, r.community_id), "title": str(r.title)}
+                for r in sub.itertuples()]})
+    rows = []
     if len(changes):
         rel = (changes["change"].abs() / changes["before"].abs().where(changes["before"] != 0)).fillna(float("inf"))
-        shown = changes.assign(_rel=rel).sort_values("_rel", ascending=False, kind="stable").head(top)
-        rows = []
-        for r in shown.itertuples():
-            info = fact_info(r.metric_id)
-            unit = info.unit if info else ""
-            tone = "" if r.better is None else ("cl-good" if r.better else "cl-bad")
-            rows.append(f"<tr><td>{e(names.get(r.community_id, r.community_id))}</td>"
-                        f"<td>{e(fact_name(r.metric_id, lang))}</td><td>{_fmt(r.before, unit)}</td>"
-                        f"<td>{_fmt(r.after, unit)}</td><td class='{tone}'>{'+' if r.change > 0 else '−'}"
-                        f"{_fmt(abs(r.change), unit)}</td></tr>")
-        head = "".join(f"<th>{_w(k, lang)}</th>" for k in ("community", "metric", "before", "after", "change"))
-        parts.append(f"<table class='cl-changes'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-        if len(changes) > len(shown):
-            parts.append(f"<p>{'另有' if lang == 'zh' else 'And'} {len(changes) - len(shown)} "
-                         f"{'项变化见 summary.json。' if lang == 'zh' else 'more moves in summary.json.'}</p>")
-    else:
-        parts.append("<p>" + ("关键指标没有变化。" if lang == "zh" else "No key metric moved.") + "</p>")
-    return "".join(parts)
+        for r in changes.assign(_rel=rel).sort_values("_rel", ascending=False, kind="stable").itertuples():
+            unit = _unit(r.metric_id)
+            rows.append({"community": names.get(r.community_id, r.community_id), "metric": fact_name(r.metric_id, lang),
+                         "before": format_value(r.before, unit, lang), "after": format_value(r.after, unit, lang),
+                         "change": ("+" if r.change > 0 else "−") + format_value(abs(r.change), unit, lang),
+                         "tone": "" if r.better is None else ("cl-good" if r.better else "cl-bad")})
+    return _render(
+        "changes.html.j2", recommendations_word=tr("recommendations", lang), counts=line, lists=lists,
+        colon=tr("colon", lang), shown=rows[:top], rest=rows[top:], more=tr("more_moves", lang, n=len(rows[top:])),
+        no_moves=tr("no_moves", lang),
+        headers=[tr(k, lang) for k in ("community", "metric", "before", "after", "change")])
 
 
 def sort_recommendations(recs: pd.DataFrame) -> pd.DataFrame:
@@ -624,8 +649,14 @@ def _as_of_json(as_of: Any) -> Any:
 
 def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: pd.DataFrame, recs: pd.DataFrame,
                     suppressed: list[str], previous: dict[str, Any] | None, changes: pd.DataFrame | None,
-                    rec_status: pd.DataFrame | None, rules: list[Any]) -> dict[str, Any]:
-    """The ``summary.json`` of the recommendations step (see :data:`SCHEMA`)."""
+                    rec_status: pd.DataFrame | None, rules: list[Any],
+                    not_applicable: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``summary.json`` of the recommendations step (see :data:`SCHEMA`).
+
+    Every recommendation is in ``recommendations`` (with ``evidence_text`` in plain words and
+    ``threshold_text``, the rule's comparison); ``not_applicable`` lists once per rule and reason
+    the rules that did not apply (:func:`commlab.rules.not_applicable_summary`).
+    """
     return {
         "schema": SCHEMA,
         "as_of": _as_of_json(as_of),
@@ -639,4 +670,119 @@ def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: p
         "previous": None if previous is None else {"as_of": previous.get("as_of")},
         "changes": None if changes is None else changes.to_dict(orient="records"),
         "recommendation_status": None if rec_status is None else rec_status.to_dict(orient="records"),
+        "not_applicable": list(not_applicable or []),
     }
+
+
+# --------------------------------------------------------------------------- the whole step
+
+
+@dataclass
+class ExecutiveSummary:
+    """The executive summary of a run: its tables and the parts notebook 05 shows.
+
+    Built by :func:`executive_summary`; every part is in :attr:`lang`.
+
+    Attributes
+    ----------
+    facts : DataFrame
+        The facts after :func:`suppress_small_communities` (``suppressed`` column).
+    recs : DataFrame
+        Every recommendation (:func:`with_evidence_text`), by severity.
+    skipped : DataFrame
+        :func:`commlab.rules.not_applicable`: (community, rule) pairs not evaluated, and why.
+    not_applicable : list of dict
+        The same, once per rule and reason, in words (for the appendix and ``summary.json``).
+    """
+
+    as_of: Any
+    lang: str
+    k: int
+    period_days: int
+    rules: list[Rule]
+    names: dict[str, str]
+    communities: pd.DataFrame
+    facts: pd.DataFrame
+    recs: pd.DataFrame
+    suppressed: list[str]
+    skipped: pd.DataFrame
+    not_applicable: list[dict[str, Any]]
+    previous: dict[str, Any] | None = None
+    changes: pd.DataFrame | None = None
+    status: pd.DataFrame | None = None
+
+    def header_markdown(self) -> str:
+        """One line: the analysis instant and how many communities, rules, recommendations."""
+        lang = self.lang
+        parts = [f"**{tr('data_as_of', lang)}**{tr('colon', lang)}{as_of_text(self.as_of, self.communities, lang)}",
+                 tr("n_communities", lang, n=format_value(len(self.names), "count")),
+                 tr("n_rules", lang, n=len(self.rules)), tr("n_recommendations", lang, n=len(self.recs))]
+        if self.not_applicable:
+            parts.append(tr("n_not_applicable", lang, n=len({e["rule_id"] for e in self.not_applicable})))
+        if self.previous:
+            parts.append(tr("previous_as_of", lang, as_of=str(self.previous.get("as_of"))[:10]))
+        return " · ".join(parts)
+
+    def scorecard_html(self) -> str:
+        return scorecard_html(self.facts, self.names, lang=self.lang, changes=self.changes,
+                              suppressed=self.suppressed, k=self.k)
+
+    def recommendations_html(self) -> str:
+        return recommendations_html(self.recs, self.names, lang=self.lang, status=self.status)
+
+    def not_applicable_html(self) -> str:
+        return not_applicable_html(self.not_applicable, self.names, lang=self.lang)
+
+    def changes_html(self) -> str:
+        """What changed since the previous run, or a sentence saying this is the first run."""
+        if self.previous is None or self.changes is None or self.status is None:
+            return f"<p>{html.escape(tr('first_run', self.lang))}</p>"
+        return changes_html(self.changes, self.status, self.names, lang=self.lang)
+
+    def payload(self) -> dict[str, Any]:
+        """The step's ``summary.json`` (:func:`summary_payload`)."""
+        return summary_payload(as_of=self.as_of, lang=self.lang, period_days=self.period_days, k=self.k,
+                               facts=self.facts, recs=self.recs, suppressed=self.suppressed, previous=self.previous,
+                               changes=self.changes, rec_status=self.status, rules=self.rules,
+                               not_applicable=self.not_applicable)
+
+
+def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous: dict[str, Any] | None = None,
+                      lang: str = "en", k: int = DEFAULT_K, period_days: int = 30) -> ExecutiveSummary:
+    """Facts, applicability, recommendations and changes of a run: what notebook 05 shows and writes.
+
+    Parameters
+    ----------
+    data : Dataset
+    as_of : str, Timestamp, mapping or Series
+        As for :func:`build_facts`.
+    rules : list of Rule
+        The rule set of the run (:func:`commlab.rules.default_rules` or the playbook's).
+    previous : dict, optional
+        :func:`read_previous` of the previous run's ``summary.json``.
+    lang : {"zh", "en"}
+    k : int, default 5
+        Smallest group shown (:func:`suppress_small_communities`).
+    period_days : int, default 30
+
+    Returns
+    -------
+    ExecutiveSummary
+    """
+    communities = data.communities
+    names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))
+    prev_facts, prev_recs = previous_tables(previous)
+    facts = build_facts(data, as_of=as_of, period_days=period_days)
+    profile = community_profile(data, as_of=as_of)
+    skipped = not_applicable(rules, facts, communities, profile, previous=prev_facts)
+    recs = sort_recommendations(evaluate_rules(rules, facts, communities, profile=profile, previous=prev_facts,
+                                               lang=lang, skipped=skipped))
+    # hide what stands for fewer than k members: small communities, small cohorts/posters, shares and counts of few
+    facts, suppressed = suppress_small_communities(facts, k)
+    recs = with_evidence_text(recs, lang, suppressed, facts=facts, k=k)
+    changes = fact_changes(facts, prev_facts) if previous else None
+    status = recommendation_changes(recs, prev_recs, rules=rules, lang=lang) if previous else None
+    return ExecutiveSummary(as_of=as_of, lang=lang, k=k, period_days=period_days, rules=rules, names=names,
+                            communities=communities, facts=facts, recs=recs, suppressed=suppressed, skipped=skipped,
+                            not_applicable=not_applicable_summary(rules, skipped, lang=lang), previous=previous,
+                            changes=changes, status=status)

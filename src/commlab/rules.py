@@ -18,6 +18,14 @@ A condition is one of
 
 combined with ``all: [...]`` / ``any: [...]``. A metric that is missing for a community makes
 its condition false (the rule cannot fire on missing evidence) and is listed as such.
+
+A rule also declares where it applies (``requires:``, see :class:`Requirements`): the event
+types it needs in the data (course completions for a completion rule), staff members (for a
+rule about staff replies), a minimum of members or of peer communities, the themes or
+platforms it is written for, a previous run. For a community that lacks any of it the rule is
+*not applicable*: it is not evaluated, never fires, and :func:`not_applicable` says why. A rule
+made of metric conditions only, none of whose metrics can be computed for a community, is not
+applicable there either.
 """
 
 from __future__ import annotations
@@ -31,18 +39,28 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from commlab.analysis.signals import REPLYING_ROLES
+from commlab.data.schema import EVENT_TYPE, PLATFORM, THEME, VOCABULARIES
 from commlab.errors import PlaybookError
+from commlab.facts import fact_name
+from commlab.rules_text import join_words, metric_label, tr
 
 __all__ = [
     "Bilingual",
     "Condition",
+    "Requirements",
     "Rule",
     "RuleSet",
     "load_rules",
     "default_rules",
+    "PROFILE_COLUMNS",
+    "not_applicable",
+    "not_applicable_summary",
+    "reason_text",
     "evaluate_rules",
     "compare_recommendations",
     "SEVERITY_ORDER",
+    "STAFF_MEMBER_ROLES",
 ]
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -114,8 +132,66 @@ class Group(_Strict):
         return self
 
 
+#: Roles that count as staff for ``requires: {staff: true}``: people who can reply (bots do not).
+STAFF_MEMBER_ROLES: tuple[str, ...] = REPLYING_ROLES
+
+#: Columns of the community profile :func:`not_applicable` reads (:func:`commlab.recommend.community_profile`):
+#: staff members (owner or staff role) and the number of events of each type up to the analysis instant.
+PROFILE_COLUMNS: tuple[str, ...] = ("community_id", "staff_members", *(f"events_{c}" for c in EVENT_TYPE.codes))
+
+
+def _codes_of(vocabulary: Any, values: list[str] | None, key: str) -> list[str] | None:
+    if values is None:
+        return None
+    unknown = [v for v in values if v not in vocabulary.codes]
+    if unknown:
+        raise ValueError(f"{key}: unknown {vocabulary.name} {', '.join(map(repr, unknown))}; "
+                         f"allowed: {', '.join(vocabulary.codes)}")
+    if not values:
+        raise ValueError(f"{key}: give at least one {vocabulary.name}, or leave the key out")
+    return values
+
+
+class Requirements(_Strict):
+    """What a rule needs of a community before it can say anything about it (every key must hold).
+
+    Attributes
+    ----------
+    event_types : list of str
+        At least one event of one of these types (codes of ``EVENT_TYPE``) up to the analysis
+        instant: ``[course_complete]`` for a completion rule, ``[reply, mention, reaction]``
+        for one on interactions. Empty: no condition.
+    staff : bool
+        At least one member with the role owner or staff (bots do not reply for the team).
+    min_members : int
+        At least this many members (the ``members`` fact).
+    min_peers : int
+        At least this many communities, the community included, share its value of the rule's
+        ``peer_axis`` (for rules that compare a community with its peers).
+    themes, platforms : list of str, optional
+        The community's declared theme / platform is one of these.
+    previous_run : bool
+        The previous run of the playbook measured this community (for rules on changes).
+    """
+
+    event_types: list[str] = Field(default_factory=list)
+    staff: bool = False
+    min_members: int = Field(0, ge=0)
+    min_peers: int = Field(0, ge=0)
+    themes: list[str] | None = None
+    platforms: list[str] | None = None
+    previous_run: bool = False
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> Requirements:
+        _codes_of(EVENT_TYPE, self.event_types or None, "event_types")
+        _codes_of(THEME, self.themes, "themes")
+        _codes_of(PLATFORM, self.platforms, "platforms")
+        return self
+
+
 class Rule(_Strict):
-    """A diagnostic rule and the action it recommends."""
+    """A diagnostic rule, where it applies, and the action it recommends."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     title: Bilingual
@@ -125,6 +201,7 @@ class Rule(_Strict):
     rationale: Bilingual
     practice: str = Field(description="the DOMAIN.md §4/§5 practice (or anchor) the rule comes from")
     peer_axis: str = "theme"
+    requires: Requirements = Field(default_factory=Requirements)
 
 
 class RuleSet(_Strict):
@@ -255,15 +332,160 @@ def _by_community(facts: pd.DataFrame) -> dict[str, dict[str, float]]:
     }
 
 
+def _metrics_of(rule: Rule) -> list[str]:
+    return list(dict.fromkeys(c.metric for c in _conditions(rule.when) if c.metric is not None))
+
+
+def _check_profile(profile: pd.DataFrame, rules: list[Rule]) -> None:
+    needs = any(r.requires.staff or r.requires.event_types for r in rules)
+    missing = [c for c in PROFILE_COLUMNS if c not in profile.columns]
+    if needs and missing:
+        raise ValueError(f"the community profile lacks the columns {', '.join(missing)}; build it with "
+                         "commlab.recommend.community_profile(data, as_of=...)")
+
+
+def _unmet(rule: Rule, cid: str, attrs: dict[str, Any], prof: dict[str, Any], values: dict[str, float],
+           peers: dict[str, int], previous: set[str]) -> tuple[str, dict[str, Any]] | None:
+    """The first requirement of ``rule`` that community ``cid`` does not meet: ``(reason, details)``."""
+    req = rule.requires
+    if req.themes is not None and attrs.get("theme") not in req.themes:
+        return "themes", {"vocabulary": "theme", "allowed": req.themes}
+    if req.platforms is not None and attrs.get("platform") not in req.platforms:
+        return "platforms", {"vocabulary": "platform", "allowed": req.platforms}
+    if req.event_types and not any(_count(prof.get(f"events_{t}")) > 0 for t in req.event_types):
+        return "event_types", {"types": req.event_types}
+    if req.staff and _count(prof.get("staff_members")) < 1:
+        return "staff", {}
+    if req.min_members and _count(values.get("members")) < req.min_members:
+        return "min_members", {"n": req.min_members}
+    if req.min_peers and peers.get(cid, 0) < req.min_peers:
+        return "min_peers", {"n": req.min_peers, "axis": rule.peer_axis}
+    if req.previous_run and cid not in previous:
+        return "previous_run", {}
+    metrics = _metrics_of(rule)
+    only_metrics = all(c.metric is not None for c in _conditions(rule.when))
+    if metrics and only_metrics and not any(m in values for m in metrics):
+        return "no_data", {"metrics": metrics}
+    return None
+
+
+def _count(value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if v != v else v
+
+
+def _peer_counts(attributes: pd.DataFrame, axis: str) -> dict[str, int]:
+    if axis not in attributes.columns:
+        return {}
+    value = attributes[axis]
+    sizes = value.map(value.value_counts(dropna=True)).fillna(0)
+    return dict(zip(attributes["community_id"].astype(str), sizes.astype(int), strict=True))
+
+
+def not_applicable(
+    rules: list[Rule],
+    facts: pd.DataFrame,
+    attributes: pd.DataFrame,
+    profile: pd.DataFrame,
+    *,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Which rules do not apply to which communities, and why.
+
+    Parameters
+    ----------
+    rules : list of Rule
+    facts : DataFrame
+        ``community_id, metric_id, value`` as given to :func:`evaluate_rules`.
+    attributes : DataFrame
+        The communities table (``theme``, ``platform`` and each rule's ``peer_axis``).
+    profile : DataFrame
+        One row per community with :data:`PROFILE_COLUMNS`
+        (:func:`commlab.recommend.community_profile`).
+    previous : DataFrame, optional
+        Facts of the previous run (for ``previous_run``).
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, rule_id, reason, details``: one row per (community, rule) that is not
+        applicable, ``reason`` the first unmet key of ``requires`` (``themes``, ``platforms``,
+        ``event_types``, ``staff``, ``min_members``, ``min_peers``, ``previous_run``) or
+        ``no_data`` (none of the rule's metrics has a value), ``details`` what it needed.
+
+    Raises
+    ------
+    ValueError
+        If a rule needs staff or event types and ``profile`` lacks the columns.
+    """
+    _check_profile(profile, rules)
+    values = _by_community(facts)
+    prev = set() if previous is None or not len(previous) else set(
+        previous.dropna(subset=["value"])["community_id"].astype(str))
+    attrs = {str(r["community_id"]): r for r in attributes.to_dict(orient="records")}
+    profs = {str(r["community_id"]): r for r in profile.to_dict(orient="records")} if len(profile) else {}
+    rows = []
+    for rule in rules:
+        peers = _peer_counts(attributes, rule.peer_axis) if rule.requires.min_peers else {}
+        for cid in attributes["community_id"].astype(str):
+            unmet = _unmet(rule, cid, attrs.get(cid, {}), profs.get(cid, {}), values.get(cid, {}), peers, prev)
+            if unmet is not None:
+                rows.append({"community_id": cid, "rule_id": rule.id, "reason": unmet[0], "details": unmet[1]})
+    return pd.DataFrame(rows, columns=["community_id", "rule_id", "reason", "details"])
+
+
+def reason_text(reason: str, details: dict[str, Any], lang: str = "en") -> str:
+    """Why a rule does not apply, in words of ``lang`` (labels of the data vocabularies, metric names)."""
+    if reason in ("themes", "platforms"):
+        vocab = VOCABULARIES[details["vocabulary"]]
+        return tr(f"na_{reason}", lang, allowed=join_words([vocab.label(c, lang) for c in details["allowed"]], lang))
+    if reason == "event_types":
+        return tr("na_event_types", lang, types=join_words([EVENT_TYPE.label(c, lang) for c in details["types"]],
+                                                           lang))
+    if reason == "min_peers":
+        vocab = VOCABULARIES.get(details["axis"])
+        axis = details["axis"] if vocab is None else (vocab.zh if lang == "zh" else vocab.en)
+        return tr("na_min_peers", lang, n=details["n"], axis=axis)
+    if reason == "no_data":
+        names = [metric_label(m, lang, fallback=fact_name(m, lang)) for m in details["metrics"]]
+        return tr("na_no_data", lang, metrics=join_words(names, lang, "and"))
+    return tr(f"na_{reason}", lang, **details)
+
+
+def not_applicable_summary(rules: list[Rule], skipped: pd.DataFrame, *, lang: str = "en") -> list[dict[str, Any]]:
+    """:func:`not_applicable` for a report's appendix: one entry per rule and reason.
+
+    Returns
+    -------
+    list of dict
+        ``rule_id, title, reason, community_ids`` (``title`` and ``reason`` in ``lang``), in
+        the order of ``rules``.
+    """
+    out: list[dict[str, Any]] = []
+    for rule in rules:
+        mine = skipped[skipped["rule_id"] == rule.id]
+        groups: dict[str, list[str]] = {}
+        for r in mine.itertuples():
+            groups.setdefault(reason_text(r.reason, r.details, lang), []).append(str(r.community_id))
+        out += [{"rule_id": rule.id, "title": rule.title.get(lang), "reason": text, "community_ids": ids}
+                for text, ids in groups.items()]
+    return out
+
+
 def evaluate_rules(
     rules: list[Rule],
     facts: pd.DataFrame,
     attributes: pd.DataFrame,
     *,
+    profile: pd.DataFrame,
     previous: pd.DataFrame | None = None,
     lang: str = "en",
+    skipped: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Evaluate ``rules`` for every community.
+    """Evaluate ``rules`` for every community where they apply.
 
     Parameters
     ----------
@@ -273,19 +495,27 @@ def evaluate_rules(
         shares, operational signals).
     attributes : DataFrame
         One row per community with its declared attributes (the communities table).
+    profile : DataFrame
+        What each community's data hold (:data:`PROFILE_COLUMNS`), for the rules' ``requires``.
     previous : DataFrame, optional
         ``facts`` of the previous run of the same playbook, for ``change`` conditions.
     lang : str
         Language of the ``title``/``action``/``rationale`` columns.
+    skipped : DataFrame, optional
+        :func:`not_applicable` of the same arguments, when the caller has it already.
 
     Returns
     -------
     DataFrame
         One row per fired (community, rule): ``community_id, rule_id, severity, title, action,
         rationale, practice, evidence`` (a list of dicts: metric, value, threshold, peer median,
-        previous value), sorted by severity then rule id.
+        previous value), sorted by severity then rule id. A rule never fires where it is not
+        applicable.
     """
     cols = ["community_id", "rule_id", "severity", "title", "action", "rationale", "practice", "evidence"]
+    if skipped is None:
+        skipped = not_applicable(rules, facts, attributes, profile, previous=previous)
+    skip = set(zip(skipped["community_id"].astype(str), skipped["rule_id"], strict=True))
     facts = facts.dropna(subset=["value"])
     by_c = _by_community(facts)
     prev_by_c = _by_community(previous) if previous is not None and len(previous) else {}
@@ -303,6 +533,8 @@ def evaluate_rules(
                 for cid, g in pm.groupby("community_id")
             }
         for cid in attributes["community_id"]:
+            if (str(cid), rule.id) in skip:
+                continue
             evidence: list[dict[str, Any]] = []
             fired = _evaluate(
                 rule.when, cid, by_c.get(cid, {}), attr_rows.get(cid, {}),
@@ -321,25 +553,6 @@ def evaluate_rules(
             ["severity", "rule_id", "community_id"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity" else s
         ).reset_index(drop=True)
     return recs
-
-
-def describe_evidence(evidence: list[dict[str, Any]], lang: str = "en") -> str:
-    """One line of evidence, e.g. ``zombie_share = 0.52 > 0.40``."""
-    parts = []
-    for e in evidence:
-        if "attribute" in e:
-            parts.append(f"{e['attribute']} = {e['value']}")
-            continue
-        v = e.get("value")
-        if "change" in e:
-            word = "较上次变化" if lang == "zh" else "change since last run"
-            parts.append(f"{e['metric']} {word} {e['change']:+.1%} ({e['previous']:.3g} → {v:.3g})")
-        elif "peer_median" in e:
-            word = "同类中位数" if lang == "zh" else "peer median"
-            parts.append(f"{e['metric']} = {v:.3g} {e['op']} {e['factor']:g} × {word} {e['peer_median']:.3g}")
-        else:
-            parts.append(f"{e['metric']} = {v:.3g} {e['op']} {e['threshold']}")
-    return "; ".join(parts)
 
 
 def compare_recommendations(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

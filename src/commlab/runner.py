@@ -318,9 +318,11 @@ def _report_words(plans: list[StepPlan], rules: list[Any]) -> set[str]:
     from commlab.data.schema import describe_tables
     from commlab.i18n import TEXT
     from commlab.recommend import fact_definitions
+    from commlab.rules_text import catalogue_texts
 
     texts: list[str] = [describe_tables()]
     texts += [v for pair in TEXT.values() for v in pair]
+    texts += catalogue_texts()  # the rules' and the executive summary's words
     texts += fact_definitions().astype(str).to_numpy().ravel().tolist()
     texts += [f.read_text(encoding="utf-8", errors="replace")
               for f in (Path(__file__).parent / "templates").rglob("*") if f.is_file()]

@@ -14,6 +14,7 @@ from commlab.analysis.overview import STAFF_ROLES, to_utc
 from commlab.data import schema as S
 
 __all__ = [
+    "REPLYING_ROLES",
     "days_without_staff_reply",
     "recently_inactive_top_members",
     "first_cohort_retention_gap",
@@ -21,6 +22,11 @@ __all__ = [
 ]
 
 MAIN_CHANNEL = "(main)"
+
+#: Roles of the people whose job is to reply (owner, staff). Bots are staff for the activity
+#: measures (:data:`commlab.analysis.overview.STAFF_ROLES`) but answer nobody's question: a
+#: community with a bot and no such member has nobody to wait for.
+REPLYING_ROLES: tuple[str, ...] = ("owner", "staff")
 
 
 #: The event columns the signals read (filtering only these, not the text columns, halves the time).
@@ -170,13 +176,19 @@ def first_cohort_retention_gap(
 def operational_facts(
     events: pd.DataFrame, members: pd.DataFrame, communities: pd.DataFrame, *, as_of: str | pd.Timestamp
 ) -> pd.DataFrame:
-    """The signals above as a long ``community_id, metric_id, value`` table for the rules."""
+    """The signals above as a long ``community_id, metric_id, value`` table for the rules.
+
+    ``max_days_without_staff_reply`` is NaN in a community without an owner or staff member
+    (:data:`REPLYING_ROLES`): nobody there is expected to reply, so there is no wait to measure.
+    """
     ids = communities["community_id"]
     waits = days_without_staff_reply(events, members, as_of=as_of).groupby("community_id")["days_waiting"].max()
+    replying = members.loc[members["role"].isin(REPLYING_ROLES), "community_id"].astype(str).unique()
+    waits = waits.reindex(ids).fillna(0.0).where(ids.astype(str).isin(replying).to_numpy())
     quiet = recently_inactive_top_members(events, members, as_of=as_of).groupby("community_id").size()
     gap = first_cohort_retention_gap(events, members, communities, as_of=as_of).set_index("community_id")["gap"]
     wide = pd.DataFrame({
-        "max_days_without_staff_reply": waits.reindex(ids).fillna(0.0).to_numpy(),
+        "max_days_without_staff_reply": waits.to_numpy(),
         "recently_inactive_top_members": quiet.reindex(ids).fillna(0).to_numpy(),
         "first_cohort_retention_gap": gap.reindex(ids).to_numpy(),
     }, index=ids)

@@ -1,0 +1,102 @@
+"""What a fact is: the registered community metrics and the extra facts the rules read.
+
+A *fact* is one value per community that a rule can test: a metric of the registry
+(:mod:`commlab.analysis.metrics`) or one of :data:`EXTRA_FACTS` (operational signals of
+:mod:`commlab.analysis.signals`, the Orbit "one step from the next level" count). This module
+names them (in zh and en, through :data:`commlab.rules_text.NAME_OVERRIDES` where a registered
+name is not in one language), gives their unit and good direction, and lists them for the
+methods appendix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from commlab.analysis.metrics import list_metrics
+from commlab.privacy import MEMBER_COUNT_METRICS
+from commlab.rules_text import NAME_OVERRIDES
+
+__all__ = ["FactInfo", "EXTRA_FACTS", "MEMBER_COUNT_FACTS", "fact_info", "fact_name", "fact_definitions"]
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    """What a fact is, for tables and the methods appendix (same fields as a registered metric)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    definition: str
+    formula: str
+    unit: str
+    direction: bool | None
+    source: str
+
+    def name(self, lang: str = "en") -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+#: Facts the rules read that are not registered community metrics.
+EXTRA_FACTS: dict[str, FactInfo] = {f.id: f for f in (
+    FactInfo("max_days_without_staff_reply", "最长无官方回复天数", "longest wait for a staff reply (days)",
+             "Per channel, days from the first member message after the last staff message until as_of; "
+             "the longest channel wait of the community (0 when staff spoke last; undefined without an owner "
+             "or staff member).",
+             "max_channel (as_of − first member message after last staff message)", "days", False,
+             "commlab.analysis.signals; DOMAIN.md §4 (对接用户获得反馈)"),
+    FactInfo("recently_inactive_top_members", "近期沉默的头部成员数", "top members gone quiet",
+             "Members among the top 5 % by content in the 90 days before as_of whose last activity was "
+             "7–28 days before as_of.", "|{top 5 % contributors : 7 <= days quiet <= 28}|", "count", False,
+             "commlab.analysis.signals; Orbit Model (recently inactive)"),
+    FactInfo("first_cohort_retention_gap", "首批成员留存差", "first-cohort retention gap",
+             "Retention (active 30–60 days after joining) of members who joined within 14 days of the "
+             "community's creation minus that of later members.", "retention_first − retention_later",
+             "share", True, "commlab.analysis.signals; DOMAIN.md §4 (初始成员篩選要嚴格)"),
+    FactInfo("near_next_orbit_members", "接近下一轨道层级的成员数", "members near the next Orbit level",
+             "Non-staff members whose Orbit love is at most 0.1 below the threshold of the next level.",
+             "|{m : 0 < threshold_next − love_m <= 0.1}|", "count", None,
+             "commlab.analysis.orbit; Orbit Model"),
+)}
+
+
+#: Facts that count members (shown as ``<k`` when ``0 < value < k``).
+MEMBER_COUNT_FACTS: tuple[str, ...] = (*MEMBER_COUNT_METRICS, "recently_inactive_top_members",
+                                       "near_next_orbit_members")
+
+
+def _named(info: FactInfo) -> FactInfo:
+    names = NAME_OVERRIDES.get(info.id)
+    return info if names is None else replace(info, name_zh=names[0], name_en=names[1])
+
+
+def _all_facts() -> list[FactInfo]:
+    return [_named(FactInfo(m.id, m.name_zh, m.name_en, m.definition, m.formula, m.unit, m.direction, m.source))
+            for m in list_metrics()] + list(EXTRA_FACTS.values())
+
+
+def fact_info(metric_id: str) -> FactInfo | None:
+    """Description of a fact: a registered metric or one of :data:`EXTRA_FACTS`; ``None`` if unknown."""
+    if metric_id in EXTRA_FACTS:
+        return EXTRA_FACTS[metric_id]
+    for m in list_metrics():
+        if m.id == metric_id:
+            return _named(FactInfo(m.id, m.name_zh, m.name_en, m.definition, m.formula, m.unit, m.direction,
+                                   m.source))
+    return None
+
+
+def fact_name(metric_id: str, lang: str = "en") -> str:
+    """Display name of a fact in ``lang`` (the id itself when unknown)."""
+    info = fact_info(metric_id)
+    return info.name(lang) if info is not None else metric_id
+
+
+def fact_definitions(lang: str = "en") -> pd.DataFrame:
+    """Every registered metric and extra fact: id, name, definition, formula, unit, direction, source."""
+    arrow = {True: "↑", False: "↓", None: "·"}
+    return pd.DataFrame([{
+        "id": f.id, "name_zh": f.name_zh, "name_en": f.name_en, "definition": f.definition,
+        "formula": f.formula, "unit": f.unit, "direction": arrow[f.direction], "source": f.source,
+    } for f in _all_facts()])
