@@ -142,6 +142,11 @@ def test_scorecard_colours_by_direction() -> None:
     rows = {r.split("</th>")[0].rsplit(">", 1)[-1]: r.split("</tr>")[0] for r in page.split("<tr>")[2:]}
     assert rows["A"].count("cl-good") == 2 and rows["C"].count("cl-bad") == 2  # high activity, few zombies
     assert "cl-good" not in rows["B"] and "cl-bad" not in rows["B"]  # the median itself
+    assert "against the median of the communities" in page
+    alone = scorecard_html(facts[facts["community_id"] == "a"], {"a": "A"}, lang="zh",
+                           metrics=("active_share_30d", "zombie_share"))
+    assert "cl-good" not in alone.split("</table>")[0] and "本次只分析了一个社群" in alone
+    assert "中位数" not in alone  # no comparison with a median of one
 
 
 def test_previous_summary_and_recommendation_status(tmp_path: Path) -> None:

@@ -448,8 +448,9 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
     """A scorecard: one row per community, one column per key metric, coloured by direction.
 
     A cell is green when the community is better than the median of the communities of this run
-    (in the metric's direction), red when worse; metrics without a direction are not coloured.
-    With ``changes``, an arrow shows the move since the previous run.
+    (in the metric's direction), red when worse; metrics without a direction are not coloured,
+    nor is a run of one community (the legend says so). With ``changes``, an arrow shows the
+    move since the previous run.
     """
     wide = facts[facts["metric_id"].isin(metrics)].pivot_table(
         index="community_id", columns="metric_id", values="value", aggfunc="first", dropna=False)
@@ -484,7 +485,8 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
     return _render(
         "scorecard.html.j2", community_header=tr("community", lang), headers=[fact_name(m, lang) for m in metrics],
         rows=rows, legend={"lead": tr("legend_lead", lang), "better": tr("legend_better", lang),
-                           "worse": tr("legend_worse", lang), "tail": tr("legend_tail", lang)},
+                           "worse": tr("legend_worse", lang), "tail": tr("legend_tail", lang),
+                           "single": tr("legend_single", lang) if len(wide.index) < 2 else ""},
         hidden_note=tr("hidden", lang, n=shown_hidden, k=k, dash=SUPPRESSED) if shown_hidden else "")
 
 

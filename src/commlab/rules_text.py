@@ -120,6 +120,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "legend_better": ("较好", "better"),
     "legend_worse": ("较差", "worse"),
     "legend_tail": ("；↑/↓ 为较上次运行的变化。", "; ↑/↓ = change since the previous run."),
+    "legend_single": ("本次只分析了一个社群：计分卡不与其他社群比较，不着色；↑/↓ 为较上次运行的变化。",
+                      "One community in this run: the scorecard compares it with no other and is not coloured; "
+                      "↑/↓ = change since the previous run."),
     "colon": ("：", ": "),
     "status_mark": ("（{status}）", "({status})"),
     # units
