@@ -126,7 +126,9 @@ PLANTED = {
     "H6_lifecycle_depth": ["startup_small", "startup_deep"],
     "H7_early_death": ["early_death"],
     "H8_event_lift": ["event_lift"],
-    "H9_topic_concentration": ["topic_focus"],
+    # planted by the generator, but not a claim of the articles ("每一大类都可…垂直细分", DOMAIN.md §2):
+    # no hypothesis tests it any more
+    "H9_topic_concentration": [],
 }
 NOT_PLANTED = {
     "N1_platform": ["platform_activity"],
@@ -212,3 +214,34 @@ def test_attribution_credits_the_intermediary_only_when_it_was_used():
     direct = attribution(ds("Stack Exchange data dump (cardano), CC BY-SA 4.0"))
     assert "Stack Exchange, CC BY-SA" in direct and "Vrani" not in direct
     assert "Vranić" in attribution(ds("Stack Exchange (math), CC BY-SA — via Vranić et al. 2023"))
+
+
+def test_verdicts_on_synthetic_data_say_so(sample_results):
+    """Issue 26: the samples were generated to agree with the articles; their verdicts must read as a
+    demonstration, never as evidence ("数据支持")."""
+    assert sample_results["synthetic"].all()
+    for row in sample_results.itertuples():
+        assert row.sentence_zh.startswith(("合成数据演示", "无法判断")), row.sentence_zh
+        assert row.sentence_en.startswith(("Synthetic-data demonstration", "Cannot tell")), row.sentence_en
+        assert "数据支持" not in row.sentence_zh and "Supported by the data" not in row.sentence_en
+    # the same table read as real data (source column dropped) gives the plain verdicts
+    ds = samples_dataset()
+    real = test_hypotheses(with_axes(samples_metrics(), ds.communities.drop(columns="source")), data=ds,
+                           as_of=SAMPLES_AS_OF, seed=0).set_index("hypothesis_id")
+    assert not real["synthetic"].any()
+    assert real.loc["knowledge_completion", "sentence_zh"].startswith("数据支持")
+
+
+def test_hypotheses_follow_the_articles():
+    """DOMAIN.md §2 (corrected): interest communities are not assumed less focused, whether the official
+    account sits at the centre of a brand community is an open question, and the kit's own controls
+    are labelled as such."""
+    from commlab.analysis.hypotheses import OWN
+
+    by_id = {h.id: h for h in HYPOTHESES}
+    assert "topic_focus" not in by_id
+    assert by_id["brand_product_hub"].direction == "two-sided"
+    assert "official" not in by_id["interest_peer"].statement_en  # no type is assumed official-centred
+    own = {h.id for h in HYPOTHESES if h.source == OWN}
+    assert own == {"platform_activity", "monetization_interaction"}
+    assert all(h.source.startswith("DOMAIN.md") for h in HYPOTHESES if h.id not in own)

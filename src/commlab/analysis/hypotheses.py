@@ -43,7 +43,8 @@ from commlab.analysis.daymask import days_between
 from commlab.analysis.metrics import Tables, as_tables, connect, get_metric, make_periods
 
 __all__ = [
-    "Hypothesis", "HYPOTHESES", "ALPHA", "test_hypotheses", "stratified_u_test", "member_flags", "early_days",
+    "Hypothesis", "HYPOTHESES", "OWN", "ALPHA", "test_hypotheses", "is_synthetic", "stratified_u_test",
+    "member_flags", "early_days",
 ]
 
 ALPHA = 0.05
@@ -101,6 +102,11 @@ class Hypothesis:
     source: str = "DOMAIN.md §2"
 
 
+#: ``source`` of a hypothesis the articles do not state: the kit tests it as a control and says so.
+OWN = "commlab (not stated by the articles)"
+
+#: The claims of DOMAIN.md §2/§4/§5, and two of the kit's own (:data:`OWN`). "Interest communities
+#: are less focused" is not among them: the articles say every type can be vertical (DOMAIN.md §2).
 HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis(
         "knowledge_completion", "知识/学习型社群的完课率更高（陪伴式、结果导向）。",
@@ -115,13 +121,17 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
         "Service-delivery communities (education, knowledge payment, fitness) have a higher repurchase rate.",
         "repeat_purchase_rate", "business_model", ("service",), source="DOMAIN.md §2 [A]"),
     Hypothesis(
-        "brand_product_hub", "品牌型和产品型社群中，官方账号处于互动中心（更多互动涉及官方）。",
-        "In brand and product communities official accounts sit at the centre: more interactions involve staff.",
-        "staff_interaction_share", "theme", ("brand", "product"), source="DOMAIN.md §2 [A][D]"),
+        "brand_product_hub",
+        "品牌型和产品型社群中官方参与互动的程度与其他社群不同（文章视之为经验问题：小米是成员互联的品牌社群）。",
+        "In brand and product communities the share of interactions involving staff differs from other "
+        "communities (an empirical question for the articles: their community-economy example, 小米, is a brand "
+        "community whose members connect with each other).",
+        "staff_interaction_share", "theme", ("brand", "product"), direction="two-sided",
+        source="DOMAIN.md §2 [A][D] (an open question)"),
     Hypothesis(
-        "interest_peer", "兴趣型社群靠成员之间的交流运转：成员间互动占比高于以官方为中心的品牌/产品/消费型社群。",
-        "Interest communities run on member-to-member exchange: a higher member-to-member share than the "
-        "official-centred brand, product and consumption communities.",
+        "interest_peer", "兴趣型社群靠成员之间的交流运转：成员间互动占比高于品牌、产品和消费型社群。",
+        "Interest communities run on member-to-member exchange: a higher member-to-member share than brand, "
+        "product and consumption communities.",
         "member_to_member_share", "theme", ("interest",), versus=("brand", "product", "consumption"),
         source="DOMAIN.md §2 [D][E]"),
     Hypothesis(
@@ -157,19 +167,15 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
         "Regular events lift activity: more member content in the 7 days after an event than before.",
         "event_lift", "theme", (), kind="threshold", threshold=1.0, source="DOMAIN.md §4"),
     Hypothesis(
-        "topic_focus", "知识型和产品型社群话题更垂直集中，兴趣型社群话题更分散。",
-        "Knowledge and product communities have more concentrated topics than interest communities.",
-        "vertical_focus", "theme", ("knowledge", "product"), versus=("interest",), source="DOMAIN.md §4 (垂直细分)"),
-    Hypothesis(
         "platform_activity", "平台（微信与QQ）影响活跃度。",
         "The platform (WeChat vs QQ) changes the activity level.",
         "active_share_30d", "platform", ("wechat",), versus=("qq",), direction="two-sided",
-        source="practitioner claim (DOMAIN.md §2 platforms)"),
+        source=OWN),
     Hypothesis(
         "monetization_interaction", "变现模式改变成员间互动。",
         "The monetization model changes member-to-member interaction.",
         "member_to_member_share", "monetization", (), kind="kruskal", direction="two-sided",
-        source="practitioner claim (DOMAIN.md §5)"),
+        source=OWN),
     Hypothesis(
         "event_purchase_conversion", "活动后购买增加（活动转化）。",
         "Purchases rise after events (conversion after events).",
@@ -337,11 +343,32 @@ def _sentence(h: Hypothesis, res: dict, lang: str) -> str:
         extra = ("（成员层面检验：组内只有一个社群，结论只针对该社群，不能推广到类型）" if zh else
                  " (member-level test: the group holds one community, so this speaks for that community, "
                  "not for the type)")
+    if h.source == OWN:
+        extra += ("（本工具自拟的对照假设，文章并未提出）" if zh else
+                  " (the kit's own control, not a claim of the articles)")
+    if res.get("synthetic"):
+        # generated data agree with what was planted: a demonstration of the method, not evidence for the articles
+        if res["supported"]:
+            return (f"合成数据演示（与假设一致）：{h.statement_zh} p{pv}，效应={ev}，n={n}{extra}。" if zh else
+                    f"Synthetic-data demonstration (consistent with the claim): {h.statement_en} p{pv}, "
+                    f"effect={ev}, n={n}{extra}.")
+        return (f"合成数据演示（与假设不一致）：{h.statement_zh} p{pv}，效应={ev}，n={n}{extra}。" if zh else
+                f"Synthetic-data demonstration (not consistent with the claim): {h.statement_en} p{pv}, "
+                f"effect={ev}, n={n}{extra}.")
     if res["supported"]:
         return (f"数据支持：{h.statement_zh} p{pv}，效应={ev}，n={n}{extra}。" if zh else
                 f"Supported by the data: {h.statement_en} p{pv}, effect={ev}, n={n}{extra}.")
     return (f"数据不支持：{h.statement_zh} p{pv}，效应={ev}，n={n}{extra}。" if zh else
             f"Not supported by the data: {h.statement_en} p{pv}, effect={ev}, n={n}{extra}.")
+
+
+def is_synthetic(table: pd.DataFrame) -> bool:
+    """Whether every community of ``table`` comes from generated data (``source`` starts with
+    ``synthetic``, as the kit's generator writes it). Verdicts on such data are demonstrations."""
+    if "source" not in table.columns:
+        return False
+    src = table["source"].dropna().astype(str).str.strip().str.lower()
+    return bool(len(src)) and bool(src.str.startswith("synthetic").all())
 
 
 def _test_one(h: Hypothesis, table: pd.DataFrame, data, as_of, seed: int) -> dict:
@@ -486,6 +513,7 @@ def test_hypotheses(
     data=None,
     as_of=None,
     seed: int = 0,
+    synthetic: bool | None = None,
 ) -> pd.DataFrame:
     """Test each hypothesis on a communities × metrics table.
 
@@ -502,17 +530,24 @@ def test_hypotheses(
         The analysis instant of the member-level fallback.
     seed : int
         Seed of Monte Carlo permutations (exact enumeration is used when small).
+    synthetic : bool, optional
+        Whether the data are generated; default: :func:`is_synthetic` of ``table``. On synthetic
+        data every verdict reads "合成数据演示 / synthetic-data demonstration", never "数据支持 /
+        supported by the data": the generator planted what the test finds.
 
     Returns
     -------
     DataFrame
         One row per hypothesis: ids, test, n, statistic, p_value, effect, min_p, supported, note,
-        sentence_zh, sentence_en.
+        synthetic, source, own (the kit's own control, not a claim of the articles), sentence_zh,
+        sentence_en.
     """
+    synthetic = is_synthetic(table) if synthetic is None else bool(synthetic)
     rows = []
     for h in hypotheses:
         get_metric(h.metric_id)
         res = _test_one(h, table, data, as_of, seed)
+        res.update(synthetic=synthetic, source=h.source, own=h.source == OWN)
         res["statement_zh"], res["statement_en"] = h.statement_zh, h.statement_en
         res["sentence_zh"], res["sentence_en"] = _sentence(h, res, "zh"), _sentence(h, res, "en")
         res.pop("descriptive", None)
