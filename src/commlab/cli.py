@@ -156,6 +156,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_panel(args: argparse.Namespace) -> int:
+    from commlab.forecast.commands import write_panel
+
+    _out(write_panel(args.data_dir, args.out, as_of=args.as_of, period=args.period, source=args.source,
+                     tz=args.tz, metrics=args.metrics, max_periods=args.max_periods,
+                     dormant_days=args.dormant_days))
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -225,6 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
                    help="format option, e.g. -o mapping=map.yaml or -o theme=interest (repeatable)")
     p.set_defaults(func=_cmd_import)
+
+    p = add("panel", "write each community's metrics per period since its creation (no look-ahead) as a CSV")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--out", metavar="FILE", required=True, help="CSV to write (e.g. panel.csv)")
+    p.add_argument("--as-of", metavar="DATE", required=True,
+                   help="end of the data (UTC), or created+180d (each community's creation + 180 days)")
+    p.add_argument("--period", choices=("day", "week", "month"), default="month",
+                   help="period length (month = 30 days; default: month)")
+    p.add_argument("--source", choices=("canonical", "se_180d"), default="canonical",
+                   help="layout of DATA_DIR (default: canonical)")
+    p.add_argument("--tz", metavar="ZONE", default="Asia/Shanghai", help="zone of naive times (default: Asia/Shanghai)")
+    p.add_argument("--metrics", metavar="IDS", help="comma-separated metric ids (default: all registered)")
+    p.add_argument("--max-periods", metavar="N", type=int, help="at most N periods per community")
+    p.add_argument("--dormant-days", metavar="D", type=int, default=30,
+                   help="a community leaves the panel after D days without member activity; 0 keeps every period "
+                        "(default: 30)")
+    p.set_defaults(func=_cmd_panel)
+
     return parser
 
 
