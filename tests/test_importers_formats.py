@@ -151,7 +151,7 @@ def test_discourse_wrong_shape(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match=r"posts.json: not a Discourse posts response.*topic_list"):
         convert("discourse", f)
     f.write_text(json.dumps({"latest_posts": [{"id": 1, "user_id": 2}]}), encoding="utf-8")
-    with pytest.raises(ImportFormatError, match="a post lacks created_at, topic_id, post_number"):
+    with pytest.raises(ImportFormatError, match="posts.json: post 1: lacks created_at, topic_id, post_number"):
         convert("discourse", f)
 
 
@@ -190,7 +190,8 @@ def test_wechat_pywxdump_gbk(tmp_path: Path) -> None:
 def test_wechat_unknown_header(tmp_path: Path) -> None:
     f = tmp_path / "x.csv"
     f.write_text("时间,发言人,内容\n2024-03-01,王芳,你好\n", encoding="utf-8")
-    with pytest.raises(ImportFormatError, match=r"x.csv: not a WeChat export CSV: header 时间, 发言人, 内容"):
+    with pytest.raises(ImportFormatError, match=r"x.csv: line 1 \(the header\): not a WeChat export CSV: "
+                       r"missing column\(s\) .* \(the file has 时间, 发言人, 内容\)"):
         convert("wechat", f)
 
 
@@ -272,7 +273,9 @@ def test_mapping_errors_write_nothing(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match=r"unknown canonical column\(s\) txet"):
         import_source("mapping", data, out, mapping=bad)
     bad.write_text(spec.replace("  text: 内容", "  text: 正文"), encoding="utf-8")
-    with pytest.raises(ImportFormatError, match=r"群聊记录.csv: column\(s\) named in bad.yaml not in the file: 正文"):
+    with pytest.raises(ImportFormatError,
+                       match=r"群聊记录.csv: line 1 \(the header\): column\(s\) named in bad.yaml not in the file: "
+                             r"正文"):
         import_source("mapping", data, out, mapping=bad)
     bad.write_text(spec.replace(" 打卡: checkin,", ""), encoding="utf-8")
     msg = r"1 value\(s\) of column '类型' have no entry in values.event_type: 打卡"
@@ -283,7 +286,7 @@ def test_mapping_errors_write_nothing(tmp_path: Path) -> None:
     assert rep.total_dropped == 1 and rep.rows_mapped["events"] == 4
     shutil.rmtree(out)
     bad.write_text(spec.replace('format: "%Y/%m/%d %H:%M"', 'format: "%Y-%m-%d"'), encoding="utf-8")
-    with pytest.raises(ImportFormatError, match="unparseable time"):
+    with pytest.raises(ImportFormatError, match="row 2, field .时间.: unparseable or out-of-range time"):
         import_source("mapping", data, out, mapping=bad)
     with pytest.raises(UsageError, match="needs the option mapping"):
         import_source("mapping", data, out)

@@ -114,7 +114,7 @@ def test_snap_collegemsg_counts() -> None:
 def test_snap_bad_line_named(tmp_path: Path) -> None:
     f = tmp_path / "edges.txt"
     f.write_text("# comment\n1 2 1082040961\n3 x 1082155839\n")
-    with pytest.raises(ImportFormatError, match=r"edges.txt: line 3: not three integers"):
+    with pytest.raises(ImportFormatError, match=r"edges.txt: line 3, field 'DST': not three integers"):
         convert("snap", f)
     f.write_text("1 2 1082040961\n2 1 1082040999\n")
     ds, _ = convert("snap", f, event_type="message", theme="knowledge")

@@ -38,7 +38,8 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
             if bad.any():
                 problems.append(_bad_values(file, col.name, "unparseable time", s, bad,
                                             f"write times as 'YYYY-MM-DD HH:MM:SS' (read in {tz}) "
-                                            "or ISO 8601 with an offset, e.g. 2024-03-01T18:00:00+08:00"))
+                                            "or ISO 8601 with an offset, e.g. 2024-03-01T18:00:00+08:00, "
+                                            "between the years 1678 and 2261"))
             out[col.name] = parsed
         elif col.dtype == "float":
             if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):

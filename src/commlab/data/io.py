@@ -29,6 +29,8 @@ __all__ = [
     "read_raw_table",
     "iter_raw_chunks",
     "parse_times",
+    "to_ns_utc",
+    "TIME_RANGE",
     "sha256_file",
     "data_files",
     "find_table_file",
@@ -223,12 +225,44 @@ def iter_raw_chunks(path: str | Path, rows: int) -> tuple[Iterator[pd.DataFrame]
     return csv_chunks(), enc
 
 
+#: The times a ``datetime64[ns]`` column can hold (about 1677-09-22 to 2262-04-11), in UTC.
+TIME_RANGE: tuple[pd.Timestamp, pd.Timestamp] = (pd.Timestamp.min.tz_localize("UTC"),
+                                                  pd.Timestamp.max.tz_localize("UTC"))
+
+
+def to_ns_utc(parsed: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Zone-aware times of any resolution as ``datetime64[ns, UTC]``, and where they did not fit.
+
+    pandas parses ``9999-12-31`` into a coarser resolution (seconds, microseconds) that holds it;
+    nanoseconds, the canonical resolution, cannot, and casting would raise
+    ``OutOfBoundsDatetime``. Such times become missing instead, and are marked.
+
+    Parameters
+    ----------
+    parsed : Series
+        Zone-aware datetimes (any unit).
+
+    Returns
+    -------
+    times, out_of_range : tuple of Series
+        The times in ``datetime64[ns, UTC]`` (missing where out of range) and a boolean mask,
+        True where a time lay outside :data:`TIME_RANGE`.
+    """
+    lo, hi = TIME_RANGE
+    present = parsed.notna()
+    out_of_range = present & ((parsed < lo) | (parsed > hi)).fillna(False)
+    if bool(out_of_range.any()):
+        parsed = parsed.mask(out_of_range)
+    return parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), out_of_range.astype(bool)
+
+
 def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """Parse a column of times into UTC.
 
     A value with an explicit offset (``Z``, ``+08:00``) keeps it; a naive value
     is read in ``tz``. Datetime columns (from Parquet) are accepted as they are;
-    naive ones are also read in ``tz``.
+    naive ones are also read in ``tz``. A time outside :data:`TIME_RANGE` (year
+    9999, year 1) is bad like an unparseable one.
 
     Parameters
     ----------
@@ -241,24 +275,25 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     -------
     parsed, bad : tuple of Series
         ``parsed`` is ``datetime64[ns, UTC]`` (missing where empty or bad);
-        ``bad`` is True where a non-empty value could not be parsed.
+        ``bad`` is True where a non-empty value could not be parsed or lies outside the range.
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        out = values.dt.tz_convert("UTC")
-        return out.astype("datetime64[ns, UTC]"), pd.Series(False, index=values.index)
+        return to_ns_utc(values)
     if pd.api.types.is_datetime64_dtype(values.dtype):
-        out = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
-        return out.astype("datetime64[ns, UTC]"), pd.Series(False, index=values.index)
+        local = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        return to_ns_utc(local)
     text = values.astype("string").str.strip()
     present = text.notna() & (text != "")
     aware = present & text.str.contains(_TZ_SUFFIX, na=False)
     naive = present & ~aware
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    outside = pd.Series(False, index=values.index)
     if aware.any():
-        out[aware] = pd.to_datetime(text[aware], format="mixed", utc=True, errors="coerce")
+        parsed, far = to_ns_utc(pd.to_datetime(text[aware], format="mixed", utc=True, errors="coerce"))
+        out[aware], outside[aware] = parsed, far
     if naive.any():
         parsed = pd.to_datetime(text[naive], format="mixed", errors="coerce")
-        local = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-        out[naive] = local.dt.tz_convert("UTC")
-    bad = present & out.isna()
-    return out, bad
+        local, far = to_ns_utc(parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward"))
+        out[naive], outside[naive] = local, far
+    bad = present & (out.isna() | outside)
+    return out, bad.astype(bool)

@@ -113,6 +113,8 @@ def table_problems(frame: pd.DataFrame, table: S.Table, file: str) -> list[Probl
             continue
         column = str(column)
         if check.startswith("multiple_fields_uniqueness"):
+            if not all(k in frame.columns for k in table.key):
+                continue  # a key column is missing (reported above): uniqueness of the rest means nothing
             column = "+".join(table.key)
         idx = pd.to_numeric(grp["index"], errors="coerce").dropna().astype(int).drop_duplicates()
         rows = [int(i) + ROW_OFFSET for i in idx.head(MAX_ROWS_SHOWN)]

@@ -11,20 +11,26 @@ other; whatever two of them share lives here.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
+import re
+import reprlib
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from commlab.data import schema as S
@@ -49,18 +55,32 @@ __all__ = [
     "COMMUNITY_OPTIONS",
     "community_row",
     "split_options",
+    "tz_option",
     "unix_to_utc",
+    "LineLabels",
     "text_to_utc",
     "reply_roots",
     "ProgressReader",
     "open_with_progress",
     "decode_text",
+    "read_csv_text",
     "read_bytes",
     "count_by",
     "single_community_option",
     "isin",
     "opt_bool",
     "email_hash",
+    "email_hash_note",
+    "preview",
+    "parse_json",
+    "read_capped",
+    "read_zip_member",
+    "MAX_INFLATED_BYTES",
+    "MAX_JSON_DEPTH",
+    "unix_numbers",
+    "first_of_each_id",
+    "note_identical_rows",
+    "DUPLICATE_ID",
 ]
 
 #: Inputs larger than this (bytes) show a tqdm progress bar.
@@ -78,15 +98,27 @@ class ImportFormatError(CommlabError):
         What is wrong with it.
     fix : str
         What to do about it (may be empty).
+    record : str or None
+        The record at fault, as the file shows it (``line 12``, ``row 5``, ``message 1213...``,
+        ``<row> 7``), when one is.
+    field : str or None
+        The field, column or attribute at fault, when one is.
+
+    The message reads ``<file>: <record>, field '<field>': <what>`` on its first line (the
+    command line prints that line), then the fix.
     """
 
     exit_code = 3
 
-    def __init__(self, file: str | Path, what: str, fix: str = "") -> None:
+    def __init__(self, file: str | Path, what: str, fix: str = "", *, record: str | None = None,
+                 field: str | None = None) -> None:
         self.file = str(file)
         self.what = what
         self.fix = fix
-        msg = f"{self.file}: {what}"
+        self.record = record
+        self.field = field
+        where = ", ".join(x for x in (record, f"field '{field}'" if field else None) if x)
+        msg = f"{self.file}: {where + ': ' if where else ''}{what}"
         if fix:
             msg += f"\n    fix: {fix}"
         super().__init__(msg)
@@ -245,6 +277,8 @@ def finish(
     source: str,
     report: ImportReport,
     tz: str = "UTC",
+    source_columns: dict[str, str] | None = None,
+    keep_event_rows: bool = False,
 ) -> Dataset:
     """Coerce and validate the three tables exactly as :func:`load_dataset` does.
 
@@ -258,6 +292,12 @@ def finish(
         Filled with the number of rows mapped per table.
     tz : str, default "UTC"
         Zone in which naive times are read.
+    source_columns : dict, optional
+        Canonical column to the source's own name for it (a mapping file's ``columns``): problems
+        then name both (``金额 (amount)``).
+    keep_event_rows : bool, default False
+        Number the events' rows in problems by their index (the row in the source file, counted
+        from 0 for the first data row) rather than by position.
 
     Returns
     -------
@@ -274,12 +314,17 @@ def finish(
     problems: list[Problem] = []
     out: dict[str, pd.DataFrame] = {}
     for name, table in S.TABLES.items():
-        frame = frames[name].reset_index(drop=True)
+        frame = frames[name]
+        if not (name == "events" and keep_event_rows and frame.index.is_unique):
+            frame = frame.reset_index(drop=True)
         coerced, found = check_table(frame, table, files[name], tz)
         problems.extend(found)
         out[name] = coerced
     problems.extend(cross_table_problems(out["communities"], out["members"], out["events"], files))
     if problems:
+        for p in problems:
+            if source_columns and p.file == files["events"] and p.column in source_columns:
+                p.column = f"{source_columns[p.column]} ({p.column})"
         raise DataValidationError(problems, source=source)
     ev = out["events"].sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
     ds = Dataset(out["communities"], out["members"], ev, files=files, tz=tz)
@@ -370,38 +415,186 @@ def open_maybe_gz(path: str | Path) -> IO[bytes]:
     return open(p, "rb")
 
 
-def read_json_file(path: str | Path, *, member: str | None = None) -> Any:
-    """Parse a JSON file (optionally ``member`` of a zip archive), raising :class:`ImportFormatError`."""
-    p = Path(path)
+#: The most bytes one archive member (a file inside a ZIP) or one ``.gz`` file may inflate to
+#: when an importer reads it whole. Exports are far smaller; a larger member is either a bomb or
+#: a file to extract and import from the folder.
+MAX_INFLATED_BYTES = 1 << 30
+
+#: Nesting named when Python's JSON parser gives up (near 1000 levels): where it first passes this depth.
+MAX_JSON_DEPTH = 200
+
+
+def preview(value: Any, width: int = 80) -> str:
+    """A short ``repr`` of ``value`` for messages: safe on deeply nested or huge values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlist, r.maxdict = 3, width, width, 6, 6
+    text = r.repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def read_capped(fh: IO[bytes], where: str, limit: int | None = None) -> bytes:
+    """All bytes of ``fh``, read in 1 MB chunks, failing once more than ``limit`` bytes came out.
+
+    Raises
+    ------
+    ImportFormatError
+        Past ``limit`` (default :data:`MAX_INFLATED_BYTES`), naming ``where``: nothing larger is
+        ever held.
+    """
+    cap = MAX_INFLATED_BYTES if limit is None else limit
+    parts: list[bytes] = []
+    n = 0
+    while chunk := fh.read(1 << 20):
+        n += len(chunk)
+        if n > cap:
+            raise ImportFormatError(
+                where, f"inflates to more than {cap / 2**20:.0f} MB (the most an importer reads whole)",
+                "extract the archive and import the folder, or check that it is the export you meant",
+            )
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def read_zip_member(zf: zipfile.ZipFile, name: str, where: str, limit: int | None = None) -> bytes:
+    """The bytes of ``name`` in ``zf``, streamed with a size cap (:func:`read_capped`).
+
+    The size the archive declares is checked first, then the bytes actually inflated (a
+    member can lie about its size).
+
+    Raises
+    ------
+    ImportFormatError
+        Missing member, damaged archive, or a member past the cap (naming ``where``).
+    """
+    cap = MAX_INFLATED_BYTES if limit is None else limit
     try:
-        if member is not None:
-            with zipfile.ZipFile(p) as zf:
-                raw = zf.read(member)
-            where = f"{p}!{member}"
-        else:
-            raw = read_bytes(p)
-            where = str(p)
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ImportFormatError(p, f"cannot read file ({exc})") from exc
+        info = zf.getinfo(name)
+        if info.file_size > cap:
+            raise ImportFormatError(
+                where, f"inflates to {info.file_size / 2**20:.0f} MB, more than {cap / 2**20:.0f} MB "
+                "(the most an importer reads whole)",
+                "extract the archive and import the folder, or check that it is the export you meant",
+            )
+        with zf.open(info) as fh:
+            return read_capped(fh, where, cap)
+    except (KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise ImportFormatError(where, f"cannot read the archive member ({exc})",
+                                "the archive may be damaged or cut short; download it again") from exc
+
+
+def _nesting_at(text: str, limit: int) -> tuple[int, int] | None:
+    """Line and column where ``text`` (JSON) first nests deeper than ``limit``, if it does."""
+    depth = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = m.group(0)
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, m.start()) + 1
+                return line, m.start() - text.rfind("\n", 0, m.start())
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def parse_json(raw: bytes | str, where: str) -> Any:
+    """Parse JSON text (UTF-8, with or without BOM), raising :class:`ImportFormatError` naming ``where``.
+
+    Raises
+    ------
+    ImportFormatError
+        Not UTF-8, not valid JSON (line and column), empty, or nested deeper than
+        :data:`MAX_JSON_DEPTH` (line and column of the first level too deep).
+    """
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(where, "not UTF-8 text", "export the file again as UTF-8 JSON") from exc
+        raise ImportFormatError(where, f"not UTF-8 text (byte {exc.start}: {exc.reason})",
+                                "export the file again as UTF-8 JSON") from exc
+    if not text.strip():
+        raise ImportFormatError(where, "empty file", "the export may have failed; export it again")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFormatError(
             where, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "the file may be truncated; export it again",
         ) from exc
+    except RecursionError:
+        deep = _nesting_at(text, MAX_JSON_DEPTH)
+        at = f"line {deep[0]}, column {deep[1]}: " if deep else ""
+        raise ImportFormatError(where, f"{at}JSON nested too deep for Python's parser (more than "
+                                f"{MAX_JSON_DEPTH} levels there; no export nests so deep)",
+                                "the file is damaged or not an export") from None
+    return data
 
 
-def email_hash(email: object) -> str | None:
-    """sha256 of the lower-cased, stripped e-mail (for matching people without keeping the address)."""
+def read_json_file(path: str | Path, *, member: str | None = None) -> Any:
+    """Parse a JSON file (optionally ``member`` of a zip archive), raising :class:`ImportFormatError`."""
+    p = Path(path)
+    where = f"{p}!{member}" if member is not None else str(p)
+    if member is not None:
+        try:
+            with zipfile.ZipFile(p) as zf:
+                raw = read_zip_member(zf, member, where)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ImportFormatError(p, f"cannot read file ({exc})") from exc
+    else:
+        raw = read_bytes(p)
+    return parse_json(raw, where)
+
+
+def email_hash(email: object, key: str | bytes | None = None) -> str | None:
+    """Keyed hash of the lower-cased, stripped e-mail, for matching people without keeping the address.
+
+    HMAC-SHA256 with the pseudonym key of :func:`commlab.privacy.pseudonym_key` (``key``, else
+    ``$COMMLAB_PSEUDONYM_KEY``, else the process's random key): unlike a plain sha256, nobody
+    without the key can test guessed addresses against it. Hashes match across imports only
+    when they were made with the same key.
+    """
     import hashlib
+    import hmac
+
+    from commlab.privacy import pseudonym_key
 
     if email is None or email is pd.NA or (isinstance(email, float) and pd.isna(email)):
         return None
     e = str(email).strip().lower()
-    return hashlib.sha256(e.encode("utf-8")).hexdigest() if e else None
+    if not e:
+        return None
+    return hmac.new(pseudonym_key(key), e.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def email_hash_note() -> str:
+    """The report note saying how ``email_hash`` was keyed (never the key)."""
+    from commlab.privacy import KEY_ENV
+
+    if os.environ.get(KEY_ENV):
+        return (f"email_hash: HMAC-SHA256 of the e-mail keyed with ${KEY_ENV}; it matches hashes made with the "
+                "same key only")
+    return (f"email_hash: HMAC-SHA256 of the e-mail keyed with a random key of this import (${KEY_ENV} is not "
+            f"set): it matches no other import's; set ${KEY_ENV} to match people across imports")
+
+
+DUPLICATE_ID = "duplicate message id (the first is kept)"
+
+
+def first_of_each_id(ids: Sequence[Any], report: ImportReport, reason: str = DUPLICATE_ID) -> np.ndarray:
+    """True for the first record of each id (and records without one); the others are counted as dropped."""
+    s = pd.Series(list(ids), dtype=object)
+    dup = s.notna().to_numpy(bool) & s.duplicated(keep="first").to_numpy(bool)
+    report.drop(reason, int(dup.sum()))
+    return ~dup
+
+
+def note_identical_rows(frame: pd.DataFrame, report: ImportReport, what: str) -> None:
+    """Note (not drop) rows identical to an earlier one, in a format without message ids."""
+    n = int(frame.astype("string").duplicated().sum())
+    if n:
+        report.notes.append(f"{n} {what} identical to an earlier one kept (the format has no message id to tell "
+                            "a repeated export from a repeated message)")
 
 
 def count_by(values: pd.Series) -> dict[str, int]:
@@ -488,6 +681,19 @@ def single_community_option(options: dict[str, Any], n: int, what: str) -> None:
                          "(each gets its own id)")
 
 
+def tz_option(options: dict[str, Any], default: str = "Asia/Shanghai") -> str:
+    """The ``tz`` option (zone of naive times), checked; ``default`` when not given.
+
+    Raises
+    ------
+    UsageError
+        An unknown zone (``Mars/Olympus``), with the form to use.
+    """
+    from commlab.data.load import check_time_zone
+
+    return check_time_zone(str(options.get("tz") or default))
+
+
 def split_options(options: dict[str, Any], allowed: tuple[str, ...], fmt: str) -> dict[str, Any]:
     """Check that ``options`` holds only community options and ``allowed``; raise UsageError otherwise."""
     from commlab.errors import UsageError
@@ -502,40 +708,160 @@ def split_options(options: dict[str, Any], allowed: tuple[str, ...], fmt: str) -
 # --- time ---------------------------------------------------------------------------------------
 
 
-def unix_to_utc(values: pd.Series | list[Any], *, unit: str = "s", file: str = "?", what: str = "time") -> pd.Series:
-    """Unix times (numbers or numeric strings) as ``datetime64[ns, UTC]``; raise naming ``file`` on bad values."""
-    s = pd.Series(values)
-    num = pd.to_numeric(s, errors="coerce")
-    bad = s.notna() & num.isna()
+#: Seconds per unit of a Unix time.
+_UNIT_SECONDS = {"s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+#: Unix seconds a ``datetime64[ns]`` can hold, a second inside pandas' limits on either side.
+_UNIX_RANGE = (pd.Timestamp.min.value / 1e9 + 1, pd.Timestamp.max.value / 1e9 - 1)
+_NUMBER = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
+
+
+class LineLabels(Sequence[str]):
+    """``line <n>`` labels of records, made on demand from their 0-based line indexes (for :func:`unix_to_utc`)."""
+
+    def __init__(self, indexes: Sequence[int]) -> None:
+        self._indexes = indexes
+
+    def __len__(self) -> int:
+        return len(self._indexes)
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        return f"line {self._indexes[i] + 1}"
+
+
+def _label(records: Sequence[str] | None, i: int) -> str:
+    return records[i] if records is not None else f"value {i + 1}"
+
+
+def _first_bad(values: pd.Series, bad: pd.Series | np.ndarray, records: Sequence[str] | None) -> tuple[str, str]:
+    """The record label and a preview of the first bad value, and how many more there are."""
+    where = np.flatnonzero(np.asarray(bad, dtype=bool))
+    i = int(where[0])
+    more = f" (and {len(where) - 1} more)" if len(where) > 1 else ""
+    return _label(records, i), f"{preview(values.iloc[i])}{more}"
+
+
+def unix_numbers(values: pd.Series | Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers (or numeric text) as float64, and where a present value is not a number.
+
+    Booleans, objects and lists are not numbers; missing values (``None``, NaN, empty text) give
+    NaN without being bad. Integers too large for a float give infinity.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return values.astype("float64"), np.zeros(len(values), bool)
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    s = s.reset_index(drop=True)
+    num = np.full(len(s), np.nan)
+    bad = np.zeros(len(s), bool)
+    kinds = s.map(type)
+    is_text = kinds.map(lambda k: issubclass(k, str)).to_numpy(bool)
+    if is_text.any():
+        txt = s[is_text].astype("string")
+        ok = txt.str.match(_NUMBER).fillna(False).to_numpy(bool)
+        empty = (txt.str.strip() == "").fillna(True).to_numpy(bool)
+        idx = np.flatnonzero(is_text)
+        num[idx[ok]] = pd.to_numeric(txt[ok]).to_numpy("float64")
+        bad[idx[~ok & ~empty]] = True
+    for i in np.flatnonzero(~is_text):
+        v = s.iloc[i]
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            continue
+        if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer | np.floating):
+            bad[i] = True
+            continue
+        try:
+            num[i] = float(v)
+        except OverflowError:  # an int beyond any float
+            num[i] = np.inf if v > 0 else -np.inf
+    return num, bad
+
+
+def unix_to_utc(values: pd.Series | Sequence[Any] | np.ndarray, *, unit: str = "s", file: str = "?",
+                what: str = "time", records: Sequence[str] | None = None) -> pd.Series:
+    """Unix times (numbers or numeric strings) as ``datetime64[ns, UTC]``; raise naming the first bad record.
+
+    Parameters
+    ----------
+    values : Series, sequence or array
+        The times, in ``unit`` since 1970-01-01 UTC; missing values stay missing.
+    unit : {"s", "ms", "us", "ns"}
+        Unit of the numbers.
+    file : str
+        The file named in the error.
+    what : str
+        The field (column, attribute) named in the error.
+    records : sequence of str, optional
+        A label per value naming its record (``message 7``, ``line 12``); by default
+        ``value <n>``.
+
+    Raises
+    ------
+    ImportFormatError
+        A value is not a number, or is a time no datetime can hold (before 1678 or after 2261,
+        10**30, infinity), naming the file, the record and the field.
+    """
+    index = values.index if isinstance(values, pd.Series) else None
+    s = values if isinstance(values, np.ndarray) else pd.Series(values, dtype=object) \
+        if not isinstance(values, pd.Series) else values.reset_index(drop=True)
+    num, bad = unix_numbers(s)
+    shown = pd.Series(s) if isinstance(s, np.ndarray) else s
     if bad.any():
-        first = int(bad.to_numpy().nonzero()[0][0])
-        raise ImportFormatError(file, f"{what}: {int(bad.sum())} value(s) are not Unix times, first: {s.iloc[first]!r}")
-    return pd.to_datetime(num, unit=unit, utc=True).astype("datetime64[ns, UTC]")
+        record, first = _first_bad(shown, bad, records)
+        raise ImportFormatError(file, f"not a Unix time: {first}", "the export may be damaged; export it again",
+                                record=record, field=what)
+    secs = num * _UNIT_SECONDS[unit]
+    lo, hi = _UNIX_RANGE
+    far = ~np.isnan(secs) & ~((secs >= lo) & (secs <= hi))
+    if far.any():
+        record, first = _first_bad(shown, far, records)
+        raise ImportFormatError(
+            file, f"Unix time {first} lies outside the years 1678-2261 that a time can hold",
+            f"Unix times here are {'seconds' if unit == 's' else unit} since 1970; this value is damaged "
+            "or in another unit", record=record, field=what,
+        )
+    out = pd.Series(pd.to_datetime(num, unit=unit, utc=True)).astype("datetime64[ns, UTC]")
+    return out if index is None else out.set_axis(index)
 
 
 def text_to_utc(values: pd.Series | list[Any], *, tz: str, file: str = "?", what: str = "time",
-                fmt: str | None = None) -> pd.Series:
-    """Time strings as ``datetime64[ns, UTC]``: offsets kept, naive times read in ``tz``; raise on bad values."""
-    from commlab.data.io import parse_times
+                fmt: str | None = None, records: Sequence[str] | None = None) -> pd.Series:
+    """Time strings as ``datetime64[ns, UTC]``: offsets kept, naive times read in ``tz``; raise on bad values.
 
-    s = pd.Series(values, dtype="string")
+    Raises
+    ------
+    ImportFormatError
+        A value that is not text, cannot be parsed, or lies outside the years 1678-2261, naming
+        the file, the first bad record (``records``, as :func:`unix_to_utc`) and the field.
+    """
+    from commlab.data.io import parse_times, to_ns_utc
+
+    index = values.index if isinstance(values, pd.Series) else None
+    raw = pd.Series(values, dtype=object).reset_index(drop=True) if not isinstance(values, pd.Series) \
+        else values.reset_index(drop=True)
+    not_text = raw.map(lambda v: not (v is None or v is pd.NA or isinstance(v, str)
+                                      or (isinstance(v, float) and np.isnan(v)))).to_numpy(bool) \
+        if raw.dtype == object else np.zeros(len(raw), bool)
+    if not_text.any():
+        record, first = _first_bad(raw, not_text, records)
+        raise ImportFormatError(file, f"not a time (text expected): {first}", "the export may be damaged",
+                                record=record, field=what)
+    s = raw.astype("string")
     if fmt:
         parsed = pd.to_datetime(s, format=fmt, errors="coerce")
-        bad = s.notna() & parsed.isna()
         if parsed.dt.tz is None:
             parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-        out = parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        out, far = to_ns_utc(parsed)
+        bad = (s.notna() & parsed.isna()) | far
     else:
         s = s.str.replace(r"\s+UTC$", "+00:00", regex=True)
         out, bad = parse_times(s, tz)
     if bad.any():
-        first = int(bad.to_numpy().nonzero()[0][0])
+        record, first = _first_bad(s, bad, records)
         raise ImportFormatError(
-            file, f"{what}: {int(bad.sum())} unparseable time(s), first: {s.iloc[first]!r}",
-            "use ISO 8601 times (2024-03-01 18:00:00 or 2024-03-01T10:00:00Z)"
-            + (f" or the format {fmt}" if fmt else ""),
+            file, f"unparseable or out-of-range time: {first}",
+            "use ISO 8601 times between the years 1678 and 2261 (2024-03-01 18:00:00 or 2024-03-01T10:00:00Z)"
+            + (f" or the format {fmt}" if fmt else ""), record=record, field=what,
         )
-    return out
+    return out if index is None else out.set_axis(index)
 
 
 # --- threads ------------------------------------------------------------------------------------
@@ -623,9 +949,52 @@ def open_with_progress(path: str | Path, desc: str | None = None, show: bool | N
 
 
 def read_bytes(path: str | Path, show: bool | None = None) -> bytes:
-    """All bytes of ``path`` (``.gz`` decompressed), read in 1 MB chunks with a progress bar on large files."""
-    with open_with_progress(path, show=show) as fh:
-        return b"".join(iter(lambda: fh.read(1 << 20), b""))
+    """All bytes of ``path`` (``.gz`` decompressed), read in 1 MB chunks with a progress bar on large files.
+
+    Raises
+    ------
+    ImportFormatError
+        The file cannot be read, is named ``.gz`` but is not gzip data or is cut short, or
+        inflates past :data:`MAX_INFLATED_BYTES` (naming the file).
+    """
+    p = Path(path)
+    try:
+        with open_with_progress(p, show=show) as fh:
+            return read_capped(fh, str(p)) if p.suffix == ".gz" else b"".join(iter(lambda: fh.read(1 << 20), b""))
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ImportFormatError(p, f"not a complete gzip file ({exc})",
+                                "download the file again, or remove the .gz from a name of a file that is not "
+                                "compressed") from exc
+    except OSError as exc:
+        raise ImportFormatError(p, f"cannot read the file ({exc.strerror or exc})") from exc
+
+
+def read_csv_text(text: str, where: str | Path) -> pd.DataFrame:
+    """A CSV export's text as a table of strings (empty cells missing, column names stripped).
+
+    Raises
+    ------
+    ImportFormatError
+        An empty file, a row pandas cannot split (quote left open, too many fields), or a last
+        row cut short: fewer fields than the header and no line end after it, the mark of a
+        truncated file (naming the file and the line).
+    """
+    if not text.strip():
+        raise ImportFormatError(where, "empty file", "the export may have failed; export it again")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], index_col=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise ImportFormatError(where, f"not a readable CSV file ({str(exc).strip()})",
+                                "the file may be cut short or edited; export it again") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if not text.endswith(("\n", "\r")) and len(frame):
+        rows = list(csv.reader(io.StringIO(text)))
+        if rows and len(rows[-1]) < len(rows[0]):
+            raise ImportFormatError(
+                where, f"the last row has {len(rows[-1])} of the header's {len(rows[0])} fields and no line end: "
+                "the file looks cut short", "export the file again", record=f"line {text.count(chr(10)) + 1}",
+            )
+    return frame
 
 
 def decode_text(raw: bytes, name: str) -> str:

@@ -42,7 +42,6 @@ Mapping
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -51,19 +50,24 @@ import pandas as pd
 
 from commlab.data.load import Dataset
 from commlab.importers.base import (
+    DUPLICATE_ID,
     ImportFormatError,
     ImportReport,
     community_row,
     decode_text,
     finish,
     members_from_events,
+    note_identical_rows,
+    preview,
     read_bytes,
+    read_csv_text,
     read_json_file,
     reply_roots,
     single_community_option,
     split_options,
     text_to_utc,
 )
+from commlab.importers.fields import Fields, record_label
 
 __all__ = ["convert", "read_discord", "OPTIONS"]
 
@@ -75,14 +79,19 @@ def _load(path: Path) -> dict:
     data = read_json_file(path)
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list) \
             or not isinstance(data.get("guild"), dict) or not isinstance(data.get("channel"), dict):
-        found = ", ".join(list(data)[:8]) if isinstance(data, dict) else type(data).__name__
+        found = ", ".join(map(str, list(data)[:8])) if isinstance(data, dict) else type(data).__name__
         raise ImportFormatError(
             path, f"not a DiscordChatExporter JSON export: expected 'guild', 'channel' and 'messages', found {found}",
             "export with DiscordChatExporter in JSON format (CSV has no message ids or replies)",
         )
-    for m in data["messages"]:
-        if not isinstance(m, dict) or "id" not in m or not isinstance(m.get("author"), dict) or "timestamp" not in m:
-            raise ImportFormatError(path, f"a message lacks 'id', 'author' or 'timestamp': {str(m)[:80]}")
+    for i, m in enumerate(data["messages"]):
+        if not isinstance(m, dict):
+            raise ImportFormatError(path, f"expected an object, found {preview(m)}", record=f"message at position {i}")
+        f = Fields(path, record_label("message", m.get("id"), i))
+        f.id(m, "id", required=True)
+        f.mapping(m, "author", required=True)
+        if m.get("timestamp") is None:
+            raise f.error("timestamp", "missing (every message has one)")
     return data
 
 
@@ -103,7 +112,8 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     Raises
     ------
     ImportFormatError
-        Invalid JSON or JSON of the wrong shape, a CSV with another header (names the file).
+        Invalid JSON or JSON of the wrong shape, a field of the wrong type, a CSV with another
+        header (names the file, the message and the field).
     """
     split_options(options, OPTIONS, "discord")
     src = Path(source)
@@ -117,76 +127,107 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if not files:
         raise ImportFormatError(src, "no .json or .csv file in the folder")
     report = ImportReport("discord", str(src))
-    exports = [(f, _load(f)) for f in files]
-    guilds = {str(d["guild"].get("id")) for _, d in exports}
+    exports = []
+    for path in files:
+        d = _load(path)
+        g = Fields(path, "guild").id(d["guild"], "id", name="guild.id", required=True)
+        exports.append((path, d, g))
+    guilds = {g for _, _, g in exports}
     single_community_option(options, len(guilds), "guilds")
-    author_of: dict[tuple[str, str], str] = {}
-    for _, d in exports:
-        g = str(d["guild"].get("id"))
-        for m in d["messages"]:
-            author_of[(g, str(m["id"]))] = str(m["author"].get("id"))
+    # each message once per guild: the first file (in name order) that holds it
+    kept: dict[Path, list[tuple[dict, Fields]]] = {}
+    author_of: dict[tuple[str, str], str | None] = {}
+    for path, d, g in exports:
+        kept[path] = []
+        for i, m in enumerate(d["messages"]):
+            f = Fields(path, record_label("message", m.get("id"), i))
+            mid = f.id(m, "id", required=True)
+            if (g, mid) in author_of:
+                report.drop(DUPLICATE_ID)
+                continue
+            author_of[(g, mid)] = f.id(f.mapping(m, "author"), "id", name="author.id")
+            kept[path].append((m, f))
     rows: list[dict] = []
     names: dict[tuple[str, str], str] = {}
     roles: dict[tuple[str, str], str] = {}
     gnames: dict[str, str] = {}
-    for f, d in exports:
-        g = str(d["guild"].get("id"))
+    for path, d, g in exports:
         cid = (options.get("community_id") if len(guilds) == 1 else None) or f"discord-{g}"
-        gnames[cid] = str(d["guild"].get("name") or cid)
+        gnames[cid] = Fields(path, "guild").text(d["guild"], "name", name="guild.name") or cid
         ch = d["channel"]
-        is_thread = "thread" in str(ch.get("type", "")).lower()
-        msgs = d["messages"]
-        report.read(f"{f.name}: messages", len(msgs))
-        ts = text_to_utc(pd.Series([m["timestamp"] for m in msgs], dtype="string"), tz="UTC", file=str(f),
-                         what="timestamp")
-        ids = [str(m["id"]) for m in msgs]
-        parents = [str(m["reference"]["messageId"]) if _is_reply(m) else None for m in msgs]
+        cf = Fields(path, "channel")
+        ch_name, ch_id = cf.text(ch, "name", name="channel.name"), cf.id(ch, "id", name="channel.id")
+        is_thread = "thread" in (cf.text(ch, "type", name="channel.type") or "").lower()
+        msgs = kept[path]
+        report.read(f"{path.name}: messages", len(d["messages"]))
+        if not d["messages"]:
+            report.skip("channel export without messages")
+            continue
+        ts = text_to_utc(pd.Series([m.get("timestamp") for m, _ in msgs], dtype=object), tz="UTC", file=str(path),
+                         what="timestamp", records=[f.record for _, f in msgs])
+        ids = [str(m["id"]) for m, _ in msgs]
+        parents = [_reply_to(m, f) for m, f in msgs]
         roots = {} if is_thread else reply_roots(ids, parents)
-        for m, t, parent in zip(msgs, ts, parents, strict=True):
-            a = m["author"]
-            who = str(a.get("id"))
-            names[(cid, who)] = a.get("nickname") or a.get("name") or who
-            if a.get("isBot"):
+        for (m, f), t, parent in zip(msgs, ts, parents, strict=True):
+            a = f.mapping(m, "author")
+            who = f.id(a, "id", name="author.id")
+            if who is None:
+                report.drop("message without author.id (unknown sender)")
+                continue
+            names[(cid, who)] = f.text(a, "nickname", name="author.nickname") \
+                or f.text(a, "name", name="author.name") or who
+            if f.flag(a, "isBot", name="author.isBot"):
                 roles[(cid, who)] = "bot"
-            base = {"community_id": cid, "ts": t, "channel": ch.get("name"), "message_id": str(m["id"]),
-                    "thread_id": str(ch.get("id")) if is_thread else roots.get(str(m["id"])),
+            base = {"community_id": cid, "ts": t, "channel": ch_name, "message_id": str(m["id"]),
+                    "thread_id": ch_id if is_thread else roots.get(str(m["id"])),
                     "target_member_id": None, "ts_estimated": False}
-            kind = str(m.get("type"))
+            kind = f.text(m, "type")
             if kind in ("Default", "Reply"):
                 target = author_of.get((g, parent)) if parent else None
                 rows.append({**base, "member_id": who, "event_type": "reply" if parent else "message",
-                             "target_member_id": target, "text": m.get("content")})
+                             "target_member_id": target, "text": f.text(m, "content")})
                 if parent and target is None:
                     report.skip("reply to a message not in the exported files (target left empty)")
-                for u in m.get("mentions") or []:
-                    if isinstance(u, dict) and u.get("id"):
-                        uid = str(u["id"])
-                        names.setdefault((cid, uid), u.get("nickname") or u.get("name") or uid)
+                for u in f.items(m, "mentions", of=dict):
+                    uid = f.id(u, "id", name="mentions[].id")
+                    if uid:
+                        names.setdefault((cid, uid), f.text(u, "nickname", name="mentions[].nickname")
+                                         or f.text(u, "name", name="mentions[].name") or uid)
                         rows.append({**base, "member_id": who, "event_type": "mention", "target_member_id": uid})
-                for r in m.get("reactions") or []:
-                    users = r.get("users")
-                    if users is None:
-                        report.skip("reaction without the reactors (older export)", int(r.get("count") or 0))
+                for r in f.items(m, "reactions", of=dict):
+                    count = f.integer(r, "count", name="reactions[].count") or 0
+                    if r.get("users") is None:
+                        report.skip("reaction without the reactors (older export)", count)
                         continue
+                    users = f.items(r, "users", name="reactions[].users", of=dict)
+                    emoji = f.text(f.mapping(r, "emoji", name="reactions[].emoji"), "name",
+                                   name="reactions[].emoji.name")
                     for u in users:
-                        uid = str(u.get("id"))
-                        names.setdefault((cid, uid), u.get("nickname") or u.get("name") or uid)
-                        if u.get("isBot"):
+                        uid = f.id(u, "id", name="reactions[].users[].id")
+                        if uid is None:
+                            report.drop("reactor without an id")
+                            continue
+                        names.setdefault((cid, uid), f.text(u, "nickname", name="reactions[].users[].nickname")
+                                         or f.text(u, "name", name="reactions[].users[].name") or uid)
+                        if f.flag(u, "isBot", name="reactions[].users[].isBot"):
                             roles[(cid, uid)] = "bot"
                         rows.append({**base, "member_id": uid, "event_type": "reaction", "target_member_id": who,
-                                     "text": (r.get("emoji") or {}).get("name"), "ts_estimated": True})
-                    unlisted = max(int(r.get("count") or 0) - len(users), 0)
-                    report.skip("reaction counted but reactor not listed", unlisted)
+                                     "text": emoji, "ts_estimated": True})
+                    report.skip("reaction counted but reactor not listed", max(count - len(users), 0))
             elif kind == "GuildMemberJoin":
                 rows.append({**base, "member_id": who, "event_type": "join"})
             elif kind in ("RecipientAdd", "RecipientRemove"):
-                for u in m.get("mentions") or []:
-                    rows.append({**base, "member_id": str(u.get("id")),
+                for u in f.items(m, "mentions", of=dict):
+                    uid = f.id(u, "id", name="mentions[].id")
+                    if uid is None:
+                        report.drop(f"{kind} without a user id")
+                        continue
+                    rows.append({**base, "member_id": uid,
                                  "event_type": "join" if kind == "RecipientAdd" else "leave"})
             else:
                 report.skip(f"system message '{kind}'")
     if not rows:
-        raise ImportFormatError(src, "no messages in the export")
+        raise ImportFormatError(src, f"no messages in the export ({', '.join(p.name for p in files[:5])})")
     ev = pd.DataFrame(rows)
     for col in ("target_member_id", "thread_id", "channel", "text", "message_id"):
         ev[col] = ev[col].astype("string")
@@ -215,11 +256,7 @@ _REACTION = re.compile(r"\((\d+)\)\s*(?:,|$)")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    text = decode_text(read_bytes(path), str(path))
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ImportFormatError(path, f"not a readable CSV file ({exc})", "export the channel again") from exc
+    df = read_csv_text(decode_text(read_bytes(path), str(path)), path)
     if tuple(df.columns) != CSV_HEADER:
         unknown = [c for c in df.columns if c not in CSV_HEADER]
         missing = [c for c in CSV_HEADER if c not in df.columns]
@@ -229,13 +266,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
             + (f"missing column(s) {', '.join(missing)}; " if missing else "")
             + f"expected the header {','.join(CSV_HEADER)}",
             "export the channel with DiscordChatExporter in CSV (or, better, JSON) format without editing it",
+            record="line 1 (the header)",
         )
+    if df.empty:
+        raise ImportFormatError(path, "no messages (the header only)", "export the channel again")
     for col in ("AuthorID", "Date"):
         empty = df[col].isna()
         if empty.any():
             rows = [int(i) + 2 for i in df.index[empty][:5]]
-            raise ImportFormatError(path, f"column {col}: {int(empty.sum())} empty value(s), first at row(s) "
-                                    f"{', '.join(map(str, rows))}", "every exported message has an author and a date")
+            more = f" (and {int(empty.sum()) - len(rows)} more)" if empty.sum() > len(rows) else ""
+            raise ImportFormatError(path, f"empty{more}", "every exported message has an author and a date",
+                                    record=f"row {', '.join(map(str, rows))}", field=col)
     return df
 
 
@@ -248,7 +289,8 @@ def _convert_csv(src: Path, files: list[Path], options: dict[str, Any]) -> tuple
         guild = m.group("guild") if m else f.stem
         df = _read_csv(f)
         report.read(f"{f.name}: messages", len(df))
-        ts = text_to_utc(df["Date"], tz="UTC", file=str(f), what="Date")
+        ts = text_to_utc(df["Date"], tz="UTC", file=str(f), what="Date",
+                         records=[f"row {i + 2}" for i in range(len(df))])
         reactions = df["Reactions"].fillna("").map(lambda r: sum(int(n) for n in _REACTION.findall(r)))
         report.skip("reaction in a CSV export (no reactor ids; export JSON to keep them)", int(reactions.sum()))
         attachments = df["Attachments"].fillna("").map(lambda a: len([u for u in a.split(",") if u.strip()]))
@@ -259,6 +301,7 @@ def _convert_csv(src: Path, files: list[Path], options: dict[str, Any]) -> tuple
             "author": df["Author"].fillna("").str.replace(r"#\d{4}$", "", regex=True),
         }))
     ev = pd.concat(parts, ignore_index=True)
+    note_identical_rows(ev, report, "CSV row(s)")
     guilds = sorted(ev["guild"].unique())
     single_community_option(options, len(guilds), "guilds")
     given = options.get("community_id")
@@ -282,9 +325,12 @@ def _convert_csv(src: Path, files: list[Path], options: dict[str, Any]) -> tuple
     return ds, report
 
 
-def _is_reply(m: dict) -> bool:
-    ref = m.get("reference")
-    return isinstance(ref, dict) and ref.get("messageId") is not None and ref.get("type", "Default") == "Default"
+def _reply_to(m: dict, f: Fields) -> str | None:
+    """The id of the message ``m`` replies to (``reference.type`` Default; a Forward is not a reply)."""
+    ref = f.mapping(m, "reference")
+    parent = f.id(ref, "messageId", name="reference.messageId")
+    kind = f.text(ref, "type", name="reference.type") or "Default"
+    return parent if parent is not None and kind == "Default" else None
 
 
 def read_discord(source: str | Path, **options: Any) -> Dataset:

@@ -26,7 +26,7 @@ Mapping
   (Discourse exposes no per-user like time here).
 * members: the ``user_list`` CSV when given (``created_at`` -> ``joined_at``,
   ``admin`` and ``moderator`` -> ``staff``, ``name``/``username`` -> ``display_name``, extra ``handle`` = ``username``
-  and ``email_hash`` = sha256 of ``email``, which is not kept);
+  and ``email_hash`` = keyed HMAC-SHA256 of ``email``, which is not kept);
   otherwise derived from posts (first time seen; ``admin``/``moderator``/
   ``staff`` flags of the post -> ``staff``). Posts by users absent from the
   CSV are dropped and counted. CSV times are read as UTC (``... UTC`` or ISO;
@@ -35,7 +35,6 @@ Mapping
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -44,18 +43,25 @@ import pandas as pd
 
 from commlab.data.load import Dataset
 from commlab.importers.base import (
+    DUPLICATE_ID,
     ImportFormatError,
     ImportReport,
     community_row,
     decode_text,
     drop_rows,
     email_hash,
+    email_hash_note,
     finish,
     members_from_events,
+    preview,
+    read_bytes,
+    read_csv_text,
     read_json_file,
+    read_zip_member,
     split_options,
     text_to_utc,
 )
+from commlab.importers.fields import Fields, record_label
 
 __all__ = ["convert", "read_discourse", "OPTIONS"]
 
@@ -73,32 +79,62 @@ def _posts_of(data: Any, path: Path) -> list[dict]:
     elif isinstance(data, list):
         posts = data
     else:
-        found = ", ".join(list(data)[:8]) if isinstance(data, dict) else type(data).__name__
+        found = ", ".join(map(str, list(data)[:8])) if isinstance(data, dict) else type(data).__name__
         raise ImportFormatError(
             path, f"not a Discourse posts response: expected 'latest_posts', 'post_stream.posts' or a list of posts, "
             f"found {found}", "save the output of GET /posts.json or GET /t/<id>.json",
         )
-    for p in posts:
-        missing = [k for k in _POST_KEYS if not isinstance(p, dict) or k not in p]
+    for i, p in enumerate(posts):
+        if not isinstance(p, dict):
+            raise ImportFormatError(path, f"expected an object, found {preview(p)}", record=f"post at position {i}")
+        missing = [k for k in _POST_KEYS if k not in p]
         if missing:
-            raise ImportFormatError(path, f"a post lacks {', '.join(missing)}: {str(p)[:80]}")
+            raise ImportFormatError(path, f"lacks {', '.join(missing)} (every post has them)",
+                                    record=record_label("post", p.get("id"), i))
     return posts
+
+
+def _post_row(p: dict, f: Fields) -> dict[str, Any]:
+    """The fields of one post that the mapping reads, each checked for its type."""
+    likes = 0
+    for a in f.items(p, "actions_summary", of=dict):
+        if f.integer(a, "id", name="actions_summary[].id") == 2:
+            likes += f.integer(a, "count", name="actions_summary[].count") or 0
+    return {
+        "id": f.id(p, "id", required=True), "user_id": f.integer(p, "user_id"),
+        "created_at": f.text(p, "created_at"), "topic_id": f.id(p, "topic_id", required=True),
+        "post_number": f.integer(p, "post_number", required=True), "post_type": f.integer(p, "post_type") or 1,
+        "reply_to_post_number": f.integer(p, "reply_to_post_number"), "category_id": f.id(p, "category_id"),
+        "username": f.text(p, "username"), "name": f.text(p, "name"), "raw": f.text(p, "raw"),
+        "staff": f.flag(p, "admin") or f.flag(p, "moderator") or f.flag(p, "staff"), "likes": likes,
+        "record": f.record,
+    }
 
 
 def _read_user_list(path: Path) -> tuple[pd.DataFrame, str]:
     if path.suffix == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            inner = [n for n in zf.namelist() if n.endswith(".csv")]
-            if not inner:
-                raise ImportFormatError(path, "no .csv inside the user_list ZIP")
-            raw, where = zf.read(inner[0]), f"{path}!{inner[0]}"
+        try:
+            with zipfile.ZipFile(path) as zf:
+                inner = [n for n in zf.namelist() if n.endswith(".csv")]
+                if not inner:
+                    raise ImportFormatError(path, "no .csv inside the user_list ZIP")
+                where = f"{path}!{inner[0]}"
+                raw = read_zip_member(zf, inner[0], where)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ImportFormatError(path, f"not a readable ZIP file ({exc})", "download the export again") from exc
     else:
-        raw, where = path.read_bytes(), str(path)
-    frame = pd.read_csv(io.StringIO(decode_text(raw, where)), dtype=str, keep_default_na=False, na_values=[""])
+        raw, where = read_bytes(path), str(path)
+    frame = read_csv_text(decode_text(raw, where), where)
     missing = [c for c in ("id", "username", "created_at") if c not in frame.columns]
     if missing:
         raise ImportFormatError(where, f"not a Discourse user_list export: missing column(s) {', '.join(missing)}",
-                                "use Admin > Users > Export (user_list)")
+                                "use Admin > Users > Export (user_list)", record="line 1 (the header)")
+    ids = frame["id"].astype("string").str.strip()
+    bad = ids.notna() & ~ids.str.fullmatch(r"-?\d{1,18}").fillna(False)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(where, f"not a user id (a whole number): {preview(frame['id'].iloc[i])}",
+                                "export the user list again", record=f"row {i + 2}", field="id")
     return frame, where
 
 
@@ -120,7 +156,8 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     Raises
     ------
     ImportFormatError
-        Invalid JSON, JSON of the wrong shape, a user_list without its columns.
+        Invalid JSON, JSON of the wrong shape, a field of the wrong type (naming the post and the
+        field), a user_list without its columns.
     """
     split_options(options, OPTIONS, "discourse")
     src = Path(source)
@@ -134,69 +171,77 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         ulist = [Path(options["user_list"])]
     if not jfiles:
         raise ImportFormatError(src, "no .json posts file")
-    posts: dict[Any, dict] = {}
-    for f in jfiles:
-        lst = _posts_of(read_json_file(f), f)
-        report.read(f"{f.name}: posts", len(lst))
-        for p in lst:
-            posts[p["id"]] = {**posts.get(p["id"], {}), **p}
+    posts: dict[str, dict] = {}
+    for jf in jfiles:
+        lst = _posts_of(read_json_file(jf), jf)
+        report.read(f"{jf.name}: posts", len(lst))
+        if not lst:
+            report.skip("posts file without posts")
+        for i, p in enumerate(lst):
+            row = _post_row(p, Fields(jf, record_label("post", p.get("id"), i)))
+            if row["id"] in posts:  # pages overlap: the same post again, perhaps with more fields
+                report.drop(DUPLICATE_ID)
+                row = {**posts[row["id"]], **{k: v for k, v in row.items() if v is not None}}
+            posts[row["id"]] = {**row, "file": str(jf)}
     report.notes.append(f"{len(posts)} distinct post(s) after removing page overlaps")
     df = pd.DataFrame(list(posts.values()))
-    for col in ("post_type", "reply_to_post_number", "category_id", "actions_summary", "username", "name",
-                "admin", "moderator", "staff", "raw"):
-        if col not in df.columns:
-            df[col] = None
-    df["post_type"] = pd.to_numeric(df["post_type"]).fillna(1).astype(int)
     for t, n in df.loc[df["post_type"] != 1, "post_type"].value_counts().items():
         report.skip(f"post_type {t} (moderator action, small action or whisper)", int(n))
     df = df[df["post_type"] == 1]
-    uid = pd.to_numeric(df["user_id"], errors="coerce")
-    df = drop_rows(df, uid.isna(), "post without user_id", report)
-    uid = pd.to_numeric(df["user_id"], errors="coerce")
-    report.skip("post by a system user (user_id < 0)", int((uid < 0).sum()))
-    df = df[uid >= 0].copy()
-    df["member"] = pd.to_numeric(df["user_id"]).astype("int64").astype(str)
+    df = drop_rows(df, df["user_id"].isna(), "post without user_id", report)
+    report.skip("post by a system user (user_id < 0)", int((df["user_id"] < 0).sum()))
+    df = df[df["user_id"] >= 0].copy()
+    df["member"] = df["user_id"].astype("int64").astype(str)
     df["topic_s"] = df["topic_id"].astype(str)
-    df["num"] = pd.to_numeric(df["post_number"]).astype("int64")
+    df["num"] = df["post_number"].astype("int64")
     author = {(t, n): m for t, n, m in zip(df["topic_s"], df["num"], df["member"], strict=True)}
-    reply_to = pd.to_numeric(df["reply_to_post_number"], errors="coerce")
-    tnum = reply_to.where(reply_to.notna(), 1).astype("int64")
+    tnum = df["reply_to_post_number"].map(lambda n: 1 if n is None or pd.isna(n) else int(n))
     target = [author.get((t, n)) if num > 1 else None
               for t, n, num in zip(df["topic_s"], tnum, df["num"], strict=True)]
-    likes = df["actions_summary"].map(
-        lambda a: sum(int(x.get("count") or 0) for x in a if isinstance(x, dict) and x.get("id") == 2)
-        if isinstance(a, list) else 0)
     cid = options.get("community_id") or src.name.split(".")[0]
+    times = pd.Series(dtype="datetime64[ns, UTC]")
+    if len(df):
+        times = pd.concat([text_to_utc(part["created_at"].astype(object), tz="UTC", file=name, what="created_at",
+                                       records=list(part["record"]))
+                           for name, part in df.groupby("file", sort=False)]).reindex(df.index)
     events = pd.DataFrame({
-        "community_id": cid, "member_id": df["member"].to_numpy(),
-        "ts": text_to_utc(df["created_at"].astype("string"), tz="UTC", file=str(src), what="created_at").to_numpy(),
+        "community_id": cid, "member_id": df["member"].to_numpy(), "ts": times.to_numpy(),
         "event_type": ["post" if n == 1 else "reply" for n in df["num"]],
         "target_member_id": pd.array(target, dtype="string"), "thread_id": df["topic_s"].to_numpy(),
-        "topic": df["category_id"].map(lambda c: None if pd.isna(c) else str(c)).to_numpy(),
+        "topic": df["category_id"].to_numpy(),
         "post_id": df["id"].astype(str).to_numpy(), "post_number": df["num"].to_numpy(),
-        "like_count": likes.to_numpy(), "text": df["raw"].to_numpy(),
+        "like_count": df["likes"].to_numpy(), "text": df["raw"].to_numpy(),
     })
+    events["ts"] = events["ts"].astype("datetime64[ns, UTC]")
+    events["topic"] = events["topic"].astype("string")
     n_unresolved = int(((events["event_type"] == "reply") & events["target_member_id"].isna()).sum())
     if n_unresolved:
         report.notes.append(f"{n_unresolved} reply(ies) whose target post was not fetched: target left empty")
     names = dict(zip(df["member"], df["name"].where(df["name"].notna(), df["username"]), strict=True))
-    staff = {m: "staff" for m, a, mo, st in zip(df["member"], df["admin"], df["moderator"], df["staff"], strict=True)
-             if bool(a) or bool(mo) or bool(st)}
+    staff = {m: "staff" for m, st in zip(df["member"], df["staff"], strict=True) if st}
     if ulist:
         users, where = _read_user_list(ulist[0])
         report.read("user_list", len(users))
         users = drop_rows(users, users["id"].isna(), "user_list row without id", report)
-        users = users[pd.to_numeric(users["id"], errors="coerce").fillna(-1) >= 0]
+        users = users.assign(id=users["id"].str.strip())
+        users = drop_rows(users, users["id"].duplicated(), "duplicate user_list row (the first is kept)", report)
+        system = pd.to_numeric(users["id"]) < 0
+        report.skip("user_list row of a system user (id < 0)", int(system.sum()))
+        rows = [f"row {i + 2}" for i in users.index]
+        users = users[~system]
         flag = lambda c: users[c].astype("string").str.lower().isin(["true", "t", "1"]) if c in users else False  # noqa: E731
         members = pd.DataFrame({
-            "community_id": cid, "member_id": users["id"].str.strip(),
-            "joined_at": text_to_utc(users["created_at"], tz="UTC", file=where, what="created_at"),
+            "community_id": cid, "member_id": users["id"],
+            "joined_at": text_to_utc(users["created_at"], tz="UTC", file=where, what="created_at",
+                                     records=[r for r, keep in zip(rows, ~system, strict=True) if keep]),
             "role": (flag("admin") | flag("moderator")).map({True: "staff", False: "member"}),
             "display_name": users["name"].where(users["name"].notna(), users["username"]) if "name" in users
             else users["username"],
             "handle": users["username"],
             "email_hash": users["email"].map(email_hash) if "email" in users else None,
         })
+        if "email" in users and users["email"].notna().any():
+            report.notes.append(email_hash_note())
         known = pd.Index(members["member_id"])
         events = drop_rows(events, ~events["member_id"].isin(known), "post by a user absent from user_list", report)
         bad_t = events["target_member_id"].notna() & ~events["target_member_id"].isin(known)
@@ -205,7 +250,8 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         members = members_from_events(events, names=names, roles=staff)
         report.notes.append("no user_list CSV: members derived from posts; joined_at = first post seen")
     if events.empty:
-        raise ImportFormatError(src, "no regular post by a known user")
+        raise ImportFormatError(src, f"no regular post by a known user (in {', '.join(p.name for p in jfiles[:5])}"
+                                + (f" and {ulist[0].name}" if ulist else "") + ")")
     created = min(events["ts"].min(), members["joined_at"].min())
     comm = community_row(
         community_id=cid, name=cid, platform="discourse", created_at=created, source="Discourse API JSON",

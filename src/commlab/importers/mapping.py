@@ -2,7 +2,7 @@
 
 The mapping file (validated: unknown keys are rejected)::
 
-    file: 群聊记录.xlsx            # optional: the data file, relative to this YAML
+    file: 群聊记录.xlsx            # optional: the data file, in this YAML's folder (or below it)
     sheet: 0                       # Excel only: sheet index or name (default 0)
     community:                     # the community the rows belong to
       community_id: demo-group
@@ -31,7 +31,8 @@ The mapping file (validated: unknown keys are rejected)::
     unknown_values: error          # or "drop": rows whose mapped value is not in the map
 
 Canonical columns allowed in ``columns``/``constants``: every ``events``
-column of :mod:`commlab.data.schema` plus ``display_name``; ``community_id``
+column of :mod:`commlab.data.schema` plus ``display_name`` and ``message_id`` (an extra events column:
+rows repeating an earlier row's message id are dropped and counted); ``community_id``
 may be a column when the file holds several communities (each then needs
 the ``community`` fields, so only one community per file is supported
 unless ``community_id`` values all equal the configured one).
@@ -43,7 +44,6 @@ event), role ``member``.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,7 +52,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from commlab.data import schema as S
-from commlab.data.load import Dataset
+from commlab.data.load import Dataset, check_time_zone
 from commlab.errors import UsageError
 from commlab.importers.base import (
     ImportFormatError,
@@ -60,8 +60,11 @@ from commlab.importers.base import (
     decode_text,
     drop_rows,
     finish,
+    first_of_each_id,
     members_from_events,
+    note_identical_rows,
     read_bytes,
+    read_csv_text,
     split_options,
     text_to_utc,
     unix_to_utc,
@@ -70,7 +73,7 @@ from commlab.importers.base import (
 __all__ = ["convert", "read_mapped", "MappingSpec", "load_mapping", "OPTIONS"]
 
 OPTIONS: tuple[str, ...] = ("mapping", "progress")
-_TARGETS = tuple(S.EVENTS.names) + ("display_name",)
+_TARGETS = tuple(S.EVENTS.names) + ("display_name", "message_id")
 
 
 class _Community(BaseModel):
@@ -92,6 +95,15 @@ class _Time(BaseModel):
     format: str | None = None
     tz: str = "Asia/Shanghai"
     unit: Literal["s", "ms"] | None = None
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            check_time_zone(v)
+        except UsageError:
+            raise ValueError(f"unknown time zone {v!r}: use an IANA name such as Asia/Shanghai or UTC") from None
+        return v
 
 
 class MappingSpec(BaseModel):
@@ -128,9 +140,13 @@ def load_mapping(path: str | Path) -> MappingSpec:
     try:
         raw = yaml.safe_load(decode_text(p.read_bytes(), str(p)))
     except OSError as exc:
-        raise ImportFormatError(p, f"cannot read mapping file ({exc})") from exc
+        raise ImportFormatError(p, f"cannot read mapping file ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:
-        raise ImportFormatError(p, f"not valid YAML ({exc})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ImportFormatError(p, f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})") from exc
+    except RecursionError:
+        raise ImportFormatError(p, "YAML nested too deep to read (no mapping file nests so deep)") from None
     if not isinstance(raw, dict):
         raise ImportFormatError(p, "the mapping file must be a YAML mapping (key: value)")
     try:
@@ -160,15 +176,36 @@ def _read_table(path: Path, sheet: int | str) -> pd.DataFrame:
                 return pd.read_excel(path, sheet_name=sheet, dtype=str)
             except ImportError as exc:
                 raise ImportFormatError(path, "reading Excel needs openpyxl (pip install openpyxl)") from exc
-        raw = read_bytes(path)
-        return pd.read_csv(io.StringIO(decode_text(raw, str(path))), dtype=str, keep_default_na=False,
-                           na_values=[""])
+        return read_csv_text(decode_text(read_bytes(path), str(path)), path)
     except ImportFormatError:
         raise
     except (ValueError, KeyError) as exc:
         raise ImportFormatError(path, f"unreadable table ({exc})") from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure
         raise ImportFormatError(path, f"unreadable table ({type(exc).__name__}: {exc})") from exc
+
+
+def _confined(spec_path: Path, name: str) -> Path:
+    """The data file ``name`` of the mapping ``spec_path``: it must lie in the mapping's folder or below.
+
+    A mapping file is data that can travel (mailed with an export); it must not read files
+    elsewhere (``/etc/passwd``, ``../../secrets.csv``). A data file outside the folder is
+    given on the command line instead, as the source, with the mapping as an option.
+
+    Raises
+    ------
+    ImportFormatError
+        An absolute path, or one leading (through ``..`` or a link) out of the folder.
+    """
+    folder = spec_path.parent.resolve()
+    target = (folder / name).resolve()
+    if Path(name).is_absolute() or not target.is_relative_to(folder):
+        raise ImportFormatError(
+            spec_path, f"the data file {name!r} lies outside the mapping's folder {folder}",
+            "put the data file in the mapping's folder, or pass it on the command line: "
+            f"commlab import mapping DATA_FILE -o mapping={spec_path.name} --out DIR", field="file",
+        )
+    return target
 
 
 def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
@@ -200,7 +237,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         if not spec.file:
             raise ImportFormatError(spec_path, "no 'file' key: name the data file, or pass the data file as source "
                                     "and this YAML as the mapping option")
-        data_path = (spec_path.parent / spec.file).resolve()
+        data_path = _confined(spec_path, spec.file)
     else:
         if not options.get("mapping"):
             raise UsageError("the mapping importer needs the option mapping=<path of the mapping YAML>")
@@ -217,8 +254,11 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if absent:
         raise ImportFormatError(
             data_path, f"column(s) named in {spec_path.name} not in the file: {', '.join(absent)}; "
-            f"the file has: {', '.join(raw.columns)}", f"correct 'columns' in {spec_path}",
+            f"the file has: {', '.join(map(str, raw.columns))}", f"correct 'columns' in {spec_path}",
+            record="line 1 (the header)",
         )
+    rows = [f"row {i + 2}" for i in range(len(raw))]  # as a spreadsheet numbers them (the header is row 1)
+    raw.index = pd.RangeIndex(len(raw))
     out = pd.DataFrame(index=raw.index)
     for target, col in spec.columns.items():
         out[target] = raw[col].astype("string").str.strip()
@@ -233,10 +273,12 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         if unmapped.any():
             vals = sorted(set(out.loc[unmapped, target].astype(str)))[:10]
             if spec.unknown_values == "error":
+                first = int(unmapped.to_numpy().nonzero()[0][0])
                 raise ImportFormatError(
                     data_path, f"{int(unmapped.sum())} value(s) of column {spec.columns.get(target, target)!r} have "
                     f"no entry in values.{target}: {', '.join(vals)}",
                     f"add them to values.{target} in {spec_path}, or set unknown_values: drop",
+                    record=rows[out.index[first]], field=spec.columns.get(target, target),
                 )
             out = drop_rows(out, unmapped, f"value of {target} not in the mapping ({', '.join(vals)})", report)
             mapped = mapped[~unmapped]
@@ -245,17 +287,24 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if "community_id" in out.columns:
         other = out["community_id"].notna() & (out["community_id"] != cid)
         if other.any():
-            raise ImportFormatError(data_path, f"rows of community {out.loc[other, 'community_id'].iloc[0]!r} but "
-                                    f"the mapping describes {cid!r}", "split the file per community")
+            first = out.index[int(other.to_numpy().nonzero()[0][0])]
+            raise ImportFormatError(data_path, f"rows of community {out.loc[first, 'community_id']!r} but "
+                                    f"the mapping describes {cid!r}", "split the file per community",
+                                    record=rows[first], field=spec.columns.get("community_id", "community_id"))
     out["community_id"] = cid
     src_col = spec.columns.get("ts", "ts")
+    labels = [rows[i] for i in out.index]
     if spec.time.unit:
-        out["ts"] = unix_to_utc(out["ts"], unit=spec.time.unit, file=str(data_path), what=src_col)
+        out["ts"] = unix_to_utc(out["ts"], unit=spec.time.unit, file=str(data_path), what=src_col, records=labels)
     else:
-        out["ts"] = text_to_utc(out["ts"], tz=spec.time.tz, file=str(data_path), what=f"column {src_col}",
-                                fmt=spec.time.format)
+        out["ts"] = text_to_utc(out["ts"], tz=spec.time.tz, file=str(data_path), what=src_col,
+                                fmt=spec.time.format, records=labels)
     out = drop_rows(out, out["member_id"].isna(), "row without member_id", report)
     out = drop_rows(out, out["ts"].isna(), "row without a time", report)
+    if "message_id" in out.columns:
+        out = out[first_of_each_id(out["message_id"], report)]
+    else:
+        note_identical_rows(out, report, "row(s)")
     names = None
     if "display_name" in out.columns:
         dn = out.dropna(subset=["display_name"]).groupby("member_id")["display_name"].last()
@@ -268,14 +317,16 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     created = out["ts"].min()
     if c.created_at:
         created = text_to_utc(pd.Series([c.created_at]), tz=spec.time.tz, file=str(spec_path),
-                              what="community.created_at").iloc[0]
+                              what="community.created_at", records=["community"]).iloc[0]
     comm = pd.DataFrame([{
         "community_id": cid, "name": c.name or cid, "theme": c.theme, "business_model": c.business_model,
         "lifecycle": c.lifecycle, "platform": c.platform, "monetization": c.monetization, "created_at": created,
         "economy": c.economy, "source": c.source or f"{data_path.name} mapped with {spec_path.name}",
     }])
     report.notes.append("members derived from the events: joined_at = first time seen")
-    return finish(comm, members, out, source=str(data_path), report=report, tz=spec.time.tz), report
+    ds = finish(comm, members, out, source=str(data_path), report=report, tz=spec.time.tz,
+                source_columns=dict(spec.columns), keep_event_rows=True)
+    return ds, report
 
 
 def read_mapped(source: str | Path, **options: Any) -> Dataset:

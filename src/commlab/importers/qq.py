@@ -18,7 +18,8 @@ documentation; parsing rules as ``hikariyo/qq-chat-history``)::
     欢迎！
 
 * A message head is ``<date> <time> <name>(<QQ号>)`` or ``<name><<email>>``;
-  the **last** bracket group is the id (names may contain brackets); 12-hour
+  the **last** bracket group is the id when it holds digits (a QQ number) or an
+  address (names may contain brackets: ``小明(二班)`` without a number has no id); 12-hour
   times (``8:43:38 PM``) are accepted; a head without an id is dropped and
   counted. The body is the following lines up to the next head.
 * Each ``消息对象:<name>`` block starts a conversation; each conversation is
@@ -56,10 +57,12 @@ from commlab.importers.base import (
     decode_text,
     finish,
     members_from_events,
+    note_identical_rows,
     read_bytes,
     single_community_option,
     split_options,
     text_to_utc,
+    tz_option,
 )
 
 __all__ = ["convert", "read_qq", "parse_qq_text", "OPTIONS"]
@@ -69,11 +72,13 @@ _DEFAULTS = {"theme": "interest", "business_model": "creator", "lifecycle": "sta
 _HEAD = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})\s+(?P<time>\d{1,2}:\d{2}:\d{2}(?:\s*[AaPp][Mm])?)\s+(?P<rest>.+?)\s*$"
 )
-_ID = re.compile(r"^(?P<name>.*)(?:\((?P<qq>[^()]*)\)|<(?P<mail>[^<>]*)>)$")
+_ID = re.compile(r"^(?P<name>.*)(?:\((?P<qq>\d+)\)|<(?P<mail>[^<>]*@[^<>]*)>)$")
 _TITLE = re.compile(r"^【(?P<title>[^】]*)】")
 _TARGET = re.compile(r"^消息对象:(?P<name>.+)$")
 _SYSTEM_IDS = ("10000", "1000000")
 _JOIN = re.compile(r"^(?P<name>.+?)加入本群")
+#: The start of a message head (a date, perhaps a time): at the very end of a file, a head cut short.
+_CUT_HEAD = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}(?::\d{0,2}){0,2}(?:\s.*)?)?$")
 
 
 def parse_qq_text(text: str, path: str = "?") -> list[dict]:
@@ -87,7 +92,8 @@ def parse_qq_text(text: str, path: str = "?") -> list[dict]:
     conv = None
     out: list[dict] = []
     cur: dict | None = None
-    for raw in text.splitlines():
+    lines = text.splitlines()
+    for n, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
         m = _TARGET.match(line.strip())
         if m:
@@ -107,28 +113,35 @@ def parse_qq_text(text: str, path: str = "?") -> list[dict]:
             if t:
                 title, name = t.group("title"), name[t.end():]
             cur = {"conversation": conv, "time": f"{h.group('date')} {h.group('time')}", "name": name.strip(),
-                   "id": (ident or "").strip() or None, "title": title, "body": []}
+                   "id": (ident or "").strip() or None, "title": title, "body": [], "line": n}
             out.append(cur)
         elif cur is not None:
             cur["body"].append(line)
     if not out:
         raise ImportFormatError(path, "no message line '<YYYY-MM-DD> <HH:MM:SS> <name>(<QQ号>)' found",
                                 "export from QQ message manager as .txt (消息记录)")
+    last = next((k for k in range(len(lines), 0, -1) if lines[k - 1].strip()), 0)
+    if last and not text.endswith(("\n", "\r")) and _CUT_HEAD.match(lines[last - 1].strip()) \
+            and not _HEAD.match(lines[last - 1]):
+        raise ImportFormatError(path, f"a message head cut short: {lines[last - 1].strip()!r}",
+                                "the file looks truncated; export it again", record=f"line {last}")
     for r in out:
         r["body"] = "\n".join(r["body"]).strip()
     return out
 
 
-def _times(values: list[str], tz: str, path: str) -> pd.Series:
+def _times(values: list[str], tz: str, path: str, records: list[str]) -> pd.Series:
     s = pd.Series(values, dtype="string")
     ampm = s.str.contains(r"[AaPp][Mm]$", regex=True)
     if ampm.any():
         out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
-        out[~ampm] = text_to_utc(s[~ampm], tz=tz, file=path, what="time") if (~ampm).any() else out[~ampm]
+        pick = lambda mask: [r for r, m in zip(records, mask, strict=True) if m]  # noqa: E731
+        if (~ampm).any():
+            out[~ampm] = text_to_utc(s[~ampm], tz=tz, file=path, what="time", records=pick(~ampm))
         out[ampm] = text_to_utc(s[ampm].str.upper().str.replace(r"\s+", " ", regex=True), tz=tz, file=path,
-                                what="time", fmt="%Y-%m-%d %I:%M:%S %p")
+                                what="time", fmt="%Y-%m-%d %I:%M:%S %p", records=pick(ampm))
         return out
-    return text_to_utc(s, tz=tz, file=path, what="time")
+    return text_to_utc(s, tz=tz, file=path, what="time", records=records)
 
 
 def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
@@ -156,7 +169,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     files = sorted(src.glob("*.txt")) if src.is_dir() else [src]
     if not files:
         raise ImportFormatError(src, "no .txt file in the folder")
-    tz = options.get("tz") or "Asia/Shanghai"
+    tz = tz_option(options)
     report = ImportReport("qq", str(src))
     msgs: list[dict] = []
     for f in files:
@@ -164,7 +177,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         for r in parsed:
             r["conversation"] = r["conversation"] or f.stem
         report.read(f.name, len(parsed))
-        ts = _times([r["time"] for r in parsed], tz, str(f))
+        ts = _times([r["time"] for r in parsed], tz, str(f), [f"line {r['line']}" for r in parsed])
         for r, t in zip(parsed, ts, strict=True):
             r["ts"] = t
         msgs.extend(parsed)
@@ -224,6 +237,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if not events:
         raise ImportFormatError(src, "no message with a QQ number or email")
     ev = pd.concat(events, ignore_index=True)
+    note_identical_rows(ev, report, "message event(s)")
     for col in ("target_member_id", "text"):
         ev[col] = ev[col].astype("string")
     ds = finish(pd.DataFrame(comms), pd.concat(members, ignore_index=True), ev, source=str(src), report=report)

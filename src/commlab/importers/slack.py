@@ -27,14 +27,14 @@ Mapping
   ``staff`` for ``is_admin``, ``bot`` for ``is_bot`` and ``USLACKBOT``);
   ``joined_at`` = first join or activity; users never seen get the
   workspace's first event time and ``joined_at_estimated`` = True. Extra
-  columns ``handle`` (``name``) and ``email_hash`` (sha256 of ``profile.email``;
-  the address itself is not kept), for :mod:`commlab.importers.identity`. Ids in
+  columns ``handle`` (``name``) and ``email_hash`` (keyed HMAC-SHA256 of
+  ``profile.email``, see :func:`~commlab.importers.base.email_hash`; the address itself is
+  not kept), for :mod:`commlab.importers.identity`. Ids in
   messages absent from ``users.json`` are added (bots) or their events dropped.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -44,14 +44,20 @@ import pandas as pd
 
 from commlab.data.load import Dataset
 from commlab.importers.base import (
+    DUPLICATE_ID,
     ImportFormatError,
     ImportReport,
     community_row,
     email_hash,
+    email_hash_note,
     finish,
     members_from_events,
+    parse_json,
+    preview,
+    read_zip_member,
     split_options,
 )
+from commlab.importers.fields import Fields, record_label
 
 __all__ = ["convert", "read_slack", "OPTIONS"]
 
@@ -86,25 +92,51 @@ class _Export:
         return self.prefix + name in self.names
 
     def read(self, name: str) -> Any:
+        """The parsed JSON of ``name``; a ZIP member is inflated with a size cap (:func:`read_zip_member`)."""
         full = self.prefix + name
-        where = f"{self.path}!{full}" if self._zip else str(self.path / full)
-        try:
-            raw = self._zip.read(full) if self._zip else (self.path / full).read_bytes()
-            return json.loads(raw.decode("utf-8-sig"))
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(where, f"not valid JSON (line {exc.lineno}: {exc.msg})",
-                                    "the export may be truncated; export it again") from exc
-        except (UnicodeDecodeError, KeyError, OSError) as exc:
-            raise ImportFormatError(where, f"unreadable ({exc})") from exc
+        where = self.where(name)
+        if self._zip is not None:
+            raw = read_zip_member(self._zip, full, where)
+        else:
+            try:
+                raw = (self.path / full).read_bytes()
+            except OSError as exc:
+                raise ImportFormatError(where, f"unreadable ({exc.strerror or exc})") from exc
+        return parse_json(raw, where)
 
     def where(self, name: str) -> str:
         return f"{self.path}!{self.prefix + name}" if self._zip else str(self.path / (self.prefix + name))
 
 
 def _list_of_dicts(data: Any, where: str, what: str) -> list[dict]:
-    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
-        raise ImportFormatError(where, f"expected a JSON array of {what} objects, found {type(data).__name__}")
+    if not isinstance(data, list):
+        raise ImportFormatError(where, f"expected a JSON array of {what} objects, found {preview(data)}")
+    for i, x in enumerate(data):
+        if not isinstance(x, dict):
+            raise ImportFormatError(where, f"expected an object, found {preview(x)}",
+                                    record=f"{what} at position {i}")
     return data
+
+
+#: A Slack timestamp: Unix seconds (at most 10 digits: up to 2286) and up to 9 digits of fraction.
+_TS = re.compile(r"^\d{1,10}(?:\.\d{1,9})?$")
+
+
+def _ts_field(f: Fields, m: dict, key: str, *, required: bool = False) -> str | None:
+    """A Slack ``"<unix s>.<micro>"`` field as its text, checked."""
+    value = m.get(key)
+    if value is None:
+        if required:
+            raise f.error(key, "missing (every message has one)")
+        return None
+    if not isinstance(value, str) or not _TS.match(value.strip()):
+        raise f.error(key, f"not a Slack timestamp ('<Unix seconds>.<digits>'): {preview(value)}")
+    if int(value.strip().split(".")[0]) > _MAX_UNIX_S:
+        raise f.error(key, f"Slack timestamp {preview(value)} lies after 2262 (no time can hold it)")
+    return value.strip()
+
+
+_MAX_UNIX_S = int(pd.Timestamp.max.value // 1_000_000_000) - 1
 
 
 def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
@@ -142,37 +174,58 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         if exp.has(f):
             lst = _list_of_dicts(exp.read(f), exp.where(f), "conversation")
             report.read(f.removesuffix(".json"), len(lst))
-            for c in lst:
-                convs[str(c.get("name") or c.get("id"))] = c
+            for i, c in enumerate(lst):
+                f_c = Fields(exp.where(f), record_label("conversation", c.get("id"), i))
+                name = f_c.text(c, "name") or f_c.id(c, "id", required=True)
+                convs[str(name)] = c
     roles: dict[str, str] = {}
     names: dict[str, str] = {}
     handles: dict[str, str] = {}
     emails: dict[str, str | None] = {}
-    for u in users:
-        uid = str(u.get("id"))
-        prof = u.get("profile") or {}
-        handles[uid] = u.get("name")
-        emails[uid] = email_hash(prof.get("email"))
-        names[uid] = prof.get("display_name") or u.get("real_name") or prof.get("real_name") or u.get("name") or uid
-        if u.get("is_bot") or uid == "USLACKBOT":
+    users_where = exp.where(users_file)
+    for i, u in enumerate(users):
+        f = Fields(users_where, record_label("user", u.get("id"), i))
+        uid = f.id(u, "id", required=True)
+        assert uid is not None
+        if uid in roles:
+            report.drop("duplicate user in users.json (the first is kept)")
+            continue
+        prof = f.mapping(u, "profile")
+        handles[uid] = f.text(u, "name")
+        emails[uid] = email_hash(f.text(prof, "email", name="profile.email"))
+        names[uid] = (f.text(prof, "display_name", name="profile.display_name") or f.text(u, "real_name")
+                      or f.text(prof, "real_name", name="profile.real_name") or f.text(u, "name") or uid)
+        if f.flag(u, "is_bot") or uid == "USLACKBOT":
             roles[uid] = "bot"
-        elif u.get("is_owner") or u.get("is_primary_owner"):
+        elif f.flag(u, "is_owner") or f.flag(u, "is_primary_owner"):
             roles[uid] = "owner"
-        elif u.get("is_admin"):
+        elif f.flag(u, "is_admin"):
             roles[uid] = "staff"
         else:
             roles[uid] = "member"
+    if any(emails.values()):
+        report.notes.append(email_hash_note())
     cid = options.get("community_id") or src.name.removesuffix(".zip")
     rows: list[dict] = []
     n_msgs = 0
     for conv in sorted(convs):
         days = [n[len(exp.prefix):] for n in exp.names
                 if n.startswith(exp.prefix + conv + "/") and _DAY.match(PurePosixPath(n).name)]
+        seen: set[str] = set()
         for day in sorted(days):
             msgs = _list_of_dicts(exp.read(day), exp.where(day), "message")
             n_msgs += len(msgs)
-            for m in msgs:
-                rows.extend(_message_events(m, conv, cid, roles, names, exp.where(day), report))
+            if not msgs:
+                report.skip("empty day file (Slack writes a day file only for a day with messages)")
+            for i, m in enumerate(msgs):
+                f = Fields(exp.where(day), record_label("message", m.get("ts"), i))
+                ts = _ts_field(f, m, "ts", required=True)
+                assert ts is not None
+                if ts in seen:
+                    report.drop(DUPLICATE_ID)
+                    continue
+                seen.add(ts)
+                rows.extend(_message_events(m, f, conv, cid, roles, names, report))
     report.read("messages", n_msgs)
     if not rows:
         raise ImportFormatError(src, "no messages in any channel folder")
@@ -214,7 +267,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
 
 
 def _slack_ts(values: pd.Series, where: str) -> pd.Series:
-    """Slack ``"<unix s>.<micro>"`` strings to UTC, exactly (no float rounding)."""
+    """Slack ``"<unix s>.<micro>"`` strings (checked by :func:`_ts_field`) to UTC, exactly (no float rounding)."""
     txt = values.astype("string").str.strip()
     parts = txt.str.extract(r"^(\d+)(?:\.(\d{1,9}))?$")
     bad = txt.notna() & parts[0].isna()
@@ -224,45 +277,44 @@ def _slack_ts(values: pd.Series, where: str) -> pd.Series:
     return pd.to_datetime(ns, unit="ns", utc=True).astype("datetime64[ns, UTC]")
 
 
-def _message_events(m: dict, conv: str, cid: str, roles: dict[str, str], names: dict[str, str], where: str,
+def _message_events(m: dict, f: Fields, conv: str, cid: str, roles: dict[str, str], names: dict[str, str],
                     report: ImportReport) -> list[dict]:
-    sub = m.get("subtype")
-    ts = m.get("ts")
-    if ts is None:
-        raise ImportFormatError(where, f"a message has no 'ts': {str(m)[:80]}")
-    who = m.get("user") or m.get("bot_id")
-    if m.get("bot_id") and who and who not in roles:
-        roles[str(who)] = "bot"
-        names[str(who)] = m.get("username") or str(who)
-    base = {"community_id": cid, "ts": ts, "channel": conv, "message_ts": str(ts), "target_member_id": None,
+    sub = f.text(m, "subtype")
+    ts = _ts_field(f, m, "ts", required=True)
+    who = f.id(m, "user") or f.id(m, "bot_id")
+    if f.id(m, "bot_id") and who and who not in roles:
+        roles[who] = "bot"
+        names[who] = f.text(m, "username") or who
+    base = {"community_id": cid, "ts": ts, "channel": conv, "message_ts": ts, "target_member_id": None,
             "thread_id": None, "text": None, "ts_estimated": False}
     if sub in ("channel_join", "channel_leave"):
         if not who:
             report.drop(f"{sub} without user")
             return []
-        return [{**base, "member_id": str(who), "event_type": "join" if sub == "channel_join" else "leave"}]
+        return [{**base, "member_id": who, "event_type": "join" if sub == "channel_join" else "leave"}]
     if sub not in _CONTENT:
         report.skip(f"message subtype '{sub}'")
         return []
     if not who:
         report.drop("message without user or bot_id")
         return []
-    who = str(who)
-    thread_ts = m.get("thread_ts")
-    is_reply = thread_ts is not None and str(thread_ts) != str(ts)
-    text = m.get("text") or ""
+    thread_ts = _ts_field(f, m, "thread_ts")
+    is_reply = thread_ts is not None and thread_ts != ts
+    text = f.text(m, "text") or ""
     out = [{**base, "member_id": who, "event_type": "reply" if is_reply else "message",
-            "target_member_id": m.get("parent_user_id") if is_reply else None,
+            "target_member_id": f.id(m, "parent_user_id") if is_reply else None,
             "thread_id": f"{conv}/{thread_ts}" if thread_ts is not None else None, "text": text}]
     for uid in _MENTION.findall(text):
         out.append({**base, "member_id": who, "event_type": "mention", "target_member_id": uid,
                     "thread_id": out[0]["thread_id"]})
-    for r in m.get("reactions") or []:
-        users = r.get("users") or []
+    for r in f.items(m, "reactions", of=dict):
+        users = f.items(r, "users", name="reactions[].users", of=str)
         for uid in users:
-            out.append({**base, "member_id": str(uid), "event_type": "reaction", "target_member_id": who,
-                        "thread_id": out[0]["thread_id"], "text": r.get("name"), "ts_estimated": True})
-        report.skip("reaction counted but reactor not listed", max(int(r.get("count") or 0) - len(users), 0))
+            out.append({**base, "member_id": uid, "event_type": "reaction", "target_member_id": who,
+                        "thread_id": out[0]["thread_id"], "text": f.text(r, "name", name="reactions[].name"),
+                        "ts_estimated": True})
+        count = f.integer(r, "count", name="reactions[].count") or 0
+        report.skip("reaction counted but reactor not listed", max(count - len(users), 0))
     return out
 
 

@@ -32,11 +32,13 @@ from commlab.errors import UsageError
 from commlab.importers.base import (
     ImportFormatError,
     ImportReport,
+    LineLabels,
     community_row,
     finish,
     members_from_events,
-    open_with_progress,
+    note_identical_rows,
     opt_bool,
+    read_bytes,
     split_options,
     unix_to_utc,
 )
@@ -77,35 +79,46 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if etype not in ("reply", "message", "mention"):
         raise UsageError(f"event_type for snap must be reply, message or mention, not {etype!r}")
     report = ImportReport("snap", str(path))
-    with open_with_progress(path, show=opt_bool(options.get("progress"), "progress")) as fh:
-        try:
-            raw = b"".join(iter(lambda: fh.read(1 << 20), b""))
-        except (OSError, EOFError) as exc:
-            raise ImportFormatError(path, f"unreadable or truncated file ({exc})") from exc
-    text = raw.decode("utf-8", errors="strict") if raw else ""
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
-    report.read("edges", len(lines))
+    raw = read_bytes(path, show=opt_bool(options.get("progress"), "progress"))
     try:
-        arr = np.loadtxt(io.StringIO("\n".join(lines)), dtype=np.int64, ndmin=2) if lines else np.empty((0, 3))
-    except ValueError as exc:
-        bad = next((i for i, ln in enumerate(text.splitlines(), 1)
-                    if ln.strip() and not ln.lstrip().startswith(("#", "%")) and not _is_edge(ln)), None)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ImportFormatError(path, f"not UTF-8 text (byte {exc.start}: {exc.reason})",
+                                "each line must be: sender id, recipient id, Unix time in seconds",
+                                record=f"line {line}") from exc
+    all_lines = text.splitlines()
+    keep = [i for i, ln in enumerate(all_lines) if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
+    lines = [all_lines[i] for i in keep]
+    report.read("edges", len(lines))
+    if not lines:
+        raise ImportFormatError(path, "no edges (only comments or blank lines)",
+                                "each line must be: sender id, recipient id, Unix time in seconds")
+    try:
+        arr = np.loadtxt(io.StringIO("\n".join(lines)), dtype=np.int64, ndmin=2)
+    except (ValueError, OverflowError) as exc:
+        bad = next((i for i, ln in zip(keep, lines, strict=True) if _bad_field(ln)), None)
+        where = f"line {bad + 1}" if bad is not None else None
+        shown = f": {all_lines[bad].strip()[:80]!r}" if bad is not None else f" ({exc})"
         raise ImportFormatError(
-            path, f"line {bad}: not three integers 'SRC DST UNIXTS' ({exc})",
-            "each line must be: sender id, recipient id, Unix time in seconds",
+            path, f"not three integers 'SRC DST UNIXTS'{shown}",
+            "each line must be: sender id, recipient id, Unix time in seconds (whole numbers of at most 18 digits)",
+            record=where, field=_bad_field(all_lines[bad]) if bad is not None else None,
         ) from exc
     if arr.shape[1] < 3:
-        raise ImportFormatError(path, f"expected 3 columns (SRC DST UNIXTS), found {arr.shape[1]}")
+        raise ImportFormatError(path, f"expected 3 columns (SRC DST UNIXTS), found {arr.shape[1]}",
+                                record=f"line {keep[0] + 1}")
     if arr.shape[1] > 3:
         report.notes.append(f"{arr.shape[1] - 3} extra column(s) per line ignored")
     cid = options.get("community_id") or path.name.split(".")[0]
     events = pd.DataFrame({
         "community_id": cid,
         "member_id": pd.Series(arr[:, 0].astype(str), dtype="string"),
-        "ts": unix_to_utc(arr[:, 2], file=str(path), what="UNIXTS"),
+        "ts": unix_to_utc(arr[:, 2], file=str(path), what="UNIXTS", records=LineLabels(keep)),
         "event_type": etype,
         "target_member_id": pd.Series(arr[:, 1].astype(str), dtype="string"),
     })
+    note_identical_rows(events, report, "edge(s)")
     n_self = int((events["member_id"] == events["target_member_id"]).sum())
     if n_self:
         report.notes.append(f"{n_self} self-loop edge(s) kept (sender == recipient)")
@@ -119,9 +132,16 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     return finish(pd.DataFrame([comm]), members, events, source=str(path), report=report), report
 
 
-def _is_edge(line: str) -> bool:
+_FIELDS = ("SRC", "DST", "UNIXTS")
+
+
+def _bad_field(line: str) -> str | None:
+    """The first of SRC, DST, UNIXTS that is absent or not a whole number fitting 64 bits; ``None`` if all are."""
     parts = line.split()
-    return len(parts) >= 3 and all(p.lstrip("-").isdigit() for p in parts[:3])
+    for name, p in zip(_FIELDS, parts + [""] * 3, strict=False):
+        if not (p.lstrip("-").isdigit() and len(p.lstrip("-")) <= 18):
+            return name
+    return None
 
 
 def read_snap(source: str | Path, **options: Any) -> Dataset:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import tempfile
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ import pandas as pd
 
 from commlab.data import schema as S
 from commlab.data.coerce import check_table
-from commlab.data.io import parse_times
+from commlab.data.io import parse_times, to_ns_utc
 from commlab.data.load import Dataset
 from commlab.errors import DataValidationError
 from commlab.importers.base import (
@@ -87,11 +88,21 @@ _DEFAULTS = {"theme": "knowledge", "business_model": "platform", "lifecycle": "m
 _PARTS = ("Posts", "Users", "Comments", "Votes", "Badges")
 
 
+#: Bytes fed to the XML parser at a time, while it reports elements.
+_FEED = 1 << 16
+#: The most fed at a time when a token (one very long attribute) spans many feeds.
+_FEED_MAX = 1 << 28
+
+
 def iter_rows(path: str | Path, fields: tuple[str, ...], *, progress: bool | None = None) -> Iterator[tuple]:
     """Stream the ``<row>`` elements of a data-dump XML file as tuples of ``fields`` (``None`` if absent).
 
     Elements are cleared as soon as they are read (and the root emptied), so memory
-    stays bounded whatever the file size.
+    stays bounded whatever the file size. The parser is fed 64 KB at a time, doubled while
+    no element comes out: expat (before 2.6) parses a token that is still incomplete again
+    from its start at every feed, so a 20 MB attribute fed 16 KB at a time (as
+    :func:`xml.etree.ElementTree.iterparse` does) cost time growing with its square
+    (5/10/20 MB: 1.3/3.2/12.6 s); doubling makes it linear.
 
     Raises
     ------
@@ -101,28 +112,41 @@ def iter_rows(path: str | Path, fields: tuple[str, ...], *, progress: bool | Non
     path = Path(path)
     with open_with_progress(path, desc=path.name, show=progress) as fh:
         try:
-            context = ET.iterparse(fh, events=("start", "end"))
+            parser = ET.XMLPullParser(events=("start", "end"))
             root = None
             n = 0
-            for event, elem in context:
-                if root is None:
-                    root = elem
-                    continue
-                if event == "end" and elem.tag == "row":
-                    get = elem.attrib.get
-                    yield tuple(get(f) for f in fields)
-                    elem.clear()
-                    n += 1
-                    if n % 1000 == 0:
-                        root.clear()
+            size = _FEED
+            while True:
+                data = fh.read(size)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.close()
+                got = False
+                for event, elem in parser.read_events():
+                    got = True
+                    if root is None:
+                        root = elem
+                        continue
+                    if event == "end" and elem.tag == "row":
+                        get = elem.attrib.get
+                        yield tuple(get(f) for f in fields)
+                        elem.clear()
+                        n += 1
+                        if n % 1000 == 0:
+                            root.clear()
+                if not data:
+                    break
+                size = _FEED if got else min(2 * size, _FEED_MAX)
         except ET.ParseError as exc:
             line, col = exc.position
             raise ImportFormatError(
                 path, f"malformed or truncated XML at line {line}, column {col} ({exc})",
                 "the file may be cut short; download or extract it again",
             ) from exc
-        except EOFError as exc:  # gzip stream cut short
-            raise ImportFormatError(path, f"truncated gzip stream ({exc})", "download the file again") from exc
+        except (EOFError, OSError, zlib.error) as exc:  # gzip stream cut short or not gzip at all
+            raise ImportFormatError(path, f"truncated or unreadable gzip stream ({exc})",
+                                    "download the file again") from exc
 
 
 def _find(folder: Path, part: str) -> Path | None:
@@ -202,16 +226,21 @@ class _Stream:
     # --- parsing helpers ---------------------------------------------------------------------------
 
     def _ints(self, values: tuple, attr: str, rows: np.ndarray, faults: Faults, required: bool = False) -> np.ndarray:
-        s = pd.Series(values, dtype=object)
+        """Whole numbers of at most 18 digits (so they fit in 64 bits), exactly; ``9.0`` is read as 9."""
+        s = pd.Series(values, dtype="string").str.strip()
         present = s.notna().to_numpy()
-        num = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        bad = present & (np.isnan(num) | (np.mod(num, 1) != 0))
-        faults.add(attr, "value(s) not an integer id", rows[bad], s[bad].tolist())
+        whole = s.str.fullmatch(r"-?\d{1,18}").fillna(False).to_numpy(bool)
+        point = ~whole & s.str.fullmatch(r"-?\d{1,15}\.0*").fillna(False).to_numpy(bool)
+        bad = present & ~whole & ~point
+        faults.add(attr, "value(s) not an integer id (a whole number of at most 18 digits)", rows[bad],
+                   s[bad].tolist())
         if required:
             faults.add(attr, "missing value(s)", rows[~present], [None] * int((~present).sum()))
         out = np.full(len(s), NONE, np.int64)
-        ok = present & ~bad
-        out[ok] = num[ok].astype(np.int64)
+        if whole.any():
+            out[whole] = s[whole].astype("int64").to_numpy()
+        if point.any():
+            out[point] = s[point].str.split(".").str[0].astype("int64").to_numpy()
         return out
 
     def _floats(self, values: tuple, attr: str, rows: np.ndarray, faults: Faults) -> np.ndarray:
@@ -223,15 +252,14 @@ class _Stream:
 
     def _times(self, values: tuple, attr: str, rows: np.ndarray, faults: Faults) -> pd.Series:
         s = pd.Series(values, dtype="string")
-        out = pd.to_datetime(s, format=_TIME_FORMAT, errors="coerce", utc=True)
-        retry = s.notna() & out.isna()
+        out, far = to_ns_utc(pd.to_datetime(s, format=_TIME_FORMAT, errors="coerce", utc=True))
+        retry = s.notna() & out.isna() & ~far
         if retry.any():  # other ISO forms (no fraction, an offset): the loader's parser
             parsed, _ = parse_times(s[retry], "UTC")
             out[retry] = parsed
-        out = out.astype("datetime64[ns, UTC]")
         missing = s.isna().to_numpy()
         bad = (s.notna() & out.isna()).to_numpy()
-        faults.add(attr, "unparseable time(s)", rows[bad], s[bad].tolist())
+        faults.add(attr, "unparseable or out-of-range time(s)", rows[bad], s[bad].tolist())
         faults.add(attr, "missing time(s)", rows[missing], [None] * int(missing.sum()))
         return out.reset_index(drop=True)
 
@@ -617,6 +645,13 @@ def write_parquet(source: str | Path, out_dir: str | Path, **options: Any) -> Im
     problems = st.mem_check.problems + st.ev_check.problems
     if problems:
         raise DataValidationError(problems, source=str(src))
+    if st.ev_check.rows == 0:
+        read = sum(report.rows_read.get(k, 0) for k in ("Posts: questions", "Posts: answers", "Comments"))
+        raise ImportFormatError(
+            files["Posts"], f"nothing to import: {read} question(s), answer(s) and comment(s) read, none by a "
+            "known account" if read else "nothing to import: no question, answer or comment (<row> element)",
+            "check that this is a Stack Exchange data dump (Posts.xml holds <row> elements)",
+        )
     first = st.min_ts if st.min_ts is not None else st.min_joined
     created = pd.Timestamp(first, tz="UTC") if first is not None else pd.NaT
     pd.DataFrame(community(created)).to_parquet(out / "communities.parquet", index=False)

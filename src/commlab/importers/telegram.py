@@ -44,19 +44,25 @@ from typing import Any
 
 import pandas as pd
 
+from commlab.data.io import parse_times
 from commlab.data.load import Dataset
 from commlab.importers.base import (
     ImportFormatError,
     ImportReport,
     community_row,
     finish,
+    first_of_each_id,
     members_from_events,
+    preview,
     read_json_file,
     reply_roots,
     single_community_option,
     split_options,
     text_to_utc,
+    tz_option,
+    unix_to_utc,
 )
+from commlab.importers.fields import Fields, record_label
 
 __all__ = ["convert", "read_telegram", "OPTIONS"]
 
@@ -79,6 +85,9 @@ def _chats(data: Any, path: Path, report: ImportReport) -> list[dict]:
                 raise ImportFormatError(path, f"'{key}.list' is not a list")
             for c in lst:
                 if isinstance(c, dict) and c.get("type") in GROUP_TYPES:
+                    if not isinstance(c.get("messages"), list):
+                        raise ImportFormatError(path, "expected a list of messages", record=_chat_label(c),
+                                                field="messages")
                     chats.append(c)
                 else:
                     report.skip("chat that is not a group or channel (personal, bot, saved)")
@@ -90,104 +99,135 @@ def _chats(data: Any, path: Path, report: ImportReport) -> list[dict]:
     )
 
 
-def _plain(text: Any) -> str:
+def _chat_label(chat: dict) -> str:
+    return record_label("chat", chat.get("id"))
+
+
+def _plain(text: Any, f: Fields) -> str:
     if isinstance(text, str):
         return text
     if isinstance(text, list):
-        return "".join(t if isinstance(t, str) else str(t.get("text", "")) for t in text)
-    return ""
+        return "".join(t if isinstance(t, str) else (f.text(t, "text", name="text[].text") or "")
+                       if isinstance(t, dict) else "" for t in text)
+    if text is None:
+        return ""
+    raise f.error("text", f"expected text or a list of text parts, found {preview(text)}")
 
 
 def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport) -> tuple[list[dict], dict, dict]:
-    msgs = chat["messages"]
+    chat_label = _chat_label(chat)
+    msgs: list[dict] = []
+    fields: list[Fields] = []
+    for i, m in enumerate(chat["messages"]):
+        if not isinstance(m, dict):
+            raise ImportFormatError(path, f"a message is {preview(m)}, not an object",
+                                    record=f"{chat_label}, message at position {i}")
+        f = Fields(path, f"{chat_label}, {record_label('message', m.get('id'), i)}")
+        f.id(m, "id", required=True)
+        if f.text(m, "type") is None:
+            raise f.error("type", "missing (every message has one)")
+        msgs.append(m)
+        fields.append(f)
+    first = first_of_each_id([str(m["id"]) for m in msgs], report)
+    msgs = [m for m, keep in zip(msgs, first, strict=True) if keep]
+    fields = [f for f, keep in zip(fields, first, strict=True) if keep]
     names: dict[str, str] = {}
-    for m in msgs:
-        if not isinstance(m, dict) or "id" not in m or "type" not in m:
-            raise ImportFormatError(path, f"chat {chat.get('id')}: a message lacks 'id' or 'type': {str(m)[:80]}")
-        for who, name in ((m.get("from_id"), m.get("from")), (m.get("actor_id"), m.get("actor"))):
-            if who and name:
-                names[str(who)] = str(name)
+    for m, f in zip(msgs, fields, strict=True):
+        for who, name in (("from_id", "from"), ("actor_id", "actor")):
+            uid, text = f.id(m, who), f.text(m, name)
+            if uid and text:
+                names[uid] = text
     by_name: dict[str, set[str]] = {}
     for i, n in names.items():
         by_name.setdefault(n, set()).add(i)
 
     # times: date_unixtime (UTC) when present, else local `date` in tz
+    labels = [f.record for f in fields]
     unix = [m.get("date_unixtime") for m in msgs]
-    local = pd.to_datetime(pd.Series([m.get("date") for m in msgs], dtype="string"), errors="coerce")
+    dates = pd.Series([m.get("date") for m in msgs], dtype=object)
     if all(u is not None for u in unix):
-        ts = pd.to_datetime(pd.to_numeric(pd.Series(unix)), unit="s", utc=True).astype("datetime64[ns, UTC]")
+        ts = unix_to_utc(unix, file=str(path), what="date_unixtime", records=labels)
+        texts = dates.map(lambda d: d if isinstance(d, str) else None).astype("string")
+        local = parse_times(texts, "UTC")[0].dt.tz_convert(None)  # a bad local date only loses reaction times
     else:
         report.notes.append(f"chat {chat.get('id')}: no date_unixtime (old export): 'date' read in {tz}")
-        ts = text_to_utc(pd.Series([m.get("date") for m in msgs]), tz=tz, file=str(path), what="date")
+        ts = text_to_utc(dates, tz=tz, file=str(path), what="date", records=labels)
+        local = ts.dt.tz_convert(tz).dt.tz_localize(None)
     offset = local - ts.dt.tz_convert(None)  # local PC time minus UTC, per message
 
-    author = {str(m["id"]): str(m["from_id"]) for m in msgs if m.get("type") == "message" and m.get("from_id")}
-    ids = [str(m["id"]) for m in msgs if m.get("type") == "message"]
-    parents = [str(m["reply_to_message_id"]) if m.get("reply_to_message_id") is not None else None
-               for m in msgs if m.get("type") == "message"]
-    roots = reply_roots(ids, parents)
+    author = {str(m["id"]): who for m, f in zip(msgs, fields, strict=True)
+              if m.get("type") == "message" and (who := f.id(m, "from_id"))}
+    replies = [(str(m["id"]), f.id(m, "reply_to_message_id")) for m, f in zip(msgs, fields, strict=True)
+               if m.get("type") == "message"]
+    roots = reply_roots([i for i, _ in replies], [p for _, p in replies])
     rows: list[dict] = []
     roles: dict[str, str] = {}
     unresolved_reply = 0
-    for m, t, off in zip(msgs, ts, offset, strict=True):
+    for m, f, t, off in zip(msgs, fields, ts, offset, strict=True):
         mtype = m.get("type")
         base = {"community_id": cid, "ts": t, "message_id": str(m["id"])}
         if mtype == "message":
-            who = m.get("from_id")
+            who = f.id(m, "from_id")
             if not who:
                 report.drop("message without from_id (unknown sender)")
                 continue
-            who = str(who)
-            parent = m.get("reply_to_message_id")
-            target = author.get(str(parent)) if parent is not None else None
+            parent = f.id(m, "reply_to_message_id")
+            target = author.get(parent) if parent is not None else None
             if parent is not None and target is None:
                 unresolved_reply += 1
             rows.append({**base, "member_id": who, "event_type": "reply" if parent is not None else "message",
                          "target_member_id": target, "thread_id": roots.get(str(m["id"])),
-                         "text": _plain(m.get("text"))})
-            for ent in m.get("text_entities") or []:
+                         "text": _plain(m.get("text"), f)})
+            for ent in f.items(m, "text_entities"):
                 if not isinstance(ent, dict):
                     continue
-                if ent.get("type") == "mention_name" and ent.get("user_id") is not None:
+                kind = f.text(ent, "type", name="text_entities[].type")
+                uid = f.id(ent, "user_id", name="text_entities[].user_id")
+                if kind == "mention_name" and uid is not None:
                     rows.append({**base, "member_id": who, "event_type": "mention",
-                                 "target_member_id": f"user{ent['user_id']}", "thread_id": roots.get(str(m["id"]))})
-                elif ent.get("type") == "mention":
+                                 "target_member_id": f"user{uid}", "thread_id": roots.get(str(m["id"]))})
+                elif kind == "mention":
                     report.skip("@username mention (no user id in the export)")
-            for r in m.get("reactions") or []:
-                recent = r.get("recent") or []
+            for r in f.items(m, "reactions", of=dict):
+                recent = f.items(r, "recent", name="reactions[].recent", of=dict)
                 for rec in recent:
-                    if not rec.get("from_id"):
+                    reactor = f.id(rec, "from_id", name="reactions[].recent[].from_id")
+                    if not reactor:
                         continue
                     rts = t
-                    if rec.get("date") and pd.notna(off):
-                        local_r = pd.to_datetime(rec["date"], errors="coerce")
+                    date = f.text(rec, "date", name="reactions[].recent[].date")
+                    if date and pd.notna(off):
+                        local_r = parse_times(pd.Series([date], dtype="string"), "UTC")[0].iloc[0]
                         if pd.notna(local_r):
-                            rts = (local_r - off).tz_localize("UTC")
-                    rows.append({**base, "ts": rts, "member_id": str(rec["from_id"]), "event_type": "reaction",
+                            rts = local_r.tz_localize(None) - off
+                            rts = rts.tz_localize("UTC") if pd.notna(rts) else t
+                    rows.append({**base, "ts": rts, "member_id": reactor, "event_type": "reaction",
                                  "target_member_id": who, "thread_id": roots.get(str(m["id"])),
-                                 "text": r.get("emoji")})
-                    if rec.get("from"):
-                        names.setdefault(str(rec["from_id"]), str(rec["from"]))
-                report.skip("reaction without a listed reactor (only a count)",
-                            max(int(r.get("count") or 0) - len(recent), 0))
+                                 "text": f.text(r, "emoji", name="reactions[].emoji")})
+                    name = f.text(rec, "from", name="reactions[].recent[].from")
+                    if name:
+                        names.setdefault(reactor, name)
+                count = f.integer(r, "count", name="reactions[].count") or 0
+                report.skip("reaction without a listed reactor (only a count)", max(count - len(recent), 0))
         elif mtype == "service":
-            action = m.get("action")
-            actor = str(m["actor_id"]) if m.get("actor_id") else None
+            action = f.text(m, "action")
+            actor = f.id(m, "actor_id")
+            actor_name = f.text(m, "actor")
             if action in ("join_group_by_link", "join_group_by_request") and actor:
                 rows.append({**base, "member_id": actor, "event_type": "join"})
             elif action in ("invite_members", "create_group", "remove_members"):
                 if action == "create_group" and actor:
                     roles[actor] = "owner"
                     rows.append({**base, "member_id": actor, "event_type": "join"})
-                for name in m.get("members") or []:
-                    if action == "remove_members" and name == m.get("actor") and actor:
+                for name in f.items(m, "members"):
+                    if action == "remove_members" and name == actor_name and actor:
                         rows.append({**base, "member_id": actor, "event_type": "leave", "detail": "left"})
                         continue
-                    if action != "remove_members" and name == m.get("actor") and actor:
+                    if action != "remove_members" and name == actor_name and actor:
                         if action == "invite_members":
                             rows.append({**base, "member_id": actor, "event_type": "join"})
                         continue
-                    match = by_name.get(str(name), set())
+                    match = by_name.get(name, set()) if isinstance(name, str) else set()
                     if len(match) != 1:
                         report.drop(f"{action}: member name not matched to exactly one id")
                         continue
@@ -202,7 +242,7 @@ def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport
     if unresolved_reply:
         report.notes.append(f"chat {chat.get('id')}: {unresolved_reply} reply(ies) to a message not in the export "
                             "kept with an empty target")
-    report.read(f"chat {chat.get('id')}: messages", len(msgs))
+    report.read(f"chat {chat.get('id')}: messages", len(chat["messages"]))
     return rows, names, roles
 
 
@@ -237,10 +277,12 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if not chats:
         raise ImportFormatError(path, "no group or channel chat in the export")
     single_community_option(options, len(chats), "chats")
-    tz = options.get("tz") or "Asia/Shanghai"
+    tz = tz_option(options)
     comms, events, members = [], [], []
     for chat in chats:
-        cid = (options.get("community_id") if len(chats) == 1 else None) or f"telegram-{chat.get('id')}"
+        cf = Fields(path, _chat_label(chat))
+        chat_id = cf.id(chat, "id", required=True)
+        cid = (options.get("community_id") if len(chats) == 1 else None) or f"telegram-{chat_id}"
         rows, names, roles = _chat_events(chat, cid, path, tz, report)
         if not rows:
             report.notes.append(f"chat {chat.get('id')}: no events; skipped")
@@ -250,7 +292,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         members.append(members_from_events(ev, names=names, roles=roles))
         opts = {k: v for k, v in options.items() if k != "community_id"}
         comms.append(community_row(
-            community_id=cid, name=str(chat.get("name") or cid), platform="telegram", created_at=ev["ts"].min(),
+            community_id=cid, name=cf.text(chat, "name") or cid, platform="telegram", created_at=ev["ts"].min(),
             source=f"Telegram Desktop export ({path.name})", report=report, defaults=_DEFAULTS, options=opts,
         ))
     if not events:

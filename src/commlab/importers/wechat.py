@@ -35,7 +35,6 @@ Mapping
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -50,10 +49,14 @@ from commlab.importers.base import (
     decode_text,
     drop_rows,
     finish,
+    first_of_each_id,
     members_from_events,
+    preview,
     read_bytes,
+    read_csv_text,
     split_options,
     text_to_utc,
+    tz_option,
     unix_to_utc,
 )
 
@@ -70,19 +73,30 @@ _LC044_TYPES = {"1": "text", "3": "image", "34": "voice", "43": "video", "47": "
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    text = decode_text(read_bytes(path), str(path))
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-    except Exception as exc:  # noqa: BLE001
-        raise ImportFormatError(path, f"unreadable CSV ({type(exc).__name__}: {exc})") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return read_csv_text(decode_text(read_bytes(path), str(path)), path)
+
+
+#: The columns each layout cannot do without.
+_REQUIRED = {"LC044/WeChatMsg": ("Type", "CreateTime", "Sender", "IsSender"),
+             "PyWxDump": ("type_name", "talker", "CreateTime", "is_sender")}
+_FULL = {"LC044/WeChatMsg": LC044_COLUMNS, "PyWxDump": PYWXDUMP_COLUMNS}
 
 
 def _normalise(frame: pd.DataFrame, path: Path, tz: str) -> pd.DataFrame:
     cols = set(frame.columns)
+    rows = [f"row {i + 2}" for i in range(len(frame))]
+    frame = frame.reset_index(drop=True)
+    if "CreateTime" in cols and frame["CreateTime"].isna().any():
+        i = int(frame["CreateTime"].isna().to_numpy().nonzero()[0][0])
+        raise ImportFormatError(path, "empty (every message has a time)", "the export may be damaged; export it again",
+                                record=rows[i], field="CreateTime")
     if {"Type", "CreateTime", "Sender", "IsSender"} <= cols:
         typ = frame["Type"].str.strip()
+        bad = typ.notna() & ~typ.str.fullmatch(r"\d+").fillna(False)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise ImportFormatError(path, f"not a message type code (a number): {preview(frame['Type'].iloc[i])}",
+                                    "the export may be damaged; export it again", record=rows[i], field="Type")
         sub = frame["SubType"].str.strip() if "SubType" in cols else pd.Series("", index=frame.index)
         kind = typ.map(_LC044_TYPES).fillna("other")
         kind = kind.mask((typ == "49") & (sub == "57"), "quote")
@@ -90,7 +104,7 @@ def _normalise(frame: pd.DataFrame, path: Path, tz: str) -> pd.DataFrame:
         nick = frame["NickName"] if "NickName" in cols else pd.Series(pd.NA, index=frame.index, dtype="string")
         return pd.DataFrame({
             "sender": frame["Sender"], "is_self": frame["IsSender"].str.strip() == "1",
-            "ts": unix_to_utc(frame["CreateTime"], file=str(path), what="CreateTime"),
+            "ts": unix_to_utc(frame["CreateTime"], file=str(path), what="CreateTime", records=rows),
             "kind": kind, "text": frame.get("StrContent"), "name": remark.where(remark.notna(), nick),
             "nick": nick, "remark": remark, "msg_id": frame.get("localId"),
         })
@@ -100,19 +114,22 @@ def _normalise(frame: pd.DataFrame, path: Path, tz: str) -> pd.DataFrame:
                        "视频": "video", "动画表情": "sticker", "文件": "file", "卡片式链接": "app"}).fillna("other")
         created = frame["CreateTime"].astype("string").str.strip()
         if created.str.fullmatch(r"\d{9,11}").all():
-            ts = unix_to_utc(created, file=str(path), what="CreateTime")
+            ts = unix_to_utc(created, file=str(path), what="CreateTime", records=rows)
         else:
-            ts = text_to_utc(created, tz=tz, file=str(path), what="CreateTime")
+            ts = text_to_utc(created, tz=tz, file=str(path), what="CreateTime", records=rows)
         return pd.DataFrame({
             "sender": frame["talker"], "is_self": frame["is_sender"].str.strip() == "1", "ts": ts, "kind": kind,
             "text": frame.get("msg"), "name": pd.Series(pd.NA, index=frame.index, dtype="string"),
             "nick": pd.Series(pd.NA, index=frame.index, dtype="string"),
             "remark": pd.Series(pd.NA, index=frame.index, dtype="string"), "msg_id": frame.get("MsgSvrID"),
         })
+    layout = max(_FULL, key=lambda k: len(cols & set(_FULL[k])))
+    missing = [c for c in _REQUIRED[layout] if c not in cols]
     raise ImportFormatError(
-        path, f"not a WeChat export CSV: header {', '.join(frame.columns[:12])}",
+        path, f"not a WeChat export CSV: missing column(s) {', '.join(missing)} of the {layout} header "
+        f"(the file has {', '.join(map(str, frame.columns[:12]))})",
         "expected the LC044/WeChatMsg header (" + ",".join(LC044_COLUMNS) + ") or the PyWxDump header ("
-        + ",".join(PYWXDUMP_COLUMNS) + ")",
+        + ",".join(PYWXDUMP_COLUMNS) + ")", record="line 1 (the header)",
     )
 
 
@@ -144,7 +161,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     files = sorted(src.glob("*.csv")) if src.is_dir() else [src]
     if not files:
         raise ImportFormatError(src, "no .csv file in the folder")
-    tz = options.get("tz") or "Asia/Shanghai"
+    tz = tz_option(options)
     report = ImportReport("wechat", str(src))
     parts = []
     for f in files:
@@ -152,6 +169,8 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         report.read(f.name, len(raw))
         parts.append(_normalise(raw, f, tz))
     rows = pd.concat(parts, ignore_index=True)
+    msg_id = rows["msg_id"].astype("string").str.strip()
+    rows = rows[first_of_each_id(msg_id.mask((msg_id == "").fillna(False)), report)].reset_index(drop=True)
     rows["sender"] = rows["sender"].astype("string").str.strip().replace("", pd.NA)
     owner_id = options.get("owner_id")
     if owner_id:
@@ -191,7 +210,9 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     if joins:
         events = pd.concat([events, pd.DataFrame(joins)], ignore_index=True)
     if events.empty:
-        raise ImportFormatError(src, "no message with a sender id")
+        raise ImportFormatError(src, f"no message with a sender id (in {', '.join(f.name for f in files[:5])})",
+                                "a group-chat export holds members' messages; set owner_id for the exporting "
+                                "account's own rows")
     n_quote = int((events["event_type"] == "reply").sum())
     if n_quote:
         report.notes.append(f"{n_quote} quote reply(ies) kept as reply with an empty target (the quoted message "

@@ -40,17 +40,21 @@ import pandas as pd
 
 from commlab.data.load import Dataset
 from commlab.importers.base import (
+    DUPLICATE_ID,
     ImportFormatError,
     ImportReport,
     community_row,
     decode_text,
     finish,
     members_from_events,
+    parse_json,
+    preview,
     read_bytes,
     single_community_option,
     split_options,
     unix_to_utc,
 )
+from commlab.importers.fields import Fields, record_label
 
 __all__ = ["convert", "read_wecom", "OPTIONS"]
 
@@ -60,10 +64,12 @@ _DEFAULTS = {"theme": "consumption", "business_model": "product_sales", "lifecyc
 _KEYS = ("msgid", "action", "from", "msgtime")
 
 
-def _messages(path: Path) -> list[dict]:
+def _messages(path: Path) -> list[tuple[dict, Fields]]:
+    """The decrypted messages of ``path``, each with the :class:`Fields` that names it in errors."""
     text = decode_text(read_bytes(path), str(path)).strip()
     if not text:
         raise ImportFormatError(path, "empty file")
+    labels: list[str] | None = None
     try:
         data = json.loads(text)
         items = data
@@ -71,26 +77,40 @@ def _messages(path: Path) -> list[dict]:
             items = data.get("msgs", data.get("chatdata"))
             if items is None and all(k in data for k in _KEYS):
                 items = [data]
+    except RecursionError:
+        items = parse_json(text, str(path))  # raises, naming the line nested too deep
     except json.JSONDecodeError:
-        items = []
+        items, labels = [], []
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 items.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise ImportFormatError(path, f"line {n}: not valid JSON ({exc.msg})",
-                                        "write one decrypted message object per line (NDJSON)") from exc
+                raise ImportFormatError(path, f"not valid JSON ({exc.msg})",
+                                        "write one decrypted message object per line (NDJSON)",
+                                        record=f"line {n}") from exc
+            except RecursionError:
+                raise ImportFormatError(path, "JSON nested too deep for Python's parser (no message nests so deep)",
+                                        "the file is damaged", record=f"line {n}") from None
+            labels.append(f"line {n}")
     if not isinstance(items, list):
         raise ImportFormatError(path, "expected decrypted messages: NDJSON, a JSON array, or {'msgs': [...]}")
+    out = []
     for i, m in enumerate(items):
-        if isinstance(m, dict) and "encrypt_chat_msg" in m:
-            raise ImportFormatError(path, f"item {i} is still encrypted (encrypt_chat_msg)",
+        at = labels[i] if labels is not None else f"item {i}"
+        if not isinstance(m, dict):
+            raise ImportFormatError(path, f"expected a message object, found {preview(m)}", record=at)
+        if "encrypt_chat_msg" in m:
+            raise ImportFormatError(path, f"{at} is still encrypted (encrypt_chat_msg)",
                                     "decrypt with the WeCom Finance SDK (DecryptData) first")
-        missing = [k for k in _KEYS if not isinstance(m, dict) or k not in m]
+        f = Fields(path, f"{at} ({record_label('message', m.get('msgid'))})" if m.get("msgid") is not None else at)
+        missing = [k for k in _KEYS if k not in m]
         if missing:
-            raise ImportFormatError(path, f"item {i} lacks {', '.join(missing)}: {str(m)[:80]}")
-    return items
+            raise ImportFormatError(path, f"lacks {', '.join(missing)} (every message has them)", record=f.record)
+        f.id(m, "msgid", required=True)
+        out.append((m, f))
+    return out
 
 
 def _role(uid: str) -> str:
@@ -128,28 +148,41 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         raise ImportFormatError(src, "no .json/.jsonl/.ndjson file in the folder")
     report = ImportReport("wecom", str(src))
     rows = []
-    for f in files:
-        items = _messages(f)
-        report.read(f.name, len(items))
-        for m in items:
-            action, mtype = m.get("action"), m.get("msgtype")
+    seen: set[str] = set()
+    for path in files:
+        items = _messages(path)
+        report.read(path.name, len(items))
+        for m, f in items:
+            msgid = f.id(m, "msgid", required=True)
+            assert msgid is not None
+            if msgid in seen:
+                report.drop(DUPLICATE_ID)
+                continue
+            seen.add(msgid)
+            action, mtype = f.text(m, "action"), f.text(m, "msgtype")
             if action != "send":
                 report.skip(f"action '{action}'")
                 continue
             if mtype == "revoke":
                 report.skip("revoke notice (msgtype revoke)")
                 continue
-            if not m.get("roomid"):
+            room = f.id(m, "roomid")
+            if not room:
                 report.drop("1:1 message (no roomid)")
                 continue
-            body = m.get(mtype) if isinstance(m.get(mtype), dict) else {}
-            rows.append({"roomid": str(m["roomid"]), "member_id": str(m["from"]), "msgtime": m["msgtime"],
-                         "msgtype": mtype, "message_id": str(m["msgid"]),
-                         "text": body.get("content") if mtype == "text" else None})
+            body = f.mapping(m, mtype) if mtype else {}
+            rows.append({"roomid": room, "member_id": f.id(m, "from", required=True), "msgtime": m["msgtime"],
+                         "msgtype": mtype, "message_id": msgid,
+                         "text": f.text(body, "content", name=f"{mtype}.content") if mtype == "text" else None,
+                         "file": str(path), "record": f.record})
     if not rows:
-        raise ImportFormatError(src, "no group message (action send with a roomid)")
+        raise ImportFormatError(src, "no group message (action send with a roomid) in "
+                                + ", ".join(p.name for p in files[:5]))
     ev = pd.DataFrame(rows)
-    ev["ts"] = unix_to_utc(ev["msgtime"], unit="ms", file=str(src), what="msgtime")
+    ev["ts"] = pd.concat([unix_to_utc(part["msgtime"], unit="ms", file=name, what="msgtime",
+                                      records=list(part["record"]))
+                          for name, part in ev.groupby("file", sort=False)]).reindex(ev.index)
+    ev = ev.drop(columns=["file", "record"])
     rooms = sorted(ev["roomid"].unique())
     single_community_option(options, len(rooms), "rooms")
     ev["community_id"] = ev["roomid"].map(
