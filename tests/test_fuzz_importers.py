@@ -48,6 +48,8 @@ import os
 import random
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -652,3 +654,25 @@ def test_every_corruption_is_a_clear_error_or_a_counted_skip(fixtures: Path, tmp
               "repeated records kept with a note, "
               f"{outcomes['accepted'] + outcomes['other']} wrong; {len(failures)} case(s) falling short")
     assert not failures, f"{len(failures)} of {n} corruptions mishandled:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize(("fixture", "fmt", "file", "corrupt", "must"), [
+    ("telegram", "telegram", "result.json", lambda t: t.replace('"from_id": "user500003"', '"from_id": {"a": [1]}', 1),
+     ("result.json", "field 'from_id'")),
+    ("stackexchange_xml", "stackexchange_xml", "Posts.xml", lambda t: t[: t.index('<row Id="12"') + 25],
+     ("Posts.xml", "malformed or truncated XML at line 5")),
+])
+def test_a_few_corruptions_through_a_real_process(tmp_path: Path, fixture: str, fmt: str, file: str,
+                                                  corrupt: Callable[[str], str], must: tuple[str, ...]) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(FIX / fixture, src)
+    f = src / file
+    f.write_text(corrupt(f.read_text(encoding="utf-8-sig")), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "commlab", "import", fmt, str(src), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("commlab: error: "), proc.stderr
+    assert all(m in lines[0] for m in must), lines[0]
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["src"]

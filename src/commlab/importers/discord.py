@@ -35,6 +35,9 @@ Mapping
   ``RecipientRemove`` -> ``join`` / ``leave`` of each mentioned user. Other
   system kinds are counted as not mapped. Discord writes no leave message.
 * ``timestamp`` carries an offset (or is UTC with ``--utc``): stored in UTC.
+* a message without ``author.id`` is dropped and counted (never credited to
+  a member ``None``); a message id already read in the guild's files is
+  dropped and counted.
 * members: authors, reactors and mentioned users; role ``bot`` for
   ``isBot``; ``display_name`` = ``nickname`` or ``name``; ``joined_at`` = join
   event or first time seen. Ids stay strings (they exceed 2^53).

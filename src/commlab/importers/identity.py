@@ -11,7 +11,9 @@ Reasons, strongest first:
 
 ``email_hash``
     the same e-mail (hashed: members columns ``email_hash``, or ``email``
-    which is lower-cased, stripped and sha256-hashed here, never written).
+    which is lower-cased, stripped and hashed here with the pseudonym key
+    (:func:`commlab.importers.base.email_hash`), never written). Hashes made with
+    different keys never match.
 ``handle``
     the same platform handle/username (members columns ``handle`` or
     ``username``, compared after NFKC, case folding, without a leading ``@``).
