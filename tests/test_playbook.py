@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from commlab.errors import ParameterError, PlaybookError, UsageError
 from commlab.parameters import check_value, coerce_value, notebook_parameters
@@ -263,3 +264,150 @@ def test_engine_checked_at_plan_time(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ParameterError, match=r"engine 'spark' needs pyspark, which is not installed here: "
                                              r"pip install 'commlab\[spark\]'"):
         plan_run(pb, overrides={"engine": "spark"})
+
+
+# --- confinement: a playbook runs trusted notebooks and reads rules under its own folder -------------
+
+
+def test_a_key_given_twice_is_an_error(project: Path) -> None:
+    path = write_playbook(project)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("name: demo\n", "name: demo\nname: other\n", 1), encoding="utf-8")
+    with pytest.raises(PlaybookError, match=r"demo\.yaml: line 2, column 1: invalid YAML: key 'name' is given twice "
+                                            r"\(first on line 1\)"):
+        load_playbook(path)
+    nested = write_playbook(project, "nested.yaml")
+    nested.write_text(nested.read_text(encoding="utf-8").replace("  lang: zh\n", "  lang: zh\n  lang: en\n", 1),
+                      encoding="utf-8")
+    with pytest.raises(PlaybookError, match="key 'lang' is given twice"):
+        load_playbook(nested)
+
+
+def test_notebooks_outside_the_allowed_folders_are_refused(project: Path, tmp_path_factory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "evil.ipynb").write_bytes((NOTEBOOKS / "overview.ipynb").read_bytes())
+    absolute = write_playbook(project, "abs.yaml", steps=[{"notebook": str(elsewhere / "evil.ipynb")}])
+    with pytest.raises(PlaybookError, match=r"steps\.0\.notebook: notebook '/.*evil\.ipynb' is an absolute path"):
+        load_playbook(absolute)
+    inside = write_playbook(project, "abs2.yaml", steps=[{"notebook": str(project / "notebooks" / "overview.ipynb")}])
+    with pytest.raises(PlaybookError, match="is an absolute path"):
+        load_playbook(inside)  # absolute even when it points at an allowed notebook: playbooks stay relative
+    import os
+
+    up = os.path.relpath(elsewhere / "evil.ipynb", project / "playbooks")
+    escape = write_playbook(project, "up.yaml", steps=[{"notebook": up}])
+    with pytest.raises(PlaybookError, match=r"notebook '\.\./.*evil\.ipynb' resolves to .*evil\.ipynb, outside the "
+                                            r"folders a playbook may use \(.*notebooks"):
+        load_playbook(escape)
+    # a symlink inside notebooks/ pointing out is resolved first, and refused too
+    (project / "notebooks" / "link.ipynb").symlink_to(elsewhere / "evil.ipynb")
+    with pytest.raises(PlaybookError, match="outside the folders"):
+        load_playbook(write_playbook(project, "link.yaml", steps=[{"notebook": "../notebooks/link.ipynb"}]))
+    # the user names the folder explicitly: then it is allowed
+    pb = load_playbook(escape, notebooks_dirs=[elsewhere])
+    assert pb.steps[0].notebook == (elsewhere / "evil.ipynb").resolve()
+    with pytest.raises(UsageError, match="--notebooks-dir: folder not found"):
+        load_playbook(escape, notebooks_dirs=[elsewhere / "nope"])
+
+
+def test_the_kit_notebooks_are_allowed_from_anywhere(tmp_path: Path) -> None:
+    import os
+
+    kit = Path(__file__).resolve().parents[1] / "notebooks" / "01_overview.ipynb"
+    (tmp_path / "client").mkdir()
+    path = tmp_path / "client" / "weekly.yaml"
+    path.write_text(yaml.safe_dump({"name": "weekly", "title": "周报",
+                                    "steps": [{"notebook": os.path.relpath(kit, path.parent)}]}), encoding="utf-8")
+    assert load_playbook(path).steps[0].notebook == kit
+
+
+def test_rule_library_only_under_the_playbook_folder_unless_given(project: Path, tmp_path_factory) -> None:
+    from commlab.playbook import with_rules_library
+
+    secret = tmp_path_factory.mktemp("secret") / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    for library in (str(secret), "/etc/passwd"):
+        with pytest.raises(PlaybookError, match=r"rules\.library: rule library '/.*' is an absolute path") as info:
+            load_playbook(write_playbook(project, "abs.yaml", rules={"library": library}))
+        assert "root:x" not in str(info.value)  # never read, so nothing of it is shown
+    import os
+
+    up = os.path.relpath(secret, project / "playbooks")
+    with pytest.raises(PlaybookError, match=r"rule library '\.\./.*passwd' resolves to .*, outside the") as info:
+        load_playbook(write_playbook(project, "up.yaml", rules={"library": up}))
+    assert "root:x" not in str(info.value)
+    # a rule file beside the playbook is fine; one given on the command line may be anywhere
+    rules = yaml.safe_dump({"rules": [{
+        "id": "my_rule", "title": {"zh": "我的规则", "en": "My rule"}, "severity": "low", "practice": "DOMAIN.md §4",
+        "when": {"metric": "members", "op": "<", "value": 3}, "action": {"zh": "做", "en": "Do"},
+        "rationale": {"zh": "因为", "en": "Because"}}]}, allow_unicode=True)
+    (project / "playbooks" / "mine.yaml").write_text(rules, encoding="utf-8")
+    assert load_playbook(write_playbook(project, "own.yaml", rules={"library": "mine.yaml"})).rules.library.endswith(
+        "mine.yaml")
+    outside = tmp_path_factory.mktemp("rules") / "client_rules.yaml"
+    outside.write_text(rules, encoding="utf-8")
+    pb = with_rules_library(load_playbook(write_playbook(project)), outside)
+    assert [r.id for r in pb.rules.resolved()] == ["my_rule"] and pb.source == project / "playbooks" / "demo.yaml"
+    with pytest.raises(PlaybookError):
+        with_rules_library(pb, secret)  # not a rule file: an error naming the key, no content
+
+
+# --- the privacy floor and parameter ranges: refused at plan time, before any run folder -------------
+
+
+@pytest.mark.parametrize("k", [1, 0, -5])
+def test_k_anonymity_below_two_is_refused_in_the_playbook(project: Path, k: int) -> None:
+    with pytest.raises(PlaybookError, match=rf"report\.k_anonymity: k_anonymity must be at least 2 .*given {k}"):
+        load_playbook(write_playbook(project, report={"k_anonymity": k}))
+
+
+def test_k_min_group_below_two_is_refused_from_the_command_line_and_the_playbook(project: Path) -> None:
+    demo = load_playbook(DEMO)
+    for k in ("0", "1", "-5"):
+        with pytest.raises(ParameterError, match=rf"parameter 'k_min_group' must be at least 2 \(the privacy floor"
+                                                 rf".*given {k}"):
+            plan_run(demo, overrides={"k_min_group": k})
+    pb = demo.model_copy(update={"parameters": {**demo.parameters, "k_min_group": 1}})
+    with pytest.raises(ParameterError, match="'k_min_group' must be at least 2"):
+        plan_run(pb)
+    assert plan_run(demo, overrides={"k_min_group": "2"})[0].parameters["k_min_group"] == 2
+
+
+def test_the_privacy_api_refuses_k_below_two() -> None:
+    import pandas as pd
+
+    from commlab.privacy import (
+        format_count,
+        small_groups,
+        suppress_count,
+        suppress_metrics,
+        suppress_small_groups,
+        suppress_table,
+        suppression_note,
+        without_small_groups,
+    )
+
+    table = pd.DataFrame({"members": [1, 40]}, index=["a", "b"])
+    calls = [lambda k: suppress_table(table, k, size="members"), lambda k: suppress_small_groups(table, "members", k),
+             lambda k: suppress_metrics(table, k), lambda k: small_groups(table["members"], k),
+             lambda k: without_small_groups(table, table["members"], k), lambda k: suppress_count(1, k),
+             lambda k: format_count(1, k), lambda k: suppression_note(1, k)]
+    for call in calls:
+        for k in (1, 0, -5, 2.5, True):
+            with pytest.raises(ParameterError, match="at least 2"):
+                call(k)
+        call(2)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("lang", "fr", r"'lang' must be one of zh, en; given 'fr'"),
+    ("tz", "Mars/Olympus", r"'tz' must name a time zone, e.g. Asia/Shanghai or UTC; given 'Mars/Olympus'"),
+    ("top_n", "0", r"'top_n' must be at least 1; given 0"),
+    ("p_alive_threshold", "1.5", r"'p_alive_threshold' must be at least 0 and at most 1; given 1.5"),
+    ("zombie_days", "0", r"'zombie_days' must be above 0; given 0"),
+    ("window", "year", r"'window' must be one of month, week, none; given 'year'"),
+    ("k_min", "9", r"'k_min' \(9\) is larger than 'k_max' \(8\)"),
+])
+def test_parameter_values_out_of_range_are_refused(key: str, value: str, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        plan_run(load_playbook(DEMO), overrides={key: value})

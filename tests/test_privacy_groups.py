@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from commlab.analysis.metrics import get_metric
+from commlab.errors import ParameterError
 from commlab.privacy import (
     MEMBER_COUNT_METRICS,
     MEMBER_SHARE_METRICS,
@@ -59,9 +60,9 @@ def test_numeric_mode_blanks_values_and_keeps_numbers(activity: pd.DataFrame) ->
     assert same["active_share_30d"].isna().tolist() == [False, True, True, True]
 
 
-def test_k_of_one_suppresses_nothing_and_k_is_configurable(activity: pd.DataFrame) -> None:
-    shown, n = suppress_table(activity, 1, size="members")
-    assert n == 0 and shown.equals(activity)
+def test_k_below_the_floor_is_refused_and_k_is_configurable(activity: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="at least 2"):  # k = 1 would switch suppression off
+        suppress_table(activity, 1, size="members")
     _, n60 = suppress_table(activity, 60, size="members")
     assert n60 == 2 and small_groups(activity["members"], 60) == ["c2", "c4"]
 

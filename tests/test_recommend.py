@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from commlab.data import load_dataset
-from commlab.errors import PlaybookError
+from commlab.errors import ParameterError, PlaybookError
 from commlab.playbook import load_playbook
 from commlab.recommend import (
     SCHEMA,
@@ -104,7 +104,8 @@ def test_values_standing_for_few_members_are_hidden_and_their_evidence_too() -> 
     assert v.loc[("b", "zombie_share"), "value"] == 0.4 and v.loc[("b", "buyer_share"), "value"] == 0  # 60 people; 0
     assert v.loc[("b", "completion_rate"), "value"] == 0.1  # n = 0 singles out nobody
     assert not v.loc["c", "suppressed"].any()
-    assert suppress_small_communities(facts, k=1)[0]["value"].equals(facts["value"])  # k = 1: nothing hidden
+    with pytest.raises(ParameterError, match="at least 2"):  # k = 1 would hide nothing: refused
+        suppress_small_communities(facts, k=1)
     # the rules read the facts before suppression; the evidence quoting a hidden value loses it
     recs = evaluate_rules(default_rules(), facts, pd.DataFrame({"community_id": ["b", "c"]}),
                           profile=_full_profile(["b", "c"]), lang="en")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -37,11 +38,12 @@ def test_playbook_loads_and_plans(path):
 
 
 def _with_k(stem: str, folder: Path, k: int) -> Path:
-    """A copy of a shipped playbook with ``report.k_anonymity: k`` (paths made absolute)."""
+    """A copy of a shipped playbook with ``report.k_anonymity: k`` (paths relative to the copy: the kit's
+    notebooks may be run from anywhere, absolute paths may not)."""
     pb = yaml.safe_load((REPO / "playbooks" / f"{stem}.yaml").read_text(encoding="utf-8"))
     pb["data"] = str((REPO / "playbooks" / pb["data"]).resolve())
     for step in pb["steps"]:
-        step["notebook"] = str((REPO / "playbooks" / step["notebook"]).resolve())
+        step["notebook"] = os.path.relpath((REPO / "playbooks" / step["notebook"]).resolve(), folder)
     pb["report"] = {**pb.get("report", {}), "k_anonymity": k, "lang": "en"}
     pb["parameters"]["lang"] = "en"
     path = folder / f"{stem}.yaml"

@@ -29,7 +29,8 @@ import yaml
 from commlab.errors import ParameterError, PlaybookError, UsageError
 from commlab.playbook import _TextDatesLoader
 
-__all__ = ["NotebookParameter", "notebook_parameters", "check_value", "coerce_value", "TYPES"]
+__all__ = ["NotebookParameter", "notebook_parameters", "check_value", "check_range", "coerce_value", "TYPES",
+           "CHOICES", "RANGES"]
 
 #: The parameter types the runner checks.
 TYPES: dict[str, type | tuple[type, ...]] = {
@@ -39,6 +40,36 @@ TYPES: dict[str, type | tuple[type, ...]] = {
     "bool": bool,
     "list": list,
     "dict": dict,
+}
+
+#: The values a parameter the kit's notebooks share may take, checked for every notebook that declares it.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "lang": ("zh", "en"),
+    "source": ("canonical", "se_180d"),
+    "method": ("kmeans", "gmm"),
+    "period": ("D", "W"),
+    "window": ("month", "week", "none"),
+}
+
+#: Bounds of the numeric parameters the kit's notebooks share: ``(lowest, highest, open_low)``; ``None`` is
+#: unbounded, ``open_low`` excludes the lowest value itself. ``k_min_group`` has the privacy floor
+#: (:data:`commlab.privacy.MIN_K`).
+RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "k_min_group": (2, None, False),
+    "seed": (0, None, False),
+    "n_clusters": (0, None, False),
+    "k_min": (2, None, False),
+    "k_max": (2, None, False),
+    "n_resamples": (0, None, False),
+    "n_boot": (0, None, False),
+    "newcomer_days": (0, None, True),
+    "zombie_days": (0, None, True),
+    "churn_days": (0, None, True),
+    "core_min_ugc_30d": (0, None, False),
+    "contributor_min_ugc_30d": (0, None, False),
+    "p_alive_threshold": (0, 1, False),
+    "period_days": (1, None, False),
+    "top_n": (1, None, False),
 }
 
 _ANNOTATION_TYPES = {
@@ -212,6 +243,28 @@ def check_value(value: Any, declared: NotebookParameter, *, where: str) -> None:
             f"{where}: parameter {declared.name!r} expects {expected} "
             f"(notebook default {declared.default}), given {_type_name(value)} {value!r}"
         )
+
+
+def check_range(name: str, value: Any, *, where: str) -> None:
+    """Raise :class:`ParameterError` if ``value`` is outside what :data:`CHOICES` / :data:`RANGES` allow for ``name``.
+
+    Values of the wrong type are left to :func:`check_value`; names not listed are not checked.
+    """
+    if name in CHOICES and isinstance(value, str) and value not in CHOICES[name]:
+        raise ParameterError(f"{where}: parameter {name!r} must be one of {', '.join(CHOICES[name])}; given {value!r}")
+    if name not in RANGES or isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    low, high, open_low = RANGES[name]
+    too_low = low is not None and (value <= low if open_low else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'above' if open_low else 'at least'} {low:g}")
+        if high is not None:
+            bounds.append(f"at most {high:g}")
+        floor = " (the privacy floor: small groups cannot be shown)" if name == "k_min_group" else ""
+        raise ParameterError(f"{where}: parameter {name!r} must be {' and '.join(bounds)}{floor}; given {value!r}")
 
 
 def coerce_value(text: str, expected: str | None) -> Any:

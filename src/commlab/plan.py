@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from commlab.errors import ParameterError
-from commlab.parameters import NotebookParameter, check_value, coerce_value, notebook_parameters
+from commlab.parameters import NotebookParameter, check_range, check_value, coerce_value, notebook_parameters
 from commlab.playbook import RESERVED_PARAMETERS, Playbook, Step
 
 __all__ = ["StepPlan", "plan_run"]
@@ -94,6 +94,17 @@ def _check_as_of(value: str, where: str) -> None:
         ) from None
 
 
+def _check_tz(value: str, where: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ParameterError(
+            f"{where}: parameter 'tz' must name a time zone, e.g. Asia/Shanghai or UTC; given {value!r}"
+        ) from None
+
+
 def _check_engine(params: dict[str, Any], declared: dict[str, Any], where: str) -> None:
     """The step's ``engine`` (and ``engine_options``) can run here; see :func:`commlab.engines.check_engine`."""
     from commlab.engines import check_engine
@@ -134,10 +145,11 @@ def plan_run(
     Raises
     ------
     ParameterError
-        If a parameter is not declared by a step's notebook, has the wrong
-        type, ``as_of`` is neither an ISO date/time nor ``created+<N>d``, an override is declared by no
-        step, or a notebook does not
-        declare ``output_dir`` (or ``data_dir`` when the playbook sets ``data``).
+        If a parameter is not declared by a step's notebook, has the wrong type or a value out of
+        range (:data:`commlab.parameters.CHOICES`, :data:`commlab.parameters.RANGES`: ``lang``,
+        ``k_min_group`` below the privacy floor, ...), ``as_of`` is neither an ISO date/time nor
+        ``created+<N>d``, ``tz`` names no time zone, an override is declared by no step, or a
+        notebook does not declare ``output_dir`` (or ``data_dir`` when the playbook sets ``data``).
     UsageError, PlaybookError
         If a notebook is missing or unreadable.
     """
@@ -163,8 +175,15 @@ def plan_run(
             if key not in declared:
                 raise _unknown(where, key, declared)
             check_value(value, declared[key], where=where)
+        for key in declared:  # a default out of range is the notebook's own bug, but still caught here
+            check_range(key, params[key] if key in params else declared[key].default_value, where=where)
         if isinstance(params.get("as_of"), str):
             _check_as_of(params["as_of"], where)
+        if isinstance(params.get("tz"), str):
+            _check_tz(params["tz"], where)
+        k_min, k_max = (params.get(k, declared[k].default_value) if k in declared else None for k in ("k_min", "k_max"))
+        if isinstance(k_min, int) and isinstance(k_max, int) and k_min > k_max:
+            raise ParameterError(f"{where}: parameter 'k_min' ({k_min}) is larger than 'k_max' ({k_max})")
         if "engine" in declared:
             _check_engine(params, declared, where)
         required = ["output_dir"] + (["data_dir"] if playbook.data is not None else [])

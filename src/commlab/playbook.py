@@ -6,8 +6,15 @@ naming the file and the key, for example::
 
     playbooks/demo.yaml: steps.0.parameters: expected a mapping, given list
 
-Relative paths (``data``, ``steps[].notebook``) resolve against the folder
+Relative paths (``data``, ``steps[].notebook``, ``rules.library``) resolve against the folder
 of the playbook file, so a playbook runs the same from any working folder.
+
+A playbook is confined (it may come from someone else): a step's notebook must lie in a
+notebook folder the user trusts (:func:`notebook_folders`: ``notebooks/`` beside the
+playbook's folder or in it, the kit's own ``notebooks/``, or a folder named on the command line
+with ``--notebooks-dir``), and a rule library under the playbook's folder (another one is given
+on the command line with ``--rules``); absolute paths and ``..`` escapes are refused. A key
+given twice in the YAML is an error, not silently the last value.
 
 Shape::
 
@@ -61,6 +68,8 @@ __all__ = [
     "RESERVED_PARAMETERS",
     "load_playbook",
     "find_playbooks",
+    "notebook_folders",
+    "with_rules_library",
 ]
 
 #: Parameters the runner sets itself; a playbook may not set them.
@@ -116,6 +125,48 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
     return path.resolve() if base is not None else path
 
 
+#: The kit's own ``notebooks/`` folder when commlab runs from its source tree (``src/commlab``).
+def _kit_notebooks() -> Path | None:
+    package = Path(__file__).resolve().parent
+    root = package.parents[1]
+    folder = root / "notebooks"
+    return folder if (root / "pyproject.toml").is_file() and folder.is_dir() else None
+
+
+def notebook_folders(playbook_dir: str | Path, extra: list[str | Path] | tuple[str | Path, ...] = ()) -> list[Path]:
+    """The folders a playbook in ``playbook_dir`` may run notebooks from, resolved.
+
+    ``notebooks/`` in the playbook's folder and beside it (``<project>/playbooks/x.yaml`` runs
+    ``<project>/notebooks/``), the kit's own ``notebooks/`` and the folders in ``extra`` (given on
+    the command line with ``--notebooks-dir``); those that exist.
+    """
+    base = Path(playbook_dir).resolve()
+    found = [base / "notebooks", base.parent / "notebooks", _kit_notebooks(), *(Path(e) for e in extra)]
+    out: list[Path] = []
+    for f in found:
+        if f is not None and f.is_dir() and f.resolve() not in out:
+            out.append(f.resolve())
+    return out
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _confined(value: Path, info: ValidationInfo, what: str, folders: list[Path], fix: str) -> Path:
+    """``value`` resolved against the playbook's folder; refused when absolute or outside ``folders``."""
+    written = Path(value)
+    if written.is_absolute() or str(written).startswith("~"):
+        raise ValueError(f"{what} {str(written)!r} is an absolute path; a playbook names it relative to its "
+                         f"own folder (e.g. {fix})")
+    path = _resolve(written, info)
+    if not any(_inside(path, f) for f in folders):
+        where = ", ".join(str(f) for f in folders) or "(none exists)"
+        raise ValueError(f"{what} {str(written)!r} resolves to {path}, outside the folders a playbook may use "
+                         f"({where})")
+    return path
+
+
 class Step(_Model):
     """One notebook of a playbook.
 
@@ -141,7 +192,13 @@ class Step(_Model):
     @field_validator("notebook")
     @classmethod
     def _notebook_exists(cls, value: Path, info: ValidationInfo) -> Path:
-        path = _resolve(value, info)
+        context = info.context or {}
+        if "base_dir" in context:  # read from a file: the notebook must be in a trusted folder
+            folders = notebook_folders(context["base_dir"], context.get("notebooks_dirs", ()))
+            path = _confined(value, info, "notebook", folders,
+                             "../notebooks/01_overview.ipynb; name another folder with --notebooks-dir")
+        else:
+            path = _resolve(value, info)
         if info.context and not path.is_file():
             raise ValueError(f"notebook not found: {path}")
         if path.suffix != ".ipynb":
@@ -192,8 +249,18 @@ class ReportSettings(_Model):
     client: str = ""
     sections: list[str] = Field(default_factory=list)
     summary_step: str = ""
-    k_anonymity: int = Field(default=5, ge=1)
+    k_anonymity: int = 5
     appendix: bool = True
+
+    @field_validator("k_anonymity")
+    @classmethod
+    def _k_floor(cls, value: int) -> int:
+        from commlab.privacy import MIN_K
+
+        if value < MIN_K:
+            raise ValueError(f"k_anonymity must be at least {MIN_K} (below it a group of one member is shown and "
+                             f"small-group suppression is off); given {value}")
+        return value
 
 
 class RulesSettings(_Model):
@@ -203,7 +270,8 @@ class RulesSettings(_Model):
     ----------
     library : str, default "default"
         ``default`` (the shipped ``commlab/rules_library.yaml``) or a YAML rule file, relative to
-        the playbook.
+        the playbook and under its folder (another file is given on the command line:
+        :func:`with_rules_library`).
     extra : list of dict
         Inline rules added to the library (same shape as the library's rules).
     disable : list of str
@@ -219,7 +287,12 @@ class RulesSettings(_Model):
     def _library(cls, value: str, info: ValidationInfo) -> str:
         if value == "default":
             return value
-        path = _resolve(Path(value), info)
+        context = info.context or {}
+        if "base_dir" in context and not context.get("trusted_library"):
+            path = _confined(Path(value), info, "rule library", [Path(context["base_dir"]).resolve()],
+                             "rules.yaml beside the playbook; give another file with --rules")
+        else:
+            path = _resolve(Path(value), info)
         if info.context and not path.is_file():
             raise ValueError(f"rule file not found: {path}")
         if info.context:
@@ -397,6 +470,29 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 }
 
 
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    """A YAML mapping, refusing a key written twice (YAML would silently keep the last value)."""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: SafeLoader reports it
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"key {key!r} is given twice (first on line {first}); keep one", key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:map", _mapping_without_duplicates)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -459,13 +555,16 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{where}: {msg}"
 
 
-def load_playbook(path: str | Path) -> Playbook:
+def load_playbook(path: str | Path, *, notebooks_dirs: list[str | Path] | tuple[str | Path, ...] = ()) -> Playbook:
     """Read and validate a playbook file.
 
     Parameters
     ----------
     path : str or Path
         The YAML file.
+    notebooks_dirs : list of str or Path, optional
+        Further folders its steps may run notebooks from (``--notebooks-dir``), besides
+        :func:`notebook_folders`.
 
     Returns
     -------
@@ -478,23 +577,53 @@ def load_playbook(path: str | Path) -> Playbook:
     UsageError
         If ``path`` does not exist.
     PlaybookError
-        If the file is not valid YAML or does not match the playbook shape
-        (the message names the file and the key), or a notebook or the data
-        folder does not exist.
+        If the file is not valid YAML (a key given twice included) or does not match the
+        playbook shape (the message names the file and the key), a notebook or the data folder
+        does not exist, a notebook lies outside the allowed folders or the rule library outside
+        the playbook's folder.
     """
     path = Path(path)
+    for folder in notebooks_dirs:
+        if not Path(folder).is_dir():
+            raise UsageError(f"--notebooks-dir: folder not found: {folder}")
     if not path.is_file():
         raise UsageError(f"playbook not found: {path}")
     raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise PlaybookError(f"{path}: expected a mapping with name, title and steps; given {type(raw).__name__}")
     try:
-        pb = Playbook.model_validate(raw, context={"base_dir": path.resolve().parent})
+        pb = Playbook.model_validate(raw, context={"base_dir": path.resolve().parent,
+                                                   "notebooks_dirs": tuple(notebooks_dirs)})
     except ValidationError as exc:
         errors = exc.errors()
         raise PlaybookError(f"{path}: " + "; ".join(_describe(e) for e in errors)) from None
     pb._source = path
     return pb
+
+
+def with_rules_library(pb: Playbook, library: str | Path) -> Playbook:
+    """``pb`` evaluating the rule file ``library`` (given on the command line, so trusted) instead.
+
+    Raises
+    ------
+    UsageError
+        If the file does not exist.
+    PlaybookError
+        If it is not a valid rule file, or ``rules.disable`` names a rule it lacks.
+    """
+    path = Path(library).expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"--rules: rule file not found: {path}")
+    try:
+        rules = RulesSettings.model_validate(
+            {**pb.rules.model_dump(), "library": str(path)},
+            context={"base_dir": path.parent, "trusted_library": True},
+        )
+    except ValidationError as exc:
+        raise PlaybookError(f"{path}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+    out = pb.model_copy(update={"rules": rules})
+    out._source = pb.source
+    return out
 
 
 def find_playbooks(folder: str | Path = "playbooks") -> list[tuple[Path, Playbook | PlaybookError]]:

@@ -40,6 +40,8 @@ __all__ = [
     "suppression_note",
     "SUPPRESSED",
     "DEFAULT_K",
+    "MIN_K",
+    "check_k",
     "MIN_ID_LENGTH",
     "MIN_NUMERIC_ID_LENGTH",
     "COMMON_WORDS",
@@ -54,6 +56,8 @@ __all__ = [
 KEY_ENV = "COMMLAB_PSEUDONYM_KEY"
 #: Groups smaller than this are suppressed in reports.
 DEFAULT_K = 5
+#: The floor of k: no setting (playbook, ``-p k_min_group``, an argument) may go below it.
+MIN_K = 2
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
@@ -102,8 +106,34 @@ _NOTE = {
 }
 
 
+def check_k(k: Any) -> int:
+    """``k`` as an int if it is a valid small-group threshold.
+
+    Raises
+    ------
+    ParameterError
+        If ``k`` is not an integer or is below :data:`MIN_K` (a group of one member would be
+        shown: suppression cannot be switched off).
+    """
+    from commlab.errors import ParameterError
+
+    if isinstance(k, bool) or not isinstance(k, int | float) or k != int(k):
+        raise ParameterError(f"k (the smallest group shown) must be an integer of at least {MIN_K}; given {k!r}")
+    if k < MIN_K:
+        raise ParameterError(f"k (the smallest group shown) must be at least {MIN_K}: small-group suppression "
+                             f"cannot be switched off; given {k!r}")
+    return int(k)
+
+
 def small_group_mask(counts: pd.Series | pd.DataFrame, k: int = DEFAULT_K) -> pd.Series | pd.DataFrame:
-    """True where a group has members but fewer than ``k`` (``0 < n < k``); missing counts are False."""
+    """True where a group has members but fewer than ``k`` (``0 < n < k``); missing counts are False.
+
+    The bare mask (``k <= 1`` masks nothing, as a figure drawn for exploration asks); the helpers
+    that suppress what a report shows (:func:`suppress_table` and those built on it,
+    :func:`small_groups`, :func:`without_small_groups`, :func:`suppress_count`,
+    :func:`format_count`, :func:`suppression_note`) refuse ``k`` below :data:`MIN_K`
+    (:func:`check_k`).
+    """
     n = counts.apply(pd.to_numeric, errors="coerce") if isinstance(counts, pd.DataFrame) else \
         pd.to_numeric(counts, errors="coerce")
     return ((n > 0) & (n < k)).fillna(False).astype(bool)
@@ -111,6 +141,7 @@ def small_group_mask(counts: pd.Series | pd.DataFrame, k: int = DEFAULT_K) -> pd
 
 def small_groups(sizes: pd.Series, k: int = DEFAULT_K) -> list[Any]:
     """The labels (index values) of ``sizes`` whose group has fewer than ``k`` members (but some)."""
+    k = check_k(k)
     return list(sizes.index[small_group_mask(sizes, k).to_numpy()])
 
 
@@ -219,8 +250,7 @@ def suppress_table(table: pd.DataFrame, k: int = DEFAULT_K, *, size: str | pd.Se
         The suppressed copy and the number of groups (rows plus cells) suppressed; see
         :func:`suppression_note`.
     """
-    if k <= 1:
-        return table.copy(), 0
+    k = check_k(k)
     hidden, as_count, n = _masks(table, k, size, counts, linked, derived, keep, shares, group_sizes)
     out = table.copy()
     for c in out.columns:
@@ -323,6 +353,7 @@ def without_small_groups(table: pd.DataFrame, sizes: pd.Series, k: int = DEFAULT
 
 def suppress_count(n: float | None, k: int = DEFAULT_K) -> int | None:
     """A member count for ``summary.json``: ``None`` when ``0 < n < k`` (or missing), else the int."""
+    k = check_k(k)
     if n is None or pd.isna(n) or 0 < n < k:
         return None
     return int(n)
@@ -330,6 +361,7 @@ def suppress_count(n: float | None, k: int = DEFAULT_K) -> int | None:
 
 def format_count(n: float | None, k: int = DEFAULT_K) -> str:
     """A member count as shown in report text: ``<k`` when ``0 < n < k``, else the number."""
+    k = check_k(k)
     if n is None or pd.isna(n):
         return SUPPRESSED
     return f"<{k}" if 0 < n < k else f"{int(n):,}"
@@ -341,6 +373,7 @@ def suppression_note(n: int, k: int = DEFAULT_K, lang: str = "en", *, left_out: 
     ``left_out=True`` says the groups were left out of what follows (a comparison, a figure)
     rather than shown as ``<k`` / :data:`SUPPRESSED`.
     """
+    k = check_k(k)
     if n <= 0:
         return ""
     key = ("zh" if lang == "zh" else "en") + ("_out" if left_out else "")

@@ -53,7 +53,7 @@ from commlab.data.load import Dataset
 from commlab.data.schema import EVENT_TYPE
 from commlab.evidence import evidence_text, threshold_text
 from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
-from commlab.privacy import DEFAULT_K, MEMBER_SHARE_METRICS, SUPPRESSED, small_group_mask
+from commlab.privacy import DEFAULT_K, MEMBER_SHARE_METRICS, SUPPRESSED, check_k, small_group_mask
 from commlab.rules import (
     PROFILE_COLUMNS,
     SEVERITY_ORDER,
@@ -305,7 +305,7 @@ def suppress_small_communities(facts: pd.DataFrame, k: int = DEFAULT_K) -> tuple
     facts : DataFrame
         From :func:`build_facts` (``community_id, metric_id, value`` and optionally ``n``).
     k : int, default 5
-        Smallest group shown; ``k <= 1`` hides nothing.
+        Smallest group shown; at least :data:`commlab.privacy.MIN_K` (else ``ParameterError``).
 
     Returns
     -------
@@ -313,10 +313,9 @@ def suppress_small_communities(facts: pd.DataFrame, k: int = DEFAULT_K) -> tuple
         The facts with a boolean ``suppressed`` column, and the ids of the communities suppressed
         as a whole.
     """
+    k = check_k(k)
     out = facts.copy()
     out["suppressed"] = False
-    if k <= 1:
-        return out, []
     size = facts[facts["metric_id"] == "members"].set_index("community_id")["value"]
     small = sorted(size[(size > 0) & (size < k)].index.astype(str))
     value = pd.to_numeric(out["value"], errors="coerce")
