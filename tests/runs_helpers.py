@@ -21,11 +21,11 @@ c2,m3,2023-05-01 09:00:00,owner
 c2,m4,2023-05-03 09:00:00,member
 """
 EVENTS = """community_id,member_id,ts,event_type,amount
-c1,m1,2024-02-01 10:00:00,post,
-c1,m2,2024-02-01 11:00:00,message,
-c2,m3,2024-03-01 09:00:00,message,
-c2,m4,2024-03-02 09:00:00,message,
-c2,m4,2024-03-03 09:00:00,purchase,19.9
+c1,m1,2024-06-01 10:00:00,post,
+c1,m2,2024-06-01 11:00:00,message,
+c2,m3,2024-06-10 09:00:00,message,
+c2,m4,2024-06-11 09:00:00,message,
+c2,m4,2024-06-12 09:00:00,purchase,19.9
 """
 
 
@@ -34,7 +34,7 @@ def make_data(folder: Path, *, bad: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "communities.csv").write_text(COMMUNITIES, encoding="utf-8")
     (folder / "members.csv").write_text(MEMBERS, encoding="utf-8")
-    events = EVENTS.replace("message,\nc2,m4,2024-03-02", "teleport,\nc2,m4,2024-03-02") if bad else EVENTS
+    events = EVENTS.replace("message,\nc2,m4,2024-06-11", "teleport,\nc2,m4,2024-06-11") if bad else EVENTS
     (folder / "events.csv").write_text(events, encoding="utf-8")
     return folder
 

@@ -122,12 +122,12 @@ def test_params(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 def test_run_prints_report_path_last(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     pb = write_playbook(root, steps=ONE_STEP)
-    res = cli("run", str(pb), "--runs-dir", "runs", "--as-of", "2024-05-31", cwd=root)
+    res = cli("run", str(pb), "--runs-dir", "runs", "--as-of", "2024-06-20", cwd=root)
     assert res.returncode == 0, res.stderr
     report = Path(root, res.stdout.strip().splitlines()[-1])
     assert report.name == "report.html" and report.is_file()
     assert (root / "runs" / "demo" / "latest" / "report.html").samefile(report)
-    assert '"as_of": "2024-05-31"' in (report.parent / "overview" / "summary.json").read_text(encoding="utf-8")
+    assert '"as_of": "2024-06-20"' in (report.parent / "overview" / "summary.json").read_text(encoding="utf-8")
     assert "Traceback" not in res.stderr
 
 

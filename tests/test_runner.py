@@ -194,31 +194,44 @@ def test_failing_notebook_keeps_it_and_leaves_latest(good: tuple[Path, RunResult
     assert statuses[failed_dir.name] == "failed" and statuses[result.run_dir.name] == "succeeded"
 
 
-def test_concurrent_runs_get_their_own_folders(tmp_path: Path) -> None:
+def _wait_for_sleeping_cell(root: Path, proc: subprocess.Popen) -> Path:
+    """The run folder of ``proc`` once its overview cell sleeps."""
+    deadline = time.monotonic() + 120
+    while not (found := list((root / "runs" / "demo").glob("*/overview/sleeping"))):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the sleeping cell never started"
+        time.sleep(0.2)
+    return found[0].parents[1]
+
+
+def test_a_second_run_on_the_same_data_exits_6_naming_the_holder_or_waits(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     pb = write_playbook(root, steps=ONE_STEP)
-    procs = [_run_cli("-q", "run", str(pb), "--runs-dir", "runs", cwd=root) for _ in range(2)]
-    outs = [p.communicate(timeout=300) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
-    reports = [Path(root, out.strip().splitlines()[-1]) for out, _ in outs]
-    assert reports[0] != reports[1] and all(r.is_file() for r in reports)
-    runs = [r.parent.resolve() for r in reports]
-    for run in runs:
-        assert json.loads((run / "manifest.json").read_text(encoding="utf-8"))["status"] == "succeeded"
-    assert latest_run(root / "runs", "demo") in runs
-    index = (root / "runs" / "index.html").read_text(encoding="utf-8")
-    assert all(run.name in index for run in runs)
+    first = _run_cli("-q", "run", str(pb), "--runs-dir", "runs", "-p", "sleep_s", "6", cwd=root)
+    holder = _wait_for_sleeping_cell(root, first)
+    began = time.monotonic()
+    second = subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(pb), "--runs-dir", "runs"], cwd=root,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 6, second.stderr
+    assert time.monotonic() - began < 30  # at once: no data loaded, no notebook started
+    assert f"run {holder.name}" in second.stderr and "--wait" in second.stderr
+    queued = _run_cli("-q", "run", str(pb), "--runs-dir", "runs", "--wait", cwd=root)
+    outs = [p.communicate(timeout=300) for p in (first, queued)]
+    assert [first.returncode, queued.returncode] == [0, 0], outs
+    runs = [Path(root, out.strip().splitlines()[-1]).parent.resolve() for out, _ in outs]
+    assert runs[0] == holder.resolve() and runs[1] != runs[0]
+    m0, m1 = (json.loads((r / "manifest.json").read_text(encoding="utf-8")) for r in runs)
+    assert m0["status"] == m1["status"] == "succeeded" and m1["started"] >= m0["ended"]  # queued behind it
+    assert m1["previous_run"] == m0["run_id"]  # and compares with it
+    assert len(list_runs(root / "runs")) == 2  # the refused run left no folder
+    assert latest_run(root / "runs", "demo") == runs[1]
 
 
 def _kill_while_sleeping(root: Path, pb: Path, sig: int) -> subprocess.Popen:
     """Start ``commlab run`` with a sleeping cell, send ``sig`` once the cell sleeps, wait for the end."""
     proc = _run_cli("run", str(pb), "--runs-dir", "runs", "-p", "sleep_s", "120", cwd=root)
     try:
-        deadline = time.monotonic() + 120
-        while not list((root / "runs" / "demo").glob("*/overview/sleeping")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the sleeping cell never started"
-            time.sleep(0.2)
+        _wait_for_sleeping_cell(root, proc)
         os.kill(proc.pid, sig)
         proc.communicate(timeout=60)
     finally:

@@ -26,6 +26,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Destination; its folder must exist.
     data : bytes
         The complete new content.
+
+    Raises
+    ------
+    OSError
+        As the system raised it, but always naming ``path`` (a full disk's ``write`` names no file).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
@@ -35,9 +40,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None or str(exc.filename) == str(tmp):
+            raise type(exc)(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
     return path
 
 

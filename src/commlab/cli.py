@@ -27,17 +27,20 @@ exit codes:
   1  unexpected internal error (a bug: please report it) or an operating-system error
   2  usage error (bad arguments, missing file, missing Jupyter kernel)
   3  bad data (the input failed validation)
-  4  bad playbook or parameter (invalid playbook file, unknown or wrongly typed parameter,
+  4  bad playbook or parameter (invalid playbook file, unknown, wrongly typed or out-of-range
+     parameter, k below 2, communities not in the data, an as-of outside the data's range,
+     a notebook or rule file outside the allowed folders, --compare-with a run of other data,
      an engine that cannot run here, e.g. engine: spark without pyspark)
   5  a notebook failed while executing (the failed notebook is kept in the run folder)
-  6  another run holds the lock for this playbook
+  6  a run of the same playbook on the same data is running (its run id is named; --wait queues)
   7  the privacy scan found a raw member id or display name in report.html/summary.json
      (the run is failed, its files renamed *.blocked, `latest` not moved)
   130/143  interrupted (Ctrl-C / SIGTERM)
 
-scheduled runs (cron, Airflow): pass --as-of explicitly; each run compares itself with the
-previous successful run of the same playbook (runs/<playbook>/latest/summary.json). Retry on
-1 and 6 (transient); do not retry 2, 3, 4, 5 or 7 without a fix.
+scheduled runs (cron, Airflow): pass --as-of explicitly (without it a run analyses at the end of the
+data's last day); each run compares itself with the latest successful run of the same playbook on the
+same data (data folder and communities), never with another data set's. Retry on 1 and 6
+(transient); do not retry 2, 3, 4, 5 or 7 without a fix.
 
 examples:
   commlab run playbooks/demo.yaml --as-of 2024-06-30
@@ -60,20 +63,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from commlab.runner import run_playbook
 
     overrides = dict(args.param or [])
-    playbook: Any = args.playbook
-    if args.data:
-        from pathlib import Path
-
-        from commlab.errors import UsageError
-        from commlab.playbook import load_playbook
-
-        data = Path(args.data).resolve()
-        if not data.is_dir():
-            raise UsageError(f"data folder not found: {data}")
-        playbook = load_playbook(args.playbook).model_copy(update={"data": data})
     result = run_playbook(
-        playbook, runs_dir=args.runs_dir, as_of=args.as_of, kernel_name=args.kernel,
+        args.playbook, runs_dir=args.runs_dir, as_of=args.as_of, kernel_name=args.kernel,
         timeout=args.timeout if args.timeout and args.timeout > 0 else None, overrides=overrides or None,
+        data_dir=args.data, notebooks_dirs=args.notebooks_dir or (), rules_library=args.rules,
+        compare_with=args.compare_with, allow_stale_as_of=args.allow_stale_as_of, wait=args.wait,
     )
     for warning in result.manifest.get("warnings", []):
         log.warning("warning: %s", warning)
@@ -192,7 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "run a playbook; prints the path of the report as the last line")
     p.add_argument("playbook", metavar="PLAYBOOK", help="playbook file, e.g. playbooks/demo.yaml")
     p.add_argument("--as-of", metavar="DATE", help="ISO date/time (UTC) the analysis is computed at, for every step")
-    p.add_argument("--data", metavar="DIR", help="run on this data folder instead of the playbook's 'data'")
+    p.add_argument("--data", metavar="DIR",
+                   help="run on this data folder instead of the playbook's 'data' (without --as-of: analysed at "
+                        "the end of the data's last day)")
+    p.add_argument("--allow-stale-as-of", action="store_true",
+                   help="accept an as-of before the data's first event or more than 30 days after its last")
+    p.add_argument("--compare-with", metavar="RUN_DIR",
+                   help="compare with this run folder (a successful run of the playbook on the same data); "
+                        "default: the latest such run")
+    p.add_argument("--notebooks-dir", metavar="DIR", action="append",
+                   help="also allow the playbook's steps to run notebooks from DIR (repeatable); by default only "
+                        "notebooks/ beside the playbook and the kit's own notebooks/")
+    p.add_argument("--rules", metavar="FILE",
+                   help="rule library to evaluate instead of the playbook's rules.library (may lie anywhere)")
+    p.add_argument("--wait", action="store_true",
+                   help="if the playbook is already running on the same data, wait for it instead of exiting 6")
     p.add_argument("--runs-dir", metavar="DIR", default="runs", help="root of the run folders (default: runs)")
     p.add_argument("--kernel", metavar="NAME", default="commlab", help="Jupyter kernel (default: commlab)")
     p.add_argument("--timeout", metavar="S", type=float, default=1800,

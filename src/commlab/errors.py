@@ -31,6 +31,7 @@ __all__ = [
     "NotebookExecutionError",
     "RunLockedError",
     "PrivacyLeakError",
+    "PublishError",
 ]
 
 
@@ -178,9 +179,15 @@ class NotebookExecutionError(CommlabError):
 
 
 class RunLockedError(CommlabError):
-    """Another run of the same playbook is writing; try again later."""
+    """Another run of the same playbook on the same data is running; try again later (or ``--wait``)."""
 
     exit_code = 6
+
+
+class PublishError(CommlabError):
+    """A run finished but could not be published (``latest`` could not be moved); its manifest says ``failed``."""
+
+    exit_code = 1
 
 
 class PrivacyLeakError(CommlabError):

@@ -2,31 +2,41 @@
 
 :func:`run_playbook` is what ``commlab run`` calls. It
 
-1. loads the playbook and checks that the kernel exists;
-2. checks every parameter against what each notebook declares (nothing runs
-   if one is unknown or wrongly typed);
-3. creates a fresh run folder ``runs/<playbook>/<UTC stamp>-<random>/`` and
-   writes ``manifest.json`` (status ``running``) with the sha256 of every input;
-4. executes each step with papermill into the run folder, injecting
+1. loads the playbook (confined: :mod:`commlab.playbook`) and checks that the kernel exists;
+2. checks every parameter against what each notebook declares, with its range (nothing runs
+   if one is unknown, wrongly typed or out of range);
+3. takes the lock of the playbook on its data folder (:func:`commlab.runs.run_lock`: a second run
+   of the same playbook on the same data fails at once with exit code 6, or waits with
+   ``wait``), marks the runs whose process died as interrupted and removes the data folders
+   killed runs left in ``TMPDIR``;
+4. loads and validates the data once, into the run's data cache (:mod:`commlab.run_data`): bad
+   data, ``communities`` the data lack, an ``as_of`` outside the data's range stop the run here;
+   without ``--as-of``, a run on ``--data`` (or of a playbook without its own ``as_of``) analyses
+   at the end of the data's last day; the run's *data source* (data folder + communities) is
+   fingerprinted, and the run compares itself with the latest successful run of the playbook on
+   the same data source (or the run given as ``compare_with``), never with another data set's;
+5. only then creates a fresh run folder ``runs/<playbook>/<UTC stamp>-<random>/`` and
+   writes ``manifest.json`` (status ``running``) with the sha256 of every input, the data
+   source and range, the as-of and where it came from, and the effective k;
+6. executes each step with papermill into the run folder, injecting
    ``data_dir``, ``output_dir`` (the step's own folder, also its working
    folder) and, to the steps that declare them, ``prev_output_dirs``,
    ``rules_file`` (the playbook's resolved rule set, written to
    ``rules.yaml`` in the run folder), ``previous_summary`` (the
-   ``summary.json`` of the previous successful run of the playbook, found
-   through ``latest`` *before* the run starts; "" for the first run) and
+   ``summary.json`` of the run compared with; "" for the first run) and
    ``k_min_group`` (``report.k_anonymity``, unless the playbook sets it);
    the pseudonym key (``privacy.key_env`` or ``COMMLAB_PSEUDONYM_KEY``) reaches
    the kernels through the environment only and is never written anywhere;
-5. on success writes ``summary.json`` and ``report.html`` (executive summary
-   step first, then the other sections, then the methods appendix), scans
-   both (and every step's ``summary.json``) for raw member ids and display
+7. on success writes ``summary.json`` and ``report.html`` (executive summary
+   step first, then the other sections, then the methods appendix) into a hidden staging
+   folder, scans them (and every step's ``summary.json``) for raw member ids and display
    names of the input members table (:func:`commlab.privacy.scan_files`) and
    fails with :class:`~commlab.errors.PrivacyLeakError` if one is found (the
-   files are renamed ``*.blocked``); else writes the final manifest and
-   atomically moves ``runs/<playbook>/latest`` to the run. On failure the
-   executed notebooks are kept, the manifest says ``failed`` and ``latest``
-   is left alone;
-6. regenerates ``runs/index.html``.
+   files are moved out renamed ``*.blocked``); else moves them into the run folder
+   (``report.html`` last, one rename each), moves ``runs/<playbook>/latest`` to the run and only
+   then writes ``succeeded``. On failure the executed notebooks are kept, the manifest says
+   ``failed`` and ``latest`` is left alone;
+8. regenerates ``runs/index.html``.
 """
 
 from __future__ import annotations
@@ -34,8 +44,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,13 +60,32 @@ import yaml
 
 from commlab.atomic import atomic_write_json, atomic_write_text
 from commlab.data.cache import CACHE_ENV
-from commlab.errors import CommlabError, NotebookExecutionError, PrivacyLeakError, UsageError
+from commlab.errors import (
+    CommlabError,
+    NotebookExecutionError,
+    ParameterError,
+    PrivacyLeakError,
+    PublishError,
+    UsageError,
+)
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
 from commlab.plan import StepPlan, plan_run
-from commlab.playbook import Playbook, load_playbook
+from commlab.playbook import Playbook, load_playbook, with_rules_library
 from commlab.privacy import KEY_ENV, scan_files, vocabulary
 from commlab.report import ReportSection, build_report, methods_appendix
-from commlab.runs import list_runs, new_run_dir, point_latest, runs_lock, write_index
+from commlab.run_data import RunData, as_of_from_data, check_as_of, data_fingerprint, load_run_data
+from commlab.runs import (
+    STAGING,
+    list_runs,
+    new_run_dir,
+    point_latest,
+    previous_run,
+    read_manifest,
+    repair_abandoned,
+    run_lock,
+    runs_lock,
+    write_index,
+)
 
 __all__ = ["RunResult", "run_playbook", "check_kernel", "latest_run", "list_runs", "DEFAULT_KERNEL"]
 
@@ -260,29 +292,63 @@ def _kernel_env(values: dict[str, str | None]) -> Iterator[None]:
                 os.environ[name] = before[name]
 
 
+#: Prefix of the temporary folders holding a run's validated data (under ``TMPDIR``); then the runner's pid.
+DATA_CACHE_PREFIX = "commlab-data-"
+_CACHE_PID = re.compile(r"^commlab-data-(\d+)-")
+#: A folder of the older naming (no pid) is removed once left untouched this long.
+_LEGACY_CACHE_AGE_S = 3600
+
+
+def remove_abandoned_data_caches(tmp: str | Path | None = None) -> list[Path]:
+    """Remove the data folders that killed runs left in ``TMPDIR`` (they hold members' display names).
+
+    A folder ``commlab-data-<pid>-*`` whose process no longer runs is removed; one named before the
+    pid was part of the name (``commlab-data-<random>``) is removed when untouched for an hour.
+    Folders that cannot be removed (another user's) are left.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    from commlab.runs import _alive
+
+    root = Path(tmp or tempfile.gettempdir())
+    removed = []
+    for folder in root.glob(DATA_CACHE_PREFIX + "*"):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        m = _CACHE_PID.match(folder.name)
+        if m is not None:
+            if _alive(int(m.group(1))):
+                continue
+        else:
+            try:
+                if time.time() - folder.stat().st_mtime < _LEGACY_CACHE_AGE_S:
+                    continue
+            except OSError:
+                continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    return removed
+
+
 @contextmanager
 def _data_cache() -> Iterator[str | None]:
-    """A temporary folder where the run's notebooks share the validated data (:mod:`commlab.data.cache`).
+    """A temporary folder where the run validates the data once for all its notebooks (:mod:`commlab.data.cache`).
 
     Yields its path, or ``None`` when the user already set ``COMMLAB_DATA_CACHE`` (their folder
-    is used and kept). The temporary folder is under the system temporary directory (``TMPDIR``)
-    and is removed when the steps end, whatever their outcome: a run folder never holds a copy
-    of the data.
+    is used and kept). The temporary folder is under the system temporary directory (``TMPDIR``),
+    named ``commlab-data-<pid>-*`` and removed when the run ends, whatever its outcome; if the
+    process is killed, the next run removes it (:func:`remove_abandoned_data_caches`). A run
+    folder never holds a copy of the data.
     """
     if os.environ.get(CACHE_ENV):
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="commlab-data-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{DATA_CACHE_PREFIX}{os.getpid()}-") as folder:
         yield folder
-
-
-def _previous_summary(runs_root: Path, playbook: str) -> Path | None:
-    """``summary.json`` of the run ``latest`` points at now (resolved, so a concurrent run cannot move it)."""
-    prev = latest_run(runs_root, playbook)
-    if prev is None:
-        return None
-    f = prev / "summary.json"
-    return f if f.is_file() else None
 
 
 def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
@@ -336,21 +402,34 @@ def _report_words(plans: list[StepPlan], rules: list[Any]) -> set[str]:
     return vocabulary(texts)
 
 
-def _privacy_scan(run_dir: Path, plans: list[StepPlan], members: Any, ignore: set[str]) -> None:
+def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, ignore: set[str]) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
     Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`)
     but for :data:`commlab.privacy.COMMON_WORDS` and display names that are an English word or a
-    word of the kit's own report texts (``ignore``, from :func:`_report_words`).
+    word of the kit's own report texts (``ignore``, from :func:`_report_words`). The files are
+    scanned in ``staging`` (where nothing links to them) before they are moved into the run
+    folder; on a leak they are moved there renamed ``*.blocked``.
     """
-    shareable = [run_dir / "report.html", run_dir / "summary.json"] + [run_dir / p.name / "summary.json"
-                                                                        for p in plans]
+    staged = sorted(f for f in staging.iterdir() if f.is_file())
+    shareable = staged + [run_dir / p.name / "summary.json" for p in plans]
     leaks = scan_files(shareable, members, ignore=ignore)
     if leaks:
-        for f in (run_dir / "report.html", run_dir / "summary.json"):
-            if f.is_file():
-                f.rename(f.with_name(f.name + ".blocked"))
+        for f in staged:
+            os.replace(f, run_dir / (f.name + ".blocked"))
         raise PrivacyLeakError(leaks, run_dir=str(run_dir))
+
+
+def _publish_staged(staging: Path, run_dir: Path) -> None:
+    """Move the scanned files of ``staging`` into the run folder, ``report.html`` last, and remove ``staging``.
+
+    Each move is one ``rename`` on the same file system: a kill leaves a report either absent or
+    whole and scanned.
+    """
+    files = sorted((f for f in staging.iterdir() if f.is_file()), key=lambda f: f.name == "report.html")
+    for f in files:
+        os.replace(f, run_dir / f.name)
+    staging.rmdir()
 
 
 def _refresh_index(runs_dir: Path) -> None:
@@ -361,6 +440,87 @@ def _refresh_index(runs_dir: Path) -> None:
         logger.warning("could not update %s/index.html: %s", runs_dir, exc)
 
 
+def _effective_k(pb: Playbook, plans: list[StepPlan]) -> int:
+    """The smallest group any step shows: the lowest ``k_min_group`` a step receives (else ``report.k_anonymity``)."""
+    ks = [p.parameters.get("k_min_group", pb.report.k_anonymity) for p in plans if "k_min_group" in p.declared]
+    return min(int(k) for k in ks) if ks else pb.report.k_anonymity
+
+
+def _data_parameters(plans: list[StepPlan]) -> tuple[str, str, list[str]]:
+    """``(source, tz, communities)`` as the first step reading the data receives them."""
+    from commlab.data.load import DEFAULT_TZ
+
+    plan = next((p for p in plans if "data_dir" in p.declared), plans[0])
+    source = plan.effective("source") if "source" in plan.declared else "canonical"
+    tz = plan.effective("tz") if "tz" in plan.declared else DEFAULT_TZ
+    communities = plan.effective("communities") if "communities" in plan.declared else []
+    return str(source or "canonical"), str(tz or DEFAULT_TZ), [str(c) for c in (communities or [])]
+
+
+def _resolve_as_of(pb: Playbook, plans: list[StepPlan], explicit: str | None, data: RunData | None,
+                   data_given: bool, allow_stale: bool) -> tuple[str | None, str]:
+    """Set the analysis instant of every step; return it and where it came from.
+
+    ``--as-of`` wins; else, on data given with ``--data`` (the playbook's own ``as_of`` belongs to
+    its own data) or when the playbook sets none, the end of the data's last day
+    (:func:`commlab.run_data.as_of_from_data`); else the playbook's. Every absolute ``as_of`` is
+    then checked against the data's range (:func:`commlab.run_data.check_as_of`).
+    """
+    declared = [p for p in plans if "as_of" in p.declared]
+    own = any("as_of" in p.parameters for p in declared)
+    if explicit is not None:
+        origin = "--as-of"
+    elif data is not None and (data_given or not own) and (derived := as_of_from_data(data)) is not None:
+        for p in declared:
+            p.parameters["as_of"] = derived
+        origin = "data"
+    else:
+        origin = "playbook" if own else "notebook default"
+    if data is not None:
+        for p in declared:
+            check_as_of(str(p.effective("as_of")), data, where=f"{pb.label}: step {p.name!r}", allow_stale=allow_stale)
+    value = next((p.effective("as_of") for p in declared), None)
+    return (str(value) if value is not None else None), origin
+
+
+def _comparison(runs_root: Path, pb: Playbook, fingerprint: str, compare_with: str | Path | None) -> Path | None:
+    """The ``summary.json`` the run compares itself with: of ``compare_with``, else of the latest run on the same data.
+
+    Raises
+    ------
+    UsageError
+        If ``compare_with`` is not a run folder.
+    ParameterError
+        If it is a run of another playbook, did not succeed, or analysed another data source.
+    """
+    if compare_with is None:
+        prev = previous_run(runs_root, pb.name, fingerprint)
+        return prev / "summary.json" if prev is not None else None
+    run = Path(compare_with).resolve()
+    m = read_manifest(run)
+    if m is None:
+        raise UsageError(f"--compare-with: not a run folder (no readable manifest.json): {run}")
+    if m.get("playbook") != pb.name:
+        raise ParameterError(f"--compare-with {run} is a run of the playbook {m.get('playbook')!r}, "
+                             f"not of {pb.name!r}")
+    if m.get("status") != "succeeded" or not (run / "summary.json").is_file():
+        raise ParameterError(f"--compare-with {run} did not succeed (status {m.get('status')!r}); "
+                             "compare with a successful run")
+    theirs = m.get("data_source") or {}
+    if theirs.get("fingerprint") != fingerprint:
+        def describe(d: dict[str, Any]) -> str:
+            ids = d.get("communities") or []
+            more = f" … ({len(ids)})" if len(ids) > 5 else ""
+            return f"data folder {d.get('data_dir')}, communities {', '.join(map(str, ids[:5]))}{more}"
+        what = describe(theirs) if theirs else "a data source it does not record (an older commlab)"
+        raise ParameterError(
+            f"--compare-with {run} analysed other data ({what}) than this run: comparing them would mix two "
+            "data sets in one report; pick a run of the same data folder and communities, or leave "
+            "--compare-with out"
+        )
+    return run / "summary.json"
+
+
 def run_playbook(
     path: str | Path | Playbook,
     *,
@@ -369,6 +529,12 @@ def run_playbook(
     kernel_name: str = DEFAULT_KERNEL,
     timeout: float | None = 1800,
     overrides: dict[str, Any] | None = None,
+    data_dir: str | Path | None = None,
+    notebooks_dirs: list[str | Path] | tuple[str | Path, ...] = (),
+    rules_library: str | Path | None = None,
+    compare_with: str | Path | None = None,
+    allow_stale_as_of: bool = False,
+    wait: bool = False,
 ) -> RunResult:
     """Run every step of a playbook and write its report.
 
@@ -379,7 +545,10 @@ def run_playbook(
     runs_dir : str or Path, default "runs"
         Root of the run folders (relative to the current folder).
     as_of : str, optional
-        ISO date or time (UTC); overrides ``as_of`` for every step.
+        ISO date or time (UTC); overrides ``as_of`` for every step. Without it, a run on
+        ``data_dir`` (or of a playbook that sets no ``as_of``) analyses at the end of the data's
+        last day; any absolute ``as_of`` must lie within the data's range (up to
+        :data:`commlab.run_data.STALE_DAYS` days after its last event).
     kernel_name : str, default "commlab"
         Jupyter kernel to execute the notebooks with.
     timeout : float or None, default 1800
@@ -387,6 +556,19 @@ def run_playbook(
     overrides : dict, optional
         Parameters set for every step that declares them (``-p KEY VALUE``);
         strings are converted to the declared type.
+    data_dir : str or Path, optional
+        Run on this data folder instead of the playbook's ``data`` (``--data``).
+    notebooks_dirs : list of str or Path, optional
+        Further folders the playbook's steps may run notebooks from (``--notebooks-dir``).
+    rules_library : str or Path, optional
+        A rule file replacing the playbook's ``rules.library`` (``--rules``; may lie anywhere).
+    compare_with : str or Path, optional
+        The run folder to compare with (``--compare-with``); it must be a successful run of the
+        same playbook on the same data source. Default: the latest such run.
+    allow_stale_as_of : bool, default False
+        Accept an ``as_of`` outside the data's range.
+    wait : bool, default False
+        Wait for a run of the same playbook on the same data instead of failing with exit code 6.
 
     Returns
     -------
@@ -395,33 +577,87 @@ def run_playbook(
     Raises
     ------
     UsageError
-        If the playbook file or the kernel is missing.
+        If the playbook file, the data folder or the kernel is missing.
     PlaybookError
         If the playbook is invalid.
     ParameterError
-        If a parameter is unknown to a notebook or wrongly typed (raised
-        before any cell runs and before a run folder is created).
+        If a parameter is unknown to a notebook, wrongly typed or out of range, ``communities``
+        names ids the data lack, ``as_of`` lies outside the data, or ``compare_with`` is another
+        data source's run (all raised before a run folder is created).
+    DataValidationError
+        If the data are invalid (before a run folder is created).
+    RunLockedError
+        If a run of the same playbook on the same data is running (and ``wait`` is false).
     NotebookExecutionError
         If a cell fails or times out; the run folder keeps the executed
         notebooks and ``manifest.json`` with ``status: failed``, and
         ``latest`` is not moved.
+    PrivacyLeakError
+        If a shareable file names a member; nothing is published.
+    PublishError
+        If ``latest`` could not be moved to the run (the manifest then says ``failed``).
     """
-    pb = path if isinstance(path, Playbook) else load_playbook(path)
+    pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs)
+    if data_dir is not None:
+        data = Path(data_dir).expanduser().resolve()
+        if not data.is_dir():
+            raise UsageError(f"data folder not found: {data}")
+        pb = pb.model_copy(update={"data": data})
+    if rules_library is not None:
+        pb = with_rules_library(pb, rules_library)
     check_kernel(kernel_name)
     plans = plan_run(pb, as_of=as_of, overrides=overrides)
     rules = pb.rules.resolved()
     key_env, key = _pseudonym_key(pb)
-
     runs_root = Path(runs_dir)
-    previous = _previous_summary(runs_root, pb.name)
+    k = _effective_k(pb, plans)
+
+    with run_lock(runs_root, pb.name, str(pb.data) if pb.data is not None else "(no data folder)",
+                  wait=wait) as lock, _data_cache() as cache:
+        repaired = []
+        with runs_lock(runs_root):
+            repaired = repair_abandoned(runs_root)
+        remove_abandoned_data_caches()
+        run_data = None
+        if pb.data is not None:
+            source, tz, communities = _data_parameters(plans)
+            with _kernel_env({CACHE_ENV: cache}):
+                run_data = load_run_data(pb.data, source=source, tz=tz, communities=communities, where=pb.label)
+        effective_as_of, as_of_origin = _resolve_as_of(pb, plans, as_of, run_data, data_dir is not None,
+                                                       allow_stale_as_of)
+        fingerprint = run_data.fingerprint if run_data is not None else data_fingerprint(None, "", [])
+        previous = _comparison(runs_root, pb, fingerprint, compare_with)
+        return _run(pb, plans, rules, runs_root, lock=lock, cache=cache, key_env=key_env, key=key, k=k,
+                    kernel_name=kernel_name, timeout=timeout, overrides=overrides, run_data=run_data,
+                    fingerprint=fingerprint, as_of=(effective_as_of, as_of_origin), previous=previous,
+                    repaired=repaired)
+
+
+def _as_of_note(as_of: str | None, origin: str, data: RunData | None, lang: str) -> str | None:
+    """The as-of as the report header states it: with the data's range, and saying when it was taken from the data."""
+    if as_of is None:
+        return None
+    if data is None or data.first is None or data.last is None:
+        return as_of
+    span = f"{data.first:%Y-%m-%d} – {data.last:%Y-%m-%d}"
+    if lang == "zh":
+        how = "（未指定分析时点：取数据最后一天结束时）" if origin == "data" else ""
+        return f"{as_of}{how}；数据范围 {span}（UTC）"
+    how = " (no as-of given: the end of the data's last day)" if origin == "data" else ""
+    return f"{as_of}{how}; data {span} (UTC)"
+
+
+def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path, *, lock: Any, cache: str | None,
+         key_env: str | None, key: str | None, k: int, kernel_name: str, timeout: float | None,
+         overrides: dict[str, Any] | None, run_data: RunData | None, fingerprint: str,
+         as_of: tuple[str | None, str], previous: Path | None, repaired: list[str]) -> RunResult:
+    """The run itself, once every check passed: run folder, steps, report, scan, publication."""
+    effective_as_of, as_of_origin = as_of
     started = utc_now()
-    run_dir = new_run_dir(runs_root, pb.name, started).resolve()
-    effective_as_of = as_of if as_of is not None else next(
-        (p.effective("as_of") for p in plans if "as_of" in p.declared), None,
-    )
     # `-p lang en` turns the whole run to English: the notebooks and the report around them
     lang = str((overrides or {}).get("lang") or pb.report.lang)
-    lang = lang if lang in ("zh", "en") else pb.report.lang
+    run_dir = new_run_dir(runs_root, pb.name, started).resolve()
+    lock.holder(run_dir.name, started=iso(started))
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "playbook": pb.name,
@@ -430,6 +666,7 @@ def run_playbook(
         "run_id": run_dir.name,
         "status": "running",
         "as_of": effective_as_of,
+        "as_of_source": as_of_origin,
         "started": iso(started),
         "ended": None,
         "host": socket.gethostname(),
@@ -437,6 +674,7 @@ def run_playbook(
         "kernel": kernel_name,
         "timeout": timeout,
         "data_dir": str(pb.data) if pb.data else None,
+        "data_source": run_data.manifest() if run_data is not None else {"fingerprint": fingerprint, "data_dir": None},
         "overrides": dict(overrides or {}),
         "steps": [
             {"name": p.name, "notebook": str(p.notebook), "status": "pending", "parameters": None}
@@ -445,22 +683,32 @@ def run_playbook(
         "sha256": {},
         "versions": versions(),
         "git": git_commit(Path(pb.source).resolve().parent if pb.source else Path.cwd()),
-        "privacy": {"key_env": key_env, "keyed": key is not None, "k_anonymity": pb.report.k_anonymity},
+        "privacy": {"key_env": key_env, "keyed": key is not None, "k_anonymity": k},
         "previous_run": previous.parent.name if previous is not None else None,
+        "previous_run_dir": str(previous.parent) if previous is not None else None,
         "rules": [r.id for r in rules],
         "warnings": [] if key is not None or pb.data is None else [
             f"no pseudonym key ({KEY_ENV} or privacy.key_env): pseudonyms are stable within this run only"],
         "error": None,
     }
+    if repaired:
+        manifest["repaired_runs"] = repaired
     mpath = run_dir / "manifest.json"
-    atomic_write_json(mpath, manifest)
+    try:
+        atomic_write_json(mpath, manifest)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # never leave an empty run folder behind
+        raise
     logger.info("run folder: %s", run_dir)
 
     def finish(status: str, error: str | None = None) -> None:
         manifest["status"] = status
         manifest["error"] = error
         manifest["ended"] = iso(utc_now())
-        atomic_write_json(mpath, manifest)
+        try:
+            atomic_write_json(mpath, manifest)
+        except OSError as exc:  # e.g. a full disk: the next run marks this one from its pid
+            logger.error("could not write %s: %s", mpath, exc)
 
     try:
         manifest["sha256"] = input_hashes(
@@ -473,61 +721,66 @@ def run_playbook(
         ))
         summary: dict[str, Any] = {}
         outputs: dict[str, str] = {}
-        with _data_cache() as cache:  # the notebooks validate the data once per run
-            for i, plan in enumerate(plans):
-                out_dir = run_dir / plan.name
-                out_dir.mkdir()
-                params = dict(plan.parameters)
-                params["output_dir"] = str(out_dir)
-                if pb.data is not None:
-                    params["data_dir"] = str(pb.data)
-                if "prev_output_dirs" in plan.declared:
-                    params["prev_output_dirs"] = dict(outputs)
-                if "rules_file" in plan.declared:
-                    params["rules_file"] = str(rules_path)
-                if "previous_summary" in plan.declared:
-                    params["previous_summary"] = str(previous) if previous is not None else ""
-                if "k_min_group" in plan.declared and "k_min_group" not in params:
-                    params["k_min_group"] = pb.report.k_anonymity
-                record = manifest["steps"][i]
-                record.update(
-                    status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
-                    kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
-                    parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
-                )
-                atomic_write_json(mpath, manifest)
-                logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
-                try:
-                    with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
-                        _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
-                                 timeout=timeout, cwd=out_dir, run_dir=run_dir)
-                except BaseException as exc:
-                    interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
-                    record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
-                    raise
-                record.update(status="succeeded", ended=iso(utc_now()))
-                summary[plan.name] = _read_step_summary(out_dir, manifest["warnings"], plan.name)
-                outputs[plan.name] = str(out_dir)
-        atomic_write_json(run_dir / "summary.json", summary)
+        for i, plan in enumerate(plans):
+            out_dir = run_dir / plan.name
+            out_dir.mkdir()
+            params = dict(plan.parameters)
+            params["output_dir"] = str(out_dir)
+            if pb.data is not None:
+                params["data_dir"] = str(pb.data)
+            if "prev_output_dirs" in plan.declared:
+                params["prev_output_dirs"] = dict(outputs)
+            if "rules_file" in plan.declared:
+                params["rules_file"] = str(rules_path)
+            if "previous_summary" in plan.declared:
+                params["previous_summary"] = str(previous) if previous is not None else ""
+            if "k_min_group" in plan.declared and "k_min_group" not in params:
+                params["k_min_group"] = pb.report.k_anonymity
+            record = manifest["steps"][i]
+            record.update(
+                status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
+                kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
+                parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
+            )
+            atomic_write_json(mpath, manifest)
+            logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
+            try:
+                with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
+                    _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
+                             timeout=timeout, cwd=out_dir, run_dir=run_dir)
+            except BaseException as exc:
+                interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+                record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
+                raise
+            record.update(status="succeeded", ended=iso(utc_now()))
+            summary[plan.name] = _read_step_summary(out_dir, manifest["warnings"], plan.name)
+            outputs[plan.name] = str(out_dir)
 
+        # the shareable files are written where nothing links to them, scanned, then moved into place
+        staging = run_dir / STAGING
+        staging.mkdir()
+        atomic_write_json(staging / "summary.json", summary)
         members, communities = _input_tables(pb, plans)
         sections = [
             ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "")
             for n in pb.report_order()
         ]
         title = (pb.report.title or pb.title).get(lang)
-        appendix = (methods_appendix(manifest, communities, lang=lang, k=pb.report.k_anonymity)
+        appendix = (methods_appendix(manifest, communities, lang=lang, k=k)
                     if pb.report.appendix else "")
-        report = build_report(
-            sections, run_dir / "report.html", title=title, lang=lang, client=pb.report.client,
-            as_of=effective_as_of, generated=iso(utc_now()), run_id=run_dir.name,
-            resources_path=plans[0].notebook.parent, appendix=appendix,
+        build_report(
+            sections, staging / "report.html", title=title, lang=lang, client=pb.report.client,
+            as_of=_as_of_note(effective_as_of, as_of_origin, run_data, lang), generated=iso(utc_now()),
+            run_id=run_dir.name, resources_path=plans[0].notebook.parent, appendix=appendix,
         )
         if members is not None:
-            _privacy_scan(run_dir, plans, members, _report_words(plans, rules))
+            _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules))
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
-        finish("succeeded")
+        _publish_staged(staging, run_dir)
+        report = run_dir / "report.html"
+        manifest["status"] = "publishing"
+        atomic_write_json(mpath, manifest)
     except CommlabError as exc:
         finish("failed", exc.one_line())
         _refresh_index(runs_root)
@@ -542,9 +795,21 @@ def run_playbook(
         _refresh_index(runs_root)
         raise
 
-    with runs_lock(runs_root):
-        point_latest(run_dir)
-        write_index(runs_root)
+    try:
+        with runs_lock(runs_root):
+            point_latest(run_dir)
+            manifest.update(status="succeeded", ended=iso(utc_now()))
+            atomic_write_json(mpath, manifest)
+            write_index(runs_root)
+    except OSError as exc:
+        if manifest["status"] != "succeeded":
+            finish("failed", f"not published: {runs_root / pb.name / 'latest'} could not be moved to this run "
+                             f"({exc.strerror or exc})")
+            _refresh_index(runs_root)
+            raise PublishError(f"the run finished but was not published: {runs_root / pb.name / 'latest'} could "
+                               f"not be moved to {run_dir} ({exc.strerror or exc}); its report is {report} "
+                               "(scanned, not linked)") from exc
+        logger.warning("could not update %s/index.html: %s", runs_root, exc)
     return RunResult(pb, run_dir, report, manifest, summary)
 
 

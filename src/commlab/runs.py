@@ -4,34 +4,48 @@ Layout::
 
     runs/
       index.html                         every run of every playbook
+      .commlab.lock                      held for milliseconds while ``latest`` and the index change
       <playbook>/
         latest -> 20261127T180102Z-3fa2c1    (relative symlink, successful runs only)
+        .run-<data key>.lock             held by the run of this playbook on one data folder
         20261127T180102Z-3fa2c1/
           manifest.json  summary.json  report.html
           <step>.ipynb                   executed notebook
           <step>/                        the step's output_dir (its summary.json, tables)
+
+A run's ``manifest.json`` says ``running`` while it works, ``publishing`` while ``latest`` moves,
+then ``succeeded``, ``failed`` or ``interrupted``. A run whose process died (SIGKILL, a power
+cut) is marked ``interrupted`` by the next run (:func:`repair_abandoned`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import html
+import hashlib
 import json
+import logging
 import os
 import secrets
+import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from commlab.atomic import atomic_write_text, replace_symlink
+from commlab.atomic import atomic_write_json, atomic_write_text, replace_symlink
+from commlab.errors import RunLockedError
 
-__all__ = ["new_run_dir", "point_latest", "runs_lock", "list_runs", "write_index", "LATEST"]
+__all__ = ["new_run_dir", "point_latest", "runs_lock", "run_lock", "RunLock", "list_runs", "write_index",
+           "read_manifest", "repair_abandoned", "previous_run", "LATEST", "STAGING"]
+
+logger = logging.getLogger(__name__)
 
 #: Name of the symlink to the newest successful run of a playbook.
 LATEST = "latest"
+#: Hidden folder of a run where its shareable files are written and scanned before they are moved into place.
+STAGING = ".publish"
 
 
 def new_run_dir(runs_dir: str | Path, playbook: str, started: datetime) -> Path:
@@ -85,6 +99,173 @@ def runs_lock(runs_dir: str | Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+class RunLock:
+    """The lock of one playbook on one data folder, held for the whole run (see :func:`run_lock`)."""
+
+    def __init__(self, path: Path, handle: Any) -> None:
+        self.path = path
+        self._handle = handle
+
+    def holder(self, run_id: str | None, *, started: str) -> None:
+        """Record who holds the lock (read by a run that finds it taken)."""
+        info = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(), "started": started}
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(json.dumps(info))
+        self._handle.flush()
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        info = {}
+    run = info.get("run_id")
+    who = f"run {run}" if run else "a run that is starting"
+    return f"{who} (pid {info.get('pid', '?')} on {info.get('host', '?')}, started {info.get('started', '?')})"
+
+
+@contextmanager
+def run_lock(runs_dir: str | Path, playbook: str, data_key: str, *, wait: bool = False) -> Iterator[RunLock]:
+    """Hold the lock of ``playbook`` on the data ``data_key`` for as long as the block runs.
+
+    Two runs of the same playbook on the same data would race for the same comparison and
+    ``latest``; runs of other playbooks or on other data do not wait for each other. The lock is
+    an ``flock`` on ``runs_dir/playbook/.run-<hash>.lock``: the system releases it when its
+    process ends in any way (SIGKILL included), so a stale lock never blocks a run.
+
+    Parameters
+    ----------
+    runs_dir : str or Path
+        Root of the run folders.
+    playbook : str
+        The playbook name.
+    data_key : str
+        What identifies the data (the resolved data folder).
+    wait : bool
+        Wait for the holder to finish instead of failing.
+
+    Raises
+    ------
+    RunLockedError
+        When another run holds it and ``wait`` is false; the message names the holder's run id.
+    """
+    folder = Path(runs_dir) / playbook
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".run-{hashlib.sha256(data_key.encode('utf-8')).hexdigest()[:16]}.lock"
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(path)
+            if not wait:
+                raise RunLockedError(
+                    f"playbook {playbook!r} is already running on this data ({data_key}): {holder}; "
+                    "try again when it ends, or pass --wait to queue behind it"
+                ) from None
+            logger.info("waiting for %s to end (--wait)", holder)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield RunLock(path, fh)
+        finally:
+            try:
+                fh.seek(0)
+                fh.truncate()
+            except OSError:
+                pass
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def read_manifest(run: Path) -> dict[str, Any] | None:
+    """The ``manifest.json`` of the run folder ``run``, or ``None`` if it has none (or it cannot be read)."""
+    try:
+        m = json.loads((Path(run) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def _run_folders(pb_dir: Path) -> Iterator[Path]:
+    for run in pb_dir.iterdir():
+        if run.name == LATEST or run.name.startswith(".") or run.is_symlink() or not run.is_dir():
+            continue
+        yield run
+
+
+def repair_abandoned(runs_dir: str | Path, *, by: str = "") -> list[str]:
+    """Mark the runs whose process died mid-run (SIGKILL, power cut) as ``interrupted``.
+
+    A manifest still ``running`` (or ``publishing``) written by a process of this host that no
+    longer exists is rewritten: ``interrupted`` with the reason, or ``succeeded`` for a run that
+    was publishing and that ``latest`` already points at. Its unpublished staging folder
+    (:data:`STAGING`, possibly holding an unscanned report) is removed. Runs of other hosts are
+    left alone (their processes cannot be checked from here).
+
+    Parameters
+    ----------
+    runs_dir : str or Path
+        Root of the run folders.
+    by : str
+        The run id doing the repair, recorded in the message.
+
+    Returns
+    -------
+    list of str
+        The ``playbook/run_id`` of each run repaired.
+    """
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    host = socket.gethostname()
+    repaired: list[str] = []
+    for pb_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        latest = pb_dir / LATEST
+        latest_name = os.readlink(latest) if latest.is_symlink() else None
+        for run in _run_folders(pb_dir):
+            m = read_manifest(run)
+            if m is None or m.get("status") not in ("running", "publishing"):
+                continue
+            if m.get("host") != host or not isinstance(m.get("pid"), int) or _alive(m["pid"]):
+                continue
+            published = m["status"] == "publishing" and run.name == latest_name
+            note = f"; marked by run {by}" if by else ""
+            m["status"] = "succeeded" if published else "interrupted"
+            if not published:
+                m["error"] = (f"abandoned: the process (pid {m['pid']}) ended without finishing the run "
+                              f"(killed?){note}")
+                for step in m.get("steps", []):
+                    if step.get("status") == "running":
+                        step["status"] = "interrupted"
+            m["ended"] = m.get("ended") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            try:
+                atomic_write_json(run / "manifest.json", m)
+            except OSError as exc:
+                logger.warning("could not mark the abandoned run %s: %s", run, exc)
+                continue
+            shutil.rmtree(run / STAGING, ignore_errors=True)
+            repaired.append(f"{pb_dir.name}/{run.name}")
+    return repaired
+
+
+def previous_run(runs_dir: str | Path, playbook: str, fingerprint: str) -> Path | None:
+    """The latest succeeded run of ``playbook`` on the data source ``fingerprint`` that wrote ``summary.json``.
+
+    Runs on other data (another folder, another set of communities) are never chosen, nor are
+    runs whose manifest records no data source (made before commlab recorded it).
+    """
+    folder = Path(runs_dir) / playbook
+    if not folder.is_dir():
+        return None
+    found: list[tuple[str, str, Path]] = []
+    for run in _run_folders(folder):
+        m = read_manifest(run)
+        if (m is None or m.get("status") != "succeeded" or not (run / "summary.json").is_file()
+                or (m.get("data_source") or {}).get("fingerprint") != fingerprint):
+            continue
+        found.append((str(m.get("ended") or ""), run.name, run))
+    return max(found)[2].resolve() if found else None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -114,15 +295,10 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
     for pb_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         latest = pb_dir / LATEST
         latest_name = os.readlink(latest) if latest.is_symlink() else None
-        for run in pb_dir.iterdir():
-            if run.name == LATEST or run.name.startswith(".") or run.is_symlink() or not run.is_dir():
-                continue
-            try:
-                m: dict[str, Any] = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                m = {"status": "unknown"}
+        for run in _run_folders(pb_dir):
+            m: dict[str, Any] = read_manifest(run) or {"status": "unknown"}
             status = m.get("status", "unknown")
-            if status == "running" and m.get("host") == host and isinstance(m.get("pid"), int):
+            if status in ("running", "publishing") and m.get("host") == host and isinstance(m.get("pid"), int):
                 if not _alive(m["pid"]):
                     status = "interrupted"
             out.append(dict(
@@ -139,53 +315,23 @@ def list_runs(runs_dir: str | Path) -> list[dict[str, Any]]:
 _STATUS = {"succeeded": "#1a7f37", "failed": "#cf222e", "interrupted": "#9a6700", "running": "#0969da"}
 
 
+def _index_template() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    return env.get_template("runs_index.html.j2")
+
+
 def write_index(runs_dir: str | Path) -> Path:
     """(Re)write ``runs_dir/index.html`` listing every run, newest first.
 
-    The page is self-contained (no scripts, no external links) and links to
-    each run's ``report.html`` with a relative path.
+    The page is self-contained (no scripts, no external links; a Content-Security-Policy forbids
+    both), rendered from ``templates/runs_index.html.j2`` with autoescaping (playbook titles,
+    folder names and error messages may hold anything), and links the ``report.html`` of
+    succeeded runs only (a report of any other run was never published) with a relative path.
     """
     root = Path(runs_dir)
-    rows = []
-    for r in list_runs(root):
-        e = html.escape
-        link = (f'<a href="{e(r["playbook"])}/{e(r["run_id"])}/report.html">report.html</a>'
-                if r["report"] else "")
-        colour = _STATUS.get(r["status"], "#57606a")
-        latest = ' <span class="latest">latest</span>' if r["latest"] else ""
-        error = f'<div class="err">{e(str(r["error"]))}</div>' if r["error"] else ""
-        rows.append(
-            f"<tr><td>{e(r['playbook'])}</td><td>{e(str(r['title']))}</td>"
-            f"<td><code>{e(r['run_id'])}</code>{latest}</td><td>{e(r['started'] or '')}</td>"
-            f"<td>{e(str(r['as_of'] or ''))}</td>"
-            f'<td style="color:{colour}">{e(r["status"])}{error}</td><td>{link}</td></tr>'
-        )
-    body = "\n".join(rows) or '<tr><td colspan="7">no runs yet</td></tr>'
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>commlab runs</title>
-<style>
-body {{ font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 2rem; color: #1f2328; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }}
-th {{ background: #f6f8fa; }}
-.latest {{ font-size: .8em; background: #ddf4ff; padding: 0 .3em; border-radius: 3px; }}
-.err {{ font-size: .85em; color: #57606a; max-width: 40em; }}
-</style>
-</head>
-<body>
-<h1>commlab runs</h1>
-<table>
-<thead><tr><th>playbook</th><th>title</th><th>run</th><th>started (UTC)</th><th>as of</th>
-<th>status</th><th>report</th></tr></thead>
-<tbody>
-{body}
-</tbody>
-</table>
-</body>
-</html>
-"""
-    return atomic_write_text(root / "index.html", page)
+    runs = [dict(r, colour=_STATUS.get(r["status"], "#57606a"),
+                 link=bool(r["report"]) and r["status"] == "succeeded") for r in list_runs(root)]
+    return atomic_write_text(root / "index.html", _index_template().render(runs=runs))
