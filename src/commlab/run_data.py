@@ -165,6 +165,6 @@ def check_as_of(value: str, data: RunData, *, where: str, allow_stale: bool = Fa
         raise ParameterError(f"{where}: as_of {value} is before the data's first event (the data {data.data_dir} "
                              f"span {span}): nothing would be analysed; {fix}")
     if t > data.last + timedelta(days=STALE_DAYS):
-        days = (t - data.last).days
-        raise ParameterError(f"{where}: as_of {value} is {days} days after the data's last event (the data "
+        days = (t - data.last) / pd.Timedelta(days=1)
+        raise ParameterError(f"{where}: as_of {value} is {days:.1f} days after the data's last event (the data "
                              f"{data.data_dir} span {span}): every member would look inactive; {fix}")
