@@ -760,7 +760,8 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         staging = run_dir / STAGING
         staging.mkdir()
         atomic_write_json(staging / "summary.json", summary)
-        members, communities = _input_tables(pb, plans)
+        with _kernel_env({CACHE_ENV: cache}):  # a converted layout (se_180d) is read back from the cache
+            members, communities = _input_tables(pb, plans)
         sections = [
             ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "")
             for n in pb.report_order()
