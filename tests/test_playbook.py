@@ -402,7 +402,7 @@ def test_the_privacy_api_refuses_k_below_two() -> None:
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("lang", "fr", r"'lang' must be one of zh, en; given 'fr'"),
     ("tz", "Mars/Olympus", r"'tz' must name a time zone, e.g. Asia/Shanghai or UTC; given 'Mars/Olympus'"),
-    ("top_n", "0", r"'top_n' must be at least 1; given 0"),
+    ("period_days", "0", r"'period_days' must be at least 1; given 0"),
     ("p_alive_threshold", "1.5", r"'p_alive_threshold' must be at least 0 and at most 1; given 1.5"),
     ("zombie_days", "0", r"'zombie_days' must be above 0; given 0"),
     ("window", "year", r"'window' must be one of month, week, none; given 'year'"),

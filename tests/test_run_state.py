@@ -59,7 +59,7 @@ def test_bad_data_during_run_exits_3_with_the_problem_list_validate_prints(
     ("lang", "fr", "'lang' must be one of zh, en; given 'fr'"),
     ("tz", "Mars/Olympus", "'tz' must name a time zone, e.g. Asia/Shanghai or UTC; given 'Mars/Olympus'"),
     ("communities", "[c01, nope]", "'communities' names 'nope', not in the data"),
-    ("top_n", "-1", "'top_n' must be at least 1; given -1"),
+    ("period_days", "-1", "'period_days' must be at least 1; given -1"),
 ])
 def test_bad_parameter_values_exit_4_before_any_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                            param: str, value: str, message: str) -> None:
