@@ -156,7 +156,8 @@ def test_a_problem_after_valid_chunks_leaves_nothing_behind(tmp_path, samples_di
     assert list(cache.iterdir()) == []  # no entry, no work folder
 
 
-@pytest.mark.parametrize("case", ["header only", "missing column", "corrupt parquet", "not text", "short row"])
+@pytest.mark.parametrize("case", ["header only", "missing column", "corrupt parquet", "not text", "short row",
+                                  "year 9999", "year 9999 parquet"])
 def test_unusual_event_files_give_the_same_result(tmp_path, case):
     d = write_tiny(tmp_path / "d")
     events = d / "events.csv"
@@ -169,6 +170,15 @@ def test_unusual_event_files_give_the_same_result(tmp_path, case):
         (d / "events.parquet").write_bytes(b"PAR1 this is not a parquet file")
     elif case == "not text":
         events.write_bytes(b"community_id,member_id\n\xff\xfe\x00\x81\x30\xff")
+    elif case.startswith("year 9999"):  # pandas 3 reads it at a coarser unit; nanoseconds cannot hold it
+        text = events.read_text(encoding="utf-8")
+        first = text.splitlines()[1].split(",")[2]
+        events.write_text(text.replace(first, "9999-12-31 10:00", 1), encoding="utf-8")
+        if case.endswith("parquet"):
+            frame = pd.read_csv(events, dtype=str)
+            frame["ts"] = pd.to_datetime(frame["ts"]).astype("datetime64[us]")
+            frame.to_parquet(d / "events.parquet", index=False)
+            events.unlink()
     else:
         events.write_text("community_id,member_id,ts,event_type\nc1,m1,2024-01-03 10:00,message,extra,more\n",
                           encoding="utf-8")
@@ -184,7 +194,11 @@ def test_unusual_event_files_give_the_same_result(tmp_path, case):
             "corrupt parquet": ("", "unreadable file"),
             "not text": ("", "unknown text encoding"),
             "short row": ("", "unreadable file"),
+            "year 9999": ("ts", "unparseable time"),
+            "year 9999 parquet": ("ts", "unparseable time"),
         }[case]
+        if case.startswith("year 9999"):
+            assert p.rows == [2] and "between the years 1678 and 2261" in p.fix
         if case == "short row":
             assert "a row has more fields than the header line" in p.check
 
