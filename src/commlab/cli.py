@@ -159,6 +159,20 @@ def _cmd_panel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from commlab.forecast import commands
+
+    if args.action == "evaluate":
+        _out(commands.evaluate_files(args.panel, args.outcomes, at=args.at, model=args.model,
+                                     as_json=args.json, died=args.died, survived=args.survived,
+                                     repeats=args.repeats, boot=args.boot, seed=args.seed))
+    else:
+        _out(commands.write_outcomes(args.data_dir, args.out, source=args.source, tz=args.tz, as_of=args.as_of,
+                                     from_column=args.from_column, died=args.died,
+                                     window_days=args.window_days, min_active=args.min_active))
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -259,6 +273,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a community leaves the panel after D days without member activity; 0 keeps every period "
                         "(default: 30)")
     p.set_defaults(func=_cmd_panel)
+
+    p = add("forecast", "early warning: evaluate the forecast of which communities die, or write outcomes")
+    fsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    e = fsub.add_parser("evaluate", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+                        help="out-of-sample scores per horizon, model against a majority-class baseline",
+                        description="Repeated stratified cross-validation over communities, per horizon k: the "
+                                    "communities still in the panel at k, the base rate, ROC AUC, accuracy, "
+                                    "balanced accuracy and Brier score with bootstrap intervals, for the model "
+                                    "and a majority-class baseline on the same folds.")
+    e.add_argument("--panel", metavar="CSV", required=True,
+                   help="community_id, period and any numeric metric columns (e.g. from commlab panel)")
+    e.add_argument("--outcomes", metavar="CSV", required=True, help="community_id, outcome (died/survived or 1/0)")
+    e.add_argument("--at", metavar="K,K", default="1,2,3,6,8,12", help="horizons (default: 1,2,3,6,8,12)")
+    e.add_argument("--model", choices=("logit", "hgb"), default="logit", help="default: logit")
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--died", metavar="LABEL", action="append", help="outcome label meaning died (repeatable)")
+    e.add_argument("--survived", metavar="LABEL", action="append", help="outcome label meaning survived (repeatable)")
+    e.add_argument("--repeats", metavar="N", type=int, default=5, help="cross-validation repeats (default: 5)")
+    e.add_argument("--boot", metavar="N", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    e.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (default: 0)")
+    o = fsub.add_parser("outcomes", parents=[common], help="write outcomes.csv from a column or a rule on activity")
+    o.add_argument("data_dir", metavar="DATA_DIR")
+    o.add_argument("--out", metavar="FILE", required=True, help="CSV to write")
+    o.add_argument("--source", choices=("canonical", "se_180d"), default="canonical")
+    o.add_argument("--tz", metavar="ZONE", default="Asia/Shanghai")
+    o.add_argument("--from-column", metavar="COLUMN", help="take the fate from this communities column (e.g. status)")
+    o.add_argument("--died", metavar="VALUE", action="append", help="value of that column meaning died (repeatable)")
+    o.add_argument("--as-of", metavar="DATE", help="end of the data for the activity rule (or created+180d)")
+    o.add_argument("--window-days", metavar="D", type=int, default=90,
+                   help="activity rule: died = fewer than --min-active active members in the last D days (default: 90)")
+    o.add_argument("--min-active", metavar="N", type=int, default=3, help="activity rule threshold (default: 3)")
+    p.set_defaults(func=_cmd_forecast)
 
     return parser
 

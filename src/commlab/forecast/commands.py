@@ -1,14 +1,15 @@
-"""What ``commlab panel`` does, as functions (the command line only parses arguments)."""
+"""What ``commlab panel`` and ``commlab forecast`` do, as functions (the command line only parses arguments)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from commlab.analysis.panel import community_panel
 from commlab.atomic import atomic_write_text
 from commlab.errors import UsageError
 
-__all__ = ["write_panel"]
+__all__ = ["write_panel", "evaluate_files", "write_outcomes", "parse_horizons"]
 
 
 def _load(data_dir: str | Path, source: str, tz: str):  # noqa: ANN202 - a Dataset
@@ -17,6 +18,27 @@ def _load(data_dir: str | Path, source: str, tz: str):  # noqa: ANN202 - a Datas
     if not Path(data_dir).is_dir():
         raise UsageError(f"data folder not found: {data_dir}")
     return load_source(data_dir, source, tz=tz)
+
+
+def parse_horizons(text: str) -> list[int]:
+    """``"1,2,3"`` -> ``[1, 2, 3]``.
+
+    Raises
+    ------
+    UsageError
+        If an item is not a whole number from 1.
+    """
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not item.isdigit() or int(item) < 1:
+            raise UsageError(f"--at expects whole numbers from 1 separated by commas (e.g. 1,2,3,6), got {item!r}")
+        out.append(int(item))
+    if not out:
+        raise UsageError("--at names no horizon")
+    return out
 
 
 def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str, period: str = "month",
@@ -50,3 +72,60 @@ def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str, period: st
     n_metrics = len(panel.columns) - 4
     return (f"panel: {panel['community_id'].nunique()} communities, {len(panel)} rows (community × {period}), "
             f"{n_metrics} metrics -> {out}")
+
+
+def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,6,8,12", model: str = "logit",
+                   as_json: bool = False, died: list[str] | None = None, survived: list[str] | None = None,
+                   repeats: int = 5, boot: int = 1000, seed: int = 0) -> str:
+    """Evaluate the forecaster on a panel file and an outcomes file; the table (Markdown) or JSON."""
+    from commlab.forecast.evaluate import evaluate_forecaster
+    from commlab.forecast.outcomes import read_outcomes, read_panel
+
+    horizons = parse_horizons(at)
+    if repeats < 1 or boot < 1:
+        raise UsageError("--repeats and --boot must be at least 1")
+    p = read_panel(panel)
+    o = read_outcomes(outcomes, died=died, survived=survived)
+    ev = evaluate_forecaster(p, o, at=horizons, model=model, n_repeats=repeats, n_boot=boot, random_state=seed)
+    if as_json:
+        payload = ev.to_dict()
+        payload["panel"] = {"file": str(panel), "communities": int(p["community_id"].nunique()),
+                            "metrics": [c for c in p.columns if c not in ("community_id", "period", "p_start",
+                                                                          "p_end")],
+                            "ignored_columns": p.attrs.get("ignored", [])}
+        payload["outcomes"] = {"file": str(outcomes), "communities": len(o), "died": int(o["outcome"].sum())}
+        return json.dumps(payload, ensure_ascii=False, indent=2)
+    ignored = p.attrs.get("ignored", [])
+    head = (f"{model} forecaster, {repeats}x repeated stratified CV over communities, {boot} bootstrap resamples; "
+            f"panel {panel}: {p['community_id'].nunique()} communities; outcomes {outcomes}: {len(o)} "
+            f"({int(o['outcome'].sum())} died)")
+    if ignored:
+        head += f"; text columns left out: {', '.join(ignored)}"
+    return head + "\n\n" + ev.to_markdown()
+
+
+def write_outcomes(data_dir: str | Path, out: str | Path, *, source: str = "canonical", tz: str = "Asia/Shanghai",
+                   as_of: str | None = None, from_column: str | None = None, died: list[str] | None = None,
+                   window_days: int = 90, min_active: int = 3) -> str:
+    """Write ``outcomes.csv`` from a communities column or from the activity rule."""
+    from commlab.forecast.outcomes import derive_outcomes, outcomes_from_column
+
+    ds = _load(data_dir, source, tz)
+    if from_column:
+        if not died:
+            raise UsageError("--from-column needs --died VALUE (the value meaning died, e.g. closed)")
+        o = outcomes_from_column(ds.communities, from_column, died=died)
+        rule = f"column {from_column}: died = {', '.join(died)}"
+    else:
+        if not as_of:
+            raise UsageError("the activity rule needs --as-of (the end of the data), or use --from-column")
+        try:
+            o = derive_outcomes(ds, as_of=as_of, window_days=window_days, min_active=min_active)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        rule = o.attrs["rule"].text("en")
+        for col in ("window_start", "window_end"):
+            o[col] = o[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    frame = o.assign(outcome=o["outcome"].map({1: "died", 0: "survived"}))
+    atomic_write_text(out, frame.to_csv(index=False, lineterminator="\n"))
+    return f"outcomes: {len(o)} communities, {int(o['outcome'].sum())} died ({rule}) -> {out}"
