@@ -234,8 +234,8 @@ def evaluate_forecaster(panel: pd.DataFrame, outcomes: pd.DataFrame | pd.Series 
     horizons = sorted({int(k) for k in at})
     if not horizons or horizons[0] < 1:
         raise ValueError(f"horizons must be whole numbers from 1, got {list(at)}")
-    if n_splits < 2 or n_repeats < 1 or not 0 < ci < 1:
-        raise ValueError("n_splits must be >= 2, n_repeats >= 1 and ci in (0, 1)")
+    if n_splits < 2 or n_repeats < 1 or n_boot < 0 or not 0 < ci < 1:
+        raise ValueError("n_splits must be >= 2, n_repeats >= 1, n_boot >= 0 and ci in (0, 1)")
     if isinstance(outcomes, pd.DataFrame):
         panel = trim_to_outcome_window(panel, outcomes)
     template = CommunityForecaster(model=model, random_state=random_state, **params)
@@ -282,7 +282,7 @@ def evaluate_forecaster(panel: pd.DataFrame, outcomes: pd.DataFrame | pd.Series 
                     boot[s] += sc[s] / n_repeats
             for s in SCORES:
                 lo, hi = np.nanquantile(boot[s], [alpha, 1 - alpha]) if np.isfinite(boot[s]).any() else \
-                    (np.nan, np.nan)
+                    (np.nan, np.nan)  # no resample (n_boot = 0): no interval
                 score_rows.append({"horizon": k, "model": name, "score": s, "value": float(point[s]),
                                    "lo": float(lo), "hi": float(hi)})
         pred_rows.append(pd.DataFrame({"horizon": k, "community_id": X.index.astype(str), "outcome": y,
