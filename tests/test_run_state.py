@@ -246,3 +246,23 @@ def test_index_escapes_every_field_and_links_only_published_reports(tmp_path: Pa
     assert 'href="./demo/20260101T000000Z-aaaaaa/report.html"' in page
     assert "20260102T000000Z-bbbbbb/report.html" not in page  # a failed run's report is never linked
     assert 'href="javascript:' not in page and 'href="./demo/javascript%3Aalert%283%29/report.html"' in page
+
+
+def test_only_data_folders_of_dead_runs_are_removed_from_tmpdir(tmp_path: Path) -> None:
+    import time
+
+    from commlab.runner import remove_abandoned_data_caches
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folders = {name: tmp_path / name for name in (f"commlab-data-{dead.pid}-abc", f"commlab-data-{os.getpid()}-def",
+                                                  "commlab-data-legacyfresh", "commlab-data-legacyold")}
+    for f in folders.values():
+        (f / "entry").mkdir(parents=True)
+        (f / "entry" / "members.parquet").write_bytes(b"names")
+    old = time.time() - 2 * 86400
+    os.utime(folders["commlab-data-legacyold"], (old, old))
+    removed = remove_abandoned_data_caches(tmp_path)
+    assert sorted(p.name for p in removed) == [f"commlab-data-{dead.pid}-abc", "commlab-data-legacyold"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"commlab-data-{os.getpid()}-def",
+                                                                 "commlab-data-legacyfresh"])

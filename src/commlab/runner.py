@@ -295,15 +295,15 @@ def _kernel_env(values: dict[str, str | None]) -> Iterator[None]:
 #: Prefix of the temporary folders holding a run's validated data (under ``TMPDIR``); then the runner's pid.
 DATA_CACHE_PREFIX = "commlab-data-"
 _CACHE_PID = re.compile(r"^commlab-data-(\d+)-")
-#: A folder of the older naming (no pid) is removed once left untouched this long.
-_LEGACY_CACHE_AGE_S = 3600
+#: A folder of the older naming (no pid: its owner cannot be checked) is removed once left untouched a day.
+_LEGACY_CACHE_AGE_S = 24 * 3600
 
 
 def remove_abandoned_data_caches(tmp: str | Path | None = None) -> list[Path]:
     """Remove the data folders that killed runs left in ``TMPDIR`` (they hold members' display names).
 
     A folder ``commlab-data-<pid>-*`` whose process no longer runs is removed; one named before the
-    pid was part of the name (``commlab-data-<random>``) is removed when untouched for an hour.
+    pid was part of the name (``commlab-data-<random>``) is removed when untouched for a day.
     Folders that cannot be removed (another user's) are left.
 
     Returns

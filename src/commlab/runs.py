@@ -107,12 +107,15 @@ class RunLock:
         self._handle = handle
 
     def holder(self, run_id: str | None, *, started: str) -> None:
-        """Record who holds the lock (read by a run that finds it taken)."""
+        """Record who holds the lock (read by a run that finds it taken); best effort (a full disk skips it)."""
         info = {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(), "started": started}
-        self._handle.seek(0)
-        self._handle.truncate()
-        self._handle.write(json.dumps(info))
-        self._handle.flush()
+        try:
+            self._handle.seek(0)
+            self._handle.truncate()
+            self._handle.write(json.dumps(info))
+            self._handle.flush()
+        except OSError as exc:
+            logger.warning("could not record the holder of %s: %s", self.path, exc)
 
 
 def _holder(path: Path) -> str:
@@ -165,8 +168,10 @@ def run_lock(runs_dir: str | Path, playbook: str, data_key: str, *, wait: bool =
                 ) from None
             logger.info("waiting for %s to end (--wait)", holder)
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        lock = RunLock(path, fh)
+        lock.holder(None, started=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         try:
-            yield RunLock(path, fh)
+            yield lock
         finally:
             try:
                 fh.seek(0)
