@@ -104,6 +104,10 @@ def test_as_of_outside_the_data_exits_4_unless_allowed(tmp_path: Path, capsys: p
         assert main(["run", str(pb), "--runs-dir", str(root / "runs"), "--as-of", as_of]) == 4
         err = capsys.readouterr().err
         assert what in err and "2024-06-01 02:00 – 2024-06-12 01:00 UTC" in err and "--allow-stale-as-of" in err
+    # -p as_of is as explicit as --as-of: with --data it is kept (and checked), not replaced by the data's end
+    assert main(["run", str(pb), "--runs-dir", str(root / "runs"), "--data", str(root / "data"),
+                 "-p", "as_of", "2024-07-13"]) == 4
+    assert "31.0 days after the data's last event" in capsys.readouterr().err
     # the playbook's own as_of is held to the same rule
     stale = write_playbook(root, "stale.yaml", steps=ONE_STEP, parameters={"as_of": "2025-01-01"})
     assert main(["run", str(stale), "--runs-dir", str(root / "runs")]) == 4

@@ -461,7 +461,7 @@ def _resolve_as_of(pb: Playbook, plans: list[StepPlan], explicit: str | None, da
                    data_given: bool, allow_stale: bool) -> tuple[str | None, str]:
     """Set the analysis instant of every step; return it and where it came from.
 
-    ``--as-of`` wins; else, on data given with ``--data`` (the playbook's own ``as_of`` belongs to
+    ``--as-of`` (or ``-p as_of``) wins; else, on data given with ``--data`` (the playbook's own ``as_of`` belongs to
     its own data) or when the playbook sets none, the end of the data's last day
     (:func:`commlab.run_data.as_of_from_data`); else the playbook's. Every absolute ``as_of`` is
     then checked against the data's range (:func:`commlab.run_data.check_as_of`).
@@ -469,7 +469,7 @@ def _resolve_as_of(pb: Playbook, plans: list[StepPlan], explicit: str | None, da
     declared = [p for p in plans if "as_of" in p.declared]
     own = any("as_of" in p.parameters for p in declared)
     if explicit is not None:
-        origin = "--as-of"
+        origin = "command line"
     elif data is not None and (data_given or not own) and (derived := as_of_from_data(data)) is not None:
         for p in declared:
             p.parameters["as_of"] = derived
@@ -623,7 +623,8 @@ def run_playbook(
             source, tz, communities = _data_parameters(plans)
             with _kernel_env({CACHE_ENV: cache}):
                 run_data = load_run_data(pb.data, source=source, tz=tz, communities=communities, where=pb.label)
-        effective_as_of, as_of_origin = _resolve_as_of(pb, plans, as_of, run_data, data_dir is not None,
+        given = as_of if as_of is not None else (overrides or {}).get("as_of")  # --as-of or -p as_of
+        effective_as_of, as_of_origin = _resolve_as_of(pb, plans, given, run_data, data_dir is not None,
                                                        allow_stale_as_of)
         fingerprint = run_data.fingerprint if run_data is not None else data_fingerprint(None, "", [])
         previous = _comparison(runs_root, pb, fingerprint, compare_with)
