@@ -159,7 +159,8 @@ def test_discourse_wrong_shape(tmp_path: Path) -> None:
 
 
 def test_wechat_lc044() -> None:
-    ds, rep = convert("wechat", FIX / "wechat" / "lc044", owner_id="wxid_demo0002", community_id="读书会")
+    ds, rep = convert("wechat", FIX / "wechat" / "lc044", owner_id="wxid_demo0002", community_id="读书会",
+                      infer_replies=False)  # the export as mapped; inferred links: tests/test_replies.py
     assert ds.communities.iloc[0]["community_id"] == "读书会"
     joins = _ev(ds, event_type="join")
     assert set(joins["member_id"]) == {"wxid_demo0001", "wxid_demo0004"}
@@ -196,7 +197,7 @@ def test_wechat_unknown_header(tmp_path: Path) -> None:
 
 
 def test_qq_fixture_and_encodings(tmp_path: Path) -> None:
-    ds, rep = convert("qq", FIX / "qq")
+    ds, rep = convert("qq", FIX / "qq", infer_replies=False)  # inferred links: tests/test_replies.py
     assert ds.communities.iloc[0]["community_id"] == "qq-示例学习群"
     m = ds.members.set_index("member_id")
     assert m.loc["10000001", "role"] == "owner" and m.loc["lilei@example.com", "role"] == "staff"
@@ -210,7 +211,7 @@ def test_qq_fixture_and_encodings(tmp_path: Path) -> None:
     for enc in ("utf-16", "gb18030"):
         f = tmp_path / f"{enc}.txt"
         f.write_bytes(text.encode(enc))
-        d2, _ = convert("qq", f)
+        d2, _ = convert("qq", f, infer_replies=False)
         pd.testing.assert_frame_equal(d2.events, ds.events)
 
 

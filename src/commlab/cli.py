@@ -173,6 +173,16 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_replies_score(args: argparse.Namespace) -> int:
+    import json
+
+    from commlab.replies.evaluate import pairs_of, report_json, report_text, score_pairs
+
+    per, totals = score_pairs(pairs_of(args.raw, args.annotation))
+    _out(json.dumps(report_json(per, totals), indent=1) if args.json else report_text(per, totals))
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -250,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", "convert a platform export into the canonical tables (Parquet), all or nothing")
     p.add_argument("format", metavar="FORMAT",
                    help="stackexchange_xml, se_180d, snap, telegram, slack, discord, discourse, wechat, qq, wecom, "
-                        "mapping (see docs/IMPORTERS.md)")
+                        "irc, mapping (see docs/IMPORTERS.md)")
     p.add_argument("source", metavar="SOURCE", help="the export file or folder")
     p.add_argument("--out", metavar="DIR", required=True, help="folder to write (must not hold other data)")
     p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
@@ -306,6 +316,19 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--min-active", metavar="N", type=int, default=3, help="activity rule threshold (default: 3)")
     p.set_defaults(func=_cmd_forecast)
 
+    p = add("replies", "reply inference for chat logs (who answered whom)")
+    rsub = p.add_subparsers(dest="replies_command", metavar="ACTION", required=True)
+    p = rsub.add_parser(
+        "score", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="link precision, recall and F1 of the kit's reply inference against an annotated IRC log",
+        description="Score the kit's reply inference, and the rules 'previous message' and 'name at start', "
+                    "against annotation files in the format of Kummerfeld et al. 2019 ('parent child -' per "
+                    "line; 0-based line numbers of the raw log), with the paper's link precision/recall/F1.")
+    p.add_argument("raw", metavar="RAW_LOG", help="raw IRC log (.gz accepted), or a folder of "
+                   "X.raw.txt / X.annotation.txt pairs")
+    p.add_argument("annotation", metavar="ANNOTATION", nargs="?", help="its annotation (omit for a folder)")
+    p.add_argument("--json", action="store_true", help="print JSON (totals and per file)")
+    p.set_defaults(func=_cmd_replies_score)
     return parser
 
 

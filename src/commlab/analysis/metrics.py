@@ -103,6 +103,7 @@ __all__ = [
     "metric_names",
     "metrics_markdown",
     "compute_metrics",
+    "without_inferred",
     "run_metrics",
     "connect",
     "prelude_statements",
@@ -770,6 +771,7 @@ def compute_metrics(
     window: str | None = "month",
     metrics: Iterable[str] | None = None,
     start: Any = None,
+    include_inferred: bool = True,
 ) -> pd.DataFrame:
     """Compute registered metrics per community and period.
 
@@ -786,6 +788,10 @@ def compute_metrics(
     start : str, Timestamp or mapping, optional
         Earliest window start. Default: per community, the later of its creation and its first
         event in the data (so months before the data begin are not reported as empty).
+    include_inferred : bool, default True
+        Use the reply links inferred for chat logs (:func:`commlab.replies.infer_replies`).
+        ``False`` computes on the events as exported (:func:`without_inferred`; reads the events
+        into memory when they carry inferred links).
 
     Returns
     -------
@@ -803,7 +809,32 @@ def compute_metrics(
     """
     from commlab.engines.duck import DuckDBEngine
 
+    if not include_inferred:
+        data = without_inferred(data)
     return DuckDBEngine().compute_metrics(data, as_of=as_of, window=window, metrics=metrics, start=start)
+
+
+def without_inferred(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
+    """The tables with the inferred reply links undone (:func:`commlab.replies.drop_inferred`).
+
+    Events without a ``reply_source`` column are left where they are (nothing is read).
+    """
+    import pyarrow.parquet as pq
+
+    from commlab.replies.infer import drop_inferred
+
+    t = as_tables(data)
+    ev = t.events
+    if isinstance(ev, pd.DataFrame):
+        return Tables(t.communities, t.members, drop_inferred(ev))
+    path = ev.path if isinstance(ev, StoredEvents) else ev
+    try:
+        names = pq.read_schema(path).names if isinstance(path, (str, Path)) else None
+    except (OSError, pa.ArrowInvalid):
+        names = None
+    if names is not None and "reply_source" not in names:
+        return t
+    return Tables(t.communities, t.members, drop_inferred(t.frame("events")))
 
 
 def wide(table: pd.DataFrame, *, period: str | None = "last", values: str = "value") -> pd.DataFrame:

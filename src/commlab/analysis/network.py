@@ -662,7 +662,7 @@ register(Metric(
 
 
 def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DEFAULT_KINDS,
-                    days: int | None = None) -> nx.DiGraph:
+                    days: int | None = None, include_inferred: bool = True) -> nx.DiGraph:
     """The interaction graph of one community up to ``as_of`` (the last ``days`` days when given).
 
     Parameters
@@ -677,13 +677,16 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
         Event types that make edges.
     days : int, optional
         Only the ``days`` days up to ``as_of``.
+    include_inferred : bool, default True
+        Use reply links inferred for chat logs; ``False``: only the links the export gives
+        (see :func:`commlab.analysis.metrics.without_inferred`).
 
     Raises
     ------
     KeyError
         If ``community_id`` is not in the communities table.
     """
-    from commlab.analysis.metrics import as_tables, connect, make_periods
+    from commlab.analysis.metrics import as_tables, connect, make_periods, without_inferred
 
     t = as_tables(data)
     comm = t.frame("communities")
@@ -693,6 +696,8 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
     periods = make_periods(comm, as_of=as_of, window=None)
     if isinstance(t.events, StoredEvents):  # read this community's rows only
         t = dataclasses.replace(t, events=t.events.restrict([str(community_id)]))
+    if not include_inferred:
+        t = without_inferred(t)
     con = connect(t, periods, materialize_events=False)  # the events are read once
     try:
         ctx = MetricContext(con, t, periods, None)

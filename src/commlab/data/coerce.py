@@ -29,7 +29,7 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
     problems: list[Problem] = []
     for col in table.columns:
         if col.name not in out.columns:
-            if not col.required:
+            if not col.required and col.fill:
                 out[col.name] = _empty_column(col.dtype, out.index)
             continue
         s = out[col.name]

@@ -32,6 +32,7 @@ __all__ = [
     "GOAL",
     "MEMBER_ROLE",
     "EVENT_TYPE",
+    "REPLY_SOURCE",
     "CONTENT_EVENTS",
     "INTERACTION_EVENTS",
     "COMMUNITIES",
@@ -225,6 +226,21 @@ EVENT_TYPE = Vocabulary(
     "issue #2; DOMAIN.md §4",
 )
 
+REPLY_SOURCE = Vocabulary(
+    "reply_source",
+    "回复关系来源",
+    "reply link source",
+    (
+        Term("explicit", "平台记录", "explicit", "the export's own reply field"),
+        Term("quote", "引用", "quote", "inferred: a quoted message (WeChat quote reply)"),
+        Term("mention", "@提及", "@mention", "inferred: an @mention at the start of the message"),
+        Term("name", "称呼", "name", "inferred: addressed by name at the start of the message"),
+        Term("model", "模型推断", "model", "inferred: the reply model chose an earlier message"),
+        Term("start", "新话题", "conversation start", "inferred: the message starts a conversation"),
+    ),
+    "issue #26; commlab.replies",
+)
+
 #: Event types that count as content created by the member (UGC).
 CONTENT_EVENTS: tuple[str, ...] = ("message", "post", "reply")
 #: Event types aimed at another member (edges of the interaction network).
@@ -248,6 +264,7 @@ class Column:
     #: column keeps the primary value, ``<name>_all`` all of them joined by ``;`` (DOMAIN.md §2:
     #: the types mix).
     multi: bool = False
+    fill: bool = True  # loading adds the column, empty, when a file lacks it (False: left out)
 
 
 @dataclass(frozen=True)
@@ -354,6 +371,21 @@ EVENTS = Table(
         Column("topic", "string", False, "话题标签", "topic", "topic or tag(s), separated by ';'", nullable=True),
         Column("text", "string", False, "内容", "text", "free text; never shown in reports", nullable=True,
                pii=True),
+        Column(
+            "reply_source", "category", False, "回复关系来源", "reply link source",
+            "how target_member_id/thread_id were found: explicit (the export), or inferred by "
+            "commlab.replies (quote, mention, name, model, start)", REPLY_SOURCE, nullable=True, fill=False,
+        ),
+        Column(
+            "reply_confidence", "float", False, "回复推断置信度", "reply link confidence",
+            "confidence of an inferred reply link, 0-1 (empty for links the export gives)", nullable=True,
+            fill=False,
+        ),
+        Column(
+            "original_event_type", "category", False, "原事件类型", "original event type",
+            "the event type before reply inference changed it (message -> reply/post)", EVENT_TYPE,
+            nullable=True, fill=False,
+        ),
     ),
 )
 
@@ -361,7 +393,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (COMMUNITIES, MEMBERS, EVENTS)}
 
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v for v in (THEME, BUSINESS_MODEL, LIFECYCLE, ECONOMY, PLATFORM, MONETIZATION, GOAL, MEMBER_ROLE,
-                        EVENT_TYPE)
+                        EVENT_TYPE, REPLY_SOURCE)
 }
 
 

@@ -199,6 +199,7 @@ BUILTIN: dict[str, str] = {
     "wechat": "wechat",
     "qq": "qq",
     "wecom": "wecom",
+    "irc": "irc",
     "mapping": "mapping",
 }
 

@@ -38,7 +38,10 @@ Mapping
 * pseudo-senders ``系统消息(10000)`` and ``(1000000)``: ``<name>加入本群`` ->
   ``join`` of the member of that name (when it matches exactly one sender;
   else dropped and counted); other system lines are counted as not mapped.
-* no message ids, replies or reactions exist in this format.
+* no message ids, replies or reactions exist in this format: reply links are
+  inferred (:func:`commlab.replies.infer_replies`: @mentions and names at the
+  start of a message, then the reply model), marked in ``reply_source`` and
+  ``reply_confidence``; the option ``infer_replies=false`` leaves them out.
 """
 
 from __future__ import annotations
@@ -58,16 +61,18 @@ from commlab.importers.base import (
     finish,
     members_from_events,
     note_identical_rows,
+    opt_bool,
     read_bytes,
     single_community_option,
     split_options,
     text_to_utc,
     tz_option,
 )
+from commlab.replies.infer import infer_replies, inferred_note
 
 __all__ = ["convert", "read_qq", "parse_qq_text", "OPTIONS"]
 
-OPTIONS: tuple[str, ...] = ("tz", "progress")
+OPTIONS: tuple[str, ...] = ("tz", "infer_replies", "progress")
 _DEFAULTS = {"theme": "interest", "business_model": "creator", "lifecycle": "startup", "monetization": "none"}
 _HEAD = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})\s+(?P<time>\d{1,2}:\d{2}:\d{2}(?:\s*[AaPp][Mm])?)\s+(?P<rest>.+?)\s*$"
@@ -240,6 +245,9 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     note_identical_rows(ev, report, "message event(s)")
     for col in ("target_member_id", "text"):
         ev[col] = ev[col].astype("string")
+    if opt_bool(options.get("infer_replies"), "infer_replies") is not False:  # no reply field: infer links
+        ev = infer_replies(ev, members=pd.concat(members, ignore_index=True))
+        report.notes.append(inferred_note(ev))
     ds = finish(pd.DataFrame(comms), pd.concat(members, ignore_index=True), ev, source=str(src), report=report)
     return ds, report
 

@@ -27,6 +27,11 @@ Mapping
   exactly one member's ``NickName``/``Remark`` seen in the chat (names, not
   ids, are written); unmatched names are dropped and counted. Other system
   rows (recalls, pats, red packets, ...) are counted as not mapped.
+* reply links are inferred (:func:`commlab.replies.infer_replies`: quoted
+  messages, @mentions and names, then the reply model; a quote reply is never
+  a conversation start) and marked in ``reply_source``/``reply_confidence``;
+  the option ``infer_replies=false`` leaves them out (quote replies then keep
+  an empty target).
 * members: every sender; ``display_name`` = ``Remark`` or ``NickName``;
   ``joined_at`` = join event or first message; the ``owner_id`` member gets
   role ``owner`` (the account owner is usually the group owner or
@@ -51,6 +56,7 @@ from commlab.importers.base import (
     finish,
     first_of_each_id,
     members_from_events,
+    opt_bool,
     preview,
     read_bytes,
     read_csv_text,
@@ -59,10 +65,11 @@ from commlab.importers.base import (
     tz_option,
     unix_to_utc,
 )
+from commlab.replies.infer import infer_replies, inferred_note
 
 __all__ = ["convert", "read_wechat", "OPTIONS", "LC044_COLUMNS", "PYWXDUMP_COLUMNS"]
 
-OPTIONS: tuple[str, ...] = ("tz", "owner_id", "owner_role", "progress")
+OPTIONS: tuple[str, ...] = ("tz", "owner_id", "owner_role", "infer_replies", "progress")
 LC044_COLUMNS = ("localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTime", "Status", "StrContent",
                  "StrTime", "Remark", "NickName", "Sender")
 PYWXDUMP_COLUMNS = ("id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime")
@@ -214,7 +221,12 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                                 "a group-chat export holds members' messages; set owner_id for the exporting "
                                 "account's own rows")
     n_quote = int((events["event_type"] == "reply").sum())
-    if n_quote:
+    infer = opt_bool(options.get("infer_replies"), "infer_replies") is not False
+    if infer:  # the CSV has no reply targets: infer them (commlab.replies), marked in reply_source
+        events = infer_replies(events, members=[(n, sid) for n, sids in by_name.items() for sid in sids],
+                               roles={str(owner_id): options.get("owner_role") or "owner"} if owner_id else None)
+        report.notes.append(inferred_note(events))
+    elif n_quote:
         report.notes.append(f"{n_quote} quote reply(ies) kept as reply with an empty target (the quoted message "
                             "is not in the CSV)")
     roles = {str(owner_id): options.get("owner_role") or "owner"} if owner_id else None

@@ -23,6 +23,9 @@ Mapping
   ``action`` ``recall``/``switch`` are counted as not mapped. The archive has
   no reply id (quotes arrive as text) and no join/leave records
   (``externalcontact/groupchat/get`` has ``join_time``; not read here).
+* reply links are inferred (:func:`commlab.replies.infer_replies`; quotes
+  written as text, @mentions, names, then the reply model) and marked in
+  ``reply_source``/``reply_confidence``; ``infer_replies=false`` leaves them out.
 * members: every sender; role ``bot`` for ids starting ``wb`` (robots),
   ``member`` for external contacts (``wm``/``wo`` prefixes), ``staff`` for
   internal userids (the enterprise's employees run the group); extra column
@@ -47,6 +50,7 @@ from commlab.importers.base import (
     decode_text,
     finish,
     members_from_events,
+    opt_bool,
     parse_json,
     preview,
     read_bytes,
@@ -55,10 +59,11 @@ from commlab.importers.base import (
     unix_to_utc,
 )
 from commlab.importers.fields import Fields, record_label
+from commlab.replies.infer import infer_replies, inferred_note
 
 __all__ = ["convert", "read_wecom", "OPTIONS"]
 
-OPTIONS: tuple[str, ...] = ("progress",)
+OPTIONS: tuple[str, ...] = ("infer_replies", "progress")
 _DEFAULTS = {"theme": "consumption", "business_model": "product_sales", "lifecycle": "mature",
              "monetization": "ecommerce"}
 _KEYS = ("msgid", "action", "from", "msgtime")
@@ -192,6 +197,9 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     for col in ("text", "msgtype", "message_id", "roomid"):
         ev[col] = ev[col].astype("string")
     roles = {u: _role(u) for u in ev["member_id"].unique()}
+    if opt_bool(options.get("infer_replies"), "infer_replies") is not False:  # no reply field: infer links
+        ev = infer_replies(ev, roles=roles)
+        report.notes.append(inferred_note(ev))
     members = members_from_events(ev, roles=roles)
     members["external"] = members["member_id"].str.startswith(("wm", "wo"))
     report.notes.append("joined_at = first message (the archive has no join time); roles from id prefixes: "
