@@ -270,3 +270,28 @@ def test_only_data_folders_of_dead_runs_are_removed_from_tmpdir(tmp_path: Path) 
     assert sorted(p.name for p in removed) == [f"commlab-data-{dead.pid}-abc", "commlab-data-legacyold"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"commlab-data-{os.getpid()}-def",
                                                                  "commlab-data-legacyfresh"])
+
+
+def test_the_data_source_survives_updated_files_but_not_another_community_set(tmp_path: Path) -> None:
+    """A weekly run on updated files of the same folder compares with the last one; other communities do not."""
+    from commlab.run_data import load_run_data
+    from runs_helpers import COMMUNITIES, EVENTS, MEMBERS
+
+    data = make_data(tmp_path / "data")
+    load = lambda communities=(): load_run_data(data, source="canonical", tz="Asia/Shanghai",  # noqa: E731
+                                                communities=list(communities), where="x")
+    before = load()
+    (data / "events.csv").write_text(EVENTS + "c1,m2,2024-06-20 10:00:00,message,\n", encoding="utf-8")
+    after = load()
+    assert after.last > before.last and after.fingerprint == before.fingerprint  # a week later, same source
+    assert load(["c1"]).fingerprint != before.fingerprint  # a subset of the communities: another source
+    (data / "communities.csv").write_text(COMMUNITIES + "c3,新群,interest,creator,startup,qq,none,2024-01-01\n",
+                                          encoding="utf-8")
+    (data / "members.csv").write_text(MEMBERS + "c3,m5,2024-01-02 10:00:00,member\n", encoding="utf-8")
+    assert load().fingerprint != before.fingerprint
+    moved = tmp_path / "copy"
+    moved.mkdir()
+    for f in data.iterdir():
+        (moved / f.name).write_bytes(f.read_bytes())
+    assert load_run_data(moved, source="canonical", tz="Asia/Shanghai", communities=[], where="x").fingerprint \
+        != load().fingerprint  # another folder is another source, even with the same files
