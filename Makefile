@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.commlab-installed
 # pytest options: override with `make test PYTEST_ARGS="-k load"`
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup demo test lint lab samples browser java clean help
+.PHONY: setup demo test test-fast lint lab samples browser java clean help
 
 help:
 	@echo "make demo   - set up and run the demo playbook on data/samples, printing the report path"
 	@echo "make test   - set up and run the whole test suite"
+	@echo "make test-fast - the quick lane: every test not marked slow (under 2 minutes)"
 	@echo "make lab    - open the notebooks in JupyterLab"
 	@echo "make lint   - ruff"
 
@@ -29,11 +30,16 @@ demo: setup
 test: setup browser java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# the quick lane for a change: everything except the tests tests/conftest.py lists as slow
+test-fast: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow"
+
 lint: setup
 	$(BIN)/ruff check src tests
 
+# Jupyter refuses to start as root without --allow-root (containers, CI machines)
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = "0" ] && echo --allow-root)
 
 samples: setup
 	$(BIN)/commlab generate data/samples --seed 20240601

@@ -39,3 +39,97 @@ def samples_dir() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     """Markers declared by test modules of the engines (lead: may move into pyproject)."""
     config.addinivalue_line("markers", "spark: runs a local pyspark session (needs pyspark, sqlglot and Java 17+)")
+
+
+#: The slow tests, left out of ``make test-fast`` (``-m "not slow"``): a module of ``tests/``, a test of it
+#: (every parameter) or one parametrised case. Chosen from ``pytest -n 2 --durations=60`` over the whole suite
+#: (2026-12, 2 cores shared by other jobs: 589 tests, 1,307 s): the tests that took more than ~5 s each,
+#: mostly whole playbook or notebook runs, Spark sessions and the 365,845-event samples. A test added to
+#: the suite is fast until measured otherwise: keep this list in step with the durations.
+SLOW: frozenset[str] = frozenset({
+    # whole modules: Spark sessions, Chromium, real data through every notebook, shipped playbooks
+    "test_spark.py",
+    "test_report_browser.py",
+    "test_import_to_report.py",
+    "test_shipped_playbooks.py",
+    "test_notebook_segments.py",
+    "test_notebooks_health.py",
+    "test_benchmarks_ab.py",
+    "test_privacy_run.py",
+    # single tests (or, with [..], single cases: one random case of several stays in the fast lane)
+    "test_cli.py::test_failing_notebook_exits_5_with_one_line",
+    "test_cli.py::test_run_prints_report_path_last",
+    "test_compare.py::test_planted_hypotheses_are_recovered",
+    "test_compare.py::test_stack_exchange_sites_as_twelve_typed_communities",
+    "test_data_cache.py::test_a_stack_exchange_folder_is_converted_once_per_run",
+    "test_data_cache.py::test_cached_load_equals_a_fresh_load",
+    "test_features.py::test_samples_duckdb_equals_pandas_oracle",
+    "test_generate.py::test_bundled_samples_are_what_write_samples_produces",
+    "test_importers_se.py::test_all_twelve_sites",
+    "test_importers_se_xml_stream.py::test_streamed_import_equals_in_memory_convert_in_small_chunks",
+    "test_lifecycle.py::test_zombie_share_has_an_interval",
+    "test_load.py::test_broken_samples_list_every_problem",
+    "test_load.py::test_events_already_in_order_load_the_same",
+    "test_load.py::test_events_are_ordered_by_community_then_time_with_ties_in_file_order",
+    "test_load.py::test_gbk_copy_of_samples_loads_identically",
+    "test_load.py::test_validate_cli_lists_every_problem",
+    "test_load_streamed.py::test_a_check_of_unusual_folders_matches_a_load",
+    "test_load_streamed.py::test_a_check_reports_what_a_load_reports_without_ordering_or_writing",
+    "test_load_streamed.py::test_a_problem_after_valid_chunks_leaves_nothing_behind",
+    "test_load_streamed.py::test_events_already_in_order_are_copied_not_sorted",
+    "test_load_streamed.py::test_extra_columns_are_kept_even_one_named_like_duckdbs_row_number",
+    "test_load_streamed.py::test_overview_notebook_on_streamed_events_gives_the_same_summary",
+    "test_load_streamed.py::test_problems_spread_over_chunks_are_reported_as_a_whole_load_reports_them",
+    "test_load_streamed.py::test_streamed_events_equal_whole_ones_with_ties_across_chunks",
+    "test_load_streamed.py::test_streamed_load_goes_into_the_data_cache_and_is_read_back",
+    "test_load_streamed.py::test_when_the_cache_entry_cannot_be_written_the_events_go_to_a_temporary_folder",
+    "test_load_streamed.py::test_when_to_stream",
+    "test_load_streamed.py::test_without_a_cache_the_events_stay_in_a_temporary_folder",
+    "test_metrics.py::test_connect_copies_the_events_only_when_asked",
+    "test_network.py::test_exact_id_codes_give_the_hashed_results",
+    "test_network.py::test_samples_declared_economy_is_recovered",
+    "test_notebook_overview.py::test_overview_suppresses_communities_and_counts_below_k",
+    "test_notebook_recommendations.py::test_member_shares_and_small_groups_are_hidden_in_the_executive_summary",
+    "test_parity.py::test_naive_pandas_equals_duckdb_before_1970",
+    "test_parity.py::test_trailing_metrics_of_monthly_windows_equal_naive_pandas_at_each_period_end",
+    "test_plots_health.py::test_economy_bars_and_high_value_bars_are_bounded",
+    "test_plots_health.py::test_many_communities_leave_the_values_out_and_keep_the_figure_bounded",
+    "test_random_parity.py::test_random_case_duckdb_equals_naive_pandas[1]",
+    "test_random_parity.py::test_random_case_duckdb_equals_naive_pandas[2]",
+    "test_random_parity.py::test_random_case_duckdb_equals_naive_pandas[3]",
+    "test_random_parity.py::test_random_case_duckdb_equals_naive_pandas[4]",
+    "test_random_parity.py::test_random_case_duckdb_equals_naive_pandas[5]",
+    "test_random_parity.py::test_random_case_every_metric_of_a_window_equals_that_window_computed_alone",
+    "test_recommend.py::test_facts_take_one_instant_per_community",
+    "test_recommend.py::test_stack_exchange_sites_each_at_their_day_180",
+    "test_runner.py::test_cell_timeout_is_a_notebook_failure",
+    "test_runner.py::test_concurrent_runs_get_their_own_folders",
+    "test_runner.py::test_failing_notebook_keeps_it_and_leaves_latest",
+    "test_runner.py::test_sigkill_mid_run_leaves_latest_at_previous_good_run",
+    "test_runner.py::test_sigterm_marks_the_run_interrupted",
+    "test_segment.py::test_auto_k_finds_the_planted_blobs_with_either_method",
+    "test_segment.py::test_clusters_recover_planted_roles_on_samples",
+    "test_segment.py::test_many_members_choose_k_on_a_subsample_and_fit_kmeans_on_all",
+    "test_segment.py::test_segments_on_real_stack_exchange_sites_are_stable",
+    "test_stored_events.py::test_a_cache_entry_whose_events_lack_a_column_is_not_used",
+    "test_stored_events.py::test_a_cached_load_keeps_its_events_in_the_file_until_asked",
+    "test_stored_events.py::test_engines_read_stored_events_in_place",
+    "test_stored_events.py::test_facts_from_stored_events_read_in_community_batches_equal_the_in_memory_facts",
+    "test_stored_events.py::test_sql_analyses_read_stored_events_in_place",
+    "test_transitions.py::test_snapshot_features_on_the_samples_and_roles_as_with_a_labeler",
+    "test_transitions.py::test_transitions_with_a_labeler",
+})
+
+
+def _slow_keys(item: pytest.Item) -> tuple[str, ...]:
+    """The keys of :data:`SLOW` that would name ``item``: its module, its test, its parametrised case."""
+    module = Path(str(item.fspath)).name
+    case = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else ""
+    return module, f"{module}::{case.split('[', 1)[0]}", f"{module}::{case}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests listed in :data:`SLOW` ``slow``."""
+    for item in items:
+        if any(key in SLOW for key in _slow_keys(item)):
+            item.add_marker(pytest.mark.slow)

@@ -74,3 +74,58 @@ def test_required_top_level_layout():
     for name in ("notebooks", "playbooks", "src/commlab", "data/samples", "tests", "environment.yml",
                  "pyproject.toml", "Makefile", "README.md", ".ci/run"):
         assert (REPO / name).exists(), name
+
+
+def test_licence_is_an_spdx_expression_with_its_file():
+    """The current (PEP 639) form: the TOML-table form warns at build time and stops working in 2027."""
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT"
+    assert project["license-files"] and all((REPO / f).is_file() for f in project["license-files"])
+    assert "MIT License" in (REPO / "LICENSE").read_text(encoding="utf-8")
+
+
+def _make(tmp_path, target: str) -> str:
+    """``make -s target`` with a stand-in venv whose programs print their arguments."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    for prog in ("jupyter", "python"):
+        exe = venv / "bin" / prog
+        exe.write_text(f'#!/bin/sh\necho {prog} "$@"\n', encoding="utf-8")
+        exe.chmod(0o755)
+    (venv / ".commlab-installed").touch()  # newer than pyproject.toml: no set-up
+    env = {k: v for k, v in os.environ.items()  # not the settings of a make that runs this test
+           if k not in ("PYTEST_ARGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    out = subprocess.run(["make", "-s", target, f"VENV={venv}"], cwd=REPO, capture_output=True, text=True,
+                         check=True, env=env)
+    return out.stdout.strip()
+
+
+def test_make_lab_passes_allow_root_only_as_root(tmp_path):
+    import os
+
+    line = _make(tmp_path, "lab")
+    assert line.startswith("jupyter lab notebooks/")
+    assert ("--allow-root" in line.split()) == (os.getuid() == 0)
+
+
+def test_make_test_fast_leaves_out_the_slow_tests(tmp_path):
+    assert _make(tmp_path, "test-fast") == "python -m pytest -n 2 -m not slow"
+
+
+def test_every_slow_entry_names_a_test_that_exists():
+    """tests/conftest.py's SLOW list must not rot: each module exists, each test is defined in it."""
+    from conftest import SLOW
+
+    for key in SLOW:
+        module, _, case = key.partition("::")
+        path = REPO / "tests" / module
+        assert path.is_file(), key
+        if case:
+            name = case.split("[", 1)[0]
+            assert re.search(rf"^def {re.escape(name)}\(", path.read_text(encoding="utf-8"), flags=re.M), key
