@@ -9,6 +9,7 @@ import pytest
 
 from conftest import REPO
 from test_notebooks_health import rendered_text
+from test_notebooks_language import assert_reads_as_report
 
 NOTEBOOK = REPO / "notebooks" / "01_overview.ipynb"
 
@@ -49,3 +50,4 @@ def test_overview_suppresses_communities_and_counts_below_k(tmp_path: Path):
             assert row["active_share_30d"] is None  # the share would give the count back
     shown = rendered_text(out)
     assert "<150" in shown and "group(s) with fewer than 150 members suppressed" in shown
+    assert_reads_as_report(out, "en")  # one language, formatted numbers, figures readable with alt text

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import REPO, SAMPLES
 from test_notebooks_health import rendered_text
+from test_notebooks_language import assert_reads_as_report
 
 NOTEBOOK = REPO / "notebooks" / "02_member_segments.ipynb"
 K = 300  # high enough that one segment of the samples and the staff role fall below it
@@ -69,6 +70,7 @@ def test_member_segments_notebook_on_samples(tmp_path: Path):
     assert all(n is None or n >= K for n in s["rule_roles"].values())
     shown = rendered_text(tmp_path / "out.ipynb")
     assert f"<{K}" in shown and f"少于 {K} 人的分组不显示" in shown
+    assert_reads_as_report(tmp_path / "out.ipynb", "zh")  # one language, formatted numbers, readable figures
     assert s["stability_ari"]["median"] >= 0.8
     assert s["truth"]["ari_clusters_vs_planted"] >= 0.6
     assert s["truth"]["rule_role_accuracy_all"] >= 0.9

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO, SAMPLES, require_shared_data
 from health_data import SAMPLES_AS_OF
+from test_notebooks_language import assert_reads_as_report
 
 NOTEBOOKS = REPO / "notebooks"
 pytestmark = pytest.mark.notebook
@@ -80,6 +81,7 @@ def test_health_notebook_on_samples(tmp_path):
     # the rendered tables show the suppression and say so
     shown = rendered_text(tmp_path / "03_community_health.ipynb")
     assert "<150" in shown and "group(s) with fewer than 150 members suppressed" in shown
+    assert_reads_as_report(tmp_path / "03_community_health.ipynb", "en")
     assert "synthetic" in s["attribution"]
     members = pd.read_csv(SAMPLES / "members.csv", dtype=str)
     no_member_ids(tmp_path, set(members["member_id"]) | set(members["display_name"].dropna()))
@@ -96,6 +98,7 @@ def test_compare_notebook_on_samples(tmp_path):
     # generated data: demonstrations, never "数据支持"
     assert all(h["sentence_zh"].startswith(("合成数据演示", "无法判断")) for h in s["hypotheses"])
     assert {g["group"] for g in s["groups"]} == {"brand", "consumption", "industry", "interest", "knowledge", "product"}
+    assert_reads_as_report(tmp_path / "04_compare_types.ipynb", "zh")  # all eleven communities, in Chinese
 
 
 @pytest.mark.shared_data

@@ -40,6 +40,7 @@ __all__ = [
     "ROLE_FEATURE_IDS",
     "member_features",
     "feature_labels",
+    "DEFINITIONS_ZH",
     "participation_inequality",
 ]
 
@@ -63,27 +64,31 @@ class Feature:
         """Label in ``lang`` ("zh" or "en")."""
         return self.zh if lang == "zh" else self.en
 
+    def describe(self, lang: str = "en") -> str:
+        """Definition in ``lang`` ("zh" or "en"; the Chinese ones are in :data:`DEFINITIONS_ZH`)."""
+        return DEFINITIONS_ZH.get(self.id, self.definition) if lang == "zh" else self.definition
+
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("tenure_days", "入群天数", "tenure", "days from joined_at to as_of", "days"),
+    Feature("tenure_days", "入群天数", "tenure", "days from joining to the analysis instant", "days"),
     Feature("observed_days", "可观测天数", "observed days",
-            "days from the later of joined_at and the community's first event to as_of "
-            "(the part of the tenure the data covers)", "days"),
+            "days from joining (or from the community's first event, if later) to the analysis "
+            "instant: the part of the tenure the data cover", "days"),
     Feature("recency_days", "距上次活跃天数", "days since last activity",
-            "days from the last activity event to as_of; missing when never active", "days"),
-    Feature("n_events", "行为总数", "activity events", "events other than join/leave", "events"),
-    Feature("active_days", "活跃天数", "active days", "distinct UTC days with activity", "days"),
-    Feature("active_weeks", "活跃周数", "active weeks", "distinct ISO weeks with activity", "weeks"),
+            "days from the last activity to the analysis instant; missing when never active", "days"),
+    Feature("n_events", "行为总数", "activity events", "events other than joining and leaving", "events"),
+    Feature("active_days", "活跃天数", "active days", "distinct days (UTC) with activity", "days"),
+    Feature("active_weeks", "活跃周数", "active weeks", "distinct weeks (ISO) with activity", "weeks"),
     Feature("active_day_share", "活跃天占比", "share of days active",
-            "active_days / observed_days (observed days floored at 1)", "share"),
-    Feature("n_message", "发言数", "messages", "message events", "events"),
-    Feature("n_post", "发帖数", "posts", "post events (threads, questions, articles)", "events"),
-    Feature("n_reply", "回复数", "replies", "reply events", "events"),
-    Feature("n_mention", "提及数", "mentions", "mention events (@someone)", "events"),
-    Feature("n_reaction", "点赞数(给出)", "reactions given", "reaction events by the member", "events"),
-    Feature("ugc", "内容数(UGC)", "content (UGC)", "message + post + reply events", "events"),
+            "active days / observed days (observed days counted as at least 1)", "share"),
+    Feature("n_message", "发言数", "messages", "messages", "events"),
+    Feature("n_post", "发帖数", "posts", "posts (threads, questions, articles)", "events"),
+    Feature("n_reply", "回复数", "replies", "replies", "events"),
+    Feature("n_mention", "提及数", "mentions", "mentions (@someone)", "events"),
+    Feature("n_reaction", "点赞数(给出)", "reactions given", "reactions by the member", "events"),
+    Feature("ugc", "内容数(UGC)", "content (UGC)", "messages + posts + replies", "events"),
     Feature("ugc_30d", "月均内容数", "content per 30 days",
-            "ugc / observed_days × 30 (observed days floored at 30)", "events / 30 days"),
+            "content / observed days × 30 (observed days counted as at least 30)", "events / 30 days"),
     Feature("replies_given", "回复他人数", "replies given", "replies aimed at another member", "events"),
     Feature("replies_received", "收到回复数", "replies received", "replies by others aimed at the member",
             "events"),
@@ -99,21 +104,56 @@ FEATURES: tuple[Feature, ...] = (
             "share of interactions given and received whose counterpart is staff; missing without any",
             "share"),
     Feature("last30_share", "近30天行为占比", "last-30-day share",
-            "share of activity events in the 30 days up to as_of; missing when never active", "share"),
+            "share of the activity in the 30 days up to the analysis instant; missing when never active", "share"),
     Feature("first_week_events", "首周行为数", "first-week events",
             "activity events in the 7 days after joining", "events"),
     Feature("first_week_active", "首周活跃", "active in first week",
             "any activity in the 7 days after joining", "bool"),
-    Feature("purchases", "购买次数", "purchases", "purchase events", "events"),
+    Feature("purchases", "购买次数", "purchases", "purchases", "events"),
     Feature("purchase_total", "消费金额", "amount spent", "sum of purchase amounts", "money"),
-    Feature("checkins", "打卡次数", "check-ins", "checkin events", "events"),
-    Feature("events_attended", "参加活动数", "events attended", "event_attend events", "events"),
-    Feature("courses_completed", "完课数", "courses completed", "course_complete events", "events"),
-    Feature("referrals", "转介绍数", "referrals", "referral events", "events"),
-    Feature("has_left", "已退群", "has left", "left_at is set and not after as_of", "bool"),
+    Feature("checkins", "打卡次数", "check-ins", "check-ins", "events"),
+    Feature("events_attended", "参加活动数", "events attended", "events attended", "events"),
+    Feature("courses_completed", "完课数", "courses completed", "courses completed", "events"),
+    Feature("referrals", "转介绍数", "referrals", "referrals", "events"),
+    Feature("has_left", "已退群", "has left", "left the community by the analysis instant", "bool"),
     Feature("is_staff", "官方/管理员", "staff", "role is owner, staff or bot (configurable)", "bool"),
 )
 FEATURE_IDS: tuple[str, ...] = tuple(f.id for f in FEATURES)
+#: The definitions of :data:`FEATURES` in Chinese (every feature has one; a test holds it).
+DEFINITIONS_ZH: dict[str, str] = {
+    "tenure_days": "从入群到分析时点的天数",
+    "observed_days": "从入群与社群首个事件中较晚者到分析时点的天数（入群时长中数据覆盖的部分）",
+    "recency_days": "从最后一次行为到分析时点的天数；从未活跃则为空",
+    "n_events": "入群、退群以外的行为次数",
+    "active_days": "有行为的不同日期数（UTC）",
+    "active_weeks": "有行为的不同周数（ISO 周）",
+    "active_day_share": "活跃天数 / 可观测天数（可观测天数至少按 1 天计）",
+    "n_message": "发言次数",
+    "n_post": "发帖次数（话题、提问、文章）",
+    "n_reply": "回复次数",
+    "n_mention": "提及他人（@某人）的次数",
+    "n_reaction": "成员给出的点赞次数",
+    "ugc": "发言、发帖与回复次数之和",
+    "ugc_30d": "内容数 / 可观测天数 × 30（可观测天数至少按 30 天计）",
+    "replies_given": "回复其他成员的次数",
+    "replies_received": "其他成员回复该成员的次数",
+    "reactions_received": "其他成员给该成员内容的点赞次数",
+    "partners_out": "该成员回复、提及或点赞过的不同成员数",
+    "partners_in": "回复、提及或点赞过该成员的不同成员数",
+    "reciprocity": "该成员互动过的人中也回复过该成员的比例；没有互动对象则为空",
+    "staff_interaction_share": "给出和收到的互动中对方是官方/管理员的比例；没有互动则为空",
+    "last30_share": "分析时点前 30 天内的行为占全部行为的比例；从未活跃则为空",
+    "first_week_events": "入群后 7 天内的行为次数",
+    "first_week_active": "入群后 7 天内是否有任何行为",
+    "purchases": "购买次数",
+    "purchase_total": "购买金额之和",
+    "checkins": "打卡次数",
+    "events_attended": "参加活动的次数",
+    "courses_completed": "完成课程的次数",
+    "referrals": "转介绍次数",
+    "has_left": "已退群（退群时间不晚于分析时点）",
+    "is_staff": "角色为群主、管理员或机器人（可配置）",
+}
 _FLOAT_FEATURES = frozenset(
     {"tenure_days", "observed_days", "active_day_share", "ugc_30d", "recency_days", "reciprocity",
      "staff_interaction_share", "last30_share", "purchase_total"}

@@ -131,7 +131,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         Per segment: ``size``, ``share``, the median of each feature, and ``z_<feature>``
         (the segment mean in standardised units).
     segment_names_ : DataFrame
-        ``segment``, ``name_zh``, ``name_en``, ``role`` and ``rule``.
+        ``segment``, ``name_zh``, ``name_en``, ``role``, ``rule`` and ``rule_zh``.
     log_columns_ : ndarray of bool
         Columns given the signed log.
     mean_, scale_ : ndarray
@@ -374,16 +374,17 @@ def name_segments(profile: pd.DataFrame, thresholds: RoleThresholds | None = Non
     Returns
     -------
     DataFrame
-        ``segment``, ``role``, ``name_zh``, ``name_en``, ``rule``.
+        ``segment``, ``name_zh``, ``name_en``, ``role``, ``rule`` and ``rule_zh`` (why, in English and Chinese).
     """
     th = thresholds or RoleThresholds()
     rows = []
     for seg, r in profile.iterrows():
-        role, rule = _segment_role(r, th)
-        rows.append({"segment": int(seg), "role": role, "rule": rule})
-    out = pd.DataFrame(rows, columns=["segment", "role", "rule"])
+        role, rule, rule_zh = _segment_role(r, th)
+        rows.append({"segment": int(seg), "role": role, "rule": rule, "rule_zh": rule_zh})
+    out = pd.DataFrame(rows, columns=["segment", "role", "rule", "rule_zh"])
     if out.empty:
-        return out.assign(name_zh=pd.Series(dtype=str), name_en=pd.Series(dtype=str))
+        return out.assign(name_zh=pd.Series(dtype=str), name_en=pd.Series(dtype=str))[
+            ["segment", "name_zh", "name_en", "role", "rule", "rule_zh"]]
     dup = out.groupby("role")["segment"].transform("size") > 1
     nth = out.groupby("role").cumcount() + 1
     zh, en = [], []
@@ -396,40 +397,49 @@ def name_segments(profile: pd.DataFrame, thresholds: RoleThresholds | None = Non
             zh[-1] += f" {k}"
             en[-1] += f" {k}"
     out["name_zh"], out["name_en"] = zh, en
-    return out[["segment", "name_zh", "name_en", "role", "rule"]]
+    return out[["segment", "name_zh", "name_en", "role", "rule", "rule_zh"]]
 
 
-def _segment_role(r: pd.Series, th: RoleThresholds) -> tuple[str, str]:
+def _segment_role(r: pd.Series, th: RoleThresholds) -> tuple[str, str, str]:
+    """The role of a segment's median member and why, in English and in Chinese."""
     has = lambda *cols: all(c in r.index and pd.notna(r[c]) for c in cols)  # noqa: E731
     rate = None
     if has("ugc_30d"):
         rate = float(r["ugc_30d"])
     if has("is_staff") and r["is_staff"] >= 0.5:
-        return "staff", "median member is staff"
+        return "staff", "median member is staff", "中位成员是管理团队"
     if has("tenure_days") and r["tenure_days"] < th.newcomer_days:
-        return "newcomer", f"median tenure {r['tenure_days']:.0f} d < {th.newcomer_days:g} d"
+        return ("newcomer", f"median tenure {r['tenure_days']:.0f} d < {th.newcomer_days:g} d",
+                f"中位入群 {r['tenure_days']:.0f} 天 < {th.newcomer_days:g} 天")
     if has("n_events") and r["n_events"] == 0:
-        return "zombie", "median member has no activity"
+        return "zombie", "median member has no activity", "中位成员没有任何行为"
     if has("has_left") and r["has_left"] >= 0.5:
-        return "zombie", "median member has left"
+        return "zombie", "median member has left", "中位成员已退群"
     if has("recency_days") and r["recency_days"] > th.zombie_days:
-        return "zombie", f"median days since last activity {r['recency_days']:.0f} > {th.zombie_days:g}"
+        return ("zombie", f"median days since last activity {r['recency_days']:.0f} > {th.zombie_days:g}",
+                f"中位距上次活跃 {r['recency_days']:.0f} 天 > {th.zombie_days:g} 天")
     if has("n_events", "recency_days") and r["n_events"] >= th.churn_min_events and r["recency_days"] > th.churn_days:
         return "churn_risk", (f"median {r['n_events']:.0f} events but none for {r['recency_days']:.0f} d "
-                              f"> {th.churn_days:g} d")
+                              f"> {th.churn_days:g} d"), (
+            f"中位 {r['n_events']:.0f} 次行为，但已 {r['recency_days']:.0f} 天没有行为（> {th.churn_days:g} 天）")
     if has("purchases") and r["purchases"] >= th.buyer_min_purchases and (rate is None or rate < th.buyer_max_ugc_30d):
-        return "buyer", f"median {r['purchases']:.0f} purchases >= {th.buyer_min_purchases} with little content"
+        return ("buyer", f"median {r['purchases']:.0f} purchases >= {th.buyer_min_purchases} with little content",
+                f"中位购买 {r['purchases']:.0f} 次 ≥ {th.buyer_min_purchases} 次，内容很少")
     if rate is not None:
         partners_ok = not has("partners_in") or r["partners_in"] >= th.core_min_partners_in
         core_ok = rate >= th.core_min_ugc_30d and partners_ok
         if core_ok:
-            return "core", f"median content {rate:.1f}/30 d >= {th.core_min_ugc_30d:g} with many partners"
+            return ("core", f"median content {rate:.1f}/30 d >= {th.core_min_ugc_30d:g} with many partners",
+                    f"中位每 30 天内容 {rate:.1f} 条 ≥ {th.core_min_ugc_30d:g}，互动对象多")
         if rate >= th.contributor_min_ugc_30d:
-            return "contributor", f"median content {rate:.1f}/30 d >= {th.contributor_min_ugc_30d:g}"
+            return ("contributor", f"median content {rate:.1f}/30 d >= {th.contributor_min_ugc_30d:g}",
+                    f"中位每 30 天内容 {rate:.1f} 条 ≥ {th.contributor_min_ugc_30d:g}")
         if rate < th.lurker_max_ugc_30d:
-            return "lurker", f"median content {rate:.2f}/30 d < {th.lurker_max_ugc_30d:g}"
-        return "ordinary", f"median content {rate:.1f}/30 d between lurker and contributor thresholds"
-    return "segment", "no role features among the columns"
+            return ("lurker", f"median content {rate:.2f}/30 d < {th.lurker_max_ugc_30d:g}",
+                    f"中位每 30 天内容 {rate:.2f} 条 < {th.lurker_max_ugc_30d:g}")
+        return ("ordinary", f"median content {rate:.1f}/30 d between lurker and contributor thresholds",
+                f"中位每 30 天内容 {rate:.1f} 条，介于潜水与活跃贡献者的阈值之间")
+    return "segment", "no role features among the columns", "没有可用于命名的角色特征"
 
 
 def project_2d(Z: np.ndarray, random_state: int | None = 0) -> np.ndarray:

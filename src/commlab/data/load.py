@@ -149,7 +149,11 @@ class Dataset:
 
     def summary(self) -> str:
         """A short, human-readable description of the data."""
-        return str(DataSummary(len(self.communities), len(self.members), *self._event_stats()))
+        return str(self.data_summary())
+
+    def data_summary(self) -> DataSummary:
+        """Rows of each table and the events' first and last time (what :meth:`summary` writes)."""
+        return DataSummary(len(self.communities), len(self.members), *self._event_stats())
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,47 @@
 """Figures of community health, the interaction network and type comparison.
 
 Each function takes ``ax=None`` (a new figure is made when missing) and returns the Axes.
-Labels follow ``lang`` ("zh" or "en"); metric names come from the metric registry.
+Labels follow ``lang`` ("zh" or "en"); metric names come from the metric registry. Sizes follow
+:mod:`commlab.plots.show`: at most the report's column wide, no text under
+:data:`~commlab.plots.show.MIN_FONT_PT`, and an alt text per figure.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from commlab.analysis.economy import THRESHOLDS
 from commlab.analysis.metrics import get_metric
+from commlab.fmt import fmt_value, percent
+from commlab.i18n import t
+from commlab.plots.show import FULL_WIDTH, MIN_FONT_PT, set_alt
 
 __all__ = [
     "plot_metric_heatmap",
     "plot_cohort_retention",
     "plot_network",
+    "plot_network_pair",
     "plot_economy_index",
     "plot_fingerprint",
     "plot_high_value",
+    "MANY_COMMUNITIES",
+    "MAX_LENGTH",
+    "COLUMNS_MAX",
 ]
 
 
 def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax
 
 
@@ -40,15 +52,25 @@ def _metric_label(m: str, lang: str) -> str:
         return m
 
 
+def _metric_unit(m: str) -> str:
+    try:
+        return get_metric(m).unit
+    except KeyError:
+        return "number"
+
+
 #: Figures with a row (or bar) per community give each this much room up to this many communities;
-#: beyond, rows get thinner and the figure's length stops at :data:`MAX_LENGTH` inches (200
-#: communities made a heatmap 92 inches tall). :func:`plot_metric_heatmap` also leaves the values
-#: out of its cells beyond it (at 200 communities × 48 metrics, 9,600 unreadable labels and most
-#: of the drawing time).
+#: beyond, rows get thinner and the figure's length stops at :data:`MAX_LENGTH` inches.
 MANY_COMMUNITIES = 40
 MAX_LENGTH = 40.0
-#: Inches per community beyond :data:`MANY_COMMUNITIES` (until :data:`MAX_LENGTH` is reached).
+#: Inches per community beyond :data:`MANY_COMMUNITIES` (until :data:`MAX_LENGTH` is reached): a
+#: 7-point label still fits.
 _THIN = 0.12
+#: Up to this many communities (or types) a heatmap has one column each, metrics as rows with their
+#: names written horizontally and the values in the cells; beyond, communities become rows.
+COLUMNS_MAX = 16
+#: Inches per metric row of a heatmap with metrics as rows.
+_ROW = 0.24
 
 
 def _length(n: int, per_item: float, extra: float) -> float:
@@ -58,9 +80,67 @@ def _length(n: int, per_item: float, extra: float) -> float:
     return min(_THIN * n + extra, MAX_LENGTH)
 
 
+def _text_colour(v: float) -> str:
+    return "white" if v < 0.15 or v > 0.85 else "black"
+
+
+def _metric_rows(norm: pd.DataFrame, values: pd.DataFrame | None, column_labels: list[str], *, cmap: str,
+                 bar_label: str, lang: str, ax: Axes | None, kind: str | None = None) -> Axes:
+    """Metrics as rows (names horizontal), one column per community or type, values in the cells.
+
+    The values are formatted by ``kind``, or by each metric's unit when ``kind`` is ``None``.
+    """
+    metrics, cols = list(norm.columns), len(column_labels)
+    ax = _ax(ax, (FULL_WIDTH, _ROW * len(metrics) + 2.0))
+    data = norm.to_numpy(dtype=float).T
+    im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_yticks(range(len(metrics)), [_metric_label(m, lang) for m in metrics], fontsize=8)
+    ax.set_xticks(range(cols), column_labels, fontsize=8, rotation=35, ha="left", rotation_mode="anchor")
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    if values is not None:
+        v = values.reindex_like(norm).to_numpy(dtype=float).T
+        for i, m in enumerate(metrics):
+            unit = kind or _metric_unit(m)
+            for j in range(cols):
+                if not math.isnan(v[i, j]):
+                    ax.text(j, i, fmt_value(v[i, j], unit), ha="center", va="center", fontsize=MIN_FONT_PT,
+                            color=_text_colour(data[i, j]) if not math.isnan(data[i, j]) else "black")
+    bar = ax.figure.colorbar(im, ax=ax, fraction=0.03, pad=0.01, shrink=0.5, location="right")
+    bar.set_label(bar_label, fontsize=8)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
+    return ax
+
+
+def _community_rows(norm: pd.DataFrame, *, cmap: str, bar_label: str, lang: str, ax: Axes | None) -> tuple[Axes, int]:
+    """Communities as rows (many of them), metrics as columns named vertically; no values in the cells.
+
+    Returns the Axes and the step between named rows (1 = every community named).
+    """
+    rows = norm.shape[0]
+    height = _length(rows, 0.22, 3.2)
+    ax = _ax(ax, (FULL_WIDTH, height))
+    im = ax.imshow(np.ma.masked_invalid(norm.to_numpy(dtype=float)), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(norm.shape[1]), [_metric_label(m, lang) for m in norm.columns], rotation=90,
+                  fontsize=MIN_FONT_PT)
+    # a 7-point label needs 0.11 inches: name every step-th community when the rows are thinner
+    step = max(1, math.ceil(0.11 * rows / max(height - 3.2, 0.11)))
+    ax.set_yticks(range(0, rows, step), [str(i) for i in norm.index[::step]], fontsize=MIN_FONT_PT)
+    ax.tick_params(length=0)
+    bar = ax.figure.colorbar(im, ax=ax, fraction=0.03, pad=0.01, shrink=0.5)
+    bar.set_label(bar_label, fontsize=8)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
+    return ax, step
+
+
 def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None = None, lang: str = "en",
                         ax: Axes | None = None) -> Axes:
     """Communities × metrics, coloured by direction-aware normalised value (1 = best of the set).
+
+    Up to :data:`COLUMNS_MAX` communities the metrics are rows (names written horizontally) and
+    each community a column, its values formatted in the cells (``65%``, ``1,131``); with more,
+    the communities are rows and the values are left out (the title says so), the figure at most
+    :data:`MAX_LENGTH` inches long.
 
     Parameters
     ----------
@@ -68,50 +148,61 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
         Rows = communities (index = display name), columns = metric ids, values in [0, 1]
         (:func:`commlab.analysis.compare.normalise`).
     values : DataFrame, optional
-        Raw values of the same shape, printed in the cells when there are at most
-        :data:`MANY_COMMUNITIES` communities (the title says when they are left out).
+        Raw values of the same shape, printed in the cells (formatted by each metric's unit).
     """
     rows = normalised.shape[0]
-    dense = rows > MANY_COMMUNITIES
-    ax = _ax(ax, (max(8, 0.45 * normalised.shape[1] + 3), _length(rows, 0.45, 2)))
-    data = normalised.to_numpy(dtype=float)
-    im = ax.imshow(np.ma.masked_invalid(data), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(normalised.shape[1]), [_metric_label(m, lang) for m in normalised.columns], rotation=60,
-                  ha="right", fontsize=8)
-    ax.set_yticks(range(rows), [str(i) for i in normalised.index], fontsize=5 if dense else 9)
-    if values is not None and not dense:
-        v = values.reindex_like(normalised).to_numpy(dtype=float)
-        for i in range(v.shape[0]):
-            for j in range(v.shape[1]):
-                if not math.isnan(v[i, j]):
-                    ax.text(j, i, f"{v[i, j]:.2g}", ha="center", va="center", fontsize=6)
-    ax.figure.colorbar(im, ax=ax, fraction=0.02,
-                       label="相对位置 (1 = 最好)" if lang == "zh" else "relative position (1 = best)")
-    title = "社群健康指标（方向已统一）" if lang == "zh" else "Community health (direction-aware)"
-    if values is not None and dense:
-        title += (f"\n{rows} 个社群：格中不标数值" if lang == "zh"
-                  else f"\n{rows} communities: values not printed in the cells")
-    ax.set_title(title)
+    bar_label = t("heatmap_scale", lang)
+    title = t("heatmap_title", lang)
+    if rows <= COLUMNS_MAX:
+        ax = _metric_rows(normalised, values, [str(i) for i in normalised.index], cmap="RdYlGn",
+                          bar_label=bar_label, lang=lang, ax=ax)
+        step = 1
+    else:
+        ax, step = _community_rows(normalised, cmap="RdYlGn", bar_label=bar_label, lang=lang, ax=ax)
+        if values is not None:
+            title += t("heatmap_no_values", lang).format(n=rows)
+        if step > 1:
+            title += t("heatmap_every_nth", lang).format(step=step)
+    ax.set_title(title, fontsize=11)
+    set_alt(ax, _heatmap_alt(normalised, lang))
     return ax
+
+
+def _heatmap_alt(norm: pd.DataFrame, lang: str) -> str:
+    score = norm.mean(axis=1, skipna=True).dropna()
+    if score.empty:
+        return t("alt_heatmap_empty", lang).format(n=norm.shape[0], m=norm.shape[1])
+    return t("alt_heatmap", lang).format(n=norm.shape[0], m=norm.shape[1], best=score.idxmax(), worst=score.idxmin())
 
 
 def plot_cohort_retention(matrix: pd.DataFrame, *, title: str = "", lang: str = "en", ax: Axes | None = None) -> Axes:
     """Heatmap of a cohort × offset retention matrix (:func:`commlab.analysis.retention.retention_matrix`)."""
-    ax = _ax(ax, (8, 0.35 * max(len(matrix), 4) + 1.5))
+    ax = _ax(ax, (min(FULL_WIDTH, 2.5 + 0.55 * matrix.shape[1]), 0.32 * max(len(matrix), 4) + 1.6))
     data = matrix.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(data), cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns])
+    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], fontsize=8)
     ax.set_yticks(range(matrix.shape[0]), [str(i) for i in matrix.index], fontsize=8)
+    ax.tick_params(length=0)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             if not math.isnan(data[i, j]):
-                ax.text(j, i, f"{data[i, j]:.0%}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, percent(data[i, j], decimals=0), ha="center", va="center", fontsize=MIN_FONT_PT,
                         color="white" if data[i, j] > 0.6 else "black")
-    ax.set_xlabel("入群后第几个月" if lang == "zh" else "months since joining")
-    ax.set_ylabel("入群月份（人数）" if lang == "zh" else "join cohort (size)")
-    ax.figure.colorbar(im, ax=ax, fraction=0.03, label="留存率" if lang == "zh" else "share active")
-    ax.set_title(title or ("同期群留存" if lang == "zh" else "Cohort retention"))
+    ax.set_xlabel(t("cohort_offset", lang), fontsize=9)
+    ax.set_ylabel(t("cohort_rows", lang), fontsize=9)
+    bar = ax.figure.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label(t("retention", lang), fontsize=8)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
+    bar.ax.yaxis.set_major_formatter(lambda v, _: percent(v, decimals=0))
+    ax.set_title(title or t("cohort_title", lang), fontsize=11)
+    first = matrix.iloc[:, 1] if matrix.shape[1] > 1 else matrix.iloc[:, 0]
+    set_alt(ax, t("alt_cohort", lang).format(name=title or t("cohort_title", lang), n=len(matrix),
+                                             first=percent(first.median(), decimals=0),
+                                             offset=matrix.columns[1] if matrix.shape[1] > 1 else matrix.columns[0]))
     return ax
+
+
+_STAFF_RED, _MEMBER_BLUE = "#d62728", "#1f77b4"
 
 
 def plot_network(graph: nx.DiGraph, *, title: str = "", max_nodes: int = 120, seed: int = 0, lang: str = "en",
@@ -120,28 +211,44 @@ def plot_network(graph: nx.DiGraph, *, title: str = "", max_nodes: int = 120, se
 
     Only the ``max_nodes`` members with most interactions are drawn (a hub-and-spoke community
     then shows its star; a mesh shows many member-to-member links). Node labels are never drawn.
+    The colours are explained by a legend under the drawing.
     """
-    ax = _ax(ax, (6, 6))
+    ax = _ax(ax, (FULL_WIDTH / 2, 5.2))
     strength: dict[str, float] = {}
-    for s, t, w in graph.edges(data="weight", default=1):
+    for s, tgt, w in graph.edges(data="weight", default=1):
         strength[s] = strength.get(s, 0) + w
-        strength[t] = strength.get(t, 0) + w
+        strength[tgt] = strength.get(tgt, 0) + w
     keep = [n for n, _ in sorted(strength.items(), key=lambda kv: (-kv[1], kv[0]))[:max_nodes]]
     sub = nx.Graph()
     sub.add_nodes_from(keep)
-    sub.add_edges_from((s, t) for s, t in graph.edges if s in sub and t in sub)
+    sub.add_edges_from((s, tgt) for s, tgt in graph.edges if s in sub and tgt in sub)
+    staff_n = 0
     if sub.number_of_nodes():
         pos = nx.spring_layout(sub, seed=seed, k=1.5 / math.sqrt(max(sub.number_of_nodes(), 1)))
         staff = [bool(graph.nodes[n].get("staff", False)) for n in sub.nodes]
+        staff_n = sum(staff)
         top = max(strength.values())
         sizes = [8 + 250 * strength[n] / top for n in sub.nodes]
         nx.draw_networkx_edges(sub, pos, ax=ax, alpha=0.15, width=0.5)
         nx.draw_networkx_nodes(sub, pos, ax=ax, node_size=sizes,
-                               node_color=["#d62728" if s else "#1f77b4" for s in staff], alpha=0.85)
+                               node_color=[_STAFF_RED if s else _MEMBER_BLUE for s in staff], alpha=0.85)
     ax.set_axis_off()
-    legend = "红色 = 官方/管理员，蓝色 = 成员" if lang == "zh" else "red = staff, blue = members"
-    ax.set_title(f"{title}\n{legend}", fontsize=10)
+    ax.set_title(title, fontsize=10)
+    handles = [Line2D([], [], marker="o", linestyle="", color=_STAFF_RED, label=t("network_staff", lang)),
+               Line2D([], [], marker="o", linestyle="", color=_MEMBER_BLUE, label=t("network_members", lang))]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, fontsize=8)
+    set_alt(ax, t("alt_network", lang).format(name=title, nodes=sub.number_of_nodes(), staff=staff_n,
+                                              edges=sub.number_of_edges()))
     return ax
+
+
+def plot_network_pair(graphs: Sequence[tuple[nx.DiGraph, str]], *, seed: int = 0, lang: str = "en") -> list[Axes]:
+    """One interaction graph per (graph, title), side by side (one or two); returns their Axes."""
+    fig, axes = plt.subplots(1, len(graphs), figsize=(FULL_WIDTH if len(graphs) > 1 else FULL_WIDTH / 2, 5.4),
+                             layout="constrained", squeeze=False)
+    for ax, (graph, title) in zip(axes.flat, graphs, strict=True):
+        plot_network(graph, title=title, seed=seed, lang=lang, ax=ax)
+    return list(axes.flat)
 
 
 def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
@@ -150,54 +257,89 @@ def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None
     ``table`` is indexed by display name with columns ``economy_index`` and optionally ``economy``
     (declared: bars are hatched when the declared economy is ``fan``).
     """
-    t = table.sort_values("economy_index")
-    ax = _ax(ax, (7, _length(len(t), 0.35, 1.5)))
+    t_ = table.sort_values("economy_index")
+    ax = _ax(ax, (8.5, _length(len(t_), 0.32, 1.9)))
     colors = ["#d62728" if v < THRESHOLDS[0] else "#2ca02c" if v > THRESHOLDS[1] else "#ff7f0e"
-              for v in t["economy_index"].fillna(0.5)]
-    bars = ax.barh([str(i) for i in t.index], t["economy_index"], color=colors)
-    if len(t) > MANY_COMMUNITIES:
-        ax.tick_params(axis="y", labelsize=5)
-    if "economy" in t.columns:
-        for b, declared in zip(bars, t["economy"], strict=True):
+              for v in t_["economy_index"].fillna(0.5)]
+    bars = ax.barh([str(i) for i in t_.index], t_["economy_index"], color=colors)
+    ax.tick_params(axis="y", labelsize=MIN_FONT_PT if len(t_) > MANY_COMMUNITIES else 9)
+    ax.tick_params(axis="x", labelsize=8)
+    if "economy" in t_.columns:
+        for b, declared in zip(bars, t_["economy"], strict=True):
             if isinstance(declared, str) and declared == "fan":
                 b.set_hatch("//")
     for x in THRESHOLDS:
         ax.axvline(x, color="grey", ls="--", lw=1)
     ax.set_xlim(0, 1)
-    zh = lang == "zh"
-    ax.set_xlabel("社群经济指数：0 = 粉丝经济（中心辐射），1 = 社群经济（网状）" if zh else
-                  "economy index: 0 = fan economy (hub and spoke), 1 = community economy (mesh)")
-    ax.set_title("粉丝经济 ↔ 社群经济（斜线 = 声明为粉丝经济）" if zh else
-                 "Fan ↔ community economy (hatched = declared fan economy)")
+    ax.set_xlabel(t("economy_axis", lang), fontsize=9)
+    ax.set_title(t("economy_title", lang), fontsize=11, pad=24)
+    handles = [Patch(color="#d62728", label=t("economy_fan", lang)),
+               Patch(color="#ff7f0e", label=t("economy_mixed", lang)),
+               Patch(color="#2ca02c", label=t("economy_community", lang)),
+               Patch(facecolor="white", edgecolor="black", hatch="//", label=t("economy_declared_fan", lang))]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False, fontsize=8)
+    idx = t_["economy_index"].dropna()
+    if idx.empty:
+        set_alt(ax, t("alt_economy_empty", lang))
+    else:
+        set_alt(ax, t("alt_economy", lang).format(
+            n=len(idx), fan=int((idx < THRESHOLDS[0]).sum()), community=int((idx > THRESHOLDS[1]).sum()),
+            low=idx.index[0], low_v=fmt_value(idx.iloc[0], "index"), high=idx.index[-1],
+            high_v=fmt_value(idx.iloc[-1], "index")))
     return ax
 
 
+def _type_label(label: str, n: int, lang: str) -> str:
+    return f"{label}\n{t('n_communities_one' if n == 1 else 'n_communities', lang).format(n=n)}"
+
+
 def plot_fingerprint(fingerprint: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Type × metric heatmap of median normalised values (:func:`commlab.analysis.compare.type_fingerprint`)."""
+    """Metric × type heatmap of median normalised values (:func:`commlab.analysis.compare.type_fingerprint`).
+
+    Metrics are rows (names horizontal), each type a column headed by its label and number of
+    communities, the medians written in the cells.
+    """
     fp = fingerprint.drop(columns=["n"], errors="ignore")
-    ax = _ax(ax, (max(8, 0.45 * fp.shape[1] + 3), 0.5 * fp.shape[0] + 2))
-    im = ax.imshow(np.ma.masked_invalid(fp.to_numpy(dtype=float)), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(fp.shape[1]), [_metric_label(m, lang) for m in fp.columns], rotation=60, ha="right",
-                  fontsize=8)
-    n = fingerprint["n"] if "n" in fingerprint.columns else pd.Series(index=fp.index, dtype=float)
-    ax.set_yticks(range(fp.shape[0]), [f"{i} (n={int(n.get(i, 0))})" for i in fp.index])
-    ax.figure.colorbar(im, ax=ax, fraction=0.02, label="中位相对位置" if lang == "zh" else "median relative position")
-    ax.set_title("类型指纹" if lang == "zh" else "Type fingerprints")
+    n = fingerprint["n"] if "n" in fingerprint.columns else pd.Series(0, index=fp.index)
+    labels = [_type_label(str(i), int(n.get(i, 0)), lang) for i in fp.index]
+    if len(fp) <= COLUMNS_MAX:
+        ax = _metric_rows(fp, fp, labels, cmap="RdYlGn", bar_label=t("fingerprint_scale", lang), lang=lang, ax=ax,
+                          kind="number")
+        for lab in ax.get_xticklabels():
+            lab.set_rotation(0)
+            lab.set_ha("center")
+    else:
+        ax, _ = _community_rows(fp.rename(index=dict(zip(fp.index, labels, strict=True))), cmap="RdYlGn",
+                                bar_label=t("fingerprint_scale", lang), lang=lang, ax=ax)
+    ax.set_title(t("fingerprint_title", lang), fontsize=11)
+    set_alt(ax, t("alt_fingerprint", lang).format(types=len(fp), m=fp.shape[1]))
     return ax
 
 
 def plot_high_value(profile: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Grouped bars of the three high-value scores per community (index = display name)."""
+    """Horizontal grouped bars of the three high-value scores per community (index = display name).
+
+    Community names are written horizontally; the legend sits above the bars, outside them.
+    """
     scores = ["vertical_focus", "problem_solving", "trust_ties"]
     p = profile[scores]
     many = len(p) > MANY_COMMUNITIES
-    ax = _ax(ax, (max(7, _length(len(p), 0.6, 2)), 4))
-    x = np.arange(len(p))
+    ax = _ax(ax, (8.5, _length(len(p), 0.42, 1.6)))
+    y = np.arange(len(p))
     for i, s in enumerate(scores):
-        ax.bar(x + (i - 1) * 0.27, p[s], width=0.27, label=_metric_label(s, lang))
-    ax.set_xticks(x, [str(i) for i in p.index], rotation=90 if many else 30, ha="center" if many else "right",
-                  fontsize=5 if many else 8)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title("高价值社群画像" if lang == "zh" else "High-value profile")
+        ax.barh(y + (i - 1) * 0.27, p[s], height=0.27, label=_metric_label(s, lang))
+    ax.set_yticks(y, [str(i) for i in p.index], fontsize=MIN_FONT_PT if many else 9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel(t("score_axis", lang), fontsize=9)
+    ax.legend(fontsize=8, ncol=3, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    ax.set_title(t("high_value_title", lang), fontsize=11, pad=24)
+    if len(p):
+        best = {s: p[s].idxmax() for s in scores if p[s].notna().any()}
+        sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+        set_alt(ax, t("alt_high_value", lang).format(n=len(p), best=sep.join(
+            f"{_metric_label(s, lang)}{colon}{c}" for s, c in best.items())))
+    else:
+        set_alt(ax, t("alt_high_value_empty", lang))
     return ax

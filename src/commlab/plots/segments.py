@@ -10,10 +10,12 @@ from matplotlib.axes import Axes
 
 from commlab.analysis.features import feature_labels
 from commlab.analysis.roles import ROLE
+from commlab.fmt import count, number, percent
+from commlab.i18n import TEXT, t
+from commlab.plots.show import MIN_FONT_PT, set_alt
 from commlab.privacy import small_group_mask
 
 __all__ = [
-    "TEXT",
     "tr",
     "plot_k_scores",
     "plot_segment_sizes",
@@ -25,41 +27,10 @@ __all__ = [
     "plot_stability",
 ]
 
-#: Words used by these figures: key -> (zh, en).
-TEXT: dict[str, tuple[str, str]] = {
-    "k": ("分群数 k", "number of segments k"),
-    "silhouette": ("轮廓系数 (越高越好)", "silhouette (higher is better)"),
-    "bic": ("BIC (越低越好)", "BIC (lower is better)"),
-    "none": ("得分", "score"),
-    "k_title": ("分群数选择", "Choosing the number of segments"),
-    "chosen": ("选定", "chosen"),
-    "sizes_title": ("各分群人数", "Segment sizes"),
-    "members": ("成员数", "members"),
-    "segment": ("分群", "segment"),
-    "profile_title": ("分群画像 (标准化均值 z)", "Segment profiles (standardised means, z)"),
-    "projection_title": ("成员分布 (PCA 二维投影)", "Members in 2-D (PCA)"),
-    "pc1": ("主成分 1", "PC 1"),
-    "pc2": ("主成分 2", "PC 2"),
-    "crosstab_title": ("规则角色 × 聚类分群", "Rule roles × clusters"),
-    "role": ("规则角色", "rule role"),
-    "transition_title": ("月度角色迁移 (行内占比)", "Month-over-month role transitions (row shares)"),
-    "from": ("上期角色", "from"),
-    "to": ("本期角色", "to"),
-    "joined": ("新加入", "joined"),
-    "p_alive_title": ("P(存活) 分布 (BG/NBD)", "P(alive) distribution (BG/NBD)"),
-    "p_alive": ("P(存活)", "P(alive)"),
-    "threshold": ("阈值", "threshold"),
-    "stability_title": ("分群稳定性 (重抽样 ARI)", "Segment stability (ARI across resamples)"),
-    "ari": ("调整兰德指数 ARI", "adjusted Rand index"),
-    "resample": ("重抽样", "resample"),
-}
-
-
 def tr(key: str, lang: str = "en") -> str:
-    """Text for ``key`` in ``lang`` (role codes and feature ids are labelled too)."""
-    if key in TEXT:
-        zh, en = TEXT[key]
-        return zh if lang == "zh" else en
+    """Text for ``key`` in ``lang``: the catalogue's ``seg_<key>`` words, role codes and feature ids."""
+    if f"seg_{key}" in TEXT:
+        return t(f"seg_{key}", lang)
     if key in ROLE:
         return ROLE.label(key, lang)
     return feature_labels(lang).get(key, key)
@@ -91,6 +62,11 @@ def plot_k_scores(k_scores: pd.DataFrame, chosen: int | None = None, *, lang: st
     ax.set_xlabel(tr("k", lang))
     ax.set_ylabel(tr(metric, lang))
     ax.set_title(tr("k_title", lang))
+    if len(k_scores):
+        set_alt(ax, t("alt_k_scores", lang).format(lo=int(k_scores["k"].min()), hi=int(k_scores["k"].max()),
+                                                   metric=tr(metric, lang), k=chosen if chosen is not None else "–"))
+    else:
+        set_alt(ax, tr("k_title", lang))
     return ax
 
 
@@ -106,10 +82,19 @@ def plot_segment_sizes(profile: pd.DataFrame, names: pd.DataFrame | None = None,
     small = small_group_mask(profile["size"], k).to_numpy() if k > 1 else np.zeros(len(profile), dtype=bool)
     ax.barh(y, profile["size"].where(~small, 0))
     for i, (n, sh, hide) in enumerate(zip(profile["size"], profile["share"], small, strict=True)):
-        ax.text(0 if hide else n, i, f" <{k}" if hide else f" {int(n)} ({sh:.0%})", va="center", fontsize=8)
+        ax.text(0 if hide else n, i, f" <{k}" if hide else f" {count(n)} ({percent(sh, decimals=0)})", va="center",
+                fontsize=8)
     ax.invert_yaxis()
+    ax.set_xlim(0, float(profile["size"].max() or 1) * 1.2)
     ax.set_xlabel(tr("members", lang))
     ax.set_title(tr("sizes_title", lang))
+    shown = profile["size"].where(~small)
+    if shown.notna().any():
+        top = shown.idxmax()
+        set_alt(ax, t("alt_sizes", lang).format(n=len(profile), top=y[list(profile.index).index(top)],
+                                                share=percent(profile.loc[top, "share"], decimals=0)))
+    else:
+        set_alt(ax, tr("sizes_title", lang))
     return ax
 
 
@@ -129,12 +114,16 @@ def plot_profile_heatmap(profile: pd.DataFrame, names: pd.DataFrame | None = Non
              else np.zeros(len(profile), dtype=bool))
     data[small] = np.nan
     sns.heatmap(data.astype(float), cmap="RdBu_r", center=0, annot=True, fmt=".1f", cbar=False, ax=ax,
-                annot_kws={"size": 7})
+                annot_kws={"size": MIN_FONT_PT})
     for i in np.nonzero(small)[0]:
-        ax.text(data.shape[1] / 2, i + 0.5, f"<{k}", ha="center", va="center", fontsize=7, color="0.4")
+        ax.text(data.shape[1] / 2, i + 0.5, f"<{k}", ha="center", va="center", fontsize=MIN_FONT_PT, color="0.4")
     ax.set_title(tr("profile_title", lang))
     ax.set_ylabel("")
     ax.tick_params(axis="x", rotation=45)
+    for lab in ax.get_xticklabels():
+        lab.set_ha("right")
+        lab.set_rotation_mode("anchor")
+    set_alt(ax, t("alt_profile", lang).format(n=len(profile), m=len(zcols)))
     return ax
 
 
@@ -156,12 +145,13 @@ def plot_projection(coords: np.ndarray, labels: np.ndarray, names: pd.DataFrame 
     ax.set_xlabel(tr("pc1", lang))
     ax.set_ylabel(tr("pc2", lang))
     ax.set_title(tr("projection_title", lang))
+    set_alt(ax, t("alt_projection", lang).format(points=count(len(idx)), n=len(np.unique(labels))))
     return ax
 
 
 def _suppressed_cells(ax: Axes, small: np.ndarray, k: int) -> None:
     for i, j in zip(*np.nonzero(small), strict=True):  # seaborn leaves masked cells unlabelled
-        ax.text(j + 0.5, i + 0.5, f"<{k}", ha="center", va="center", fontsize=7, color="0.4")
+        ax.text(j + 0.5, i + 0.5, f"<{k}", ha="center", va="center", fontsize=MIN_FONT_PT, color="0.4")
 
 
 def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = None, k: int = 0,
@@ -173,11 +163,12 @@ def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = 
     """
     ax = _ax(ax, (1.5 + 0.8 * table.shape[1], 1 + 0.45 * table.shape[0]))
     small = small_group_mask(table, k)
-    labels = table.astype(int).astype(str).mask(small, f"<{k}")
+    labels = table.map(count).mask(small, f"<{k}")
     sns.heatmap(table.mask(small).astype(float), cmap="Blues", annot=labels.to_numpy(), fmt="", cbar=False, ax=ax,
-                annot_kws={"size": 7})
+                annot_kws={"size": MIN_FONT_PT})
     _suppressed_cells(ax, small.to_numpy(), k)
     ax.set_title(title or tr("crosstab_title", lang))
+    set_alt(ax, t("alt_crosstab", lang).format(rows=table.shape[0], cols=table.shape[1], k=k))
     return ax
 
 
@@ -192,11 +183,15 @@ def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", k: int = 
     small = small_group_mask(matrix, k).to_numpy()  # a row of fewer than k members has only such cells
     shown = shares.mask(small).rename(index=lambda r: tr(r, lang), columns=lambda c: tr(c, lang))
     sns.heatmap(shown.astype(float), cmap="Purples", annot=True, fmt=".0%", cbar=False, vmin=0, vmax=1, ax=ax,
-                annot_kws={"size": 7})
+                annot_kws={"size": MIN_FONT_PT})
     _suppressed_cells(ax, small, k)
     ax.set_xlabel(tr("to", lang))
     ax.set_ylabel(tr("from", lang))
     ax.set_title(tr("transition_title", lang))
+    same = [shares.loc[r, r] for r in shares.index if r in shares.columns and not small[list(shares.index).index(r),
+                                                                                       list(shares.columns).index(r)]]
+    same = [v for v in same if not np.isnan(v)]
+    set_alt(ax, t("alt_transition", lang).format(stay=percent(np.median(same), decimals=0) if same else "–"))
     return ax
 
 
@@ -205,11 +200,15 @@ def plot_p_alive(p_alive: np.ndarray, threshold: float = 0.5, *, lang: str = "en
     """Histogram of P(alive) with the zombie threshold."""
     ax = _ax(ax, (6, 3.5))
     ax.hist(np.asarray(p_alive, dtype=float), bins=bins, range=(0, 1), color="tab:green", alpha=0.8)
-    ax.axvline(threshold, color="grey", linestyle="--", label=f"{tr('threshold', lang)} {threshold:g}")
-    ax.legend(frameon=False)
+    ax.axvline(threshold, color="grey", linestyle="--", label=f"{tr('threshold', lang)} {number(threshold)}")
+    ax.legend(frameon=False, fontsize=8)
     ax.set_xlabel(tr("p_alive", lang))
     ax.set_ylabel(tr("members", lang))
     ax.set_title(tr("p_alive_title", lang))
+    p = np.asarray(p_alive, dtype=float)
+    p = p[~np.isnan(p)]
+    below = percent((p < threshold).mean() if len(p) else None)
+    set_alt(ax, t("alt_p_alive", lang).format(n=count(len(p)), below=below, threshold=number(threshold)))
     return ax
 
 
@@ -218,9 +217,14 @@ def plot_stability(aris: np.ndarray, *, lang: str = "en", ax: Axes | None = None
     ax = _ax(ax, (6, 3))
     a = np.asarray(aris, dtype=float)
     ax.plot(np.arange(1, len(a) + 1), a, marker="o", linestyle="")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.axhline(np.median(a), color="grey", linestyle="--")
     ax.set_ylim(min(0.0, a.min() - 0.05) if len(a) else 0, 1.02)
     ax.set_xlabel(tr("resample", lang))
     ax.set_ylabel(tr("ari", lang))
     ax.set_title(tr("stability_title", lang))
+    if len(a):
+        set_alt(ax, t("alt_stability", lang).format(n=len(a), median=number(np.median(a)), low=number(a.min())))
+    else:
+        set_alt(ax, tr("stability_title", lang))
     return ax

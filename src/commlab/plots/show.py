@@ -1,0 +1,152 @@
+"""Figures as the report shows them: sized for its content column, rendered sharp, with alt text.
+
+The report's content column is :data:`CONTENT_PX` CSS pixels wide in a 1280 px window (measured
+in headless Chromium: ``main`` is 1,132 px, its output area 1,090 px). A figure inch is shown as
+:data:`PX_PER_INCH` CSS pixels, so a point of text is ``PX_PER_INCH / 72`` px and
+:data:`FULL_WIDTH` inches fill the column. :func:`show` renders the PNG at :data:`RENDER_SCALE`
+times that (sharp on high-density screens), tells the page its CSS width, and gives it alt text,
+so the browser neither enlarges nor shrinks it on a desktop: text keeps the size it was drawn at.
+
+Plot functions describe what they draw with :func:`set_alt`; :func:`show` uses that text unless
+given another. :func:`drawn_texts` lists every text a figure draws with its size at display size
+(the check behind "no text under 9 px" and the language checks of figures).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = [
+    "CONTENT_PX", "PX_PER_INCH", "FULL_WIDTH", "RENDER_SCALE", "MIN_TEXT_PX", "MIN_FONT_PT",
+    "DrawnText", "set_alt", "alt_text", "drawn_texts", "render", "show",
+]
+
+#: Width (CSS px) of the report's content column in a 1280 px window.
+CONTENT_PX = 1090
+#: CSS pixels per figure inch (matplotlib's default figure dpi, as the report shows PNGs 1:1).
+PX_PER_INCH = 100
+#: Figure width (inches) that fills the content column, with room for the saved margins.
+FULL_WIDTH = 10.6
+#: PNG pixels per CSS pixel.
+RENDER_SCALE = 2
+#: Smallest text allowed at display size (CSS px).
+MIN_TEXT_PX = 9.0
+#: The smallest font size the plot functions use: 7 pt = 9.7 px at :data:`PX_PER_INCH`.
+MIN_FONT_PT = 7.0
+
+_ALT = "_commlab_alt"
+
+
+def _figure(fig: Figure | Axes) -> Figure:
+    return fig.figure if isinstance(fig, Axes) else fig  # type: ignore[return-value]
+
+
+def set_alt(fig: Figure | Axes, text: str) -> None:
+    """Give the figure (of ``fig``) its alt text: what it shows, in the report's language.
+
+    Several calls (a figure of several panels) join their texts in order.
+    """
+    f = _figure(fig)
+    parts = [p for p in getattr(f, _ALT, []) if p != text]
+    setattr(f, _ALT, [*parts, text])
+
+
+def alt_text(fig: Figure | Axes) -> str:
+    """The alt text given with :func:`set_alt` (empty when none)."""
+    return " ".join(getattr(_figure(fig), _ALT, []))
+
+
+@dataclass(frozen=True)
+class DrawnText:
+    """A text a figure draws: its string and its size in points."""
+
+    text: str
+    points: float
+
+    def px(self, scale: float = 1.0) -> float:
+        """Height of the font at display size (CSS px), the figure shown at ``scale`` of its natural width."""
+        return self.points * PX_PER_INCH / 72 * scale
+
+
+@contextmanager
+def _recording() -> Iterator[dict[int, list[DrawnText]]]:
+    """Record every ``draw_text`` call of the Agg renderers, per renderer, while the block runs."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    seen: dict[int, list[DrawnText]] = {}
+    original = RendererAgg.draw_text
+
+    def record(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):  # noqa: ANN001, ANN202
+        if str(s).strip():
+            seen.setdefault(id(self), []).append(DrawnText(str(s), float(prop.get_size_in_points())))
+        return original(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    RendererAgg.draw_text = record  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        RendererAgg.draw_text = original  # type: ignore[method-assign]
+
+
+def drawn_texts(fig: Figure | Axes) -> list[DrawnText]:
+    """Every non-blank text the figure draws (tick labels, titles, legends, cell values), with its size.
+
+    The texts are recorded as the figure is drawn, so ticks outside the view and hidden artists,
+    which are never drawn, are not counted.
+    """
+    return render(fig)[2]
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def render(fig: Figure | Axes) -> tuple[bytes, int, list[DrawnText]]:
+    """The figure as PNG bytes at :data:`RENDER_SCALE`, the CSS width it is shown at, and the texts it draws."""
+    f = _figure(fig)
+    buf = io.BytesIO()
+    with _recording() as seen:
+        f.savefig(buf, format="png", dpi=PX_PER_INCH * RENDER_SCALE, bbox_inches="tight", pad_inches=0.08,
+                  facecolor="white")
+    data = buf.getvalue()
+    texts = list(seen.values())[-1] if seen else []  # the last renderer drew the saved image
+    return data, round(_png_size(data)[0] / RENDER_SCALE), texts
+
+
+def show(fig: Figure | Axes, *, alt: str | None = None) -> None:
+    """Display the figure for the report and close it.
+
+    The output is an ``image/png`` whose metadata holds ``width`` (CSS px: the figure's natural
+    size, never wider than the column on purpose), ``alt`` (the report's alt text) and
+    ``commlab``: the display scale and the smallest text at display size (``min_text_px``),
+    with the figure's texts, for the tests of the executed notebooks.
+
+    Raises
+    ------
+    ValueError
+        When the figure has no alt text (a plot function or the caller must describe it).
+    """
+    from IPython.display import Image, display
+
+    f = _figure(fig)
+    alt = alt or alt_text(f)
+    if not alt.strip():
+        raise ValueError("a figure shown in a report needs alt text: pass alt= or call set_alt()")
+    data, width, texts = render(f)
+    scale = min(1.0, CONTENT_PX / width)
+    meta = {"commlab": {
+        "display_width": round(width * scale), "scale": round(scale, 4),
+        "min_text_px": round(min((t.px(scale) for t in texts), default=0.0), 2),
+        "texts": [t.text for t in texts],
+    }}
+    display(Image(data=data, format="png", width=width, alt=alt, metadata=meta))
+    plt.close(f)
