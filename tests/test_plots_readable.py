@@ -221,8 +221,10 @@ def test_weekday_and_metric_labels_are_horizontal(samples):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
     assert all(t.get_rotation() == 0 for t in ax.get_yticklabels() + ax.get_xticklabels())
     plt.close(fig)
+    from commlab.analysis.metrics import list_metrics
+
     for name in ("health_heatmap", "fingerprint"):
         fig = figure(name, "en", samples)
         labels = fig.axes[0].get_yticklabels()
-        assert len(labels) == 48 and all(t.get_rotation() == 0 for t in labels)  # metrics are rows
+        assert len(labels) == len(list_metrics()) > 40 and all(t.get_rotation() == 0 for t in labels)  # metric rows
         plt.close(fig)

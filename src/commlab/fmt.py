@@ -48,8 +48,9 @@ def _float(value: Any) -> float | None:
 def number(value: Any, *, decimals: int | None = None) -> str:
     """A decimal number with thousands separators and sensible decimals.
 
-    Without ``decimals``: none from 1,000 on (``1,030``), two below (``0.34``, ``104.17``), two
-    significant digits under 0.01 (``0.0032``) and ``<0.001`` below that; never an exponent.
+    Without ``decimals``: none from 100 on (``1,030``), one from 10 (``25.0``), two below (``0.34``),
+    two significant digits under 0.01 (``0.0032``) and ``<0.001`` below that; never an exponent
+    (the rule of :func:`commlab.rules_text.format_number`, so evidence sentences and tables agree).
     """
     v = _float(value)
     if v is None:
@@ -58,8 +59,10 @@ def number(value: Any, *, decimals: int | None = None) -> str:
         return "∞" if v > 0 else "−∞"
     if decimals is not None:
         return f"{v:,.{decimals}f}"
-    if abs(v) >= 1000:
+    if abs(v) >= 100:
         return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:,.1f}"
     if 0 < abs(v) < 0.001:
         return "<0.001" if v > 0 else ">−0.001"
     if 0 < abs(v) < 0.01:

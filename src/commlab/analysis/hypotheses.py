@@ -124,7 +124,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
         "brand_product_hub",
         "品牌型和产品型社群中官方参与互动的程度与其他社群不同（文章视之为经验问题：小米是成员互联的品牌社群）。",
         "In brand and product communities the share of interactions involving staff differs from other "
-        "communities (an empirical question for the articles: their community-economy example, 小米, is a brand "
+        "communities (an empirical question for the articles: their community-economy example, Xiaomi, is a brand "
         "community whose members connect with each other).",
         "staff_interaction_share", "theme", ("brand", "product"), direction="two-sided",
         source="DOMAIN.md §2 [A][D] (an open question)"),
