@@ -13,7 +13,7 @@ wrong_type             a field of the wrong type ("abc" for a number, a number f
 missing_field          a required field or column removed from a record or the file
 binary_bytes           random binary bytes inserted into the file
 gbk_bytes              the whole file re-encoded as GBK (or GBK text inserted where UTF-8 is required)
-truncated              the file cut inside a record (just after one of its separators)
+truncated              the file cut inside a record, just after a separator that is not the record's last
 empty_file             a file of zero bytes, and a well-formed file without any record
 duplicate_ids          a record repeated with the same message id
 object_for_scalar      an object ``{"a": [1]}`` where an id or a time is expected
@@ -24,9 +24,9 @@ The outcome of each case must be one of:
 * **clear error**: exit code 3; the first line of stderr is ``commlab: error: ...`` and names the
   corrupted file (and, for a corrupted field, the field and the record: line, row, message id or
   element); no traceback; no output folder (nor a temporary one beside it);
-* **counted skip**: exit code 0 and ``import_report.json`` counts more records dropped or not
-  mapped than the clean fixture's import does (a duplicate message id must be counted under
-  ``duplicate message id``);
+* **counted skip**: exit code 0 and ``import_report.json`` counts more of some kind of record dropped
+  or not mapped than the clean fixture's import does (a duplicate message id must be counted under
+  ``duplicate ...`` and leave the very tables of the clean import);
 * **unchanged**: exit code 0 and the very tables of the clean fixture's import: the corruption
   touched nothing the import reads (a GBK re-encoding, which the importers read as GB18030);
 * **kept with a note**: a record repeated in a format without message ids (QQ, SNAP, a mapped
@@ -36,6 +36,8 @@ The outcome of each case must be one of:
 In every successful import, no community or member id may look like a Python object or a
 missing value (``{...}``, ``[...]``, ``None``, ``nan``): that was how the silent corruptions
 showed. The counts (corruptions tried, clear errors, skips) are printed at the end.
+``COMMLAB_FUZZ_SEED`` runs other seeds (other records and fields), ``COMMLAB_FUZZ_TARGETS`` some
+targets only, ``COMMLAB_FUZZ_SHOW`` prints each case's first error line (with ``-s``).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from commlab.cli import main
 
 FIX = Path(__file__).parent / "fixtures" / "importers"
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-SEED = 20240622
+SEED = int(os.environ.get("COMMLAB_FUZZ_SEED", "20240622"))  # another seed explores other records and fields
 
 KINDS = ("time_out_of_range", "overflow_unix", "deep_nesting", "wrong_type", "missing_field", "binary_bytes",
          "gbk_bytes", "truncated", "empty_file", "duplicate_ids", "object_for_scalar")
@@ -460,10 +462,15 @@ def _corrupt_bytes(path: Path, t: Target, kind: str, rng: random.Random) -> list
         path.write_bytes(text.encode("gb18030"))
         return [("whole file", None)]
     if kind == "truncated":
+        # cut just after a separator that is not the last of its line, so that at least one field is gone
+        # (a CSV cut after its last separator reads as a complete row whose last cell is empty: no reader can
+        # tell, nor a person)
         text = raw.decode("utf-8-sig")
         seps = {"csv": ",", "text": " ", "xml": '" ', "json": ",", "jsonl": ","}[t.layout]
         lo, hi = len(text) // 3, len(text) * 2 // 3
         at = text.find(seps, rng.randrange(lo, hi))
+        while at >= 0 and seps not in text[at + len(seps): (text.find("\n", at) + 1 or len(text) + 1) - 1]:
+            at = text.find(seps, at + len(seps))
         at = at + len(seps) if at >= 0 else hi
         path.write_bytes(raw[: len(text[:at].encode("utf-8")) + (len(raw) - len(text.encode("utf-8")))])
         return [(f"at char {at}", None)]

@@ -157,7 +157,7 @@ def test_a_problem_after_valid_chunks_leaves_nothing_behind(tmp_path, samples_di
 
 
 @pytest.mark.parametrize("case", ["header only", "missing column", "corrupt parquet", "not text", "short row",
-                                  "year 9999", "year 9999 parquet"])
+                                  "year 9999", "year 9999 parquet", "cut short"])
 def test_unusual_event_files_give_the_same_result(tmp_path, case):
     d = write_tiny(tmp_path / "d")
     events = d / "events.csv"
@@ -170,6 +170,9 @@ def test_unusual_event_files_give_the_same_result(tmp_path, case):
         (d / "events.parquet").write_bytes(b"PAR1 this is not a parquet file")
     elif case == "not text":
         events.write_bytes(b"community_id,member_id\n\xff\xfe\x00\x81\x30\xff")
+    elif case == "cut short":  # a copy interrupted inside the last row: its target and amount are gone
+        text = events.read_text(encoding="utf-8")
+        events.write_text(text[: text.rindex(",reply,") + len(",reply")], encoding="utf-8")
     elif case.startswith("year 9999"):  # pandas 3 reads it at a coarser unit; nanoseconds cannot hold it
         text = events.read_text(encoding="utf-8")
         first = text.splitlines()[1].split(",")[2]
@@ -195,10 +198,13 @@ def test_unusual_event_files_give_the_same_result(tmp_path, case):
             "not text": ("", "unknown text encoding"),
             "short row": ("", "unreadable file"),
             "year 9999": ("ts", "unparseable time"),
+            "cut short": ("", "unreadable file"),
             "year 9999 parquet": ("ts", "unparseable time"),
         }[case]
         if case.startswith("year 9999"):
             assert p.rows == [2] and "between the years 1678 and 2261" in p.fix
+        if case == "cut short":
+            assert "the last row (row 3) has 4 of the header's 6 fields and no line end" in p.check
         if case == "short row":
             assert "a row has more fields than the header line" in p.check
 

@@ -9,6 +9,7 @@ of GBK and GB2312) second, so the user never has to say which.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
 import io
@@ -29,6 +30,7 @@ __all__ = [
     "read_raw_table",
     "iter_raw_chunks",
     "parse_times",
+    "check_last_row",
     "to_ns_utc",
     "TIME_RANGE",
     "sha256_file",
@@ -155,7 +157,37 @@ def read_raw_table(path: str | Path) -> tuple[pd.DataFrame, str]:
     if p.suffix == ".gz":
         raw = gzip.decompress(raw)
     text, enc = decode_bytes(raw, name=str(p))
-    return _next_csv_chunk(pd.read_csv(io.StringIO(text), iterator=True, **_CSV_OPTIONS), None), enc
+    frame = _next_csv_chunk(pd.read_csv(io.StringIO(text), iterator=True, **_CSV_OPTIONS), None)
+    if frame is not None:
+        check_last_row(text[-_TAIL:], len(frame.columns), len(frame))
+    return frame, enc
+
+
+#: Characters at the end of a CSV file looked at for a last row cut short.
+_TAIL = 1 << 16
+
+
+def check_last_row(tail: str, n_fields: int, n_rows: int) -> None:
+    """Raise if the text (its last characters ``tail``) ends inside a row shorter than the header.
+
+    A CSV cut short (a download or a copy interrupted) ends without a line end in the middle of a
+    row, and pandas fills the missing fields with nothing: the row would be read as a complete
+    one with empty cells. A last line that closes a quoted field spanning lines is not judged.
+
+    Raises
+    ------
+    ValueError
+        Naming the row (numbered as a spreadsheet shows it) and the fields it has.
+    """
+    if not tail or tail.endswith(("\n", "\r")):
+        return
+    last = tail.rsplit("\n", 1)[-1]
+    if last.count('"') % 2:
+        return
+    fields = next(csv.reader([last]), [])
+    if fields and len(fields) < n_fields:
+        raise ValueError(f"the last row (row {n_rows + 1}) has {len(fields)} of the header's {n_fields} fields and "
+                         "no line end: the file looks cut short")
 
 
 #: How every CSV table is read: all columns as text, only empty cells missing, no column taken as the index.
@@ -216,11 +248,18 @@ def iter_raw_chunks(path: str | Path, rows: int) -> tuple[Iterator[pd.DataFrame]
     enc = detect_encoding(p)
 
     def csv_chunks() -> Iterator[pd.DataFrame]:
+        n = 0
         with pd.read_csv(p, encoding=enc, iterator=True, **_CSV_OPTIONS) as reader:
             first = True
             while (frame := _next_csv_chunk(reader, rows)) is not None and (first or len(frame)):
                 first = False
+                n += len(frame)
+                width = len(frame.columns)
                 yield frame
+        if not first and p.suffix != ".gz":  # a .gz cut short fails its own end-of-stream check
+            with open(p, "rb") as fh:
+                fh.seek(max(0, p.stat().st_size - _TAIL))
+                check_last_row(fh.read().decode(enc, errors="ignore"), width, n)
 
     return csv_chunks(), enc
 

@@ -11,7 +11,6 @@ other; whatever two of them share lives here.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import json
@@ -35,6 +34,7 @@ import pandas as pd
 
 from commlab.data import schema as S
 from commlab.data.coerce import check_table
+from commlab.data.io import check_last_row
 from commlab.data.load import Dataset
 from commlab.data.validate import cross_table_problems
 from commlab.errors import CommlabError, DataValidationError, Problem
@@ -987,13 +987,11 @@ def read_csv_text(text: str, where: str | Path) -> pd.DataFrame:
         raise ImportFormatError(where, f"not a readable CSV file ({str(exc).strip()})",
                                 "the file may be cut short or edited; export it again") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    if not text.endswith(("\n", "\r")) and len(frame):
-        rows = list(csv.reader(io.StringIO(text)))
-        if rows and len(rows[-1]) < len(rows[0]):
-            raise ImportFormatError(
-                where, f"the last row has {len(rows[-1])} of the header's {len(rows[0])} fields and no line end: "
-                "the file looks cut short", "export the file again", record=f"line {text.count(chr(10)) + 1}",
-            )
+    try:
+        check_last_row(text[-(1 << 16):], len(frame.columns), len(frame))
+    except ValueError as exc:
+        raise ImportFormatError(where, str(exc), "export the file again", record=f"line {text.count(chr(10)) + 1}",
+                                ) from None
     return frame
 
 

@@ -135,6 +135,11 @@ def _read_user_list(path: Path) -> tuple[pd.DataFrame, str]:
         i = int(bad.to_numpy().nonzero()[0][0])
         raise ImportFormatError(where, f"not a user id (a whole number): {preview(frame['id'].iloc[i])}",
                                 "export the user list again", record=f"row {i + 2}", field="id")
+    empty = frame["created_at"].isna()
+    if empty.any():
+        i = int(empty.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(where, "empty (every user has a creation time)", "export the user list again",
+                                record=f"row {i + 2}", field="created_at")
     return frame, where
 
 

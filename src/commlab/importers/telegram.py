@@ -107,8 +107,15 @@ def _plain(text: Any, f: Fields) -> str:
     if isinstance(text, str):
         return text
     if isinstance(text, list):
-        return "".join(t if isinstance(t, str) else (f.text(t, "text", name="text[].text") or "")
-                       if isinstance(t, dict) else "" for t in text)
+        parts = []
+        for t in text:
+            if isinstance(t, dict):
+                parts.append(f.text(t, "text", name="text[].text") or "")
+            elif isinstance(t, str):
+                parts.append(t)
+            else:
+                raise f.error("text[]", f"expected text or an entity object, found {preview(t)}")
+        return "".join(parts)
     if text is None:
         return ""
     raise f.error("text", f"expected text or a list of text parts, found {preview(text)}")
