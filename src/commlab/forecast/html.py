@@ -159,7 +159,7 @@ _RANK = _ENV.from_string("""
 {% if r.hidden %}{{ r.hidden }}
 {% elif r.drivers %}<ul>
 {% for d in r.drivers %}
-<li><b>{{ d.name }}</b> {{ d.side }}: {{ d.value }} ({{ d.typical_label }} {{ d.typical }})
+<li><b>{{ d.name }}</b> {{ d.side }}{{ colon }}{{ d.value }} ({{ d.typical_label }} {{ d.typical }})
 {%- if d.trend %}, {{ d.trend }}{% endif %} — {{ d.push }}</li>
 {% endfor %}
 </ul>
