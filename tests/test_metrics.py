@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -476,3 +477,165 @@ def test_connect_copies_the_events_only_when_asked():
     assert len(rows[True][0]) > 1000
     for a, b in zip(rows[True], rows[False], strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+# --------------------------------------------------------------------------- practices (issue 26.5)
+
+
+def _with(data: dict[str, pd.DataFrame], **columns: list) -> dict[str, pd.DataFrame]:
+    """``data`` with extra columns: ``events__category=[...]``, ``members__join_channel=[...]``."""
+    out = {k: v.copy() for k, v in data.items()}
+    for key, vals in columns.items():
+        table, col = key.split("__")
+        out[table][col] = pd.array(vals, dtype="string")
+    return out
+
+
+def practice_values(data, as_of: str, metrics: list[str], start: str | None = None) -> dict[str, float]:
+    """The engine's values, checked against the pandas oracle of commlab.analysis.naive (period "all")."""
+    from commlab.analysis.naive import naive_metrics
+
+    out = compute_metrics(data, as_of=as_of, window=None, metrics=metrics, start=start)
+    got = dict(zip(out["metric_id"], out["value"], strict=True))
+    if start is None:
+        want = naive_metrics(data["communities"], data["members"], data["events"], as_of=as_of, metrics=metrics)
+        for mid, val in zip(want["metric_id"], want["value"], strict=True):
+            assert got[mid] == pytest.approx(val, nan_ok=True), mid
+        n_got = dict(zip(out["metric_id"], out["n"], strict=True))
+        for mid, val in zip(want["metric_id"], want["n"], strict=True):
+            assert n_got[mid] == pytest.approx(val, nan_ok=True), f"{mid} (n)"
+    return got
+
+
+def test_lurker_share_change():
+    data = tables(
+        [("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-02-15"), ("d", "member", "2024-01-01", "2024-02-20")],
+        [("a", "2024-01-10", "message"), ("b", "2024-02-20", "message"), ("c", "2024-02-16", "reaction", "a")],
+    )
+    v = practice_values(data, "2024-03-01", ["lurker_share_change_30d", "lurker_share"])
+    # now a, b, c present, c never spoke: 1/3; on Jan 31 a, b, d present, b (spoke Feb 20) and d silent: 2/3
+    assert v["lurker_share"] == pytest.approx(1 / 3)
+    assert v["lurker_share_change_30d"] == pytest.approx(1 / 3 - 2 / 3)
+
+
+EVENTS_AND_RITUALS = [
+    ("o", "2024-01-07 12:00", "event"), ("g", "2024-01-21 12:00", "event"),                 # held, nobody recorded
+    *((m, "2024-02-04 12:00", "event_attend") for m in ("m1", "m2", "m3")),                # 3 attendees: an event day
+    *((m, "2024-02-11 12:00", "event_attend") for m in ("m1", "m2")),                      # 2 attendees: not one
+    ("m1", "2024-02-25 11:00", "event"),
+    *((m, "2024-02-25 12:00", "event_attend") for m in ("m1", "m2", "m4", "m5", "o")),     # the owner is not counted
+    ("m1", "2024-02-20 08:00", "checkin"), ("m1", "2024-02-20 20:00", "checkin"),          # one day (9 days back)
+    ("m2", "2024-02-25 10:00", "checkin"), ("m3", "2024-01-10 10:00", "checkin"),          # m3: before the 30 days
+    ("o", "2024-02-26 10:00", "checkin"),                                                  # staff: not a member-day
+]
+
+
+def test_event_rhythm_attendance_checkins_and_hosts():
+    data = tables([("o", "owner", "2024-01-01"), ("g", "guest", "2024-01-01"),
+                   *((f"m{i}", "member", "2024-01-01") for i in range(1, 6))], EVENTS_AND_RITUALS)
+    ids = ["event_gap_cv", "event_attendance_rate", "checkin_rate", "member_hosted_events_share"]
+    v = practice_values(data, "2024-03-01", ids)
+    gaps = np.array([14.0, 14.0, 21.0])  # Jan 7, Jan 21, Feb 4, Feb 25
+    assert v["event_gap_cv"] == pytest.approx(gaps.std() / gaps.mean())
+    # event days Jan 7 (0 attendees), Jan 21 (0), Feb 4 (3), Feb 25 (4); 6 members present (the guest counts)
+    assert v["event_attendance_rate"] == pytest.approx(7 / (4 * 6))
+    assert v["checkin_rate"] == pytest.approx(2 / (6 * 30))
+    assert v["member_hosted_events_share"] == pytest.approx(2 / 3)  # the guest and m1; not the owner
+
+
+def test_event_metrics_missing_without_events():
+    data = tables([("a", "member", "2024-01-01")], [("a", "2024-02-01", "message")])
+    v = practice_values(data, "2024-03-01", ["event_gap_cv", "event_attendance_rate", "checkin_rate",
+                                             "member_hosted_events_share"])
+    assert all(math.isnan(x) for x in v.values())  # no 打卡 ritual is not a check-in rate of 0
+
+
+def test_reward_lifts():
+    data = tables(
+        [("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01"),
+         ("c", "member", "2024-01-01")],
+        [("o", "2024-02-10 12:00", "reward", "a"),
+         ("a", "2024-02-05", "message"), ("a", "2024-02-12", "message"),
+         ("a", "2024-02-13", "purchase", None, None, 9.0),
+         ("a", "2024-02-16", "message"), ("a", "2024-02-18", "message"),            # Feb 18: after the 7 days
+         ("b", "2024-02-20 12:00", "reward"),                                        # no target: b is the receiver
+         ("b", "2024-02-15", "purchase", None, None, 5.0), ("b", "2024-02-22", "message"),
+         ("b", "2024-02-25", "purchase", None, None, 5.0),
+         ("c", "2024-02-12", "reward", "o"),                                         # to staff: not counted
+         ("o", "2024-02-27", "reward", "c"), ("c", "2024-02-20", "message")],        # its 7 days end after as_of
+    )
+    v = practice_values(data, "2024-03-01", ["reward_activity_lift", "reward_purchase_lift"])
+    assert v["reward_activity_lift"] == pytest.approx((3 + 2) / (1 + 1))
+    assert v["reward_purchase_lift"] == pytest.approx((1 + 1) / 1)
+
+
+def test_zombie_share_by_join_channel():
+    members = ([(f"q{i}", "member", "2024-01-01") for i in range(12)]
+               + [(f"i{i}", "member", "2024-01-01") for i in range(9)] + [("i9", "member", "2024-02-15")]
+               + [(f"l{i}", "member", "2024-01-01") for i in range(5)])
+    active = [f"q{i}" for i in range(3)] + [f"i{i}" for i in range(8)] + ["l0"]
+    data = tables(members, [(m, "2024-02-20", "message") for m in active])
+    data = _with(data, members__join_channel=["qr_code"] * 12 + ["invite"] * 10 + ["link"] * 5)
+    v = practice_values(data, "2024-03-01", [f"zombie_share_{c}" for c in ("invite", "qr_code", "link", "search",
+                                                                          "other")])
+    assert v["zombie_share_qr_code"] == pytest.approx(9 / 12)
+    assert v["zombie_share_invite"] == pytest.approx(1 / 10)  # i8; i9 joined less than 30 days ago
+    assert math.isnan(v["zombie_share_link"])  # 5 members: fewer than 10
+    assert math.isnan(v["zombie_share_search"]) and math.isnan(v["zombie_share_other"])
+
+
+def test_purchases_by_category_and_membership_renewals():
+    buy = lambda m, ts: (m, ts, "purchase", None, None, 10.0)  # noqa: E731
+    data = tables(
+        [("o", "owner", "2022-01-01"), *((m, "member", "2022-01-01") for m in "abcd")],
+        [buy("a", "2023-01-10"), buy("a", "2024-02-02"), buy("b", "2023-02-01"), buy("c", "2023-06-01"),
+         buy("d", "2023-03-01"), buy("a", "2024-02-01"), buy("b", "2024-02-03"), buy("c", "2024-02-04"),
+         buy("o", "2024-02-05")], created="2022-01-01")
+    data = _with(data, events__category=["membership", "membership", "membership", "membership", "membership",
+                                         "course", "shop", None, "course"])
+    v = practice_values(data, "2024-03-01", ["membership_renewal_rate"])
+    # due (first membership by 2023-03-02): a (renewed 2024-02-02), b, d; c's year has not run out
+    assert v["membership_renewal_rate"] == pytest.approx(1 / 3)
+    cats = [f"purchase_share_{c}" for c in ("course", "product", "membership", "shop")]
+    v = practice_values(data, "2024-03-01", cats, start="2024-01-15")
+    # Jan 15 - Mar 1: a course, a membership, b shop (c's has no category, the owner's is staff)
+    assert v["purchase_share_course"] == pytest.approx(1 / 3)
+    assert v["purchase_share_membership"] == pytest.approx(1 / 3)
+    assert v["purchase_share_shop"] == pytest.approx(1 / 3)
+    assert v["purchase_share_product"] == 0
+    everything = practice_values(data, "2024-03-01", cats)  # 5 of the members' 7 purchases with a category
+    assert everything["purchase_share_membership"] == pytest.approx(5 / 7)
+
+
+def test_core_reply_and_member_moderation_shares():
+    data = tables(
+        [("o", "owner", "2024-01-01"), ("bot", "bot", "2024-01-01"), ("k", "member", "2024-01-01"),
+         ("m", "member", "2024-01-01"), ("x", "member", "2024-01-01")],
+        [("k", "2024-02-28", "message"), ("k", "2024-02-21", "message"), ("k", "2024-02-14", "message"),  # core
+         ("m", "2024-02-28", "message"),
+         *(("k", f"2024-02-2{i}", "reply", "x") for i in range(3)), ("m", "2024-02-20", "reply", "x"),
+         ("o", "2024-02-20", "reply", "x"), ("o", "2024-02-21", "reply", "x"),
+         ("bot", "2024-02-20", "reply", "x"), ("bot", "2024-02-21", "reply", "x"),
+         ("o", "2024-02-01", "moderation"), ("o", "2024-02-02", "moderation"), ("o", "2024-02-03", "moderation"),
+         ("m", "2024-02-04", "moderation"), ("bot", "2024-02-05", "moderation")],
+    )
+    v = practice_values(data, "2024-03-01", ["core_reply_share", "member_moderation_share", "core_share"])
+    assert v["core_share"] == pytest.approx(1 / 3)
+    assert v["core_reply_share"] == pytest.approx(3 / 6)  # k's 3 of 6 replies (the bot's do not count)
+    assert v["member_moderation_share"] == pytest.approx(1 / 4)
+
+
+def test_main_platform_share():
+    data = tables([("o", "owner", "2024-01-01"), ("a", "member", "2024-01-01"), ("b", "member", "2024-01-01")],
+                  [("a", "2024-02-01", "message"), ("a", "2024-02-02", "message"), ("a", "2024-02-03", "message"),
+                   ("a", "2024-02-04", "message"), ("b", "2024-02-05", "message"), ("a", "2024-02-06", "join"),
+                   *(("o", f"2024-02-1{i}", "message") for i in range(5))])
+    data = _with(data, events__platform=[None, None, None, "qq", "wechat", "qq", *["qq"] * 5])
+    v = practice_values(data, "2024-03-01", ["main_platform_share"])
+    assert v["main_platform_share"] == pytest.approx(4 / 5)  # WeChat (the primary, and b's); the owner's QQ not
+    from commlab.analysis.practices import platform_activity
+
+    got = platform_activity(data["events"], data["members"], data["communities"], start=U("2024-01-01"),
+                            end=U("2024-03-01"))
+    assert got[["platform", "events"]].values.tolist() == [["wechat", 4], ["qq", 1]]

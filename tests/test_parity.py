@@ -177,12 +177,20 @@ def test_naive_pandas_equals_duckdb_before_1970(moved_before_1970):
     ids = [m.id for m in list_metrics() if m.id in NAIVE_METRICS]
     got = DuckDBEngine().compute_metrics(moved, as_of=as_of, window=None)
     want = naive_metrics(moved.communities, moved.members, moved.events, as_of=as_of)
-    assert got[got["metric_id"].isin(ids)]["value"].notna().mean() > 0.8
+    assert got[got["metric_id"].isin(_SAMPLED(ids))]["value"].notna().mean() > 0.8
     _assert_same_metrics(got, want, ids, "naive-pandas before 1970")
     _assert_same_metrics(got, want, ids, "naive-pandas before 1970", column="n")
     for period in ("D", "W"):
         pd.testing.assert_frame_equal(rfm_from_events(moved.events, as_of=as_of, period=period),
                                       naive_rfm(moved.events, as_of, period), check_dtype=False)
+
+
+def _SAMPLED(ids: list[str]) -> list[str]:  # noqa: N802
+    """``ids`` without the practice metrics whose event types or fields the samples do not hold (they are
+    checked against the oracle on the seeded random cases of tests/test_random_parity.py and by hand)."""
+    from commlab.analysis.practices import NEEDS
+
+    return [m for m in ids if m not in NEEDS]
 
 
 def test_every_registered_metric_has_a_naive_version():
@@ -203,7 +211,7 @@ def test_metrics_duckdb_parquet_equals_memory(metrics_memory, metrics_parquet):
 
 def test_metrics_naive_pandas_equals_duckdb(metrics_memory, metrics_naive):
     ids = [m.id for m in list_metrics() if m.id in NAIVE_METRICS]
-    defined = metrics_memory[metrics_memory["metric_id"].isin(ids)]["value"].notna().mean()
+    defined = metrics_memory[metrics_memory["metric_id"].isin(_SAMPLED(ids))]["value"].notna().mean()
     assert defined > 0.8  # the comparison is not vacuous: most (community, metric) cells have a value
     _assert_same_metrics(metrics_naive, metrics_memory, ids, "naive-pandas")
 
@@ -214,7 +222,7 @@ def test_group_sizes_naive_pandas_equal_duckdb(metrics_memory, metrics_naive):
     assert {"retention_30d", "response_rate", "repeat_purchase_rate", "completion_rate",
             "content_share_top1"} <= set(sized)
     n = metrics_memory.set_index("metric_id")["n"]
-    assert n.loc[sized].notna().mean() > 0.8
+    assert n.loc[_SAMPLED(sized)].notna().mean() > 0.8
     assert n.drop(index=sized).isna().all()  # metrics without a group size carry none
     _assert_same_metrics(metrics_naive, metrics_memory, sized, "naive-pandas", column="n")
 

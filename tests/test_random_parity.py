@@ -70,11 +70,27 @@ def random_case(seed: int, template: pd.DataFrame) -> tuple[Dataset, pd.Timestam
     mem["left_at"] = pd.to_datetime(mem["left_at"], utc=True)
     ev = pd.DataFrame(events, columns=["community_id", "member_id", "ts", "event_type", "target_member_id", "amount"])
     ev["ts"] = pd.to_datetime(ev["ts"], utc=True)
+    _practices(ev, mem, seed)
     for frame, cols in ((ev, ("community_id", "member_id", "event_type", "target_member_id")),
                         (mem, ("community_id", "member_id", "role", "display_name"))):
         for col in cols:
             frame[col] = frame[col].astype("string")
     return Dataset(comms, mem, ev), as_of
+
+
+def _practices(ev: pd.DataFrame, mem: pd.DataFrame, seed: int) -> None:
+    """The practice event types and fields (issue 26.5), from a stream of their own (the draws above stay)."""
+    rng = np.random.default_rng(10_000 + seed)
+    kind = rng.random(len(ev))
+    ev.loc[kind < 0.06, "event_type"] = "event"
+    ev.loc[(kind >= 0.06) & (kind < 0.12), "event_type"] = "reward"  # targets kept where they were drawn
+    ev.loc[(kind >= 0.12) & (kind < 0.15), "event_type"] = "moderation"
+    cats = np.array([None, "course", "product", "membership", "shop", "online", "points"], dtype=object)
+    ev["category"] = pd.array(cats[rng.integers(0, len(cats), len(ev))], dtype="string")
+    ev["platform"] = pd.array(np.array([None, None, "wechat", "qq"], dtype=object)[rng.integers(0, 4, len(ev))],
+                              dtype="string")
+    channels = np.array([None, "invite", "qr_code", "link"], dtype=object)
+    mem["join_channel"] = pd.array(rng.choice(channels, len(mem), p=[0.1, 0.7, 0.1, 0.1]), dtype="string")
 
 
 @pytest.fixture(scope="module")

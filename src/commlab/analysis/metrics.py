@@ -14,13 +14,14 @@ engine sets up for each call (see :data:`PRELUDE`):
     events with ``p_start < ts <= p_end``; stock metrics are evaluated at the instant
     ``p_end``; trailing metrics look at the days before ``p_end``.
 ``roles``
-    The members table plus ``is_staff`` (owner, staff or bot) and ``is_bot``.
+    The members table (with the optional ``join_channel``) plus ``is_staff`` (owner, staff or bot)
+    and ``is_bot``.
 ``staff``
     ``community_id, member_id, is_bot``: the staff rows of ``roles`` (a few per community), for
     joins that only need to know whether a member is staff or a bot.
 ``ev`` / ``act``
-    The events joined to ``roles``; ``act`` drops ``join`` and ``leave`` (the events that
-    make a member *active*).
+    The events (with the optional ``category`` and ``platform``) joined to ``roles``; ``act``
+    drops ``join`` and ``leave`` (the events that make a member *active*).
 ``present``
     ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
     then and not left).
@@ -135,6 +136,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "commlab.analysis.network",
     "commlab.analysis.economy",
     "commlab.analysis.highvalue",
+    "commlab.analysis.practices",
 )
 
 
@@ -239,7 +241,7 @@ def get_metric(metric_id: str) -> Metric:
 
 #: Order of metric families in tables and figures.
 GROUPS: tuple[str, ...] = ("activity", "participation", "response", "retention", "monetization", "network",
-                           "high_value", "other")
+                           "high_value", "practices", "other")
 
 
 def list_metrics() -> list[Metric]:
@@ -349,14 +351,14 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
 PRELUDE = """
 CREATE OR REPLACE TEMP VIEW communities AS SELECT * FROM {communities};
 CREATE OR REPLACE TEMP TABLE roles AS
-  SELECT community_id, member_id, joined_at, left_at, role,
+  SELECT community_id, member_id, joined_at, left_at, role, join_channel,
          role IN {staff_roles} AS is_staff, role = 'bot' AS is_bot
   FROM {members};
 CREATE OR REPLACE TEMP TABLE staff AS
   SELECT community_id, member_id, is_bot FROM roles WHERE is_staff;
 CREATE OR REPLACE TEMP TABLE ev AS
   SELECT e.community_id, e.member_id, e.ts, e.event_type, e.target_member_id, e.thread_id,
-         e.amount, e.topic,
+         e.amount, e.topic, e.category, e.platform,
          s.member_id IS NOT NULL AS is_staff, coalesce(s.is_bot, false) AS is_bot
   FROM {events} e
   LEFT JOIN staff s USING (community_id, member_id);

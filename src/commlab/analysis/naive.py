@@ -185,12 +185,14 @@ class _Data:
         self.comm = _ids(communities, ["community_id"])
         self.ids = sorted(self.comm["community_id"].astype(str))
         roles = _ids(members, ["community_id", "member_id", "role"])
-        roles = roles[["community_id", "member_id", "joined_at", "left_at", "role"]].copy()
+        if "join_channel" not in roles:
+            roles["join_channel"] = pd.Series(pd.NA, index=roles.index, dtype="string")
+        roles = roles[["community_id", "member_id", "joined_at", "left_at", "role", "join_channel"]].copy()
         roles["is_staff"] = roles["role"].isin(staff_roles).astype(bool)
         roles["is_bot"] = (roles["role"] == "bot").astype(bool)
         self.roles = roles
         ev = _ids(events, ["community_id", "member_id", "event_type", "target_member_id", "thread_id", "topic"])
-        for c in ("thread_id", "topic", "target_member_id"):
+        for c in ("thread_id", "topic", "target_member_id", "category", "platform"):
             if c not in ev:
                 ev[c] = pd.Series(pd.NA, index=ev.index, dtype="string")
         if "amount" not in ev:
@@ -463,13 +465,122 @@ def _pair_accounts(d: _Data, pairs: pd.DataFrame) -> pd.Series:
     return d.series(ends.groupby("community_id")["m"].nunique())
 
 
+def _m_practices(d: _Data) -> dict[str, pd.Series]:
+    """The metrics of :mod:`commlab.analysis.practices`, from their definitions."""
+    out: dict[str, pd.Series] = {}
+    T, ev, roles = d.T, d.ev, d.roles
+    # lurker share now and 30 days ago, each over the members present at that instant
+    first = d.ev_any[d.ev_any["event_type"].isin(CONTENT)].groupby(K)["ts"].min().rename("fc").reset_index()
+    shares = []
+    for t in (T, T - 30 * DAY):
+        r = roles[~roles["is_staff"] & (roles["joined_at"] <= t) & (roles["left_at"].isna() | (roles["left_at"] > t))]
+        r = r[K].merge(first, on=K, how="left")
+        lurk = (r["fc"].isna() | (r["fc"] > t)).astype(float)
+        shares.append((lurk.groupby(r["community_id"]).mean(), r.groupby("community_id").size()))
+    out["lurker_share_change_30d"] = d.series(shares[0][0] - shares[1][0])
+    d.n["lurker_share_change_30d"] = d.series(shares[0][1].where(shares[1][1].reindex(shares[0][1].index).notna()))
+
+    def event_days(since: pd.Timestamp) -> pd.DataFrame:
+        e = d.ev_any[(d.ev_any["ts"] > since) & (d.ev_any["ts"] <= T)]
+        e = e[e["event_type"].isin(["event", "event_attend"])].assign(d=lambda f: f["ts"].dt.floor("D"))
+        held = e[e["event_type"] == "event"].groupby(["community_id", "d"]).size()
+        att = e[(e["event_type"] == "event_attend") & ~e["is_staff"]].groupby(["community_id", "d"])["member_id"]
+        a = att.nunique()
+        days = held.index.union(a[a >= 3].index)
+        return pd.DataFrame({"a": a.reindex(days).fillna(0).to_numpy()}, index=days).reset_index()
+
+    rhythm = event_days(T - 180 * DAY)
+    cv = {}
+    for cid, g in rhythm.groupby("community_id"):
+        gaps = np.diff(np.sort(g["d"].dt.tz_convert(None).to_numpy()).astype("datetime64[D]").astype("int64"))
+        gaps = gaps.astype(float)
+        if len(gaps) >= 2:
+            cv[cid] = float(gaps.std() / gaps.mean())
+    out["event_gap_cv"] = d.series(cv)
+    days = event_days(pd.Timestamp("1000-01-01", tz="UTC"))
+    att_sum = days.groupby("community_id")["a"].sum()
+    out["event_attendance_rate"] = d.series(att_sum / (days.groupby("community_id").size() * d.present_n.reindex(
+        att_sum.index)))
+    d.n["event_attendance_rate"] = d.series(d.present_n.reindex(att_sum.index))
+    # check-ins: (member, day counted back from T) over the last 30 days, members present at T
+    ck = ev[ev["event_type"] == "checkin"]
+    ritual = ck.groupby("community_id").size().index
+    c30 = d.trailing(ck, 30).assign(day=lambda f: np.floor(_days(T - f["ts"])))
+    c30 = c30.merge(d.present, on=K)[[*K, "day"]].drop_duplicates()
+    k = c30.groupby("community_id").size().reindex(ritual).fillna(0)
+    pn = d.present_n.reindex(ritual)
+    out["checkin_rate"] = d.series(k / (pn * 30.0))
+    d.n["checkin_rate"] = d.series(pn)
+    held = ev[ev["event_type"] == "event"]
+    out["member_hosted_events_share"] = d.series((~held["is_staff"]).astype(float).groupby(held["community_id"]).mean())
+    d.n["member_hosted_events_share"] = d.series(held["member_id"].where(~held["is_staff"]).groupby(
+        held["community_id"]).nunique())
+    # rewards: receivers' events in the 7 days after and before each reward
+    rw = ev[ev["event_type"] == "reward"]
+    rw = rw.assign(m=rw["target_member_id"].fillna(rw["member_id"]).astype("string"))
+    rw = rw[rw["ts"] + 7 * DAY <= T][["community_id", "m", "ts"]].drop_duplicates()
+    staff = roles.loc[roles["is_staff"], K].rename(columns={"member_id": "m"}).assign(_s=True)
+    rw = rw.merge(staff, on=["community_id", "m"], how="left")
+    rw = rw[rw["_s"].isna()]
+    acts = d.ev_any[~d.ev_any["event_type"].isin(["join", "leave", "reward"])]
+    for mid, kinds in (("reward_activity_lift", None), ("reward_purchase_lift", ["purchase"])):
+        src = acts if kinds is None else acts[acts["event_type"].isin(kinds)]
+        x = rw.merge(src[K + ["ts"]].rename(columns={"member_id": "m", "ts": "t"}), on=["community_id", "m"])
+        after = x[(x["t"] > x["ts"]) & (x["t"] <= x["ts"] + 7 * DAY)].groupby("community_id").size()
+        before = x[(x["t"] >= x["ts"] - 7 * DAY) & (x["t"] < x["ts"])].groupby("community_id").size()
+        got = rw.groupby("community_id").size().index
+        a, b = after.reindex(got).fillna(0), before.reindex(got).fillna(0)
+        out[mid] = d.series(a / b.where(b > 0))
+        d.n[mid] = d.series(rw.groupby("community_id")["m"].nunique())
+    # zombies by join channel (at least 10 present members of the channel)
+    recent = d.trailing(d.act, 30)[K].drop_duplicates().assign(recent=True)
+    z = d.present.merge(roles[[*K, "joined_at", "join_channel"]], on=K).merge(recent, on=K, how="left")
+    z["v"] = ((z["joined_at"] <= T - 30 * DAY) & z["recent"].isna()).astype(float)
+    for ch in S.JOIN_CHANNEL.codes:
+        g = z[z["join_channel"] == ch].groupby("community_id")["v"]
+        size = g.size()
+        out[f"zombie_share_{ch}"] = d.series(g.mean()[size >= 10])
+        d.n[f"zombie_share_{ch}"] = d.series(size[size >= 10].astype(float))
+    # purchases by category, membership renewals
+    buys = ev[(ev["event_type"] == "purchase") & ~ev["is_staff"]]
+    known = buys[buys["category"].notna()]
+    for cat in ("course", "product", "membership", "shop"):
+        out[f"purchase_share_{cat}"] = d.series((known["category"] == cat).astype(float).groupby(
+            known["community_id"]).mean())
+        d.n[f"purchase_share_{cat}"] = d.series(known.groupby("community_id")["member_id"].nunique())
+    ms = buys[buys["category"] == "membership"].groupby(K)["ts"].agg(["min", "size"]).reset_index()
+    ms = ms[ms["min"] <= T - 365 * DAY]
+    out["membership_renewal_rate"] = d.series((ms["size"] >= 2).astype(float).groupby(ms["community_id"]).mean())
+    d.n["membership_renewal_rate"] = d.series(ms.groupby("community_id").size())
+    # core members' replies, members' moderation
+    c28 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 28).copy()
+    c28["wk"] = np.floor((T - c28["ts"]).dt.total_seconds() / 604800)
+    weeks = c28[[*K, "wk"]].drop_duplicates().groupby(K).size()
+    core = weeks[weeks >= 3].reset_index()[K].merge(d.present, on=K).assign(core=True)
+    rep = ev[(ev["event_type"] == "reply") & ~ev["is_bot"]].merge(core, on=K, how="left")
+    out["core_reply_share"] = d.series(rep["core"].notna().astype(float).groupby(rep["community_id"]).mean())
+    d.n["core_reply_share"] = d.series(rep["member_id"].where(rep["core"].notna()).groupby(
+        rep["community_id"]).nunique())
+    mod = ev[(ev["event_type"] == "moderation") & ~ev["is_bot"]]
+    out["member_moderation_share"] = d.series((~mod["is_staff"]).astype(float).groupby(mod["community_id"]).mean())
+    d.n["member_moderation_share"] = d.series(mod["member_id"].where(~mod["is_staff"]).groupby(
+        mod["community_id"]).nunique())
+    # main platform: the event's platform, else the community's primary one
+    a = d.act[~d.act["is_staff"]]
+    primary = d.comm.set_index("community_id")["platform"].astype("string")
+    pf = a["platform"].astype("string").fillna(a["community_id"].map(primary))
+    k = a.groupby([a["community_id"], pf]).size()
+    out["main_platform_share"] = d.series(k.groupby(level=0).max() / k.groupby(level=0).sum())
+    return out
+
+
 def _nanmean(*vals: float) -> float:
     v = [x for x in vals if not (x is None or math.isnan(x))]
     return float(np.mean(v)) if v else math.nan
 
 
 #: Metric families computed by :func:`naive_metrics`, in order.
-_FAMILIES = (_m_size, _m_participation, _m_response, _m_retention, _m_money, _m_network)
+_FAMILIES = (_m_size, _m_participation, _m_response, _m_retention, _m_money, _m_network, _m_practices)
 
 
 def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, *, as_of,
@@ -532,6 +643,11 @@ NAIVE_METRICS: tuple[str, ...] = (
     "fan_hub_centralization",
     "kcore_stability", "economy_index", "vertical_focus", "repeated_ties_share", "peer_tie_strength",
     "problem_solving", "trust_ties",
+    # commlab.analysis.practices
+    "lurker_share_change_30d", "event_gap_cv", "event_attendance_rate", "checkin_rate", "member_hosted_events_share",
+    "reward_activity_lift", "reward_purchase_lift", *(f"zombie_share_{c}" for c in S.JOIN_CHANNEL.codes),
+    *(f"purchase_share_{c}" for c in ("course", "product", "membership", "shop")), "membership_renewal_rate",
+    "core_reply_share", "member_moderation_share", "main_platform_share",
 )
 
 

@@ -30,6 +30,8 @@ __all__ = [
     "PLATFORM",
     "MONETIZATION",
     "GOAL",
+    "JOIN_CHANNEL",
+    "EVENT_CATEGORY",
     "MEMBER_ROLE",
     "EVENT_TYPE",
     "REPLY_SOURCE",
@@ -201,8 +203,44 @@ MEMBER_ROLE = Vocabulary(
         Term("staff", "管理团队/助理", "staff / assistant"),
         Term("member", "成员", "member"),
         Term("bot", "机器人", "bot"),
+        Term("guest", "嘉宾/大咖", "guest / invited expert",
+             "an invited speaker or known expert (大咖) who hosts talks; counted with the members"),
     ),
-    "DOMAIN.md §3",
+    "DOMAIN.md §3, §4b",
+)
+
+JOIN_CHANNEL = Vocabulary(
+    "join_channel",
+    "入群渠道",
+    "join channel",
+    (
+        Term("invite", "邀请", "invitation", "invited by a member (invited_by says who)"),
+        Term("qr_code", "扫码", "QR code", "scanned a group QR code (posters, ads, other groups)"),
+        Term("link", "链接", "link", "followed an invitation link"),
+        Term("search", "搜索", "search", "found the group by searching the platform"),
+        Term("other", "其他", "other"),
+    ),
+    "DOMAIN.md §4b (recruiting discipline)",
+)
+
+EVENT_CATEGORY = Vocabulary(
+    "event_category",
+    "事件类别",
+    "event category",
+    (
+        Term("course", "课程", "course", "purchase: a course or paid content (product monetization)"),
+        Term("product", "产品", "product", "purchase: the operator's own product"),
+        Term("membership", "会员", "membership", "purchase: a membership fee or its renewal"),
+        Term("shop", "电商", "shop", "purchase: shop links, partner brands, members' shops (e-commerce)"),
+        Term("online", "线上活动", "online event", "event: an online session (talk, class, challenge)"),
+        Term("offline", "线下活动", "offline event", "event: a meetup in person"),
+        Term("live", "直播", "live stream", "event: a live stream"),
+        Term("points", "积分", "points", "reward: points"),
+        Term("coupon", "优惠券", "coupon", "reward: a coupon"),
+        Term("gift", "礼品", "gift", "reward: a gift or prize"),
+        Term("other", "其他", "other"),
+    ),
+    "DOMAIN.md §4 (激励机制), §4b (rituals), §5 (变现)",
 )
 
 EVENT_TYPE = Vocabulary(
@@ -222,6 +260,12 @@ EVENT_TYPE = Vocabulary(
         Term("referral", "转介绍", "referral", "target_member_id is the referred member, when known"),
         Term("join", "入群", "join"),
         Term("leave", "退群", "leave"),
+        Term("event", "举办活动", "event held",
+             "a live talk, meetup, class or challenge took place; member_id is the host, category its format"),
+        Term("reward", "奖励", "reward",
+             "points, a coupon or a gift given to target_member_id; category says which, amount its value"),
+        Term("moderation", "管理操作", "moderation",
+             "an act of running the group (pin, remove, warn, welcome); member_id is who did it"),
     ),
     "issue #2; DOMAIN.md §4",
 )
@@ -343,9 +387,14 @@ MEMBERS = Table(
         Column("joined_at", "timestamp", True, "入群时间", "joined at", "when the member joined"),
         Column("left_at", "timestamp", False, "退群时间", "left at", "when the member left; empty if still in",
                nullable=True),
-        Column("role", "category", True, "身份", "role", "owner, staff, member or bot", MEMBER_ROLE),
+        Column("role", "category", True, "身份", "role", "owner, staff, member, bot or guest", MEMBER_ROLE),
         Column("display_name", "string", False, "昵称", "display name", "name shown on the platform",
                nullable=True, pii=True),
+        Column("join_channel", "category", False, "入群渠道", "join channel",
+               "how the member joined (DOMAIN.md §4b): invite, qr_code, link, search, other; empty = unknown",
+               JOIN_CHANNEL, nullable=True, fill=False),
+        Column("invited_by", "string", False, "邀请人", "invited by",
+               "member_id of who invited the member, when the platform says", nullable=True, pii=True, fill=False),
     ),
     key=("community_id", "member_id"),
 )
@@ -369,6 +418,12 @@ EVENTS = Table(
         Column("channel", "string", False, "频道", "channel", "channel or sub-group, where the platform has them",
                nullable=True),
         Column("topic", "string", False, "话题标签", "topic", "topic or tag(s), separated by ';'", nullable=True),
+        Column("category", "category", False, "类别", "category",
+               "what kind of purchase (course, product, membership, shop), event (online, offline, live) or "
+               "reward (points, coupon, gift); empty = not known", EVENT_CATEGORY, nullable=True, fill=False),
+        Column("platform", "category", False, "平台", "platform",
+               "the platform the event happened on, for a community on several (DOMAIN.md §4b 主战场); "
+               "empty = the community's primary platform", PLATFORM, nullable=True, fill=False),
         Column("text", "string", False, "内容", "text", "free text; never shown in reports", nullable=True,
                pii=True),
         Column(
@@ -393,7 +448,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (COMMUNITIES, MEMBERS, EVENTS)}
 
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v for v in (THEME, BUSINESS_MODEL, LIFECYCLE, ECONOMY, PLATFORM, MONETIZATION, GOAL, MEMBER_ROLE,
-                        EVENT_TYPE, REPLY_SOURCE)
+                        EVENT_TYPE, REPLY_SOURCE, JOIN_CHANNEL, EVENT_CATEGORY)
 }
 
 
