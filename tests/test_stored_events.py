@@ -133,4 +133,6 @@ def test_facts_from_stored_events_read_in_community_batches_equal_the_in_memory_
     want = build_facts(fresh, as_of=as_of)
     pd.testing.assert_frame_equal(got, want, **CLOSE)
     assert set(want["source"]) == {"metrics", "signals", "orbit"}
-    assert want["value"].notna().mean() > 0.5  # real facts, not an empty table
+    from commlab.analysis.practices import NEEDS  # practice metrics whose types/fields the samples lack
+
+    assert want[~want["metric_id"].isin(list(NEEDS))]["value"].notna().mean() > 0.5  # real facts, not an empty table
