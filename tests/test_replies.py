@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from commlab.analysis.metrics import compute_metrics, wide
+from commlab.analysis.network import community_graph
 from commlab.cli import main
 from commlab.importers import convert
 from commlab.replies import drop_inferred, infer_replies, read_annotation, score_links
@@ -204,19 +205,24 @@ def test_chat_fixtures_get_reply_measures(fmt: str, src: str, opts: dict, undefi
     assert math.isnan(without["response_rate"])  # no thread is opened without the inference
     if fmt != "qq":  # QQ's @mentions are links of the export; WeChat and WeCom have none
         assert all(math.isnan(without[m]) for m in ids)
+        cid = ds.communities["community_id"].iloc[0]
+        assert community_graph(ds, cid, as_of="2024-03-02").number_of_edges() > 0
+        assert community_graph(ds, cid, as_of="2024-03-02", include_inferred=False).number_of_edges() == 0
 
 
 @pytest.mark.shared_data
 def test_dev_split_inference_beats_the_name_rule() -> None:
-    """Two-fold cross-validation on the corpus' dev split: each half scored by a model fitted on the other."""
-    from commlab.replies.corpus import find_pairs
-    from commlab.replies.train import cross_validate, load_logs, score_logs
+    """On the corpus' dev split, a model fitted on five files, scored on the five others, beats the name rule.
 
-    logs = load_logs(find_pairs(require_shared_data("irc_disentanglement", "dev")))
-    kit, _ = cross_validate(logs, folds=2, seed=1)
-    name = score_logs(logs, method="name")
-    previous = score_logs(logs, method="previous")
-    assert previous.f1 == pytest.approx(0.302, abs=0.002) and name.f1 == pytest.approx(0.469, abs=0.002)
-    assert kit.f1 > name.f1 + 0.1, (kit, name)
-    gold = read_annotation(find_pairs(require_shared_data("irc_disentanglement", "dev"))[0][1])
-    assert min(c for c, _ in gold) == 1000
+    (The shipped model is fitted on all of dev; its leave-one-file-out score is in docs/REPLIES.md.)
+    """
+    from commlab.replies.corpus import find_pairs
+    from commlab.replies.train import fit_model, load_logs, score_logs
+
+    pairs = find_pairs(require_shared_data("irc_disentanglement", "dev"))
+    assert len(pairs) == 10 and min(c for c, _ in read_annotation(pairs[0][1])) == 1000
+    model = fit_model(load_logs(pairs[::2]), seed=1, measure_signals=False)
+    held = load_logs(pairs[1::2], features=False)
+    kit, name, previous = (score_logs(held, method=m, model=model) for m in ("kit", "name", "previous"))
+    assert previous.f1 < name.f1 < 0.5
+    assert kit.f1 > name.f1 + 0.1 and kit.precision > 0.6 and kit.recall > 0.6, (kit, name)

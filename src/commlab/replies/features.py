@@ -27,11 +27,11 @@ FEATURES: tuple[str, ...] = (
     # pair features (0 on the self row)
     "dist_1", "dist_2", "dist_3_5", "dist_6_10", "dist_11_20", "dist_gt20", "log_dist",
     "log_gap_min", "gap_lt_1min", "gap_gt_10min",
-    "same_author", "my_previous",
+    "same_author", "my_previous", "my_previous_lt_1min", "my_last_addressed_them",
     "i_address_them", "i_address_them_last", "i_mention_them", "i_address_other",
     "they_address_me", "they_address_me_last", "they_address_other",
     "their_last", "log_their_msgs_since", "log_my_msgs_since", "log_pair_talk",
-    "word_jaccard", "log_shared_words", "they_ask",
+    "word_jaccard", "log_shared_words", "idf_shared", "they_ask", "they_mention_me",
     # self features (0 on the other rows)
     "self", "self_address", "self_mention", "self_log_gap_prev", "self_new_author", "self_ask",
     "self_log_len", "self_addressed_recently", "self_log_my_prev_dist", "self_thanks", "self_greet",
@@ -65,6 +65,7 @@ class Chat:
     asks: list[bool] = field(init=False)
     thanks: list[bool] = field(init=False)
     greets: list[bool] = field(init=False)
+    idf: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         n = len(self.authors)
@@ -80,6 +81,12 @@ class Chat:
         self.mentioned = [names.mentioned(t) for t in texts]
         drop = {w for t in texts for w in t.lower().split() if names.get(w.strip(":,@"))}
         self.words = [tokens(t, drop=drop) for t in texts]
+        df: dict[str, int] = {}
+        for ws in self.words:
+            for w in ws:
+                df[w] = df.get(w, 0) + 1
+        # rarer shared words say more: inverse document frequency within this chat (no outside corpus)
+        self.idf = {w: math.log((n + 1) / c) for w, c in df.items()}
         self.asks = [bool(QUESTION.search(t)) for t in texts]
         self.thanks = [bool(THANKS.search(t)) for t in texts]
         self.greets = [bool(GREETING.search(t)) for t in texts]
@@ -155,7 +162,11 @@ def candidate_features(chat: Chat, i: int, *, window: int = WINDOW, state: _Stat
     theirs, mine = np.zeros(n), np.zeros(n)
     talk = np.zeros(n)
     flags = np.zeros((n, 10), dtype=bool)  # same, my_prev, addr, addr_last, mention, addr_other, they_me,
-    shared_n, jacc = np.zeros(n), np.zeros(n)  # they_me_last, they_other, their_last
+    shared_n, jacc, idf_sum = np.zeros(n), np.zeros(n), np.zeros(n)  # they_me_last, they_other, their_last
+    idf = chat.idf
+    they_mention = np.zeros(n, dtype=bool)
+    addressed_them = np.zeros(n, dtype=bool)
+    my_last_addr = addressed[my_prev] if my_prev is not None and my_prev >= lo else None
     for r in range(n):
         j = i - 1 - r
         them = authors[j]
@@ -176,15 +187,19 @@ def candidate_features(chat: Chat, i: int, *, window: int = WINDOW, state: _Stat
                 f[7] = True
             f[8] = their_addr is not None and their_addr != me
             talk[r] = st.talk.get((me, them), 0) + st.talk.get((them, me), 0)
+            addressed_them[r] = my_last_addr == them
+            they_mention[r] = me in chat.mentioned[j] and their_addr != me
         f[9] = seen_them == 0
         theirs[r] = seen_them
         mine[r] = since.get(me, 0)
         wj = words[j]
         if wi and wj:
-            k = len(wi & wj)
-            if k:
+            common = wi & wj
+            if common:
+                k = len(common)
                 shared_n[r] = k
                 jacc[r] = k / len(wi | wj)
+                idf_sum[r] = sum(idf[w] for w in common)
         since[them] = seen_them + 1
     for col, name in enumerate(("same_author", "my_previous", "i_address_them", "i_address_them_last",
                                 "i_mention_them", "i_address_other", "they_address_me", "they_address_me_last",
@@ -195,6 +210,10 @@ def candidate_features(chat: Chat, i: int, *, window: int = WINDOW, state: _Stat
     P[:, _IDX["log_my_msgs_since"]] = np.log1p(mine)
     P[:, _IDX["word_jaccard"]] = jacc
     P[:, _IDX["log_shared_words"]] = np.log1p(shared_n)
+    P[:, _IDX["idf_shared"]] = np.log1p(idf_sum)
+    P[:, _IDX["they_mention_me"]] = they_mention
+    P[:, _IDX["my_last_addressed_them"]] = addressed_them
+    P[:, _IDX["my_previous_lt_1min"]] = flags[:, 1] & (gap < 1)
     P[:, _IDX["they_ask"]] = np.asarray(asks[lo:i][::-1], dtype=float)
     return cands, X
 

@@ -40,8 +40,12 @@ class AnnotatedLog:
     rows: list[tuple[np.ndarray, np.ndarray]]
 
 
-def load_logs(pairs: Sequence[tuple[Path, Path]], *, window: int = WINDOW) -> list[AnnotatedLog]:
-    """Read (raw, annotation) pairs and compute the candidate features of every annotated message."""
+def load_logs(pairs: Sequence[tuple[Path, Path]], *, window: int = WINDOW, features: bool = True
+              ) -> list[AnnotatedLog]:
+    """Read (raw, annotation) pairs and compute the candidate features of every annotated message.
+
+    ``features=False`` skips the features (for logs that are only scored).
+    """
     out = []
     for raw, ann in pairs:
         lines = parse_irc_log(read_text(raw), name=Path(raw).name)
@@ -49,7 +53,7 @@ def load_logs(pairs: Sequence[tuple[Path, Path]], *, window: int = WINDOW) -> li
         first = min(c for c, _ in gold)
         chat, line_of = corpus_chat(lines)
         rows = []
-        for pos, (cands, X) in enumerate(chat_features(chat, window=window)):
+        for pos, (cands, X) in enumerate(chat_features(chat, window=window) if features else ()):
             child = line_of[pos]
             if child >= first:
                 rows.append((X, np.array([(child, line_of[c]) in gold for c in cands], dtype=int)))
