@@ -114,6 +114,8 @@ def test_both_notebooks_on_stack_exchange(tmp_path):
         "122013-answers-onstartups", "052012-literature", "052012astronomy", "052012economics",
         "052012-theoretical-physics"}
     assert len(s4["hypotheses"]) >= 12 and "Stack Exchange, CC BY-SA" in s4["attribution"]
+    for name in ("03_community_health.ipynb", "04_compare_types.ipynb"):  # real sites' names, in English
+        assert_reads_as_report(tmp_path / name, "en")
 
 
 def test_health_notebook_hides_the_retention_of_a_small_join_cohort(tmp_path):

@@ -153,6 +153,25 @@ def test_text_is_at_least_9_px_where_the_figure_is_shown(name, lang, samples):
     assert not small, f"{name}: text under {MIN_TEXT_PX} px at display size: {small[:5]}"
 
 
+@pytest.mark.parametrize("name", FIGURES)
+def test_tick_labels_are_never_upright_nor_run_into_each_other(name, samples):
+    fig = figure(name, "zh", samples)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        upright = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()
+                   if t.get_visible() and t.get_text().strip() and t.get_rotation() % 180 == 90]
+        assert not upright, f"{name}: labels turned on their side: {upright[:3]}"
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            # level labels only: the boxes of slanted ones overlap where their letters do not
+            boxes = [t.get_window_extent(renderer) for t in labels
+                     if t.get_visible() and t.get_text().strip() and t.get_rotation() == 0]
+            clash = [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes[i + 1:], i + 1)
+                     if a.overlaps(b)]
+            assert not clash, f"{name}: tick labels overlap: {[labels[i].get_text() for i, _ in clash[:3]]}"
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("name", FIGURES)
 def test_texts_and_alt_text_are_in_one_language(name, lang, samples):

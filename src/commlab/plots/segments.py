@@ -12,7 +12,7 @@ from commlab.analysis.features import feature_labels
 from commlab.analysis.roles import ROLE
 from commlab.fmt import count, number, percent
 from commlab.i18n import TEXT, t
-from commlab.plots.show import MIN_FONT_PT, set_alt
+from commlab.plots.show import FULL_WIDTH, MIN_FONT_PT, set_alt
 from commlab.privacy import small_group_mask
 
 __all__ = [
@@ -161,7 +161,7 @@ def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = 
     Cells with fewer than ``k`` members (but more than none) are suppressed: left blank and
     labelled ``<k``, so a shared report never singles out a handful of members.
     """
-    ax = _ax(ax, (1.5 + 0.8 * table.shape[1], 1 + 0.45 * table.shape[0]))
+    ax = _ax(ax, (min(FULL_WIDTH, 1.8 + 1.05 * table.shape[1]), 1 + 0.45 * table.shape[0]))
     small = small_group_mask(table, k)
     labels = table.map(count).mask(small, f"<{k}")
     sns.heatmap(table.mask(small).astype(float), cmap="Blues", annot=labels.to_numpy(), fmt="", cbar=False, ax=ax,
@@ -178,7 +178,7 @@ def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", k: int = 
     With ``k``, a cell counting fewer than ``k`` members (but some) is left blank and labelled
     ``<k`` (the shares of the other cells of its row stay: they do not give the count back).
     """
-    ax = _ax(ax, (1.5 + 0.8 * matrix.shape[1], 1 + 0.5 * matrix.shape[0]))
+    ax = _ax(ax, (min(FULL_WIDTH, 1.8 + 1.05 * matrix.shape[1]), 1 + 0.5 * matrix.shape[0]))
     shares = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
     small = small_group_mask(matrix, k).to_numpy()  # a row of fewer than k members has only such cells
     shown = shares.mask(small).rename(index=lambda r: tr(r, lang), columns=lambda c: tr(c, lang))
