@@ -198,6 +198,8 @@ TEXT.update({
     "alt_daily": ("折线图：{n} 个社群的{what}（7 日平均），{first} 至 {last}；平均最高的是{top}（约 {top_value} 人）。",
                   "Line chart: {what} (7-day mean) per community ({n} in all), {first} to {last}; "
                   "highest on average: {top} (about {top_value})."),
+    "alt_daily_one": ("折线图：{top}的{what}（7 日平均），{first} 至 {last}；平均约 {top_value} 人。",
+                      "Line chart: {what} (7-day mean) of {top}, {first} to {last}; about {top_value} on average."),
     "alt_daily_empty": ("折线图：分析时段内没有活跃记录。", "Line chart: no activity in the period."),
     "alt_weekday_hour": ("热力图：按星期和小时（本地时间）统计的 {total} 条行为事件；"
                          "最活跃的是{day} {hour} 时（{value} 条）。",
@@ -240,6 +242,8 @@ TEXT.update({
                     "最低的是{low}（{low_v}），最高的是{high}（{high_v}）。",
                     "Bar chart: economy index per community ({n} in all); fan economy: {fan}, community economy: "
                     "{community}; lowest: {low} ({low_v}), highest: {high} ({high_v})."),
+    "alt_economy_one": ("条形图：{low}的社群经济指数为 {low_v}（{kind}）。",
+                        "Bar chart: the economy index of {low} is {low_v} ({kind})."),
     "alt_economy_empty": ("条形图：没有可展示的社群经济指数。", "Bar chart: no economy index to show."),
     "n_communities": ("{n} 个社群", "{n} communities"),
     "n_communities_one": ("{n} 个社群", "{n} community"),

@@ -19,7 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from commlab.analysis.economy import THRESHOLDS
+from commlab.analysis.compare import group_label
+from commlab.analysis.economy import THRESHOLDS, classify_economy
 from commlab.analysis.metrics import get_metric
 from commlab.fmt import fmt_value, percent
 from commlab.i18n import t
@@ -281,6 +282,10 @@ def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None
     idx = t_["economy_index"].dropna()
     if idx.empty:
         set_alt(ax, t("alt_economy_empty", lang))
+    elif len(idx) == 1:
+        v = float(idx.iloc[0])
+        set_alt(ax, t("alt_economy_one", lang).format(low=idx.index[0], low_v=fmt_value(v, "index"),
+                                                      kind=group_label("economy_measured", classify_economy(v), lang)))
     else:
         set_alt(ax, t("alt_economy", lang).format(
             n=len(idx), fan=int((idx < THRESHOLDS[0]).sum()), community=int((idx > THRESHOLDS[1]).sum()),

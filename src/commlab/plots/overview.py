@@ -87,7 +87,9 @@ def plot_daily_activity(
         ax.set_ylabel(ylabel, fontsize=9)
         ax.tick_params(labelsize=8)
         ax.set_ylim(bottom=0)
-        if order:
+        if len(order) == 1:  # the name in the title: a legend of one line says nothing more
+            ax.set_title(f"{title}{'：' if lang == 'zh' else ': '}{label(order[0], order[0])}", fontsize=11)
+        elif order:
             ax.legend(fontsize=8, ncol=min(len(order), 3), frameon=False, loc="upper center",
                       bbox_to_anchor=(0.5, -0.1))
         _date_axis(ax, lang)
@@ -157,7 +159,7 @@ def _describe_daily(ax: Axes, wide: pd.DataFrame, order: list[str], label, lang:
         set_alt(ax, t("alt_daily_empty", lang))
         return
     top = order[0]
-    set_alt(ax, t("alt_daily", lang).format(
+    set_alt(ax, t("alt_daily" if len(order) > 1 else "alt_daily_one", lang).format(
         n=len(order), first=f"{wide.index.min():%Y-%m-%d}", last=f"{wide.index.max():%Y-%m-%d}",
         what=t("daily_active_members" if value == "active_members" else "daily_activity", lang),
         top=label(top, top), top_value=count(wide[top].mean())))
