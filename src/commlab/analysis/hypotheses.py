@@ -319,6 +319,7 @@ def _groups_mask(table: pd.DataFrame, h: Hypothesis) -> tuple[pd.Series, pd.Seri
 def _sentence(h: Hypothesis, res: dict, lang: str) -> str:
     zh = lang == "zh"
     p, eff, n = res.get("p_value"), res.get("effect"), res.get("n")
+    n = f"{n:,}" if isinstance(n, int | np.integer) else n  # 8,528 members, as every count in a report
     pv = "=NA" if p is None or (isinstance(p, float) and math.isnan(p)) else "<0.001" if p < 0.001 else f"={p:.3f}"
     ev = "NA" if eff is None or (isinstance(eff, float) and math.isnan(eff)) else f"{eff:+.2f}"
     if res["note"] == "n too small":
