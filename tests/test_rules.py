@@ -31,6 +31,10 @@ def _profile(ids=("c1",), staff: int = 2, events: dict[str, int] | None = None) 
     return pd.DataFrame([{"community_id": c, "staff_members": staff, **{f"events_{t}": n for t, n in counts.items()}}
                          for c in ids])[list(PROFILE_COLUMNS)]
 
+#: The preconditions of a membership fee (DOMAIN.md §4b): met, and missing (nobody the others address much).
+EXPERT_AND_RESOURCES = {"expert_in_share": 0.3, "guest_hosted_events": 0, "resource_events": 12}
+NO_EXPERT = {"expert_in_share": 0.05, "guest_hosted_events": 0, "resource_events": 12}
+
 # rule id -> (facts that make it fire, attributes, previous facts), then facts that keep it quiet.
 CASES: dict[str, tuple[dict, dict, dict, dict, dict, dict]] = {
     "low_base_activity": ({"active_share_30d": 0.1, "ugc_share": 0.9}, {}, {},
@@ -59,8 +63,19 @@ CASES: dict[str, tuple[dict, dict, dict, dict, dict, dict]] = {
     "near_next_orbit": ({"near_next_orbit_members": 12}, {}, {}, {"near_next_orbit_members": 2}, {}, {}),
     "activity_dropped_since_last_run": ({"active_share_30d": 0.3}, {}, {"active_share_30d": 0.5},
                                         {"active_share_30d": 0.5}, {}, {"active_share_30d": 0.5}),
-    "monetization_fit_knowledge": ({}, {"theme": "knowledge", "monetization": "ecommerce"}, {},
-                                   {}, {"theme": "knowledge", "monetization": "product"}, {}),
+    "monetization_fit_knowledge": (EXPERT_AND_RESOURCES, {"theme": "knowledge", "monetization": "ecommerce"}, {},
+                                   EXPERT_AND_RESOURCES, {"theme": "knowledge", "monetization": "product"}, {}),
+    "membership_without_preconditions": (NO_EXPERT, {"monetization": "membership"}, {},
+                                         EXPERT_AND_RESOURCES, {"monetization": "membership"}, {}),
+    "lurker_revival": ({"lurker_share": 0.4, "lurker_share_change_30d": 0.05}, {}, {},
+                       {"lurker_share": 0.4, "lurker_share_change_30d": -0.03}, {}, {}),
+    "irregular_events": ({"event_gap_cv": 0.9, "event_attendance_rate": 0.2}, {}, {},
+                         {"event_gap_cv": 0.1, "event_attendance_rate": 0.2, "checkin_rate": 0.3}, {}, {}),
+    "rewards_without_lift": ({"reward_activity_lift": 0.9}, {}, {}, {"reward_activity_lift": 1.6}, {}, {}),
+    "recruiting_zombies": ({"zombie_share_qr_code": 0.8, "zombie_share_invite": 0.1}, {}, {},
+                           {"zombie_share_qr_code": 0.2, "zombie_share_invite": 0.1}, {}, {}),
+    "low_membership_renewal": ({"membership_renewal_rate": 0.3}, {}, {}, {"membership_renewal_rate": 0.7}, {}, {}),
+    "no_main_platform": ({"main_platform_share": 0.45}, {}, {}, {"main_platform_share": 0.9}, {}, {}),
     "monetization_fit_consumption": ({}, {"theme": "consumption", "monetization": "none"}, {},
                                      {}, {"theme": "consumption", "monetization": "ecommerce"}, {}),
 }
@@ -307,3 +322,57 @@ def test_every_reason_is_in_one_language(lang):
     for reason, d in details.items():
         text = reason_text(reason, d, lang)
         assert text and not foreign(text, lang, allowed={"WeChat", "QQ"}), (reason, text)
+
+
+# --------------------------------------------------------------------------- the practices (issue 26.5)
+
+
+def _one(rule_id: str):
+    return next(r for r in default_rules() if r.id == rule_id)
+
+
+@pytest.mark.parametrize(("facts", "fires"), [
+    ({"core_share": 0.1, "core_reply_share": 0.1}, True),            # many core members, but staff answer
+    ({"core_share": 0.1, "member_moderation_share": 0.0}, True),     # staff do all the moderation (no 放权)
+    ({"core_share": 0.1, "core_reply_share": 0.6, "member_moderation_share": 0.3}, False),
+])
+def test_empower_core_users_reads_the_answers_and_moderation_core_members_carry(facts, fires):
+    assert (len(_run(_one("empower_core_users"), facts, {}, {})) == 1) is fires
+
+
+@pytest.mark.parametrize(("facts", "attrs", "rule_id", "fires"), [
+    # a knowledge group with no fee, an expert and resources: the library points to courses or membership
+    (EXPERT_AND_RESOURCES, {"theme": "knowledge", "monetization": "none"}, "monetization_fit_knowledge", True),
+    # ... without resources it does not, and says what is missing instead
+    ({**EXPERT_AND_RESOURCES, "resource_events": 0}, {"theme": "knowledge", "monetization": "none"},
+     "monetization_fit_knowledge", False),
+    ({**EXPERT_AND_RESOURCES, "resource_events": 0}, {"theme": "knowledge", "monetization": "none"},
+     "membership_without_preconditions", True),
+    # a guest who hosts is a known expert even when nobody is addressed much
+    ({**NO_EXPERT, "guest_hosted_events": 2}, {"monetization": "membership"}, "membership_without_preconditions",
+     False),
+    (NO_EXPERT, {"theme": "knowledge", "monetization": "product"}, "membership_without_preconditions", False),
+])
+def test_monetization_rules_check_the_articles_preconditions(facts, attrs, rule_id, fires):
+    fired = _run(_one(rule_id), facts, attrs, {})
+    assert (len(fired) == 1) is fires
+    if fires and rule_id == "membership_without_preconditions" and facts["resource_events"] == 0:
+        assert {"metric": "resource_events"}.items() <= fired.iloc[0]["evidence"][-1].items()
+
+
+def test_recruiting_zombies_from_bulk_inviters_and_where_channels_are_not_recorded():
+    rule = _one("recruiting_zombies")
+    assert len(_run(rule, {"bulk_invited_zombie_share": 0.7}, {}, {})) == 1
+    skipped = not_applicable([rule], _facts({"members": 500, "zombie_share": 0.6}), pd.DataFrame([BASE_ATTRS]),
+                             _profile())
+    assert skipped["reason"].tolist() == ["no_data"]  # no join channel, no inviter: said, not guessed
+    assert "cannot be computed" in reason_text("no_data", skipped.iloc[0]["details"], "en")
+
+
+def test_rules_on_new_event_types_do_not_apply_without_them():
+    profile = _profile(events={"reward": 0, "event": 0, "event_attend": 0, "checkin": 0})
+    rules = [_one("rewards_without_lift"), _one("irregular_events")]
+    skipped = not_applicable(rules, _facts({"members": 500}), pd.DataFrame([BASE_ATTRS]), profile)
+    assert dict(zip(skipped["rule_id"], skipped["reason"], strict=True)) == {
+        "rewards_without_lift": "event_types", "irregular_events": "event_types"}
+    assert reason_text("event_types", skipped.iloc[0]["details"], "zh") == "数据中没有奖励事件"

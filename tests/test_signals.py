@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 
 from commlab.analysis.signals import (
+    bulk_invited_zombie_share,
     days_without_staff_reply,
     first_cohort_retention_gap,
+    monetization_preconditions,
     operational_facts,
     recently_inactive_top_members,
 )
@@ -87,7 +89,8 @@ def test_first_cohort_gap_and_facts():
     assert out["gap"] == pytest.approx(-0.5)
     facts = operational_facts(ev.assign(channel=pd.NA), MEMBERS, com, as_of=day(120))
     assert set(facts["metric_id"]) == {"max_days_without_staff_reply", "recently_inactive_top_members",
-                                       "first_cohort_retention_gap"}
+                                       "first_cohort_retention_gap", "expert_in_share", "guest_hosted_events",
+                                       "resource_events", "bulk_invited_zombie_share"}
 
 
 def test_no_wait_for_staff_where_nobody_is_on_staff():
@@ -101,3 +104,42 @@ def test_no_wait_for_staff_where_nobody_is_on_staff():
     facts = operational_facts(ev, members, com, as_of=day(10))
     wait = facts[facts["metric_id"] == "max_days_without_staff_reply"].set_index("community_id")["value"]
     assert wait["c"] == pytest.approx(8.0) and pd.isna(wait["q"])
+
+
+def test_monetization_preconditions_by_hand():
+    """A known expert (the one the others address, or a guest host) and real resources (courses, events)."""
+    members = frame([("c", "o", day(0), "owner"), ("c", "g", day(0), "guest"), ("c", "bot", day(0), "bot"),
+                     *(("c", f"m{i}", day(0), "member") for i in range(4)), ("d", "a", day(0), "member")],
+                    ["community_id", "member_id", "joined_at", "role"])
+    com = frame([("c", day(0)), ("d", day(0))], ["community_id", "created_at"])
+    ev = frame([
+        ("c", "m0", day(100), "reply", "o", None), ("c", "m1", day(101), "mention", "o", None),
+        ("c", "m2", day(102), "reaction", "o", None), ("c", "m3", day(103), "reply", "m0", None),
+        ("c", "m0", day(104), "reply", "bot", None),            # to a bot: not a person the others address
+        ("c", "m1", day(105), "reply", "m1", None),             # to oneself: not counted
+        ("c", "m2", day(10), "reply", "m3", None),              # more than 180 days before as_of
+        ("c", "g", day(110), "event", None, "live"), ("c", "o", day(120), "event", None, "online"),
+        *(("c", f"m{i}", day(130), "event_attend", None, None) for i in range(3)),   # a third event day
+        ("c", "m0", day(140), "course_complete", None, None), ("c", "m1", day(141), "purchase", None, "course"),
+        ("c", "m2", day(142), "purchase", None, "shop"),
+        ("d", "a", day(150), "message", None, None),
+    ], ["community_id", "member_id", "ts", "event_type", "target_member_id", "category"])
+    out = monetization_preconditions(ev, members, com, as_of=day(200)).set_index("community_id")
+    assert out.loc["c", "expert_in_share"] == pytest.approx(3 / 4)  # o gets 3 of the 4 counted interactions
+    assert out.loc["c", "guest_hosted_events"] == 1
+    assert out.loc["c", "resource_events"] == 3 + 2  # event days 110, 120, 130; a completion, a course purchase
+    assert pd.isna(out.loc["d", "expert_in_share"]) and out.loc["d", "resource_events"] == 0
+
+
+def test_bulk_invited_zombie_share_by_hand():
+    invitees = [("c", f"q{i}", day(0), "member", "boss") for i in range(10)] + [
+        ("c", "r0", day(0), "member", "amy"), ("c", "r1", day(0), "member", "amy"),
+        ("c", "boss", day(0), "member", None), ("c", "amy", day(0), "member", None)]
+    members = frame(invitees, ["community_id", "member_id", "joined_at", "role", "invited_by"])
+    members["left_at"] = pd.Series(pd.NaT, index=members.index, dtype="datetime64[ns, UTC]")
+    com = frame([("c", day(0))], ["community_id", "created_at"])
+    ev = frame([("c", f"q{i}", day(95), "message") for i in range(3)] + [("c", "r0", day(95), "message")],
+               ["community_id", "member_id", "ts", "event_type"])
+    got = bulk_invited_zombie_share(ev, members, com, as_of=day(100))
+    assert got["c"] == pytest.approx(7 / 10)  # boss brought 10, 7 never active again; amy's 2 are not a bulk
+    assert pd.isna(bulk_invited_zombie_share(ev, members.drop(columns="invited_by"), com, as_of=day(100))["c"])

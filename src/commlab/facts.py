@@ -54,6 +54,26 @@ EXTRA_FACTS: dict[str, FactInfo] = {f.id: f for f in (
              "Retention (active 30–60 days after joining) of members who joined within 14 days of the "
              "community's creation minus that of later members.", "retention_first − retention_later",
              "share", True, "commlab.analysis.signals; DOMAIN.md §4 (初始成员篩選要嚴格)"),
+    FactInfo("expert_in_share", "最受关注者的互动占比", "share of interactions to the most-addressed person",
+             "Over the 180 days up to as_of, the largest share of the interactions aimed at someone (reply, "
+             "mention, reaction with a target) that one account receives (owner, staff, member or guest; not a bot): "
+             "whether the community has a known expert (大咖) the others address.",
+             "max_person |interactions to person| / |interactions|", "share", None,
+             "commlab.analysis.signals; DOMAIN.md §4b (membership fees need a known expert)"),
+    FactInfo("guest_hosted_events", "嘉宾主持的活动数", "events hosted by guests",
+             "Events held (event) in the 180 days up to as_of whose host has the role guest (an invited expert).",
+             "|{event : host role = guest}|", "count", True,
+             "commlab.analysis.signals; DOMAIN.md §4b (分享 by invited guests or 大咖)"),
+    FactInfo("resource_events", "真实资源（课程与活动）", "real resources (courses and events)",
+             "Over the 180 days up to as_of: course completions, course purchases (category course) and event days "
+             "(a UTC day with an event held or at least 3 members attending).",
+             "|course_complete| + |course purchases| + |event days|", "count", True,
+             "commlab.analysis.signals; DOMAIN.md §4b (membership fees need real resources)"),
+    FactInfo("bulk_invited_zombie_share", "批量拉人带来的僵尸占比", "zombie share of bulk invitees",
+             "Of the present members invited (members.invited_by) by someone who invited at least 10 present "
+             "members, the share who joined 30+ days before as_of and had no activity in the 30 days up to it.",
+             "|{zombie invitees of bulk inviters}| / |{invitees of bulk inviters}|", "share", False,
+             "commlab.analysis.signals; DOMAIN.md §4b (purposeless recruiting, 拉人头)"),
     FactInfo("near_next_orbit_members", "接近下一轨道层级的成员数", "members near the next Orbit level",
              "Non-staff members whose Orbit love is at most 0.1 below the threshold of the next level.",
              "|{m : 0 < threshold_next − love_m <= 0.1}|", "count", None,

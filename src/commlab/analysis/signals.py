@@ -2,7 +2,10 @@
 
 These complement the community metrics with signals that point at specific places or people:
 a channel where members wait for a staff reply, top members who went quiet recently, the
-first cohort against later ones. Each function takes ``as_of`` explicitly.
+first cohort against later ones, the zombies brought in by bulk inviters. Others state what a
+practice of the articles needs before it can work: whether the community has a known expert (大咖)
+and real resources (courses, events) before it charges a membership fee (DOMAIN.md §4b, §5).
+Each function takes ``as_of`` explicitly.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ __all__ = [
     "days_without_staff_reply",
     "recently_inactive_top_members",
     "first_cohort_retention_gap",
+    "monetization_preconditions",
+    "bulk_invited_zombie_share",
     "operational_facts",
+    "PRECONDITION_DAYS",
+    "BULK_INVITES",
 ]
 
 MAIN_CHANNEL = "(main)"
@@ -173,10 +180,111 @@ def first_cohort_retention_gap(
     return out.reset_index()
 
 
+#: Days up to ``as_of`` over which the monetization preconditions are looked for.
+PRECONDITION_DAYS = 180
+#: An inviter with at least this many present invitees is a bulk inviter (拉人头).
+BULK_INVITES = 10
+
+
+def monetization_preconditions(events: pd.DataFrame, members: pd.DataFrame, communities: pd.DataFrame, *,
+                               as_of: str | pd.Timestamp, days: int = PRECONDITION_DAYS) -> pd.DataFrame:
+    """What a community has of the article's preconditions of a membership fee: a known expert, real resources.
+
+    "会员变现" needs a known expert (大咖) and real resources, or the group "死得更快" ([D], DOMAIN.md
+    §4b). Over the ``days`` days up to ``as_of``:
+
+    * ``expert_in_share``: the largest share of the interactions aimed at someone (reply, mention,
+      reaction with a target) that one account receives (owner, staff, member or guest; not a bot):
+      a person the others address (NaN without such interactions);
+    * ``guest_hosted_events``: events held (``event``) whose host has the role ``guest`` (an invited
+      expert);
+    * ``resource_events``: course completions, purchases of courses (``category`` ``course``) and event
+      days (a UTC day with an ``event`` or with at least 3 non-staff attendees, as
+      :mod:`commlab.analysis.practices` counts them).
+
+    Returns
+    -------
+    DataFrame
+        ``community_id, expert_in_share, guest_hosted_events, resource_events``, one row per community.
+    """
+    now = to_utc(as_of)
+    ids = communities["community_id"]
+    cols = [c for c in (*_COLUMNS, "target_member_id", "category") if c in events.columns]
+    ev = events[cols]
+    ev = ev[(ev["ts"] <= now) & (ev["ts"] > now - pd.Timedelta(days=days))]
+    keys = ["community_id", "member_id"]
+    bots = members.loc[members["role"] == "bot", keys].assign(_bot=True)
+    if "target_member_id" in ev.columns:
+        hits = ev[ev["event_type"].isin(S.INTERACTION_EVENTS) & ev["target_member_id"].notna()
+                  & (ev["target_member_id"] != ev["member_id"])]
+        hits = hits[["community_id", "target_member_id"]].rename(columns={"target_member_id": "member_id"})
+        hits = hits.merge(bots, on=keys, how="left")
+        hits = hits[hits["_bot"].isna()]
+        per = hits.groupby(keys).size()
+        expert = (per.groupby(level=0).max() / per.groupby(level=0).sum()) if len(per) else pd.Series(dtype=float)
+    else:
+        expert = pd.Series(dtype=float)
+    guests = members.loc[members["role"] == "guest", keys].assign(_guest=True)
+    held = ev[ev["event_type"] == "event"].merge(guests, on=keys, how="left")
+    guest_held = held[held["_guest"].notna()].groupby("community_id").size()
+    staff = members.loc[members["role"].isin(STAFF_ROLES), keys].assign(_staff=True)
+    days_ = ev[ev["event_type"].isin(["event", "event_attend"])].merge(staff, on=keys, how="left")
+    days_ = days_.assign(d=days_["ts"].dt.floor("D"))
+    attendees = days_[(days_["event_type"] == "event_attend") & days_["_staff"].isna()].groupby(
+        ["community_id", "d"])["member_id"].nunique()
+    event_days = days_[days_["event_type"] == "event"].groupby(["community_id", "d"]).size().index.union(
+        attendees[attendees >= 3].index)
+    n_days = pd.Series(1, index=event_days).groupby(level=0).sum() if len(event_days) else pd.Series(dtype=float)
+    courses = ev["event_type"].eq("course_complete")
+    if "category" in ev.columns:
+        courses |= ev["event_type"].eq("purchase") & ev["category"].eq("course").fillna(False)
+    n_courses = ev[courses].groupby("community_id").size()
+    return pd.DataFrame({
+        "community_id": ids.to_numpy(),
+        "expert_in_share": expert.reindex(ids).to_numpy(dtype=float),
+        "guest_hosted_events": guest_held.reindex(ids).fillna(0).to_numpy(dtype=float),
+        "resource_events": (n_courses.reindex(ids).fillna(0) + n_days.reindex(ids).fillna(0)).to_numpy(dtype=float),
+    })
+
+
+def bulk_invited_zombie_share(events: pd.DataFrame, members: pd.DataFrame, communities: pd.DataFrame, *,
+                              as_of: str | pd.Timestamp, bulk: int = BULK_INVITES) -> pd.Series:
+    """Zombie share of the members brought in by bulk inviters (拉人头), per community.
+
+    A bulk inviter has at least ``bulk`` present invitees (``members.invited_by``); their invitees
+    are zombies as in ``zombie_share`` (joined at least 30 days before ``as_of``, no activity in the
+    30 days up to it). NaN where nobody invited that many, or invitations are not recorded.
+
+    Returns
+    -------
+    Series
+        Indexed by ``community_id``.
+    """
+    ids = communities["community_id"]
+    if "invited_by" not in members.columns:
+        return pd.Series(float("nan"), index=ids, dtype=float)
+    now = to_utc(as_of)
+    m = members[~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now)
+                & (members["left_at"].isna() | (members["left_at"] > now)) & members["invited_by"].notna()]
+    m = m.assign(_n=m.groupby(["community_id", "invited_by"])["member_id"].transform("size"))
+    m = m[m["_n"] >= bulk]
+    ev = _columns(events)
+    recent = ev[(ev["ts"] <= now) & (ev["ts"] > now - pd.Timedelta(days=30))
+                & ~ev["event_type"].isin(["join", "leave"])]
+    recent = recent[["community_id", "member_id"]].drop_duplicates().assign(_r=True)
+    m = m.merge(recent, on=["community_id", "member_id"], how="left")
+    zombie = ((m["joined_at"] <= now - pd.Timedelta(days=30)) & m["_r"].isna()).astype(float)
+    return zombie.groupby(m["community_id"]).mean().reindex(ids).astype(float)
+
+
 def operational_facts(
     events: pd.DataFrame, members: pd.DataFrame, communities: pd.DataFrame, *, as_of: str | pd.Timestamp
 ) -> pd.DataFrame:
     """The signals above as a long ``community_id, metric_id, value`` table for the rules.
+
+    Facts: ``max_days_without_staff_reply``, ``recently_inactive_top_members``,
+    ``first_cohort_retention_gap``, the monetization preconditions (``expert_in_share``,
+    ``guest_hosted_events``, ``resource_events``) and ``bulk_invited_zombie_share``.
 
     ``max_days_without_staff_reply`` is NaN in a community without an owner or staff member
     (:data:`REPLYING_ROLES`): nobody there is expected to reply, so there is no wait to measure.
@@ -187,9 +295,15 @@ def operational_facts(
     waits = waits.reindex(ids).fillna(0.0).where(ids.astype(str).isin(replying).to_numpy())
     quiet = recently_inactive_top_members(events, members, as_of=as_of).groupby("community_id").size()
     gap = first_cohort_retention_gap(events, members, communities, as_of=as_of).set_index("community_id")["gap"]
+    pre = monetization_preconditions(events, members, communities, as_of=as_of).set_index("community_id")
+    bulk = bulk_invited_zombie_share(events, members, communities, as_of=as_of)
     wide = pd.DataFrame({
         "max_days_without_staff_reply": waits.to_numpy(),
         "recently_inactive_top_members": quiet.reindex(ids).fillna(0).to_numpy(),
         "first_cohort_retention_gap": gap.reindex(ids).to_numpy(),
+        "expert_in_share": pre["expert_in_share"].reindex(ids).to_numpy(),
+        "guest_hosted_events": pre["guest_hosted_events"].reindex(ids).to_numpy(),
+        "resource_events": pre["resource_events"].reindex(ids).to_numpy(),
+        "bulk_invited_zombie_share": bulk.reindex(ids).to_numpy(),
     }, index=ids)
     return wide.reset_index().melt(id_vars="community_id", var_name="metric_id", value_name="value")
