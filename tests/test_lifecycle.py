@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from commlab.analysis.lifecycle import BetaGeoModel, member_p_alive, rfm_from_events, simulate_bgnbd, zombie_share
+from commlab.errors import NotFittedError
 
 TRUE = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
 
@@ -37,7 +38,7 @@ def test_repr_and_summary_are_readable(fitted):
     assert text.startswith("BetaGeoModel(r=") and "4000 members" in text
     assert list(fitted.summary().columns) == ["value", "se", "lower_95", "upper_95"]
     assert "not fitted" in repr(BetaGeoModel())
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         BetaGeoModel().p_alive([1], [1], [2])
 
 

@@ -1,5 +1,21 @@
 """commlab: a research and playbook kit for community operations (社群运营).
 
+The public API, for a notebook or a script::
+
+    import pandas as pd
+
+    import commlab as cl
+
+    as_of = pd.Timestamp("2024-06-30T16:00:00Z")
+    ds = cl.load_dataset("data/samples")
+    features = cl.member_features(ds.events, ds.members, as_of=as_of)
+    metrics = cl.compute_metrics(ds, as_of=as_of, window=None)
+    rfm = cl.rfm_from_events(ds.events, as_of)
+    p_alive = cl.BetaGeoModel().fit(rfm).p_alive(rfm)
+
+Every name in :data:`__all__` is documented with an example. They are imported lazily (PEP 562): ``import
+commlab`` loads none of pandas, DuckDB or scikit-learn; the first use of a name imports its module.
+
 The package is layered; imports run one way only::
 
     cli -> runner / report -> playbook / rules -> analysis -> data
@@ -9,9 +25,154 @@ See the README for the quick start and ``commlab --help`` for the command line.
 
 from __future__ import annotations
 
-from commlab.data.load import Dataset, load_dataset
-from commlab.errors import CommlabError, DataValidationError
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "Dataset", "load_dataset", "CommlabError", "DataValidationError"]
+#: Public name -> the module that defines it.
+_API: dict[str, str] = {
+    # data in
+    "Dataset": "commlab.data.load",
+    "load_dataset": "commlab.data.load",
+    "load_source": "commlab.sources",
+    "import_source": "commlab.importers",
+    "generate": "commlab.data.generate",
+    # members
+    "member_features": "commlab.analysis.features",
+    "MemberSegmenter": "commlab.analysis.segment",
+    "BetaGeoModel": "commlab.analysis.lifecycle",
+    "rfm_from_events": "commlab.analysis.lifecycle",
+    # communities
+    "list_metrics": "commlab.analysis.metrics",
+    "compute_metrics": "commlab.analysis.metrics",
+    "community_graph": "commlab.analysis.network",
+    "compare_groups": "commlab.analysis.compare",
+    "test_hypotheses": "commlab.analysis.hypotheses",
+    # recommendations and runs
+    "build_facts": "commlab.recommend",
+    "default_rules": "commlab.rules",
+    "executive_summary": "commlab.recommend",
+    "run_playbook": "commlab.runner",
+    # errors and warnings
+    "CommlabError": "commlab.errors",
+    "UsageError": "commlab.errors",
+    "DataValidationError": "commlab.errors",
+    "Problem": "commlab.errors",
+    "PlaybookError": "commlab.errors",
+    "ParameterError": "commlab.errors",
+    "NotebookExecutionError": "commlab.errors",
+    "RunLockedError": "commlab.errors",
+    "PrivacyLeakError": "commlab.errors",
+    "EngineNotFound": "commlab.errors",
+    "MetricNotFound": "commlab.errors",
+    "MissingDependency": "commlab.errors",
+    "InvalidArgument": "commlab.errors",
+    "InvalidType": "commlab.errors",
+    "NotFound": "commlab.errors",
+    "SourceFormatError": "commlab.errors",
+    "ImportFormatError": "commlab.importers.base",
+    "PublishError": "commlab.errors",
+    "TranspileError": "commlab.errors",
+    "NotFittedError": "commlab.errors",
+    "CommlabWarning": "commlab.errors",
+    "ConvergenceWarning": "commlab.errors",
+}
+
+__all__ = [
+    "__version__",
+    "Dataset",
+    "load_dataset",
+    "load_source",
+    "import_source",
+    "generate",
+    "member_features",
+    "MemberSegmenter",
+    "BetaGeoModel",
+    "rfm_from_events",
+    "list_metrics",
+    "compute_metrics",
+    "community_graph",
+    "compare_groups",
+    "test_hypotheses",
+    "build_facts",
+    "default_rules",
+    "executive_summary",
+    "run_playbook",
+    "CommlabError",
+    "UsageError",
+    "DataValidationError",
+    "Problem",
+    "PlaybookError",
+    "ParameterError",
+    "NotebookExecutionError",
+    "RunLockedError",
+    "PrivacyLeakError",
+    "EngineNotFound",
+    "MetricNotFound",
+    "MissingDependency",
+    "InvalidArgument",
+    "InvalidType",
+    "NotFound",
+    "SourceFormatError",
+    "ImportFormatError",
+    "PublishError",
+    "TranspileError",
+    "NotFittedError",
+    "CommlabWarning",
+    "ConvergenceWarning",
+]
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from __getattr__
+    from commlab.analysis.compare import compare_groups
+    from commlab.analysis.features import member_features
+    from commlab.analysis.hypotheses import test_hypotheses
+    from commlab.analysis.lifecycle import BetaGeoModel, rfm_from_events
+    from commlab.analysis.metrics import compute_metrics, list_metrics
+    from commlab.analysis.network import community_graph
+    from commlab.analysis.segment import MemberSegmenter
+    from commlab.data.generate import generate
+    from commlab.data.load import Dataset, load_dataset
+    from commlab.errors import (
+        CommlabError,
+        CommlabWarning,
+        ConvergenceWarning,
+        DataValidationError,
+        EngineNotFound,
+        InvalidArgument,
+        InvalidType,
+        MetricNotFound,
+        MissingDependency,
+        NotebookExecutionError,
+        NotFittedError,
+        NotFound,
+        ParameterError,
+        PlaybookError,
+        PrivacyLeakError,
+        Problem,
+        PublishError,
+        RunLockedError,
+        SourceFormatError,
+        TranspileError,
+        UsageError,
+    )
+    from commlab.importers import import_source
+    from commlab.importers.base import ImportFormatError
+    from commlab.recommend import build_facts, executive_summary
+    from commlab.rules import default_rules
+    from commlab.runner import run_playbook
+    from commlab.sources import load_source
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562) and keep it in the module's namespace."""
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'commlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

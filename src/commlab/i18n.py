@@ -6,6 +6,8 @@ other words figures, tables and reports use. ``t("members", "zh")`` returns ``"æ
 
 from __future__ import annotations
 
+from commlab.errors import InvalidArgument
+
 __all__ = ["LANGS", "t", "check_lang"]
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -48,7 +50,7 @@ TEXT: dict[str, tuple[str, str]] = {
 def check_lang(lang: str) -> str:
     """Return ``lang`` if supported, else raise ``ValueError`` naming the choices."""
     if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGS)}")
+        raise InvalidArgument(f"unknown language {lang!r}; choose one of {', '.join(LANGS)}")
     return lang
 
 

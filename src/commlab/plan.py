@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from commlab.errors import ParameterError
+from commlab.errors import ParameterError, UsageError
 from commlab.parameters import NotebookParameter, check_range, check_value, coerce_value, notebook_parameters
 from commlab.playbook import RESERVED_PARAMETERS, Playbook, Step
 
@@ -114,7 +114,7 @@ def _check_engine(params: dict[str, Any], declared: dict[str, Any], where: str) 
                          if "engine_options" in declared else None)
     try:
         check_engine(str(name), options if isinstance(options, dict) else None)
-    except ValueError as exc:
+    except UsageError as exc:  # EngineNotFound, MissingDependency, InvalidArgument: the step's parameters are wrong
         raise ParameterError(f"{where}: {exc}") from None
 
 

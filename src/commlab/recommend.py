@@ -175,6 +175,14 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30,
     ------
     ValueError
         If ``as_of`` is empty, malformed, or leaves a community without an instant.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
+    >>> facts = cl.build_facts(ds, as_of="2024-06-30T16:00:00Z")
+    >>> facts.columns.tolist()
+    ['community_id', 'metric_id', 'value', 'source', 'n']
     """
     communities = data.communities
     ends = resolve_as_of(as_of, communities)
@@ -769,6 +777,16 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
     Returns
     -------
     ExecutiveSummary
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
+    >>> summary = cl.executive_summary(ds, as_of="2024-06-30T16:00:00Z", rules=cl.default_rules())
+    >>> summary.recs[["community_id", "rule_id", "severity"]].head(2)
+      community_id                     rule_id severity
+    0          c04  incentives_repeat_purchase   medium
+    1          c01           first_cohort_weak      low
     """
     communities = data.communities
     names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))

@@ -247,7 +247,15 @@ def load_rules(source: str | Path | list[dict]) -> list[Rule]:
 
 
 def default_rules() -> list[Rule]:
-    """The shipped rule library (``commlab/rules_library.yaml``)."""
+    """The shipped rule library (``commlab/rules_library.yaml``).
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> rules = cl.default_rules()
+    >>> len(rules) > 10, rules[0].id
+    (True, 'low_base_activity')
+    """
     return load_rules(DEFAULT_LIBRARY)
 
 

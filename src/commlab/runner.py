@@ -596,6 +596,15 @@ def run_playbook(
         If a shareable file names a member; nothing is published.
     PublishError
         If ``latest`` could not be moved to the run (the manifest then says ``failed``).
+
+    Examples
+    --------
+    >>> import os
+    >>> import commlab as cl
+    >>> result = cl.run_playbook("playbooks/demo.yaml", runs_dir=os.environ.get("COMMLAB_TEST_TMP", "runs"),
+    ...                          overrides={"communities": "[c01, c04]", "lang": "en"})
+    >>> result.report.name
+    'report.html'
     """
     pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs)
     if data_dir is not None:

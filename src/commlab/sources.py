@@ -41,6 +41,13 @@ def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DE
     ------
     UsageError
         For an unknown ``source``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_source("data/samples", "canonical", communities=["c01"])
+    >>> ds.communities["name"].tolist()
+    ['咖啡爱好者交流群']
     """
     if source == "canonical":
         return load_dataset(data_dir, tz=tz, communities=communities or None)

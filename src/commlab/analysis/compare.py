@@ -26,6 +26,7 @@ from scipy import stats
 
 from commlab.analysis.economy import classify_economy
 from commlab.analysis.metrics import get_metric, list_metrics, wide
+from commlab.errors import InvalidArgument, NotFound
 
 __all__ = [
     "MIN_GROUP_N",
@@ -101,7 +102,7 @@ def by_type(table: pd.DataFrame, axis: str, mixed: str = "primary") -> pd.DataFr
     [['a', 'brand'], ['a', 'interest'], ['b', 'interest']]
     """
     if mixed not in MIXED:
-        raise ValueError(f"mixed must be one of {MIXED}, got {mixed!r}")
+        raise InvalidArgument(f"mixed must be one of {MIXED}, got {mixed!r}")
     every = f"{axis}_all"
     if mixed == "primary" or every not in table.columns:
         return table
@@ -156,9 +157,20 @@ def compare_groups(
     ------
     KeyError
         If ``axis`` is not a column of ``table``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> table = pd.DataFrame({"community_id": list("abcdef"), "theme": list("xxxyyy"),
+    ...                       "members": [10.0, 12, 14, 30, 32, 35]})
+    >>> cl.compare_groups(table, "theme", metrics=["members"], n_boot=200, seed=0)[["group", "n", "median"]]
+      group  n  median
+    0     x  3    12.0
+    1     y  3    32.0
     """
     if axis not in table.columns:
-        raise KeyError(f"unknown axis {axis!r}; available: {', '.join(map(str, table.columns))}")
+        raise NotFound(axis, table.columns, kind="axis")
     table = by_type(table, axis, mixed)
     rng = np.random.default_rng(seed)
     lo_q, hi_q = (1 - ci) / 2, 1 - (1 - ci) / 2

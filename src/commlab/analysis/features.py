@@ -27,6 +27,7 @@ import pandas as pd
 from commlab.analysis.daymask import bit_of, block_of, day_number
 from commlab.data import schema as S
 from commlab.data.stored import StoredEvents
+from commlab.errors import InvalidArgument
 
 __all__ = [
     "Feature",
@@ -398,11 +399,11 @@ def snapshot_features_sql(events: str, members: str, bounds: list[pd.Timestamp],
         ``k``, community and member.
     """
     if not bounds:
-        raise ValueError("bounds is empty")
+        raise InvalidArgument("bounds is empty")
     if any(b.tzinfo is None for b in bounds):
-        raise ValueError("bounds must be tz-aware (UTC)")
+        raise InvalidArgument("bounds must be tz-aware (UTC)")
     if any(b2 <= b1 for b1, b2 in zip(bounds[:-1], bounds[1:], strict=True)):
-        raise ValueError("bounds must be strictly increasing")
+        raise InvalidArgument("bounds must be strictly increasing")
     lits = [timestamptz_literal(b) for b in bounds]
     last = lits[-1]
     values = ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits))
@@ -507,7 +508,7 @@ ORDER BY k, community_id, member_id
 def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
     ts = pd.Timestamp(when)
     if ts.tzinfo is None:
-        raise ValueError(f"as_of must be tz-aware (UTC); got naive {ts}. Use pd.Timestamp(..., tz='UTC').")
+        raise InvalidArgument(f"as_of must be tz-aware (UTC); got naive {ts}. Use pd.Timestamp(..., tz='UTC').")
     return ts.tz_convert("UTC")
 
 
@@ -542,6 +543,14 @@ def member_features(
     ------
     ValueError
         If ``as_of`` is naive.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
+    >>> features = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> features.columns[:5].tolist(), len(features)
+    (['community_id', 'member_id', 'tenure_days', 'observed_days', 'recency_days'], 2700)
     """
     from commlab.engines.duck import DuckDBEngine
 

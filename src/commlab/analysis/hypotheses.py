@@ -5,7 +5,7 @@ what they are compared with (the other communities, named groups, or a fixed thr
 the expected direction. :func:`test_hypotheses` returns per hypothesis the statistic, p-value,
 effect size, n, whether the data support it, and a sentence in zh and en.
 
-Tests (all one-sided in the expected direction, alpha = 0.05):
+Tests (one-sided in the expected direction, two-sided where the claim is "changes"; alpha = 0.05):
 
 ``groups``
     Permutation test of the Mann–Whitney U statistic (ties count one half), exact by enumeration
@@ -14,8 +14,10 @@ Tests (all one-sided in the expected direction, alpha = 0.05):
     size would otherwise swamp the comparison. Effect: rank-biserial r in [−1, 1] (pooled over
     strata), positive = in the expected direction.
 ``threshold``
-    One-sample sign-flip permutation (Wilcoxon signed-rank statistic) of ``value − threshold`` over
-    the communities where the metric is defined. Effect: median difference.
+    Wilcoxon signed-rank test (:func:`scipy.stats.wilcoxon`: exact for small n without ties,
+    otherwise the normal approximation) of ``value − threshold`` over the communities where the
+    metric is defined; zero differences are dropped. Statistic: the sum of the ranks of the
+    positive differences. Effect: median difference.
 ``kruskal``
     Kruskal–Wallis across every value of the axis ("the axis changes the metric"), epsilon².
 ``members``
@@ -24,8 +26,13 @@ Tests (all one-sided in the expected direction, alpha = 0.05):
     "bought in the window", group communities' members vs the others'). The sentence says so:
     members of one community are not independent replicates of a type.
 
-"Supported" means p < alpha and an effect in the expected direction. When the design cannot reach
-p < alpha (``min_p`` ≥ alpha) the result says "n too small" instead of pretending.
+Multiple testing: the p-values of the hypotheses a run tests are adjusted together with the
+Benjamini–Hochberg procedure (:func:`scipy.stats.false_discovery_control`, ``method="bh"``), which keeps
+the expected share of false discoveries among the supported claims at ``alpha``; ``p_adjusted`` holds
+the adjusted value (NaN for a hypothesis not tested), ``p_value`` the unadjusted one.
+
+"Supported" means an adjusted p < alpha and an effect in the expected direction. When the design
+cannot reach p < alpha (``min_p`` ≥ alpha) the result says "n too small" instead of pretending.
 """
 
 from __future__ import annotations
@@ -43,8 +50,8 @@ from commlab.analysis.daymask import days_between
 from commlab.analysis.metrics import Tables, as_tables, connect, get_metric, make_periods
 
 __all__ = [
-    "Hypothesis", "HYPOTHESES", "OWN", "ALPHA", "test_hypotheses", "is_synthetic", "stratified_u_test",
-    "member_flags", "early_days",
+    "Hypothesis", "HYPOTHESES", "OWN", "ALPHA", "test_hypotheses", "adjust_p_values", "is_synthetic",
+    "stratified_u_test", "member_flags", "early_days",
 ]
 
 ALPHA = 0.05
@@ -269,21 +276,48 @@ def stratified_u_test(
 
 
 def _signed_rank_test(d: np.ndarray, alternative: str) -> dict[str, float]:
+    """Wilcoxon signed-rank test of ``d`` against 0 (:func:`scipy.stats.wilcoxon`), zeros dropped.
+
+    ``u`` is the sum of the ranks of the positive differences (for every ``alternative``; scipy
+    reports the smaller rank sum for a two-sided test); ``min_p`` is the smallest p the design can
+    reach (all differences of one sign): ``0.5 ** n``, doubled when two-sided.
+    """
+    d = np.asarray(d, dtype=float)
     d = d[d != 0]
     n = len(d)
     if n == 0:
         return {"u": math.nan, "p_value": math.nan, "min_p": math.nan}
     ranks = stats.rankdata(np.abs(d))
-    observed = float(ranks[d > 0].sum())
-    signs = np.array(list(itertools.product([0, 1], repeat=n))) if n <= 16 else None
-    if signs is not None:
-        null = signs @ ranks
-    else:
-        rng = np.random.default_rng(0)
-        null = rng.integers(0, 2, size=(20_000, n)) @ ranks
-    p = float((null >= observed - 1e-9).mean()) if alternative == "greater" else float(
-        (null <= observed + 1e-9).mean())
-    return {"u": observed, "p_value": p, "min_p": 0.5 ** n}
+    res = stats.wilcoxon(d, zero_method="wilcox", alternative=alternative)
+    min_p = min(1.0, 0.5 ** n * (2 if alternative == "two-sided" else 1))
+    return {"u": float(ranks[d > 0].sum()), "p_value": float(res.pvalue), "min_p": min_p}
+
+
+def adjust_p_values(p_values: Sequence[float]) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values of one family of tests; NaN (not tested) stays NaN.
+
+    Parameters
+    ----------
+    p_values : sequence of float
+        One p-value per hypothesis; NaN for a hypothesis that was not tested (it does not count
+        in the family).
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values (:func:`scipy.stats.false_discovery_control`, ``method="bh"``).
+
+    Examples
+    --------
+    >>> adjust_p_values([0.01, 0.04, float("nan"), 0.03]).round(3).tolist()
+    [0.03, 0.04, nan, 0.04]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    tested = ~np.isnan(p)
+    if tested.any():
+        out[tested] = stats.false_discovery_control(p[tested], method="bh")
+    return out
 
 
 def member_flags(data, *, as_of, event_type: str) -> pd.DataFrame:
@@ -316,11 +350,20 @@ def _groups_mask(table: pd.DataFrame, h: Hypothesis) -> tuple[pd.Series, pd.Seri
     return inside.astype(bool), other.astype(bool)
 
 
+def _p_text(p) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "=NA"
+    return "<0.001" if p < 0.001 else f"={p:.3f}"
+
+
 def _sentence(h: Hypothesis, res: dict, lang: str) -> str:
     zh = lang == "zh"
     p, eff, n = res.get("p_value"), res.get("effect"), res.get("n")
     n = f"{n:,}" if isinstance(n, int | np.integer) else n  # 8,528 members, as every count in a report
-    pv = "=NA" if p is None or (isinstance(p, float) and math.isnan(p)) else "<0.001" if p < 0.001 else f"={p:.3f}"
+    pv = _p_text(p)
+    pa = res.get("p_adjusted")
+    if pa is not None and not (isinstance(pa, float) and math.isnan(pa)):
+        pv += f"（多重检验校正后 p{_p_text(pa)}）" if zh else f" (adjusted for multiple testing: p{_p_text(pa)})"
     ev = "NA" if eff is None or (isinstance(eff, float) and math.isnan(eff)) else f"{eff:+.2f}"
     if res["note"] == "n too small":
         mp = res.get("min_p")
@@ -376,7 +419,7 @@ def _test_one(h: Hypothesis, table: pd.DataFrame, data, as_of, seed: int) -> dic
     res: dict = {"hypothesis_id": h.id, "metric_id": h.metric_id, "axis": h.axis,
                  "groups": ", ".join(h.groups), "versus": "rest" if h.versus is None else ", ".join(h.versus),
                  "direction": h.direction, "test": "", "level": "communities", "n": 0, "n_group": 0,
-                 "n_compare": 0, "statistic": math.nan, "p_value": math.nan, "effect": math.nan,
+                 "n_compare": 0, "statistic": math.nan, "p_value": math.nan, "p_adjusted": math.nan, "effect": math.nan,
                  "min_p": math.nan, "supported": False, "note": ""}
     if h.metric_id not in table.columns:
         res["note"] = "no data"
@@ -384,15 +427,15 @@ def _test_one(h: Hypothesis, table: pd.DataFrame, data, as_of, seed: int) -> dic
     x = table[h.metric_id].astype(float)
     if h.kind == "threshold":
         vals = x.dropna().to_numpy()
-        res.update(test="sign-flip permutation (Wilcoxon signed-rank) vs threshold", n=len(vals), n_group=len(vals))
+        res.update(test="Wilcoxon signed-rank vs threshold", n=len(vals), n_group=len(vals))
         if len(vals) == 0:
             res["note"] = "no data"
             return res
         d = vals - float(h.threshold or 0.0)
         r = _signed_rank_test(d, h.direction)
         res.update(statistic=r["u"], p_value=r["p_value"], min_p=r["min_p"],
-                   effect=float(np.median(d)) * (1 if h.direction == "greater" else -1))
-        right = res["effect"] > 0
+                   effect=float(np.median(d)) * (-1 if h.direction == "less" else 1))
+        right = True if h.direction == "two-sided" else res["effect"] > 0
         if r["min_p"] >= ALPHA and h.daily_fallback and data is not None:
             return _daily_level(h, res, table, data, as_of)
         if r["min_p"] >= ALPHA:
@@ -539,20 +582,41 @@ def test_hypotheses(
     Returns
     -------
     DataFrame
-        One row per hypothesis: ids, test, n, statistic, p_value, effect, min_p, supported, note,
-        synthetic, source, own (the kit's own control, not a claim of the articles), sentence_zh,
-        sentence_en.
+        One row per hypothesis: ids, test, n, statistic, ``p_value`` (unadjusted), ``p_adjusted``
+        (Benjamini–Hochberg over the hypotheses tested in this call), effect, min_p, ``supported``
+        (adjusted p < alpha and the effect in the expected direction), note, synthetic, source, own
+        (the kit's own control, not a claim of the articles), the statements and a sentence in zh
+        and en.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> from commlab.analysis.hypotheses import Hypothesis
+    >>> table = pd.DataFrame({"community_id": list("abcdefgh"), "theme": list("xxxxxyyy"),
+    ...                       "members": [1.0, 2, 3, 4, 5, 6, 7, 8]})
+    >>> claim = Hypothesis("big_y", "y 社群更大", "y communities are bigger", "members", "theme", ("y",))
+    >>> row = cl.test_hypotheses(table, hypotheses=[claim]).iloc[0]
+    >>> round(float(row["p_value"]), 4), bool(row["supported"])
+    (0.0179, True)
     """
     synthetic = is_synthetic(table) if synthetic is None else bool(synthetic)
+    hs = list(hypotheses)
     rows = []
-    for h in hypotheses:
+    for h in hs:
         get_metric(h.metric_id)
         res = _test_one(h, table, data, as_of, seed)
         res.update(synthetic=synthetic, source=h.source, own=h.source == OWN)
-        res["statement_zh"], res["statement_en"] = h.statement_zh, h.statement_en
-        res["sentence_zh"], res["sentence_en"] = _sentence(h, res, "zh"), _sentence(h, res, "en")
         res.pop("descriptive", None)
         rows.append(res)
+    # one family per run: Benjamini-Hochberg over the hypotheses that were tested; a claim stays
+    # supported only if its adjusted p is below alpha too
+    adjusted = adjust_p_values([r["p_value"] for r in rows])
+    for h, res, p_adj in zip(hs, rows, adjusted, strict=True):
+        res["p_adjusted"] = float(p_adj)
+        res["supported"] = bool(res["supported"] and p_adj < ALPHA)
+        res["statement_zh"], res["statement_en"] = h.statement_zh, h.statement_en
+        res["sentence_zh"], res["sentence_en"] = _sentence(h, res, "zh"), _sentence(h, res, "en")
     return pd.DataFrame(rows)
 
 

@@ -12,16 +12,19 @@ chat streams into the discrete repeat events the model expects.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeResult, minimize
 from scipy.special import digamma, gammaln, hyp2f1
+from sklearn.base import BaseEstimator
 
 from commlab.analysis.daymask import block_of, day_bit, days_between
 from commlab.analysis.features import ACTIVITY_EXCLUDED, timestamptz_literal
 from commlab.engines.base import Source
+from commlab.errors import ConvergenceWarning, InvalidArgument, NotFittedError
 
 __all__ = ["BetaGeoModel", "rfm_from_events", "zombie_share", "simulate_bgnbd", "member_p_alive"]
 
@@ -78,6 +81,30 @@ class _Data:
     w: np.ndarray
 
 
+#: The columns of an RFM table, in the order of an array's columns.
+RFM_COLUMNS = ("frequency", "recency", "T")
+
+
+def _histories(X, recency=None, T=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``frequency``, ``recency`` and ``T`` as float arrays from an RFM table, an (n, 3) array or three arrays."""
+    if recency is None and T is None:
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in RFM_COLUMNS if c not in X.columns]
+            if missing:
+                raise InvalidArgument(f"the RFM table lacks the column(s) {', '.join(missing)}; it needs "
+                                      "frequency, recency and T (as rfm_from_events returns)")
+            return tuple(X[c].to_numpy(dtype=float) for c in RFM_COLUMNS)  # type: ignore[return-value]
+        arr = np.asarray(X, dtype=float)
+        if arr.ndim != 2 or arr.shape[1] != 3:
+            raise InvalidArgument(f"expected an RFM table or an array of shape (n, 3) (frequency, recency, T); "
+                                  f"got shape {arr.shape}: pass recency and T too when X is the frequency alone")
+        return arr[:, 0], arr[:, 1], arr[:, 2]
+    if recency is None or T is None:
+        raise InvalidArgument("give both recency and T with the frequency, or one RFM table")
+    return (np.asarray(X, dtype=float).ravel(), np.asarray(recency, dtype=float).ravel(),
+            np.asarray(T, dtype=float).ravel())
+
+
 def _compress(frequency, recency, T) -> _Data:
     df = pd.DataFrame({
         "x": np.asarray(frequency, dtype=float),
@@ -85,17 +112,22 @@ def _compress(frequency, recency, T) -> _Data:
         "T": np.asarray(T, dtype=float),
     })
     if df.isna().any().any():
-        raise ValueError("frequency, recency and T must not contain missing values")
+        raise InvalidArgument("frequency, recency and T must not contain missing values")
     if (df["x"] < 0).any() or (df["tx"] < 0).any() or (df["tx"] > df["T"] + 1e-9).any():
-        raise ValueError("need frequency >= 0 and 0 <= recency <= T")
+        raise InvalidArgument("need frequency >= 0 and 0 <= recency <= T")
     if ((df["x"] == 0) & (df["tx"] > 0)).any():
-        raise ValueError("recency must be 0 when frequency is 0")
+        raise InvalidArgument("recency must be 0 when frequency is 0")
     g = df.groupby(["x", "tx", "T"], sort=False).size().reset_index(name="w")
     return _Data(g["x"].to_numpy(), g["tx"].to_numpy(), g["T"].to_numpy(), g["w"].to_numpy(dtype=float))
 
 
-class BetaGeoModel:
+class BetaGeoModel(BaseEstimator):
     """The BG/NBD model fitted by maximum likelihood.
+
+    A scikit-learn estimator: ``get_params``/``set_params``/``clone`` work, ``fit`` returns the model,
+    learned state ends in ``_``, and using it unfitted raises :class:`~commlab.errors.NotFittedError`
+    (``sklearn.utils.validation.check_is_fitted`` agrees). ``fit`` takes an RFM table (as from
+    :func:`rfm_from_events`), an array of shape (n, 3), or the three columns apart.
 
     Parameters
     ----------
@@ -112,10 +144,33 @@ class BetaGeoModel:
     log_likelihood_ : float
     n_ : int
         Members fitted.
+    converged_ : bool
+        Whether the optimiser converged; when it did not, ``fit`` warns with
+        :class:`~commlab.errors.ConvergenceWarning`.
+
+    Warns
+    -----
+    ConvergenceWarning
+        From ``fit``, when no optimiser run converged (the estimates may be off).
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> from commlab.analysis.lifecycle import simulate_bgnbd
+    >>> rfm = simulate_bgnbd(2000, 30.0, r=0.25, alpha=4.0, a=0.8, b=2.5, random_state=1)
+    >>> model = cl.BetaGeoModel().fit(rfm)
+    >>> model.converged_, model.get_params()
+    (True, {'penalizer': 0.0})
+    >>> p = model.p_alive(rfm)  # P(alive) per member, in [0, 1]
+    >>> bool(((p >= 0) & (p <= 1)).all())
+    True
     """
 
     def __init__(self, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "params_")
 
     def __repr__(self) -> str:
         if not hasattr(self, "params_"):
@@ -157,14 +212,19 @@ class BetaGeoModel:
                 return nm
         return best
 
-    def fit(self, frequency, recency, T, *, initial: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
-            standard_errors: bool = True):
+    def fit(self, X, recency=None, T=None, *,
+            initial: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0), standard_errors: bool = True):
         """Fit r, alpha, a and b.
 
         Parameters
         ----------
-        frequency, recency, T : array-like
-            Repeat active periods, age at last activity, age at the analysis instant (same unit).
+        X : DataFrame, array-like of shape (n, 3), or array-like of shape (n,)
+            An RFM table with the columns ``frequency`` (repeat active periods), ``recency`` (age at
+            the last activity) and ``T`` (age at the analysis instant), in one unit, as
+            :func:`rfm_from_events` returns; or those three as the columns of an array; or the
+            frequency alone, with ``recency`` and ``T`` given.
+        recency, T : array-like, optional
+            With ``X`` the frequency: the other two columns.
         initial : tuple of 4 float
             Starting values of r, alpha, a, b (a second start scaled to the data is also tried).
         standard_errors : bool, default True
@@ -176,16 +236,22 @@ class BetaGeoModel:
 
         Raises
         ------
-        ValueError
-            On missing values, inconsistent histories, or an empty input.
+        InvalidArgument
+            On missing values, inconsistent histories, or an empty input (also a ``ValueError``).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the optimiser did not converge.
         """
-        d = _compress(frequency, recency, T)
+        d = _compress(*_histories(X, recency, T))
         if d.w.sum() == 0:
-            raise ValueError("no members to fit")
+            raise InvalidArgument("no members to fit")
         starts = [np.log(initial), np.log([0.5, max(float(np.mean(d.T)), 1.0) / 4, 0.5, 2.0])]
         return self._fit_data(d, starts, standard_errors=standard_errors)
 
-    def _fit_data(self, d: _Data, starts: list[np.ndarray], *, standard_errors: bool = True):
+    def _fit_data(self, d: _Data, starts: list[np.ndarray], *, standard_errors: bool = True,
+                  warn: bool = True):
         res = self._search(d, starts)
         logp = res.x
         self.params_ = pd.Series(np.exp(logp), index=list(_PARAMS), name="value")
@@ -193,6 +259,11 @@ class BetaGeoModel:
         self.n_ = int(n)
         self.log_likelihood_ = float(-(self._nll(logp, d) - self.penalizer * (logp ** 2).sum()) * n)
         self.converged_ = bool(getattr(res, "success", True))
+        if warn and not self.converged_:
+            warnings.warn(
+                f"BetaGeoModel: the optimiser did not converge on {self.n_} members ({getattr(res, 'message', '')}); "
+                "the parameters may be off: try a small penalizer (e.g. 0.001) or other initial values",
+                ConvergenceWarning, stacklevel=3)
         self.standard_errors_ = (self._standard_errors(logp, d) if standard_errors
                                  else pd.Series(np.nan, index=list(_PARAMS), name="se"))
         return self
@@ -217,8 +288,8 @@ class BetaGeoModel:
         return pd.Series(np.exp(logp) * se_log, index=list(_PARAMS), name="se")
 
     def _check(self) -> pd.Series:
-        if not hasattr(self, "params_"):
-            raise RuntimeError("BetaGeoModel is not fitted yet: call fit(frequency, recency, T) first")
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError("BetaGeoModel is not fitted yet: call fit(rfm) first")
         return self.params_
 
     def summary(self) -> pd.DataFrame:
@@ -229,32 +300,49 @@ class BetaGeoModel:
             "value": p, "se": se, "lower_95": p - 1.96 * se, "upper_95": p + 1.96 * se,
         }).rename_axis("param")
 
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
-        """Probability that each member is still alive at age ``T``."""
+    def p_alive(self, X, recency=None, T=None) -> np.ndarray:
+        """Probability that each member is still alive at age ``T``.
+
+        Parameters
+        ----------
+        X, recency, T
+            The histories, as for :meth:`fit`.
+
+        Returns
+        -------
+        ndarray
+            One probability per member.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        """
         r, alpha, a, b = self._check().to_numpy()
-        x = np.asarray(frequency, dtype=float)
-        tx = np.asarray(recency, dtype=float)
-        TT = np.asarray(T, dtype=float)
+        x, tx, TT = _histories(X, recency, T)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
                 np.log(alpha + TT) - np.log(alpha + tx))
         odds = np.where(x > 0, np.exp(log_ratio), 0.0)
         return 1.0 / (1.0 + odds)
 
-    def expected_activity(self, t, frequency=None, recency=None, T=None) -> np.ndarray:
+    def expected_activity(self, t, X=None, recency=None, T=None) -> np.ndarray:
         """Expected active periods in the next ``t`` periods.
 
-        Without a history: E[X(t)] for a new member. With ``frequency``, ``recency`` and ``T``:
-        E[Y(t) | x, t_x, T] for each member (Fader, Hardie & Lee 2005, eq. 10).
+        Without a history: E[X(t)] for a new member. With the histories (``X``, ``recency``, ``T``
+        as for :meth:`fit`): E[Y(t) | x, t_x, T] for each member (Fader, Hardie & Lee 2005, eq. 10).
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
         """
         r, alpha, a, b = self._check().to_numpy()
         t = np.asarray(t, dtype=float)
-        if frequency is None:
+        if X is None:
             z = t / (alpha + t)
             return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
-        x = np.asarray(frequency, dtype=float)
-        tx = np.asarray(recency, dtype=float)
-        TT = np.asarray(T, dtype=float)
+        x, tx, TT = _histories(X, recency, T)
         z = t / (alpha + TT + t)
         head = (a + b + x - 1) / (a - 1)
         body = 1 - ((alpha + TT) / (alpha + TT + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
@@ -289,14 +377,24 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
         (periods from the first to the last active period), ``T`` (periods from the first
         active period to the period of ``as_of``), sorted by community and member. Members
         without activity have no row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01"])
+    >>> rfm = cl.rfm_from_events(ds.events, pd.Timestamp("2024-06-30T16:00:00Z"))
+    >>> rfm.columns.tolist()
+    ['community_id', 'member_id', 'frequency', 'recency', 'T']
+    >>> model = cl.BetaGeoModel().fit(rfm)
     """
     from commlab.engines.duck import query_events
 
     if period not in ("D", "W"):
-        raise ValueError(f"period must be 'D' or 'W', got {period!r}")
+        raise InvalidArgument(f"period must be 'D' or 'W', got {period!r}")
     now = pd.Timestamp(as_of)
     if now.tzinfo is None:
-        raise ValueError("as_of must be tz-aware (UTC)")
+        raise InvalidArgument("as_of must be tz-aware (UTC)")
     now = now.tz_convert("UTC")
     step = 7 if period == "W" else 1
     now_idx = (now - _EPOCH_MONDAY).days // step
@@ -349,7 +447,7 @@ def zombie_share(
     x, tx, T = (rfm[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     n = len(x)
     if n == 0:
-        raise ValueError("no members with activity")
+        raise InvalidArgument("no members with activity")
     d = _compress(x, tx, T)
     model = BetaGeoModel(penalizer=penalizer).fit(x, tx, T)
     below = model.p_alive(d.x, d.tx, d.T) < threshold
@@ -361,7 +459,7 @@ def zombie_share(
         w = rs.multinomial(n, d.w / n).astype(float)
         keep = w > 0
         sample = _Data(d.x[keep], d.tx[keep], d.T[keep], w[keep])
-        m = BetaGeoModel(penalizer=penalizer)._fit_data(sample, start, standard_errors=False)
+        m = BetaGeoModel(penalizer=penalizer)._fit_data(sample, start, standard_errors=False, warn=False)
         boots.append(float(sample.w[m.p_alive(sample.x, sample.tx, sample.T) < threshold].sum() / n))
     lo, hi = (np.quantile(boots, [(1 - level) / 2, (1 + level) / 2]) if boots else (np.nan, np.nan))
     return {"share": share, "lower": float(lo), "upper": float(hi), "threshold": threshold, "n": n,

@@ -92,6 +92,7 @@ import pyarrow as pa
 from commlab.analysis.daymask import day_number, days_between
 from commlab.data.load import Dataset
 from commlab.data.stored import StoredEvents
+from commlab.errors import InvalidArgument, InvalidType, MetricNotFound
 
 __all__ = [
     "Metric",
@@ -189,7 +190,7 @@ class Metric:
 
     def __post_init__(self) -> None:
         if (self.sql is None) == (self.compute is None):
-            raise ValueError(f"metric {self.id!r}: give exactly one of sql or compute")
+            raise InvalidArgument(f"metric {self.id!r}: give exactly one of sql or compute")
 
     @property
     def kind(self) -> str:
@@ -214,7 +215,7 @@ def register(metric: Metric) -> Metric:
         If a metric with the same id is already registered (each metric is defined once).
     """
     if metric.id in REGISTRY:
-        raise ValueError(f"metric {metric.id!r} is already registered")
+        raise InvalidArgument(f"metric {metric.id!r} is already registered")
     REGISTRY[metric.id] = metric
     return metric
 
@@ -236,7 +237,7 @@ def get_metric(metric_id: str) -> Metric:
     try:
         return REGISTRY[metric_id]
     except KeyError:
-        raise KeyError(f"unknown metric {metric_id!r}; known: {', '.join(REGISTRY)}") from None
+        raise MetricNotFound(metric_id, REGISTRY) from None
 
 
 #: Order of metric families in tables and figures.
@@ -245,7 +246,15 @@ GROUPS: tuple[str, ...] = ("activity", "participation", "response", "retention",
 
 
 def list_metrics() -> list[Metric]:
-    """Every registered metric, by family (:data:`GROUPS`), then in registration order."""
+    """Every registered metric, by family (:data:`GROUPS`), then in registration order.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> first = cl.list_metrics()[0]
+    >>> first.id, first.name("zh"), first.group
+    ('members', '成员数', 'activity')
+    """
     _ensure_builtins()
     rank = {g: i for i, g in enumerate(GROUPS)}
     return sorted(REGISTRY.values(), key=lambda m: rank.get(m.group, len(GROUPS)))
@@ -337,9 +346,9 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
     if isinstance(data, Mapping):
         missing = [n for n in ("communities", "members", "events") if n not in data]
         if missing:
-            raise TypeError(f"tables missing: {', '.join(missing)}")
+            raise InvalidType(f"tables missing: {', '.join(missing)}")
         return Tables(data["communities"], data["members"], data["events"])
-    raise TypeError(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")
+    raise InvalidType(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")
 
 
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
@@ -409,7 +418,7 @@ def created_name(stmt: str) -> str:
     """The table or view a ``CREATE ... name AS`` statement of the prelude creates."""
     m = re.search(r"CREATE\s+(?:OR\s+REPLACE\s+)?TEMP\s+(?:TABLE|VIEW)\s+(\w+)", stmt, re.IGNORECASE)
     if m is None:
-        raise ValueError(f"not a CREATE statement: {stmt.strip()[:80]}")
+        raise InvalidArgument(f"not a CREATE statement: {stmt.strip()[:80]}")
     return m.group(1)
 
 
@@ -535,14 +544,14 @@ def resolve_as_of(as_of: Any, communities: pd.DataFrame) -> pd.Series:
         s = pd.Series({str(k): _utc(v) for k, v in dict(as_of).items()})
         missing = sorted(set(ids) - set(s.index))
         if missing:
-            raise ValueError(f"as_of has no instant for: {', '.join(missing)}")
+            raise InvalidArgument(f"as_of has no instant for: {', '.join(missing)}")
         return s.reindex(ids)
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-        raise ValueError("as_of is required: pass an explicit date such as '2024-06-30'")
+        raise InvalidArgument("as_of is required: pass an explicit date such as '2024-06-30'")
     if isinstance(as_of, str) and as_of.strip().startswith("created+"):
         spec = as_of.strip()[len("created+"):]
         if not spec.endswith("d") or not spec[:-1].isdigit():
-            raise ValueError(f"as_of rule {as_of!r} must look like 'created+180d'")
+            raise InvalidArgument(f"as_of rule {as_of!r} must look like 'created+180d'")
         created = pd.to_datetime(communities["created_at"], utc=True)
         return pd.Series((created + pd.Timedelta(days=int(spec[:-1]))).to_numpy(), index=ids)
     return pd.Series(_utc(as_of), index=ids)
@@ -582,7 +591,7 @@ def make_periods(
         If ``window`` is not one of :data:`WINDOWS`.
     """
     if window not in WINDOWS:
-        raise ValueError(f"window must be one of 'month', 'week' or None, got {window!r}")
+        raise InvalidArgument(f"window must be one of 'month', 'week' or None, got {window!r}")
     ends = resolve_as_of(as_of, communities)
     created = pd.Series(pd.to_datetime(communities["created_at"], utc=True).to_numpy(), index=ends.index)
     rows: list[tuple[str, str, pd.Timestamp, pd.Timestamp]] = []
@@ -709,7 +718,7 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
     has_n = "n" in out.columns
     if has_n != (metric.group_size is not None):
         why = "returns n without declaring group_size" if has_n else "declares group_size but returns no n"
-        raise ValueError(f"metric {metric.id!r}: {why}")
+        raise InvalidArgument(f"metric {metric.id!r}: {why}")
     out = out[["community_id", "period", "value", *(["n"] if has_n else [])]].copy()
     out["community_id"] = out["community_id"].astype("string")
     out["period"] = out["period"].astype("string")
@@ -808,6 +817,19 @@ def compute_metrics(
         If a metric id is unknown.
     ValueError
         If ``window`` or ``as_of`` is invalid.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
+    >>> m = cl.compute_metrics(ds, as_of="2024-06-30T16:00:00Z", window=None, metrics=["members", "buyer_share"])
+    >>> m.columns.tolist()
+    ['community_id', 'period', 'metric_id', 'value', 'n']
+    >>> m.pivot(index="community_id", columns="metric_id", values="value").round(3)
+    metric_id     buyer_share  members
+    community_id
+    c01                 0.000   1131.0
+    c04                 0.226   1407.0
     """
     from commlab.engines.duck import DuckDBEngine
 

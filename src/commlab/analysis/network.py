@@ -52,6 +52,7 @@ from scipy import sparse
 
 from commlab.analysis.metrics import Metric, MetricContext, register
 from commlab.data.stored import StoredEvents
+from commlab.errors import InvalidArgument, NotFound
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -167,7 +168,7 @@ WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
   AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)"""
     if pairs_only:
         if not hashed:
-            raise ValueError("pairs_only needs hashed ids")
+            raise InvalidArgument("pairs_only needs hashed ids")
         return f"SELECT DISTINCT p.community_id, p.period{col}\n{where}\n"
     return f"""
 SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS target{col},
@@ -685,14 +686,22 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
     ------
     KeyError
         If ``community_id`` is not in the communities table.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01"])
+    >>> g = cl.community_graph(ds, "c01", as_of="2024-06-30T16:00:00Z")
+    >>> type(g).__name__, g.number_of_nodes() > 100
+    ('DiGraph', True)
     """
     from commlab.analysis.metrics import as_tables, connect, make_periods, without_inferred
 
     t = as_tables(data)
-    comm = t.frame("communities")
-    comm = comm[comm["community_id"].astype(str) == str(community_id)]
+    every = t.frame("communities")
+    comm = every[every["community_id"].astype(str) == str(community_id)]
     if comm.empty:
-        raise KeyError(f"unknown community {community_id!r}")
+        raise NotFound(str(community_id), every["community_id"].astype(str), kind="community")
     periods = make_periods(comm, as_of=as_of, window=None)
     if isinstance(t.events, StoredEvents):  # read this community's rows only
         t = dataclasses.replace(t, events=t.events.restrict([str(community_id)]))

@@ -12,6 +12,7 @@ from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit, day_number
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
 from commlab.engines.duck import query_events
+from commlab.errors import InvalidArgument
 from commlab.i18n import t
 
 __all__ = [
@@ -34,7 +35,7 @@ def to_utc(when: str | pd.Timestamp) -> pd.Timestamp:
         If ``when`` is empty or cannot be parsed.
     """
     if when is None or (isinstance(when, str) and not when.strip()):
-        raise ValueError("as_of is required: pass an explicit date such as '2024-06-30'")
+        raise InvalidArgument("as_of is required: pass an explicit date such as '2024-06-30'")
     ts = pd.Timestamp(when)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 

@@ -47,6 +47,7 @@ from commlab.analysis.metrics import (
     resolve_as_of,
 )
 from commlab.data.load import Dataset
+from commlab.errors import InvalidArgument
 
 __all__ = [
     "PERIODS",
@@ -102,9 +103,9 @@ def panel_periods(communities: pd.DataFrame, *, as_of: Any, period: str = "month
         If ``period`` is unknown or ``max_periods`` is below 1.
     """
     if period not in PERIODS:
-        raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
+        raise InvalidArgument(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
     if max_periods is not None and max_periods < 1:
-        raise ValueError(f"max_periods must be at least 1, got {max_periods}")
+        raise InvalidArgument(f"max_periods must be at least 1, got {max_periods}")
     length = PERIODS[period]
     ends = resolve_as_of(as_of, communities)
     created = pd.Series(pd.to_datetime(communities["created_at"], utc=True).to_numpy(), index=ends.index)

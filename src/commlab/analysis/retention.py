@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.analysis.metrics import as_tables, connect, make_periods
+from commlab.errors import InvalidArgument
 
 __all__ = ["cohort_retention", "retention_matrix"]
 
@@ -49,7 +50,7 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
         If ``freq`` is not "month" or "week".
     """
     if freq not in ("month", "week"):
-        raise ValueError(f"freq must be 'month' or 'week', got {freq!r}")
+        raise InvalidArgument(f"freq must be 'month' or 'week', got {freq!r}")
     t = as_tables(data)
     comm = t.frame("communities")
     if communities:

@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from commlab.analysis.roles import ROLE, RoleThresholds
+from commlab.errors import InvalidArgument
 from commlab.privacy import pseudonymize
 
 __all__ = [
@@ -139,6 +140,16 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Present when ``X`` had string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import commlab as cl
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(8, 1, (60, 2))])  # two clear groups
+    >>> seg = cl.MemberSegmenter(random_state=0).fit(X)  # k chosen by the silhouette
+    >>> seg.n_clusters_, sorted(np.bincount(seg.labels_).tolist())
+    (2, [60, 60])
     """
 
     def __init__(
@@ -189,15 +200,15 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
     def _k_range(self, n: int) -> list[int]:
         if isinstance(self.n_clusters, Integral) and not isinstance(self.n_clusters, bool):
             if self.n_clusters < 1:
-                raise ValueError(f"n_clusters must be >= 1 or 'auto', got {self.n_clusters}")
+                raise InvalidArgument(f"n_clusters must be >= 1 or 'auto', got {self.n_clusters}")
             if self.n_clusters > n:
-                raise ValueError(f"n_clusters={self.n_clusters} is larger than n_samples={n}")
+                raise InvalidArgument(f"n_clusters={self.n_clusters} is larger than n_samples={n}")
             return [int(self.n_clusters)]
         if self.n_clusters != "auto":
-            raise ValueError(f"n_clusters must be an int or 'auto', got {self.n_clusters!r}")
+            raise InvalidArgument(f"n_clusters must be an int or 'auto', got {self.n_clusters!r}")
         lo, hi = max(2, int(self.k_min)), min(int(self.k_max), n - 1)
         if hi < lo:
-            raise ValueError(f"cannot choose k automatically with n_samples={n}: need at least {lo + 1} rows")
+            raise InvalidArgument(f"cannot choose k automatically with n_samples={n}: need at least {lo + 1} rows")
         return list(range(lo, hi + 1))
 
     def fit(self, X, y=None, *, profile_features: pd.DataFrame | None = None):
@@ -217,7 +228,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
             On an unknown ``method``, a bad ``n_clusters``, too few rows, or missing values.
         """
         if self.method not in ("kmeans", "gmm"):
-            raise ValueError(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
+            raise InvalidArgument(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
         X = validate_data(self, X, dtype="numeric", ensure_min_samples=2)
         n, p = X.shape
         if self.log == "auto":
@@ -240,7 +251,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         seed = int(rs.randint(np.iinfo(np.int32).max))
         ks = self._k_range(n)
         if self.subsample is not None and self.subsample < 2:
-            raise ValueError(f"subsample must be >= 2 or None, got {self.subsample}")
+            raise InvalidArgument(f"subsample must be >= 2 or None, got {self.subsample}")
         sub = self.subsample is not None and n > self.subsample and (len(ks) > 1 or self.method == "gmm")
         # the k-selection (and a Gaussian mixture) on a seeded subsample; KMeans at the chosen k on every row
         S = Z[np.sort(check_random_state(seed).choice(n, size=self.subsample, replace=False))] if sub else Z
@@ -304,7 +315,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         raw = pd.DataFrame(X, columns=names)
         if extra is not None:
             if len(extra) != len(raw):
-                raise ValueError(f"profile_features has {len(extra)} rows, X has {len(raw)}")
+                raise InvalidArgument(f"profile_features has {len(extra)} rows, X has {len(raw)}")
             more = extra.drop(columns=[c for c in extra.columns if c in raw.columns]).reset_index(drop=True)
             more = more.select_dtypes(include=["number", "bool"]).astype("float64")
             raw = pd.concat([raw, more], axis=1)
@@ -347,7 +358,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if max_sample is not None and max_sample < 2:
-            raise ValueError(f"max_sample must be >= 2 or None, got {max_sample}")
+            raise InvalidArgument(f"max_sample must be >= 2 or None, got {max_sample}")
         n = len(X)
         rs = check_random_state(random_state)
         full = self.predict(X)

@@ -16,6 +16,7 @@ import pandas as pd
 from commlab.analysis.features import STAFF_ROLES
 from commlab.analysis.roles import RoleThresholds, assign_roles
 from commlab.engines.base import Source
+from commlab.errors import InvalidArgument
 
 __all__ = ["JOINED", "role_snapshots", "role_transitions", "transition_matrix"]
 
@@ -71,7 +72,7 @@ def role_snapshots(
     """
     bounds = pd.date_range(_utc(start), _utc(end), freq=freq)
     if len(bounds) < 2:
-        raise ValueError(f"need at least two {freq!r} boundaries between {start} and {end}")
+        raise InvalidArgument(f"need at least two {freq!r} boundaries between {start} and {end}")
     if engine is None:
         from commlab.engines.duck import DuckDBEngine
 

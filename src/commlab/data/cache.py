@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from commlab.data.stored import StoredEvents
+from commlab.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from commlab.data.load import Dataset
@@ -88,7 +89,7 @@ def read_cached(folder: Path, key: str) -> Dataset | None:
         # the events stay in the file: check its footer and columns now, read its rows when needed
         names = set(pq.ParquetFile(events).schema_arrow.names)
         if missing := sorted(set(meta["event_columns"]) - names):
-            raise ValueError(f"events.parquet lacks {', '.join(missing)}")
+            raise InvalidArgument(f"events.parquet lacks {', '.join(missing)}")
     except Exception as exc:  # noqa: BLE001 - any unreadable entry: load the files instead
         logger.warning("data cache entry %s unreadable (%s: %s); loading the files", entry, type(exc).__name__, exc)
         return None

@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from commlab.data import schema as S
+from commlab.errors import InvalidArgument
 
 __all__ = [
     "DEFAULT_SEED",
@@ -1086,9 +1087,9 @@ def generate(seed: int = DEFAULT_SEED, *, scale: float = 1.0, start: str = "2024
     ['bot', 'buyer', 'churn_risk', 'contributor']
     """
     if days < 120:
-        raise ValueError(f"days must be at least 120 (got {days}): roles need 90 days of history plus 30")
+        raise InvalidArgument(f"days must be at least 120 (got {days}): roles need 90 days of history plus 30")
     if scale <= 0:
-        raise ValueError(f"scale must be positive (got {scale})")
+        raise InvalidArgument(f"scale must be positive (got {scale})")
     start_s, weekday = _start_seconds(start)
     rngs = np.random.default_rng(seed).spawn(len(COMMUNITY_SPECS))
     rows, members, events, truth = [], [], [], []
@@ -1403,7 +1404,7 @@ def generate_large(out_dir: str | Path, *, n_members: int, n_events: int, seed: 
         If ``n_members < 2``, ``n_events < 0`` or ``chunk_events < 1``.
     """
     if n_members < 2 or n_events < 0 or chunk_events < 1:
-        raise ValueError("need n_members >= 2, n_events >= 0 and chunk_events >= 1")
+        raise InvalidArgument("need n_members >= 2, n_events >= 0 and chunk_events >= 1")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -43,6 +43,7 @@ from commlab.data.generate import (
     _to_utc,
     _write_csv,
 )
+from commlab.errors import InvalidArgument
 
 __all__ = ["FATES_SEED", "FateRule", "FATE_RULE", "FatesData", "generate_fates", "write_fates",
            "fates_markdown"]
@@ -310,11 +311,12 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
         If ``n_communities`` < 2, ``months`` < 7 or the member range is invalid.
     """
     if n_communities < 2:
-        raise ValueError(f"n_communities must be at least 2, got {n_communities}")
+        raise InvalidArgument(f"n_communities must be at least 2, got {n_communities}")
     if months < 12:
-        raise ValueError(f"months must be at least 12 (deaths happen in months 3-9, then 90 quiet days), got {months}")
+        raise InvalidArgument(
+            f"months must be at least 12 (deaths happen in months 3-9, then 90 quiet days), got {months}")
     if not (1 <= members[0] <= members[1]):
-        raise ValueError(f"members must be a range (min, max) with 1 <= min <= max, got {members}")
+        raise InvalidArgument(f"members must be a range (min, max) with 1 <= min <= max, got {members}")
     start_s, _ = _start_seconds(start)
     end = float(spread_days + months * _MONTH)
     rng = np.random.default_rng(seed)

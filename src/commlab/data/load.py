@@ -68,6 +68,13 @@ class Dataset:
     events_source : DataFrame or StoredEvents
         The events as held, without reading them: what the engines and the SQL analyses take,
         so that they read a stored file in place.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01"])
+    >>> isinstance(ds, cl.Dataset), list(ds.communities["community_id"]), ds.tz
+    (True, ['c01'], 'Asia/Shanghai')
     """
 
     def __init__(self, communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame | StoredEvents,
@@ -266,6 +273,13 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
         If ``data_dir`` does not exist or ``tz`` is not a known zone.
     DataValidationError
         Listing every problem found in every file.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
+    >>> ds.communities["community_id"].tolist(), len(ds.members), len(ds.events)
+    (['c01', 'c04'], 2700, 106128)
     """
     d, paths = _data_files(data_dir, tz)
     sha = {str(p): sha256_file(p) for p in paths.values() if p is not None}

@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from commlab.engines.duck import DuckDBEngine
+from commlab.errors import EngineNotFound, InvalidArgument, MissingDependency
 
-__all__ = ["DuckDBEngine", "ENGINES", "REQUIREMENTS", "register_engine", "get_engine", "check_engine"]
+__all__ = ["DuckDBEngine", "ENGINES", "REQUIREMENTS", "register_engine", "get_engine", "check_engine",
+           "require_engine_packages"]
 
 
 def _spark(**kwargs: Any) -> Any:
@@ -49,18 +51,16 @@ def check_engine(name: str, options: Mapping[str, Any] | None = None) -> None:
 
     Raises
     ------
-    ValueError
-        Naming the known engines, the missing packages with the command that installs them, or
-        the unknown options with the accepted ones.
+    EngineNotFound
+        Naming the known engines (also a ``KeyError``).
+    MissingDependency
+        Naming the missing packages and the extra that installs them (also an ``ImportError``).
+    InvalidArgument
+        Naming the unknown options and the accepted ones (also a ``ValueError``).
     """
     if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}")
-    modules, extra = REQUIREMENTS.get(name, ((), ""))
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ValueError(
-            f"engine {name!r} needs {', '.join(missing)}, which is not installed here: "
-            f"pip install 'commlab[{extra}]' (make setup installs it), or use engine: duckdb")
+        raise EngineNotFound(name, ENGINES)
+    require_engine_packages(name)
     cls = _engine_class(name)
     if cls is None or not options:
         return
@@ -70,8 +70,23 @@ def check_engine(name: str, options: Mapping[str, Any] | None = None) -> None:
     if unknown:
         close = difflib.get_close_matches(unknown[0], accepted, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"engine_options {', '.join(map(repr, unknown))} not accepted by the {name!r} engine"
-                         f"{hint}; accepted: {', '.join(accepted)}")
+        raise InvalidArgument(f"engine_options {', '.join(map(repr, unknown))} not accepted by the {name!r} engine"
+                              f"{hint}; accepted: {', '.join(accepted)}")
+
+
+def require_engine_packages(name: str) -> None:
+    """Raise :class:`~commlab.errors.MissingDependency` when an optional package engine ``name`` needs is missing.
+
+    Raises
+    ------
+    MissingDependency
+        Naming the missing packages and ``pip install 'commlab[extra]'``.
+    """
+    modules, extra = REQUIREMENTS.get(name, ((), ""))
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingDependency(f"engine {name!r}", missing, extra,
+                                hint=" (make setup installs it), or use engine: duckdb")
 
 
 def register_engine(name: str, factory: Callable[..., Any]) -> None:
@@ -84,11 +99,14 @@ def get_engine(name: str = "duckdb", **kwargs: Any) -> Any:
 
     Raises
     ------
-    KeyError
-        Naming the known engines when ``name`` is unknown.
+    EngineNotFound
+        Naming the known engines when ``name`` is unknown (also a ``KeyError``).
+    MissingDependency
+        When the engine needs an optional package that is not installed (``pip install 'commlab[spark]'``).
     """
     try:
         factory = ENGINES[name]
     except KeyError:
-        raise KeyError(f"unknown engine {name!r}; known: {', '.join(ENGINES)}") from None
+        raise EngineNotFound(name, ENGINES) from None
+    require_engine_packages(name)
     return factory(**kwargs)

@@ -27,6 +27,7 @@ import pandas as pd
 from commlab.analysis.features import tidy_features
 from commlab.data import schema as S
 from commlab.data.stored import StoredEvents
+from commlab.errors import InvalidArgument
 
 __all__ = [
     "Source",
@@ -70,9 +71,9 @@ def source_format(paths: Iterable[str]) -> str:
         elif low.endswith((".csv", ".csv.gz", ".tsv")):
             kinds.add("csv")
         else:
-            raise ValueError(f"cannot tell the format of {p!r}: name it *.parquet, *.csv or *.csv.gz")
+            raise InvalidArgument(f"cannot tell the format of {p!r}: name it *.parquet, *.csv or *.csv.gz")
     if len(kinds) != 1:
-        raise ValueError(f"one table must be in one format, got {sorted(kinds)}")
+        raise InvalidArgument(f"one table must be in one format, got {sorted(kinds)}")
     return kinds.pop()
 
 
@@ -96,7 +97,7 @@ def canonical_select(table: S.Table, relation: str, present: Iterable[str]) -> s
     have = set(present)
     missing = [c for c in table.required if c not in have]
     if missing:
-        raise ValueError(f"{table.name}: required column(s) missing from the source: {', '.join(missing)}")
+        raise InvalidArgument(f"{table.name}: required column(s) missing from the source: {', '.join(missing)}")
     cols = []
     for c in table.columns:
         typ = SQL_TYPES[c.dtype]
@@ -114,7 +115,7 @@ def utc_instant(when: str | pd.Timestamp) -> pd.Timestamp:
         If ``when`` is empty.
     """
     if when is None or (isinstance(when, str) and not when.strip()):
-        raise ValueError("as_of is required: pass an explicit instant such as '2024-07-01'")
+        raise InvalidArgument("as_of is required: pass an explicit instant such as '2024-07-01'")
     ts = pd.Timestamp(when)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 

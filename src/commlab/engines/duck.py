@@ -52,6 +52,7 @@ from commlab.engines.base import (
     tidy_features,
     utc_instant,
 )
+from commlab.errors import InvalidArgument, InvalidType
 
 __all__ = ["DuckDBEngine", "bind_as_of", "query_events"]
 
@@ -228,7 +229,7 @@ class DuckDBEngine:
         try:
             v = self.register_tables(con, events=events, members=members)
             if batches < 1:
-                raise ValueError(f"batches must be >= 1, got {batches}")
+                raise InvalidArgument(f"batches must be >= 1, got {batches}")
             groups: list[list[str] | None] = [None]
             if batches > 1:
                 ids = [r[0] for r in con.execute(
@@ -358,6 +359,6 @@ def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]
     if isinstance(data, Mapping):
         missing = [n for n in ("communities", "members", "events") if n not in data]
         if missing:
-            raise TypeError(f"tables missing: {', '.join(missing)}")
+            raise InvalidType(f"tables missing: {', '.join(missing)}")
         return {n: data[n] for n in ("communities", "members", "events")}
-    raise TypeError(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")
+    raise InvalidType(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")

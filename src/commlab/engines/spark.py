@@ -50,6 +50,7 @@ from commlab.engines.base import (
 )
 from commlab.engines.duck import _sources, bind_as_of
 from commlab.engines.transpile import to_dialect
+from commlab.errors import InvalidArgument, import_optional
 
 __all__ = ["SparkEngine", "local_session", "cluster_session"]
 
@@ -60,10 +61,10 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
 
     Raises
     ------
-    ImportError
-        If pyspark is not installed.
+    MissingDependency
+        If pyspark is not installed (also an ``ImportError``): ``pip install 'commlab[spark]'``.
     """
-    from pyspark.sql import SparkSession
+    SparkSession = import_optional("pyspark.sql", extra="spark", what="a Spark session").SparkSession
 
     return (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
             .config("spark.sql.session.timeZone", "UTC")
@@ -81,18 +82,18 @@ def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_n
 
     Raises
     ------
-    ImportError
-        If pyspark is not installed.
+    MissingDependency
+        If pyspark is not installed (also an ``ImportError``): ``pip install 'commlab[spark]'``.
     ValueError
         If ``conf`` sets a session time zone other than UTC.
     """
-    from pyspark.sql import SparkSession
+    SparkSession = import_optional("pyspark.sql", extra="spark", what="a Spark session").SparkSession
 
     settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
                 "spark.sql.execution.arrow.pyspark.enabled": "true"}
     settings.update({str(k): str(v) for k, v in (conf or {}).items()})
     if settings["spark.sql.session.timeZone"] != "UTC":
-        raise ValueError("spark.sql.session.timeZone must be UTC for commlab's definitions")
+        raise InvalidArgument("spark.sql.session.timeZone must be UTC for commlab's definitions")
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -165,7 +166,7 @@ class SparkEngine:
             self.spark = local_session() if self.master is None else cluster_session(self.master, self.conf)
         tz = self.spark.conf.get("spark.sql.session.timeZone")
         if tz != "UTC":
-            raise ValueError(f"spark.sql.session.timeZone must be UTC, is {tz!r}")
+            raise InvalidArgument(f"spark.sql.session.timeZone must be UTC, is {tz!r}")
         return self.spark
 
     # ------------------------------------------------------------------ sources
@@ -266,7 +267,7 @@ class SparkEngine:
 
         tree = sqlglot.parse_one(stmt, read="duckdb")
         if not isinstance(tree, exp.Create):
-            raise ValueError(f"unexpected prelude statement: {stmt.strip()[:80]}")
+            raise InvalidArgument(f"unexpected prelude statement: {stmt.strip()[:80]}")
         name = tree.this.name
         (select,) = to_dialect(tree.expression.sql("duckdb"), "spark")
         df = self.session().sql(select)

@@ -21,15 +21,9 @@ Needs the optional dependency ``sqlglot``.
 
 from __future__ import annotations
 
+from commlab.errors import TranspileError, import_optional  # TranspileError is still importable from here
+
 __all__ = ["to_dialect", "TranspileError"]
-
-
-class TranspileError(ValueError):
-    """sqlglot could not read or write a statement; ``sql`` keeps the source text."""
-
-    def __init__(self, message: str, sql: str):
-        super().__init__(message)
-        self.sql = sql
 
 
 def _rewrite(node, dialect: str):
@@ -71,10 +65,10 @@ def to_dialect(sql: str, dialect: str = "spark", *, pretty: bool = False) -> lis
     ------
     TranspileError
         If sqlglot cannot parse or generate a statement.
-    ImportError
-        If sqlglot is not installed.
+    MissingDependency
+        If sqlglot is not installed (also an ``ImportError``): ``pip install 'commlab[spark]'``.
     """
-    import sqlglot
+    sqlglot = import_optional("sqlglot", extra="spark", what="writing SQL for another dialect")
     from sqlglot.errors import SqlglotError
 
     try:

@@ -166,6 +166,17 @@ def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: 
     UsageError, ImportFormatError, DataValidationError
         See :func:`convert`; also :class:`ImportFormatError` when ``out_dir``
         holds unrelated files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import commlab as cl
+    >>> out = tempfile.mkdtemp() + "/telegram"
+    >>> report = cl.import_source("telegram", "tests/fixtures/importers/telegram/result.json", out)
+    >>> report.rows_mapped
+    {'communities': 1, 'members': 3, 'events': 11}
+    >>> cl.load_dataset(out).communities["platform"].tolist()
+    ['telegram']
     """
     writer = WRITERS.get(fmt)
     if writer is None:

@@ -37,7 +37,7 @@ from commlab.data.coerce import check_table
 from commlab.data.io import check_last_row
 from commlab.data.load import Dataset
 from commlab.data.validate import cross_table_problems
-from commlab.errors import CommlabError, DataValidationError, Problem
+from commlab.errors import DataValidationError, Problem, SourceFormatError
 
 __all__ = [
     "ImportFormatError",
@@ -87,7 +87,7 @@ __all__ = [
 LARGE_INPUT_BYTES = 20 * 1024 * 1024
 
 
-class ImportFormatError(CommlabError):
+class ImportFormatError(SourceFormatError):
     """A source file is not in the layout its importer expects.
 
     Attributes
@@ -106,6 +106,12 @@ class ImportFormatError(CommlabError):
 
     The message reads ``<file>: <record>, field '<field>': <what>`` on its first line (the
     command line prints that line), then the fix.
+
+    Examples
+    --------
+    >>> exc = ImportFormatError("result.json", "not a Telegram export", "export the chat as JSON", record="line 1")
+    >>> exc.one_line(), exc.exit_code
+    ('result.json: line 1: not a Telegram export', 3)
     """
 
     exit_code = 3
