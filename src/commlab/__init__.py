@@ -41,6 +41,7 @@ _API: dict[str, str] = {
     # members
     "member_features": "commlab.analysis.features",
     "MemberSegmenter": "commlab.analysis.segment",
+    "segment_matrix": "commlab.analysis.segment",
     "BetaGeoModel": "commlab.analysis.lifecycle",
     "rfm_from_events": "commlab.analysis.lifecycle",
     # communities
@@ -88,6 +89,7 @@ __all__ = [
     "generate",
     "member_features",
     "MemberSegmenter",
+    "segment_matrix",
     "BetaGeoModel",
     "rfm_from_events",
     "list_metrics",
@@ -130,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.analysis.lifecycle import BetaGeoModel, rfm_from_events
     from commlab.analysis.metrics import compute_metrics, list_metrics
     from commlab.analysis.network import community_graph
-    from commlab.analysis.segment import MemberSegmenter
+    from commlab.analysis.segment import MemberSegmenter, segment_matrix
     from commlab.data.generate import generate
     from commlab.data.load import Dataset, load_dataset
     from commlab.errors import (

@@ -75,6 +75,16 @@ def segment_matrix(features: pd.DataFrame, columns: tuple[str, ...] | list[str] 
     Returns
     -------
     DataFrame of float, same index as ``features``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> features = pd.DataFrame({"tenure_days": [30.0, 90.0], "recency_days": [None, 2.0], "ugc": [0, 12]})
+    >>> cl.segment_matrix(features, columns=["tenure_days", "recency_days", "ugc"])
+       tenure_days  recency_days   ugc
+    0         30.0          30.0   0.0
+    1         90.0           2.0  12.0
     """
     f = features.copy()
     if "recency_days" in columns:
