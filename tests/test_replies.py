@@ -226,3 +226,19 @@ def test_dev_split_inference_beats_the_name_rule() -> None:
     kit, name, previous = (score_logs(held, method=m, model=model) for m in ("kit", "name", "previous"))
     assert previous.f1 < name.f1 < 0.5
     assert kit.f1 > name.f1 + 0.1 and kit.precision > 0.6 and kit.recall > 0.6, (kit, name)
+
+
+def test_irc_import_roundtrip_and_stored_events(tmp_path: Path) -> None:
+    from commlab.data.load import load_dataset
+    from commlab.importers import import_source
+
+    log = tmp_path / "2024-03-01_ubuntu.txt"
+    log.write_text(RAW, encoding="utf-8")
+    import_source("irc", log, tmp_path / "out")
+    ds = load_dataset(tmp_path / "out", tz="UTC")
+    assert set(ds.events["reply_source"].dropna()) <= {"start", "name", "model", "mention"}
+    ids = ["response_rate", "reciprocity"]
+    with_links = wide(compute_metrics(ds, as_of="2024-03-02", window=None, metrics=ids)).iloc[0]
+    without = wide(compute_metrics(ds, as_of="2024-03-02", window=None, metrics=ids,
+                                   include_inferred=False)).iloc[0]
+    assert with_links["reciprocity"] > 0 and math.isnan(without["reciprocity"])
