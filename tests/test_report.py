@@ -105,4 +105,4 @@ def test_run_dirs_are_unique_and_listed(tmp_path: Path) -> None:
     assert runs[b.name]["status"] == "interrupted"  # marked running, but its process is gone
     assert runs[c.name]["status"] == "unknown"
     page = write_index(tmp_path).read_text(encoding="utf-8")
-    assert f'href="demo/{a.name}/report.html"' in page and "<script" not in page
+    assert f'href="./demo/{a.name}/report.html"' in page and "<script" not in page
