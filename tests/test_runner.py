@@ -207,7 +207,7 @@ def _wait_for_sleeping_cell(root: Path, proc: subprocess.Popen) -> Path:
 def test_a_second_run_on_the_same_data_exits_6_naming_the_holder_or_waits(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     pb = write_playbook(root, steps=ONE_STEP)
-    first = _run_cli("-q", "run", str(pb), "--runs-dir", "runs", "-p", "sleep_s", "6", cwd=root)
+    first = _run_cli("-q", "run", str(pb), "--runs-dir", "runs", "-p", "sleep_s", "25", cwd=root)
     holder = _wait_for_sleeping_cell(root, first)
     began = time.monotonic()
     second = subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(pb), "--runs-dir", "runs"], cwd=root,
