@@ -85,14 +85,39 @@ def _text_colour(v: float) -> str:
     return "white" if v < 0.15 or v > 0.85 else "black"
 
 
+def _metric_group(m: str) -> str:
+    try:
+        return get_metric(m).group
+    except KeyError:
+        return ""
+
+
+def _group_bands(ax: Axes, metrics: list[str], cols: int, lang: str) -> None:
+    """White rules between the registry's metric groups and each group named on the right."""
+    groups = [_metric_group(m) for m in metrics]
+    starts = [i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]]
+    if len(starts) < 2:
+        return
+    for i in starts[1:]:
+        ax.axhline(i - 0.5, color="white", linewidth=3)
+    ends = starts[1:] + [len(groups)]
+    right = ax.secondary_yaxis("right")
+    right.set_yticks([(a + b - 1) / 2 for a, b in zip(starts, ends, strict=True)],
+                     [t(f"metric_group_{groups[a]}", lang) for a in starts], fontsize=8)
+    right.tick_params(length=0)
+    right.spines["right"].set_visible(False)
+
+
 def _metric_rows(norm: pd.DataFrame, values: pd.DataFrame | None, column_labels: list[str], *, cmap: str,
                  bar_label: str, lang: str, ax: Axes | None, kind: str | None = None) -> Axes:
     """Metrics as rows (names horizontal), one column per community or type, values in the cells.
 
-    The values are formatted by ``kind``, or by each metric's unit when ``kind`` is ``None``.
+    The values are formatted by ``kind``, or by each metric's unit when ``kind`` is ``None``. The
+    registry's metric groups (activity, participation, ...) are set apart and named on the right;
+    the colour scale lies under the table.
     """
     metrics, cols = list(norm.columns), len(column_labels)
-    ax = _ax(ax, (FULL_WIDTH, _ROW * len(metrics) + 2.0))
+    ax = _ax(ax, (FULL_WIDTH, _ROW * len(metrics) + 2.3))
     data = norm.to_numpy(dtype=float).T
     im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_yticks(range(len(metrics)), [_metric_label(m, lang) for m in metrics], fontsize=8)
@@ -107,7 +132,9 @@ def _metric_rows(norm: pd.DataFrame, values: pd.DataFrame | None, column_labels:
                 if not math.isnan(v[i, j]):
                     ax.text(j, i, fmt_value(v[i, j], unit), ha="center", va="center", fontsize=MIN_FONT_PT,
                             color=_text_colour(data[i, j]) if not math.isnan(data[i, j]) else "black")
-    bar = ax.figure.colorbar(im, ax=ax, fraction=0.03, pad=0.01, shrink=0.5, location="right")
+    _group_bands(ax, metrics, cols, lang)
+    bar = ax.figure.colorbar(im, ax=ax, location="bottom", fraction=0.6 / (_ROW * len(metrics) + 2.3), pad=0.01,
+                             shrink=0.4, aspect=30)
     bar.set_label(bar_label, fontsize=8)
     bar.ax.tick_params(labelsize=MIN_FONT_PT)
     return ax
@@ -134,12 +161,22 @@ def _community_rows(norm: pd.DataFrame, *, cmap: str, bar_label: str, lang: str,
     return ax, step
 
 
+def _has_direction(m: str) -> bool:
+    try:
+        return get_metric(m).direction is not None
+    except KeyError:
+        return True  # not a registered metric: the caller's normalised values are taken as given
+
+
 def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None = None, lang: str = "en",
                         ax: Axes | None = None) -> Axes:
     """Communities × metrics, coloured by direction-aware normalised value (1 = best of the set).
 
-    Up to :data:`COLUMNS_MAX` communities the metrics are rows (names written horizontally) and
-    each community a column, its values formatted in the cells (``65%``, ``1,131``); with more,
+    Only metrics with a direction (higher or lower is better) are drawn: green means better, which
+    says nothing of a community's size or a content tier's share (their values are in the metric
+    table). Up to :data:`COLUMNS_MAX` communities the metrics are rows (names written
+    horizontally, grouped as the registry groups them) and each community a column, its values
+    formatted in the cells (``65%``, ``1,131``); with more,
     the communities are rows and the values are left out (the title says so), the figure at most
     :data:`MAX_LENGTH` inches long.
 
@@ -151,6 +188,9 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
     values : DataFrame, optional
         Raw values of the same shape, printed in the cells (formatted by each metric's unit).
     """
+    directional = [m for m in normalised.columns if _has_direction(m)]
+    normalised = normalised[directional]
+    values = values[[m for m in directional if m in values.columns]] if values is not None else None
     rows = normalised.shape[0]
     bar_label = t("heatmap_scale", lang)
     title = t("heatmap_title", lang)
@@ -301,10 +341,11 @@ def _type_label(label: str, n: int, lang: str) -> str:
 def plot_fingerprint(fingerprint: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
     """Metric × type heatmap of median normalised values (:func:`commlab.analysis.compare.type_fingerprint`).
 
-    Metrics are rows (names horizontal), each type a column headed by its label and number of
-    communities, the medians written in the cells.
+    Metrics with a direction and some value are rows (names horizontal, grouped), each type a
+    column headed by its label and number of communities, the medians written in the cells.
     """
     fp = fingerprint.drop(columns=["n"], errors="ignore")
+    fp = fp[[m for m in fp.columns if _has_direction(m) and fp[m].notna().any()]]  # as the health heatmap
     n = fingerprint["n"] if "n" in fingerprint.columns else pd.Series(0, index=fp.index)
     labels = [_type_label(str(i), int(n.get(i, 0)), lang) for i in fp.index]
     if len(fp) <= COLUMNS_MAX:
