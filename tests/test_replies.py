@@ -99,6 +99,8 @@ def test_cli_replies_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text("1 99 -\n", encoding="utf-8")
     assert main(["replies", "score", str(tmp_path / "x.raw.txt"), str(bad)]) == 3
     assert "links to line 99, but x.raw.txt has 8 lines" in capsys.readouterr().err
+    assert main(["replies", "score", str(tmp_path / "nope.raw.txt"), str(bad)]) == 2
+    assert "file not found" in capsys.readouterr().err
 
 
 def test_irc_importer_keeps_line_numbers(tmp_path: Path) -> None:
@@ -242,3 +244,19 @@ def test_irc_import_roundtrip_and_stored_events(tmp_path: Path) -> None:
     without = wide(compute_metrics(ds, as_of="2024-03-02", window=None, metrics=ids,
                                    include_inferred=False)).iloc[0]
     assert with_links["reciprocity"] > 0 and math.isnan(without["reciprocity"])
+
+
+def test_bad_inputs_name_the_file_and_the_fix(tmp_path: Path) -> None:
+    from commlab.errors import SourceFormatError
+    from commlab.replies.model import ModelFileError
+
+    with pytest.raises(SourceFormatError, match=r"x.log: 2 line\(s\) with a date or time that does not exist, "
+                                                r"e.g. line\(s\) 2, 3"):
+        parse_irc_log("[10:00] <a> hi\n[25:61] <b> hello\n[2024-13-45 10:00:00] <c> x\n", name="x.log")
+    with pytest.raises(SourceFormatError, match="notes.txt: no message line found"):
+        parse_irc_log("just some notes\n", name="notes.txt")
+    bad = tmp_path / "model.json"
+    data = default_model().to_json()
+    bad.write_text(json.dumps({**data, "features": data["features"][:-1]}), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="fitted on other features.*refit it with scripts/train_reply_model.py"):
+        ReplyModel.load(bad)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from commlab.errors import InvalidArgument, UsageError
 from commlab.replies.corpus import Link, LinkScore, find_pairs, read_annotation, read_text, score_links
 from commlab.replies.features import Chat
 from commlab.replies.irclog import IrcLogError, LogLine, parse_irc_log
@@ -110,15 +111,15 @@ def predict_links(lines: Sequence[LogLine], *, method: str = "kit", first: int =
 
     Raises
     ------
-    ValueError
-        If ``method`` is unknown.
+    InvalidArgument
+        If ``method`` is unknown (also a ValueError).
     """
     if method == "previous":
         return _previous(lines, first)
     if method == "name":
         return _name(lines, first)
     if method != "kit":
-        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        raise InvalidArgument(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     chat, line_of = corpus_chat(lines)
     out = {(ln.index, ln.index) for ln in lines if ln.index >= first and not ln.is_content}
     for d in link_messages(chat, model=model, signals=signals):
@@ -162,19 +163,21 @@ def pairs_of(raw: str | Path, annotation: str | Path | None = None) -> list[tupl
 
     Raises
     ------
+    UsageError
+        If a file is missing, or a folder is given with an annotation file.
     IrcLogError
-        If a file is missing, or the folder holds no pair.
+        If the folder holds no pair.
     """
     r = Path(raw)
     if r.is_dir():
         if annotation is not None:
-            raise IrcLogError(str(r), "a folder of pairs takes no separate annotation file")
+            raise UsageError(f"{r}: a folder of pairs takes no separate annotation file")
         return find_pairs(r)
     if annotation is None:
-        raise IrcLogError(str(r), "an annotation file is needed with a raw log file")
+        raise UsageError(f"{r}: an annotation file is needed with a raw log file")
     for p in (r, Path(annotation)):
         if not p.is_file():
-            raise IrcLogError(str(p), "file not found")
+            raise UsageError(f"file not found: {p}")
     return [(r, Path(annotation))]
 
 

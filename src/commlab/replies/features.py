@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from commlab.errors import InvalidArgument
 from commlab.replies.signals import GREETING, QUESTION, THANKS, Names, tokens
 
 __all__ = ["Chat", "FEATURES", "WINDOW", "candidate_features", "chat_features"]
@@ -70,7 +71,7 @@ class Chat:
     def __post_init__(self) -> None:
         n = len(self.authors)
         if len(self.seconds) != n or len(self.texts) != n:
-            raise ValueError("authors, seconds and texts must have the same length")
+            raise InvalidArgument("authors, seconds and texts must have the same length")
         if self.names is None:
             self.names = Names((a, a) for a in self.authors)
         names = self.names

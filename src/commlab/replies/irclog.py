@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime, timedelta
 
-from commlab.errors import CommlabError
+from commlab.errors import SourceFormatError
 
 __all__ = ["LogLine", "IrcLogError", "parse_irc_log", "date_from_name", "KINDS"]
 
@@ -58,7 +58,7 @@ _DAY_BACK = timedelta(hours=6)
 _NOT_NICK = re.compile(r"[/\[\]:]|^\.\.")
 
 
-class IrcLogError(CommlabError):
+class IrcLogError(SourceFormatError):
     """An IRC log (or its annotation) is not in a layout the kit reads.
 
     Attributes
@@ -163,11 +163,12 @@ def _split(line: str) -> tuple[str, str | None, str | None, str | None, str, str
     return "unknown", None, None, None, line, None
 
 
-def _clock(day: Date, time: str) -> datetime:
+def _clock(day: Date, time: str) -> datetime | None:
+    """``time`` (hh:mm[:ss]) on ``day``, or ``None`` when it is not a time of day."""
     parts = [int(p) for p in time.split(":")]
     h, mi, s = (parts + [0])[:3]
     if h > 23 or mi > 59 or s > 59:
-        raise ValueError(time)
+        return None
     return datetime(day.year, day.month, day.day, h, mi, s)
 
 
@@ -208,13 +209,14 @@ def parse_irc_log(text: str, *, name: str = "<log>", day: Date | None = None) ->
     for i, (kind, dtext, ttext, nick, body, new) in enumerate(parsed):
         ts = None
         if ttext is not None:
-            d = Date.fromisoformat(dtext) if dtext else (prev.date() if prev is not None else day)
-            if d is not None:
-                try:
-                    ts = _clock(d, ttext)
-                except ValueError:
-                    bad.append(i)
-                    ts = None
+            try:
+                d = Date.fromisoformat(dtext) if dtext else (prev.date() if prev is not None else day)
+            except ValueError:  # 2024-13-45: reported with the bad times
+                d, ttext = None, "99:99"
+            if _clock(Date(2000, 1, 1), ttext) is None:
+                bad.append(i)
+            elif d is not None:
+                ts = _clock(d, ttext)
                 if ts is not None and not dtext and prev is not None and ts < prev - _DAY_BACK:
                     ts += timedelta(days=1)
         if ts is None:
@@ -223,7 +225,8 @@ def parse_irc_log(text: str, *, name: str = "<log>", day: Date | None = None) ->
             prev = ts
         out.append(LogLine(i, kind, nick, body, ts, new))
     if bad:
-        raise IrcLogError(name, f"{len(bad)} line(s) with a time that is not a time of day, e.g. line(s) "
-                          + ", ".join(str(i + 1) for i in bad[:5]), "times are hh:mm or hh:mm:ss, 24-hour")
+        raise IrcLogError(name, f"{len(bad)} line(s) with a date or time that does not exist, e.g. line(s) "
+                          + ", ".join(str(i + 1) for i in bad[:5]),
+                          "dates are YYYY-MM-DD, times hh:mm or hh:mm:ss, 24-hour")
     first = next((x.ts for x in out if x.ts is not None), None)
     return [x if x.ts is not None else LogLine(x.index, x.kind, x.nick, x.text, first, x.new_nick) for x in out]
