@@ -7,12 +7,20 @@ each goal to the metrics of its scorecard, each with the direction that is good 
 the article behind the choice. A community without a goal gets :data:`DEFAULT_METRICS` and the
 report says once that no goal was stated; the goal is never guessed from the data.
 
-The mapping is data, not code: :func:`scorecard_metrics` reads it, :func:`goal_table` shows it
-(``docs/GOALS.md`` is its text, kept equal by a test).
+The rules follow the goal too (:data:`GOAL_RULES`): a rule that serves the community's goal is
+raised in severity and, where the articles say the goal needs more, its thresholds are tightened (a
+conversion goal asks for more repeat purchases and referrals before it is satisfied; a service goal
+for faster answers). :func:`commlab.rules.evaluate_rules` applies it per community; a community
+without a goal gets the library as written.
+
+The mapping is data, not code: :func:`scorecard_metrics` and :func:`goal_rule` read it,
+:func:`goal_table` and :func:`goal_rules_table` show it (``docs/GOALS.md`` is their text, kept equal
+by a test).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,7 +28,7 @@ import pandas as pd
 from commlab.data.schema import GOAL
 
 __all__ = ["GoalMetric", "GOAL_METRICS", "DEFAULT_METRICS", "scorecard_metrics", "goal_of", "goal_table",
-           "goals_markdown"]
+           "GoalRule", "GOAL_RULES", "goal_rule", "goal_rules_table", "goals_markdown", "without_citations"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,122 @@ GOAL_METRICS: dict[str, tuple[GoalMetric, ...]] = {
 }
 #: The scorecard of a community whose goal is not stated: the base measures every article shares.
 DEFAULT_METRICS: tuple[GoalMetric, ...] = (_ACTIVE, _RETAIN, _UGC, _RESPONSE, _ZOMBIE)
+
+
+@dataclass(frozen=True)
+class GoalRule:
+    """How one rule follows one goal.
+
+    Attributes
+    ----------
+    rule : str
+        Rule id of the shipped library (``src/commlab/rules_library.yaml``).
+    severity : str or None
+        The rule's severity for a community with this goal (``high``, ``medium``, ``low``); ``None``:
+        as written.
+    thresholds : tuple of (str, float)
+        ``(metric, value)``: the value of every condition of the rule that compares that metric with
+        a fixed threshold (not those against peers or the previous run).
+    why_zh, why_en : str
+        Why, with the article.
+    """
+
+    rule: str
+    severity: str | None
+    thresholds: tuple[tuple[str, float], ...]
+    why_zh: str
+    why_en: str
+
+
+#: Per goal, the rules that serve it: raised in severity, thresholds tightened where the articles ask for more.
+GOAL_RULES: dict[str, tuple[GoalRule, ...]] = {
+    "retention": (
+        GoalRule("onboarding_ritual", None, (("retention_30d", 0.4),),
+                 "留存目标要求更多新成员留下来 [A][B]", "a retention goal needs more newcomers to stay [A][B]"),
+        GoalRule("low_base_activity", None, (("active_share_30d", 0.3),),
+                 "维护基本活跃是留存的前提 [D]", "base activity comes first for retention [D]"),
+        GoalRule("zombie_overload", "high", (("zombie_share", 0.3),),
+                 "僵尸粉多的群会死 [D]", "a group full of zombies dies [D]"),
+        GoalRule("recruiting_zombies", "high", (),
+                 "无目的拉人只会留下僵尸粉 [D]", "purposeless recruiting leaves zombies [D]"),
+        GoalRule("lurker_revival", "high", (),
+                 "潜水成员要被带动成为普通用户 [D]", "lurkers are to be brought in as members [D]"),
+    ),
+    "conversion": (
+        GoalRule("incentives_repeat_purchase", "high", (("repeat_purchase_rate", 0.3), ("referral_rate", 0.05)),
+                 "转化目标看复购率与转介绍率 [A]", "a conversion goal lives on repeat purchase and referral [A]"),
+        GoalRule("rewards_without_lift", "high", (("reward_activity_lift", 1.1),),
+                 "激励机制（积分、优惠券）要推动购买 [D]", "points and coupons are meant to drive purchases [D]"),
+        GoalRule("membership_without_preconditions", "high", (),
+                 "没有大咖与资源的付费社群死得更快 [D]",
+                 "a paid group without an expert and resources dies faster [D]"),
+        GoalRule("low_membership_renewal", "high", (("membership_renewal_rate", 0.6),),
+                 "会员变现靠续费 [D]", "membership monetization lives on renewals [D]"),
+        GoalRule("monetization_fit_knowledge", "medium", (),
+                 "不产生变现的社群无法长久 [D]", "a group that never earns does not last [D]"),
+        GoalRule("monetization_fit_consumption", "medium", (),
+                 "不产生变现的社群无法长久 [D]", "a group that never earns does not last [D]"),
+    ),
+    "service": (
+        GoalRule("slow_first_response", None, (("response_rate", 0.8), ("median_first_response_hours", 12.0)),
+                 "服务目标要求问题更快得到回应 [D][E]", "a service goal needs faster answers [D][E]"),
+        GoalRule("channel_without_staff_reply", "high", (("max_days_without_staff_reply", 2.0),),
+                 "管理团队负责日常回应 [D]", "the management team owns the daily replies [D]"),
+        GoalRule("empower_core_users", None, (("core_reply_share", 0.3),),
+                 "核心用户协助答疑 [D]", "core users help answer [D]"),
+    ),
+    "brand": (
+        GoalRule("fan_economy_low_peer_exchange", "high", (("member_to_member_share", 0.5),),
+                 "品牌社群的口碑来自成员之间（小米）[D]", "a brand's word of mouth runs between members (Xiaomi) [D]"),
+        GoalRule("weak_ties", "medium", (),
+                 "信任与链接 [E]", "trust and ties [E]"),
+        GoalRule("low_base_activity", None, (("ugc_share", 0.6),),
+                 "成员自发产生内容 [B][C]", "members create the content [B][C]"),
+    ),
+    "knowledge": (
+        GoalRule("low_completion", "high", (("completion_rate", 0.4),),
+                 "知识型社群看完课率 [A]", "learning groups live on completion [A]"),
+        GoalRule("irregular_events", "medium", (),
+                 "陪伴式运营：课程表、打卡、定期分享 [A]", "accompanying operations: schedule, check-ins, talks [A]"),
+        GoalRule("events_without_lift", "medium", (),
+                 "活动要带动学习与交流 [A]", "events should lift learning and exchange [A]"),
+        GoalRule("unfocused_topics", "medium", (),
+                 "垂直细分 [E]", "vertical focus [E]"),
+    ),
+}
+
+
+_CITATION = re.compile(r"\s*(\[[A-E]\])+(\s*§\d+)?")
+
+
+def without_citations(text: str) -> str:
+    """``text`` without the article marks (``[A]``, ``[D][E]``, ``[D] §5``): a report reader has no key to them.
+
+    Examples
+    --------
+    >>> without_citations("变现：人均收入 [D] §5")
+    '变现：人均收入'
+    """
+    return _CITATION.sub("", text).strip()
+
+
+def goal_rule(goal: str | None, rule_id: str) -> GoalRule | None:
+    """How rule ``rule_id`` follows ``goal`` (``None`` where it does not, or no goal is stated)."""
+    if goal is None or goal is pd.NA or (isinstance(goal, float) and goal != goal) or goal == "":
+        return None
+    return next((g for g in GOAL_RULES.get(str(goal), ()) if g.rule == rule_id), None)
+
+
+def goal_rules_table(lang: str = "en") -> pd.DataFrame:
+    """:data:`GOAL_RULES` as a table: goal, rule, severity, thresholds and why, in ``lang``."""
+    zh = lang == "zh"
+    rows = []
+    for goal, rules in GOAL_RULES.items():
+        for g in rules:
+            rows.append({"goal": GOAL.label(goal, lang), "rule": g.rule, "severity": g.severity or "",
+                         "thresholds": ", ".join(f"{m} {v:g}" for m, v in g.thresholds),
+                         "why": g.why_zh if zh else g.why_en})
+    return pd.DataFrame(rows)
 
 
 def goal_of(communities: pd.DataFrame) -> pd.Series:
@@ -135,6 +259,24 @@ def goals_markdown() -> str:
     for (_, r), why_zh in zip(goal_table("en").iterrows(), zh["why"], strict=True):
         goal = r["goal"] if r["goal"] == "no goal stated" else f"{r['goal']} ({GOAL.label(_code(r['goal']), 'zh')})"
         lines.append(f"| {goal} | `{r['metric']}` | {r['direction']} | {r['why']} · {why_zh} |")
+    lines += [
+        "",
+        "## The rules follow the goal",
+        "",
+        "For a community with a goal, the rules that serve it are raised to the severity below (empty: as "
+        "written) and compare the metrics named with the tighter thresholds below instead of the library's "
+        "(`src/commlab/rules_library.yaml`; conditions against peers or the previous run are unchanged). A "
+        "community without a goal gets the library as written. Each recommendation carries the goal it was "
+        "read for (`goal` in `summary.json`), and its threshold text shows the threshold used.",
+        "",
+        "| goal | rule | severity | thresholds | why (article) |",
+        "|---|---|---|---|---|",
+    ]
+    zh_rules = goal_rules_table("zh")
+    for (_, r), why_zh in zip(goal_rules_table("en").iterrows(), zh_rules["why"], strict=True):
+        thresholds = ", ".join(f"`{t}`" for t in r["thresholds"].split(", ")) if r["thresholds"] else ""
+        goal = f"{r['goal']} ({GOAL.label(_code(r['goal']), 'zh')})"
+        lines.append(f"| {goal} | `{r['rule']}` | {r['severity']} | {thresholds} | {r['why']} · {why_zh} |")
     return "\n".join(lines) + "\n"
 
 

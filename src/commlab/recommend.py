@@ -48,11 +48,13 @@ import pandas as pd
 from commlab.analysis.metrics import compute_metrics, resolve_as_of
 from commlab.analysis.orbit import orbit_table
 from commlab.analysis.overview import STAFF_ROLES, to_utc
+from commlab.analysis.practices import platform_activity
 from commlab.analysis.signals import operational_facts
 from commlab.data.load import Dataset
-from commlab.data.schema import EVENT_TYPE
+from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM
 from commlab.evidence import evidence_text, threshold_text
 from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
+from commlab.goals import goal_of, scorecard_metrics, without_citations
 from commlab.privacy import DEFAULT_K, MEMBER_SHARE_METRICS, SUPPRESSED, check_k, small_group_mask
 from commlab.rules import (
     PROFILE_COLUMNS,
@@ -64,7 +66,7 @@ from commlab.rules import (
     not_applicable,
     not_applicable_summary,
 )
-from commlab.rules_text import format_value, tr
+from commlab.rules_text import format_value, join_words, tr
 
 __all__ = [
     "SCHEMA",
@@ -86,6 +88,10 @@ __all__ = [
     "fact_changes",
     "recommendation_changes",
     "scorecard_html",
+    "goal_scorecard_html",
+    "goals_payload",
+    "goal_note",
+    "platform_notes",
     "recommendations_html",
     "not_applicable_html",
     "changes_html",
@@ -497,6 +503,149 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
         hidden_note=tr("hidden", lang, n=shown_hidden, k=k, dash=SUPPRESSED) if shown_hidden else "")
 
 
+def goals_payload(communities: pd.DataFrame, lang: str = "en") -> tuple[dict[str, str | None],
+                                                                        dict[str, list[dict[str, Any]]]]:
+    """Each community's stated goal and the metrics of its scorecard (:mod:`commlab.goals`).
+
+    Returns
+    -------
+    (dict, dict)
+        ``community_id -> goal`` (``None`` where none is stated: never guessed) and ``community_id ->
+        [{metric, higher_is_better, why}]`` (``why`` in ``lang``; the shared base measures where no goal
+        is stated).
+    """
+    goals = {str(c): (None if pd.isna(g) else str(g)) for c, g in goal_of(communities).items()}
+    zh = lang == "zh"
+    metrics = {c: [{"metric": m.metric, "higher_is_better": m.higher_is_better,
+                    "why": without_citations(m.why_zh if zh else m.why_en)} for m in scorecard_metrics(g)]
+               for c, g in goals.items()}
+    return goals, metrics
+
+
+def goal_note(goals: dict[str, str | None], names: dict[str, str], lang: str = "en") -> str:
+    """The one sentence saying which communities state no goal ("" when every one does)."""
+    missing = [c for c, g in goals.items() if g is None]
+    if not missing:
+        return ""
+    if len(missing) == len(goals):
+        return tr("goal_missing_all", lang)
+    return tr("goal_missing_some", lang, names=join_words([names.get(c, c) for c in missing], lang, "and"))
+
+
+def goal_scorecard_html(facts: pd.DataFrame, names: dict[str, str], goals: dict[str, str | None], *,
+                        lang: str = "en", suppressed: list[str] | None = None, k: int = DEFAULT_K) -> str:
+    """The scorecard of each stated goal, and the sentence on the communities that state none.
+
+    One table per goal (in the order of :data:`commlab.data.schema.GOAL`), its communities as rows and
+    the goal's measures (:func:`commlab.goals.scorecard_metrics`) as columns, each coloured against the
+    median of all communities of the run in the direction that serves the goal. Communities without a
+    goal get a table of the shared base measures only when other communities state one; the uniform
+    scorecard (:func:`scorecard_html`) stays as it is.
+    """
+    stated = [g for g in GOAL.codes if g in set(goals.values())]
+    hidden = _hidden(facts)
+    small = set(suppressed or [])
+    value = facts.pivot_table(index="community_id", columns="metric_id", values="value", aggfunc="first",
+                              dropna=False)
+    groups = []
+    for goal in [*stated, *([None] if stated and None in goals.values() else [])]:
+        members = [c for c in names if goals.get(c) == goal]
+        spec = scorecard_metrics(goal)
+        rows = []
+        for cid in members:
+            cells = []
+            for m in spec:
+                col = value[m.metric] if m.metric in value.columns else pd.Series(dtype=float)
+                v = col.get(cid, float("nan"))
+                others = col.drop(index=[c for c in small if c in col.index]).dropna()
+                tone = ""
+                if not pd.isna(v) and len(others) > 1 and v != others.median() and cid not in small:
+                    tone = "cl-good" if (v > others.median()) == m.higher_is_better else "cl-bad"
+                text = format_value(v, _unit(m.metric), lang)
+                if cid in small and m.metric != "members":
+                    text, tone = SUPPRESSED, ""
+                elif (cid, m.metric) in hidden:
+                    text, tone = (f"<{k}" if m.metric in MEMBER_COUNT_FACTS else SUPPRESSED), ""
+                cells.append({"text": text, "tone": tone})
+            rows.append({"name": names.get(cid, cid), "note": tr("suppressed", lang, k=k) if cid in small else "",
+                         "cells": cells})
+        header = tr("goal_header", lang, goal=GOAL.label(goal, lang)) if goal else tr("goal_none_header", lang)
+        groups.append({
+            "header": header, "rows": rows,
+            "headers": [f"{fact_name(m.metric, lang)} {'↑' if m.higher_is_better else '↓'}" for m in spec],
+            "why": [f"{fact_name(m.metric, lang)}{tr('colon', lang)}"
+                    f"{without_citations(m.why_zh if lang == 'zh' else m.why_en)}" for m in spec],
+        })
+    return _render("goal_scorecard.html.j2", note=goal_note(goals, names, lang), groups=groups,
+                   community_header=tr("community", lang), why_label=tr("goal_why", lang),
+                   legend={"lead": tr("goal_legend", lang), "better": tr("legend_better", lang),
+                           "worse": tr("legend_worse", lang),
+                           "single": tr("legend_single", lang) if len(names) < 2 else ""})
+
+
+def _platforms_declared(communities: pd.DataFrame) -> dict[str, list[str]]:
+    col = "platform_all" if "platform_all" in communities.columns else "platform"
+    out = {}
+    for cid, primary, every in zip(communities["community_id"].astype(str), communities["platform"],
+                                   communities[col], strict=True):
+        values = [] if pd.isna(every) else [p for p in str(every).split(";") if p]
+        out[cid] = values or ([] if pd.isna(primary) else [str(primary)])
+    return out
+
+
+def platform_notes(data: Dataset, facts: pd.DataFrame, *, as_of: Any, period_days: int = 30,
+                   lang: str = "en") -> list[dict[str, str]]:
+    """One sentence per community that spans several platforms: where its members are active (主战场).
+
+    A community spans several platforms when it declares several (``platform_all``) or its events carry
+    several (``events.platform``; ``main_platform_share`` below 1). The sentence gives the share of member
+    activity of the latest ``period_days`` days on each platform (:func:`commlab.analysis.practices.
+    platform_activity`), or says that the events do not record their platform.
+
+    Returns
+    -------
+    list of dict
+        ``community_id, text`` (``text`` in ``lang``), in the order of the communities table.
+    """
+    communities = data.communities
+    names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))
+    declared = _platforms_declared(communities)
+    main = facts[facts["metric_id"] == "main_platform_share"].set_index("community_id")["value"]
+    spread = [c for c in declared if len(declared[c]) > 1 or (c in main.index and main[c] < 1)]
+    if not spread:
+        return []
+    ends = resolve_as_of(as_of, communities)
+    ends.index = ends.index.astype(str)
+    shares = []
+    for end, ids in ends[spread].groupby(ends[spread], sort=True):
+        batch = list(ids.index)
+        events = data.events_of(batch)
+        members = data.members[data.members["community_id"].astype(str).isin(batch)]
+        got = platform_activity(events, members, communities, start=end - pd.Timedelta(days=period_days), end=end)
+        if "platform" not in events.columns or not bool(events["platform"].notna().any()):
+            got = got.iloc[0:0]  # no event says where it happened: the primary platform is not a finding
+        shares.append(got)
+    table = pd.concat(shares, ignore_index=True)
+    label = lambda p: PLATFORM.label(p, lang)  # noqa: E731
+    out = []
+    for cid in spread:
+        mine = table[table["community_id"] == cid]
+        every = list(dict.fromkeys([*declared[cid], *mine["platform"].astype(str)]))
+        platforms = join_words([label(p) for p in every], lang, "and")
+        if mine.empty:
+            out.append({"community_id": cid,
+                        "text": tr("platform_unknown", lang, name=names[cid], platforms=platforms)})
+            continue
+        first = mine.iloc[0]
+        items = [tr("platform_item", lang, share=format_value(r.share, "share", lang), platform=label(r.platform))
+                 for r in mine.iloc[1:].itertuples()]
+        rest = tr("platform_rest", lang, items=tr("list_sep", lang).join(items)) if items else ""
+        out.append({"community_id": cid, "text": tr(
+            "platform_spread", lang, name=names[cid], platforms=platforms, days=period_days,
+            share=format_value(first["share"], "share", lang), main=label(first["platform"]), rest=rest)})
+    return out
+
+
 def _hidden(facts: pd.DataFrame | None) -> set[tuple[str, str]]:
     """``(community_id, metric_id)`` of the facts :func:`suppress_small_communities` hid."""
     if facts is None or "suppressed" not in facts.columns:
@@ -580,7 +729,9 @@ def recommendations_html(recs: pd.DataFrame, names: dict[str, str], *, lang: str
             groups.append({
                 "severity": first["severity"], "severity_label": tr(first["severity"], lang),
                 "title": first["title"], "action": first["action"],
-                "lines": [{"community": names.get(r.community_id, r.community_id), "evidence": r.evidence_text,
+                "lines": [{"community": names.get(r.community_id, r.community_id),
+                           "evidence": r.evidence_text + (f"{tr('evidence_sep', lang)}{r.goal_note}"
+                                                          if getattr(r, "goal_note", "") else ""),
                            "status": tr("status_mark", lang, status=tr(st[(r.community_id, rule_id)], lang))
                            if (r.community_id, rule_id) in st else ""} for r in g.itertuples()],
             })
@@ -659,12 +810,21 @@ def _as_of_json(as_of: Any) -> Any:
 def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: pd.DataFrame, recs: pd.DataFrame,
                     suppressed: list[str], previous: dict[str, Any] | None, changes: pd.DataFrame | None,
                     rec_status: pd.DataFrame | None, rules: list[Any],
-                    not_applicable: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                    not_applicable: list[dict[str, Any]] | None = None,
+                    goals: dict[str, str | None] | None = None,
+                    scorecard_metrics: dict[str, list[dict[str, Any]]] | None = None,
+                    goal_note: str = "", platform_notes: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """The ``summary.json`` of the recommendations step (see :data:`SCHEMA`).
 
-    Every recommendation is in ``recommendations`` (with ``evidence_text`` in plain words and
-    ``threshold_text``, the rule's comparison); ``not_applicable`` lists once per rule and reason
-    the rules that did not apply (:func:`commlab.rules.not_applicable_summary`).
+    Every recommendation is in ``recommendations`` (with ``evidence_text`` in plain words,
+    ``threshold_text``, the rule's comparison, and ``goal``/``goal_note``: the goal it was read for);
+    ``not_applicable`` lists once per rule and reason the rules that did not apply
+    (:func:`commlab.rules.not_applicable_summary`). The goals (DOMAIN.md §4b): ``goals`` maps each
+    community to its stated goal (``null`` where none: never guessed), ``scorecard_metrics`` to the
+    metrics of its scorecard (``metric, higher_is_better, why``), ``goal_note`` is the one sentence on
+    the communities that state none ("" when all do); ``platform_notes`` has one sentence per community
+    spanning several platforms (``community_id, text``). The uniform scorecard reads ``facts`` with
+    :data:`SCORECARD_METRICS` as before.
     """
     return {
         "schema": SCHEMA,
@@ -680,6 +840,10 @@ def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: p
         "changes": None if changes is None else changes.to_dict(orient="records"),
         "recommendation_status": None if rec_status is None else rec_status.to_dict(orient="records"),
         "not_applicable": list(not_applicable or []),
+        "goals": dict(goals or {}),
+        "scorecard_metrics": dict(scorecard_metrics or {}),
+        "goal_note": goal_note,
+        "platform_notes": list(platform_notes or []),
     }
 
 
@@ -719,6 +883,8 @@ class ExecutiveSummary:
     previous: dict[str, Any] | None = None
     changes: pd.DataFrame | None = None
     status: pd.DataFrame | None = None
+    goals: dict[str, str | None] | None = None
+    platform_notes: list[dict[str, str]] | None = None
 
     def header_markdown(self) -> str:
         """One line: the analysis instant and how many communities, rules, recommendations."""
@@ -736,6 +902,15 @@ class ExecutiveSummary:
         return scorecard_html(self.facts, self.names, lang=self.lang, changes=self.changes,
                               suppressed=self.suppressed, k=self.k)
 
+    def goal_scorecard_html(self) -> str:
+        """The scorecard of each stated goal, or the one sentence saying no goal is stated."""
+        return goal_scorecard_html(self.facts, self.names, self.goals or dict.fromkeys(self.names), lang=self.lang,
+                                   suppressed=self.suppressed, k=self.k)
+
+    def platforms_markdown(self) -> str:
+        """The sentences on the communities that span several platforms ("" when none does)."""
+        return "\n\n".join(n["text"] for n in self.platform_notes or [])
+
     def recommendations_html(self) -> str:
         return recommendations_html(self.recs, self.names, lang=self.lang, status=self.status)
 
@@ -750,10 +925,13 @@ class ExecutiveSummary:
 
     def payload(self) -> dict[str, Any]:
         """The step's ``summary.json`` (:func:`summary_payload`)."""
+        goals, metrics = goals_payload(self.communities, self.lang)
         return summary_payload(as_of=self.as_of, lang=self.lang, period_days=self.period_days, k=self.k,
                                facts=self.facts, recs=self.recs, suppressed=self.suppressed, previous=self.previous,
                                changes=self.changes, rec_status=self.status, rules=self.rules,
-                               not_applicable=self.not_applicable)
+                               not_applicable=self.not_applicable, goals=goals, scorecard_metrics=metrics,
+                               goal_note=goal_note(goals, self.names, self.lang),
+                               platform_notes=self.platform_notes)
 
 
 def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous: dict[str, Any] | None = None,
@@ -792,6 +970,7 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
     names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))
     prev_facts, prev_recs = previous_tables(previous)
     facts = build_facts(data, as_of=as_of, period_days=period_days)
+    platforms = platform_notes(data, facts, as_of=as_of, period_days=period_days, lang=lang)
     profile = community_profile(data, as_of=as_of)
     skipped = not_applicable(rules, facts, communities, profile, previous=prev_facts)
     recs = sort_recommendations(evaluate_rules(rules, facts, communities, profile=profile, previous=prev_facts,
@@ -804,4 +983,5 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
     return ExecutiveSummary(as_of=as_of, lang=lang, k=k, period_days=period_days, rules=rules, names=names,
                             communities=communities, facts=facts, recs=recs, suppressed=suppressed, skipped=skipped,
                             not_applicable=not_applicable_summary(rules, skipped, lang=lang), previous=previous,
-                            changes=changes, status=status)
+                            changes=changes, status=status, goals=goals_payload(communities, lang)[0],
+                            platform_notes=[n for n in platforms if n["community_id"] not in suppressed])

@@ -19,6 +19,10 @@ A condition is one of
 combined with ``all: [...]`` / ``any: [...]``. A metric that is missing for a community makes
 its condition false (the rule cannot fire on missing evidence) and is listed as such.
 
+The rules follow the community's goal (``communities.goal``, :data:`commlab.goals.GOAL_RULES`):
+for a community with a goal, a rule that serves it is raised in severity and compares some metrics
+with tighter thresholds (:func:`rule_for_goal`); the recommendation says which goal it was read for.
+
 A rule also declares where it applies (``requires:``, see :class:`Requirements`): the event
 types it needs in the data (course completions for a completion rule), staff members (for a
 rule about staff replies), a minimum of members or of peer communities, the themes or
@@ -40,9 +44,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from commlab.analysis.signals import REPLYING_ROLES
-from commlab.data.schema import EVENT_TYPE, PLATFORM, THEME, VOCABULARIES
+from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, THEME, VOCABULARIES
 from commlab.errors import PlaybookError
 from commlab.facts import fact_name
+from commlab.goals import GoalRule, goal_rule, without_citations
 from commlab.rules_text import join_words, metric_label, tr
 
 __all__ = [
@@ -58,6 +63,7 @@ __all__ = [
     "not_applicable_summary",
     "reason_text",
     "evaluate_rules",
+    "rule_for_goal",
     "compare_recommendations",
     "SEVERITY_ORDER",
     "STAFF_MEMBER_ROLES",
@@ -332,6 +338,34 @@ def _evaluate(
     return ok
 
 
+def _with_thresholds(node: Condition | Group, values: dict[str, float]) -> Condition | Group:
+    """``node`` with the fixed thresholds of the metrics in ``values`` replaced (not peers, not changes)."""
+    if isinstance(node, Condition):
+        if node.metric in values and node.peers is None and node.change is None:
+            return node.model_copy(update={"value": float(values[node.metric])})
+        return node
+    key = "all" if node.all is not None else "any"
+    return node.model_copy(update={key: [_with_thresholds(c, values) for c in (node.all or node.any or [])]})
+
+
+def rule_for_goal(rule: Rule, goal: Any) -> tuple[Rule, GoalRule | None]:
+    """``rule`` as it reads for a community whose goal is ``goal`` (:data:`commlab.goals.GOAL_RULES`).
+
+    Returns
+    -------
+    (Rule, GoalRule or None)
+        The rule with the goal's severity and thresholds, and the mapping entry applied; ``rule``
+        itself and ``None`` where the goal does not touch it or no goal is stated.
+    """
+    g = goal_rule(goal, rule.id)
+    if g is None:
+        return rule, None
+    update: dict[str, Any] = {"when": _with_thresholds(rule.when, dict(g.thresholds))}
+    if g.severity is not None:
+        update["severity"] = g.severity
+    return rule.model_copy(update=update), g
+
+
 def _by_community(facts: pd.DataFrame) -> dict[str, dict[str, float]]:
     facts = facts.dropna(subset=["value"])
     return {
@@ -517,10 +551,14 @@ def evaluate_rules(
     DataFrame
         One row per fired (community, rule): ``community_id, rule_id, severity, title, action,
         rationale, practice, evidence`` (a list of dicts: metric, value, threshold, peer median,
-        previous value), sorted by severity then rule id. A rule never fires where it is not
-        applicable.
+        previous value), ``goal`` (the community's stated goal, ``None`` when none) and
+        ``goal_note`` (why the goal changed this rule's severity or thresholds, in ``lang``; ""
+        where it did not), sorted by severity then rule id. A rule never fires where it is not
+        applicable. Where ``attributes`` has a ``goal`` column, each community's rules follow its
+        goal (:func:`rule_for_goal`).
     """
-    cols = ["community_id", "rule_id", "severity", "title", "action", "rationale", "practice", "evidence"]
+    cols = ["community_id", "rule_id", "severity", "title", "action", "rationale", "practice", "evidence", "goal",
+            "goal_note"]
     if skipped is None:
         skipped = not_applicable(rules, facts, attributes, profile, previous=previous)
     skip = set(zip(skipped["community_id"].astype(str), skipped["rule_id"], strict=True))
@@ -543,24 +581,38 @@ def evaluate_rules(
         for cid in attributes["community_id"]:
             if (str(cid), rule.id) in skip:
                 continue
+            goal = _goal(attr_rows.get(cid, {}))
+            read, entry = rule_for_goal(rule, goal)
             evidence: list[dict[str, Any]] = []
             fired = _evaluate(
-                rule.when, cid, by_c.get(cid, {}), attr_rows.get(cid, {}),
+                read.when, cid, by_c.get(cid, {}), attr_rows.get(cid, {}),
                 peer_cache[rule.peer_axis].get(cid, {}), prev_by_c.get(cid, {}), evidence,
             )
             if fired:
                 out.append({
-                    "community_id": cid, "rule_id": rule.id, "severity": rule.severity,
+                    "community_id": cid, "rule_id": rule.id, "severity": read.severity,
                     "title": rule.title.get(lang), "action": rule.action.get(lang),
                     "rationale": rule.rationale.get(lang), "practice": rule.practice,
-                    "evidence": [e for e in evidence if e.get("met")],
+                    "evidence": [e for e in evidence if e.get("met")], "goal": goal,
+                    "goal_note": "" if entry is None else tr("goal_rule_note", lang, goal=GOAL.label(goal, lang),
+                                                              why=without_citations(entry.why_zh if lang == "zh"
+                                                                                    else entry.why_en)),
                 })
     recs = pd.DataFrame(out, columns=cols)
+    recs["goal"] = pd.Series([r["goal"] for r in out], index=recs.index, dtype=object)  # None stays None in JSON
     if len(recs):
         recs = recs.sort_values(
             ["severity", "rule_id", "community_id"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity" else s
         ).reset_index(drop=True)
     return recs
+
+
+def _goal(attributes: dict[str, Any]) -> str | None:
+    """The stated goal in a community's attributes, ``None`` when there is none."""
+    goal = attributes.get("goal")
+    if goal is None or goal is pd.NA or (isinstance(goal, float) and goal != goal) or str(goal) == "":
+        return None
+    return str(goal)
 
 
 def compare_recommendations(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

@@ -68,6 +68,30 @@ TEXT: dict[str, tuple[str, str]] = {
     "na_min_peers": ("{axis}相同的社群少于 {n} 个", "fewer than {n} communities of the same {axis}"),
     "na_previous_run": ("没有可比较的上次运行", "no previous run to compare with"),
     "na_no_data": ("无法从数据计算{metrics}", "{metrics} cannot be computed from the data"),
+    # goals (DOMAIN.md §4b)
+    "goal_rule_note": ("按社群目标（{goal}）调整：{why}", "read for the community's goal ({goal}): {why}"),
+    "goal_missing_all": ("没有社群说明目标：计分卡显示通用的基本指标，规则按原阈值评估；目标不会从数据中猜测。",
+                         "No community states its goal: the scorecard shows the shared base measures and the rules "
+                         "their thresholds as written; a goal is never guessed from the data."),
+    "goal_missing_some": ("未说明目标的社群：{names}。它们的计分卡显示通用的基本指标，规则按原阈值评估；"
+                          "目标不会从数据中猜测。",
+                          "No goal stated for: {names}. Their scorecard shows the shared base measures and the rules "
+                          "their thresholds as written; a goal is never guessed from the data."),
+    "goal_header": ("目标：{goal}", "Goal: {goal}"),
+    "goal_none_header": ("未说明目标", "No goal stated"),
+    "goal_why": ("为什么看这些指标", "Why these measures"),
+    "goal_legend": ("按目标的方向着色（↑ 越高越好，↓ 越低越好），与本次所有社群的中位数相比：",
+                    "Coloured in the direction that serves the goal (↑ higher is better, ↓ lower is better), "
+                    "against the median of the communities in this run: "),
+    # platforms (DOMAIN.md §4b 主战场)
+    "platform_spread": ("{name} 横跨{platforms}：近 {days} 天成员活跃的 {share} 在{main}（主战场）{rest}。",
+                        "{name} spans {platforms}: {share} of member activity in the last {days} days is on {main} "
+                        "(the main platform){rest}."),
+    "platform_rest": ("，{items}", "; {items}"),
+    "platform_item": ("{share} 在{platform}", "{share} on {platform}"),
+    "platform_unknown": ("{name} 横跨{platforms}，但数据没有记录每条事件来自哪个平台，无法比较各平台的活跃。",
+                         "{name} spans {platforms}, but the data do not record which platform each event came from: "
+                         "activity per platform is not known."),
     # notebook 05 and the parts of the executive summary
     "data_as_of": ("数据截至", "Data as of"),
     "n_communities": ("{n} 个社群", "{n} communities"),
