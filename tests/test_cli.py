@@ -107,6 +107,25 @@ def test_playbooks_lists_titles_and_invalid_files(tmp_path: Path, capsys: pytest
     assert main(["playbooks", str(tmp_path / "none")]) == 2
 
 
+def test_a_playbook_whose_data_folder_is_absent_is_listed_and_runs_with_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On a fresh clone ``../shared/data`` may be absent: ``commlab playbooks`` still lists the playbook
+    (exit 0, saying so), a run without ``--data`` is refused naming the folder, and ``--data`` replaces it."""
+    root = make_project(tmp_path)
+    write_playbook(root, data="../elsewhere")
+    assert main(["playbooks", str(root / "playbooks")]) == 0
+    out = capsys.readouterr().out
+    assert "INVALID" not in out and f"its data folder {root / 'elsewhere'} is absent: run it with --data DIR" in out
+    pb = str(root / "playbooks" / "demo.yaml")
+    runs = str(tmp_path / "runs")
+    assert main(["run", pb, "--runs-dir", runs]) == 4
+    assert "data: data folder not found" in one_error_line(capsys.readouterr().err)
+    bad = make_data(tmp_path / "bad", bad=True)  # validated before any notebook runs: exit 3, not 'not found'
+    assert main(["run", pb, "--data", str(bad), "--runs-dir", runs]) == 3
+    err = capsys.readouterr().err
+    assert f"1 problem(s) in {bad}" in one_error_line(err) and "teleport" in err
+
+
 def test_params(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     root = make_project(tmp_path)
     assert main(["params", str(root / "notebooks" / "overview.ipynb")]) == 0

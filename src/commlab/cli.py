@@ -105,7 +105,9 @@ def _cmd_playbooks(args: argparse.Namespace) -> int:
             _out(f"{path}  INVALID: {pb.one_line()}")
         else:
             title = " / ".join(t for t in dict.fromkeys((pb.title.zh, pb.title.en)) if t)
-            _out(f"{pb.name:<20} {title}  ({len(pb.steps)} step(s); {path})")
+            absent = f"; its data folder {pb.data} is absent: run it with --data DIR" if (
+                pb.data is not None and not pb.data.is_dir()) else ""
+            _out(f"{pb.name:<20} {title}  ({len(pb.steps)} step(s); {path}{absent})")
     return 4 if bad else 0
 
 

@@ -414,7 +414,7 @@ class Playbook(_Model):
         if value is None:
             return None
         path = _resolve(value, info)
-        if info.context and not path.is_dir():
+        if info.context and info.context.get("data_required", True) and not path.is_dir():
             raise ValueError(f"data folder not found: {path}")
         return path
 
@@ -555,7 +555,8 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{where}: {msg}"
 
 
-def load_playbook(path: str | Path, *, notebooks_dirs: list[str | Path] | tuple[str | Path, ...] = ()) -> Playbook:
+def load_playbook(path: str | Path, *, notebooks_dirs: list[str | Path] | tuple[str | Path, ...] = (),
+                  data_required: bool = True) -> Playbook:
     """Read and validate a playbook file.
 
     Parameters
@@ -565,6 +566,9 @@ def load_playbook(path: str | Path, *, notebooks_dirs: list[str | Path] | tuple[
     notebooks_dirs : list of str or Path, optional
         Further folders its steps may run notebooks from (``--notebooks-dir``), besides
         :func:`notebook_folders`.
+    data_required : bool, default True
+        Whether the playbook's own ``data`` folder must exist. False where another folder
+        replaces it (``commlab run --data``) or where playbooks are only listed.
 
     Returns
     -------
@@ -593,7 +597,8 @@ def load_playbook(path: str | Path, *, notebooks_dirs: list[str | Path] | tuple[
         raise PlaybookError(f"{path}: expected a mapping with name, title and steps; given {type(raw).__name__}")
     try:
         pb = Playbook.model_validate(raw, context={"base_dir": path.resolve().parent,
-                                                   "notebooks_dirs": tuple(notebooks_dirs)})
+                                                   "notebooks_dirs": tuple(notebooks_dirs),
+                                                   "data_required": data_required})
     except ValidationError as exc:
         errors = exc.errors()
         raise PlaybookError(f"{path}: " + "; ".join(_describe(e) for e in errors)) from None
@@ -646,7 +651,7 @@ def find_playbooks(folder: str | Path = "playbooks") -> list[tuple[Path, Playboo
     out: list[tuple[Path, Playbook | PlaybookError]] = []
     for f in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
-            out.append((f, load_playbook(f)))
+            out.append((f, load_playbook(f, data_required=False)))
         except PlaybookError as exc:
             out.append((f, exc))
     return out

@@ -606,7 +606,8 @@ def run_playbook(
     >>> result.report.name
     'report.html'
     """
-    pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs)
+    pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs,
+                                                               data_required=data_dir is None)
     if data_dir is not None:
         data = Path(data_dir).expanduser().resolve()
         if not data.is_dir():
