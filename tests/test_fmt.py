@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,3 +76,16 @@ def test_every_feature_has_a_chinese_definition():
     assert {f.id for f in FEATURES} == set(DEFINITIONS_ZH)
     assert all(re.search(r"[\u4e00-\u9fff]", f.describe("zh")) for f in FEATURES)
     assert FEATURES[0].describe("en") == FEATURES[0].definition
+
+
+def test_every_test_a_hypothesis_can_use_has_a_name_in_both_languages():
+    """The test names hypotheses.py records (English, for summary.json) each have a catalogue name."""
+    from commlab.analysis import hypotheses
+    from commlab.display_types import test_name
+
+    source = Path(hypotheses.__file__).read_text(encoding="utf-8")
+    recorded = re.findall(r'test="([^"]+)"', source)
+    assert len(recorded) >= 5
+    for test in recorded:
+        assert re.search(r"[\u4e00-\u9fff]", test_name(test, "zh")), test
+        assert test_name(test, "en") != test or test.startswith("Kruskal"), test

@@ -114,7 +114,7 @@ def test_name(test: str, lang: str = "en") -> str:
     if test.startswith("permutation Mann-Whitney U"):
         strata = test.partition(" stratified by ")[2]
         return t("test_mwu_strata", lang).format(strata=t(strata, lang)) if strata else t("test_mwu", lang)
-    if test.startswith("sign-flip"):
+    if test.startswith("sign-flip") or "signed-rank" in test:
         return t("test_signed", lang)
     if test.startswith("Fisher"):
         return t("test_fisher", lang)

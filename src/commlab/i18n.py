@@ -187,8 +187,7 @@ TEXT.update({
     "test_mwu": ("置换 Mann–Whitney U 检验", "permutation Mann–Whitney U test"),
     "test_mwu_strata": ("按{strata}分层的置换 Mann–Whitney U 检验",
                         "permutation Mann–Whitney U test stratified by {strata}"),
-    "test_signed": ("与阈值比较的符号置换检验（Wilcoxon 符号秩）", "sign-flip permutation test against the threshold "
-                    "(Wilcoxon signed-rank)"),
+    "test_signed": ("与阈值比较的 Wilcoxon 符号秩检验", "Wilcoxon signed-rank test against the threshold"),
     "test_fisher": ("成员层面的 Fisher 精确检验（该组只有一个社群）", "Fisher exact test on members (the group has one "
                     "community)"),
     "test_daily": ("逐社群比较第 1–3 天与第 4–30 天日活的置换 Mann–Whitney 检验",
