@@ -25,8 +25,13 @@ Mapping
 * system rows (``Type`` 10000 / ``系统通知``) matching the WeChat template
   ``"A"邀请"B、C"加入了群聊`` -> ``join`` for each invitee whose name matches
   exactly one member's ``NickName``/``Remark`` seen in the chat (names, not
-  ids, are written); unmatched names are dropped and counted. Other system
-  rows (recalls, pats, red packets, ...) are counted as not mapped.
+  ids, are written); unmatched names are dropped and counted. The invitee's
+  ``members.join_channel`` is ``invite`` and ``invited_by`` the inviter's id
+  (when the name matches one member; ``你`` is the ``owner_id`` account).
+  ``"B"通过扫描"A"分享的二维码加入群聊`` (the WeChat template; not in
+  FORMATS.md: UNVERIFIED) -> ``join`` with ``join_channel`` ``qr_code`` and
+  ``invited_by`` A, the member who shared the code. Other system rows
+  (recalls, pats, red packets, ...) are counted as not mapped.
 * reply links are inferred (:func:`commlab.replies.infer_replies`: quoted
   messages, @mentions and names, then the reply model; a quote reply is never
   a conversation start) and marked in ``reply_source``/``reply_confidence``;
@@ -75,6 +80,9 @@ LC044_COLUMNS = ("localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTi
 PYWXDUMP_COLUMNS = ("id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime")
 _DEFAULTS = {"theme": "interest", "business_model": "creator", "lifecycle": "startup", "monetization": "none"}
 _INVITE = re.compile(r'^"?(?P<actor>[^"]+?)"?邀请"?(?P<names>[^"]+?)"?加入了群聊')
+_QR = re.compile(r'^"?(?P<names>[^"]+?)"?通过扫描(?:"?(?P<actor>[^"]+?)"?分享的)?二维码加入群聊')
+#: How the export names the exporting account in a system message ("你邀请…"; UNVERIFIED).
+_YOU = ("你", "You")
 _LC044_TYPES = {"1": "text", "3": "image", "34": "voice", "43": "video", "47": "sticker", "49": "app",
                 "10000": "system"}
 
@@ -202,18 +210,23 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         "event_type": content["kind"].map(lambda k: "reply" if k == "quote" else "message"),
         "target_member_id": pd.NA, "text": content["text"], "message_kind": content["kind"],
     })
-    joins = []
+    joins, channels = [], []
     for ts, text in zip(system["ts"], system["text"], strict=True):
-        m = _INVITE.match(str(text or "").strip())
+        line = str(text or "").strip()
+        m, channel = _INVITE.match(line), "invite"
+        if not m:
+            m, channel = _QR.match(line), "qr_code"
         if not m:
             report.skip("system message other than an invitation (recall, pat, red packet, ...)")
             continue
+        inviter = _member_named(m.group("actor"), by_name, owner_id)
         for name in re.split(r"[、,，]", m.group("names")):
             match = by_name.get(name.strip().strip('"'), set())
             if len(match) != 1:
                 report.drop("join: invited name not matched to exactly one member")
                 continue
             joins.append({"community_id": cid, "member_id": next(iter(match)), "ts": ts, "event_type": "join"})
+            channels.append({"member_id": next(iter(match)), "ts": ts, "join_channel": channel, "invited_by": inviter})
     if joins:
         events = pd.concat([events, pd.DataFrame(joins)], ignore_index=True)
     if events.empty:
@@ -231,11 +244,26 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                             "is not in the CSV)")
     roles = {str(owner_id): options.get("owner_role") or "owner"} if owner_id else None
     members = members_from_events(events, names=names, roles=roles)
+    if channels:  # how each invitee joined (their first join), for the recruiting measures (DOMAIN.md §4b)
+        how = pd.DataFrame(channels).sort_values("ts", kind="stable").drop_duplicates("member_id")
+        members = members.merge(how[["member_id", "join_channel", "invited_by"]].astype("string"), on="member_id",
+                                how="left")
     comm = community_row(
         community_id=cid, name=cid, platform="wechat", created_at=events["ts"].min(),
         source="WeChat group chat export (CSV)", report=report, defaults=_DEFAULTS, options=options,
     )
     return finish(pd.DataFrame([comm]), members, events, source=str(src), report=report), report
+
+
+def _member_named(name: str | None, by_name: dict[str, set[str]], owner_id: Any) -> str | None:
+    """The id of the one member called ``name`` (the ``owner_id`` account for ``你``), else ``None``."""
+    if not name:
+        return None
+    name = name.strip().strip('"')
+    if name in _YOU:
+        return str(owner_id) if owner_id else None
+    match = by_name.get(name, set())
+    return next(iter(match)) if len(match) == 1 else None
 
 
 def read_wechat(source: str | Path, **options: Any) -> Dataset:
