@@ -14,6 +14,7 @@ import pytest
 from commlab.atomic import atomic_write_json, replace_symlink
 from commlab.report import ReportSection, build_report, clean_notebook, external_references, notebook_title
 from commlab.runs import list_runs, new_run_dir, point_latest, write_index
+from commlab.sanitize import CSP
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
@@ -66,16 +67,19 @@ def test_build_report(tmp_path: Path, lang: str) -> None:
     page = out.read_text(encoding="utf-8")
     assert f'<html lang="{"zh-CN" if lang == "zh" else "en"}">' in page
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'.replace("'", "&#39;") in page
     assert "<title>报告 &lt;标题&gt;</title>" in page
-    assert '<div class="jp-InputArea' not in page
+    assert '<div class="jp-InputArea' not in page and "<script" not in page
     assert "SECRET_SOURCE" not in page and "as_of =" not in page and "REMOVED_OUTPUT" not in page
     assert "Traceback" not in page and "ZeroDivisionError" not in page and "glyph missing" not in page
     assert "kept stdout line" in page and "Intro text." in page and "客户 &amp; Co" in page
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) == 2
     assert external_references(page) == [] and "cdn.example.com" not in page
     assert "mathjax" not in page.lower() and "require.min.js" not in page and "widget-state" not in page
-    assert re.search(r"<h2[^>]*>概览 Overview", page) and re.search(r"<h2[^>]*>第二节", page)
-    assert re.search(r"<h3[^>]*>细节", page)  # the notebook's own headings sit one level below
+    # without an executive summary step there is no client part to separate: the sections are shown open
+    assert re.search(r"<details [^>]*open>\s*<summary>概览 Overview</summary>", page)
+    assert re.search(r"<details [^>]*open>\s*<summary>第二节</summary>", page)
+    assert re.search(r"<h3[^>]*>细节", page)  # the notebook's own headings sit below the section's
     assert not list(tmp_path.glob(".*.tmp"))
 
 

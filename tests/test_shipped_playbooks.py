@@ -100,5 +100,5 @@ def test_stack_exchange_playbook_runs_with_its_executive_summary(tmp_path):
     assert {r["community_id"] for r in recs["recommendations"]} == {
         r["community_id"] for r in summary["04_compare_types"]["metric_table"]}
     page = html.unescape(report.read_text(encoding="utf-8"))
-    assert page.index("执行摘要") < page.index("社群健康度")  # the executive summary comes first
+    assert page.index("计分卡") < page.index("社群健康度")  # the executive summary (client part) comes first
     assert "cl-scorecard" in page and "各社群建群后 180 天（" in page

@@ -834,7 +834,9 @@ def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: p
         "k_min_group": k,
         "suppressed_communities": suppressed,
         "rules": [r.id for r in rules],
-        "facts": facts[["community_id", "metric_id", "value"]].to_dict(orient="records"),
+        # "suppressed": the value was hidden (fewer than k members), not missing; the report's scorecard says so
+        "facts": facts[["community_id", "metric_id", "value", *(["suppressed"] if "suppressed" in facts else [])]
+                       ].to_dict(orient="records"),
         "recommendations": recs.to_dict(orient="records"),
         "previous": None if previous is None else {"as_of": previous.get("as_of")},
         "changes": None if changes is None else changes.to_dict(orient="records"),

@@ -1,12 +1,23 @@
-"""The combined, self-contained HTML report of a run.
+"""The self-contained HTML report of a run: a client part that stands alone, then an appendix.
 
-:func:`build_report` joins the executed notebooks of a run into one notebook
-(a heading per step), removes what a client must not see (code, prompts,
-the ``parameters`` and papermill's injected-parameters cells, cells tagged
-``remove``, error and stderr outputs) and renders it with nbconvert's
-:class:`~nbconvert.HTMLExporter`. Figures are embedded as ``data:`` URIs and
-nothing is loaded from the network (no MathJax, require.js, mermaid or
-widget CDN), so the single file can be e-mailed and opened offline.
+:func:`build_report` writes ``report.html`` in two layers:
+
+1. **The client part**, what a consultant mails: one line saying what was analysed, a scorecard per
+   community, the top recommended actions with their evidence, what changed since the previous run
+   and the few figures that carry the story. It is rendered by the Jinja2 template
+   ``templates/report/page.html.j2`` (autoescape on) from the run's structured outputs (each step's
+   ``summary.json``, see :mod:`commlab.report_view`), not from notebook outputs. The figures are
+   the image outputs of the cells a notebook tags :data:`CLIENT_FIGURE_TAG` (``client-figure``).
+2. **The appendix**: one closed ``<details>`` per step (its executed notebook cleaned of what a
+   client must not see — code, prompts, the ``parameters`` and papermill cells, cells tagged
+   ``remove``, error and stderr outputs — and rendered by nbconvert as a fragment, then passed
+   through :func:`commlab.sanitize.sanitize_html`), every recommendation, the methods, the resolved
+   parameters and the run record.
+
+The page holds no script and carries a strict Content-Security-Policy (:data:`commlab.sanitize.CSP`);
+figures are embedded as ``data:`` URIs and nothing is loaded from the network, so the single file
+can be e-mailed and opened offline. Its print stylesheet prints the client part alone on A4, which
+is how :mod:`commlab.report_pdf` makes ``report.pdf``. Every label comes from :mod:`commlab.i18n`.
 """
 
 from __future__ import annotations
@@ -14,35 +25,38 @@ from __future__ import annotations
 import base64
 import copy
 import csv
-import html
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import jinja2
 import nbformat
+import pandas as pd
+from markupsafe import Markup
 from nbformat import NotebookNode
 
 from commlab.atomic import atomic_write_text
+from commlab.i18n import TEXT, check_lang, t
+from commlab.report_view import client_view, fmt_value, recommendations_summary
+from commlab.sanitize import CSP, sanitize_html
 
-__all__ = ["ReportSection", "notebook_title", "clean_notebook", "combine_notebooks", "render_html",
-           "external_references", "build_report", "REMOVE_CELL_TAGS", "pick_language", "add_csv_links",
-           "table_rows", "methods_appendix"]
+__all__ = ["ReportSection", "notebook_title", "clean_notebook", "external_references", "build_report",
+           "render_report", "REMOVE_CELL_TAGS", "CLIENT_FIGURE_TAG", "pick_language", "add_csv_links",
+           "table_rows", "methods_sections", "client_figures", "appendix_fragment", "Figure", "AppendixSection"]
 
+#: Cells tagged so hold the figures of the client part (their images move there from the appendix).
+CLIENT_FIGURE_TAG = "client-figure"
 #: Cells with any of these tags are left out of reports.
 REMOVE_CELL_TAGS = frozenset({"remove", "remove-cell", "remove_cell", "parameters", "injected-parameters",
                               "papermill-error-cell-tag"})
 _REMOVE_OUTPUT_TAGS = frozenset({"remove-output", "remove_output"})
 _TEMPLATES = Path(__file__).parent / "templates"
 _HTML_LANG = {"zh": "zh-CN", "en": "en"}
-_LABELS = {
-    "zh": {"client": "客户", "as_of": "数据截至", "generated": "生成时间", "run": "运行编号"},
-    "en": {"client": "Prepared for", "as_of": "Data as of", "generated": "Generated", "run": "Run"},
-}
 _H1 = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$")
 _EXTERNAL = re.compile(
     r"""<(script|link|iframe|img)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//[^>]*>""", re.IGNORECASE,
@@ -118,10 +132,13 @@ class ReportSection:
         The executed notebook.
     title : str
         Heading; empty to use the notebook's first ``#`` heading.
+    step : str
+        The step's name (its ``summary.json`` is ``summary[step]``); "" when unknown.
     """
 
     notebook: Path
     title: str = ""
+    step: str = ""
 
 
 def _tags(cell: NotebookNode) -> set[str]:
@@ -190,75 +207,6 @@ def _drop_heading(nb: NotebookNode, title: str) -> None:
         return
 
 
-def combine_notebooks(
-    sections: Sequence[ReportSection],
-    *,
-    title: str,
-    lang: str = "zh",
-    client: str = "",
-    as_of: str | None = None,
-    generated: str = "",
-    run_id: str = "",
-    appendix: str = "",
-) -> NotebookNode:
-    """One cleaned notebook holding every section under its own heading.
-
-    Parameters
-    ----------
-    sections : sequence of ReportSection
-        The executed notebooks, in report order.
-    title : str
-        Title of the report (first heading and page title).
-    lang : {"zh", "en"}
-        Language of the labels.
-    client, as_of, generated, run_id : str
-        Shown under the title when not empty.
-    appendix : str
-        HTML put after the last section (the methods appendix, see :func:`methods_appendix`).
-
-    Returns
-    -------
-    NotebookNode
-    """
-    labels = _LABELS.get(lang, _LABELS["en"])
-    meta = [
-        (labels["client"], client), (labels["as_of"], as_of or ""),
-        (labels["generated"], generated), (labels["run"], run_id),
-    ]
-    header = f"# {html.escape(title)}\n\n" + "  \n".join(
-        f"**{k}**: {html.escape(str(v))}" for k, v in meta if v
-    )
-    cells = [nbformat.v4.new_markdown_cell(header)]
-    first_meta = None
-    for sec in sections:
-        nb = nbformat.read(str(sec.notebook), as_version=4)
-        first_meta = first_meta or nb.metadata
-        nb = clean_notebook(nb)
-        own = notebook_title(nb)
-        heading = sec.title or (pick_language(own, lang) if own else "") or Path(sec.notebook).stem
-        if own:
-            _drop_heading(nb, own)
-        cells.append(nbformat.v4.new_markdown_cell(f"## {html.escape(heading)}"))
-        for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                cell.source = _pick_headings(_demote_headings(cell.source), lang)
-            cells.append(cell)
-    if appendix:
-        cell = nbformat.v4.new_code_cell(source="")
-        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": appendix})]
-        cells.append(cell)
-    out = nbformat.v4.new_notebook()
-    out.cells = [_markdown_as_output(c) for c in cells]
-    for i, cell in enumerate(out.cells):  # ids must be unique across the joined notebooks
-        cell["id"] = f"cell-{i}"
-    if first_meta is not None:
-        for key in ("kernelspec", "language_info"):
-            if key in first_meta:
-                out.metadata[key] = copy.deepcopy(first_meta[key])
-    out.metadata["title"] = title
-    return out
-
-
 def _demote_headings(source: str) -> str:
     """``# x`` becomes ``## x`` (and so on), outside code fences: steps sit under the report's ``##``."""
     out, fence = [], False
@@ -296,72 +244,146 @@ def external_references(page: str) -> list[str]:
     return [m.group(0) for m in _EXTERNAL.finditer(page)]
 
 
-def render_html(nb: NotebookNode, *, lang: str = "zh", resources_path: str | Path | None = None) -> str:
-    """Render a (combined, cleaned) notebook to one self-contained HTML page.
+# --------------------------------------------------------------------------- client figures
+
+
+@dataclass
+class Figure:
+    """A figure of the client part: an embedded image with its alt text and caption."""
+
+    src: str
+    alt: str
+    caption: str
+    width: str = ""
+
+
+_IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
+
+
+def _heading_text(line: str, lang: str) -> str:
+    return re.sub(r"^\s*#{1,6}\s+", "", pick_language(line, lang)).strip()
+
+
+def _captions(nb: NotebookNode, lang: str) -> list[str]:
+    """For each cell, the last Markdown heading above it (in ``lang``), "" before the first."""
+    out, current = [], ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heads = [ln for ln in cell.source.splitlines() if re.match(r"^\s*#{1,6}\s", ln)]
+            if heads:
+                current = _heading_text(heads[-1], lang)
+        out.append(current)
+    return out
+
+
+def _image_alt(output: NotebookNode, mime: str) -> str:
+    meta = output.get("metadata") or {}
+    own = meta.get(mime) if isinstance(meta.get(mime), dict) else {}
+    return str(own.get("alt") or meta.get("alt") or "")
+
+
+def _image_width(output: NotebookNode, mime: str) -> str:
+    """The CSS width a notebook gave an image (``metadata[mime]["width"]``), digits only; "" without one."""
+    own = (output.get("metadata") or {}).get(mime)
+    width = str(own.get("width", "")) if isinstance(own, dict) else ""
+    return width if width.isdigit() else ""
+
+
+def _data_uri(mime: str, data: Any) -> str | None:
+    if mime == "image/svg+xml":
+        text = data if isinstance(data, str) else "".join(data)
+        return f"data:{mime};base64,{base64.b64encode(text.encode('utf-8')).decode('ascii')}"
+    text = data if isinstance(data, str) else "".join(data)
+    return f"data:{mime};base64,{''.join(text.split())}" if _BASE64.match(text) else None
+
+
+def client_figures(nb: NotebookNode, lang: str) -> list[Figure]:
+    """The images of the cells tagged :data:`CLIENT_FIGURE_TAG` in an executed notebook.
+
+    Each keeps its alt text (``output.metadata[mime]["alt"]``, what ``IPython.display.Image(alt=...)``
+    writes) or, without one, the heading above the cell; the caption is that heading (in ``lang``).
+    """
+    captions = _captions(nb, lang)
+    figures = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or CLIENT_FIGURE_TAG not in _tags(cell) or _tags(cell) & REMOVE_CELL_TAGS:
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data") or {}
+            mime = next((m for m in _IMAGE_MIMES if m in data), None)
+            src = _data_uri(mime, data[mime]) if mime else None
+            if src:
+                figures.append(Figure(src, _image_alt(o, mime) or captions[i], captions[i], _image_width(o, mime)))
+    return figures
+
+
+# --------------------------------------------------------------------------- appendix fragments
+
+
+def _appendix_notebook(nb: NotebookNode, lang: str, title: str | None) -> NotebookNode:
+    """A cleaned notebook ready for the appendix: one language, headings below the section's, each image
+    with alt text, the client figures replaced by a pointer to them, markdown cells as outputs."""
+    captions = _captions(nb, lang)
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            cell.source = _pick_headings(_demote_headings(cell.source), lang)
+        elif cell.cell_type == "code":
+            kept = []
+            for o in cell.get("outputs", []):
+                data = o.get("data") or {}
+                mime = next((m for m in _IMAGE_MIMES if m in data), None)
+                if mime and CLIENT_FIGURE_TAG in _tags(cell):
+                    continue
+                if mime and not _image_alt(o, mime):
+                    o.setdefault("metadata", {}).setdefault(mime, {})["alt"] = captions[i] or (title or "")
+                kept.append(o)
+            if CLIENT_FIGURE_TAG in _tags(cell) and len(kept) < len(cell.get("outputs", [])):
+                kept.append(nbformat.v4.new_output("display_data",
+                                                   data={"text/markdown": t("report_figure_above", lang)}))
+            cell.outputs = kept
+        cells.append(cell)
+    nb.cells = [_markdown_as_output(c) for c in cells]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"
+    return nb
+
+
+def appendix_fragment(nb: NotebookNode, *, lang: str = "zh", title: str | None = None,
+                      resources_path: str | Path | None = None) -> Markup:
+    """One step's cleaned notebook as a sanitized HTML fragment (no page around it, no script).
 
     Parameters
     ----------
     nb : NotebookNode
-        The notebook; its ``metadata.title`` becomes the page title.
+        The step's executed notebook, already passed through :func:`clean_notebook` (its own
+        ``#`` title removed).
     lang : {"zh", "en"}
-        ``<html lang="zh-CN">`` or ``<html lang="en">``.
+        Headings written ``中文 · English`` and bilingual paragraphs keep one language.
+    title : str, optional
+        The section's title (alt text of an image under no heading).
     resources_path : str or Path, optional
         Folder against which relative image paths in markdown are embedded.
 
     Returns
     -------
-    str
-        The HTML page: no input cells, no prompts, images as data URIs,
-        no ``<script src>`` or ``<link href>`` pointing at the network.
+    Markup
+        nbconvert's rendering (template ``commlab_fragment``) after :func:`commlab.sanitize.sanitize_html`.
     """
     from nbconvert import HTMLExporter
 
+    nb = _appendix_notebook(copy.deepcopy(nb), lang, title)
     exporter = HTMLExporter(
-        template_name="commlab_report",
-        extra_template_basedirs=[str(_TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-        language_code="zh" if lang == "zh" else "en",
-        mathjax_url="",
-        require_js_url="",
+        template_name="commlab_fragment", extra_template_basedirs=[str(_TEMPLATES)],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+        mathjax_url="", require_js_url="",
     )
-    resources = {"metadata": {"name": nb.metadata.get("title", "report"),
-                              "path": str(resources_path) if resources_path else ""}}
-    page, _ = exporter.from_notebook_node(nb, resources=resources)
-    page = re.sub(r'<html lang="[^"]*">', f'<html lang="{_HTML_LANG.get(lang, "en")}">', page, count=1)
-    page = re.sub(
-        r'<meta\b[^>]*name="viewport"[^>]*>', '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        page, count=1,
-    )
-    # Belt and braces: an output's own HTML (a plotting library, say) may still reference a CDN.
-    return add_csv_links(_EXTERNAL.sub("", page))
+    resources = {"metadata": {"name": title or "", "path": str(resources_path) if resources_path else ""}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return Markup(sanitize_html(body))
 
 
-def build_report(
-    sections: Sequence[ReportSection],
-    path: str | Path,
-    *,
-    title: str,
-    lang: str = "zh",
-    client: str = "",
-    as_of: str | None = None,
-    generated: str = "",
-    run_id: str = "",
-    resources_path: str | Path | None = None,
-    appendix: str = "",
-) -> Path:
-    """Combine, render and atomically write the report; return its path.
-
-    Parameters are those of :func:`combine_notebooks` and :func:`render_html`;
-    ``path`` is the ``report.html`` to write (written to a temporary file first
-    and renamed, so a reader never sees half a report).
-    """
-    nb = combine_notebooks(sections, title=title, lang=lang, client=client, as_of=as_of,
-                           generated=generated, run_id=run_id, appendix=appendix)
-    page = render_html(nb, lang=lang, resources_path=resources_path)
-    return atomic_write_text(path, page)
 
 
 # --------------------------------------------------------------------------- CSV downloads
@@ -412,6 +434,8 @@ def table_rows(table_html: str) -> list[list[str]]:
 
 
 _TABLE = re.compile(r"<table\b.*?</table>", re.IGNORECASE | re.DOTALL)
+_CSV_LINK = jinja2.Environment(autoescape=True).from_string(
+    '<div class="cl-csv"><a download="{{ name }}" href="{{ href }}">CSV</a></div>')
 
 
 def add_csv_links(page: str) -> str:
@@ -432,50 +456,39 @@ def add_csv_links(page: str) -> str:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\r\n").writerows(rows)
         data = base64.b64encode(("\ufeff" + buf.getvalue()).encode("utf-8")).decode("ascii")
-        return (f'<div class="cl-csv"><a download="table-{count}.csv" '
-                f'href="data:text/csv;charset=utf-8;base64,{data}">CSV</a></div>' + m.group(0))
+        return _CSV_LINK.render(name=f"table-{count}.csv", href=f"data:text/csv;charset=utf-8;base64,{data}") \
+            + m.group(0)
 
     return _TABLE.sub(link, page)
 
 
-# --------------------------------------------------------------------------- methods appendix
+# --------------------------------------------------------------------------- the page
 
-_APPENDIX = {
-    "title": ("方法附录", "Methods appendix"),
-    "metrics": ("指标定义", "Metric definitions"),
-    "metrics_intro": ("每个指标在 commlab 的指标登记表中定义一次；方向：↑ 越高越好，↓ 越低越好，· 无方向。",
-                      "Each metric is defined once in commlab's metric registry; direction: ↑ higher is better, "
-                      "↓ lower is better, · neither."),
-    "sources": ("数据来源与许可", "Data sources and licences"),
-    "params": ("运行参数", "Resolved parameters"),
-    "manifest": ("运行记录", "Run manifest"),
-    "inputs": ("输入文件 (sha256)", "Input files (sha256)"),
-    "versions": ("软件版本", "Versions"),
-    "communities": ("社群数", "communities"),
-    "step": ("步骤", "step"),
-    "parameter": ("参数", "parameter"),
-    "value": ("取值", "value"),
-    "file": ("文件", "file"),
-    "package": ("软件包", "package"),
-    "version": ("版本", "version"),
-    "none": ("（没有数据来源信息）", "(no source information in the data)"),
-    "privacy": ("成员编号已用密钥假名化，昵称与自由文本不出现在报告中；少于 {k} 人的分组不显示。",
-                "Member ids are pseudonymised with a keyed hash; display names and free text never appear; "
-                "groups of fewer than {k} members are suppressed."),
-}
+
+@dataclass
+class Block:
+    """A heading, paragraphs and a table of an appendix section built from data (all text, escaped)."""
+
+    heading: str = ""
+    paragraphs: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class AppendixSection:
+    """One closed ``<details>`` of the appendix."""
+
+    anchor: str
+    title: str
+    fragment: Markup | None = None
+    kind: str = "blocks"
+    blocks: list[Block] = field(default_factory=list)
+    open: bool = False
+    with_status: bool = False
+
+
 _HIDDEN_PARAMETERS = ("output_dir", "prev_output_dirs")
-
-
-def _a(key: str, lang: str) -> str:
-    zh, en = _APPENDIX[key]
-    return zh if lang == "zh" else en
-
-
-def _html_table(header: list[str], rows: list[list[Any]]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table class='cl-appendix'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _short_path(path: str) -> str:
@@ -489,8 +502,38 @@ def _parameter_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def methods_appendix(manifest: dict[str, Any], communities: Any, *, lang: str = "zh", k: int = 5) -> str:
-    """The methods appendix of a report, as HTML.
+def _instant(value: Any) -> str:
+    """``2024-06-30T16:00:00+00:00`` as ``2024-06-30 16:00 UTC`` (a date alone stays a date)."""
+    text = str(value or "")
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::[\d.]+)?(Z|[+-]00:?00)?)?$", text)
+    if not m:
+        return text
+    return m.group(1) if not m.group(2) else f"{m.group(1)} {m.group(2)} UTC"
+
+
+def _as_of_line(as_of: Any, communities: Any, lang: str) -> str:
+    """The analysis instant as the header states it, whatever note follows it (the data's range, say).
+
+    A leading ISO instant reads ``2024-06-30 16:00 UTC``; a per-community rule (``created+180d``) is
+    written out with its span when the communities' creation times are known.
+    """
+    text = str(as_of or "")
+    rule = re.match(r"^\s*(created\+\d+d)(.*)$", text, re.DOTALL)
+    if rule and communities is not None and {"community_id", "created_at"} <= set(getattr(communities, "columns", [])):
+        from commlab.recommend import as_of_text
+
+        try:
+            created = pd.to_datetime(communities["created_at"], utc=True, format="mixed")
+            return as_of_text(rule.group(1), communities.assign(created_at=created), lang) + rule.group(2)
+        except (ValueError, TypeError, KeyError):
+            return text
+    iso_ = re.match(r"^(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::[\d.]+)?(?:Z|[+-]00:?00)?)?)(.*)$", text, re.DOTALL)
+    return _instant(iso_.group(1)) + iso_.group(2) if iso_ else text
+
+
+def methods_sections(manifest: dict[str, Any], communities: Any, *, lang: str = "zh",
+                     k: int = 5) -> list[AppendixSection]:
+    """The methods, parameters and run-record sections of the appendix (data for the page template).
 
     Parameters
     ----------
@@ -504,56 +547,167 @@ def methods_appendix(manifest: dict[str, Any], communities: Any, *, lang: str = 
 
     Returns
     -------
-    str
-        Headings and tables: metric definitions (registry id, zh/en names, definition, formula,
-        unit, direction, source), data sources and licences (Stack Exchange: CC BY-SA with the
-        sites named), the resolved parameters of every step (output folders left out, local paths
-        shortened), and the manifest (run id, git commit, versions, input sha256). The pseudonym
-        key is never part of it: it is not a parameter and the manifest does not hold it.
+    list of AppendixSection
+        Methods (privacy note, metric definitions, data sources and licences: Stack Exchange as
+        CC BY-SA with the sites named), the resolved parameters of every step (output folders
+        left out, local paths shortened) and the run record (run id, git commit, versions, input
+        sha256). The pseudonym key is never part of it: it is not a parameter and the manifest
+        does not hold it.
     """
     from commlab.recommend import fact_definitions
     from commlab.sources import attribution
 
-    e = html.escape
-    out = [f"<h2 id='methods-appendix'>{e(_a('title', lang))}</h2>",
-           f"<p>{e(_APPENDIX['privacy'][0 if lang == 'zh' else 1].format(k=k))}</p>",
-           f"<h3>{e(_a('metrics', lang))}</h3><p>{e(_a('metrics_intro', lang))}</p>"]
     defs = fact_definitions(lang)
-    out.append(_html_table(["id", "名称", "name", "definition", "formula", "unit", "dir.", "source"],
-                           defs[["id", "name_zh", "name_en", "definition", "formula", "unit", "direction",
-                                 "source"]].to_numpy().tolist()))
-    out.append(f"<h3>{e(_a('sources', lang))}</h3>")
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    metrics = Block(t("report_metrics", lang), [t("report_metrics_intro", lang)],
+                    [t("col_metric", lang), t("col_id", lang), t("col_definition", lang), t("col_formula", lang),
+                     t("col_unit", lang), t("col_direction", lang), t("col_source", lang)],
+                    defs[[name_col, "id", "definition", "formula", "unit", "direction", "source"]].to_numpy().tolist())
+    sources = Block(t("report_sources", lang))
     if communities is not None and "source" in getattr(communities, "columns", []):
         counts = communities["source"].fillna("").astype(str).value_counts()
-        rows = [[src or "—", int(n)] for src, n in counts.items()]
-        out.append(_html_table([_a("sources", lang), _a("communities", lang)], rows))
+        sources.header = [t("report_sources", lang), t("col_communities", lang)]
+        sources.rows = [[src or "—", fmt_value(int(n), "count")] for src, n in counts.items()]
         line = attribution(SimpleNamespace(communities=communities), lang)
         if "Stack Exchange" in line:
             line += (" — CC BY-SA 4.0: https://creativecommons.org/licenses/by-sa/4.0/ ; "
                      + ("按许可要求署名并以相同方式共享。" if lang == "zh" else
                         "attribution and share-alike as the licence requires."))
-        out.extend(f"<p>{e(p)}</p>" for p in line.split("\n\n") if p)
+        sources.paragraphs = [p for p in line.split("\n\n") if p]
     else:
-        out.append(f"<p>{e(_a('none', lang))}</p>")
-    out.append(f"<h3>{e(_a('params', lang))}</h3>")
+        sources.paragraphs = [t("report_no_sources", lang)]
+    methods = AppendixSection("methods", t("report_methods", lang), blocks=[
+        Block(paragraphs=[t("report_privacy", lang).format(k=k)]), metrics, sources])
+
     rows = []
     for step in manifest.get("steps", []):
         params = {**(step.get("defaults") or {}), **(step.get("parameters") or {})}
-        for name in sorted(params):
-            if name not in _HIDDEN_PARAMETERS:
-                rows.append([step.get("name", ""), name, _parameter_value(name, params[name])])
-    out.append(_html_table([_a("step", lang), _a("parameter", lang), _a("value", lang)], rows))
-    out.append(f"<h3>{e(_a('manifest', lang))}</h3>")
+        rows += [[step.get("name", ""), name, _parameter_value(name, params[name])]
+                 for name in sorted(params) if name not in _HIDDEN_PARAMETERS]
+    params = AppendixSection("parameters", t("report_params", lang), blocks=[
+        Block(header=[t("col_step", lang), t("col_parameter", lang), t("col_value", lang)], rows=rows)])
+
     git = manifest.get("git") or {}
-    facts = [("run", manifest.get("run_id")), ("playbook", manifest.get("playbook")),
-             ("as_of", manifest.get("as_of")), ("started", manifest.get("started")),
-             ("kernel", manifest.get("kernel")),
-             ("git", f"{git.get('commit') or '—'}{' (dirty)' if git.get('dirty') else ''}")]
-    out.append(_html_table(["", ""], [[k_, v if v is not None else "—"] for k_, v in facts]))
-    out.append(f"<h4>{e(_a('versions', lang))}</h4>")
-    out.append(_html_table([_a("package", lang), _a("version", lang)],
-                           [[n, v or "—"] for n, v in (manifest.get("versions") or {}).items()]))
-    out.append(f"<h4>{e(_a('inputs', lang))}</h4>")
-    out.append(_html_table([_a("file", lang), "sha256"],
-                           [[_short_path(p), h] for p, h in (manifest.get("sha256") or {}).items()]))
-    return "\n".join(out)
+    facts = [("manifest_run_id", manifest.get("run_id")), ("manifest_playbook", manifest.get("playbook")),
+             ("manifest_as_of", _instant(manifest.get("as_of"))),
+             ("manifest_started", _instant(manifest.get("started"))),
+             ("manifest_kernel", manifest.get("kernel")),
+             ("manifest_git", f"{git.get('commit') or '—'}{' (dirty)' if git.get('dirty') else ''}")]
+    record = AppendixSection("run-record", t("report_manifest", lang), blocks=[
+        Block(rows=[[t(key, lang), v if v not in (None, "") else "—"] for key, v in facts]),
+        Block(t("report_versions", lang), header=[t("col_package", lang), t("col_version", lang)],
+              rows=[[n, v or "—"] for n, v in (manifest.get("versions") or {}).items()]),
+        Block(t("report_inputs", lang), header=[t("col_file", lang), "sha256"],
+              rows=[[_short_path(p), h] for p, h in (manifest.get("sha256") or {}).items()]),
+    ])
+    return [methods, params, record]
+
+
+def _names(communities: Any, summary: dict[str, Any] | None) -> dict[str, str]:
+    """Community id → name: from the communities table, else from a step summary's community list."""
+    if communities is not None and {"community_id", "name"} <= set(getattr(communities, "columns", [])):
+        return {str(i): str(n) for i, n in zip(communities["community_id"], communities["name"], strict=True)
+                if n is not None and str(n) not in ("", "nan", "<NA>")}
+    for part in (summary or {}).values():
+        rows = part.get("communities") if isinstance(part, dict) else None
+        if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "name" in rows[0]:
+            key = next((c for c in ("community_id", "community id") if c in rows[0]), None)
+            if key:
+                return {str(r[key]): str(r["name"]) for r in rows}
+    return {}
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES / "report")),
+                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def render_report(
+    sections: Sequence[ReportSection],
+    *,
+    title: str,
+    lang: str = "zh",
+    client: str = "",
+    as_of: str | None = None,
+    generated: str = "",
+    run_id: str = "",
+    resources_path: str | Path | None = None,
+    summary: dict[str, Any] | None = None,
+    communities: Any = None,
+    manifest: dict[str, Any] | None = None,
+    k: int = 5,
+    appendix: bool = True,
+) -> str:
+    """The report page: the client part, then the appendix (see the module docstring).
+
+    Parameters
+    ----------
+    sections : sequence of ReportSection
+        The executed notebooks in report order. The executive summary step (the one whose
+        ``summary.json`` carries :data:`commlab.recommend.SCHEMA`) becomes the client part's
+        scorecard, actions and changes; every other step is a closed appendix section.
+    title : str
+        Title of the report (heading and page title).
+    lang : {"zh", "en"}
+        Language of every label.
+    client, as_of, generated, run_id : str
+        Shown under the title when not empty.
+    resources_path : str or Path, optional
+        Folder against which relative image paths in markdown are embedded.
+    summary : dict, optional
+        The run's ``summary.json`` content (step name → the step's summary).
+    communities : DataFrame, optional
+        The communities table: names, and the data sources of the methods section.
+    manifest : dict, optional
+        The run's manifest; with ``appendix``, the methods, parameters and run-record sections.
+    k : int, default 5
+        The k-anonymity threshold the run used.
+    appendix : bool, default True
+        Add the methods, parameters and run-record sections.
+
+    Returns
+    -------
+    str
+        One self-contained page: no script, a strict Content-Security-Policy, images as
+        ``data:`` URIs, every table with a CSV download link.
+    """
+    check_lang(lang)
+    names = _names(communities, summary)
+    view = client_view(summary, names, lang=lang, k=k)
+    figures: list[Figure] = []
+    parts: list[AppendixSection] = []
+    for n, sec in enumerate(sections):
+        nb = nbformat.read(str(sec.notebook), as_version=4)
+        if sec.step and view.has_summary and recommendations_summary({sec.step: (summary or {}).get(sec.step)}):
+            continue  # the executive summary is the client part itself
+        figures += client_figures(nb, lang)
+        nb = clean_notebook(nb)
+        own = notebook_title(nb)
+        heading = sec.title or (pick_language(own, lang) if own else "") or Path(sec.notebook).stem
+        if own:
+            _drop_heading(nb, own)
+        parts.append(AppendixSection(f"step-{n + 1}", heading, appendix_fragment(
+            nb, lang=lang, title=heading, resources_path=resources_path), kind="step", open=not view.has_summary))
+    if view.has_summary:
+        recs = recommendations_summary(summary) or {}
+        parts.append(AppendixSection("all-recommendations", t("report_all_actions", lang), kind="actions",
+                                     with_status=recs.get("recommendation_status") is not None))
+    if appendix and manifest is not None:
+        parts += methods_sections(manifest, communities, lang=lang, k=k)
+    meta = [(t(key, lang), value) for key, value in (
+        ("report_client", client), ("report_as_of", _as_of_line(as_of, communities, lang)),
+        ("report_generated", _instant(generated)), ("report_run", run_id)) if value]
+    labels = {key: t(key, lang) for key in TEXT}
+    page = _environment().get_template("page.html.j2").render(
+        html_lang=_HTML_LANG[lang], csp=CSP, title=title, meta=meta, view=view, figures=figures,
+        appendix_sections=parts, L=labels,
+    )
+    return add_csv_links(page)
+
+
+def build_report(sections: Sequence[ReportSection], path: str | Path, **kwargs: Any) -> Path:
+    """Render the report (arguments of :func:`render_report`) and write it atomically to ``path``.
+
+    Written to a temporary file first and renamed, so a reader never sees half a report.
+    """
+    return atomic_write_text(path, render_report(sections, **kwargs))

@@ -27,8 +27,9 @@
    ``k_min_group`` (``report.k_anonymity``, unless the playbook sets it);
    the pseudonym key (``privacy.key_env`` or ``COMMLAB_PSEUDONYM_KEY``) reaches
    the kernels through the environment only and is never written anywhere;
-7. on success writes ``summary.json`` and ``report.html`` (executive summary
-   step first, then the other sections, then the methods appendix) into a hidden staging
+7. on success writes ``summary.json`` and ``report.html`` (the client part rendered
+   from the steps' summaries, then the appendix: the other steps, every recommendation, the
+   methods; see :mod:`commlab.report`) into a hidden staging
    folder, scans them (and every step's ``summary.json``) for raw member ids and display
    names of the input members table (:func:`commlab.privacy.scan_files`) and
    fails with :class:`~commlab.errors.PrivacyLeakError` if one is found (the
@@ -72,7 +73,7 @@ from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, ut
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook, with_rules_library
 from commlab.privacy import KEY_ENV, scan_files, vocabulary
-from commlab.report import ReportSection, build_report, methods_appendix
+from commlab.report import ReportSection, build_report
 from commlab.run_data import RunData, as_of_from_data, check_as_of, data_fingerprint, load_run_data
 from commlab.runs import (
     STAGING,
@@ -774,16 +775,15 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         with _kernel_env({CACHE_ENV: cache}):  # a converted layout (se_180d) is read back from the cache
             members, communities = _input_tables(pb, plans)
         sections = [
-            ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "")
+            ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "", step=n)
             for n in pb.report_order()
         ]
         title = (pb.report.title or pb.title).get(lang)
-        appendix = (methods_appendix(manifest, communities, lang=lang, k=k)
-                    if pb.report.appendix else "")
         build_report(
             sections, staging / "report.html", title=title, lang=lang, client=pb.report.client,
             as_of=_as_of_note(effective_as_of, as_of_origin, run_data, lang), generated=iso(utc_now()),
-            run_id=run_dir.name, resources_path=plans[0].notebook.parent, appendix=appendix,
+            run_id=run_dir.name, resources_path=plans[0].notebook.parent, summary=summary,
+            communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
         )
         if members is not None:
             _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules))

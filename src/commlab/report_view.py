@@ -1,0 +1,350 @@
+"""What the client part of a report shows, computed from a run's structured outputs.
+
+The client part of ``report.html`` (see :mod:`commlab.report`) is not a rendering of notebook
+outputs: it is built here from the ``summary.json`` each step writes (the executive summary step's
+``commlab.recommendations/1`` payload holds the scorecard facts, the recommendations with their
+evidence text, the changes since the previous run and each recommendation's status) and rendered
+by a Jinja2 template with autoescape. Every label comes from :mod:`commlab.i18n`; every number is
+written by :func:`commlab.i18n.fmt_value`, one way per kind of value.
+
+Nothing here reads member data: the facts are per community and already suppressed (a value
+standing for fewer than ``k`` members is ``null`` in ``summary.json`` and flagged ``suppressed``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from commlab.i18n import t
+from commlab.privacy import SUPPRESSED
+from commlab.recommend import MEMBER_COUNT_FACTS, SCHEMA, SCORECARD_METRICS, fact_info, fact_name
+
+__all__ = ["fmt_value", "MISSING", "Cell", "ScoreRow", "Scorecard", "Action", "Changes", "Move", "ClientView",
+           "client_view",
+           "recommendations_summary", "scope_line", "CLIENT_ACTIONS", "CLIENT_MOVES"]
+
+#: Recommendations shown in the client part (all of them are in the appendix).
+CLIENT_ACTIONS = 6
+#: Key-metric moves shown in the client part (all of them are in the appendix).
+CLIENT_MOVES = 10
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+_STATUSES = ("new", "ongoing", "resolved")
+# what Dataset.summary() writes (commlab.data.load.DataSummary.__str__), kept by notebook 01 as "data"
+_DATA_LINE = re.compile(r"^(?P<c>\d+) communities, (?P<m>\d+) members, (?P<e>\d+) events"
+                        r"(?:, (?P<first>\d{4}-\d{2}-\d{2}) → (?P<last>\d{4}-\d{2}-\d{2}) \(UTC\))?$")
+
+
+#: How a value that does not exist (not computed, no data) is written.
+MISSING = "–"
+
+
+def fmt_value(value: Any, unit: str = "") -> str:
+    """A number written one way per kind of value, never in scientific notation.
+
+    ``share`` → ``62%`` (one decimal under 10 %: ``3.4%``); ``count`` → ``9,120``; ``hours``,
+    ``days`` → ``1.5``; ``currency`` → ``1,234.50``; other units (``ratio``, ``index``) → two
+    decimals (``0.34``; ``0.0032`` below 0.01; ``1,030`` from 1,000 on). ``None`` and NaN give :data:`MISSING`.
+    """
+    if value is None or isinstance(value, bool):
+        return MISSING if value is None else str(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return MISSING
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if unit == "share":
+        pct = v * 100
+        return f"{pct:,.1f}%" if 0 < abs(pct) < 10 and round(pct, 1) != round(pct) else f"{pct:,.0f}%"
+    if unit == "count":
+        return f"{v:,.0f}"
+    if unit in ("hours", "days"):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}"
+    if unit == "currency":
+        return f"{v:,.2f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if 0 < abs(v) < 0.01:  # two significant digits, still without an exponent
+        return f"{v:.{1 - math.floor(math.log10(abs(v)))}f}"
+    return f"{v:,.2f}"
+
+
+@dataclass
+class Cell:
+    """One value of the scorecard: its text, tone (``good``/``bad``/``""``) and move since the last run."""
+
+    label: str
+    text: str
+    tone: str = ""
+    delta: str = ""
+    delta_tone: str = ""
+    numeric: bool = True
+
+
+@dataclass
+class ScoreRow:
+    """One community of the scorecard."""
+
+    community: str
+    note: str
+    cells: list[Cell]
+
+
+@dataclass
+class Scorecard:
+    """Column labels, one row per community and the notes under the table."""
+
+    columns: list[str]
+    rows: list[ScoreRow]
+    hidden_note: str = ""
+
+
+@dataclass
+class Action:
+    """One recommendation as the report shows it."""
+
+    severity: str
+    severity_label: str
+    community: str
+    title: str
+    action: str
+    evidence: str
+    status: str = ""
+    status_label: str = ""
+
+
+@dataclass
+class Move:
+    """One key metric that moved since the previous run."""
+
+    community: str
+    metric: str
+    before: str
+    after: str
+    change: str
+    tone: str = ""
+
+
+@dataclass
+class Changes:
+    """What changed since the previous run (``None`` on a first run)."""
+
+    previous_as_of: str
+    counts: list[tuple[str, int]]
+    new: list[Action]
+    resolved: list[Action]
+    moves: list[Move]
+    moves_more: int = 0
+    all_moves: list[Move] = field(default_factory=list)
+
+
+@dataclass
+class ClientView:
+    """Everything the client part and the recommendation appendix show."""
+
+    scope: str = ""
+    scorecard: Scorecard | None = None
+    actions: list[Action] = field(default_factory=list)
+    actions_more: int = 0
+    all_actions: list[Action] = field(default_factory=list)
+    changes: Changes | None = None
+    first_run: bool = False
+    not_applicable: list[tuple[str, str]] = field(default_factory=list)
+    has_summary: bool = False
+
+
+def recommendations_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The executive summary step's payload inside a run's ``summary.json`` (``None`` if there is none)."""
+    for part in (summary or {}).values():
+        if isinstance(part, dict) and part.get("schema") == SCHEMA:
+            return part
+    return None
+
+
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def _date(iso: Any) -> str:
+    return str(iso)[:10] if iso else ""
+
+
+def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
+    """"Analysed: 11 communities, 9,120 members, 365,845 events, 2023-12-31 to 2024-06-30." in ``lang``.
+
+    Read from the data description a step wrote (``"data"``, :meth:`commlab.data.load.Dataset.summary`);
+    without one, the communities and members are counted from the scorecard facts; "" when neither exists.
+    """
+    for part in (summary or {}).values():
+        m = _DATA_LINE.match(str(part.get("data", ""))) if isinstance(part, dict) else None
+        if m:
+            kw = {"communities": fmt_value(int(m["c"]), "count"), "members": fmt_value(int(m["m"]), "count"),
+                  "events": fmt_value(int(m["e"]), "count")}
+            if m["first"]:
+                return t("report_scope", lang).format(**kw, first=m["first"], last=m["last"])
+            return t("report_scope_short", lang).format(**kw)
+    recs = recommendations_summary(summary)
+    if recs:
+        sizes = [_num(f.get("value")) for f in recs.get("facts") or [] if f.get("metric_id") == "members"]
+        if sizes:
+            return t("report_scope_short", lang).format(communities=fmt_value(len(sizes), "count"),
+                                                        members=fmt_value(sum(s or 0 for s in sizes), "count"))
+    return ""
+
+
+def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -> Scorecard:
+    facts: dict[tuple[str, str], dict[str, Any]] = {}
+    order: list[str] = []
+    for f in recs.get("facts") or []:
+        cid = str(f.get("community_id"))
+        if cid not in order:
+            order.append(cid)
+        if f.get("metric_id") in SCORECARD_METRICS:
+            facts[(cid, str(f["metric_id"]))] = f
+    metrics = [m for m in SCORECARD_METRICS if any(m == mid for _, mid in facts)]
+    small = set(recs.get("suppressed_communities") or [])
+    moved = {(str(c.get("community_id")), str(c.get("metric_id"))): c for c in recs.get("changes") or []}
+    medians: dict[str, float | None] = {}
+    for m in metrics:
+        vals = sorted(v for cid in order if (v := _num(facts.get((cid, m), {}).get("value"))) is not None
+                      and cid not in small)
+        medians[m] = (vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+                      ) if len(vals) > 1 else None
+    rows, hidden = [], 0
+    for cid in order:
+        cells = []
+        for m in metrics:
+            info = fact_info(m)
+            unit = info.unit if info else ""
+            f = facts.get((cid, m), {})
+            v = _num(f.get("value"))
+            label = fact_name(m, lang)
+            if cid in small and m != "members":
+                cells.append(Cell(label, SUPPRESSED))
+                continue
+            if v is None and f.get("suppressed"):
+                hidden += 1
+                cells.append(Cell(label, f"<{k}" if m in MEMBER_COUNT_FACTS else SUPPRESSED))
+                continue
+            tone = ""
+            if v is not None and info is not None and info.direction is not None and medians[m] is not None \
+                    and v != medians[m]:
+                tone = "good" if (v > medians[m]) == info.direction else "bad"
+            cell = Cell(label, fmt_value(v, unit) if v is not None else MISSING, tone)
+            c = moved.get((cid, m))
+            change = _num(c.get("change")) if c else None
+            if change:
+                cell.delta = ("↑" if change > 0 else "↓") + fmt_value(abs(change), unit)
+                better = c.get("better")
+                cell.delta_tone = "" if better is None else ("up" if better else "down")
+            cells.append(cell)
+        note = t("report_suppressed_community", lang).format(k=k) if cid in small else ""
+        rows.append(ScoreRow(names.get(cid, cid), note, cells))
+    note = t("report_hidden_values", lang).format(n=hidden, k=k, dash=SUPPRESSED) if hidden else ""
+    return Scorecard([fact_name(m, lang) for m in metrics], rows, note)
+
+
+def _action(r: dict[str, Any], names: dict[str, str], lang: str, status: str = "") -> Action:
+    sev = str(r.get("severity") or "")
+    return Action(
+        severity=sev if sev in _SEVERITY_RANK else "low", severity_label=t(f"sev_{sev}", lang) if sev else "",
+        community=names.get(str(r.get("community_id")), str(r.get("community_id"))),
+        title=str(r.get("title") or ""), action=str(r.get("action") or ""),
+        evidence=str(r.get("evidence_text") or ""),
+        status=status, status_label=t(f"status_{status}", lang) if status else "",
+    )
+
+
+def _client_order(recs: list[dict[str, Any]]) -> list[int]:
+    """Indices of ``recs`` in client order: by severity, then each community's first before its second.
+
+    A client reads the most severe finding of every community before five findings of one.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    keys = []
+    for i, r in enumerate(recs):
+        sev = str(r.get("severity"))
+        key = (sev, str(r.get("community_id")))
+        rank = seen.get(key, 0)
+        seen[key] = rank + 1
+        keys.append((_SEVERITY_RANK.get(sev, 9), rank, i))
+    return [i for *_, i in sorted(keys)]
+
+
+def _changes(recs: dict[str, Any], names: dict[str, str], lang: str, status: dict[tuple[str, str], str]) -> Changes:
+    rows = recs.get("recommendation_status") or []
+    counts = [(t(f"status_{s}", lang), sum(1 for r in rows if r.get("status") == s)) for s in _STATUSES]
+    new = [_action(r, names, lang, "new") for r in rows if r.get("status") == "new"]
+    resolved = [_action(r, names, lang, "resolved") for r in rows if r.get("status") == "resolved"]
+    moves = []
+    for c in recs.get("changes") or []:
+        info = fact_info(str(c.get("metric_id")))
+        unit = info.unit if info else ""
+        before, after, change = _num(c.get("before")), _num(c.get("after")), _num(c.get("change"))
+        if change is None:
+            continue
+        rel = abs(change) / abs(before) if before else math.inf
+        better = c.get("better")
+        moves.append((rel, Move(names.get(str(c.get("community_id")), str(c.get("community_id"))),
+                                fact_name(str(c.get("metric_id")), lang), fmt_value(before, unit),
+                                fmt_value(after, unit), ("+" if change > 0 else "−") + fmt_value(abs(change), unit),
+                                "" if better is None else ("good" if better else "bad"))))
+    ranked = [m for _, m in sorted(moves, key=lambda x: -x[0])]
+    prev = (recs.get("previous") or {}).get("as_of")
+    return Changes(previous_as_of=_date(prev), counts=counts, new=new, resolved=resolved,
+                   moves=ranked[:CLIENT_MOVES], moves_more=max(0, len(ranked) - CLIENT_MOVES),
+                   all_moves=[m for _, m in moves])
+
+
+def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: str, k: int = 5) -> ClientView:
+    """The client part of a run's report, from its ``summary.json`` content.
+
+    Parameters
+    ----------
+    summary : dict
+        Step name to the step's ``summary.json`` content.
+    names : dict
+        Community id to display name (ids are shown where a name is missing).
+    lang : {"zh", "en"}
+    k : int, default 5
+        The k-anonymity threshold (for the ``<k`` of hidden counts and the notes).
+
+    Returns
+    -------
+    ClientView
+        Without an executive summary step (no ``commlab.recommendations/1`` payload), only ``scope``.
+    """
+    view = ClientView(scope=scope_line(summary, lang))
+    recs = recommendations_summary(summary)
+    if recs is None:
+        return view
+    view.has_summary = True
+    view.scorecard = _scorecard(recs, names, lang, k)
+    status = {(str(r.get("community_id")), str(r.get("rule_id"))): str(r.get("status"))
+              for r in recs.get("recommendation_status") or []}
+    rows = list(recs.get("recommendations") or [])
+    with_status = recs.get("recommendation_status") is not None
+    actions = [_action(r, names, lang, status.get((str(r.get("community_id")), str(r.get("rule_id"))), "new")
+                       if with_status else "") for r in rows]
+    view.all_actions = actions
+    view.actions = [actions[i] for i in _client_order(rows)[:CLIENT_ACTIONS]]
+    view.actions_more = max(0, len(actions) - len(view.actions))
+    view.first_run = recs.get("previous") is None
+    if not view.first_run:
+        view.changes = _changes(recs, names, lang, status)
+    for item in recs.get("not_applicable") or []:
+        if isinstance(item, dict):
+            view.not_applicable.append((str(item.get("title") or item.get("rule_id") or ""),
+                                        str(item.get("reason") or "")))
+        else:
+            view.not_applicable.append((str(item), ""))
+    return view

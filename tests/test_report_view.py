@@ -1,0 +1,100 @@
+"""The client part's content computed from a run's summaries (no kernel, no browser)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from commlab.data.load import DataSummary
+from commlab.recommend import SCHEMA
+from commlab.report_view import CLIENT_ACTIONS, client_view, fmt_value, scope_line
+
+
+def test_numbers_are_written_one_way_per_kind() -> None:
+    assert [fmt_value(0.615, "share"), fmt_value(0.034, "share"), fmt_value(1.0, "share")] == ["62%", "3.4%", "100%"]
+    assert [fmt_value(9120, "count"), fmt_value(1e20, "count")] == ["9,120", "100,000,000,000,000,000,000"]
+    assert [fmt_value(1030.4, "days"), fmt_value(1.49, "hours")] == ["1,030", "1.5"]
+    assert [fmt_value(0.0031670625, "ratio"), fmt_value(2280.4, "index"), fmt_value(0.5, "ratio")] == [
+        "0.0032", "2,280", "0.50"]
+    assert fmt_value(None, "share") == fmt_value(float("nan"), "count") == "–"
+    assert not any("e" in fmt_value(v, u) for v in (1e-7, 3.3e12, 2.28e3) for u in ("share", "count", "ratio", ""))
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("zh", "分析范围：11 个社群，9,120 名成员，365,845 条事件，2023-12-31 至 2024-06-30。"),
+    ("en", "Analysed: 11 communities, 9,120 members, 365,845 events, 2023-12-31 to 2024-06-30."),
+])
+def test_scope_line_reads_the_data_description_a_step_wrote(lang: str, expected: str) -> None:
+    data = DataSummary(11, 9120, 365845, pd.Timestamp("2023-12-31 01:00", tz="UTC"),
+                       pd.Timestamp("2024-06-30 15:00", tz="UTC"))
+    assert scope_line({"01_overview": {"data": str(data)}}, lang) == expected
+    facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 10.0},
+                                         {"community_id": "b", "metric_id": "members", "value": 1200.0}]}
+    assert scope_line({"recommendations": facts}, "en") == "Analysed: 2 communities, 1,210 members."
+    assert scope_line({}, lang) == ""
+
+
+def _summary(previous: bool) -> dict:
+    facts = []
+    for cid, members, active, retention in (("a", 200, 0.5, 0.9), ("b", 300, 0.7, None), ("c", 3, None, None),
+                                            ("d", 150, 0.6, 0.5)):
+        facts += [{"community_id": cid, "metric_id": "members", "value": float(members), "suppressed": False},
+                  {"community_id": cid, "metric_id": "active_share_30d", "value": active, "suppressed": cid == "c"},
+                  {"community_id": cid, "metric_id": "retention_30d", "value": retention,
+                   "suppressed": cid in ("b", "c")}]
+    recs = [{"community_id": cid, "rule_id": rule, "severity": sev, "title": f"{rule}-{cid}", "action": "做",
+             "evidence_text": f"依据 {cid}"}
+            for cid, rule, sev in (("a", "r1", "high"), ("a", "r2", "high"), ("a", "r3", "high"), ("b", "r1", "high"),
+                                   ("d", "r4", "medium"), ("a", "r5", "low"), ("b", "r6", "low"), ("d", "r7", "low"))]
+    out = {"schema": SCHEMA, "facts": facts, "recommendations": recs, "suppressed_communities": ["c"],
+           "previous": None, "changes": None, "recommendation_status": None}
+    if previous:
+        out["previous"] = {"as_of": "2024-05-31T16:00:00+00:00"}
+        out["changes"] = [{"community_id": "a", "metric_id": "active_share_30d", "before": 0.4, "after": 0.5,
+                           "change": 0.1, "better": True},
+                          {"community_id": "d", "metric_id": "members", "before": 100.0, "after": 150.0,
+                           "change": 50.0, "better": None}]
+        out["recommendation_status"] = [{"community_id": r["community_id"], "rule_id": r["rule_id"],
+                                         "status": "ongoing", "title": r["title"]} for r in recs] + [
+            {"community_id": "d", "rule_id": "old", "status": "resolved", "title": "旧问题", "severity": "high"}]
+    return {"01_overview": {"data": "4 communities, 653 members, 10 events"}, "recommendations": out}
+
+
+def test_scorecard_hides_small_groups_and_colours_against_the_median() -> None:
+    view = client_view(_summary(previous=False), {"a": "甲群", "b": "乙群", "c": "丙群"}, lang="zh", k=5)
+    sc = view.scorecard
+    assert sc.columns == ["成员数", "30日活跃率", "新成员30日留存率"]
+    rows = {r.community: r for r in sc.rows}
+    assert list(rows) == ["甲群", "乙群", "丙群", "d"]  # an id where the name is missing
+    assert [c.text for c in rows["甲群"].cells] == ["200", "50%", "90%"]
+    assert [c.text for c in rows["乙群"].cells] == ["300", "70%", "—"]  # a hidden value, not a missing one
+    assert [c.text for c in rows["丙群"].cells] == ["3", "—", "—"] and "少于 5 人" in rows["丙群"].note
+    # medians over the communities shown (a, b, d): active 60 %, so a is worse, b better, d at the median
+    assert [c.tone for c in rows["甲群"].cells][1:] == ["bad", "good"] and rows["d"].cells[1].tone == ""
+    assert "1 个数值代表的成员少于 5 人" in sc.hidden_note
+    assert view.first_run and view.changes is None and view.scope == "分析范围：4 个社群，653 名成员。"
+
+
+def test_actions_put_each_communitys_worst_first_and_all_stay_in_the_appendix() -> None:
+    view = client_view(_summary(previous=False), {}, lang="en")
+    assert [a.title for a in view.actions] == ["r1-a", "r1-b", "r2-a", "r3-a", "r4-d", "r5-a"][:CLIENT_ACTIONS]
+    assert view.actions[0].severity_label == "high" and view.actions[0].evidence == "依据 a"
+    assert view.actions_more == 2 and len(view.all_actions) == 8
+
+
+def test_changes_since_the_previous_run() -> None:
+    view = client_view(_summary(previous=True), {"a": "甲群"}, lang="en")
+    ch = view.changes
+    assert not view.first_run and ch.previous_as_of == "2024-05-31"
+    assert ch.counts == [("new", 0), ("ongoing", 8), ("resolved", 1)]
+    assert [(a.community, a.title) for a in ch.resolved] == [("d", "旧问题")]
+    assert [(m.community, m.metric, m.before, m.after, m.change, m.tone) for m in ch.moves] == [
+        ("d", "members", "100", "150", "+50", ""), ("甲群", "30-day active share", "40%", "50%", "+10%", "good")]
+    rows = {r.community: r for r in view.scorecard.rows}
+    assert rows["甲群"].cells[1].delta == "↑10%" and rows["甲群"].cells[1].delta_tone == "up"
+    assert all(a.status_label == "ongoing" for a in view.all_actions)
+
+
+def test_without_an_executive_summary_only_the_scope_is_shown() -> None:
+    view = client_view({"01_overview": {"data": "2 communities, 5 members, 0 events"}}, {}, lang="en")
+    assert not view.has_summary and view.scorecard is None and view.scope == "Analysed: 2 communities, 5 members."
