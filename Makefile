@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
+# browser: Chromium prints report.pdf (without it the run writes report.html only and says so)
+demo: setup browser
 	$(BIN)/commlab run playbooks/demo.yaml
 
 test: setup browser java
@@ -44,8 +45,9 @@ lab: setup
 samples: setup
 	$(BIN)/commlab generate data/samples --seed 20240601
 
-# Headless Chromium for the report tests (Debian package; needs root). Skipped quietly where
-# it cannot be installed: those tests then skip with the reason, except under CI=true.
+# Headless Chromium for report.pdf and the report tests (Debian package; needs root). Skipped quietly
+# where it cannot be installed: runs then write no report.pdf (a warning in the manifest) and the
+# browser tests skip with the reason, except under CI=true.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \

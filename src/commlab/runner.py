@@ -33,7 +33,9 @@
    folder, scans them (and every step's ``summary.json``) for raw member ids and display
    names of the input members table (:func:`commlab.privacy.scan_files`) and
    fails with :class:`~commlab.errors.PrivacyLeakError` if one is found (the
-   files are moved out renamed ``*.blocked``); else moves them into the run folder
+   files are moved out renamed ``*.blocked``); else prints the scanned report's client part to
+   ``report.pdf`` in the staging folder with headless Chromium (without Chromium: a warning in
+   the manifest, ``report_pdf: null``), moves them into the run folder
    (``report.html`` last, one rename each), moves ``runs/<playbook>/latest`` to the run and only
    then writes ``succeeded``. On failure the executed notebooks are kept, the manifest says
    ``failed`` and ``latest`` is left alone;
@@ -74,6 +76,7 @@ from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook, with_rules_library
 from commlab.privacy import KEY_ENV, scan_files, vocabulary
 from commlab.report import ReportSection, build_report
+from commlab.report_pdf import PdfUnavailable, write_pdf
 from commlab.run_data import RunData, as_of_from_data, check_as_of, data_fingerprint, load_run_data
 from commlab.runs import (
     STAGING,
@@ -433,6 +436,16 @@ def _publish_staged(staging: Path, run_dir: Path) -> None:
     staging.rmdir()
 
 
+def _write_pdf(report: Path, manifest: dict[str, Any]) -> None:
+    """``report.pdf`` beside the report (its client part on A4); without Chromium a warning, not a failure."""
+    try:
+        manifest["report_pdf"] = write_pdf(report).name
+    except PdfUnavailable as exc:
+        manifest["report_pdf"] = None
+        manifest["warnings"].append(exc.one_line())
+        logger.warning("%s", exc.one_line())
+
+
 def _refresh_index(runs_dir: Path) -> None:
     try:
         with runs_lock(runs_dir):
@@ -789,6 +802,8 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
             _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules))
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
+        # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
+        _write_pdf(staging / "report.html", manifest)
         _publish_staged(staging, run_dir)
         report = run_dir / "report.html"
         manifest["status"] = "publishing"
