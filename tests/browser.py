@@ -48,6 +48,26 @@ class PageReport:
     failed_requests: list[str] = field(default_factory=list)
     cjk_renders: bool = False
     screenshot: Path | None = None
+    dialogs: list[str] = field(default_factory=list)
+    layout: dict = field(default_factory=dict)
+
+
+# What the report's layout tests read: sideways overflow, the client part's height, the appendix's state.
+LAYOUT_JS = """
+() => {
+  const client = document.getElementById('client');
+  const details = Array.from(document.querySelectorAll('#appendix details'));
+  return {
+    scroll_width: document.documentElement.scrollWidth, inner_width: window.innerWidth,
+    client_height: client ? Math.round(client.getBoundingClientRect().bottom + window.scrollY) : null,
+    page_height: document.documentElement.scrollHeight,
+    appendix_sections: details.length, appendix_open: details.filter(d => d.open).length,
+    appendix_texts: details.map(d => d.textContent),
+    appendix_text: details.map(d => d.textContent).join('\\n'),
+    client_text: client ? client.innerText : '',
+  };
+}
+"""
 
 
 def chromium_path() -> str:
@@ -60,12 +80,16 @@ def chromium_path() -> str:
     return path
 
 
-def open_report(path: Path, *, width: int = 390, screenshot: Path | None = None) -> PageReport:
-    """Load ``path`` offline in headless Chromium at phone width and collect what happened."""
+def open_report(path: Path, *, width: int = 390, screenshot: Path | None = None, full_page: bool = False) -> PageReport:
+    """Load ``path`` offline in headless Chromium (phone width by default) and collect what happened.
+
+    Any ``alert()`` a page manages to call is recorded in ``dialogs`` (and dismissed).
+    """
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
     failed: list[str] = []
+    dialogs: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         try:
@@ -73,6 +97,7 @@ def open_report(path: Path, *, width: int = 390, screenshot: Path | None = None)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: failed.append(r.url))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             # offline: any request leaving the file is blocked, so a page that needs the network fails here
             page.route("http*://**", lambda route: route.abort())
             page.goto(path.resolve().as_uri(), wait_until="load")
@@ -86,11 +111,12 @@ def open_report(path: Path, *, width: int = 390, screenshot: Path | None = None)
             )
             cjk = bool(sample) and page.evaluate(CJK_RENDERS_JS, sample)
             if screenshot is not None:
-                page.screenshot(path=str(screenshot), full_page=False)
+                page.screenshot(path=str(screenshot), full_page=full_page)
+            layout = page.evaluate(LAYOUT_JS)
             return PageReport(
                 title=page.title(), text=page.evaluate("() => document.body.innerText"), html=page.content(),
                 images=n_images, broken_images=broken, console_errors=errors, failed_requests=failed,
-                cjk_renders=cjk, screenshot=screenshot,
+                cjk_renders=cjk, screenshot=screenshot, dialogs=dialogs, layout=layout,
             )
         finally:
             browser.close()

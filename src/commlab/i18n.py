@@ -118,6 +118,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_source": ("来源", "Source"),
     "col_rule": ("规则", "Rule"),
     "col_reason": ("原因", "Reason"),
+    "col_threshold": ("规则阈值", "Rule threshold"),
+    "col_where": ("涉及社群", "Communities"),
     "col_communities": ("社群数", "Communities"),
     "sev_high": ("高", "high"),
     "sev_medium": ("中", "medium"),

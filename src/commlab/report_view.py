@@ -22,7 +22,8 @@ from commlab.i18n import t
 from commlab.privacy import SUPPRESSED
 from commlab.recommend import MEMBER_COUNT_FACTS, SCHEMA, SCORECARD_METRICS, fact_info, fact_name
 
-__all__ = ["fmt_value", "MISSING", "Cell", "ScoreRow", "Scorecard", "Action", "Changes", "Move", "ClientView",
+__all__ = ["fmt_value", "MISSING", "Cell", "ScoreRow", "Scorecard", "Action", "NotApplicable", "Changes", "Move",
+           "ClientView",
            "client_view",
            "recommendations_summary", "scope_line", "CLIENT_ACTIONS", "CLIENT_MOVES"]
 
@@ -116,6 +117,16 @@ class Action:
     evidence: str
     status: str = ""
     status_label: str = ""
+    threshold: str = ""
+
+
+@dataclass
+class NotApplicable:
+    """A rule set aside where its inputs are absent, with the reason and the communities concerned."""
+
+    rule: str
+    reason: str
+    communities: str = ""
 
 
 @dataclass
@@ -154,7 +165,7 @@ class ClientView:
     all_actions: list[Action] = field(default_factory=list)
     changes: Changes | None = None
     first_run: bool = False
-    not_applicable: list[tuple[str, str]] = field(default_factory=list)
+    not_applicable: list[NotApplicable] = field(default_factory=list)
     has_summary: bool = False
 
 
@@ -242,7 +253,7 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
             cell = Cell(label, fmt_value(v, unit) if v is not None else MISSING, tone)
             c = moved.get((cid, m))
             change = _num(c.get("change")) if c else None
-            if change:
+            if change and fmt_value(abs(change), unit).strip("0.%") != "":  # a move that rounds to 0 is none
                 cell.delta = ("↑" if change > 0 else "↓") + fmt_value(abs(change), unit)
                 better = c.get("better")
                 cell.delta_tone = "" if better is None else ("up" if better else "down")
@@ -261,6 +272,7 @@ def _action(r: dict[str, Any], names: dict[str, str], lang: str, status: str = "
         title=str(r.get("title") or ""), action=str(r.get("action") or ""),
         evidence=str(r.get("evidence_text") or ""),
         status=status, status_label=t(f"status_{status}", lang) if status else "",
+        threshold=str(r.get("threshold_text") or ""),
     )
 
 
@@ -290,7 +302,7 @@ def _changes(recs: dict[str, Any], names: dict[str, str], lang: str, status: dic
         info = fact_info(str(c.get("metric_id")))
         unit = info.unit if info else ""
         before, after, change = _num(c.get("before")), _num(c.get("after")), _num(c.get("change"))
-        if change is None:
+        if change is None or fmt_value(abs(change), unit).strip("0.%") == "":  # rounds to no move at all
             continue
         rel = abs(change) / abs(before) if before else math.inf
         better = c.get("better")
@@ -343,8 +355,11 @@ def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: 
         view.changes = _changes(recs, names, lang, status)
     for item in recs.get("not_applicable") or []:
         if isinstance(item, dict):
-            view.not_applicable.append((str(item.get("title") or item.get("rule_id") or ""),
-                                        str(item.get("reason") or "")))
+            ids = item.get("community_ids") or []
+            view.not_applicable.append(NotApplicable(
+                str(item.get("title") or item.get("rule_id") or ""), str(item.get("reason") or ""),
+                "、".join(names.get(str(i), str(i)) for i in ids) if lang == "zh" else
+                ", ".join(names.get(str(i), str(i)) for i in ids)))
         else:
-            view.not_applicable.append((str(item), ""))
+            view.not_applicable.append(NotApplicable(str(item), ""))
     return view

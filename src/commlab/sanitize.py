@@ -35,6 +35,7 @@ _ATTRIBUTES: dict[str, set[str]] = {
     "col": {"span"},
     "colgroup": {"span"},
 }
+_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
 _IMAGE_DATA = re.compile(r"^data:image/(?:png|jpeg|gif|webp|svg\+xml)[;,]", re.IGNORECASE)
 
 
@@ -54,10 +55,11 @@ def sanitize_html(fragment: str) -> str:
     sheets (pandas Styler colours; the page's CSP stops them loading anything), ``class``/``id``/
     ``style`` attributes, links to ``http(s)``/``mailto``. Removed with their content: ``<script>``;
     removed: event handlers (``onerror=``), ``javascript:``/``data:`` links, forms, frames, objects,
-    ``<link>``, ``<meta>``, external images.
+    ``<link>``, ``<meta>``, external images (an ``<img>`` left without a source goes too).
     """
-    return nh3.clean(
+    clean = nh3.clean(
         fragment, tags=_TAGS, clean_content_tags={"script", "textarea", "noscript", "template"},
         attributes=_ATTRIBUTES, attribute_filter=_attribute, url_schemes={"http", "https", "mailto", "data"},
         strip_comments=True, link_rel="noopener noreferrer",
     )
+    return _IMG_WITHOUT_SRC.sub("", clean)  # an image whose source was dropped would show its alt text as litter
