@@ -42,7 +42,8 @@ from nbformat import NotebookNode
 
 from commlab.atomic import atomic_write_text
 from commlab.i18n import TEXT, check_lang, t
-from commlab.report_view import client_view, fmt_value, recommendations_summary
+from commlab.report_view import client_view, recommendations_summary
+from commlab.rules_text import format_value
 from commlab.sanitize import CSP, sanitize_html
 
 __all__ = ["ReportSection", "notebook_title", "clean_notebook", "external_references", "build_report",
@@ -562,12 +563,14 @@ def methods_sections(manifest: dict[str, Any], communities: Any, *, lang: str = 
     metrics = Block(t("report_metrics", lang), [t("report_metrics_intro", lang)],
                     [t("col_metric", lang), t("col_id", lang), t("col_definition", lang), t("col_formula", lang),
                      t("col_unit", lang), t("col_direction", lang), t("col_source", lang)],
-                    defs[[name_col, "id", "definition", "formula", "unit", "direction", "source"]].to_numpy().tolist())
+                    [[*row[:4], t(f"unit_name_{row[4]}", lang) if f"unit_name_{row[4]}" in TEXT else row[4], *row[5:]]
+                     for row in defs[[name_col, "id", "definition", "formula", "unit", "direction", "source"]
+                                     ].to_numpy().tolist()])
     sources = Block(t("report_sources", lang))
     if communities is not None and "source" in getattr(communities, "columns", []):
         counts = communities["source"].fillna("").astype(str).value_counts()
         sources.header = [t("report_sources", lang), t("col_communities", lang)]
-        sources.rows = [[src or "—", fmt_value(int(n), "count")] for src, n in counts.items()]
+        sources.rows = [[src or "—", format_value(int(n), "count", lang)] for src, n in counts.items()]
         line = attribution(SimpleNamespace(communities=communities), lang)
         if "Stack Exchange" in line:
             line += (" — CC BY-SA 4.0: https://creativecommons.org/licenses/by-sa/4.0/ ; "

@@ -5,7 +5,7 @@ outputs: it is built here from the ``summary.json`` each step writes (the execut
 ``commlab.recommendations/1`` payload holds the scorecard facts, the recommendations with their
 evidence text, the changes since the previous run and each recommendation's status) and rendered
 by a Jinja2 template with autoescape. Every label comes from :mod:`commlab.i18n`; every number is
-written by :func:`commlab.i18n.fmt_value`, one way per kind of value.
+written by :func:`commlab.rules_text.format_value`, one way per kind of value.
 
 Nothing here reads member data: the facts are per community and already suppressed (a value
 standing for fewer than ``k`` members is ``null`` in ``summary.json`` and flagged ``suppressed``).
@@ -21,8 +21,9 @@ from typing import Any
 from commlab.i18n import t
 from commlab.privacy import SUPPRESSED
 from commlab.recommend import MEMBER_COUNT_FACTS, SCHEMA, SCORECARD_METRICS, fact_info, fact_name
+from commlab.rules_text import format_value
 
-__all__ = ["fmt_value", "MISSING", "Cell", "ScoreRow", "Scorecard", "Action", "NotApplicable", "Changes", "Move",
+__all__ = ["Cell", "ScoreRow", "Scorecard", "Action", "NotApplicable", "Changes", "Move",
            "ClientView",
            "client_view",
            "recommendations_summary", "scope_line", "CLIENT_ACTIONS", "CLIENT_MOVES"]
@@ -38,41 +39,10 @@ _DATA_LINE = re.compile(r"^(?P<c>\d+) communities, (?P<m>\d+) members, (?P<e>\d+
                         r"(?:, (?P<first>\d{4}-\d{2}-\d{2}) → (?P<last>\d{4}-\d{2}-\d{2}) \(UTC\))?$")
 
 
-#: How a value that does not exist (not computed, no data) is written.
-MISSING = "–"
 
-
-def fmt_value(value: Any, unit: str = "") -> str:
-    """A number written one way per kind of value, never in scientific notation.
-
-    ``share`` → ``62%`` (one decimal under 10 %: ``3.4%``); ``count`` → ``9,120``; ``hours``,
-    ``days`` → ``1.5``; ``currency`` → ``1,234.50``; other units (``ratio``, ``index``) → two
-    decimals (``0.34``; ``0.0032`` below 0.01; ``1,030`` from 1,000 on). ``None`` and NaN give :data:`MISSING`.
-    """
-    if value is None or isinstance(value, bool):
-        return MISSING if value is None else str(value)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return MISSING
-    if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    if unit == "share":
-        pct = v * 100
-        return f"{pct:,.1f}%" if 0 < abs(pct) < 10 and round(pct, 1) != round(pct) else f"{pct:,.0f}%"
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit in ("hours", "days"):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}"
-    if unit == "currency":
-        return f"{v:,.2f}"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    if 0 < abs(v) < 0.01:  # two significant digits, still without an exponent
-        return f"{v:.{1 - math.floor(math.log10(abs(v)))}f}"
-    return f"{v:,.2f}"
+def _moved(change: float, unit: str) -> bool:
+    """Whether a change shows as one once written (a share moving by 0.04 % reads "0%": no move)."""
+    return bool(re.sub(r"[^0-9]", "", format_value(abs(change), unit, "en")).strip("0"))
 
 
 @dataclass
@@ -198,8 +168,8 @@ def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
     for part in (summary or {}).values():
         m = _DATA_LINE.match(str(part.get("data", ""))) if isinstance(part, dict) else None
         if m:
-            kw = {"communities": fmt_value(int(m["c"]), "count"), "members": fmt_value(int(m["m"]), "count"),
-                  "events": fmt_value(int(m["e"]), "count")}
+            kw = {key: format_value(int(m[g]), "count", lang)
+                  for key, g in (("communities", "c"), ("members", "m"), ("events", "e"))}
             if m["first"]:
                 return t("report_scope", lang).format(**kw, first=m["first"], last=m["last"])
             return t("report_scope_short", lang).format(**kw)
@@ -207,8 +177,8 @@ def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
     if recs:
         sizes = [_num(f.get("value")) for f in recs.get("facts") or [] if f.get("metric_id") == "members"]
         if sizes:
-            return t("report_scope_short", lang).format(communities=fmt_value(len(sizes), "count"),
-                                                        members=fmt_value(sum(s or 0 for s in sizes), "count"))
+            return t("report_scope_short", lang).format(communities=format_value(len(sizes), "count", lang),
+                                                        members=format_value(sum(s or 0 for s in sizes), "count", lang))
     return ""
 
 
@@ -250,11 +220,11 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
             if v is not None and info is not None and info.direction is not None and medians[m] is not None \
                     and v != medians[m]:
                 tone = "good" if (v > medians[m]) == info.direction else "bad"
-            cell = Cell(label, fmt_value(v, unit) if v is not None else MISSING, tone)
+            cell = Cell(label, format_value(v, unit, lang), tone)
             c = moved.get((cid, m))
             change = _num(c.get("change")) if c else None
-            if change and fmt_value(abs(change), unit).strip("0.%") != "":  # a move that rounds to 0 is none
-                cell.delta = ("↑" if change > 0 else "↓") + fmt_value(abs(change), unit)
+            if change and _moved(change, unit):
+                cell.delta = ("↑" if change > 0 else "↓") + format_value(abs(change), unit, lang)
                 better = c.get("better")
                 cell.delta_tone = "" if better is None else ("up" if better else "down")
             cells.append(cell)
@@ -302,13 +272,14 @@ def _changes(recs: dict[str, Any], names: dict[str, str], lang: str, status: dic
         info = fact_info(str(c.get("metric_id")))
         unit = info.unit if info else ""
         before, after, change = _num(c.get("before")), _num(c.get("after")), _num(c.get("change"))
-        if change is None or fmt_value(abs(change), unit).strip("0.%") == "":  # rounds to no move at all
+        if change is None or not _moved(change, unit):
             continue
         rel = abs(change) / abs(before) if before else math.inf
         better = c.get("better")
         moves.append((rel, Move(names.get(str(c.get("community_id")), str(c.get("community_id"))),
-                                fact_name(str(c.get("metric_id")), lang), fmt_value(before, unit),
-                                fmt_value(after, unit), ("+" if change > 0 else "−") + fmt_value(abs(change), unit),
+                                fact_name(str(c.get("metric_id")), lang), format_value(before, unit, lang),
+                                format_value(after, unit, lang),
+                                ("+" if change > 0 else "−") + format_value(abs(change), unit, lang),
                                 "" if better is None else ("good" if better else "bad"))))
     ranked = [m for _, m in sorted(moves, key=lambda x: -x[0])]
     prev = (recs.get("previous") or {}).get("as_of")
