@@ -33,7 +33,8 @@ from commlab.runner import RunResult, latest_run, run_playbook
 from conftest import REPO
 from test_report_pdf import fonts_embedded
 
-pytestmark = [pytest.mark.browser, pytest.mark.notebook]
+# the first test sets up the session's two demo runs (~4 min each at a load of 12): more than the default 600 s
+pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.timeout(1800)]
 
 DEMO = REPO / "playbooks" / "demo.yaml"
 KEY = "demo-key-" + secrets.token_hex(12)
