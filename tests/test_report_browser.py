@@ -219,7 +219,7 @@ def _hostile_copy(root: Path) -> Path:
         events.loc[events["community_id"] == "c03", "channel"] = "<svg onload=alert(3)>频道"
     events.to_parquet(data / "events.parquet", index=False)
     playbook = root / "hostile.yaml"
-    notebooks = REPO / "notebooks"
+    notebooks = Path(os.path.relpath(REPO / "notebooks", root))  # a playbook names notebooks relative to itself
     playbook.write_text(f"""name: hostile
 title: {{zh: 恶意名称, en: hostile names}}
 data: {data}
@@ -241,7 +241,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, shots_dir: Path) -> PageRe
     root = tmp_path_factory.mktemp("hostile")
     playbook = _hostile_copy(root)
     proc = subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(playbook), "--runs-dir",
-                           str(root / "runs")], capture_output=True, text=True, cwd=root, timeout=1500,
+                           str(root / "runs"), "--notebooks-dir", str(REPO / "notebooks")],
+                          capture_output=True, text=True, cwd=root, timeout=1500,
                           env={**os.environ, "COMMLAB_PSEUDONYM_KEY": KEY})
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = Path(proc.stdout.strip().splitlines()[-1])
