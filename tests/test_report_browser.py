@@ -259,8 +259,7 @@ def test_hostile_names_run_nothing_and_show_literally_in_the_client_part(hostile
     assert "No description has been provided" not in hostile.html  # no stripped image left as litter
 
 
-@pytest.mark.xfail(strict=True, reason="the notebooks' tables go through pandas Styler, which does not escape; "
-                   "the sanitizer makes the payload inert but strips its tags (commlab.display.table will escape)")
 def test_hostile_names_show_literally_in_the_notebook_tables(hostile: PageReport) -> None:
+    """The notebooks' own tables (commlab.display.table) escape the name too: it reads as written."""
     steps = hostile.layout["appendix_texts"][:2]  # overview, health
     assert all(PAYLOAD in text for text in steps)
