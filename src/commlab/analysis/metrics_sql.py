@@ -386,16 +386,19 @@ FROM periods p
 
 register(Metric(
     "repeat_purchase_rate", "复购率", "repeat purchase rate",
-    "Of the members who bought in the period, the share with at least two purchases up to the period end "
-    "(复购率).",
-    "|{buyers with >= 2 purchases by p_end}| / |buyers in period|", "share", True, "DOMAIN.md §2, §5",
-    sql="""
+    "Of the members who bought in the period, the share who have bought on at least two distinct days (UTC "
+    "calendar days) up to the period end (复购率). Several purchases on one day count once, as the customer-base "
+    "literature counts repeat buyers (e.g. on the CDNOW data of Fader, Hardie & Lee 2005).",
+    "|{buyers with purchases on >= 2 distinct days by p_end}| / |buyers in period|", "share", True,
+    "DOMAIN.md §2, §5; Fader, Hardie & Lee (2005)",
+    sql=f"""
 WITH b AS (
   SELECT f.community_id, f.period, p.p_end, f.member_id FROM flow_pm f
   JOIN periods p ON p.community_id = f.community_id AND p.period = f.period
   WHERE f.purchases > 0 AND NOT f.is_staff)
 SELECT community_id, period,
-  avg(CASE WHEN (SELECT count(*) FROM ev e WHERE e.community_id = b.community_id AND e.member_id = b.member_id
+  avg(CASE WHEN (SELECT count(DISTINCT {day_number("e.ts")}) FROM ev e
+                 WHERE e.community_id = b.community_id AND e.member_id = b.member_id
                  AND e.event_type = 'purchase' AND e.ts <= b.p_end) >= 2 THEN 1.0 ELSE 0.0 END) AS value,
   count(*)::DOUBLE AS n
 FROM b GROUP BY community_id, period

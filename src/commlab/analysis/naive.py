@@ -378,7 +378,8 @@ def _m_money(d: _Data) -> dict[str, pd.Series]:
     present_n = d.present.groupby("community_id").size().reindex(d.ids)
     rev = buys.groupby("community_id")["amount"].sum().reindex(d.ids).fillna(0.0)
     out["revenue_per_member"] = d.series(rev / present_n.where(present_n > 0))
-    n_buys = d.ev[d.ev["event_type"] == "purchase"].groupby(K).size()
+    purchases = d.ev[d.ev["event_type"] == "purchase"]
+    n_buys = purchases.assign(day=purchases["ts"].dt.floor("D")).groupby(K)["day"].nunique()  # distinct UTC days
     buyers = buys[K].drop_duplicates()
     rep = (n_buys.reindex(pd.MultiIndex.from_frame(buyers)).to_numpy() >= 2).astype(float)
     out["repeat_purchase_rate"] = d.series(pd.Series(rep).groupby(buyers["community_id"].to_numpy()).mean())
