@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.commlab-installed
 # pytest options: override with `make test PYTEST_ARGS="-k load"`
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup demo test test-fast lint lab samples browser java clean help
+.PHONY: setup demo test test-fast lint lab docs samples browser java clean help
 
 help:
 	@echo "make demo   - set up and run the demo playbook on data/samples, printing the report path"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-fast - the quick lane: every test not marked slow (under 2 minutes)"
 	@echo "make lab    - open the notebooks in JupyterLab"
 	@echo "make lint   - ruff"
+	@echo "make docs   - the API reference (mkdocs, strict: a broken reference fails) into site/"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check src tests
+
+# The API reference from the docstrings, the metric registry and the data model (mkdocs.yml)
+docs: setup
+	$(BIN)/mkdocs build --strict
 
 # Jupyter refuses to start as root without --allow-root (containers, CI machines)
 lab: setup
@@ -65,4 +70,4 @@ java:
 	  else echo "note: Java not installed; Spark tests will skip"; fi; }
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site .pytest_cache
