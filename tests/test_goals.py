@@ -144,7 +144,8 @@ def with_goals(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path):
     communities.loc[communities["community_id"] == "c03", "name"] = "<b>云朵</b>"  # names are data: escaped
     communities.to_csv(d / "communities.csv", index=False)
     ds = load_dataset(d, tz="Asia/Shanghai", communities=["c03", "c04", "c07", "c09"])
-    return {lang: executive_summary(ds, as_of="2024-07-01", rules=_rules(), lang=lang) for lang in ("en", "zh")}
+    return {"data": ds, **{lang: executive_summary(ds, as_of="2024-07-01", rules=_rules(), lang=lang)
+                           for lang in ("en", "zh")}}
 
 
 def _rules():
@@ -212,3 +213,19 @@ def test_platform_notes_give_the_share_of_each_platform() -> None:
                             "(the main platform); 40% on QQ.")
     (zh,) = platform_notes(ds, facts, as_of="2024-07-01", lang="zh")
     assert zh["text"] == "骑行群 横跨微信和QQ：近 30 天成员活跃的 60% 在微信（主战场），40% 在QQ。"
+
+
+def test_the_changes_since_the_last_run_follow_the_goals_measures_too(with_goals) -> None:
+    from commlab.recommend import SCORECARD_METRICS, executive_summary
+
+    ds = with_goals["data"]
+    before = executive_summary(ds, as_of="2024-06-01", rules=_rules(), lang="en").payload()
+    now = executive_summary(ds, as_of="2024-07-01", rules=_rules(), previous=read_previous_dict(before), lang="en")
+    moved = set(now.changes["metric_id"])
+    assert "completion_rate" in moved and "completion_rate" not in SCORECARD_METRICS  # c04's knowledge goal
+    assert {"active_share_30d", "members"} <= moved  # the uniform scorecard's measures as before
+
+
+def read_previous_dict(payload: dict) -> dict:
+    """A previous run's payload as :func:`commlab.recommend.read_previous` returns it (JSON round trip)."""
+    return json.loads(json.dumps(payload, default=str))

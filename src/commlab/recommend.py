@@ -980,10 +980,14 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
     # hide what stands for fewer than k members: small communities, small cohorts/posters, shares and counts of few
     facts, suppressed = suppress_small_communities(facts, k)
     recs = with_evidence_text(recs, lang, suppressed, facts=facts, k=k)
-    changes = fact_changes(facts, prev_facts) if previous else None
+    goals = goals_payload(communities, lang)[0]
+    # the moves of the uniform scorecard's measures and of each stated goal's (commlab.goals)
+    watched = tuple(dict.fromkeys([*SCORECARD_METRICS, *(m.metric for g in set(goals.values()) if g
+                                                          for m in scorecard_metrics(g))]))
+    changes = fact_changes(facts, prev_facts, watched) if previous else None
     status = recommendation_changes(recs, prev_recs, rules=rules, lang=lang) if previous else None
     return ExecutiveSummary(as_of=as_of, lang=lang, k=k, period_days=period_days, rules=rules, names=names,
                             communities=communities, facts=facts, recs=recs, suppressed=suppressed, skipped=skipped,
                             not_applicable=not_applicable_summary(rules, skipped, lang=lang), previous=previous,
-                            changes=changes, status=status, goals=goals_payload(communities, lang)[0],
+                            changes=changes, status=status, goals=goals,
                             platform_notes=[n for n in platforms if n["community_id"] not in suppressed])
