@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from commlab.plots.show import CONTENT_PX
 from conftest import REPO, SAMPLES
 from health_data import SAMPLES_AS_OF
 from visible import (
@@ -64,7 +65,7 @@ def assert_reads_as_report(notebook: Path, lang: str, names: list[str] | None = 
     assert not dev, f"{notebook.name} ({lang}) shows developer output: {sorted(set(dev))[:20]}"
     for fig in seen.figures:
         assert fig["alt"] and fig["alt"] != NBCONVERT_DEFAULT_ALT, fig
-        assert fig["width"] and int(fig["width"]) <= 1090 and fig["display_width"] <= 1090, fig
+        assert fig["width"] and int(fig["width"]) <= CONTENT_PX and fig["scale"] == 1, fig  # shown 1:1
         assert fig["min_text_px"] >= 9.0, (notebook.name, fig["alt"], fig["min_text_px"])
     return {"characters": len(seen.text), "figures": len(seen.figures),
             "min_text_px": min((f["min_text_px"] for f in seen.figures), default=None)}

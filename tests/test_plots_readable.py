@@ -1,6 +1,6 @@
 """Every report figure is readable where it is shown, in one language, and described by its alt text.
 
-The report's content column is :data:`CONTENT_PX` (1,090) CSS px wide in a 1280 px window; a figure
+The report's narrowest content column is :data:`CONTENT_PX` (1,060) CSS px wide in a 1280 px window; a figure
 is shown at its natural width (``commlab.plots.show``: one figure inch = 100 CSS px) or shrunk to
 the column. Each test draws a figure as the notebooks do, with realistic labels (the samples'
 long Chinese community names, all 48 registered metrics), and measures every text it draws:

@@ -1,7 +1,9 @@
 """Figures as the report shows them: sized for its content column, rendered sharp, with alt text.
 
-The report's content column is :data:`CONTENT_PX` CSS pixels wide in a 1280 px window (measured
-in headless Chromium: ``main`` is 1,132 px, its output area 1,090 px). A figure inch is shown as
+The report's content column is about :data:`CONTENT_PX` CSS pixels wide in a 1280 px window
+(measured in headless Chromium: the notebook output area was 1,090 px; in the two-layer report the
+client part is 1,092 px and an opened appendix section 1,061 px, the narrowest place a figure is
+shown on a desktop). A figure inch is shown as
 :data:`PX_PER_INCH` CSS pixels, so a point of text is ``PX_PER_INCH / 72`` px and
 :data:`FULL_WIDTH` inches fill the column. :func:`show` renders the PNG at :data:`RENDER_SCALE`
 times that (sharp on high-density screens), tells the page its CSS width, and gives it alt text,
@@ -29,12 +31,12 @@ __all__ = [
     "DrawnText", "set_alt", "alt_text", "drawn_texts", "render", "show",
 ]
 
-#: Width (CSS px) of the report's content column in a 1280 px window.
-CONTENT_PX = 1090
+#: Width (CSS px) of the narrowest column a report shows figures in, in a 1280 px window.
+CONTENT_PX = 1060
 #: CSS pixels per figure inch (matplotlib's default figure dpi, as the report shows PNGs 1:1).
 PX_PER_INCH = 100
 #: Figure width (inches) that fills the content column, with room for the saved margins.
-FULL_WIDTH = 10.6
+FULL_WIDTH = 10.4
 #: PNG pixels per CSS pixel.
 RENDER_SCALE = 2
 #: Smallest text allowed at display size (CSS px).
