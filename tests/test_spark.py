@@ -154,3 +154,18 @@ def test_random_edge_case_spark_equal_duckdb(engine, samples_dir, seed):
     assert engine.failures_ == {}, engine.failures_
     _compare(got, DuckDBEngine().compute_metrics(ds, as_of=as_of, window=None, metrics=METRICS))
 
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_practice_metrics_spark_equal_duckdb(engine, samples_dir, seed):
+    """The practice metrics (issue 26.5) on a seeded random case carrying their event types and fields."""
+    from commlab.analysis.practices import NEEDS
+    from test_random_parity import random_case
+
+    ids = [*NEEDS, "lurker_share_change_30d", "core_reply_share", "main_platform_share"]
+    ds, as_of = random_case(seed, pd.read_csv(samples_dir / "communities.csv", dtype="string"))
+    got = engine.compute_metrics(ds, as_of=as_of, window=None, metrics=ids)
+    assert engine.failures_ == {}, engine.failures_
+    want = DuckDBEngine().compute_metrics(ds, as_of=as_of, window=None, metrics=ids)
+    assert want["value"].notna().sum() >= 20
+    _compare(got, want)
