@@ -34,7 +34,7 @@ from __future__ import annotations
 import pandas as pd
 
 from commlab.analysis.daymask import day_number, days_between
-from commlab.analysis.metrics import Metric, register
+from commlab.analysis.metrics import STAFF_ROLES, Metric, register
 from commlab.analysis.metrics_sql import CONTENT, PRESENT
 from commlab.data import schema as S
 
@@ -381,8 +381,6 @@ def platform_activity(events: pd.DataFrame, members: pd.DataFrame, communities: 
         ``community_id, platform, events, share`` (share of the community's member activity), largest
         first within each community; no row for a community without member activity.
     """
-    from commlab.analysis.overview import STAFF_ROLES
-
     cols = ["community_id", "platform", "events", "share"]
     ev = events[["community_id", "member_id", "ts", "event_type",
                  *(["platform"] if "platform" in events.columns else [])]]
