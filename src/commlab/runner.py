@@ -369,12 +369,17 @@ def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
 
         ds = load_source(pb.data, source)
         return ds.members, ds.communities
+    from commlab.data.coerce import SHOWN_TEXT, drop_direction_controls
     from commlab.data.io import find_table_file, read_raw_table
 
     out = []
     for table in ("members", "communities"):
         f = find_table_file(pb.data, table)
-        out.append(read_raw_table(f)[0] if f is not None else None)
+        frame = read_raw_table(f)[0] if f is not None else None
+        for col in SHOWN_TEXT.get(table, ()) if frame is not None else ():
+            if col in frame.columns:  # the report shows them: as a load reads them
+                frame[col] = drop_direction_controls(frame[col])
+        out.append(frame)
     return out[0], out[1]
 
 

@@ -15,7 +15,17 @@ from commlab.data.io import parse_times
 from commlab.data.validate import MAX_ROWS_SHOWN, ROW_OFFSET, table_problems
 from commlab.errors import Problem
 
-__all__ = ["coerce_table", "check_table", "empty_table"]
+__all__ = ["coerce_table", "check_table", "empty_table", "MAX_NAME_CHARS", "SHOWN_TEXT", "drop_direction_controls"]
+
+#: Columns whose text reports show as written. Invisible direction controls (embeddings, overrides,
+#: isolates: U+202A-U+202E, U+2066-U+2069) are removed from them when they are read: a right-to-left
+#: override left open in a community name reverses the rest of the report line it stands in (the
+#: evidence "名称：互动占 31%" then reads "%13 占动互：").
+SHOWN_TEXT = {"communities": ("name", "source")}
+_DIRECTION_CONTROLS = "[\u202a-\u202e\u2066-\u2069]"
+#: The longest community name accepted (platforms allow 30-128 characters; a longer one is a broken
+#: export or an attack on the report's layout).
+MAX_NAME_CHARS = 200
 
 
 def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -61,6 +71,8 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
                 # changed a value: a new copy of every id column is most of the loading peak
                 if bool((stripped != txt).any()):
                     txt = stripped
+            if col.name in SHOWN_TEXT.get(table.name, ()):
+                txt = drop_direction_controls(txt)
             empty = txt == ""
             out[col.name] = txt.mask(empty) if bool(empty.any()) else txt
             if col.multi:
@@ -69,6 +81,11 @@ def coerce_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tup
 
 
 _MULTI_SEP = r"\s*[;；|、]\s*"
+
+
+def drop_direction_controls(text: pd.Series) -> pd.Series:
+    """``text`` without the invisible direction controls of :data:`SHOWN_TEXT` (missing values kept)."""
+    return text.astype("string").str.replace(_DIRECTION_CONTROLS, "", regex=True)
 
 
 def _split_multi(out: pd.DataFrame, col: S.Column, file: str) -> list[Problem]:
@@ -144,6 +161,13 @@ def check_table(frame: pd.DataFrame, table: S.Table, file: str, tz: str) -> tupl
                 continue
             p = _bad_values(file, p.column, p.check, coerced[p.column], empty, p.fix)
         found.append(p)
+    if table.name == "communities" and "name" in coerced.columns:
+        names = coerced["name"].astype("string")
+        long = (names.str.len() > MAX_NAME_CHARS).fillna(False)
+        if bool(long.any()):
+            shown = names.map(lambda v: f"{v[:20]}… ({len(v):,} characters)" if isinstance(v, str) else v)
+            found.append(_bad_values(file, "name", "name too long", shown, long,
+                                     f"shorten the name to at most {MAX_NAME_CHARS} characters"))
     return coerced, found
 
 
