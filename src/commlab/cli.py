@@ -44,7 +44,7 @@ same data (data folder and communities), never with another data set's. Retry on
 
 examples:
   commlab run playbooks/demo.yaml --as-of 2024-06-30
-  commlab run playbooks/demo.yaml -p min_size 5 -p communities '[c01, c02]'
+  commlab run playbooks/demo.yaml -p lang en -p communities '[c01, c02]'
   commlab validate data/samples
   commlab params notebooks/01_overview.ipynb
 """
