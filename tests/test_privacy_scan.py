@@ -70,6 +70,18 @@ def test_every_table_gets_a_csv_link_with_its_cells() -> None:
     assert out.index("CSV</a>") < out.index("<table>")
 
 
+def test_a_csv_download_is_searched_decoded() -> None:
+    """A CSV link joins a cell's text across the tags inside it ("王敏<div></div>娟" becomes "王敏娟"),
+    which the page shows apart: the scan reads the decoded CSV too, not only the page."""
+    needles = identity_needles(MEMBERS)
+    page = add_csv_links("<table><tr><td>王敏<div></div>娟</td><td>u_<div>483920</div></td></tr></table>")
+    assert scan_text(page.split('<div class="cl-csv">', 1)[0] + page.split("</a></div>", 1)[1], needles) == []
+    assert sorted(scan_text(page, needles)) == [("display_name", "王敏娟"), ("member_id", "u_483920")]
+    payload = base64.b64encode(b"13800138000").decode()
+    assert scan_text(f'<a href="data:image/png;base64,{payload}">x</a>', needles) == []  # other payloads: skipped
+    assert scan_text('<a href="data:text/csv;base64,@@not-base64">x</a>', needles) == []
+
+
 def test_invisible_characters_case_and_width_do_not_hide_an_identity() -> None:
     """Issue 22: a zero-width space inside a name (or an id), full-width letters or another case
     slipped past the scan."""

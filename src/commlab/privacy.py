@@ -9,6 +9,8 @@ pseudonyms are then stable within one run only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import html
@@ -527,6 +529,9 @@ def _readable_forms(text: str) -> list[str]:
     text (inline tags removed, other tags read as spaces), so ``&amp;``, ``\\u0041`` or
     ``高<b></b>佳芳`` cannot hide a name.
     """
+    # a CSV download repeats its table's cells, but joins a cell's text across the tags inside it:
+    # searched decoded, as a form of its own, rather than skipped with the other payloads
+    tables = "\n".join(_decoded(m.group(1)) for m in _CSV_URI.finditer(text))
     text = _DATA_URI.sub("data:", _STYLE.sub("<style></style>", text))
     visible = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text)))
     # element names (``<meta``, ``<legend``) are the page's markup, not its content
@@ -537,7 +542,17 @@ def _readable_forms(text: str) -> list[str]:
     except ValueError:
         pass
     forms.append(visible)
+    if tables:
+        forms.append(tables)
     return [normalize_identity(f) for f in dict.fromkeys(forms)]
+
+
+def _decoded(payload: str) -> str:
+    """The text of a base64 ``data:`` payload ("" when it is not base64 UTF-8)."""
+    try:
+        return base64.b64decode(payload, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
 
 
 def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
@@ -546,10 +561,10 @@ def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
     Both sides are compared normalised (:func:`normalize_identity`: NFKC, invisible characters
     removed, casefolded). The text is searched as written, with HTML entities and JSON string
     escapes undone, and as the page's visible text (see :func:`_readable_forms`). Embedded
-    ``data:`` payloads and ``<style>`` sheets are skipped; scripts, attributes and all text are
-    searched. Needles with a Chinese character match anywhere (Chinese has no spaces between
-    words); other needles match as whole words (``Mark`` is found in "by mark," but not in
-    "Markdown").
+    ``data:`` payloads and ``<style>`` sheets are skipped (CSV downloads are searched decoded);
+    scripts, attributes and all text are searched. Needles with a Chinese character match anywhere
+    (Chinese has no spaces between words); other needles match as whole words (``Mark`` is found
+    in "by mark," but not in "Markdown").
 
     Parameters
     ----------
@@ -603,9 +618,10 @@ def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length
 
 
 _STYLE = re.compile(r"<style\b[^>]*>.*?</style>", re.IGNORECASE | re.DOTALL)
-#: Embedded payloads (images, CSV downloads): random base64 would match short ids by chance, and a
-#: CSV link only repeats a table that is scanned as text anyway.
+#: Embedded payloads (images, CSV downloads): random base64 would match short ids by chance. A CSV
+#: link is searched decoded (:data:`_CSV_URI`): it repeats its table, but joins each cell's text.
 _DATA_URI = re.compile(r"data:[\w/+.-]+(?:;[\w=.-]+)*;base64,[A-Za-z0-9+/=]+")
+_CSV_URI = re.compile(r"data:text/csv(?:;[\w=.-]+)*;base64,([A-Za-z0-9+/=]+)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8)
