@@ -90,6 +90,27 @@ def test_key_reaches_the_kernel_only_and_a_leak_fails_the_run(tmp_path: Path,
     assert latest_run(root / "runs", "demo") == good.run_dir  # the leaking run was not published
 
 
+def test_a_data_folder_named_like_a_member_is_no_leak(tmp_path: Path) -> None:
+    """The run record shows the name of the data folder, which the consultant chose. ``commlab import
+    stackexchange_xml ... --out data/cardano`` then ``commlab run --data data/cardano`` was refused
+    (exit 7) because a Cardano member calls themself 'cardano'; another member's name is still found."""
+    root = _project(tmp_path)
+    folder = root / "cardano"
+    (root / "data").rename(folder)
+    members = pd.read_csv(folder / "members.csv", dtype=str)
+    members["display_name"] = ["Cardano", "Lisa Wong", "王敏娟", "Okonkwo"]
+    members.to_csv(folder / "members.csv", index=False)
+    pb = write_playbook(root, steps=[{"notebook": "../notebooks/members.ipynb"}], data="../cardano",
+                        parameters={"lang": "zh"})
+    run = run_playbook(pb, runs_dir=root / "runs")
+    assert "cardano" in run.report.read_text(encoding="utf-8")  # in the run record: not a member's name there
+    communities = pd.read_csv(folder / "communities.csv", dtype=str)
+    communities["source"] = "exported by Lisa Wong"  # shown in the methods appendix
+    communities.to_csv(folder / "communities.csv", index=False)
+    with pytest.raises(PrivacyLeakError, match=r"display_name l…\(9 chars\)"):
+        run_playbook(pb, runs_dir=root / "runs")
+
+
 def test_missing_key_variable_stops_before_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path)
     monkeypatch.delenv("CLIENT_KEY_FOR_TEST", raising=False)

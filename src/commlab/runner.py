@@ -383,11 +383,13 @@ def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-def _report_words(plans: list[StepPlan], rules: list[Any]) -> set[str]:
+def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = None) -> set[str]:
     """The kit's own report texts: a display name equal to one of their words is not searched.
 
     The zh/en catalogue, the metric and rule texts, the data model's labels, the notebooks' texts
-    and the report templates. Never the data (a member id or name placed in a community name is
+    and the report templates; and the name of the data folder, which the run record shows (the
+    consultant chose it: a Stack Exchange member called 'cardano' is no leak in the report of
+    ``data/cardano``). Never the data (a member id or name placed in a community name is
     still searched) and never the package's code (its generator's name pools hold common names).
     """
     from commlab.data.schema import describe_tables
@@ -397,6 +399,8 @@ def _report_words(plans: list[StepPlan], rules: list[Any]) -> set[str]:
 
     texts: list[str] = [describe_tables()]
     texts += [v for pair in TEXT.values() for v in pair]
+    if data is not None:  # the run record names the data folder the consultant chose (data/cardano: "cardano")
+        texts.append(data.name)
     texts += catalogue_texts()  # the rules' and the executive summary's words
     texts += fact_definitions().astype(str).to_numpy().ravel().tolist()
     texts += [f.read_text(encoding="utf-8", errors="replace")
@@ -804,7 +808,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
             communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
         )
         if members is not None:
-            _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules))
+            _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules, pb.data))
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
