@@ -24,6 +24,25 @@ def test_scope_line_reads_the_data_description_a_step_wrote(lang: str, expected:
     assert scope_line({}, lang) == ""
 
 
+def test_one_community_reads_in_the_singular_and_its_scorecard_says_it_is_not_coloured() -> None:
+    """CollegeMsg (one community): "Analysed: 1 communities" and the legend "Colour: against the median of this
+    run's communities" for a table with nothing coloured."""
+    data = DataSummary(1, 1899, 59835, pd.Timestamp("2004-04-15", tz="UTC"), pd.Timestamp("2004-10-26", tz="UTC"))
+    assert scope_line({"01_overview": {"data": str(data)}}, "en").startswith("Analysed: 1 community, 1,899 members")
+    assert scope_line({"01_overview": {"data": str(data)}}, "zh").startswith("分析范围：1 个社群，1,899 名成员")
+    facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 10.0}]}
+    assert scope_line({"recommendations": facts}, "en") == "Analysed: 1 community, 10 members."
+    one = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 1899.0},
+                                       {"community_id": "a", "metric_id": "active_share_30d", "value": 0.1}],
+           "recommendations": [], "suppressed_communities": []}
+    for lang, legend in (("zh", "本次只分析了一个社群：计分卡不与其他社群比较，不着色"),
+                         ("en", "One community in this run: the scorecard compares it with no other")):
+        sc = client_view({"recommendations": one}, {"a": "CollegeMsg"}, lang=lang, k=5).scorecard
+        assert sc.legend.startswith(legend) and not any(c.tone for c in sc.rows[0].cells)
+    sc = client_view(_summary(previous=False), {"a": "甲群"}, lang="en", k=5).scorecard
+    assert sc.legend.startswith("Colour: against the median of this run's communities")
+
+
 def _summary(previous: bool) -> dict:
     facts = []
     for cid, members, active, retention in (("a", 200, 0.5, 0.9), ("b", 300, 0.7, None), ("c", 3, None, None),

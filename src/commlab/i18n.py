@@ -53,12 +53,19 @@ TEXT: dict[str, tuple[str, str]] = {
                      "Analysed: {communities} communities, {members} members, {events} events, {first} to {last}."),
     "report_scope_short": ("分析范围：{communities} 个社群，{members} 名成员。",
                            "Analysed: {communities} communities, {members} members."),
+    "report_scope_one": ("分析范围：{communities} 个社群，{members} 名成员，{events} 条事件，{first} 至 {last}。",
+                         "Analysed: {communities} community, {members} members, {events} events, {first} to {last}."),
+    "report_scope_short_one": ("分析范围：{communities} 个社群，{members} 名成员。",
+                               "Analysed: {communities} community, {members} members."),
     "report_summary": ("执行摘要", "Executive summary"),
     "report_scorecard": ("计分卡", "Scorecard"),
     "report_scorecard_legend": ("颜色：与本次所有社群的中位数相比（按指标方向）绿色较好、红色较差；"
                                 "↑/↓ 为较上次运行的变化。",
                                 "Colour: against the median of this run's communities, by the metric's direction: "
                                 "green better, red worse; ↑/↓ = change since the previous run."),
+    "report_scorecard_legend_one": ("本次只分析了一个社群：计分卡不与其他社群比较，不着色；↑/↓ 为较上次运行的变化。",
+                                    "One community in this run: the scorecard compares it with no other and is not "
+                                    "coloured; ↑/↓ = change since the previous run."),
     "report_actions": ("优先建议", "Top recommendations"),
     "report_actions_more": ("另有 {n} 条建议，见附录“全部建议”。",
                             "{n} more recommendations are listed in the appendix (All recommendations)."),

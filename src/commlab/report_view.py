@@ -73,6 +73,7 @@ class Scorecard:
     columns: list[str]
     rows: list[ScoreRow]
     hidden_note: str = ""
+    legend: str = ""  # what the colours mean (nothing is coloured with one community)
 
 
 @dataclass
@@ -170,15 +171,17 @@ def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
         if m:
             kw = {key: format_value(int(m[g]), "count", lang)
                   for key, g in (("communities", "c"), ("members", "m"), ("events", "e"))}
+            one = "_one" if int(m["c"]) == 1 else ""
             if m["first"]:
-                return t("report_scope", lang).format(**kw, first=m["first"], last=m["last"])
-            return t("report_scope_short", lang).format(**kw)
+                return t("report_scope" + one, lang).format(**kw, first=m["first"], last=m["last"])
+            return t("report_scope_short" + one, lang).format(**kw)
     recs = recommendations_summary(summary)
     if recs:
         sizes = [_num(f.get("value")) for f in recs.get("facts") or [] if f.get("metric_id") == "members"]
         if sizes:
-            return t("report_scope_short", lang).format(communities=format_value(len(sizes), "count", lang),
-                                                        members=format_value(sum(s or 0 for s in sizes), "count", lang))
+            return t("report_scope_short" + ("_one" if len(sizes) == 1 else ""), lang).format(
+                communities=format_value(len(sizes), "count", lang),
+                members=format_value(sum(s or 0 for s in sizes), "count", lang))
     return ""
 
 
@@ -231,7 +234,8 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
         note = t("report_suppressed_community", lang).format(k=k) if cid in small else ""
         rows.append(ScoreRow(names.get(cid, cid), note, cells))
     note = t("report_hidden_values", lang).format(n=hidden, k=k, dash=SUPPRESSED) if hidden else ""
-    return Scorecard([fact_name(m, lang) for m in metrics], rows, note)
+    legend = t("report_scorecard_legend" if len(rows) > 1 else "report_scorecard_legend_one", lang)
+    return Scorecard([fact_name(m, lang) for m in metrics], rows, note, legend)
 
 
 def _action(r: dict[str, Any], names: dict[str, str], lang: str, status: str = "") -> Action:
