@@ -107,8 +107,11 @@ def test_a_data_folder_named_like_a_member_is_no_leak(tmp_path: Path) -> None:
     communities = pd.read_csv(folder / "communities.csv", dtype=str)
     communities["source"] = "exported by Lisa Wong"  # shown in the methods appendix
     communities.to_csv(folder / "communities.csv", index=False)
-    with pytest.raises(PrivacyLeakError, match=r"display_name l…\(9 chars\)"):
+    with pytest.raises(PrivacyLeakError, match=r"display_name l…\(9 chars\)") as info:
         run_playbook(pb, runs_dir=root / "runs")
+    # the message says where such a name comes from and what to change, naming no one
+    assert "fix: a community's name or data source holds a member's name or id" in str(info.value)
+    assert "Lisa" not in str(info.value)
 
 
 def test_missing_key_variable_stops_before_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

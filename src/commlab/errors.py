@@ -470,6 +470,8 @@ class PrivacyLeakError(CommlabError):
         One masked description per leak found.
     run_dir : str
         The run folder holding the failed run.
+    fix : str
+        How to fix it, when the runner can tell (a member's name inside a community name), else "".
 
     Examples
     --------
@@ -480,13 +482,13 @@ class PrivacyLeakError(CommlabError):
 
     exit_code = 7
 
-    def __init__(self, leaks: list[str], *, run_dir: str = "") -> None:
+    def __init__(self, leaks: list[str], *, run_dir: str = "", fix: str = "") -> None:
         self.leaks = list(leaks)
         self.run_dir = run_dir
         more = f" (and {len(self.leaks) - 3} more)" if len(self.leaks) > 3 else ""
         super().__init__(
             f"privacy scan failed: {len(self.leaks)} member identit(y/ies) found in shareable files: "
-            + "; ".join(self.leaks[:3]) + more + " — the report was not published"
+            + "; ".join(self.leaks[:3]) + more + " — the report was not published" + (f"; fix: {fix}" if fix else "")
         )
 
 

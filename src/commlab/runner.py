@@ -74,7 +74,7 @@ from commlab.errors import (
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook, with_rules_library
-from commlab.privacy import KEY_ENV, scan_files, vocabulary
+from commlab.privacy import KEY_ENV, identity_needles, scan_files, scan_text, vocabulary
 from commlab.report import ReportSection, build_report
 from commlab.report_pdf import PdfUnavailable, write_pdf
 from commlab.run_data import RunData, as_of_from_data, check_as_of, data_fingerprint, load_run_data
@@ -415,7 +415,8 @@ def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = N
     return vocabulary(texts)
 
 
-def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, ignore: set[str]) -> None:
+def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, ignore: set[str],
+                  communities: Any = None) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
     Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`)
@@ -430,7 +431,23 @@ def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: 
     if leaks:
         for f in staged:
             os.replace(f, run_dir / (f.name + ".blocked"))
-        raise PrivacyLeakError(leaks, run_dir=str(run_dir))
+        raise PrivacyLeakError(leaks, run_dir=str(run_dir), fix=_leak_fix(members, communities, ignore))
+
+
+def _leak_fix(members: Any, communities: Any, ignore: set[str]) -> str:
+    """How to fix a leak the data put in the report: a member's name or id inside a community's name or source.
+
+    The usual case on a real export ("李雷的读书会" with 李雷 a member): the report must show the community
+    name, so the run cannot be published until the name is changed. "" when the names hold no identity.
+    """
+    if communities is None:
+        return ""
+    cols = [c for c in ("name", "source") if c in getattr(communities, "columns", [])]
+    text = "\n".join(communities[c].dropna().astype(str).str.cat(sep="\n") for c in cols)
+    if not text or not scan_text(text, identity_needles(members, ignore=ignore)):
+        return ""
+    return ("a community's name or data source holds a member's name or id: change it in the communities "
+            "table (columns name, source), or the member's display_name if it is not that person")
 
 
 def _publish_staged(staging: Path, run_dir: Path) -> None:
@@ -808,7 +825,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
             communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
         )
         if members is not None:
-            _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules, pb.data))
+            _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules, pb.data), communities)
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
