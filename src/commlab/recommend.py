@@ -33,7 +33,6 @@ member count below ``k``; :func:`with_evidence_text` blanks the evidence quoting
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
@@ -922,7 +921,7 @@ class ExecutiveSummary:
     def changes_html(self) -> str:
         """What changed since the previous run, or a sentence saying this is the first run."""
         if self.previous is None or self.changes is None or self.status is None:
-            return f"<p>{html.escape(tr('first_run', self.lang))}</p>"
+            return _environment().from_string("<p>{{ text }}</p>").render(text=tr("first_run", self.lang))
         return changes_html(self.changes, self.status, self.names, lang=self.lang)
 
     def payload(self) -> dict[str, Any]:
