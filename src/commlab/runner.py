@@ -62,7 +62,7 @@ import nbformat
 import yaml
 
 from commlab.atomic import atomic_write_json, atomic_write_text
-from commlab.data.cache import CACHE_ENV
+from commlab.data.cache import CACHE_ENV, table_log
 from commlab.errors import (
     CommlabError,
     NotebookExecutionError,
@@ -795,6 +795,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
             )
             atomic_write_json(mpath, manifest)
             logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
+            tables_at = table_log(cache)[1]  # the engine tables this step computes or reads (engines.runcache)
             try:
                 with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
                     _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
@@ -803,7 +804,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
                 interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
                 record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
                 raise
-            record.update(status="succeeded", ended=iso(utc_now()))
+            record.update(status="succeeded", ended=iso(utc_now()), tables=table_log(cache, start=tables_at)[0])
             summary[plan.name] = _read_step_summary(out_dir, manifest["warnings"], plan.name)
             outputs[plan.name] = str(out_dir)
 

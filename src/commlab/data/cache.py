@@ -24,7 +24,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -35,7 +35,8 @@ from commlab.errors import InvalidArgument
 if TYPE_CHECKING:
     from commlab.data.load import Dataset
 
-__all__ = ["CACHE_ENV", "cache_dir", "cache_key", "layout_key", "read_cached", "write_cached"]
+__all__ = ["CACHE_ENV", "TABLES_DIR", "TABLES_LOG", "cache_dir", "cache_key", "layout_key", "read_cached",
+           "table_log", "write_cached"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ CACHE_ENV = "COMMLAB_DATA_CACHE"
 #: Bumped whenever loading or validation changes what a loaded data set holds.
 CACHE_VERSION = 2
 _TABLES = ("communities", "members", "events")
+#: Sub-folder of the cache holding the tables the engines compute once per run (:mod:`commlab.engines.runcache`).
+TABLES_DIR = "tables"
+#: The log of their lookups in that folder, one JSON object a line.
+TABLES_LOG = "log.jsonl"
 
 
 def cache_dir(cache: str | Path | None = None) -> Path | None:
@@ -142,3 +147,31 @@ def write_cached(folder: Path, key: str, ds: Dataset, *, events_file: Path | Non
         return entry if (entry / "dataset.json").is_file() else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def table_log(folder: str | Path | None = None, *, start: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The lookups logged by the engines (:mod:`commlab.engines.runcache`) from byte ``start`` on.
+
+    Returns the entries and the offset after them.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        The data cache folder; default: :func:`commlab.data.cache.cache_dir`.
+    start : int
+        Byte offset in the log (the value an earlier call returned), to read one step's lookups.
+    """
+    base = cache_dir(folder)
+    log = base / TABLES_DIR / TABLES_LOG if base is not None else None
+    if log is None or not log.is_file():
+        return [], start
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        data = fh.read()
+    entries = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries, start + len(data)

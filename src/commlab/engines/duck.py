@@ -52,6 +52,7 @@ from commlab.engines.base import (
     tidy_features,
     utc_instant,
 )
+from commlab.engines.runcache import cached_table
 from commlab.errors import InvalidArgument, InvalidType
 
 __all__ = ["DuckDBEngine", "bind_as_of", "query_events"]
@@ -225,11 +226,20 @@ class DuckDBEngine:
             If a required column is missing or ``as_of`` is empty.
         """
         now = utc_instant(as_of)
+        if batches < 1:
+            raise InvalidArgument(f"batches must be >= 1, got {batches}")
+        if out is None and isinstance(members, pd.DataFrame):  # computed once per run (engines.runcache)
+            return cached_table("member_features", events,
+                                lambda: self._member_features(events, members, now, tuple(staff_roles), None, batches),
+                                inputs={"members": members},
+                                params={"engine": self.name, "as_of": now, "staff_roles": list(staff_roles)})
+        return self._member_features(events, members, now, tuple(staff_roles), out, batches)
+
+    def _member_features(self, events: Source, members: Source, now: pd.Timestamp, staff_roles: tuple[str, ...],
+                         out: str | Path | None, batches: int) -> pd.DataFrame | Path:
         con = self.connect()
         try:
             v = self.register_tables(con, events=events, members=members)
-            if batches < 1:
-                raise InvalidArgument(f"batches must be >= 1, got {batches}")
             groups: list[list[str] | None] = [None]
             if batches > 1:
                 ids = [r[0] for r in con.execute(
@@ -292,6 +302,13 @@ class DuckDBEngine:
             instant and member who joined by it, sorted by instant, community and member.
         """
         instants = [utc_instant(b) for b in bounds]
+        return cached_table("snapshot_features", events,
+                            lambda: self._snapshot_features(events, members, instants, tuple(staff_roles)),
+                            inputs={"members": members},
+                            params={"engine": self.name, "bounds": instants, "staff_roles": list(staff_roles)})
+
+    def _snapshot_features(self, events: Source, members: Source, instants: list[pd.Timestamp],
+                           staff_roles: tuple[str, ...]) -> pd.DataFrame:
         con = self.connect()
         try:
             v = self.register_tables(con, events=events, members=members)
@@ -334,6 +351,16 @@ class DuckDBEngine:
         """
         srcs = _sources(data)
         chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
+        frames = {n: srcs[n] for n in ("communities", "members") if isinstance(srcs[n], pd.DataFrame)}
+        if len(frames) < 2:
+            return self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start)
+        return cached_table("metrics", srcs["events"],
+                            lambda: self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start),
+                            inputs=frames, params={"engine": self.name, "as_of": as_of, "window": window,
+                                                   "metrics": [m.id for m in chosen], "start": start})
+
+    def _compute_metrics(self, srcs: dict[str, Source], chosen: list, *, as_of: Any, window: str | None,
+                         start: Any) -> pd.DataFrame:
         con = self.connect()
         try:
             v = self.register_tables(con, **srcs)

@@ -1,0 +1,151 @@
+"""Tables an engine computes once per playbook run, kept as Parquet in the run's data cache.
+
+A playbook run executes its notebooks in separate kernels, and several of them ask an engine for
+the same expensive table (the member features at the analysis instant, the community metrics of
+the same periods). During a run the runner sets :data:`commlab.data.cache.CACHE_ENV`, and the
+notebooks read the validated events back from that cache as a
+:class:`~commlab.data.stored.StoredEvents`. When an engine is asked for a table over such events,
+:func:`cached_table` looks it up in ``<cache>/tables/`` under a key made of
+
+* the kind of table (``member_features``, ``metrics``, ...) and :data:`TABLES_VERSION`;
+* the identity of the inputs: the cache entry of the events (itself keyed by the sha256 of the data
+  files and the time zone, :func:`commlab.data.cache.cache_key`) with their community restriction,
+  and a hash of the content of every in-memory table passed along (members, communities);
+* the parameters (instant, window, metric ids, staff roles, ...).
+
+The first call computes the table and writes it (atomically: a temporary file renamed into place);
+later calls with the same key, in this notebook or a later one, read the Parquet file instead. Every
+lookup is appended to ``<cache>/tables/log.jsonl`` (``computed`` or ``read``, the seconds it took,
+the rows), which the runner copies into each step's record of ``manifest.json`` (``tables``).
+Outside a run (no cache folder, events in a DataFrame or in files of the user's) nothing is cached.
+A table that cannot be written or read back is only logged: the caller then gets the computed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from commlab.data.cache import TABLES_DIR, TABLES_LOG, cache_dir, table_log
+from commlab.data.stored import StoredEvents
+
+__all__ = ["TABLES_DIR", "TABLES_VERSION", "cached_table", "frame_digest", "run_tables", "table_log"]
+
+logger = logging.getLogger(__name__)
+
+#: Bumped whenever a cached table's definition changes in a way its parameters do not show.
+TABLES_VERSION = 1
+
+
+def run_tables(events: Any) -> Path | None:
+    """The folder of the run's tables when ``events`` are stored events of the run's data cache, else ``None``."""
+    folder = cache_dir()
+    if folder is None or not isinstance(events, StoredEvents):
+        return None
+    try:
+        events.path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return None
+    return folder / TABLES_DIR
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A sha256 of a DataFrame's columns, dtypes and values (row order included, index ignored)."""
+    h = hashlib.sha256(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return {"frame": frame_digest(value)}
+    if isinstance(value, pd.Series):
+        return {"series": {str(k): _jsonable(v) for k, v in value.items()}}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def _key(kind: str, events: StoredEvents, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    folder = cache_dir()
+    where = str(events.path.resolve().relative_to(folder.resolve())) if folder is not None else str(events.path)
+    parts = {"version": TABLES_VERSION, "kind": kind, "events": [where, events.communities],
+             "inputs": _jsonable(dict(inputs)), "params": _jsonable(dict(params))}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _log(folder: Path, entry: dict[str, Any]) -> None:
+    try:
+        with open(folder / TABLES_LOG, "a", encoding="utf-8") as fh:  # one short line per append
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        logger.warning("run table log not written in %s: %s", folder, exc)
+
+
+def cached_table(kind: str, events: Any, compute: Callable[[], pd.DataFrame], *,
+                 inputs: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """``compute()``, or the table an earlier call of the run computed with the same inputs and parameters.
+
+    Parameters
+    ----------
+    kind : str
+        What the table is (``"member_features"``, ``"metrics"``, ...): part of the key and of the log.
+    events : Any
+        The events the table is computed from; only :class:`~commlab.data.stored.StoredEvents` of the
+        run's data cache make the table cacheable.
+    compute : callable
+        Computes the table (a DataFrame).
+    inputs : mapping, optional
+        The other tables it reads (DataFrames are keyed by a hash of their content).
+    params : mapping, optional
+        Everything else the result depends on (plain values, Timestamps, Series).
+
+    Returns
+    -------
+    DataFrame
+        Equal to ``compute()`` (dtypes included: the Parquet file keeps pandas' metadata).
+    """
+    folder = run_tables(events)
+    if folder is None:
+        return compute()
+    t0 = time.perf_counter()
+    key = _key(kind, events, inputs or {}, params or {})
+    path = folder / f"{kind}-{key}.parquet"
+    if path.is_file():
+        try:
+            table = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - an unreadable file: compute the table again
+            logger.warning("run table %s unreadable (%s: %s); computing it", path, type(exc).__name__, exc)
+        else:
+            _log(folder, {"kind": kind, "key": key, "status": "read", "rows": len(table), "pid": os.getpid(),
+                          "seconds": round(time.perf_counter() - t0, 3)})
+            return table
+    table = compute()
+    seconds = time.perf_counter() - t0
+    tmp = folder / f".tmp-{key}-{uuid.uuid4().hex[:8]}.parquet"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001 - e.g. a full disk: the caller still gets its table
+        logger.warning("run table %s not written (%s: %s)", path, type(exc).__name__, exc)
+        tmp.unlink(missing_ok=True)
+    _log(folder, {"kind": kind, "key": key, "status": "computed", "rows": len(table), "pid": os.getpid(),
+                  "seconds": round(seconds, 3)})
+    return table

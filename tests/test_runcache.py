@@ -1,0 +1,69 @@
+"""Engine tables computed once per run: the second ask reads the Parquet file, and gets the same table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from commlab.data import load_dataset
+from commlab.data.cache import CACHE_ENV, table_log
+from commlab.engines import DuckDBEngine
+
+AS_OF = "2024-06-30T16:00:00Z"
+
+
+@pytest.fixture()
+def cached(tmp_path, samples_dir, monkeypatch):
+    """The samples (two communities) loaded into a data cache, as a notebook of a run reads them."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    load_dataset(samples_dir)  # the runner's load, before the notebooks: validates and stores the data
+    ds = load_dataset(samples_dir, communities=["c01", "c04"])
+    assert not ds.events_loaded
+    return cache, ds
+
+
+def test_features_and_metrics_are_computed_once_then_read(cached, samples_dir, monkeypatch):
+    cache, ds = cached
+    eng = DuckDBEngine()
+    feats = eng.member_features(ds.events_source, ds.members, as_of=AS_OF)
+    metrics = eng.compute_metrics(ds, as_of=AS_OF, window="month")
+    assert [(e["kind"], e["status"]) for e in table_log(cache)[0]] == [("member_features", "computed"),
+                                                                        ("metrics", "computed")]
+    offset = table_log(cache)[1]
+
+    def no_query(*args, **kwargs):
+        raise AssertionError("the engine queried the events again")
+
+    monkeypatch.setattr(DuckDBEngine, "connect", no_query)
+    again = load_dataset(samples_dir, communities=["c01", "c04"])  # a later notebook
+    pd.testing.assert_frame_equal(DuckDBEngine().member_features(again.events_source, again.members, as_of=AS_OF),
+                                  feats, check_exact=True)
+    pd.testing.assert_frame_equal(DuckDBEngine().compute_metrics(again, as_of=AS_OF, window="month"), metrics,
+                                  check_exact=True)
+    assert [(e["kind"], e["status"]) for e in table_log(cache, start=offset)[0]] == [("member_features", "read"),
+                                                                                      ("metrics", "read")]
+
+
+def test_other_parameters_or_inputs_compute_anew(cached):
+    cache, ds = cached
+    eng = DuckDBEngine()
+    eng.compute_metrics(ds, as_of=AS_OF, window="month", metrics=["members"])
+    eng.compute_metrics(ds, as_of=AS_OF, window=None, metrics=["members"])  # another window
+    eng.compute_metrics(ds, as_of="2024-05-31", window="month", metrics=["members"])  # another instant
+    eng.compute_metrics(ds.subset(["c01"]), as_of=AS_OF, window="month", metrics=["members"])  # other communities
+    members = ds.members.copy()
+    members.loc[members.index[0], "role"] = "admin" if members["role"].iloc[0] != "admin" else "member"
+    eng.member_features(ds.events_source, ds.members, as_of=AS_OF)
+    eng.member_features(ds.events_source, members, as_of=AS_OF)  # one member's role changed
+    log = table_log(cache)[0]
+    assert [e["status"] for e in log] == ["computed"] * 6
+    assert len({e["key"] for e in log}) == 6
+
+
+def test_nothing_is_cached_outside_a_run(samples_dir, monkeypatch, tmp_path):
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    ds = load_dataset(samples_dir, communities=["c01"])
+    DuckDBEngine().member_features(ds.events_source, ds.members, as_of=AS_OF)
+    assert table_log(tmp_path)[0] == []
+    assert not (tmp_path / "tables").exists()
