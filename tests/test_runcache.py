@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -67,3 +69,39 @@ def test_nothing_is_cached_outside_a_run(samples_dir, monkeypatch, tmp_path):
     DuckDBEngine().member_features(ds.events_source, ds.members, as_of=AS_OF)
     assert table_log(tmp_path)[0] == []
     assert not (tmp_path / "tables").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_a_later_step_reads_the_metrics_an_earlier_step_computed(tmp_path, samples_dir):
+    """Two type comparisons (theme, then business model) in one run: the metrics are computed once.
+
+    Real papermill kernels; the run's manifest records, per step, the engine tables it computed or read.
+    """
+    import json
+    import shutil
+
+    import yaml
+
+    from commlab.runner import run_playbook
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "notebooks" / "04_compare_types.ipynb", tmp_path / "notebooks")
+    nb = "../notebooks/04_compare_types.ipynb"
+    pb = {"name": "two-axes", "title": "Two axes", "data": str(samples_dir),
+          "parameters": {"as_of": AS_OF, "lang": "en", "communities": ["c01", "c02", "c03", "c04", "c05", "c06"]},
+          "steps": [{"notebook": nb, "name": "theme", "parameters": {"type_axis": "theme"}},
+                    {"notebook": nb, "name": "model", "parameters": {"type_axis": "business_model"}}],
+          "report": {"lang": "en"}}
+    path = tmp_path / "playbooks" / "two.yaml"
+    path.write_text(yaml.safe_dump(pb, allow_unicode=True), encoding="utf-8")
+    run = run_playbook(path, runs_dir=tmp_path / "runs")
+    steps = {s["name"]: s for s in json.loads((run.run_dir / "manifest.json").read_text())["steps"]}
+    metrics = lambda name: [e for e in steps[name]["tables"] if e["kind"] == "metrics"]  # noqa: E731
+    (first,), (second,) = metrics("theme"), metrics("model")
+    assert (first["status"], second["status"]) == ("computed", "read")
+    assert first["key"] == second["key"] and first["rows"] == second["rows"] > 0
+    theme = json.loads((run.run_dir / "theme" / "summary.json").read_text())
+    model = json.loads((run.run_dir / "model" / "summary.json").read_text())
+    assert theme["metric_table"] and len(theme["metric_table"]) == len(model["metric_table"])
