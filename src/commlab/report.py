@@ -690,7 +690,8 @@ def render_report(
         if own:
             _drop_heading(nb, own)
         parts.append(AppendixSection(f"step-{n + 1}", heading, appendix_fragment(
-            nb, lang=lang, title=heading, resources_path=resources_path), kind="step", open=not view.has_summary))
+            nb, lang=lang, title=heading, resources_path=resources_path), kind="step",
+            open=not (view.has_summary or view.early_warning)))
     if view.has_summary:
         recs = recommendations_summary(summary) or {}
         parts.append(AppendixSection("all-recommendations", t("report_all_actions", lang), kind="actions",

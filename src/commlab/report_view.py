@@ -138,6 +138,7 @@ class ClientView:
     first_run: bool = False
     not_applicable: list[NotApplicable] = field(default_factory=list)
     has_summary: bool = False
+    early_warning: Any = None  # commlab.forecast.client.EarlyWarningView of an early-warning step, else None
 
 
 def recommendations_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -308,9 +309,15 @@ def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: 
     Returns
     -------
     ClientView
-        Without an executive summary step (no ``commlab.recommendations/1`` payload), only ``scope``.
+        Without an executive summary step (no ``commlab.recommendations/1`` payload), only ``scope`` (and
+        ``early_warning`` when an early-warning step wrote its ``commlab.early_warning/1`` payload).
     """
     view = ClientView(scope=scope_line(summary, lang))
+    if any(isinstance(part, dict) and str(part.get("schema", "")).startswith("commlab.early_warning/")
+           for part in (summary or {}).values()):
+        from commlab.forecast.client import early_warning_view  # scikit-learn only when a run forecasts
+
+        view.early_warning = early_warning_view(summary, names, lang=lang, k=k)
     recs = recommendations_summary(summary)
     if recs is None:
         return view

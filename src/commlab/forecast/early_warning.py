@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from commlab.analysis.panel import community_panel
@@ -34,7 +35,10 @@ from commlab.forecast.outcomes import (
     trim_to_outcome_window,
 )
 
-__all__ = ["EarlyWarning", "resolve_outcomes", "run_early_warning"]
+__all__ = ["EarlyWarning", "SCHEMA", "resolve_outcomes", "run_early_warning", "shuffled_outcomes"]
+
+#: ``schema`` of notebook 06's ``summary.json``: the report's client part recognises the step by it.
+SCHEMA = "commlab.early_warning/1"
 
 
 @dataclass
@@ -51,6 +55,10 @@ class EarlyWarning:
         Where the outcomes come from, in words.
     evaluation : ForecastEvaluation or None
         None without outcomes of both kinds.
+    shuffled : ForecastEvaluation or None
+        The same evaluation, at the horizons the ranking's forecasts were made at, with the known fates
+        shuffled among the communities (seeded): what the procedure scores where there is no signal to
+        find, the yardstick of the real AUC.
     horizon : int
         The period the ranking forecasts at (at most).
     ranking : DataFrame
@@ -72,6 +80,7 @@ class EarlyWarning:
     drivers: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    shuffled: ForecastEvaluation | None = None
 
     def __repr__(self) -> str:
         n = self.panel["community_id"].nunique()
@@ -80,16 +89,32 @@ class EarlyWarning:
                 f"at up to period {self.horizon})")
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready: settings, the evaluation and the ranking with each community's plays."""
-        plays = (self.drivers[self.drivers["rule_id"] != ""].groupby("community_id")["rule_id"].apply(list)
-                 if len(self.drivers) else pd.Series(dtype=object))
+        """JSON-ready: settings, the evaluation, the shuffled-fates check and the ranking.
+
+        Each ranked community carries its plays (rule ids) and its ``drivers``, strongest first: ``metric,
+        name, side, push`` (probability), ``reason`` (one sentence in the run's language), ``text`` (the
+        reason with its play; :func:`commlab.forecast.explain.explain_risk`) and the play that addresses it
+        (``rule_id, rule_title, action, practice``; empty without one). The report's client part is built
+        from this (:mod:`commlab.forecast.client`).
+        """
+        drivers = self.drivers if len(self.drivers) else pd.DataFrame(columns=["community_id", "rule_id"])
+        plays = drivers[drivers["rule_id"] != ""].groupby("community_id")["rule_id"].apply(list)
+        keys = ("metric", "name", "side", "rule_id", "rule_title", "action", "practice", "text", "reason")
+        why = {str(cid): [{**{key: str(getattr(x, key) or "") for key in keys}, "push": round(float(x.push), 4)}
+                          for x in g.itertuples()]
+               for cid, g in drivers.groupby("community_id", sort=False)}
         ranking = [{"community_id": r.community_id, "rank": int(r.rank), "p_die": round(float(r.p_die), 4),
                     "horizon": int(r.horizon), "periods": int(r.periods), "basis": r.basis,
                     "outcome": None if pd.isna(r.outcome) else int(r.outcome),
-                    "plays": list(dict.fromkeys(plays.get(r.community_id, [])))}
+                    "plays": list(dict.fromkeys(plays.get(r.community_id, []))),
+                    "drivers": why.get(str(r.community_id), [])}
                    for r in self.ranking.itertuples()]
-        return {"settings": self.settings, "outcome_source": self.outcome_source, "horizon": self.horizon,
+        known = None if self.outcomes is None else {"n": len(self.outcomes),
+                                                    "died": int(self.outcomes["outcome"].sum())}
+        return {"schema": SCHEMA, "settings": self.settings, "outcome_source": self.outcome_source,
+                "horizon": self.horizon, "known": known,
                 "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
+                "shuffled": None if self.shuffled is None else self.shuffled.to_dict(),
                 "ranking": ranking, "notes": self.notes}
 
 
@@ -132,6 +157,16 @@ def resolve_outcomes(spec: str, ds: Dataset, *, data_dir: str | Path = ".", as_o
     return o, (f"结局文件 {path.name}" if zh else f"the outcomes file {path.name}")
 
 
+def shuffled_outcomes(outcomes: pd.DataFrame, random_state: int = 0) -> pd.DataFrame:
+    """``outcomes`` with the fates permuted among the communities (seeded; the same share died).
+
+    A forecaster evaluated on these has no signal to find: its AUC should sit near 0.5, and the real
+    AUC means something only where it stands clear of this one.
+    """
+    rng = np.random.default_rng(random_state)
+    return outcomes.assign(outcome=rng.permutation(outcomes["outcome"].to_numpy()))
+
+
 def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: str | Path = ".",
                       period: str = "month", horizons: Iterable[int] = (1, 2, 3, 6), horizon: int = 0,
                       model: str = "logit", max_periods: int = 12, metrics: Sequence[str] | None = None,
@@ -152,7 +187,8 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
     period, max_periods, metrics
         Of :func:`commlab.analysis.panel.community_panel`.
     horizons : iterable of int
-        Horizons of the evaluation.
+        Horizons of the evaluation (the ages at which young communities are forecast are added, so each
+        forecast of the ranking has its out-of-sample figure).
     horizon : int, default 0
         The period the ranking forecasts at; 0 = the largest of ``horizons`` that could be evaluated
         (the first of them when none could).
@@ -173,12 +209,17 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
         o = o[o["community_id"].isin(set(panel["community_id"].astype(str)))].reset_index(drop=True)
     settings = {"period": period, "max_periods": max_periods, "model": model, "horizons": ks,
                 "n_repeats": n_repeats, "n_boot": n_boot, "random_state": random_state, "as_of": str(as_of)}
-    ev = None
+    ev = shuffled = None
+    ok: list[int] = []
     if o is not None and o["outcome"].nunique() == 2:
-        ev = evaluate_forecaster(panel, o, at=ks, model=model, n_repeats=n_repeats, n_boot=n_boot,
-                                 random_state=random_state)
+        # the young are forecast at their own age (at most the ranking's horizon): those ages are evaluated too,
+        # so every forecast in the ranking has its own out-of-sample figure
+        ages = panel.groupby(panel["community_id"].astype(str))["period"].max()
+        ages = ages[~ages.index.isin(set(o["community_id"]))].clip(upper=horizon or max(ks))
+        ev = evaluate_forecaster(panel, o, at=sorted(set(ks) | {int(a) for a in ages}), model=model,
+                                 n_repeats=n_repeats, n_boot=n_boot, random_state=random_state)
         ok = ev.horizons[ev.horizons["n_splits"] > 0]["horizon"].tolist()
-        h = horizon or (max(ok) if ok else ks[0])
+        h = horizon or (max(k for k in ok if k in ks) if set(ok) & set(ks) else ks[0])
     else:
         h = horizon or ks[0]
         notes.append("没有已知结局的两类社群（死亡与存活），无法训练和检验预测。" if zh else
@@ -220,5 +261,9 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
             ranking["rank"] = range(1, len(ranking) + 1)
             ranking = ranking[["community_id", "periods", "horizon", "p_die", "rank", "basis", "outcome"]]
             drivers = pd.concat(expl, ignore_index=True) if expl else pd.DataFrame()
+    used = sorted({int(k) for k in ranking["horizon"]} & set(ok))
+    if o is not None and used:
+        shuffled = evaluate_forecaster(panel, shuffled_outcomes(o, random_state), at=used, model=model,
+                                       n_repeats=n_repeats, n_boot=n_boot, random_state=random_state)
     return EarlyWarning(panel=panel, outcomes=o, outcome_source=source, evaluation=ev, horizon=int(h),
-                        ranking=ranking, drivers=drivers, notes=notes, settings=settings)
+                        ranking=ranking, drivers=drivers, notes=notes, settings=settings, shuffled=shuffled)

@@ -90,6 +90,7 @@ _WORDS = {
     "falling": ("且在下降", "and falling"),
     "rising": ("且在上升", "and rising"),
     "typical": ("典型值", "typical"),
+    "undefined": ("无数据（未定义）", "not defined (no data)"),
     "no_play": ("规则库中没有针对此项的对策", "No play of the rule library addresses this"),
     "other_side": ("规则库的对策针对{side}的情况，不适用于此",
                    "The library's play is for a {side} value, not this one"),
@@ -157,7 +158,8 @@ def explain_risk(forecaster: CommunityForecaster, panel: pd.DataFrame, *, top: i
         One row per community and driver: ``community_id, p_die, driver`` (1 = strongest),
         ``metric, name, value, typical, trend, side`` (``low``/``high``), ``push`` (probability
         points the metric adds), ``rule_id, rule_title, action, practice`` (empty without a play),
-        ``text`` (one sentence). Communities whose risk no metric pushes up have no rows.
+        ``text`` (the reason and the play in words), ``reason`` (the reason alone: what the metric is
+        and how much it adds). Communities whose risk no metric pushes up have no rows.
 
     Raises
     ------
@@ -202,6 +204,8 @@ def explain_risk(forecaster: CommunityForecaster, panel: pd.DataFrame, *, top: i
             play = METRIC_PLAYS.get(metric)
             rule = by_id.get(play[0]) if play else None
             fits = rule is not None and play is not None and play[1] == side
+            reason, tail = _sentence(metric, value, typical, trend, side, float(pp), k, rule if fits else None,
+                                     play, lang)
             rows.append({
                 "community_id": str(cid), "p_die": float(p0[i]), "driver": rank, "metric": metric,
                 "name": metric_label(metric, lang), "value": value, "typical": typical, "trend": trend,
@@ -210,19 +214,21 @@ def explain_risk(forecaster: CommunityForecaster, panel: pd.DataFrame, *, top: i
                 "rule_title": rule.title.get(lang) if fits and rule else "",
                 "action": rule.action.get(lang) if fits and rule else "",
                 "practice": rule.practice if fits and rule else "",
-                "text": _sentence(metric, value, typical, trend, side, float(pp), k, rule if fits else None,
-                                  play, lang),
+                "text": reason + ("" if lang == "zh" else " ") + tail, "reason": reason,
             })
     cols = ["community_id", "p_die", "driver", "metric", "name", "value", "typical", "trend", "side", "push",
-            "rule_id", "rule_title", "action", "practice", "text"]
+            "rule_id", "rule_title", "action", "practice", "text", "reason"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def _sentence(metric: str, value: float, typical: float, trend: float, side: str, push: float, k: int | None,
-              rule: Rule | None, play: tuple[str, str] | None, lang: str) -> str:
+              rule: Rule | None, play: tuple[str, str] | None, lang: str) -> tuple[str, str]:
+    """The reason (what the metric is, against the typical community, and what it adds) and the play."""
     zh = lang == "zh"
     name = metric_label(metric, lang)
     v, t = format_value(metric, value, lang), format_value(metric, typical, lang)
+    if pd.isna(value):
+        v = _w("undefined", lang)
     moving = ""
     if not pd.isna(trend) and trend != 0:
         moving = ("，" if zh else " ") + _w("falling" if trend < 0 else "rising", lang)
@@ -243,4 +249,4 @@ def _sentence(metric: str, value: float, typical: float, trend: float, side: str
         tail = _w("other_side", lang, side=other) + ("。" if zh else ".")
     else:
         tail = _w("no_play", lang) + ("。" if zh else ".")
-    return head + ("" if zh else " ") + tail
+    return head, tail

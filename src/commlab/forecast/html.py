@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment
+from markupsafe import Markup
 
 from commlab.forecast.early_warning import EarlyWarning
 from commlab.forecast.evaluate import BASELINE, ForecastEvaluation
@@ -145,17 +146,54 @@ def small_communities(panel: pd.DataFrame, k: int) -> set[str]:
     return set(last.loc[(m > 0) & (m < k), "community_id"].astype(str))
 
 
+# The ranking is wide (reasons and plays side by side); on a phone (<= 640 px) each row becomes a card of labelled
+# lines, each led by its column's name. The names come from a <style> of nth-child ::before rules (the report's
+# sanitizer keeps <style> and classes but not data-* attributes, and text in the cells would end up in the table's
+# CSV download). The style travels with the table, so the notebook and the report agree.
+_RANK_CSS = """
+.cl-forecast-rank td { vertical-align: top; }
+.cl-forecast-rank ul { margin: 0; padding-left: 1.1rem; }
+@media (max-width: 640px) {
+  table.cl-forecast-rank, .cl-forecast-rank tbody, .cl-forecast-rank tr, .cl-forecast-rank td {
+    display: block; width: 100%; max-width: 100%; overflow: visible; }
+  .cl-forecast-rank thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .cl-forecast-rank tr { border: 1px solid #d0d7de; border-radius: 6px; margin: 0 0 .7rem; padding: .2rem 0; }
+  .cl-forecast-rank td { border: 0; padding: .15rem .6rem; text-align: left !important; min-width: 0;
+    overflow-wrap: anywhere; }
+  .cl-forecast-rank td.cl-fr-name { font-weight: 600; background: #f6f8fa; }
+  .cl-forecast-rank td::before { color: #57606a; margin-right: .4em; }
+  .cl-forecast-rank td.cl-fr-block::before { display: block; }
+__LABELS__
+}
+"""
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal that cannot end the string or the ``<style>`` element."""
+    return '"' + "".join(ch if ch.isalnum() or ch in " ()（）._-" else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def _rank_css(labels: list[str]) -> Markup:
+    """The ranking's style, with one ``::before`` label per column (none for the community's name)."""
+    rules = "\n".join(f"  .cl-forecast-rank td:nth-child({i})::before {{ content: {_css_string(label)}; }}"
+                       for i, label in enumerate(labels, start=1) if label)
+    return Markup(_RANK_CSS.replace("__LABELS__", rules))  # noqa: S704 - the kit's own column names, escaped above
+
+
 _RANK = _ENV.from_string("""
+<style>{{ css }}</style>
 <table class="cl-forecast-rank">
 <thead><tr><th>{{ h.rank }}</th><th style="text-align: left">{{ h.community }}</th><th>{{ h.risk }}</th>
 <th>{{ h.age }}</th>{% if show_fate %}<th style="text-align: left">{{ h.fate }}</th>{% endif %}
 <th style="text-align: left">{{ h.why }}</th><th style="text-align: left">{{ h.play }}</th></tr></thead>
 <tbody>
 {% for r in rows %}
-<tr style="vertical-align: top"><td>{{ r.rank }}</td><td style="text-align: left">{{ r.name }}</td>
-<td><b>{{ r.risk }}</b></td><td>{{ r.age }}</td>
+<tr style="vertical-align: top"><td>{{ r.rank }}</td>
+<td class="cl-fr-name" style="text-align: left">{{ r.name }}</td>
+<td><b>{{ r.risk }}</b></td>
+<td>{{ r.age }}</td>
 {% if show_fate %}<td style="text-align: left">{{ r.fate }}</td>{% endif %}
-<td style="text-align: left">
+<td class="cl-fr-block" style="text-align: left">
 {% if r.hidden %}{{ r.hidden }}
 {% elif r.drivers %}<ul>
 {% for d in r.drivers %}
@@ -165,7 +203,7 @@ _RANK = _ENV.from_string("""
 </ul>
 {% else %}{{ none }}{% endif %}
 </td>
-<td style="text-align: left">
+<td class="cl-fr-block" style="text-align: left">
 {% if r.plays %}<ul>
 {% for p in r.plays %}
 <li><b>{{ p.title }}</b>{{ colon }}{{ p.action }} <small>({{ p.practice }})</small></li>
@@ -218,7 +256,9 @@ def ranking_html(ew: EarlyWarning, names: dict[str, str], *, lang: str = "en", t
     show_fate = bool(ew.ranking["outcome"].notna().any())
     head = {k: _t(k, lang) for k in ("rank", "community", "risk", "age", "fate", "why", "play")}
     legend = _t("oof", lang) if (ew.ranking["basis"] == "out-of-fold").any() else ""
-    return _RANK.render(h=head, rows=rows, show_fate=show_fate, none=_t("no_driver", lang),
+    labels = [head["rank"], "", head["risk"], head["age"], *([head["fate"]] if show_fate else []), head["why"],
+              head["play"]]
+    return _RANK.render(css=_rank_css(labels), h=head, rows=rows, show_fate=show_fate, none=_t("no_driver", lang),
                         no_play=_t("no_play", lang), legend=legend, colon="：" if lang == "zh" else ": ")
 
 
@@ -243,3 +283,31 @@ def intro_markdown(ew: EarlyWarning, *, lang: str = "en") -> str:
         if young:
             text += f" {young:,} young communities with no fate yet are ranked by their forecast risk of dying."
     return text + "".join(f"\n\n> {note}" for note in ew.notes)
+
+
+def shuffled_markdown(ew: EarlyWarning, *, lang: str = "en") -> str:
+    """The shuffled-fates check: at each horizon the ranking's forecasts were made at, the model's AUC beside the AUC
+    the same procedure reaches on the same communities with their fates shuffled ("" when it was not run)."""
+    if ew.evaluation is None or ew.shuffled is None:
+        return ""
+
+    def auc(ev: ForecastEvaluation, k: int) -> str:
+        sc = ev.scores
+        r = sc[(sc["horizon"] == k) & (sc["model"] != BASELINE) & (sc["score"] == "roc_auc")]
+        if not len(r):
+            return "–"
+        text = _score(*r[["value", "lo", "hi"]].iloc[0])
+        return f"{text['v']} {text['ci']}".strip()
+
+    ks = sorted(int(k) for k in ew.shuffled.horizons["horizon"])
+    seed = ew.settings.get("random_state", 0)
+    if lang == "zh":
+        parts = "；".join(f"第 {k} 期 {auc(ew.shuffled, k)}（真实结局 {auc(ew.evaluation, k)}）" for k in ks)
+        return (f"**对照：打乱结局。** 把已知结局在社群之间随机打乱（种子 {seed}）后，"
+                f"同样的方法在排名所用的各期得到的 AUC：{parts}。"
+                "打乱后没有可学的信号，AUC 应在 0.5 附近；真实 AUC 只有明显高于它才说明预测有用。")
+    parts = "; ".join(f"period {k}: {auc(ew.shuffled, k)} (real fates {auc(ew.evaluation, k)})" for k in ks)
+    return (f"**Check: shuffled fates.** With the known fates shuffled among the communities (seed {seed}), the "
+            f"same procedure reaches, at the periods the ranking's forecasts were made at, an AUC of {parts}. "
+            "Shuffled fates hold no signal, so their AUC should sit near 0.5; the real AUC means something only where "
+            "it stands clear of it.")
