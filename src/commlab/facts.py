@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from commlab.analysis import metric_text
 from commlab.analysis.metrics import list_metrics
 from commlab.privacy import MEMBER_COUNT_METRICS
 from commlab.rules_text import NAME_OVERRIDES
@@ -114,9 +115,15 @@ def fact_name(metric_id: str, lang: str = "en") -> str:
 
 
 def fact_definitions(lang: str = "en") -> pd.DataFrame:
-    """Every registered metric and extra fact: id, name, definition, formula, unit, direction, source."""
+    """Every registered metric and extra fact: id, name, definition, formula, unit, direction, source.
+
+    Definition, formula and source are in ``lang``: the registry's English, or for ``"zh"`` the
+    Chinese of :mod:`commlab.analysis.metric_text` (every metric and extra fact has one).
+    """
     arrow = {True: "↑", False: "↓", None: "·"}
     return pd.DataFrame([{
-        "id": f.id, "name_zh": f.name_zh, "name_en": f.name_en, "definition": f.definition,
-        "formula": f.formula, "unit": f.unit, "direction": arrow[f.direction], "source": f.source,
+        "id": f.id, "name_zh": f.name_zh, "name_en": f.name_en,
+        "definition": metric_text.definition(f.id, lang, f.definition),
+        "formula": metric_text.formula(f.id, lang, f.formula), "unit": f.unit, "direction": arrow[f.direction],
+        "source": metric_text.source(f.source, lang),
     } for f in _all_facts()])

@@ -402,7 +402,7 @@ def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = N
     if data is not None:  # the run record names the data folder the consultant chose (data/cardano: "cardano")
         texts.append(data.name)
     texts += catalogue_texts()  # the rules' and the executive summary's words
-    texts += fact_definitions().astype(str).to_numpy().ravel().tolist()
+    texts += [v for lang in ("en", "zh") for v in fact_definitions(lang).astype(str).to_numpy().ravel()]
     texts += [f.read_text(encoding="utf-8", errors="replace")
               for f in (Path(__file__).parent / "templates").rglob("*") if f.is_file()]
     for r in rules:

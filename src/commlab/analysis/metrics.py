@@ -89,6 +89,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from commlab.analysis import metric_text
 from commlab.analysis.daymask import day_number, days_between
 from commlab.data.load import Dataset
 from commlab.data.stored import StoredEvents
@@ -266,17 +267,20 @@ def metric_names(lang: str = "en") -> dict[str, str]:
 
 
 def metric_table(lang: str = "en") -> pd.DataFrame:
-    """The registry as a table: id, name, definition, formula, unit, direction, source, kind, group size."""
+    """The registry as a table: id, name, definition, formula, unit, direction, source, kind, group size.
+
+    Name, definition, formula and source in ``lang`` (the Chinese from :mod:`commlab.analysis.metric_text`).
+    """
     rows = [
         {
             "metric_id": m.id,
             "name": m.name(lang),
             "group": m.group,
-            "definition": m.definition,
-            "formula": m.formula,
+            "definition": metric_text.definition(m.id, lang, m.definition),
+            "formula": metric_text.formula(m.id, lang, m.formula),
             "unit": m.unit,
             "higher_is_better": m.direction,
-            "source": m.source,
+            "source": metric_text.source(m.source, lang),
             "kind": m.kind,
             "group_size": m.group_size,
         }
