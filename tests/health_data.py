@@ -24,6 +24,6 @@ def samples_dataset():
 @lru_cache(maxsize=1)
 def samples_metrics() -> pd.DataFrame:
     """Every registered metric of the samples over their whole window (one period up to as_of)."""
-    from commlab.analysis.metrics import compute_metrics
+    from commlab.analysis.compute import compute_metrics
 
     return compute_metrics(samples_dataset(), as_of=SAMPLES_AS_OF, window=None)

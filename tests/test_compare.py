@@ -195,7 +195,7 @@ def test_theme_comparison_table_on_samples():
 
 @pytest.mark.shared_data
 def test_stack_exchange_sites_as_twelve_typed_communities():
-    from commlab.analysis.metrics import compute_metrics
+    from commlab.analysis.compute import compute_metrics
     from commlab.sources import attribution, load_source
 
     root = require_shared_data("se_communities_180d")

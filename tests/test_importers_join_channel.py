@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from commlab.analysis.metrics import compute_metrics
+from commlab.analysis.compute import compute_metrics
 from commlab.importers import convert
 
 HEADER = "localId,TalkerId,Type,SubType,IsSender,CreateTime,Status,StrContent,StrTime,Remark,NickName,Sender"

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from commlab.analysis.compute import compute_metrics
 from commlab.analysis.metrics import (
     REGISTRY,
     Metric,
-    compute_metrics,
     get_metric,
     list_metrics,
     make_periods,
@@ -413,7 +413,8 @@ def test_group_sizes_by_hand():
 
 
 def test_a_group_size_must_be_declared_and_returned():
-    from commlab.analysis.metrics import MetricContext, _run, as_tables, connect
+    from commlab.analysis.compute import connect
+    from commlab.analysis.metrics import MetricContext, _run, as_tables
 
     data = tables([("a", "member", "2024-01-01")], [("a", "2024-01-02", "message")])
     t = as_tables(data)
@@ -457,7 +458,8 @@ def test_on_demand_tables_are_built_by_the_first_query_naming_them():
 def test_connect_copies_the_events_only_when_asked():
     """connect() holds ``ev`` as a table by default and as a view with materialize_events=False; the
     on-demand relations are views either way (built only if read); both give the same rows."""
-    from commlab.analysis.metrics import as_tables, connect, make_periods
+    from commlab.analysis.compute import connect
+    from commlab.analysis.metrics import as_tables, make_periods
     from health_data import samples_dataset
 
     t = as_tables(samples_dataset())

@@ -187,7 +187,7 @@ def test_exact_id_codes_give_the_hashed_results(monkeypatch: pytest.MonkeyPatch)
     network and tie metrics as the hashed path the DuckDB engine takes on the samples."""
     import commlab.analysis.highvalue as hv
     import commlab.analysis.network as net
-    from commlab.analysis.metrics import compute_metrics
+    from commlab.analysis.compute import compute_metrics
 
     ids = ["density", "reciprocity", "avg_clustering", "kcore_size", "kcore_stability", "hub_interaction_share",
            "repeated_ties_share", "peer_tie_strength"]

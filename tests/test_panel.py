@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from commlab.analysis.metrics import REGISTRY, Metric, compute_metrics, register
+from commlab.analysis.compute import compute_metrics
+from commlab.analysis.metrics import REGISTRY, Metric, register
 from commlab.analysis.panel import PERIODS, community_panel, panel_metric_columns, panel_periods
 from commlab.cli import main
 from commlab.data.generate_fates import generate_fates, write_fates

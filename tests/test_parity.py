@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from commlab.analysis.compute import compute_metrics
 from commlab.analysis.features import FEATURE_IDS, FEATURES, member_features
-from commlab.analysis.metrics import compute_metrics, list_metrics
+from commlab.analysis.metrics import list_metrics
 from commlab.analysis.naive import NAIVE_METRICS, naive_member_features, naive_metrics
 from commlab.data import load_dataset
 from commlab.engines import DuckDBEngine, get_engine

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from commlab.analysis.compute import compute_metrics
 from commlab.analysis.features import FEATURES, member_features
 from commlab.analysis.lifecycle import rfm_from_events
-from commlab.analysis.metrics import compute_metrics, list_metrics, make_periods
+from commlab.analysis.metrics import list_metrics, make_periods
 from commlab.analysis.naive import NAIVE_METRICS, naive_member_features, naive_metrics, naive_rfm
 from commlab.data import Dataset
 from commlab.engines import DuckDBEngine

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from commlab.analysis.metrics import compute_metrics, wide
+from commlab.analysis.compute import compute_metrics
+from commlab.analysis.metrics import wide
 from commlab.analysis.network import community_graph
 from commlab.cli import main
 from commlab.importers import convert

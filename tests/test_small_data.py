@@ -69,8 +69,9 @@ def test_summary_json_is_written_atomically_with_plain_values(tmp_path, small):
 
 
 def test_features_segments_and_metrics_on_the_small_data(small):
+    from commlab.analysis.compute import compute_metrics
     from commlab.analysis.features import member_features
-    from commlab.analysis.metrics import compute_metrics, wide
+    from commlab.analysis.metrics import wide
     from commlab.analysis.segment import MemberSegmenter, segment_matrix
 
     features = member_features(small.events, small.members, as_of=AS_OF)

@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from commlab.analysis.compute import compute_metrics
 from commlab.analysis.features import member_features
-from commlab.analysis.metrics import compute_metrics
 from commlab.analysis.network import community_graph
 from commlab.analysis.retention import cohort_retention
 from commlab.analysis.transitions import role_transitions

@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 #: Public name -> the module that defines it.
 _API: dict[str, str] = {
     # data in
-    "Dataset": "commlab.data.load",
+    "Dataset": "commlab.data.dataset",
     "load_dataset": "commlab.data.load",
     "load_source": "commlab.sources",
     "import_source": "commlab.importers",
@@ -46,7 +46,7 @@ _API: dict[str, str] = {
     "rfm_from_events": "commlab.analysis.lifecycle",
     # communities
     "list_metrics": "commlab.analysis.metrics",
-    "compute_metrics": "commlab.analysis.metrics",
+    "compute_metrics": "commlab.analysis.compute",
     "community_graph": "commlab.analysis.network",
     "compare_groups": "commlab.analysis.compare",
     "test_hypotheses": "commlab.analysis.hypotheses",
@@ -127,10 +127,11 @@ __all__ = [
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from __getattr__
     from commlab.analysis.compare import compare_groups
+    from commlab.analysis.compute import compute_metrics
     from commlab.analysis.features import member_features
     from commlab.analysis.hypotheses import test_hypotheses
     from commlab.analysis.lifecycle import BetaGeoModel, rfm_from_events
-    from commlab.analysis.metrics import compute_metrics, list_metrics
+    from commlab.analysis.metrics import list_metrics
     from commlab.analysis.network import community_graph
     from commlab.analysis.segment import MemberSegmenter, segment_matrix
     from commlab.data.generate import generate

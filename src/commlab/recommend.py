@@ -44,7 +44,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.metrics import compute_metrics, resolve_as_of
+from commlab.analysis.compute import compute_metrics
+from commlab.analysis.metrics import resolve_as_of
 from commlab.analysis.orbit import orbit_table
 from commlab.analysis.overview import STAFF_ROLES, to_utc
 from commlab.analysis.practices import platform_activity

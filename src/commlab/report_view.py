@@ -164,7 +164,7 @@ def _date(iso: Any) -> str:
 def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
     """"Analysed: 11 communities, 9,120 members, 365,845 events, 2023-12-31 to 2024-06-30." in ``lang``.
 
-    Read from the data description a step wrote (``"data"``, :meth:`commlab.data.load.Dataset.summary`);
+    Read from the data description a step wrote (``"data"``, :meth:`commlab.data.dataset.Dataset.summary`);
     without one, the communities and members are counted from the scorecard facts; "" when neither exists.
     """
     for part in (summary or {}).values():

@@ -166,7 +166,7 @@ def high_value_profile(metrics: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     metrics : DataFrame
-        Tidy output of :func:`commlab.analysis.metrics.compute_metrics` holding the score and input ids.
+        Tidy output of :func:`commlab.analysis.compute.compute_metrics` holding the score and input ids.
 
     Returns
     -------

@@ -46,8 +46,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from commlab.analysis.compute import connect
 from commlab.analysis.daymask import days_between
-from commlab.analysis.metrics import Tables, as_tables, connect, get_metric, make_periods
+from commlab.analysis.metrics import Tables, as_tables, get_metric, make_periods
 
 __all__ = [
     "Hypothesis", "HYPOTHESES", "OWN", "ALPHA", "test_hypotheses", "adjust_p_values", "is_synthetic",

@@ -105,10 +105,9 @@ __all__ = [
     "metric_table",
     "metric_names",
     "metrics_markdown",
-    "compute_metrics",
     "without_inferred",
     "run_metrics",
-    "connect",
+    "tidy_metrics",
     "prelude_statements",
     "split_prelude",
     "created_name",
@@ -336,7 +335,7 @@ class Tables:
 
 
 def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
-    """Normalise a :class:`~commlab.data.load.Dataset`, a :class:`Tables` or a mapping.
+    """Normalise a :class:`~commlab.data.dataset.Dataset`, a :class:`Tables` or a mapping.
 
     Raises
     ------
@@ -448,47 +447,6 @@ def prelude_statements(views: Mapping[str, str]) -> list[str]:
     text = PRELUDE.format(staff_roles=staff, content=content, days_to_end=days_between("e.ts", "p.p_end"),
                          day_of_ts=day_number("ts"), **views)
     return [stmt for stmt in text.split(";") if stmt.strip()]
-
-
-def connect(tables: Tables, periods: pd.DataFrame,
-            con: duckdb.DuckDBPyConnection | None = None, *,
-            materialize_events: bool = True) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection holding the relations of the module docstring.
-
-    Parameters
-    ----------
-    tables : Tables
-        The sources. They are read through the canonical typed views of
-        :class:`commlab.engines.DuckDBEngine` (every schema column, ``NULL`` where an optional
-        column is absent), so a source without ``thread_id`` or ``topic`` works.
-    periods : DataFrame
-        From :func:`make_periods`.
-    con : connection, optional
-        Use this connection (e.g. one with memory and spill settings); default: a new in-memory
-        connection from ``DuckDBEngine().connect()``.
-    materialize_events : bool, default True
-        Hold ``ev`` (the events joined to the staff rows) as a table. ``False`` makes it a view,
-        for a caller that reads the events once: it then does not write a copy of every event.
-
-    Notes
-    -----
-    The :data:`ON_DEMAND` relations are views here: a caller that does not read them does not
-    pay for them (:meth:`MetricContext.query` materialises them instead, on first use).
-    """
-    from commlab.engines.duck import DuckDBEngine
-
-    eng = DuckDBEngine()
-    con = eng.connect() if con is None else con
-    views = eng.register_tables(con, communities=tables.communities, members=tables.members,
-                                events=tables.events)
-    con.register("periods", periods)
-    eager, pending = split_prelude(prelude_statements(views))
-    for stmt in eager:
-        con.execute(stmt if materialize_events or created_name(stmt) != "ev" else _as_view(stmt))
-    # the on-demand tables as views: computed only if a query reads them
-    for stmt in pending.values():
-        con.execute(_as_view(stmt))
-    return con
 
 
 def _as_view(stmt: str) -> str:
@@ -732,6 +690,18 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
     return out
 
 
+def tidy_metrics(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-metric results into the tidy ``community_id, period, metric_id, value`` table."""
+    if not parts:
+        return pd.DataFrame({"community_id": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
+                             "metric_id": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("community_id", "period", "metric_id"):
+        out[c] = out[c].astype("string")
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    return out
+
+
 def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
                 on_error: Callable[[Metric, Exception], None] | None = None,
                 timings: dict[str, float] | None = None) -> pd.DataFrame:
@@ -756,8 +726,6 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
         ``ctx.periods`` and metric, NaN where a metric is not defined; ``n`` is the group size
         (see the module docstring), NaN where the metric declares none.
     """
-    from commlab.engines.base import tidy_metrics
-
     keys = ctx.periods[["community_id", "period"]].astype({"community_id": "string", "period": "string"})
     parts = []
     for m in metrics:
@@ -777,69 +745,6 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
     out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64") if "n" in out else \
         pd.Series(dtype="float64", index=out.index)
     return out
-
-
-def compute_metrics(
-    data: Dataset | Tables | Mapping[str, Any],
-    *,
-    as_of: Any,
-    window: str | None = "month",
-    metrics: Iterable[str] | None = None,
-    start: Any = None,
-    include_inferred: bool = True,
-) -> pd.DataFrame:
-    """Compute registered metrics per community and period.
-
-    Parameters
-    ----------
-    data : Dataset, Tables or mapping
-        The canonical tables (DataFrames or Parquet paths).
-    as_of : str, Timestamp or mapping
-        The analysis instant (see :func:`resolve_as_of`); nothing after it is used.
-    window : {"month", "week", None}
-        Time dimension (see :func:`make_periods`).
-    metrics : iterable of str, optional
-        Metric ids (default: all registered).
-    start : str, Timestamp or mapping, optional
-        Earliest window start. Default: per community, the later of its creation and its first
-        event in the data (so months before the data begin are not reported as empty).
-    include_inferred : bool, default True
-        Use the reply links inferred for chat logs (:func:`commlab.replies.infer_replies`).
-        ``False`` computes on the events as exported (:func:`without_inferred`; reads the events
-        into memory when they carry inferred links).
-
-    Returns
-    -------
-    DataFrame
-        Tidy: ``community_id, period, metric_id, value, n`` with one row per community, period and
-        metric (NaN where a metric is not defined); ``n`` is the number of members the value is
-        computed over, NaN where the metric declares no group size (see the module docstring).
-
-    Raises
-    ------
-    KeyError
-        If a metric id is unknown.
-    ValueError
-        If ``window`` or ``as_of`` is invalid.
-
-    Examples
-    --------
-    >>> import commlab as cl
-    >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
-    >>> m = cl.compute_metrics(ds, as_of="2024-06-30T16:00:00Z", window=None, metrics=["members", "buyer_share"])
-    >>> m.columns.tolist()
-    ['community_id', 'period', 'metric_id', 'value', 'n']
-    >>> m.pivot(index="community_id", columns="metric_id", values="value").round(3)
-    metric_id     buyer_share  members
-    community_id
-    c01                 0.000   1131.0
-    c04                 0.226   1407.0
-    """
-    from commlab.engines.duck import DuckDBEngine
-
-    if not include_inferred:
-        data = without_inferred(data)
-    return DuckDBEngine().compute_metrics(data, as_of=as_of, window=window, metrics=metrics, start=start)
 
 
 def without_inferred(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
@@ -871,7 +776,7 @@ def wide(table: pd.DataFrame, *, period: str | None = "last", values: str = "val
     Parameters
     ----------
     table : DataFrame
-        Output of :func:`compute_metrics`.
+        Output of :func:`commlab.analysis.compute.compute_metrics`.
     period : str or None
         ``"last"``: each community's last period; a period label; or ``None`` to keep
         ``(community_id, period)`` as the index.

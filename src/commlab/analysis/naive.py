@@ -604,7 +604,7 @@ def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.D
     -------
     DataFrame
         ``community_id, period, metric_id, value, n`` like
-        :func:`commlab.analysis.metrics.compute_metrics` with ``window=None`` (``n`` NaN for the
+        :func:`commlab.analysis.compute.compute_metrics` with ``window=None`` (``n`` NaN for the
         metrics that declare no group size).
     """
     d = _Data(communities, members, events, _utc(as_of))

@@ -695,7 +695,8 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
     >>> type(g).__name__, g.number_of_nodes() > 100
     ('DiGraph', True)
     """
-    from commlab.analysis.metrics import as_tables, connect, make_periods, without_inferred
+    from commlab.analysis.compute import connect
+    from commlab.analysis.metrics import as_tables, make_periods, without_inferred
 
     t = as_tables(data)
     every = t.frame("communities")

@@ -38,14 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.metrics import (
-    STAFF_ROLES,
-    Tables,
-    as_tables,
-    compute_metrics,
-    list_metrics,
-    resolve_as_of,
-)
+from commlab.analysis.compute import compute_metrics
+from commlab.analysis.metrics import STAFF_ROLES, Tables, as_tables, list_metrics, resolve_as_of
 from commlab.data.load import Dataset
 from commlab.errors import InvalidArgument
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from commlab.analysis.metrics import as_tables, connect, make_periods
+from commlab.analysis.compute import connect
+from commlab.analysis.metrics import as_tables, make_periods
 from commlab.errors import InvalidArgument
 
 __all__ = ["cohort_retention", "retention_matrix"]

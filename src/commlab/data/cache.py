@@ -24,16 +24,14 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from commlab.data.dataset import Dataset
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument
-
-if TYPE_CHECKING:
-    from commlab.data.load import Dataset
 
 __all__ = ["CACHE_ENV", "TABLES_DIR", "TABLES_LOG", "cache_dir", "cache_key", "layout_key", "read_cached",
            "table_log", "write_cached"]
@@ -82,8 +80,6 @@ def _digest(parts: dict) -> str:
 
 def read_cached(folder: Path, key: str) -> Dataset | None:
     """The data set stored under ``key``, or ``None`` when there is none (or it cannot be read)."""
-    from commlab.data.load import Dataset
-
     entry = folder / key
     if not (entry / "dataset.json").is_file():
         return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pyarrow.parquet as pq
 from commlab.data import schema as S
 from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
 from commlab.data.coerce import check_table, coerce_table, empty_table
+from commlab.data.dataset import DEFAULT_TZ, Dataset, DataSummary, _time_span
 from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.stored import StoredEvents, TemporaryFolder
 from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
@@ -31,159 +31,12 @@ from commlab.errors import CommlabError, DataValidationError, Problem, UsageErro
 
 __all__ = ["Dataset", "DataSummary", "check_dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
 
-#: Zone in which naive times are read unless the caller says otherwise.
-DEFAULT_TZ = "Asia/Shanghai"
 #: Environment variable choosing when events are streamed: ``auto`` (default), ``always`` or ``never``.
 STREAM_ENV = "COMMLAB_STREAM_EVENTS"
 #: ``auto`` streams Parquet event files with at least this many rows ...
 STREAM_MIN_ROWS = 5_000_000
 #: ... and CSV event files of at least this many bytes (about 5 M events).
 STREAM_MIN_BYTES = 512 * 2**20
-
-
-class Dataset:
-    """The three validated tables of a data folder.
-
-    Parameters
-    ----------
-    communities, members : DataFrame
-        The canonical tables; times are ``datetime64[ns, UTC]``, ids are strings.
-    events : DataFrame or StoredEvents
-        The canonical events, in memory or in a Parquet file of validated events
-        (:class:`~commlab.data.stored.StoredEvents`, as read back from the data cache), which
-        is read into pandas only when :attr:`events` is first asked for.
-    files : dict
-        Table name to the file it was read from.
-    sha256 : dict
-        File path to the sha256 of its bytes (for the run manifest).
-    encodings : dict
-        Table name to the detected encoding.
-    tz : str
-        Zone naive times were read in.
-
-    Attributes
-    ----------
-    events : DataFrame
-        The events as a DataFrame (read from the Parquet file on first access when stored).
-    events_source : DataFrame or StoredEvents
-        The events as held, without reading them: what the engines and the SQL analyses take,
-        so that they read a stored file in place.
-
-    Examples
-    --------
-    >>> import commlab as cl
-    >>> ds = cl.load_dataset("data/samples", communities=["c01"])
-    >>> isinstance(ds, cl.Dataset), list(ds.communities["community_id"]), ds.tz
-    (True, ['c01'], 'Asia/Shanghai')
-    """
-
-    def __init__(self, communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame | StoredEvents,
-                 files: dict[str, str] | None = None, sha256: dict[str, str] | None = None,
-                 encodings: dict[str, str] | None = None, tz: str = DEFAULT_TZ) -> None:
-        self.communities = communities
-        self.members = members
-        self._events = events
-        self.files = dict(files or {})
-        self.sha256 = dict(sha256 or {})
-        self.encodings = dict(encodings or {})
-        self.tz = tz
-
-    @property
-    def events(self) -> pd.DataFrame:
-        if isinstance(self._events, StoredEvents):
-            self._events = self._events.read()
-        return self._events
-
-    @events.setter
-    def events(self, value: pd.DataFrame | StoredEvents) -> None:
-        self._events = value
-
-    @property
-    def events_source(self) -> pd.DataFrame | StoredEvents:
-        return self._events
-
-    @property
-    def events_loaded(self) -> bool:
-        """Whether the events are held in memory as a DataFrame."""
-        return isinstance(self._events, pd.DataFrame)
-
-    def events_of(self, communities: list[str]) -> pd.DataFrame:
-        """The events of ``communities`` as a DataFrame; reads only those rows when stored."""
-        if isinstance(self._events, StoredEvents):
-            return self._events.read(communities)
-        ev = self._events
-        return ev[ev["community_id"].isin(list(communities))].reset_index(drop=True)
-
-    def event_counts(self) -> pd.Series:
-        """Events per community (counted in the file when stored), indexed by ``community_id``."""
-        if isinstance(self._events, StoredEvents):
-            return self._events.counts()
-        return self._events["community_id"].astype(str).value_counts().rename("events")
-
-    def _event_stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
-        if isinstance(self._events, StoredEvents):
-            return self._events.stats()
-        return _time_span(self._events["ts"])
-
-    @property
-    def n_events(self) -> int:
-        """Number of events (counted in the file when stored)."""
-        return self._event_stats()[0] if isinstance(self._events, StoredEvents) else len(self._events)
-
-    def __repr__(self) -> str:
-        return (
-            f"Dataset({len(self.communities)} communities, {len(self.members)} members, "
-            f"{self.n_events} events, tz={self.tz!r})"
-        )
-
-    def subset(self, communities: list[str] | None) -> Dataset:
-        """The same data restricted to ``communities`` (all when ``None`` or empty)."""
-        if not communities:
-            return self
-        unknown = sorted(set(communities) - set(self.communities[S.COMMUNITIES.key[0]]))
-        if unknown:
-            raise UsageError(
-                f"unknown community id(s): {', '.join(unknown)}; "
-                f"known: {', '.join(self.communities['community_id'])}"
-            )
-        keep = lambda df: df[df["community_id"].isin(communities)].reset_index(drop=True)  # noqa: E731
-        ev = self._events
-        events = ev.restrict(communities) if isinstance(ev, StoredEvents) else keep(ev)
-        return Dataset(
-            keep(self.communities), keep(self.members), events,
-            dict(self.files), dict(self.sha256), dict(self.encodings), self.tz,
-        )
-
-    def summary(self) -> str:
-        """A short, human-readable description of the data."""
-        return str(self.data_summary())
-
-    def data_summary(self) -> DataSummary:
-        """Rows of each table and the events' first and last time (what :meth:`summary` writes)."""
-        return DataSummary(len(self.communities), len(self.members), *self._event_stats())
-
-
-@dataclass(frozen=True)
-class DataSummary:
-    """What :func:`check_dataset` reports of a valid data folder (``str()``: :meth:`Dataset.summary`).
-
-    Attributes
-    ----------
-    communities, members, events : int
-        Rows of each table.
-    first, last : Timestamp or None
-        The first and last event time (UTC); ``None`` without events.
-    """
-
-    communities: int
-    members: int
-    events: int
-    first: pd.Timestamp | None
-    last: pd.Timestamp | None
-
-    def __str__(self) -> str:
-        span = f", {self.first:%Y-%m-%d} → {self.last:%Y-%m-%d} (UTC)" if self.events else ""
-        return f"{self.communities} communities, {self.members} members, {self.events} events{span}"
 
 
 def _by_community_and_time(events: pd.DataFrame) -> pd.DataFrame:
@@ -342,11 +195,6 @@ def check_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, stream: bool | 
             shutil.rmtree(work, ignore_errors=True)
         stats = (got.rows, got.first, got.last)  # first/last are None without events
     return DataSummary(len(frames["communities"]), len(frames["members"]), *stats)
-
-
-def _time_span(ts: pd.Series) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
-    """Number of events and their first and last time (``None`` without events)."""
-    return (len(ts), ts.min(), ts.max()) if len(ts) else (0, None, None)
 
 
 def _whole_events_checked(d: Path, frames: dict[str, pd.DataFrame], files: dict[str, str],

@@ -1,7 +1,7 @@
 """Validated events kept in a Parquet file and read only where they are needed.
 
 A large event log (tens of millions of rows) costs gigabytes as a pandas DataFrame. Once a data
-set has been validated and stored (:mod:`commlab.data.cache`), a :class:`~commlab.data.load.Dataset`
+set has been validated and stored (:mod:`commlab.data.cache`), a :class:`~commlab.data.dataset.Dataset`
 read back from the store holds its events as a :class:`StoredEvents`: the engines
 (:mod:`commlab.engines`) and every analysis that goes through them read the Parquet file in
 place (``read_parquet`` in DuckDB, ``spark.read.parquet``), and only code that asks for

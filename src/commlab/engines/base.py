@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from commlab.analysis.features import tidy_features
+from commlab.analysis.features_sql import tidy_features
+from commlab.analysis.metrics import tidy_metrics
 from commlab.data import schema as S
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument
@@ -118,15 +119,3 @@ def utc_instant(when: str | pd.Timestamp) -> pd.Timestamp:
         raise InvalidArgument("as_of is required: pass an explicit instant such as '2024-07-01'")
     ts = pd.Timestamp(when)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def tidy_metrics(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate per-metric results into the tidy ``community_id, period, metric_id, value`` table."""
-    if not parts:
-        return pd.DataFrame({"community_id": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
-                             "metric_id": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
-    out = pd.concat(parts, ignore_index=True)
-    for c in ("community_id", "period", "metric_id"):
-        out[c] = out[c].astype("string")
-    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
-    return out

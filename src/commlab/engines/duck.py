@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from commlab.analysis.features import (
+from commlab.analysis.features_sql import (
     ROLE_FEATURE_IDS,
     STAFF_ROLES,
     features_sql,
@@ -324,7 +324,7 @@ class DuckDBEngine:
     def compute_metrics(self, data: Dataset | Tables | Mapping[str, Source], *, as_of: Any,
                         window: str | None = "month", metrics: Iterable[str] | None = None,
                         start: Any = None) -> pd.DataFrame:
-        """Registered community metrics, as :func:`commlab.analysis.metrics.compute_metrics`.
+        """Registered community metrics, as :func:`commlab.analysis.compute.compute_metrics`.
 
         Same definitions and the same result; differences: sources may be CSV as well as
         Parquet/DataFrames, optional columns may be absent, and the connection carries the
@@ -335,7 +335,7 @@ class DuckDBEngine:
         data : Dataset, Tables or mapping
             ``communities``, ``members``, ``events`` (each a DataFrame or path(s)).
         as_of, window, metrics, start
-            See :func:`commlab.analysis.metrics.compute_metrics`.
+            See :func:`commlab.analysis.compute.compute_metrics`.
 
         Returns
         -------

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from commlab.analysis.features import STAFF_ROLES, features_sql
+from commlab.analysis.features_sql import STAFF_ROLES, features_sql
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
@@ -235,7 +235,7 @@ class SparkEngine:
                         start: Any = None) -> pd.DataFrame:
         """Registered community metrics computed by Spark; those it cannot run are NaN and listed in ``failures_``.
 
-        Parameters and result as :func:`commlab.analysis.metrics.compute_metrics`.
+        Parameters and result as :func:`commlab.analysis.compute.compute_metrics`.
         """
         spark = self.session()
         srcs = _sources(data)

@@ -5,7 +5,7 @@ Every importer module (one per platform export) builds three raw frames
 :mod:`commlab.data.schema`, then calls :func:`finish` which coerces them
 with :func:`commlab.data.load.coerce_table`, validates them with the same
 checks as :func:`commlab.data.load.load_dataset` and returns a
-:class:`~commlab.data.load.Dataset`. Importer modules never import each
+:class:`~commlab.data.dataset.Dataset`. Importer modules never import each
 other; whatever two of them share lives here.
 """
 
