@@ -15,6 +15,7 @@ from commlab.analysis.features import (
     participation_inequality,
 )
 from commlab.data import load_dataset
+from commlab.errors import InvalidArgument
 
 U = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
 INTER = ("reply", "mention", "reaction")
@@ -178,10 +179,13 @@ def test_days_and_weeks_across_blocks_and_before_1970():
     _compare(f, oracle(ev, mem, as_of))
 
 
-def test_naive_as_of_is_rejected():
+def test_naive_as_of_is_utc_as_everywhere():
+    """A naive as-of is UTC (commlab.instant.as_utc), as in compute_metrics; a missing one is refused."""
     ev, mem = _tiny()
-    with pytest.raises(ValueError, match="tz-aware"):
-        member_features(ev, mem, as_of=pd.Timestamp("2024-03-01"))
+    pd.testing.assert_frame_equal(member_features(ev, mem, as_of=pd.Timestamp("2024-03-01")),
+                                  member_features(ev, mem, as_of=U("2024-03-01")))
+    with pytest.raises(InvalidArgument, match="as_of is required"):
+        member_features(ev, mem, as_of="")
 
 
 def test_parquet_on_disk_equals_in_memory(tmp_path):

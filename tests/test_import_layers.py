@@ -29,7 +29,8 @@ SRC = ROOT / "src"
 #: specific entry names a module's layer (``commlab.data.schema`` is foundation, not data).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
-        "commlab.errors", "commlab._sklearn_errors", "commlab.fmt", "commlab.i18n", "commlab.rules_text",
+        "commlab.errors", "commlab._sklearn_errors", "commlab.instant", "commlab.fmt", "commlab.i18n",
+        "commlab.rules_text",
         "commlab.atomic", "commlab.outputs", "commlab.sanitize", "commlab.data.schema",
     )),
     ("data", ("commlab.data", "commlab.data.*", "commlab.replies", "commlab.replies.*", "commlab.privacy")),

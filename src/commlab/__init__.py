@@ -38,6 +38,7 @@ _API: dict[str, str] = {
     "load_source": "commlab.sources",
     "import_source": "commlab.importers",
     "generate": "commlab.data.generate",
+    "as_utc": "commlab.instant",
     # members
     "member_features": "commlab.analysis.features",
     "MemberSegmenter": "commlab.analysis.segment",
@@ -87,6 +88,7 @@ __all__ = [
     "load_source",
     "import_source",
     "generate",
+    "as_utc",
     "member_features",
     "MemberSegmenter",
     "segment_matrix",
@@ -161,6 +163,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     )
     from commlab.importers import import_source
     from commlab.importers.base import ImportFormatError
+    from commlab.instant import as_utc
     from commlab.recommend import build_facts, executive_summary
     from commlab.rules import default_rules
     from commlab.runner import run_playbook

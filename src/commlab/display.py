@@ -18,6 +18,7 @@ from pandas.io.formats.style import Styler
 from commlab.data.load import Dataset, DataSummary
 from commlab.fmt import count, fmt_value, kind_of_unit
 from commlab.i18n import TEXT, t
+from commlab.instant import as_utc
 
 __all__ = ["table", "data_line", "as_of_line", "escape_md", "feature_table", "unit_label", "metric_kinds",
            "metrics_by_row"]
@@ -110,8 +111,7 @@ def as_of_line(as_of: str | pd.Timestamp, lang: str = "en") -> str:
     if text.startswith("created+"):
         when = t("as_of_created", lang).format(days=text.removeprefix("created+").removesuffix("d"))
     else:
-        ts = pd.Timestamp(as_of)
-        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        ts = as_utc(as_of)
         when = f"{ts:%Y-%m-%d %H:%M} UTC"
     return t("as_of_line", lang).format(when=when)
 

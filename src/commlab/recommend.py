@@ -47,7 +47,7 @@ import pandas as pd
 from commlab.analysis.compute import compute_metrics
 from commlab.analysis.metrics import resolve_as_of
 from commlab.analysis.orbit import orbit_table
-from commlab.analysis.overview import STAFF_ROLES, to_utc
+from commlab.analysis.overview import STAFF_ROLES
 from commlab.analysis.practices import platform_activity
 from commlab.analysis.signals import operational_facts
 from commlab.data.load import Dataset
@@ -55,6 +55,7 @@ from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM
 from commlab.evidence import evidence_text, threshold_text
 from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
 from commlab.goals import goal_of, scorecard_metrics, without_citations
+from commlab.instant import as_utc
 from commlab.privacy import DEFAULT_K, MEMBER_SHARE_METRICS, SUPPRESSED, check_k, small_group_mask
 from commlab.rules import (
     PROFILE_COLUMNS,
@@ -801,10 +802,10 @@ def sort_recommendations(recs: pd.DataFrame) -> pd.DataFrame:
 def _as_of_json(as_of: Any) -> Any:
     """One ISO instant; a rule such as ``created+180d`` as written; a mapping as ``id -> ISO``."""
     if isinstance(as_of, pd.Series | dict):
-        return {str(k): to_utc(v).isoformat() for k, v in dict(as_of).items()}
+        return {str(k): as_utc(v).isoformat() for k, v in dict(as_of).items()}
     if isinstance(as_of, str) and as_of.strip().startswith("created+"):
         return as_of.strip()
-    return str(to_utc(as_of).isoformat())
+    return str(as_utc(as_of).isoformat())
 
 
 def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: pd.DataFrame, recs: pd.DataFrame,

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.errors import ParameterError
+from commlab.instant import as_utc
 
 __all__ = ["RunData", "STALE_DAYS", "load_run_data", "data_fingerprint", "as_of_from_data", "check_as_of",
            "parse_as_of"]
@@ -129,8 +130,7 @@ def parse_as_of(value: str) -> pd.Timestamp | None:
     text = str(value).strip()
     if text.startswith("created+"):
         return None
-    t = pd.Timestamp(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def as_of_from_data(data: RunData) -> str | None:

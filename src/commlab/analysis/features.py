@@ -38,7 +38,7 @@ from commlab.analysis.features_sql import (
     timestamptz_literal,
 )
 from commlab.data.stored import StoredEvents
-from commlab.errors import InvalidArgument
+from commlab.instant import as_utc
 
 __all__ = [
     "Feature",
@@ -58,13 +58,6 @@ __all__ = [
 ]
 
 
-def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(when)
-    if ts.tzinfo is None:
-        raise InvalidArgument(f"as_of must be tz-aware (UTC); got naive {ts}. Use pd.Timestamp(..., tz='UTC').")
-    return ts.tz_convert("UTC")
-
-
 def member_features(
     events: pd.DataFrame | StoredEvents | str | Path | list,
     members: pd.DataFrame | str | Path | list,
@@ -81,7 +74,8 @@ def member_features(
     members : DataFrame, path or list of paths
         The canonical members table.
     as_of : str or Timestamp
-        The instant the features are computed at; must be tz-aware. Events after it are
+        The instant the features are computed at (:func:`commlab.instant.as_utc`: a naive value
+        is UTC, as everywhere in commlab). Events after it are
         ignored and members who joined after it get no row.
     staff_roles : tuple of str, default ("owner", "staff", "bot")
         Roles flagged ``is_staff``.
@@ -94,8 +88,8 @@ def member_features(
 
     Raises
     ------
-    ValueError
-        If ``as_of`` is naive.
+    InvalidArgument
+        If ``as_of`` is missing or not a date/time (also a ``ValueError``).
 
     Examples
     --------
@@ -107,7 +101,7 @@ def member_features(
     """
     from commlab.engines.duck import DuckDBEngine
 
-    return DuckDBEngine().member_features(events, members, as_of=_utc(as_of), staff_roles=tuple(staff_roles))
+    return DuckDBEngine().member_features(events, members, as_of=as_utc(as_of), staff_roles=tuple(staff_roles))
 
 
 def participation_inequality(features: pd.DataFrame, *, content: str = "ugc",

@@ -94,6 +94,7 @@ from commlab.analysis.daymask import day_number, days_between
 from commlab.data.load import Dataset
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument, InvalidType, MetricNotFound
+from commlab.instant import as_utc
 
 __all__ = [
     "Metric",
@@ -478,11 +479,6 @@ def engine_periods(query: Callable[[str], pd.DataFrame], views: Mapping[str, str
 # --------------------------------------------------------------------------- periods
 
 
-def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def resolve_as_of(as_of: Any, communities: pd.DataFrame) -> pd.Series:
     """The analysis instant per community, as a Series indexed by ``community_id``.
 
@@ -503,7 +499,7 @@ def resolve_as_of(as_of: Any, communities: pd.DataFrame) -> pd.Series:
     """
     ids = pd.Index(communities["community_id"].astype(str), name="community_id")
     if isinstance(as_of, pd.Series | Mapping):
-        s = pd.Series({str(k): _utc(v) for k, v in dict(as_of).items()})
+        s = pd.Series({str(k): as_utc(v) for k, v in dict(as_of).items()})
         missing = sorted(set(ids) - set(s.index))
         if missing:
             raise InvalidArgument(f"as_of has no instant for: {', '.join(missing)}")
@@ -516,7 +512,7 @@ def resolve_as_of(as_of: Any, communities: pd.DataFrame) -> pd.Series:
             raise InvalidArgument(f"as_of rule {as_of!r} must look like 'created+180d'")
         created = pd.to_datetime(communities["created_at"], utc=True)
         return pd.Series((created + pd.Timedelta(days=int(spec[:-1]))).to_numpy(), index=ids)
-    return pd.Series(_utc(as_of), index=ids)
+    return pd.Series(as_utc(as_of), index=ids)
 
 
 def make_periods(
@@ -560,9 +556,9 @@ def make_periods(
     if start is None:
         starts_by: dict[str, pd.Timestamp | None] = dict.fromkeys(ends.index)
     elif isinstance(start, pd.Series | Mapping):
-        starts_by = {str(k): (None if pd.isna(v) else _utc(v)) for k, v in dict(start).items()}
+        starts_by = {str(k): (None if pd.isna(v) else as_utc(v, name="start")) for k, v in dict(start).items()}
     else:
-        starts_by = dict.fromkeys(ends.index, _utc(start))
+        starts_by = dict.fromkeys(ends.index, as_utc(start, name="start"))
     for cid, end in ends.items():
         s0 = starts_by.get(cid)
         if window is None:

@@ -26,6 +26,7 @@ from commlab.analysis.features import ACTIVITY_EXCLUDED, STAFF_ROLES, tidy_featu
 from commlab.analysis.highvalue import speed_score
 from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
 from commlab.data import schema as S
+from commlab.instant import as_utc
 
 __all__ = ["naive_member_features", "naive_metrics", "naive_rfm", "naive_activity_summary",
            "naive_daily_activity", "naive_weekday_hour", "NAIVE_METRICS"]
@@ -36,11 +37,6 @@ DAY = pd.Timedelta(days=1)
 _INT_UNITS_EXCEPT_FLOATS = frozenset({"tenure_days", "observed_days", "recency_days"})
 INTER = list(S.INTERACTION_EVENTS)
 CONTENT = list(S.CONTENT_EVENTS)
-
-
-def _utc(when) -> pd.Timestamp:
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _ids(frame: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -74,7 +70,7 @@ def naive_member_features(events: pd.DataFrame, members: pd.DataFrame, *, as_of,
     DataFrame
         ``community_id, member_id`` and every feature id, sorted by community and member.
     """
-    T = _utc(as_of)
+    T = as_utc(as_of)
     ev_all = _ids(events[events["ts"] <= T], ["community_id", "member_id", "event_type", "target_member_id"])
     m = _ids(members[members["joined_at"] <= T], ["community_id", "member_id", "role"])
     m = m[["community_id", "member_id", "joined_at", "left_at", "role"]].copy()
@@ -607,7 +603,7 @@ def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.D
         :func:`commlab.analysis.compute.compute_metrics` with ``window=None`` (``n`` NaN for the
         metrics that declare no group size).
     """
-    d = _Data(communities, members, events, _utc(as_of))
+    d = _Data(communities, members, events, as_utc(as_of))
     vals: dict[str, pd.Series] = {}
     for fam in _FAMILIES:
         if fam is _m_network and not network:
@@ -654,7 +650,7 @@ NAIVE_METRICS: tuple[str, ...] = (
 
 def naive_rfm(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D") -> pd.DataFrame:
     """BG/NBD inputs per member (:func:`commlab.analysis.lifecycle.rfm_from_events`), in pandas."""
-    now = _utc(as_of)
+    now = as_utc(as_of)
     ev = events[(events["ts"] <= now) & ~events["event_type"].isin(ACTIVITY_EXCLUDED)]
     step = 7 if period == "W" else 1
     epoch = pd.Timestamp("1970-01-05", tz="UTC")  # a Monday
@@ -680,7 +676,7 @@ def _active_until(events: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
 def naive_activity_summary(communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, *,
                            as_of) -> pd.DataFrame:
     """Oracle of :func:`commlab.analysis.overview.activity_summary` (same columns and index)."""
-    now = _utc(as_of)
+    now = as_utc(as_of)
     m = members[(members["joined_at"] <= now) & (members["left_at"].isna() | (members["left_at"] > now))]
     is_staff = m["role"].isin(STAFF_ROLES)
     ev = _active_until(events, now)
@@ -709,7 +705,7 @@ def naive_activity_summary(communities: pd.DataFrame, members: pd.DataFrame, eve
 
 def naive_daily_activity(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFrame:
     """Oracle of :func:`commlab.analysis.overview.daily_activity`."""
-    ev = _active_until(events, _utc(as_of))
+    ev = _active_until(events, as_utc(as_of))
     day = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
     g = ev.assign(date=day).groupby(["community_id", "date"])
     return g.agg(events=("member_id", "size"), active_members=("member_id", "nunique")).reset_index()
@@ -717,6 +713,6 @@ def naive_daily_activity(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFram
 
 def naive_weekday_hour(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFrame:
     """Oracle of :func:`commlab.analysis.overview.weekday_hour`."""
-    local = _active_until(events, _utc(as_of))["ts"].dt.tz_convert(tz)
+    local = _active_until(events, as_utc(as_of))["ts"].dt.tz_convert(tz)
     table = pd.crosstab(local.dt.day_of_week, local.dt.hour)
     return table.reindex(index=range(7), columns=range(24), fill_value=0)

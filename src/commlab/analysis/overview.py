@@ -12,8 +12,8 @@ from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit, day_number
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
 from commlab.engines.duck import query_events
-from commlab.errors import InvalidArgument
 from commlab.i18n import t
+from commlab.instant import as_utc
 
 __all__ = [
     "to_utc",
@@ -26,18 +26,8 @@ __all__ = [
 STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
 
 
-def to_utc(when: str | pd.Timestamp) -> pd.Timestamp:
-    """Parse ``when`` as an instant; a naive value is taken as UTC.
-
-    Raises
-    ------
-    ValueError
-        If ``when`` is empty or cannot be parsed.
-    """
-    if when is None or (isinstance(when, str) and not when.strip()):
-        raise InvalidArgument("as_of is required: pass an explicit date such as '2024-06-30'")
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+#: The one as-of reading (:func:`commlab.instant.as_utc`), under the name notebooks 01-02 import.
+to_utc = as_utc
 
 
 def community_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.overview import STAFF_ROLES, to_utc
+from commlab.analysis.overview import STAFF_ROLES
 from commlab.data import schema as S
+from commlab.instant import as_utc
 
 __all__ = [
     "REPLYING_ROLES",
@@ -77,7 +78,7 @@ def days_without_staff_reply(events: pd.DataFrame, members: pd.DataFrame, *, as_
     DataFrame
         ``community_id, channel, last_staff_ts, waiting_since, days_waiting``.
     """
-    now = to_utc(as_of)
+    now = as_utc(as_of)
     ev = _content(events, now)
     ev = ev.assign(channel=ev["channel"].fillna(MAIN_CHANNEL) if "channel" in ev else MAIN_CHANNEL)
     is_staff = _is_staff(ev, members).to_numpy()
@@ -120,7 +121,7 @@ def recently_inactive_top_members(
         ``community_id, member_id, content, last_active, days_quiet`` (raw member ids:
         pseudonymise before showing).
     """
-    now = to_utc(as_of)
+    now = as_utc(as_of)
     ev = _columns(events)
     ev = ev[ev["ts"] <= now]
     ev = ev[~_is_staff(ev, members)]
@@ -156,7 +157,7 @@ def first_cohort_retention_gap(
     DataFrame
         ``community_id, first_cohort, first_retention, later_cohort, later_retention, gap``.
     """
-    now = to_utc(as_of)
+    now = as_utc(as_of)
     old_enough = members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)
     m = members[~members["role"].isin(STAFF_ROLES) & old_enough]
     m = m.merge(communities[["community_id", "created_at"]], on="community_id")
@@ -207,7 +208,7 @@ def monetization_preconditions(events: pd.DataFrame, members: pd.DataFrame, comm
     DataFrame
         ``community_id, expert_in_share, guest_hosted_events, resource_events``, one row per community.
     """
-    now = to_utc(as_of)
+    now = as_utc(as_of)
     ids = communities["community_id"]
     cols = [c for c in (*_COLUMNS, "target_member_id", "category") if c in events.columns]
     ev = events[cols]
@@ -263,7 +264,7 @@ def bulk_invited_zombie_share(events: pd.DataFrame, members: pd.DataFrame, commu
     ids = communities["community_id"]
     if "invited_by" not in members.columns:
         return pd.Series(float("nan"), index=ids, dtype=float)
-    now = to_utc(as_of)
+    now = as_utc(as_of)
     m = members[~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now)
                 & (members["left_at"].isna() | (members["left_at"] > now)) & members["invited_by"].notna()]
     m = m.assign(_n=m.groupby(["community_id", "invited_by"])["member_id"].transform("size"))

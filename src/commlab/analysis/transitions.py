@@ -17,6 +17,7 @@ from commlab.analysis.features import STAFF_ROLES
 from commlab.analysis.roles import RoleThresholds, assign_roles
 from commlab.engines.base import Source
 from commlab.errors import InvalidArgument
+from commlab.instant import as_utc
 
 __all__ = ["JOINED", "role_snapshots", "role_transitions", "transition_matrix"]
 
@@ -24,11 +25,6 @@ __all__ = ["JOINED", "role_snapshots", "role_transitions", "transition_matrix"]
 JOINED = "joined"
 
 Labeler = Callable[[pd.DataFrame], pd.Series]
-
-
-def _utc(when: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def role_snapshots(
@@ -70,7 +66,7 @@ def role_snapshots(
     DataFrame
         ``as_of``, ``community_id``, ``member_id``, ``role``.
     """
-    bounds = pd.date_range(_utc(start), _utc(end), freq=freq)
+    bounds = pd.date_range(as_utc(start), as_utc(end), freq=freq)
     if len(bounds) < 2:
         raise InvalidArgument(f"need at least two {freq!r} boundaries between {start} and {end}")
     if engine is None:

@@ -36,7 +36,6 @@ __all__ = [
     "source_paths",
     "source_format",
     "canonical_select",
-    "utc_instant",
     "tidy_features",
     "tidy_metrics",
 ]
@@ -105,17 +104,3 @@ def canonical_select(table: S.Table, relation: str, present: Iterable[str]) -> s
         expr = f'CAST("{c.name}" AS {typ})' if c.name in have else f"CAST(NULL AS {typ})"
         cols.append(f'{expr} AS "{c.name}"')
     return f"SELECT {', '.join(cols)} FROM {relation}"
-
-
-def utc_instant(when: str | pd.Timestamp) -> pd.Timestamp:
-    """``when`` as a UTC Timestamp; a naive value is read as UTC (as in :mod:`commlab.analysis.metrics`).
-
-    Raises
-    ------
-    ValueError
-        If ``when`` is empty.
-    """
-    if when is None or (isinstance(when, str) and not when.strip()):
-        raise InvalidArgument("as_of is required: pass an explicit instant such as '2024-07-01'")
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -50,10 +50,10 @@ from commlab.engines.base import (
     source_format,
     source_paths,
     tidy_features,
-    utc_instant,
 )
 from commlab.engines.runcache import cached_table
 from commlab.errors import InvalidArgument, InvalidType
+from commlab.instant import as_utc
 
 __all__ = ["DuckDBEngine", "bind_as_of", "query_events"]
 
@@ -225,7 +225,7 @@ class DuckDBEngine:
         ValueError
             If a required column is missing or ``as_of`` is empty.
         """
-        now = utc_instant(as_of)
+        now = as_utc(as_of)
         if batches < 1:
             raise InvalidArgument(f"batches must be >= 1, got {batches}")
         if out is None and isinstance(members, pd.DataFrame):  # computed once per run (engines.runcache)
@@ -301,7 +301,7 @@ class DuckDBEngine:
             ``as_of``, ``community_id``, ``member_id`` and the role features: one row per
             instant and member who joined by it, sorted by instant, community and member.
         """
-        instants = [utc_instant(b) for b in bounds]
+        instants = [as_utc(b) for b in bounds]
         return cached_table("snapshot_features", events,
                             lambda: self._snapshot_features(events, members, instants, tuple(staff_roles)),
                             inputs={"members": members},

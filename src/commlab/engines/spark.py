@@ -46,11 +46,11 @@ from commlab.engines.base import (
     source_format,
     source_paths,
     tidy_features,
-    utc_instant,
 )
 from commlab.engines.duck import _sources, bind_as_of
 from commlab.engines.transpile import to_dialect
 from commlab.errors import InvalidArgument, import_optional
+from commlab.instant import as_utc
 
 __all__ = ["SparkEngine", "local_session", "cluster_session"]
 
@@ -211,7 +211,7 @@ class SparkEngine:
     # ------------------------------------------------------------------ features
     def features_sql(self, *, as_of: str | pd.Timestamp, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
         """The Spark SQL text of the member features over the views ``c_events``/``c_members``."""
-        sql = bind_as_of(features_sql("c_events", "c_members", staff_roles=tuple(staff_roles)), utc_instant(as_of))
+        sql = bind_as_of(features_sql("c_events", "c_members", staff_roles=tuple(staff_roles)), as_utc(as_of))
         (stmt,) = to_dialect(sql, "spark")
         return stmt
 
