@@ -383,17 +383,22 @@ def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = None) -> set[str]:
+def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = None,
+                  communities: Any = None) -> set[str]:
     """The kit's own report texts: a display name equal to one of their words is not searched.
 
     The zh/en catalogue, the metric and rule texts, the data model's labels, the notebooks' texts
     and the report templates; and the name of the data folder, which the run record shows (the
     consultant chose it: a Stack Exchange member called 'cardano' is no leak in the report of
-    ``data/cardano``). Never the data (a member id or name placed in a community name is
-    still searched) and never the package's code (its generator's name pools hold common names).
+    ``data/cardano``); and the name and host of a public Stack Exchange site as the importer
+    wrote them from the dump (a member called 'Cardano Stack Exchange' is no leak in that site's
+    report; :func:`commlab.importers.stackexchange_site.public_site_texts`). Never other data (a
+    member id or name placed in a community name is still searched) and never the package's code
+    (its generator's name pools hold common names).
     """
     from commlab.data.schema import describe_tables
     from commlab.i18n import TEXT
+    from commlab.importers.stackexchange_site import public_site_texts
     from commlab.recommend import fact_definitions
     from commlab.rules_text import catalogue_texts
 
@@ -401,6 +406,7 @@ def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = N
     texts += [v for pair in TEXT.values() for v in pair]
     if data is not None:  # the run record names the data folder the consultant chose (data/cardano: "cardano")
         texts.append(data.name)
+    texts += public_site_texts(communities)
     texts += catalogue_texts()  # the rules' and the executive summary's words
     texts += [v for lang in ("en", "zh") for v in fact_definitions(lang).astype(str).to_numpy().ravel()]
     texts += [f.read_text(encoding="utf-8", errors="replace")
@@ -826,7 +832,8 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
             communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
         )
         if members is not None:
-            _privacy_scan(run_dir, staging, plans, members, _report_words(plans, rules, pb.data), communities)
+            ignore = _report_words(plans, rules, pb.data, communities)
+            _privacy_scan(run_dir, staging, plans, members, ignore, communities)
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read

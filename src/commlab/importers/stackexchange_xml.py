@@ -41,6 +41,9 @@ Mapping
   absent from ``Users.xml`` are dropped and counted. Targets that are deleted
   or unknown are left empty (counted in the notes).
 * ``created_at`` of the community = earliest event.
+* The community is named after its site ("Cardano Stack Exchange": from the folder when it keeps
+  the archive's name, else from the links the posts make to their own site, else from the folder
+  name made readable; see :mod:`commlab.importers.stackexchange_site`); its id is the folder name.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from commlab.importers.base import (
     opt_bool,
     split_options,
 )
+from commlab.importers.stackexchange_site import SiteLinks, name_site
 from commlab.importers.streaming import (
     NONE,
     ChunkValidator,
@@ -206,6 +210,7 @@ class _Stream:
                  report: ImportReport) -> None:
         self.src, self.files, self.out, self.cid, self.report = src, files, out, cid, report
         self.keep_text = bool(opt_bool(options.get("keep_text"), "keep_text"))
+        self.site_links = SiteLinks()
         self.progress = opt_bool(options.get("progress"), "progress")
         self.chunk = int(CHUNK_ROWS)
         self.users: IntLookup | None = None  # member ids from Users.xml
@@ -373,7 +378,7 @@ class _Stream:
         path = self.files["Posts"]
         faults = Faults(path, _ID_FIX)
         fields = ("Id", "PostTypeId", "ParentId", "AcceptedAnswerId", "CreationDate", "OwnerUserId", "Tags",
-                  "Score", "Body" if self.keep_text else "_none")
+                  "Score", "Body")
         other_types: dict[str, int] = {}
         n_q = n_a = 0
         pending: list[dict[str, Any]] = []  # answers whose question was not read yet
@@ -387,6 +392,8 @@ class _Stream:
                 nums, types = nums[qa], types[qa]
             if not rows:
                 continue
+            if not self.site_links.done:  # the site's name, from the links its posts make to its own pages
+                self.site_links.feed(r[8] for r in rows)
             is_q = types == "1"
             n_q += int(is_q.sum())
             n_a += int((~is_q).sum())
@@ -403,7 +410,7 @@ class _Stream:
             dup = self.posts.add(ids, np.column_stack([owner, qid, np.where(is_q, acc, NONE)]))
             self.report.drop("duplicate post row (same Id; the first is kept)", int(dup.sum()))
             tags = pd.Series(cols[6], dtype="string")
-            body = pd.Series(cols[8], dtype="string")
+            body = pd.Series(cols[8] if self.keep_text else [None] * len(rows), dtype="string")
             q = is_q & ~dup
             if q.any():
                 self._questions(ids[q], owner[q], ts[q].reset_index(drop=True), score[q],
@@ -613,10 +620,10 @@ def write_parquet(source: str | Path, out_dir: str | Path, **options: Any) -> Im
     cid = options.get("community_id") or folder.name
     comm_file = f"{src} -> communities"
 
-    def community(created: Any) -> pd.DataFrame:
+    def community(created: Any, name: str = cid, host: str | None = None) -> pd.DataFrame:
         row = community_row(
-            community_id=cid, name=cid, platform="stackexchange", created_at=created,
-            source=f"Stack Exchange data dump ({cid}), CC BY-SA", report=report, defaults=_DEFAULTS,
+            community_id=cid, name=name, platform="stackexchange", created_at=created,
+            source=f"Stack Exchange data dump ({host or folder.name}), CC BY-SA", report=report, defaults=_DEFAULTS,
             options=options,
         )
         coerced, problems = check_table(pd.DataFrame([row]), S.COMMUNITIES, comm_file, "UTC")
@@ -654,7 +661,11 @@ def write_parquet(source: str | Path, out_dir: str | Path, **options: Any) -> Im
         )
     first = st.min_ts if st.min_ts is not None else st.min_joined
     created = pd.Timestamp(first, tz="UTC") if first is not None else pd.NaT
-    pd.DataFrame(community(created)).to_parquet(out / "communities.parquet", index=False)
+    name, host = name_site(folder.name, st.site_links)
+    if not options.get("name"):
+        after = f"the site {host}" if host else f"the folder {folder.name!r}"
+        report.notes.append(f"community {cid}: named {name!r} after {after} (set it with -o name=...)")
+    pd.DataFrame(community(created, name, host)).to_parquet(out / "communities.parquet", index=False)
     report.rows_mapped = {"communities": 1, "members": st.mem_check.rows, "events": st.ev_check.rows}
     return report
 
