@@ -284,7 +284,7 @@ def test_no_course_or_staff_rule_fires_on_a_qa_site_or_a_message_network(name: s
     summary = executive_summary(data, as_of=as_of, rules=default_rules(), lang="zh")
     fired = set(summary.recs["rule_id"])
     assert not fired & {"low_completion", "channel_without_staff_reply", "slow_first_response", "events_without_lift",
-                        "incentives_repeat_purchase"}
+                        "incentives_repeat_purchase", "membership_without_preconditions", "monetization_fit_knowledge"}
     assert {"low_base_activity", "zombie_overload"} <= fired  # what does apply still fires
     skipped = {e["rule_id"]: e["reason"] for e in summary.not_applicable}
     assert skipped["channel_without_staff_reply"] == "成员名单中没有群主或管理员"
@@ -292,6 +292,10 @@ def test_no_course_or_staff_rule_fires_on_a_qa_site_or_a_message_network(name: s
                                          "collegemsg": "只适用于知识型/学习型社群"}[name]
     if name == "collegemsg":
         assert skipped["slow_first_response"] == "数据中没有发帖事件"  # private messages: no questions
+    # no purchase, course or event in the data: nothing says whether a fee is charged or could be (the
+    # membership rule fired on Cardano, from the importer's default theme and monetization)
+    assert skipped["membership_without_preconditions"] == "数据中没有购买事件"
+    assert skipped["monetization_fit_knowledge"] == "数据中没有完课、购买、举办活动或参加活动事件"
     assert all(list(e) == ["rule_id", "title", "reason", "community_ids"] for e in summary.not_applicable)
     assert len({(e["rule_id"], e["reason"]) for e in summary.not_applicable}) == len(summary.not_applicable)
     facts = summary.facts.set_index("metric_id")["value"]
