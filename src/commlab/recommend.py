@@ -47,11 +47,10 @@ import pandas as pd
 from commlab.analysis.compute import compute_metrics
 from commlab.analysis.metrics import resolve_as_of
 from commlab.analysis.orbit import orbit_table
-from commlab.analysis.overview import STAFF_ROLES
 from commlab.analysis.practices import platform_activity
 from commlab.analysis.signals import operational_facts
 from commlab.data.load import Dataset
-from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM
+from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, STAFF_ROLES
 from commlab.evidence import evidence_text, threshold_text
 from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
 from commlab.goals import goal_of, scorecard_metrics, without_citations

@@ -43,8 +43,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from commlab.analysis.signals import REPLYING_ROLES
-from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, THEME, VOCABULARIES
+from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, REPLYING_ROLES, THEME, VOCABULARIES
 from commlab.errors import PlaybookError
 from commlab.facts import fact_name
 from commlab.goals import GoalRule, goal_rule, without_citations

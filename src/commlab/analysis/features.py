@@ -29,7 +29,6 @@ from commlab.analysis.features_sql import (
     FEATURE_IDS,
     FEATURES,
     ROLE_FEATURE_IDS,
-    STAFF_ROLES,
     Feature,
     feature_labels,
     features_sql,
@@ -37,6 +36,7 @@ from commlab.analysis.features_sql import (
     tidy_features,
     timestamptz_literal,
 )
+from commlab.data.schema import STAFF_ROLES
 from commlab.data.stored import StoredEvents
 from commlab.instant import as_utc
 
@@ -77,7 +77,7 @@ def member_features(
         The instant the features are computed at (:func:`commlab.instant.as_utc`: a naive value
         is UTC, as everywhere in commlab). Events after it are
         ignored and members who joined after it get no row.
-    staff_roles : tuple of str, default ("owner", "staff", "bot")
+    staff_roles : tuple of str, default :data:`commlab.data.schema.STAFF_ROLES` (owner, staff, bot)
         Roles flagged ``is_staff``.
 
     Returns

@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 
-#: Member roles treated as staff (management team, official accounts, bots).
-STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Member roles treated as staff (:data:`commlab.data.schema.STAFF_ROLES`).
+STAFF_ROLES = S.STAFF_ROLES
 #: Event types that are not activity.
 ACTIVITY_EXCLUDED: tuple[str, ...] = ("join", "leave")
 

@@ -91,6 +91,7 @@ import pyarrow as pa
 
 from commlab.analysis import metric_text
 from commlab.analysis.daymask import day_number, days_between
+from commlab.data import schema as S
 from commlab.data.load import Dataset
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument, InvalidType, MetricNotFound
@@ -123,8 +124,8 @@ __all__ = [
     "WINDOWS",
 ]
 
-#: Roles counted as staff (not members) in every metric.
-STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Roles counted as staff (not members) in every metric (:data:`commlab.data.schema.STAFF_ROLES`).
+STAFF_ROLES = S.STAFF_ROLES
 #: Start (exclusive) of the period ``"all"`` when no ``start`` is given: before any event a
 #: community can have, so its flows count every event up to ``as_of`` (the Unix epoch used before
 #: dropped events before 1970 where the naive oracle counted them).

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.economy import economy_index
-from commlab.analysis.features import ACTIVITY_EXCLUDED, STAFF_ROLES, tidy_features
+from commlab.analysis.features import ACTIVITY_EXCLUDED, tidy_features
 from commlab.analysis.highvalue import speed_score
 from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
 from commlab.data import schema as S
+from commlab.data.schema import STAFF_ROLES
 from commlab.instant import as_utc
 
 __all__ = ["naive_member_features", "naive_metrics", "naive_rfm", "naive_activity_summary",

@@ -23,7 +23,8 @@ __all__ = [
     "weekday_hour",
 ]
 
-STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Roles counted as staff, not members (:data:`commlab.data.schema.STAFF_ROLES`).
+STAFF_ROLES = S.STAFF_ROLES
 
 
 #: The one as-of reading (:func:`commlab.instant.as_utc`), under the name notebooks 01-02 import.

@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.compute import compute_metrics
-from commlab.analysis.metrics import STAFF_ROLES, Tables, as_tables, list_metrics, resolve_as_of
+from commlab.analysis.metrics import Tables, as_tables, list_metrics, resolve_as_of
 from commlab.data.load import Dataset
+from commlab.data.schema import STAFF_ROLES
 from commlab.errors import InvalidArgument
 
 __all__ = [

@@ -34,9 +34,10 @@ from __future__ import annotations
 import pandas as pd
 
 from commlab.analysis.daymask import day_number, days_between
-from commlab.analysis.metrics import STAFF_ROLES, Metric, register
+from commlab.analysis.metrics import Metric, register
 from commlab.analysis.metrics_sql import CONTENT, PRESENT
 from commlab.data import schema as S
+from commlab.data.schema import STAFF_ROLES
 
 __all__ = [
     "JOIN_CHANNEL_MIN",

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.overview import STAFF_ROLES
 from commlab.data import schema as S
+from commlab.data.schema import STAFF_ROLES
 from commlab.instant import as_utc
 
 __all__ = [
@@ -31,10 +31,8 @@ __all__ = [
 
 MAIN_CHANNEL = "(main)"
 
-#: Roles of the people whose job is to reply (owner, staff). Bots are staff for the activity
-#: measures (:data:`commlab.analysis.overview.STAFF_ROLES`) but answer nobody's question: a
-#: community with a bot and no such member has nobody to wait for.
-REPLYING_ROLES: tuple[str, ...] = ("owner", "staff")
+#: Roles of the people whose job is to reply (:data:`commlab.data.schema.REPLYING_ROLES`).
+REPLYING_ROLES = S.REPLYING_ROLES
 
 
 #: The event columns the signals read (filtering only these, not the text columns, halves the time).

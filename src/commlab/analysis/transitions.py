@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from commlab.analysis.features import STAFF_ROLES
 from commlab.analysis.roles import RoleThresholds, assign_roles
+from commlab.data.schema import STAFF_ROLES
 from commlab.engines.base import Source
 from commlab.errors import InvalidArgument
 from commlab.instant import as_utc

@@ -33,6 +33,8 @@ __all__ = [
     "JOIN_CHANNEL",
     "EVENT_CATEGORY",
     "MEMBER_ROLE",
+    "STAFF_ROLES",
+    "REPLYING_ROLES",
     "EVENT_TYPE",
     "REPLY_SOURCE",
     "CONTENT_EVENTS",
@@ -289,6 +291,13 @@ REPLY_SOURCE = Vocabulary(
 CONTENT_EVENTS: tuple[str, ...] = ("message", "post", "reply")
 #: Event types aimed at another member (edges of the interaction network).
 INTERACTION_EVENTS: tuple[str, ...] = ("reply", "mention", "reaction")
+
+#: Member roles counted as staff, not members (the management team, official accounts, bots), in every
+#: metric, feature and signal; codes of :data:`MEMBER_ROLE`.
+STAFF_ROLES: tuple[str, ...] = ("owner", "staff", "bot")
+#: Roles of the people whose job is to reply (owner, staff). Bots are staff for the activity measures
+#: but answer nobody's question: a community with a bot and no such member has nobody to wait for.
+REPLYING_ROLES: tuple[str, ...] = ("owner", "staff")
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from commlab.analysis.features_sql import (
-    ROLE_FEATURE_IDS,
-    STAFF_ROLES,
-    features_sql,
-    snapshot_features_sql,
-    timestamptz_literal,
-)
+from commlab.analysis.features_sql import ROLE_FEATURE_IDS, features_sql, snapshot_features_sql, timestamptz_literal
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
@@ -43,6 +37,7 @@ from commlab.analysis.metrics import (
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
+from commlab.data.schema import STAFF_ROLES
 from commlab.data.stored import StoredEvents
 from commlab.engines.base import (
     Source,

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from commlab.analysis.features_sql import STAFF_ROLES, features_sql
+from commlab.analysis.features_sql import features_sql
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
@@ -39,6 +39,7 @@ from commlab.analysis.metrics import (
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
+from commlab.data.schema import STAFF_ROLES
 from commlab.data.stored import StoredEvents
 from commlab.engines.base import (
     Source,

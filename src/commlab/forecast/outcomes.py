@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.metrics import STAFF_ROLES, Tables, as_tables, resolve_as_of
+from commlab.analysis.metrics import Tables, as_tables, resolve_as_of
 from commlab.analysis.panel import panel_metric_columns
 from commlab.data.io import read_raw_table
 from commlab.data.load import Dataset
+from commlab.data.schema import STAFF_ROLES
 from commlab.errors import DataValidationError, Problem, UsageError
 
 __all__ = [
