@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 __all__ = [
     "ENCODINGS",
+    "other_cjk_encoding",
     "decode_bytes",
     "detect_encoding",
     "read_raw_table",
@@ -38,8 +39,20 @@ __all__ = [
     "find_table_file",
 ]
 
-#: Encodings tried, in order. UTF-8 is strict, so GBK bytes never pass as UTF-8.
+#: Encodings tried, in order. UTF-8 is strict, so GBK bytes never pass as UTF-8. Text starting with a
+#: UTF-16 byte-order mark (Excel's "Unicode text") is UTF-16 first.
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+_UTF16_BOMS: tuple[bytes, ...] = (b"\xff\xfe", b"\xfe\xff")
+#: Bytes of a file that is not UTF-8 looked at by charset-normalizer.
+_SAMPLE = 1 << 16
+#: What charset-normalizer may name for bytes that GB18030 would decode as garbage, and how to say it.
+_OTHER_CJK: dict[str, str] = {
+    "big5": "Big5 (Traditional Chinese)", "cp950": "Big5 (Traditional Chinese)",
+    "big5hkscs": "Big5-HKSCS (Traditional Chinese)", "cp932": "Shift-JIS (Japanese)",
+    "shift_jis": "Shift-JIS (Japanese)", "shift_jis_2004": "Shift-JIS (Japanese)", "euc_jp": "EUC-JP (Japanese)",
+    "euc_jis_2004": "EUC-JP (Japanese)", "cp949": "EUC-KR (Korean)", "euc_kr": "EUC-KR (Korean)",
+}
+_GB: frozenset[str] = frozenset({"gb18030", "gbk", "gb2312", "hz"})
 
 #: File names looked up for a table, in order of preference.
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".csv.gz")
@@ -48,7 +61,10 @@ _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 
 def decode_bytes(raw: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
-    """Decode ``raw`` as UTF-8 (with or without BOM) or GB18030/GBK.
+    """Decode ``raw`` as UTF-8 (with or without BOM), UTF-16 (with BOM) or GB18030/GBK.
+
+    Bytes that decode only as GB18030 are checked with :func:`other_cjk_encoding`: a Big5,
+    Shift-JIS or EUC-KR file is named, not read as garbage.
 
     Parameters
     ----------
@@ -67,21 +83,62 @@ def decode_bytes(raw: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
     UnicodeDecodeError
         If no known encoding decodes the bytes.
     """
+    if raw.startswith(_UTF16_BOMS):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, name) from None
     last: UnicodeDecodeError | None = None
     for enc in ENCODINGS:
         try:
-            return raw.decode(enc), enc
+            text = raw.decode(enc)
         except UnicodeDecodeError as exc:  # try the next one
             last = exc
+            continue
+        if enc == "gb18030":
+            _check_gb18030(raw[:_SAMPLE], name)
+        return text, enc
     assert last is not None
     raise _undecodable(last, name)
 
 
-def _undecodable(last: UnicodeDecodeError, name: str) -> UnicodeDecodeError:
-    return UnicodeDecodeError(
-        last.encoding, last.object, last.start, last.end,
-        f"{name} is neither UTF-8 nor GBK/GB18030; save it as UTF-8 and try again",
-    )
+def _undecodable(last: UnicodeDecodeError, name: str, what: str | None = None) -> UnicodeDecodeError:
+    said = f"looks like {what}, which is neither UTF-8 nor GBK/GB18030" if what else \
+        "is neither UTF-8 nor GBK/GB18030"
+    return UnicodeDecodeError(last.encoding, last.object, last.start, last.end,
+                              f"{name} {said}; save it as UTF-8 and try again")
+
+
+def other_cjk_encoding(sample: bytes) -> str | None:
+    """The other CJK encoding ``sample`` (bytes GB18030 decodes) is in, or ``None`` when it may be GBK.
+
+    GB18030 decodes nearly any byte sequence, so a Big5, Shift-JIS or EUC-KR file would be read as
+    garbage. charset-normalizer is asked; the file is named as another encoding only when none of
+    its candidates is a GB encoding, its best is a known CJK one, and fewer than 90 % of the
+    non-ASCII characters the GB18030 reading gives are common simplified ones (GB2312): genuine
+    GBK text is never refused for a guess.
+    """
+    from charset_normalizer import from_bytes
+
+    names = [m.encoding for m in from_bytes(sample)]
+    if not names or _GB.intersection(names) or names[0] not in _OTHER_CJK:
+        return None
+    wide = [c for c in sample.decode("gb18030", errors="replace") if ord(c) > 0x7F]
+    common = sum(1 for c in wide if _in_gb2312(c))
+    return _OTHER_CJK[names[0]] if wide and common < 0.9 * len(wide) else None
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_gb18030(sample: bytes, name: str) -> None:
+    if what := other_cjk_encoding(sample):
+        raise _undecodable(UnicodeDecodeError("gb18030", sample, 0, 1, "not GBK"), name, what)
 
 
 def _open_bytes(path: Path) -> BinaryIO:
@@ -100,6 +157,10 @@ def detect_encoding(path: str | Path, *, block: int = 1 << 24) -> str:
         If no known encoding decodes the bytes (the same message as :func:`decode_bytes`).
     """
     p = Path(path)
+    with _open_bytes(p) as fh:
+        head = fh.read(_SAMPLE)
+    if head.startswith(_UTF16_BOMS):
+        return "utf-16"
     last: UnicodeDecodeError | None = None
     for enc in ENCODINGS:
         decoder = codecs.getincrementaldecoder(enc)()
@@ -108,9 +169,12 @@ def detect_encoding(path: str | Path, *, block: int = 1 << 24) -> str:
                 for chunk in iter(lambda fh=fh: fh.read(block), b""):
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
-            return enc
         except UnicodeDecodeError as exc:  # try the next one
             last = exc
+            continue
+        if enc == "gb18030":
+            _check_gb18030(head, str(p))
+        return enc
     assert last is not None
     raise _undecodable(last, str(p))
 

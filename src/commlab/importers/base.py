@@ -34,7 +34,7 @@ import pandas as pd
 
 from commlab.data import schema as S
 from commlab.data.coerce import check_table
-from commlab.data.io import check_last_row
+from commlab.data.io import check_last_row, decode_bytes
 from commlab.data.load import Dataset
 from commlab.data.validate import cross_table_problems
 from commlab.errors import DataValidationError, Problem, SourceFormatError
@@ -1002,12 +1002,12 @@ def read_csv_text(text: str, where: str | Path) -> pd.DataFrame:
 
 
 def decode_text(raw: bytes, name: str) -> str:
-    """Decode bytes as UTF-8 (BOM or not), UTF-16 (with BOM) or GB18030; raise ImportFormatError otherwise."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFormatError(name, "text is neither UTF-8, UTF-16 nor GBK/GB18030", "save the file as UTF-8")
+    """Decode bytes as :func:`commlab.data.io.decode_bytes` does; raise ImportFormatError otherwise.
+
+    UTF-8 (BOM or not), UTF-16 (with BOM) or GB18030; a Big5, Shift-JIS or EUC-KR file is named.
+    """
+    try:
+        return decode_bytes(raw, name=name)[0]
+    except UnicodeDecodeError as exc:
+        said = exc.reason.removeprefix(f"{name} ").split("; ")[0]
+        raise ImportFormatError(name, f"text {said}", "save the file as UTF-8") from None
