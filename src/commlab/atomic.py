@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,20 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented UTF-8 JSON (non-ASCII kept readable) atomically."""
-    return atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+def atomic_write_json(path: str | Path, obj: Any, *, default: Callable[[Any], Any] | None = str) -> Path:
+    """Write ``obj`` as indented UTF-8 JSON (non-ASCII kept readable) atomically: the one JSON writer.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its folder must exist.
+    obj : object
+        What to write.
+    default : callable or None, default str
+        How a value JSON cannot hold is written (as :func:`json.dumps`); ``None``: such a value
+        raises ``TypeError`` and nothing is written.
+    """
+    return atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=default) + "\n")
 
 
 def replace_symlink(link: str | Path, target: str | Path) -> Path:

@@ -1,20 +1,20 @@
 """Writing a notebook's machine-readable results (``summary.json``, tables).
 
-Writes are atomic (temporary file, then ``os.replace``), so a reader never sees half a file.
+Writes are atomic (:mod:`commlab.atomic`: temporary file, then ``os.replace``), so a reader never sees
+half a file.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from commlab.atomic import atomic_write_json
 
 __all__ = ["to_jsonable", "write_json", "write_summary"]
 
@@ -42,18 +42,14 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as pretty UTF-8 JSON to ``path`` atomically."""
+    """Write ``data`` as pretty UTF-8 JSON to ``path`` atomically (:func:`commlab.atomic.atomic_write_json`).
+
+    pandas/numpy values become plain JSON (:func:`to_jsonable`); the folder is created. A value JSON
+    cannot hold raises ``TypeError`` and leaves no file.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(to_jsonable(data), fh, ensure_ascii=False, indent=2, sort_keys=False)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write_json(p, to_jsonable(data), default=None)
 
 
 def write_summary(output_dir: str | Path, data: dict[str, Any]) -> Path:
