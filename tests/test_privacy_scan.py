@@ -23,9 +23,10 @@ MEMBERS = pd.DataFrame({
 
 def test_needles_skip_tiny_ids_but_keep_chinese_names() -> None:
     needles = identity_needles(MEMBERS, ignore=vocabulary(["Community health", "活跃"]))
-    # "7", "m1", "Amy": too short; "2024": digits only and short (a year, a count); "Community": a kit word
+    # "7", "m1": too short; "2024": digits only and short (a year, a count); "Community": a kit word;
+    # "Amy": a given name, searched from 3 letters (tests/test_privacy_names.py)
     assert needles == {"王敏娟": "display_name", "a&b studio": "display_name", "阿丽": "display_name",
-                       "u_483920": "member_id", "13800138000": "member_id"}
+                       "amy": "display_name", "u_483920": "member_id", "13800138000": "member_id"}
 
 
 def test_scan_sees_through_html_and_json_escaping(tmp_path: Path) -> None:

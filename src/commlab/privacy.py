@@ -46,9 +46,12 @@ __all__ = [
     "check_k",
     "MIN_ID_LENGTH",
     "MIN_NUMERIC_ID_LENGTH",
+    "MIN_NAME_LENGTH",
     "COMMON_WORDS",
+    "NAME_EXEMPTIONS",
     "normalize_identity",
     "english_words",
+    "given_names",
     "identity_needles",
     "vocabulary",
     "scan_text",
@@ -396,6 +399,26 @@ COMMON_WORDS: frozenset[str] = frozenset({
     # Chinese report words that are also common nicknames in WeChat/QQ groups
     "群主", "管理员", "成员", "用户", "社群", "官方", "助理",
 })
+#: Latin display names that are a given name (:func:`given_names`: ``Amy``, ``Joe``, ``Wei``) are
+#: searched from this length, below :data:`MIN_ID_LENGTH`.
+MIN_NAME_LENGTH = 3
+#: The given names (:func:`given_names`) the leak scan does not search, each decided on its own, with
+#: the reason: the kit's own report texts write the word, so a report would hold it whoever the
+#: members are, and a member with that name would block every run. The quoted phrase is where the
+#: kit writes it (``tests/test_privacy_names.py`` checks each phrase is still in the kit's texts and
+#: that no other given name is). Every other given name is searched, even when it is an English word
+#: (``Jack``, ``Mark``, ``Grace``, ``Rose``, ``Will``) or a word of the kit's texts: to add a word
+#: here, first try rewording the kit's text (``rose from`` became ``grew from``).
+NAME_EXEMPTIONS: dict[str, str] = {
+    "fan": 'the community-economy term of the metric and rule texts: "fan vs community economy"',
+    "lee": 'the source of the BG/NBD model, cited in the methods: "Fader, Hardie & Lee (2005)"',
+    "long": 'English rule texts: "wait too long", "long-inactive members"',
+    "max": 'metric formulas and figure notes: "max(0, Σ (d_hub", "min–max scaled", "max k-core"',
+    "min": 'metric formulas and figure notes: "min d >= 4", "min–max scaled"',
+    "may": 'the definition of the lurker share: "they may react or check in"',
+    "whitney": 'the test of the hypotheses: "permutation Mann–Whitney U test"',
+    "young": 'the early-warning notebook and playbook: "forecasts which young communities"',
+}
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9_]+(?:['’.-][A-Za-z0-9_]+)*")
 #: Inline HTML elements removed without a trace when the scan reads a page (``高<b></b>佳芳`` is
@@ -453,9 +476,20 @@ def english_words() -> frozenset[str]:
     return frozenset(gzip.decompress(path.read_bytes()).decode("ascii").split())
 
 
+@lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """Given names (lower case, Latin letters) the leak scan searches even when they are English
+    words or words of the kit's texts: US Census first names held by 0.01 % of people or more, the
+    commonest Chinese surnames and given names in pinyin, and English names common as nicknames in
+    Chinese groups (``commlab/wordlists/README.md``). Only :data:`NAME_EXEMPTIONS` are not searched."""
+    path = Path(__file__).parent / "wordlists" / "given-names.txt"
+    lines = path.read_text(encoding="ascii").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
 def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
                      min_numeric_length: int = MIN_NUMERIC_ID_LENGTH,
-                     ignore: Iterable[str] = ()) -> dict[str, str]:
+                     ignore: Iterable[str] = (), chosen: Iterable[str] = ()) -> dict[str, str]:
     """The strings that must never appear in a shareable file, each with its kind.
 
     Parameters
@@ -466,15 +500,18 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
         Member ids and Latin display names shorter than this are skipped: tiny ids such as ``7``
         or ``m1`` occur in any text and would fail every run. Display names containing a Chinese
         character are searched from 2 characters (a Chinese name is 2–3 characters and
-        identifying).
+        identifying), given names (:func:`given_names`) from :data:`MIN_NAME_LENGTH` (``Amy``).
     min_numeric_length : int, default 8
         Ids made of digits only are searched from this length: a 4-digit id cannot be told apart
         from a year, a count or a table value (QQ/phone-like ids of 8+ digits can). Short numeric
         ids (and display names made of digits) rely on pseudonymisation alone.
     ignore : iterable of str
-        Further words a *display name* may be without being searched: the kit's own report texts
-        (see ``commlab.runner``; never the data, never the package's code). Member ids are
-        searched whatever they are, but for :data:`COMMON_WORDS`.
+        Further words a *display name* may be without being searched, unless it is a given name:
+        the kit's own report texts (see ``commlab.runner``; never the data, never the package's
+        code). Member ids are searched whatever they are, but for :data:`COMMON_WORDS`.
+    chosen : iterable of str
+        Words the user chose and the report shows (the data folder's name, in the run record): a
+        display name equal to one is not searched, even a given name (``--data data/grace``).
 
     Returns
     -------
@@ -485,14 +522,18 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
 
     Notes
     -----
-    Not searched: :data:`COMMON_WORDS`; a display name that is one English word of
-    :func:`english_words` (``Model``, ``Legend``, ``Jack``: such a name cannot be told apart from
-    an English report's text; ``Kevin``, ``Luna``, ``wangfang`` are searched); a display name equal
-    to a word or line of ``ignore``.
+    Not searched: :data:`COMMON_WORDS`; a display name that is a given name of
+    :data:`NAME_EXEMPTIONS` (each decided on its own: ``Max``, ``Lee``); a display name that is not
+    a given name and is one English word of :func:`english_words` (``Model``, ``Legend``: such a name
+    cannot be told apart from an English report's text) or a word or line of ``ignore``; a display
+    name of ``chosen``. Given names are searched though English words (``Jack``, ``Mark``,
+    ``Grace``, ``Rose``) or words of ``ignore``; ``Kevin``, ``Luna``, ``wangfang``, ``lilei`` too.
     """
     common = {normalize_identity(w) for w in COMMON_WORDS}
     words = english_words()
+    names = given_names()
     skip = {normalize_identity(str(w)).strip() for w in ignore}
+    picked = {normalize_identity(str(w)).strip() for w in chosen}
     out: dict[str, str] = {}
 
     def add(values: pd.Series, kind: str, cjk_min: int) -> None:
@@ -500,9 +541,17 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
             name = normalize_identity(raw).strip()
             if not name or name in common:
                 continue
-            if kind == "display_name" and (name in skip or name in words):
-                continue
-            need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else min_length)
+            latin_min = min_length
+            if kind == "display_name":
+                if name in picked:
+                    continue
+                if name in names:  # searched whatever else the word is, but for a decided exemption
+                    if name in NAME_EXEMPTIONS:
+                        continue
+                    latin_min = min(min_length, MIN_NAME_LENGTH)
+                elif name in skip or name in words:
+                    continue
+            need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else latin_min)
             if len(name) >= need:
                 out.setdefault(name, kind)
 
@@ -588,7 +637,7 @@ def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
-               ignore: Iterable[str] = ()) -> list[str]:
+               ignore: Iterable[str] = (), chosen: Iterable[str] = ()) -> list[str]:
     """Search shareable files for raw member identities.
 
     Parameters
@@ -597,7 +646,7 @@ def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length
         Text files meant for sharing (``report.html``, ``summary.json``); missing files are skipped.
     members : DataFrame
         The input members table.
-    min_length, ignore
+    min_length, ignore, chosen
         See :func:`identity_needles`.
 
     Returns
@@ -606,7 +655,7 @@ def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length
         One line per leak, naming the file, the kind and a *masked* form of the identity
         (first character and length), so the message itself leaks nothing. Empty when clean.
     """
-    needles = identity_needles(members, min_length=min_length, ignore=ignore)
+    needles = identity_needles(members, min_length=min_length, ignore=ignore, chosen=chosen)
     leaks: list[str] = []
     for path in paths:
         p = Path(path)

@@ -35,7 +35,7 @@ __all__ = [
 TEXT: dict[str, tuple[str, str]] = {
     # evidence in plain words
     "peer_median": ("{phrase}，同类社群中位数 {median}", "{phrase}, peer median {median}"),
-    "rose": ("{label}较上次运行从 {before} 升至 {after}", "{label} rose from {before} to {after} since the last run"),
+    "rose": ("{label}较上次运行从 {before} 升至 {after}", "{label} grew from {before} to {after} since the last run"),
     "fell": ("{label}较上次运行从 {before} 降至 {after}", "{label} fell from {before} to {after} since the last run"),
     "relative": ("（{change}）", " ({change})"),
     "attribute": ("{name}：{value}", "{name}: {value}"),

@@ -422,25 +422,28 @@ def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = N
 
 
 def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, ignore: set[str],
-                  communities: Any = None) -> None:
+                  communities: Any = None, chosen: set[str] | frozenset[str] = frozenset()) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
     Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`)
-    but for :data:`commlab.privacy.COMMON_WORDS` and display names that are an English word or a
-    word of the kit's own report texts (``ignore``, from :func:`_report_words`). The files are
+    but for :data:`commlab.privacy.COMMON_WORDS`, the given names of
+    :data:`commlab.privacy.NAME_EXEMPTIONS`, display names that are not a given name and are an
+    English word or a word of the kit's own report texts (``ignore``, from :func:`_report_words`),
+    and display names that are a word of the data folder's name (``chosen``). The files are
     scanned in ``staging`` (where nothing links to them) before they are moved into the run
     folder; on a leak they are moved there renamed ``*.blocked``.
     """
     staged = sorted(f for f in staging.iterdir() if f.is_file())
     shareable = staged + [run_dir / p.name / "summary.json" for p in plans]
-    leaks = scan_files(shareable, members, ignore=ignore)
+    leaks = scan_files(shareable, members, ignore=ignore, chosen=chosen)
     if leaks:
         for f in staged:
             os.replace(f, run_dir / (f.name + ".blocked"))
-        raise PrivacyLeakError(leaks, run_dir=str(run_dir), fix=_leak_fix(members, communities, ignore))
+        raise PrivacyLeakError(leaks, run_dir=str(run_dir), fix=_leak_fix(members, communities, ignore, chosen))
 
 
-def _leak_fix(members: Any, communities: Any, ignore: set[str]) -> str:
+def _leak_fix(members: Any, communities: Any, ignore: set[str],
+              chosen: set[str] | frozenset[str] = frozenset()) -> str:
     """How to fix a leak the data put in the report: a member's name or id inside a community's name or source.
 
     The usual case on a real export ("李雷的读书会" with 李雷 a member): the report must show the community
@@ -450,7 +453,7 @@ def _leak_fix(members: Any, communities: Any, ignore: set[str]) -> str:
         return ""
     cols = [c for c in ("name", "source") if c in getattr(communities, "columns", [])]
     text = "\n".join(communities[c].dropna().astype(str).str.cat(sep="\n") for c in cols)
-    if not text or not scan_text(text, identity_needles(members, ignore=ignore)):
+    if not text or not scan_text(text, identity_needles(members, ignore=ignore, chosen=chosen)):
         return ""
     return ("a community's name or data source holds a member's name or id: change it in the communities "
             "table (columns name, source), or the member's display_name if it is not that person")
@@ -833,7 +836,8 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         )
         if members is not None:
             ignore = _report_words(plans, rules, pb.data, communities)
-            _privacy_scan(run_dir, staging, plans, members, ignore, communities)
+            _privacy_scan(run_dir, staging, plans, members, ignore, communities,
+                          chosen=vocabulary([pb.data.name]) if pb.data is not None else set())
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
