@@ -122,3 +122,49 @@ def test_missing_key_variable_stops_before_the_run(tmp_path: Path, monkeypatch: 
     with pytest.raises(UsageError, match="privacy.key_env names the environment variable 'CLIENT_KEY_FOR_TEST'"):
         run_playbook(pb, runs_dir=root / "runs")
     assert not (root / "runs").exists()
+
+
+NAMES_BODY = '''import pandas as pd
+from commlab.outputs import write_summary
+
+members = pd.read_csv(f"{data_dir}/members.csv", dtype=str)
+# the kit's own wording, which writes the exempt given names Lee and Max
+print("BG/NBD: Fader, Hardie & Lee (2005); each metric min–max scaled")
+for row in [int(s) for s in show.split(",") if s]:
+    print("top poster:", members["display_name"].iloc[row])
+write_summary(output_dir, {"members": len(members)})'''
+
+
+def test_a_member_called_by_a_common_given_name_is_caught_by_the_cli(tmp_path: Path) -> None:
+    """Issue 22: given names that are English words (Grace, Jack) or short (Amy) were never searched.
+    Through ``commlab run``: a report that shows them exits 7 naming no one; the names the kit's own
+    text writes (Lee, Max: NAME_EXEMPTIONS) do not block a clean run."""
+    import os
+    import subprocess
+    import sys
+
+    root = _project(tmp_path)
+    members = pd.read_csv(root / "data" / "members.csv", dtype=str)
+    members["display_name"] = ["Lee", "Grace", "Amy", "Max"]
+    members.to_csv(root / "data" / "members.csv", index=False)
+    nb = nbformat.read(root / "notebooks" / "members.ipynb", as_version=4)
+    nb.cells[1].source = PARAMS.replace("leak: bool = False  # print a raw member id (the planted leak)",
+                                        'show: str = ""  # rows of the members whose display names are printed')
+    nb.cells[2].source = NAMES_BODY
+    nbformat.write(nb, root / "notebooks" / "members.ipynb")
+    write_playbook(root, steps=[{"notebook": "../notebooks/members.ipynb"}], parameters={"lang": "en"})
+
+    def commlab(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "commlab", "-q", "run", "playbooks/demo.yaml", *args],
+                              cwd=root, capture_output=True, text=True, timeout=600, check=False,
+                              env={**os.environ, "COMMLAB_PSEUDONYM_KEY": "test-key"})
+
+    clean = commlab("-p", "show", "3")  # Max: in the report, but a kit word
+    assert clean.returncode == 0, clean.stderr
+    page = Path(clean.stdout.strip().splitlines()[-1]).read_text(encoding="utf-8")
+    assert "Fader, Hardie &amp; Lee (2005)" in page and "top poster: Max" in page
+
+    leak = commlab("-p", "show", "1,2")  # Grace, Amy
+    assert leak.returncode == 7, leak.stderr
+    assert "display_name g…(5 chars)" in leak.stderr and "display_name a…(3 chars)" in leak.stderr
+    assert "Grace" not in leak.stderr + leak.stdout and "Amy" not in leak.stderr + leak.stdout
