@@ -59,6 +59,7 @@ SLOW: frozenset[str] = frozenset({
     "test_notebook_recommendations.py",
     "test_notebooks_language.py",
     "test_notebook_early_warning.py",
+    "test_tiny_community.py",
     "test_docs.py",
     # single tests (or, with [..], single cases: one random case of several stays in the fast lane)
     "test_cli.py::test_failing_notebook_exits_5_with_one_line",

@@ -253,3 +253,25 @@ def test_plots_return_axes_with_labels_in_the_chosen_language():
     assert plot_p_alive(np.linspace(0, 1, 50), 0.5, lang="en").get_xlabel() == "P(alive)"
     assert plot_stability(np.array([0.9, 0.95]), lang="en").get_ylabel() == "adjusted Rand index"
     plt.close("all")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_too_few_rows_to_choose_k_give_one_segment(n):
+    """A 3-member export (the owner and 2 members) stopped the demo with exit 5: 'cannot choose k automatically
+    with n_samples=2'. With fewer rows than k_min + 1 there is no k to choose: one segment, flagged."""
+    X = pd.DataFrame({"tenure_days": [40.0, 90.0, 10.0][:n], "ugc": [3.0, 0.0, 12.0][:n]})
+    seg = MemberSegmenter(k_min=3, k_max=8, random_state=0).fit(X)
+    assert seg.too_few_ and seg.n_clusters_ == 1 and seg.labels_.tolist() == [0] * n
+    assert seg.k_scores_["k"].tolist() == [1] and int(seg.profile_.loc[0, "size"]) == n
+    assert len(seg.segment_names_) == 1 and seg.predict(X).tolist() == [0] * n
+    four = pd.DataFrame({"tenure_days": [40.0, 90.0, 10.0, 200.0], "ugc": [3.0, 0.0, 12.0, 50.0]})
+    enough = MemberSegmenter(k_min=3, k_max=8, random_state=0).fit(four)  # k_min + 1 rows: k = 3 is tried
+    assert not enough.too_few_ and enough.n_clusters_ == 3
+
+
+def test_a_number_of_segments_asked_for_is_not_lowered():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match="n_clusters=3 is larger than n_samples=2"):
+        MemberSegmenter(n_clusters=3).fit(X)
+    with pytest.raises(ValueError):
+        MemberSegmenter(n_clusters="auto").fit(np.empty((0, 2)))

@@ -220,6 +220,11 @@ TEXT.update({
                    "by {criterion}."),
     "seg_choice_fixed": ("用{method}把 {n} 名成员（不含管理团队）分成 {k} 群（k 由参数指定）。",
                          "{method} splits {n} members (staff excluded) into {k} segments (k set by parameter)."),
+    "seg_too_few": ("只有 {n} 名成员（不含管理团队），不足以在 {lo}–{hi} 群之间比较选择，"
+                    "所以不做聚类：全体成员算作一群，请看上面的规则角色。",
+                    "Only {n} members (staff excluded): too few to choose between {lo} and {hi} segments, so they are "
+                    "not clustered: all members form one segment; see the rule-based roles above."),
+    "seg_one_segment": ("成员太少，只有一群：此项不适用。", "Too few members, one segment: not applicable."),
     "seg_stability_line": ("调整兰德指数：中位数 {median}，最低 {low}（{n} 次重抽样）。",
                            "Adjusted Rand index: median {median}, lowest {low} ({n} resamples)."),
     "seg_moves": ("过去 6 个月：{ordinary} → {core}：{a} 人次 · {core} → {churn}或{zombie}：{b} 人次",

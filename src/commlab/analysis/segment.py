@@ -108,7 +108,8 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         Number of segments; ``"auto"`` tries ``k_min..k_max`` and keeps the best silhouette
         (kmeans) or the lowest BIC (gmm).
     k_min, k_max : int, default 2 and 8
-        Range tried by ``"auto"`` (clipped to ``n_samples - 1``).
+        Range tried by ``"auto"`` (clipped to ``n_samples - 1``). With fewer than
+        ``max(2, k_min) + 1`` rows there is no k to choose: one segment (:attr:`too_few_`).
     log : "auto", bool or list of int, default "auto"
         Columns given a signed ``log1p``: ``"auto"`` = columns whose training values are all
         non-negative with a maximum above 1 (counts, days); ``True`` = all; ``False`` = none.
@@ -135,6 +136,9 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         Segment centres in the scaled (log, standardised) space.
     n_clusters_ : int
         Number of segments used.
+    too_few_ : bool
+        ``n_clusters="auto"`` had fewer than ``max(2, k_min) + 1`` rows to choose k from (a tiny
+        community): every row is in one segment, and a report says so rather than fail.
     k_scores_ : DataFrame
         ``k``, ``score`` and ``metric`` ("silhouette" or "bic") for each k tried (one row
         when ``n_clusters`` is an int).
@@ -217,8 +221,8 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         if self.n_clusters != "auto":
             raise InvalidArgument(f"n_clusters must be an int or 'auto', got {self.n_clusters!r}")
         lo, hi = max(2, int(self.k_min)), min(int(self.k_max), n - 1)
-        if hi < lo:
-            raise InvalidArgument(f"cannot choose k automatically with n_samples={n}: need at least {lo + 1} rows")
+        if hi < lo:  # too few rows to compare k_min.. segments: one segment, said in ``too_few_``
+            return [1]
         return list(range(lo, hi + 1))
 
     def fit(self, X, y=None, *, profile_features: pd.DataFrame | None = None):
@@ -235,11 +239,12 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            On an unknown ``method``, a bad ``n_clusters``, too few rows, or missing values.
+            On an unknown ``method``, a bad ``n_clusters``, no row (or one, with an int
+            ``n_clusters``), or missing values. Too few rows for ``"auto"`` give one segment.
         """
         if self.method not in ("kmeans", "gmm"):
             raise InvalidArgument(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
-        X = validate_data(self, X, dtype="numeric", ensure_min_samples=2)
+        X = validate_data(self, X, dtype="numeric", ensure_min_samples=1 if self.n_clusters == "auto" else 2)
         n, p = X.shape
         if self.log == "auto":
             self.log_columns_ = (X.min(axis=0) >= 0) & (X.max(axis=0) > 1)
@@ -260,6 +265,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         rs = check_random_state(self.random_state)
         seed = int(rs.randint(np.iinfo(np.int32).max))
         ks = self._k_range(n)
+        self.too_few_ = self.n_clusters == "auto" and ks == [1]
         if self.subsample is not None and self.subsample < 2:
             raise InvalidArgument(f"subsample must be >= 2 or None, got {self.subsample}")
         sub = self.subsample is not None and n > self.subsample and (len(ks) > 1 or self.method == "gmm")
