@@ -89,3 +89,17 @@ def test_every_test_a_hypothesis_can_use_has_a_name_in_both_languages():
     for test in recorded:
         assert re.search(r"[\u4e00-\u9fff]", test_name(test, "zh")), test
         assert test_name(test, "en") != test or test.startswith("Kruskal"), test
+
+
+@pytest.mark.parametrize("value", [0, 0.0004, 0.0032, 0.034, 0.5, 1.0, 3.26, 12.34, 99.96, 104.17, 2280.0, 1e7,
+                                   -0.0004, -0.25, -3.5, -1234.5, -0.001, math.inf, -math.inf])
+def test_the_report_sentences_write_numbers_with_the_one_formatter(value):
+    """rules_text delegates every number to commlab.fmt: the same digits in tables and sentences."""
+    from commlab.rules_text import format_number, format_value
+
+    assert format_number(value) == number(value)
+    for unit in ("share", "count", "ratio", "index", "currency", "days", "hours", "members"):
+        for lang in ("zh", "en"):
+            assert fmt_value(value, unit) in format_value(value, unit, lang)
+    assert "-" not in number(value) and "-" not in percent(value) and "-" not in count(value)
+    assert not re.fullmatch(r"−0(\.0+)?%?", fmt_value(value, "currency"))

@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MISSING", "KINDS", "fmt_value", "percent", "count", "number", "p_value", "kind_of_unit"]
+__all__ = ["MISSING", "MINUS", "KINDS", "fmt_value", "percent", "count", "number", "p_value", "kind_of_unit"]
 
 #: How a value that does not exist (not computed, no data) is written.
 MISSING = "–"
+#: The minus sign (U+2212), as typeset text writes it.
+MINUS = "−"
 
 #: Units of the metric and feature registries mapped to a kind of :func:`fmt_value`.
 _UNIT_KIND = {
@@ -45,29 +47,37 @@ def _float(value: Any) -> float | None:
     return None if math.isnan(v) else v
 
 
+def _fixed(v: float, decimals: int) -> str:
+    """``v`` with ``decimals`` decimals and thousands separators; the true minus sign, none for a value
+    that rounds to zero (``−0.00`` is ``0.00``)."""
+    text = f"{abs(v):,.{decimals}f}"
+    return MINUS + text if v < 0 and text.strip("0.,") else text
+
+
 def number(value: Any, *, decimals: int | None = None) -> str:
-    """A decimal number with thousands separators and sensible decimals.
+    """A decimal number with thousands separators and sensible decimals: the one number rule.
 
     Without ``decimals``: none from 100 on (``1,030``), one from 10 (``25.0``), two below (``0.34``),
-    two significant digits under 0.01 (``0.0032``) and ``<0.001`` below that; never an exponent
-    (the rule of :func:`commlab.rules_text.format_number`, so evidence sentences and tables agree).
+    two significant digits under 0.01 (``0.0032``) and ``<0.001`` below that; never an exponent.
+    Negative numbers take the minus sign U+2212 (``−3.5``). The report's sentences
+    (:func:`commlab.rules_text.format_value`) write their numbers with this module too.
     """
     v = _float(value)
     if v is None:
         return MISSING if not isinstance(value, str) else value
     if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
+        return "∞" if v > 0 else MINUS + "∞"
     if decimals is not None:
-        return f"{v:,.{decimals}f}"
+        return _fixed(v, decimals)
     if abs(v) >= 100:
-        return f"{v:,.0f}"
+        return _fixed(v, 0)
     if abs(v) >= 10:
-        return f"{v:,.1f}"
+        return _fixed(v, 1)
     if 0 < abs(v) < 0.001:
-        return "<0.001" if v > 0 else ">−0.001"
+        return "<0.001" if v > 0 else ">" + MINUS + "0.001"
     if 0 < abs(v) < 0.01:
-        return f"{v:.{1 - math.floor(math.log10(abs(v)))}f}"
-    return f"{v:,.2f}"
+        return _fixed(v, 1 - math.floor(math.log10(abs(v))))
+    return _fixed(v, 2)
 
 
 def percent(value: Any, *, decimals: int | None = None) -> str:
@@ -78,13 +88,13 @@ def percent(value: Any, *, decimals: int | None = None) -> str:
     pct = v * 100
     if decimals is None:
         decimals = 1 if 0 < abs(pct) < 10 and round(pct, 1) != round(pct) else 0
-    return f"{pct:,.{decimals}f}%"
+    return _fixed(pct, decimals) + "%"
 
 
 def count(value: Any) -> str:
     """A count with thousands separators: ``9,120``."""
     v = _float(value)
-    return MISSING if v is None else f"{v:,.0f}"
+    return MISSING if v is None else _fixed(v, 0)
 
 
 def p_value(value: Any) -> str:
@@ -99,8 +109,8 @@ def fmt_value(value: Any, kind: str = "number") -> str:
     """``value`` written the one way of its ``kind`` (see :data:`KINDS`; registry units are accepted too).
 
     ``share`` → ``62%``; ``count``/``int`` → ``9,120``; ``hours``/``days``/``average`` (a mean or
-    median of counts) → ``1.5`` (``130`` from 100 on); ``currency`` → ``1,234.50``; ``p`` → ``0.031`` /
-    ``<0.001``; ``z`` → ``+1.2``;
+    median of counts) → ``1.5`` (``130`` from 100 on, ``3`` when whole); ``currency`` → ``1,234.50``;
+    ``p`` → ``0.031`` / ``<0.001``; ``z`` → ``+1.2``;
     ``text`` → the value as it is; ``number`` → :func:`number`. Missing values give :data:`MISSING`.
     """
     kind = kind_of_unit(kind)
@@ -112,17 +122,17 @@ def fmt_value(value: Any, kind: str = "number") -> str:
     if v is None:
         return MISSING
     if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
+        return "∞" if v > 0 else MINUS + "∞"
     if kind == "share":
         return percent(v)
     if kind in ("count", "int"):
         return count(v)
     if kind in ("hours", "days", "average"):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}"
+        return _fixed(v, 0 if abs(v) >= 100 or v == round(v) else 1)
     if kind == "currency":
-        return f"{v:,.2f}"
+        return _fixed(v, 2)
     if kind == "p":
         return p_value(v)
     if kind == "z":
-        return f"{v:+.1f}".replace("-", "−")
+        return f"{v:+.1f}".replace("-", MINUS)
     return number(v)

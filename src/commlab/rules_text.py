@@ -13,9 +13,9 @@ Labels of data vocabularies (themes, event types, platforms) stay in :mod:`comml
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from commlab.fmt import MINUS, MISSING, fmt_value, number
 from commlab.i18n import check_lang
 
 __all__ = [
@@ -262,7 +262,6 @@ NAME_OVERRIDES: dict[str, tuple[str, str]] = {
 #: Comparison operators as a reader writes them.
 OPS: dict[str, str] = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 
-_MINUS = "−"
 
 
 def tr(key: str, lang: str, **fields: Any) -> str:
@@ -289,32 +288,12 @@ def join_words(words: list[str], lang: str, conj: str = "or") -> str:
 
 
 def format_number(value: float, decimals: int | None = None) -> str:
-    """A plain number: thousands separators, no scientific notation, a true minus sign.
-
-    Without ``decimals``: none from 100 on, one from 1, two from 0.1, and two significant
-    digits below (``0.034``, ``0.0034``). A value that rounds to zero is ``0``.
-    """
-    v = float(value)
-    if math.isinf(v):
-        return ("" if v > 0 else _MINUS) + "∞"
-    a = abs(v)
-    if decimals is None:
-        if a >= 100 or a == 0:
-            decimals = 0
-        elif a >= 1:
-            decimals = 1
-        elif a >= 0.1:
-            decimals = 2
-        else:
-            decimals = 1 - math.floor(math.log10(a))
-    text = f"{a:,.{decimals}f}"
-    if float(text.replace(",", "")) == 0:
-        return "0"
-    return (_MINUS if v < 0 else "") + text
+    """A plain number, as :func:`commlab.fmt.number` writes it (the one number rule)."""
+    return number(value, decimals=decimals)
 
 
-def format_value(value: Any, unit: str, lang: str = "en", *, missing: str = "–") -> str:
-    """A value written for its unit: one way per kind, in ``lang``.
+def format_value(value: Any, unit: str, lang: str = "en", *, missing: str = MISSING) -> str:
+    """A value written for its unit, in ``lang``: :func:`commlab.fmt.fmt_value` plus the unit's words.
 
     ``share`` ``62%`` (one decimal under 10 %: ``3.4%``; ``points``: ``−25 个百分点``),
     ``count`` ``9,120``, ``days``/``hours`` ``3.5 天`` / ``3.5 days``, ``currency`` ``1,234.50``,
@@ -323,24 +302,15 @@ def format_value(value: Any, unit: str, lang: str = "en", *, missing: str = "–
     """
     if value is None or isinstance(value, str):
         return missing if value is None else value
-    v = float(value)
-    if math.isnan(v):
+    if fmt_value(value, "number") == MISSING:
         return missing
-    if unit == "share":
-        pct = v * 100
-        return format_number(pct, 1 if 0 < abs(pct) < 10 and round(pct, 1) != round(pct) else 0) + "%"
     if unit == "points":
-        return tr("unit_points", lang, v=format_number(v * 100, 0))
-    if unit == "count":
-        return format_number(v, 0)
+        return tr("unit_points", lang, v=number(float(value) * 100, decimals=0))
+    text = fmt_value(value, unit)
     if unit in ("days", "hours"):
-        n = format_number(v, 0 if abs(v) >= 100 or v == round(v) else 1)
-        singular = n in ("1", _MINUS + "1")
-        return tr(f"unit_{unit[:-1]}" if singular else f"unit_{unit}", lang, v=n)
-    if unit == "currency":
-        return format_number(v, 2)
-    a = abs(v)
-    return format_number(v, 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 0.01 else None)
+        singular = text in ("1", MINUS + "1")
+        return tr(f"unit_{unit[:-1]}" if singular else f"unit_{unit}", lang, v=text)
+    return text
 
 
 def metric_label(metric: str, lang: str, fallback: str | None = None) -> str:
