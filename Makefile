@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.commlab-installed
 # pytest options: override with `make test PYTEST_ARGS="-k load"`
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup demo test test-fast lint lab docs samples browser java clean help
+.PHONY: setup demo test test-fast lint lab docs samples fates browser java clean help
 
 help:
 	@echo "make demo   - set up and run the demo playbook on data/samples, printing the report path"
@@ -49,6 +49,10 @@ lab: setup
 
 samples: setup
 	$(BIN)/commlab generate data/samples --seed 20240601
+
+# The planted-fates set of the early-warning playbook (data/fates; docs/FORECAST.md), byte for byte
+fates: setup
+	$(BIN)/commlab generate data/fates --fates
 
 # Headless Chromium for report.pdf and the report tests (Debian package; needs root). Skipped quietly
 # where it cannot be installed: runs then write no report.pdf (a warning in the manifest) and the

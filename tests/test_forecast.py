@@ -243,3 +243,24 @@ def test_commlab_forecast_outcomes_from_a_rule_and_a_column(tmp_path, capsys):
                  "--out", str(tmp_path / "o2.csv")]) == 0
     assert main(["forecast", "outcomes", str(tmp_path / "data"), "--from-column", "nope", "--died", "x",
                  "--out", str(tmp_path / "o3.csv")]) == 2
+
+
+def test_commlab_generate_fates_writes_the_shipped_data_set_again(tmp_path, capsys):
+    """A fresh clone can re-create data/fates, which the early-warning playbook runs on, byte for byte."""
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "data" / "fates"
+    assert main(["generate", str(tmp_path / "fates"), "--fates"]) == 0
+    files = sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
+    assert {str(f) for f in files} >= {"communities.csv", "members.csv", "events.parquet", "outcomes.csv",
+                                       "ASSUMPTIONS.md", "truth/fates.csv", "truth/assumptions.json"}
+    for f in files:
+        assert (tmp_path / "fates" / f).read_bytes() == (shipped / f).read_bytes(), f
+    assert "commlab generate data/fates --fates" in (shipped / "ASSUMPTIONS.md").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["generate", str(tmp_path / "other"), "--fates", "--seed", "5"]) == 0
+    other = (tmp_path / "other" / "outcomes.csv").read_bytes()
+    assert other != (shipped / "outcomes.csv").read_bytes()
+    assert "commlab generate data/fates --fates" not in (tmp_path / "other" / "ASSUMPTIONS.md").read_text("utf-8")
+    assert main(["generate", str(tmp_path / "x"), "--fates", "--scale", "2"]) == 2
+    assert "--scale is for the samples" in capsys.readouterr().err

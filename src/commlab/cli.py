@@ -127,9 +127,23 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    if args.fates:
+        from commlab.data.generate_fates import FATES_SEED, SHIPPED_FATES, write_fates
+        from commlab.errors import UsageError
+
+        if args.scale is not None:
+            raise UsageError("--scale is for the samples; --fates writes the planted-fates set as shipped "
+                             "(drop --scale, or drop --fates for the samples)")
+        seed = FATES_SEED if args.seed is None else args.seed
+        written = write_fates(args.out_dir, seed=seed, **SHIPPED_FATES)
+        for name, path in written.items():
+            _out(f"{name}: {path}")
+        _out(str(args.out_dir))
+        return 0
     from commlab.data.generate import write_samples  # written by the data team; imported only when needed
 
-    written = write_samples(args.out_dir, seed=args.seed, scale=args.scale)
+    written = write_samples(args.out_dir, seed=20240601 if args.seed is None else args.seed,
+                            scale=1.0 if args.scale is None else args.scale)
     for name, path in (written or {}).items():
         _out(f"{name}: {path}")
     _out(str(args.out_dir))
@@ -253,10 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook", metavar="NOTEBOOK")
     p.set_defaults(func=_cmd_params)
 
-    p = add("generate", "write the seeded synthetic sample data set")
+    p = add("generate", "write a seeded synthetic data set: the samples, or with --fates the planted-fates set")
     p.add_argument("out_dir", metavar="OUT_DIR")
-    p.add_argument("--seed", type=int, default=20240601, help="random seed (default: 20240601)")
-    p.add_argument("--scale", type=float, default=1.0, help="member-count multiplier (default: 1.0)")
+    p.add_argument("--fates", action="store_true",
+                   help="write the communities with planted fates of the early-warning playbook (data/fates: "
+                        "132 communities, outcomes.csv, truth/, ASSUMPTIONS.md) instead of the samples")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed (default: 20240601 for the samples, 20240624 with --fates)")
+    p.add_argument("--scale", type=float, default=None, help="member-count multiplier of the samples (default: 1.0)")
     p.set_defaults(func=_cmd_generate)
 
     p = add("import", "convert a platform export into the canonical tables (Parquet), all or nothing")

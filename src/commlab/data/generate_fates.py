@@ -45,12 +45,15 @@ from commlab.data.generate import (
 )
 from commlab.errors import InvalidArgument
 
-__all__ = ["FATES_SEED", "FateRule", "FATE_RULE", "FatesData", "generate_fates", "write_fates",
+__all__ = ["FATES_SEED", "SHIPPED_FATES", "FateRule", "FATE_RULE", "FatesData", "generate_fates", "write_fates",
            "fates_markdown"]
 
 #: Seed of :func:`generate_fates` by default.
 FATES_SEED = 20240624
 _MONTH = 30  # days
+#: The arguments of :func:`generate_fates` that made the shipped ``data/fates`` (with :data:`FATES_SEED`):
+#: ``commlab generate data/fates --fates`` writes it again, byte for byte.
+SHIPPED_FATES: dict[str, Any] = {"n_communities": 120, "young": 12, "members": (5, 10)}
 
 
 @dataclass(frozen=True)
@@ -399,6 +402,10 @@ def fates_markdown(data: FatesData) -> str:
         f"(fate known, `outcomes.csv`) and {a['n_young']} young ones (created 30-100 days before the end; fate in "
         "`truth/fates.csv` only). Use `as_of = " + a["as_of"] + "` (the end of the data).",
         "",
+        *(["The shipped `data/fates` is this set: `commlab generate data/fates --fates` (or `make fates`) writes it "
+           "again, byte for byte.", ""]
+          if {"n_communities": a["n_old"], "young": a["n_young"], "members": tuple(a["members"])}
+          == SHIPPED_FATES and a["seed"] == FATES_SEED else []),
         f"- Months are {a['month_days']} days. Old communities are created in the first {a['spread_days']} days "
         f"and observed at least {a['months_observed_min']} months.",
         f"- Died: {int(old['died'].sum())} of {len(old)} old communities ({old['died'].mean():.0%}).",
