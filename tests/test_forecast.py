@@ -264,3 +264,28 @@ def test_commlab_generate_fates_writes_the_shipped_data_set_again(tmp_path, caps
     assert "commlab generate data/fates --fates" not in (tmp_path / "other" / "ASSUMPTIONS.md").read_text("utf-8")
     assert main(["generate", str(tmp_path / "x"), "--fates", "--scale", "2"]) == 2
     assert "--scale is for the samples" in capsys.readouterr().err
+
+
+def test_commlab_panel_without_as_of_takes_the_data_s_end_or_each_site_s_180_days(tmp_path, capsys):
+    """No --as-of to type by hand: the end of the data's last day, or created+180d for the Stack Exchange layout,
+    said on the first line; the panel equals the one written with that --as-of given."""
+    from conftest import require_shared_data
+
+    d = tmp_path / "fates"
+    write_fates(d, n_communities=16, young=2, members=(5, 7), seed=3)
+    as_of = json.loads((d / "truth" / "assumptions.json").read_text(encoding="utf-8"))["as_of"]
+    common = ["--metrics", "members,ugc_share", "--max-periods", "3"]
+    assert main(["panel", str(d), "--out", str(tmp_path / "a.csv"), *common]) == 0
+    said = capsys.readouterr().out.splitlines()[0]
+    end = pd.Timestamp(as_of).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert said == f"as-of: {end} (the end of the data's last day in Asia/Shanghai; pass --as-of to change it)"
+    assert main(["panel", str(d), "--out", str(tmp_path / "b.csv"), "--as-of", end, *common]) == 0
+    assert "as-of:" not in capsys.readouterr().out
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+    root = require_shared_data("se_communities_180d")
+    se = ["--source", "se_180d", "--metrics", "members", "--max-periods", "2"]
+    assert main(["panel", str(root), "--out", str(tmp_path / "se_a.csv"), *se]) == 0
+    assert capsys.readouterr().out.startswith("as-of: created+180d (each site at its own creation + 180 days")
+    assert main(["panel", str(root), "--out", str(tmp_path / "se_b.csv"), "--as-of", "created+180d", *se]) == 0
+    assert (tmp_path / "se_a.csv").read_bytes() == (tmp_path / "se_b.csv").read_bytes()

@@ -290,8 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("panel", "write each community's metrics per period since its creation (no look-ahead) as a CSV")
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--out", metavar="FILE", required=True, help="CSV to write (e.g. panel.csv)")
-    p.add_argument("--as-of", metavar="DATE", required=True,
-                   help="end of the data (UTC), or created+180d (each community's creation + 180 days)")
+    p.add_argument("--as-of", metavar="DATE",
+                   help="end of the data (UTC), or created+180d (each community's creation + 180 days); default: "
+                        "created+180d with --source se_180d, else the end of the data's last day")
     p.add_argument("--period", choices=("day", "week", "month"), default="month",
                    help="period length (month = 30 days; default: month)")
     p.add_argument("--source", choices=("canonical", "se_180d"), default="canonical",
@@ -330,7 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--tz", metavar="ZONE", default="Asia/Shanghai")
     o.add_argument("--from-column", metavar="COLUMN", help="take the fate from this communities column (e.g. status)")
     o.add_argument("--died", metavar="VALUE", action="append", help="value of that column meaning died (repeatable)")
-    o.add_argument("--as-of", metavar="DATE", help="end of the data for the activity rule (or created+180d)")
+    o.add_argument("--as-of", metavar="DATE",
+                   help="end of the data for the activity rule (or created+180d); default: created+180d with "
+                        "--source se_180d, else the end of the data's last day")
     o.add_argument("--window-days", metavar="D", type=int, default=90,
                    help="activity rule: died = fewer than --min-active active members in the last D days (default: 90)")
     o.add_argument("--min-active", metavar="N", type=int, default=3, help="activity rule threshold (default: 3)")

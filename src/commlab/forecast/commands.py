@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from commlab.analysis.panel import community_panel
 from commlab.atomic import atomic_write_text
 from commlab.errors import UsageError
 
-__all__ = ["write_panel", "evaluate_files", "write_outcomes", "parse_horizons"]
+__all__ = ["write_panel", "evaluate_files", "write_outcomes", "parse_horizons", "default_as_of"]
+
+#: The as-of of a Stack Exchange 180-day layout: each site at its own creation + 180 days (the layout holds
+#: exactly that window of every site, and the sites were created years apart).
+SE_AS_OF = "created+180d"
 
 
 def _load(data_dir: str | Path, source: str, tz: str):  # noqa: ANN202 - a Dataset
@@ -18,6 +24,30 @@ def _load(data_dir: str | Path, source: str, tz: str):  # noqa: ANN202 - a Datas
     if not Path(data_dir).is_dir():
         raise UsageError(f"data folder not found: {data_dir}")
     return load_source(data_dir, source, tz=tz)
+
+
+def default_as_of(ds, source: str, tz: str) -> tuple[str, str]:  # noqa: ANN001 - a Dataset
+    """The as-of a command uses when none is given, and how it was chosen (one line for the user).
+
+    ``se_180d``: :data:`SE_AS_OF` (each site at its creation + 180 days). Otherwise the end of the data's last
+    day in ``tz`` (midnight after the last event), as ``commlab run`` does without ``--as-of``.
+
+    Raises
+    ------
+    UsageError
+        When the data hold no event to take the end from (naming the option to pass).
+    """
+    if source == "se_180d":
+        return SE_AS_OF, (f"as-of: {SE_AS_OF} (each site at its own creation + 180 days, the window the se_180d "
+                          "layout holds; pass --as-of to change it)")
+    ts = ds.events["ts"] if "ts" in ds.events.columns else None
+    if ts is None or not len(ts) or ts.isna().all():
+        raise UsageError("the data hold no event to take the end of the data from: pass --as-of, e.g. "
+                         "--as-of 2024-06-30T16:00:00Z (UTC) or --as-of created+180d (each community's creation "
+                         "+ 180 days)")
+    local = ts.max().tz_convert(tz)
+    end = (local.normalize() + pd.Timedelta(days=1)).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return end, f"as-of: {end} (the end of the data's last day in {tz}; pass --as-of to change it)"
 
 
 def parse_horizons(text: str) -> list[int]:
@@ -41,15 +71,18 @@ def parse_horizons(text: str) -> list[int]:
     return out
 
 
-def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str, period: str = "month",
+def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str | None = None, period: str = "month",
                 source: str = "canonical", tz: str = "Asia/Shanghai", metrics: str | None = None,
                 max_periods: int | None = None, dormant_days: int | None = 30) -> str:
     """Compute :func:`commlab.analysis.panel.community_panel` of a data folder and write it as CSV.
 
+    Without ``as_of``, :func:`default_as_of` (``created+180d`` for the Stack Exchange layout, else the end of
+    the data's last day).
+
     Returns
     -------
     str
-        One line: what was written, and where.
+        What was written, and where (and the as-of chosen, when none was given).
 
     Raises
     ------
@@ -57,6 +90,9 @@ def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str, period: st
         For a missing folder, an unknown metric id or a bad option.
     """
     ds = _load(data_dir, source, tz)
+    chosen = ""
+    if not as_of:
+        as_of, chosen = default_as_of(ds, source, tz)
     ids = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
     try:
         panel = community_panel(ds, as_of=as_of, period=period, metrics=ids, max_periods=max_periods,
@@ -70,8 +106,9 @@ def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str, period: st
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     atomic_write_text(out, frame.to_csv(index=False, lineterminator="\n"))
     n_metrics = len(panel.columns) - 4
-    return (f"panel: {panel['community_id'].nunique()} communities, {len(panel)} rows (community × {period}), "
+    done = (f"panel: {panel['community_id'].nunique()} communities, {len(panel)} rows (community × {period}), "
             f"{n_metrics} metrics -> {out}")
+    return f"{chosen}\n{done}" if chosen else done
 
 
 def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,6,8,12", model: str = "logit",
@@ -111,6 +148,7 @@ def write_outcomes(data_dir: str | Path, out: str | Path, *, source: str = "cano
     from commlab.forecast.outcomes import derive_outcomes, outcomes_from_column
 
     ds = _load(data_dir, source, tz)
+    rule_note = ""
     if from_column:
         if not died:
             raise UsageError("--from-column needs --died VALUE (the value meaning died, e.g. closed)")
@@ -118,7 +156,8 @@ def write_outcomes(data_dir: str | Path, out: str | Path, *, source: str = "cano
         rule = f"column {from_column}: died = {', '.join(died)}"
     else:
         if not as_of:
-            raise UsageError("the activity rule needs --as-of (the end of the data), or use --from-column")
+            as_of, chosen = default_as_of(ds, source, tz)
+            rule_note = chosen + "\n"
         try:
             o = derive_outcomes(ds, as_of=as_of, window_days=window_days, min_active=min_active)
         except ValueError as exc:
@@ -128,4 +167,4 @@ def write_outcomes(data_dir: str | Path, out: str | Path, *, source: str = "cano
             o[col] = o[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     frame = o.assign(outcome=o["outcome"].map({1: "died", 0: "survived"}))
     atomic_write_text(out, frame.to_csv(index=False, lineterminator="\n"))
-    return f"outcomes: {len(o)} communities, {int(o['outcome'].sum())} died ({rule}) -> {out}"
+    return f"{rule_note}outcomes: {len(o)} communities, {int(o['outcome'].sum())} died ({rule}) -> {out}"
