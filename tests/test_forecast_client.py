@@ -31,8 +31,13 @@ def _driver(metric: str, reason: str, rule: str = "") -> dict[str, Any]:
             "practice": "DOMAIN.md §4: 维护基本活跃" if rule else ""}
 
 
+def _shuffled(k: int, mid: tuple[float, float, float], reached: int) -> dict[str, Any]:
+    return {"horizon": k, "n_shuffles": 20, **_auc(*mid), "reached": reached, "p_value": (reached + 1) / 21}
+
+
 def _summary(real: tuple[float, float, float] = (0.70, 0.62, 0.78),
-             shuffled: tuple[float, float, float] = (0.50, 0.42, 0.58), n_young: int = 8) -> dict[str, Any]:
+             shuffled: tuple[float, float, float] = (0.50, 0.42, 0.58), n_young: int = 8,
+             reached: int = 0) -> dict[str, Any]:
     ranking: list[dict[str, Any]] = [{"community_id": "g0", "rank": 1, "suppressed": True}]
     for i in range(1, n_young):
         ranking.append({"community_id": f"g{i}", "rank": i + 1, "p_die": 0.6 - i * 0.05, "horizon": 1 + i % 2,
@@ -44,7 +49,8 @@ def _summary(real: tuple[float, float, float] = (0.70, 0.62, 0.78),
     return {"early_warning": {
         "schema": SCHEMA, "settings": {"period": "month"}, "horizon": 2, "known": {"n": 120, "died": 48},
         "evaluation": {"horizons": [_horizon(1, real), _horizon(2, real), _horizon(6, (0.5, 0.4, 0.6))]},
-        "shuffled": {"horizons": [_horizon(1, shuffled), _horizon(2, shuffled)]},
+        "shuffled": {"settings": {"n_shuffles": 20}, "horizons": [_shuffled(1, shuffled, reached),
+                                                                  _shuffled(2, shuffled, reached)]},
         "ranking": ranking, "notes": []}}
 
 
@@ -64,21 +70,36 @@ def test_the_headline_names_the_young_communities_at_risk_with_reasons_and_plays
     assert linked.action and linked.practice.startswith("DOMAIN.md §4")
     assert unlinked.reason == "x_custom 偏高" and unlinked.play == ""  # a column no play addresses
     # the figure that says how far to trust it: the AUC at each age the shown forecasts used, beside shuffled fates
+    assert "结局随机打乱 20 次" in view.trust[0]
     assert view.trust[1:] == [
-        "第 1 期（120 个社群参与检验；2 个社群按此期预测）：AUC 0.70 [0.62, 0.78]，打乱结局后 0.50 [0.42, 0.58]。",
-        "第 2 期（120 个社群参与检验；3 个社群按此期预测）：AUC 0.70 [0.62, 0.78]，打乱结局后 0.50 [0.42, 0.58]。"]
-    assert view.verdict_level == "clear"
+        "第 1 期（120 个社群参与检验；2 个社群按此期预测）：AUC 0.70 [0.62, 0.78]；打乱结局后中位数 0.50"
+        "（95% 的打乱在 [0.42, 0.58]），20 次打乱中 0 次达到真实 AUC。",
+        "第 2 期（120 个社群参与检验；3 个社群按此期预测）：AUC 0.70 [0.62, 0.78]；打乱结局后中位数 0.50"
+        "（95% 的打乱在 [0.42, 0.58]），20 次打乱中 0 次达到真实 AUC。"]
+    assert view.verdict_level == "clear" and view.verdict.startswith("结论：预测明显好于随机")
 
 
-@pytest.mark.parametrize("real,shuffled,level", [
-    ((0.70, 0.62, 0.78), (0.50, 0.42, 0.58), "clear"),   # interval above 0.5 and above the shuffled one
-    ((0.66, 0.55, 0.75), (0.52, 0.45, 0.60), "weak"),    # above 0.5, overlapping the shuffled interval
-    ((0.56, 0.45, 0.66), (0.50, 0.42, 0.58), "chance"),  # reaches 0.5
+@pytest.mark.parametrize("real,reached,level", [
+    ((0.70, 0.62, 0.78), 0, "clear"),   # interval above 0.5, no shuffle reaches it (p = 1/21)
+    ((0.66, 0.55, 0.75), 3, "weak"),    # above 0.5, but 3 of 20 shuffles reach it
+    ((0.66, 0.48, 0.80), 0, "weak"),    # no shuffle reaches it, but its interval reaches 0.5
+    ((0.56, 0.45, 0.66), 4, "chance"),  # neither
 ])
-def test_the_verdict_is_read_from_the_intervals(real: tuple, shuffled: tuple, level: str) -> None:
-    view = early_warning_view(_summary(real, shuffled), {}, lang="en")
+def test_the_verdict_is_read_from_the_interval_and_the_shuffles(real: tuple, reached: int, level: str) -> None:
+    view = early_warning_view(_summary(real, reached=reached), {}, lang="en")
     assert view is not None and view.verdict_level == level
     assert view.verdict.startswith("Verdict: ")
+
+
+def test_a_clear_result_on_few_communities_says_it_cannot_generalise() -> None:
+    s = _summary()
+    for h in s["early_warning"]["evaluation"]["horizons"]:
+        h.update(n=12, small_n=True)
+    view = early_warning_view(s, {}, lang="en")
+    assert view is not None and view.verdict_level == "clear"
+    assert view.verdict == ("Verdict: on these 12 communities the forecast is clearly better than chance; with so "
+                            "few, it cannot say how well it would do on others.")
+    assert view.small.startswith("Small sample (12 communities)")
 
 
 def test_untested_and_retrospective_runs_say_so() -> None:

@@ -54,7 +54,8 @@ def test_early_warning_ranks_the_young_communities_with_their_plays(tmp_path: Pa
         [sys.executable, "-m", "commlab", "-q", "run", str(REPO / "playbooks" / "early-warning.yaml"),
          "--data", str(data), "--as-of", as_of, "--runs-dir", str(tmp_path / "runs"),
          "-p", "lang", "en", "-p", "tz", "UTC",
-         "-p", "horizons", "[1, 2]", "-p", "max_periods", "4", "-p", "n_repeats", "2", "-p", "n_boot", "200"],
+         "-p", "horizons", "[1, 2]", "-p", "max_periods", "4", "-p", "n_repeats", "2", "-p", "n_boot", "200",
+         "-p", "n_shuffles", "4"],
         capture_output=True, text=True, timeout=1200, check=False, cwd=tmp_path,
         env={**os.environ, "COMMLAB_PSEUDONYM_KEY": "test-key-early-warning"})
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -75,6 +76,8 @@ def test_early_warning_ranks_the_young_communities_with_their_plays(tmp_path: Pa
     assert all({d["rule_id"] for d in r["drivers"]} - {""} == set(r["plays"]) for r in shown)
     # the shuffled-fates check ran at the ages the shown forecasts were made at
     assert {h["horizon"] for h in s["shuffled"]["horizons"]} == {r["horizon"] for r in shown}
+    assert all(h["n_shuffles"] == 4 and 0 <= h["reached"] <= 4 and 0 <= h["roc_auc"]["value"] <= 1
+               for h in s["shuffled"]["horizons"])
     for r in s["ranking"]:
         if r["community_id"] in s["suppressed_communities"]:
             assert set(r) == {"community_id", "rank", "suppressed"}  # no value of a community under k members

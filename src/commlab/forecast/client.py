@@ -47,21 +47,32 @@ _T: dict[str, tuple[str, str]] = {
     "none": ("没有可排序的社群。", "No community could be ranked."),
     "trust": ("预测可信吗", "Can the forecast be trusted"),
     "auc_intro": ("在已知结局的社群上做样本外检验，每个社群只用它前 k 期的数据；AUC 衡量区分“会死”与“会活”的能力："
-                  "0.5 等于随机猜，1 为完全正确。作为对照，把这些社群的结局随机打乱后再用同样的方法检验一次。"
-                  "方括号内为 95% 区间。",
+                  "0.5 等于随机猜，1 为完全正确；方括号内为 95% 区间。"
+                  "作为对照，把这些社群的结局随机打乱 {shuffles} 次，每次用同样的方法再检验：打乱后没有可学的信号。",
                   "Checked out of sample on the communities whose fate is known, each from its first k periods only; "
                   "the ROC AUC measures how well the forecast tells those that died from those that survived: 0.5 is "
-                  "a guess, 1 is always right. As a yardstick, the same check is run with their fates shuffled at "
-                  "random. Brackets: 95% interval."),
-    "auc_line": ("第 {k} 期（{n} 个社群参与检验；{used} 个社群按此期预测）：AUC {auc}，打乱结局后 {shuffled}。",
-                 "Period {k} ({n} communities checked; {used} ranked at this age): AUC {auc}, with shuffled fates "
-                 "{shuffled}."),
+                  "a guess, 1 is always right; brackets: 95% interval. As a yardstick, their fates are shuffled at "
+                  "random {shuffles} times and each shuffle checked the same way: shuffled fates hold no signal."),
+    "auc_line": ("第 {k} 期（{n} 个社群参与检验；{used} 个社群按此期预测）：AUC {auc}；打乱结局后中位数 {median}"
+                 "（95% 的打乱在 {range}），{shuffles} 次打乱中 {reached} 次达到真实 AUC。",
+                 "Period {k} ({n} communities checked; {used} ranked at this age): AUC {auc}; with shuffled fates a "
+                 "median of {median} (95% of the shuffles in {range}), {reached} of {shuffles} shuffles reaching the "
+                 "real AUC."),
+    "auc_intro_alone": ("在已知结局的社群上做样本外检验，每个社群只用它前 k 期的数据；"
+                        "AUC 0.5 等于随机猜，1 为完全正确；方括号内为 95% 区间。",
+                        "Checked out of sample on the communities whose fate is known, each from its first k periods "
+                        "only; an AUC of 0.5 is a guess, 1 is always right; brackets: 95% interval."),
+    "auc_line_alone": ("第 {k} 期（{n} 个社群参与检验；{used} 个社群按此期预测）：AUC {auc}。",
+                       "Period {k} ({n} communities checked; {used} ranked at this age): AUC {auc}."),
     "clear": ("结论：预测明显好于随机，可以用来决定先照看哪些社群；但它给出的是风险，不是定局。",
               "Verdict: the forecast is clearly better than chance and can decide which communities to look "
               "after first; it gives a risk, not a certainty."),
-    "weak": ("结论：预测只是部分好于随机（区间与打乱结局后的结果重叠，或只在某些期好于随机），只宜作为参考。",
-             "Verdict: only partly better than chance (its interval overlaps the shuffled one, or it is better at "
-             "some ages only): use it as a hint."),
+    "clear_small": ("结论：在这 {n} 个社群上预测明显好于随机；但样本这么小，说不出它在别的社群上会有多准。",
+                    "Verdict: on these {n} communities the forecast is clearly better than chance; with so few, it "
+                    "cannot say how well it would do on others."),
+    "weak": ("结论：预测只是部分好于随机（区间触及 0.5，或打乱结局后也常能达到，或只在某些期好于随机），只宜作为参考。",
+             "Verdict: only partly better than chance (its interval reaches 0.5, or shuffled fates often reach it "
+             "too, or it is better at some ages only): use it as a hint."),
     "chance": ("结论：预测与随机猜测分不开，下面的排序不能作为依据。",
                "Verdict: the forecast cannot be told apart from a guess; do not act on the ranking below."),
     "small": ("样本很小（{n} 个社群）：多一个或少一个社群就会改变这些数字。",
@@ -166,33 +177,51 @@ def _at(evaluation: dict[str, Any] | None, k: int) -> dict[str, Any] | None:
 
 
 def _level(model: dict[str, Any] | None, shuffled: dict[str, Any] | None) -> str:
-    """``clear`` (interval above 0.5 and above the shuffled one), ``weak`` (above 0.5 only) or ``chance``."""
+    """``clear`` (interval above 0.5 and no more than 5 % of the shuffles reaching the AUC), ``weak`` (one of the
+    two) or ``chance`` (neither)."""
     _, lo, _ = _auc(((model or {}).get("model") or {}).get("roc_auc"))
-    _, _, sh_hi = _auc(((shuffled or {}).get("model") or {}).get("roc_auc"))
-    if lo is None or lo <= 0.5:
-        return "chance"
-    return "clear" if sh_hi is None or lo > sh_hi else "weak"
+    above = lo is not None and lo > 0.5
+    p = _num((shuffled or {}).get("p_value"))
+    beats = p is not None and p <= 0.05
+    if above and (beats or shuffled is None):
+        return "clear"
+    return "weak" if above or beats else "chance"
 
 
 def _trust(s: dict[str, Any], used: dict[int, int], lang: str) -> tuple[list[str], str, str, str]:
     """The evaluation figures in words (one line per horizon the shown forecasts used), the verdict, its level
     and the small-sample note."""
-    lines, levels, small = [], [], ""
+    lines, levels, small, n_small = [], [], "", 0
+    shuffles = int(((s.get("shuffled") or {}).get("settings") or {}).get("n_shuffles") or 0)
     for k in sorted(used):
         h = _at(s.get("evaluation"), k)
         if h is None or not h.get("n_splits"):
             continue
         sh = _at(s.get("shuffled"), k)
-        lines.append(_t("auc_line", lang, k=k, n=format_value(int(h["n"]), "count", lang),
-                        used=format_value(used[k], "count", lang), auc=_auc((h.get("model") or {}).get("roc_auc"))[0],
-                        shuffled=_auc(((sh or {}).get("model") or {}).get("roc_auc"))[0]))
-        levels.append(_level(h, sh if sh and sh.get("n_splits") else None))
+        sh = sh if sh and sh.get("roc_auc") else None
+        auc = _auc((h.get("model") or {}).get("roc_auc"))[0]
+        n = format_value(int(h["n"]), "count", lang)
+        if sh is None:
+            lines.append(_t("auc_line_alone", lang, k=k, n=n, used=format_value(used[k], "count", lang), auc=auc))
+        else:
+            mid = sh["roc_auc"]
+            lines.append(_t("auc_line", lang, k=k, n=n, used=format_value(used[k], "count", lang), auc=auc,
+                            median=format_value(_num(mid.get("value")), "ratio", "en"),
+                            range=f"[{format_value(_num(mid.get('lo')), 'ratio', 'en')}, "
+                                  f"{format_value(_num(mid.get('hi')), 'ratio', 'en')}]",
+                            reached=format_value(int(sh.get("reached", 0)), "count", lang),
+                            shuffles=format_value(int(sh.get("n_shuffles", 0)), "count", lang)))
+        levels.append(_level(h, sh))
         if h.get("small_n") and not small:
-            small = _t("small", lang, n=format_value(int(h["n"]), "count", lang))
+            small, n_small = _t("small", lang, n=n), int(h["n"])
     if not lines:
         return [], _t("untested", lang), "untested", ""
     level = "clear" if set(levels) == {"clear"} else "chance" if set(levels) == {"chance"} else "weak"
-    return [_t("auc_intro", lang), *lines], _t(level, lang), level, small
+    verdict = _t("clear_small", lang, n=format_value(n_small, "count", lang)) if level == "clear" and small \
+        else _t(level, lang)
+    intro = _t("auc_intro", lang, shuffles=format_value(shuffles, "count", lang)) if shuffles else \
+        _t("auc_intro_alone", lang)
+    return [intro, *lines], verdict, level, small
 
 
 def _age(periods: int, period: str, lang: str) -> str:

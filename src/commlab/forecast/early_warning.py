@@ -35,7 +35,8 @@ from commlab.forecast.outcomes import (
     trim_to_outcome_window,
 )
 
-__all__ = ["EarlyWarning", "SCHEMA", "resolve_outcomes", "run_early_warning", "shuffled_outcomes"]
+__all__ = ["EarlyWarning", "SCHEMA", "ShuffledCheck", "resolve_outcomes", "run_early_warning", "shuffled_check",
+           "shuffled_outcomes"]
 
 #: ``schema`` of notebook 06's ``summary.json``: the report's client part recognises the step by it.
 SCHEMA = "commlab.early_warning/1"
@@ -55,10 +56,10 @@ class EarlyWarning:
         Where the outcomes come from, in words.
     evaluation : ForecastEvaluation or None
         None without outcomes of both kinds.
-    shuffled : ForecastEvaluation or None
-        The same evaluation, at the horizons the ranking's forecasts were made at, with the known fates
-        shuffled among the communities (seeded): what the procedure scores where there is no signal to
-        find, the yardstick of the real AUC.
+    shuffled : ShuffledCheck or None
+        The same cross-validation, at the horizons the ranking's forecasts were made at, repeated with the
+        known fates shuffled among the communities (:func:`shuffled_check`): what the procedure scores where
+        there is no signal to find, the yardstick of the real AUC.
     horizon : int
         The period the ranking forecasts at (at most).
     ranking : DataFrame
@@ -80,7 +81,7 @@ class EarlyWarning:
     drivers: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
-    shuffled: ForecastEvaluation | None = None
+    shuffled: ShuffledCheck | None = None
 
     def __repr__(self) -> str:
         n = self.panel["community_id"].nunique()
@@ -114,7 +115,7 @@ class EarlyWarning:
         return {"schema": SCHEMA, "settings": self.settings, "outcome_source": self.outcome_source,
                 "horizon": self.horizon, "known": known,
                 "evaluation": None if self.evaluation is None else self.evaluation.to_dict(),
-                "shuffled": None if self.shuffled is None else self.shuffled.to_dict(),
+                "shuffled": None if self.shuffled is None else self.shuffled.to_dict(self.evaluation),
                 "ranking": ranking, "notes": self.notes}
 
 
@@ -167,11 +168,72 @@ def shuffled_outcomes(outcomes: pd.DataFrame, random_state: int = 0) -> pd.DataF
     return outcomes.assign(outcome=rng.permutation(outcomes["outcome"].to_numpy()))
 
 
+@dataclass
+class ShuffledCheck:
+    """The AUC the evaluation reaches with the fates shuffled, many times: a permutation test of the real AUC.
+
+    Attributes
+    ----------
+    aucs : DataFrame
+        ``horizon, shuffle, roc_auc``: one out-of-sample AUC per horizon and shuffle.
+    settings : dict
+        ``n_shuffles``, ``n_repeats`` (of each shuffle's cross-validation), ``random_state``.
+    """
+
+    aucs: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def at(self, horizon: int, real: float | None = None) -> dict[str, Any]:
+        """At one horizon: the median AUC with shuffled fates, the middle 95 % of the shuffles and, given the real
+        AUC, how many shuffles reached it (a permutation p-value is ``(reached + 1) / (n + 1)``)."""
+        v = self.aucs.loc[self.aucs["horizon"] == horizon, "roc_auc"].dropna().to_numpy()
+        out: dict[str, Any] = {"horizon": int(horizon), "n_shuffles": int(len(v))}
+        if not len(v):
+            return out
+        out["roc_auc"] = {"value": round(float(np.median(v)), 4), "lo": round(float(np.quantile(v, 0.025)), 4),
+                          "hi": round(float(np.quantile(v, 0.975)), 4)}
+        if real is not None and not np.isnan(real):
+            out["reached"] = int((v >= real).sum())
+            out["p_value"] = round((out["reached"] + 1) / (len(v) + 1), 4)
+        return out
+
+    def to_dict(self, evaluation: ForecastEvaluation | None = None) -> dict[str, Any]:
+        """JSON-ready: settings, and per horizon :meth:`at` (with the real AUC of ``evaluation``)."""
+        horizons = []
+        for k in sorted(int(h) for h in self.aucs["horizon"].unique()):
+            real = None
+            if evaluation is not None:
+                sc = evaluation.scores
+                r = sc[(sc["horizon"] == k) & (sc["model"] != "baseline") & (sc["score"] == "roc_auc")]
+                real = float(r["value"].iloc[0]) if len(r) else None
+            horizons.append(self.at(k, real))
+        return {"settings": self.settings, "horizons": horizons}
+
+
+def shuffled_check(panel: pd.DataFrame, outcomes: pd.DataFrame, *, at: Sequence[int], model: str = "logit",
+                   n_shuffles: int = 20, n_repeats: int = 1, random_state: int = 0) -> ShuffledCheck:
+    """Evaluate the forecaster ``n_shuffles`` times with the fates shuffled among the communities (seeded).
+
+    Each shuffle runs the same stratified cross-validation as the real evaluation (``n_repeats`` repeats, no
+    bootstrap). A single shuffle is one draw; with few communities it can land far from 0.5, so the check
+    reports the spread of many, and how many of them reach the real AUC.
+    """
+    rows = []
+    for i in range(n_shuffles):
+        seed = random_state + 1 + i
+        ev = evaluate_forecaster(panel, shuffled_outcomes(outcomes, seed), at=at, model=model, n_repeats=n_repeats,
+                                 n_boot=0, random_state=seed)
+        auc = ev.scores[(ev.scores["model"] != "baseline") & (ev.scores["score"] == "roc_auc")]
+        rows += [{"horizon": int(r.horizon), "shuffle": i, "roc_auc": r.value} for r in auc.itertuples()]
+    return ShuffledCheck(pd.DataFrame(rows, columns=["horizon", "shuffle", "roc_auc"]),
+                         {"n_shuffles": n_shuffles, "n_repeats": n_repeats, "random_state": random_state})
+
+
 def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: str | Path = ".",
                       period: str = "month", horizons: Iterable[int] = (1, 2, 3, 6), horizon: int = 0,
                       model: str = "logit", max_periods: int = 12, metrics: Sequence[str] | None = None,
                       n_repeats: int = 5, n_boot: int = 1000, top: int = 3, lang: str = "en",
-                      random_state: int = 0) -> EarlyWarning:
+                      random_state: int = 0, n_shuffles: int = 20) -> EarlyWarning:
     """Panel, outcomes, evaluation, ranking and drivers in one call.
 
     Parameters
@@ -196,6 +258,8 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
         Of :func:`commlab.forecast.evaluate.evaluate_forecaster`.
     top : int
         Drivers per community.
+    n_shuffles : int, default 20
+        Shuffles of the fates in :func:`shuffled_check` (0: none).
     lang : {"zh", "en"}
         Language of the explanations.
     """
@@ -208,7 +272,8 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
         panel = trim_to_outcome_window(panel, o)
         o = o[o["community_id"].isin(set(panel["community_id"].astype(str)))].reset_index(drop=True)
     settings = {"period": period, "max_periods": max_periods, "model": model, "horizons": ks,
-                "n_repeats": n_repeats, "n_boot": n_boot, "random_state": random_state, "as_of": str(as_of)}
+                "n_repeats": n_repeats, "n_boot": n_boot, "random_state": random_state, "as_of": str(as_of),
+                "n_shuffles": n_shuffles}
     ev = shuffled = None
     ok: list[int] = []
     if o is not None and o["outcome"].nunique() == 2:
@@ -262,8 +327,7 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
             ranking = ranking[["community_id", "periods", "horizon", "p_die", "rank", "basis", "outcome"]]
             drivers = pd.concat(expl, ignore_index=True) if expl else pd.DataFrame()
     used = sorted({int(k) for k in ranking["horizon"]} & set(ok))
-    if o is not None and used:
-        shuffled = evaluate_forecaster(panel, shuffled_outcomes(o, random_state), at=used, model=model,
-                                       n_repeats=n_repeats, n_boot=n_boot, random_state=random_state)
+    if o is not None and used and n_shuffles > 0:
+        shuffled = shuffled_check(panel, o, at=used, model=model, n_shuffles=n_shuffles, random_state=random_state)
     return EarlyWarning(panel=panel, outcomes=o, outcome_source=source, evaluation=ev, horizon=int(h),
                         ranking=ranking, drivers=drivers, notes=notes, settings=settings, shuffled=shuffled)

@@ -286,28 +286,37 @@ def intro_markdown(ew: EarlyWarning, *, lang: str = "en") -> str:
 
 
 def shuffled_markdown(ew: EarlyWarning, *, lang: str = "en") -> str:
-    """The shuffled-fates check: at each horizon the ranking's forecasts were made at, the model's AUC beside the AUC
-    the same procedure reaches on the same communities with their fates shuffled ("" when it was not run)."""
+    """The shuffled-fates check: at each horizon the ranking's forecasts were made at, the real AUC beside the AUC
+    the same procedure reaches with the fates shuffled (median and middle 95 % of the shuffles) and how many
+    shuffles reached the real AUC ("" when it was not run)."""
     if ew.evaluation is None or ew.shuffled is None:
         return ""
-
-    def auc(ev: ForecastEvaluation, k: int) -> str:
-        sc = ev.scores
+    check = ew.shuffled.to_dict(ew.evaluation)
+    n = check["settings"]["n_shuffles"]
+    seed = check["settings"]["random_state"]
+    zh = lang == "zh"
+    parts = []
+    for h in check["horizons"]:
+        k = h["horizon"]
+        sc = ew.evaluation.scores
         r = sc[(sc["horizon"] == k) & (sc["model"] != BASELINE) & (sc["score"] == "roc_auc")]
-        if not len(r):
-            return "–"
-        text = _score(*r[["value", "lo", "hi"]].iloc[0])
-        return f"{text['v']} {text['ci']}".strip()
-
-    ks = sorted(int(k) for k in ew.shuffled.horizons["horizon"])
-    seed = ew.settings.get("random_state", 0)
-    if lang == "zh":
-        parts = "；".join(f"第 {k} 期 {auc(ew.shuffled, k)}（真实结局 {auc(ew.evaluation, k)}）" for k in ks)
-        return (f"**对照：打乱结局。** 把已知结局在社群之间随机打乱（种子 {seed}）后，"
-                f"同样的方法在排名所用的各期得到的 AUC：{parts}。"
-                "打乱后没有可学的信号，AUC 应在 0.5 附近；真实 AUC 只有明显高于它才说明预测有用。")
-    parts = "; ".join(f"period {k}: {auc(ew.shuffled, k)} (real fates {auc(ew.evaluation, k)})" for k in ks)
-    return (f"**Check: shuffled fates.** With the known fates shuffled among the communities (seed {seed}), the "
-            f"same procedure reaches, at the periods the ranking's forecasts were made at, an AUC of {parts}. "
-            "Shuffled fates hold no signal, so their AUC should sit near 0.5; the real AUC means something only where "
-            "it stands clear of it.")
+        real = _score(*r[["value", "lo", "hi"]].iloc[0]) if len(r) else _score(None, None, None)
+        auc = h.get("roc_auc") or {}
+        mid = _score(auc.get("value"), auc.get("lo"), auc.get("hi"))
+        reached = h.get("reached")
+        if zh:
+            got = reached if reached is not None else "–"
+            parts.append(f"第 {k} 期：真实结局 {real['v']} {real['ci']}，打乱后中位数 {mid['v']}"
+                         f"（95% 的打乱落在 {mid['ci'] or '–'}），{n} 次打乱中有 {got} 次达到真实 AUC")
+        else:
+            parts.append(f"period {k}: real fates {real['v']} {real['ci']}, shuffled median {mid['v']} (95% of the "
+                         f"shuffles in {mid['ci'] or '–'}), {reached if reached is not None else '–'} of {n} shuffles "
+                         "reaching the real AUC")
+    if zh:
+        return (f"**对照：打乱结局。** 把已知结局在社群之间随机打乱 {n} 次（种子从 {seed + 1} 起），"
+                "每次用同样的交叉验证：" + "；".join(parts) + "。打乱后没有可学的信号，AUC 应在 0.5 附近；"
+                "真实 AUC 只有明显高于打乱后的范围才说明预测有用。")
+    return (f"**Check: shuffled fates.** The known fates shuffled among the communities {n} times (seeds from "
+            f"{seed + 1}), each run through the same cross-validation: " + "; ".join(parts) + ". Shuffled fates "
+            "hold no signal, so their AUC should sit near 0.5; the real AUC means something only where it stands "
+            "clear of their range.")
