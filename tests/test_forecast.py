@@ -289,3 +289,22 @@ def test_commlab_panel_without_as_of_takes_the_data_s_end_or_each_site_s_180_day
     assert capsys.readouterr().out.startswith("as-of: created+180d (each site at its own creation + 180 days")
     assert main(["panel", str(root), "--out", str(tmp_path / "se_b.csv"), "--as-of", "created+180d", *se]) == 0
     assert (tmp_path / "se_a.csv").read_bytes() == (tmp_path / "se_b.csv").read_bytes()
+
+
+def test_commlab_forecast_evaluate_shuffle_is_the_no_signal_check(planted, tmp_path, capsys):
+    """--shuffle SEED evaluates on the fates permuted among the communities: what a hand-shuffled file gives."""
+    _, panel, outcomes = planted
+    panel.to_csv(tmp_path / "panel.csv", index=False)
+    outcomes.to_csv(tmp_path / "o.csv", index=False)
+    by_hand = outcomes.assign(outcome=np.random.default_rng(3).permutation(outcomes["outcome"].to_numpy()))
+    by_hand.to_csv(tmp_path / "o_shuffled.csv", index=False)
+    common = ["--panel", str(tmp_path / "panel.csv"), "--at", "1,2", "--repeats", "2", "--boot", "100", "--json"]
+    assert main(["forecast", "evaluate", *common, "--outcomes", str(tmp_path / "o.csv"), "--shuffle", "3"]) == 0
+    shuffled = json.loads(capsys.readouterr().out)
+    assert main(["forecast", "evaluate", *common, "--outcomes", str(tmp_path / "o_shuffled.csv")]) == 0
+    assert shuffled["horizons"] == json.loads(capsys.readouterr().out)["horizons"]
+    assert shuffled["outcomes"]["shuffled_with_seed"] == 3
+    assert main(["forecast", "evaluate", *common, "--outcomes", str(tmp_path / "o.csv")]) == 0
+    real = json.loads(capsys.readouterr().out)
+    assert real["horizons"][0]["model"]["roc_auc"]["lo"] > 0.5  # the planted signal...
+    assert shuffled["horizons"][0]["model"]["roc_auc"]["lo"] < 0.5  # ...gone once the fates are shuffled

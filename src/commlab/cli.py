@@ -181,7 +181,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if args.action == "evaluate":
         _out(commands.evaluate_files(args.panel, args.outcomes, at=args.at, model=args.model,
                                      as_json=args.json, died=args.died, survived=args.survived,
-                                     repeats=args.repeats, boot=args.boot, seed=args.seed))
+                                     repeats=args.repeats, boot=args.boot, seed=args.seed, shuffle=args.shuffle))
     else:
         _out(commands.write_outcomes(args.data_dir, args.out, source=args.source, tz=args.tz, as_of=args.as_of,
                                      from_column=args.from_column, died=args.died,
@@ -324,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--repeats", metavar="N", type=int, default=5, help="cross-validation repeats (default: 5)")
     e.add_argument("--boot", metavar="N", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     e.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (default: 0)")
+    e.add_argument("--shuffle", metavar="SEED", type=int,
+                   help="first permute the outcomes among the communities with this seed: the no-signal check "
+                        "(its AUC should sit near 0.5)")
     o = fsub.add_parser("outcomes", parents=[common], help="write outcomes.csv from a column or a rule on activity")
     o.add_argument("data_dir", metavar="DATA_DIR")
     o.add_argument("--out", metavar="FILE", required=True, help="CSV to write")

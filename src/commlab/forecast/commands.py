@@ -113,8 +113,13 @@ def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str | None = No
 
 def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,6,8,12", model: str = "logit",
                    as_json: bool = False, died: list[str] | None = None, survived: list[str] | None = None,
-                   repeats: int = 5, boot: int = 1000, seed: int = 0) -> str:
-    """Evaluate the forecaster on a panel file and an outcomes file; the table (Markdown) or JSON."""
+                   repeats: int = 5, boot: int = 1000, seed: int = 0, shuffle: int | None = None) -> str:
+    """Evaluate the forecaster on a panel file and an outcomes file; the table (Markdown) or JSON.
+
+    With ``shuffle``, the outcomes are first permuted among the communities with that seed
+    (:func:`commlab.forecast.early_warning.shuffled_outcomes`): the no-signal check, whose AUC should sit near
+    0.5.
+    """
     from commlab.forecast.evaluate import evaluate_forecaster
     from commlab.forecast.outcomes import read_outcomes, read_panel
 
@@ -123,6 +128,10 @@ def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,
         raise UsageError("--repeats and --boot must be at least 1")
     p = read_panel(panel)
     o = read_outcomes(outcomes, died=died, survived=survived)
+    if shuffle is not None:
+        from commlab.forecast.early_warning import shuffled_outcomes
+
+        o = shuffled_outcomes(o, shuffle)
     ev = evaluate_forecaster(p, o, at=horizons, model=model, n_repeats=repeats, n_boot=boot, random_state=seed)
     if as_json:
         payload = ev.to_dict()
@@ -130,12 +139,15 @@ def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,
                             "metrics": [c for c in p.columns if c not in ("community_id", "period", "p_start",
                                                                           "p_end")],
                             "ignored_columns": p.attrs.get("ignored", [])}
-        payload["outcomes"] = {"file": str(outcomes), "communities": len(o), "died": int(o["outcome"].sum())}
+        payload["outcomes"] = {"file": str(outcomes), "communities": len(o), "died": int(o["outcome"].sum()),
+                               "shuffled_with_seed": shuffle}
         return json.dumps(payload, ensure_ascii=False, indent=2)
     ignored = p.attrs.get("ignored", [])
     head = (f"{model} forecaster, {repeats}x repeated stratified CV over communities, {boot} bootstrap resamples; "
             f"panel {panel}: {p['community_id'].nunique()} communities; outcomes {outcomes}: {len(o)} "
-            f"({int(o['outcome'].sum())} died)")
+            f"({int(o['outcome'].sum())} died)"
+            + (f", SHUFFLED among the communities (seed {shuffle}): no signal to find" if shuffle is not None
+               else ""))
     if ignored:
         head += f"; text columns left out: {', '.join(ignored)}"
     return head + "\n\n" + ev.to_markdown()
