@@ -43,6 +43,7 @@ __all__ = [
     "DataValidationError",
     "Problem",
     "SourceFormatError",
+    "MalformedFile",
     "PlaybookError",
     "ParameterError",
     "NotebookExecutionError",
@@ -342,6 +343,36 @@ class SourceFormatError(CommlabError):
     """
 
     exit_code = 3
+
+
+class MalformedFile(SourceFormatError, ValueError):
+    """A data file is not well-formed: a CSV row cut short, or with more fields than the header; also a ``ValueError``.
+
+    Attributes
+    ----------
+    what : str
+        What is wrong.
+    file : str
+        The file ("" when the caller names it).
+    row : int or None
+        The row, numbered as a spreadsheet shows it (the header is row 1).
+    fix : str
+        How to fix it.
+
+    Examples
+    --------
+    >>> exc = MalformedFile("it has 2 of the header's 3 fields and no line end", file="events.csv", row=10,
+    ...                     fix="export it again")
+    >>> print(exc)
+    events.csv, row 10: it has 2 of the header's 3 fields and no line end; fix: export it again
+    >>> isinstance(exc, ValueError), exc.exit_code
+    (True, 3)
+    """
+
+    def __init__(self, what: str, *, file: str = "", row: int | None = None, fix: str = "") -> None:
+        self.what, self.file, self.row, self.fix = what, file, row, fix
+        where = ", ".join(p for p in (file, "" if row is None else f"row {row}") if p)
+        super().__init__((f"{where}: " if where else "") + what + (f"; fix: {fix}" if fix else ""))
 
 
 class PlaybookError(CommlabError):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from commlab.data.schema import GOAL
+from commlab.errors import NotFound
 
 __all__ = ["GoalMetric", "GOAL_METRICS", "DEFAULT_METRICS", "scorecard_metrics", "goal_of", "goal_table",
            "GoalRule", "GOAL_RULES", "goal_rule", "goal_rules_table", "goals_markdown", "without_citations"]
@@ -225,7 +226,7 @@ def scorecard_metrics(goal: str | None) -> tuple[GoalMetric, ...]:
     if goal is None or goal is pd.NA or (isinstance(goal, float) and goal != goal) or goal == "":
         return DEFAULT_METRICS
     if goal not in GOAL_METRICS:
-        raise KeyError(f"unknown goal {goal!r}; one of {', '.join(GOAL_METRICS)}")
+        raise NotFound(str(goal), GOAL_METRICS, kind="goal")
     return GOAL_METRICS[goal]
 
 

@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from commlab.errors import MalformedFile
+
 __all__ = [
     "ENCODINGS",
     "other_cjk_encoding",
@@ -221,9 +223,9 @@ def read_raw_table(path: str | Path) -> tuple[pd.DataFrame, str]:
     if p.suffix == ".gz":
         raw = gzip.decompress(raw)
     text, enc = decode_bytes(raw, name=str(p))
-    frame = _next_csv_chunk(pd.read_csv(io.StringIO(text), iterator=True, **_CSV_OPTIONS), None)
+    frame = _next_csv_chunk(pd.read_csv(io.StringIO(text), iterator=True, **_CSV_OPTIONS), None, str(p))
     if frame is not None:
-        check_last_row(text[-_TAIL:], len(frame.columns), len(frame))
+        check_last_row(text[-_TAIL:], len(frame.columns), len(frame), file=str(p))
     return frame, enc
 
 
@@ -231,7 +233,7 @@ def read_raw_table(path: str | Path) -> tuple[pd.DataFrame, str]:
 _TAIL = 1 << 16
 
 
-def check_last_row(tail: str, n_fields: int, n_rows: int) -> None:
+def check_last_row(tail: str, n_fields: int, n_rows: int, *, file: str = "") -> None:
     """Raise if the text (its last characters ``tail``) ends inside a row shorter than the header.
 
     A CSV cut short (a download or a copy interrupted) ends without a line end in the middle of a
@@ -240,8 +242,8 @@ def check_last_row(tail: str, n_fields: int, n_rows: int) -> None:
 
     Raises
     ------
-    ValueError
-        Naming the row (numbered as a spreadsheet shows it) and the fields it has.
+    MalformedFile
+        Naming the file, the row (numbered as a spreadsheet shows it) and the fields it has.
     """
     if not tail or tail.endswith(("\n", "\r")):
         return
@@ -250,20 +252,22 @@ def check_last_row(tail: str, n_fields: int, n_rows: int) -> None:
         return
     fields = next(csv.reader([last]), [])
     if fields and len(fields) < n_fields:
-        raise ValueError(f"the last row (row {n_rows + 1}) has {len(fields)} of the header's {n_fields} fields and "
-                         "no line end: the file looks cut short")
+        exc = MalformedFile(f"the last row (row {n_rows + 1}) has {len(fields)} of the header's {n_fields} fields and "
+                            "no line end", file=file, fix="the file looks cut short: copy or export it again")
+        exc.row = n_rows + 1
+        raise exc
 
 
 #: How every CSV table is read: all columns as text, only empty cells missing, no column taken as the index.
 _CSV_OPTIONS: dict = {"dtype": str, "keep_default_na": False, "na_values": [""], "index_col": False}
 
 
-def _next_csv_chunk(reader: pd.io.parsers.TextFileReader, rows: int | None) -> pd.DataFrame | None:
+def _next_csv_chunk(reader: pd.io.parsers.TextFileReader, rows: int | None, file: str = "") -> pd.DataFrame | None:
     """The next ``rows`` rows of ``reader`` (all when ``None``), column names stripped; ``None`` at the end.
 
     Raises
     ------
-    ValueError
+    MalformedFile
         If a row has more fields than the header (pandas would otherwise take the first
         columns as an index, or drop the extra fields).
     """
@@ -274,7 +278,14 @@ def _next_csv_chunk(reader: pd.io.parsers.TextFileReader, rows: int | None) -> p
         except StopIteration:
             return None
         except pd.errors.ParserWarning:
-            raise ValueError("a row has more fields than the header line; quote values that contain commas") from None
+            raise MalformedFile("a row has more fields than the header line", file=file,
+                                fix="quote values that contain commas") from None
+        except pd.errors.ParserError as exc:  # a row pandas cannot split ("Expected 2 fields in line 3, saw 3")
+            line = re.search(r"line (\d+)", str(exc))
+            exc2 = MalformedFile(f"not a readable CSV file ({str(exc).strip()})", file=file,
+                                 fix="quote values that contain commas; the file may be cut short or edited")
+            exc2.row = int(line.group(1)) if line else None
+            raise exc2 from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -315,7 +326,7 @@ def iter_raw_chunks(path: str | Path, rows: int) -> tuple[Iterator[pd.DataFrame]
         n = 0
         with pd.read_csv(p, encoding=enc, iterator=True, **_CSV_OPTIONS) as reader:
             first = True
-            while (frame := _next_csv_chunk(reader, rows)) is not None and (first or len(frame)):
+            while (frame := _next_csv_chunk(reader, rows, str(p))) is not None and (first or len(frame)):
                 first = False
                 n += len(frame)
                 width = len(frame.columns)
@@ -323,7 +334,7 @@ def iter_raw_chunks(path: str | Path, rows: int) -> tuple[Iterator[pd.DataFrame]
         if not first and p.suffix != ".gz":  # a .gz cut short fails its own end-of-stream check
             with open(p, "rb") as fh:
                 fh.seek(max(0, p.stat().st_size - _TAIL))
-                check_last_row(fh.read().decode(enc, errors="ignore"), width, n)
+                check_last_row(fh.read().decode(enc, errors="ignore"), width, n, file=str(p))
 
     return csv_chunks(), enc
 

@@ -27,7 +27,7 @@ from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.stored import StoredEvents, TemporaryFolder
 from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
-from commlab.errors import CommlabError, DataValidationError, Problem, UsageError
+from commlab.errors import CommlabError, DataValidationError, MalformedFile, Problem, UsageError
 
 __all__ = ["Dataset", "DataSummary", "check_dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
 
@@ -290,6 +290,9 @@ def _stream_checked(d: Path, path: Path, frames: dict[str, pd.DataFrame], files:
     try:
         got = stream_events(path, communities=frames["communities"], members=frames["members"], files=files,
                             tz=tz, work_dir=work, chunk_rows=chunk_rows, write=write and not problems)
+    except MalformedFile as exc:  # a CSV the reader cannot split: a problem of the file
+        problems.append(_unreadable(path, exc))
+        got = None
     except CommlabError:
         raise  # the events could not be written: not a problem of the file
     except Exception as exc:  # noqa: BLE001 - a corrupt file of any kind

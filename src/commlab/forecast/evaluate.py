@@ -33,6 +33,7 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from commlab.errors import InvalidArgument
 from commlab.forecast.features import horizon_features
 from commlab.forecast.model import CommunityForecaster, outcome_vector
 from commlab.forecast.outcomes import trim_to_outcome_window
@@ -233,9 +234,10 @@ def evaluate_forecaster(panel: pd.DataFrame, outcomes: pd.DataFrame | pd.Series 
     """
     horizons = sorted({int(k) for k in at})
     if not horizons or horizons[0] < 1:
-        raise ValueError(f"horizons must be whole numbers from 1, got {list(at)}")
+        raise InvalidArgument(f"horizons must be whole numbers from 1, got {list(at)}")
     if n_splits < 2 or n_repeats < 1 or n_boot < 0 or not 0 < ci < 1:
-        raise ValueError("n_splits must be >= 2, n_repeats >= 1, n_boot >= 0 and ci in (0, 1)")
+        raise InvalidArgument(f"n_splits must be >= 2, n_repeats >= 1, n_boot >= 0 and ci in (0, 1); got {n_splits}, "
+                              f"{n_repeats}, {n_boot} and {ci}")
     if isinstance(outcomes, pd.DataFrame):
         panel = trim_to_outcome_window(panel, outcomes)
     template = CommunityForecaster(model=model, random_state=random_state, **params)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import get_metric
+from commlab.errors import InvalidArgument
 from commlab.forecast.features import LEVEL, TREND, feature_metric, is_panel
 from commlab.rules import Rule, default_rules
 
@@ -170,7 +171,8 @@ def explain_risk(forecaster: CommunityForecaster, panel: pd.DataFrame, *, top: i
 
     check_is_fitted(forecaster, "estimator_")
     if not is_panel(panel):
-        raise ValueError("explain needs a panel (columns community_id, period and metrics)")
+        raise InvalidArgument("explain needs a panel (columns community_id, period and metrics): pass the output of "
+                              "commlab.analysis.panel.community_panel")
     feats, ids = forecaster._matrix(panel, reset=False)
     names = list(forecaster.feature_names_in_)
     k = forecaster.horizon_

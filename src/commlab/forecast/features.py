@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.panel import panel_metric_columns
+from commlab.errors import InvalidArgument
 
 __all__ = ["LEVEL", "TREND", "horizon_features", "feature_metric", "is_panel"]
 
@@ -66,12 +67,13 @@ def horizon_features(panel: pd.DataFrame, horizon: int, *, metrics: Sequence[str
         If ``horizon`` is below 1 or a named metric is not a column.
     """
     if int(horizon) != horizon or horizon < 1:
-        raise ValueError(f"horizon must be a whole number from 1, got {horizon!r}")
+        raise InvalidArgument(f"horizon must be a whole number from 1, got {horizon!r}")
     horizon = int(horizon)
     cols = panel_metric_columns(panel) if metrics is None else list(metrics)
     missing = [c for c in cols if c not in panel.columns]
     if missing:
-        raise ValueError(f"metric column(s) not in the panel: {', '.join(missing)}")
+        raise InvalidArgument(f"metric column(s) not in the panel: {', '.join(missing)}; the panel has: "
+                              f"{', '.join(panel_metric_columns(panel))}")
     p = panel[["community_id", "period", *cols]]
     p = p[p["period"] <= horizon]
     present = p.loc[p["period"] == horizon, "community_id"].astype(str)

@@ -46,6 +46,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from commlab.errors import InvalidArgument
 from commlab.forecast.features import horizon_features, is_panel
 
 __all__ = ["MODELS", "CALIBRATIONS", "CommunityForecaster", "outcome_vector"]
@@ -185,7 +186,7 @@ class CommunityForecaster(ClassifierMixin, BaseEstimator):
                 learning_rate=self.learning_rate, max_depth=self.max_depth, max_iter=self.n_rounds,
                 min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
                 class_weight="balanced", early_stopping=False, random_state=self.random_state))
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        raise InvalidArgument(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
 
     def _matrix(self, X: Any, *, reset: bool, horizon: int | None = None) -> tuple[Any, pd.Index | None]:
         """Features (and community ids when ``X`` is a panel)."""
@@ -223,7 +224,7 @@ class CommunityForecaster(ClassifierMixin, BaseEstimator):
             If fewer than two classes remain, or ``model``/``calibration`` is unknown.
         """
         if self.calibration not in CALIBRATIONS:
-            raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}")
+            raise InvalidArgument(f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}")
         panel_input = is_panel(X)
         self.horizon_ = (self.horizon if horizon is None else horizon) if panel_input else None
         feats, ids = self._matrix(X, reset=True, horizon=self.horizon_)
@@ -238,10 +239,10 @@ class CommunityForecaster(ClassifierMixin, BaseEstimator):
         check_classification_targets(yv)
         kind = type_of_target(yv)
         if kind != "binary":
-            raise ValueError(f"Only binary classification is supported. The type of the target is {kind}: the "
+            raise InvalidArgument(f"Only binary classification is supported. The type of the target is {kind}: the "
                              "outcomes must be died or survived")
         if len(np.unique(yv)) < 2:
-            raise ValueError("the outcomes hold one class only: a forecaster needs communities that died and "
+            raise InvalidArgument("the outcomes hold one class only: a forecaster needs communities that died and "
                              "communities that survived")
         self.classes_ = np.unique(yv)
         y01 = (yv == self.classes_[1]).astype(int)
@@ -297,7 +298,8 @@ class CommunityForecaster(ClassifierMixin, BaseEstimator):
             ``community_id, p_die, rank`` (1 = most at risk).
         """
         if not is_panel(panel):
-            raise ValueError("risk() needs a panel (columns community_id, period and metrics)")
+            raise InvalidArgument("risk() needs a panel (columns community_id, period and metrics): pass the output of "
+                              "commlab.analysis.panel.community_panel")
         p, ids = self._proba(panel)
         out = pd.DataFrame({"community_id": ids.astype(str) if ids is not None else [], "p_die": p})
         out = out.sort_values(["p_die", "community_id"], ascending=[False, True]).reset_index(drop=True)

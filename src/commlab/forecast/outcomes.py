@@ -20,7 +20,7 @@ from commlab.analysis.panel import panel_metric_columns
 from commlab.data.io import read_raw_table
 from commlab.data.load import Dataset
 from commlab.data.schema import STAFF_ROLES
-from commlab.errors import DataValidationError, Problem, UsageError
+from commlab.errors import DataValidationError, InvalidArgument, Problem, UsageError
 
 __all__ = [
     "DIED_LABELS",
@@ -210,7 +210,7 @@ def derive_outcomes(data: Dataset | Tables | Mapping[str, Any], *, as_of: Any, w
         If ``window_days`` or ``min_active`` is below 1.
     """
     if window_days < 1 or min_active < 1:
-        raise ValueError(f"window_days and min_active must be at least 1, got {window_days} and {min_active}")
+        raise InvalidArgument(f"window_days and min_active must be at least 1, got {window_days} and {min_active}")
     tables = as_tables(data)
     communities = tables.frame("communities")
     ends = resolve_as_of(as_of, communities)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from commlab.data.load import Dataset
-from commlab.errors import UsageError
+from commlab.errors import InvalidArgument, UsageError
 from commlab.importers.base import (
     ImportFormatError,
     ImportReport,
@@ -73,7 +73,7 @@ def register(name: str, func: Converter) -> Converter:
         ``func``, so this can be used as a decorator factory's body.
     """
     if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"format names are letters, digits and '_': {name!r}")
+        raise InvalidArgument(f"format names are letters, digits and '_': {name!r}")
     FORMATS[name] = func
     WRITERS.pop(name, None)  # a replaced converter must not be bypassed by the old format's writer
     return func

@@ -37,7 +37,7 @@ from commlab.data.coerce import check_table
 from commlab.data.io import check_last_row, decode_bytes
 from commlab.data.load import Dataset
 from commlab.data.validate import cross_table_problems
-from commlab.errors import DataValidationError, Problem, SourceFormatError
+from commlab.errors import DataValidationError, MalformedFile, Problem, SourceFormatError
 
 __all__ = [
     "ImportFormatError",
@@ -995,8 +995,8 @@ def read_csv_text(text: str, where: str | Path) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     try:
         check_last_row(text[-(1 << 16):], len(frame.columns), len(frame))
-    except ValueError as exc:
-        raise ImportFormatError(where, str(exc), "export the file again", record=f"line {text.count(chr(10)) + 1}",
+    except MalformedFile as exc:
+        raise ImportFormatError(where, exc.what, "export the file again", record=f"line {text.count(chr(10)) + 1}",
                                 ) from None
     return frame
 

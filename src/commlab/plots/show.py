@@ -26,6 +26,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from commlab.errors import InvalidArgument
+
 __all__ = [
     "CONTENT_PX", "PX_PER_INCH", "FULL_WIDTH", "RENDER_SCALE", "MIN_TEXT_PX", "MIN_FONT_PT",
     "DrawnText", "set_alt", "alt_text", "drawn_texts", "render", "show",
@@ -142,7 +144,7 @@ def show(fig: Figure | Axes, *, alt: str | None = None) -> None:
     f = _figure(fig)
     alt = alt or alt_text(f)
     if not alt.strip():
-        raise ValueError("a figure shown in a report needs alt text: pass alt= or call set_alt()")
+        raise InvalidArgument("a figure shown in a report needs alt text: pass alt= or call set_alt()")
     data, width, texts = render(f)
     scale = min(1.0, CONTENT_PX / width)
     meta = {"commlab": {
