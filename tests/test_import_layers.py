@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("definitions", (
         "commlab.analysis", "commlab.analysis.daymask", "commlab.analysis.features_sql",
         "commlab.analysis.metrics", "commlab.analysis.metrics_sql", "commlab.analysis.practices",
-        "commlab.analysis.metric_text",
+        "commlab.analysis.metric_text", "commlab.analysis.periods",
     )),
     ("engines", ("commlab.engines", "commlab.engines.*")),
     ("analysis", ("commlab.analysis.*",)),
