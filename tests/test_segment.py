@@ -275,3 +275,28 @@ def test_a_number_of_segments_asked_for_is_not_lowered():
         MemberSegmenter(n_clusters=3).fit(X)
     with pytest.raises(ValueError):
         MemberSegmenter(n_clusters="auto").fit(np.empty((0, 2)))
+
+
+def test_k_search_is_bounded_and_stable_at_every_size(monkeypatch):
+    """The k search sees at most ``subsample`` rows at 4x and 16x that size, and what it finds does not move:
+    the same k for every seed and size, segments agreeing with a search over every row (issue 25)."""
+    seen: list[int] = []
+    real = MemberSegmenter._model
+
+    def spy(self, k, seed):
+        model = real(self, k, seed)
+        fit = model.fit
+        model.fit = lambda Z, *a, **kw: (seen.append(len(Z)), fit(Z, *a, **kw))[1]
+        return model
+
+    monkeypatch.setattr(MemberSegmenter, "_model", spy)
+    for n in (2_000, 8_000):
+        X, y = _blobs(n, seed=n)
+        full = MemberSegmenter(k_min=2, k_max=6, n_init=2, subsample=None, random_state=0).fit(X)
+        for seed in (0, 1):
+            seen.clear()
+            seg = MemberSegmenter(k_min=2, k_max=6, n_init=2, subsample=500, random_state=seed).fit(X)
+            assert seen[:-1] == [500] * 5 and seen[-1] == n  # 5 candidates on the sample, then k on every row
+            assert seg.n_clusters_ == full.n_clusters_ == 4
+            assert adjusted_rand_score(full.labels_, seg.labels_) > 0.99
+            assert adjusted_rand_score(y, seg.labels_) > 0.95
