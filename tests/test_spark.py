@@ -29,6 +29,9 @@ COMMUNITIES = ["c02", "c08", "c09"]
 METRICS = ["active_share_30d", "stickiness", "content_share_top1", "median_first_response_hours", "retention_30d",
            "days_to_activity_floor", "repeat_purchase_rate", "event_lift", "density", "vertical_focus"]
 
+#: SQL metrics and the network ones (whose edge lists come back to the driver), for the collect spy.
+SPY_METRICS = ["active_share_30d", "median_first_response_hours", "density", "vertical_focus"]
+
 
 def _missing() -> str | None:
     for mod in ("pyspark", "sqlglot"):
@@ -169,3 +172,53 @@ def test_practice_metrics_spark_equal_duckdb(engine, samples_dir, seed):
     want = DuckDBEngine().compute_metrics(ds, as_of=as_of, window=None, metrics=ids)
     assert want["value"].notna().sum() >= 20
     _compare(got, want)
+
+
+def test_spark_collects_aggregates_only_from_stored_events(engine, samples_dir, tmp_path, monkeypatch):
+    """Events stored in a run's data cache go to Spark as a file: the driver never reads them into pandas,
+    and what Spark hands back (``toPandas``/``collect``) is never event-level (one row per event)."""
+    from commlab.data.cache import CACHE_ENV
+    from commlab.data.stored import StoredEvents
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    load_dataset(samples_dir)  # the runner's load: validates and stores the data
+    ds = load_dataset(samples_dir, communities=COMMUNITIES)
+    assert isinstance(ds.events_source, StoredEvents)
+    n_events = int(ds.events_source.counts().sum())
+    assert n_events > 10 * len(ds.members)
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the events were read into pandas on the driver")
+
+    collected: list[tuple[str, int, list[str]]] = []
+    frame_class = type(engine.session().range(1))  # pyspark 4: the classic DataFrame, which does the work
+
+    def spy(name):
+        original = getattr(frame_class, name)
+
+        def wrapped(self, *args, **kwargs):
+            out = original(self, *args, **kwargs)
+            rows = out.num_rows if hasattr(out, "num_rows") else len(out)
+            collected.append((name, rows, list(self.columns)))
+            return out
+        return wrapped
+
+    monkeypatch.setattr(StoredEvents, "read", no_read)
+    for name in ("toPandas", "collect", "toArrow"):
+        monkeypatch.setattr(frame_class, name, spy(name))
+    feats = engine.member_features(ds.events_source, ds.members, as_of=AS_OF)
+    metrics = engine.compute_metrics(ds, as_of=AS_OF, window=None, metrics=SPY_METRICS)
+    monkeypatch.undo()
+    assert engine.failures_ == {}, engine.failures_
+    # aggregates only: member features (a row per member), metric values, interaction pairs with their weights;
+    # an event-level collect would carry the event columns, or a row per event (36,081 here)
+    largest = max(collected, key=lambda c: c[1])
+    assert largest[1] < n_events / 5, largest
+    assert not [c for c in collected if {"ts", "event_type"} & set(c[2])], collected
+    assert max(n for name, n, cols in collected if "tenure_days" in cols) == len(ds.members)
+    # and the same numbers as DuckDB
+    want = DuckDBEngine().member_features(ds.events_source, ds.members, as_of=AS_OF)
+    for f in FEATURES:
+        np.testing.assert_allclose(feats[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=f.id)
+    _compare(metrics, DuckDBEngine().compute_metrics(ds, as_of=AS_OF, window=None, metrics=SPY_METRICS))

@@ -186,6 +186,38 @@ class SparkEngine:
         pdf.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
         return self.session().read.parquet(str(path))
 
+    def _stored(self, events: StoredEvents, name: str) -> Any:
+        """Stored events (a data cache entry) as a Spark DataFrame, never read into pandas on the driver.
+
+        Spark reads the file itself when its times are in micro- or milliseconds (as the streamed
+        import writes them); a file with nanosecond times, which Spark's Parquet reader refuses
+        (``TIMESTAMP(NANOS,true)``), is first copied to ``scratch`` in microseconds by DuckDB, which
+        streams it (bounded memory, no DataFrame). The community restriction becomes a filter Spark
+        pushes down to the file.
+        """
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(events.path)
+        nanos = [f.name for f in schema if getattr(f.type, "unit", None) == "ns"]
+        path = events.path
+        if nanos:
+            import duckdb
+
+            path = self._scratch() / f"{name}-{uuid.uuid4().hex}.parquet"
+            con = duckdb.connect()
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                micros = ", ".join(f'CAST("{c}" AS TIMESTAMPTZ) AS "{c}"' for c in nanos)
+                con.execute(f"COPY (SELECT * REPLACE ({micros}) FROM "
+                            f"read_parquet('{str(events.path).replace(chr(39), chr(39) * 2)}')) "
+                            f"TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+            finally:
+                con.close()
+        df = self.session().read.parquet(str(path))
+        if events.communities is not None:
+            df = df.where(df["community_id"].isin(list(events.communities)))
+        return df
+
     def register_tables(self, **sources: Source) -> dict[str, str]:
         """Temp views ``c_<table>`` of every canonical column, typed, NULL where absent."""
         spark = self.session()
@@ -194,9 +226,7 @@ class SparkEngine:
             if isinstance(src, pd.DataFrame):
                 df = self._frame(src, f"src_{name}")
             elif isinstance(src, StoredEvents):
-                # a local cache file with nanosecond times, which Spark's Parquet reader refuses:
-                # handed over like a DataFrame (a cluster reads its data from shared storage instead)
-                df = self._frame(src.read(), f"src_{name}")
+                df = self._stored(src, f"src_{name}")
             else:
                 paths = source_paths(src)
                 if source_format(paths) == "parquet":
