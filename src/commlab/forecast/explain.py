@@ -238,11 +238,14 @@ def _sentence(metric: str, value: float, typical: float, trend: float, side: str
     side_word = _w(side, lang) if side else ""
     pts = push * 100
     if zh:
-        head = (f"{name}{side_word}：{where}为 {v}（{_w('typical', lang)} {t}）{moving}，"
+        gap = "" if pd.isna(value) else " "  # a space between Chinese and a number, none before a word
+        head = (f"{name}{side_word}：{where}为{gap}{v}（{_w('typical', lang)} {t}）{moving}，"
                 f"使死亡风险提高 {pts:.0f} 个百分点。")
     else:
-        head = (f"{name} is {side_word}: {v} {where} ({_w('typical', lang)} {t}){moving}; it raises the risk of "
-                f"dying by {pts:.0f} points.")
+        lead = f"{name} is {side_word}" if side_word else name  # an undefined value has no side
+        unit = "point" if f"{pts:.0f}" == "1" else "points"
+        head = (f"{lead}: {v} {where} ({_w('typical', lang)} {t}){moving}; it raises the risk of "
+                f"dying by {pts:.0f} {unit}.")
     if rule is not None:
         tail = (f"对策：{rule.title.get(lang)}——{rule.action.get(lang)}（{rule.practice}）" if zh else
                 f"Play: {rule.title.get(lang)} — {rule.action.get(lang)} ({rule.practice})")
