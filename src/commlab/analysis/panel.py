@@ -50,6 +50,7 @@ __all__ = [
     "PANEL_INFO",
     "panel_periods",
     "cut_tables",
+    "member_activity",
     "dormant_periods",
     "community_panel",
     "panel_metric_columns",
@@ -165,6 +166,22 @@ def cut_tables(tables: Tables, periods: pd.DataFrame) -> tuple[Tables, pd.DataFr
     return Tables(order(c, communities), order(m, members), order(e, events)), keys
 
 
+def member_activity(tables: Tables) -> pd.DataFrame:
+    """The events that count as a member being active: ``community_id, member_id, ts`` (ids as text).
+
+    Any event but ``join`` and ``leave``, by a member whose role is not staff (owner, staff, bot). One
+    definition for the panel's dormancy (:func:`dormant_periods`) and the activity rule of the outcomes
+    (:func:`commlab.forecast.outcomes.derive_outcomes`).
+    """
+    events = tables.frame("events")
+    members = tables.frame("members")
+    staff = members.loc[members["role"].astype(str).isin(STAFF_ROLES), ["community_id", "member_id"]].astype(str)
+    ev = events.loc[~events["event_type"].astype(str).isin(("join", "leave")), ["community_id", "member_id", "ts"]]
+    ev = ev.astype({"community_id": str, "member_id": str})
+    ev = ev.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")
+    return ev.loc[ev["_staff"].isna(), ["community_id", "member_id", "ts"]]
+
+
 def dormant_periods(tables: Tables, periods: pd.DataFrame, *, days: int = 30) -> pd.Series:
     """Whether each period of ``periods`` is dormant: no member activity in the ``days`` days up to its end.
 
@@ -184,13 +201,7 @@ def dormant_periods(tables: Tables, periods: pd.DataFrame, *, days: int = 30) ->
         Aligned with ``periods``. Activity is any event but ``join`` and ``leave`` by a member whose
         role is not staff (owner, staff, bot); only events up to ``p_end`` are read.
     """
-    events = tables.frame("events")
-    members = tables.frame("members")
-    staff = members.loc[members["role"].astype(str).isin(STAFF_ROLES), ["community_id", "member_id"]].astype(str)
-    ev = events.loc[~events["event_type"].astype(str).isin(("join", "leave")), ["community_id", "member_id", "ts"]]
-    ev = ev.astype({"community_id": str, "member_id": str})
-    ev = ev.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")
-    ev = ev[ev["_staff"].isna()]
+    ev = member_activity(tables)
     times = {cid: np.sort(pd.to_datetime(g["ts"], utc=True).to_numpy(dtype="datetime64[ns]"))
              for cid, g in ev.groupby("community_id")}
     communities = tables.frame("communities")

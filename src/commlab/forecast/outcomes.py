@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Tables, as_tables, resolve_as_of
-from commlab.analysis.panel import panel_metric_columns
+from commlab.analysis.panel import member_activity, panel_metric_columns
 from commlab.data.io import read_raw_table
 from commlab.data.load import Dataset
-from commlab.data.schema import STAFF_ROLES
 from commlab.errors import DataValidationError, InvalidArgument, Problem, UsageError
 
 __all__ = [
@@ -215,13 +214,7 @@ def derive_outcomes(data: Dataset | Tables | Mapping[str, Any], *, as_of: Any, w
     communities = tables.frame("communities")
     ends = resolve_as_of(as_of, communities)
     starts = ends - pd.Timedelta(days=window_days)
-    events = tables.frame("events")
-    members = tables.frame("members")
-    staff = members.loc[members["role"].astype(str).isin(STAFF_ROLES), ["community_id", "member_id"]].astype(str)
-    ev = events.loc[~events["event_type"].astype(str).isin(("join", "leave")), ["community_id", "member_id", "ts"]]
-    ev = ev.astype({"community_id": str, "member_id": str})
-    ev = ev.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")
-    ev = ev[ev["_staff"].isna()]
+    ev = member_activity(tables)
     ts = pd.to_datetime(ev["ts"], utc=True)
     lo = ev["community_id"].map(starts)
     hi = ev["community_id"].map(ends)
