@@ -163,6 +163,7 @@ _RANK_CSS = """
   .cl-forecast-rank td.cl-fr-name { font-weight: 600; background: #f6f8fa; }
   .cl-forecast-rank td::before { color: #57606a; margin-right: .4em; }
   .cl-forecast-rank td.cl-fr-block::before { display: block; }
+  .cl-forecast-rank td.cl-fr-none { display: none; }  /* no play column for a community whose values are hidden */
 __LABELS__
 }
 """
@@ -197,13 +198,13 @@ _RANK = _ENV.from_string("""
 {% if r.hidden %}{{ r.hidden }}
 {% elif r.drivers %}<ul>
 {% for d in r.drivers %}
-<li><b>{{ d.name }}</b> {{ d.side }}{{ colon }}{{ d.value }} ({{ d.typical_label }} {{ d.typical }})
+<li><b>{{ d.name }}</b>{% if d.side %} {{ d.side }}{% endif %}{{ colon }}{{ d.value }} ({{ d.typical_label }} {{ d.typical }})
 {%- if d.trend %}, {{ d.trend }}{% endif %} — {{ d.push }}</li>
 {% endfor %}
 </ul>
 {% else %}{{ none }}{% endif %}
 </td>
-<td class="cl-fr-block" style="text-align: left">
+<td class="cl-fr-block{% if r.hidden %} cl-fr-none{% endif %}" style="text-align: left">
 {% if r.plays %}<ul>
 {% for p in r.plays %}
 <li><b>{{ p.title }}</b>{{ colon }}{{ p.action }} <small>({{ p.practice }})</small></li>
