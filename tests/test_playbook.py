@@ -361,6 +361,19 @@ def test_k_anonymity_below_two_is_refused_in_the_playbook(project: Path, k: int)
         load_playbook(write_playbook(project, report={"k_anonymity": k}))
 
 
+@pytest.mark.parametrize("top", [0, 21, -3])
+def test_top_actions_out_of_bounds_is_refused_in_the_playbook(project: Path, top: int) -> None:
+    with pytest.raises(PlaybookError, match=rf"report\.top_actions: top_actions must be from 1 to 20 .*given {top}"):
+        load_playbook(write_playbook(project, report={"top_actions": top}))
+
+
+def test_top_actions_defaults_to_six_and_is_read_from_the_playbook(project: Path) -> None:
+    assert load_playbook(write_playbook(project)).report.top_actions == 6
+    assert load_playbook(write_playbook(project, "three.yaml", report={"top_actions": 3})).report.top_actions == 3
+    with pytest.raises(PlaybookError, match=r"report\.top_actions"):
+        load_playbook(write_playbook(project, "text.yaml", report={"top_actions": "many"}))
+
+
 def test_k_min_group_below_two_is_refused_from_the_command_line_and_the_playbook(project: Path) -> None:
     demo = load_playbook(DEMO)
     for k in ("0", "1", "-5"):

@@ -249,3 +249,60 @@ def test_weekday_and_metric_labels_are_horizontal(samples):
         assert len(labels) == len(directional) > 40 and all(t.get_rotation() == 0 for t in labels)  # metric rows
         assert "members" not in [t.get_text() for t in labels]
         plt.close(fig)
+
+
+# --- the client part's figures drawn a second time for a phone (issue 21: 3-4 px text at 390 px before) ------
+
+
+def phone_figure(name: str, lang: str, samples) -> plt.Figure:
+    """The phone rendering of a client figure, as notebooks 01 and 03 draw it (``phone=True``)."""
+    from commlab.plots import health, overview
+
+    if name == "daily_1":
+        daily = samples["daily"][samples["daily"]["community_id"] == "c04"]
+        return overview.plot_daily_activity(daily, samples["names"], lang=lang, phone=True).figure
+    if name == "daily_3":
+        daily = samples["daily"][samples["daily"]["community_id"].isin(["c01", "c03", "c04"])]
+        return overview.plot_daily_activity(daily, samples["names"], lang=lang, phone=True).figure
+    if name == "daily_11":
+        return overview.plot_daily_activity(samples["daily"], samples["names"], lang=lang, phone=True).figure
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"economy_index": rng.random(11), "economy": ["fan", "community"] * 5 + ["fan"]}, index=NAMES)
+    return health.plot_economy_index(table, lang=lang, phone=True).figure
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("name", ["daily_1", "daily_3", "daily_11", "economy"])
+def test_phone_rendering_keeps_text_at_least_9_px_in_a_phone_column(name, lang, samples):
+    from commlab.plots.show import PHONE_PX
+
+    fig = phone_figure(name, lang, samples)
+    _, width, texts = render(fig)
+    plt.close(fig)
+    # shown 1:1 in a 390 px window (column 364 px); at most a little shrunk in a 360 px one (334 px)
+    assert 250 <= width <= 364, f"{name}: {width} px wide"
+    scale = min(1.0, PHONE_PX / width)
+    small = [(t.text, round(t.px(scale), 1)) for t in texts if t.px(scale) < MIN_TEXT_PX]
+    assert texts and not small, f"{name}: text under {MIN_TEXT_PX} px on a 360 px phone: {small[:5]}"
+    desktop = figure(name if name != "daily_1" else "daily_3", lang, samples)
+    assert alt_text(desktop) and alt_text(fig)  # described like the desktop figure
+    plt.close(desktop)
+
+
+def test_phone_daily_activity_draws_two_panels_a_row_and_at_most_twelve(samples):
+    from commlab.plots.overview import PHONE_COLUMNS, PHONE_MAX_PANELS
+
+    fig = phone_figure("daily_11", "zh", samples)
+    visible = [a for a in fig.axes if a.get_visible()]
+    assert len(visible) == 11 and len({round(a.get_position().x0, 2) for a in visible}) == PHONE_COLUMNS
+    plt.close(fig)
+    names = {f"c{i:03d}": f"社群{i}" for i in range(30)}
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    daily = pd.DataFrame([(d, c, i + 1) for i, c in enumerate(names) for d in days],
+                         columns=["date", "community_id", "active_members"])
+    from commlab.plots.overview import plot_daily_activity
+
+    fig = plot_daily_activity(daily, names, lang="en", phone=True).figure
+    assert len([a for a in fig.axes if a.get_visible()]) == PHONE_MAX_PANELS
+    assert f"the {PHONE_MAX_PANELS} most active of 30 communities" in fig.get_suptitle()
+    plt.close(fig)

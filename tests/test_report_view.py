@@ -7,7 +7,7 @@ import pytest
 
 from commlab.data.load import DataSummary
 from commlab.recommend import SCHEMA
-from commlab.report_view import CLIENT_ACTIONS, client_view, scope_line
+from commlab.report_view import CLIENT_ACTIONS, client_view, scope_line, scope_note
 
 
 @pytest.mark.parametrize("lang,expected", [
@@ -76,12 +76,66 @@ def test_scorecard_hides_small_groups_and_colours_against_the_median() -> None:
     rows = {r.community: r for r in sc.rows}
     assert list(rows) == ["甲群", "乙群", "丙群", "d"]  # an id where the name is missing
     assert [c.text for c in rows["甲群"].cells] == ["200", "50%", "90%"]
-    assert [c.text for c in rows["乙群"].cells] == ["300", "70%", "—"]  # a hidden value, not a missing one
-    assert [c.text for c in rows["丙群"].cells] == ["3", "—", "—"] and "少于 5 人" in rows["丙群"].note
+    assert [c.text for c in rows["乙群"].cells] == ["300", "70%", "隐藏"]  # a hidden value, not a missing one
+    assert [c.text for c in rows["丙群"].cells] == ["3", "隐藏", "隐藏"] and "少于 5 人" in rows["丙群"].note
     # medians over the communities shown (a, b, d): active 60 %, so a is worse, b better, d at the median
     assert [c.tone for c in rows["甲群"].cells][1:] == ["bad", "good"] and rows["d"].cells[1].tone == ""
-    assert "1 个数值代表的成员少于 5 人" in sc.hidden_note
+    assert sc.hidden_note.startswith("隐藏：所代表的成员少于 5 人，为保护隐私不显示（1 个数值")
+    assert "无数据" not in sc.hidden_note  # every value is there or hidden: no "no data" note
     assert view.first_run and view.changes is None and view.scope == "分析范围：4 个社群，653 名成员。"
+
+
+@pytest.mark.parametrize("lang,none,hidden,hidden_note,none_note", [
+    ("zh", "无数据", "隐藏", "隐藏：所代表的成员少于 5 人，为保护隐私不显示", "无数据：无法计算"),
+    ("en", "no data", "hidden", "hidden: standing for fewer than 5 members, not shown for privacy",
+     "no data: cannot be computed"),
+])
+def test_a_value_that_cannot_be_computed_reads_apart_from_a_hidden_one(lang, none, hidden, hidden_note,
+                                                                        none_note) -> None:
+    """A response rate with no questions and a hidden retention read "–" and "—" before: alike, and "—" looks like
+    the character 一 in a CJK font. Now two words, each explained under the scorecard."""
+    summary = _summary(previous=False)
+    for f in summary["recommendations"]["facts"]:
+        if f["community_id"] == "d" and f["metric_id"] == "retention_30d":
+            f["value"] = None  # not suppressed: nothing to compute it from
+    sc = client_view(summary, {}, lang=lang, k=5).scorecard
+    rows = {r.community: r for r in sc.rows}
+    assert [c.text for c in rows["b"].cells][2] == hidden and [c.text for c in rows["d"].cells][2] == none
+    assert not rows["d"].cells[2].numeric and not rows["b"].cells[2].numeric
+    assert sc.hidden_note.startswith(hidden_note) and none_note in sc.hidden_note
+
+
+def test_the_scope_counts_members_as_the_scorecard_does_and_says_what_it_leaves_out() -> None:
+    """The Cardano import: 3,988 accounts in the data, 3,987 members on the scorecard (the "Community" bot)."""
+    line = "1 communities, 3988 members, 4363 events, 2021-04-27 → 2021-12-04 (UTC)"
+    facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 3987.0}]}
+    summary = {"01_overview": {"data": line}, "recommendations": facts}
+    assert scope_line(summary, "zh") == "分析范围：1 个社群，3,987 名成员，4,363 条事件，2021-04-27 至 2021-12-04。"
+    assert scope_line(summary, "en") == "Analysed: 1 community, 3,987 members, 4,363 events, 2021-04-27 to 2021-12-04."
+    assert scope_note(summary, "zh") == ("成员数与计分卡口径一致（分析时点在群内的普通成员）；"
+                                         "数据中另有 1 个官方、机器人、已退出或分析时点后加入的账号。")
+    assert scope_note(summary, "en").endswith("the data hold 1 more accounts: staff, bots, members who left or "
+                                              "joined later.")
+    view = client_view(summary, {}, lang="en")
+    assert view.scope == scope_line(summary, "en") and view.scope_note == scope_note(summary, "en")
+    facts["facts"][0]["value"] = None  # unknown for a community: the data's count, said as it is
+    assert scope_line(summary, "en").startswith("Analysed: 1 community, 3,988 members, 4,363 events")
+    assert scope_note(summary, "en") == ""
+
+
+@pytest.mark.parametrize("top", [1, 3, 8, 20])
+def test_the_playbook_chooses_how_many_actions_the_client_part_shows(top: int) -> None:
+    view = client_view(_summary(previous=False), {}, lang="en", top_actions=top)
+    assert len(view.actions) == min(top, 8) and view.actions_more == 8 - min(top, 8)
+    assert [a.title for a in view.actions] == ["r1-a", "r1-b", "r2-a", "r3-a", "r4-d", "r5-a", "r6-b", "r7-d"][:top]
+
+
+@pytest.mark.parametrize("top", [0, 21, -1, 2.5, True])
+def test_top_actions_out_of_bounds_is_refused(top) -> None:
+    from commlab.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="top_actions must be a whole number from 1 to 20"):
+        client_view(_summary(previous=False), {}, lang="en", top_actions=top)
 
 
 def test_actions_put_each_communitys_worst_first_and_all_stay_in_the_appendix() -> None:

@@ -46,12 +46,21 @@ def _value(metric: str, value: Any, lang: str) -> str:
     return format_value(value, evidence_unit(metric), lang)
 
 
+#: How a multiple reads in each language's phrases, and what it becomes under 1 (``{v}`` then a percentage):
+#: "是前 3 天的 0.0032 倍" reads "是前 3 天的 0.3%", "at 0.0032 times those" reads "at 0.3% of those".
+_TIMES = {"zh": ("{v} 倍", "{v}"), "en": ("{v} times", "{v} of")}
+
+
 def _phrase(metric: str, value: Any, lang: str) -> str:
     words = METRIC_WORDS.get(metric)
     v = _value(metric, value, lang)
     if words is None:
         return f"{_label(metric, lang)} {v}"
-    return (words[2] if lang == "zh" else words[3]).format(v=v)
+    phrase = words[2] if lang == "zh" else words[3]
+    times, share = _TIMES["zh" if lang == "zh" else "en"]
+    if times in phrase and isinstance(value, int | float) and 0 <= value < 1:
+        return phrase.replace(times, share).format(v=format_value(value, "share", lang))
+    return phrase.format(v=v)
 
 
 def _signed(text: str, value: float) -> str:

@@ -50,13 +50,22 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_generated": ("生成时间", "Generated"),
     "report_run": ("运行编号", "Run"),
     "report_scope": ("分析范围：{communities} 个社群，{members} 名成员，{events} 条事件，{first} 至 {last}。",
-                     "Analysed: {communities} communities, {members} members, {events} events, {first} to {last}."),
+                     "Analysed: {communities} communities, {members} members, {events} events, "
+                     "{first} to {last}."),
     "report_scope_short": ("分析范围：{communities} 个社群，{members} 名成员。",
                            "Analysed: {communities} communities, {members} members."),
-    "report_scope_one": ("分析范围：{communities} 个社群，{members} 名成员，{events} 条事件，{first} 至 {last}。",
-                         "Analysed: {communities} community, {members} members, {events} events, {first} to {last}."),
+    "report_scope_one": ("分析范围：{communities} 个社群，{members} 名成员，{events} 条事件，"
+                         "{first} 至 {last}。",
+                         "Analysed: {communities} community, {members} members, {events} events, "
+                         "{first} to {last}."),
     "report_scope_short_one": ("分析范围：{communities} 个社群，{members} 名成员。",
                                "Analysed: {communities} community, {members} members."),
+    # the accounts of the data the scorecard's member count leaves out (it counts members present at the as-of)
+    "report_scope_others": ("成员数与计分卡口径一致（分析时点在群内的普通成员）；数据中另有 {n} 个官方、机器人、"
+                            "已退出或分析时点后加入的账号。",
+                            "Members are counted as on the scorecard (members present at the as-of); the data hold "
+                            "{n} more accounts: staff, bots, members who left or joined later."),
+    "report_data_range": ("数据范围", "Data"),
     "report_summary": ("执行摘要", "Executive summary"),
     "report_scorecard": ("计分卡", "Scorecard"),
     "report_scorecard_legend": ("颜色：与本次所有社群的中位数相比（按指标方向）绿色较好、红色较差；"
@@ -143,8 +152,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_resolved": ("已解决", "resolved"),
     "report_recs_line": ("建议", "Recommendations"),
     "report_suppressed_community": ("成员少于 {k} 人，数值不显示", "fewer than {k} members: values suppressed"),
-    "report_hidden_values": ("{n} 个数值代表的成员少于 {k} 人，记作 {dash}（人数记作 <{k}）。",
-                             "{n} value(s) standing for fewer than {k} members shown as {dash} (counts as <{k})."),
+    "report_hidden_values": ("{dash}：所代表的成员少于 {k} 人，为保护隐私不显示（{n} 个数值；人数记作 <{k}）。",
+                             "{dash}: standing for fewer than {k} members, not shown for privacy ({n} value(s); "
+                             "counts read <{k})."),
+    "report_hidden": ("隐藏", "hidden"),
+    "report_no_value": ("无数据", "no data"),
+    "report_no_value_note": ("{none}：无法计算（例如没有人提问，或数据中没有所需的事件）。",
+                             "{none}: cannot be computed (no questions asked, say, or none of the events it needs)."),
     "manifest_run_id": ("运行编号", "run"),
     "manifest_playbook": ("剧本", "playbook"),
     "manifest_as_of": ("分析时点", "as of"),

@@ -28,7 +28,8 @@ Shape::
         name: overview              # optional; default: the notebook's file stem
         parameters: {}              # per-step overrides
     report: {lang: zh, title: {zh: ..., en: ...}, client: "", sections: [],
-             summary_step: recommendations, k_anonymity: 5, appendix: true}
+             summary_step: recommendations, k_anonymity: 5, appendix: true,
+             top_actions: 6}                # recommendations in the client part, 1-20
     rules: {library: default, disable: [rule ids], extra: [inline rules]}   # see commlab.rules
     privacy: {key_env: CLIENT_PSEUDONYM_KEY}   # env variable holding the pseudonym key
 
@@ -242,6 +243,10 @@ class ReportSettings(_Model):
     appendix : bool, default True
         End the report with the methods appendix (metric definitions, data sources and
         licences, resolved parameters, run manifest).
+    top_actions : int, default 6
+        How many recommendations the client part shows as cards, the most severe first (each
+        community's first before any second); 1 to 20. The others are counted under the cards,
+        and every recommendation is in the appendix.
     """
 
     lang: Literal["zh", "en"] = "zh"
@@ -251,6 +256,17 @@ class ReportSettings(_Model):
     summary_step: str = ""
     k_anonymity: int = 5
     appendix: bool = True
+    top_actions: int = 6
+
+    @field_validator("top_actions")
+    @classmethod
+    def _top_actions_bounded(cls, value: int) -> int:
+        from commlab.report_view import CLIENT_ACTIONS_MAX
+
+        if not 1 <= value <= CLIENT_ACTIONS_MAX:
+            raise ValueError(f"top_actions must be from 1 to {CLIENT_ACTIONS_MAX} (the recommendations shown as "
+                             f"cards in the client part; all are in the appendix); given {value}")
+        return value
 
     @field_validator("k_anonymity")
     @classmethod

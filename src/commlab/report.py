@@ -37,12 +37,13 @@ from typing import Any
 import jinja2
 import nbformat
 import pandas as pd
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
 from commlab.atomic import atomic_write_text
+from commlab.figure_outputs import PHONE_MEDIA, PHONE_MIME
 from commlab.i18n import TEXT, check_lang, t
-from commlab.report_view import client_view, recommendations_summary
+from commlab.report_view import CLIENT_ACTIONS, client_view, recommendations_summary
 from commlab.rules_text import format_value
 from commlab.sanitize import CSP, sanitize_html
 
@@ -250,12 +251,18 @@ def external_references(page: str) -> list[str]:
 
 @dataclass
 class Figure:
-    """A figure of the client part: an embedded image with its alt text and caption."""
+    """A figure of the client part: an embedded image with its alt text and caption.
+
+    ``phone_src`` (with ``phone_width``), when the notebook drew the figure a second time for a
+    phone, is served instead of ``src`` to windows matching :data:`~commlab.figure_outputs.PHONE_MEDIA`.
+    """
 
     src: str
     alt: str
     caption: str
     width: str = ""
+    phone_src: str = ""
+    phone_width: str = ""
 
 
 _IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -304,6 +311,8 @@ def client_figures(nb: NotebookNode, lang: str) -> list[Figure]:
 
     Each keeps its alt text (``output.metadata[mime]["alt"]``, what ``IPython.display.Image(alt=...)``
     writes) or, without one, the heading above the cell; the caption is that heading (in ``lang``).
+    An output that also carries :data:`~commlab.figure_outputs.PHONE_MIME` (``show(..., phone=...)``)
+    gives the figure its phone rendering.
     """
     captions = _captions(nb, lang)
     figures = []
@@ -315,7 +324,9 @@ def client_figures(nb: NotebookNode, lang: str) -> list[Figure]:
             mime = next((m for m in _IMAGE_MIMES if m in data), None)
             src = _data_uri(mime, data[mime]) if mime else None
             if src:
-                figures.append(Figure(src, _image_alt(o, mime) or captions[i], captions[i], _image_width(o, mime)))
+                phone = _data_uri("image/png", data[PHONE_MIME]) if PHONE_MIME in data else None
+                figures.append(Figure(src, _image_alt(o, mime) or captions[i], captions[i], _image_width(o, mime),
+                                      phone or "", _image_width(o, PHONE_MIME) if phone else ""))
     return figures
 
 
@@ -334,6 +345,8 @@ def _appendix_notebook(nb: NotebookNode, lang: str, title: str | None) -> Notebo
             kept = []
             for o in cell.get("outputs", []):
                 data = o.get("data") or {}
+                data.pop(PHONE_MIME, None)  # the appendix is read on a desktop (and nbconvert cannot show it)
+                (o.get("metadata") or {}).pop(PHONE_MIME, None)
                 mime = next((m for m in _IMAGE_MIMES if m in data), None)
                 if mime and CLIENT_FIGURE_TAG in _tags(cell):
                     continue
@@ -620,9 +633,20 @@ def _names(communities: Any, summary: dict[str, Any] | None) -> dict[str, str]:
     return {}
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _dates_unbroken(text: str) -> Markup:
+    """``text`` escaped, each ISO date in a ``<span class="cl-nowrap">`` (a phone broke ``2024-06-`` / ``30``)."""
+    escaped = str(escape(text))
+    return Markup(_DATE.sub(lambda m: f'<span class="cl-nowrap">{m.group(0)}</span>', escaped))  # noqa: S704
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES / "report")),
-                              autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES / "report")),
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["dates_unbroken"] = _dates_unbroken
+    return env
 
 
 def render_report(
@@ -640,6 +664,8 @@ def render_report(
     manifest: dict[str, Any] | None = None,
     k: int = 5,
     appendix: bool = True,
+    data_range: tuple[str, str] | None = None,
+    top_actions: int = CLIENT_ACTIONS,
 ) -> str:
     """The report page: the client part, then the appendix (see the module docstring).
 
@@ -667,6 +693,12 @@ def render_report(
         The k-anonymity threshold the run used.
     appendix : bool, default True
         Add the methods, parameters and run-record sections.
+    data_range : (str, str), optional
+        The first and last day of the data (UTC). Said once: in the scope line when the data
+        description a step wrote carries it, else in the header.
+    top_actions : int, default :data:`commlab.report_view.CLIENT_ACTIONS`
+        How many recommendations the client part shows (1 to
+        :data:`commlab.report_view.CLIENT_ACTIONS_MAX`; all of them are in the appendix).
 
     Returns
     -------
@@ -676,7 +708,7 @@ def render_report(
     """
     check_lang(lang)
     names = _names(communities, summary)
-    view = client_view(summary, names, lang=lang, k=k)
+    view = client_view(summary, names, lang=lang, k=k, top_actions=top_actions)
     figures: list[Figure] = []
     parts: list[AppendixSection] = []
     for n, sec in enumerate(sections):
@@ -698,13 +730,16 @@ def render_report(
                                      with_status=recs.get("recommendation_status") is not None))
     if appendix and manifest is not None:
         parts += methods_sections(manifest, communities, lang=lang, k=k)
+    span = ""
+    if data_range and not (data_range[0] in view.scope and data_range[1] in view.scope):
+        span = f"{data_range[0]} – {data_range[1]}" + (" (UTC)" if lang == "en" else "（UTC）")
     meta = [(t(key, lang), value) for key, value in (
         ("report_client", client), ("report_as_of", _as_of_line(as_of, communities, lang)),
-        ("report_generated", _instant(generated)), ("report_run", run_id)) if value]
+        ("report_data_range", span), ("report_generated", _instant(generated)), ("report_run", run_id)) if value]
     labels = {key: t(key, lang) for key in TEXT}
     page = _environment().get_template("page.html.j2").render(
         html_lang=_HTML_LANG[lang], csp=CSP, title=title, meta=meta, view=view, figures=figures,
-        appendix_sections=parts, L=labels,
+        phone_media=PHONE_MEDIA, appendix_sections=parts, L=labels,
     )
     return add_csv_links(page)
 

@@ -19,22 +19,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commlab.i18n import t
-from commlab.privacy import SUPPRESSED
 from commlab.recommend import MEMBER_COUNT_FACTS, SCHEMA, SCORECARD_METRICS, fact_info, fact_name
 from commlab.rules_text import format_value
 
 __all__ = ["Cell", "ScoreRow", "Scorecard", "Action", "NotApplicable", "Changes", "Move",
            "ClientView",
            "client_view",
-           "recommendations_summary", "scope_line", "CLIENT_ACTIONS", "CLIENT_MOVES"]
+           "recommendations_summary", "scope_line", "scope_note", "CLIENT_ACTIONS", "CLIENT_ACTIONS_MAX",
+           "CLIENT_MOVES", "NO_VALUE_KEY", "HIDDEN_KEY"]
 
-#: Recommendations shown in the client part (all of them are in the appendix).
+#: Recommendations shown in the client part by default (all of them are in the appendix); a playbook
+#: chooses another number with ``report: {top_actions: N}``, 1 to :data:`CLIENT_ACTIONS_MAX`.
 CLIENT_ACTIONS = 6
+#: The most recommendations a client part shows (beyond, it is no longer a short list to act on).
+CLIENT_ACTIONS_MAX = 20
+#: The catalogue keys of what a scorecard cell shows when the metric has no value (nothing to compute
+#: it from) and when its value is hidden for privacy: two words ("无数据" / "隐藏"), not two dashes that
+#: look alike ("–" / "—", and "—" reads as the character 一 in a CJK font). Counts hidden read ``<k``.
+NO_VALUE_KEY = "report_no_value"
+HIDDEN_KEY = "report_hidden"
 #: Key-metric moves shown in the client part (all of them are in the appendix).
 CLIENT_MOVES = 10
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 _STATUSES = ("new", "ongoing", "resolved")
-# what Dataset.summary() writes (commlab.data.load.DataSummary.__str__), kept by notebook 01 as "data"
+# what Dataset.summary() writes (commlab.data.dataset.DataSummary.__str__), kept by notebook 01 as "data"
 _DATA_LINE = re.compile(r"^(?P<c>\d+) communities, (?P<m>\d+) members, (?P<e>\d+) events"
                         r"(?:, (?P<first>\d{4}-\d{2}-\d{2}) → (?P<last>\d{4}-\d{2}-\d{2}) \(UTC\))?$")
 
@@ -130,6 +138,7 @@ class ClientView:
     """Everything the client part and the recommendation appendix show."""
 
     scope: str = ""
+    scope_note: str = ""
     scorecard: Scorecard | None = None
     actions: list[Action] = field(default_factory=list)
     actions_more: int = 0
@@ -161,29 +170,66 @@ def _date(iso: Any) -> str:
     return str(iso)[:10] if iso else ""
 
 
-def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
-    """"Analysed: 11 communities, 9,120 members, 365,845 events, 2023-12-31 to 2024-06-30." in ``lang``.
+def _scorecard_members(summary: dict[str, Any] | None) -> list[float | None]:
+    """The scorecard's ``members`` per community (non-staff members present at the as-of), in order."""
+    recs = recommendations_summary(summary)
+    return [_num(f.get("value")) for f in (recs or {}).get("facts") or [] if f.get("metric_id") == "members"]
 
-    Read from the data description a step wrote (``"data"``, :meth:`commlab.data.dataset.Dataset.summary`);
-    without one, the communities and members are counted from the scorecard facts; "" when neither exists.
-    """
+
+def _data_line(summary: dict[str, Any] | None) -> re.Match[str] | None:
     for part in (summary or {}).values():
         m = _DATA_LINE.match(str(part.get("data", ""))) if isinstance(part, dict) else None
         if m:
-            kw = {key: format_value(int(m[g]), "count", lang)
-                  for key, g in (("communities", "c"), ("members", "m"), ("events", "e"))}
-            one = "_one" if int(m["c"]) == 1 else ""
-            if m["first"]:
-                return t("report_scope" + one, lang).format(**kw, first=m["first"], last=m["last"])
-            return t("report_scope_short" + one, lang).format(**kw)
-    recs = recommendations_summary(summary)
-    if recs:
-        sizes = [_num(f.get("value")) for f in recs.get("facts") or [] if f.get("metric_id") == "members"]
-        if sizes:
-            return t("report_scope_short" + ("_one" if len(sizes) == 1 else ""), lang).format(
-                communities=format_value(len(sizes), "count", lang),
-                members=format_value(sum(s or 0 for s in sizes), "count", lang))
+            return m
+    return None
+
+
+def _counted_members(summary: dict[str, Any] | None, in_data: int | None) -> int | None:
+    """The scorecard's member total when it has every community's and it is below the data's count."""
+    sizes = _scorecard_members(summary)
+    if not sizes or None in sizes:
+        return None
+    total = round(sum(s for s in sizes if s is not None))
+    return total if in_data is None or 0 <= total < in_data else None
+
+
+def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
+    """"Analysed: 11 communities, 8,528 members, 365,845 events, 2023-12-31 to 2024-06-30." in ``lang``.
+
+    Read from the data description a step wrote (``"data"``, :meth:`commlab.data.dataset.Dataset.summary`);
+    without one, the communities and members are counted from the scorecard facts; "" when neither exists.
+
+    The members are counted as the scorecard counts them (the ``members`` metric: members present at
+    the as-of, staff and bots not counted) whenever the executive summary has them all, so the line and
+    the scorecard agree; :func:`scope_note` says what the data hold besides (on the Stack Exchange
+    Cardano import, the site's "Community" bot: 3,988 accounts, 3,987 members).
+    """
+    m = _data_line(summary)
+    if m:
+        counted = _counted_members(summary, int(m["m"]))
+        kw = {key: format_value(int(m[g]), "count", lang)
+              for key, g in (("communities", "c"), ("members", "m"), ("events", "e"))}
+        if counted is not None:
+            kw["members"] = format_value(counted, "count", lang)
+        one = "_one" if int(m["c"]) == 1 else ""
+        if m["first"]:
+            return t("report_scope" + one, lang).format(**kw, first=m["first"], last=m["last"])
+        return t("report_scope_short" + one, lang).format(**kw)
+    sizes = _scorecard_members(summary)
+    if sizes:
+        return t("report_scope_short" + ("_one" if len(sizes) == 1 else ""), lang).format(
+            communities=format_value(len(sizes), "count", lang),
+            members=format_value(sum(s or 0 for s in sizes), "count", lang))
     return ""
+
+
+def scope_note(summary: dict[str, Any] | None, lang: str) -> str:
+    """Why the scope line's members are fewer than the data's accounts ("" when they are not)."""
+    m = _data_line(summary)
+    counted = _counted_members(summary, int(m["m"])) if m else None
+    if m is None or counted is None:
+        return ""
+    return t("report_scope_others", lang).format(n=format_value(int(m["m"]) - counted, "count", lang))
 
 
 def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -> Scorecard:
@@ -204,7 +250,7 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
                       and cid not in small)
         medians[m] = (vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
                       ) if len(vals) > 1 else None
-    rows, hidden = [], 0
+    rows, hidden, empty = [], 0, 0
     for cid in order:
         cells = []
         for m in metrics:
@@ -214,14 +260,19 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
             v = _num(f.get("value"))
             label = fact_name(m, lang)
             if cid in small and m != "members":
-                cells.append(Cell(label, SUPPRESSED))
+                cells.append(Cell(label, t(HIDDEN_KEY, lang), numeric=False))
                 continue
             if v is None and f.get("suppressed"):
                 hidden += 1
-                cells.append(Cell(label, f"<{k}" if m in MEMBER_COUNT_FACTS else SUPPRESSED))
+                counted = m in MEMBER_COUNT_FACTS
+                cells.append(Cell(label, f"<{k}" if counted else t(HIDDEN_KEY, lang), numeric=counted))
+                continue
+            if v is None:
+                empty += 1
+                cells.append(Cell(label, t(NO_VALUE_KEY, lang), numeric=False))
                 continue
             tone = ""
-            if v is not None and info is not None and info.direction is not None and medians[m] is not None \
+            if info is not None and info.direction is not None and medians[m] is not None \
                     and v != medians[m]:
                 tone = "good" if (v > medians[m]) == info.direction else "bad"
             cell = Cell(label, format_value(v, unit, lang), tone)
@@ -234,9 +285,11 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
             cells.append(cell)
         note = t("report_suppressed_community", lang).format(k=k) if cid in small else ""
         rows.append(ScoreRow(names.get(cid, cid), note, cells))
-    note = t("report_hidden_values", lang).format(n=hidden, k=k, dash=SUPPRESSED) if hidden else ""
+    notes = [t("report_hidden_values", lang).format(n=hidden, k=k, dash=t(HIDDEN_KEY, lang))] if hidden else []
+    if empty:
+        notes.append(t("report_no_value_note", lang).format(none=t(NO_VALUE_KEY, lang)))
     legend = t("report_scorecard_legend" if len(rows) > 1 else "report_scorecard_legend_one", lang)
-    return Scorecard([fact_name(m, lang) for m in metrics], rows, note, legend)
+    return Scorecard([fact_name(m, lang) for m in metrics], rows, " ".join(notes), legend)
 
 
 def _action(r: dict[str, Any], names: dict[str, str], lang: str, status: str = "") -> Action:
@@ -293,7 +346,8 @@ def _changes(recs: dict[str, Any], names: dict[str, str], lang: str, status: dic
                    all_moves=[m for _, m in moves])
 
 
-def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: str, k: int = 5) -> ClientView:
+def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: str, k: int = 5,
+                top_actions: int = CLIENT_ACTIONS) -> ClientView:
     """The client part of a run's report, from its ``summary.json`` content.
 
     Parameters
@@ -305,14 +359,28 @@ def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: 
     lang : {"zh", "en"}
     k : int, default 5
         The k-anonymity threshold (for the ``<k`` of hidden counts and the notes).
+    top_actions : int, default :data:`CLIENT_ACTIONS`
+        How many recommendations the client part shows (the most severe first, each community's
+        first before any second); the rest are counted under them and all are in the appendix.
 
     Returns
     -------
     ClientView
         Without an executive summary step (no ``commlab.recommendations/1`` payload), only ``scope`` (and
         ``early_warning`` when an early-warning step wrote its ``commlab.early_warning/1`` payload).
+
+    Raises
+    ------
+    InvalidArgument
+        When ``top_actions`` is not between 1 and :data:`CLIENT_ACTIONS_MAX`.
     """
-    view = ClientView(scope=scope_line(summary, lang))
+    if isinstance(top_actions, bool) or not isinstance(top_actions, int) \
+            or not 1 <= top_actions <= CLIENT_ACTIONS_MAX:
+        from commlab.errors import InvalidArgument
+
+        raise InvalidArgument(f"top_actions must be a whole number from 1 to {CLIENT_ACTIONS_MAX}; "
+                              f"given {top_actions!r}")
+    view = ClientView(scope=scope_line(summary, lang), scope_note=scope_note(summary, lang))
     if any(isinstance(part, dict) and str(part.get("schema", "")).startswith("commlab.early_warning/")
            for part in (summary or {}).values()):
         from commlab.forecast.client import early_warning_view  # scikit-learn only when a run forecasts
@@ -330,7 +398,7 @@ def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: 
     actions = [_action(r, names, lang, status.get((str(r.get("community_id")), str(r.get("rule_id"))), "new")
                        if with_status else "") for r in rows]
     view.all_actions = actions
-    view.actions = [actions[i] for i in _client_order(rows)[:CLIENT_ACTIONS]]
+    view.actions = [actions[i] for i in _client_order(rows)[:top_actions]]
     view.actions_more = max(0, len(actions) - len(view.actions))
     view.first_run = recs.get("previous") is None
     if not view.first_run:

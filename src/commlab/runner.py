@@ -693,18 +693,20 @@ def run_playbook(
                     repaired=repaired)
 
 
-def _as_of_note(as_of: str | None, origin: str, data: RunData | None, lang: str) -> str | None:
-    """The as-of as the report header states it: with the data's range, and saying when it was taken from the data."""
-    if as_of is None:
-        return None
-    if data is None or data.first is None or data.last is None:
+def _as_of_note(as_of: str | None, origin: str, lang: str) -> str | None:
+    """The as-of as the report header states it, saying when it was taken from the data."""
+    if as_of is None or origin != "data":
         return as_of
-    span = f"{data.first:%Y-%m-%d} – {data.last:%Y-%m-%d}"
     if lang == "zh":
-        how = "（未指定分析时点：取数据最后一天结束时）" if origin == "data" else ""
-        return f"{as_of}{how}；数据范围 {span}（UTC）"
-    how = " (no as-of given: the end of the data's last day)" if origin == "data" else ""
-    return f"{as_of}{how}; data {span} (UTC)"
+        return f"{as_of}（未指定分析时点：取数据最后一天结束时）"
+    return f"{as_of} (no as-of given: the end of the data's last day)"
+
+
+def _data_range(data: RunData | None) -> tuple[str, str] | None:
+    """The data's first and last day (UTC), which the report states once."""
+    if data is None or data.first is None or data.last is None:
+        return None
+    return f"{data.first:%Y-%m-%d}", f"{data.last:%Y-%m-%d}"
 
 
 def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path, *, lock: Any, cache: str | None,
@@ -830,9 +832,10 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         title = (pb.report.title or pb.title).get(lang)
         build_report(
             sections, staging / "report.html", title=title, lang=lang, client=pb.report.client,
-            as_of=_as_of_note(effective_as_of, as_of_origin, run_data, lang), generated=iso(utc_now()),
+            as_of=_as_of_note(effective_as_of, as_of_origin, lang), generated=iso(utc_now()),
             run_id=run_dir.name, resources_path=plans[0].notebook.parent, summary=summary,
             communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
+            data_range=_data_range(run_data), top_actions=pb.report.top_actions,
         )
         if members is not None:
             ignore = _report_words(plans, rules, pb.data, communities)

@@ -24,7 +24,7 @@ from commlab.analysis.economy import THRESHOLDS, classify_economy
 from commlab.analysis.metrics import get_metric
 from commlab.fmt import fmt_value, percent
 from commlab.i18n import t
-from commlab.plots.show import FULL_WIDTH, MIN_FONT_PT, set_alt
+from commlab.plots.show import FULL_WIDTH, MIN_FONT_PT, PHONE_MIN_FONT_PT, PHONE_WIDTH, set_alt
 
 __all__ = [
     "plot_metric_heatmap",
@@ -292,19 +292,33 @@ def plot_network_pair(graphs: Sequence[tuple[nx.DiGraph, str]], *, seed: int = 0
     return list(axes.flat)
 
 
-def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
+def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None,
+                       phone: bool = False) -> Axes:
     """Horizontal bars of ``economy_index`` per community with the fan/community thresholds.
 
     ``table`` is indexed by display name with columns ``economy_index`` and optionally ``economy``
-    (declared: bars are hatched when the declared economy is ``fan``).
+    (declared: bars are hatched when the declared economy is ``fan``). With ``phone=True`` it is
+    drawn for a phone's column (:data:`~commlab.plots.show.PHONE_WIDTH` inches, text of at least
+    :data:`~commlab.plots.show.PHONE_MIN_FONT_PT`, names cut to fit, the legend in two columns
+    and the axis explained under the plot, ticks only at 0, the thresholds and 1).
     """
+    from commlab.plots.overview import fit_label
+
     t_ = table.sort_values("economy_index")
-    ax = _ax(ax, (8.5, _length(len(t_), 0.32, 1.9)))
+    n = len(t_)
+    if phone:
+        ax = _ax(ax, (PHONE_WIDTH, _length(n, 0.27, 2.0)))
+        names = [fit_label(str(i), 20) for i in t_.index]
+        label_pt, tick_pt, axis_pt, title_pt = (PHONE_MIN_FONT_PT,) * 3 + (10,)
+    else:
+        ax = _ax(ax, (8.5, _length(n, 0.32, 1.9)))
+        names = [str(i) for i in t_.index]
+        label_pt, tick_pt, axis_pt, title_pt = MIN_FONT_PT if n > MANY_COMMUNITIES else 9, 8, 9, 11
     colors = ["#d62728" if v < THRESHOLDS[0] else "#2ca02c" if v > THRESHOLDS[1] else "#ff7f0e"
               for v in t_["economy_index"].fillna(0.5)]
-    bars = ax.barh([str(i) for i in t_.index], t_["economy_index"], color=colors)
-    ax.tick_params(axis="y", labelsize=MIN_FONT_PT if len(t_) > MANY_COMMUNITIES else 9)
-    ax.tick_params(axis="x", labelsize=8)
+    bars = ax.barh(names, t_["economy_index"], color=colors)
+    ax.tick_params(axis="y", labelsize=label_pt)
+    ax.tick_params(axis="x", labelsize=tick_pt)
     if "economy" in t_.columns:
         for b, declared in zip(bars, t_["economy"], strict=True):
             if isinstance(declared, str) and declared == "fan":
@@ -312,13 +326,21 @@ def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None
     for x in THRESHOLDS:
         ax.axvline(x, color="grey", ls="--", lw=1)
     ax.set_xlim(0, 1)
-    ax.set_xlabel(t("economy_axis", lang), fontsize=9)
-    ax.set_title(t("economy_title", lang), fontsize=11, pad=24)
     handles = [Patch(color="#d62728", label=t("economy_fan", lang)),
                Patch(color="#ff7f0e", label=t("economy_mixed", lang)),
                Patch(color="#2ca02c", label=t("economy_community", lang)),
                Patch(facecolor="white", edgecolor="black", hatch="//", label=t("economy_declared_fan", lang))]
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False, fontsize=8)
+    if phone:
+        ax.set_xticks([0, *THRESHOLDS, 1], ["0", *(f"{x:g}" for x in THRESHOLDS), "1"])
+        ax.set_xlabel(_wrap_axis(t("economy_axis", lang)), fontsize=axis_pt)
+        ax.set_title(t("economy_title", lang), fontsize=title_pt)
+        ax.figure.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize=label_pt,
+                         columnspacing=1.0, handlelength=1.4)
+    else:
+        ax.set_xlabel(t("economy_axis", lang), fontsize=axis_pt)
+        ax.set_title(t("economy_title", lang), fontsize=title_pt, pad=24)
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False,
+                  fontsize=8)
     idx = t_["economy_index"].dropna()
     if idx.empty:
         set_alt(ax, t("alt_economy_empty", lang))
@@ -332,6 +354,15 @@ def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None
             low=idx.index[0], low_v=fmt_value(idx.iloc[0], "index"), high=idx.index[-1],
             high_v=fmt_value(idx.iloc[-1], "index")))
     return ax
+
+
+def _wrap_axis(text: str) -> str:
+    """An axis label that explains its scale (``name：0 = …，1 = …``) on three short lines for a phone."""
+    for sep, comma in (("：", "，"), (": ", ", ")):
+        if sep in text:
+            head, rest = text.split(sep, 1)
+            return head + sep.strip() + "\n" + rest.replace(comma, "\n", 1)
+    return text
 
 
 def _type_label(label: str, n: int, lang: str) -> str:

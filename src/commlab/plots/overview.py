@@ -12,13 +12,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from commlab.fmt import count
 from commlab.i18n import t
 from commlab.plots.palette import community_colors
-from commlab.plots.show import FULL_WIDTH, set_alt
+from commlab.plots.show import FULL_WIDTH, PHONE_MIN_FONT_PT, PHONE_WIDTH, set_alt
 
-__all__ = ["plot_daily_activity", "plot_weekday_hour", "month_label", "ONE_PANEL_MAX", "PANEL_COLUMNS", "MAX_PANELS"]
+__all__ = ["plot_daily_activity", "plot_weekday_hour", "month_label", "ONE_PANEL_MAX", "PANEL_COLUMNS", "MAX_PANELS",
+           "PHONE_COLUMNS", "PHONE_MAX_PANELS", "fit_label"]
 
 #: Up to this many communities share one panel, each line its own colour with a legend under the
 #: plot; beyond, each community gets a small panel of its own, named in its title.
@@ -27,6 +29,9 @@ ONE_PANEL_MAX = 6
 PANEL_COLUMNS = 4
 #: The most panels drawn (the communities with the most active members); the title says so.
 MAX_PANELS = 40
+#: Panels per row, and the most panels drawn, in the phone rendering (``phone=True``).
+PHONE_COLUMNS = 2
+PHONE_MAX_PANELS = 12
 
 
 def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -52,6 +57,7 @@ def plot_daily_activity(
     lang: str = "en",
     rolling: int = 7,
     ax: Axes | None = None,
+    phone: bool = False,
 ) -> Axes:
     """``value`` per local day and community, smoothed over ``rolling`` days.
 
@@ -59,6 +65,12 @@ def plot_daily_activity(
     legend under the plot (it covers no line). More: one small panel per community (shared axes,
     named in its title), at most :data:`MAX_PANELS` of them (the most active), so no two
     communities are ever told apart by colours alone.
+
+    With ``phone=True`` the same figure is drawn for a phone's column
+    (:data:`~commlab.plots.show.PHONE_WIDTH` inches, text of at least
+    :data:`~commlab.plots.show.PHONE_MIN_FONT_PT`): the legend in one column under the plot,
+    three date ticks, and small panels :data:`PHONE_COLUMNS` a row, at most
+    :data:`PHONE_MAX_PANELS` of them.
 
     Parameters
     ----------
@@ -79,45 +91,54 @@ def plot_daily_activity(
     order = list(wide.mean().sort_values(ascending=False).index) if len(wide) else list(wide.columns)
     title = t("daily_active_members" if value == "active_members" else "daily_activity", lang)
     ylabel = t("active_members_axis" if value == "active_members" else "events_axis", lang).format(days=rolling)
+    # sizes (pt) of the title, axis label, ticks and panel titles; the phone's are larger than its column is wide
+    big, mid, small, panel = (10, PHONE_MIN_FONT_PT, PHONE_MIN_FONT_PT, PHONE_MIN_FONT_PT) if phone else (11, 9, 8, 9)
     if ax is not None or len(order) <= ONE_PANEL_MAX:
-        ax = _ax(ax, (FULL_WIDTH, 4.2))
+        ax = _ax(ax, (PHONE_WIDTH, 2.4) if phone else (FULL_WIDTH, 4.2))
         for cid, colour in zip(order, community_colors(len(order)), strict=True):
-            ax.plot(wide.index, wide[cid], label=label(cid, cid), linewidth=1.6, color=colour)
-        ax.set_title(title, fontsize=11)
-        ax.set_ylabel(ylabel, fontsize=9)
-        ax.tick_params(labelsize=8)
+            ax.plot(wide.index, wide[cid], label=fit_label(label(cid, cid), 40) if phone else label(cid, cid),
+                    linewidth=1.6, color=colour)
+        ax.set_title(title, fontsize=big)
+        ax.set_ylabel(ylabel, fontsize=mid)
+        ax.tick_params(labelsize=small)
         ax.set_ylim(bottom=0)
         if len(order) == 1:  # the name in the title: a legend of one line says nothing more
-            ax.set_title(f"{title}{'：' if lang == 'zh' else ': '}{label(order[0], order[0])}", fontsize=11)
+            ax.set_title(f"{title}{'：' if lang == 'zh' else ': '}{label(order[0], order[0])}", fontsize=big,
+                         wrap=phone)
         elif order:
-            ax.legend(fontsize=8, ncol=min(len(order), 3), frameon=False, loc="upper center",
-                      bbox_to_anchor=(0.5, -0.1))
-        _date_axis(ax, lang)
+            ax.legend(fontsize=small, ncol=1 if phone else min(len(order), 3), frameon=False, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.14 if phone else -0.1))
+        _date_axis(ax, lang, phone=phone)
         axes = [ax]
     else:
-        shown = order[:MAX_PANELS]
-        rows = math.ceil(len(shown) / PANEL_COLUMNS)
-        fig, grid = plt.subplots(rows, PANEL_COLUMNS, figsize=(FULL_WIDTH, 0.3 + 1.75 * rows), sharex=True,
-                                 sharey=True, layout="constrained", squeeze=False)
+        columns, most = (PHONE_COLUMNS, PHONE_MAX_PANELS) if phone else (PANEL_COLUMNS, MAX_PANELS)
+        shown = order[:most]
+        rows = math.ceil(len(shown) / columns)
+        size = (PHONE_WIDTH, 0.5 + 1.05 * rows) if phone else (FULL_WIDTH, 0.3 + 1.75 * rows)
+        fig, grid = plt.subplots(rows, columns, figsize=size, sharex=True, sharey=True, layout="constrained",
+                                 squeeze=False)
         for i, a in enumerate(grid.flat):
             if i >= len(shown):
                 a.set_visible(False)
                 continue
             cid = shown[i]
             a.fill_between(wide.index, wide[cid], color="#1f77b4", alpha=0.18, linewidth=0)
-            a.plot(wide.index, wide[cid], color="#1f77b4", linewidth=1.2)
-            a.set_title(_short(label(cid, cid)), fontsize=9, loc="left")
-            a.tick_params(labelsize=7)
+            a.plot(wide.index, wide[cid], color="#1f77b4", linewidth=1.0 if phone else 1.2)
+            name = label(cid, cid)
+            a.set_title(fit_label(name, 22) if phone else _short(name), fontsize=panel, loc="left")
+            a.tick_params(labelsize=small if phone else 7)
             a.set_ylim(bottom=0)
             a.grid(axis="y", color="0.9", linewidth=0.6)
-            _date_axis(a, lang)
-        for i in range(len(shown), rows * PANEL_COLUMNS):  # the panel above an empty slot shows the dates
-            if i - PANEL_COLUMNS >= 0:
-                grid.flat[i - PANEL_COLUMNS].xaxis.set_tick_params(labelbottom=True)
-        if len(order) > MAX_PANELS:
-            title += t("daily_top_panels", lang).format(shown=MAX_PANELS, n=len(order))
-        fig.suptitle(title, fontsize=11)
-        fig.supylabel(ylabel, fontsize=9)
+            _date_axis(a, lang, phone=phone)
+            if phone:
+                a.yaxis.set_major_locator(MaxNLocator(3))
+        for i in range(len(shown), rows * columns):  # the panel above an empty slot shows the dates
+            if i - columns >= 0:
+                grid.flat[i - columns].xaxis.set_tick_params(labelbottom=True)
+        if len(order) > most:
+            title += t("daily_top_panels", lang).format(shown=most, n=len(order))
+        fig.suptitle(title, fontsize=big, wrap=phone)
+        fig.supylabel(ylabel, fontsize=mid)
         axes = list(grid.flat)
         ax = axes[0]
     _describe_daily(ax, wide, order, label, lang, value)
@@ -126,6 +147,25 @@ def plot_daily_activity(
 
 def _short(name: str, limit: int = 18) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def fit_label(name: str, width: int) -> str:
+    """``name`` cut with "…" to ``width`` half-width units (a CJK or full-width character counts 2).
+
+    Phone figures have about 22 units for a panel title and 24 for a bar label at 8 pt.
+    """
+    import unicodedata
+
+    used, out = 0, []
+    wide = [2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in name]
+    if sum(wide) <= width:
+        return name
+    for c, w in zip(name, wide, strict=True):
+        if used + w > width - 1:
+            break
+        out.append(c)
+        used += w
+    return "".join(out).rstrip() + "…"
 
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -138,12 +178,13 @@ def month_label(when: pd.Timestamp, lang: str, *, with_year: bool) -> str:
     return f"{_MONTHS_EN[when.month - 1]} {when.year}" if with_year else _MONTHS_EN[when.month - 1]
 
 
-def _date_axis(ax: Axes, lang: str) -> None:
-    """Month ticks labelled in ``lang``: the year on the first tick and on each January."""
+def _date_axis(ax: Axes, lang: str, *, phone: bool = False) -> None:
+    """Month ticks labelled in ``lang``: the year on the first tick and on each January (three ticks on a phone)."""
     import matplotlib.dates as mdates
     from matplotlib.ticker import FuncFormatter
 
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=3) if phone else \
+        mdates.AutoDateLocator(minticks=3, maxticks=6)
     ax.xaxis.set_major_locator(locator)
 
     def label(x: float, pos: int | None) -> str:

@@ -9,6 +9,15 @@ shown on a desktop). A figure inch is shown as
 times that (sharp on high-density screens), tells the page its CSS width, and gives it alt text,
 so the browser neither enlarges nor shrinks it on a desktop: text keeps the size it was drawn at.
 
+On a phone (a window at most :data:`PHONE_MAX_VIEWPORT` px wide) the column is about 364 px: a
+figure drawn for the desktop would shrink to a third, its text to 3-4 px. The figures of the
+report's client part are therefore drawn a second time for the phone (the plot functions take
+``phone=True``: :data:`PHONE_WIDTH` inches, fewer ticks, legends under the plot, no text under
+:data:`PHONE_MIN_FONT_PT`), and ``show(desktop, phone=phone_figure)`` puts both renderings in one
+output: ``image/png`` (what Jupyter and the PDF show) and
+:data:`~commlab.figure_outputs.PHONE_MIME` (what
+:mod:`commlab.report` serves to narrow screens through ``<picture>``).
+
 Plot functions describe what they draw with :func:`set_alt`; :func:`show` uses that text unless
 given another. :func:`drawn_texts` lists every text a figure draws with its size at display size
 (the check behind "no text under 9 px" and the language checks of figures).
@@ -27,9 +36,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from commlab.errors import InvalidArgument
+from commlab.figure_outputs import PHONE_MAX_VIEWPORT, PHONE_MIME
 
 __all__ = [
     "CONTENT_PX", "PX_PER_INCH", "FULL_WIDTH", "RENDER_SCALE", "MIN_TEXT_PX", "MIN_FONT_PT",
+    "PHONE_PX", "PHONE_WIDTH", "PHONE_MIN_FONT_PT", "PHONE_MIME", "PHONE_MAX_VIEWPORT",
     "DrawnText", "set_alt", "alt_text", "drawn_texts", "render", "show",
 ]
 
@@ -45,6 +56,14 @@ RENDER_SCALE = 2
 MIN_TEXT_PX = 9.0
 #: The smallest font size the plot functions use: 7 pt = 9.7 px at :data:`PX_PER_INCH`.
 MIN_FONT_PT = 7.0
+#: Width (CSS px) of the report's column in the narrowest phone window it is designed for (360 px,
+#: less the page's margins): a phone figure at most this wide is never shrunk on such a phone.
+PHONE_PX = 334
+#: Figure width (inches) of a phone rendering (at most :data:`PHONE_PX` once saved).
+PHONE_WIDTH = 3.3
+#: The smallest font size of a phone rendering: 8 pt = 11.1 CSS px shown 1:1 (10 px still on the
+#: rare window narrower than 360 px).
+PHONE_MIN_FONT_PT = 8.0
 
 _ALT = "_commlab_alt"
 
@@ -126,31 +145,56 @@ def render(fig: Figure | Axes) -> tuple[bytes, int, list[DrawnText]]:
     return data, round(_png_size(data)[0] / RENDER_SCALE), texts
 
 
-def show(fig: Figure | Axes, *, alt: str | None = None) -> None:
-    """Display the figure for the report and close it.
+def _measures(width: int, texts: list[DrawnText], column: int) -> dict:
+    scale = min(1.0, column / width)
+    return {"display_width": round(width * scale), "scale": round(scale, 4),
+            "min_text_px": round(min((t.px(scale) for t in texts), default=0.0), 2),
+            "texts": [t.text for t in texts]}
+
+
+def show(fig: Figure | Axes, *, alt: str | None = None, phone: Figure | Axes | None = None) -> None:
+    """Display the figure for the report and close it (and its phone rendering, if given).
 
     The output is an ``image/png`` whose metadata holds ``width`` (CSS px: the figure's natural
     size, never wider than the column on purpose), ``alt`` (the report's alt text) and
     ``commlab``: the display scale and the smallest text at display size (``min_text_px``),
-    with the figure's texts, for the tests of the executed notebooks.
+    with the figure's texts, for the tests of the executed notebooks. With ``phone``, the same
+    output also carries that figure as :data:`PHONE_MIME`, its metadata measured against the
+    phone column (:data:`PHONE_PX`); Jupyter shows the ``image/png``.
+
+    Parameters
+    ----------
+    fig : Figure or Axes
+        The figure as drawn for the desktop column.
+    alt : str, optional
+        Alt text; default: the figure's own (:func:`set_alt`).
+    phone : Figure or Axes, optional
+        The same figure drawn for a phone (a plot function's ``phone=True``).
 
     Raises
     ------
     ValueError
         When the figure has no alt text (a plot function or the caller must describe it).
     """
-    from IPython.display import Image, display
+    import base64
+
+    from IPython.display import display
 
     f = _figure(fig)
     alt = alt or alt_text(f)
     if not alt.strip():
+        plt.close(f)
+        if phone is not None:
+            plt.close(_figure(phone))
         raise InvalidArgument("a figure shown in a report needs alt text: pass alt= or call set_alt()")
     data, width, texts = render(f)
-    scale = min(1.0, CONTENT_PX / width)
-    meta = {"commlab": {
-        "display_width": round(width * scale), "scale": round(scale, 4),
-        "min_text_px": round(min((t.px(scale) for t in texts), default=0.0), 2),
-        "texts": [t.text for t in texts],
-    }}
-    display(Image(data=data, format="png", width=width, alt=alt, metadata=meta))
     plt.close(f)
+    bundle = {"image/png": base64.b64encode(data).decode("ascii")}
+    meta = {"image/png": {"width": width, "alt": alt, "commlab": _measures(width, texts, CONTENT_PX)}}
+    if phone is not None:
+        p = _figure(phone)
+        p_data, p_width, p_texts = render(p)
+        plt.close(p)
+        bundle[PHONE_MIME] = base64.b64encode(p_data).decode("ascii")
+        meta[PHONE_MIME] = {"width": p_width, "commlab": _measures(p_width, p_texts, PHONE_PX)}
+    display(bundle, raw=True, metadata=meta)
