@@ -23,39 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from commlab.analysis.features_sql import (
-    ACTIVITY_EXCLUDED,
-    DEFINITIONS_ZH,
-    FEATURE_IDS,
-    FEATURES,
-    ROLE_FEATURE_IDS,
-    Feature,
-    feature_labels,
-    features_sql,
-    snapshot_features_sql,
-    tidy_features,
-    timestamptz_literal,
-)
+from commlab.analysis import features_sql as _definitions
+from commlab.analysis.features_sql import *  # noqa: F403 - the feature definitions, re-exported
 from commlab.data.schema import STAFF_ROLES
 from commlab.data.stored import StoredEvents
 from commlab.instant import as_utc
 
-__all__ = [
-    "Feature",
-    "FEATURES",
-    "FEATURE_IDS",
-    "STAFF_ROLES",
-    "ACTIVITY_EXCLUDED",
-    "features_sql",
-    "snapshot_features_sql",
-    "timestamptz_literal",
-    "ROLE_FEATURE_IDS",
-    "member_features",
-    "feature_labels",
-    "DEFINITIONS_ZH",
-    "participation_inequality",
-    "tidy_features",
-]
+__all__ = [*_definitions.__all__, "member_features", "participation_inequality"]
 
 
 def member_features(
