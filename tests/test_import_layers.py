@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "commlab.errors", "commlab._sklearn_errors", "commlab.instant", "commlab.fmt", "commlab.i18n",
         "commlab.rules_text",
-        "commlab.atomic", "commlab.outputs", "commlab.sanitize", "commlab.data.schema",
+        "commlab.atomic", "commlab.outputs", "commlab.sanitize", "commlab.data.schema", "commlab.figure_outputs",
     )),
     ("data", ("commlab.data", "commlab.data.*", "commlab.replies", "commlab.replies.*", "commlab.privacy")),
     ("importers", ("commlab.importers", "commlab.importers.*", "commlab.sources")),
