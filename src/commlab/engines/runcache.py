@@ -99,7 +99,8 @@ def _log(folder: Path, entry: dict[str, Any]) -> None:
 
 
 def cached_table(kind: str, events: Any, compute: Callable[[], pd.DataFrame], *,
-                 inputs: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                 inputs: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+                 keep: Callable[[], bool] | None = None) -> pd.DataFrame:
     """``compute()``, or the table an earlier call of the run computed with the same inputs and parameters.
 
     Parameters
@@ -115,6 +116,9 @@ def cached_table(kind: str, events: Any, compute: Callable[[], pd.DataFrame], *,
         The other tables it reads (DataFrames are keyed by a hash of their content).
     params : mapping, optional
         Everything else the result depends on (plain values, Timestamps, Series).
+    keep : callable, optional
+        Asked after computing: a false answer leaves the table unstored (e.g. an engine that
+        could not compute some of its metrics, so a later ask tries and reports them again).
 
     Returns
     -------
@@ -138,6 +142,10 @@ def cached_table(kind: str, events: Any, compute: Callable[[], pd.DataFrame], *,
             return table
     table = compute()
     seconds = time.perf_counter() - t0
+    if keep is not None and not keep():
+        _log(folder, {"kind": kind, "key": key, "status": "computed, not kept", "rows": len(table),
+                      "pid": os.getpid(), "seconds": round(seconds, 3)})
+        return table
     tmp = folder / f".tmp-{key}-{uuid.uuid4().hex[:8]}.parquet"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ from commlab.engines.base import (
     tidy_features,
 )
 from commlab.engines.duck import _sources, bind_as_of
+from commlab.engines.runcache import cached_table
 from commlab.engines.transpile import to_dialect
 from commlab.errors import InvalidArgument, import_optional
 from commlab.instant import as_utc
@@ -253,6 +254,15 @@ class SparkEngine:
         ``out``: write Parquet there with Spark (any URI Spark can write, e.g. ``s3a://``) and
         return it instead of collecting a DataFrame on the driver.
         """
+        if out is None and isinstance(members, pd.DataFrame):  # computed once per run (engines.runcache)
+            return cached_table("member_features", events,
+                                lambda: self._member_features(events, members, as_of, staff_roles, None),
+                                inputs={"members": members}, params={"engine": self.name, "as_of": as_utc(as_of),
+                                                                     "staff_roles": list(staff_roles)})
+        return self._member_features(events, members, as_of, staff_roles, out)
+
+    def _member_features(self, events: Source, members: Source, as_of: str | pd.Timestamp,
+                         staff_roles: tuple[str, ...], out: str | None) -> pd.DataFrame | str:
         self.register_tables(events=events, members=members)
         df = self.session().sql(self.features_sql(as_of=as_of, staff_roles=staff_roles))
         if out is not None:
@@ -268,9 +278,23 @@ class SparkEngine:
 
         Parameters and result as :func:`commlab.analysis.compute.compute_metrics`.
         """
-        spark = self.session()
         srcs = _sources(data)
         chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
+        frames = {n: srcs[n] for n in ("communities", "members") if isinstance(srcs[n], pd.DataFrame)}
+        self.failures_ = {}
+        if len(frames) < 2:
+            return self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start)
+        # computed once per run (engines.runcache); a table with failures is not kept, so they are reported again
+        table = cached_table("metrics", srcs["events"],
+                             lambda: self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start),
+                             inputs=frames, params={"engine": self.name, "as_of": as_of, "window": window,
+                                                    "metrics": [m.id for m in chosen], "start": start},
+                             keep=lambda: not self.failures_)
+        return table
+
+    def _compute_metrics(self, srcs: dict[str, Source], chosen: list, *, as_of: Any, window: str | None,
+                         start: Any) -> pd.DataFrame:
+        spark = self.session()
         v = self.register_tables(**srcs)
         periods = engine_periods(lambda q: spark.sql(q).toPandas(), v, as_of=as_of, window=window, start=start)
         self._frame(periods, "periods").createOrReplaceTempView("periods")
