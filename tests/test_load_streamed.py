@@ -88,7 +88,7 @@ def test_streamed_events_equal_whole_ones_with_ties_across_chunks(tmp_path, samp
     d = shuffled_with_ties(samples_dir, tmp_path / "d", fmt, encoding)
     ds = assert_same_load(d)
     ev = ds.events
-    assert len(ev) == 365_845 and ev["community_id"].is_monotonic_increasing
+    assert len(ev) == 386_167 and ev["community_id"].is_monotonic_increasing
     assert ds.encodings["events"] == ("parquet" if fmt == "parquet" else encoding)
 
 
@@ -229,7 +229,7 @@ def test_without_a_cache_the_events_stay_in_a_temporary_folder(tmp_path, samples
     path = ds.events_source.path
     assert path.parent.parent == tmp_path and path.parent.name.startswith("commlab-events-")
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.parent.name]  # the work folder is gone
-    assert ds.n_events == 365_845 and ds.subset(["c01"]).events["community_id"].eq("c01").all()
+    assert ds.n_events == 386_167 and ds.subset(["c01"]).events["community_id"].eq("c01").all()
     # the folder goes with the last StoredEvents referring to it, not at the end of the session
     part = ds.subset(["c02"])
     restricted = ds.events_source.restrict(["c03"])
@@ -278,7 +278,7 @@ def test_overview_notebook_on_streamed_events_gives_the_same_summary(tmp_path, m
             kernel_name="commlab", cwd=str(notebook.parent), progress_bar=False)
         summaries[mode] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summaries["always"] == summaries["never"]
-    assert summaries["never"]["activity"] and summaries["never"]["data"].startswith("11 communities")
+    assert summaries["never"]["activity"] and summaries["never"]["data"].startswith("12 communities")
 
 
 def test_extra_columns_are_kept_even_one_named_like_duckdbs_row_number(tmp_path, samples_dir):
@@ -362,7 +362,7 @@ def test_a_check_reports_what_a_load_reports_without_ordering_or_writing(tmp_pat
     monkeypatch.undo()
     want = load_dataset(d, cache="", stream=stream, chunk_rows=CHUNK if stream else 1)
     assert isinstance(got, L.DataSummary) and str(got) == want.summary()
-    assert (got.communities, got.members, got.events) == (11, len(want.members), 365_845)
+    assert (got.communities, got.members, got.events) == (12, len(want.members), 386_167)
     ev = want.events
     assert (got.first, got.last) == (ev["ts"].min(), ev["ts"].max())
     assert writes == []  # nothing ordered, nothing written

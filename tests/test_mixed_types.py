@@ -30,7 +30,9 @@ def test_several_values_primary_first(tmp_path: Path, samples_dir: Path) -> None
     assert (c.loc["c01", "theme"], c.loc["c01", "theme_all"]) == ("brand", "brand;interest")
     assert (c.loc["c02", "theme"], c.loc["c02", "theme_all"]) == ("knowledge", "knowledge;interest")
     assert c.loc["c03", "theme_all"] == c.loc["c03", "theme"]  # one type: the same
-    assert (c["platform_all"] == c["platform"]).all()
+    single = c.drop(index=["c10", "c12"])  # the two samples on two platforms
+    assert (single["platform_all"] == single["platform"]).all()
+    assert (c.loc["c10", "platform"], c.loc["c10", "platform_all"]) == ("discord", "discord;wechat")
 
 
 def test_an_unknown_secondary_value_is_named(tmp_path: Path, samples_dir: Path) -> None:

@@ -136,7 +136,7 @@ def test_the_demo_playbook_as_of_is_the_samples_last_day() -> None:
     demo = load_playbook(REPO / "playbooks" / "demo.yaml")
     data = load_run_data(SAMPLES, source="canonical", tz="Asia/Shanghai", communities=[], where="demo")
     assert as_of_from_data(data) == demo.parameters["as_of"] == "2024-06-30T16:00:00Z"
-    assert len(data.communities) == 11 and data.events == 365845
+    assert len(data.communities) == 12 and data.events == 386167
 
 
 # --- the report is scanned before it is visible; a killed run is cleaned up -----------------------------

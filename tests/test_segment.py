@@ -185,7 +185,9 @@ def test_clusters_recover_planted_roles_on_samples(sample_matrix, method):
     if method == "gmm":  # a seeded subsample keeps the Gaussian mixtures fast
         keep = np.sort(np.random.default_rng(0).choice(len(f), 3000, replace=False))
         f, X = f.iloc[keep].reset_index(drop=True), X.iloc[keep].reset_index(drop=True)
-    seg = MemberSegmenter(method=method, k_min=3, k_max=8, random_state=0).fit(X, profile_features=f)
+    # 8 planted roles, and c01's recent newcomers who only react (the lurker-revival plant) behave apart from
+    # the newcomers who speak: 9 groups to find
+    seg = MemberSegmenter(method=method, k_min=3, k_max=9, random_state=0).fit(X, profile_features=f)
     ari = adjusted_rand_score(f["planted_role"], seg.labels_)
     print(method, "k =", seg.n_clusters_, "ARI vs planted roles =", round(ari, 3))
     assert ari >= 0.6

@@ -964,9 +964,9 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
     >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
     >>> summary = cl.executive_summary(ds, as_of="2024-06-30T16:00:00Z", rules=cl.default_rules())
     >>> summary.recs[["community_id", "rule_id", "severity"]].head(2)
-      community_id                     rule_id severity
-    0          c04  incentives_repeat_purchase   medium
-    1          c01           first_cohort_weak      low
+      community_id          rule_id severity
+    0          c01   lurker_revival     high
+    1          c01  zombie_overload     high
     """
     communities = data.communities
     names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))

@@ -83,7 +83,7 @@ def compute_metrics(
     >>> m.pivot(index="community_id", columns="metric_id", values="value").round(3)
     metric_id     buyer_share  members
     community_id
-    c01                 0.000   1131.0
+    c01                 0.000   1239.0
     c04                 0.226   1407.0
     """
     if not include_inferred:

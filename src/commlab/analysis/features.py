@@ -71,7 +71,7 @@ def member_features(
     >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
     >>> features = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
     >>> features.columns[:5].tolist(), len(features)
-    (['community_id', 'member_id', 'tenure_days', 'observed_days', 'recency_days'], 2700)
+    (['community_id', 'member_id', 'tenure_days', 'observed_days', 'recency_days'], 2808)
     """
     from commlab.engines.duck import DuckDBEngine
 

@@ -226,6 +226,39 @@ class CommunitySpec:
         Ids of the planted hypotheses (:data:`HYPOTHESES`) this community carries.
     controls : tuple of str
         Ids of not-planted hypotheses (:data:`NOT_PLANTED`) this community is a control for.
+    secondary : tuple of (str, str)
+        Secondary types ``(axis, code)`` after the primary one: the types mix (DOMAIN.md §2); the
+        communities table holds ``primary;secondary``.
+    goal : str
+        ``communities.goal`` (DOMAIN.md §4b); empty = not stated.
+    core_hubs, core_hub_p : int, float
+        The 小米 pattern: the first ``core_hubs`` core members are hubs; a member's
+        reply/mention/reaction targets one of them with probability ``core_hub_p``.
+    event_gaps : tuple of int
+        Irregular rhythm: the gaps in days between events, cycled (replaces ``event_every``).
+    event_category, event_host : str
+        Format of the events held (``online``, ``offline``, ``live``) and who hosts them: ``staff``,
+        ``core`` (core members) or ``guest`` (an invited expert hosts every other event).
+    moderation, moderation_per_day : str, float
+        Who moderates (``staff``; ``core``: core hubs do 80%) and how many moderation acts a day.
+    rewards, reward_category, reward_n : str, str, int
+        Rewards given: ``random`` (a draw among present members, not tied to behaviour: no lift),
+        ``answers`` (points to members who answered; they stay more active in the week after),
+        ``coupons`` (coupons to members who bought before; they buy and talk more in the week after); category and
+        number over the window.
+    join_channels : tuple of (str, float)
+        Channels of in-window joins (as the platform's join messages record them) with weights;
+        members who joined before the export have none.
+    zombie_channel : str
+        The channel 90% of the zombies joined by (purposeless recruiting).
+    bulk_inviter : bool
+        The owner invited every member (拉人头).
+    purchase_categories : tuple of (str, float)
+        Categories of purchases with weights.
+    platform_split : tuple of (str, float)
+        Platforms of member content and interactions, for a community on several.
+    silent_newcomers : float
+        A recent wave of newcomers who only read and react, as a share of the members.
     """
 
     community_id: str
@@ -258,35 +291,67 @@ class CommunitySpec:
     created_day: float = -300.0
     hypotheses: tuple[str, ...] = field(default_factory=tuple)
     controls: tuple[str, ...] = field(default_factory=tuple)
+    secondary: tuple[tuple[str, str], ...] = ()
+    goal: str = ""
+    core_hubs: int = 0
+    core_hub_p: float = 0.0
+    event_gaps: tuple[int, ...] = ()
+    event_category: str = "online"
+    event_host: str = "staff"
+    moderation: str = ""
+    moderation_per_day: float = 0.0
+    rewards: str = ""
+    reward_category: str = "points"
+    reward_n: int = 0
+    join_channels: tuple[tuple[str, float], ...] = ()
+    zombie_channel: str = ""
+    bulk_inviter: bool = False
+    purchase_categories: tuple[tuple[str, float], ...] = ()
+    platform_split: tuple[tuple[str, float], ...] = ()
+    silent_newcomers: float = 0.0
 
+
+_WECHAT_JOIN = (("invite", 0.6), ("qr_code", 0.4))
+_QQ_JOIN = (("invite", 0.5), ("qr_code", 0.3), ("search", 0.2))
 
 COMMUNITY_SPECS: tuple[CommunitySpec, ...] = (
     CommunitySpec(
         "c01", "咖啡爱好者交流群", "interest", "creator", "mature", "wechat", "none", "community", 1200,
-        hub_p=0.08, circle_size=10, circle_p=0.4, weekend_factor=1.3, event_every=28,
-        topics=("手冲", "咖啡豆", "器具", "拉花", "探店", "烘焙", "意式", "冷萃", "闲聊", "二手"), topic_alpha=0.4,
+        hub_p=0.08, circle_size=10, circle_p=0.4, weekend_factor=1.3, event_gaps=(7, 35, 10, 49, 14, 28),
+        event_category="offline",
+        topics=("手冲", "咖啡豆", "器具", "拉花", "探店", "闲聊"), topic_alpha=1.9, goal="retention",
+        join_channels=_WECHAT_JOIN, silent_newcomers=0.09,
         created_day=-420.0, hypotheses=("H3_interest_peer", "H6_lifecycle_depth", "H8_event_lift",
-                                        "H9_topic_concentration"),
+                                        "H9_topic_concentration", "H10_practices"),
     ),
     CommunitySpec(
         "c02", "胶片摄影同好会", "interest", "creator", "startup", "qq", "membership", "community", 160,
         hub_p=0.08, circle_size=10, circle_p=0.4, buyer_share=0.15, repeat_rate=0.3, price=99.0,
-        weekend_factor=1.3, event_every=21,
-        topics=("扫图", "胶卷", "相机", "冲洗", "街拍", "人像", "风光", "闲聊"), topic_alpha=0.5,
-        created_day=-5.0, hypotheses=("H3_interest_peer", "H6_lifecycle_depth", "H8_event_lift"),
+        weekend_factor=1.3, event_every=21, goal="retention", join_channels=_QQ_JOIN,
+        purchase_categories=(("membership", 1.0),),
+        topics=("扫图", "胶卷", "相机", "冲洗", "街拍", "闲聊"), topic_alpha=1.8,
+        created_day=-5.0, hypotheses=("H3_interest_peer", "H6_lifecycle_depth", "H8_event_lift",
+                                      "H9_topic_concentration"),
         controls=("N1_platform",),
     ),
     CommunitySpec(
         "c03", "云朵家电官方粉丝群", "brand", "product_sales", "mature", "wecom", "ecommerce", "fan", 2400,
         hub_p=0.70, buyer_share=0.30, repeat_rate=0.4, price=299.0, buyer_role_share=0.08, event_every=30,
-        topics=("新品", "售后", "优惠券", "使用技巧", "晒单", "抽奖"), topic_alpha=1.2,
+        event_category="live", goal="service", moderation="staff", moderation_per_day=1.5,
+        rewards="random", reward_category="points", reward_n=900,
+        join_channels=(("invite", 0.7), ("qr_code", 0.3)), zombie_channel="qr_code",
+        purchase_categories=(("product", 0.8), ("shop", 0.2)),
+        topics=("售后", "新品", "使用技巧", "优惠券", "晒单", "抽奖"), topic_alpha=1.8,
         has_bot=True, created_day=-500.0,
-        hypotheses=("H2_brand_hub", "H6_lifecycle_depth", "H8_event_lift"),
+        hypotheses=("H2_brand_hub", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration",
+                    "H10_practices"),
     ),
     CommunitySpec(
         "c04", "Python数据分析学习营", "knowledge", "service", "mature", "zsxq", "product", "community", 1500,
         hub_p=0.25, circle_size=6, circle_p=0.3, buyer_share=0.45, repeat_rate=0.8, price=499.0,
-        checkins=True, courses=True, referral_rate=0.25, event_every=14,
+        checkins=True, courses=True, referral_rate=0.25, event_every=14, event_category="live", goal="knowledge",
+        join_channels=(("link", 0.7), ("search", 0.3)),
+        purchase_categories=(("course", 1.0),),
         topics=("pandas", "作业", "答疑", "可视化", "SQL", "机器学习", "求职"), topic_alpha=1.6,
         created_day=-360.0,
         hypotheses=("H1_knowledge_outcomes", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration"),
@@ -294,49 +359,76 @@ COMMUNITY_SPECS: tuple[CommunitySpec, ...] = (
     CommunitySpec(
         "c05", "灵感AI笔记内测群", "product", "platform", "startup", "discord", "none", "fan", 320,
         hub_p=0.70, event_every=21, topics=("bug反馈", "功能建议", "使用心得", "版本更新", "闲聊"),
-        topic_alpha=1.4, channels=("公告", "反馈建议", "使用交流", "闲聊"), has_bot=True, created_day=-8.0,
+        topic_alpha=1.6, channels=("公告", "反馈建议", "使用交流", "闲聊"), has_bot=True, created_day=-8.0,
+        goal="brand", join_channels=(("link", 1.0),),
         hypotheses=("H2_brand_hub", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration"),
     ),
     CommunitySpec(
         "c06", "跨境电商从业者交流会", "industry", "platform", "mature", "qq", "membership", "community", 1000,
         hub_p=0.08, circle_size=3, circle_p=0.85, buyer_share=0.20, repeat_rate=0.3, price=365.0,
-        weekend_factor=0.6, event_every=28, topics=("选品", "物流", "亚马逊", "独立站", "政策", "招聘", "资源对接"),
-        topic_alpha=1.1, created_day=-450.0,
-        hypotheses=("H4_industry_ties", "H6_lifecycle_depth", "H8_event_lift"),
+        weekend_factor=0.6, event_every=28, event_host="guest", goal="conversion", join_channels=_QQ_JOIN,
+        purchase_categories=(("membership", 1.0),), secondary=(("theme", "knowledge"),),
+        topics=("选品", "物流", "亚马逊", "独立站", "政策", "资源对接"), topic_alpha=1.8, created_day=-450.0,
+        hypotheses=("H4_industry_ties", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration",
+                    "H10_practices"),
     ),
     CommunitySpec(
         "c07", "宝妈好物团购群", "consumption", "product_sales", "mature", "wechat", "ecommerce", "fan", 1800,
         hub_p=0.60, buyer_share=0.80, repeat_rate=1.5, price=159.0, buyer_role_share=0.12, event_every=14,
-        topics=("团购", "母婴", "零食", "日用", "晒单", "售后", "优惠"), topic_alpha=0.8, created_day=-300.0,
-        hypotheses=("H5_consumption_buyers", "H2_brand_hub", "H6_lifecycle_depth", "H8_event_lift"),
+        event_category="live", goal="conversion", rewards="coupons", reward_category="coupon", reward_n=150,
+        join_channels=_WECHAT_JOIN, purchase_categories=(("shop", 1.0),),
+        topics=("团购", "母婴", "零食", "日用", "美妆", "家居", "晒单", "售后", "优惠", "闲聊"), topic_alpha=0.4,
+        created_day=-300.0,
+        hypotheses=("H5_consumption_buyers", "H2_brand_hub", "H6_lifecycle_depth", "H8_event_lift",
+                    "H9_topic_concentration", "H10_practices"),
     ),
     CommunitySpec(
         "c08", "21天健身训练营", "knowledge", "service", "startup", "wechat", "membership", "fan", 120,
         hub_p=0.60, buyer_share=0.45, repeat_rate=0.8, price=399.0, checkins=True, courses=True,
         referral_rate=0.25, event_every=7, topics=("训练打卡", "饮食", "答疑", "体态", "减脂"), topic_alpha=1.6,
-        created_day=-3.0,
+        goal="knowledge", join_channels=_WECHAT_JOIN, purchase_categories=(("membership", 1.0),),
+        secondary=(("theme", "interest"),), created_day=-3.0,
         hypotheses=("H1_knowledge_outcomes", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration"),
     ),
     CommunitySpec(
         "c09", "周末露营搭子群", "interest", "creator", "startup", "wechat", "none", "community", 200,
         hub_p=0.08, circle_size=10, circle_p=0.4, event_every=0, weekend_factor=1.3,
         topics=("露营地", "装备", "拼车", "闲聊"), topic_alpha=0.4, early_death=True, created_day=20.0,
-        hypotheses=("H7_early_death",),
+        join_channels=(("invite", 1.0),), bulk_inviter=True,
+        hypotheses=("H7_early_death", "H9_topic_concentration", "H10_practices"),
     ),
     CommunitySpec(
         "c10", "独立开发者俱乐部", "industry", "creator", "startup", "discord", "membership", "community", 260,
         hub_p=0.08, circle_size=3, circle_p=0.85, buyer_share=0.20, repeat_rate=0.3, price=199.0,
-        weekend_factor=0.8, event_every=14, topics=("产品发布", "技术栈", "出海", "变现", "招聘"), topic_alpha=1.0,
+        weekend_factor=0.8, event_every=14, topics=("产品发布", "技术栈", "出海", "变现", "招聘"), topic_alpha=1.8,
         channels=("公告", "产品发布", "技术讨论", "招聘合作"), has_bot=True, created_day=-6.0,
-        hypotheses=("H4_industry_ties", "H6_lifecycle_depth", "H8_event_lift"),
+        goal="retention", join_channels=(("link", 1.0),), purchase_categories=(("membership", 1.0),),
+        secondary=(("platform", "wechat"),), platform_split=(("discord", 0.5), ("wechat", 0.5)),
+        hypotheses=("H4_industry_ties", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration",
+                    "H10_practices"),
     ),
     CommunitySpec(
         "c11", "城市骑行同好群", "interest", "creator", "startup", "wechat", "membership", "community", 160,
         hub_p=0.08, circle_size=10, circle_p=0.4, buyer_share=0.15, repeat_rate=0.3, price=99.0,
-        weekend_factor=1.3, event_every=21,
-        topics=("路线", "装备", "约骑", "维修", "骑行照片", "闲聊"), topic_alpha=0.5,
-        created_day=-5.0, hypotheses=("H3_interest_peer", "H6_lifecycle_depth", "H8_event_lift"),
+        weekend_factor=1.3, event_every=21, goal="retention", join_channels=_WECHAT_JOIN,
+        purchase_categories=(("membership", 1.0),),
+        topics=("路线", "装备", "约骑", "维修", "骑行照片", "闲聊"), topic_alpha=1.8,
+        created_day=-5.0, hypotheses=("H3_interest_peer", "H6_lifecycle_depth", "H8_event_lift",
+                                      "H9_topic_concentration"),
         controls=("N1_platform",),
+    ),
+    CommunitySpec(
+        "c12", "星河手机发烧友俱乐部", "brand", "product_sales", "mature", "own_app", "ecommerce", "community", 600,
+        hub_p=0.05, circle_size=8, circle_p=0.25, core_hubs=6, core_hub_p=0.45, buyer_share=0.35, repeat_rate=0.5,
+        price=199.0, event_every=14, event_category="offline", event_host="core", goal="brand",
+        moderation="core", moderation_per_day=1.0, rewards="answers", reward_category="points", reward_n=80,
+        join_channels=(("link", 0.5), ("qr_code", 0.3), ("invite", 0.2)),
+        purchase_categories=(("product", 0.7), ("shop", 0.3)),
+        secondary=(("theme", "product"), ("platform", "wechat"), ("monetization", "product")),
+        platform_split=(("own_app", 0.8), ("wechat", 0.2)),
+        topics=("系统更新", "拍照", "刷机", "使用技巧", "新品", "闲聊"), topic_alpha=1.8, created_day=-400.0,
+        hypotheses=("H2_brand_hub", "H6_lifecycle_depth", "H8_event_lift", "H9_topic_concentration",
+                    "H10_practices"),
     ),
 )
 
@@ -351,11 +443,14 @@ HYPOTHESES: dict[str, dict[str, str]] = {
                "(others 0.04).",
     },
     "H2_brand_hub": {
-        "statement": "Brand/product communities route interactions through official accounts (hub and spoke, "
-                     "fan economy): most replies are staff <-> member.",
+        "statement": "Brand/product communities come in both economies: some route interactions through the "
+                     "official account (hub and spoke, fan economy), others form around core members (the 小米 "
+                     "pattern, community economy); who the hub is decides.",
         "source": "DOMAIN.md §2 [A][D]",
-        "how": "fan-economy communities: members target staff with hub_p 0.6-0.7; staff are active 85% of days "
-               "with 6 events/day, half of them replies to members.",
+        "how": "official-centred (c03, c05, and consumption c07): members target staff with hub_p 0.6-0.7; staff "
+               "are active 85% of days with 6 events/day, half of them replies to members. Core-centred (c12): "
+               "staff hub_p 0.05; 45% of member interactions go to 6 core members (none of them near half of "
+               "all interactions), who also host the events and do 80% of the moderation.",
     },
     "H3_interest_peer": {
         "statement": "Interest communities run on member-to-member exchange (community economy), with reciprocal "
@@ -395,10 +490,26 @@ HYPOTHESES: dict[str, dict[str, str]] = {
                "two following days.",
     },
     "H9_topic_concentration": {
-        "statement": "Vertically focused communities have concentrated topics; broad ones spread.",
-        "source": "DOMAIN.md §4 (高价值社群: 垂直细分)",
-        "how": "topic frequencies Zipf with alpha 1.4-1.6 in knowledge/product communities, 0.4-0.5 in interest "
-               "communities.",
+        "statement": "Vertically focused communities have concentrated topics; broad ones spread. Every type can "
+                     "be vertical (每一大类都可…垂直细分), interest communities included.",
+        "source": "DOMAIN.md §2, §4 (高价值社群: 垂直细分)",
+        "how": "topic frequencies Zipf with alpha 1.6-1.9 in every community (interest ones included) except "
+               "two broad ones: c07 (a group-buying group over ten product lines) and c09 (a group recruited "
+               "without purpose), alpha 0.4.",
+    },
+    "H10_practices": {
+        "statement": "The practices of DOMAIN.md §4b leave their traces: goals, events and rituals, rewards, "
+                     "join channels, moderation, platforms.",
+        "source": "DOMAIN.md §4, §4b, §5",
+        "how": "c01: events at irregular gaps (5-50 days) and a recent wave of newcomers who only read (the "
+               "lurker share rises); c03: points drawn at random (no lift after rewards), 90% of zombies "
+               "joined by QR-code posters, moderation by staff only, core members carry few replies; c06: an "
+               "invited guest expert hosts every other monthly talk (a membership fee with its preconditions); "
+               "c07: coupons to buyers, who buy and talk more in the week after; c09: no goal, everyone invited "
+               "in bulk by the owner; c10: activity split half and half between Discord and WeChat (no main "
+               "platform); c12: points for answering (activity rises after), core members moderate and host, "
+               "80% of activity on its own app. Goals per community (c09 states none); purchases carry their "
+               "category; join channels are recorded for in-window joins only, as chat exports do.",
     },
 }
 
@@ -463,6 +574,9 @@ class _Members:
     left: np.ndarray  # float days, nan = still in
     is_buyer: np.ndarray  # bool
     circle: np.ndarray  # int, -1 = no circle
+    channel: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # join channel or None
+    inviter: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # index of the inviter, -1 = none
+    hubs: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # core members at the centre
 
     @property
     def is_staff(self) -> np.ndarray:
@@ -482,10 +596,16 @@ class _Events:
     etype: list[np.ndarray] = field(default_factory=list)
     target: list[np.ndarray] = field(default_factory=list)
     amount: list[np.ndarray] = field(default_factory=list)
+    category: list[np.ndarray] = field(default_factory=list)
 
     def add(self, member: np.ndarray, t: np.ndarray, etype: np.ndarray | int,
-            target: np.ndarray | None = None, amount: np.ndarray | None = None) -> None:
+            target: np.ndarray | None = None, amount: np.ndarray | None = None,
+            category: np.ndarray | str | None = None) -> None:
         n = len(member)
+        cat = np.full(n, None, dtype=object)
+        if category is not None:
+            cat[:] = category
+        self.category.append(cat)
         self.member.append(np.asarray(member, dtype=np.int64))
         self.t.append(np.asarray(t, dtype=np.float64))
         self.etype.append(np.broadcast_to(np.asarray(etype, dtype=np.int64), (n,)).copy())
@@ -493,8 +613,10 @@ class _Events:
         self.amount.append(np.full(n, np.nan) if amount is None else np.asarray(amount, dtype=np.float64))
 
     def concat(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(getattr(self, k)) if getattr(self, k) else np.empty(0)
-                for k in ("member", "t", "etype", "target", "amount")}
+        empty = {"member": np.int64, "t": np.float64, "etype": np.int64, "target": np.int64, "amount": np.float64,
+                 "category": object}
+        return {k: np.concatenate(getattr(self, k)) if getattr(self, k) else np.empty(0, dtype=dt)
+                for k, dt in empty.items()}
 
 
 def _hours(n: int, rng: np.random.Generator, weights: np.ndarray = HOUR_WEIGHTS) -> np.ndarray:
@@ -528,9 +650,13 @@ def _weighted_pick(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.
 # --------------------------------------------------------------------------- calendar
 def _event_days(spec: CommunitySpec, days: int) -> np.ndarray:
     """Days (relative to the window start) of the community's events."""
+    first = max(0, int(np.ceil(spec.created_day)) + 10)
+    if spec.event_gaps:
+        gaps = np.resize(np.array(spec.event_gaps, dtype=np.int64), days)
+        d = first + np.concatenate([[0], np.cumsum(gaps)])
+        return d[d < days - 1]
     if spec.event_every <= 0:
         return np.empty(0, dtype=np.int64)
-    first = max(0, int(np.ceil(spec.created_day)) + 10)
     return np.arange(first, days - 1, spec.event_every, dtype=np.int64)
 
 
@@ -611,7 +737,8 @@ def _display_names(n: int, rng: np.random.Generator) -> list[str]:
     return out
 
 
-def _make_members(spec: CommunitySpec, n_total: int, days: int, rng: np.random.Generator) -> _Members:
+def _make_members(spec: CommunitySpec, n_total: int, days: int, rng: np.random.Generator,
+                  practice_rng: np.random.Generator) -> _Members:
     """Staff, bot and planted-role members of one community with their windows."""
     c = spec.created_day
     n_staff = _n_staff(n_total)
@@ -649,7 +776,47 @@ def _make_members(spec: CommunitySpec, n_total: int, days: int, rng: np.random.G
         eligible = np.flatnonzero(np.isin(role, ("core", "contributor", "ordinary", "newcomer")))
         perm = rng.permutation(len(eligible))
         circle[eligible[perm]] = np.arange(len(eligible)) // spec.circle_size
-    return _Members(ids, role, joined, a0, a1, left, is_buyer, circle)
+    m = _Members(ids, role, joined, a0, a1, left, is_buyer, circle)
+    m.hubs = np.flatnonzero(role == "core")[:spec.core_hubs]  # the most senior core members
+    m.channel, m.inviter = _join_channels(m, spec, practice_rng)
+    return m
+
+
+def _join_channels(m: _Members, spec: CommunitySpec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Join channel and inviter of each in-window join (the platform's join message); None/-1 otherwise."""
+    n = len(m.role)
+    channel = np.full(n, None, dtype=object)
+    inviter = np.full(n, -1, np.int64)
+    if not spec.join_channels:
+        return channel, inviter
+    plain = np.isin(m.role, tuple(ROLES)) & (m.joined >= 0)
+    names = np.array([c for c, _ in spec.join_channels], dtype=object)
+    w = np.array([x for _, x in spec.join_channels], dtype=float)
+    pick = names[_weighted_pick(w, n, rng)]
+    if spec.zombie_channel:
+        zombie = m.role == "zombie"
+        to_zc = zombie & (rng.random(n) < 0.9)
+        pick[to_zc] = spec.zombie_channel
+        others = names[names != spec.zombie_channel]
+        moved = ~zombie & (pick == spec.zombie_channel) & (rng.random(n) < 0.8)
+        if len(others):
+            pick[moved] = others[_weighted_pick(w[names != spec.zombie_channel], int(moved.sum()), rng)]
+    channel[plain] = pick[plain]
+    invited = np.flatnonzero(plain & (channel == "invite"))
+    if spec.bulk_inviter:
+        inviter[invited] = m.owner
+        return channel, inviter
+    weight = {"core": 5.0, "contributor": 3.0, "ordinary": 1.0, "owner": 2.0, "staff": 2.0}
+    cand = np.flatnonzero(np.array([weight.get(r, 0.0) for r in m.role]) > 0)
+    cand = cand[np.argsort(m.joined[cand], kind="stable")]
+    cw = np.cumsum(np.array([weight[r] for r in m.role[cand]]))
+    k = np.searchsorted(m.joined[cand], m.joined[invited], side="left")
+    pos = np.minimum(np.searchsorted(cw, rng.random(len(invited)) * cw[np.maximum(k - 1, 0)], side="right"),
+                     np.maximum(k - 1, 0))
+    ok = k > 0
+    inviter[invited[ok]] = cand[pos[ok]]
+    channel[invited[~ok]] = "qr_code" if "qr_code" in names else "link"
+    return channel, inviter
 
 
 # --------------------------------------------------------------------------- targets and threads
@@ -717,6 +884,12 @@ class _TargetPicker:
             mate = self.circle_mate(author, t, rng)
             use = (mate >= 0) & (rng.random(n) < self.spec.circle_p)
             target = np.where(use, mate, target)
+        hubs = self.m.hubs
+        if len(hubs) and self.spec.core_hub_p:
+            to_hub = ~author_staff & (rng.random(n) < self.spec.core_hub_p)
+            hub = hubs[_weighted_pick(1.0 / np.sqrt(np.arange(1, len(hubs) + 1)), n, rng)]
+            hub_ok = to_hub & (self.m.joined[hub] <= t) & (hub != author)
+            target = np.where(hub_ok, hub, target)
         to_staff = ~author_staff & (rng.random(n) < self.spec.hub_p)
         staff = self.staff[_weighted_pick(self.staff_w, n, rng)]
         staff_ok = (self.m.joined[staff] <= t) & (staff != author)
@@ -872,6 +1045,82 @@ def _purchases(m: _Members, spec: CommunitySpec, days: int, rng: np.random.Gener
     ev.add(mem, t, _T["purchase"], amount=amount)
 
 
+def _categories(spec: CommunitySpec, n: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Purchase categories drawn from the community's weights (None where it records none)."""
+    if not spec.purchase_categories:
+        return None
+    names = np.array([c for c, _ in spec.purchase_categories], dtype=object)
+    return names[_weighted_pick(np.array([w for _, w in spec.purchase_categories]), n, rng)]
+
+
+def _events_held(m: _Members, spec: CommunitySpec, event_days: np.ndarray, rng: np.random.Generator,
+                 ev: _Events) -> None:
+    """One ``event`` row per event day at 19:55 local: its host (staff, a core hub, or the guest) and format."""
+    if not len(event_days):
+        return
+    staff = np.flatnonzero(m.is_staff)
+    host = staff[rng.integers(0, len(staff), len(event_days))]
+    if spec.event_host == "core" and len(m.hubs):
+        host = m.hubs[rng.integers(0, len(m.hubs), len(event_days))]
+    elif spec.event_host == "guest":
+        guest = np.flatnonzero(m.role == "guest")
+        every_other = np.arange(len(event_days)) % 2 == 0
+        host[every_other & (m.joined[guest[0]] < event_days)] = guest[0]
+    ev.add(host, event_days + (19.0 + 55.0 / 60.0) / 24.0, _T["event"], category=spec.event_category)
+
+
+def _moderation(m: _Members, spec: CommunitySpec, days: int, rng: np.random.Generator, ev: _Events) -> None:
+    """Moderation acts (pin, remove, warn, welcome): by staff, or 80% by the core hubs."""
+    if not spec.moderation or spec.moderation_per_day <= 0:
+        return
+    d = np.arange(max(0, int(np.ceil(spec.created_day))), days)
+    day = np.repeat(d, rng.poisson(spec.moderation_per_day, len(d)))
+    staff = np.flatnonzero(m.is_staff)
+    who = staff[rng.integers(0, len(staff), len(day))]
+    if spec.moderation == "core" and len(m.hubs):
+        by_core = rng.random(len(day)) < 0.8
+        who[by_core] = m.hubs[rng.integers(0, len(m.hubs), int(by_core.sum()))]
+    t = _at_day(day, rng)
+    ok = m.a0[who] <= t
+    ev.add(who[ok], t[ok], _T["moderation"])
+
+
+def _rewards(m: _Members, spec: CommunitySpec, days: int, rng: np.random.Generator, ev: _Events) -> None:
+    """Rewards by staff to members; ``answers``/``coupons`` receivers stay more active in the week after."""
+    if not spec.rewards or spec.reward_n <= 0:
+        return
+    lo = max(0.0, spec.created_day) + 8.0
+    t = np.sort(lo + rng.random(spec.reward_n) * (days - 8.0 - lo))
+    pool = {"random": ("core", "contributor"),
+            "answers": ("core", "contributor"), "coupons": ("ordinary", "contributor")}[spec.rewards]
+    if spec.rewards == "coupons":
+        eligible = np.flatnonzero(np.isin(m.role, pool) & m.is_buyer)
+    else:
+        eligible = np.flatnonzero(np.isin(m.role, pool))
+    present = (m.a0[eligible][:, None] <= t[None, :] - 7.0) & (m.a1[eligible][:, None] > t[None, :] + 7.0)
+    receiver = np.full(len(t), -1, np.int64)
+    for k in range(len(t)):
+        cand = eligible[present[:, k]]
+        if len(cand):
+            receiver[k] = cand[rng.integers(0, len(cand))]
+    ok = receiver >= 0
+    t, receiver = t[ok], receiver[ok]
+    staff = np.flatnonzero(m.is_staff)
+    ev.add(staff[rng.integers(0, len(staff), len(t))], t, _T["reward"], target=receiver, category=spec.reward_category)
+    if spec.rewards == "random":
+        return  # a draw, not tied to behaviour: nothing changes afterwards
+    extra = rng.poisson(5.0 if spec.rewards == "answers" else 2.0, len(t))
+    mem = np.repeat(receiver, extra)
+    after = np.repeat(t, extra) + 0.05 + rng.random(len(mem)) * 6.9
+    kind = np.where(rng.random(len(mem)) < 0.5, _T["reply"], _T["message"])
+    ev.add(mem, after, kind)
+    if spec.rewards == "coupons":
+        buy = rng.random(len(t)) < 0.5
+        bt = t[buy] + 0.05 + rng.random(int(buy.sum())) * 6.9
+        amount = np.round(np.exp(np.log(spec.price or 99.0) + 0.45 * rng.standard_normal(len(bt))), 2)
+        ev.add(receiver[buy], bt, _T["purchase"], amount=amount, category=_categories(spec, len(bt), rng))
+
+
 def _referrals(m: _Members, spec: CommunitySpec, rng: np.random.Generator, ev: _Events) -> None:
     """Referral events shortly before some in-window joins, by core/contributors/buyers."""
     plain = np.isin(m.role, tuple(ROLES))
@@ -919,7 +1168,9 @@ def _community(spec: CommunitySpec, *, scale: float, days: int, start_s: int, st
                rng: np.random.Generator) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Generate one community: its row, members, events and truth."""
     n_total = max(30, round(spec.n_members * scale))
-    m = _make_members(spec, n_total, days, rng)
+    # the practices (DOMAIN.md §4b) draw from a stream of their own, so the rest is drawn as before them
+    practice_rng = rng.spawn(1)[0]
+    m = _make_members(spec, n_total, days, rng, practice_rng)
     event_days = _event_days(spec, days)
     w = _day_weights(spec, days, start_weekday, event_days)
     ev = _Events()
@@ -934,8 +1185,11 @@ def _community(spec: CommunitySpec, *, scale: float, days: int, start_s: int, st
     cols = ev.concat()
     cols = _finish_interactions(m, spec, cols, rng)
     events = _events_frame(m, spec, cols, start_s, rng)
+    n_base = len(m.ids)
+    late = _late_members(m, spec, days, practice_rng)
+    events = _with_practices(m, spec, events, event_days, days, start_s, practice_rng, late)
     row = _community_row(spec, start_s)
-    members = _members_frame(m, spec, start_s, rng)
+    members = _members_frame(m, spec, start_s, rng, n_base, practice_rng)
     truth = pd.DataFrame({
         "community_id": pd.array([spec.community_id] * len(m.ids), dtype="string"),
         "member_id": pd.array(m.ids, dtype="string"),
@@ -1010,23 +1264,119 @@ def _events_frame(m: _Members, spec: CommunitySpec, cols: dict[str, np.ndarray],
         "amount": cols["amount"].astype("float64"),
         "channel": pd.array(_channels(m, spec, member, etype, rng), dtype="string"),
         "topic": pd.array(_topics(spec, etype, rng), dtype="string"),
+        "category": pd.array(cols["category"], dtype="string"),
     })
+
+
+def _late_members(m: _Members, spec: CommunitySpec, days: int, rng: np.random.Generator) -> _Events:
+    """Members added after the rest is drawn (so it stays as drawn): the invited guest, a wave of silent newcomers.
+
+    The guest (an invited expert, role ``guest``) joins 20 days after creation and hosts events; the
+    silent newcomers (``silent_newcomers`` x the members) joined in the last 30 days by QR code and only
+    react, 1-3 times: they read, never speak. Returns their join and reaction events.
+    """
+    ev = _Events()
+    roles, joined = [], []
+    if spec.event_host == "guest":
+        roles.append("guest")
+        joined.append(np.array([spec.created_day + 20.0]))
+    n_silent = int(round(spec.silent_newcomers * len(m.ids)))
+    if n_silent:
+        roles += ["newcomer"] * n_silent
+        joined.append(np.sort(days - 30.0 + 0.02 + rng.random(n_silent) * 28.9))
+    if not roles:
+        return ev
+    j = np.concatenate(joined)
+    n0, n = len(m.ids), len(roles)
+    start = int(m.ids[-1].rsplit("_", 1)[1]) + 1
+    m.ids = np.concatenate([m.ids, [f"{spec.community_id}_{i:04d}" for i in range(start, start + n)]])
+    m.role = np.concatenate([m.role, roles])
+    m.joined = np.concatenate([m.joined, j])
+    m.a0 = np.concatenate([m.a0, np.maximum(j, 0.0)])
+    m.a1 = np.concatenate([m.a1, np.full(n, float(days))])
+    m.left = np.concatenate([m.left, np.full(n, np.nan)])
+    m.is_buyer = np.concatenate([m.is_buyer, np.zeros(n, bool)])
+    m.circle = np.concatenate([m.circle, np.full(n, -1, np.int64)])
+    silent = np.array(roles) == "newcomer"
+    m.channel = np.concatenate([m.channel, np.where(silent, "qr_code" if spec.join_channels else None, None)])
+    m.inviter = np.concatenate([m.inviter, np.full(n, -1, np.int64)])
+    idx = n0 + np.arange(n)
+    inside = idx[j >= 0]
+    ev.add(inside, m.joined[inside], _T["join"])
+    quiet = idx[silent]
+    k = 1 + rng.binomial(2, 0.3, len(quiet))
+    mem = np.repeat(quiet, k)
+    t = m.a0[mem] + 0.01 + rng.random(len(mem)) * (days - m.a0[mem] - 0.02)
+    ev.add(mem, t, _T["reaction"])
+    return ev
+
+
+def _with_practices(m: _Members, spec: CommunitySpec, events: pd.DataFrame, event_days: np.ndarray, days: int,
+                    start_s: int, rng: np.random.Generator, late: _Events) -> pd.DataFrame:
+    """The events with the practices added: late members, events held, moderation, rewards, purchase
+    categories, platforms."""
+    ev = late
+    _events_held(m, spec, event_days, rng, ev)
+    _moderation(m, spec, days, rng, ev)
+    _rewards(m, spec, days, rng, ev)
+    cols = _finish_interactions(m, spec, ev.concat(), rng)
+    etype = cols["etype"].astype(np.int64)
+    target = cols["target"].astype(np.int64)
+    target_str = np.full(len(target), None, dtype=object)
+    target_str[target >= 0] = m.ids[target[target >= 0]]
+    none = pd.array(np.full(len(etype), None, dtype=object), dtype="string")
+    extra = pd.DataFrame({
+        "community_id": pd.array([spec.community_id] * len(etype), dtype="string"),
+        "member_id": pd.array(m.ids[cols["member"].astype(np.int64)], dtype="string"),
+        "ts": _to_utc(cols["t"], start_s),
+        "event_type": pd.array(np.array(_TYPES)[etype], dtype="string"),
+        "target_member_id": pd.array(target_str, dtype="string"),
+        "thread_id": none, "amount": cols["amount"].astype("float64"), "channel": none, "topic": none,
+        "category": pd.array(cols["category"], dtype="string"),
+    })
+    out = pd.concat([events, extra], ignore_index=True) if len(extra) else events
+    out = out.sort_values("ts", kind="stable", ignore_index=True)
+    buys = (out["event_type"] == "purchase") & out["category"].isna()
+    cats = _categories(spec, int(buys.sum()), rng)
+    if cats is not None:
+        out.loc[buys, "category"] = cats
+    member = pd.Index(m.ids).get_indexer(out["member_id"].astype(str))
+    etype_all = pd.Index(_TYPES).get_indexer(out["event_type"].astype(str))
+    out["platform"] = pd.array(_platforms(m, spec, member, etype_all, rng), dtype="string")
+    return out
+
+
+def _platforms(m: _Members, spec: CommunitySpec, member: np.ndarray, etype: np.ndarray,
+               rng: np.random.Generator) -> np.ndarray:
+    """Platform of each member event of a community on several (None = the primary platform)."""
+    out = np.full(len(etype), None, dtype=object)
+    if not spec.platform_split:
+        return out
+    names = np.array([p for p, _ in spec.platform_split], dtype=object)
+    pick = names[_weighted_pick(np.array([w for _, w in spec.platform_split]), len(etype), rng)]
+    member_event = ~m.is_staff[member] & ~np.isin(etype, [_T["join"], _T["leave"]]) & (m.role[member] != "bot")
+    out[member_event] = pick[member_event]
+    return out
 
 
 def _community_row(spec: CommunitySpec, start_s: int) -> dict[str, Any]:
     """The communities-table row of ``spec``."""
+    def axis(name: str) -> str:
+        return ";".join([getattr(spec, name)] + [v for a, v in spec.secondary if a == name])
+
     return {
-        "community_id": spec.community_id, "name": spec.name, "theme": spec.theme,
-        "business_model": spec.business_model, "lifecycle": spec.lifecycle, "platform": spec.platform,
-        "monetization": spec.monetization,
+        "community_id": spec.community_id, "name": spec.name, "theme": axis("theme"),
+        "business_model": axis("business_model"), "lifecycle": spec.lifecycle, "platform": axis("platform"),
+        "monetization": axis("monetization"),
         "created_at": _to_utc(np.array([spec.created_day]), start_s)[0],
-        "economy": spec.economy, "source": "synthetic (commlab.data.generate), CC0",
+        "economy": spec.economy, "goal": spec.goal or None, "source": "synthetic (commlab.data.generate), CC0",
     }
 
 
-def _members_frame(m: _Members, spec: CommunitySpec, start_s: int, rng: np.random.Generator) -> pd.DataFrame:
-    """The canonical members table of one community."""
-    names = _display_names(len(m.ids), rng)
+def _members_frame(m: _Members, spec: CommunitySpec, start_s: int, rng: np.random.Generator, n_base: int,
+                   late_rng: np.random.Generator) -> pd.DataFrame:
+    """The canonical members table of one community (names of the late members from ``late_rng``)."""
+    names = _display_names(n_base, rng) + _display_names(len(m.ids) - n_base, late_rng)
     for i, r in enumerate(m.role):
         if r == "owner":
             names[i] = f"群主-{names[i]}"
@@ -1034,8 +1384,10 @@ def _members_frame(m: _Members, spec: CommunitySpec, start_s: int, rng: np.rando
             names[i] = f"助理-{names[i]}"
         elif r == "bot":
             names[i] = "群助手(机器人)"
+        elif r == "guest":
+            names[i] = f"嘉宾-{names[i]}"
     left = _to_utc(np.nan_to_num(m.left, nan=0.0), start_s).where(~np.isnan(m.left))  # NaT = still in
-    role = np.where(np.isin(m.role, ("owner", "staff", "bot")), m.role, "member")
+    role = np.where(np.isin(m.role, ("owner", "staff", "bot", "guest")), m.role, "member")
     return pd.DataFrame({
         "community_id": pd.array([spec.community_id] * len(m.ids), dtype="string"),
         "member_id": pd.array(m.ids, dtype="string"),
@@ -1043,6 +1395,8 @@ def _members_frame(m: _Members, spec: CommunitySpec, start_s: int, rng: np.rando
         "left_at": left,
         "role": pd.array(role, dtype="string"),
         "display_name": pd.array(names, dtype="string"),
+        "join_channel": pd.array(m.channel, dtype="string"),
+        "invited_by": pd.array(np.where(m.inviter >= 0, m.ids[np.maximum(m.inviter, 0)], None), dtype="string"),
     })
 
 

@@ -132,7 +132,7 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     >>> import commlab as cl
     >>> ds = cl.load_dataset("data/samples", communities=["c01", "c04"])
     >>> ds.communities["community_id"].tolist(), len(ds.members), len(ds.events)
-    (['c01', 'c04'], 2700, 106128)
+    (['c01', 'c04'], 2808, 106779)
     """
     d, paths = _data_files(data_dir, tz)
     sha = {str(p): sha256_file(p) for p in paths.values() if p is not None}
