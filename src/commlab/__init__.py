@@ -51,6 +51,13 @@ _API: dict[str, str] = {
     "community_graph": "commlab.analysis.network",
     "compare_groups": "commlab.analysis.compare",
     "test_hypotheses": "commlab.analysis.hypotheses",
+    # reply links in chat logs
+    "infer_replies": "commlab.replies.infer",
+    "drop_inferred": "commlab.replies.infer",
+    "ReplyModel": "commlab.replies.model",
+    "score_links": "commlab.replies.corpus",
+    "read_annotation": "commlab.replies.corpus",
+    "LinkScore": "commlab.replies.corpus",
     # recommendations and runs
     "build_facts": "commlab.recommend",
     "default_rules": "commlab.rules",
@@ -99,6 +106,12 @@ __all__ = [
     "community_graph",
     "compare_groups",
     "test_hypotheses",
+    "infer_replies",
+    "drop_inferred",
+    "ReplyModel",
+    "score_links",
+    "read_annotation",
+    "LinkScore",
     "build_facts",
     "default_rules",
     "executive_summary",
@@ -165,6 +178,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.importers.base import ImportFormatError
     from commlab.instant import as_utc
     from commlab.recommend import build_facts, executive_summary
+    from commlab.replies.corpus import LinkScore, read_annotation, score_links
+    from commlab.replies.infer import drop_inferred, infer_replies
+    from commlab.replies.model import ReplyModel
     from commlab.rules import default_rules
     from commlab.runner import run_playbook
     from commlab.sources import load_source

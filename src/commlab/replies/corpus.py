@@ -38,6 +38,12 @@ class LinkScore:
     ----------
     gold, predicted, matched : int
         Numbers of gold links, predicted links and predicted links that are gold.
+
+    Examples
+    --------
+    >>> score = LinkScore(gold=4, predicted=5, matched=3)
+    >>> round(score.precision, 2), round(score.recall, 2), round(score.f1, 3)
+    (0.6, 0.75, 0.667)
     """
 
     gold: int
@@ -123,7 +129,34 @@ def parse_annotation(text: str, *, name: str = "<annotation>") -> set[Link]:
 
 
 def read_annotation(path: str | Path) -> set[Link]:
-    """The links of an annotation file (``.gz`` accepted); see :func:`parse_annotation`."""
+    """The links of an annotation file (``.gz`` accepted); see :func:`parse_annotation`.
+
+    Each line holds ``parent child -`` (0-based line numbers of the raw log), as in the Ubuntu IRC
+    corpus of Kummerfeld et al. (2019); a message linked to itself starts a conversation.
+
+    Parameters
+    ----------
+    path : str or Path
+        The annotation file.
+
+    Returns
+    -------
+    set of (int, int)
+        ``(child, parent)`` links.
+
+    Raises
+    ------
+    IrcLogError
+        If the file cannot be read or a line holds something other than message numbers.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "chat.annotation.txt")
+    >>> _ = open(path, "w", encoding="utf-8").write("0 0 -\\n0 1 -\\n1 2 -\\n")
+    >>> sorted(read_annotation(path))
+    [(0, 0), (1, 0), (2, 1)]
+    """
     return parse_annotation(read_text(path), name=str(path))
 
 
@@ -145,6 +178,11 @@ def score_links(predicted: Iterable[Link] | Mapping[str, Iterable[Link]],
     Returns
     -------
     LinkScore
+
+    Examples
+    --------
+    >>> print(score_links({(1, 0), (2, 1)}, gold={(1, 0), (2, 2)}))
+    P 0.500  R 0.500  F1 0.500  (gold 2, predicted 2, matched 1)
     """
     if isinstance(gold, Mapping):
         pred = predicted if isinstance(predicted, Mapping) else {}

@@ -100,6 +100,20 @@ def infer_replies(events: pd.DataFrame, *,
         changed or marked). Rows considered: ``message`` rows with neither target nor thread, and
         ``reply`` rows without a target (a reply whose target the export lacks; it is never
         judged to start a conversation). Other rows are candidates only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> chat = pd.DataFrame({
+    ...     "community_id": "g", "member_id": ["wang", "li", "wang"], "event_type": "message",
+    ...     "ts": pd.to_datetime(["2024-05-01 20:00", "2024-05-01 20:01", "2024-05-01 20:02"], utc=True),
+    ...     "text": ["有人用过这个咖啡豆吗？", "@王芳 用过，偏酸", "谢谢"]})
+    >>> out = infer_replies(chat, members={"wang": "王芳", "li": "李雷"})
+    >>> print(out[["member_id", "event_type", "target_member_id", "reply_source"]].to_string(index=False))
+    member_id event_type target_member_id reply_source
+         wang       post             <NA>        start
+           li      reply             wang      mention
+         wang      reply               li        model
     """
     out = events.copy()
     n = len(out)
@@ -182,6 +196,17 @@ def drop_inferred(events: pd.DataFrame) -> pd.DataFrame:
     Rows whose ``reply_source`` is one of :data:`INFERRED` lose their target and thread and get
     their ``original_event_type`` back; their ``reply_source`` and ``reply_confidence`` are
     cleared. Explicit links stay. Events without a ``reply_source`` column are returned as they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> chat = pd.DataFrame({
+    ...     "community_id": "g", "member_id": ["wang", "li"], "event_type": "message",
+    ...     "ts": pd.to_datetime(["2024-05-01 20:00", "2024-05-01 20:01"], utc=True),
+    ...     "text": ["有人用过这个咖啡豆吗？", "@王芳 用过，偏酸"]})
+    >>> inferred = infer_replies(chat, members={"wang": "王芳", "li": "李雷"})
+    >>> list(inferred["event_type"]), list(drop_inferred(inferred)["event_type"])
+    (['post', 'reply'], ['message', 'message'])
     """
     if "reply_source" not in events.columns:
         return events

@@ -46,6 +46,14 @@ class ReplyModel:
         used as their confidence.
     meta : dict
         How the model was fitted (data, split, seed, scikit-learn version, cross-validated scores).
+
+    Examples
+    --------
+    >>> model = ReplyModel.load()  # the shipped artefact, fitted by scripts/train_reply_model.py
+    >>> model.meta["fitted_on"]
+    'irc_disentanglement/dev (10 files, 2337 annotated messages)'
+    >>> model.summary()[0][0]
+    'self_address'
     """
 
     coef: np.ndarray
