@@ -54,7 +54,8 @@ def test_notebooks_are_committed_clean_with_the_parameters():
         params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(params) == 1 and nb.cells[1] is params[0]
         names = [line.split(":")[0] for line in params[0].source.splitlines()]
-        assert names == ["data_dir", "source", "as_of", "communities", "window", "type_axis", "lang", "tz",
+        mixed = ["mixed"] if name.startswith("04") else []  # how the type comparison counts mixed communities
+        assert names == ["data_dir", "source", "as_of", "communities", "window", "type_axis", *mixed, "lang", "tz",
                          "output_dir", "seed", "k_min_group", "engine", "engine_options"]
         assert all("  # " in line for line in params[0].source.splitlines())
         for c in nb.cells:
@@ -88,19 +89,28 @@ def test_health_notebook_on_samples(tmp_path):
 
 
 def test_compare_notebook_on_samples(tmp_path):
-    s = run("04_compare_types.ipynb", tmp_path, as_of=SAMPLES_AS_OF, lang="zh")
+    # mixed="each": the three mixed samples (c06 industry;knowledge, c08 knowledge;interest, c12 brand;product)
+    # count in each of their types' groups; the default ("primary") is what the demo runs
+    s = run("04_compare_types.ipynb", tmp_path, as_of=SAMPLES_AS_OF, lang="zh", mixed="each")
     got = {h["hypothesis_id"]: h for h in s["hypotheses"]}
-    for hid in ("knowledge_completion", "brand_product_hub", "interest_peer", "fan_economy_hub", "industry_ties",
-                "consumption_buyers", "startup_small", "early_death", "event_lift"):
+    for hid in ("knowledge_completion", "fan_economy_hub", "industry_ties", "consumption_buyers", "startup_small",
+                "early_death", "event_lift"):
         assert got[hid]["p_value"] < 0.05, hid  # found; supported only if still so after the adjustment:
         assert got[hid]["supported"] == (got[hid]["p_adjusted"] < 0.05), hid
     assert got["knowledge_completion"]["supported"] and got["fan_economy_hub"]["supported"]
     assert not got["platform_activity"]["supported"] and not got["monetization_interaction"]["supported"]
+    # planted both ways (c12 is a peer-driven brand community): open questions, not findings
+    assert not got["brand_product_hub"]["supported"] and not got["interest_peer"]["supported"]
     assert all(h["sentence_zh"] and h["sentence_en"] for h in s["hypotheses"])
     # generated data: demonstrations, never "数据支持"
     assert all(h["sentence_zh"].startswith(("合成数据演示", "无法判断")) for h in s["hypotheses"])
     assert {g["group"] for g in s["groups"]} == {"brand", "consumption", "industry", "interest", "knowledge", "product"}
-    assert_reads_as_report(tmp_path / "04_compare_types.ipynb", "zh")  # all eleven communities, in Chinese
+    assert s["mixed"] == "each" and {g["mixed"] for g in s["groups"]} == {"each"}
+    n = {g["group"]: g["n"] for g in s["groups"] if g["metric_id"] == "members"}
+    assert n == {"brand": 2, "consumption": 1, "industry": 2, "interest": 5, "knowledge": 3, "product": 2}
+    shown = rendered_text(tmp_path / "04_compare_types.ipynb")
+    assert "有多个类型的社群（主题类型）：3 个，计入其每个类型的组" in shown
+    assert_reads_as_report(tmp_path / "04_compare_types.ipynb", "zh")  # all twelve communities, in Chinese
 
 
 @pytest.mark.shared_data

@@ -22,6 +22,7 @@ NBCONVERT_DEFAULT_ALT = "No description has been provided for this image"
 ALLOWED_IN_ZH = frozenset({
     "Kruskal", "Wallis", "Mann", "Whitney", "Wilcoxon", "Fisher", "Holm", "Fader", "Hardie", "Lee", "Freeman",
     "DuckDB", "Spark", "Discord", "Python", "Stack", "Exchange", "Gini", "k",
+    "App",  # the platform 自有App/论坛 (own app or forum): "App" is how Chinese writes it
 })
 
 

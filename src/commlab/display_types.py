@@ -16,8 +16,8 @@ from commlab.display import escape_md, metric_kinds, table
 from commlab.fmt import fmt_value
 from commlab.i18n import t
 
-__all__ = ["section", "type_counts_line", "group_medians_table", "differences_table", "one_vs_rest_table",
-           "hypothesis_markdown", "test_name"]
+__all__ = ["section", "type_counts_line", "mixed_note", "group_medians_table", "differences_table",
+           "one_vs_rest_table", "hypothesis_markdown", "test_name"]
 
 _NOTES = {"n too small": "note_n_too_small", "no variation": "note_no_variation"}
 
@@ -43,6 +43,33 @@ def type_counts_line(table_: pd.DataFrame, axis: str, lang: str = "en") -> str:
     groups = sep.join(t("type_count", lang).format(group=escape_md(group_label(axis, g, lang)), n=int(n))
                       for g, n in counts.items())
     return t("type_counts", lang).format(axis=t(axis, lang), groups=groups)
+
+
+def mixed_note(table_: pd.DataFrame, axis: str, mixed: str, lang: str = "en") -> str:
+    """How the communities of several types on ``axis`` are counted (empty when none is mixed).
+
+    ``mixed`` is the choice passed to :func:`~commlab.analysis.compare.compare_groups` (``"primary"``
+    or ``"each"``); the sentence names the mixed communities' count and says which groups they enter.
+
+    Examples
+    --------
+    >>> t_ = pd.DataFrame({"theme": ["brand", "interest"], "theme_all": ["brand;interest", "interest"]})
+    >>> print(mixed_note(t_, "theme", "each", "en"))
+    Communities of several types (theme): 1, each counted in the group of every type it has (medians and
+    intervals; the tests use the primary type).
+    >>> mixed_note(t_, "theme", "primary", "zh")
+    '有多个类型的社群（主题类型）：1 个，按主类型计入一组。'
+    >>> mixed_note(t_.iloc[1:], "theme", "each", "en")
+    ''
+    """
+    every = f"{axis}_all"
+    if every not in table_.columns:
+        return ""
+    n = int(table_[every].astype("string").str.contains(";", regex=False).fillna(False).sum())
+    if not n:
+        return ""
+    key = "mixed_each" if mixed == "each" else "mixed_primary"
+    return t(key, lang).format(n=n, axis=t(axis, lang))
 
 
 def group_medians_table(groups: pd.DataFrame, axis: str, lang: str = "en") -> Styler:

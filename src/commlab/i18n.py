@@ -270,6 +270,11 @@ TEXT.update({
     "single_type": ("所有社群都属于同一{axis}（{group}）：类型对比需要至少两种类型，本节略去。",
                     "Every community has the same {axis} ({group}): comparing types needs at least two, so this "
                     "section is left out."),
+    "mixed_primary": ("有多个类型的社群（{axis}）：{n} 个，按主类型计入一组。",
+                      "Communities of several types ({axis}): {n}, each counted in the group of its primary type."),
+    "mixed_each": ("有多个类型的社群（{axis}）：{n} 个，计入其每个类型的组（中位数与区间；检验仍按主类型）。",
+                   "Communities of several types ({axis}): {n}, each counted in the group of every type it has "
+                   "(medians and intervals; the tests use the primary type)."),
     "type_counts": ("**{axis}：** {groups}", "**{axis}:** {groups}"),
     "type_count": ("{group} {n} 个", "{group} {n}"),
     "ci_cell": ("{median}（{low}–{high}），{n} 个", "{median} ({low}–{high}), n = {n}"),

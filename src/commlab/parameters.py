@@ -49,6 +49,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "method": ("kmeans", "gmm"),
     "period": ("D", "W"),
     "window": ("month", "week", "none"),
+    "mixed": ("primary", "each"),  # commlab.analysis.compare.MIXED
 }
 
 #: Bounds of the numeric parameters the kit's notebooks share: ``(lowest, highest, open_low)``; ``None`` is
