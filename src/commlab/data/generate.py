@@ -501,11 +501,12 @@ HYPOTHESES: dict[str, dict[str, str]] = {
         "statement": "The practices of DOMAIN.md §4b leave their traces: goals, events and rituals, rewards, "
                      "join channels, moderation, platforms.",
         "source": "DOMAIN.md §4, §4b, §5",
-        "how": "c01: events at irregular gaps (5-50 days) and a recent wave of newcomers who only read (the "
-               "lurker share rises); c03: points drawn at random (no lift after rewards), 90% of zombies "
-               "joined by QR-code posters, moderation by staff only, core members carry few replies; c06: an "
+        "how": "c01: events at irregular gaps (7-49 days) and a recent wave of newcomers who only read (the "
+               "lurker share rises); c03: points drawn at random among active members (no lift after "
+               "rewards), 90% of zombies joined by QR-code posters, moderation by staff only; c06: an "
                "invited guest expert hosts every other monthly talk (a membership fee with its preconditions); "
-               "c07: coupons to buyers, who buy and talk more in the week after; c09: no goal, everyone invited "
+               "c07: coupons to members who bought before; they buy and talk more in the week after; c09: no "
+               "goal, everyone invited "
                "in bulk by the owner; c10: activity split half and half between Discord and WeChat (no main "
                "platform); c12: points for answering (activity rises after), core members moderate and host, "
                "80% of activity on its own app. Goals per community (c09 states none); purchases carry their "
@@ -1686,6 +1687,27 @@ def _communities_markdown(a: dict[str, Any]) -> list[str]:
         vals = " | ".join(str(s[k]) for k in keys)
         lines.append(f"| {cid} | {vals} | {'、'.join(s['topics'])} | {'、'.join(s['channels']) or '-'} | "
                      f"{', '.join(s['hypotheses'])} |")
+    lines += ["", "## Practices planted (H10, DOMAIN.md §4b)", "",
+              "Secondary types follow the primary one in the communities table (`brand;product`). Events held: "
+              "one `event` row per event day (host and format); moderation acts a day; rewards over the window; "
+              "join channels of in-window joins (weights; the zombie channel takes 90% of the zombies); the "
+              "platforms of member events; silent newcomers as a share of the members.", "",
+              "| id | goal | secondary | event host / format | event gaps | moderation | rewards | join channels | "
+              "zombie channel | bulk inviter | purchase categories | platforms | silent newcomers |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def pairs(v: list) -> str:
+        return ", ".join(f"{a} {b:g}" if isinstance(b, float) else f"{a} {b}" for a, b in v) or "-"
+
+    for cid, s in a["communities"].items():
+        mod = f"{s['moderation']} {s['moderation_per_day']:g}/day" if s["moderation"] else "-"
+        rew = f"{s['rewards']} ({s['reward_category']}, {s['reward_n']})" if s["rewards"] else "-"
+        gaps = ", ".join(map(str, s["event_gaps"])) or (f"every {s['event_every']}" if s["event_every"] else "-")
+        lines.append(f"| {cid} | {s['goal'] or '-'} | {pairs(s['secondary'])} | {s['event_host']} / "
+                     f"{s['event_category']} | {gaps} | {mod} | {rew} | {pairs(s['join_channels'])} | "
+                     f"{s['zombie_channel'] or '-'} | {'owner' if s['bulk_inviter'] else '-'} | "
+                     f"{pairs(s['purchase_categories'])} | {pairs(s['platform_split'])} | "
+                     f"{s['silent_newcomers'] or '-'} |")
     return lines
 
 
