@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from commlab.data.schema import PLATFORM
+
 #: Chinese characters and the full-width punctuation that goes with them.
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]")
 LATIN_WORD = re.compile(r"[A-Za-z]+")
+#: Platforms a Chinese text calls by their own names: the Latin words of the platform vocabulary's zh
+#: labels (Discord, Slack, Telegram, Stack Exchange, 自有App/论坛, ...).
+PLATFORM_NAMES: frozenset[str] = frozenset(w for term in PLATFORM.terms for w in LATIN_WORD.findall(term.zh))
 #: Latin words a Chinese text may carry: the time zone and names of products and data sources.
-ALLOWED_LATIN: frozenset[str] = frozenset({"UTC"})
+ALLOWED_LATIN: frozenset[str] = frozenset({"UTC"}) | PLATFORM_NAMES
 
 
 def _without(text: str, names: Iterable[str]) -> str:

@@ -215,6 +215,28 @@ def test_qq_fixture_and_encodings(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(d2.events, ds.events)
 
 
+def test_qq_join_channel_and_inviter_where_the_line_says(tmp_path: Path) -> None:
+    """QQ's join tips: an invitation names the inviter, a QR code who shared it, a plain join nothing."""
+    text = (FIX / "qq" / "示例学习群.txt").read_text(encoding="utf-8-sig") + (
+        "\n2024-03-02 09:00:00 系统消息(10000)\n【管理员】李雷邀请钱七、孙八加入了本群。\n"
+        "\n2024-03-02 09:05:00 系统消息(10000)\n周九通过扫描王芳分享的二维码加入本群。\n"
+        "\n2024-03-02 09:06:00 系统消息(10000)\n吴十通过扫描无名氏分享的二维码加入本群\n"
+        "\n2024-03-02 09:10:00 钱七(10000007)\n大家好\n\n2024-03-02 09:11:00 孙八(10000008)\n你好\n"
+        "\n2024-03-02 09:12:00 周九(10000009)\n在\n\n2024-03-02 09:13:00 吴十(10000010)\n嗨\n")
+    f = tmp_path / "示例学习群.txt"
+    f.write_text(text, encoding="utf-8")
+    ds, rep = convert("qq", f, infer_replies=False)
+    m = ds.members.set_index("member_id")
+    assert m.loc[["10000007", "10000008"], "join_channel"].tolist() == ["invite", "invite"]
+    assert m.loc[["10000007", "10000008"], "invited_by"].tolist() == ["lilei@example.com"] * 2
+    assert (m.loc["10000009", "join_channel"], m.loc["10000009", "invited_by"]) == ("qr_code", "10001234")
+    assert m.loc["10000010", "join_channel"] == "qr_code" and pd.isna(m.loc["10000010", "invited_by"])
+    assert pd.isna(m.loc["10005678", "join_channel"])  # 赵六加入本群: how is not said
+    joins = _ev(ds, event_type="join")
+    assert set(joins["member_id"]) == {"10005678", "10000007", "10000008", "10000009", "10000010"}
+    assert m.loc["10000007", "joined_at"] == pd.Timestamp("2024-03-02 01:00:00", tz="UTC")
+
+
 def test_qq_not_an_export(tmp_path: Path) -> None:
     f = tmp_path / "notes.txt"
     f.write_text("随便写的笔记\n没有消息\n", encoding="utf-8")
@@ -312,6 +334,12 @@ def test_fixture_roundtrip(tmp_path: Path, fmt: str, src: str, opts: dict) -> No
     rep = import_source(fmt, FIX / src, tmp_path / "out", **opts)
     ds = load_dataset(tmp_path / "out", tz="UTC")
     assert len(ds.events) == rep.rows_mapped["events"] > 0
+    # every event says its platform: the community's, for an export of one platform (DOMAIN.md §4b)
+    expected = {"telegram": "telegram", "slack": "slack", "discord": "discord", "discourse": "discourse",
+                "wechat": "wechat", "qq": "qq", "wecom": "wecom", "mapping": "wechat",
+                "stackexchange_xml": "stackexchange"}[fmt]
+    assert set(ds.communities["platform"]) == {expected}
+    assert ds.events["platform"].notna().all() and set(ds.events["platform"]) == {expected}
     assert len(ds.members) == rep.rows_mapped["members"]
     saved = json.loads((tmp_path / "out" / "import_report.json").read_text(encoding="utf-8"))
     assert saved["format"] == fmt and saved["rows_mapped"] == rep.rows_mapped
@@ -330,3 +358,17 @@ def test_telegram_full_export(tmp_path: Path) -> None:
     assert len(ds.events) == 2 * len(convert("telegram", FIX / "telegram")[0].events)
     with pytest.raises(UsageError, match="community_id applies to a source with one community; this one has 2 chats"):
         convert("telegram", f, community_id="x")
+
+
+@pytest.mark.parametrize(("fmt", "name", "text", "platform"), [
+    ("snap", "edges.txt", "1 2 1082008492\n2 1 1082008500\n", "other"),
+    ("irc", "2024-03-01.txt", "[10:00] <alice> hello\n[10:01] <bob> alice: hi\n", "other"),
+])
+def test_every_importer_fills_the_event_platform(tmp_path: Path, fmt: str, name: str, text: str,
+                                                 platform: str) -> None:
+    """The importers without a fixture folder: a two-line source each."""
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    ds, _ = convert(fmt, f)
+    assert set(ds.communities["platform"]) == {platform}
+    assert ds.events["platform"].notna().all() and set(ds.events["platform"]) == {platform}

@@ -43,6 +43,7 @@ __all__ = [
     "ImportFormatError",
     "ImportReport",
     "finish",
+    "with_platform",
     "write_dataset_atomic",
     "atomic_output_dir",
     "write_report_json",
@@ -275,6 +276,36 @@ def members_from_events(
     return first
 
 
+def with_platform(events: pd.DataFrame, communities: pd.DataFrame) -> pd.DataFrame:
+    """``events`` with ``platform`` filled, where empty, with its community's primary platform.
+
+    Every importer's events say which platform they happened on (DOMAIN.md §4b: the main platform
+    and the cross-platform view of a community on several): an export comes from one platform, so
+    an event the importer did not tag is on its community's (the first value of ``platform``). A
+    platform outside the vocabulary is left for validation to report on the communities table.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"community_id": ["a", "a", "b"], "platform": [None, "wechat", None]})
+    >>> com = pd.DataFrame({"community_id": ["a", "b"], "platform": ["qq", "discord;wechat"]})
+    >>> with_platform(ev, com)["platform"].tolist()
+    ['qq', 'wechat', 'discord']
+    """
+    if "platform" not in communities.columns or "community_id" not in events.columns \
+            or "community_id" not in communities.columns:
+        return events
+    primary = communities["platform"].astype("string").str.split(r"[;；|、]").str[0].str.strip()
+    primary = primary.where(primary.isin(S.PLATFORM.codes))
+    by_id = pd.Series(primary.to_numpy(), index=communities["community_id"].astype(str).to_numpy())
+    by_id = by_id[~by_id.index.duplicated()]
+    fill = events["community_id"].astype(str).map(by_id)
+    own = events["platform"].astype("string") if "platform" in events.columns else \
+        pd.Series(pd.NA, index=events.index, dtype="string")
+    out = events.copy()
+    out["platform"] = pd.array(own.fillna(fill.astype("string")), dtype="string")
+    return out
+
+
 def finish(
     communities: pd.DataFrame,
     members: pd.DataFrame,
@@ -315,7 +346,7 @@ def finish(
     DataValidationError
         Listing every problem, when the mapped tables are not valid.
     """
-    frames = {"communities": communities, "members": members, "events": events}
+    frames = {"communities": communities, "members": members, "events": with_platform(events, communities)}
     files = {name: f"{source} -> {name}" for name in frames}
     problems: list[Problem] = []
     out: dict[str, pd.DataFrame] = {}

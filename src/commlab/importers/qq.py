@@ -38,6 +38,14 @@ Mapping
 * pseudo-senders ``系统消息(10000)`` and ``(1000000)``: ``<name>加入本群`` ->
   ``join`` of the member of that name (when it matches exactly one sender;
   else dropped and counted); other system lines are counted as not mapped.
+  Where the line says how the member joined, the join channel and the inviter
+  go to ``members.join_channel``/``invited_by`` (DOMAIN.md §4b, recruiting):
+  ``<A>邀请<B、C>加入(了)本群`` -> ``invite`` by A, and
+  ``<B>通过扫描<A>分享的二维码加入(了)本群`` -> ``qr_code`` shared by A
+  (both modelled on QQ's group tips; UNVERIFIED: not in FORMATS.md §5c); a
+  plain ``<name>加入本群`` leaves the channel empty (unknown). Names that
+  match no single sender are dropped and counted, an unmatched inviter is left
+  empty.
 * no message ids, replies or reactions exist in this format: reply links are
   inferred (:func:`commlab.replies.infer_replies`: @mentions and names at the
   start of a message, then the reply model), marked in ``reply_source`` and
@@ -82,6 +90,19 @@ _TITLE = re.compile(r"^【(?P<title>[^】]*)】")
 _TARGET = re.compile(r"^消息对象:(?P<name>.+)$")
 _SYSTEM_IDS = ("10000", "1000000")
 _JOIN = re.compile(r"^(?P<name>.+?)加入本群")
+_INVITE = re.compile(r"^(?P<actor>.+?)邀请(?P<names>.+?)加入(?:了)?本群")
+_QR = re.compile(r"^(?P<names>.+?)通过扫描(?:(?P<actor>.+?)分享的)?二维码加入(?:了)?本群")
+
+
+def _join_lines(body: str) -> tuple[list[str], str | None, str | None] | None:
+    """The names a system line says joined, the join channel and the inviter's name (None: not a join)."""
+    for pattern, channel in ((_INVITE, "invite"), (_QR, "qr_code")):
+        m = pattern.match(body)
+        if m:
+            names = [_TITLE.sub("", n.strip()) for n in re.split(r"[、,，]", m.group("names")) if n.strip()]
+            return names, channel, _TITLE.sub("", (m.group("actor") or "").strip()) or None
+    m = _JOIN.match(body)
+    return ([m.group("name").strip()], None, None) if m else None
 #: The start of a message head (a date, perhaps a time): at the very end of a file, a head cut short.
 _CUT_HEAD = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}(?::\d{0,2}){0,2}(?:\s.*)?)?$")
 
@@ -203,19 +224,25 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                     roles[r["id"]] = "owner"
                 elif r["title"] == "管理员":
                     roles.setdefault(r["id"], "staff")
-        rows = []
+        rows, channels = [], []
         for r in part:
             base = {"community_id": cid, "ts": r["ts"], "target_member_id": None}
             if r["id"] in _SYSTEM_IDS or (r["id"] is None and r["name"] == "系统消息"):
-                j = _JOIN.match(r["body"])
+                j = _join_lines(r["body"])
                 if not j:
                     report.skip("system message other than a join")
                     continue
-                match = by_name.get(j.group("name").strip(), set())
-                if len(match) != 1:
-                    report.drop("join: name not matched to exactly one sender")
-                    continue
-                rows.append({**base, "member_id": next(iter(match)), "event_type": "join"})
+                joined, channel, actor = j
+                inviter = by_name.get(actor or "", set())
+                for name in joined:
+                    match = by_name.get(name, set())
+                    if len(match) != 1:
+                        report.drop("join: name not matched to exactly one sender")
+                        continue
+                    rows.append({**base, "member_id": next(iter(match)), "event_type": "join"})
+                    if channel:
+                        channels.append({"member_id": next(iter(match)), "ts": r["ts"], "join_channel": channel,
+                                         "invited_by": next(iter(inviter)) if len(inviter) == 1 else None})
                 continue
             if not r["id"]:
                 report.drop("message head without a QQ number or email (1:1 chat layout)")
@@ -233,7 +260,12 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             continue
         ev = pd.DataFrame(rows)
         events.append(ev)
-        members.append(members_from_events(ev, names=names, roles=roles))
+        mem = members_from_events(ev, names=names, roles=roles)
+        if channels:  # how each member joined (their first join), for the recruiting measures (DOMAIN.md §4b)
+            how = pd.DataFrame(channels).sort_values("ts", kind="stable").drop_duplicates("member_id")
+            mem = mem.merge(how[["member_id", "join_channel", "invited_by"]].astype("string"), on="member_id",
+                            how="left")
+        members.append(mem)
         opts = {k: v for k, v in options.items() if k != "community_id"}
         comms.append(community_row(
             community_id=cid, name=conv, platform="qq", created_at=ev["ts"].min(),

@@ -521,6 +521,7 @@ class _Stream:
             "bounty_offered": col("bounty_offered", "float64"),
             "bounty_offered_by": col("bounty_offered_by", "string"),
             "bounty_awarded": col("bounty_awarded", "float64"),
+            "platform": pd.Series(["stackexchange"] * n, dtype="string"),  # every importer tags the platform
         })
 
     def _emit(self, kind: str, event_type: str, member: np.ndarray, target: np.ndarray, ts: pd.Series,
