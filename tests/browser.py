@@ -65,6 +65,11 @@ LAYOUT_JS = """
     appendix_texts: details.map(d => d.textContent),
     appendix_text: details.map(d => d.textContent).join('\\n'),
     client_text: client ? client.innerText : '',
+    // each key figure as shown: which rendering the browser chose (a piece of its data URI), its CSS width
+    // on the page and its pixel width (the PNGs are drawn at 2 pixels per CSS pixel)
+    figures: Array.from(document.querySelectorAll('#figures img')).map(i => ({
+      key: (i.currentSrc || '').slice(-400, -300), shown_width: i.getBoundingClientRect().width,
+      natural_width: i.naturalWidth })),
   };
 }
 """

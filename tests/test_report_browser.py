@@ -184,9 +184,53 @@ def test_phone_has_no_sideways_scroll_and_the_client_part_is_short(pages: dict, 
     assert desk["page_height"] < desk["client_height"] + 1200
 
 
+def _figure_renderings(run: RunResult) -> dict[str, tuple[str, str, float]]:
+    """Each client figure's renderings in the executed notebooks: data-URI piece -> (step, kind, smallest text).
+
+    The smallest text is in CSS px at the rendering's natural size (``show`` records it with its scale).
+    """
+    import nbformat
+
+    from commlab.figure_outputs import PHONE_MIME
+
+    out = {}
+    for nb_path in sorted(run.run_dir.glob("*.ipynb")):
+        for cell in nbformat.read(str(nb_path), as_version=4).cells:
+            if "client-figure" not in cell.get("metadata", {}).get("tags", []):
+                continue
+            for o in cell.get("outputs", []):
+                for mime, kind in (("image/png", "desktop"), (PHONE_MIME, "phone")):
+                    if mime in o.get("data", {}):
+                        m = o["metadata"][mime]["commlab"]
+                        b64 = "".join(o["data"][mime].split())
+                        out[b64[-400:-300]] = (nb_path.stem, kind, m["min_text_px"] / m["scale"])
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_key_figures_are_readable_where_they_are_shown(pages: dict, runs: dict[str, RunResult], lang: str) -> None:
+    """At 390 px the browser shows each key figure's phone rendering, its text at least 9 CSS px as laid out
+    (the desktop one shrank to 364 px: 3.4 px text); at 1280 px the desktop rendering, 1:1."""
+    renderings = _figure_renderings(runs[lang])
+    assert {kind for _, kind, _ in renderings.values()} == {"desktop", "phone"}
+    for width, kind in ((390, "phone"), (1280, "desktop")):
+        shown = pages[(lang, width)].layout["figures"]
+        assert len(shown) == len(renderings) // 2 >= 2, (width, len(shown))
+        for fig in shown:
+            step, chose, natural_min = renderings[fig["key"]]
+            assert chose == kind, (width, step)
+            scale = fig["shown_width"] / (fig["natural_width"] / 2)  # CSS px shown per CSS px drawn
+            smallest = natural_min * scale
+            print(f"\n{lang} {width} px: {step} {kind} rendering shown {fig['shown_width']:.0f} px wide, "
+                  f"smallest text {smallest:.1f} px")
+            assert smallest >= 9.0, (width, step, round(smallest, 1))
+            assert scale <= 1.01 and fig["shown_width"] <= width  # 1:1 (a PNG of 675 pixels is 337.5 px)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_pdf_is_the_client_part_on_a4(runs: dict[str, RunResult], shots_dir: Path, lang: str) -> None:
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
     run = runs[lang]
     pdf = run.run_dir / "report.pdf"
@@ -194,6 +238,7 @@ def test_pdf_is_the_client_part_on_a4(runs: dict[str, RunResult], shots_dir: Pat
     raw = pdf.read_bytes()
     assert fonts_embedded(raw) and b"NotoSansCJK" in raw  # the CJK font travels with the PDF
     doc = pdfium.PdfDocument(str(pdf))
+    widths: list[int] = []
     try:
         assert 3 <= len(doc) <= 10
         texts = []
@@ -201,6 +246,7 @@ def test_pdf_is_the_client_part_on_a4(runs: dict[str, RunResult], shots_dir: Pat
             w_mm, h_mm = pg.get_width() / 72 * 25.4, pg.get_height() / 72 * 25.4
             assert abs(w_mm - 210) < 1 and abs(h_mm - 297) < 1, (i, w_mm, h_mm)
             texts.append(pg.get_textpage().get_text_range())
+            widths += [obj.get_px_size()[0] for obj in pg.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])]
             image = pg.render(scale=1).to_pil().convert("L")
             image.save(shots_dir / f"pdf-{lang}-page{i + 1}.png")
             dark = sum(image.histogram()[:128]) / (image.width * image.height)
@@ -212,6 +258,8 @@ def test_pdf_is_the_client_part_on_a4(runs: dict[str, RunResult], shots_dir: Pat
     assert HEADINGS[lang][0] in text and HEADINGS[lang][1] in text
     assert "咖啡爱好者交流群" in text  # Chinese community names are text in the PDF, in both languages
     assert APPENDIX[lang][4] not in text  # the appendix stays in the HTML
+    # print takes the desktop renderings of the key figures (a phone one is at most 364 CSS px = 728 pixels)
+    assert len(widths) >= 2 and min(widths) > 2 * 364, widths
 
 
 def _hostile_copy(root: Path) -> Path:
