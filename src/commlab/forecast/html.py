@@ -198,7 +198,8 @@ _RANK = _ENV.from_string("""
 {% if r.hidden %}{{ r.hidden }}
 {% elif r.drivers %}<ul>
 {% for d in r.drivers %}
-<li><b>{{ d.name }}</b>{% if d.side %} {{ d.side }}{% endif %}{{ colon }}{{ d.value }} ({{ d.typical_label }} {{ d.typical }})
+<li><b>{{ d.name }}</b>{% if d.side %} {{ d.side }}{% endif %}{{ colon }}{{ d.value }}
+{{- " (" }}{{ d.typical_label }} {{ d.typical }})
 {%- if d.trend %}, {{ d.trend }}{% endif %} — {{ d.push }}</li>
 {% endfor %}
 </ul>
