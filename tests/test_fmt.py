@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from commlab import fmt
 from commlab.display import data_line, escape_md, table
 from commlab.fmt import MISSING, count, fmt_value, kind_of_unit, number, p_value, percent
 
@@ -103,3 +104,22 @@ def test_the_report_sentences_write_numbers_with_the_one_formatter(value):
             assert fmt_value(value, unit) in format_value(value, unit, lang)
     assert "-" not in number(value) and "-" not in percent(value) and "-" not in count(value)
     assert not re.fullmatch(r"−0(\.0+)?%?", fmt_value(value, "currency"))
+
+
+@pytest.mark.parametrize(("n", "plural", "expected"), [
+    (1, "communities", "1 community"), (2, "communities", "2 communities"), (0, "members", "0 members"),
+    (1, "members", "1 member"), (1, "events", "1 event"), (1, "replies", "1 reply"),
+])
+def test_tally_says_one_in_the_singular(n: int, plural: str, expected: str) -> None:
+    """The command line's accounts read '1 community', not '1 communities' (seen on a Cardano import)."""
+    assert fmt.tally(n, plural) == expected
+
+
+def test_dataset_summary_and_import_account_use_the_singular() -> None:
+    from commlab.data.dataset import DataSummary
+    from commlab.importers.base import ImportReport
+
+    assert str(DataSummary(1, 1, 0, None, None)) == "1 community, 1 member, 0 events"
+    report = ImportReport(format="telegram_json", source="x.json")
+    report.rows_mapped.update({"communities": 1, "members": 3988, "events": 1})
+    assert report.summary().startswith("telegram_json import of x.json: 1 community, 3988 members, 1 event;")

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MISSING", "MINUS", "KINDS", "fmt_value", "percent", "count", "number", "p_value", "kind_of_unit"]
+__all__ = ["MISSING", "MINUS", "KINDS", "fmt_value", "percent", "count", "number", "p_value", "kind_of_unit",
+           "tally"]
 
 #: How a value that does not exist (not computed, no data) is written.
 MISSING = "–"
@@ -95,6 +96,27 @@ def count(value: Any) -> str:
     """A count with thousands separators: ``9,120``."""
     v = _float(value)
     return MISSING if v is None else _fixed(v, 0)
+
+
+#: Singular of the plural nouns :func:`tally` meets that do not just drop an ``s``.
+_SINGULAR = {"communities": "community", "replies": "reply", "activities": "activity"}
+
+
+def tally(n: int, plural: str) -> str:
+    """``n`` and an English plural noun in the number it needs: ``1 community``, ``2 communities``.
+
+    For the command line's one-line accounts (``commlab import``, ``commlab validate``); report
+    text goes through the zh/en catalogue instead.
+
+    Examples
+    --------
+    >>> tally(1, "communities"), tally(3988, "members"), tally(0, "events")
+    ('1 community', '3988 members', '0 events')
+    """
+    if n != 1:
+        return f"{n} {plural}"
+    noun = _SINGULAR.get(plural) or (plural[:-1] if plural.endswith("s") else plural)
+    return f"{n} {noun}"
 
 
 def p_value(value: Any) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 from commlab.data import schema as S
 from commlab.data.stored import StoredEvents
 from commlab.errors import UsageError
+from commlab.fmt import tally
 
 __all__ = ["DEFAULT_TZ", "Dataset", "DataSummary"]
 
@@ -161,7 +162,9 @@ class DataSummary:
 
     def __str__(self) -> str:
         span = f", {self.first:%Y-%m-%d} → {self.last:%Y-%m-%d} (UTC)" if self.events else ""
-        return f"{self.communities} communities, {self.members} members, {self.events} events{span}"
+        counts = ", ".join(tally(n, noun) for n, noun in ((self.communities, "communities"),
+                                                          (self.members, "members"), (self.events, "events")))
+        return counts + span
 
 
 def _time_span(ts: pd.Series) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:

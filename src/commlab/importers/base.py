@@ -38,6 +38,7 @@ from commlab.data.io import check_last_row, decode_bytes
 from commlab.data.load import Dataset
 from commlab.data.validate import cross_table_problems
 from commlab.errors import DataValidationError, MalformedFile, Problem, SourceFormatError
+from commlab.fmt import tally
 
 __all__ = [
     "ImportFormatError",
@@ -206,7 +207,7 @@ class ImportReport:
 
     def summary(self) -> str:
         """A short, human-readable account of the import."""
-        mapped = ", ".join(f"{v} {k}" for k, v in self.rows_mapped.items())
+        mapped = ", ".join(tally(v, k) for k, v in self.rows_mapped.items())
         drop = "; ".join(f"{v} {k}" for k, v in self.dropped.items()) or "none"
         return f"{self.format} import of {self.source}: {mapped}; dropped: {drop}"
 
