@@ -107,7 +107,7 @@ def test_a_value_that_cannot_be_computed_reads_apart_from_a_hidden_one(lang, non
 
 def test_the_scope_counts_members_as_the_scorecard_does_and_says_what_it_leaves_out() -> None:
     """The Cardano import: 3,988 accounts in the data, 3,987 members on the scorecard (the "Community" bot)."""
-    line = "1 communities, 3988 members, 4363 events, 2021-04-27 → 2021-12-04 (UTC)"
+    line = "1 community, 3988 members, 4363 events, 2021-04-27 → 2021-12-04 (UTC)"
     facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 3987.0}]}
     summary = {"01_overview": {"data": line}, "recommendations": facts}
     assert scope_line(summary, "zh") == "分析范围：1 个社群，3,987 名成员，4,363 条事件，2021-04-27 至 2021-12-04。"
@@ -161,3 +161,27 @@ def test_changes_since_the_previous_run() -> None:
 def test_without_an_executive_summary_only_the_scope_is_shown() -> None:
     view = client_view({"01_overview": {"data": "2 communities, 5 members, 0 events"}}, {}, lang="en")
     assert not view.has_summary and view.scorecard is None and view.scope == "Analysed: 2 communities, 5 members."
+
+
+def test_the_goal_and_platform_sentences_stand_under_the_scorecard_escaped(tmp_path) -> None:
+    """The executive summary's goal note and platform sentences reach the client part (the appendix
+    drops notebook 05's own section, which showed them), as text: a hostile name stays literal."""
+    import nbformat
+
+    from commlab.report import ReportSection, render_report
+
+    summary = _summary(previous=False)
+    recs = summary["recommendations"]
+    recs["goal_note"] = "未说明目标的社群：<img src=x onerror=alert(1)>露营群。"
+    recs["platform_notes"] = [{"community_id": "a", "text": "甲群 横跨Discord和微信：51% 在Discord（主战场）。"},
+                              {"community_id": "b", "text": " "}]
+    view = client_view(summary, {"a": "甲群"}, lang="zh", k=5)
+    assert view.notes == [recs["goal_note"], recs["platform_notes"][0]["text"]]
+    assert client_view(_summary(previous=False), {}, lang="zh", k=5).notes == []
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 执行摘要\n\nx")])
+    nbformat.write(nb, tmp_path / "05.ipynb")
+    page = render_report([ReportSection(tmp_path / "05.ipynb", step="recommendations")], title="t", lang="zh",
+                         summary=summary)
+    scorecard = page[page.index('<section class="cl-section" id="scorecard">'):page.index('id="actions"')]
+    assert '<p class="cl-scorecard-note">未说明目标的社群：&lt;img src=x onerror=alert(1)&gt;露营群。</p>' in scorecard
+    assert "51% 在Discord（主战场）" in scorecard and "<img src=x" not in page

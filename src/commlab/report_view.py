@@ -43,7 +43,7 @@ CLIENT_MOVES = 10
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 _STATUSES = ("new", "ongoing", "resolved")
 # what Dataset.summary() writes (commlab.data.dataset.DataSummary.__str__), kept by notebook 01 as "data"
-_DATA_LINE = re.compile(r"^(?P<c>\d+) communities, (?P<m>\d+) members, (?P<e>\d+) events"
+_DATA_LINE = re.compile(r"^(?P<c>\d+) communit(?:y|ies), (?P<m>\d+) members?, (?P<e>\d+) events?"
                         r"(?:, (?P<first>\d{4}-\d{2}-\d{2}) → (?P<last>\d{4}-\d{2}-\d{2}) \(UTC\))?$")
 
 
@@ -147,6 +147,9 @@ class ClientView:
     first_run: bool = False
     not_applicable: list[NotApplicable] = field(default_factory=list)
     has_summary: bool = False
+    #: Sentences the scorecard needs beside it: the communities that state no goal, and each
+    #: community spanning several platforms with its share on each (plain text from summary.json).
+    notes: list[str] = field(default_factory=list)
     early_warning: Any = None  # commlab.forecast.client.EarlyWarningView of an early-warning step, else None
 
 
@@ -391,6 +394,9 @@ def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: 
         return view
     view.has_summary = True
     view.scorecard = _scorecard(recs, names, lang, k)
+    view.notes = [str(n) for n in [recs.get("goal_note"),
+                                   *((p or {}).get("text") for p in recs.get("platform_notes") or [])]
+                  if isinstance(n, str) and n.strip()]
     status = {(str(r.get("community_id")), str(r.get("rule_id"))): str(r.get("status"))
               for r in recs.get("recommendation_status") or []}
     rows = list(recs.get("recommendations") or [])
