@@ -51,7 +51,7 @@ def test_a_changed_result_is_reported_and_fails(tiny, tmp_path):
     """A head whose feature SQL counts one event too many: the tables differ, named by column; exit 1."""
     mutant = tmp_path / "mutant"
     shutil.copytree(REPO / "src", mutant / "src")
-    f = mutant / "src" / "commlab" / "analysis" / "features.py"
+    f = mutant / "src" / "commlab" / "analysis" / "features_sql.py"  # the feature SQL
     text = f.read_text()
     assert "sum(n_events) AS n_events" in text
     f.write_text(text.replace("sum(n_events) AS n_events", "sum(n_events) + 1 AS n_events"))
