@@ -33,7 +33,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "commlab.rules_text",
         "commlab.atomic", "commlab.outputs", "commlab.sanitize", "commlab.data.schema", "commlab.figure_outputs",
     )),
-    ("data", ("commlab.data", "commlab.data.*", "commlab.replies", "commlab.replies.*", "commlab.privacy")),
+    ("data", ("commlab.data", "commlab.data.*", "commlab.replies", "commlab.replies.*", "commlab.privacy",
+              "commlab.privacy.pseudonyms", "commlab.privacy.suppression", "commlab.privacy.leakscan")),
     ("importers", ("commlab.importers", "commlab.importers.*", "commlab.sources")),
     ("definitions", (
         "commlab.analysis", "commlab.analysis.daymask", "commlab.analysis.features_sql",
