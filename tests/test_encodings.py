@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from commlab.data.io import decode_bytes, detect_encoding, other_cjk_encoding, read_raw_table
-from commlab.importers.base import ImportFormatError, decode_text
+from commlab.errors import ImportFormatError
+from commlab.importers.files import decode_text
 
 CSV_ZH = "member_id,nickname,role\nm1,王敏娟,owner\nm2,李雷,member\nm3,韩梅梅,staff\n"
 #: Names with characters outside GB2312 (GBK only): still GBK, never refused.

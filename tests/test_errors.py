@@ -69,7 +69,7 @@ def test_metric_not_found_lists_the_known_ids():
 
 def test_importer_and_transpile_errors_join_the_tree():
     from commlab.engines.transpile import TranspileError, to_dialect
-    from commlab.importers.base import ImportFormatError
+    from commlab.errors import ImportFormatError
 
     assert issubclass(ImportFormatError, cl.SourceFormatError) and issubclass(ImportFormatError, cl.CommlabError)
     assert ImportFormatError("x.json", "not a Telegram export").exit_code == 3

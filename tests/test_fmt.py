@@ -117,7 +117,7 @@ def test_tally_says_one_in_the_singular(n: int, plural: str, expected: str) -> N
 
 def test_dataset_summary_and_import_account_use_the_singular() -> None:
     from commlab.data.dataset import DataSummary
-    from commlab.importers.base import ImportReport
+    from commlab.importers.import_report import ImportReport
 
     assert str(DataSummary(1, 1, 0, None, None)) == "1 community, 1 member, 0 events"
     report = ImportReport(format="telegram_json", source="x.json")

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from commlab.data.load import load_dataset
-from commlab.errors import UsageError
+from commlab.errors import ImportFormatError, UsageError
 from commlab.importers import convert, import_source
-from commlab.importers.base import ImportFormatError
 
 FIX = Path(__file__).parent / "fixtures" / "importers"
 CSV_DIR = FIX / "discord_csv"

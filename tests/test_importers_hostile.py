@@ -21,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import commlab.importers.base as base
+import commlab.importers.files as files
 import commlab.importers.stackexchange_xml as sx
 from commlab.cli import main
+from commlab.errors import ImportFormatError
 from commlab.importers import convert, import_source
-from commlab.importers.base import ImportFormatError
 from commlab.privacy import KEY_ENV
 
 FIX = Path(__file__).parent / "fixtures" / "importers"
@@ -390,13 +390,13 @@ def test_slack_zip_member_past_the_cap_is_refused_before_it_is_inflated(tmp_path
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     z = _slack_zip(tmp_path / "ws.zip", 64 << 20)  # 64 MB of spaces, 64 KB compressed
     assert z.stat().st_size < 1 << 20
-    monkeypatch.setattr(base, "MAX_INFLATED_BYTES", 16 << 20)
+    monkeypatch.setattr(files, "MAX_INFLATED_BYTES", 16 << 20)
     _fails("slack", z, tmp_path / "out", "ws.zip!general/2024-03-03.json", "inflates to 64 MB, more than 16 MB")
     # a member whose declared size is under the cap is still counted while it inflates
     with zipfile.ZipFile(z) as zf, pytest.raises(ImportFormatError, match="more than 16 MB") as err:
         tracemalloc.start()
         try:
-            base.read_capped(zf.open("general/2024-03-03.json"), "x")
+            files.read_capped(zf.open("general/2024-03-03.json"), "x")
         finally:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()

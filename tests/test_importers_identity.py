@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from commlab.data.load import Dataset
+from commlab.errors import ImportFormatError
 from commlab.importers import convert
-from commlab.importers.base import ImportFormatError
 from commlab.importers.identity import (
     apply_merges,
     candidate_merges,

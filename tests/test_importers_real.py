@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 from commlab.data.load import load_dataset
-from commlab.errors import UsageError
+from commlab.errors import ImportFormatError, UsageError
 from commlab.importers import FORMATS, convert, get, import_source, register
-from commlab.importers.base import ImportFormatError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -221,13 +220,13 @@ def test_benchmark_generator_and_streaming(tmp_path: Path) -> None:
 
 def test_progress_bar_only_on_large_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from commlab.importers import base
+    from commlab.importers import progress
 
     f = tmp_path / "edges.txt"
     f.write_text("1 2 1082040961\n2 1 1082040999\n")
     convert("snap", f)
     assert "edges.txt" not in capsys.readouterr().err
-    monkeypatch.setattr(base, "LARGE_INPUT_BYTES", 10)
+    monkeypatch.setattr(progress, "LARGE_INPUT_BYTES", 10)
     convert("snap", f)
     assert "edges.txt" in capsys.readouterr().err
     convert("snap", f, progress="false")

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from commlab.data.load import Dataset, load_dataset
-from commlab.importers.base import ImportFormatError, write_dataset_atomic
+from commlab.errors import ImportFormatError
+from commlab.importers.output import write_dataset_atomic
 from commlab.importers.se_csv import SITES, convert_se_180d, read_se_180d, read_se_180d_all
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -12,10 +12,9 @@ import pytest
 
 from commlab.data import schema as S
 from commlab.data.load import load_dataset
-from commlab.errors import DataValidationError
+from commlab.errors import DataValidationError, ImportFormatError
 from commlab.importers import WRITERS, convert, import_source, register
 from commlab.importers import stackexchange_xml as sx
-from commlab.importers.base import ImportFormatError
 from commlab.importers.streaming import NONE, ChunkValidator, IntLookup, MinByKey, ParquetChunkWriter
 from conftest import require_shared_data
 

@@ -122,7 +122,7 @@ def test_irc_importer_keeps_line_numbers(tmp_path: Path) -> None:
     assert plain.events["target_member_id"].isna().all() and "reply_source" not in plain.events.columns
     undated = tmp_path / "channel.log"
     undated.write_text(RAW, encoding="utf-8")
-    from commlab.importers.base import ImportFormatError
+    from commlab.errors import ImportFormatError
 
     with pytest.raises(ImportFormatError, match=r"channel.log: the lines carry no date.*\n.*date=YYYY-MM-DD"):
         convert("irc", undated)

@@ -80,7 +80,7 @@ _API: dict[str, str] = {
     "InvalidType": "commlab.errors",
     "NotFound": "commlab.errors",
     "SourceFormatError": "commlab.errors",
-    "ImportFormatError": "commlab.importers.base",
+    "ImportFormatError": "commlab.errors",
     "PublishError": "commlab.errors",
     "TranspileError": "commlab.errors",
     "NotFittedError": "commlab.errors",
@@ -157,6 +157,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
         ConvergenceWarning,
         DataValidationError,
         EngineNotFound,
+        ImportFormatError,
         InvalidArgument,
         InvalidType,
         MetricNotFound,
@@ -175,7 +176,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
         UsageError,
     )
     from commlab.importers import import_source
-    from commlab.importers.base import ImportFormatError
     from commlab.instant import as_utc
     from commlab.recommend import build_facts, executive_summary
     from commlab.replies.corpus import LinkScore, read_annotation, score_links

@@ -26,6 +26,7 @@ Warnings users should see derive from :class:`CommlabWarning`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "DataValidationError",
     "Problem",
     "SourceFormatError",
+    "ImportFormatError",
     "MalformedFile",
     "PlaybookError",
     "ParameterError",
@@ -332,17 +334,60 @@ class DataValidationError(CommlabError):
 class SourceFormatError(CommlabError):
     """A source file is not in the layout its reader expects (an export in another format, a missing part).
 
-    Importers raise their subclass :class:`commlab.importers.base.ImportFormatError`, which names the
-    file, what is wrong and the fix.
+    Importers raise its subclass :class:`ImportFormatError`, which names the file, the record, the
+    field, what is wrong and the fix.
 
     Examples
     --------
-    >>> from commlab.importers.base import ImportFormatError
     >>> issubclass(ImportFormatError, SourceFormatError), ImportFormatError.exit_code
     (True, 3)
     """
 
     exit_code = 3
+
+
+class ImportFormatError(SourceFormatError):
+    """A source file is not in the layout its importer expects.
+
+    Attributes
+    ----------
+    file : str
+        The file (or folder) at fault.
+    what : str
+        What is wrong with it.
+    fix : str
+        What to do about it (may be empty).
+    record : str or None
+        The record at fault, as the file shows it (``line 12``, ``row 5``, ``message 1213...``,
+        ``<row> 7``), when one is.
+    field : str or None
+        The field, column or attribute at fault, when one is.
+
+    The message reads ``<file>: <record>, field '<field>': <what>`` on its first line (the
+    command line prints that line), then the fix.
+
+    Examples
+    --------
+    >>> exc = ImportFormatError("result.json", "not a Telegram export", "export the chat as JSON", record="line 1")
+    >>> exc.one_line(), exc.exit_code
+    ('result.json: line 1: not a Telegram export', 3)
+    """
+
+    exit_code = 3
+
+    def __init__(self, file: str | os.PathLike[str], what: str, fix: str = "", *, record: str | None = None,
+                 field: str | None = None) -> None:
+        self.file = str(file)
+        self.what = what
+        self.fix = fix
+        self.record = record
+        self.field = field
+        where = ", ".join(x for x in (record, f"field '{field}'" if field else None) if x)
+        msg = f"{self.file}: {where + ': ' if where else ''}{what}"
+        if fix:
+            msg += f"\n    fix: {fix}"
+        super().__init__(msg)
+
 
 
 class MalformedFile(SourceFormatError, ValueError):

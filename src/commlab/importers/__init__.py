@@ -1,7 +1,11 @@
 """Importers: platform exports -> the canonical tables (communities, members, events).
 
-One module per source format; none imports another (shared helpers live in
-:mod:`commlab.importers.base`). Each format registers a converter
+One module per source format; none imports another (what they share lives in modules named
+for it: :mod:`~commlab.importers.files` and :mod:`~commlab.importers.jsonfile` read the bytes,
+:mod:`~commlab.importers.times` the times, :mod:`~commlab.importers.fields` a record's fields,
+:mod:`~commlab.importers.options` the options, :mod:`~commlab.importers.tables` builds the tables,
+:mod:`~commlab.importers.finish` validates them and :mod:`~commlab.importers.output` writes them;
+:class:`~commlab.importers.import_report.ImportReport` is the account). Each format registers a converter
 ``convert(source, **options) -> (Dataset, ImportReport)`` under its name, and
 :func:`import_source` is the one entry point the command line and Python
 callers share::
@@ -21,14 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from commlab.data.load import Dataset
-from commlab.errors import InvalidArgument, UsageError
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    atomic_output_dir,
-    write_dataset_atomic,
-    write_report_json,
-)
+from commlab.errors import ImportFormatError, InvalidArgument, UsageError
+from commlab.importers.import_report import ImportReport
+from commlab.importers.output import atomic_output_dir, write_dataset_atomic, write_report_json
 
 __all__ = [
     "FORMATS",

@@ -52,25 +52,15 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    DUPLICATE_ID,
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    decode_text,
-    finish,
-    members_from_events,
-    note_identical_rows,
-    preview,
-    read_bytes,
-    read_csv_text,
-    read_json_file,
-    reply_roots,
-    single_community_option,
-    split_options,
-    text_to_utc,
-)
-from commlab.importers.fields import Fields, record_label
+from commlab.errors import ImportFormatError
+from commlab.importers.fields import Fields, preview, record_label
+from commlab.importers.files import decode_text, read_bytes, read_csv_text
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.jsonfile import read_json_file
+from commlab.importers.options import community_row, single_community_option, split_options
+from commlab.importers.tables import DUPLICATE_ID, members_from_events, note_identical_rows, reply_roots
+from commlab.importers.times import text_to_utc
 
 __all__ = ["convert", "read_discord", "OPTIONS"]
 

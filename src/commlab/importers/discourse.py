@@ -42,26 +42,16 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    DUPLICATE_ID,
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    decode_text,
-    drop_rows,
-    email_hash,
-    email_hash_note,
-    finish,
-    members_from_events,
-    preview,
-    read_bytes,
-    read_csv_text,
-    read_json_file,
-    read_zip_member,
-    split_options,
-    text_to_utc,
-)
-from commlab.importers.fields import Fields, record_label
+from commlab.errors import ImportFormatError
+from commlab.importers.emails import email_hash, email_hash_note
+from commlab.importers.fields import Fields, preview, record_label
+from commlab.importers.files import decode_text, read_bytes, read_csv_text, read_zip_member
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.jsonfile import read_json_file
+from commlab.importers.options import community_row, split_options
+from commlab.importers.tables import DUPLICATE_ID, drop_rows, members_from_events
+from commlab.importers.times import text_to_utc
 
 __all__ = ["convert", "read_discourse", "OPTIONS"]
 

@@ -4,7 +4,7 @@ A platform export is attacker-controlled: a field may hold an object where an id
 expected, a string where a list is. Reading it with ``str(m["from_id"])`` turned such values
 into members named ``{'a': [1]}``; reading it with ``m.get(...).get(...)`` crashed with
 ``'str' object has no attribute 'get'``. :class:`Fields` reads each field as the kind of value
-the format documents and raises one :class:`~commlab.importers.base.ImportFormatError` that
+the format documents and raises one :class:`~commlab.errors.ImportFormatError` that
 names the file, the record (``message 1213…``, ``line 4``) and the field otherwise::
 
     f = Fields(path, f"message {m.get('id')!r}")
@@ -16,14 +16,27 @@ names the file, the record (``message 1213…``, ``line 4``) and the field other
 from __future__ import annotations
 
 import math
+import reprlib
 from pathlib import Path
 from typing import Any
 
-from commlab.importers.base import ImportFormatError, preview
+import numpy as np
 
-__all__ = ["Fields", "record_label"]
+from commlab.errors import ImportFormatError
+
+__all__ = ["Fields", "record_label", "preview"]
 
 _FIX = "the export may be damaged or edited; export it again"
+
+
+def preview(value: Any, width: int = 80) -> str:
+    """A short ``repr`` of ``value`` for messages: safe on deeply nested or huge values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlist, r.maxdict = 3, width, width, 6, 6
+    text = r.repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _kind(value: Any) -> str:

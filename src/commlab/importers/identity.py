@@ -12,7 +12,7 @@ Reasons, strongest first:
 ``email_hash``
     the same e-mail (hashed: members columns ``email_hash``, or ``email``
     which is lower-cased, stripped and hashed here with the pseudonym key
-    (:func:`commlab.importers.base.email_hash`), never written). Hashes made with
+    (:func:`commlab.importers.emails.email_hash`), never written). Hashes made with
     different keys never match.
 ``handle``
     the same platform handle/username (members columns ``handle`` or
@@ -43,7 +43,8 @@ from pathlib import Path
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import ImportFormatError, email_hash
+from commlab.errors import ImportFormatError
+from commlab.importers.emails import email_hash
 
 __all__ = ["normalise_name", "candidate_merges", "write_merge_file", "read_merge_file", "apply_merges",
            "MERGE_COLUMNS", "ACCEPT_YES", "ACCEPT_NO"]

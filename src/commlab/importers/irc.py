@@ -32,17 +32,12 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    finish,
-    members_from_events,
-    opt_bool,
-    single_community_option,
-    split_options,
-    text_to_utc,
-)
+from commlab.errors import ImportFormatError
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.options import community_row, opt_bool, single_community_option, split_options
+from commlab.importers.tables import members_from_events
+from commlab.importers.times import text_to_utc
 from commlab.replies.corpus import read_text
 from commlab.replies.infer import infer_replies, inferred_note
 from commlab.replies.irclog import IrcLogError, date_from_name, parse_irc_log

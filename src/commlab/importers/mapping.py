@@ -53,22 +53,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
-from commlab.errors import UsageError
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    decode_text,
-    drop_rows,
-    finish,
-    first_of_each_id,
-    members_from_events,
-    note_identical_rows,
-    read_bytes,
-    read_csv_text,
-    split_options,
-    text_to_utc,
-    unix_to_utc,
-)
+from commlab.errors import ImportFormatError, UsageError
+from commlab.importers.files import decode_text, read_bytes, read_csv_text
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.options import split_options
+from commlab.importers.tables import drop_rows, first_of_each_id, members_from_events, note_identical_rows
+from commlab.importers.times import text_to_utc, unix_to_utc
 
 __all__ = ["convert", "read_mapped", "MappingSpec", "load_mapping", "OPTIONS"]
 

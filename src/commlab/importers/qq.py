@@ -61,21 +61,13 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    decode_text,
-    finish,
-    members_from_events,
-    note_identical_rows,
-    opt_bool,
-    read_bytes,
-    single_community_option,
-    split_options,
-    text_to_utc,
-    tz_option,
-)
+from commlab.errors import ImportFormatError
+from commlab.importers.files import decode_text, read_bytes
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.options import community_row, opt_bool, single_community_option, split_options, tz_option
+from commlab.importers.tables import members_from_events, note_identical_rows
+from commlab.importers.times import text_to_utc
 from commlab.replies.infer import infer_replies, inferred_note
 
 __all__ = ["convert", "read_qq", "parse_qq_text", "OPTIONS"]

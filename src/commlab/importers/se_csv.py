@@ -48,7 +48,10 @@ import pandas as pd
 
 from commlab.data.io import parse_times
 from commlab.data.load import Dataset
-from commlab.importers.base import ImportFormatError, ImportReport, clean_ids, drop_rows, finish, isin
+from commlab.errors import ImportFormatError
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.tables import clean_ids, drop_rows, isin
 
 __all__ = ["read_se_180d", "read_se_180d_all", "convert_se_180d", "convert_se_180d_all", "convert", "SITES"]
 

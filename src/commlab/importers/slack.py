@@ -28,7 +28,7 @@ Mapping
   ``joined_at`` = first join or activity; users never seen get the
   workspace's first event time and ``joined_at_estimated`` = True. Extra
   columns ``handle`` (``name``) and ``email_hash`` (keyed HMAC-SHA256 of
-  ``profile.email``, see :func:`~commlab.importers.base.email_hash`; the address itself is
+  ``profile.email``, see :func:`~commlab.importers.emails.email_hash`; the address itself is
   not kept), for :mod:`commlab.importers.identity`. Ids in
   messages absent from ``users.json`` are added (bots) or their events dropped.
 """
@@ -43,21 +43,15 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    DUPLICATE_ID,
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    email_hash,
-    email_hash_note,
-    finish,
-    members_from_events,
-    parse_json,
-    preview,
-    read_zip_member,
-    split_options,
-)
-from commlab.importers.fields import Fields, record_label
+from commlab.errors import ImportFormatError
+from commlab.importers.emails import email_hash, email_hash_note
+from commlab.importers.fields import Fields, preview, record_label
+from commlab.importers.files import read_zip_member
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.jsonfile import parse_json
+from commlab.importers.options import community_row, split_options
+from commlab.importers.tables import DUPLICATE_ID, members_from_events
 
 __all__ = ["convert", "read_slack", "OPTIONS"]
 

@@ -28,20 +28,13 @@ import numpy as np
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.errors import UsageError
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    LineLabels,
-    community_row,
-    finish,
-    members_from_events,
-    note_identical_rows,
-    opt_bool,
-    read_bytes,
-    split_options,
-    unix_to_utc,
-)
+from commlab.errors import ImportFormatError, UsageError
+from commlab.importers.files import read_bytes
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.options import community_row, opt_bool, split_options
+from commlab.importers.tables import members_from_events, note_identical_rows
+from commlab.importers.times import LineLabels, unix_to_utc
 
 __all__ = ["convert", "read_snap", "OPTIONS"]
 

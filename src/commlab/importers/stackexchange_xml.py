@@ -62,16 +62,11 @@ from commlab.data import schema as S
 from commlab.data.coerce import check_table
 from commlab.data.io import parse_times, to_ns_utc
 from commlab.data.load import Dataset
-from commlab.errors import DataValidationError
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    finish,
-    open_with_progress,
-    opt_bool,
-    split_options,
-)
+from commlab.errors import DataValidationError, ImportFormatError
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.options import community_row, opt_bool, split_options
+from commlab.importers.progress import open_with_progress
 from commlab.importers.stackexchange_site import SiteLinks, name_site
 from commlab.importers.streaming import (
     NONE,

@@ -18,10 +18,10 @@ in compact integer arrays:
 * :class:`ParquetChunkWriter` — appends each chunk as a row group;
 * :class:`Faults` — bad source values (not an integer, unparseable time)
   collected while a file is read, raised as one
-  :class:`~commlab.importers.base.ImportFormatError` naming the file, the
+  :class:`~commlab.errors.ImportFormatError` naming the file, the
   attribute and the first offending rows.
 
-Output goes into a folder that :func:`commlab.importers.base.atomic_output_dir`
+Output goes into a folder that :func:`commlab.importers.output.atomic_output_dir`
 moves into place only when everything succeeded.
 """
 
@@ -39,8 +39,7 @@ import pyarrow.parquet as pq
 from commlab.data import schema as S
 from commlab.data.coerce import check_table
 from commlab.data.validate import MAX_ROWS_SHOWN, ProblemLog
-from commlab.errors import Problem
-from commlab.importers.base import ImportFormatError
+from commlab.errors import ImportFormatError, Problem
 
 __all__ = [
     "NONE",

@@ -46,23 +46,14 @@ import pandas as pd
 
 from commlab.data.io import parse_times
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    finish,
-    first_of_each_id,
-    members_from_events,
-    preview,
-    read_json_file,
-    reply_roots,
-    single_community_option,
-    split_options,
-    text_to_utc,
-    tz_option,
-    unix_to_utc,
-)
-from commlab.importers.fields import Fields, record_label
+from commlab.errors import ImportFormatError
+from commlab.importers.fields import Fields, preview, record_label
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.jsonfile import read_json_file
+from commlab.importers.options import community_row, single_community_option, split_options, tz_option
+from commlab.importers.tables import first_of_each_id, members_from_events, reply_roots
+from commlab.importers.times import text_to_utc, unix_to_utc
 
 __all__ = ["convert", "read_telegram", "OPTIONS"]
 

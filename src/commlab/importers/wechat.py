@@ -52,24 +52,14 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    decode_text,
-    drop_rows,
-    finish,
-    first_of_each_id,
-    members_from_events,
-    opt_bool,
-    preview,
-    read_bytes,
-    read_csv_text,
-    split_options,
-    text_to_utc,
-    tz_option,
-    unix_to_utc,
-)
+from commlab.errors import ImportFormatError
+from commlab.importers.fields import preview
+from commlab.importers.files import decode_text, read_bytes, read_csv_text
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.options import community_row, opt_bool, split_options, tz_option
+from commlab.importers.tables import drop_rows, first_of_each_id, members_from_events
+from commlab.importers.times import text_to_utc, unix_to_utc
 from commlab.replies.infer import infer_replies, inferred_note
 
 __all__ = ["convert", "read_wechat", "OPTIONS", "LC044_COLUMNS", "PYWXDUMP_COLUMNS"]

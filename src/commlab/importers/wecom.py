@@ -42,23 +42,15 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
-from commlab.importers.base import (
-    DUPLICATE_ID,
-    ImportFormatError,
-    ImportReport,
-    community_row,
-    decode_text,
-    finish,
-    members_from_events,
-    opt_bool,
-    parse_json,
-    preview,
-    read_bytes,
-    single_community_option,
-    split_options,
-    unix_to_utc,
-)
-from commlab.importers.fields import Fields, record_label
+from commlab.errors import ImportFormatError
+from commlab.importers.fields import Fields, preview, record_label
+from commlab.importers.files import decode_text, read_bytes
+from commlab.importers.finish import finish
+from commlab.importers.import_report import ImportReport
+from commlab.importers.jsonfile import parse_json
+from commlab.importers.options import community_row, opt_bool, single_community_option, split_options
+from commlab.importers.tables import DUPLICATE_ID, members_from_events
+from commlab.importers.times import unix_to_utc
 from commlab.replies.infer import infer_replies, inferred_note
 
 __all__ = ["convert", "read_wecom", "OPTIONS"]
