@@ -16,6 +16,14 @@ The public API, for a notebook or a script::
 Every name in :data:`__all__` is documented with an example. They are imported lazily (PEP 562): ``import
 commlab`` loads none of pandas, DuckDB or scikit-learn; the first use of a name imports its module.
 
+Two documented sub-namespaces hold the report side of a notebook, loaded on first use too:
+
+* ``cl.nb`` (:mod:`commlab.nb`): show tables with small groups suppressed and figures, the report's
+  words and numbers, ``summary.json``;
+* ``cl.plots`` (:mod:`commlab.plots`): the figures; ``cl.plots.setup_fonts()`` sets up the CJK font.
+
+A notebook needs nothing else from commlab: ``import commlab as cl`` is its only commlab import.
+
 The package is layered; imports run one way only::
 
     cli -> runner / report -> playbook / rules -> analysis -> data
@@ -51,6 +59,7 @@ _API: dict[str, str] = {
     "community_graph": "commlab.analysis.network",
     "compare_groups": "commlab.analysis.compare",
     "test_hypotheses": "commlab.analysis.hypotheses",
+    "get_engine": "commlab.engines",
     # reply links in chat logs
     "infer_replies": "commlab.replies.infer",
     "drop_inferred": "commlab.replies.infer",
@@ -106,6 +115,7 @@ __all__ = [
     "community_graph",
     "compare_groups",
     "test_hypotheses",
+    "get_engine",
     "infer_replies",
     "drop_inferred",
     "ReplyModel",
@@ -151,6 +161,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.analysis.segment import MemberSegmenter, segment_matrix
     from commlab.data.generate import generate
     from commlab.data.load import Dataset, load_dataset
+    from commlab.engines import get_engine
     from commlab.errors import (
         CommlabError,
         CommlabWarning,
@@ -186,8 +197,17 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.sources import load_source
 
 
+#: The documented sub-namespaces, imported on first use like the names of :data:`__all__`.
+_NAMESPACES: dict[str, str] = {
+    "nb": "commlab.nb",
+    "plots": "commlab.plots",
+}
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name on first use (PEP 562) and keep it in the module's namespace."""
+    if name in _NAMESPACES:
+        return importlib.import_module(_NAMESPACES[name])
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'commlab' has no attribute {name!r}")
@@ -197,4 +217,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+    return sorted(set(globals()) | set(_API) | set(_NAMESPACES))

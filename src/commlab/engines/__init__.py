@@ -103,6 +103,15 @@ def get_engine(name: str = "duckdb", **kwargs: Any) -> Any:
         Naming the known engines when ``name`` is unknown (also a ``KeyError``).
     MissingDependency
         When the engine needs an optional package that is not installed (``pip install 'commlab[spark]'``).
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> engine = cl.get_engine("duckdb", memory_limit="2GB")
+    >>> features = engine.member_features(ds.events_source, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> len(features) == len(ds.members)
+    True
     """
     try:
         factory = ENGINES[name]

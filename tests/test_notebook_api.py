@@ -1,0 +1,92 @@
+"""The notebooks' side of the public API: ``cl.nb`` (show, suppress, write) and ``cl.plots`` (figures).
+
+``show_table`` is the one step that shows a table of members: it must hide exactly what
+``suppress_table`` hides, display the suppressed copy as a report table and then the note.
+"""
+
+from __future__ import annotations
+
+import IPython.display
+import pandas as pd
+import pytest
+
+import commlab as cl
+from commlab.errors import ParameterError
+
+
+@pytest.fixture
+def shown_outputs(monkeypatch):
+    outputs: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: outputs.extend(objs))
+    return outputs
+
+
+ROLES = pd.DataFrame({"role": ["core", "lurker", "<b>ordinary</b>"], "members": [3, 40, 0],
+                      "share": [3 / 43, 40 / 43, 0.0]})
+
+
+def test_show_table_displays_the_suppressed_table_then_the_note(shown_outputs):
+    privacy = dict(counts=["members"], linked={"members": ["share"]})
+    shown, hidden = cl.nb.show_table(ROLES, 5, "en", privacy=privacy, kinds={"members": "count", "share": "share"},
+                                     labels={"role": "Role", "members": "Members", "share": "Share"})
+    expected, n = cl.nb.suppress_table(ROLES, 5, **privacy)
+    pd.testing.assert_frame_equal(shown, expected)
+    assert hidden == n == 1  # the core row's count and its share; zero is never hidden
+    styler, note = shown_outputs
+    html = styler.to_html()
+    assert ">&lt;5<" in html and "—" in html and ">40<" in html and ">93%<" in html
+    assert "&lt;b&gt;ordinary&lt;/b&gt;" in html and "<b>ordinary" not in html  # names from data are escaped
+    assert "Members" in html and "Share" in html
+    assert isinstance(note, IPython.display.Markdown)
+    assert note.data == cl.nb.suppression_note(1, 5, "en") and "fewer than 5 members" in note.data
+
+
+def test_show_table_says_nothing_when_nothing_is_hidden_and_keeps_the_k_floor(shown_outputs):
+    _, hidden = cl.nb.show_table(ROLES.iloc[1:], 5, "zh", privacy=dict(counts=["members"]))
+    assert hidden == 0 and shown_outputs[1].data == ""
+    with pytest.raises(ParameterError, match="at least 2"):
+        cl.nb.show_table(ROLES, 1, "en", privacy=dict(counts=["members"]))
+
+
+def test_show_table_indexes_renames_and_picks_columns_after_suppression(shown_outputs):
+    table = pd.DataFrame({"community_id": ["c1", "c2"], "members": [4, 50], "gini": [0.3, 0.5],
+                          "unused": [1, 2]})
+    shown, hidden = cl.nb.show_table(table, 5, "en", privacy=dict(size="members"), index="community_id",
+                                     names={"c1": "小组一", "c2": "Two"}, columns=["members", "gini"],
+                                     index_label="Community")
+    assert hidden == 1 and shown.loc[0, "gini"] == "—" and list(shown.columns) == list(table.columns)
+    html = shown_outputs[0].to_html()
+    assert "小组一" in html and "Community" in html and "unused" not in html
+
+
+def test_show_table_suppresses_a_metric_table_as_suppress_metrics_does(shown_outputs):
+    wide = pd.DataFrame({"members": [3.0, 80.0], "active_share_30d": [0.5, 0.05], "gini": [0.2, 0.4]},
+                        index=["c1", "c2"])
+    shown, hidden = cl.nb.show_table(wide, 5, "en", metrics=True)
+    expected, n = cl.nb.suppress_metrics(wide, 5)
+    pd.testing.assert_frame_equal(shown, expected)
+    assert hidden == n == 2  # c1 (3 members) and c2's 5 % of 80 = 4 active members
+
+
+def test_sub_namespaces_are_honest_and_lazy():
+    assert "nb" in dir(cl) and "plots" in dir(cl)
+    for space in (cl.nb, cl.plots):
+        assert len(space.__all__) == len(set(space.__all__))
+        for name in space.__all__:
+            assert getattr(space, name) is not None, f"{space.__name__}.{name}"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cl.plots.nope  # noqa: B018
+
+
+def test_data_counts_are_numbers():
+    ds = cl.load_dataset(_samples(), communities=["c04"])
+    counts = cl.nb.data_counts(ds)
+    s = ds.data_summary()
+    assert counts == {"communities": 1, "members": s.members, "events": s.events, "first": s.first, "last": s.last}
+    assert all(isinstance(counts[k], int) for k in ("communities", "members", "events"))
+
+
+def _samples():
+    from conftest import REPO
+
+    return REPO / "data" / "samples"
