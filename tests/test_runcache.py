@@ -105,3 +105,67 @@ def test_a_later_step_reads_the_metrics_an_earlier_step_computed(tmp_path, sampl
     theme = json.loads((run.run_dir / "theme" / "summary.json").read_text())
     model = json.loads((run.run_dir / "model" / "summary.json").read_text())
     assert theme["metric_table"] and len(theme["metric_table"]) == len(model["metric_table"])
+
+
+def test_declared_period_sets_are_computed_in_one_pass_and_equal_cold_computations(cached, samples_dir, monkeypatch):
+    """The demo's three period sets (months, the whole span, the last 30 days): one pass, each equal to a cold call."""
+    from commlab.engines.runcache import declare_period_sets, period_sets_of_steps
+    from commlab.recommend import build_facts  # noqa: F401 - notebook 05's request, spelled its way below
+
+    cache, ds = cached
+    sets = period_sets_of_steps([("03_community_health.ipynb", {"window": "month"}),
+                                 ("04_compare_types.ipynb", {"window": "month"}),
+                                 ("05_recommendations.ipynb", {"period_days": 30}),
+                                 ("02_member_segments.ipynb", {"period": "D"})])
+    assert sets == [{"window": "month", "last_days": None}, {"window": None, "last_days": None},
+                    {"window": None, "last_days": 30}]
+    declare_period_sets(cache, sets)
+    from commlab.analysis.periods import resolve_as_of
+    ends = resolve_as_of(AS_OF, ds.communities)
+    requests = [dict(as_of=AS_OF, window="month"), dict(as_of=AS_OF, window=None),
+                dict(as_of=ends, window=None, start=ends - pd.Timedelta(days=30))]  # as notebook 05 spells it
+    first = DuckDBEngine().compute_metrics(ds, **requests[0])
+    log = table_log(cache)[0]
+    assert [(e["kind"], e["status"]) for e in log] == [("metrics", "computed (with another request)")] * 2 + [
+        ("metrics", "computed")]
+    offset = table_log(cache)[1]
+    later = [DuckDBEngine().compute_metrics(load_dataset(samples_dir, communities=["c01", "c04"]), **r)
+             for r in requests[1:]]
+    assert [e["status"] for e in table_log(cache, start=offset)[0]] == ["read", "read"]
+    assert [e["key"] for e in table_log(cache, start=offset)[0]] == [e["key"] for e in log[:2]]
+    monkeypatch.delenv(CACHE_ENV)  # cold: outside a run, each set alone
+    cold_ds = load_dataset(samples_dir, communities=["c01", "c04"])
+    for got, request in zip([first, *later], requests, strict=True):
+        cold = DuckDBEngine().compute_metrics(cold_ds, **request)
+        assert len(cold) > 0 and cold["value"].notna().sum() > 0
+        pd.testing.assert_frame_equal(got, cold, check_exact=True)
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_the_demo_steps_compute_their_metric_tables_once_then_read_them(tmp_path, samples_dir):
+    """Notebooks 03, 04 and 05 in one real papermill run: the first computes every period set, the others read."""
+    import json
+    import shutil
+
+    import yaml
+
+    from commlab.runner import run_playbook
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    names = ["03_community_health.ipynb", "04_compare_types.ipynb", "05_recommendations.ipynb"]
+    for nb in names:
+        shutil.copy(Path(__file__).resolve().parents[1] / "notebooks" / nb, tmp_path / "notebooks")
+    pb = {"name": "one-pass", "title": "One pass", "data": str(samples_dir),
+          "parameters": {"as_of": AS_OF, "lang": "en", "communities": ["c01", "c04"]},
+          "steps": [{"notebook": f"../notebooks/{nb}"} for nb in names], "report": {"lang": "en"}}
+    path = tmp_path / "playbooks" / "one.yaml"
+    path.write_text(yaml.safe_dump(pb, allow_unicode=True), encoding="utf-8")
+    run = run_playbook(path, runs_dir=tmp_path / "runs")
+    steps = json.loads((run.run_dir / "manifest.json").read_text())["steps"]
+    metrics = [[(e["status"], e["key"]) for e in s["tables"] if e["kind"] == "metrics"] for s in steps]
+    assert [[status for status, _ in m] for m in metrics] == [
+        ["computed (with another request)", "computed (with another request)", "computed"], ["read"], ["read"]]
+    computed = {key for _, key in metrics[0]}
+    assert {key for m in metrics[1:] for _, key in m} <= computed and len(computed) == 3

@@ -63,6 +63,7 @@ import yaml
 
 from commlab.atomic import atomic_write_json, atomic_write_text
 from commlab.data.cache import CACHE_ENV, table_log
+from commlab.engines.runcache import declare_period_sets, period_sets_of_steps
 from commlab.errors import (
     CommlabError,
     NotebookExecutionError,
@@ -677,6 +678,10 @@ def run_playbook(
         with runs_lock(runs_root):
             repaired = repair_abandoned(runs_root)
         remove_abandoned_data_caches()
+        # the metric period sets the steps ask for, computed in one pass (engines.runcache)
+        declare_period_sets(cache, period_sets_of_steps(
+            [(plan.notebook.name, {n: plan.effective(n) for n in ("window", "period_days") if n in plan.declared})
+             for plan in plans]))
         run_data = None
         if pb.data is not None:
             source, tz, communities = _data_parameters(plans)

@@ -30,7 +30,9 @@ engine sets up for each call (see :data:`PRELUDE`):
     referrals, completions``: one row per member with any event in the period (staff included)
     and what they did in it: content (message, post, reply), activity (anything but join and
     leave), purchases and their amount, referrals, course completions. The per-period metrics
-    read this instead of re-scanning ``ev``.
+    read this instead of re-scanning ``ev``. Amounts are summed as ``DECIMAL(38, 10)``: a sum of
+    money that does not depend on the order DuckDB's threads add the rows in (a float sum did, in its
+    16th digit), so the same periods give the same figures in any run or grouping of periods.
 ``content_pm``
     ``community_id, period, member_id, x``: content events (message, post, reply) in the
     period of every member in ``present`` (0 for none); shared by the participation metrics.
@@ -379,7 +381,7 @@ CREATE OR REPLACE TEMP TABLE flow_pm AS
          count(*) FILTER (WHERE e.event_type IN {content}) AS content,
          count(*) FILTER (WHERE e.event_type NOT IN ('join', 'leave')) AS activity,
          count(*) FILTER (WHERE e.event_type = 'purchase') AS purchases,
-         sum(e.amount) FILTER (WHERE e.event_type = 'purchase') AS amount,
+         sum(CAST(e.amount AS DECIMAL(38, 10))) FILTER (WHERE e.event_type = 'purchase') AS amount,
          count(*) FILTER (WHERE e.event_type = 'referral') AS referrals,
          count(*) FILTER (WHERE e.event_type = 'course_complete') AS completions
   FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end

@@ -376,8 +376,8 @@ register(Metric(
     "Σ amount / members", "currency", True, "DOMAIN.md §5",
     sql="""
 SELECT p.community_id, p.period,
-  coalesce((SELECT sum(f.amount) FROM flow_pm f WHERE f.community_id = p.community_id AND f.period = p.period
-            AND NOT f.is_staff), 0)
+  coalesce((SELECT CAST(sum(f.amount) AS DOUBLE) FROM flow_pm f WHERE f.community_id = p.community_id
+            AND f.period = p.period AND NOT f.is_staff), 0)
   / nullif((SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period), 0)
     AS value,
   (SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period)::DOUBLE AS n

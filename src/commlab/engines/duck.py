@@ -32,6 +32,7 @@ from commlab.analysis.metrics import (
     get_metric,
     list_metrics,
     prelude_statements,
+    resolve_as_of,
     run_metrics,
     split_prelude,
 )
@@ -46,7 +47,13 @@ from commlab.engines.base import (
     source_paths,
     tidy_features,
 )
-from commlab.engines.runcache import cached_table
+from commlab.engines.runcache import (
+    cached_table,
+    declared_period_sets,
+    run_tables,
+    store_table,
+    stored,
+)
 from commlab.errors import InvalidArgument, InvalidType
 from commlab.instant import as_utc
 
@@ -347,19 +354,49 @@ class DuckDBEngine:
         srcs = _sources(data)
         chosen = [get_metric(m) for m in metrics] if metrics is not None else list_metrics()
         frames = {n: srcs[n] for n in ("communities", "members") if isinstance(srcs[n], pd.DataFrame)}
-        if len(frames) < 2:
-            return self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start)
-        return cached_table("metrics", srcs["events"],
-                            lambda: self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start),
-                            inputs=frames, params={"engine": self.name, "as_of": as_of, "window": window,
-                                                   "metrics": [m.id for m in chosen], "start": start})
+        if len(frames) < 2 or run_tables(srcs["events"]) is None:
+            return self._compute_sets(srcs, chosen, [(as_of, window, start)])[0]
+        # in a playbook run: keyed by each community's instant and start (however they are spelled),
+        # and computed in one pass with the run's declared period sets not stored yet
+        communities = frames["communities"]
+        asked = (as_of, window, start)
+        declared = [(as_of, d["window"], _last_days_start(d, communities, as_of))
+                    for d in declared_period_sets(srcs["events"])]
 
-    def _compute_metrics(self, srcs: dict[str, Source], chosen: list, *, as_of: Any, window: str | None,
-                         start: Any) -> pd.DataFrame:
+        def params(request: tuple[Any, str | None, Any]) -> dict[str, Any]:
+            return {"engine": self.name, **_request_key(communities, *request), "metrics": [m.id for m in chosen]}
+
+        def one_pass() -> pd.DataFrame:
+            seen = [params(asked)]
+            extra = []
+            for r in declared:
+                p = params(r)
+                if p not in seen and not stored("metrics", srcs["events"], inputs=frames, params=p):
+                    extra.append(r)
+                seen.append(p)
+            t0 = time.perf_counter()
+            parts = self._compute_sets(srcs, chosen, [asked, *extra])
+            share = (time.perf_counter() - t0) / len(parts)
+            for r, part in zip(extra, parts[1:], strict=True):
+                store_table("metrics", srcs["events"], part, inputs=frames, params=params(r), seconds=share)
+            return parts[0]
+
+        return cached_table("metrics", srcs["events"], one_pass, inputs=frames, params=params(asked))
+
+    def _compute_sets(self, srcs: dict[str, Source], chosen: list,
+                      requests: list[tuple[Any, str | None, Any]]) -> list[pd.DataFrame]:
+        """The metric tables of several ``(as_of, window, start)`` requests, computed in one pass.
+
+        Their periods go into one ``periods`` table (each label prefixed with its request's number),
+        so the prelude, the edge table and every metric query run once; each request's table is
+        then the rows of its periods, in the order a call for it alone returns them.
+        """
         con = self.connect()
         try:
             v = self.register_tables(con, **srcs)
-            periods = engine_periods(lambda q: con.execute(q).df(), v, as_of=as_of, window=window, start=start)
+            sets = [engine_periods(lambda q: con.execute(q).df(), v, as_of=a, window=w, start=st)
+                    for a, w, st in requests]
+            periods = sets[0] if len(sets) == 1 else _union_sets(sets)
             con.register("periods", periods)
             self.timings_ = {}
             t0 = time.perf_counter()
@@ -367,10 +404,54 @@ class DuckDBEngine:
             for stmt in eager:
                 con.execute(stmt)
             self.timings_["prelude"] = time.perf_counter() - t0
+            window = requests[0][1] if len(sets) == 1 else None
             ctx = MetricContext(con, Tables(**srcs), periods, window, pending=pending)  # type: ignore[arg-type]
-            return run_metrics(ctx, chosen, timings=self.timings_)
+            table = run_metrics(ctx, chosen, timings=self.timings_)
         finally:
             con.close()
+        return [table] if len(sets) == 1 else _split_sets(table, len(sets))
+
+
+def _request_key(communities: pd.DataFrame, as_of: Any, window: str | None, start: Any) -> dict[str, Any]:
+    """A metric request's periods as plain values: each community's instant and start, and the window."""
+    ends = resolve_as_of(as_of, communities)
+    if start is None:
+        starts: dict[str, Any] | None = None
+    elif isinstance(start, pd.Series | Mapping):
+        starts = {str(k): (None if pd.isna(v) else as_utc(v, name="start").isoformat()) for k, v in dict(start).items()}
+    else:
+        starts = dict.fromkeys(ends.index.astype(str), as_utc(start, name="start").isoformat())
+    return {"as_of": {str(k): v.isoformat() for k, v in ends.items()}, "window": window, "start": starts}
+
+
+#: Separates a period set's number from its period label in a one-pass union (never in a label).
+_SET_MARK = "\x1f"
+
+
+def _last_days_start(spec: Mapping[str, Any], communities: pd.DataFrame, as_of: Any) -> Any:
+    """The ``start`` of a declared period set: ``last_days`` before each community's instant, or ``None``."""
+    if spec.get("last_days") is None:
+        return None
+    return resolve_as_of(as_of, communities) - pd.Timedelta(days=int(spec["last_days"]))
+
+
+def _union_sets(sets: list[pd.DataFrame]) -> pd.DataFrame:
+    """Several period sets as one ``periods`` table, each label prefixed with its set's number."""
+    out = pd.concat([p.assign(period=str(i) + _SET_MARK + p["period"].astype(str)) for i, p in enumerate(sets)],
+                    ignore_index=True)
+    out["period"] = out["period"].astype("string")
+    return out
+
+
+def _split_sets(table: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    """The metric tables of the sets of :func:`_union_sets`, each as a request for that set alone returns it."""
+    mark = table["period"].astype(str).str.split(_SET_MARK, n=1, expand=True)
+    parts = []
+    for i in range(n):
+        part = table[(mark[0] == str(i)).to_numpy()].copy()
+        part["period"] = mark.loc[part.index, 1].astype("string")
+        parts.append(part.reset_index(drop=True))
+    return parts
 
 
 def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]:

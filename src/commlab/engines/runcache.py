@@ -19,6 +19,15 @@ lookup is appended to ``<cache>/tables/log.jsonl`` (``computed`` or ``read``, th
 the rows), which the runner copies into each step's record of ``manifest.json`` (``tables``).
 Outside a run (no cache folder, events in a DataFrame or in files of the user's) nothing is cached.
 A table that cannot be written or read back is only logged: the caller then gets the computed one.
+
+**Period sets computed in one pass.** The notebooks of one playbook ask for the community metrics of
+different periods (notebook 03 the calendar months, 04 one period up to the instant, 05 the last 30
+days). At the start of a run the runner declares the run's period sets (:func:`declare_period_sets`,
+from the steps' notebooks and parameters, :func:`period_sets_of_steps`); the first
+metric request of the run that is not yet stored then computes the sets declared and not stored
+together with its own in one engine pass (one prelude, one edge table) and stores each under the key a
+request for it alone has (:func:`store_table`, logged ``computed (with another request)``), so the
+later steps read theirs. A request outside the declared sets is computed alone, as before.
 """
 
 from __future__ import annotations
@@ -38,12 +47,16 @@ import pandas as pd
 from commlab.data.cache import TABLES_DIR, TABLES_LOG, cache_dir, table_log
 from commlab.data.stored import StoredEvents
 
-__all__ = ["TABLES_DIR", "TABLES_VERSION", "cached_table", "frame_digest", "run_tables", "table_log"]
+__all__ = ["NOTEBOOK_PERIOD_SETS", "PERIOD_SETS_FILE", "TABLES_DIR", "TABLES_VERSION", "cached_table",
+           "declare_period_sets", "declared_period_sets", "frame_digest", "period_sets_of_steps", "run_tables",
+           "store_table", "stored", "table_log"]
 
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever a cached table's definition changes in a way its parameters do not show.
-TABLES_VERSION = 1
+TABLES_VERSION = 2
+#: The run's declared metric period sets, in the tables folder (:func:`declare_period_sets`).
+PERIOD_SETS_FILE = "period_sets.json"
 
 
 def run_tables(events: Any) -> Path | None:
@@ -146,6 +159,13 @@ def cached_table(kind: str, events: Any, compute: Callable[[], pd.DataFrame], *,
         _log(folder, {"kind": kind, "key": key, "status": "computed, not kept", "rows": len(table),
                       "pid": os.getpid(), "seconds": round(seconds, 3)})
         return table
+    _write(folder, path, key, table)
+    _log(folder, {"kind": kind, "key": key, "status": "computed", "rows": len(table), "pid": os.getpid(),
+                  "seconds": round(seconds, 3)})
+    return table
+
+
+def _write(folder: Path, path: Path, key: str, table: pd.DataFrame) -> None:
     tmp = folder / f".tmp-{key}-{uuid.uuid4().hex[:8]}.parquet"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -154,6 +174,104 @@ def cached_table(kind: str, events: Any, compute: Callable[[], pd.DataFrame], *,
     except Exception as exc:  # noqa: BLE001 - e.g. a full disk: the caller still gets its table
         logger.warning("run table %s not written (%s: %s)", path, type(exc).__name__, exc)
         tmp.unlink(missing_ok=True)
-    _log(folder, {"kind": kind, "key": key, "status": "computed", "rows": len(table), "pid": os.getpid(),
-                  "seconds": round(seconds, 3)})
-    return table
+
+
+def stored(kind: str, events: Any, *, inputs: Mapping[str, Any] | None = None,
+           params: Mapping[str, Any] | None = None) -> bool:
+    """Whether the run already holds the table :func:`cached_table` would read for these arguments."""
+    folder = run_tables(events)
+    if folder is None:
+        return False
+    return (folder / f"{kind}-{_key(kind, events, inputs or {}, params or {})}.parquet").is_file()
+
+
+def store_table(kind: str, events: Any, table: pd.DataFrame, *, inputs: Mapping[str, Any] | None = None,
+                params: Mapping[str, Any] | None = None, seconds: float = 0.0) -> None:
+    """Keep ``table``, computed along with another request, under the key a request for it alone has.
+
+    A later :func:`cached_table` call with these ``inputs`` and ``params`` reads it. Logged with the
+    status ``computed (with another request)``; ``seconds`` is the share of the pass it stands for.
+    Outside a run nothing is stored.
+    """
+    folder = run_tables(events)
+    if folder is None:
+        return
+    key = _key(kind, events, inputs or {}, params or {})
+    _write(folder, folder / f"{kind}-{key}.parquet", key, table)
+    _log(folder, {"kind": kind, "key": key, "status": "computed (with another request)", "rows": len(table),
+                  "pid": os.getpid(), "seconds": round(seconds, 3)})
+
+
+# --------------------------------------------------------------------------- period sets
+
+
+def _period_set(window: Any = None, last_days: Any = None) -> dict[str, Any]:
+    if window is not None and str(window).strip().lower() in ("none", "all", ""):
+        window = None
+    return {"window": None if window is None else str(window),
+            "last_days": None if last_days is None else int(last_days)}
+
+
+#: The metric period sets each notebook of the package asks the engine for: ``"window"`` the periods of
+#: its ``window`` parameter (``"none"``: one period up to the instant), ``"all"`` one period up to the
+#: instant, ``"period_days"`` the last ``period_days`` days up to the instant. A notebook not listed
+#: declares nothing (its requests are computed alone).
+NOTEBOOK_PERIOD_SETS: dict[str, tuple[str, ...]] = {
+    "03_community_health": ("window",),
+    "04_compare_types": ("all",),
+    "05_recommendations": ("period_days",),
+}
+
+
+def period_sets_of_steps(steps: list[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The metric period sets a playbook's steps ask for (:data:`NOTEBOOK_PERIOD_SETS`).
+
+    Parameters
+    ----------
+    steps : list of (str, mapping)
+        Each step's notebook file name (or stem) and its effective parameters (passed or default).
+
+    Returns
+    -------
+    list of dict
+        ``{"window": "month" | "week" | None, "last_days": int | None}``, without repeats.
+    """
+    sets: list[dict[str, Any]] = []
+    for notebook, params in steps:
+        for what in NOTEBOOK_PERIOD_SETS.get(Path(str(notebook)).stem, ()):
+            try:
+                if what == "window":
+                    asked = _period_set(window=params.get("window", "month"))
+                elif what == "period_days":
+                    asked = _period_set(last_days=int(params.get("period_days", 30)))
+                else:
+                    asked = _period_set()
+            except (TypeError, ValueError):  # a parameter the notebook will reject itself
+                continue
+            if asked not in sets:
+                sets.append(asked)
+    return sets
+
+
+def declare_period_sets(folder: str | Path, sets: list[Mapping[str, Any]]) -> None:
+    """Declare the metric period sets of the run whose data cache is ``folder`` (see the module docstring)."""
+    path = Path(folder) / TABLES_DIR / PERIOD_SETS_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([_period_set(s.get("window"), s.get("last_days")) for s in sets]),
+                        encoding="utf-8")
+    except OSError as exc:
+        logger.warning("period sets not declared in %s: %s", path, exc)
+
+
+def declared_period_sets(events: Any) -> list[dict[str, Any]]:
+    """The period sets declared for the run holding ``events`` (empty outside a run or without a declaration)."""
+    folder = run_tables(events)
+    if folder is None or not (folder / PERIOD_SETS_FILE).is_file():
+        return []
+    try:
+        sets = json.loads((folder / PERIOD_SETS_FILE).read_text(encoding="utf-8"))
+        return [_period_set(s.get("window"), s.get("last_days")) for s in sets]
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        logger.warning("period sets in %s unreadable: %s", folder, exc)
+        return []
