@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from commlab.data.load import DataSummary
+from commlab.nb import data_counts
+from commlab.outputs import to_jsonable
 from commlab.recommend import SCHEMA
 from commlab.report_view import CLIENT_ACTIONS, client_view, scope_line, scope_note
 
@@ -14,10 +18,14 @@ from commlab.report_view import CLIENT_ACTIONS, client_view, scope_line, scope_n
     ("zh", "分析范围：11 个社群，9,120 名成员，365,845 条事件，2023-12-31 至 2024-06-30。"),
     ("en", "Analysed: 11 communities, 9,120 members, 365,845 events, 2023-12-31 to 2024-06-30."),
 ])
-def test_scope_line_reads_the_data_description_a_step_wrote(lang: str, expected: str) -> None:
+def test_scope_line_reads_the_data_counts_a_step_wrote(lang: str, expected: str) -> None:
     data = DataSummary(11, 9120, 365845, pd.Timestamp("2023-12-31 01:00", tz="UTC"),
                        pd.Timestamp("2024-06-30 15:00", tz="UTC"))
-    assert scope_line({"01_overview": {"data": str(data)}}, lang) == expected
+    assert scope_line(_written(data), lang) == expected
+    # the numbers, never the English line: its words changed once and emptied the scope line (issue 23)
+    reworded = {"01_overview": {"data": "11 groups; 9120 people", **_written(data)["01_overview"]}}
+    assert scope_line(reworded, lang) == expected
+    assert scope_line({"01_overview": {"data": str(data)}}, "en") == ""
     facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 10.0},
                                          {"community_id": "b", "metric_id": "members", "value": 1200.0}]}
     assert scope_line({"recommendations": facts}, "en") == "Analysed: 2 communities, 1,210 members."
@@ -28,8 +36,8 @@ def test_one_community_reads_in_the_singular_and_its_scorecard_says_it_is_not_co
     """CollegeMsg (one community): "Analysed: 1 communities" and the legend "Colour: against the median of this
     run's communities" for a table with nothing coloured."""
     data = DataSummary(1, 1899, 59835, pd.Timestamp("2004-04-15", tz="UTC"), pd.Timestamp("2004-10-26", tz="UTC"))
-    assert scope_line({"01_overview": {"data": str(data)}}, "en").startswith("Analysed: 1 community, 1,899 members")
-    assert scope_line({"01_overview": {"data": str(data)}}, "zh").startswith("分析范围：1 个社群，1,899 名成员")
+    assert scope_line(_written(data), "en").startswith("Analysed: 1 community, 1,899 members")
+    assert scope_line(_written(data), "zh").startswith("分析范围：1 个社群，1,899 名成员")
     facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 10.0}]}
     assert scope_line({"recommendations": facts}, "en") == "Analysed: 1 community, 10 members."
     one = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 1899.0},
@@ -41,6 +49,11 @@ def test_one_community_reads_in_the_singular_and_its_scorecard_says_it_is_not_co
         assert sc.legend.startswith(legend) and not any(c.tone for c in sc.rows[0].cells)
     sc = client_view(_summary(previous=False), {"a": "甲群"}, lang="en", k=5).scorecard
     assert sc.legend.startswith("Colour: against the median of this run's communities")
+
+
+def _written(data: DataSummary) -> dict:
+    """The summary.json notebook 01 writes of ``data``, as the report reads it back."""
+    return json.loads(json.dumps(to_jsonable({"01_overview": {"data_counts": data_counts(data)}})))
 
 
 def _summary(previous: bool) -> dict:
@@ -66,7 +79,7 @@ def _summary(previous: bool) -> dict:
         out["recommendation_status"] = [{"community_id": r["community_id"], "rule_id": r["rule_id"],
                                          "status": "ongoing", "title": r["title"]} for r in recs] + [
             {"community_id": "d", "rule_id": "old", "status": "resolved", "title": "旧问题", "severity": "high"}]
-    return {"01_overview": {"data": "4 communities, 653 members, 10 events"}, "recommendations": out}
+    return {**_written(DataSummary(4, 653, 10, None, None)), "recommendations": out}
 
 
 def test_scorecard_hides_small_groups_and_colours_against_the_median() -> None:
@@ -107,9 +120,9 @@ def test_a_value_that_cannot_be_computed_reads_apart_from_a_hidden_one(lang, non
 
 def test_the_scope_counts_members_as_the_scorecard_does_and_says_what_it_leaves_out() -> None:
     """The Cardano import: 3,988 accounts in the data, 3,987 members on the scorecard (the "Community" bot)."""
-    line = "1 community, 3988 members, 4363 events, 2021-04-27 → 2021-12-04 (UTC)"
+    data = DataSummary(1, 3988, 4363, pd.Timestamp("2021-04-27 03:00", tz="UTC"), pd.Timestamp("2021-12-04", tz="UTC"))
     facts = {"schema": SCHEMA, "facts": [{"community_id": "a", "metric_id": "members", "value": 3987.0}]}
-    summary = {"01_overview": {"data": line}, "recommendations": facts}
+    summary = {**_written(data), "recommendations": facts}
     assert scope_line(summary, "zh") == "分析范围：1 个社群，3,987 名成员，4,363 条事件，2021-04-27 至 2021-12-04。"
     assert scope_line(summary, "en") == "Analysed: 1 community, 3,987 members, 4,363 events, 2021-04-27 to 2021-12-04."
     assert scope_note(summary, "zh") == ("成员数与计分卡口径一致（分析时点在群内的普通成员）；"
@@ -159,7 +172,7 @@ def test_changes_since_the_previous_run() -> None:
 
 
 def test_without_an_executive_summary_only_the_scope_is_shown() -> None:
-    view = client_view({"01_overview": {"data": "2 communities, 5 members, 0 events"}}, {}, lang="en")
+    view = client_view(_written(DataSummary(2, 5, 0, None, None)), {}, lang="en")
     assert not view.has_summary and view.scorecard is None and view.scope == "Analysed: 2 communities, 5 members."
 
 

@@ -47,6 +47,11 @@ _API: dict[str, str] = {
     "import_source": "commlab.importers",
     "generate": "commlab.data.generate",
     "as_utc": "commlab.instant",
+    # a first look (notebook 01)
+    "community_table": "commlab.analysis.overview",
+    "activity_summary": "commlab.analysis.overview",
+    "daily_activity": "commlab.analysis.overview",
+    "weekday_hour": "commlab.analysis.overview",
     # members
     "member_features": "commlab.analysis.features",
     "MemberSegmenter": "commlab.analysis.segment",
@@ -105,6 +110,10 @@ __all__ = [
     "import_source",
     "generate",
     "as_utc",
+    "community_table",
+    "activity_summary",
+    "daily_activity",
+    "weekday_hour",
     "member_features",
     "MemberSegmenter",
     "segment_matrix",
@@ -158,6 +167,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.analysis.lifecycle import BetaGeoModel, rfm_from_events
     from commlab.analysis.metrics import list_metrics
     from commlab.analysis.network import community_graph
+    from commlab.analysis.overview import activity_summary, community_table, daily_activity, weekday_hour
     from commlab.analysis.segment import MemberSegmenter, segment_matrix
     from commlab.data.generate import generate
     from commlab.data.load import Dataset, load_dataset

@@ -51,6 +51,7 @@ __all__ = [
     # words and numbers
     "t",
     "heading_line",
+    "source_line",
     "as_of_line",
     "data_line",
     "escape_md",
@@ -171,6 +172,34 @@ def heading_line(as_of: str | pd.Timestamp, data: Dataset | DataSummary, lang: s
     '**As of:** 2024-06-30 16:00 UTC · 1 community, 12 members, 30 events, 2024-06-01 to 2024-06-30 (UTC)'
     """
     return f"{as_of_line(as_of, lang)} · {data_line(data, lang)}"
+
+
+def source_line(data: Dataset, lang: str = "en") -> str:
+    """The sentence that names where the data came from (the communities' ``source``), or ``""``.
+
+    Parameters
+    ----------
+    data : Dataset
+        The data; its communities' ``source`` column names an import (a file, a site).
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        Markdown, each source escaped (:func:`escape_md`: it comes from a data file); ``""`` when
+        no community records one.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.source_line(cl.load_dataset("data/samples", communities=["c04"]), "en")
+    '**Data source:** synthetic (commlab.data.generate), CC0'
+    """
+    sources = sorted(set(data.communities["source"].dropna()))
+    if not sources:
+        return ""
+    return t("data_source", lang).format(sources="; ".join(escape_md(s) for s in sources))
 
 
 def data_counts(data: Dataset | DataSummary) -> dict[str, Any]:

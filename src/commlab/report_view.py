@@ -42,9 +42,6 @@ HIDDEN_KEY = "report_hidden"
 CLIENT_MOVES = 10
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 _STATUSES = ("new", "ongoing", "resolved")
-# what Dataset.summary() writes (commlab.data.dataset.DataSummary.__str__), kept by notebook 01 as "data"
-_DATA_LINE = re.compile(r"^(?P<c>\d+) communit(?:y|ies), (?P<m>\d+) members?, (?P<e>\d+) events?"
-                        r"(?:, (?P<first>\d{4}-\d{2}-\d{2}) → (?P<last>\d{4}-\d{2}-\d{2}) \(UTC\))?$")
 
 
 
@@ -179,11 +176,14 @@ def _scorecard_members(summary: dict[str, Any] | None) -> list[float | None]:
     return [_num(f.get("value")) for f in (recs or {}).get("facts") or [] if f.get("metric_id") == "members"]
 
 
-def _data_line(summary: dict[str, Any] | None) -> re.Match[str] | None:
+def _data_counts(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the data hold, as a step wrote it (``"data_counts"``, :func:`commlab.nb.data_counts`): the first
+    step's whose ``communities``, ``members`` and ``events`` are whole numbers, else ``None``."""
     for part in (summary or {}).values():
-        m = _DATA_LINE.match(str(part.get("data", ""))) if isinstance(part, dict) else None
-        if m:
-            return m
+        counts = part.get("data_counts") if isinstance(part, dict) else None
+        if isinstance(counts, dict) and all(isinstance(counts.get(key), int) and not isinstance(counts[key], bool)
+                                            and counts[key] >= 0 for key in ("communities", "members", "events")):
+            return counts
     return None
 
 
@@ -199,24 +199,25 @@ def _counted_members(summary: dict[str, Any] | None, in_data: int | None) -> int
 def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
     """"Analysed: 11 communities, 8,528 members, 365,845 events, 2023-12-31 to 2024-06-30." in ``lang``.
 
-    Read from the data description a step wrote (``"data"``, :meth:`commlab.data.dataset.Dataset.summary`);
-    without one, the communities and members are counted from the scorecard facts; "" when neither exists.
+    Read from the counts a step wrote (``"data_counts"``, :func:`commlab.nb.data_counts`: notebook 01 writes
+    them); without them, the communities and members are counted from the scorecard facts; "" when neither
+    exists.
 
     The members are counted as the scorecard counts them (the ``members`` metric: members present at
     the as-of, staff and bots not counted) whenever the executive summary has them all, so the line and
     the scorecard agree; :func:`scope_note` says what the data hold besides (on the Stack Exchange
     Cardano import, the site's "Community" bot: 3,988 accounts, 3,987 members).
     """
-    m = _data_line(summary)
-    if m:
-        counted = _counted_members(summary, int(m["m"]))
-        kw = {key: format_value(int(m[g]), "count", lang)
-              for key, g in (("communities", "c"), ("members", "m"), ("events", "e"))}
+    counts = _data_counts(summary)
+    if counts:
+        counted = _counted_members(summary, counts["members"])
+        kw = {key: format_value(counts[key], "count", lang) for key in ("communities", "members", "events")}
         if counted is not None:
             kw["members"] = format_value(counted, "count", lang)
-        one = "_one" if int(m["c"]) == 1 else ""
-        if m["first"]:
-            return t("report_scope" + one, lang).format(**kw, first=m["first"], last=m["last"])
+        one = "_one" if counts["communities"] == 1 else ""
+        first, last = _date(counts.get("first")), _date(counts.get("last"))
+        if counts["events"] and first and last:
+            return t("report_scope" + one, lang).format(**kw, first=first, last=last)
         return t("report_scope_short" + one, lang).format(**kw)
     sizes = _scorecard_members(summary)
     if sizes:
@@ -228,11 +229,11 @@ def scope_line(summary: dict[str, Any] | None, lang: str) -> str:
 
 def scope_note(summary: dict[str, Any] | None, lang: str) -> str:
     """Why the scope line's members are fewer than the data's accounts ("" when they are not)."""
-    m = _data_line(summary)
-    counted = _counted_members(summary, int(m["m"])) if m else None
-    if m is None or counted is None:
+    counts = _data_counts(summary)
+    counted = _counted_members(summary, counts["members"]) if counts else None
+    if counts is None or counted is None:
         return ""
-    return t("report_scope_others", lang).format(n=format_value(int(m["m"]) - counted, "count", lang))
+    return t("report_scope_others", lang).format(n=format_value(counts["members"] - counted, "count", lang))
 
 
 def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -> Scorecard:

@@ -32,7 +32,28 @@ to_utc = as_utc
 
 
 def community_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
-    """The communities with their type labels in ``lang``, one row each."""
+    """The communities with their type labels in ``lang``, one row each.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data (:func:`commlab.data.load.load_dataset`).
+    lang : str
+        ``"zh"`` or ``"en"``: the column headers and type labels.
+
+    Returns
+    -------
+    DataFrame
+        Id, name, the six type axes (theme, business model, lifecycle, platform, monetization,
+        economy) as labels, and the creation date, with headers in ``lang``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> cl.community_table(ds, "en").iloc[0, :3].tolist()
+    ['c04', 'Python数据分析学习营', 'knowledge/learning']
+    """
     c = ds.communities
     out = pd.DataFrame({t("community_id", lang): c["community_id"], t("name", lang): c["name"]})
     for col in ("theme", "business_model", "lifecycle", "platform", "monetization", "economy"):
@@ -78,6 +99,15 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
         Indexed by ``community_id`` with columns ``members``, ``staff``, ``active_7d``,
         ``active_30d``, ``active_share_30d``, ``events``, ``events_per_member``,
         ``content_per_member``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> cl.activity_summary(ds, as_of="2024-06-30T16:00:00Z")[["members", "active_30d"]]
+                  members  active_30d
+    community_id
+    c04              1407         941
     """
     now = to_utc(as_of)
     m, is_staff = _members_present(ds, now)
@@ -118,8 +148,29 @@ def daily_activity(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = N
     Counted by DuckDB where the events are (see :func:`activity_summary`); oracle:
     :func:`commlab.analysis.naive.naive_daily_activity`.
 
-    Returns a tidy frame: ``community_id``, ``date`` (local midnight, naive), ``events``,
-    ``active_members``; sorted by community and date.
+    Parameters
+    ----------
+    ds : Dataset
+        The data.
+    as_of : str or Timestamp
+        The analysis instant (UTC); later events are ignored.
+    tz : str, optional
+        The zone of the calendar days (default: the data set's).
+
+    Returns
+    -------
+    DataFrame
+        Tidy: ``community_id``, ``date`` (local midnight, naive), ``events``, ``active_members``;
+        sorted by community and date.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> daily = cl.daily_activity(ds, as_of="2024-06-30T16:00:00Z", tz="Asia/Shanghai")
+    >>> daily.tail(1)
+        community_id       date  events  active_members
+    181          c04 2024-06-30     412             247
     """
     now = to_utc(as_of)
     # One pass over the events, two groupings: events per (community, local day), and per member
@@ -155,6 +206,27 @@ def weekday_hour(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = Non
 
     Counted by DuckDB where the events are (see :func:`activity_summary`); oracle:
     :func:`commlab.analysis.naive.naive_weekday_hour`.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The data.
+    as_of : str or Timestamp
+        The analysis instant (UTC); later events are ignored.
+    tz : str, optional
+        The zone of the local weekday and hour (default: the data set's).
+
+    Returns
+    -------
+    DataFrame
+        7 rows (``weekday``) × 24 columns (``hour``) of event counts, joins and leaves not counted.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> cl.weekday_hour(ds, as_of="2024-06-30T16:00:00Z", tz="Asia/Shanghai").shape
+    (7, 24)
     """
     now = to_utc(as_of)
     local = _local(tz or ds.tz)
