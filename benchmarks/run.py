@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/run.py --sizes 0.5M,5M [--memory-limit 2GB] [--threads 2]
 
-For each size the data is generated once with :func:`commlab.data.generate.generate_large`
+For each size the data is generated once with :func:`commlab.data.generate_large.generate_large`
 into ``benchmarks/data/<size>/`` (git-ignored; 10k / 100k / 1M members for 0.5M / 5M / 50M
 events). Every measured step then runs in a fresh child process (``python benchmarks/run.py
 --child STEP ...``), which reports its wall time (the step only, after imports) and its peak
@@ -287,7 +287,7 @@ def _generate(size: str) -> Path:
     out = DATA / size
     if (out / "events.parquet").exists():
         return out
-    code = ("from commlab.data.generate import generate_large as g; "
+    code = ("from commlab.data.generate_large import generate_large as g; "
             f"g({str(out)!r}, n_members={n_members}, n_events={n_events}, seed=20240601, chunk_events=2_500_000)")
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)

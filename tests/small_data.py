@@ -40,14 +40,15 @@ def write_small_data(out_dir: str | Path) -> Path:
     """
     import pyarrow.parquet as pq
 
-    from commlab.data.generate import _events_table, _write_csv, generate
+    from commlab.data.generate import generate
+    from commlab.data.sample_files import events_table, write_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = generate(SEED, scale=SCALE)
     keep = list(COMMUNITIES)
-    _write_csv(data.communities[data.communities["community_id"].isin(keep)], out / "communities.csv")
-    _write_csv(data.members[data.members["community_id"].isin(keep)], out / "members.csv")
+    write_csv(data.communities[data.communities["community_id"].isin(keep)], out / "communities.csv")
+    write_csv(data.members[data.members["community_id"].isin(keep)], out / "members.csv")
     events = data.events[data.events["community_id"].isin(keep)].reset_index(drop=True)
-    pq.write_table(_events_table(events), out / "events.parquet", compression="zstd")
+    pq.write_table(events_table(events), out / "events.parquet", compression="zstd")
     return out

@@ -16,7 +16,7 @@ AB = REPO / "benchmarks" / "ab.py"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from commlab.data.generate import generate_large
+    from commlab.data.generate_large import generate_large
 
     out = tmp_path_factory.mktemp("tiny")
     generate_large(out, n_members=1500, n_events=30_000, seed=3, chunk_events=15_000)

@@ -11,16 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from commlab.data import schema as S
-from commlab.data.generate import (
-    COMMUNITY_SPECS,
-    DEFAULT_SEED,
-    HYPOTHESES,
-    NOT_PLANTED,
-    generate,
-    generate_large,
-    write_samples,
-)
+from commlab.data.generate import DEFAULT_SEED, generate, write_samples
+from commlab.data.generate_large import generate_large
 from commlab.data.load import load_dataset
+from commlab.data.planted import COMMUNITY_SPECS, HYPOTHESES, NOT_PLANTED
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 SAMPLE_FILES = ("communities.csv", "members.csv", "events.parquet", "truth/member_roles.csv",

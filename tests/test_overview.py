@@ -13,7 +13,7 @@ import pytest
 from commlab.analysis.naive import naive_activity_summary, naive_daily_activity, naive_weekday_hour
 from commlab.analysis.overview import activity_summary, daily_activity, weekday_hour
 from commlab.data import load_dataset
-from commlab.data.generate import generate_large
+from commlab.data.generate_large import generate_large
 
 AS_OF = "2024-06-30"
 

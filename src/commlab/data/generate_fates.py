@@ -35,14 +35,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from commlab.data import schema as S
-from commlab.data.generate import (
-    _display_names,
-    _events_table,
-    _hours,
-    _start_seconds,
-    _to_utc,
-    _write_csv,
-)
+from commlab.data.draws import days_to_utc, display_names, hours_of_day, start_seconds
+from commlab.data.sample_files import events_table, write_csv
 from commlab.errors import InvalidArgument
 
 __all__ = ["FATES_SEED", "SHIPPED_FATES", "FateRule", "FATE_RULE", "FatesData", "generate_fates", "write_fates",
@@ -170,7 +164,7 @@ def _content_days(rate: float, lo: float, hi: float, rng: np.random.Generator) -
     if len(days) == 0 or rate <= 0:
         return np.array([], float)
     on = days[rng.random(len(days)) < min(rate, 1.0)]
-    return on + _hours(len(on), rng) / 24.0
+    return on + hours_of_day(len(on), rng) / 24.0
 
 
 def _community(created: float, end: float, rule: FateRule, planted: bool, base_rate: float,
@@ -320,7 +314,7 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
             f"months must be at least 12 (deaths happen in months 3-9, then 90 quiet days), got {months}")
     if not (1 <= members[0] <= members[1]):
         raise InvalidArgument(f"members must be a range (min, max) with 1 <= min <= max, got {members}")
-    start_s, _ = _start_seconds(start)
+    start_s, _ = start_seconds(start)
     end = float(spread_days + months * _MONTH)
     rng = np.random.default_rng(seed)
     n_total = n_communities + young
@@ -336,12 +330,12 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
         fate, roles, log, joined, left = _community(created[i], end, rule, planted, base_rate, members, rg)
         n = len(roles)
         ids = np.array([f"{cid}-u{j:02d}" for j in range(n)], dtype=object)
-        names = _display_names(n, rg)
+        names = display_names(n, rg)
         mem_frames.append(pd.DataFrame({
             "community_id": pd.array([cid] * n, dtype="string"),
             "member_id": pd.array(ids, dtype="string"),
-            "joined_at": _to_utc(joined, start_s),
-            "left_at": _to_utc(np.nan_to_num(left, nan=0.0), start_s).where(~np.isnan(left)),
+            "joined_at": days_to_utc(joined, start_s),
+            "left_at": days_to_utc(np.nan_to_num(left, nan=0.0), start_s).where(~np.isnan(left)),
             "role": pd.array(roles, dtype="string"),
             "display_name": pd.array(names, dtype="string"),
         }))
@@ -355,7 +349,7 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
         ev_frames.append(pd.DataFrame({
             "community_id": pd.array([cid] * len(t), dtype="string"),
             "member_id": pd.array(ids[who], dtype="string"),
-            "ts": _to_utc(t, start_s),
+            "ts": days_to_utc(t, start_s),
             "event_type": pd.array(kind, dtype="string"),
             "target_member_id": pd.array(tgt, dtype="string"),
             "thread_id": pd.array(thr, dtype="string"),
@@ -363,7 +357,7 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
         theme = themes[i % len(themes)]
         rows.append({"community_id": cid, "name": f"{S.THEME.label(theme, 'zh')}社群{i + 1:03d}", "theme": theme,
                      "business_model": "creator", "lifecycle": "startup", "platform": "wechat",
-                     "monetization": "none", "created_at": _to_utc(np.array([created[i]]), start_s)[0],
+                     "monetization": "none", "created_at": days_to_utc(np.array([created[i]]), start_s)[0],
                      "economy": "fan" if fate["staff_dependence"] > 0.5 else "community",
                      "source": "synthetic (commlab.data.generate_fates), CC0"})
         truth.append({"community_id": cid, "cohort": "old" if i < n_communities else "young", **fate,
@@ -376,7 +370,7 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
     old = truth_df[truth_df["cohort"] == "old"]
     outcomes = pd.DataFrame({"community_id": pd.array(old["community_id"], dtype="string"),
                              "outcome": np.where(old["died"] == 1, "died", "survived")})
-    as_of = _to_utc(np.array([end]), start_s)[0]
+    as_of = days_to_utc(np.array([end]), start_s)[0]
     assumptions = {
         "generator": "commlab.data.generate_fates", "seed": seed, "start": start, "end_day": end,
         "as_of": as_of.isoformat(), "month_days": _MONTH, "n_old": n_communities, "n_young": young,
@@ -461,11 +455,11 @@ def write_fates(out_dir: str | Path, **kwargs: Any) -> dict[str, Path]:
              "events": out / "events.parquet", "outcomes": out / "outcomes.csv",
              "truth": out / "truth" / "fates.csv", "assumptions": out / "truth" / "assumptions.json",
              "assumptions_md": out / "ASSUMPTIONS.md"}
-    _write_csv(data.communities, paths["communities"])
-    _write_csv(data.members, paths["members"])
-    pq.write_table(_events_table(data.events), paths["events"], compression="zstd", compression_level=9)
-    _write_csv(data.outcomes, paths["outcomes"])
-    _write_csv(data.truth, paths["truth"])
+    write_csv(data.communities, paths["communities"])
+    write_csv(data.members, paths["members"])
+    pq.write_table(events_table(data.events), paths["events"], compression="zstd", compression_level=9)
+    write_csv(data.outcomes, paths["outcomes"])
+    write_csv(data.truth, paths["truth"])
     paths["assumptions"].write_text(json.dumps(data.assumptions, ensure_ascii=False, indent=2, default=str) + "\n",
                                     encoding="utf-8")
     paths["assumptions_md"].write_text(fates_markdown(data), encoding="utf-8")
