@@ -175,7 +175,7 @@ SLOW: frozenset[str] = frozenset({
     "test_stored_events.py::test_a_cache_entry_whose_events_lack_a_column_is_not_used",
     "test_stored_events.py::test_a_cached_load_keeps_its_events_in_the_file_until_asked",
     "test_stored_events.py::test_engines_read_stored_events_in_place",
-    "test_stored_events.py::test_facts_from_stored_events_read_in_community_batches_equal_the_in_memory_facts",
+    "test_stored_events.py::test_facts_from_stored_events_equal_the_in_memory_facts",
     "test_stored_events.py::test_sql_analyses_read_stored_events_in_place",
     "test_transitions.py::test_snapshot_features_on_the_samples_and_roles_as_with_a_labeler",
     "test_transitions.py::test_transitions_with_a_labeler",

@@ -115,20 +115,11 @@ def test_a_cache_entry_whose_events_lack_a_column_is_not_used(samples_dir, tmp_p
 
 
 @pytest.mark.parametrize("as_of", [AS_OF, "created+180d"])
-def test_facts_from_stored_events_read_in_community_batches_equal_the_in_memory_facts(samples_dir, cache, fresh,
-                                                                                      as_of):
-    from commlab.recommend import _community_batches, build_facts
+def test_facts_from_stored_events_equal_the_in_memory_facts(samples_dir, cache, fresh, as_of):
+    from commlab.recommend import build_facts
 
     ds = _stored(samples_dir, cache)
-    counts = ds.event_counts()
-    pd.testing.assert_series_equal(counts.sort_index(), fresh.event_counts().sort_index(), check_names=False)
-    batch = int(counts.median())  # several batches, some of one community larger than the batch
-    ids = pd.Index(ds.communities["community_id"])
-    batches = _community_batches(ds, ids, batch)
-    assert len(batches) >= 4 and sorted(c for b in batches for c in b) == sorted(ids)
-    assert all(len(b) == 1 or counts[b].sum() <= batch for b in batches)
-    assert _community_batches(fresh, ids, batch) == [list(ids)]  # in memory: one call, as before
-    got = build_facts(ds, as_of=as_of, batch_events=batch)
+    got = build_facts(ds, as_of=as_of)
     assert not ds.events_loaded
     want = build_facts(fresh, as_of=as_of)
     pd.testing.assert_frame_equal(got, want, **CLOSE)

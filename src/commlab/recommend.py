@@ -41,16 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 import pandas as pd
 
 from commlab.analysis.compute import compute_metrics
 from commlab.analysis.metrics import resolve_as_of
-from commlab.analysis.orbit import orbit_table
-from commlab.analysis.practices import platform_activity
-from commlab.analysis.signals import operational_facts
+from commlab.analysis.signals_sql import event_facts
 from commlab.data.load import Dataset
-from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, STAFF_ROLES
+from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM
 from commlab.evidence import evidence_text, threshold_text
 from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
 from commlab.goals import goal_of, scorecard_metrics, without_citations
@@ -102,8 +99,6 @@ __all__ = [
 
 #: Marks the ``summary.json`` of a recommendations step (found inside a run's summary by it).
 SCHEMA = "commlab.recommendations/1"
-#: Events per batch of communities when :func:`build_facts` reads stored events (≈ 1 GB in pandas).
-FACT_BATCH_EVENTS = 2_000_000
 
 #: The handful of metrics on the scorecard, in display order.
 SCORECARD_METRICS: tuple[str, ...] = (
@@ -115,41 +110,7 @@ SCORECARD_METRICS: tuple[str, ...] = (
 # --------------------------------------------------------------------------- facts
 
 
-def _near_next_orbit(events: pd.DataFrame, members: pd.DataFrame, ids: pd.Series, as_of: pd.Timestamp) -> pd.Series:
-    orbit = orbit_table(events, members, as_of=as_of)
-    staff = members.loc[members["role"].isin(STAFF_ROLES), ["community_id", "member_id"]]
-    orbit = orbit.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")
-    near = orbit[orbit["near_next_level"] & orbit["_staff"].isna()].groupby("community_id").size()
-    return near.reindex(ids).fillna(0).astype("float64")
-
-
-def _community_batches(data: Dataset, ids: pd.Index, batch_events: int) -> list[list[str]]:
-    """``ids`` in groups of about ``batch_events`` events (one group when the events are in memory)."""
-    if data.events_loaded:
-        return [list(ids)]
-    counts = data.event_counts().reindex(sorted(ids), fill_value=0)  # file order: sorted by community
-    batches: list[list[str]] = [[]]
-    total = 0
-    for c, n in counts.items():
-        if batches[-1] and total + n > batch_events:
-            batches.append([])
-            total = 0
-        batches[-1].append(str(c))
-        total += int(n)
-    return batches
-
-
-def _as_one_call(ops: pd.DataFrame, order: pd.Series) -> pd.DataFrame:
-    """Rows of batched :func:`operational_facts` calls in the order of one call: by fact, then community."""
-    fact_rank = {m: i for i, m in enumerate(dict.fromkeys(ops["metric_id"]))}
-    community_rank = {c: i for i, c in enumerate(order)}
-    pos = np.lexsort((ops["community_id"].astype(str).map(community_rank).to_numpy(),
-                      ops["metric_id"].map(fact_rank).to_numpy()))
-    return ops.iloc[pos].reset_index(drop=True)
-
-
-def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30,
-                batch_events: int = FACT_BATCH_EVENTS) -> pd.DataFrame:
+def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30) -> pd.DataFrame:
     """The facts the rules read, one row per community and fact.
 
     Parameters
@@ -164,10 +125,6 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30,
     period_days : int, default 30
         Length of the latest period over which flow metrics (content, purchases, responses) are
         counted; stock and trailing metrics are taken at each community's instant.
-    batch_events : int, default :data:`FACT_BATCH_EVENTS`
-        When the events are stored (read back from the data cache), the operational signals
-        and Orbit levels read them a group of communities of about this many events at a
-        time, instead of the whole event log into pandas. Events in memory are used as they are.
 
     Returns
     -------
@@ -194,24 +151,17 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30,
     ends = resolve_as_of(as_of, communities)
     metrics = compute_metrics(data, as_of=ends, window=None, start=ends - pd.Timedelta(days=period_days))
     parts = [metrics[["community_id", "metric_id", "value", "n"]].assign(source="metrics")]
-    # signals and Orbit levels take one instant: evaluate each group of communities sharing one
-    cid = communities["community_id"].astype(str)
-    for end, ids in ends.groupby(ends, sort=True):
+    # the signals and Orbit levels: DuckDB reads the events where they are (the stored file of a run)
+    # and returns rows per community or member, never per event (commlab.analysis.signals_sql)
+    with event_facts(data.events_source, data.members, communities, ends) as ef:
+        ops, near = ef.operational_facts(), ef.near_next_orbit()
+    ops["community_id"] = ops["community_id"].astype(str)
+    # in the order the facts had when computed per group of communities sharing one instant
+    for _, ids in ends.groupby(ends, sort=True):
         ids = pd.Index(ids.index.astype(str))
-        ops_parts, near_parts = [], []
-        # every signal is computed within one community: stored events are read a batch of
-        # communities at a time, so at most about `batch_events` events are held in pandas
-        for batch in _community_batches(data, ids, batch_events):
-            events = data.events_of(batch)
-            members = data.members[data.members["community_id"].astype(str).isin(batch)]
-            ops_parts.append(operational_facts(events, members, communities[cid.isin(batch).to_numpy()], as_of=end))
-            near_parts.append(_near_next_orbit(events, members, pd.Series(batch), end))
-            del events, members
-        ops = _as_one_call(pd.concat(ops_parts, ignore_index=True), cid[cid.isin(ids)])
-        near = pd.concat(near_parts).reindex(ids)
-        parts += [ops.assign(source="signals"),
+        parts += [ops[ops["community_id"].isin(ids)].assign(source="signals"),
                   pd.DataFrame({"community_id": ids.to_numpy(), "metric_id": "near_next_orbit_members",
-                                "value": near.to_numpy(), "source": "orbit"})]
+                                "value": near.reindex(ids).to_numpy(), "source": "orbit"})]
     out = pd.concat(parts, ignore_index=True)
     out["community_id"] = out["community_id"].astype(str)
     out["metric_id"] = out["metric_id"].astype(str)
@@ -617,12 +567,14 @@ def platform_notes(data: Dataset, facts: pd.DataFrame, *, as_of: Any, period_day
     ends = resolve_as_of(as_of, communities)
     ends.index = ends.index.astype(str)
     shares = []
-    for end, ids in ends[spread].groupby(ends[spread], sort=True):
-        batch = list(ids.index)
-        events = data.events_of(batch)
-        members = data.members[data.members["community_id"].astype(str).isin(batch)]
-        got = platform_activity(events, members, communities, start=end - pd.Timedelta(days=period_days), end=end)
-        if "platform" not in events.columns or not bool(events["platform"].notna().any()):
+    cid = communities["community_id"].astype(str)
+    inside = communities[cid.isin(spread).to_numpy()]
+    with event_facts(data.events_source, data.members[data.members["community_id"].astype(str).isin(spread)],
+                     inside, ends[spread]) as ef:  # counted by DuckDB where the events are
+        activity, recorded = ef.platform_activity(days=period_days), ef.platform_recorded()
+    for _, ids in ends[spread].groupby(ends[spread], sort=True):
+        got = activity[activity["community_id"].isin(list(ids.index))]
+        if not recorded & set(ids.index):
             got = got.iloc[0:0]  # no event says where it happened: the primary platform is not a finding
         shares.append(got)
     table = pd.concat(shares, ignore_index=True)

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_WEIGHTS", "LEVEL_THRESHOLDS", "orbit_love", "orbit_levels", "orbit_table"]
+__all__ = ["DEFAULT_WEIGHTS", "LEVEL_THRESHOLDS", "LOVE_DECIMALS", "orbit_from_love", "orbit_love", "orbit_levels",
+           "orbit_table"]
 
 #: Love per event, by event type (configurable). Types not listed weigh 0.
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -31,6 +32,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 #: Minimum love for orbit levels 1, 2 and 3 (level 4 is below the last).
 LEVEL_THRESHOLDS: tuple[float, float, float] = (1.5, 1.0, 0.5)
 _MONTH_DAYS = 30.4375
+#: Decimals love is rounded to before levels are assigned (:func:`orbit_from_love`).
+LOVE_DECIMALS = 12
 
 
 def orbit_love(
@@ -100,9 +103,23 @@ def orbit_table(
         (NaN at level 1) and ``near_next_level`` (bool).
     """
     love = orbit_love(events, members, as_of=as_of, weights=weights, decay=decay)
+    return orbit_from_love(love, thresholds=thresholds, margin=margin)
+
+
+def orbit_from_love(love: pd.Series, *, thresholds: tuple[float, float, float] = LEVEL_THRESHOLDS,
+                    margin: float = 0.1) -> pd.DataFrame:
+    """:func:`orbit_table` from the love per member (a Series indexed by ``community_id, member_id``).
+
+    Love and the gap to the next level are rounded to :data:`LOVE_DECIMALS` decimals before they are
+    compared with the thresholds and the margin: a sum of float weights carries noise in its 16th digit
+    that depends on the order the events are added in (eight messages of 0.05 make 0.4000000000000001
+    one way, 0.39999999999999997 another), and a member exactly on a threshold must not fall on either
+    side by that noise.
+    """
+    love = love.round(LOVE_DECIMALS)
     level = orbit_levels(love, thresholds)
     nxt = pd.Series({2: thresholds[0], 3: thresholds[1], 4: thresholds[2]}).reindex(level.to_numpy()).to_numpy()
-    gap = nxt - love.to_numpy()
+    gap = np.round(nxt - love.to_numpy(), LOVE_DECIMALS)
     out = love.reset_index()
     out["orbit_level"] = level.to_numpy()
     out["to_next_level"] = gap

@@ -1,0 +1,321 @@
+"""The facts of notebook 05 that read events, computed by DuckDB where the events are.
+
+:func:`commlab.recommend.build_facts` needs, besides the community metrics, the operational signals
+(:func:`commlab.analysis.signals.operational_facts`), the Orbit "one step from the next level" count
+(:func:`commlab.analysis.orbit.orbit_table`) and the per-platform activity
+(:func:`commlab.analysis.practices.platform_activity`). Those functions take an event DataFrame; at
+tens of millions of events that frame is what made notebook 05 hold gigabytes. Here every part that
+reads events is a DuckDB query over the engine's canonical view of the events (a stored Parquet file,
+or a DataFrame scanned in place), returning rows per community, per channel or per member — never
+per event; the arithmetic on those rows is the pandas code of the original functions, so the facts
+are the same (tested against them).
+
+Each function takes ``ends``: the analysis instant per community (``community_id`` -> UTC
+Timestamp, :func:`commlab.analysis.periods.resolve_as_of`), so communities with different instants
+are evaluated in one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from commlab.analysis.orbit import DEFAULT_WEIGHTS, LEVEL_THRESHOLDS, orbit_from_love
+from commlab.analysis.signals import BULK_INVITES, PRECONDITION_DAYS, REPLYING_ROLES
+from commlab.data import schema as S
+from commlab.data.schema import STAFF_ROLES
+from commlab.engines.base import Source
+from commlab.engines.duck import DuckDBEngine
+
+__all__ = ["EventFacts", "event_facts", "query_rows"]
+
+_DAY_US = 86_400_000_000
+_KEYS = ["community_id", "member_id"]
+
+
+def _sql_list(values: Any) -> str:
+    return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
+
+
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """Run ``sql`` and return its rows (per community, channel or member: never per event).
+
+    The one place the queries of this module come back to pandas (a test spies on it).
+    """
+    return con.execute(sql).df()
+
+
+def _as_times(us: pd.Series) -> pd.Series:
+    """Epoch microseconds as UTC times of the unit the event frames have (ns), ``NaT`` for missing."""
+    out = pd.to_datetime(pd.to_numeric(us, errors="coerce").astype("Int64"), unit="us", utc=True)
+    return out.astype("datetime64[ns, UTC]")
+
+
+class EventFacts:
+    """A DuckDB connection over the events, members and communities, with each community's instant.
+
+    Relations: ``c_events``, ``c_members``, ``c_communities`` (the engine's canonical views), ``lim``
+    (``c``, ``n``: the instant in epoch microseconds), ``staff`` (``c``, ``m``: owner and staff) and
+    ``e`` (the events up to each community's instant: ``c, m, t`` (epoch µs), ``et``, ``channel``,
+    ``tgt``, ``category``, ``platform``, ``n``, ``s`` (by staff)).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, members: pd.DataFrame, communities: pd.DataFrame,
+                 ends: pd.Series) -> None:
+        self.con, self.members, self.communities = con, members, communities
+        self.ends = pd.Series(ends.to_numpy(), index=pd.Index(ends.index.astype(str), name="community_id"))
+        lim = pd.DataFrame({"c": self.ends.index.to_numpy(dtype=object),
+                            "n": pd.DatetimeIndex(self.ends.to_numpy()).as_unit("us").asi8})
+        con.register("lim_frame", lim)
+        staff = members.loc[members["role"].isin(STAFF_ROLES), _KEYS].drop_duplicates().astype(str)
+        con.register("staff_frame", staff.set_axis(["c", "m"], axis=1))
+        con.execute("CREATE TEMP TABLE lim AS SELECT CAST(c AS VARCHAR) AS c, CAST(n AS BIGINT) AS n FROM lim_frame")
+        con.execute("CREATE TEMP TABLE staff AS SELECT CAST(c AS VARCHAR) AS c, CAST(m AS VARCHAR) AS m "
+                    "FROM staff_frame")
+        con.execute("""
+CREATE TEMP VIEW e AS
+SELECT CAST(ev.community_id AS VARCHAR) AS c, CAST(ev.member_id AS VARCHAR) AS m, epoch_us(ev.ts) AS t,
+       CAST(ev.event_type AS VARCHAR) AS et, CAST(ev.channel AS VARCHAR) AS channel,
+       CAST(ev.target_member_id AS VARCHAR) AS tgt, CAST(ev.category AS VARCHAR) AS category,
+       CAST(ev.platform AS VARCHAR) AS platform, l.n,
+       EXISTS (SELECT 1 FROM staff st WHERE st.c = CAST(ev.community_id AS VARCHAR)
+               AND st.m = CAST(ev.member_id AS VARCHAR)) AS s
+FROM c_events ev JOIN lim l ON l.c = CAST(ev.community_id AS VARCHAR)
+WHERE epoch_us(ev.ts) <= l.n""")
+
+    def rows(self, sql: str) -> pd.DataFrame:
+        """Rows of ``sql`` (see :func:`query_rows`)."""
+        return query_rows(self.con, sql)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """``frame`` as the relation ``name``."""
+        self.con.register(name, frame)
+
+    def ids(self) -> pd.Series:
+        return self.communities["community_id"]
+
+    # ------------------------------------------------------------------ operational signals
+    def waits(self) -> pd.Series:
+        """``max_days_without_staff_reply`` per community (as :func:`~commlab.analysis.signals.operational_facts`)."""
+        content = _sql_list(S.CONTENT_EVENTS)
+        got = self.rows(f"""
+WITH w AS (SELECT c, coalesce(channel, '(main)') AS ch, t, s FROM e WHERE et IN {content}),
+ls AS (SELECT c, ch, max(t) FILTER (WHERE s) AS ls FROM w GROUP BY c, ch),
+wt AS (SELECT w.c, w.ch, min(w.t) FILTER (WHERE NOT w.s AND (ls.ls IS NULL OR w.t > ls.ls)) AS waiting
+       FROM w JOIN ls ON ls.c = w.c AND ls.ch = w.ch GROUP BY w.c, w.ch)
+SELECT c AS community_id, min(waiting) AS waiting, count(*) AS channels FROM wt GROUP BY c""")
+        ids = self.ids()
+        now = got["community_id"].map(self.ends)
+        days = ((pd.Series(pd.DatetimeIndex(now), index=got.index) - _as_times(got["waiting"])).dt.total_seconds()
+                / 86400).fillna(0.0)
+        waits = pd.Series(days.to_numpy(), index=got["community_id"].astype(str))
+        replying = self.members.loc[self.members["role"].isin(REPLYING_ROLES), "community_id"].astype(str).unique()
+        return waits.reindex(ids.astype(str)).fillna(0.0).where(ids.astype(str).isin(replying).to_numpy())
+
+    def quiet_top_members(self, *, top_share: float = 0.05, lookback_days: int = 90,
+                          quiet_days: tuple[int, int] = (7, 28)) -> pd.Series:
+        """``recently_inactive_top_members`` per community.
+
+        As :func:`~commlab.analysis.signals.recently_inactive_top_members` counts them.
+        """
+        content = _sql_list(S.CONTENT_EVENTS)
+        top = self.rows(f"""
+WITH ns AS (SELECT * FROM e WHERE NOT s),
+k AS (SELECT c, m, count(*) AS content FROM ns
+      WHERE et IN {content} AND t > n - {int(lookback_days)} * {_DAY_US}::BIGINT GROUP BY c, m),
+r AS (SELECT *, row_number() OVER (PARTITION BY c ORDER BY content DESC, m) AS rk,
+             count(*) OVER (PARTITION BY c) AS sz FROM k),
+top AS (SELECT c, m, content FROM r
+        WHERE rk <= round_even(greatest(CAST(sz AS DOUBLE) * CAST({float(top_share)!r} AS DOUBLE), 1.0), 0)),
+last AS (SELECT ns.c, ns.m, max(ns.t) AS last FROM ns SEMI JOIN top ON top.c = ns.c AND top.m = ns.m
+         WHERE ns.et NOT IN ('join', 'leave') GROUP BY ns.c, ns.m)
+SELECT top.c AS community_id, top.m AS member_id, last.last FROM top LEFT JOIN last ON last.c = top.c AND last.m = top.m
+""")
+        now = pd.Series(pd.DatetimeIndex(top["community_id"].map(self.ends)), index=top.index)
+        quiet = (now - _as_times(top["last"])).dt.total_seconds() / 86400
+        lo, hi = quiet_days
+        kept = top[(quiet >= lo) & (quiet <= hi)]
+        return kept.groupby("community_id").size().reindex(self.ids().astype(str)).fillna(0)
+
+    def first_cohort_gap(self, *, first_days: int = 14, horizon_days: int = 30) -> pd.Series:
+        """``first_cohort_retention_gap`` per community.
+
+        As :func:`~commlab.analysis.signals.first_cohort_retention_gap` computes it.
+        """
+        members, communities = self.members, self.communities
+        now = members["community_id"].astype(str).map(self.ends)
+        old_enough = (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)).to_numpy()
+        m = members[~members["role"].isin(STAFF_ROLES).to_numpy() & old_enough]
+        m = m.merge(communities[["community_id", "created_at"]], on="community_id")
+        m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
+        self.register("cohort_frame", pd.DataFrame({
+            "c": m["community_id"].astype(str).to_numpy(dtype=object),
+            "m": m["member_id"].astype(str).to_numpy(dtype=object),
+            "j": pd.DatetimeIndex(m["joined_at"]).as_unit("us").asi8}))
+        kept = self.rows(f"""
+SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
+JOIN cohort_frame k ON CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m
+WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY_US}::BIGINT
+  AND e.t - k.j < {2 * int(horizon_days)} * {_DAY_US}::BIGINT""")
+        m = m.assign(community_id=m["community_id"].astype(str), member_id=m["member_id"].astype(str))
+        m = m.merge(kept.astype(str).assign(retained=True), how="left", on=_KEYS)
+        m["retained"] = m["retained"].notna()
+        g = m.groupby(["community_id", "first"])["retained"].agg(["size", "mean"]).unstack("first")
+        out = pd.DataFrame(index=communities["community_id"].astype(str))
+        out["first_retention"] = g.get(("mean", True))
+        out["later_retention"] = g.get(("mean", False))
+        return out["first_retention"] - out["later_retention"]
+
+    def preconditions(self, *, days: int = PRECONDITION_DAYS) -> pd.DataFrame:
+        """The monetization preconditions (:func:`~commlab.analysis.signals.monetization_preconditions`)."""
+        interactions = _sql_list(S.INTERACTION_EVENTS)
+        roles = self.members[["community_id", "member_id", "role"]].astype(str)
+        self.register("roles_frame", roles.set_axis(["c", "m", "role"], axis=1))
+        win = f"(SELECT * FROM e WHERE t > n - {int(days)} * {_DAY_US}::BIGINT)"
+        expert = self.rows(f"""
+WITH hits AS (SELECT w.c, w.tgt, count(*) AS k FROM {win} w
+              WHERE w.et IN {interactions} AND w.tgt IS NOT NULL AND w.tgt <> w.m
+                AND NOT EXISTS (SELECT 1 FROM roles_frame b WHERE b.role = 'bot' AND b.c = w.c AND b.m = w.tgt)
+              GROUP BY w.c, w.tgt)
+SELECT c AS community_id, max(k) AS top, sum(k) AS total FROM hits GROUP BY c""")
+        counts = self.rows(f"""
+WITH w AS {win},
+d AS (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM w WHERE et IN ('event', 'event_attend')),
+days AS (SELECT c, d FROM d WHERE et = 'event_attend' AND NOT s GROUP BY c, d HAVING count(DISTINCT m) >= 3
+         UNION SELECT c, d FROM d WHERE et = 'event'),
+g AS (SELECT w.c, count(*) AS k FROM w JOIN roles_frame r ON r.c = w.c AND r.m = w.m AND r.role = 'guest'
+      WHERE w.et = 'event' GROUP BY w.c),
+n_days AS (SELECT c, count(*) AS k FROM days GROUP BY c),
+courses AS (SELECT c, count(*) AS k FROM w
+            WHERE et = 'course_complete' OR (et = 'purchase' AND coalesce(category = 'course', false)) GROUP BY c)
+SELECT l.c AS community_id, g.k AS guest, n_days.k AS n_days, courses.k AS courses FROM lim l
+LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON courses.c = l.c""")
+        ids = self.ids().astype(str)
+        top = pd.Series(expert["top"].to_numpy(), index=expert["community_id"].astype(str))
+        total = pd.Series(expert["total"].to_numpy(), index=expert["community_id"].astype(str))
+        share = (top.astype("int64") / total.astype("int64")) if len(expert) else pd.Series(dtype=float)
+        c = counts.set_index(counts["community_id"].astype(str))
+        n_courses, n_days = c["courses"].dropna(), c["n_days"].dropna()
+        return pd.DataFrame({
+            "community_id": self.ids().to_numpy(),
+            "expert_in_share": share.reindex(ids).to_numpy(dtype=float),
+            "guest_hosted_events": c["guest"].reindex(ids).fillna(0).to_numpy(dtype=float),
+            "resource_events": (n_courses.reindex(ids).fillna(0).astype(float)
+                                + n_days.reindex(ids).fillna(0).astype(float)).to_numpy(dtype=float),
+        })
+
+    def bulk_zombies(self, *, bulk: int = BULK_INVITES) -> pd.Series:
+        """``bulk_invited_zombie_share`` per community (:func:`~commlab.analysis.signals.bulk_invited_zombie_share`)."""
+        ids, members = self.ids(), self.members
+        if "invited_by" not in members.columns:
+            return pd.Series(float("nan"), index=ids.astype(str), dtype=float)
+        now = members["community_id"].astype(str).map(self.ends)
+        m = members[(~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now)
+                     & (members["left_at"].isna() | (members["left_at"] > now))
+                     & members["invited_by"].notna()).to_numpy()]
+        m = m.assign(_n=m.groupby(["community_id", "invited_by"])["member_id"].transform("size"))
+        m = m[m["_n"] >= bulk]
+        self.register("bulk_frame", pd.DataFrame({"c": m["community_id"].astype(str).to_numpy(dtype=object),
+                                                  "m": m["member_id"].astype(str).to_numpy(dtype=object)}))
+        recent = self.rows(f"""
+SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
+JOIN bulk_frame b ON CAST(b.c AS VARCHAR) = e.c AND CAST(b.m AS VARCHAR) = e.m
+WHERE e.t > e.n - 30 * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave')""")
+        m = m.assign(community_id=m["community_id"].astype(str), member_id=m["member_id"].astype(str))
+        m = m.merge(recent.astype(str).assign(_r=True), on=_KEYS, how="left")
+        now = m["community_id"].map(self.ends)
+        zombie = ((m["joined_at"] <= now - pd.Timedelta(days=30)) & m["_r"].isna()).astype(float)
+        return zombie.groupby(m["community_id"]).mean().reindex(ids.astype(str)).astype(float)
+
+    def operational_facts(self) -> pd.DataFrame:
+        """As :func:`commlab.analysis.signals.operational_facts`, for every community at its instant."""
+        ids = self.ids()
+        pre = self.preconditions().set_index(self.ids().astype(str))
+        key = ids.astype(str)
+        wide = pd.DataFrame({
+            "max_days_without_staff_reply": self.waits().to_numpy(),
+            "recently_inactive_top_members": self.quiet_top_members().reindex(key).fillna(0).to_numpy(),
+            "first_cohort_retention_gap": self.first_cohort_gap().reindex(key).to_numpy(),
+            "expert_in_share": pre["expert_in_share"].reindex(key).to_numpy(),
+            "guest_hosted_events": pre["guest_hosted_events"].reindex(key).to_numpy(),
+            "resource_events": pre["resource_events"].reindex(key).to_numpy(),
+            "bulk_invited_zombie_share": self.bulk_zombies().reindex(key).to_numpy(),
+        }, index=ids)
+        return wide.reset_index().melt(id_vars="community_id", var_name="metric_id", value_name="value")
+
+    # ------------------------------------------------------------------ Orbit
+    def near_next_orbit(self, *, decay: float = 0.9, margin: float = 0.1,
+                        thresholds: tuple[float, float, float] = LEVEL_THRESHOLDS) -> pd.Series:
+        """Non-staff members one step from the next Orbit level, per community (as notebook 05 counts them)."""
+        weights = pd.DataFrame({"et": list(DEFAULT_WEIGHTS), "w": [float(v) for v in DEFAULT_WEIGHTS.values()]})
+        self.register("weights_frame", weights)
+        love = self.rows(f"""
+SELECT e.c AS community_id, e.m AS member_id,
+       sum(w.w * pow(CAST({float(decay)!r} AS DOUBLE),
+                     floor(CAST(e.n - e.t AS DOUBLE) / 1e6 / 86400.0 / 30.4375))) AS love
+FROM e JOIN weights_frame w ON CAST(w.et AS VARCHAR) = e.et GROUP BY e.c, e.m""")
+        members = self.members
+        now = members["community_id"].astype(str).map(self.ends)
+        m = members[(members["joined_at"] <= now).to_numpy()]
+        idx = pd.MultiIndex.from_arrays([m["community_id"].astype(str), m["member_id"].astype(str)], names=_KEYS)
+        got = pd.Series(love["love"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
+            [love["community_id"].astype(str), love["member_id"].astype(str)], names=_KEYS))
+        orbit = orbit_from_love(got.reindex(idx, fill_value=0.0).astype("float64").rename("love"),
+                                thresholds=thresholds, margin=margin)
+        staff = members.loc[members["role"].isin(STAFF_ROLES), _KEYS].astype(str)
+        orbit = orbit.merge(staff.assign(_staff=True), on=_KEYS, how="left")
+        near = orbit[orbit["near_next_level"] & orbit["_staff"].isna()].groupby("community_id").size()
+        return near.reindex(self.ids().astype(str)).fillna(0).astype("float64")
+
+    # ------------------------------------------------------------------ platforms
+    def platform_activity(self, *, days: int) -> pd.DataFrame:
+        """As :func:`commlab.analysis.practices.platform_activity` over the ``days`` days up to each instant."""
+        cols = ["community_id", "platform", "events", "share"]
+        got = self.rows(f"""
+SELECT e.c AS community_id, coalesce(e.platform, CAST(k.platform AS VARCHAR)) AS platform, count(*) AS events
+FROM e JOIN c_communities k ON CAST(k.community_id AS VARCHAR) = e.c
+WHERE e.t > e.n - {int(days)} * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave') AND NOT e.s
+  AND coalesce(e.platform, CAST(k.platform AS VARCHAR)) IS NOT NULL
+GROUP BY 1, 2""")
+        if not len(got):
+            return pd.DataFrame(columns=cols)
+        got["platform"] = got["platform"].astype("string")
+        got["events"] = got["events"].astype("int64")
+        got["share"] = got["events"] / got.groupby("community_id")["events"].transform("sum")
+        got = got.sort_values(["community_id", "events", "platform"], ascending=[True, False, True])
+        return got[cols].reset_index(drop=True)
+
+    def platform_recorded(self) -> set[str]:
+        """The communities with at least one event (at any time) that records its platform."""
+        got = self.rows("SELECT DISTINCT CAST(community_id AS VARCHAR) AS c FROM c_events WHERE platform IS NOT NULL")
+        return set(got["c"].astype(str))
+
+
+@contextmanager
+def event_facts(events: Source, members: pd.DataFrame, communities: pd.DataFrame, ends: pd.Series,
+                engine: DuckDBEngine | None = None) -> Iterator[EventFacts]:
+    """An :class:`EventFacts` over ``events`` (stored or a DataFrame, read in place by DuckDB).
+
+    Parameters
+    ----------
+    events : Source
+        The events (:class:`~commlab.data.stored.StoredEvents`, a DataFrame or a Parquet path).
+    members, communities : DataFrame
+        The members and communities of those events.
+    ends : Series
+        The instant per community (indexed by ``community_id``).
+    engine : DuckDBEngine, optional
+        Its connection settings (memory limit, threads, spill folder); default a plain engine.
+    """
+    eng = engine or DuckDBEngine()
+    con = eng.connect()
+    try:
+        eng.register_tables(con, events=events, members=members, communities=communities)
+        yield EventFacts(con, members, communities, ends)
+    finally:
+        con.close()
+
