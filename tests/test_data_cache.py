@@ -15,6 +15,7 @@ from commlab.data import load_dataset
 from commlab.data.cache import CACHE_ENV
 from commlab.data.stored import StoredEvents
 from commlab.errors import DataValidationError
+from commlab.settings import settings_from_env
 from commlab.sources import attribution, load_source
 from conftest import require_shared_data
 from test_load import write_tiny
@@ -88,14 +89,17 @@ def test_another_time_zone_is_another_entry(tmp_path):
     assert len(_entries(cache)) == 2
 
 
-def test_the_environment_variable_turns_the_cache_on(tmp_path, monkeypatch):
+def test_the_environment_variable_names_the_cache_at_the_boundary_only(tmp_path, monkeypatch):
+    """``COMMLAB_DATA_CACHE`` reaches a load through ``settings_from_env`` (a notebook's first cell); a load
+    given no folder uses none, whatever the environment says."""
     data = write_tiny(tmp_path / "data")
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env-cache"))
     load_dataset(data)
+    assert not (tmp_path / "env-cache").exists()
+    load_dataset(data, **settings_from_env().load_options())
     assert len(_entries(tmp_path / "env-cache")) == 1
     monkeypatch.setenv(CACHE_ENV, "")
-    load_dataset(data)  # empty: no cache
-    assert len(_entries(tmp_path / "env-cache")) == 1
+    assert settings_from_env().cache_dir is None  # empty: no cache
 
 
 def test_a_cache_that_cannot_be_written_or_read_only_costs_time(tmp_path, caplog):
@@ -121,23 +125,23 @@ def test_a_stack_exchange_folder_is_converted_once_per_run(tmp_path, monkeypatch
     root = tmp_path / "se"
     shutil.copytree(original, root)
     fresh = load_source(root, "se_180d")
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    first = load_source(root, "se_180d")
+    cache = tmp_path / "cache"
+    first = load_source(root, "se_180d", cache=cache)
     assert len(_entries(tmp_path / "cache")) == 1
     convert = se_csv.read_se_180d_all
     monkeypatch.setattr(se_csv, "read_se_180d_all", lambda *a, **k: pytest.fail("converted again"))
-    again = load_source(root, "se_180d")
+    again = load_source(root, "se_180d", cache=cache)
     assert isinstance(again.events_source, StoredEvents)
     _assert_same(fresh, first)
     _assert_same(fresh, again)
     assert attribution(again) == attribution(fresh) and "Stack Exchange" in attribution(again)
     some = sorted(fresh.communities["community_id"])[:2]
-    _assert_same(load_source(root, "se_180d", communities=some), fresh.subset(some))
+    _assert_same(load_source(root, "se_180d", communities=some, cache=cache), fresh.subset(some))
     # a changed file is another entry, converted from the files
     monkeypatch.setattr(se_csv, "read_se_180d_all", convert)
     victim = sorted(root.rglob("*_users.csv.gz"))[0]
     before = victim.read_bytes()
     victim.write_bytes(gzip.compress(gzip.decompress(before), compresslevel=1, mtime=0))  # same rows, new bytes
     assert victim.read_bytes() != before
-    load_source(root, "se_180d")
+    load_source(root, "se_180d", cache=cache)
     assert len(_entries(tmp_path / "cache")) == 2

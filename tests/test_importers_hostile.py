@@ -430,19 +430,21 @@ def test_xml_attribute_parsing_is_linear(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_email_hashes_are_keyed_not_plain_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KEY_ENV, "client-key-1")
-    ds, rep = convert("slack", FIX / "slack")
+    """The key is an argument (``commlab import`` reads it from the environment): the importers never read it."""
+    monkeypatch.setenv(KEY_ENV, "a-key-the-importers-must-not-read")
+    ds, rep = convert("slack", FIX / "slack", pseudonym_key="client-key-1")
     got = ds.members.set_index("member_id")["email_hash"]
     keyed = hmac.new(b"client-key-1", b"wangfang@example.com", hashlib.sha256).hexdigest()
     assert got["U0DEMO001"] == keyed
     assert got["U0DEMO001"] != hashlib.sha256(b"wangfang@example.com").hexdigest()
     assert any("keyed with $COMMLAB_PSEUDONYM_KEY" in n for n in rep.notes)
-    monkeypatch.setenv(KEY_ENV, "client-key-2")
-    other = convert("discourse", FIX / "discourse")[0].members.set_index("member_id")["email_hash"]
+    other = convert("discourse", FIX / "discourse", pseudonym_key="client-key-2")[0].members.set_index(
+        "member_id")["email_hash"]
     assert other["42"] == hmac.new(b"client-key-2", b"wangfang@example.com", hashlib.sha256).hexdigest() != keyed
-    monkeypatch.delenv(KEY_ENV)
-    _, rep = convert("slack", FIX / "slack")
+    ds, rep = convert("slack", FIX / "slack")  # no key given: the environment's is not used
     assert any("random key of this import" in n for n in rep.notes)
+    env_keyed = hmac.new(b"a-key-the-importers-must-not-read", b"wangfang@example.com", hashlib.sha256).hexdigest()
+    assert ds.members.set_index("member_id")["email_hash"]["U0DEMO001"] not in (keyed, env_keyed)
     out = tmp_path / "out"
     import_source("slack", FIX / "slack", out)
     members = pd.read_parquet(out / "members.parquet")

@@ -21,6 +21,7 @@ from commlab.data import load as L
 from commlab.data import load_dataset
 from commlab.data.stored import StoredEvents
 from commlab.errors import DataValidationError, UsageError
+from commlab.settings import settings_from_env
 from conftest import REPO
 from test_load import EXPECTED_PROBLEMS, make_broken_copy, write_tiny
 
@@ -245,22 +246,25 @@ def test_without_a_cache_the_events_stay_in_a_temporary_folder(tmp_path, samples
 
 
 def test_when_to_stream(tmp_path, samples_dir, monkeypatch):
+    """``stream`` is an argument; ``COMMLAB_STREAM_EVENTS`` reaches it through ``settings_from_env`` only."""
     monkeypatch.delenv(L.STREAM_ENV, raising=False)
     assert load_dataset(samples_dir, cache="").events_loaded  # 365,845 rows: below the threshold
     monkeypatch.setattr(L, "STREAM_MIN_ROWS", 300_000)
     assert not load_dataset(samples_dir, cache="").events_loaded
     monkeypatch.setenv(L.STREAM_ENV, "never")
-    assert load_dataset(samples_dir, cache="").events_loaded
+    assert load_dataset(samples_dir, **settings_from_env().load_options()).events_loaded
+    assert not load_dataset(samples_dir, cache="").events_loaded  # the environment is not read below the boundary
     monkeypatch.setenv(L.STREAM_ENV, "always")
     d = write_tiny(tmp_path / "csv")
-    assert not load_dataset(d, cache="").events_loaded
-    assert load_dataset(d, cache="", stream=False).events_loaded  # the argument wins
+    assert not load_dataset(d, **settings_from_env().load_options()).events_loaded
+    assert load_dataset(d, cache="").events_loaded
+    assert load_dataset(d, cache="", stream=False).events_loaded
     monkeypatch.setenv(L.STREAM_ENV, "sometimes")
     with pytest.raises(UsageError, match="COMMLAB_STREAM_EVENTS='sometimes': use auto, always or never"):
-        load_dataset(d, cache="")
+        settings_from_env()
     monkeypatch.setenv(L.STREAM_ENV, "auto")
     monkeypatch.setattr(L, "STREAM_MIN_BYTES", 100)
-    assert not load_dataset(d, cache="").events_loaded  # a CSV of 100 bytes or more
+    assert not load_dataset(d, **settings_from_env().load_options()).events_loaded  # a CSV of 100 bytes or more
 
 
 @pytest.mark.notebook

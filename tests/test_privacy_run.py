@@ -28,9 +28,13 @@ leak: bool = False  # print a raw member id (the planted leak)'''
 BODY = '''import pandas as pd
 from commlab.outputs import write_summary
 from commlab.privacy import pseudonymize
+from commlab.settings import settings_from_env
 
+settings = settings_from_env()  # the key from the kernel's environment: shown, it stays hidden
+print(settings, repr(settings), vars(settings).keys())
+display(settings)
 members = pd.read_csv(f"{data_dir}/members.csv", dtype=str)
-shown = pseudonymize(members["member_id"])
+shown = pseudonymize(members["member_id"], settings.pseudonym_key)
 print("members:", len(members), "first pseudonym:", shown.iloc[0])
 if leak:
     print("top member:", members["member_id"].iloc[0])

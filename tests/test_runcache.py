@@ -18,9 +18,8 @@ AS_OF = "2024-06-30T16:00:00Z"
 def cached(tmp_path, samples_dir, monkeypatch):
     """The samples (two communities) loaded into a data cache, as a notebook of a run reads them."""
     cache = tmp_path / "cache"
-    monkeypatch.setenv(CACHE_ENV, str(cache))
-    load_dataset(samples_dir)  # the runner's load, before the notebooks: validates and stores the data
-    ds = load_dataset(samples_dir, communities=["c01", "c04"])
+    load_dataset(samples_dir, cache=cache)  # the runner's load, before the notebooks: validates and stores the data
+    ds = load_dataset(samples_dir, communities=["c01", "c04"], cache=cache)
     assert not ds.events_loaded
     return cache, ds
 
@@ -38,7 +37,7 @@ def test_features_and_metrics_are_computed_once_then_read(cached, samples_dir, m
         raise AssertionError("the engine queried the events again")
 
     monkeypatch.setattr(DuckDBEngine, "connect", no_query)
-    again = load_dataset(samples_dir, communities=["c01", "c04"])  # a later notebook
+    again = load_dataset(samples_dir, communities=["c01", "c04"], cache=cache)  # a later notebook
     pd.testing.assert_frame_equal(DuckDBEngine().member_features(again.events_source, again.members, as_of=AS_OF),
                                   feats, check_exact=True)
     pd.testing.assert_frame_equal(DuckDBEngine().compute_metrics(again, as_of=AS_OF, window="month"), metrics,
@@ -64,7 +63,7 @@ def test_other_parameters_or_inputs_compute_anew(cached):
 
 
 def test_nothing_is_cached_outside_a_run(samples_dir, monkeypatch, tmp_path):
-    monkeypatch.delenv(CACHE_ENV, raising=False)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))  # not read below the boundary: the load is given no cache
     ds = load_dataset(samples_dir, communities=["c01"])
     DuckDBEngine().member_features(ds.events_source, ds.members, as_of=AS_OF)
     assert table_log(tmp_path)[0] == []

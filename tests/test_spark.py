@@ -177,12 +177,10 @@ def test_practice_metrics_spark_equal_duckdb(engine, samples_dir, seed):
 def test_spark_collects_aggregates_only_from_stored_events(engine, samples_dir, tmp_path, monkeypatch):
     """Events stored in a run's data cache go to Spark as a file: the driver never reads them into pandas,
     and what Spark hands back (``toPandas``/``collect``) is never event-level (one row per event)."""
-    from commlab.data.cache import CACHE_ENV
     from commlab.data.stored import StoredEvents
 
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    load_dataset(samples_dir)  # the runner's load: validates and stores the data
-    ds = load_dataset(samples_dir, communities=COMMUNITIES)
+    load_dataset(samples_dir, cache=tmp_path / "cache")  # the runner's load: validates and stores the data
+    ds = load_dataset(samples_dir, communities=COMMUNITIES, cache=tmp_path / "cache")
     assert isinstance(ds.events_source, StoredEvents)
     n_events = int(ds.events_source.counts().sum())
     assert n_events > 10 * len(ds.members)

@@ -52,6 +52,8 @@ _API: dict[str, str] = {
     "activity_summary": "commlab.analysis.overview",
     "daily_activity": "commlab.analysis.overview",
     "weekday_hour": "commlab.analysis.overview",
+    "Settings": "commlab.settings",
+    "settings_from_env": "commlab.settings",
     # members
     "member_features": "commlab.analysis.features",
     "MemberSegmenter": "commlab.analysis.segment",
@@ -114,6 +116,8 @@ __all__ = [
     "activity_summary",
     "daily_activity",
     "weekday_hour",
+    "Settings",
+    "settings_from_env",
     "member_features",
     "MemberSegmenter",
     "segment_matrix",
@@ -204,6 +208,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.replies.model import ReplyModel
     from commlab.rules import default_rules
     from commlab.runner import run_playbook
+    from commlab.settings import Settings, settings_from_env
     from commlab.sources import load_source
 
 

@@ -77,9 +77,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from commlab.data.load import check_dataset
+    from commlab.settings import settings_from_env
 
     # checks only: large event files are not ordered and written, as a load would
-    _out(str(check_dataset(args.data_dir, tz=args.tz)))
+    _out(str(check_dataset(args.data_dir, tz=args.tz, stream=settings_from_env().stream_events)))
     return 0
 
 
@@ -153,6 +154,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     from commlab.errors import UsageError
     from commlab.importers import import_source
+    from commlab.settings import settings_from_env
 
     options: dict[str, str] = {}
     for item in args.option or []:
@@ -160,7 +162,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise UsageError(f"--option expects KEY=VALUE, got {item!r}")
         options[key.strip().replace("-", "_")] = value
-    report = import_source(args.format, args.source, args.out, **options)
+    report = import_source(args.format, args.source, args.out, pseudonym_key=settings_from_env().pseudonym_key,
+                           **options)
     _out(report.summary())
     _out(str(args.out))
     return 0
@@ -168,15 +171,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_panel(args: argparse.Namespace) -> int:
     from commlab.forecast.commands import write_panel
+    from commlab.settings import settings_from_env
 
     _out(write_panel(args.data_dir, args.out, as_of=args.as_of, period=args.period, source=args.source,
                      tz=args.tz, metrics=args.metrics, max_periods=args.max_periods,
-                     dormant_days=args.dormant_days))
+                     dormant_days=args.dormant_days, load_options=settings_from_env().load_options()))
     return 0
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from commlab.forecast import commands
+    from commlab.settings import settings_from_env
 
     if args.action == "evaluate":
         _out(commands.evaluate_files(args.panel, args.outcomes, at=args.at, model=args.model,
@@ -185,7 +190,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     else:
         _out(commands.write_outcomes(args.data_dir, args.out, source=args.source, tz=args.tz, as_of=args.as_of,
                                      from_column=args.from_column, died=args.died,
-                                     window_days=args.window_days, min_active=args.min_active))
+                                     window_days=args.window_days, min_active=args.min_active,
+                                     load_options=settings_from_env().load_options()))
     return 0
 
 

@@ -85,8 +85,9 @@ def data_fingerprint(data_dir: Path | None, source: str, communities: list[str])
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
-def load_run_data(data_dir: Path, *, source: str, tz: str, communities: list[str], where: str) -> RunData:
-    """Load and validate ``data_dir`` (into the data cache when ``COMMLAB_DATA_CACHE`` is set).
+def load_run_data(data_dir: Path, *, source: str, tz: str, communities: list[str], where: str,
+                  cache: str | Path | None = None, stream: bool | None = None) -> RunData:
+    """Load and validate ``data_dir`` (into the data cache ``cache`` when given).
 
     Parameters
     ----------
@@ -100,6 +101,10 @@ def load_run_data(data_dir: Path, *, source: str, tz: str, communities: list[str
         The ``communities`` parameter (empty: all).
     where : str
         Names the playbook in messages.
+    cache : str or Path, optional
+        The run's data cache (:mod:`commlab.data.cache`), where the notebooks find the data validated.
+    stream : bool, optional
+        Validate the events chunk by chunk (:func:`commlab.data.load.load_dataset`); ``None``: by size.
 
     Raises
     ------
@@ -110,7 +115,7 @@ def load_run_data(data_dir: Path, *, source: str, tz: str, communities: list[str
     """
     from commlab.sources import load_source
 
-    ds = load_source(data_dir, source, tz=tz)
+    ds = load_source(data_dir, source, tz=tz, cache=cache, stream=stream)
     known = [str(c) for c in ds.communities["community_id"]]
     unknown = [c for c in communities if str(c) not in set(known)]
     if unknown:

@@ -91,6 +91,7 @@ from commlab.runs import (
     runs_lock,
     write_index,
 )
+from commlab.settings import settings_from_env
 
 __all__ = ["RunResult", "run_playbook", "check_kernel", "latest_run", "list_runs", "DEFAULT_KERNEL"]
 
@@ -340,23 +341,23 @@ def remove_abandoned_data_caches(tmp: str | Path | None = None) -> list[Path]:
 
 
 @contextmanager
-def _data_cache() -> Iterator[str | None]:
+def _data_cache() -> Iterator[str]:
     """A temporary folder where the run validates the data once for all its notebooks (:mod:`commlab.data.cache`).
 
-    Yields its path, or ``None`` when the user already set ``COMMLAB_DATA_CACHE`` (their folder
-    is used and kept). The temporary folder is under the system temporary directory (``TMPDIR``),
-    named ``commlab-data-<pid>-*`` and removed when the run ends, whatever its outcome; if the
-    process is killed, the next run removes it (:func:`remove_abandoned_data_caches`). A run
-    folder never holds a copy of the data.
+    Yields its path, or the user's folder when they set ``COMMLAB_DATA_CACHE`` (used and kept).
+    The temporary folder is under the system temporary directory (``TMPDIR``), named
+    ``commlab-data-<pid>-*`` and removed when the run ends, whatever its outcome; if the process
+    is killed, the next run removes it (:func:`remove_abandoned_data_caches`). A run folder never
+    holds a copy of the data.
     """
-    if os.environ.get(CACHE_ENV):
-        yield None
+    if users := settings_from_env().cache_dir:
+        yield str(users)
         return
     with tempfile.TemporaryDirectory(prefix=f"{DATA_CACHE_PREFIX}{os.getpid()}-") as folder:
         yield folder
 
 
-def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
+def _input_tables(pb: Playbook, plans: list[StepPlan], cache: str | None = None) -> tuple[Any, Any]:
     """The raw members and communities tables of the run's data (``(None, None)`` without data).
 
     The canonical layout is read as text with :func:`commlab.data.io.read_raw_table`; other
@@ -368,7 +369,7 @@ def _input_tables(pb: Playbook, plans: list[StepPlan]) -> tuple[Any, Any]:
     if source != "canonical":
         from commlab.sources import load_source
 
-        ds = load_source(pb.data, source)
+        ds = load_source(pb.data, source, cache=cache)
         return ds.members, ds.communities
     from commlab.data.coerce import SHOWN_TEXT, drop_direction_controls
     from commlab.data.io import find_table_file, read_raw_table
@@ -685,8 +686,8 @@ def run_playbook(
         run_data = None
         if pb.data is not None:
             source, tz, communities = _data_parameters(plans)
-            with _kernel_env({CACHE_ENV: cache}):
-                run_data = load_run_data(pb.data, source=source, tz=tz, communities=communities, where=pb.label)
+            run_data = load_run_data(pb.data, source=source, tz=tz, communities=communities, where=pb.label,
+                                     cache=cache, stream=settings_from_env().stream_events)
         given = as_of if as_of is not None else (overrides or {}).get("as_of")  # --as-of or -p as_of
         effective_as_of, as_of_origin = _resolve_as_of(pb, plans, given, run_data, data_dir is not None,
                                                        allow_stale_as_of)
@@ -828,8 +829,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         staging = run_dir / STAGING
         staging.mkdir()
         atomic_write_json(staging / "summary.json", summary)
-        with _kernel_env({CACHE_ENV: cache}):  # a converted layout (se_180d) is read back from the cache
-            members, communities = _input_tables(pb, plans)
+        members, communities = _input_tables(pb, plans, cache)  # a converted layout (se_180d): from the cache
         sections = [
             ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "", step=n)
             for n in pb.report_order()

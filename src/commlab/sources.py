@@ -23,7 +23,8 @@ SOURCES: tuple[str, ...] = ("canonical", "se_180d")
 
 
 def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DEFAULT_TZ,
-                communities: list[str] | None = None) -> Dataset:
+                communities: list[str] | None = None, cache: str | Path | None = None,
+                stream: bool | None = None) -> Dataset:
     """Load ``data_dir`` with the reader of ``source``.
 
     Parameters
@@ -36,6 +37,11 @@ def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DE
         Zone of naive times (canonical layout; the Stack Exchange times are UTC).
     communities : list of str, optional
         Keep only these community ids.
+    cache : str or Path, optional
+        Folder of validated data sets (:mod:`commlab.data.cache`): a converted layout is stored
+        there once and read back by the later loads of a run; see :func:`load_dataset`.
+    stream : bool, optional
+        Canonical layout: validate the events chunk by chunk; see :func:`load_dataset`.
 
     Raises
     ------
@@ -50,12 +56,12 @@ def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DE
     ['咖啡爱好者交流群']
     """
     if source == "canonical":
-        return load_dataset(data_dir, tz=tz, communities=communities or None)
+        return load_dataset(data_dir, tz=tz, communities=communities or None, cache=cache, stream=stream)
     if source == "se_180d":
         from commlab.importers.se_csv import read_se_180d_all
 
         # as load_dataset: within a run, the first notebook converts and stores, the later ones read back
-        folder, key = cache_dir(), None
+        folder, key = cache_dir(cache), None
         if folder is not None and Path(data_dir).is_dir():
             root = Path(data_dir)
             key = layout_key(source, {f.relative_to(root).as_posix(): sha256_file(f) for f in data_files(root)})

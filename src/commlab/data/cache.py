@@ -3,8 +3,9 @@
 A playbook run executes several notebooks, each in its own kernel, and each loads the same data
 folder with :func:`commlab.data.load_dataset`. For a large event log, reading, coercing,
 validating and sorting it is most of a notebook's start-up (about 16 s at 5 M events). When
-:data:`CACHE_ENV` names a folder (the runner sets it to a temporary folder for the duration of
-a run, and removes it afterwards), the first load writes the validated tables there as Parquet,
+a load is given a cache folder (``load_dataset(..., cache=)``: the runner names a temporary folder
+for the duration of a run in :data:`CACHE_ENV`, removes it afterwards, and each notebook passes
+``settings_from_env().cache_dir`` on), the first load writes the validated tables there as Parquet,
 and the later loads of the same files read them back instead. The events are not read back whole:
 the data set holds them as a :class:`~commlab.data.stored.StoredEvents`, which the engines read
 in place and which is read into pandas only where a DataFrame is asked for.
@@ -32,14 +33,13 @@ import pyarrow.parquet as pq
 from commlab.data.dataset import Dataset
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument
+from commlab.settings import CACHE_ENV  # re-exported: the variable the boundary reads the folder from
 
 __all__ = ["CACHE_ENV", "TABLES_DIR", "TABLES_LOG", "cache_dir", "cache_key", "layout_key", "read_cached",
            "table_log", "write_cached"]
 
 logger = logging.getLogger(__name__)
 
-#: Environment variable naming the cache folder; unset or empty: no cache.
-CACHE_ENV = "COMMLAB_DATA_CACHE"
 #: Bumped whenever loading or validation changes what a loaded data set holds.
 CACHE_VERSION = 2
 _TABLES = ("communities", "members", "events")
@@ -50,9 +50,12 @@ TABLES_LOG = "log.jsonl"
 
 
 def cache_dir(cache: str | Path | None = None) -> Path | None:
-    """The cache folder: ``cache`` if given, else :data:`CACHE_ENV`, else ``None``."""
-    value = cache if cache is not None else os.environ.get(CACHE_ENV)
-    return Path(value) if value else None
+    """The cache folder ``cache`` as a Path; ``None`` (or empty): no cache.
+
+    The environment is not read here: the boundary passes the folder on
+    (:func:`commlab.settings.settings_from_env`).
+    """
+    return Path(cache) if cache else None
 
 
 def cache_key(files: dict[str, str], sha256: dict[str, str], tz: str) -> str:
@@ -94,7 +97,7 @@ def read_cached(folder: Path, key: str) -> Dataset | None:
     except Exception as exc:  # noqa: BLE001 - any unreadable entry: load the files instead
         logger.warning("data cache entry %s unreadable (%s: %s); loading the files", entry, type(exc).__name__, exc)
         return None
-    return Dataset(frames["communities"], frames["members"], StoredEvents(events),
+    return Dataset(frames["communities"], frames["members"], StoredEvents(events, cache=folder),
                    meta["files"], meta["sha256"], meta["encodings"], meta["tz"])
 
 
@@ -153,7 +156,7 @@ def table_log(folder: str | Path | None = None, *, start: int = 0) -> tuple[list
     Parameters
     ----------
     folder : str or Path, optional
-        The data cache folder; default: :func:`commlab.data.cache.cache_dir`.
+        The data cache folder; ``None``: no cache (nothing logged).
     start : int
         Byte offset in the log (the value an earlier call returned), to read one step's lookups.
     """

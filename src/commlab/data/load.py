@@ -10,7 +10,6 @@ is half-loaded.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,11 +27,11 @@ from commlab.data.stored import StoredEvents, TemporaryFolder
 from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
 from commlab.errors import CommlabError, DataValidationError, MalformedFile, Problem, UsageError
+from commlab.settings import STREAM_ENV  # re-exported: the variable the boundary reads the choice from
 
 __all__ = ["Dataset", "DataSummary", "check_dataset", "load_dataset", "coerce_table", "DEFAULT_TZ", "STREAM_ENV"]
 
 #: Environment variable choosing when events are streamed: ``auto`` (default), ``always`` or ``never``.
-STREAM_ENV = "COMMLAB_STREAM_EVENTS"
 #: ``auto`` streams Parquet event files with at least this many rows ...
 STREAM_MIN_ROWS = 5_000_000
 #: ... and CSV event files of at least this many bytes (about 5 M events).
@@ -99,19 +98,19 @@ def load_dataset(data_dir: str | Path, *, tz: str = DEFAULT_TZ, communities: lis
     communities : list of str, optional
         Keep only these community ids (after validating everything).
     cache : str or Path, optional
-        Folder of validated data sets (:mod:`commlab.data.cache`); default the folder named
-        by the environment variable ``COMMLAB_DATA_CACHE``, which ``commlab run`` sets for
-        its notebooks. Files already loaded and validated there, unchanged (same sha256) and
-        read in the same ``tz``, are read back instead of being validated again.
+        Folder of validated data sets (:mod:`commlab.data.cache`); default none. ``commlab run``
+        names one for its notebooks in ``COMMLAB_DATA_CACHE``, which a notebook reads with
+        :func:`commlab.settings.settings_from_env` and passes on (``**settings.load_options()``).
+        Files already loaded and validated there, unchanged (same sha256) and read in the same
+        ``tz``, are read back instead of being validated again.
     stream : bool, optional
         Validate the events chunk by chunk into an ordered Parquet file
         (:mod:`commlab.data.streamed`) instead of loading them whole into pandas: the same
         checks, problems and order, with memory bounded by ``chunk_rows`` (50 M events: 8.3 GB
         whole). The data set then holds its events as
         :class:`~commlab.data.stored.StoredEvents`, in the cache entry, or without a cache in a
-        temporary folder removed once nothing refers to those events (or at exit). Default:
-        the environment variable :data:`STREAM_ENV` (``always``, ``never`` or ``auto``);
-        ``auto`` streams Parquet files of at least :data:`STREAM_MIN_ROWS` rows and CSV files of
+        temporary folder removed once nothing refers to those events (or at exit). Default
+        ``None``: stream Parquet files of at least :data:`STREAM_MIN_ROWS` rows and CSV files of
         at least :data:`STREAM_MIN_BYTES` bytes (a quarter of that gzipped).
     chunk_rows : int, default :data:`commlab.data.streamed.CHUNK_ROWS`
         Rows per chunk when streaming.
@@ -264,11 +263,6 @@ def _streams(events: Path | None, stream: bool | None) -> bool:
     if events is None:
         return False
     if stream is None:
-        choice = os.environ.get(STREAM_ENV, "auto").strip().lower() or "auto"
-        if choice not in ("auto", "always", "never"):
-            raise UsageError(f"{STREAM_ENV}={choice!r}: use auto, always or never")
-        if choice != "auto":
-            return choice == "always"
         if events.suffix == ".parquet":
             try:
                 return pq.ParquetFile(events).metadata.num_rows >= STREAM_MIN_ROWS
@@ -328,7 +322,7 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
         ds = Dataset(frames["communities"], frames["members"], StoredEvents(got.path), files, sha, encodings, tz)
         entry = write_cached(folder, key, ds, events_file=got.path) if folder is not None and key else None
         if entry is not None:  # the events now live in the entry (communities and members are in hand)
-            ds.events = StoredEvents(entry / "events.parquet")
+            ds.events = StoredEvents(entry / "events.parquet", cache=folder)
             return ds
         # removed with the last StoredEvents that refers to it (or at exit), not kept for the session
         keep = TemporaryFolder(tempfile.mkdtemp(prefix="commlab-events-"))

@@ -23,6 +23,7 @@ __all__ = [
     "Vocabulary",
     "Column",
     "Table",
+    "Col",
     "THEME",
     "BUSINESS_MODEL",
     "LIFECYCLE",
@@ -454,6 +455,55 @@ EVENTS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (COMMUNITIES, MEMBERS, EVENTS)}
+
+
+class Col:
+    """The column names of the three tables, for code to refer to them: ``events[Col.member_id]``.
+
+    Each attribute is named as the column it holds, so code reads as the data model does and a
+    misspelt name fails at once (``AttributeError``) instead of selecting nothing. SQL text keeps
+    the plain names (it stays readable). ``tests/test_schema_columns.py`` checks that these are
+    exactly the tables' columns and counts the string literals left elsewhere.
+
+    Examples
+    --------
+    >>> Col.community_id, Col.target_member_id
+    ('community_id', 'target_member_id')
+    """
+
+    community_id = "community_id"
+    member_id = "member_id"
+    # communities
+    name = "name"
+    theme = "theme"
+    business_model = "business_model"
+    lifecycle = "lifecycle"
+    platform = "platform"
+    monetization = "monetization"
+    created_at = "created_at"
+    economy = "economy"
+    goal = "goal"
+    source = "source"
+    # members
+    joined_at = "joined_at"
+    left_at = "left_at"
+    role = "role"
+    display_name = "display_name"
+    join_channel = "join_channel"
+    invited_by = "invited_by"
+    # events
+    ts = "ts"
+    event_type = "event_type"
+    target_member_id = "target_member_id"
+    thread_id = "thread_id"
+    amount = "amount"
+    channel = "channel"
+    topic = "topic"
+    category = "category"
+    text = "text"
+    reply_source = "reply_source"
+    reply_confidence = "reply_confidence"
+    original_event_type = "original_event_type"
 
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v for v in (THEME, BUSINESS_MODEL, LIFECYCLE, ECONOMY, PLATFORM, MONETIZATION, GOAL, MEMBER_ROLE,

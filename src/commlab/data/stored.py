@@ -78,14 +78,21 @@ class StoredEvents:
     owner : TemporaryFolder, optional
         The temporary folder holding the file, kept as long as these events (or any restricted
         from them) are referred to; ``None`` for a file that stays (a data cache entry).
+    cache : Path, optional
+        The data cache folder (:mod:`commlab.data.cache`) whose entry holds the file; the engines
+        keep the tables they compute from these events beside it (:mod:`commlab.engines.runcache`).
+        ``None``: a file outside any cache.
     """
 
     path: Path
     communities: tuple[str, ...] | None = None
     owner: TemporaryFolder | None = field(default=None, compare=False, repr=False)
+    cache: Path | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
+        if self.cache is not None:
+            object.__setattr__(self, "cache", Path(self.cache))
         if self.communities is not None:
             object.__setattr__(self, "communities", tuple(sorted({str(c) for c in self.communities})))
 
@@ -96,7 +103,7 @@ class StoredEvents:
         wanted = {str(c) for c in communities}
         if self.communities is not None:
             wanted &= set(self.communities)
-        return StoredEvents(self.path, tuple(wanted), self.owner)
+        return StoredEvents(self.path, tuple(wanted), self.owner, self.cache)
 
     def where(self) -> str | None:
         """The SQL condition of the restriction (``community_id IN (...)``), or ``None``."""

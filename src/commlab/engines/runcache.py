@@ -2,9 +2,10 @@
 
 A playbook run executes its notebooks in separate kernels, and several of them ask an engine for
 the same expensive table (the member features at the analysis instant, the community metrics of
-the same periods). During a run the runner sets :data:`commlab.data.cache.CACHE_ENV`, and the
-notebooks read the validated events back from that cache as a
-:class:`~commlab.data.stored.StoredEvents`. When an engine is asked for a table over such events,
+the same periods). During a run the notebooks load the data through the run's data cache
+(:mod:`commlab.data.cache`) and get the validated events back as a
+:class:`~commlab.data.stored.StoredEvents` that knows its cache folder (``events.cache``). When an
+engine is asked for a table over such events,
 :func:`cached_table` looks it up in ``<cache>/tables/`` under a key made of
 
 * the kind of table (``member_features``, ``metrics``, ...) and :data:`TABLES_VERSION`;
@@ -44,7 +45,7 @@ from typing import Any
 
 import pandas as pd
 
-from commlab.data.cache import TABLES_DIR, TABLES_LOG, cache_dir, table_log
+from commlab.data.cache import TABLES_DIR, TABLES_LOG, table_log
 from commlab.data.stored import StoredEvents
 
 __all__ = ["NOTEBOOK_PERIOD_SETS", "PERIOD_SETS_FILE", "TABLES_DIR", "TABLES_VERSION", "cached_table",
@@ -60,10 +61,10 @@ PERIOD_SETS_FILE = "period_sets.json"
 
 
 def run_tables(events: Any) -> Path | None:
-    """The folder of the run's tables when ``events`` are stored events of the run's data cache, else ``None``."""
-    folder = cache_dir()
-    if folder is None or not isinstance(events, StoredEvents):
+    """The folder of the run's tables when ``events`` are stored events of a data cache, else ``None``."""
+    if not isinstance(events, StoredEvents) or events.cache is None:
         return None
+    folder = events.cache
     try:
         events.path.resolve().relative_to(folder.resolve())
     except (ValueError, OSError):
@@ -96,7 +97,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _key(kind: str, events: StoredEvents, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> str:
-    folder = cache_dir()
+    folder = events.cache
     where = str(events.path.resolve().relative_to(folder.resolve())) if folder is not None else str(events.path)
     parts = {"version": TABLES_VERSION, "kind": kind, "events": [where, events.communities],
              "inputs": _jsonable(dict(inputs)), "params": _jsonable(dict(params))}

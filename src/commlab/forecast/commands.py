@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,12 +19,12 @@ __all__ = ["write_panel", "evaluate_files", "write_outcomes", "parse_horizons", 
 SE_AS_OF = "created+180d"
 
 
-def _load(data_dir: str | Path, source: str, tz: str):  # noqa: ANN202 - a Dataset
+def _load(data_dir: str | Path, source: str, tz: str, load_options: dict[str, Any] | None):  # noqa: ANN202
     from commlab.sources import load_source
 
     if not Path(data_dir).is_dir():
         raise UsageError(f"data folder not found: {data_dir}")
-    return load_source(data_dir, source, tz=tz)
+    return load_source(data_dir, source, tz=tz, **(load_options or {}))
 
 
 def default_as_of(ds, source: str, tz: str) -> tuple[str, str]:  # noqa: ANN001 - a Dataset
@@ -73,11 +74,13 @@ def parse_horizons(text: str) -> list[int]:
 
 def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str | None = None, period: str = "month",
                 source: str = "canonical", tz: str = "Asia/Shanghai", metrics: str | None = None,
-                max_periods: int | None = None, dormant_days: int | None = 30) -> str:
+                max_periods: int | None = None, dormant_days: int | None = 30,
+                load_options: dict[str, Any] | None = None) -> str:
     """Compute :func:`commlab.analysis.panel.community_panel` of a data folder and write it as CSV.
 
     Without ``as_of``, :func:`default_as_of` (``created+180d`` for the Stack Exchange layout, else the end of
-    the data's last day).
+    the data's last day). ``load_options`` go to :func:`commlab.sources.load_source` (``cache``,
+    ``stream``: :meth:`commlab.settings.Settings.load_options`).
 
     Returns
     -------
@@ -89,7 +92,7 @@ def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str | None = No
     UsageError
         For a missing folder, an unknown metric id or a bad option.
     """
-    ds = _load(data_dir, source, tz)
+    ds = _load(data_dir, source, tz, load_options)
     chosen = ""
     if not as_of:
         as_of, chosen = default_as_of(ds, source, tz)
@@ -155,11 +158,14 @@ def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,
 
 def write_outcomes(data_dir: str | Path, out: str | Path, *, source: str = "canonical", tz: str = "Asia/Shanghai",
                    as_of: str | None = None, from_column: str | None = None, died: list[str] | None = None,
-                   window_days: int = 90, min_active: int = 3) -> str:
-    """Write ``outcomes.csv`` from a communities column or from the activity rule."""
+                   window_days: int = 90, min_active: int = 3, load_options: dict[str, Any] | None = None) -> str:
+    """Write ``outcomes.csv`` from a communities column or from the activity rule.
+
+    ``load_options`` go to :func:`commlab.sources.load_source` (as :func:`write_panel`).
+    """
     from commlab.forecast.outcomes import derive_outcomes, outcomes_from_column
 
-    ds = _load(data_dir, source, tz)
+    ds = _load(data_dir, source, tz, load_options)
     rule_note = ""
     if from_column:
         if not died:

@@ -110,8 +110,12 @@ def get(name: str) -> Converter:
         raise UsageError(f"unknown import format {name!r}; known: {', '.join(sorted(FORMATS))}") from None
 
 
-def convert(fmt: str, source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+def convert(fmt: str, source: str | Path, *, pseudonym_key: str | bytes | None = None,
+            **options: Any) -> tuple[Dataset, ImportReport]:
     """Convert ``source`` with the ``fmt`` converter, in memory (nothing is written).
+
+    ``pseudonym_key`` (the key of the e-mail hashes, :func:`commlab.importers.emails.email_hash`)
+    goes to the converters that take it (those that hash e-mails); the others never see it.
 
     Raises
     ------
@@ -126,10 +130,13 @@ def convert(fmt: str, source: str | Path, **options: Any) -> tuple[Dataset, Impo
     src = Path(source)
     if not src.exists():
         raise UsageError(f"source not found: {src}")
+    if pseudonym_key is not None and "pseudonym_key" in inspect.signature(func).parameters:
+        options = {**options, "pseudonym_key": pseudonym_key}
     return func(src, **options)
 
 
-def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: Any) -> ImportReport:
+def import_source(fmt: str, source: str | Path, out_dir: str | Path, *, pseudonym_key: str | bytes | None = None,
+                  **options: Any) -> ImportReport:
     """Convert ``source`` and write the canonical tables into ``out_dir``, all or nothing.
 
     The three tables are validated with the same checks as
@@ -150,6 +157,11 @@ def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: 
         The export file or folder.
     out_dir : str or Path
         Folder to create (or an earlier import's folder to replace).
+    pseudonym_key : str or bytes, optional
+        Key of the e-mail hashes of the formats that keep them (``discourse``, ``slack``):
+        hashes match across imports made with the same key. ``None``: a random key of this
+        import. ``commlab import`` passes ``$COMMLAB_PSEUDONYM_KEY``
+        (:func:`commlab.settings.settings_from_env`). Never written.
     **options
         Community options (``community_id``, ``name``, ``theme``,
         ``business_model``, ``lifecycle``, ``monetization``, ``economy``,
@@ -179,7 +191,7 @@ def import_source(fmt: str, source: str | Path, out_dir: str | Path, **options: 
     """
     writer = WRITERS.get(fmt)
     if writer is None:
-        dataset, report = convert(fmt, source, **options)
+        dataset, report = convert(fmt, source, pseudonym_key=pseudonym_key, **options)
         write_dataset_atomic(dataset, out_dir, report)
         return report
     src = Path(source)

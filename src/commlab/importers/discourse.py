@@ -133,13 +133,17 @@ def _read_user_list(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, where
 
 
-def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
+            **options: Any) -> tuple[Dataset, ImportReport]:
     """Convert Discourse API JSON (and an optional user_list CSV) to the canonical tables.
 
     Parameters
     ----------
     source : str or Path
         A posts JSON file, or a folder of them (plus ``user_list-*.csv|zip``).
+    pseudonym_key : str or bytes, optional
+        Key of the ``email_hash`` column (:func:`~commlab.importers.emails.email_hash`); ``None``:
+        a random key of this import (hashes then match no other import's).
     **options
         Community options; ``user_list`` (path of the user_list CSV/ZIP when it
         is not in the folder).
@@ -233,10 +237,10 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             "display_name": users["name"].where(users["name"].notna(), users["username"]) if "name" in users
             else users["username"],
             "handle": users["username"],
-            "email_hash": users["email"].map(email_hash) if "email" in users else None,
+            "email_hash": users["email"].map(lambda e: email_hash(e, pseudonym_key)) if "email" in users else None,
         })
         if "email" in users and users["email"].notna().any():
-            report.notes.append(email_hash_note())
+            report.notes.append(email_hash_note(pseudonym_key))
         known = pd.Index(members["member_id"])
         events = drop_rows(events, ~events["member_id"].isin(known), "post by a user absent from user_list", report)
         bad_t = events["target_member_id"].notna() & ~events["target_member_id"].isin(known)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 
 __all__ = ["email_hash", "email_hash_note"]
@@ -13,7 +11,8 @@ def email_hash(email: object, key: str | bytes | None = None) -> str | None:
     """Keyed hash of the lower-cased, stripped e-mail, for matching people without keeping the address.
 
     HMAC-SHA256 with the pseudonym key of :func:`commlab.privacy.pseudonym_key` (``key``, else
-    ``$COMMLAB_PSEUDONYM_KEY``, else the process's random key): unlike a plain sha256, nobody
+    the process's random key; the importers get it as their ``pseudonym_key`` argument, which
+    ``commlab import`` reads from ``$COMMLAB_PSEUDONYM_KEY``): unlike a plain sha256, nobody
     without the key can test guessed addresses against it. Hashes match across imports only
     when they were made with the same key.
     """
@@ -30,11 +29,11 @@ def email_hash(email: object, key: str | bytes | None = None) -> str | None:
     return hmac.new(pseudonym_key(key), e.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def email_hash_note() -> str:
-    """The report note saying how ``email_hash`` was keyed (never the key)."""
+def email_hash_note(key: str | bytes | None = None) -> str:
+    """The report note saying how ``email_hash`` was keyed with ``key`` (never the key itself)."""
     from commlab.privacy import KEY_ENV
 
-    if os.environ.get(KEY_ENV):
+    if key:
         return (f"email_hash: HMAC-SHA256 of the e-mail keyed with ${KEY_ENV}; it matches hashes made with the "
                 "same key only")
     return (f"email_hash: HMAC-SHA256 of the e-mail keyed with a random key of this import (${KEY_ENV} is not "

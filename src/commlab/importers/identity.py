@@ -71,13 +71,17 @@ def _combined(datasets: Dataset | Iterable[Dataset]) -> pd.DataFrame:
     return pd.concat([d.members for d in items], ignore_index=True)
 
 
-def candidate_merges(datasets: Dataset | Iterable[Dataset]) -> pd.DataFrame:
+def candidate_merges(datasets: Dataset | Iterable[Dataset], *,
+                     pseudonym_key: str | bytes | None = None) -> pd.DataFrame:
     """Candidate pairs of member rows that may be the same person.
 
     Parameters
     ----------
     datasets : Dataset or iterable of Dataset
         One dataset (several communities) or several (e.g. one per platform).
+    pseudonym_key : str or bytes, optional
+        Key to hash a plain ``email`` column with (:func:`~commlab.importers.emails.email_hash`): the
+        one the ``email_hash`` columns of other imports were made with, to match them.
 
     Returns
     -------
@@ -91,7 +95,7 @@ def candidate_merges(datasets: Dataset | Iterable[Dataset]) -> pd.DataFrame:
     if "email_hash" in m.columns:
         keys["email_hash"] = m["email_hash"].astype("string").str.strip().str.lower()
     elif "email" in m.columns:
-        keys["email_hash"] = m["email"].map(email_hash).astype("string")
+        keys["email_hash"] = m["email"].map(lambda e: email_hash(e, pseudonym_key)).astype("string")
     for col in ("handle", "username"):
         if col in m.columns:
             keys["handle"] = m[col].map(lambda h: normalise_name(str(h).lstrip("@")) if pd.notna(h) else None)

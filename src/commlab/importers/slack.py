@@ -133,13 +133,17 @@ def _ts_field(f: Fields, m: dict, key: str, *, required: bool = False) -> str | 
 _MAX_UNIX_S = int(pd.Timestamp.max.value // 1_000_000_000) - 1
 
 
-def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
+def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
+            **options: Any) -> tuple[Dataset, ImportReport]:
     """Convert a Slack workspace export (folder or ZIP) to the canonical tables.
 
     Parameters
     ----------
     source : str or Path
         The export ZIP or its extracted folder.
+    pseudonym_key : str or bytes, optional
+        Key of the ``email_hash`` column (:func:`~commlab.importers.emails.email_hash`); ``None``:
+        a random key of this import (hashes then match no other import's).
     **options
         Community options (``community_id`` defaults to the folder/ZIP name).
 
@@ -186,7 +190,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             continue
         prof = f.mapping(u, "profile")
         handles[uid] = f.text(u, "name")
-        emails[uid] = email_hash(f.text(prof, "email", name="profile.email"))
+        emails[uid] = email_hash(f.text(prof, "email", name="profile.email"), pseudonym_key)
         names[uid] = (f.text(prof, "display_name", name="profile.display_name") or f.text(u, "real_name")
                       or f.text(prof, "real_name", name="profile.real_name") or f.text(u, "name") or uid)
         if f.flag(u, "is_bot") or uid == "USLACKBOT":
@@ -198,7 +202,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         else:
             roles[uid] = "member"
     if any(emails.values()):
-        report.notes.append(email_hash_note())
+        report.notes.append(email_hash_note(pseudonym_key))
     cid = options.get("community_id") or src.name.removesuffix(".zip")
     rows: list[dict] = []
     n_msgs = 0

@@ -2,31 +2,33 @@
 
 Member ids are replaced by keyed pseudonyms (HMAC-SHA256): the same id and key always give
 the same pseudonym, so runs can be compared, but nobody without the key can go back to the
-id. The key comes from the ``COMMLAB_PSEUDONYM_KEY`` environment variable (or a caller's
-configuration) and is never written out. Without a key, a random per-process key is used:
-pseudonyms are then stable within one run only.
+id. The key is an argument (the boundary reads it from ``COMMLAB_PSEUDONYM_KEY``,
+:func:`commlab.settings.settings_from_env`) and is never written out. Without a key, a random
+per-process key is used: pseudonyms are then stable within one run only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 
 import pandas as pd
 
+from commlab.settings import KEY_ENV  # re-exported: the variable the boundary reads the key from
+
 __all__ = ["KEY_ENV", "pseudonym_key", "pseudonymize"]
 
-KEY_ENV = "COMMLAB_PSEUDONYM_KEY"
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
 def pseudonym_key(key: str | bytes | None = None) -> bytes:
-    """The key to use: ``key`` if given, else ``$COMMLAB_PSEUDONYM_KEY``, else a per-process key."""
-    if key is None:
-        key = os.environ.get(KEY_ENV) or None
-    if key is None:
+    """The key to use: ``key`` if given, else a random per-process key.
+
+    The environment is not read here: the boundary passes the key on
+    (:func:`commlab.settings.settings_from_env`).
+    """
+    if not key:
         return _PROCESS_KEY
     return key.encode("utf-8") if isinstance(key, str) else key
 
