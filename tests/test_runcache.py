@@ -128,12 +128,11 @@ def test_declared_period_sets_are_computed_in_one_pass_and_equal_cold_computatio
     assert [(e["kind"], e["status"]) for e in log] == [("metrics", "computed (with another request)")] * 2 + [
         ("metrics", "computed")]
     offset = table_log(cache)[1]
-    later = [DuckDBEngine().compute_metrics(load_dataset(samples_dir, communities=["c01", "c04"]), **r)
+    later = [DuckDBEngine().compute_metrics(load_dataset(samples_dir, communities=["c01", "c04"], cache=cache), **r)
              for r in requests[1:]]
     assert [e["status"] for e in table_log(cache, start=offset)[0]] == ["read", "read"]
     assert [e["key"] for e in table_log(cache, start=offset)[0]] == [e["key"] for e in log[:2]]
-    monkeypatch.delenv(CACHE_ENV)  # cold: outside a run, each set alone
-    cold_ds = load_dataset(samples_dir, communities=["c01", "c04"])
+    cold_ds = load_dataset(samples_dir, communities=["c01", "c04"])  # cold: outside a run (no cache), each set alone
     for got, request in zip([first, *later], requests, strict=True):
         cold = DuckDBEngine().compute_metrics(cold_ds, **request)
         assert len(cold) > 0 and cold["value"].notna().sum() > 0
