@@ -26,6 +26,7 @@ from scipy import stats
 
 from commlab.analysis.economy import classify_economy
 from commlab.analysis.metrics import get_metric, list_metrics, wide
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument, NotFound
 
 __all__ = [
@@ -56,9 +57,9 @@ def with_axes(metrics: pd.DataFrame, communities: pd.DataFrame, *, period: str |
     w = wide(metrics, period=period).reset_index()
     axes = [c for c in communities.columns if c not in ("name", "created_at")]
     c = communities[axes].copy()
-    c["community_id"] = c["community_id"].astype("string")
-    w["community_id"] = w["community_id"].astype("string")
-    out = c.merge(w, on="community_id", how="right")
+    c[Col.community_id] = c[Col.community_id].astype("string")
+    w[Col.community_id] = w[Col.community_id].astype("string")
+    out = c.merge(w, on=Col.community_id, how="right")
     if "economy_index" in out.columns:
         out["economy_measured"] = [classify_economy(v) for v in out["economy_index"]]
     return out

@@ -41,6 +41,7 @@ import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, register
 from commlab.analysis.network import network_table
+from commlab.data.schema import Col
 
 __all__ = ["THRESHOLDS", "COMPONENTS", "economy_index", "classify_economy", "economy_table"]
 
@@ -101,7 +102,7 @@ def economy_table(network: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
 def _compute(ctx: MetricContext) -> pd.DataFrame:
     t = network_table(ctx)
     vals = [economy_index(a, b) for a, b in t[list(COMPONENTS)].itertuples(index=False)]
-    return pd.DataFrame({"community_id": t["community_id"], "period": t["period"], "value": vals})
+    return pd.DataFrame({Col.community_id: t[Col.community_id], "period": t["period"], "value": vals})
 
 
 register(Metric(

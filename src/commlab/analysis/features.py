@@ -25,7 +25,7 @@ import pandas as pd
 
 from commlab.analysis import features_sql as _definitions
 from commlab.analysis.features_sql import *  # noqa: F403 - the feature definitions, re-exported
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.data.stored import StoredEvents
 from commlab.instant import as_utc
 
@@ -79,7 +79,7 @@ def member_features(
 
 
 def participation_inequality(features: pd.DataFrame, *, content: str = "ugc",
-                             by: str | None = "community_id") -> pd.DataFrame:
+                             by: str | None = Col.community_id) -> pd.DataFrame:
     """Participation inequality (the "90-9-1" pattern) of content creation.
 
     Parameters

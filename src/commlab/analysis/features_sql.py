@@ -24,6 +24,7 @@ import pandas as pd
 
 from commlab.analysis.daymask import bit_of, block_of, day_number
 from commlab.data import schema as S
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 
 __all__ = [
@@ -503,7 +504,7 @@ ORDER BY k, community_id, member_id
 
 
 def tidy_features(out: pd.DataFrame, *, columns: tuple[str, ...] | None = None,
-                  keys: tuple[str, ...] = ("community_id", "member_id")) -> pd.DataFrame:
+                  keys: tuple[str, ...] = (Col.community_id, Col.member_id)) -> pd.DataFrame:
     """Canonical dtypes, column order and row order of a features result, whatever engine made it.
 
     Ids become ``string``; flags ``bool``; the float features ``float64``; counts ``int64``
@@ -511,7 +512,7 @@ def tidy_features(out: pd.DataFrame, *, columns: tuple[str, ...] | None = None,
     ``columns`` (default: every feature) names the feature columns of ``out``.
     """
     out = out.copy()
-    for c in ("community_id", "member_id"):
+    for c in (Col.community_id, Col.member_id):
         out[c] = out[c].astype("string")
     units = {f.id: f.unit for f in FEATURES}
     columns = FEATURE_IDS if columns is None else columns

@@ -26,6 +26,7 @@ import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
 from commlab.analysis.network import hash_ids_safe, network_table, period_edges
+from commlab.data.schema import Col
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
 
@@ -113,21 +114,21 @@ def _peer_tie_strength(ctx: MetricContext) -> pd.DataFrame:
 def _problem_solving(ctx: MetricContext) -> pd.DataFrame:
     rr = _metric(ctx, "response_rate").rename(columns={"value": "rr"})
     h = _metric(ctx, "median_first_response_hours").rename(columns={"value": "h"}).drop(columns="n")
-    keys = ["community_id", "period"]
+    keys = [Col.community_id, "period"]
     t = ctx.periods[keys].merge(rr, on=keys, how="left").merge(h, on=keys, how="left")
     t["value"] = [
         math.nan if math.isnan(r) else _nanmean([r, speed_score(x)]) for r, x in zip(t["rr"], t["h"], strict=True)
     ]
-    return t[["community_id", "period", "value", "n"]]
+    return t[[Col.community_id, "period", "value", "n"]]
 
 
 def _trust_ties(ctx: MetricContext) -> pd.DataFrame:
     net = network_table(ctx)
     rep = _metric(ctx, "repeated_ties_share").rename(columns={"value": "rep"}).drop(columns="n")
-    t = net.merge(rep, on=["community_id", "period"], how="left")
+    t = net.merge(rep, on=[Col.community_id, "period"], how="left")
     t["value"] = [_nanmean([a, b, c]) for a, b, c in zip(t["reciprocity"], t["rep"], t["avg_clustering"],
                                                          strict=True)]
-    return t[["community_id", "period", "value"]]
+    return t[[Col.community_id, "period", "value"]]
 
 
 _SRC = "DOMAIN.md §4 (高价值社群: 垂直细分 · 解决问题导向 · 信任与链接)"

@@ -49,6 +49,7 @@ from scipy import stats
 from commlab.analysis.compute import connect
 from commlab.analysis.daymask import days_between
 from commlab.analysis.metrics import Tables, as_tables, get_metric, make_periods
+from commlab.data.schema import Col
 
 __all__ = [
     "Hypothesis", "HYPOTHESES", "OWN", "ALPHA", "test_hypotheses", "adjust_p_values", "is_synthetic",
@@ -487,9 +488,9 @@ def _test_one(h: Hypothesis, table: pd.DataFrame, data, as_of, seed: int) -> dic
 def _member_level(h: Hypothesis, res: dict, table: pd.DataFrame, data, as_of) -> dict:
     flags = member_flags(data, as_of=as_of, event_type=str(h.member_event))
     inside, other = _groups_mask(table, h)
-    g_ids = set(table.loc[inside, "community_id"].astype(str))
-    o_ids = set(table.loc[other, "community_id"].astype(str))
-    cid = flags["community_id"].astype(str)
+    g_ids = set(table.loc[inside, Col.community_id].astype(str))
+    o_ids = set(table.loc[other, Col.community_id].astype(str))
+    cid = flags[Col.community_id].astype(str)
     a = flags.loc[cid.isin(g_ids), "flag"].astype(bool)
     b = flags.loc[cid.isin(o_ids), "flag"].astype(bool)
     tab = [[int(a.sum()), int((~a).sum())], [int(b.sum()), int((~b).sum())]]
@@ -513,7 +514,7 @@ def early_days(data, community_ids: Iterable[str]) -> pd.DataFrame:
     """
     t: Tables = as_tables(data)
     comm = t.frame("communities")
-    comm = comm[comm["community_id"].astype(str).isin(list(community_ids))]
+    comm = comm[comm[Col.community_id].astype(str).isin(list(community_ids))]
     periods = make_periods(comm, as_of="created+30d", window=None)
     con = connect(t, periods, materialize_events=False)  # the events are read once
     try:
@@ -532,10 +533,10 @@ LEFT JOIN a ON a.community_id = d.community_id AND a.day = d.day ORDER BY 1, 2
 
 
 def _daily_level(h: Hypothesis, res: dict, table: pd.DataFrame, data, as_of) -> dict:
-    ids = table.loc[table[h.metric_id].notna(), "community_id"].astype(str).tolist()
+    ids = table.loc[table[h.metric_id].notna(), Col.community_id].astype(str).tolist()
     days = early_days(data, ids)
     ps, ratios = [], []
-    for _, g in days.groupby("community_id"):
+    for _, g in days.groupby(Col.community_id):
         early = g.loc[g["day"] <= 3, "dau"].to_numpy(float)
         late = g.loc[g["day"] >= 4, "dau"].to_numpy(float)
         r = stratified_u_test(np.concatenate([early, late]), [True] * len(early) + [False] * len(late),

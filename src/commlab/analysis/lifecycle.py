@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 
 from commlab.analysis.daymask import block_of, day_bit, days_between
 from commlab.analysis.features import ACTIVITY_EXCLUDED, timestamptz_literal
+from commlab.data.schema import Col
 from commlab.engines.base import Source
 from commlab.errors import ConvergenceWarning, InvalidArgument, NotFittedError
 
@@ -419,7 +420,7 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
         FROM b GROUP BY community_id, member_id ORDER BY community_id, member_id
     """
     out = query_events(events, sql, as_of=now)
-    return out.astype({"community_id": "string", "member_id": "string"})
+    return out.astype({Col.community_id: "string", Col.member_id: "string"})
 
 
 def zombie_share(

@@ -96,6 +96,7 @@ from commlab.analysis.daymask import day_number, days_between
 from commlab.analysis.periods import WINDOWS, engine_periods, make_periods, resolve_as_of
 from commlab.data import schema as S
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument, InvalidType, MetricNotFound
 
@@ -538,8 +539,8 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
     if has_n != (metric.group_size is not None):
         why = "returns n without declaring group_size" if has_n else "declares group_size but returns no n"
         raise InvalidArgument(f"metric {metric.id!r}: {why}")
-    out = out[["community_id", "period", "value", *(["n"] if has_n else [])]].copy()
-    out["community_id"] = out["community_id"].astype("string")
+    out = out[[Col.community_id, "period", "value", *(["n"] if has_n else [])]].copy()
+    out[Col.community_id] = out[Col.community_id].astype("string")
     out["period"] = out["period"].astype("string")
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64") if has_n else float("nan")
@@ -550,10 +551,10 @@ def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
 def tidy_metrics(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate per-metric results into the tidy ``community_id, period, metric_id, value`` table."""
     if not parts:
-        return pd.DataFrame({"community_id": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
+        return pd.DataFrame({Col.community_id: pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
                              "metric_id": pd.Series(dtype="string"), "value": pd.Series(dtype="float64")})
     out = pd.concat(parts, ignore_index=True)
-    for c in ("community_id", "period", "metric_id"):
+    for c in (Col.community_id, "period", "metric_id"):
         out[c] = out[c].astype("string")
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     return out
@@ -583,12 +584,12 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
         ``ctx.periods`` and metric, NaN where a metric is not defined; ``n`` is the group size
         (see the module docstring), NaN where the metric declares none.
     """
-    keys = ctx.periods[["community_id", "period"]].astype({"community_id": "string", "period": "string"})
+    keys = ctx.periods[[Col.community_id, "period"]].astype({Col.community_id: "string", "period": "string"})
     parts = []
     for m in metrics:
         t0 = time.perf_counter()
         try:
-            res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
+            res = keys.merge(_run(m, ctx), on=[Col.community_id, "period"], how="left")
         except Exception as exc:
             if on_error is None:
                 raise
@@ -643,11 +644,11 @@ def wide(table: pd.DataFrame, *, period: str | None = "last", values: str = "val
     """
     t = table
     if period == "last":
-        last = t.groupby("community_id")["period"].transform("max")
+        last = t.groupby(Col.community_id)["period"].transform("max")
         t = t[t["period"] == last]
     elif period is not None:
         t = t[t["period"] == period]
-    index = ["community_id"] if period is not None else ["community_id", "period"]
+    index = [Col.community_id] if period is not None else [Col.community_id, "period"]
     if values not in t.columns:
         t = t.assign(**{values: float("nan")})
     out = t.pivot_table(index=index, columns="metric_id", values=values, aggfunc="first", dropna=False)

@@ -26,13 +26,13 @@ from commlab.analysis.features import ACTIVITY_EXCLUDED, tidy_features
 from commlab.analysis.highvalue import speed_score
 from commlab.analysis.network import DEFAULT_KINDS, build_graph, graph_measures, jaccard, main_core
 from commlab.data import schema as S
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.instant import as_utc
 
 __all__ = ["naive_member_features", "naive_metrics", "naive_rfm", "naive_activity_summary",
            "naive_daily_activity", "naive_weekday_hour", "NAIVE_METRICS"]
 
-K = ["community_id", "member_id"]
+K = [Col.community_id, Col.member_id]
 DAY = pd.Timedelta(days=1)
 #: Features in days that are real numbers, not counts.
 _INT_UNITS_EXCEPT_FLOATS = frozenset({"tenure_days", "observed_days", "recency_days"})
@@ -72,27 +72,27 @@ def naive_member_features(events: pd.DataFrame, members: pd.DataFrame, *, as_of,
         ``community_id, member_id`` and every feature id, sorted by community and member.
     """
     T = as_utc(as_of)
-    ev_all = _ids(events[events["ts"] <= T], ["community_id", "member_id", "event_type", "target_member_id"])
-    m = _ids(members[members["joined_at"] <= T], ["community_id", "member_id", "role"])
-    m = m[["community_id", "member_id", "joined_at", "left_at", "role"]].copy()
+    ev_all = _ids(events[events["ts"] <= T], [Col.community_id, Col.member_id, "event_type", "target_member_id"])
+    m = _ids(members[members["joined_at"] <= T], [Col.community_id, Col.member_id, "role"])
+    m = m[[Col.community_id, Col.member_id, "joined_at", "left_at", "role"]].copy()
     m["is_staff"] = m["role"].isin(staff_roles).fillna(False).astype(bool)
-    first = ev_all.groupby("community_id")["ts"].min().rename("first_ts")
-    m = m.merge(first, left_on="community_id", right_index=True, how="left")
+    first = ev_all.groupby(Col.community_id)["ts"].min().rename("first_ts")
+    m = m.merge(first, left_on=Col.community_id, right_index=True, how="left")
     start = m["joined_at"].where(m["first_ts"].isna() | (m["first_ts"] <= m["joined_at"]), m["first_ts"])
     m["observed_days"] = _days(T - start)
 
     e = ev_all[~ev_all["event_type"].isin(ACTIVITY_EXCLUDED)].copy()
-    e["target"] = e["target_member_id"].where(e["target_member_id"] != e["member_id"])
+    e["target"] = e["target_member_id"].where(e["target_member_id"] != e[Col.member_id])
     e["amount"] = e["amount"].astype("float64") if "amount" in e else np.nan
     staff_of = m.set_index(K)["is_staff"]
     own = e.merge(m[[*K, "joined_at"]], on=K, how="inner")
-    tkey = pd.MultiIndex.from_arrays([own["community_id"], own["target"]])
+    tkey = pd.MultiIndex.from_arrays([own[Col.community_id], own["target"]])
     own["target_is_staff"] = staff_of.reindex(tkey).to_numpy(dtype=object) == True  # noqa: E712
     own["day"] = own["ts"].dt.floor("D")
     own["week"] = own["day"] - pd.to_timedelta(own["day"].dt.day_of_week, unit="D")
     is_inter = own["event_type"].isin(INTER)
     flags = pd.DataFrame({
-        "community_id": own["community_id"], "member_id": own["member_id"],
+        Col.community_id: own[Col.community_id], Col.member_id: own[Col.member_id],
         "ugc": own["event_type"].isin(CONTENT),
         "replies_given": (own["event_type"] == "reply") & own["target"].notna(),
         "inter_out": is_inter & own["target"].notna(),
@@ -114,25 +114,25 @@ def naive_member_features(events: pd.DataFrame, members: pd.DataFrame, *, as_of,
     o["partners_out"] = own[is_inter].groupby(K)["target"].nunique()
 
     inc = e[e["target"].notna() & e["event_type"].isin(INTER)].copy()
-    skey = pd.MultiIndex.from_arrays([inc["community_id"], inc["member_id"]])
+    skey = pd.MultiIndex.from_arrays([inc[Col.community_id], inc[Col.member_id]])
     inc["source_is_staff"] = staff_of.reindex(skey).to_numpy(dtype=object) == True  # noqa: E712
     inc["is_reply"] = inc["event_type"] == "reply"
     inc["is_reaction"] = inc["event_type"] == "reaction"
-    gi = inc.groupby(["community_id", "target"])
+    gi = inc.groupby([Col.community_id, "target"])
     i = pd.DataFrame({
         "replies_received": gi["is_reply"].sum(),
         "reactions_received": gi["is_reaction"].sum(),
-        "partners_in": gi["member_id"].nunique(),
+        "partners_in": gi[Col.member_id].nunique(),
         "inter_in": gi.size(),
         "inter_in_staff": gi["source_is_staff"].sum(),
     })
     i.index = i.index.set_names(K)
 
-    p = e.loc[e["event_type"].isin(INTER) & e["target"].notna(), ["community_id", "member_id", "target"]]
-    q = e.loc[(e["event_type"] == "reply") & e["target"].notna(), ["community_id", "member_id", "target"]]
+    p = e.loc[e["event_type"].isin(INTER) & e["target"].notna(), [Col.community_id, Col.member_id, "target"]]
+    q = e.loc[(e["event_type"] == "reply") & e["target"].notna(), [Col.community_id, Col.member_id, "target"]]
     p, q = p.drop_duplicates(), q.drop_duplicates()
-    back = p.merge(q.rename(columns={"member_id": "target", "target": "member_id"}),
-                   on=["community_id", "member_id", "target"], how="inner")
+    back = p.merge(q.rename(columns={Col.member_id: "target", "target": Col.member_id}),
+                   on=[Col.community_id, Col.member_id, "target"], how="inner")
     r = back.groupby(K).size().rename("reciprocated")
 
     out = m.set_index(K).join(o, how="left").join(i, how="left").join(r, how="left")
@@ -179,16 +179,16 @@ class _Data:
     def __init__(self, communities: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, T: pd.Timestamp,
                  staff_roles: tuple[str, ...] = STAFF_ROLES):
         self.T = T
-        self.comm = _ids(communities, ["community_id"])
-        self.ids = sorted(self.comm["community_id"].astype(str))
-        roles = _ids(members, ["community_id", "member_id", "role"])
+        self.comm = _ids(communities, [Col.community_id])
+        self.ids = sorted(self.comm[Col.community_id].astype(str))
+        roles = _ids(members, [Col.community_id, Col.member_id, "role"])
         if "join_channel" not in roles:
             roles["join_channel"] = pd.Series(pd.NA, index=roles.index, dtype="string")
-        roles = roles[["community_id", "member_id", "joined_at", "left_at", "role", "join_channel"]].copy()
+        roles = roles[[Col.community_id, Col.member_id, "joined_at", "left_at", "role", "join_channel"]].copy()
         roles["is_staff"] = roles["role"].isin(staff_roles).astype(bool)
         roles["is_bot"] = (roles["role"] == "bot").astype(bool)
         self.roles = roles
-        ev = _ids(events, ["community_id", "member_id", "event_type", "target_member_id", "thread_id", "topic"])
+        ev = _ids(events, [Col.community_id, Col.member_id, "event_type", "target_member_id", "thread_id", "topic"])
         for c in ("thread_id", "topic", "target_member_id", "category", "platform"):
             if c not in ev:
                 ev[c] = pd.Series(pd.NA, index=ev.index, dtype="string")
@@ -203,7 +203,7 @@ class _Data:
         left = roles["left_at"]
         self.present = roles[~roles["is_staff"] & (roles["joined_at"] <= T) & (left.isna() | (left > T))][K]
         #: Members present per community (NaN where none).
-        self.present_n = self.series(self.present.groupby("community_id").size())
+        self.present_n = self.series(self.present.groupby(Col.community_id).size())
         #: Group size ``n`` per metric id (filled by the metric families).
         self.n: dict[str, pd.Series] = {}
 
@@ -214,7 +214,7 @@ class _Data:
         """Share of present members whose (community, member) is in ``flagged``."""
         f = flagged[K].drop_duplicates().assign(flag=1.0)
         x = self.present.merge(f, on=K, how="left")
-        return self.series(x["flag"].fillna(0.0).groupby(x["community_id"]).mean())
+        return self.series(x["flag"].fillna(0.0).groupby(x[Col.community_id]).mean())
 
     def trailing(self, frame: pd.DataFrame, days: int, upto: int = 0) -> pd.DataFrame:
         return frame[(frame["ts"] > self.T - days * DAY) & (frame["ts"] <= self.T - upto * DAY)]
@@ -222,28 +222,28 @@ class _Data:
 
 def _m_size(d: _Data) -> dict[str, pd.Series]:
     out: dict[str, pd.Series] = {}
-    out["members"] = d.series(d.present.groupby("community_id").size()).fillna(0.0)
+    out["members"] = d.series(d.present.groupby(Col.community_id).size()).fillna(0.0)
     act_m = d.act[~d.act["is_staff"]]
     for n in (7, 30):
         out[f"active_share_{n}d"] = d.member_share(d.trailing(act_m, n))
         d.n[f"active_share_{n}d"] = d.present_n
     t30 = d.trailing(act_m, 30).copy()
     t30["day"] = np.floor(_days(d.T - t30["ts"]))
-    dd = t30[["community_id", "member_id", "day"]].drop_duplicates()
-    g = dd.groupby("community_id")
-    out["stickiness"] = d.series(g.size() / 30.0 / g["member_id"].nunique())
-    d.n["stickiness"] = d.series(g["member_id"].nunique())
+    dd = t30[[Col.community_id, Col.member_id, "day"]].drop_duplicates()
+    g = dd.groupby(Col.community_id)
+    out["stickiness"] = d.series(g.size() / 30.0 / g[Col.member_id].nunique())
+    d.n["stickiness"] = d.series(g[Col.member_id].nunique())
     c30 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 30).copy()
     c30["day"] = np.floor(_days(d.T - c30["ts"]))
-    out["content_days_share"] = d.series(c30.groupby("community_id")["day"].nunique() / 30.0)
-    d.n["content_days_share"] = d.series(c30.groupby("community_id")["member_id"].nunique())
+    out["content_days_share"] = d.series(c30.groupby(Col.community_id)["day"].nunique() / 30.0)
+    d.n["content_days_share"] = d.series(c30.groupby(Col.community_id)[Col.member_id].nunique())
     recent = d.trailing(d.act, 30)[K].drop_duplicates().assign(recent=True)
     z = d.present.merge(d.roles[[*K, "joined_at"]], on=K).merge(recent, on=K, how="left")
     z["v"] = ((z["joined_at"] <= d.T - 30 * DAY) & z["recent"].isna()).astype(float)
-    out["zombie_share"] = d.series(z.groupby("community_id")["v"].mean())
+    out["zombie_share"] = d.series(z.groupby(Col.community_id)["v"].mean())
     spoke = d.ev[d.ev["event_type"].isin(CONTENT)][K].drop_duplicates().assign(spoke=True)
     lz = d.present.merge(spoke, on=K, how="left")
-    out["lurker_share"] = d.series(lz["spoke"].isna().astype(float).groupby(lz["community_id"]).mean())
+    out["lurker_share"] = d.series(lz["spoke"].isna().astype(float).groupby(lz[Col.community_id]).mean())
     d.n["zombie_share"] = d.n["lurker_share"] = d.present_n
     return out
 
@@ -260,7 +260,7 @@ def _m_participation(d: _Data) -> dict[str, pd.Series]:
     x = _content_per_present(d)
     gini, tiers = {}, {"top1": {}, "next9": {}, "rest": {}}
     sizes: dict[str, dict[str, float]] = {"top1": {}, "next9": {}, "rest": {}}
-    for cid, g in x.groupby("community_id"):
+    for cid, g in x.groupby(Col.community_id):
         v = np.sort(g["x"].to_numpy())
         n, tot = len(v), v.sum()
         gini[cid] = 2.0 * (np.arange(1, n + 1) * v).sum() / (n * tot) - (n + 1.0) / n if tot > 0 else np.nan
@@ -280,12 +280,12 @@ def _m_participation(d: _Data) -> dict[str, pd.Series]:
     out["core_share"] = d.member_share(weeks[weeks >= 3].reset_index())
     d.n["core_share"] = d.present_n
     content = d.ev[d.ev["event_type"].isin(CONTENT)]
-    out["ugc_share"] = d.series((~content["is_staff"]).astype(float).groupby(content["community_id"]).mean())
-    authors = content["member_id"].where(~content["is_staff"])
-    d.n["ugc_share"] = d.series(authors.groupby(content["community_id"]).nunique())
+    out["ugc_share"] = d.series((~content["is_staff"]).astype(float).groupby(content[Col.community_id]).mean())
+    authors = content[Col.member_id].where(~content["is_staff"])
+    d.n["ugc_share"] = d.series(authors.groupby(content[Col.community_id]).nunique())
     cab = {}
-    for cid, g in content[~content["is_bot"]].groupby("community_id"):
-        v = np.sort(g.groupby("member_id").size().to_numpy())[::-1].astype(float)
+    for cid, g in content[~content["is_bot"]].groupby(Col.community_id):
+        v = np.sort(g.groupby(Col.member_id).size().to_numpy())[::-1].astype(float)
         cab[cid] = float(np.argmax(2 * np.cumsum(v) >= v.sum()) + 1)
     out["contributor_absence_factor"] = d.series(cab)
     return out
@@ -294,36 +294,36 @@ def _m_participation(d: _Data) -> dict[str, pd.Series]:
 def _m_response(d: _Data) -> dict[str, pd.Series]:
     ev = d.ev
     posts = ev[(ev["event_type"] == "post") & ~ev["is_staff"] & ev["thread_id"].notna()]
-    posts = posts[["community_id", "member_id", "thread_id", "ts"]].drop_duplicates()
-    posts = posts.rename(columns={"member_id": "poster", "ts": "post_ts"})
+    posts = posts[[Col.community_id, Col.member_id, "thread_id", "ts"]].drop_duplicates()
+    posts = posts.rename(columns={Col.member_id: "poster", "ts": "post_ts"})
     rep = ev[(ev["event_type"] == "reply") & ~ev["is_bot"] & ev["thread_id"].notna()]
-    rep = rep[["community_id", "thread_id", "member_id", "ts", "is_staff"]]
-    j = posts.merge(rep, on=["community_id", "thread_id"], how="inner")
-    j = j[(j["member_id"] != j["poster"]) & (j["ts"] > j["post_ts"])]
-    j = j.sort_values("ts", kind="stable").drop_duplicates(["community_id", "poster", "thread_id", "post_ts"])
-    f = posts.merge(j[["community_id", "poster", "thread_id", "post_ts", "ts", "is_staff"]],
-                    on=["community_id", "poster", "thread_id", "post_ts"], how="left")
+    rep = rep[[Col.community_id, "thread_id", Col.member_id, "ts", "is_staff"]]
+    j = posts.merge(rep, on=[Col.community_id, "thread_id"], how="inner")
+    j = j[(j[Col.member_id] != j["poster"]) & (j["ts"] > j["post_ts"])]
+    j = j.sort_values("ts", kind="stable").drop_duplicates([Col.community_id, "poster", "thread_id", "post_ts"])
+    f = posts.merge(j[[Col.community_id, "poster", "thread_id", "post_ts", "ts", "is_staff"]],
+                    on=[Col.community_id, "poster", "thread_id", "post_ts"], how="left")
     f["answered"] = f["ts"].notna()
     f["by_staff"] = f["is_staff"].astype("boolean").fillna(False).astype(bool)
     f["hours"] = (f["ts"] - f["post_ts"]).dt.total_seconds() / 3600.0
-    g = f.groupby("community_id")
+    g = f.groupby(Col.community_id)
     posters = g["poster"].nunique()
     answered = f[f["answered"]]
     for mid in ("response_rate", "response_rate_staff", "response_rate_members", "problem_solving"):
         d.n[mid] = d.series(posters)
-    d.n["median_first_response_hours"] = d.series(answered.groupby("community_id")["poster"].nunique()
+    d.n["median_first_response_hours"] = d.series(answered.groupby(Col.community_id)["poster"].nunique()
                                                   .reindex(posters.index, fill_value=0))
     for mid, who in (("staff", answered["by_staff"]), ("members", ~answered["by_staff"])):
         d.n[f"median_first_response_hours_{mid}"] = d.series(
-            answered[who].groupby("community_id")["poster"].nunique().reindex(posters.index, fill_value=0))
+            answered[who].groupby(Col.community_id)["poster"].nunique().reindex(posters.index, fill_value=0))
     return {
         "response_rate": d.series(g["answered"].mean()),
-        "response_rate_staff": d.series((f["answered"] & f["by_staff"]).groupby(f["community_id"]).mean()),
-        "response_rate_members": d.series((f["answered"] & ~f["by_staff"]).groupby(f["community_id"]).mean()),
+        "response_rate_staff": d.series((f["answered"] & f["by_staff"]).groupby(f[Col.community_id]).mean()),
+        "response_rate_members": d.series((f["answered"] & ~f["by_staff"]).groupby(f[Col.community_id]).mean()),
         "median_first_response_hours": d.series(g["hours"].median()),
-        "median_first_response_hours_staff": d.series(f[f["by_staff"]].groupby("community_id")["hours"].median()),
+        "median_first_response_hours_staff": d.series(f[f["by_staff"]].groupby(Col.community_id)["hours"].median()),
         "median_first_response_hours_members": d.series(
-            f[f["answered"] & ~f["by_staff"]].groupby("community_id")["hours"].median()),
+            f[f["answered"] & ~f["by_staff"]].groupby(Col.community_id)["hours"].median()),
     }
 
 
@@ -341,15 +341,15 @@ def _m_retention(d: _Data) -> dict[str, pd.Series]:
     for n in (30, 60, 90):
         coh = r[(r["joined_at"] > d.T - (n + 30) * DAY) & (r["joined_at"] <= d.T - n * DAY)].reset_index(drop=True)
         coh = coh.assign(kept=_kept(d, coh, n - 30, n).to_numpy())
-        out[f"retention_{n}d"] = d.series(coh.groupby("community_id")["kept"].mean())
-        d.n[f"retention_{n}d"] = d.series(coh.groupby("community_id").size())
+        out[f"retention_{n}d"] = d.series(coh.groupby(Col.community_id)["kept"].mean())
+        d.n[f"retention_{n}d"] = d.series(coh.groupby(Col.community_id).size())
     surv, floor_ = {}, {}
     act_m = d.act[~d.act["is_staff"]]
     for row in d.comm.itertuples(index=False):
         cid, created = str(row.community_id), row.created_at
-        a = act_m[(act_m["community_id"] == cid) & (act_m["ts"] >= created) & (act_m["ts"] < created + 365 * DAY)]
+        a = act_m[(act_m[Col.community_id] == cid) & (act_m["ts"] >= created) & (act_m["ts"] < created + 365 * DAY)]
         day = np.floor(_days(a["ts"] - created)).astype(int) + 1
-        dau = a.assign(day=day).groupby("day")["member_id"].nunique()
+        dau = a.assign(day=day).groupby("day")[Col.member_id].nunique()
         if created + 30 * DAY <= d.T:
             early = dau[dau.index <= 3].sum() / 3.0 if (dau.index <= 3).any() else np.nan
             late = dau[(dau.index >= 4) & (dau.index <= 30)].sum() / 27.0
@@ -372,30 +372,30 @@ def _m_money(d: _Data) -> dict[str, pd.Series]:
     out["buyer_share"] = d.member_share(buys)
     d.n["buyer_share"] = d.n["referral_rate"] = d.present_n
     d.n["revenue_per_member"] = d.present_n.fillna(0.0)
-    present_n = d.present.groupby("community_id").size().reindex(d.ids)
-    rev = buys.groupby("community_id")["amount"].sum().reindex(d.ids).fillna(0.0)
+    present_n = d.present.groupby(Col.community_id).size().reindex(d.ids)
+    rev = buys.groupby(Col.community_id)["amount"].sum().reindex(d.ids).fillna(0.0)
     out["revenue_per_member"] = d.series(rev / present_n.where(present_n > 0))
     purchases = d.ev[d.ev["event_type"] == "purchase"]
     n_buys = purchases.assign(day=purchases["ts"].dt.floor("D")).groupby(K)["day"].nunique()  # distinct UTC days
     buyers = buys[K].drop_duplicates()
     rep = (n_buys.reindex(pd.MultiIndex.from_frame(buyers)).to_numpy() >= 2).astype(float)
-    out["repeat_purchase_rate"] = d.series(pd.Series(rep).groupby(buyers["community_id"].to_numpy()).mean())
-    d.n["repeat_purchase_rate"] = d.series(buyers.groupby("community_id").size())
+    out["repeat_purchase_rate"] = d.series(pd.Series(rep).groupby(buyers[Col.community_id].to_numpy()).mean())
+    d.n["repeat_purchase_rate"] = d.series(buyers.groupby(Col.community_id).size())
     out["referral_rate"] = d.member_share(ev[ev["event_type"] == "referral"])
     a = d.act[~d.act["is_staff"]]
-    done = (a["event_type"] == "course_complete").groupby([a["community_id"], a["member_id"]]).max()
+    done = (a["event_type"] == "course_complete").groupby([a[Col.community_id], a[Col.member_id]]).max()
     out["completion_rate"] = d.series(done.astype(float).groupby(level=0).mean())
     d.n["completion_rate"] = d.series(done.groupby(level=0).size())
     att = ev[ev["event_type"] == "event_attend"].copy()
     att["d"] = att["ts"].dt.floor("D")
-    days = att.groupby(["community_id", "d"])["member_id"].nunique()
+    days = att.groupby([Col.community_id, "d"])[Col.member_id].nunique()
     days = days[days >= 3].reset_index()
     days = days[days["d"] + 8 * DAY <= d.T]
     for mid, kinds in (("event_lift", CONTENT), ("event_purchase_lift", ["purchase"])):
         src = d.ev_any[~d.ev_any["is_staff"] & d.ev_any["event_type"].isin(kinds)]
         vals = {}
-        for cid, g in days.groupby("community_id"):
-            ts = np.sort(src.loc[src["community_id"] == cid, "ts"].dt.tz_convert(None).to_numpy("datetime64[ns]"))
+        for cid, g in days.groupby(Col.community_id):
+            ts = np.sort(src.loc[src[Col.community_id] == cid, "ts"].dt.tz_convert(None).to_numpy("datetime64[ns]"))
             after = before = 0
             for day in g["d"]:
                 dd = day.tz_convert(None).to_datetime64().astype("datetime64[ns]")
@@ -409,23 +409,23 @@ def _m_money(d: _Data) -> dict[str, pd.Series]:
 
 def _edges(d: _Data, ev: pd.DataFrame, *, staff_filter: bool = False) -> pd.DataFrame:
     e = ev[ev["event_type"].isin(DEFAULT_KINDS) & ev["target_member_id"].notna()
-           & (ev["target_member_id"] != ev["member_id"]) & ~ev["is_bot"]]
+           & (ev["target_member_id"] != ev[Col.member_id]) & ~ev["is_bot"]]
     t = d.roles[[*K, "is_staff", "is_bot"]].rename(
-        columns={"member_id": "target_member_id", "is_staff": "t_staff", "is_bot": "t_bot"})
-    e = e.merge(t, on=["community_id", "target_member_id"], how="left")
+        columns={Col.member_id: "target_member_id", "is_staff": "t_staff", "is_bot": "t_bot"})
+    e = e.merge(t, on=[Col.community_id, "target_member_id"], how="left")
     e["t_staff"] = e["t_staff"].astype("boolean").fillna(False).astype(bool)
     e["t_bot"] = e["t_bot"].astype("boolean").fillna(False).astype(bool)
     e = e[~e["t_bot"]]
     if staff_filter:
         e = e[~e["is_staff"] & ~e["t_staff"]]
-    return (e.groupby(["community_id", "member_id", "target_member_id"])
+    return (e.groupby([Col.community_id, Col.member_id, "target_member_id"])
             .agg(weight=("ts", "size"), source_staff=("is_staff", "any"), target_staff=("t_staff", "any"))
-            .reset_index().rename(columns={"member_id": "source", "target_member_id": "target"}))
+            .reset_index().rename(columns={Col.member_id: "source", "target_member_id": "target"}))
 
 
 def _m_network(d: _Data) -> dict[str, pd.Series]:
     edges = _edges(d, d.ev)
-    by = {cid: g for cid, g in edges.groupby("community_id")}
+    by = {cid: g for cid, g in edges.groupby(Col.community_id)}
     rows = {cid: graph_measures(build_graph(by.get(cid, edges.iloc[:0]))) for cid in d.ids}
     net = pd.DataFrame(rows).T
     out = {c: d.series(net[c]) for c in ("density", "reciprocity", "avg_clustering", "degree_centralization",
@@ -433,34 +433,34 @@ def _m_network(d: _Data) -> dict[str, pd.Series]:
                                          "hub_interaction_share", "fan_hub_share", "member_to_member_share",
                                          "fan_hub_centralization")}
     now, before = _edges(d, d.trailing(d.ev, 30)), _edges(d, d.trailing(d.ev, 60, 30))
-    core = lambda e, cid: main_core(build_graph(e[e["community_id"] == cid]) if len(e) else nx.DiGraph())  # noqa: E731
+    core = lambda e, cid: main_core(build_graph(e[e[Col.community_id] == cid]) if len(e) else nx.DiGraph())  # noqa: E731
     out["kcore_stability"] = d.series({cid: jaccard(core(now, cid), core(before, cid)) for cid in d.ids})
     out["economy_index"] = d.series({cid: economy_index(out["member_to_member_share"][cid],
                                                         out["fan_hub_centralization"][cid]) for cid in d.ids})
     und = edges.assign(a=np.minimum(edges["source"], edges["target"]), b=np.maximum(edges["source"], edges["target"]))
-    pairs = und.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
-    out["repeated_ties_share"] = d.series((pairs["weight"] >= 2).astype(float).groupby(pairs["community_id"]).mean())
+    pairs = und.groupby([Col.community_id, "a", "b"])["weight"].sum().reset_index()
+    out["repeated_ties_share"] = d.series((pairs["weight"] >= 2).astype(float).groupby(pairs[Col.community_id]).mean())
     d.n["repeated_ties_share"] = _pair_accounts(d, pairs)
     pe = _edges(d, d.ev, staff_filter=True)
     pe = pe.assign(a=np.minimum(pe["source"], pe["target"]), b=np.maximum(pe["source"], pe["target"]))
-    pp = pe.groupby(["community_id", "a", "b"])["weight"].sum().reset_index()
-    out["peer_tie_strength"] = d.series(pp.groupby("community_id")["weight"].mean())
+    pp = pe.groupby([Col.community_id, "a", "b"])["weight"].sum().reset_index()
+    out["peer_tie_strength"] = d.series(pp.groupby(Col.community_id)["weight"].mean())
     d.n["peer_tie_strength"] = _pair_accounts(d, pp)
-    tags = d.ev[d.ev["event_type"].isin(CONTENT) & d.ev["topic"].notna()][["community_id", "member_id", "topic"]]
+    tags = d.ev[d.ev["event_type"].isin(CONTENT) & d.ev["topic"].notna()][[Col.community_id, Col.member_id, "topic"]]
     tags = tags.assign(tag=tags["topic"].str.split(";")).explode("tag")
     tags["tag"] = tags["tag"].str.strip()
     tags = tags[tags["tag"] != ""]
-    cnt = tags.groupby(["community_id", "tag"]).size().astype(float)
+    cnt = tags.groupby([Col.community_id, "tag"]).size().astype(float)
     out["vertical_focus"] = d.series((cnt**2).groupby(level=0).sum() / cnt.groupby(level=0).sum() ** 2)
-    d.n["vertical_focus"] = d.series(tags.groupby("community_id")["member_id"].nunique())
+    d.n["vertical_focus"] = d.series(tags.groupby(Col.community_id)[Col.member_id].nunique())
     return out
 
 
 def _pair_accounts(d: _Data, pairs: pd.DataFrame) -> pd.Series:
     """Distinct accounts at either end of undirected ``pairs`` (``community_id, a, b``), per community."""
-    ends = pd.concat([pairs[["community_id", "a"]].set_axis(["community_id", "m"], axis=1),
-                      pairs[["community_id", "b"]].set_axis(["community_id", "m"], axis=1)])
-    return d.series(ends.groupby("community_id")["m"].nunique())
+    ends = pd.concat([pairs[[Col.community_id, "a"]].set_axis([Col.community_id, "m"], axis=1),
+                      pairs[[Col.community_id, "b"]].set_axis([Col.community_id, "m"], axis=1)])
+    return d.series(ends.groupby(Col.community_id)["m"].nunique())
 
 
 def _m_practices(d: _Data) -> dict[str, pd.Series]:
@@ -474,68 +474,69 @@ def _m_practices(d: _Data) -> dict[str, pd.Series]:
         r = roles[~roles["is_staff"] & (roles["joined_at"] <= t) & (roles["left_at"].isna() | (roles["left_at"] > t))]
         r = r[K].merge(first, on=K, how="left")
         lurk = (r["fc"].isna() | (r["fc"] > t)).astype(float)
-        shares.append((lurk.groupby(r["community_id"]).mean(), r.groupby("community_id").size()))
+        shares.append((lurk.groupby(r[Col.community_id]).mean(), r.groupby(Col.community_id).size()))
     out["lurker_share_change_30d"] = d.series(shares[0][0] - shares[1][0])
     d.n["lurker_share_change_30d"] = d.series(shares[0][1].where(shares[1][1].reindex(shares[0][1].index).notna()))
 
     def event_days(since: pd.Timestamp) -> pd.DataFrame:
         e = d.ev_any[(d.ev_any["ts"] > since) & (d.ev_any["ts"] <= T)]
         e = e[e["event_type"].isin(["event", "event_attend"])].assign(d=lambda f: f["ts"].dt.floor("D"))
-        held = e[e["event_type"] == "event"].groupby(["community_id", "d"]).size()
-        att = e[(e["event_type"] == "event_attend") & ~e["is_staff"]].groupby(["community_id", "d"])["member_id"]
+        held = e[e["event_type"] == "event"].groupby([Col.community_id, "d"]).size()
+        att = e[(e["event_type"] == "event_attend") & ~e["is_staff"]].groupby([Col.community_id, "d"])[Col.member_id]
         a = att.nunique()
         days = held.index.union(a[a >= 3].index)
         return pd.DataFrame({"a": a.reindex(days).fillna(0).to_numpy()}, index=days).reset_index()
 
     rhythm = event_days(T - 180 * DAY)
     cv = {}
-    for cid, g in rhythm.groupby("community_id"):
+    for cid, g in rhythm.groupby(Col.community_id):
         gaps = np.diff(np.sort(g["d"].dt.tz_convert(None).to_numpy()).astype("datetime64[D]").astype("int64"))
         gaps = gaps.astype(float)
         if len(gaps) >= 2:
             cv[cid] = float(gaps.std() / gaps.mean())
     out["event_gap_cv"] = d.series(cv)
     days = event_days(pd.Timestamp("1000-01-01", tz="UTC"))
-    att_sum = days.groupby("community_id")["a"].sum()
-    out["event_attendance_rate"] = d.series(att_sum / (days.groupby("community_id").size() * d.present_n.reindex(
+    att_sum = days.groupby(Col.community_id)["a"].sum()
+    out["event_attendance_rate"] = d.series(att_sum / (days.groupby(Col.community_id).size() * d.present_n.reindex(
         att_sum.index)))
     d.n["event_attendance_rate"] = d.series(d.present_n.reindex(att_sum.index))
     # check-ins: (member, day counted back from T) over the last 30 days, members present at T
     ck = ev[ev["event_type"] == "checkin"]
-    ritual = ck.groupby("community_id").size().index
+    ritual = ck.groupby(Col.community_id).size().index
     c30 = d.trailing(ck, 30).assign(day=lambda f: np.floor(_days(T - f["ts"])))
     c30 = c30.merge(d.present, on=K)[[*K, "day"]].drop_duplicates()
-    k = c30.groupby("community_id").size().reindex(ritual).fillna(0)
+    k = c30.groupby(Col.community_id).size().reindex(ritual).fillna(0)
     pn = d.present_n.reindex(ritual)
     out["checkin_rate"] = d.series(k / (pn * 30.0))
     d.n["checkin_rate"] = d.series(pn)
     held = ev[ev["event_type"] == "event"]
-    out["member_hosted_events_share"] = d.series((~held["is_staff"]).astype(float).groupby(held["community_id"]).mean())
-    d.n["member_hosted_events_share"] = d.series(held["member_id"].where(~held["is_staff"]).groupby(
-        held["community_id"]).nunique())
+    out["member_hosted_events_share"] = d.series(
+        (~held["is_staff"]).astype(float).groupby(held[Col.community_id]).mean())
+    d.n["member_hosted_events_share"] = d.series(held[Col.member_id].where(~held["is_staff"]).groupby(
+        held[Col.community_id]).nunique())
     # rewards: receivers' events in the 7 days after and before each reward
     rw = ev[ev["event_type"] == "reward"]
-    rw = rw.assign(m=rw["target_member_id"].fillna(rw["member_id"]).astype("string"))
-    rw = rw[rw["ts"] + 7 * DAY <= T][["community_id", "m", "ts"]].drop_duplicates()
-    staff = roles.loc[roles["is_staff"], K].rename(columns={"member_id": "m"}).assign(_s=True)
-    rw = rw.merge(staff, on=["community_id", "m"], how="left")
+    rw = rw.assign(m=rw["target_member_id"].fillna(rw[Col.member_id]).astype("string"))
+    rw = rw[rw["ts"] + 7 * DAY <= T][[Col.community_id, "m", "ts"]].drop_duplicates()
+    staff = roles.loc[roles["is_staff"], K].rename(columns={Col.member_id: "m"}).assign(_s=True)
+    rw = rw.merge(staff, on=[Col.community_id, "m"], how="left")
     rw = rw[rw["_s"].isna()]
     acts = d.ev_any[~d.ev_any["event_type"].isin(["join", "leave", "reward"])]
     for mid, kinds in (("reward_activity_lift", None), ("reward_purchase_lift", ["purchase"])):
         src = acts if kinds is None else acts[acts["event_type"].isin(kinds)]
-        x = rw.merge(src[K + ["ts"]].rename(columns={"member_id": "m", "ts": "t"}), on=["community_id", "m"])
-        after = x[(x["t"] > x["ts"]) & (x["t"] <= x["ts"] + 7 * DAY)].groupby("community_id").size()
-        before = x[(x["t"] >= x["ts"] - 7 * DAY) & (x["t"] < x["ts"])].groupby("community_id").size()
-        got = rw.groupby("community_id").size().index
+        x = rw.merge(src[K + ["ts"]].rename(columns={Col.member_id: "m", "ts": "t"}), on=[Col.community_id, "m"])
+        after = x[(x["t"] > x["ts"]) & (x["t"] <= x["ts"] + 7 * DAY)].groupby(Col.community_id).size()
+        before = x[(x["t"] >= x["ts"] - 7 * DAY) & (x["t"] < x["ts"])].groupby(Col.community_id).size()
+        got = rw.groupby(Col.community_id).size().index
         a, b = after.reindex(got).fillna(0), before.reindex(got).fillna(0)
         out[mid] = d.series(a / b.where(b > 0))
-        d.n[mid] = d.series(rw.groupby("community_id")["m"].nunique())
+        d.n[mid] = d.series(rw.groupby(Col.community_id)["m"].nunique())
     # zombies by join channel (at least 10 present members of the channel)
     recent = d.trailing(d.act, 30)[K].drop_duplicates().assign(recent=True)
     z = d.present.merge(roles[[*K, "joined_at", "join_channel"]], on=K).merge(recent, on=K, how="left")
     z["v"] = ((z["joined_at"] <= T - 30 * DAY) & z["recent"].isna()).astype(float)
     for ch in S.JOIN_CHANNEL.codes:
-        g = z[z["join_channel"] == ch].groupby("community_id")["v"]
+        g = z[z["join_channel"] == ch].groupby(Col.community_id)["v"]
         size = g.size()
         out[f"zombie_share_{ch}"] = d.series(g.mean()[size >= 10])
         d.n[f"zombie_share_{ch}"] = d.series(size[size >= 10].astype(float))
@@ -544,30 +545,30 @@ def _m_practices(d: _Data) -> dict[str, pd.Series]:
     known = buys[buys["category"].notna()]
     for cat in ("course", "product", "membership", "shop"):
         out[f"purchase_share_{cat}"] = d.series((known["category"] == cat).astype(float).groupby(
-            known["community_id"]).mean())
-        d.n[f"purchase_share_{cat}"] = d.series(known.groupby("community_id")["member_id"].nunique())
+            known[Col.community_id]).mean())
+        d.n[f"purchase_share_{cat}"] = d.series(known.groupby(Col.community_id)[Col.member_id].nunique())
     ms = buys[buys["category"] == "membership"].groupby(K)["ts"].agg(["min", "size"]).reset_index()
     ms = ms[ms["min"] <= T - 365 * DAY]
-    out["membership_renewal_rate"] = d.series((ms["size"] >= 2).astype(float).groupby(ms["community_id"]).mean())
-    d.n["membership_renewal_rate"] = d.series(ms.groupby("community_id").size())
+    out["membership_renewal_rate"] = d.series((ms["size"] >= 2).astype(float).groupby(ms[Col.community_id]).mean())
+    d.n["membership_renewal_rate"] = d.series(ms.groupby(Col.community_id).size())
     # core members' replies, members' moderation
     c28 = d.trailing(d.ev[d.ev["event_type"].isin(CONTENT) & ~d.ev["is_staff"]], 28).copy()
     c28["wk"] = np.floor((T - c28["ts"]).dt.total_seconds() / 604800)
     weeks = c28[[*K, "wk"]].drop_duplicates().groupby(K).size()
     core = weeks[weeks >= 3].reset_index()[K].merge(d.present, on=K).assign(core=True)
     rep = ev[(ev["event_type"] == "reply") & ~ev["is_bot"]].merge(core, on=K, how="left")
-    out["core_reply_share"] = d.series(rep["core"].notna().astype(float).groupby(rep["community_id"]).mean())
-    d.n["core_reply_share"] = d.series(rep["member_id"].where(rep["core"].notna()).groupby(
-        rep["community_id"]).nunique())
+    out["core_reply_share"] = d.series(rep["core"].notna().astype(float).groupby(rep[Col.community_id]).mean())
+    d.n["core_reply_share"] = d.series(rep[Col.member_id].where(rep["core"].notna()).groupby(
+        rep[Col.community_id]).nunique())
     mod = ev[(ev["event_type"] == "moderation") & ~ev["is_bot"]]
-    out["member_moderation_share"] = d.series((~mod["is_staff"]).astype(float).groupby(mod["community_id"]).mean())
-    d.n["member_moderation_share"] = d.series(mod["member_id"].where(~mod["is_staff"]).groupby(
-        mod["community_id"]).nunique())
+    out["member_moderation_share"] = d.series((~mod["is_staff"]).astype(float).groupby(mod[Col.community_id]).mean())
+    d.n["member_moderation_share"] = d.series(mod[Col.member_id].where(~mod["is_staff"]).groupby(
+        mod[Col.community_id]).nunique())
     # main platform: the event's platform, else the community's primary one
     a = d.act[~d.act["is_staff"]]
-    primary = d.comm.set_index("community_id")["platform"].astype("string")
-    pf = a["platform"].astype("string").fillna(a["community_id"].map(primary))
-    k = a.groupby([a["community_id"], pf]).size()
+    primary = d.comm.set_index(Col.community_id)["platform"].astype("string")
+    pf = a["platform"].astype("string").fillna(a[Col.community_id].map(primary))
+    k = a.groupby([a[Col.community_id], pf]).size()
     out["main_platform_share"] = d.series(k.groupby(level=0).max() / k.groupby(level=0).sum())
     return out
 
@@ -618,11 +619,11 @@ def naive_metrics(communities: pd.DataFrame, members: pd.DataFrame, events: pd.D
                                                    vals["avg_clustering"][c]) for c in d.ids})
     keep = metrics if metrics is not None else list(vals)
     nan = d.series({})
-    rows = [pd.DataFrame({"community_id": d.ids, "period": "all", "metric_id": mid,
+    rows = [pd.DataFrame({Col.community_id: d.ids, "period": "all", "metric_id": mid,
                           "value": vals[mid].to_numpy(dtype="float64"),
                           "n": d.n.get(mid, nan).to_numpy(dtype="float64")}) for mid in keep]
     out = pd.concat(rows, ignore_index=True)
-    for c in ("community_id", "period", "metric_id"):
+    for c in (Col.community_id, "period", "metric_id"):
         out[c] = out[c].astype("string")
     return out
 
@@ -657,7 +658,7 @@ def naive_rfm(events: pd.DataFrame, as_of: pd.Timestamp, period: str = "D") -> p
     epoch = pd.Timestamp("1970-01-05", tz="UTC")  # a Monday
     idx = ((ev["ts"].dt.tz_convert("UTC") - epoch).dt.days // step).astype("int64")
     now_idx = (now - epoch).days // step
-    p = pd.DataFrame({"community_id": ev["community_id"], "member_id": ev["member_id"], "p": idx})
+    p = pd.DataFrame({Col.community_id: ev[Col.community_id], Col.member_id: ev[Col.member_id], "p": idx})
     g = p.drop_duplicates().groupby(K)["p"].agg(["min", "max", "size"])
     return pd.DataFrame({
         "frequency": g["size"] - 1,
@@ -681,25 +682,25 @@ def naive_activity_summary(communities: pd.DataFrame, members: pd.DataFrame, eve
     m = members[(members["joined_at"] <= now) & (members["left_at"].isna() | (members["left_at"] > now))]
     is_staff = m["role"].isin(STAFF_ROLES)
     ev = _active_until(events, now)
-    key = ev["community_id"] + "\x1f" + ev["member_id"]
-    staff_keys = set(m.loc[is_staff, "community_id"] + "\x1f" + m.loc[is_staff, "member_id"])
-    member_keys = set(m.loc[~is_staff, "community_id"] + "\x1f" + m.loc[~is_staff, "member_id"])
+    key = ev[Col.community_id] + "\x1f" + ev[Col.member_id]
+    staff_keys = set(m.loc[is_staff, Col.community_id] + "\x1f" + m.loc[is_staff, Col.member_id])
+    member_keys = set(m.loc[~is_staff, Col.community_id] + "\x1f" + m.loc[~is_staff, Col.member_id])
     ev = ev[key.isin(member_keys) & ~key.isin(staff_keys)]
 
     def active(days: int) -> pd.Series:
-        return ev[ev["ts"] > now - pd.Timedelta(days=days)].groupby("community_id")["member_id"].nunique()
+        return ev[ev["ts"] > now - pd.Timedelta(days=days)].groupby(Col.community_id)[Col.member_id].nunique()
 
-    ids = pd.Index(communities["community_id"], name="community_id")
+    ids = pd.Index(communities[Col.community_id], name=Col.community_id)
     out = pd.DataFrame(index=ids)
-    out["members"] = m[~is_staff].groupby("community_id").size().reindex(ids, fill_value=0)
-    out["staff"] = m[is_staff].groupby("community_id").size().reindex(ids, fill_value=0)
+    out["members"] = m[~is_staff].groupby(Col.community_id).size().reindex(ids, fill_value=0)
+    out["staff"] = m[is_staff].groupby(Col.community_id).size().reindex(ids, fill_value=0)
     out["active_7d"] = active(7).reindex(ids, fill_value=0)
     out["active_30d"] = active(30).reindex(ids, fill_value=0)
     denom = out["members"].where(out["members"] > 0)
     out["active_share_30d"] = out["active_30d"] / denom
-    out["events"] = ev.groupby("community_id").size().reindex(ids, fill_value=0)
+    out["events"] = ev.groupby(Col.community_id).size().reindex(ids, fill_value=0)
     out["events_per_member"] = out["events"] / denom
-    content = ev[ev["event_type"].isin(CONTENT)].groupby("community_id").size()
+    content = ev[ev["event_type"].isin(CONTENT)].groupby(Col.community_id).size()
     out["content_per_member"] = content.reindex(ids, fill_value=0) / denom
     return out
 
@@ -708,8 +709,8 @@ def naive_daily_activity(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFram
     """Oracle of :func:`commlab.analysis.overview.daily_activity`."""
     ev = _active_until(events, as_utc(as_of))
     day = ev["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-    g = ev.assign(date=day).groupby(["community_id", "date"])
-    return g.agg(events=("member_id", "size"), active_members=("member_id", "nunique")).reset_index()
+    g = ev.assign(date=day).groupby([Col.community_id, "date"])
+    return g.agg(events=(Col.member_id, "size"), active_members=(Col.member_id, "nunique")).reset_index()
 
 
 def naive_weekday_hour(events: pd.DataFrame, *, as_of, tz: str) -> pd.DataFrame:

@@ -51,6 +51,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from commlab.analysis.metrics import Metric, MetricContext, register
+from commlab.data.schema import Col
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument, NotFound
 
@@ -470,7 +471,7 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
     m = t.num_rows
     if m == 0:
         return result
-    c_code, c_names = _codes(t["community_id"])
+    c_code, c_names = _codes(t[Col.community_id])
     p_code, p_names = _codes(t["period"])
     gid = c_code * len(p_names) + p_code
     order = np.argsort(gid.astype(np.uint16) if gid.max() < 2**16 else gid, kind="stable")
@@ -576,11 +577,11 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
     before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
     rows = []
-    for c, p in ctx.periods[["community_id", "period"]].itertuples(index=False):
+    for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
         key = (str(c), str(p))
         a, b = now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1]
         rows.append((c, p, jaccard(a, b)))
-    return pd.DataFrame(rows, columns=["community_id", "period", "value"])
+    return pd.DataFrame(rows, columns=[Col.community_id, "period", "value"])
 
 
 def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -> pd.DataFrame:
@@ -597,10 +598,10 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"))
     empty = graph_measures(nx.DiGraph())
     rows = []
-    for c, p in ctx.periods[["community_id", "period"]].itertuples(index=False):
+    for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
         got = measured.get((str(c), str(p)))
-        rows.append({"community_id": c, "period": p, **(empty if got is None else got[0])})
-    out = pd.DataFrame(rows, columns=["community_id", "period", *NETWORK_MEASURES])
+        rows.append({Col.community_id: c, "period": p, **(empty if got is None else got[0])})
+    out = pd.DataFrame(rows, columns=[Col.community_id, "period", *NETWORK_MEASURES])
     ctx.cache[key] = out
     return out
 
@@ -608,7 +609,7 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
 def _measure(name: str):
     def compute(ctx: MetricContext) -> pd.DataFrame:
         t = network_table(ctx)
-        return t[["community_id", "period", name]].rename(columns={name: "value"})
+        return t[[Col.community_id, "period", name]].rename(columns={name: "value"})
 
     compute.__name__ = f"compute_{name}"
     return compute
@@ -700,9 +701,9 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
 
     t = as_tables(data)
     every = t.frame("communities")
-    comm = every[every["community_id"].astype(str) == str(community_id)]
+    comm = every[every[Col.community_id].astype(str) == str(community_id)]
     if comm.empty:
-        raise NotFound(str(community_id), every["community_id"].astype(str), kind="community")
+        raise NotFound(str(community_id), every[Col.community_id].astype(str), kind="community")
     periods = make_periods(comm, as_of=as_of, window=None)
     if isinstance(t.events, StoredEvents):  # read this community's rows only
         t = dataclasses.replace(t, events=t.events.restrict([str(community_id)]))

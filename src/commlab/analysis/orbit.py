@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from commlab.data.schema import Col
+
 __all__ = ["DEFAULT_WEIGHTS", "LEVEL_THRESHOLDS", "LOVE_DECIMALS", "orbit_from_love", "orbit_love", "orbit_levels",
            "orbit_table"]
 
@@ -55,18 +57,18 @@ def orbit_love(
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     now = pd.Timestamp(as_of)
     # only the columns read, and each event type's weight looked up once (not per event)
-    ev = events.loc[events["ts"] <= now, ["community_id", "member_id", "ts", "event_type"]]
+    ev = events.loc[events["ts"] <= now, [Col.community_id, Col.member_id, "ts", "event_type"]]
     codes, types = pd.factorize(ev["event_type"])
     by_type = np.nan_to_num(np.array([w.get(str(t), 0.0) for t in types] + [0.0], dtype=float))  # code -1: 0
     weight = by_type[codes]
     months = np.floor((now - ev["ts"]).dt.total_seconds().to_numpy() / 86400.0 / _MONTH_DAYS)
     contrib = weight * decay ** months
     love = (
-        pd.DataFrame({"community_id": ev["community_id"], "member_id": ev["member_id"], "love": contrib})
-        .groupby(["community_id", "member_id"])["love"].sum()
+        pd.DataFrame({Col.community_id: ev[Col.community_id], Col.member_id: ev[Col.member_id], "love": contrib})
+        .groupby([Col.community_id, Col.member_id])["love"].sum()
     )
     m = members[members["joined_at"] <= now]
-    idx = pd.MultiIndex.from_frame(m[["community_id", "member_id"]])
+    idx = pd.MultiIndex.from_frame(m[[Col.community_id, Col.member_id]])
     return love.reindex(idx, fill_value=0.0).astype("float64").rename("love")
 
 

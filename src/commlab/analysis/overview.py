@@ -11,6 +11,7 @@ import pandas as pd
 from commlab.analysis.daymask import BLOCK_DAYS, block_of, day_bit, day_number
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
+from commlab.data.schema import Col
 from commlab.engines.duck import query_events
 from commlab.i18n import t
 from commlab.instant import as_utc
@@ -55,7 +56,7 @@ def community_table(ds: Dataset, lang: str = "en") -> pd.DataFrame:
     ['c04', 'Python数据分析学习营', 'knowledge/learning']
     """
     c = ds.communities
-    out = pd.DataFrame({t("community_id", lang): c["community_id"], t("name", lang): c["name"]})
+    out = pd.DataFrame({t(Col.community_id, lang): c[Col.community_id], t("name", lang): c["name"]})
     for col in ("theme", "business_model", "lifecycle", "platform", "monetization", "economy"):
         vocab = S.VOCABULARIES[col]
         out[t(col, lang)] = [vocab.label(v, lang) if pd.notna(v) else "" for v in c[col]]
@@ -111,10 +112,10 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
     """
     now = to_utc(as_of)
     m, is_staff = _members_present(ds, now)
-    members = m[~is_staff].groupby("community_id").size()
-    staff = m[is_staff].groupby("community_id").size()
-    keep = pd.DataFrame({"c": m.loc[~is_staff, "community_id"].astype("string"),
-                         "m": m.loc[~is_staff, "member_id"].astype("string")})
+    members = m[~is_staff].groupby(Col.community_id).size()
+    staff = m[is_staff].groupby(Col.community_id).size()
+    keep = pd.DataFrame({"c": m.loc[~is_staff, Col.community_id].astype("string"),
+                         "m": m.loc[~is_staff, Col.member_id].astype("string")})
     content = ", ".join(f"'{e}'" for e in S.CONTENT_EVENTS)
     days = lambda n: f"$as_of - INTERVAL {int(n)} DAY"  # noqa: E731
     counts = query_events(ds.events_source, f"""
@@ -125,9 +126,9 @@ def activity_summary(ds: Dataset, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
                count(*) FILTER (WHERE ev.et IN ({content})) AS content
         FROM ({_ACTIVE_EVENTS}) ev SEMI JOIN keep ON ev.c = keep.c AND ev.m = keep.m
         GROUP BY ev.c
-    """, as_of=now, keep=keep).set_index("community_id")
+    """, as_of=now, keep=keep).set_index(Col.community_id)
 
-    ids = pd.Index(ds.communities["community_id"], name="community_id")
+    ids = pd.Index(ds.communities[Col.community_id], name=Col.community_id)
     count = lambda col: counts[col].reindex(ids, fill_value=0).astype("int64")  # noqa: E731
     out = pd.DataFrame(index=ids)
     out["members"] = members.reindex(ids, fill_value=0)
@@ -197,7 +198,7 @@ def daily_activity(ds: Dataset, *, as_of: str | pd.Timestamp, tz: str | None = N
         WHERE e.by_day = 1
         ORDER BY community_id, date
     """, as_of=now)
-    return out.astype({"community_id": "string", "date": "datetime64[ns]", "events": "int64",
+    return out.astype({Col.community_id: "string", "date": "datetime64[ns]", "events": "int64",
                        "active_members": "int64"})
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from commlab.analysis.compute import compute_metrics
 from commlab.analysis.metrics import Tables, as_tables, list_metrics, resolve_as_of
 from commlab.data.load import Dataset
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.errors import InvalidArgument
 
 __all__ = [
@@ -63,9 +63,9 @@ PERIODS: dict[str, pd.Timedelta] = {
     "month": pd.Timedelta(days=30),
 }
 #: Columns that identify a row of a panel.
-PANEL_KEYS: tuple[str, str] = ("community_id", "period")
+PANEL_KEYS: tuple[str, str] = (Col.community_id, "period")
 #: Descriptive columns of a panel that are not metrics (never model features).
-PANEL_INFO: tuple[str, ...] = ("community_id", "period", "p_start", "p_end")
+PANEL_INFO: tuple[str, ...] = (Col.community_id, "period", "p_start", "p_end")
 
 #: 1 µs: a period ends just before the next one starts.
 _EPS = pd.Timedelta(microseconds=1)
@@ -113,8 +113,8 @@ def panel_periods(communities: pd.DataFrame, *, as_of: Any, period: str = "month
             n = min(n, max_periods)
         for k in range(1, n + 1):
             rows.append((cid, k, start + (k - 1) * length, start + k * length - _EPS))
-    out = pd.DataFrame(rows, columns=["community_id", "period", "p_start", "p_end"])
-    out["community_id"] = out["community_id"].astype("string")
+    out = pd.DataFrame(rows, columns=[Col.community_id, "period", "p_start", "p_end"])
+    out[Col.community_id] = out[Col.community_id].astype("string")
     out["period"] = out["period"].astype("int64")
     for c in ("p_start", "p_end"):
         out[c] = pd.to_datetime(out[c], utc=True)
@@ -142,26 +142,26 @@ def cut_tables(tables: Tables, periods: pd.DataFrame) -> tuple[Tables, pd.DataFr
     """
     keys = periods.reset_index(drop=True).copy()
     keys.insert(0, "cut_id", pd.array([f"k{i}" for i in range(len(keys))], dtype="string"))
-    link = keys[["cut_id", "community_id", "p_end"]]
+    link = keys[["cut_id", Col.community_id, "p_end"]]
 
     communities = tables.frame("communities")
     members = tables.frame("members")
     events = tables.frame("events")
 
     def cut(frame: pd.DataFrame) -> pd.DataFrame:
-        f = frame.astype({"community_id": "string"}).merge(link, on="community_id", how="inner")
+        f = frame.astype({Col.community_id: "string"}).merge(link, on=Col.community_id, how="inner")
         return f
 
-    c = cut(communities).drop(columns=["community_id", "p_end"]).rename(columns={"cut_id": "community_id"})
+    c = cut(communities).drop(columns=[Col.community_id, "p_end"]).rename(columns={"cut_id": Col.community_id})
     m = cut(members)
     m = m[pd.to_datetime(m["joined_at"], utc=True) <= m["p_end"]]
     if "left_at" in m.columns:
         left = pd.to_datetime(m["left_at"], utc=True)
         m = m.assign(left_at=left.where(left <= m["p_end"]))
-    m = m.drop(columns=["community_id", "p_end"]).rename(columns={"cut_id": "community_id"})
+    m = m.drop(columns=[Col.community_id, "p_end"]).rename(columns={"cut_id": Col.community_id})
     e = cut(events)
     e = e[pd.to_datetime(e["ts"], utc=True) <= e["p_end"]]
-    e = e.drop(columns=["community_id", "p_end"]).rename(columns={"cut_id": "community_id"})
+    e = e.drop(columns=[Col.community_id, "p_end"]).rename(columns={"cut_id": Col.community_id})
     order = lambda f, like: f[[col for col in like.columns if col in f.columns]].reset_index(drop=True)  # noqa: E731
     return Tables(order(c, communities), order(m, members), order(e, events)), keys
 
@@ -175,11 +175,11 @@ def member_activity(tables: Tables) -> pd.DataFrame:
     """
     events = tables.frame("events")
     members = tables.frame("members")
-    staff = members.loc[members["role"].astype(str).isin(STAFF_ROLES), ["community_id", "member_id"]].astype(str)
-    ev = events.loc[~events["event_type"].astype(str).isin(("join", "leave")), ["community_id", "member_id", "ts"]]
-    ev = ev.astype({"community_id": str, "member_id": str})
-    ev = ev.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")
-    return ev.loc[ev["_staff"].isna(), ["community_id", "member_id", "ts"]]
+    staff = members.loc[members["role"].astype(str).isin(STAFF_ROLES), [Col.community_id, Col.member_id]].astype(str)
+    ev = events.loc[~events["event_type"].astype(str).isin(("join", "leave")), [Col.community_id, Col.member_id, "ts"]]
+    ev = ev.astype({Col.community_id: str, Col.member_id: str})
+    ev = ev.merge(staff.assign(_staff=True), on=[Col.community_id, Col.member_id], how="left")
+    return ev.loc[ev["_staff"].isna(), [Col.community_id, Col.member_id, "ts"]]
 
 
 def dormant_periods(tables: Tables, periods: pd.DataFrame, *, days: int = 30) -> pd.Series:
@@ -203,13 +203,13 @@ def dormant_periods(tables: Tables, periods: pd.DataFrame, *, days: int = 30) ->
     """
     ev = member_activity(tables)
     times = {cid: np.sort(pd.to_datetime(g["ts"], utc=True).to_numpy(dtype="datetime64[ns]"))
-             for cid, g in ev.groupby("community_id")}
+             for cid, g in ev.groupby(Col.community_id)}
     communities = tables.frame("communities")
-    created = dict(zip(communities["community_id"].astype(str),
+    created = dict(zip(communities[Col.community_id].astype(str),
                        pd.to_datetime(communities["created_at"], utc=True), strict=True))
     window = pd.Timedelta(days=days)
     out = []
-    for cid, end in zip(periods["community_id"].astype(str), periods["p_end"], strict=True):
+    for cid, end in zip(periods[Col.community_id].astype(str), periods["p_end"], strict=True):
         if end - created[cid] < window:
             out.append(False)
             continue
@@ -268,7 +268,7 @@ def community_panel(
     periods = panel_periods(tables.frame("communities"), as_of=as_of, period=period, max_periods=max_periods)
     if dormant_days is not None and not periods.empty:
         dormant = dormant_periods(tables, periods, days=dormant_days)
-        gone = dormant.groupby(periods["community_id"]).cummax()  # from the first dormant period on
+        gone = dormant.groupby(periods[Col.community_id]).cummax()  # from the first dormant period on
         periods = periods[~gone].reset_index(drop=True)
     if periods.empty:
         out = periods.copy()
@@ -279,13 +279,13 @@ def community_panel(
     ends = dict(zip(keys["cut_id"], keys["p_end"], strict=True))
     starts = dict(zip(keys["cut_id"], keys["p_start"], strict=True))
     tidy = compute_metrics(cut, as_of=ends, window=None, metrics=ids, start=starts)
-    values = tidy.pivot_table(index="community_id", columns="metric_id", values="value", aggfunc="first",
+    values = tidy.pivot_table(index=Col.community_id, columns="metric_id", values="value", aggfunc="first",
                               dropna=False)
     values = values.reindex(columns=ids)
     values.columns.name = None
     out = keys.merge(values, left_on="cut_id", right_index=True, how="left").drop(columns=["cut_id"])
     out[ids] = out[ids].astype("float64")
-    return out.sort_values(["community_id", "period"]).reset_index(drop=True)
+    return out.sort_values([Col.community_id, "period"]).reset_index(drop=True)
 
 
 def panel_metric_columns(panel: pd.DataFrame) -> list[str]:

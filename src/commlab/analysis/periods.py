@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.instant import as_utc
 
@@ -44,7 +45,7 @@ def engine_periods(query: Callable[[str], pd.DataFrame], views: Mapping[str, str
     communities = query(f"SELECT * FROM {views['communities']}")
     if start is None and window is not None:
         first = query(f"SELECT community_id, min(ts) AS t FROM {views['events']} GROUP BY community_id")
-        start = dict(zip(first["community_id"].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
+        start = dict(zip(first[Col.community_id].astype(str), pd.to_datetime(first["t"], utc=True), strict=True))
     return make_periods(communities, as_of=as_of, window=window, start=start)
 
 
@@ -69,7 +70,7 @@ def resolve_as_of(as_of: Any, communities: pd.DataFrame) -> pd.Series:
     ValueError
         If ``as_of`` is empty or a community has no instant.
     """
-    ids = pd.Index(communities["community_id"].astype(str), name="community_id")
+    ids = pd.Index(communities[Col.community_id].astype(str), name=Col.community_id)
     if isinstance(as_of, pd.Series | Mapping):
         s = pd.Series({str(k): as_utc(v) for k, v in dict(as_of).items()})
         missing = sorted(set(ids) - set(s.index))
@@ -154,8 +155,8 @@ def make_periods(
             # the window start belongs to it, and the previous window ends just before.
             rows.append((cid, label, s - pd.Timedelta(microseconds=1), p_end - pd.Timedelta(
                 microseconds=0 if nxt is None or nxt > end else 1)))
-    out = pd.DataFrame(rows, columns=["community_id", "period", "p_start", "p_end"])
-    out["community_id"] = out["community_id"].astype("string")
+    out = pd.DataFrame(rows, columns=[Col.community_id, "period", "p_start", "p_end"])
+    out[Col.community_id] = out[Col.community_id].astype("string")
     out["period"] = out["period"].astype("string")
     for c in ("p_start", "p_end"):
         out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[us, UTC]")

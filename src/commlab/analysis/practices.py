@@ -37,7 +37,7 @@ from commlab.analysis.daymask import day_number, days_between
 from commlab.analysis.metrics import Metric, register
 from commlab.analysis.metrics_sql import CONTENT, PRESENT
 from commlab.data import schema as S
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 
 __all__ = [
     "JOIN_CHANNEL_MIN",
@@ -382,21 +382,21 @@ def platform_activity(events: pd.DataFrame, members: pd.DataFrame, communities: 
         ``community_id, platform, events, share`` (share of the community's member activity), largest
         first within each community; no row for a community without member activity.
     """
-    cols = ["community_id", "platform", "events", "share"]
-    ev = events[["community_id", "member_id", "ts", "event_type",
+    cols = [Col.community_id, "platform", "events", "share"]
+    ev = events[[Col.community_id, Col.member_id, "ts", "event_type",
                  *(["platform"] if "platform" in events.columns else [])]]
     ev = ev[(ev["ts"] > start) & (ev["ts"] <= end) & ~ev["event_type"].isin(["join", "leave"])]
-    staff = members.loc[members["role"].isin(STAFF_ROLES), ["community_id", "member_id"]].assign(_s=True)
-    ev = ev.merge(staff, on=["community_id", "member_id"], how="left")
+    staff = members.loc[members["role"].isin(STAFF_ROLES), [Col.community_id, Col.member_id]].assign(_s=True)
+    ev = ev.merge(staff, on=[Col.community_id, Col.member_id], how="left")
     ev = ev[ev["_s"].isna()]
     if not len(ev):
         return pd.DataFrame(columns=cols)
-    primary = communities.set_index(communities["community_id"].astype(str))["platform"].astype("string")
+    primary = communities.set_index(communities[Col.community_id].astype(str))["platform"].astype("string")
     own = ev["platform"].astype("string") if "platform" in ev.columns else pd.Series(pd.NA, index=ev.index,
                                                                                       dtype="string")
-    pf = own.fillna(ev["community_id"].astype(str).map(primary))
-    counts = ev.groupby([ev["community_id"].astype(str).rename("community_id"), pf.rename("platform")]).size()
+    pf = own.fillna(ev[Col.community_id].astype(str).map(primary))
+    counts = ev.groupby([ev[Col.community_id].astype(str).rename(Col.community_id), pf.rename("platform")]).size()
     out = counts.rename("events").reset_index()
-    out["share"] = out["events"] / out.groupby("community_id")["events"].transform("sum")
-    out = out.sort_values(["community_id", "events", "platform"], ascending=[True, False, True])
+    out["share"] = out["events"] / out.groupby(Col.community_id)["events"].transform("sum")
+    out = out.sort_values([Col.community_id, "events", "platform"], ascending=[True, False, True])
     return out[cols].reset_index(drop=True)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from commlab.analysis.compute import connect
 from commlab.analysis.metrics import as_tables, make_periods
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 
 __all__ = ["cohort_retention", "retention_matrix"]
@@ -55,7 +56,7 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
     t = as_tables(data)
     comm = t.frame("communities")
     if communities:
-        comm = comm[comm["community_id"].isin(communities)]
+        comm = comm[comm[Col.community_id].isin(communities)]
     periods = make_periods(comm, as_of=as_of, window=None)
     con = connect(t, periods, materialize_events=False)  # the activity is read once, below
     unit = "month" if freq == "month" else "week"
@@ -106,7 +107,7 @@ def retention_matrix(cohorts: pd.DataFrame, community_id: str, *, min_size: int 
 
     The index labels carry the cohort size (``2024-03 (n=41)``) so a heatmap shows it.
     """
-    c = cohorts[(cohorts["community_id"] == community_id) & (cohorts["cohort_size"] >= min_size)]
+    c = cohorts[(cohorts[Col.community_id] == community_id) & (cohorts["cohort_size"] >= min_size)]
     if c.empty:
         return pd.DataFrame()
     m = c.pivot_table(index=["cohort", "cohort_size"], columns="offset", values="share")

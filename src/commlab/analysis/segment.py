@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from commlab.analysis.roles import ROLE, RoleThresholds
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.privacy import pseudonymize
 
@@ -516,8 +517,8 @@ def member_segments_table(
     lab = pd.Series(np.asarray(labels), index=features.index, name="segment")
     nm = names.set_index("segment")
     out = pd.DataFrame({
-        "community_id": features["community_id"].astype("string"),
-        "member": pseudonymize(features["community_id"].astype(str) + ":" + features["member_id"].astype(str),
+        Col.community_id: features[Col.community_id].astype("string"),
+        "member": pseudonymize(features[Col.community_id].astype(str) + ":" + features[Col.member_id].astype(str),
                                key),
         "segment": lab.astype("int64"),
         "segment_zh": lab.map(nm["name_zh"]).astype("string"),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.data import schema as S
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.instant import as_utc
 
 __all__ = [
@@ -36,7 +36,7 @@ REPLYING_ROLES = S.REPLYING_ROLES
 
 
 #: The event columns the signals read (filtering only these, not the text columns, halves the time).
-_COLUMNS = ("community_id", "member_id", "ts", "event_type", "channel")
+_COLUMNS = (Col.community_id, Col.member_id, "ts", "event_type", "channel")
 
 
 def _columns(events: pd.DataFrame) -> pd.DataFrame:
@@ -54,12 +54,12 @@ def _is_staff(events: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
     Staff are few: events are first narrowed to the staff's member ids, and only those are
     matched on the exact pair.
     """
-    staff = members.loc[members["role"].isin(STAFF_ROLES), ["community_id", "member_id"]].drop_duplicates()
+    staff = members.loc[members["role"].isin(STAFF_ROLES), [Col.community_id, Col.member_id]].drop_duplicates()
     out = pd.Series(False, index=events.index)
-    maybe = events["member_id"].isin(staff["member_id"].unique())
+    maybe = events[Col.member_id].isin(staff[Col.member_id].unique())
     if bool(maybe.any()):
-        pairs = events.loc[maybe, ["community_id", "member_id"]]
-        found = pairs.merge(staff.assign(_staff=True), on=["community_id", "member_id"], how="left")["_staff"]
+        pairs = events.loc[maybe, [Col.community_id, Col.member_id]]
+        found = pairs.merge(staff.assign(_staff=True), on=[Col.community_id, Col.member_id], how="left")["_staff"]
         out[maybe] = found.notna().to_numpy()  # a left merge keeps the left rows' order
     return out
 
@@ -81,7 +81,7 @@ def days_without_staff_reply(events: pd.DataFrame, members: pd.DataFrame, *, as_
     ev = ev.assign(channel=ev["channel"].fillna(MAIN_CHANNEL) if "channel" in ev else MAIN_CHANNEL)
     is_staff = _is_staff(ev, members).to_numpy()
     # each (community, channel) numbered once, in order of first appearance; the rest is by number
-    keys = ["community_id", "channel"]
+    keys = [Col.community_id, "channel"]
     group = ev.groupby(keys, sort=False).ngroup().to_numpy()
     out = ev[keys].drop_duplicates().reset_index(drop=True)
     numbers = pd.RangeIndex(len(out))
@@ -124,12 +124,12 @@ def recently_inactive_top_members(
     ev = ev[ev["ts"] <= now]
     ev = ev[~_is_staff(ev, members)]
     window = ev[(ev["ts"] > now - pd.Timedelta(days=lookback_days)) & ev["event_type"].isin(S.CONTENT_EVENTS)]
-    content = window.groupby(["community_id", "member_id"]).size().rename("content").reset_index()
-    rank = content.groupby("community_id")["content"].rank(method="first", ascending=False)
-    size = content.groupby("community_id")["content"].transform("size")
+    content = window.groupby([Col.community_id, Col.member_id]).size().rename("content").reset_index()
+    rank = content.groupby(Col.community_id)["content"].rank(method="first", ascending=False)
+    size = content.groupby(Col.community_id)["content"].transform("size")
     top = content[rank <= (size * top_share).clip(lower=1).round()]
-    last = ev[~ev["event_type"].isin(["join", "leave"])].groupby(["community_id", "member_id"])["ts"].max()
-    top = top.merge(last.rename("last_active").reset_index(), on=["community_id", "member_id"], how="left")
+    last = ev[~ev["event_type"].isin(["join", "leave"])].groupby([Col.community_id, Col.member_id])["ts"].max()
+    top = top.merge(last.rename("last_active").reset_index(), on=[Col.community_id, Col.member_id], how="left")
     top["days_quiet"] = (now - top["last_active"]).dt.total_seconds() / 86400
     lo, hi = quiet_days
     return top[(top["days_quiet"] >= lo) & (top["days_quiet"] <= hi)].reset_index(drop=True)
@@ -158,19 +158,19 @@ def first_cohort_retention_gap(
     now = as_utc(as_of)
     old_enough = members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)
     m = members[~members["role"].isin(STAFF_ROLES) & old_enough]
-    m = m.merge(communities[["community_id", "created_at"]], on="community_id")
+    m = m.merge(communities[[Col.community_id, "created_at"]], on=Col.community_id)
     m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
     ev = _columns(events)
     ev = ev[(ev["ts"] <= now) & ~ev["event_type"].isin(["join", "leave"])]
-    ev = ev.merge(m[["community_id", "member_id", "joined_at"]], on=["community_id", "member_id"])
+    ev = ev.merge(m[[Col.community_id, Col.member_id, "joined_at"]], on=[Col.community_id, Col.member_id])
     age = ev["ts"] - ev["joined_at"]
     kept = ev[(age >= pd.Timedelta(days=horizon_days)) & (age < pd.Timedelta(days=2 * horizon_days))]
-    keys = ["community_id", "member_id"]
+    keys = [Col.community_id, Col.member_id]
     retained = kept[keys].drop_duplicates().assign(retained=True)
     m = m.merge(retained, how="left", on=keys)
     m["retained"] = m["retained"].notna()
-    g = m.groupby(["community_id", "first"])["retained"].agg(["size", "mean"]).unstack("first")
-    out = pd.DataFrame(index=communities["community_id"])
+    g = m.groupby([Col.community_id, "first"])["retained"].agg(["size", "mean"]).unstack("first")
+    out = pd.DataFrame(index=communities[Col.community_id])
     out["first_cohort"] = g.get(("size", True))
     out["first_retention"] = g.get(("mean", True))
     out["later_cohort"] = g.get(("size", False))
@@ -207,16 +207,16 @@ def monetization_preconditions(events: pd.DataFrame, members: pd.DataFrame, comm
         ``community_id, expert_in_share, guest_hosted_events, resource_events``, one row per community.
     """
     now = as_utc(as_of)
-    ids = communities["community_id"]
+    ids = communities[Col.community_id]
     cols = [c for c in (*_COLUMNS, "target_member_id", "category") if c in events.columns]
     ev = events[cols]
     ev = ev[(ev["ts"] <= now) & (ev["ts"] > now - pd.Timedelta(days=days))]
-    keys = ["community_id", "member_id"]
+    keys = [Col.community_id, Col.member_id]
     bots = members.loc[members["role"] == "bot", keys].assign(_bot=True)
     if "target_member_id" in ev.columns:
         hits = ev[ev["event_type"].isin(S.INTERACTION_EVENTS) & ev["target_member_id"].notna()
-                  & (ev["target_member_id"] != ev["member_id"])]
-        hits = hits[["community_id", "target_member_id"]].rename(columns={"target_member_id": "member_id"})
+                  & (ev["target_member_id"] != ev[Col.member_id])]
+        hits = hits[[Col.community_id, "target_member_id"]].rename(columns={"target_member_id": Col.member_id})
         hits = hits.merge(bots, on=keys, how="left")
         hits = hits[hits["_bot"].isna()]
         per = hits.groupby(keys).size()
@@ -225,21 +225,21 @@ def monetization_preconditions(events: pd.DataFrame, members: pd.DataFrame, comm
         expert = pd.Series(dtype=float)
     guests = members.loc[members["role"] == "guest", keys].assign(_guest=True)
     held = ev[ev["event_type"] == "event"].merge(guests, on=keys, how="left")
-    guest_held = held[held["_guest"].notna()].groupby("community_id").size()
+    guest_held = held[held["_guest"].notna()].groupby(Col.community_id).size()
     staff = members.loc[members["role"].isin(STAFF_ROLES), keys].assign(_staff=True)
     days_ = ev[ev["event_type"].isin(["event", "event_attend"])].merge(staff, on=keys, how="left")
     days_ = days_.assign(d=days_["ts"].dt.floor("D"))
     attendees = days_[(days_["event_type"] == "event_attend") & days_["_staff"].isna()].groupby(
-        ["community_id", "d"])["member_id"].nunique()
-    event_days = days_[days_["event_type"] == "event"].groupby(["community_id", "d"]).size().index.union(
+        [Col.community_id, "d"])[Col.member_id].nunique()
+    event_days = days_[days_["event_type"] == "event"].groupby([Col.community_id, "d"]).size().index.union(
         attendees[attendees >= 3].index)
     n_days = pd.Series(1, index=event_days).groupby(level=0).sum() if len(event_days) else pd.Series(dtype=float)
     courses = ev["event_type"].eq("course_complete")
     if "category" in ev.columns:
         courses |= ev["event_type"].eq("purchase") & ev["category"].eq("course").fillna(False)
-    n_courses = ev[courses].groupby("community_id").size()
+    n_courses = ev[courses].groupby(Col.community_id).size()
     return pd.DataFrame({
-        "community_id": ids.to_numpy(),
+        Col.community_id: ids.to_numpy(),
         "expert_in_share": expert.reindex(ids).to_numpy(dtype=float),
         "guest_hosted_events": guest_held.reindex(ids).fillna(0).to_numpy(dtype=float),
         "resource_events": (n_courses.reindex(ids).fillna(0) + n_days.reindex(ids).fillna(0)).to_numpy(dtype=float),
@@ -259,21 +259,21 @@ def bulk_invited_zombie_share(events: pd.DataFrame, members: pd.DataFrame, commu
     Series
         Indexed by ``community_id``.
     """
-    ids = communities["community_id"]
+    ids = communities[Col.community_id]
     if "invited_by" not in members.columns:
         return pd.Series(float("nan"), index=ids, dtype=float)
     now = as_utc(as_of)
     m = members[~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now)
                 & (members["left_at"].isna() | (members["left_at"] > now)) & members["invited_by"].notna()]
-    m = m.assign(_n=m.groupby(["community_id", "invited_by"])["member_id"].transform("size"))
+    m = m.assign(_n=m.groupby([Col.community_id, "invited_by"])[Col.member_id].transform("size"))
     m = m[m["_n"] >= bulk]
     ev = _columns(events)
     recent = ev[(ev["ts"] <= now) & (ev["ts"] > now - pd.Timedelta(days=30))
                 & ~ev["event_type"].isin(["join", "leave"])]
-    recent = recent[["community_id", "member_id"]].drop_duplicates().assign(_r=True)
-    m = m.merge(recent, on=["community_id", "member_id"], how="left")
+    recent = recent[[Col.community_id, Col.member_id]].drop_duplicates().assign(_r=True)
+    m = m.merge(recent, on=[Col.community_id, Col.member_id], how="left")
     zombie = ((m["joined_at"] <= now - pd.Timedelta(days=30)) & m["_r"].isna()).astype(float)
-    return zombie.groupby(m["community_id"]).mean().reindex(ids).astype(float)
+    return zombie.groupby(m[Col.community_id]).mean().reindex(ids).astype(float)
 
 
 def operational_facts(
@@ -288,13 +288,13 @@ def operational_facts(
     ``max_days_without_staff_reply`` is NaN in a community without an owner or staff member
     (:data:`REPLYING_ROLES`): nobody there is expected to reply, so there is no wait to measure.
     """
-    ids = communities["community_id"]
-    waits = days_without_staff_reply(events, members, as_of=as_of).groupby("community_id")["days_waiting"].max()
-    replying = members.loc[members["role"].isin(REPLYING_ROLES), "community_id"].astype(str).unique()
+    ids = communities[Col.community_id]
+    waits = days_without_staff_reply(events, members, as_of=as_of).groupby(Col.community_id)["days_waiting"].max()
+    replying = members.loc[members["role"].isin(REPLYING_ROLES), Col.community_id].astype(str).unique()
     waits = waits.reindex(ids).fillna(0.0).where(ids.astype(str).isin(replying).to_numpy())
-    quiet = recently_inactive_top_members(events, members, as_of=as_of).groupby("community_id").size()
-    gap = first_cohort_retention_gap(events, members, communities, as_of=as_of).set_index("community_id")["gap"]
-    pre = monetization_preconditions(events, members, communities, as_of=as_of).set_index("community_id")
+    quiet = recently_inactive_top_members(events, members, as_of=as_of).groupby(Col.community_id).size()
+    gap = first_cohort_retention_gap(events, members, communities, as_of=as_of).set_index(Col.community_id)["gap"]
+    pre = monetization_preconditions(events, members, communities, as_of=as_of).set_index(Col.community_id)
     bulk = bulk_invited_zombie_share(events, members, communities, as_of=as_of)
     wide = pd.DataFrame({
         "max_days_without_staff_reply": waits.to_numpy(),
@@ -305,4 +305,4 @@ def operational_facts(
         "resource_events": pre["resource_events"].reindex(ids).to_numpy(),
         "bulk_invited_zombie_share": bulk.reindex(ids).to_numpy(),
     }, index=ids)
-    return wide.reset_index().melt(id_vars="community_id", var_name="metric_id", value_name="value")
+    return wide.reset_index().melt(id_vars=Col.community_id, var_name="metric_id", value_name="value")

@@ -27,14 +27,14 @@ import pandas as pd
 from commlab.analysis.orbit import DEFAULT_WEIGHTS, LEVEL_THRESHOLDS, orbit_from_love
 from commlab.analysis.signals import BULK_INVITES, PRECONDITION_DAYS, REPLYING_ROLES
 from commlab.data import schema as S
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.engines.base import Source
 from commlab.engines.duck import DuckDBEngine
 
 __all__ = ["EventFacts", "event_facts", "query_rows"]
 
 _DAY_US = 86_400_000_000
-_KEYS = ["community_id", "member_id"]
+_KEYS = [Col.community_id, Col.member_id]
 
 
 def _sql_list(values: Any) -> str:
@@ -67,7 +67,7 @@ class EventFacts:
     def __init__(self, con: duckdb.DuckDBPyConnection, members: pd.DataFrame, communities: pd.DataFrame,
                  ends: pd.Series) -> None:
         self.con, self.members, self.communities = con, members, communities
-        self.ends = pd.Series(ends.to_numpy(), index=pd.Index(ends.index.astype(str), name="community_id"))
+        self.ends = pd.Series(ends.to_numpy(), index=pd.Index(ends.index.astype(str), name=Col.community_id))
         lim = pd.DataFrame({"c": self.ends.index.to_numpy(dtype=object),
                             "n": pd.DatetimeIndex(self.ends.to_numpy()).as_unit("us").asi8})
         con.register("lim_frame", lim)
@@ -96,7 +96,7 @@ WHERE epoch_us(ev.ts) <= l.n""")
         self.con.register(name, frame)
 
     def ids(self) -> pd.Series:
-        return self.communities["community_id"]
+        return self.communities[Col.community_id]
 
     # ------------------------------------------------------------------ operational signals
     def waits(self) -> pd.Series:
@@ -109,11 +109,11 @@ wt AS (SELECT w.c, w.ch, min(w.t) FILTER (WHERE NOT w.s AND (ls.ls IS NULL OR w.
        FROM w JOIN ls ON ls.c = w.c AND ls.ch = w.ch GROUP BY w.c, w.ch)
 SELECT c AS community_id, min(waiting) AS waiting, count(*) AS channels FROM wt GROUP BY c""")
         ids = self.ids()
-        now = got["community_id"].map(self.ends)
+        now = got[Col.community_id].map(self.ends)
         days = ((pd.Series(pd.DatetimeIndex(now), index=got.index) - _as_times(got["waiting"])).dt.total_seconds()
                 / 86400).fillna(0.0)
-        waits = pd.Series(days.to_numpy(), index=got["community_id"].astype(str))
-        replying = self.members.loc[self.members["role"].isin(REPLYING_ROLES), "community_id"].astype(str).unique()
+        waits = pd.Series(days.to_numpy(), index=got[Col.community_id].astype(str))
+        replying = self.members.loc[self.members["role"].isin(REPLYING_ROLES), Col.community_id].astype(str).unique()
         return waits.reindex(ids.astype(str)).fillna(0.0).where(ids.astype(str).isin(replying).to_numpy())
 
     def quiet_top_members(self, *, top_share: float = 0.05, lookback_days: int = 90,
@@ -135,11 +135,11 @@ last AS (SELECT ns.c, ns.m, max(ns.t) AS last FROM ns SEMI JOIN top ON top.c = n
          WHERE ns.et NOT IN ('join', 'leave') GROUP BY ns.c, ns.m)
 SELECT top.c AS community_id, top.m AS member_id, last.last FROM top LEFT JOIN last ON last.c = top.c AND last.m = top.m
 """)
-        now = pd.Series(pd.DatetimeIndex(top["community_id"].map(self.ends)), index=top.index)
+        now = pd.Series(pd.DatetimeIndex(top[Col.community_id].map(self.ends)), index=top.index)
         quiet = (now - _as_times(top["last"])).dt.total_seconds() / 86400
         lo, hi = quiet_days
         kept = top[(quiet >= lo) & (quiet <= hi)]
-        return kept.groupby("community_id").size().reindex(self.ids().astype(str)).fillna(0)
+        return kept.groupby(Col.community_id).size().reindex(self.ids().astype(str)).fillna(0)
 
     def first_cohort_gap(self, *, first_days: int = 14, horizon_days: int = 30) -> pd.Series:
         """``first_cohort_retention_gap`` per community.
@@ -147,25 +147,25 @@ SELECT top.c AS community_id, top.m AS member_id, last.last FROM top LEFT JOIN l
         As :func:`~commlab.analysis.signals.first_cohort_retention_gap` computes it.
         """
         members, communities = self.members, self.communities
-        now = members["community_id"].astype(str).map(self.ends)
+        now = members[Col.community_id].astype(str).map(self.ends)
         old_enough = (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)).to_numpy()
         m = members[~members["role"].isin(STAFF_ROLES).to_numpy() & old_enough]
-        m = m.merge(communities[["community_id", "created_at"]], on="community_id")
+        m = m.merge(communities[[Col.community_id, "created_at"]], on=Col.community_id)
         m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
         self.register("cohort_frame", pd.DataFrame({
-            "c": m["community_id"].astype(str).to_numpy(dtype=object),
-            "m": m["member_id"].astype(str).to_numpy(dtype=object),
+            "c": m[Col.community_id].astype(str).to_numpy(dtype=object),
+            "m": m[Col.member_id].astype(str).to_numpy(dtype=object),
             "j": pd.DatetimeIndex(m["joined_at"]).as_unit("us").asi8}))
         kept = self.rows(f"""
 SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
 JOIN cohort_frame k ON CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m
 WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY_US}::BIGINT
   AND e.t - k.j < {2 * int(horizon_days)} * {_DAY_US}::BIGINT""")
-        m = m.assign(community_id=m["community_id"].astype(str), member_id=m["member_id"].astype(str))
+        m = m.assign(community_id=m[Col.community_id].astype(str), member_id=m[Col.member_id].astype(str))
         m = m.merge(kept.astype(str).assign(retained=True), how="left", on=_KEYS)
         m["retained"] = m["retained"].notna()
-        g = m.groupby(["community_id", "first"])["retained"].agg(["size", "mean"]).unstack("first")
-        out = pd.DataFrame(index=communities["community_id"].astype(str))
+        g = m.groupby([Col.community_id, "first"])["retained"].agg(["size", "mean"]).unstack("first")
+        out = pd.DataFrame(index=communities[Col.community_id].astype(str))
         out["first_retention"] = g.get(("mean", True))
         out["later_retention"] = g.get(("mean", False))
         return out["first_retention"] - out["later_retention"]
@@ -173,7 +173,7 @@ WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY
     def preconditions(self, *, days: int = PRECONDITION_DAYS) -> pd.DataFrame:
         """The monetization preconditions (:func:`~commlab.analysis.signals.monetization_preconditions`)."""
         interactions = _sql_list(S.INTERACTION_EVENTS)
-        roles = self.members[["community_id", "member_id", "role"]].astype(str)
+        roles = self.members[[Col.community_id, Col.member_id, "role"]].astype(str)
         self.register("roles_frame", roles.set_axis(["c", "m", "role"], axis=1))
         win = f"(SELECT * FROM e WHERE t > n - {int(days)} * {_DAY_US}::BIGINT)"
         expert = self.rows(f"""
@@ -195,13 +195,13 @@ courses AS (SELECT c, count(*) AS k FROM w
 SELECT l.c AS community_id, g.k AS guest, n_days.k AS n_days, courses.k AS courses FROM lim l
 LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON courses.c = l.c""")
         ids = self.ids().astype(str)
-        top = pd.Series(expert["top"].to_numpy(), index=expert["community_id"].astype(str))
-        total = pd.Series(expert["total"].to_numpy(), index=expert["community_id"].astype(str))
+        top = pd.Series(expert["top"].to_numpy(), index=expert[Col.community_id].astype(str))
+        total = pd.Series(expert["total"].to_numpy(), index=expert[Col.community_id].astype(str))
         share = (top.astype("int64") / total.astype("int64")) if len(expert) else pd.Series(dtype=float)
-        c = counts.set_index(counts["community_id"].astype(str))
+        c = counts.set_index(counts[Col.community_id].astype(str))
         n_courses, n_days = c["courses"].dropna(), c["n_days"].dropna()
         return pd.DataFrame({
-            "community_id": self.ids().to_numpy(),
+            Col.community_id: self.ids().to_numpy(),
             "expert_in_share": share.reindex(ids).to_numpy(dtype=float),
             "guest_hosted_events": c["guest"].reindex(ids).fillna(0).to_numpy(dtype=float),
             "resource_events": (n_courses.reindex(ids).fillna(0).astype(float)
@@ -213,23 +213,23 @@ LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON
         ids, members = self.ids(), self.members
         if "invited_by" not in members.columns:
             return pd.Series(float("nan"), index=ids.astype(str), dtype=float)
-        now = members["community_id"].astype(str).map(self.ends)
+        now = members[Col.community_id].astype(str).map(self.ends)
         m = members[(~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now)
                      & (members["left_at"].isna() | (members["left_at"] > now))
                      & members["invited_by"].notna()).to_numpy()]
-        m = m.assign(_n=m.groupby(["community_id", "invited_by"])["member_id"].transform("size"))
+        m = m.assign(_n=m.groupby([Col.community_id, "invited_by"])[Col.member_id].transform("size"))
         m = m[m["_n"] >= bulk]
-        self.register("bulk_frame", pd.DataFrame({"c": m["community_id"].astype(str).to_numpy(dtype=object),
-                                                  "m": m["member_id"].astype(str).to_numpy(dtype=object)}))
+        self.register("bulk_frame", pd.DataFrame({"c": m[Col.community_id].astype(str).to_numpy(dtype=object),
+                                                  "m": m[Col.member_id].astype(str).to_numpy(dtype=object)}))
         recent = self.rows(f"""
 SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
 JOIN bulk_frame b ON CAST(b.c AS VARCHAR) = e.c AND CAST(b.m AS VARCHAR) = e.m
 WHERE e.t > e.n - 30 * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave')""")
-        m = m.assign(community_id=m["community_id"].astype(str), member_id=m["member_id"].astype(str))
+        m = m.assign(community_id=m[Col.community_id].astype(str), member_id=m[Col.member_id].astype(str))
         m = m.merge(recent.astype(str).assign(_r=True), on=_KEYS, how="left")
-        now = m["community_id"].map(self.ends)
+        now = m[Col.community_id].map(self.ends)
         zombie = ((m["joined_at"] <= now - pd.Timedelta(days=30)) & m["_r"].isna()).astype(float)
-        return zombie.groupby(m["community_id"]).mean().reindex(ids.astype(str)).astype(float)
+        return zombie.groupby(m[Col.community_id]).mean().reindex(ids.astype(str)).astype(float)
 
     def operational_facts(self) -> pd.DataFrame:
         """As :func:`commlab.analysis.signals.operational_facts`, for every community at its instant."""
@@ -245,7 +245,7 @@ WHERE e.t > e.n - 30 * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave')""")
             "resource_events": pre["resource_events"].reindex(key).to_numpy(),
             "bulk_invited_zombie_share": self.bulk_zombies().reindex(key).to_numpy(),
         }, index=ids)
-        return wide.reset_index().melt(id_vars="community_id", var_name="metric_id", value_name="value")
+        return wide.reset_index().melt(id_vars=Col.community_id, var_name="metric_id", value_name="value")
 
     # ------------------------------------------------------------------ Orbit
     def near_next_orbit(self, *, decay: float = 0.9, margin: float = 0.1,
@@ -259,22 +259,22 @@ SELECT e.c AS community_id, e.m AS member_id,
                      floor(CAST(e.n - e.t AS DOUBLE) / 1e6 / 86400.0 / 30.4375))) AS love
 FROM e JOIN weights_frame w ON CAST(w.et AS VARCHAR) = e.et GROUP BY e.c, e.m""")
         members = self.members
-        now = members["community_id"].astype(str).map(self.ends)
+        now = members[Col.community_id].astype(str).map(self.ends)
         m = members[(members["joined_at"] <= now).to_numpy()]
-        idx = pd.MultiIndex.from_arrays([m["community_id"].astype(str), m["member_id"].astype(str)], names=_KEYS)
+        idx = pd.MultiIndex.from_arrays([m[Col.community_id].astype(str), m[Col.member_id].astype(str)], names=_KEYS)
         got = pd.Series(love["love"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
-            [love["community_id"].astype(str), love["member_id"].astype(str)], names=_KEYS))
+            [love[Col.community_id].astype(str), love[Col.member_id].astype(str)], names=_KEYS))
         orbit = orbit_from_love(got.reindex(idx, fill_value=0.0).astype("float64").rename("love"),
                                 thresholds=thresholds, margin=margin)
         staff = members.loc[members["role"].isin(STAFF_ROLES), _KEYS].astype(str)
         orbit = orbit.merge(staff.assign(_staff=True), on=_KEYS, how="left")
-        near = orbit[orbit["near_next_level"] & orbit["_staff"].isna()].groupby("community_id").size()
+        near = orbit[orbit["near_next_level"] & orbit["_staff"].isna()].groupby(Col.community_id).size()
         return near.reindex(self.ids().astype(str)).fillna(0).astype("float64")
 
     # ------------------------------------------------------------------ platforms
     def platform_activity(self, *, days: int) -> pd.DataFrame:
         """As :func:`commlab.analysis.practices.platform_activity` over the ``days`` days up to each instant."""
-        cols = ["community_id", "platform", "events", "share"]
+        cols = [Col.community_id, "platform", "events", "share"]
         got = self.rows(f"""
 SELECT e.c AS community_id, coalesce(e.platform, CAST(k.platform AS VARCHAR)) AS platform, count(*) AS events
 FROM e JOIN c_communities k ON CAST(k.community_id AS VARCHAR) = e.c
@@ -285,8 +285,8 @@ GROUP BY 1, 2""")
             return pd.DataFrame(columns=cols)
         got["platform"] = got["platform"].astype("string")
         got["events"] = got["events"].astype("int64")
-        got["share"] = got["events"] / got.groupby("community_id")["events"].transform("sum")
-        got = got.sort_values(["community_id", "events", "platform"], ascending=[True, False, True])
+        got["share"] = got["events"] / got.groupby(Col.community_id)["events"].transform("sum")
+        got = got.sort_values([Col.community_id, "events", "platform"], ascending=[True, False, True])
         return got[cols].reset_index(drop=True)
 
     def platform_recorded(self) -> set[str]:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.analysis.roles import RoleThresholds, assign_roles
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.engines.base import Source
 from commlab.errors import InvalidArgument
 from commlab.instant import as_utc
@@ -77,14 +77,14 @@ def role_snapshots(
     if labeler is None and hasattr(engine, "snapshot_features"):
         # the rule roles read a few features: every instant in one pass over the events
         f = engine.snapshot_features(events, members, bounds=bounds, staff_roles=staff_roles)
-        return pd.DataFrame({"as_of": f["as_of"], "community_id": f["community_id"], "member_id": f["member_id"],
-                             "role": assign_roles(f, thresholds)})
+        return pd.DataFrame({"as_of": f["as_of"], Col.community_id: f[Col.community_id],
+                             Col.member_id: f[Col.member_id], "role": assign_roles(f, thresholds)})
     parts = []
     for b in bounds:
         f = engine.member_features(events, members, as_of=b, staff_roles=staff_roles)
         lab = labeler(f) if labeler is not None else assign_roles(f, thresholds)
         parts.append(pd.DataFrame({
-            "as_of": b, "community_id": f["community_id"], "member_id": f["member_id"],
+            "as_of": b, Col.community_id: f[Col.community_id], Col.member_id: f[Col.member_id],
             "role": pd.Series(lab, index=f.index).astype("string"),
         }))
     return pd.concat(parts, ignore_index=True)
@@ -117,9 +117,9 @@ def role_transitions(
     bounds = sorted(snaps["as_of"].unique())
     rows = []
     for prev, cur in zip(bounds[:-1], bounds[1:], strict=True):
-        a = snaps[snaps["as_of"] == prev][["community_id", "member_id", "role"]]
-        b = snaps[snaps["as_of"] == cur][["community_id", "member_id", "role"]]
-        m = b.merge(a, on=["community_id", "member_id"], how="left", suffixes=("_to", "_from"))
+        a = snaps[snaps["as_of"] == prev][[Col.community_id, Col.member_id, "role"]]
+        b = snaps[snaps["as_of"] == cur][[Col.community_id, Col.member_id, "role"]]
+        m = b.merge(a, on=[Col.community_id, Col.member_id], how="left", suffixes=("_to", "_from"))
         m["role_from"] = m["role_from"].fillna(JOINED)
         c = m.groupby(["role_from", "role_to"]).size().reset_index(name="count")
         c.insert(0, "period_end", cur)
