@@ -38,7 +38,7 @@ from commlab.analysis.metrics import (
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.data.stored import StoredEvents
 from commlab.engines.base import (
     Source,
@@ -277,7 +277,7 @@ class DuckDBEngine:
             con.close()
         res = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         if len(parts) > 1:
-            res = res.sort_values(["community_id", "member_id"], kind="stable")
+            res = res.sort_values([Col.community_id, Col.member_id], kind="stable")
         return tidy_features(res)
 
     def snapshot_features(self, events: Source, members: Source, *, bounds: Iterable[Any],
@@ -318,7 +318,7 @@ class DuckDBEngine:
             res = con.execute(sql).df()
         finally:
             con.close()
-        out = tidy_features(res, columns=ROLE_FEATURE_IDS, keys=("k", "community_id", "member_id"))
+        out = tidy_features(res, columns=ROLE_FEATURE_IDS, keys=("k", Col.community_id, Col.member_id))
         out.insert(0, "as_of", pd.DatetimeIndex(instants)[out.pop("k").to_numpy()])
         return out
 

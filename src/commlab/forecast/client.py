@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from commlab.data.schema import Col
 from commlab.rules_text import format_value
 
 __all__ = ["CLIENT_AT_RISK", "Driver", "AtRisk", "EarlyWarningView", "early_warning_summary", "early_warning_view"]
@@ -282,7 +283,7 @@ def early_warning_view(summary: dict[str, Any] | None, names: dict[str, str], *,
     period = str((s.get("settings") or {}).get("period") or "month")
     cards = []
     for r in shown:
-        cid = str(r.get("community_id"))
+        cid = str(r.get(Col.community_id))
         card = AtRisk(rank=int(r.get("rank") or 0), community=names.get(cid, cid), risk="–")
         if r.get("suppressed") or r.get("p_die") is None:
             card.hidden = _t("hidden", lang, k=k)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from commlab.analysis.panel import community_panel
 from commlab.atomic import atomic_write_text
+from commlab.data.schema import Col
 from commlab.errors import UsageError
 
 __all__ = ["write_panel", "evaluate_files", "write_outcomes", "parse_horizons", "default_as_of"]
@@ -109,7 +110,7 @@ def write_panel(data_dir: str | Path, out: str | Path, *, as_of: str | None = No
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     atomic_write_text(out, frame.to_csv(index=False, lineterminator="\n"))
     n_metrics = len(panel.columns) - 4
-    done = (f"panel: {panel['community_id'].nunique()} communities, {len(panel)} rows (community × {period}), "
+    done = (f"panel: {panel[Col.community_id].nunique()} communities, {len(panel)} rows (community × {period}), "
             f"{n_metrics} metrics -> {out}")
     return f"{chosen}\n{done}" if chosen else done
 
@@ -138,8 +139,8 @@ def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,
     ev = evaluate_forecaster(p, o, at=horizons, model=model, n_repeats=repeats, n_boot=boot, random_state=seed)
     if as_json:
         payload = ev.to_dict()
-        payload["panel"] = {"file": str(panel), "communities": int(p["community_id"].nunique()),
-                            "metrics": [c for c in p.columns if c not in ("community_id", "period", "p_start",
+        payload["panel"] = {"file": str(panel), "communities": int(p[Col.community_id].nunique()),
+                            "metrics": [c for c in p.columns if c not in (Col.community_id, "period", "p_start",
                                                                           "p_end")],
                             "ignored_columns": p.attrs.get("ignored", [])}
         payload["outcomes"] = {"file": str(outcomes), "communities": len(o), "died": int(o["outcome"].sum()),
@@ -147,7 +148,7 @@ def evaluate_files(panel: str | Path, outcomes: str | Path, *, at: str = "1,2,3,
         return json.dumps(payload, ensure_ascii=False, indent=2)
     ignored = p.attrs.get("ignored", [])
     head = (f"{model} forecaster, {repeats}x repeated stratified CV over communities, {boot} bootstrap resamples; "
-            f"panel {panel}: {p['community_id'].nunique()} communities; outcomes {outcomes}: {len(o)} "
+            f"panel {panel}: {p[Col.community_id].nunique()} communities; outcomes {outcomes}: {len(o)} "
             f"({int(o['outcome'].sum())} died)"
             + (f", SHUFFLED among the communities (seed {shuffle}): no signal to find" if shuffle is not None
                else ""))

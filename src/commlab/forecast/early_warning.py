@@ -25,6 +25,7 @@ import pandas as pd
 
 from commlab.analysis.panel import community_panel
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import UsageError
 from commlab.forecast.evaluate import ForecastEvaluation, evaluate_forecaster
 from commlab.forecast.model import CommunityForecaster
@@ -84,7 +85,7 @@ class EarlyWarning:
     shuffled: ShuffledCheck | None = None
 
     def __repr__(self) -> str:
-        n = self.panel["community_id"].nunique()
+        n = self.panel[Col.community_id].nunique()
         known = 0 if self.outcomes is None else len(self.outcomes)
         return (f"EarlyWarning({n} communities in the panel, {known} with a known fate, {len(self.ranking)} ranked "
                 f"at up to period {self.horizon})")
@@ -98,13 +99,13 @@ class EarlyWarning:
         (``rule_id, rule_title, action, practice``; empty without one). The report's client part is built
         from this (:mod:`commlab.forecast.client`).
         """
-        drivers = self.drivers if len(self.drivers) else pd.DataFrame(columns=["community_id", "rule_id"])
-        plays = drivers[drivers["rule_id"] != ""].groupby("community_id")["rule_id"].apply(list)
+        drivers = self.drivers if len(self.drivers) else pd.DataFrame(columns=[Col.community_id, "rule_id"])
+        plays = drivers[drivers["rule_id"] != ""].groupby(Col.community_id)["rule_id"].apply(list)
         keys = ("metric", "name", "side", "rule_id", "rule_title", "action", "practice", "text", "reason")
         why = {str(cid): [{**{key: str(getattr(x, key) or "") for key in keys}, "push": round(float(x.push), 4)}
                           for x in g.itertuples()]
-               for cid, g in drivers.groupby("community_id", sort=False)}
-        ranking = [{"community_id": r.community_id, "rank": int(r.rank), "p_die": round(float(r.p_die), 4),
+               for cid, g in drivers.groupby(Col.community_id, sort=False)}
+        ranking = [{Col.community_id: r.community_id, "rank": int(r.rank), "p_die": round(float(r.p_die), 4),
                     "horizon": int(r.horizon), "periods": int(r.periods), "basis": r.basis,
                     "outcome": None if pd.isna(r.outcome) else int(r.outcome),
                     "plays": list(dict.fromkeys(plays.get(r.community_id, []))),
@@ -270,7 +271,7 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
     zh = lang == "zh"
     if o is not None:
         panel = trim_to_outcome_window(panel, o)
-        o = o[o["community_id"].isin(set(panel["community_id"].astype(str)))].reset_index(drop=True)
+        o = o[o[Col.community_id].isin(set(panel[Col.community_id].astype(str)))].reset_index(drop=True)
     settings = {"period": period, "max_periods": max_periods, "model": model, "horizons": ks,
                 "n_repeats": n_repeats, "n_boot": n_boot, "random_state": random_state, "as_of": str(as_of),
                 "n_shuffles": n_shuffles}
@@ -279,8 +280,8 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
     if o is not None and o["outcome"].nunique() == 2:
         # the young are forecast at their own age (at most the ranking's horizon): those ages are evaluated too,
         # so every forecast in the ranking has its own out-of-sample figure
-        ages = panel.groupby(panel["community_id"].astype(str))["period"].max()
-        ages = ages[~ages.index.isin(set(o["community_id"]))].clip(upper=horizon or max(ks))
+        ages = panel.groupby(panel[Col.community_id].astype(str))["period"].max()
+        ages = ages[~ages.index.isin(set(o[Col.community_id]))].clip(upper=horizon or max(ks))
         ev = evaluate_forecaster(panel, o, at=sorted(set(ks) | {int(a) for a in ages}), model=model,
                                  n_repeats=n_repeats, n_boot=n_boot, random_state=random_state)
         ok = ev.horizons[ev.horizons["n_splits"] > 0]["horizon"].tolist()
@@ -289,12 +290,12 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
         h = horizon or ks[0]
         notes.append("没有已知结局的两类社群（死亡与存活），无法训练和检验预测。" if zh else
                      "No known outcomes of both kinds (died and survived): nothing to train or test a forecast on.")
-    empty = pd.DataFrame(columns=["community_id", "periods", "horizon", "p_die", "rank", "basis", "outcome"])
+    empty = pd.DataFrame(columns=[Col.community_id, "periods", "horizon", "p_die", "rank", "basis", "outcome"])
     ranking, drivers = empty, pd.DataFrame()
     if ev is not None:
         assert o is not None
-        age = panel.groupby(panel["community_id"].astype(str))["period"].max()
-        young = age[~age.index.isin(set(o["community_id"]))]
+        age = panel.groupby(panel[Col.community_id].astype(str))["period"].max()
+        young = age[~age.index.isin(set(o[Col.community_id]))]
         parts, expl = [], []
         common: dict[str, Any] = {"model": model, "random_state": random_state}
         if len(young):
@@ -304,27 +305,27 @@ def run_early_warning(ds: Dataset, *, as_of: Any, outcomes: str = "", data_dir: 
                 except ValueError as exc:
                     notes.append(f"第 {k} 期无法训练：{exc}" if zh else f"no forecast at period {k}: {exc}")
                     continue
-                sub = panel[panel["community_id"].astype(str).isin(set(ids))]
+                sub = panel[panel[Col.community_id].astype(str).isin(set(ids))]
                 r = f.risk(sub).assign(horizon=int(k), basis="forecast")
                 parts.append(r)
                 expl.append(f.explain(sub, top=top, lang=lang))
         else:
             pred = ev.predictions[ev.predictions["horizon"] == h]
             if len(pred):
-                parts.append(pred[["community_id", "p_die"]].assign(horizon=h, basis="out-of-fold"))
+                parts.append(pred[[Col.community_id, "p_die"]].assign(horizon=h, basis="out-of-fold"))
                 f = CommunityForecaster(horizon=h, **common).fit(panel, o)
-                ex = f.explain(panel[panel["community_id"].astype(str).isin(set(pred["community_id"]))], top=top,
+                ex = f.explain(panel[panel[Col.community_id].astype(str).isin(set(pred[Col.community_id]))], top=top,
                                lang=lang)
-                oof = dict(zip(pred["community_id"], pred["p_die"], strict=True))
-                expl.append(ex.assign(p_die=ex["community_id"].map(oof)))
+                oof = dict(zip(pred[Col.community_id], pred["p_die"], strict=True))
+                expl.append(ex.assign(p_die=ex[Col.community_id].map(oof)))
         if parts:
-            ranking = pd.concat(parts, ignore_index=True)[["community_id", "p_die", "horizon", "basis"]]
-            ranking["periods"] = ranking["community_id"].map(age).astype(int)
-            known = dict(zip(o["community_id"], o["outcome"], strict=True))
-            ranking["outcome"] = ranking["community_id"].map(known)
-            ranking = ranking.sort_values(["p_die", "community_id"], ascending=[False, True]).reset_index(drop=True)
+            ranking = pd.concat(parts, ignore_index=True)[[Col.community_id, "p_die", "horizon", "basis"]]
+            ranking["periods"] = ranking[Col.community_id].map(age).astype(int)
+            known = dict(zip(o[Col.community_id], o["outcome"], strict=True))
+            ranking["outcome"] = ranking[Col.community_id].map(known)
+            ranking = ranking.sort_values(["p_die", Col.community_id], ascending=[False, True]).reset_index(drop=True)
             ranking["rank"] = range(1, len(ranking) + 1)
-            ranking = ranking[["community_id", "periods", "horizon", "p_die", "rank", "basis", "outcome"]]
+            ranking = ranking[[Col.community_id, "periods", "horizon", "p_die", "rank", "basis", "outcome"]]
             drivers = pd.concat(expl, ignore_index=True) if expl else pd.DataFrame()
     used = sorted({int(k) for k in ranking["horizon"]} & set(ok))
     if o is not None and used and n_shuffles > 0:

@@ -33,6 +33,7 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.forecast.features import horizon_features
 from commlab.forecast.model import CommunityForecaster, outcome_vector
@@ -287,11 +288,11 @@ def evaluate_forecaster(panel: pd.DataFrame, outcomes: pd.DataFrame | pd.Series 
                     (np.nan, np.nan)  # no resample (n_boot = 0): no interval
                 score_rows.append({"horizon": k, "model": name, "score": s, "value": float(point[s]),
                                    "lo": float(lo), "hi": float(hi)})
-        pred_rows.append(pd.DataFrame({"horizon": k, "community_id": X.index.astype(str), "outcome": y,
+        pred_rows.append(pd.DataFrame({"horizon": k, Col.community_id: X.index.astype(str), "outcome": y,
                                        "p_die": P.mean(axis=0), "p_baseline": B.mean(axis=0)}))
     settings = {"model": model, "params": template.get_params(), "n_splits": n_splits, "n_repeats": n_repeats,
                 "n_boot": n_boot, "ci": ci, "random_state": random_state, "threshold": 0.5,
                 "horizons": horizons}
     predictions = pd.concat(pred_rows, ignore_index=True) if pred_rows else pd.DataFrame(
-        columns=["horizon", "community_id", "outcome", "p_die", "p_baseline"])
+        columns=["horizon", Col.community_id, "outcome", "p_die", "p_baseline"])
     return ForecastEvaluation(pd.DataFrame(score_rows), pd.DataFrame(info_rows), predictions, settings)

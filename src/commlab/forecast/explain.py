@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import get_metric
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.forecast.features import LEVEL, TREND, feature_metric, is_panel
 from commlab.rules import Rule, default_rules
@@ -209,7 +210,7 @@ def explain_risk(forecaster: CommunityForecaster, panel: pd.DataFrame, *, top: i
             reason, tail = _sentence(metric, value, typical, trend, side, float(pp), k, rule if fits else None,
                                      play, lang)
             rows.append({
-                "community_id": str(cid), "p_die": float(p0[i]), "driver": rank, "metric": metric,
+                Col.community_id: str(cid), "p_die": float(p0[i]), "driver": rank, "metric": metric,
                 "name": metric_label(metric, lang), "value": value, "typical": typical, "trend": trend,
                 "side": side, "push": float(pp),
                 "rule_id": rule.id if fits and rule else "",
@@ -218,7 +219,7 @@ def explain_risk(forecaster: CommunityForecaster, panel: pd.DataFrame, *, top: i
                 "practice": rule.practice if fits and rule else "",
                 "text": reason + ("" if lang == "zh" else " ") + tail, "reason": reason,
             })
-    cols = ["community_id", "p_die", "driver", "metric", "name", "value", "typical", "trend", "side", "push",
+    cols = [Col.community_id, "p_die", "driver", "metric", "name", "value", "typical", "trend", "side", "push",
             "rule_id", "rule_title", "action", "practice", "text", "reason"]
     return pd.DataFrame(rows, columns=cols)
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.panel import panel_metric_columns
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 
 __all__ = ["LEVEL", "TREND", "horizon_features", "feature_metric", "is_panel"]
@@ -31,7 +32,7 @@ TREND = "__trend"
 
 def is_panel(frame: object) -> bool:
     """Whether ``frame`` is a panel (a DataFrame with ``community_id`` and ``period``), not a feature matrix."""
-    return isinstance(frame, pd.DataFrame) and {"community_id", "period"} <= set(frame.columns)
+    return isinstance(frame, pd.DataFrame) and {Col.community_id, "period"} <= set(frame.columns)
 
 
 def feature_metric(feature: str) -> str:
@@ -74,15 +75,15 @@ def horizon_features(panel: pd.DataFrame, horizon: int, *, metrics: Sequence[str
     if missing:
         raise InvalidArgument(f"metric column(s) not in the panel: {', '.join(missing)}; the panel has: "
                               f"{', '.join(panel_metric_columns(panel))}")
-    p = panel[["community_id", "period", *cols]]
+    p = panel[[Col.community_id, "period", *cols]]
     p = p[p["period"] <= horizon]
-    present = p.loc[p["period"] == horizon, "community_id"].astype(str)
-    p = p[p["community_id"].astype(str).isin(set(present))].copy()
-    p["community_id"] = p["community_id"].astype(str)
-    p = p.sort_values(["community_id", "period"])
+    present = p.loc[p["period"] == horizon, Col.community_id].astype(str)
+    p = p[p[Col.community_id].astype(str).isin(set(present))].copy()
+    p[Col.community_id] = p[Col.community_id].astype(str)
+    p = p.sort_values([Col.community_id, "period"])
     ids = sorted(set(present))
     values = p[cols].apply(pd.to_numeric, errors="coerce").astype("float64")
-    level = values[p["period"].to_numpy() == horizon].set_axis(p.loc[p["period"] == horizon, "community_id"])
+    level = values[p["period"].to_numpy() == horizon].set_axis(p.loc[p["period"] == horizon, Col.community_id])
     level = level.reindex(ids).add_suffix(LEVEL)
     if horizon == 1:
         out = level
@@ -91,7 +92,7 @@ def horizon_features(panel: pd.DataFrame, horizon: int, *, metrics: Sequence[str
         t = p["period"].to_numpy(dtype="float64")[:, None] * np.ones((1, len(cols)))
         ok = ~np.isnan(x)
         t0, x0 = np.where(ok, t, 0.0), np.where(ok, x, 0.0)
-        parts = pd.DataFrame(np.hstack([ok, t0, x0, t0 * x0, t0 * t0]), index=p["community_id"].to_numpy())
+        parts = pd.DataFrame(np.hstack([ok, t0, x0, t0 * x0, t0 * t0]), index=p[Col.community_id].to_numpy())
         sums = parts.groupby(level=0).sum().reindex(ids)
         n_cols = len(cols)
         n, st, sx, stx, stt = (sums.iloc[:, i * n_cols:(i + 1) * n_cols].to_numpy() for i in range(5))
@@ -100,5 +101,5 @@ def horizon_features(panel: pd.DataFrame, horizon: int, *, metrics: Sequence[str
             slope = np.where((n >= 2) & (den > 0), (n * stx - st * sx) / np.where(den > 0, den, 1.0), np.nan)
         trend = pd.DataFrame(slope, index=ids, columns=[c + TREND for c in cols])
         out = pd.concat([level, trend], axis=1)
-    out.index.name = "community_id"
+    out.index.name = Col.community_id
     return out

@@ -14,6 +14,7 @@ import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup
 
+from commlab.data.schema import Col
 from commlab.forecast.early_warning import EarlyWarning
 from commlab.forecast.evaluate import BASELINE, ForecastEvaluation
 from commlab.forecast.explain import format_value
@@ -141,9 +142,9 @@ def small_communities(panel: pd.DataFrame, k: int) -> set[str]:
     """Communities with fewer than ``k`` members (``members`` at their last period; none without that column)."""
     if "members" not in panel.columns or k <= 1:
         return set()
-    last = panel.sort_values("period").groupby("community_id").tail(1)
+    last = panel.sort_values("period").groupby(Col.community_id).tail(1)
     m = pd.to_numeric(last["members"], errors="coerce")
-    return set(last.loc[(m > 0) & (m < k), "community_id"].astype(str))
+    return set(last.loc[(m > 0) & (m < k), Col.community_id].astype(str))
 
 
 # The ranking is wide (reasons and plays side by side); on a phone (<= 640 px) each row becomes a card of labelled
@@ -227,7 +228,7 @@ def ranking_html(ew: EarlyWarning, names: dict[str, str], *, lang: str = "en", t
     if ew.ranking.empty:
         return ""
     hidden = small_communities(ew.panel, k_min_group)
-    drivers = ew.drivers if len(ew.drivers) else pd.DataFrame(columns=["community_id"])
+    drivers = ew.drivers if len(ew.drivers) else pd.DataFrame(columns=[Col.community_id])
     rows = []
     for r in ew.ranking.head(top_n).itertuples():
         cid = str(r.community_id)
@@ -239,7 +240,7 @@ def ranking_html(ew: EarlyWarning, names: dict[str, str], *, lang: str = "en", t
             rows.append(row)
             continue
         row.update(risk=f"{r.p_die:.0%}", hidden="")
-        d = drivers[drivers["community_id"] == cid]
+        d = drivers[drivers[Col.community_id] == cid]
         row["drivers"] = [{
             "name": x.name, "side": _t(x.side, lang) if x.side else "",
             "value": (_t("undefined", lang) if pd.isna(x.value) else format_value(x.metric, x.value, lang))
@@ -266,7 +267,7 @@ def ranking_html(ew: EarlyWarning, names: dict[str, str], *, lang: str = "en", t
 
 def intro_markdown(ew: EarlyWarning, *, lang: str = "en") -> str:
     """One paragraph: what was analysed and where the outcomes come from."""
-    n = ew.panel["community_id"].nunique()
+    n = ew.panel[Col.community_id].nunique()
     rows = len(ew.panel)
     known = 0 if ew.outcomes is None else len(ew.outcomes)
     died = 0 if ew.outcomes is None else int(ew.outcomes["outcome"].sum())

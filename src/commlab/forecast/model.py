@@ -46,6 +46,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.forecast.features import horizon_features, is_panel
 
@@ -65,7 +66,7 @@ def outcome_vector(outcomes: Any, ids: pd.Index) -> pd.Series:
     community id.
     """
     if isinstance(outcomes, pd.DataFrame):
-        s = pd.Series(outcomes["outcome"].to_numpy(), index=outcomes["community_id"].astype(str).to_numpy())
+        s = pd.Series(outcomes["outcome"].to_numpy(), index=outcomes[Col.community_id].astype(str).to_numpy())
     elif isinstance(outcomes, pd.Series):
         s = outcomes.set_axis(outcomes.index.astype(str))
     else:
@@ -301,8 +302,8 @@ class CommunityForecaster(ClassifierMixin, BaseEstimator):
             raise InvalidArgument("risk() needs a panel (columns community_id, period and metrics): pass the output of "
                               "commlab.analysis.panel.community_panel")
         p, ids = self._proba(panel)
-        out = pd.DataFrame({"community_id": ids.astype(str) if ids is not None else [], "p_die": p})
-        out = out.sort_values(["p_die", "community_id"], ascending=[False, True]).reset_index(drop=True)
+        out = pd.DataFrame({Col.community_id: ids.astype(str) if ids is not None else [], "p_die": p})
+        out = out.sort_values(["p_die", Col.community_id], ascending=[False, True]).reset_index(drop=True)
         out["rank"] = np.arange(1, len(out) + 1)
         return out
 

@@ -19,6 +19,7 @@ from commlab.analysis.metrics import Tables, as_tables, resolve_as_of
 from commlab.analysis.panel import member_activity, panel_metric_columns
 from commlab.data.io import read_raw_table
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import DataValidationError, InvalidArgument, Problem, UsageError
 
 __all__ = [
@@ -66,7 +67,7 @@ def as_outcomes(frame: pd.DataFrame, *, died: Iterable[str] | str | None = None,
         row 1) and how to fix: a missing column, an empty or unknown label, a community listed twice.
     """
     problems = []
-    for col in ("community_id", "outcome"):
+    for col in (Col.community_id, "outcome"):
         if col not in frame.columns:
             problems.append(Problem(source, col, "missing column", values=list(frame.columns)[:8],
                                     fix="an outcomes file has the columns community_id and outcome "
@@ -88,20 +89,21 @@ def as_outcomes(frame: pd.DataFrame, *, died: Iterable[str] | str | None = None,
             values=frame["outcome"][bad].head(5).tolist(), count=int(bad.sum()),
             fix=f"use died/survived or 1/0, or name your labels (died: {', '.join(sorted(d))[:80]}; "
                 f"survived: {', '.join(sorted(s))[:80]})"))
-    ids = frame["community_id"].astype("string").str.strip()
+    ids = frame[Col.community_id].astype("string").str.strip()
     empty = ids.isna() | ids.eq("")
     if empty.any():
-        problems.append(Problem(source, "community_id", "empty community id", rows=rows[empty.to_numpy()][:5].tolist(),
-                                count=int(empty.sum()), fix="give every row the id of a community"))
+        problems.append(Problem(source, Col.community_id, "empty community id",
+                                rows=rows[empty.to_numpy()][:5].tolist(), count=int(empty.sum()),
+                                fix="give every row the id of a community"))
     dup = ids.duplicated(keep=False) & ~empty
     if dup.any():
-        problems.append(Problem(source, "community_id", "community listed more than once",
+        problems.append(Problem(source, Col.community_id, "community listed more than once",
                                 rows=rows[dup.to_numpy()][:5].tolist(), values=ids[dup].head(5).tolist(),
                                 count=int(dup.sum()), fix="keep one outcome per community"))
     if problems:
         raise DataValidationError(problems, source)
     out = frame.copy()
-    out["community_id"] = ids
+    out[Col.community_id] = ids
     out["outcome"] = y.astype("int64")
     return out.reset_index(drop=True)
 
@@ -158,7 +160,7 @@ def outcomes_from_column(communities: pd.DataFrame, column: str, *, died: Iterab
     if survived is None:
         d = {_norm(x) for x in ([died] if isinstance(died, str) else died)}
         survived = sorted({_norm(v) for v in values.dropna()} - d)
-    frame = pd.DataFrame({"community_id": communities["community_id"].astype("string"), "outcome": values})
+    frame = pd.DataFrame({Col.community_id: communities[Col.community_id].astype("string"), "outcome": values})
     return as_outcomes(frame, died=died, survived=survived, source=f"communities.{column}")
 
 
@@ -216,12 +218,12 @@ def derive_outcomes(data: Dataset | Tables | Mapping[str, Any], *, as_of: Any, w
     starts = ends - pd.Timedelta(days=window_days)
     ev = member_activity(tables)
     ts = pd.to_datetime(ev["ts"], utc=True)
-    lo = ev["community_id"].map(starts)
-    hi = ev["community_id"].map(ends)
+    lo = ev[Col.community_id].map(starts)
+    hi = ev[Col.community_id].map(ends)
     inside = ev[(ts > lo) & (ts <= hi)]
-    active = inside.groupby("community_id")["member_id"].nunique().reindex(ends.index, fill_value=0)
+    active = inside.groupby(Col.community_id)[Col.member_id].nunique().reindex(ends.index, fill_value=0)
     out = pd.DataFrame({
-        "community_id": pd.array(ends.index, dtype="string"),
+        Col.community_id: pd.array(ends.index, dtype="string"),
         "outcome": (active < min_active).astype("int64").to_numpy(),
         "active_members": active.astype("int64").to_numpy(),
         "window_start": starts.to_numpy(),
@@ -240,9 +242,9 @@ def trim_to_outcome_window(panel: pd.DataFrame, outcomes: pd.DataFrame) -> pd.Da
     """
     if "window_start" not in outcomes.columns or "p_end" not in panel.columns:
         return panel
-    cut = dict(zip(outcomes["community_id"].astype(str), pd.to_datetime(outcomes["window_start"], utc=True),
+    cut = dict(zip(outcomes[Col.community_id].astype(str), pd.to_datetime(outcomes["window_start"], utc=True),
                    strict=True))
-    limit = panel["community_id"].astype(str).map(cut)
+    limit = panel[Col.community_id].astype(str).map(cut)
     ends = pd.to_datetime(panel["p_end"], utc=True)
     keep = limit.isna() | (ends <= limit)
     return panel[keep.to_numpy()].reset_index(drop=True)
@@ -271,7 +273,7 @@ def read_panel(path: str | Path) -> pd.DataFrame:
     raw, _ = read_raw_table(p)
     source = str(p)
     problems = []
-    for col in ("community_id", "period"):
+    for col in (Col.community_id, "period"):
         if col not in raw.columns:
             problems.append(Problem(source, col, "missing column", values=list(raw.columns)[:8],
                                     fix="a panel has one row per community and period: columns community_id, "
@@ -279,11 +281,12 @@ def read_panel(path: str | Path) -> pd.DataFrame:
     if problems:
         raise DataValidationError(problems, source)
     rows = np.arange(len(raw)) + 2
-    out = pd.DataFrame({"community_id": raw["community_id"].astype("string").str.strip()})
-    empty = out["community_id"].isna() | out["community_id"].eq("")
+    out = pd.DataFrame({Col.community_id: raw[Col.community_id].astype("string").str.strip()})
+    empty = out[Col.community_id].isna() | out[Col.community_id].eq("")
     if empty.any():
-        problems.append(Problem(source, "community_id", "empty community id", rows=rows[empty.to_numpy()][:5].tolist(),
-                                count=int(empty.sum()), fix="give every row the id of its community"))
+        problems.append(Problem(source, Col.community_id, "empty community id",
+                                rows=rows[empty.to_numpy()][:5].tolist(), count=int(empty.sum()),
+                                fix="give every row the id of its community"))
     period = pd.to_numeric(raw["period"], errors="coerce")
     bad = period.isna() | (period < 1) | (period != np.floor(period))
     if bad.any():
@@ -292,15 +295,15 @@ def read_panel(path: str | Path) -> pd.DataFrame:
                                 fix="number each community's periods 1, 2, 3, ... from its start"))
     else:
         out["period"] = period.astype("int64")
-        dup = out.duplicated(["community_id", "period"], keep=False) & ~empty
+        dup = out.duplicated([Col.community_id, "period"], keep=False) & ~empty
         if dup.any():
             problems.append(Problem(source, "period", "community and period listed more than once",
                                     rows=rows[dup.to_numpy()][:5].tolist(),
-                                    values=(out["community_id"] + " / " + out["period"].astype(str))[dup].head(5)
+                                    values=(out[Col.community_id] + " / " + out["period"].astype(str))[dup].head(5)
                                     .tolist(), count=int(dup.sum()), fix="one row per community and period"))
     ignored = []
     for col in raw.columns:
-        if col in ("community_id", "period"):
+        if col in (Col.community_id, "period"):
             continue
         if col in ("p_start", "p_end"):
             out[col] = pd.to_datetime(raw[col], utc=True, errors="coerce")
@@ -324,7 +327,7 @@ def read_panel(path: str | Path) -> pd.DataFrame:
                                 fix="add at least one numeric column per period (e.g. active members, replies)"))
     if problems:
         raise DataValidationError(problems, source)
-    out = out.sort_values(["community_id", "period"]).reset_index(drop=True)
+    out = out.sort_values([Col.community_id, "period"]).reset_index(drop=True)
     out.attrs["ignored"] = ignored
     out.attrs["source"] = source
     return out

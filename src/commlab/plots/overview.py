@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from commlab.data.schema import Col
 from commlab.fmt import count
 from commlab.i18n import t
 from commlab.plots.palette import community_colors
@@ -42,7 +43,7 @@ def _ax(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _wide(daily: pd.DataFrame, value: str, rolling: int) -> pd.DataFrame:
-    wide = daily.pivot_table(index="date", columns="community_id", values=value, aggfunc="sum").fillna(0)
+    wide = daily.pivot_table(index="date", columns=Col.community_id, values=value, aggfunc="sum").fillna(0)
     wide = wide.asfreq("D", fill_value=0) if len(wide) else wide
     if rolling > 1:
         wide = wide.rolling(rolling, min_periods=1).mean()
