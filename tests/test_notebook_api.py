@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import IPython.display
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -90,3 +91,39 @@ def _samples():
     from conftest import REPO
 
     return REPO / "data" / "samples"
+
+
+@pytest.mark.parametrize("module", ["commlab.nb", "commlab.display_segments", "commlab.analysis.truth"])
+def test_the_notebook_helpers_examples_run(module, monkeypatch):
+    """The helpers written for the notebooks (show_table, heading_line, source_line, data_counts,
+    SegmentsReport, compare_with_truth) each carry an example; they run as written from the repository root."""
+    import doctest
+    import importlib
+
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    result = doctest.testmod(importlib.import_module(module), optionflags=flags)
+    assert result.attempted > 0 and result.failed == 0, result
+
+
+def test_the_truth_comparison_is_none_on_real_data_and_reads_the_planted_roles(tmp_path):
+    features = pd.DataFrame({"community_id": ["c"] * 6, "member_id": [f"m{i}" for i in range(6)],
+                             "is_staff": [True, False, False, False, False, False]})
+    roles = pd.Series(["staff", "core", "core", "lurker", "lurker", "lurker"])
+    labels = np.array([0, 0, 1, 1, 1])
+    assert cl.compare_with_truth(tmp_path, features, roles, labels) is None
+    (tmp_path / "truth").mkdir()
+    planted = ["bot", "core", "core", "core", "lurker", "lurker"]
+    (tmp_path / "truth" / "member_roles.csv").write_text(
+        "community_id,member_id,planted_role\n" + "".join(f"c,m{i},{r}\n" for i, r in enumerate(planted)))
+    truth = cl.compare_with_truth(tmp_path, features, roles, labels)
+    # the planted bot counts as staff; m3 planted core, ruled lurker
+    assert truth.accuracy.loc["all", "n"] == 6 and truth.accuracy.loc["all", "correct"] == 5
+    assert truth.accuracy.loc["core", "accuracy"] == pytest.approx(2 / 3)
+    # the segments {m1, m2} | {m3, m4, m5} against the planted {m1, m2, m3} | {m4, m5}: staff left out
+    assert truth.ari == pytest.approx(1 / 6)
+    d = truth.to_dict()
+    assert set(d) == {"ari_clusters_vs_planted", "rule_role_accuracy", "rule_role_accuracy_all"}
+    assert d["rule_role_accuracy_all"] == pytest.approx(5 / 6)

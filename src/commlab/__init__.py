@@ -56,10 +56,20 @@ _API: dict[str, str] = {
     "settings_from_env": "commlab.settings",
     # members
     "member_features": "commlab.analysis.features",
+    "participation_inequality": "commlab.analysis.features",
+    "RoleThresholds": "commlab.analysis.roles",
+    "assign_roles": "commlab.analysis.roles",
+    "buyer_flag": "commlab.analysis.roles",
+    "role_counts": "commlab.analysis.roles",
+    "role_transitions": "commlab.analysis.transitions",
     "MemberSegmenter": "commlab.analysis.segment",
     "segment_matrix": "commlab.analysis.segment",
+    "member_segments_table": "commlab.analysis.segment",
+    "compare_with_truth": "commlab.analysis.truth",
     "BetaGeoModel": "commlab.analysis.lifecycle",
     "rfm_from_events": "commlab.analysis.lifecycle",
+    "member_p_alive": "commlab.analysis.lifecycle",
+    "zombie_share": "commlab.analysis.lifecycle",
     # communities
     "list_metrics": "commlab.analysis.metrics",
     "compute_metrics": "commlab.analysis.compute",
@@ -119,10 +129,20 @@ __all__ = [
     "Settings",
     "settings_from_env",
     "member_features",
+    "participation_inequality",
+    "RoleThresholds",
+    "assign_roles",
+    "buyer_flag",
+    "role_counts",
+    "role_transitions",
     "MemberSegmenter",
     "segment_matrix",
+    "member_segments_table",
+    "compare_with_truth",
     "BetaGeoModel",
     "rfm_from_events",
+    "member_p_alive",
+    "zombie_share",
     "list_metrics",
     "compute_metrics",
     "community_graph",
@@ -166,13 +186,16 @@ __all__ = [
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from __getattr__
     from commlab.analysis.compare import compare_groups
     from commlab.analysis.compute import compute_metrics
-    from commlab.analysis.features import member_features
+    from commlab.analysis.features import member_features, participation_inequality
     from commlab.analysis.hypotheses import test_hypotheses
-    from commlab.analysis.lifecycle import BetaGeoModel, rfm_from_events
+    from commlab.analysis.lifecycle import BetaGeoModel, member_p_alive, rfm_from_events, zombie_share
     from commlab.analysis.metrics import list_metrics
     from commlab.analysis.network import community_graph
     from commlab.analysis.overview import activity_summary, community_table, daily_activity, weekday_hour
-    from commlab.analysis.segment import MemberSegmenter, segment_matrix
+    from commlab.analysis.roles import RoleThresholds, assign_roles, buyer_flag, role_counts
+    from commlab.analysis.segment import MemberSegmenter, member_segments_table, segment_matrix
+    from commlab.analysis.transitions import role_transitions
+    from commlab.analysis.truth import compare_with_truth
     from commlab.data.generate import generate
     from commlab.data.load import Dataset, load_dataset
     from commlab.engines import get_engine

@@ -19,8 +19,9 @@ from commlab.data.load import Dataset, DataSummary
 from commlab.fmt import count, fmt_value, kind_of_unit
 from commlab.i18n import TEXT, t
 from commlab.instant import as_utc
+from commlab.privacy import suppress_metrics, suppress_table, suppression_note
 
-__all__ = ["table", "data_line", "as_of_line", "escape_md", "feature_table", "unit_label", "metric_kinds",
+__all__ = ["table", "show_table", "data_line", "as_of_line", "escape_md", "feature_table", "unit_label", "metric_kinds",
            "metrics_by_row"]
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"})
@@ -82,6 +83,77 @@ def table(df: pd.DataFrame, kinds: Mapping[Any, str] | str | None = None, *, def
     if text_pos:
         styler = styler.set_properties(subset=text_pos, **{"text-align": "left"})
     return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+
+
+def show_table(data: pd.DataFrame, k: int, lang: str, *, privacy: Mapping[str, Any] | None = None,
+               metrics: bool = False, index: str | None = None, names: Mapping[Any, str] | None = None,
+               columns: list[Any] | None = None, kinds: Mapping[Any, str] | str | None = None,
+               default: str = "number", labels: Mapping[Any, str] | None = None,
+               index_label: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Show a table in the report with its groups of fewer than ``k`` members suppressed, and say so.
+
+    The one step a notebook repeats for every table of members: suppress the small groups
+    (:func:`suppress_table`, or :func:`suppress_metrics` for a wide metric table), display the
+    suppressed copy as a report table (:func:`table`: formatted, labelled, escaped), then the
+    sentence that tells how many groups were suppressed (:func:`suppression_note`; an empty
+    Markdown output when none was).
+
+    Parameters
+    ----------
+    data : DataFrame
+        The table with unformatted numbers (not modified).
+    k : int
+        Smallest group shown (at least :data:`commlab.privacy.MIN_K`).
+    lang : str
+        Report language, ``"zh"`` or ``"en"`` (of the note).
+    privacy : dict, optional
+        Keyword arguments of :func:`suppress_table` (``size``, ``counts``, ``linked``, ``shares``,
+        ``derived``, ``keep``, ``group_sizes``) or, with ``metrics=True``, of
+        :func:`suppress_metrics` (``n``, ``keep``). Keep the dict: the same privacy goes into
+        ``summary.json`` with ``suppress_table(data, k, numeric=True, **privacy)``.
+    metrics : bool, default False
+        ``data`` is communities × metric ids (:func:`commlab.analysis.metrics.wide`).
+    index : str, optional
+        After suppression, make this column the index (to show it with ``index_label``).
+    names : dict, optional
+        After suppression, rename the index with it (community id -> name).
+    columns : list, optional
+        After suppression, the columns shown, in order (default: all).
+    kinds, default, labels, index_label
+        How :func:`table` formats and labels the columns.
+
+    Returns
+    -------
+    (DataFrame, int)
+        The suppressed copy (before ``index``, ``names`` and ``columns``) and the number of
+        groups suppressed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> roles = pd.DataFrame({"role": ["core", "lurker"], "members": [3, 40], "share": [0.07, 0.93]})
+    >>> privacy = dict(counts=["members"], linked={"members": ["share"]})  # a share gives its count back
+    >>> shown, hidden = cl.nb.show_table(roles, 5, "en", privacy=privacy)  # outside Jupyter: the reprs
+    <pandas.io.formats.style.Styler object at 0x...>
+    <IPython.core.display.Markdown object>
+    >>> shown["members"].tolist(), shown["share"].tolist(), hidden
+    (['<5', 40], ['—', 0.93], 1)
+    """
+    from IPython.display import Markdown, display
+
+    suppress = suppress_metrics if metrics else suppress_table
+    shown, hidden = suppress(data, k, **dict(privacy or {}))
+    view = shown
+    if index is not None:
+        view = view.set_index(index)
+    if names is not None:
+        view = view.rename(index=names)
+    if columns is not None:
+        view = view[list(columns)]
+    display(table(view, kinds, default=default, labels=labels, index_label=index_label))
+    display(Markdown(suppression_note(hidden, k, lang)))
+    return shown, hidden
 
 
 def _mostly_numbers(values: pd.Series) -> bool:

@@ -18,13 +18,21 @@ Names sorted by topic: showing, words and numbers, small-group suppression, outp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from commlab.data.dataset import Dataset, DataSummary
-from commlab.display import as_of_line, data_line, escape_md, feature_table, metric_kinds, metrics_by_row, table
+from commlab.display import (
+    as_of_line,
+    data_line,
+    escape_md,
+    feature_table,
+    metric_kinds,
+    metrics_by_row,
+    show_table,
+    table,
+)
 from commlab.fmt import count, kind_of_unit, number, percent
 from commlab.i18n import t
 from commlab.outputs import write_summary
@@ -39,6 +47,9 @@ from commlab.privacy import (
     suppression_note,
     without_small_groups,
 )
+
+if TYPE_CHECKING:
+    from commlab.display_segments import SegmentsReport
 
 __all__ = [
     # showing
@@ -68,81 +79,12 @@ __all__ = [
     "without_small_groups",
     "suppress_count",
     "format_count",
+    # one notebook's steps
+    "SegmentsReport",
     # outputs
     "write_summary",
     "data_counts",
 ]
-
-
-def show_table(data: pd.DataFrame, k: int, lang: str, *, privacy: Mapping[str, Any] | None = None,
-               metrics: bool = False, index: str | None = None, names: Mapping[Any, str] | None = None,
-               columns: list[Any] | None = None, kinds: Mapping[Any, str] | str | None = None,
-               default: str = "number", labels: Mapping[Any, str] | None = None,
-               index_label: str | None = None) -> tuple[pd.DataFrame, int]:
-    """Show a table in the report with its groups of fewer than ``k`` members suppressed, and say so.
-
-    The one step a notebook repeats for every table of members: suppress the small groups
-    (:func:`suppress_table`, or :func:`suppress_metrics` for a wide metric table), display the
-    suppressed copy as a report table (:func:`table`: formatted, labelled, escaped), then the
-    sentence that tells how many groups were suppressed (:func:`suppression_note`; an empty
-    Markdown output when none was).
-
-    Parameters
-    ----------
-    data : DataFrame
-        The table with unformatted numbers (not modified).
-    k : int
-        Smallest group shown (at least :data:`commlab.privacy.MIN_K`).
-    lang : str
-        Report language, ``"zh"`` or ``"en"`` (of the note).
-    privacy : dict, optional
-        Keyword arguments of :func:`suppress_table` (``size``, ``counts``, ``linked``, ``shares``,
-        ``derived``, ``keep``, ``group_sizes``) or, with ``metrics=True``, of
-        :func:`suppress_metrics` (``n``, ``keep``). Keep the dict: the same privacy goes into
-        ``summary.json`` with ``suppress_table(data, k, numeric=True, **privacy)``.
-    metrics : bool, default False
-        ``data`` is communities × metric ids (:func:`commlab.analysis.metrics.wide`).
-    index : str, optional
-        After suppression, make this column the index (to show it with ``index_label``).
-    names : dict, optional
-        After suppression, rename the index with it (community id -> name).
-    columns : list, optional
-        After suppression, the columns shown, in order (default: all).
-    kinds, default, labels, index_label
-        How :func:`table` formats and labels the columns.
-
-    Returns
-    -------
-    (DataFrame, int)
-        The suppressed copy (before ``index``, ``names`` and ``columns``) and the number of
-        groups suppressed.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> import commlab as cl
-    >>> roles = pd.DataFrame({"role": ["core", "lurker"], "members": [3, 40], "share": [0.07, 0.93]})
-    >>> privacy = dict(counts=["members"], linked={"members": ["share"]})  # a share gives its count back
-    >>> shown, hidden = cl.nb.show_table(roles, 5, "en", privacy=privacy)  # outside Jupyter: the reprs
-    <pandas.io.formats.style.Styler object at 0x...>
-    <IPython.core.display.Markdown object>
-    >>> shown["members"].tolist(), shown["share"].tolist(), hidden
-    (['<5', 40], ['—', 0.93], 1)
-    """
-    from IPython.display import Markdown, display
-
-    suppress = suppress_metrics if metrics else suppress_table
-    shown, hidden = suppress(data, k, **dict(privacy or {}))
-    view = shown
-    if index is not None:
-        view = view.set_index(index)
-    if names is not None:
-        view = view.rename(index=names)
-    if columns is not None:
-        view = view[list(columns)]
-    display(table(view, kinds, default=default, labels=labels, index_label=index_label))
-    display(Markdown(suppression_note(hidden, k, lang)))
-    return shown, hidden
 
 
 def heading_line(as_of: str | pd.Timestamp, data: Dataset | DataSummary, lang: str = "en") -> str:
@@ -228,3 +170,19 @@ def data_counts(data: Dataset | DataSummary) -> dict[str, Any]:
     s = data.data_summary() if isinstance(data, Dataset) else data
     return {"communities": int(s.communities), "members": int(s.members), "events": int(s.events),
             "first": s.first if s.events else None, "last": s.last if s.events else None}
+
+
+#: Names of one notebook's steps, imported on first use (they load scikit-learn).
+_LAZY: dict[str, str] = {"SegmentsReport": "commlab.display_segments"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a notebook's step helpers on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'commlab.nb' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -97,6 +97,15 @@ def participation_inequality(features: pd.DataFrame, *, content: str = "ugc",
         Per group: ``members``, ``never_share`` (members with no content), ``once_share``
         (exactly one), ``top1_share`` (share of content by the top 1 % of members, at least one
         member), ``next9_share`` (by the next 9 %), ``rest90_share`` and ``gini``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> feats = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> cl.participation_inequality(feats)[["community_id", "members", "gini"]].round(2)
+      community_id  members  gini
+    0          c04     1496  0.79
     """
     df = features
     if "is_staff" in df.columns:

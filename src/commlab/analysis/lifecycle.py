@@ -444,6 +444,15 @@ def zombie_share(
     -------
     dict
         ``share``, ``lower``, ``upper``, ``threshold``, ``n`` (members), ``n_boot``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> rfm = cl.rfm_from_events(ds.events, as_of="2024-06-30T16:00:00Z")
+    >>> z = cl.zombie_share(rfm, threshold=0.5, n_boot=5, random_state=0)
+    >>> z["lower"] <= z["share"] <= z["upper"], z["n"] == len(rfm)
+    (True, True)
     """
     x, tx, T = (rfm[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     n = len(x)
@@ -494,6 +503,29 @@ def simulate_bgnbd(n: int, T: float | np.ndarray, *, r: float, alpha: float, a: 
 
 
 def member_p_alive(model: BetaGeoModel, rfm: pd.DataFrame) -> pd.Series:
-    """P(alive) of each row of an RFM table (as from :func:`rfm_from_events`), same index."""
+    """P(alive) of each row of an RFM table (as from :func:`rfm_from_events`), same index.
+
+    Parameters
+    ----------
+    model : BetaGeoModel
+        A fitted model.
+    rfm : DataFrame
+        ``frequency``, ``recency`` and ``T`` per member.
+
+    Returns
+    -------
+    Series
+        Named ``p_alive``, between 0 and 1.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> rfm = cl.rfm_from_events(ds.events, as_of="2024-06-30T16:00:00Z")
+    >>> model = cl.BetaGeoModel().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    >>> p = cl.member_p_alive(model, rfm)
+    >>> bool(p.between(0, 1).all()), len(p) == len(rfm)
+    (True, True)
+    """
     p = model.p_alive(rfm["frequency"], rfm["recency"], rfm["T"])
     return pd.Series(p, index=rfm.index, name="p_alive")

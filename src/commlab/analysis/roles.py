@@ -34,6 +34,7 @@ __all__ = [
     "RoleThresholds",
     "assign_roles",
     "buyer_flag",
+    "role_counts",
     "role_label",
     "role_conditions",
     "role_accuracy",
@@ -87,6 +88,13 @@ class RoleThresholds:
         Content per 30 days for active contributors (more than once a week).
     lurker_max_ugc_30d : float, default 0.5
         Below this content rate a present member is a lurker.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> th = cl.RoleThresholds(zombie_days=90)
+    >>> th.zombie_days, th.to_dict()["newcomer_days"]
+    (90, 30.0)
     """
 
     newcomer_days: float = 30.0
@@ -138,6 +146,15 @@ def assign_roles(features: pd.DataFrame, thresholds: RoleThresholds | None = Non
     -------
     Series of str
         Named ``role``, aligned with ``features``; values from :data:`ROLE_ORDER`.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> feats = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> roles = cl.assign_roles(feats, cl.RoleThresholds(zombie_days=90))
+    >>> roles.value_counts()[["core", "zombie"]].to_dict()
+    {'core': 44, 'zombie': 237}
     """
     conds = role_conditions(features, thresholds)
     codes = np.select([c.to_numpy(dtype=bool) for _, c in conds], [r for r, _ in conds], "ordinary")
@@ -145,8 +162,52 @@ def assign_roles(features: pd.DataFrame, thresholds: RoleThresholds | None = Non
 
 
 def buyer_flag(features: pd.DataFrame, thresholds: RoleThresholds | None = None) -> pd.Series:
-    """``True`` for paying members (付费用户): at least one purchase (``thresholds`` unused, kept for symmetry)."""
+    """Whether each member pays (付费用户): at least one purchase (``thresholds`` unused, kept for symmetry).
+
+    Parameters
+    ----------
+    features : DataFrame
+        From :func:`commlab.analysis.features.member_features` (``purchases``).
+    thresholds : RoleThresholds, optional
+        Unused.
+
+    Returns
+    -------
+    Series of bool
+        Named ``is_buyer``, aligned with ``features``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> feats = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> int(cl.buyer_flag(feats).sum())
+    318
+    """
     return (features["purchases"] >= 1).rename("is_buyer")
+
+
+def role_counts(roles: pd.Series) -> pd.Series:
+    """Members per rule role, every role of :data:`ROLE_ORDER` listed in its order (0 when none).
+
+    Parameters
+    ----------
+    roles : Series of str
+        Role codes (:func:`assign_roles`).
+
+    Returns
+    -------
+    Series of int
+        Indexed by role code.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> cl.role_counts(pd.Series(["core", "lurker", "lurker"])).head(4).to_dict()
+    {'core': 1, 'contributor': 0, 'ordinary': 0, 'lurker': 2}
+    """
+    return roles.value_counts().reindex(list(ROLE_ORDER), fill_value=0)
 
 
 def role_label(code: str, lang: str = "en") -> str:

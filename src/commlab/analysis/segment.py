@@ -513,6 +513,17 @@ def member_segments_table(
     DataFrame
         ``community_id``, ``member`` (pseudonym), ``segment``, ``segment_zh``, ``segment_en``,
         then ``role`` and the extra columns. Never contains member ids or display names.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> feats = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> members = feats[~feats["is_staff"]].reset_index(drop=True)
+    >>> seg = cl.MemberSegmenter(random_state=0).fit(cl.segment_matrix(members), profile_features=members)
+    >>> out = cl.member_segments_table(members, seg.labels_, seg.segment_names_)
+    >>> out.columns.tolist(), bool(out["member"].isin(members["member_id"]).any())
+    (['community_id', 'member', 'segment', 'segment_zh', 'segment_en'], False)
     """
     lab = pd.Series(np.asarray(labels), index=features.index, name="segment")
     nm = names.set_index("segment")

@@ -111,6 +111,14 @@ def role_transitions(
     DataFrame
         ``period_start``, ``period_end``, ``from_role``, ``to_role``, ``count``: one row per
         observed (period, from, to), staying in the same role included.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> moves = cl.role_transitions(ds.events_source, ds.members, start="2024-04-01", end="2024-06-01")
+    >>> moves.columns.tolist(), moves["period_start"].nunique()
+    (['period_start', 'period_end', 'from_role', 'to_role', 'count'], 2)
     """
     snaps = role_snapshots(events, members, start=start, end=end, freq=freq, thresholds=thresholds,
                            labeler=labeler, staff_roles=staff_roles, engine=engine)
