@@ -35,7 +35,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "commlab.settings",
     )),
     ("data", ("commlab.data", "commlab.data.*", "commlab.replies", "commlab.replies.*", "commlab.privacy",
-              "commlab.privacy.pseudonyms", "commlab.privacy.suppression", "commlab.privacy.leakscan")),
+              "commlab.privacy.pseudonyms", "commlab.privacy.suppression", "commlab.privacy.leakscan",
+              "commlab.privacy.readable")),
     ("importers", ("commlab.importers", "commlab.importers.*", "commlab.sources")),
     ("definitions", (
         "commlab.analysis", "commlab.analysis.daymask", "commlab.analysis.features_sql",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -17,8 +16,7 @@ from commlab.importers.stackexchange_site import (
     site_name,
 )
 from commlab.privacy import scan_files
-from commlab.rules import default_rules
-from commlab.runner import _report_words
+from commlab.runner import _chosen_words
 from conftest import require_shared_data
 
 HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -108,14 +106,36 @@ def test_the_site_name_is_no_leak_but_a_member_name_still_is(tmp_path: Path):
     report = tmp_path / "report.html"
     report.write_text("<h1>Cardano Stack Exchange</h1><p>cardano.stackexchange.com</p><p>Lisa Wong</p>",
                       encoding="utf-8")
-    plans = [SimpleNamespace(notebook=p) for p in sorted((Path(__file__).parents[1] / "notebooks").glob("0*.ipynb"))]
-    rules = default_rules()
-    assert sorted(scan_files([report], members, ignore=_report_words(plans, rules, None))) == [
+    assert sorted(scan_files([report], members, chosen=_chosen_words(None))) == [
         "report.html: display_name c…(22 chars)", "report.html: display_name c…(7 chars)",
         "report.html: display_name l…(9 chars)"]
-    assert scan_files([report], members, ignore=_report_words(plans, rules, None, communities)) == [
+    assert scan_files([report], members, chosen=_chosen_words(None, communities)) == [
         "report.html: display_name l…(9 chars)"]
     typed = communities.assign(name="Lisa Wong Stack Exchange")  # not the site's name as the importer writes it
     assert public_site_texts(typed) == []
     other = communities.assign(platform="wechat")
     assert public_site_texts(other) == []
+
+
+def test_a_180_day_site_subject_is_chosen_text(tmp_path: Path):
+    """Issue 22: the se_180d sites show their subject in every table (community id ``physics``,
+    ``math``): a member called so is no leak in those sites' report, as a site's name is not. The
+    same name in a report on other data, or a name typed by hand, is still searched."""
+    from commlab.importers.se_csv import SITES
+
+    communities = pd.DataFrame({"community_id": ["physics", "math"], "platform": ["stackexchange"] * 2,
+                                "name": [SITES["physics"][0], SITES["math"][0]],
+                                "source": [f"Stack Exchange ({s}), CC BY-SA — via Vranić et al. 2023"
+                                           for s in ("physics", "math")]})
+    assert public_site_texts(communities) == ["Physics Stack Exchange (2010)", "physics",
+                                              "Mathematics Stack Exchange (2010)", "math"]
+    members = pd.DataFrame({"member_id": ["7001", "7002", "7003"], "display_name": ["physics", "Math", "Orbit"]})
+    report = tmp_path / "report.html"
+    report.write_text("<table><tr><td>physics</td><td>math</td><td>Orbit</td></tr></table>", encoding="utf-8")
+    assert scan_files([report], members, chosen=_chosen_words(None, communities)) == [
+        "report.html: display_name o…(5 chars)"]
+    assert sorted(scan_files([report], members, chosen=_chosen_words(None))) == [
+        "report.html: display_name m…(4 chars)", "report.html: display_name o…(5 chars)",
+        "report.html: display_name p…(7 chars)"]
+    typed = communities.assign(name=["Physics fans", "Mathematics Stack Exchange (2010)"])
+    assert public_site_texts(typed) == ["Mathematics Stack Exchange (2010)", "math"]

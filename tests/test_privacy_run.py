@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from commlab.errors import PrivacyLeakError, UsageError
-from commlab.privacy import pseudonymize
+from commlab.privacy import identity_needles, pseudonymize, scan_text
 from commlab.runner import latest_run, run_playbook
 from runs_helpers import COMMUNITIES, EVENTS, MEMBERS, write_playbook
 
@@ -132,17 +132,19 @@ NAMES_BODY = '''import pandas as pd
 from commlab.outputs import write_summary
 
 members = pd.read_csv(f"{data_dir}/members.csv", dtype=str)
-# the kit's own wording, which writes the exempt given names Lee and Max
-print("BG/NBD: Fader, Hardie & Lee (2005); each metric min–max scaled")
+# the kit's own wording, which writes the names Lee, Max and Orbit in phrases of EXEMPTIONS
+print("BG/NBD: Fader, Hardie & Lee (2005); each metric min–max scaled; source: Orbit Model")
 for row in [int(s) for s in show.split(",") if s]:
     print("top poster:", members["display_name"].iloc[row])
 write_summary(output_dir, {"members": len(members)})'''
 
 
-def test_a_member_called_by_a_common_given_name_is_caught_by_the_cli(tmp_path: Path) -> None:
-    """Issue 22: given names that are English words (Grace, Jack) or short (Amy) were never searched.
-    Through ``commlab run``: a report that shows them exits 7 naming no one; the names the kit's own
-    text writes (Lee, Max: NAME_EXEMPTIONS) do not block a clean run."""
+def test_a_member_called_by_a_common_word_is_caught_by_the_cli(tmp_path: Path) -> None:
+    """Issue 22: given names that are English words (Grace) or short (Amy), and display names that
+    are English words or words of the kit (Orbit, Legend, Physics), were never searched. Through
+    ``commlab run``: a report that shows them exits 7 naming no one; the kit's own phrases holding
+    Lee, Max and Orbit (EXEMPTIONS) and the report's markup (``class="cl-legend"``) do not block a
+    clean run, and Max shown outside its phrases is caught."""
     import os
     import subprocess
     import sys
@@ -150,7 +152,10 @@ def test_a_member_called_by_a_common_given_name_is_caught_by_the_cli(tmp_path: P
     root = _project(tmp_path)
     members = pd.read_csv(root / "data" / "members.csv", dtype=str)
     members["display_name"] = ["Lee", "Grace", "Amy", "Max"]
-    members.to_csv(root / "data" / "members.csv", index=False)
+    extra = pd.concat([members.iloc[[0]]] * 3, ignore_index=True)
+    extra["member_id"] = [f"{members['member_id'].iloc[0]}x{i}" for i in range(3)]
+    extra["display_name"] = ["Orbit", "Legend", "Physics"]
+    pd.concat([members, extra], ignore_index=True).to_csv(root / "data" / "members.csv", index=False)
     nb = nbformat.read(root / "notebooks" / "members.ipynb", as_version=4)
     nb.cells[1].source = PARAMS.replace("leak: bool = False  # print a raw member id (the planted leak)",
                                         'show: str = ""  # rows of the members whose display names are printed')
@@ -163,12 +168,19 @@ def test_a_member_called_by_a_common_given_name_is_caught_by_the_cli(tmp_path: P
                               cwd=root, capture_output=True, text=True, timeout=600, check=False,
                               env={**os.environ, "COMMLAB_PSEUDONYM_KEY": "test-key"})
 
-    clean = commlab("-p", "show", "3")  # Max: in the report, but a kit word
+    clean = commlab()  # only the kit's phrases and markup
     assert clean.returncode == 0, clean.stderr
     page = Path(clean.stdout.strip().splitlines()[-1]).read_text(encoding="utf-8")
-    assert "Fader, Hardie &amp; Lee (2005)" in page and "top poster: Max" in page
+    assert "Fader, Hardie &amp; Lee (2005)" in page and "min–max scaled" in page and "Orbit Model" in page
+    assert 'class="cl-legend' in page
 
-    leak = commlab("-p", "show", "1,2")  # Grace, Amy
+    leak = commlab("-p", "show", "1,2,3,4,5,6")  # Grace, Amy, Max, Orbit, Legend, Physics
     assert leak.returncode == 7, leak.stderr
-    assert "display_name g…(5 chars)" in leak.stderr and "display_name a…(3 chars)" in leak.stderr
-    assert "Grace" not in leak.stderr + leak.stdout and "Amy" not in leak.stderr + leak.stdout
+    assert "privacy scan failed: 6 member identit" in leak.stderr, leak.stderr  # the first 3 are listed
+    blocked = next((root / "runs").rglob("report.html.blocked"))
+    needles = identity_needles(pd.read_csv(root / "data" / "members.csv", dtype=str))
+    assert sorted(n for _, n in scan_text(blocked.read_text(encoding="utf-8"), needles)) == [
+        "amy", "grace", "legend", "max", "orbit", "physics"]
+    for name in ("Grace", "Amy", "Max", "Orbit", "Legend", "Physics"):
+        assert name not in leak.stderr + leak.stdout
+    assert "give that member another display_name" in leak.stderr  # how to fix a name the report also writes

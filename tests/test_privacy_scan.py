@@ -22,8 +22,8 @@ MEMBERS = pd.DataFrame({
 
 
 def test_needles_skip_tiny_ids_but_keep_chinese_names() -> None:
-    needles = identity_needles(MEMBERS, ignore=vocabulary(["Community health", "活跃"]))
-    # "7", "m1": too short; "2024": digits only and short (a year, a count); "Community": a kit word;
+    needles = identity_needles(MEMBERS)
+    # "7", "m1": too short; "2024": digits only and short (a year, a count); "Community": a COMMON_WORDS word;
     # "Amy": a given name, searched from 3 letters (tests/test_privacy_names.py)
     assert needles == {"王敏娟": "display_name", "a&b studio": "display_name", "阿丽": "display_name",
                        "amy": "display_name", "u_483920": "member_id", "13800138000": "member_id"}
@@ -103,29 +103,65 @@ def test_invisible_characters_case_and_width_do_not_hide_an_identity() -> None:
 
 
 def test_no_identity_is_exempt_because_it_appears_elsewhere(tmp_path: Path) -> None:
-    """Issue 22: common names (in the kit's source as generator name pools) and a member id placed
-    in a community name were never searched. Now the kit's code and the data exempt nothing."""
-    from types import SimpleNamespace
-
-    from commlab.rules import default_rules
-    from commlab.runner import _report_words
-
-    repo = Path(__file__).resolve().parents[1]
-    plans = [SimpleNamespace(notebook=p) for p in sorted((repo / "notebooks").glob("0*.ipynb"))]
-    kit = _report_words(plans, default_rules())
-    names = ["Kevin", "Luna", "wangfang", "lilei", "王敏娟", "Community", "群主", "Legend", "Model"]
+    """Issue 22: common names (in the kit's source as generator name pools), English words and the
+    kit's own words (``Legend``, ``Model``) and a member id placed in a community name were never
+    searched. Now only COMMON_WORDS and a chosen word (the data folder's name) are not."""
+    names = ["Kevin", "Luna", "wangfang", "lilei", "王敏娟", "Community", "群主", "Legend", "Model", "grace"]
     members = pd.DataFrame({"community_id": ["c1"] * len(names), "member_id": [f"x{i}" for i in range(len(names))],
                             "display_name": names})
-    needles = identity_needles(members, ignore=kit)
-    # Community/群主: COMMON_WORDS; Legend, Model: English words an English report writes anyway
-    assert set(needles) == {"kevin", "luna", "wangfang", "lilei", "王敏娟"}
+    needles = identity_needles(members, chosen=vocabulary(["data/grace"]))
+    assert set(needles) == {"kevin", "luna", "wangfang", "lilei", "王敏娟", "legend", "model"}
     report = tmp_path / "report.html"
     # a member id used as a community name: the community's name shows in every table
     report.write_text("<meta charset='utf-8'><h3>社群 c01_0004</h3><td>Luna</td>", encoding="utf-8")
     members = pd.DataFrame({"member_id": ["c01_0004", "meta"], "display_name": ["Luna", "Meta"]})
-    leaks = scan_files([report], members, ignore=kit)
+    leaks = scan_files([report], members)
     # the <meta> element's name is markup, not the member called Meta
     assert sorted(leaks) == ["report.html: display_name l…(4 chars)", "report.html: member_id c…(8 chars)"]
+
+
+def test_markup_is_not_read_but_what_a_person_is_shown_is() -> None:
+    """Issue 22: the scan parses the page. Tag and attribute names, class names, element ids,
+    style sheets, links to the page's own anchors, the page's settings and embedded images are the
+    kit's markup; text, alt text, titles, phone labels, comments, links elsewhere and CSV
+    downloads are read (entities undone)."""
+    members = pd.DataFrame({"member_id": ["u_483920", "x2", "x3", "x4", "x5", "x6", "x7"],
+                            "display_name": ["Legend", "viewport", "Orbit", "Kevin", "Physics", "Luna", "section"]})
+    needles = identity_needles(members)
+    page = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:">'
+            '<meta name="viewport" content="width=device-width"><style>.cl-legend { color: red } '
+            '/* orbit physics */</style></head><body><section id="kevin" class="cl-section">'
+            '<p class="cl-legend"><a href="#luna">x</a></p>'
+            '<img src="data:image/png;base64,iVBORu483920w0KGgo=" alt="a chart" width="5">'
+            '<td id="T_1_row0_col0" class="data row0 col0">1</td></section></body></html>')
+    assert scan_text(page, needles) == []
+    shown = {
+        '<img alt="Bar chart: LEGEND leads" src="data:image/png;base64,iVBO">': ("display_name", "legend"),
+        '<abbr title="Orbit">o</abbr>': ("display_name", "orbit"),
+        '<td data-label="Physics">1</td>': ("display_name", "physics"),
+        "<!-- Kevin -->": ("display_name", "kevin"),
+        '<a href="https://example.org/u/u_483920">profile</a>': ("member_id", "u_483920"),
+        '<a href="https://example.org/%4Cuna">x</a>': ("display_name", "luna"),
+        "<p>Top: Lu<b></b>na &amp; co</p>": ("display_name", "luna"),
+    }
+    for html_text, hit in shown.items():
+        assert scan_text(page.replace("<p ", html_text + "<p ", 1), needles) == [hit], html_text
+
+
+def test_json_keys_are_field_names_values_are_read() -> None:
+    """summary.json: every value is read (escapes undone); a snake-case key is a field name of the
+    kit (``metric_table``, ``value``), searched for member ids only; any other key like a value."""
+    members = pd.DataFrame({"member_id": ["u_483920", "x2", "x3", "x4"],
+                            "display_name": ["value", "metric_table", "Kevin", "王敏娟"]})
+    needles = identity_needles(members)
+    assert set(needles) == {"u_483920", "value", "metric_table", "kevin", "王敏娟"}
+    assert scan_text(json.dumps({"metric_table": [{"metric": "x", "value": 1}]}), needles) == []
+    assert scan_text(json.dumps({"metric": "value"}), needles) == [("display_name", "value")]
+    assert scan_text(json.dumps({"top": "Kevin"}), needles) == [("display_name", "kevin")]
+    assert scan_text(json.dumps({"u_483920": 3}), needles) == [("member_id", "u_483920")]
+    assert scan_text(json.dumps({"王敏娟": 3}, ensure_ascii=True), needles) == [("display_name", "王敏娟")]
+    assert scan_text(json.dumps({"Kevin Smith": 3}), needles) == [("display_name", "kevin")]
 
 
 def test_every_common_word_is_report_vocabulary() -> None:

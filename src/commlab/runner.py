@@ -385,67 +385,50 @@ def _input_tables(pb: Playbook, plans: list[StepPlan], cache: str | None = None)
     return out[0], out[1]
 
 
-def _report_words(plans: list[StepPlan], rules: list[Any], data: Path | None = None,
-                  communities: Any = None) -> set[str]:
-    """The kit's own report texts: a display name equal to one of their words is not searched.
+def _chosen_words(data: Path | None = None, communities: Any = None) -> set[str]:
+    """Words the report shows that someone chose, not the members: a display name equal to one is not searched.
 
-    The zh/en catalogue, the metric and rule texts, the data model's labels, the notebooks' texts
-    and the report templates; and the name of the data folder, which the run record shows (the
-    consultant chose it: a Stack Exchange member called 'cardano' is no leak in the report of
-    ``data/cardano``); and the name and host of a public Stack Exchange site as the importer
-    wrote them from the dump (a member called 'Cardano Stack Exchange' is no leak in that site's
-    report; :func:`commlab.importers.stackexchange_site.public_site_texts`). Never other data (a
-    member id or name placed in a community name is still searched) and never the package's code
-    (its generator's name pools hold common names).
+    The name of the data folder, which the run record shows (the consultant chose it: a Stack
+    Exchange member called 'cardano' is no leak in the report of ``data/cardano``); and the name,
+    host and subject of a public Stack Exchange site as the importers wrote them (a member called
+    'physics' is no leak in the report of Physics Stack Exchange;
+    :func:`commlab.importers.stackexchange_site.public_site_texts`). Never other data (a member id
+    or name placed in a community name is still searched) and never the kit's own texts or a
+    dictionary (:data:`commlab.privacy.EXEMPTIONS` lists, per word, the few phrases of the kit
+    searched around).
     """
-    from commlab.data.schema import describe_tables
-    from commlab.i18n import TEXT
     from commlab.importers.stackexchange_site import public_site_texts
-    from commlab.recommend import fact_definitions
-    from commlab.rules_text import catalogue_texts
 
-    texts: list[str] = [describe_tables()]
-    texts += [v for pair in TEXT.values() for v in pair]
-    if data is not None:  # the run record names the data folder the consultant chose (data/cardano: "cardano")
-        texts.append(data.name)
-    texts += public_site_texts(communities)
-    texts += catalogue_texts()  # the rules' and the executive summary's words
-    texts += [v for lang in ("en", "zh") for v in fact_definitions(lang).astype(str).to_numpy().ravel()]
-    texts += [f.read_text(encoding="utf-8", errors="replace")
-              for f in (Path(__file__).parent / "templates").rglob("*") if f.is_file()]
-    for r in rules:
-        texts += [r.title.zh, r.title.en, r.action.zh, r.action.en, r.rationale.zh, r.rationale.en, r.practice]
-    for p in plans:
-        try:
-            texts += [c.source for c in nbformat.read(str(p.notebook), as_version=4).cells]
-        except Exception:  # noqa: BLE001 - the notebooks ran; an unreadable one only narrows the list
-            continue
-    return vocabulary(texts)
+    texts = [data.name] if data is not None else []
+    return vocabulary(texts + public_site_texts(communities))
 
 
-def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, ignore: set[str],
+def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any,
                   communities: Any = None, chosen: set[str] | frozenset[str] = frozenset()) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
-    Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`)
-    but for :data:`commlab.privacy.COMMON_WORDS`, the given names of
-    :data:`commlab.privacy.NAME_EXEMPTIONS`, display names that are not a given name and are an
-    English word or a word of the kit's own report texts (``ignore``, from :func:`_report_words`),
-    and display names that are a word of the data folder's name (``chosen``). The files are
+    Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`) in
+    what a person is shown of the files, but for :data:`commlab.privacy.COMMON_WORDS`, the words of
+    :data:`commlab.privacy.EXEMPTIONS` inside the kit's phrases listed there, and display names
+    that are a word someone chose (``chosen``, from :func:`_chosen_words`). The files are
     scanned in ``staging`` (where nothing links to them) before they are moved into the run
     folder; on a leak they are moved there renamed ``*.blocked``.
     """
     staged = sorted(f for f in staging.iterdir() if f.is_file())
     shareable = staged + [run_dir / p.name / "summary.json" for p in plans]
-    leaks = scan_files(shareable, members, ignore=ignore, chosen=chosen)
+    leaks = scan_files(shareable, members, chosen=chosen)
     if leaks:
         for f in staged:
             os.replace(f, run_dir / (f.name + ".blocked"))
-        raise PrivacyLeakError(leaks, run_dir=str(run_dir), fix=_leak_fix(members, communities, ignore, chosen))
+        fix = _leak_fix(members, communities, chosen)
+        if not fix and any(": display_name " in leak for leak in leaks):
+            fix = ("if a display name is also a word of the report's own text (a member called 'Report'), the scan "
+                   "cannot tell them apart: give that member another display_name in the members table (reports "
+                   "never show display names)")
+        raise PrivacyLeakError(leaks, run_dir=str(run_dir), fix=fix)
 
 
-def _leak_fix(members: Any, communities: Any, ignore: set[str],
-              chosen: set[str] | frozenset[str] = frozenset()) -> str:
+def _leak_fix(members: Any, communities: Any, chosen: set[str] | frozenset[str] = frozenset()) -> str:
     """How to fix a leak the data put in the report: a member's name or id inside a community's name or source.
 
     The usual case on a real export ("李雷的读书会" with 李雷 a member): the report must show the community
@@ -455,7 +438,7 @@ def _leak_fix(members: Any, communities: Any, ignore: set[str],
         return ""
     cols = [c for c in ("name", "source") if c in getattr(communities, "columns", [])]
     text = "\n".join(communities[c].dropna().astype(str).str.cat(sep="\n") for c in cols)
-    if not text or not scan_text(text, identity_needles(members, ignore=ignore, chosen=chosen)):
+    if not text or not scan_text(text, identity_needles(members, chosen=chosen), kind="text"):
         return ""
     return ("a community's name or data source holds a member's name or id: change it in the communities "
             "table (columns name, source), or the member's display_name if it is not that person")
@@ -843,9 +826,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
             data_range=_data_range(run_data), top_actions=pb.report.top_actions,
         )
         if members is not None:
-            ignore = _report_words(plans, rules, pb.data, communities)
-            _privacy_scan(run_dir, staging, plans, members, ignore, communities,
-                          chosen=vocabulary([pb.data.name]) if pb.data is not None else set())
+            _privacy_scan(run_dir, staging, plans, members, communities, chosen=_chosen_words(pb.data, communities))
         else:
             manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
         # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read

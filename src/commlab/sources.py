@@ -87,7 +87,7 @@ def attribution(ds: Dataset, lang: str = "en") -> str:
     if se.any():
         names = ", ".join(c.loc[se, "name"].astype(str))
         head = "数据来源：Stack Exchange，CC BY-SA（用户贡献内容）；站点：" if lang == "zh" else (
-            "Data: Stack Exchange, CC BY-SA (user contributions); sites: ")
+            "Data: Stack Exchange (content by its users, CC BY-SA); sites: ")
         # the 180-day CSVs come through Vranić et al.; a dump imported directly does not
         via = src[se].astype(str).str.contains("Vrani").any()
         parts.append(head + names + (" — via Vranić et al. 2023, EPJ Data Science 12:4" if via else ""))

@@ -124,23 +124,35 @@ def name_site(folder_name: str, links: SiteLinks | None = None) -> tuple[str, st
 
 
 _SOURCE_HOST = re.compile(rf"^Stack Exchange data dump \(((?:[a-z0-9-]+\.)*(?:{_DOMAIN}))\), CC BY-SA$")
+#: The source the se_180d reader (:mod:`commlab.importers.se_csv`) writes for a site of its table.
+_SOURCE_180D = re.compile(r"^Stack Exchange \(([a-z0-9-]+)\), CC BY-SA — via Vranić et al\. 2023$")
 
 
 def public_site_texts(communities: object) -> list[str]:
-    """The public site names and hosts a communities table shows, as this module writes them.
+    """The public site names, hosts and subjects a communities table shows, as the importers write them.
 
     For a row of platform ``stackexchange`` whose ``source`` is this importer's
     ``Stack Exchange data dump (<host>), CC BY-SA`` and whose ``name`` is :func:`site_name` of
     that host: the name and the host (``Cardano Stack Exchange``, ``cardano.stackexchange.com``).
+    For a site of the twelve the se_180d reader knows (:data:`commlab.importers.se_csv.SITES`),
+    whose ``source`` and ``name`` are as that reader writes them: the name and the site's subject,
+    its folder and community id (``Physics Stack Exchange (2010)``, ``physics``).
     They are the public site's name, not a member's, though a member may call themselves so; a
     name typed by hand (``-o name=...``) or any other row gives nothing.
     """
     cols = getattr(communities, "columns", ())
     if communities is None or not {"name", "source", "platform"} <= set(cols):
         return []
+    from commlab.importers.se_csv import SITES
+
     out: list[str] = []
     for name, src, platform in zip(communities["name"], communities["source"], communities["platform"], strict=True):
-        m = _SOURCE_HOST.match(str(src)) if str(platform) == "stackexchange" else None
+        if str(platform) != "stackexchange":
+            continue
+        m = _SOURCE_HOST.match(str(src))
         if m and str(name) == site_name(m.group(1)):
             out += [str(name), m.group(1)]
+        m = _SOURCE_180D.match(str(src))
+        if m and m.group(1) in SITES and str(name) == SITES[m.group(1)][0]:
+            out += [str(name), m.group(1)]  # the site's subject is its folder: "physics", "math"
     return out

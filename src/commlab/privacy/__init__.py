@@ -2,19 +2,19 @@
 
 Three parts, each in its module: keyed pseudonyms for member ids (:mod:`commlab.privacy.pseudonyms`),
 small-group suppression with a floor on k (:mod:`commlab.privacy.suppression`) and the leak scan of
-files meant for sharing (:mod:`commlab.privacy.leakscan`). Their public names are importable from
-``commlab.privacy`` too.
+files meant for sharing (:mod:`commlab.privacy.leakscan`), which reads what a person is shown of a
+file (:mod:`commlab.privacy.readable`). Their public names are importable from ``commlab.privacy``.
 """
 
 from __future__ import annotations
 
 from commlab.privacy.leakscan import (
     COMMON_WORDS,
+    EXEMPTIONS,
     MIN_ID_LENGTH,
     MIN_NAME_LENGTH,
     MIN_NUMERIC_ID_LENGTH,
-    NAME_EXEMPTIONS,
-    english_words,
+    Exemption,
     given_names,
     identity_needles,
     normalize_identity,
@@ -64,9 +64,9 @@ __all__ = [
     "MIN_NUMERIC_ID_LENGTH",
     "MIN_NAME_LENGTH",
     "COMMON_WORDS",
-    "NAME_EXEMPTIONS",
+    "EXEMPTIONS",
+    "Exemption",
     "normalize_identity",
-    "english_words",
     "given_names",
     "identity_needles",
     "vocabulary",

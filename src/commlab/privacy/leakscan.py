@@ -1,27 +1,28 @@
 """The leak scan: no raw member id or display name in a file meant for sharing.
 
 Both sides are normalised (:func:`normalize_identity`) and every member id and display name is
-searched, but for the few words listed, each with its reason and a test.
+searched wherever else the word appears (a dictionary, the kit's own texts), in what a person is
+shown of the file (:mod:`commlab.privacy.readable`: text and attribute values, not the markup).
+Not searched: the few :data:`COMMON_WORDS`; and the words of :data:`EXEMPTIONS` inside the kit's
+own phrases listed with them (``Orbit`` in "Orbit Model": a member called Orbit shown in a table
+is found). Each is decided per word, with its reason and a test.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
-import json
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
+from commlab.privacy.readable import readable
+
 __all__ = [
-    "MIN_ID_LENGTH", "MIN_NUMERIC_ID_LENGTH", "MIN_NAME_LENGTH", "COMMON_WORDS", "NAME_EXEMPTIONS",
-    "normalize_identity", "english_words", "given_names", "identity_needles", "vocabulary", "scan_text",
-    "scan_files",
+    "MIN_ID_LENGTH", "MIN_NUMERIC_ID_LENGTH", "MIN_NAME_LENGTH", "COMMON_WORDS", "Exemption", "EXEMPTIONS",
+    "normalize_identity", "given_names", "identity_needles", "vocabulary", "scan_text", "scan_files",
 ]
 
 #: Member ids and ASCII display names shorter than this are not searched for (see :func:`identity_needles`).
@@ -35,37 +36,73 @@ MIN_NUMERIC_ID_LENGTH = 8
 COMMON_WORDS: frozenset[str] = frozenset({
     # English report words that members also choose as names
     "community", "data", "guest", "member", "members", "none", "null", "owner", "staff", "users",
+    # English words the kit writes in too many places to list each (sentences, formulas, headings, the
+    # column "name" of the communities table, the unit "index"): found colliding on the members of the
+    # Stack Exchange sites and of Cardano
+    "index", "metrics", "name", "then", "this", "under",
+    # a value of the data model's ``economy`` column ("fan" vs "community", DOMAIN.md §2), written bare in
+    # summary.json and tables; also the given name Fan (范)
+    "fan",
     # Chinese report words that are also common nicknames in WeChat/QQ groups
     "群主", "管理员", "成员", "用户", "社群", "官方", "助理",
 })
 #: Latin display names that are a given name (:func:`given_names`: ``Amy``, ``Joe``, ``Wei``) are
 #: searched from this length, below :data:`MIN_ID_LENGTH`.
 MIN_NAME_LENGTH = 3
-#: The given names (:func:`given_names`) the leak scan does not search, each decided on its own, with
-#: the reason: the kit's own report texts write the word, so a report would hold it whoever the
-#: members are, and a member with that name would block every run. The quoted phrase is where the
-#: kit writes it (``tests/test_privacy_names.py`` checks each phrase is still in the kit's texts and
-#: that no other given name is). Every other given name is searched, even when it is an English word
-#: (``Jack``, ``Mark``, ``Grace``, ``Rose``, ``Will``) or a word of the kit's texts: to add a word
-#: here, first try rewording the kit's text (``rose from`` became ``grew from``).
-NAME_EXEMPTIONS: dict[str, str] = {
-    "fan": 'the community-economy term of the metric and rule texts: "fan vs community economy"',
-    "lee": 'the source of the BG/NBD model, cited in the methods: "Fader, Hardie & Lee (2005)"',
-    "long": 'English rule texts: "wait too long", "long-inactive members"',
-    "max": 'metric formulas and figure notes: "max(0, Σ (d_hub", "min–max scaled", "max k-core"',
-    "min": 'metric formulas and figure notes: "min d >= 4", "min–max scaled"',
-    "may": 'the definition of the lurker share: "they may react or check in"',
-    "whitney": 'the test of the hypotheses: "permutation Mann–Whitney U test"',
-    "young": 'the early-warning notebook and playbook: "forecasts which young communities"',
+
+
+class Exemption(NamedTuple):
+    """Where the kit itself writes a word a member may be called: the word is not searched inside
+    these phrases (compared normalised), and is searched everywhere else."""
+
+    #: The kit's phrases holding the word, as a report or summary shows them.
+    phrases: tuple[str, ...]
+    #: Where the kit writes them and why they cannot be reworded.
+    why: str
+
+
+#: The words the leak scan does not search inside the kit's own phrases, each decided on its own.
+#: A report would hold the phrase whoever the members are, so a member with that name (``Lee``,
+#: ``Orbit``) would block every run; the word is masked in the phrase only, so the same member shown
+#: anywhere else (a table, a community name) is found. ``tests/test_privacy_names.py`` checks that
+#: the kit still writes each phrase and, for given names, that it writes no other; the real runs
+#: (Stack Exchange sites, Cardano, CollegeMsg, the samples) show which other words collide. To add a
+#: word, first try rewording the kit's text (``rose from`` became ``grew from``).
+EXEMPTIONS: dict[str, Exemption] = {
+    # given names (searched from 3 letters)
+    "lee": Exemption(("hardie & lee", "hardie and lee", "hardie 与 lee"),
+                     "the source of the BG/NBD model and of the repeat-purchase metric: Fader, Hardie & Lee (2005)"),
+    "long": Exemption(("wait too long", "long-inactive members"), "English rule texts"),
+    "max": Exemption(("max(", "min–max", "max k-core"), "metric formulas and figure notes"),
+    "min": Exemption(("min d >= 4", "min–max", "min k :"), "metric formulas and figure notes"),
+    "may": Exemption(("they may react",), "the definition of the lurker share"),
+    "whitney": Exemption(("mann–whitney",), "the tests of the hypotheses and of the early drop"),
+    "young": Exemption(("which young communities", "today's young communities"),
+                       "the early-warning notebook and playbook"),
+    # other words
+    "orbit": Exemption(("orbit model", "analysis.orbit", "orbit 模型", "orbit level", "orbit love", "up an orbit",
+                        "orbit 第", "orbit 热度"),
+                       "the Orbit Model of community engagement, the source of the core-member metrics and "
+                       "the orbit levels (DOMAIN.md §3)"),
+    "model": Exemption(("orbit model", "business model", "monetization model"),
+                       "the Orbit Model (above); the communities' business model and monetization, columns of "
+                       "the data model"),
+    "task": Exemption(("small task", "first-week task", "a task,"), "English rule actions"),
+    "hash": Exemption(("keyed hash",), "the privacy note of the report's appendix"),
+    "everyone": Exemption(("everyone equally", "everyone contributes"), "metric definitions (Gini, centralization)"),
+    "person": Exemption(("to person|", "most-addressed person"), "the definition of the expert-in share"),
+    "kernel": Exemption(("utc kernel",), "the run record: the row after the start time names the Jupyter kernel"),
+    "input": Exemption(("input files (sha256)",), "the run record: the checksums of the input files"),
+    "nothing": Exemption(("when nothing happened", "nothing to compare", "nothing to draw", "nothing to compute"),
+                         "metric definitions and the notes of a section with too few communities"),
+    "team": Exemption(("management team",), "the role label of staff (owner and assistants), DOMAIN.md"),
+    "tell": Exemption(("cannot tell",), "a hypothesis test that cannot be decided on the data (its reason)"),
+    "question": Exemption(("empirical question", "open question", "answer one question", "every question",
+                           "entry question"),
+                          "the hypotheses the articles leave open; English rule actions"),
 }
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z0-9_]+(?:['’.-][A-Za-z0-9_]+)*")
-#: Inline HTML elements removed without a trace when the scan reads a page (``高<b></b>佳芳`` is
-#: one name); every other tag reads as a space, so the texts of two table cells are not joined.
-_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|bdo|code|data|del|em|font|i|ins|kbd|mark|q|rp|rt|ruby|s|samp|small|"
-                         r"span|strong|sub|sup|time|u|var|wbr)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_TAG_NAME = re.compile(r"<\s*/?\s*[A-Za-z][\w:-]*")
 _SPACES = re.compile(r"\s+")
 
 
@@ -106,21 +143,11 @@ def _mask(value: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """The English words (4+ letters, lower case, no proper names) a Latin display name may be
-    without being searched: SCOWL's small American list (``commlab/wordlists/README.md``)."""
-    import gzip
-
-    path = Path(__file__).parents[1] / "wordlists" / "english-words.txt.gz"
-    return frozenset(gzip.decompress(path.read_bytes()).decode("ascii").split())
-
-
-@lru_cache(maxsize=1)
 def given_names() -> frozenset[str]:
     """Given names (lower case, Latin letters) the leak scan searches even when they are English
     words or words of the kit's texts: US Census first names held by 0.01 % of people or more, the
     commonest Chinese surnames and given names in pinyin, and English names common as nicknames in
-    Chinese groups (``commlab/wordlists/README.md``). Only :data:`NAME_EXEMPTIONS` are not searched."""
+    Chinese groups (``commlab/wordlists/README.md``). """
     path = Path(__file__).parents[1] / "wordlists" / "given-names.txt"
     lines = path.read_text(encoding="ascii").splitlines()
     return frozenset(w for w in lines if w and not w.startswith("#"))
@@ -128,7 +155,7 @@ def given_names() -> frozenset[str]:
 
 def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
                      min_numeric_length: int = MIN_NUMERIC_ID_LENGTH,
-                     ignore: Iterable[str] = (), chosen: Iterable[str] = ()) -> dict[str, str]:
+                     chosen: Iterable[str] = ()) -> dict[str, str]:
     """The strings that must never appear in a shareable file, each with its kind.
 
     Parameters
@@ -144,13 +171,10 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
         Ids made of digits only are searched from this length: a 4-digit id cannot be told apart
         from a year, a count or a table value (QQ/phone-like ids of 8+ digits can). Short numeric
         ids (and display names made of digits) rely on pseudonymisation alone.
-    ignore : iterable of str
-        Further words a *display name* may be without being searched, unless it is a given name:
-        the kit's own report texts (see ``commlab.runner``; never the data, never the package's
-        code). Member ids are searched whatever they are, but for :data:`COMMON_WORDS`.
     chosen : iterable of str
-        Words the user chose and the report shows (the data folder's name, in the run record): a
-        display name equal to one is not searched, even a given name (``--data data/grace``).
+        Words the user chose and the report shows: the data folder's name (in the run record), a
+        public site's name and subject (``Physics Stack Exchange``, ``physics``). A display name
+        equal to one is not searched, even a given name (``--data data/grace``).
 
     Returns
     -------
@@ -161,47 +185,37 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
 
     Notes
     -----
-    Not searched: :data:`COMMON_WORDS`; a display name that is a given name of
-    :data:`NAME_EXEMPTIONS` (each decided on its own: ``Max``, ``Lee``); a display name that is not
-    a given name and is one English word of :func:`english_words` (``Model``, ``Legend``: such a name
-    cannot be told apart from an English report's text) or a word or line of ``ignore``; a display
-    name of ``chosen``. Given names are searched though English words (``Jack``, ``Mark``,
-    ``Grace``, ``Rose``) or words of ``ignore``; ``Kevin``, ``Luna``, ``wangfang``, ``lilei`` too.
+    Every id and name is searched whatever else the word is (an English word, a word of the kit's
+    texts: ``Legend``, ``Orbit``, ``Jack``, ``Kevin``), but for :data:`COMMON_WORDS` and a display
+    name of ``chosen``; the words of :data:`EXEMPTIONS` are searched too, outside their phrases
+    (:func:`scan_text`).
     """
     common = {normalize_identity(w) for w in COMMON_WORDS}
-    words = english_words()
     names = given_names()
-    skip = {normalize_identity(str(w)).strip() for w in ignore}
     picked = {normalize_identity(str(w)).strip() for w in chosen}
     out: dict[str, str] = {}
 
-    def add(values: pd.Series, kind: str, cjk_min: int) -> None:
+    def add(values: pd.Series, kind: str) -> None:
         for raw in pd.unique(values.dropna().astype(str)):
             name = normalize_identity(raw).strip()
-            if not name or name in common:
+            if not name or name in common or (kind == "display_name" and name in picked):
                 continue
-            latin_min = min_length
             if kind == "display_name":
-                if name in picked:
-                    continue
-                if name in names:  # searched whatever else the word is, but for a decided exemption
-                    if name in NAME_EXEMPTIONS:
-                        continue
-                    latin_min = min(min_length, MIN_NAME_LENGTH)
-                elif name in skip or name in words:
-                    continue
+                cjk_min, latin_min = 2, (min(min_length, MIN_NAME_LENGTH) if name in names else min_length)
+            else:
+                cjk_min = latin_min = min_length
             need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else latin_min)
             if len(name) >= need:
                 out.setdefault(name, kind)
 
     if "display_name" in members.columns:
-        add(members["display_name"], "display_name", 2)
-    add(members["member_id"], "member_id", min_length)
+        add(members["display_name"], "display_name")
+    add(members["member_id"], "member_id")
     return out
 
 
 def vocabulary(texts: Iterable[str]) -> set[str]:
-    """Whole words and lines of ``texts`` (for :func:`identity_needles`'s ``ignore``)."""
+    """Whole words and lines of ``texts`` (for :func:`identity_needles`'s ``chosen``)."""
     out: set[str] = set()
     for t in texts:
         t = str(t)
@@ -210,61 +224,30 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
     return out
 
 
-def _readable_forms(text: str) -> list[str]:
-    """The forms of a shareable file's text the scan searches, each normalised.
-
-    As written; with HTML entities undone; with JSON string escapes undone; and as the page's
-    text (inline tags removed, other tags read as spaces), so ``&amp;``, ``\\u0041`` or
-    ``高<b></b>佳芳`` cannot hide a name.
-    """
-    # a CSV download repeats its table's cells, but joins a cell's text across the tags inside it:
-    # searched decoded, as a form of its own, rather than skipped with the other payloads
-    tables = "\n".join(_decoded(m.group(1)) for m in _CSV_URI.finditer(text))
-    text = _DATA_URI.sub("data:", _STYLE.sub("<style></style>", text))
-    visible = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text)))
-    # element names (``<meta``, ``<legend``) are the page's markup, not its content
-    text = _TAG_NAME.sub("<", text)
-    forms = [text, html.unescape(text)]
-    try:
-        forms.append(json.dumps(json.loads(text), ensure_ascii=False))
-    except ValueError:
-        pass
-    forms.append(visible)
-    if tables:
-        forms.append(tables)
-    return [normalize_identity(f) for f in dict.fromkeys(forms)]
+@lru_cache(maxsize=1)
+def _phrase_masks() -> tuple[tuple[str, str], ...]:
+    """``(phrase, phrase with its exempt words blanked)`` for every phrase of :data:`EXEMPTIONS`,
+    longest first; a phrase exempting two words (``min–max scaled``) blanks both."""
+    words: dict[str, set[str]] = {}
+    for word, ex in EXEMPTIONS.items():
+        for phrase in ex.phrases:
+            words.setdefault(normalize_identity(phrase), set()).add(normalize_identity(word))
+    out = []
+    for phrase, ws in words.items():
+        pattern = re.compile(r"(?<![a-z0-9_])(?:" + "|".join(map(re.escape, sorted(ws))) + r")(?![a-z0-9_])")
+        out.append((phrase, pattern.sub(lambda m: "\x00" * len(m.group(0)), phrase)))
+    return tuple(sorted(out, key=lambda pm: -len(pm[0])))
 
 
-def _decoded(payload: str) -> str:
-    """The text of a base64 ``data:`` payload ("" when it is not base64 UTF-8)."""
-    try:
-        return base64.b64decode(payload, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ""
+def _masked(text: str) -> str:
+    """``text`` (normalised) with the exempt words of the kit's phrases blanked (:data:`EXEMPTIONS`)."""
+    for phrase, masked in _phrase_masks():
+        if phrase in text:
+            text = text.replace(phrase, masked)
+    return text
 
 
-def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
-    """``(kind, needle)`` for every needle found in ``text``.
-
-    Both sides are compared normalised (:func:`normalize_identity`: NFKC, invisible characters
-    removed, casefolded). The text is searched as written, with HTML entities and JSON string
-    escapes undone, and as the page's visible text (see :func:`_readable_forms`). Embedded
-    ``data:`` payloads and ``<style>`` sheets are skipped (CSV downloads are searched decoded);
-    scripts, attributes and all text are searched. Needles with a Chinese character match anywhere
-    (Chinese has no spaces between words); other needles match as whole words (``Mark`` is found
-    in "by mark," but not in "Markdown").
-
-    Parameters
-    ----------
-    text : str
-        The file's content.
-    needles : dict of str to str
-        From :func:`identity_needles` (keys already normalised; raw keys are normalised here).
-    """
-    if not needles:
-        return []
-    needles = {normalize_identity(n).strip(): kind for n, kind in needles.items()}
-    hay = "\n".join(_readable_forms(text))
+def _find(hay: str, needles: dict[str, str]) -> dict[str, None]:
     cjk = tuple(sorted(n for n in needles if _CJK.search(n)))
     latin = tuple(sorted(n for n in needles if not _CJK.search(n)))
     found: dict[str, None] = {}
@@ -272,20 +255,59 @@ def scan_text(text: str, needles: dict[str, str]) -> list[tuple[str, str]]:
         found.update(dict.fromkeys(m.group(0) for m in _trie_pattern(cjk, False).finditer(hay)))
     if latin:
         found.update(dict.fromkeys(m.group(0) for m in _trie_pattern(latin, True).finditer(hay)))
+    return found
+
+
+def scan_text(text: str, needles: dict[str, str], *, kind: str | None = None) -> list[tuple[str, str]]:
+    """``(kind, needle)`` for every needle found in ``text``.
+
+    Both sides are compared normalised (:func:`normalize_identity`: NFKC, invisible characters
+    removed, casefolded). What is searched is what a person is shown (:func:`commlab.privacy.readable.readable`):
+    an HTML page's text (inline elements joined: ``高<b></b>佳芳``) and attribute values (``alt``,
+    ``title``, a table's phone labels, links to elsewhere), entities undone, and its CSV downloads
+    decoded; not its tag and attribute names, markup attributes (``class``, ``id``, ``style``),
+    style sheets, links to its own anchors or embedded images. A JSON file's values (escapes
+    undone); its snake-case keys (field names) for member ids only. Other text as written and with
+    entities undone. The words of :data:`EXEMPTIONS` are blanked inside their phrases first.
+    Needles with a Chinese character match anywhere (Chinese has no spaces between words); other
+    needles match as whole words (``Mark`` is found in "by mark," but not in "Markdown").
+
+    Parameters
+    ----------
+    text : str
+        The file's content.
+    needles : dict of str to str
+        From :func:`identity_needles` (keys already normalised; raw keys are normalised here).
+    kind : {"html", "json", "text"}, optional
+        How to read ``text`` (by default sniffed: see :func:`commlab.privacy.readable.readable`).
+    """
+    if not needles:
+        return []
+    needles = {normalize_identity(n).strip(): k for n, k in needles.items()}
+    parts = readable(text, kind)
+    hay = _masked("\n".join(normalize_identity(t) for t in dict.fromkeys(parts.texts)))
+    found = _find(hay, needles)
+    ids = {n: k for n, k in needles.items() if k == "member_id"}
+    if parts.keys and ids:
+        found.update(_find(normalize_identity("\n".join(dict.fromkeys(parts.keys))), ids))
     return [(needles[n], n) for n in found]
 
 
+_KINDS = {".html": "html", ".htm": "html", ".json": "json"}
+
+
 def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
-               ignore: Iterable[str] = (), chosen: Iterable[str] = ()) -> list[str]:
+               chosen: Iterable[str] = ()) -> list[str]:
     """Search shareable files for raw member identities.
 
     Parameters
     ----------
     paths : iterable of path
         Text files meant for sharing (``report.html``, ``summary.json``); missing files are skipped.
+        Read as HTML or JSON by their suffix, else sniffed.
     members : DataFrame
         The input members table.
-    min_length, ignore, chosen
+    min_length, chosen
         See :func:`identity_needles`.
 
     Returns
@@ -294,22 +316,20 @@ def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length
         One line per leak, naming the file, the kind and a *masked* form of the identity
         (first character and length), so the message itself leaks nothing. Empty when clean.
     """
-    needles = identity_needles(members, min_length=min_length, ignore=ignore, chosen=chosen)
+    needles = identity_needles(members, min_length=min_length, chosen=chosen)
     leaks: list[str] = []
     for path in paths:
         p = Path(path)
         if not p.is_file():
             continue
-        for kind, needle in scan_text(p.read_text(encoding="utf-8", errors="replace"), needles):
+        text = p.read_text(encoding="utf-8", errors="replace")
+        for kind, needle in scan_text(text, needles, kind=_KINDS.get(p.suffix.lower())):
             leaks.append(f"{p.name}: {kind} {_mask(needle)}")
     return leaks
 
 
-_STYLE = re.compile(r"<style\b[^>]*>.*?</style>", re.IGNORECASE | re.DOTALL)
-#: Embedded payloads (images, CSV downloads): random base64 would match short ids by chance. A CSV
-#: link is searched decoded (:data:`_CSV_URI`): it repeats its table, but joins each cell's text.
-_DATA_URI = re.compile(r"data:[\w/+.-]+(?:;[\w=.-]+)*;base64,[A-Za-z0-9+/=]+")
-_CSV_URI = re.compile(r"data:text/csv(?:;[\w=.-]+)*;base64,([A-Za-z0-9+/=]+)", re.IGNORECASE)
+def _mask(value: str) -> str:
+    return value[0] + "…" + f"({len(value)} chars)" if value else "…"
 
 
 @lru_cache(maxsize=8)
