@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from commlab.data import schema as S
+from commlab.data.schema import Col
 from commlab.data.stored import StoredEvents
 from commlab.errors import UsageError
 from commlab.fmt import tally
@@ -91,13 +92,13 @@ class Dataset:
         if isinstance(self._events, StoredEvents):
             return self._events.read(communities)
         ev = self._events
-        return ev[ev["community_id"].isin(list(communities))].reset_index(drop=True)
+        return ev[ev[Col.community_id].isin(list(communities))].reset_index(drop=True)
 
     def event_counts(self) -> pd.Series:
         """Events per community (counted in the file when stored), indexed by ``community_id``."""
         if isinstance(self._events, StoredEvents):
             return self._events.counts()
-        return self._events["community_id"].astype(str).value_counts().rename("events")
+        return self._events[Col.community_id].astype(str).value_counts().rename("events")
 
     def _event_stats(self) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
         if isinstance(self._events, StoredEvents):
@@ -123,9 +124,9 @@ class Dataset:
         if unknown:
             raise UsageError(
                 f"unknown community id(s): {', '.join(unknown)}; "
-                f"known: {', '.join(self.communities['community_id'])}"
+                f"known: {', '.join(self.communities[Col.community_id])}"
             )
-        keep = lambda df: df[df["community_id"].isin(communities)].reset_index(drop=True)  # noqa: E731
+        keep = lambda df: df[df[Col.community_id].isin(communities)].reset_index(drop=True)  # noqa: E731
         ev = self._events
         events = ev.restrict(communities) if isinstance(ev, StoredEvents) else keep(ev)
         return Dataset(

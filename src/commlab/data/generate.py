@@ -55,6 +55,7 @@ from commlab.data.planted import (
     STAFF_BEHAVIOUR,
 )
 from commlab.data.sample_files import events_table, write_csv
+from commlab.data.schema import Col
 from commlab.data.synthetic_community import draw_community, staff_count
 from commlab.errors import InvalidArgument
 
@@ -257,8 +258,8 @@ def assumptions_markdown(data: SyntheticData) -> str:
         "| id | name | theme | business model | lifecycle | platform | monetization | economy | members | events |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    n_mem = data.members.groupby("community_id").size()
-    n_ev = data.events.groupby("community_id").size()
+    n_mem = data.members.groupby(Col.community_id).size()
+    n_ev = data.events.groupby(Col.community_id).size()
     for r in data.communities.itertuples(index=False):
         lines.append(
             f"| {r.community_id} | {r.name} | {r.theme} | {r.business_model} | {r.lifecycle} | {r.platform} | "

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from commlab.data import schema as S
 from commlab.data.draws import days_to_utc, display_names, hours_of_day, start_seconds
 from commlab.data.sample_files import events_table, write_csv
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 
 __all__ = ["FATES_SEED", "SHIPPED_FATES", "FateRule", "FATE_RULE", "FatesData", "generate_fates", "write_fates",
@@ -332,8 +333,8 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
         ids = np.array([f"{cid}-u{j:02d}" for j in range(n)], dtype=object)
         names = display_names(n, rg)
         mem_frames.append(pd.DataFrame({
-            "community_id": pd.array([cid] * n, dtype="string"),
-            "member_id": pd.array(ids, dtype="string"),
+            Col.community_id: pd.array([cid] * n, dtype="string"),
+            Col.member_id: pd.array(ids, dtype="string"),
             "joined_at": days_to_utc(joined, start_s),
             "left_at": days_to_utc(np.nan_to_num(left, nan=0.0), start_s).where(~np.isnan(left)),
             "role": pd.array(roles, dtype="string"),
@@ -347,20 +348,20 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
         thr = np.full(len(t), None, dtype=object)
         thr[thread >= 0] = [f"{cid}-t{x:04d}" for x in thread[thread >= 0]]
         ev_frames.append(pd.DataFrame({
-            "community_id": pd.array([cid] * len(t), dtype="string"),
-            "member_id": pd.array(ids[who], dtype="string"),
+            Col.community_id: pd.array([cid] * len(t), dtype="string"),
+            Col.member_id: pd.array(ids[who], dtype="string"),
             "ts": days_to_utc(t, start_s),
             "event_type": pd.array(kind, dtype="string"),
             "target_member_id": pd.array(tgt, dtype="string"),
             "thread_id": pd.array(thr, dtype="string"),
         }))
         theme = themes[i % len(themes)]
-        rows.append({"community_id": cid, "name": f"{S.THEME.label(theme, 'zh')}社群{i + 1:03d}", "theme": theme,
+        rows.append({Col.community_id: cid, "name": f"{S.THEME.label(theme, 'zh')}社群{i + 1:03d}", "theme": theme,
                      "business_model": "creator", "lifecycle": "startup", "platform": "wechat",
                      "monetization": "none", "created_at": days_to_utc(np.array([created[i]]), start_s)[0],
                      "economy": "fan" if fate["staff_dependence"] > 0.5 else "community",
                      "source": "synthetic (commlab.data.generate_fates), CC0"})
-        truth.append({"community_id": cid, "cohort": "old" if i < n_communities else "young", **fate,
+        truth.append({Col.community_id: cid, "cohort": "old" if i < n_communities else "young", **fate,
                       "created_at": rows[-1]["created_at"]})
     communities = pd.DataFrame(rows)
     for col in communities.columns:
@@ -368,7 +369,7 @@ def generate_fates(n_communities: int = 200, *, young: int = 20, seed: int = FAT
             communities[col] = communities[col].astype("string")
     truth_df = pd.DataFrame(truth)
     old = truth_df[truth_df["cohort"] == "old"]
-    outcomes = pd.DataFrame({"community_id": pd.array(old["community_id"], dtype="string"),
+    outcomes = pd.DataFrame({Col.community_id: pd.array(old[Col.community_id], dtype="string"),
                              "outcome": np.where(old["died"] == 1, "died", "survived")})
     as_of = days_to_utc(np.array([end]), start_s)[0]
     assumptions = {

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 
 from commlab.data import schema as S
 from commlab.data.draws import DAY_S, UTC_OFFSET_S, hours_of_day, start_seconds
+from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 
 __all__ = ["LARGE_MIX", "LARGE_SIGMA", "generate_large"]
@@ -34,7 +35,7 @@ def _large_communities(n_members: int, start_s: int, rng: np.random.Generator) -
     pick = lambda vocab: [vocab.codes[i] for i in rng.integers(0, len(vocab.codes), n_comm)]  # noqa: E731
     created = start_s - UTC_OFFSET_S - (30 + rng.integers(0, 300, n_comm)) * DAY_S
     frame = pd.DataFrame({
-        "community_id": pd.array(ids, dtype="string"),
+        Col.community_id: pd.array(ids, dtype="string"),
         "name": pd.array([f"合成社群{i:04d}" for i in range(1, n_comm + 1)], dtype="string"),
         "theme": pd.array([S.THEME.codes[i % len(S.THEME.codes)] for i in range(n_comm)], dtype="string"),
         "business_model": pd.array(pick(S.BUSINESS_MODEL), dtype="string"),
@@ -100,13 +101,13 @@ def generate_large(out_dir: str | Path, *, n_members: int, n_events: int, seed: 
     joined[pos_in_comm == 0] = created  # the owner joins at creation
     role = np.where(pos_in_comm == 0, "owner", np.where(pos_in_comm <= sizes[comm_of] // 500, "staff", "member"))
     member_ids = pa.array([f"u{i:07d}" for i in range(n_members)], type=pa.string())
-    comm_ids = pa.array(communities["community_id"].astype(object).tolist(), type=pa.string())
+    comm_ids = pa.array(communities[Col.community_id].astype(object).tolist(), type=pa.string())
     paths = {"communities": out / "communities.parquet", "members": out / "members.parquet",
              "events": out / "events.parquet"}
     pq.write_table(pa.Table.from_pandas(communities, preserve_index=False), paths["communities"])
     pq.write_table(pa.table({
-        "community_id": comm_ids.take(pa.array(comm_of)),
-        "member_id": member_ids,
+        Col.community_id: comm_ids.take(pa.array(comm_of)),
+        Col.member_id: member_ids,
         "joined_at": pa.array(joined * 1000, type=pa.timestamp("ms", tz="UTC")),
         "left_at": pa.nulls(n_members, type=pa.timestamp("ms", tz="UTC")),
         "role": pa.array(role, type=pa.string()),
@@ -123,7 +124,7 @@ def generate_large(out_dir: str | Path, *, n_members: int, n_events: int, seed: 
 
 
 _LARGE_EVENT_SCHEMA = pa.schema([
-    ("community_id", pa.string()), ("member_id", pa.string()), ("ts", pa.timestamp("ms", tz="UTC")),
+    (Col.community_id, pa.string()), (Col.member_id, pa.string()), ("ts", pa.timestamp("ms", tz="UTC")),
     ("event_type", pa.string()), ("target_member_id", pa.string()), ("amount", pa.float64()),
 ])
 

@@ -23,6 +23,7 @@ from commlab.data.cache import cache_dir, cache_key, read_cached, write_cached
 from commlab.data.coerce import check_table, coerce_table, empty_table
 from commlab.data.dataset import DEFAULT_TZ, Dataset, DataSummary, _time_span
 from commlab.data.io import find_table_file, read_raw_table, sha256_file
+from commlab.data.schema import Col
 from commlab.data.stored import StoredEvents, TemporaryFolder
 from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
@@ -50,7 +51,7 @@ def _by_community_and_time(events: pd.DataFrame) -> pd.DataFrame:
     caller must not use it afterwards). Requires validated events (no missing ``community_id``
     or ``ts``).
     """
-    codes, uniques = pd.factorize(events["community_id"], sort=True)
+    codes, uniques = pd.factorize(events[Col.community_id], sort=True)
     ts = pd.DatetimeIndex(events["ts"]).asi8
     same_community = codes[1:] == codes[:-1]
     if bool(np.all((codes[1:] > codes[:-1]) | (same_community & (ts[1:] >= ts[:-1])))):

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from commlab.data import schema as S
+from commlab.data.schema import Col
 
 __all__ = ["StoredEvents", "TemporaryFolder"]
 
@@ -122,9 +123,9 @@ class StoredEvents:
     def read(self, communities: Iterable[str] | None = None) -> pd.DataFrame:
         """The events as a DataFrame (only those of ``communities`` when given), in file order."""
         ev = self.restrict(communities)
-        filters = None if ev.communities is None else [("community_id", "in", list(ev.communities))]
+        filters = None if ev.communities is None else [(Col.community_id, "in", list(ev.communities))]
         if ev.communities == ():  # pyarrow refuses an empty "in": a condition no row meets, same columns
-            filters = [("community_id", "==", "_"), ("community_id", "!=", "_")]
+            filters = [(Col.community_id, "==", "_"), (Col.community_id, "!=", "_")]
         return _canonical_dtypes(pd.read_parquet(ev.path, filters=filters).reset_index(drop=True))
 
     def counts(self) -> pd.Series:

@@ -32,6 +32,7 @@ from commlab.data import schema as S
 from commlab.data.cache import CACHE_ENV
 from commlab.data.coerce import check_table
 from commlab.data.io import iter_raw_chunks
+from commlab.data.schema import Col
 from commlab.data.validate import KnownPairs, ProblemLog, event_cross_problems
 from commlab.errors import CommlabError, Problem
 
@@ -142,12 +143,12 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
     chunks, encoding = iter_raw_chunks(path, chunk_rows)
     out = StreamedEvents(encoding=encoding)
     log, cross = ProblemLog(), ProblemLog()
-    write = write and "community_id" in communities.columns
-    ranks = pd.Index(sorted(set(communities["community_id"].dropna()))) if write else None
+    write = write and Col.community_id in communities.columns
+    ranks = pd.Index(sorted(set(communities[Col.community_id].dropna()))) if write else None
     order = _Order()
     part = _PartWriter(work / "part.parquet")
-    has_keys = all(c in members.columns for c in ("community_id", "member_id"))
-    known = KnownPairs(members[["community_id", "member_id"]]) if has_keys else None
+    has_keys = all(c in members.columns for c in (Col.community_id, Col.member_id))
+    known = KnownPairs(members[[Col.community_id, Col.member_id]]) if has_keys else None
     try:
         for raw in chunks:
             raw.index = pd.RangeIndex(out.rows, out.rows + len(raw))
@@ -160,7 +161,7 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
             if log.problems or cross.problems or ranks is None:  # keep reading to find every problem, but stop writing
                 part.discard()
                 continue
-            rank = ranks.get_indexer(coerced["community_id"]).astype(np.int32)
+            rank = ranks.get_indexer(coerced[Col.community_id]).astype(np.int32)
             order.see(rank, pd.DatetimeIndex(coerced["ts"]).asi8)
             keys = {_RANK: rank}
             if "file_row_number" in coerced.columns:

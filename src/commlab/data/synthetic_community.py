@@ -31,6 +31,7 @@ from commlab.data.planted import (
     STAFF_BEHAVIOUR,
     CommunitySpec,
 )
+from commlab.data.schema import Col
 
 __all__ = ["draw_community", "staff_count"]
 
@@ -616,8 +617,8 @@ def draw_community(spec: CommunitySpec, *, scale: float, days: int, start_s: int
     row = _community_row(spec, start_s)
     members = _members_frame(m, spec, start_s, rng, n_base, practice_rng)
     truth = pd.DataFrame({
-        "community_id": pd.array([spec.community_id] * len(m.ids), dtype="string"),
-        "member_id": pd.array(m.ids, dtype="string"),
+        Col.community_id: pd.array([spec.community_id] * len(m.ids), dtype="string"),
+        Col.member_id: pd.array(m.ids, dtype="string"),
         "planted_role": pd.array(np.where(np.isin(m.role, ("owner", "staff")), "staff", m.role), dtype="string"),
         "is_buyer": m.is_buyer.astype(bool),
     })
@@ -674,8 +675,8 @@ def _events_frame(m: _Members, spec: CommunitySpec, cols: dict[str, np.ndarray],
     target_str = np.full(len(target), None, dtype=object)
     target_str[target >= 0] = m.ids[target[target >= 0]]
     return pd.DataFrame({
-        "community_id": pd.array([spec.community_id] * len(etype), dtype="string"),
-        "member_id": pd.array(m.ids[member], dtype="string"),
+        Col.community_id: pd.array([spec.community_id] * len(etype), dtype="string"),
+        Col.member_id: pd.array(m.ids[member], dtype="string"),
         "ts": days_to_utc(cols["t"], start_s),
         "event_type": pd.array(np.array(_TYPES)[etype], dtype="string"),
         "target_member_id": pd.array(target_str, dtype="string"),
@@ -745,8 +746,8 @@ def _with_practices(m: _Members, spec: CommunitySpec, events: pd.DataFrame, even
     target_str[target >= 0] = m.ids[target[target >= 0]]
     none = pd.array(np.full(len(etype), None, dtype=object), dtype="string")
     extra = pd.DataFrame({
-        "community_id": pd.array([spec.community_id] * len(etype), dtype="string"),
-        "member_id": pd.array(m.ids[cols["member"].astype(np.int64)], dtype="string"),
+        Col.community_id: pd.array([spec.community_id] * len(etype), dtype="string"),
+        Col.member_id: pd.array(m.ids[cols["member"].astype(np.int64)], dtype="string"),
         "ts": days_to_utc(cols["t"], start_s),
         "event_type": pd.array(np.array(_TYPES)[etype], dtype="string"),
         "target_member_id": pd.array(target_str, dtype="string"),
@@ -759,7 +760,7 @@ def _with_practices(m: _Members, spec: CommunitySpec, events: pd.DataFrame, even
     cats = _categories(spec, int(buys.sum()), rng)
     if cats is not None:
         out.loc[buys, "category"] = cats
-    member = pd.Index(m.ids).get_indexer(out["member_id"].astype(str))
+    member = pd.Index(m.ids).get_indexer(out[Col.member_id].astype(str))
     etype_all = pd.Index(_TYPES).get_indexer(out["event_type"].astype(str))
     out["platform"] = pd.array(_platforms(m, spec, member, etype_all, rng), dtype="string")
     return out
@@ -784,7 +785,7 @@ def _community_row(spec: CommunitySpec, start_s: int) -> dict[str, Any]:
         return ";".join([getattr(spec, name)] + [v for a, v in spec.secondary if a == name])
 
     return {
-        "community_id": spec.community_id, "name": spec.name, "theme": axis("theme"),
+        Col.community_id: spec.community_id, "name": spec.name, "theme": axis("theme"),
         "business_model": axis("business_model"), "lifecycle": spec.lifecycle, "platform": axis("platform"),
         "monetization": axis("monetization"),
         "created_at": days_to_utc(np.array([spec.created_day]), start_s)[0],
@@ -808,8 +809,8 @@ def _members_frame(m: _Members, spec: CommunitySpec, start_s: int, rng: np.rando
     left = days_to_utc(np.nan_to_num(m.left, nan=0.0), start_s).where(~np.isnan(m.left))  # NaT = still in
     role = np.where(np.isin(m.role, ("owner", "staff", "bot", "guest")), m.role, "member")
     return pd.DataFrame({
-        "community_id": pd.array([spec.community_id] * len(m.ids), dtype="string"),
-        "member_id": pd.array(m.ids, dtype="string"),
+        Col.community_id: pd.array([spec.community_id] * len(m.ids), dtype="string"),
+        Col.member_id: pd.array(m.ids, dtype="string"),
         "joined_at": days_to_utc(m.joined, start_s),
         "left_at": left,
         "role": pd.array(role, dtype="string"),

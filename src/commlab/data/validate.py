@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute
 
+from commlab.data.schema import Col
+
 with warnings.catch_warnings():
     # pandera imports pyspark.pandas when pyspark is installed (the optional spark extra), which warns
     # about pandas 3 on every import; that warning concerns pyspark.pandas, which commlab does not use.
@@ -173,7 +175,8 @@ class KnownPairs:
 
     def __init__(self, known: pd.DataFrame) -> None:
         self._con = duckdb.connect()
-        self._con.register("keys", pyarrow.table({"c": _text(known["community_id"]), "m": _text(known["member_id"])}))
+        self._con.register("keys", pyarrow.table({"c": _text(known[Col.community_id]),
+                                                   "m": _text(known[Col.member_id])}))
         self._con.execute("CREATE TABLE known AS SELECT DISTINCT c, m FROM keys")
         self._con.unregister("keys")
 
@@ -273,12 +276,12 @@ def _has(df: pd.DataFrame, *cols: str) -> bool:
 
 def member_cross_problems(communities: pd.DataFrame, members: pd.DataFrame, files: dict[str, str]) -> list[Problem]:
     """Members of communities that are not in the communities table."""
-    if not (_has(communities, "community_id") and _has(members, "community_id")):
+    if not (_has(communities, Col.community_id) and _has(members, Col.community_id)):
         return []
-    known = set(communities["community_id"].dropna())
-    mask = members["community_id"].notna() & ~members["community_id"].isin(known)
+    known = set(communities[Col.community_id].dropna())
+    mask = members[Col.community_id].notna() & ~members[Col.community_id].isin(known)
     found = _rows_problem(
-        files["members"], "community_id", "member of an unknown community", members, mask, ["community_id"],
+        files["members"], Col.community_id, "member of an unknown community", members, mask, [Col.community_id],
         f"add the community to {files['communities']} or correct the id",
     )
     return [] if found is None else [found]
@@ -309,47 +312,47 @@ def event_cross_problems(
     out: list[Problem | None] = []
     cf, mf, ef = files["communities"], files["members"], files["events"]
 
-    if _has(communities, "community_id") and _has(events, "community_id"):
-        ids = set(communities["community_id"].dropna())
-        mask = events["community_id"].notna() & ~events["community_id"].isin(ids)
+    if _has(communities, Col.community_id) and _has(events, Col.community_id):
+        ids = set(communities[Col.community_id].dropna())
+        mask = events[Col.community_id].notna() & ~events[Col.community_id].isin(ids)
         out.append(_rows_problem(
-            ef, "community_id", "event in an unknown community", events, mask, ["community_id"],
+            ef, Col.community_id, "event in an unknown community", events, mask, [Col.community_id],
             f"add the community to {cf} or correct the id",
         ))
-    if _has(members, "community_id", "member_id") and _has(events, "community_id", "member_id"):
-        pairs = known if known is not None else KnownPairs(members[["community_id", "member_id"]])
+    if _has(members, Col.community_id, Col.member_id) and _has(events, Col.community_id, Col.member_id):
+        pairs = known if known is not None else KnownPairs(members[[Col.community_id, Col.member_id]])
         try:
             targets = events["target_member_id"] if "target_member_id" in events.columns else None
             if targets is not None and not bool(targets.notna().any()):
                 targets = None
-            looked_up = pairs.contains(events["community_id"], events["member_id"],
+            looked_up = pairs.contains(events[Col.community_id], events[Col.member_id],
                                        *([] if targets is None else [targets]))
-            mask = ~looked_up[0] & events["member_id"].notna()
+            mask = ~looked_up[0] & events[Col.member_id].notna()
             out.append(_rows_problem(
-                ef, "member_id", "event by a member not in the members table", events, mask,
-                ["community_id", "member_id"],
+                ef, Col.member_id, "event by a member not in the members table", events, mask,
+                [Col.community_id, Col.member_id],
                 f"add these members to {mf} (with joined_at and role) or drop their events",
             ))
             if targets is not None:
                 mask = targets.notna() & ~looked_up[1]
                 out.append(_rows_problem(
                     ef, "target_member_id", "reply/mention target that does not exist", events, mask,
-                    ["community_id", "target_member_id"],
+                    [Col.community_id, "target_member_id"],
                     f"the target must be a member of the same community in {mf}; correct it or leave it empty",
                 ))
         finally:
             if known is None:
                 pairs.close()
-    if _has(communities, "community_id", "created_at") and _has(events, "community_id", "ts"):
-        created = communities.drop_duplicates("community_id").set_index("community_id")["created_at"]
+    if _has(communities, Col.community_id, "created_at") and _has(events, Col.community_id, "ts"):
+        created = communities.drop_duplicates(Col.community_id).set_index(Col.community_id)["created_at"]
         # each event's community creation time through integer codes (Series.map on 50 M string ids
         # built Python strings: 15 s and 2.4 GB)
-        codes, ids = pd.factorize(events["community_id"])
+        codes, ids = pd.factorize(events[Col.community_id])
         c_at = pd.Series(pd.DatetimeIndex(created.reindex(ids)).take(codes, allow_fill=True, fill_value=pd.NaT),
                          index=events.index)
         mask = events["ts"].notna() & c_at.notna() & (events["ts"] < c_at)
         out.append(_rows_problem(
-            ef, "ts", "event before the community was created", events, mask, ["community_id", "ts"],
+            ef, "ts", "event before the community was created", events, mask, [Col.community_id, "ts"],
             f"check the time zone and created_at in {cf}: created_at must not be later than the first event",
         ))
     return [p for p in out if p is not None]
