@@ -19,6 +19,7 @@ from commlab.analysis.roles import ROLE, ROLE_ORDER, role_counts
 from commlab.analysis.segment import MemberSegmenter, project_2d
 from commlab.analysis.transitions import transition_matrix
 from commlab.analysis.truth import TruthComparison
+from commlab.data.schema import Col
 from commlab.display import show_table, table
 from commlab.fmt import count, kind_of_unit, number, percent
 from commlab.i18n import t
@@ -225,7 +226,7 @@ class SegmentsReport:
     def show_inequality(self, inequality: pd.DataFrame, names: Mapping[Any, str]) -> None:
         """Per community: Gini, never/once posters' shares and the content of the top 1 %, next 9 %, rest."""
         lang = self.lang
-        show_table(inequality, self.k, lang, privacy=INEQUALITY_PRIVACY, index="community_id", names=names,
+        show_table(inequality, self.k, lang, privacy=INEQUALITY_PRIVACY, index=Col.community_id, names=names,
                    kinds={"members": "count", "gini": "number", **dict.fromkeys(_SHARES, "share")},
                    index_label=t("community", lang),
                    labels={"members": t("members", lang), "gini": t("ineq_gini", lang),

@@ -17,12 +17,13 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from commlab.analysis.roles import role_accuracy
+from commlab.data.schema import Col
 
 __all__ = ["TRUTH_FILE", "TruthComparison", "compare_with_truth"]
 
 #: Where the planted roles sit, relative to the data folder.
 TRUTH_FILE = Path("truth") / "member_roles.csv"
-_KEYS = ["community_id", "member_id"]
+_KEYS = [Col.community_id, Col.member_id]
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def compare_with_truth(data_dir: str | Path, features: pd.DataFrame, roles: pd.S
     path = Path(data_dir) / TRUTH_FILE
     if not path.exists():
         return None
-    truth = pd.read_csv(path, dtype={"community_id": str, "member_id": str, "planted_role": str})
+    truth = pd.read_csv(path, dtype={Col.community_id: str, Col.member_id: str, "planted_role": str})
     planted = features[_KEYS].merge(truth, how="left", on=_KEYS)
     planted_role = planted["planted_role"].replace({"bot": "staff"})
     accuracy = role_accuracy(roles, planted_role)
