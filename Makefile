@@ -30,7 +30,7 @@ demo: setup browser
 	$(BIN)/commlab run playbooks/demo.yaml
 
 test: setup browser java
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(JAVA_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # the quick lane for a change: everything except the tests tests/conftest.py lists as slow
 test-fast: setup
@@ -64,14 +64,25 @@ browser:
 	      || echo "warning: could not install chromium; browser tests will skip"; \
 	  else echo "note: chromium not installed; browser tests will skip"; fi; }
 
-# Java for the Spark tests (pyspark runs a JVM; Debian package, needs root). Where it cannot be
-# installed the Spark tests skip with the reason, except under CI=true.
+# Java 17+ for Spark (pyspark runs a JVM): java on PATH or JAVA_HOME if there is one; else the Debian
+# package (as root with apt-get), else conda-forge's openjdk into .venv/jdk (without root; commlab's
+# Spark sessions and `make test` use it from there). Where none of these works it says so: the Spark
+# tests then skip with the reason, and fail under CI=true.
+JDK := $(VENV)/jdk
+JAVA_ENV = $(if $(wildcard $(JDK)/bin/java),JAVA_HOME=$(abspath $(JDK)),)
 java:
-	@command -v java >/dev/null 2>&1 || { \
+	@{ [ -n "$$JAVA_HOME" ] && [ -x "$$JAVA_HOME/bin/java" ]; } || command -v java >/dev/null 2>&1 || [ -x $(JDK)/bin/java ] || { \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Java for Spark: apt-get install openjdk-17-jre-headless"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
-	      || echo "warning: could not install Java; Spark tests will skip"; \
-	  else echo "note: Java not installed; Spark tests will skip"; fi; }
+	      || echo "warning: apt-get could not install openjdk-17-jre-headless; the Spark tests will skip (fail under CI=true)"; \
+	  elif command -v conda >/dev/null 2>&1; then \
+	    echo "installing Java for Spark: conda create -p $(JDK) -c conda-forge openjdk=17"; \
+	    conda create -y -q -p $(JDK) -c conda-forge openjdk=17 >/dev/null \
+	      || echo "warning: conda could not install openjdk=17; the Spark tests will skip (fail under CI=true)"; \
+	  else echo "warning: no Java 17+ here and no way to install it (not root with apt-get, no conda): the Spark tests" \
+	    "will skip (fail under CI=true); install a JRE 17+ (apt-get install openjdk-17-jre-headless, or" \
+	    "conda install -c conda-forge openjdk=17) or set JAVA_HOME"; fi; }
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache

@@ -67,7 +67,7 @@ AS_OF = "2024-07-01"
 SIZES = {"0.5M": (10_000, 500_000), "5M": (100_000, 5_000_000), "50M": (1_000_000, 50_000_000)}
 STEPS = ("baseline", "import", "import_whole", "features_duckdb", "features_stored", "features_pandas", "segment",
          "metrics_duckdb", "metrics_stored", "metrics_pandas", "network_duckdb", "network_stored",
-         "network_pandas", "transitions", "transitions_per_instant", "playbook")
+         "network_pandas", "transitions", "transitions_per_instant", "playbook", "playbook_spark")
 #: The ``*_stored`` steps, each the ``*_duckdb`` step on the events ``import`` wrote.
 STORED = {"features_stored": "features_duckdb", "metrics_stored": "metrics_duckdb",
           "network_stored": "network_duckdb"}
@@ -193,12 +193,17 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         r = tr = role_transitions(files["events"], files["members"], start=end - pd.DateOffset(months=6), end=end,
                                   labeler=labeler, engine=eng)
         info.update(boundaries=int(tr["period_end"].nunique()) + 1, moves=int(tr["count"].sum()))
-    elif step == "playbook":
-        # the demo playbook (notebooks 01-05 and the report) on this data, as a user runs it
+    elif step in ("playbook", "playbook_spark"):
+        # the demo playbook (notebooks 01-05 and the report) on this data, as a user runs it; playbook_spark:
+        # demo-spark.yaml, notebooks 02-04 on Spark local[2] with spark.driver.memory=1g (its JVM is a child of
+        # the kernel, so the tree's peak counts it)
         env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": os.environ.get("COMMLAB_PSEUDONYM_KEY", "benchmark")}
         cli = Path(sys.executable).with_name("commlab")
-        cmd = [str(cli), "run", str(HERE.parent / "playbooks" / "demo.yaml"), "--data", str(data), "--as-of", AS_OF]
-        if memory_limit or threads:
+        book = "demo-spark.yaml" if step == "playbook_spark" else "demo.yaml"
+        cmd = [str(cli), "run", str(HERE.parent / "playbooks" / book), "--data", str(data), "--as-of", AS_OF]
+        if step == "playbook_spark":  # a Spark cell may pass the runner's 30 minutes per cell on a loaded machine
+            cmd += ["--timeout", "0"]
+        if (memory_limit or threads) and step == "playbook":
             opts = {k: v for k, v in (("memory_limit", memory_limit), ("threads", threads)) if v}
             cmd += ["-p", "engine_options", json.dumps(opts)]
         info["command"] = " ".join(cmd[1:])
@@ -209,10 +214,12 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         # the notebooks run in kernel processes: their peak is the largest child's
         info["peak_rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         info["notebooks"] = _per_step(Path(info["report"]).parent / "manifest.json", samples)
+        info["peak_tree_mb"] = round(max((x[2] for x in samples), default=0.0))
+        info["loadavg_at_end"] = os.getloadavg()
     else:
         raise SystemExit(f"unknown step {step}")
     wall = time.perf_counter() - t0
-    if out is not None and step not in ("baseline", "playbook"):
+    if out is not None and step not in ("baseline", "playbook", "playbook_spark"):
         r.to_parquet(out, index=False)
     return {"wall_s": wall, **info}
 

@@ -118,6 +118,22 @@ def _check_engine(params: dict[str, Any], declared: dict[str, Any], where: str) 
         raise ParameterError(f"{where}: {exc}") from None
 
 
+def _playbook_engine(params: dict[str, Any], own: dict[str, Any], extra: dict[str, Any],
+                     engine: dict[str, Any]) -> None:
+    """The playbook's ``engine`` section for a step declaring ``engine``, below the step's own and ``-p``.
+
+    Its options go with its engine only: ``-p engine duckdb`` on a Spark playbook runs DuckDB with
+    DuckDB's defaults, not with the Spark settings.
+    """
+    if "engine" in own or "engine" in extra:
+        if params.get("engine") == engine["name"] and "engine_options" not in own and "engine_options" not in extra:
+            params["engine_options"] = dict(engine["options"])
+        return
+    params["engine"] = engine["name"]
+    if "engine_options" not in own and "engine_options" not in extra:
+        params["engine_options"] = dict(engine["options"])
+
+
 def plan_run(
     playbook: Playbook,
     *,
@@ -171,6 +187,8 @@ def plan_run(
                 p = declared[key]
                 params[key] = coerce_value(value, p.type) if isinstance(value, str) else value
                 used.add(key)
+        if playbook.engine is not None and "engine" in declared:
+            _playbook_engine(params, step.parameters, extra, playbook.engine)
         for key, value in params.items():
             if key not in declared:
                 raise _unknown(where, key, declared)

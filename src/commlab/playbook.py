@@ -32,6 +32,9 @@ Shape::
              top_actions: 6}                # recommendations in the client part, 1-20
     rules: {library: default, disable: [rule ids], extra: [inline rules]}   # see commlab.rules
     privacy: {key_env: CLIENT_PSEUDONYM_KEY}   # env variable holding the pseudonym key
+    engine: {name: spark, master: "spark://host:7077", driver_memory: 1g, executor_memory: 8g,
+             scratch: "hdfs://namenode:8020/commlab/scratch", conf: {spark.sql.shuffle.partitions: 400}}
+                                    # or a file beside the playbook holding that mapping: engine: spark.yaml
 
 YAML dates are read as text (``as_of: 2024-06-30`` is the string
 ``"2024-06-30"``), because notebook parameters carry dates as ISO strings.
@@ -71,6 +74,7 @@ __all__ = [
     "find_playbooks",
     "notebook_folders",
     "with_rules_library",
+    "engine_settings",
 ]
 
 #: Parameters the runner sets itself; a playbook may not set them.
@@ -406,6 +410,9 @@ class Playbook(_Model):
         The notebooks, in execution order.
     report : ReportSettings
         Settings of the combined report.
+    engine : dict, optional
+        The engine every step that declares ``engine`` computes with, ``{"name": ..., "options": {...}}``
+        (:func:`engine_settings`); a step's own ``engine`` parameter and ``-p engine`` take precedence.
     """
 
     name: str = Field(pattern=_NAME)
@@ -417,6 +424,7 @@ class Playbook(_Model):
     report: ReportSettings = Field(default_factory=ReportSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    engine: dict[str, Any] | None = None
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -438,6 +446,24 @@ class Playbook(_Model):
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _check_parameter_names(value)
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):  # a settings file beside the playbook (kept out of the playbook, e.g. per cluster)
+            path = _confined(Path(value), info, "engine settings file", [_resolve(Path("."), info)],
+                             "engine: spark.yaml")
+            if not path.is_file():
+                raise ValueError(f"engine settings file not found: {path}")
+            value = _read_yaml(path)
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: expected a mapping of engine settings (name: spark, master: ...), "
+                                 f"given {type(value).__name__}")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return value  # pydantic names the type
+        return engine_settings(value)
 
     @model_validator(mode="after")
     def _unique_steps(self) -> Playbook:
@@ -521,6 +547,33 @@ def _read_yaml(path: Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PlaybookError(f"{path}: {where}invalid YAML: {problem}") from exc
+
+
+def engine_settings(value: dict[str, Any]) -> dict[str, Any]:
+    """A playbook's ``engine`` section checked: ``{"name": ..., "options": {...}}``.
+
+    ``name`` (default ``duckdb``) is an engine of :data:`commlab.engines.ENGINES`; the other keys are
+    its options (``SparkEngine``: ``master``, ``driver_memory``, ``executor_memory``, ``scratch``,
+    ``conf``; ``DuckDBEngine``: ``memory_limit``, ``threads``, ``temp_directory``), checked by
+    :func:`commlab.engines.check_engine` without starting the engine.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting and a correct spelling (a :class:`~commlab.errors.PlaybookError`, exit
+        code 4, when read from a playbook).
+    """
+    from commlab.engines import check_engine
+
+    options = dict(value)
+    name = options.pop("name", "duckdb")
+    if "options" in options and set(options) == {"options"} and isinstance(options["options"], dict):
+        options = dict(options["options"])  # the normalised form itself
+    try:
+        check_engine(str(name), options)
+    except UsageError as exc:  # unknown engine or option, a missing package, a bad value
+        raise ValueError(str(exc).removeprefix("engine ")) from None
+    return {"name": str(name), "options": options}
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

@@ -56,7 +56,8 @@ def check_engine(name: str, options: Mapping[str, Any] | None = None) -> None:
     MissingDependency
         Naming the missing packages and the extra that installs them (also an ``ImportError``).
     InvalidArgument
-        Naming the unknown options and the accepted ones (also a ``ValueError``).
+        Naming the unknown options and the accepted ones, or a value the engine's ``check_options``
+        refuses (also a ``ValueError``).
     """
     if name not in ENGINES:
         raise EngineNotFound(name, ENGINES)
@@ -72,6 +73,9 @@ def check_engine(name: str, options: Mapping[str, Any] | None = None) -> None:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise InvalidArgument(f"engine_options {', '.join(map(repr, unknown))} not accepted by the {name!r} engine"
                               f"{hint}; accepted: {', '.join(accepted)}")
+    check_options = getattr(cls, "check_options", None)  # the values, e.g. SparkEngine's master URL and memory
+    if check_options is not None:
+        check_options(**options)
 
 
 def require_engine_packages(name: str) -> None:

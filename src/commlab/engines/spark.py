@@ -16,6 +16,10 @@ Needs the optional dependencies ``pyspark`` (and Java 17+) and ``sqlglot``.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -26,7 +30,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from commlab.analysis.features_sql import features_sql
+from commlab.analysis.features_sql import ROLE_FEATURE_IDS, features_sql, snapshot_features_sql
 from commlab.analysis.metrics import (
     MetricContext,
     Tables,
@@ -50,11 +54,20 @@ from commlab.engines.base import (
 )
 from commlab.engines.duck import _sources, bind_as_of
 from commlab.engines.runcache import cached_table
+from commlab.engines.spark_settings import check_spark_settings, is_local_master, spark_conf
 from commlab.engines.transpile import to_dialect
 from commlab.errors import InvalidArgument, import_optional
 from commlab.instant import as_utc
 
 __all__ = ["SparkEngine", "local_session", "cluster_session"]
+
+
+def _use_project_java() -> None:
+    """Point ``JAVA_HOME`` at the JDK ``make setup`` put in the environment (``<venv>/jdk``, conda-forge's openjdk)
+    when no Java is configured otherwise."""
+    jdk = Path(sys.prefix) / "jdk"
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None and (jdk / "bin" / "java").exists():
+        os.environ["JAVA_HOME"] = str(jdk)
 
 
 def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = "1g",
@@ -67,7 +80,7 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
         If pyspark is not installed (also an ``ImportError``): ``pip install 'commlab[spark]'``.
     """
     SparkSession = import_optional("pyspark.sql", extra="spark", what="a Spark session").SparkSession
-
+    _use_project_java()
     return (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -91,6 +104,7 @@ def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_n
     """
     SparkSession = import_optional("pyspark.sql", extra="spark", what="a Spark session").SparkSession
 
+    _use_project_java()
     settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
                 "spark.sql.execution.arrow.pyspark.enabled": "true"}
     settings.update({str(k): str(v) for k, v in (conf or {}).items()})
@@ -100,6 +114,11 @@ def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_n
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _is_uri(path: str) -> bool:
+    """``scheme://...`` (a Windows drive letter is no scheme)."""
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", path))
 
 
 @dataclass
@@ -135,28 +154,61 @@ class SparkEngine:
     scratch : str or Path, optional
         Where in-memory DataFrames are written as Parquet for Spark to read (default: a
         temporary folder). On a cluster this must be storage the executors can read.
+        A URI (``hdfs://``, ``s3a://``, ...) is written through Spark's Hadoop file system: the run's
+        stored events are copied there once (named by the file's size and time) and read from there.
     master : str, optional
         Spark master URL (``"local[2]"``, ``"spark://host:7077"``, ``"yarn"``, ``"k8s://..."``);
-        plain values, so a playbook can name them: ``engine_options: {master: ..., conf: {...}}``.
+        plain values, so a playbook can name them (its ``engine`` section, or
+        ``engine_options: {master: ..., conf: {...}}``). A cluster master needs ``scratch`` on
+        storage the executors read.
     conf : mapping, optional
-        Extra Spark settings for the session built from ``master``.
+        Extra Spark settings (``spark.*``) for the session built from ``master``.
+    driver_memory, executor_memory : str, optional
+        JVM sizes (``"1g"``, ``"512m"``) for ``spark.driver.memory`` / ``spark.executor.memory``.
+
+    Raises
+    ------
+    InvalidArgument
+        For settings :func:`commlab.engines.spark_settings.check_spark_settings` refuses.
 
     Attributes
     ----------
     failures_ : dict
         After :meth:`compute_metrics`: metric id -> why Spark could not compute it.
+    staged_ : list of str
+        The files copied to (or found already on) a ``scratch`` URI for the executors.
     """
 
     name = "spark"
 
     def __init__(self, spark: Any = None, *, scratch: str | Path | None = None, master: str | None = None,
-                 conf: Mapping[str, Any] | None = None) -> None:
+                 conf: Mapping[str, Any] | None = None, driver_memory: str | None = None,
+                 executor_memory: str | None = None) -> None:
+        self.check_options(spark=spark, scratch=scratch, master=master, conf=conf, driver_memory=driver_memory,
+                           executor_memory=executor_memory)  # a session handed in is the caller's
         self.spark = spark
         self.scratch = scratch
         self.master = master
-        self.conf = dict(conf or {})
+        self.conf = spark_conf(driver_memory=driver_memory, executor_memory=executor_memory, conf=conf)
         self.failures_: dict[str, str] = {}
+        self.staged_: list[str] = []
         self._cached: list[Any] = []
+        self._local: Path | None = None
+
+    @staticmethod
+    def check_options(*, spark: Any = None, scratch: str | Path | None = None, master: str | None = None,
+                      conf: Mapping[str, Any] | None = None, driver_memory: str | None = None,
+                      executor_memory: str | None = None) -> None:
+        """Check ``engine_options`` for this engine without starting Spark (when a playbook is planned).
+
+        Raises
+        ------
+        InvalidArgument
+            As :func:`commlab.engines.spark_settings.check_spark_settings`.
+        """
+        if spark is None:
+            check_spark_settings(master=master, driver_memory=driver_memory, executor_memory=executor_memory,
+                                 scratch=None if scratch is None else str(scratch), conf=conf)
 
     def __repr__(self) -> str:
         master = None if self.spark is None else self.spark.sparkContext.master
@@ -165,7 +217,13 @@ class SparkEngine:
     def session(self) -> Any:
         """The Spark session (created with :func:`local_session` on first use)."""
         if self.spark is None:
-            self.spark = local_session() if self.master is None else cluster_session(self.master, self.conf)
+            if self.master is None and not self.conf:
+                self.spark = local_session()
+            else:
+                conf = dict(self.conf)
+                if is_local_master(self.master):  # Spark's 200 shuffle partitions are for clusters
+                    conf = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", **conf}
+                self.spark = cluster_session(self.master or "local[1]", conf)
         tz = self.spark.conf.get("spark.sql.session.timeZone")
         if tz != "UTC":
             raise InvalidArgument(f"spark.sql.session.timeZone must be UTC, is {tz!r}")
@@ -173,9 +231,40 @@ class SparkEngine:
 
     # ------------------------------------------------------------------ sources
     def _scratch(self) -> Path:
-        if self.scratch is None:
-            self.scratch = tempfile.mkdtemp(prefix="commlab-spark-")
-        return Path(self.scratch)
+        """A local folder for files to write (``scratch`` itself, or a temporary folder when it is a URI:
+        ``file:///...`` included, which goes through Hadoop's file system like ``hdfs://``)."""
+        if self.scratch is not None and not _is_uri(str(self.scratch)):
+            path = Path(str(self.scratch))
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        if self._local is None:
+            self._local = Path(tempfile.mkdtemp(prefix="commlab-spark-"))
+        return self._local
+
+    def _publish(self, local: Path, name: str | None = None) -> str:
+        """Where Spark reads the local file ``local``: itself, or its copy under a ``scratch`` URI.
+
+        The copy goes through Spark's Hadoop file system (``FileSystem.copyFromLocalFile``), so it
+        works for every scheme the session can write (``hdfs://``, ``s3a://`` with ``hadoop-aws``).
+        """
+        if self.scratch is None or not _is_uri(str(self.scratch)):
+            return str(local)
+        jvm = self.session()._jvm
+        target = jvm.org.apache.hadoop.fs.Path(f"{str(self.scratch).rstrip('/')}/{name or local.name}")
+        fs = target.getFileSystem(self.session()._jsc.hadoopConfiguration())
+        fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(str(local.resolve())), target)
+        self.staged_.append(str(target.toString()))
+        return str(target.toString())
+
+    def _published(self, name: str) -> str | None:
+        """The URI of ``name`` under a ``scratch`` URI when it is there already (staged by an earlier engine)."""
+        if self.scratch is None or not _is_uri(str(self.scratch)):
+            return None
+        target = self.session()._jvm.org.apache.hadoop.fs.Path(f"{str(self.scratch).rstrip('/')}/{name}")
+        if not target.getFileSystem(self.session()._jsc.hadoopConfiguration()).exists(target):
+            return None
+        self.staged_.append(str(target.toString()))
+        return str(target.toString())
 
     def _frame(self, pdf: pd.DataFrame, name: str) -> Any:
         """A pandas frame as a Spark DataFrame (through Parquet, microsecond timestamps).
@@ -185,7 +274,7 @@ class SparkEngine:
         """
         path = self._scratch() / f"{name}-{uuid.uuid4().hex}.parquet"
         pdf.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
-        return self.session().read.parquet(str(path))
+        return self.session().read.parquet(self._publish(path))
 
     def _stored(self, events: StoredEvents, name: str) -> Any:
         """Stored events (a data cache entry) as a Spark DataFrame, never read into pandas on the driver.
@@ -198,23 +287,28 @@ class SparkEngine:
         """
         import pyarrow.parquet as pq
 
-        schema = pq.read_schema(events.path)
-        nanos = [f.name for f in schema if getattr(f.type, "unit", None) == "ns"]
-        path = events.path
-        if nanos:
-            import duckdb
+        stat = Path(events.path).stat()  # on a scratch URI: one copy per stored file, named by its size and time
+        staged = f"events-{stat.st_size}-{stat.st_mtime_ns}.parquet"
+        where = self._published(staged)
+        if where is None:
+            schema = pq.read_schema(events.path)
+            nanos = [f.name for f in schema if getattr(f.type, "unit", None) == "ns"]
+            path = Path(events.path)
+            if nanos:
+                import duckdb
 
-            path = self._scratch() / f"{name}-{uuid.uuid4().hex}.parquet"
-            con = duckdb.connect()
-            try:
-                con.execute("SET TimeZone = 'UTC'")
-                micros = ", ".join(f'CAST("{c}" AS TIMESTAMPTZ) AS "{c}"' for c in nanos)
-                con.execute(f"COPY (SELECT * REPLACE ({micros}) FROM "
-                            f"read_parquet('{str(events.path).replace(chr(39), chr(39) * 2)}')) "
-                            f"TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
-            finally:
-                con.close()
-        df = self.session().read.parquet(str(path))
+                path = self._scratch() / f"{name}-{uuid.uuid4().hex}.parquet"
+                con = duckdb.connect()
+                try:
+                    con.execute("SET TimeZone = 'UTC'")
+                    micros = ", ".join(f'CAST("{c}" AS TIMESTAMPTZ) AS "{c}"' for c in nanos)
+                    con.execute(f"COPY (SELECT * REPLACE ({micros}) FROM "
+                                f"read_parquet('{str(events.path).replace(chr(39), chr(39) * 2)}')) "
+                                f"TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+                finally:
+                    con.close()
+            where = self._publish(path, staged)
+        df = self.session().read.parquet(where)
         if events.communities is not None:
             df = df.where(df["community_id"].isin(list(events.communities)))
         return df
@@ -269,6 +363,30 @@ class SparkEngine:
             df.write.mode("overwrite").parquet(str(out))
             return str(out)
         return tidy_features(df.toPandas())
+
+    def snapshot_features(self, events: Source, members: Source, *, bounds: Iterable[Any],
+                          staff_roles: tuple[str, ...] = STAFF_ROLES) -> pd.DataFrame:
+        """The role features at several instants in one Spark query (see
+        :meth:`commlab.engines.duck.DuckDBEngine.snapshot_features`: the same SQL, transpiled).
+
+        One row per instant and member comes back (aggregates: notebook 02's month-over-month roles), and the
+        events are read once instead of once per instant.
+        """
+        instants = [as_utc(b) for b in bounds]
+        return cached_table("snapshot_features", events,
+                            lambda: self._snapshot_features(events, members, instants, tuple(staff_roles)),
+                            inputs={"members": members},
+                            params={"engine": self.name, "bounds": instants, "staff_roles": list(staff_roles)})
+
+    def _snapshot_features(self, events: Source, members: Source, instants: list[pd.Timestamp],
+                           staff_roles: tuple[str, ...]) -> pd.DataFrame:
+        v = self.register_tables(events=events, members=members)
+        (stmt,) = to_dialect(snapshot_features_sql(v["events"], v["members"], instants, staff_roles=staff_roles),
+                             "spark")
+        res = self.session().sql(stmt).toPandas()
+        out = tidy_features(res, columns=ROLE_FEATURE_IDS, keys=("k", S.Col.community_id, S.Col.member_id))
+        out.insert(0, "as_of", pd.DatetimeIndex(instants)[out.pop("k").to_numpy()])
+        return out
 
     # ------------------------------------------------------------------ metrics
     def compute_metrics(self, data: Dataset | Tables | Mapping[str, Source], *, as_of: Any,
