@@ -52,6 +52,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.fields import Fields, preview, record_label
 from commlab.importers.files import decode_text, read_bytes, read_csv_text
@@ -145,7 +146,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     roles: dict[tuple[str, str], str] = {}
     gnames: dict[str, str] = {}
     for path, d, g in exports:
-        cid = (options.get("community_id") if len(guilds) == 1 else None) or f"discord-{g}"
+        cid = (options.get(Col.community_id) if len(guilds) == 1 else None) or f"discord-{g}"
         gnames[cid] = Fields(path, "guild").text(d["guild"], "name", name="guild.name") or cid
         ch = d["channel"]
         cf = Fields(path, "channel")
@@ -171,13 +172,13 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                 or f.text(a, "name", name="author.name") or who
             if f.flag(a, "isBot", name="author.isBot"):
                 roles[(cid, who)] = "bot"
-            base = {"community_id": cid, "ts": t, "channel": ch_name, "message_id": str(m["id"]),
+            base = {Col.community_id: cid, "ts": t, "channel": ch_name, "message_id": str(m["id"]),
                     "thread_id": ch_id if is_thread else roots.get(str(m["id"])),
                     "target_member_id": None, "ts_estimated": False}
             kind = f.text(m, "type")
             if kind in ("Default", "Reply"):
                 target = author_of.get((g, parent)) if parent else None
-                rows.append({**base, "member_id": who, "event_type": "reply" if parent else "message",
+                rows.append({**base, Col.member_id: who, "event_type": "reply" if parent else "message",
                              "target_member_id": target, "text": f.text(m, "content")})
                 if parent and target is None:
                     report.skip("reply to a message not in the exported files (target left empty)")
@@ -186,7 +187,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                     if uid:
                         names.setdefault((cid, uid), f.text(u, "nickname", name="mentions[].nickname")
                                          or f.text(u, "name", name="mentions[].name") or uid)
-                        rows.append({**base, "member_id": who, "event_type": "mention", "target_member_id": uid})
+                        rows.append({**base, Col.member_id: who, "event_type": "mention", "target_member_id": uid})
                 for r in f.items(m, "reactions", of=dict):
                     count = f.integer(r, "count", name="reactions[].count") or 0
                     if r.get("users") is None:
@@ -204,18 +205,18 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                                          or f.text(u, "name", name="reactions[].users[].name") or uid)
                         if f.flag(u, "isBot", name="reactions[].users[].isBot"):
                             roles[(cid, uid)] = "bot"
-                        rows.append({**base, "member_id": uid, "event_type": "reaction", "target_member_id": who,
+                        rows.append({**base, Col.member_id: uid, "event_type": "reaction", "target_member_id": who,
                                      "text": emoji, "ts_estimated": True})
                     report.skip("reaction counted but reactor not listed", max(count - len(users), 0))
             elif kind == "GuildMemberJoin":
-                rows.append({**base, "member_id": who, "event_type": "join"})
+                rows.append({**base, Col.member_id: who, "event_type": "join"})
             elif kind in ("RecipientAdd", "RecipientRemove"):
                 for u in f.items(m, "mentions", of=dict):
                     uid = f.id(u, "id", name="mentions[].id")
                     if uid is None:
                         report.drop(f"{kind} without a user id")
                         continue
-                    rows.append({**base, "member_id": uid,
+                    rows.append({**base, Col.member_id: uid,
                                  "event_type": "join" if kind == "RecipientAdd" else "leave"})
             else:
                 report.skip(f"system message '{kind}'")
@@ -227,13 +228,13 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     ev["ts_estimated"] = ev["ts_estimated"].fillna(False).astype(bool)
     members = []
     comms = []
-    for cid, part in ev.groupby("community_id", sort=True):
+    for cid, part in ev.groupby(Col.community_id, sort=True):
         mem = members_from_events(
             part, names={k[1]: v for k, v in names.items() if k[0] == cid},
             roles={k[1]: v for k, v in roles.items() if k[0] == cid},
         )
         members.append(mem)
-        opts = {k: v for k, v in options.items() if k != "community_id"}
+        opts = {k: v for k, v in options.items() if k != Col.community_id}
         comms.append(community_row(
             community_id=str(cid), name=gnames[str(cid)], platform="discord", created_at=part["ts"].min(),
             source="DiscordChatExporter JSON", report=report, defaults=_DEFAULTS, options=opts,
@@ -288,7 +289,7 @@ def _convert_csv(src: Path, files: list[Path], options: dict[str, Any]) -> tuple
         report.skip("reaction in a CSV export (no reactor ids; export JSON to keep them)", int(reactions.sum()))
         attachments = df["Attachments"].fillna("").map(lambda a: len([u for u in a.split(",") if u.strip()]))
         parts.append(pd.DataFrame({
-            "guild": guild, "member_id": df["AuthorID"].str.strip(), "ts": ts, "event_type": "message",
+            "guild": guild, Col.member_id: df["AuthorID"].str.strip(), "ts": ts, "event_type": "message",
             "channel": m.group("channel") if m else None, "text": df["Content"],
             "attachments": attachments.astype("float64"),
             "author": df["Author"].fillna("").str.replace(r"#\d{4}$", "", regex=True),
@@ -297,15 +298,15 @@ def _convert_csv(src: Path, files: list[Path], options: dict[str, Any]) -> tuple
     note_identical_rows(ev, report, "CSV row(s)")
     guilds = sorted(ev["guild"].unique())
     single_community_option(options, len(guilds), "guilds")
-    given = options.get("community_id")
-    ev.insert(0, "community_id", given if given and len(guilds) == 1 else "discord-" + ev["guild"])
+    given = options.get(Col.community_id)
+    ev.insert(0, Col.community_id, given if given and len(guilds) == 1 else "discord-" + ev["guild"])
     for col in ("channel", "text"):
         ev[col] = ev[col].astype("string")
-    names = ev.drop_duplicates(["community_id", "member_id"], keep="last")
+    names = ev.drop_duplicates([Col.community_id, Col.member_id], keep="last")
     members, comms = [], []
-    opts = {k: v for k, v in options.items() if k != "community_id"}
-    for (cid, guild), part in ev.groupby(["community_id", "guild"], sort=True):
-        nm = names[names["community_id"] == cid].set_index("member_id")["author"]
+    opts = {k: v for k, v in options.items() if k != Col.community_id}
+    for (cid, guild), part in ev.groupby([Col.community_id, "guild"], sort=True):
+        nm = names[names[Col.community_id] == cid].set_index(Col.member_id)["author"]
         members.append(members_from_events(part, names=nm.mask(nm == "")))
         comms.append(community_row(
             community_id=str(cid), name=str(guild), platform="discord", created_at=part["ts"].min(),

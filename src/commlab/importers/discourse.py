@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.emails import email_hash, email_hash_note
 from commlab.importers.fields import Fields, preview, record_label
@@ -197,14 +198,14 @@ def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
     tnum = df["reply_to_post_number"].map(lambda n: 1 if n is None or pd.isna(n) else int(n))
     target = [author.get((t, n)) if num > 1 else None
               for t, n, num in zip(df["topic_s"], tnum, df["num"], strict=True)]
-    cid = options.get("community_id") or src.name.split(".")[0]
+    cid = options.get(Col.community_id) or src.name.split(".")[0]
     times = pd.Series(dtype="datetime64[ns, UTC]")
     if len(df):
         times = pd.concat([text_to_utc(part["created_at"].astype(object), tz="UTC", file=name, what="created_at",
                                        records=list(part["record"]))
                            for name, part in df.groupby("file", sort=False)]).reindex(df.index)
     events = pd.DataFrame({
-        "community_id": cid, "member_id": df["member"].to_numpy(), "ts": times.to_numpy(),
+        Col.community_id: cid, Col.member_id: df["member"].to_numpy(), "ts": times.to_numpy(),
         "event_type": ["post" if n == 1 else "reply" for n in df["num"]],
         "target_member_id": pd.array(target, dtype="string"), "thread_id": df["topic_s"].to_numpy(),
         "topic": df["category_id"].to_numpy(),
@@ -230,7 +231,7 @@ def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
         users = users[~system]
         flag = lambda c: users[c].astype("string").str.lower().isin(["true", "t", "1"]) if c in users else False  # noqa: E731
         members = pd.DataFrame({
-            "community_id": cid, "member_id": users["id"],
+            Col.community_id: cid, Col.member_id: users["id"],
             "joined_at": text_to_utc(users["created_at"], tz="UTC", file=where, what="created_at",
                                      records=[r for r, keep in zip(rows, ~system, strict=True) if keep]),
             "role": (flag("admin") | flag("moderator")).map({True: "staff", False: "member"}),
@@ -241,8 +242,8 @@ def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
         })
         if "email" in users and users["email"].notna().any():
             report.notes.append(email_hash_note(pseudonym_key))
-        known = pd.Index(members["member_id"])
-        events = drop_rows(events, ~events["member_id"].isin(known), "post by a user absent from user_list", report)
+        known = pd.Index(members[Col.member_id])
+        events = drop_rows(events, ~events[Col.member_id].isin(known), "post by a user absent from user_list", report)
         bad_t = events["target_member_id"].notna() & ~events["target_member_id"].isin(known)
         events.loc[bad_t, "target_member_id"] = pd.NA
     else:

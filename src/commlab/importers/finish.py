@@ -7,6 +7,7 @@ import pandas as pd
 from commlab.data import schema as S
 from commlab.data.coerce import check_table
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.data.validate import cross_table_problems
 from commlab.errors import DataValidationError, Problem
 from commlab.importers.import_report import ImportReport
@@ -29,14 +30,14 @@ def with_platform(events: pd.DataFrame, communities: pd.DataFrame) -> pd.DataFra
     >>> with_platform(ev, com)["platform"].tolist()
     ['qq', 'wechat', 'discord']
     """
-    if "platform" not in communities.columns or "community_id" not in events.columns \
-            or "community_id" not in communities.columns:
+    if "platform" not in communities.columns or Col.community_id not in events.columns \
+            or Col.community_id not in communities.columns:
         return events
     primary = communities["platform"].astype("string").str.split(r"[;；|、]").str[0].str.strip()
     primary = primary.where(primary.isin(S.PLATFORM.codes))
-    by_id = pd.Series(primary.to_numpy(), index=communities["community_id"].astype(str).to_numpy())
+    by_id = pd.Series(primary.to_numpy(), index=communities[Col.community_id].astype(str).to_numpy())
     by_id = by_id[~by_id.index.duplicated()]
-    fill = events["community_id"].astype(str).map(by_id)
+    fill = events[Col.community_id].astype(str).map(by_id)
     own = events["platform"].astype("string") if "platform" in events.columns else \
         pd.Series(pd.NA, index=events.index, dtype="string")
     out = events.copy()
@@ -101,7 +102,7 @@ def finish(
             if source_columns and p.file == files["events"] and p.column in source_columns:
                 p.column = f"{source_columns[p.column]} ({p.column})"
         raise DataValidationError(problems, source=source)
-    ev = out["events"].sort_values(["community_id", "ts"], kind="stable").reset_index(drop=True)
+    ev = out["events"].sort_values([Col.community_id, "ts"], kind="stable").reset_index(drop=True)
     ds = Dataset(out["communities"], out["members"], ev, files=files, tz=tz)
     report.rows_mapped = {name: len(getattr(ds, name)) for name in S.TABLES}
     return ds

@@ -43,6 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.emails import email_hash
 
@@ -67,7 +68,7 @@ def normalise_name(name: object) -> str | None:
 def _combined(datasets: Dataset | Iterable[Dataset]) -> pd.DataFrame:
     items = [datasets] if isinstance(datasets, Dataset) else list(datasets)
     if not items:
-        return pd.DataFrame(columns=["community_id", "member_id"])
+        return pd.DataFrame(columns=[Col.community_id, Col.member_id])
     return pd.concat([d.members for d in items], ignore_index=True)
 
 
@@ -111,12 +112,13 @@ def candidate_merges(datasets: Dataset | Iterable[Dataset], *,
                 continue
             for a, b in combinations(grp["i"], 2):
                 ra, rb = m.loc[a], m.loc[b]
-                pair = tuple(sorted([(ra["community_id"], ra["member_id"]), (rb["community_id"], rb["member_id"])]))
+                pair = tuple(sorted([(ra[Col.community_id], ra[Col.member_id]),
+                                     (rb[Col.community_id], rb[Col.member_id])]))
                 if pair[0] == pair[1] or pair in seen:
                     continue
                 seen.add(pair)
                 (lc, lm), (rc, rm) = pair
-                name = lambda c, i: m.loc[(m["community_id"] == c) & (m["member_id"] == i)].get(  # noqa: E731
+                name = lambda c, i: m.loc[(m[Col.community_id] == c) & (m[Col.member_id] == i)].get(  # noqa: E731
                     "display_name", pd.Series([None])).iloc[0] if "display_name" in m.columns else None
                 rows.append({"left_community_id": lc, "left_member_id": lm, "right_community_id": rc,
                              "right_member_id": rm, "reason": reason,
@@ -179,7 +181,7 @@ def apply_merges(dataset: Dataset, merge_file: str | Path) -> Dataset:
     acc = read_merge_file(merge_file)
     members = dataset.members.copy()
     events = dataset.events.copy()
-    keyset = set(zip(members["community_id"], members["member_id"], strict=True))
+    keyset = set(zip(members[Col.community_id], members[Col.member_id], strict=True))
     for i, r in acc.iterrows():
         for side in ("left", "right"):
             k = (r[f"{side}_community_id"], r[f"{side}_member_id"])
@@ -187,7 +189,7 @@ def apply_merges(dataset: Dataset, merge_file: str | Path) -> Dataset:
                 raise ImportFormatError(merge_file, f"accepted row {i + 2}: member {k[1]!r} of community {k[0]!r} "
                                         "is not in the dataset")
     # same community: rename the later-joined id to the earlier one
-    joined = dict(zip(zip(members["community_id"], members["member_id"], strict=True), members["joined_at"],
+    joined = dict(zip(zip(members[Col.community_id], members[Col.member_id], strict=True), members["joined_at"],
                       strict=True))
     rename: dict[tuple[str, str], str] = {}
     for _, r in acc[acc["left_community_id"] == acc["right_community_id"]].iterrows():
@@ -206,17 +208,17 @@ def apply_merges(dataset: Dataset, merge_file: str | Path) -> Dataset:
         return x
 
     if rename:
-        for col in ("member_id", "target_member_id"):
+        for col in (Col.member_id, "target_member_id"):
             if col in events.columns:
                 events[col] = pd.Series(
-                    [_resolve(c, x) if pd.notna(x) else x for c, x in zip(events["community_id"], events[col],
+                    [_resolve(c, x) if pd.notna(x) else x for c, x in zip(events[Col.community_id], events[col],
                                                                           strict=True)],
                     index=events.index, dtype="string")
-        members["member_id"] = pd.Series(
-            [_resolve(c, x) for c, x in zip(members["community_id"], members["member_id"], strict=True)],
+        members[Col.member_id] = pd.Series(
+            [_resolve(c, x) for c, x in zip(members[Col.community_id], members[Col.member_id], strict=True)],
             index=members.index, dtype="string")
         members = (members.sort_values("joined_at", kind="stable")
-                   .drop_duplicates(["community_id", "member_id"], keep="first")
+                   .drop_duplicates([Col.community_id, Col.member_id], keep="first")
                    .sort_index().reset_index(drop=True))
     # person ids: union-find over accepted cross-community pairs
     parent: dict[tuple[str, str], tuple[str, str]] = {}
@@ -233,7 +235,7 @@ def apply_merges(dataset: Dataset, merge_file: str | Path) -> Dataset:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     members["person_id"] = pd.Series(
-        ["/".join(find((c, m))) for c, m in zip(members["community_id"], members["member_id"], strict=True)],
+        ["/".join(find((c, m))) for c, m in zip(members[Col.community_id], members[Col.member_id], strict=True)],
         index=members.index, dtype="string")
     return Dataset(dataset.communities.copy(), members, events, dict(dataset.files), dict(dataset.sha256),
                    dict(dataset.encodings), dataset.tz)

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.finish import finish
 from commlab.importers.import_report import ImportReport
@@ -112,14 +113,14 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         if any(ln.ts is None for ln in lines):
             raise ImportFormatError(f, "the lines carry no date and the file name has no YYYY-MM-DD",
                                     "pass the option date=YYYY-MM-DD (the day of the first line)")
-        cid = (options.get("community_id") if len(files) == 1 else None) or f"irc-{_stem(f)}"
+        cid = (options.get(Col.community_id) if len(files) == 1 else None) or f"irc-{_stem(f)}"
         rows = []
         for ln in lines:
             if ln.is_content:
-                rows.append({"member_id": ln.nick, "ts": ln.ts, "event_type": "message", "text": ln.text,
+                rows.append({Col.member_id: ln.nick, "ts": ln.ts, "event_type": "message", "text": ln.text,
                              "message_id": str(ln.index)})
             elif ln.kind in ("join", "leave") and ln.nick:
-                rows.append({"member_id": ln.nick, "ts": ln.ts, "event_type": ln.kind,
+                rows.append({Col.member_id: ln.nick, "ts": ln.ts, "event_type": ln.kind,
                              "message_id": str(ln.index)})
             elif ln.kind == "blank":
                 continue
@@ -130,12 +131,12 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         if not rows:
             raise ImportFormatError(f, "no message with a nick")
         ev = pd.DataFrame(rows)
-        ev["community_id"] = cid
+        ev[Col.community_id] = cid
         ev["ts"] = text_to_utc(ev["ts"].map(lambda t: t.isoformat(sep=" ")), tz=tz, file=str(f), what="time")
         for col in ("text", "message_id"):
             ev[col] = ev[col].astype("string")
         parts.append(ev)
-        opts = {k: v for k, v in options.items() if k != "community_id"}
+        opts = {k: v for k, v in options.items() if k != Col.community_id}
         comms.append(community_row(community_id=cid, name=_stem(f), platform="other", created_at=ev["ts"].min(),
                                    source="IRC log", report=report, defaults=_DEFAULTS, options=opts))
     events = pd.concat(parts, ignore_index=True)

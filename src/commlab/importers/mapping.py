@@ -53,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from commlab.data import schema as S
 from commlab.data.load import Dataset, check_time_zone
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError, UsageError
 from commlab.importers.files import decode_text, read_bytes, read_csv_text
 from commlab.importers.finish import finish
@@ -151,7 +152,7 @@ def load_mapping(path: str | Path) -> MappingSpec:
         raise ImportFormatError(p, f"invalid mapping: {msgs}",
                                 "see docs/IMPORTERS.md, section 'mapping', for the allowed keys") from exc
     given = set(spec.columns) | set(spec.constants)
-    missing = [c for c in ("member_id", "ts", "event_type") if c not in given]
+    missing = [c for c in (Col.member_id, "ts", "event_type") if c not in given]
     if missing:
         raise ImportFormatError(p, f"invalid mapping: no column or constant for {', '.join(missing)}")
     if "ts" in spec.constants:
@@ -275,14 +276,14 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             mapped = mapped[~unmapped]
         out[target] = mapped.astype("string")
     cid = spec.community.community_id
-    if "community_id" in out.columns:
-        other = out["community_id"].notna() & (out["community_id"] != cid)
+    if Col.community_id in out.columns:
+        other = out[Col.community_id].notna() & (out[Col.community_id] != cid)
         if other.any():
             first = out.index[int(other.to_numpy().nonzero()[0][0])]
-            raise ImportFormatError(data_path, f"rows of community {out.loc[first, 'community_id']!r} but "
+            raise ImportFormatError(data_path, f"rows of community {out.loc[first, Col.community_id]!r} but "
                                     f"the mapping describes {cid!r}", "split the file per community",
-                                    record=rows[first], field=spec.columns.get("community_id", "community_id"))
-    out["community_id"] = cid
+                                    record=rows[first], field=spec.columns.get(Col.community_id, Col.community_id))
+    out[Col.community_id] = cid
     src_col = spec.columns.get("ts", "ts")
     labels = [rows[i] for i in out.index]
     if spec.time.unit:
@@ -290,7 +291,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     else:
         out["ts"] = text_to_utc(out["ts"], tz=spec.time.tz, file=str(data_path), what=src_col,
                                 fmt=spec.time.format, records=labels)
-    out = drop_rows(out, out["member_id"].isna(), "row without member_id", report)
+    out = drop_rows(out, out[Col.member_id].isna(), "row without member_id", report)
     out = drop_rows(out, out["ts"].isna(), "row without a time", report)
     if "message_id" in out.columns:
         out = out[first_of_each_id(out["message_id"], report)]
@@ -298,7 +299,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         note_identical_rows(out, report, "row(s)")
     names = None
     if "display_name" in out.columns:
-        dn = out.dropna(subset=["display_name"]).groupby("member_id")["display_name"].last()
+        dn = out.dropna(subset=["display_name"]).groupby(Col.member_id)["display_name"].last()
         names = dn.to_dict()
         out = out.drop(columns=["display_name"])
     if out.empty:
@@ -310,7 +311,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         created = text_to_utc(pd.Series([c.created_at]), tz=spec.time.tz, file=str(spec_path),
                               what="community.created_at", records=["community"]).iloc[0]
     comm = pd.DataFrame([{
-        "community_id": cid, "name": c.name or cid, "theme": c.theme, "business_model": c.business_model,
+        Col.community_id: cid, "name": c.name or cid, "theme": c.theme, "business_model": c.business_model,
         "lifecycle": c.lifecycle, "platform": c.platform, "monetization": c.monetization, "created_at": created,
         "economy": c.economy, "source": c.source or f"{data_path.name} mapped with {spec_path.name}",
     }])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from commlab.data.schema import Col
 from commlab.importers.import_report import ImportReport
 
 __all__ = ["COMMUNITY_OPTIONS", "community_row", "opt_bool", "single_community_option", "tz_option",
@@ -15,7 +16,7 @@ __all__ = ["COMMUNITY_OPTIONS", "community_row", "opt_bool", "single_community_o
 
 #: Community options every importer accepts (keyword arguments of :func:`commlab.importers.import_source`).
 COMMUNITY_OPTIONS: tuple[str, ...] = (
-    "community_id", "name", "theme", "business_model", "lifecycle", "monetization", "economy", "source_note",
+    Col.community_id, "name", "theme", "business_model", "lifecycle", "monetization", "economy", "source_note",
 )
 
 
@@ -38,7 +39,7 @@ def community_row(
     person can correct them (``--theme`` ...).
     """
     row: dict[str, Any] = {
-        "community_id": options.get("community_id") or community_id,
+        Col.community_id: options.get(Col.community_id) or community_id,
         "name": options.get("name") or name,
         "platform": platform,
         "created_at": created_at,
@@ -53,7 +54,7 @@ def community_row(
             row[key] = defaults[key]
             defaulted.append(f"{key}={defaults[key]}")
     if defaulted:
-        note = f"community {row['community_id']}: defaulted {', '.join(defaulted)} (not in the source; set them)"
+        note = f"community {row[Col.community_id]}: defaulted {', '.join(defaulted)} (not in the source; set them)"
         if note not in report.notes:
             report.notes.append(note)
     return row
@@ -85,7 +86,7 @@ def single_community_option(options: dict[str, Any], n: int, what: str) -> None:
     """Raise UsageError when ``community_id`` is given but the source holds ``n`` > 1 communities."""
     from commlab.errors import UsageError
 
-    if options.get("community_id") and n > 1:
+    if options.get(Col.community_id) and n > 1:
         raise UsageError(f"community_id applies to a source with one community; this one has {n} {what} "
                          "(each gets its own id)")
 

@@ -61,6 +61,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.files import decode_text, read_bytes
 from commlab.importers.finish import finish
@@ -203,7 +204,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     single_community_option(options, len(convs), "conversations")
     comms, events, members = [], [], []
     for conv in convs:
-        cid = (options.get("community_id") if len(convs) == 1 else None) or f"qq-{conv}"
+        cid = (options.get(Col.community_id) if len(convs) == 1 else None) or f"qq-{conv}"
         part = [r for r in msgs if r["conversation"] == conv]
         names: dict[str, str] = {}
         roles: dict[str, str] = {}
@@ -218,7 +219,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                     roles.setdefault(r["id"], "staff")
         rows, channels = [], []
         for r in part:
-            base = {"community_id": cid, "ts": r["ts"], "target_member_id": None}
+            base = {Col.community_id: cid, "ts": r["ts"], "target_member_id": None}
             if r["id"] in _SYSTEM_IDS or (r["id"] is None and r["name"] == "系统消息"):
                 j = _join_lines(r["body"])
                 if not j:
@@ -231,19 +232,19 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                     if len(match) != 1:
                         report.drop("join: name not matched to exactly one sender")
                         continue
-                    rows.append({**base, "member_id": next(iter(match)), "event_type": "join"})
+                    rows.append({**base, Col.member_id: next(iter(match)), "event_type": "join"})
                     if channel:
-                        channels.append({"member_id": next(iter(match)), "ts": r["ts"], "join_channel": channel,
+                        channels.append({Col.member_id: next(iter(match)), "ts": r["ts"], "join_channel": channel,
                                          "invited_by": next(iter(inviter)) if len(inviter) == 1 else None})
                 continue
             if not r["id"]:
                 report.drop("message head without a QQ number or email (1:1 chat layout)")
                 continue
-            rows.append({**base, "member_id": r["id"], "event_type": "message", "text": r["body"]})
+            rows.append({**base, Col.member_id: r["id"], "event_type": "message", "text": r["body"]})
             for name in re.findall(r"@(\S+)", r["body"]):
                 match = by_name.get(name, set())
                 if len(match) == 1:
-                    rows.append({**base, "member_id": r["id"], "event_type": "mention",
+                    rows.append({**base, Col.member_id: r["id"], "event_type": "mention",
                                  "target_member_id": next(iter(match))})
                 else:
                     report.skip("@name not matched to exactly one sender")
@@ -254,11 +255,11 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         events.append(ev)
         mem = members_from_events(ev, names=names, roles=roles)
         if channels:  # how each member joined (their first join), for the recruiting measures (DOMAIN.md §4b)
-            how = pd.DataFrame(channels).sort_values("ts", kind="stable").drop_duplicates("member_id")
-            mem = mem.merge(how[["member_id", "join_channel", "invited_by"]].astype("string"), on="member_id",
+            how = pd.DataFrame(channels).sort_values("ts", kind="stable").drop_duplicates(Col.member_id)
+            mem = mem.merge(how[[Col.member_id, "join_channel", "invited_by"]].astype("string"), on=Col.member_id,
                             how="left")
         members.append(mem)
-        opts = {k: v for k, v in options.items() if k != "community_id"}
+        opts = {k: v for k, v in options.items() if k != Col.community_id}
         comms.append(community_row(
             community_id=cid, name=conv, platform="qq", created_at=ev["ts"].min(),
             source="QQ message manager export (.txt)", report=report, defaults=_DEFAULTS, options=opts,

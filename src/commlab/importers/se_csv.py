@@ -48,6 +48,7 @@ import pandas as pd
 
 from commlab.data.io import parse_times
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.finish import finish
 from commlab.importers.import_report import ImportReport
@@ -170,13 +171,13 @@ def _map_site(site_dir: Path, cid: str, report: ImportReport) -> tuple[pd.DataFr
     dup = users["uid"].duplicated()
     users = drop_rows(users, dup, "duplicate user row", report)
     members = pd.DataFrame({
-        "community_id": cid,
-        "member_id": users["uid"],
+        Col.community_id: cid,
+        Col.member_id: users["uid"],
         "joined_at": _utc(users, "UserCreationDate"),
         "role": users["uid"].map(lambda u: "bot" if u == "-1" else "member"),
         "display_name": users["@UserName"].astype("string").str.strip(),
     })
-    known = pd.Index(members["member_id"].dropna().unique())
+    known = pd.Index(members[Col.member_id].dropna().unique())
 
     q = parts["questions"]
     q = q.assign(qid=clean_ids(q["QId"]), uid=clean_ids(q["QUserId"]), ts=_utc(q, "QTime"))
@@ -195,11 +196,11 @@ def _map_site(site_dir: Path, cid: str, report: ImportReport) -> tuple[pd.DataFr
 
     tags = q["QTags"].astype("string").str.strip().str.strip("<>").str.replace("><", ";", regex=False)
     posts = pd.DataFrame({
-        "member_id": q["uid"], "ts": q["ts"], "event_type": "post", "target_member_id": pd.NA,
+        Col.member_id: q["uid"], "ts": q["ts"], "event_type": "post", "target_member_id": pd.NA,
         "thread_id": q["qid"], "topic": tags, "accepted": pd.NA, "source_ref": "question/" + q["qid"],
     })
     replies = pd.DataFrame({
-        "member_id": a["uid"], "ts": a["ts"], "event_type": "reply",
+        Col.member_id: a["uid"], "ts": a["ts"], "event_type": "reply",
         "target_member_id": a["qid"].map(asker), "thread_id": a["qid"], "topic": pd.NA,
         "accepted": isin(a["aid"], accepted), "source_ref": "answer/" + a["aid"],
     })
@@ -208,7 +209,7 @@ def _map_site(site_dir: Path, cid: str, report: ImportReport) -> tuple[pd.DataFr
     comment_target = c["pid"].map(asker).where(in_q, c["pid"].map(answerer))
     comment_thread = c["pid"].where(in_q, c["pid"].map(answer_q))
     comments = pd.DataFrame({
-        "member_id": c["uid"], "ts": c["ts"], "event_type": "reply",
+        Col.member_id: c["uid"], "ts": c["ts"], "event_type": "reply",
         "target_member_id": comment_target, "thread_id": comment_thread, "topic": pd.NA,
         "accepted": pd.NA, "source_ref": "comment/" + c["cid"],
     })
@@ -217,11 +218,11 @@ def _map_site(site_dir: Path, cid: str, report: ImportReport) -> tuple[pd.DataFr
 
     kept = []
     for kind, ev in (("question", posts), ("answer", replies), ("comment", comments)):
-        ev = drop_rows(ev, ev["member_id"].isna(), f"{kind}: {_DELETED}", report)
-        ev = drop_rows(ev, ~isin(ev["member_id"], known), f"{kind}: {_UNKNOWN}", report)
+        ev = drop_rows(ev, ev[Col.member_id].isna(), f"{kind}: {_DELETED}", report)
+        ev = drop_rows(ev, ~isin(ev[Col.member_id], known), f"{kind}: {_UNKNOWN}", report)
         kept.append(ev)
     events = pd.concat(kept, ignore_index=True)
-    events.insert(0, "community_id", cid)
+    events.insert(0, Col.community_id, cid)
     tgt = events["target_member_id"].astype("string")
     bad_tgt = tgt.notna() & ~isin(tgt, known)
     no_tgt = (events["event_type"] == "reply") & (tgt.isna() | bad_tgt)
@@ -246,7 +247,7 @@ def _map_site(site_dir: Path, cid: str, report: ImportReport) -> tuple[pd.DataFr
     if site not in SITES:
         report.notes.append(f"site {site!r} is not in the PROVENANCE.md classification: theme defaults to knowledge")
     communities = pd.DataFrame({
-        "community_id": [cid], "name": [name], "theme": [theme], "business_model": ["platform"],
+        Col.community_id: [cid], "name": [name], "theme": [theme], "business_model": ["platform"],
         "lifecycle": ["startup"], "platform": ["stackexchange"], "monetization": ["none"],
         "created_at": [created], "economy": [pd.NA],
         "source": [f"Stack Exchange ({site}), CC BY-SA — via Vranić et al. 2023"], "status": [status],
@@ -343,13 +344,13 @@ def convert(source: str | Path, **options: object) -> tuple[Dataset, ImportRepor
     """
     from commlab.errors import UsageError
 
-    unknown = sorted(set(options) - {"community_id", "progress"})
+    unknown = sorted(set(options) - {Col.community_id, "progress"})
     if unknown:
         raise UsageError(f"unknown option(s) for the se_180d importer: {', '.join(unknown)}; known: community_id")
     src = Path(source)
     if src.is_dir() and any((src / f"{src.name}_questions{s}").exists() for s in (".csv.gz", ".csv")):
-        cid = options.get("community_id")
+        cid = options.get(Col.community_id)
         return convert_se_180d(src, community_id=str(cid) if cid else None)
-    if options.get("community_id"):
+    if options.get(Col.community_id):
         raise UsageError("community_id applies to one site folder, not to the folder of all sites")
     return convert_se_180d_all(src)

@@ -43,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.emails import email_hash, email_hash_note
 from commlab.importers.fields import Fields, preview, record_label
@@ -203,7 +204,7 @@ def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
             roles[uid] = "member"
     if any(emails.values()):
         report.notes.append(email_hash_note(pseudonym_key))
-    cid = options.get("community_id") or src.name.removesuffix(".zip")
+    cid = options.get(Col.community_id) or src.name.removesuffix(".zip")
     rows: list[dict] = []
     n_msgs = 0
     for conv in sorted(convs):
@@ -232,11 +233,11 @@ def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
     ev["message_ts"] = ev["message_ts"].astype("string")
     # reply targets: parent_user_id, else the author of the parent message
     authors = ev[ev["event_type"].isin(["message", "reply"])].drop_duplicates(["channel", "message_ts"])
-    parent_author = dict(zip(authors["channel"] + "/" + authors["message_ts"], authors["member_id"], strict=True))
+    parent_author = dict(zip(authors["channel"] + "/" + authors["message_ts"], authors[Col.member_id], strict=True))
     missing = (ev["event_type"] == "reply") & ev["target_member_id"].isna()
     ev.loc[missing, "target_member_id"] = ev.loc[missing, "thread_id"].map(parent_author)
     known = set(roles)
-    unknown = ~ev["member_id"].isin(known)
+    unknown = ~ev[Col.member_id].isin(known)
     report.drop("event by an id absent from users.json (not a bot)", int(unknown.sum()))
     ev = ev[~unknown].reset_index(drop=True)
     tgt_unknown = ev["target_member_id"].notna() & ~ev["target_member_id"].isin(known)
@@ -246,17 +247,17 @@ def convert(source: str | Path, *, pseudonym_key: str | bytes | None = None,
     ev["ts_estimated"] = ev["ts_estimated"].fillna(False).astype(bool)
     # channel_leave leaves a channel, not the workspace: left_at stays empty
     members = members_from_events(ev, names=names, roles=roles, left_from_events=False)
-    never = sorted(known - set(members["member_id"]))
+    never = sorted(known - set(members[Col.member_id]))
     start = ev["ts"].min()
     if never:
-        extra = pd.DataFrame({"community_id": cid, "member_id": never, "joined_at": start,
+        extra = pd.DataFrame({Col.community_id: cid, Col.member_id: never, "joined_at": start,
                               "role": [roles[u] for u in never], "display_name": [names[u] for u in never]})
         members = pd.concat([members, extra], ignore_index=True)
         report.notes.append(f"{len(never)} user(s) in users.json never seen in messages: joined_at set to the "
                             "first event of the export (joined_at_estimated=True)")
-    members["joined_at_estimated"] = members["member_id"].isin(never)
-    members["handle"] = members["member_id"].map(handles).astype("string")
-    members["email_hash"] = members["member_id"].map(emails).astype("string")
+    members["joined_at_estimated"] = members[Col.member_id].isin(never)
+    members["handle"] = members[Col.member_id].map(handles).astype("string")
+    members["email_hash"] = members[Col.member_id].map(emails).astype("string")
     comm = community_row(
         community_id=cid, name=cid, platform="slack", created_at=start,
         source=f"Slack export ({src.name})", report=report, defaults=_DEFAULTS, options=options,
@@ -283,13 +284,13 @@ def _message_events(m: dict, f: Fields, conv: str, cid: str, roles: dict[str, st
     if f.id(m, "bot_id") and who and who not in roles:
         roles[who] = "bot"
         names[who] = f.text(m, "username") or who
-    base = {"community_id": cid, "ts": ts, "channel": conv, "message_ts": ts, "target_member_id": None,
+    base = {Col.community_id: cid, "ts": ts, "channel": conv, "message_ts": ts, "target_member_id": None,
             "thread_id": None, "text": None, "ts_estimated": False}
     if sub in ("channel_join", "channel_leave"):
         if not who:
             report.drop(f"{sub} without user")
             return []
-        return [{**base, "member_id": who, "event_type": "join" if sub == "channel_join" else "leave"}]
+        return [{**base, Col.member_id: who, "event_type": "join" if sub == "channel_join" else "leave"}]
     if sub not in _CONTENT:
         report.skip(f"message subtype '{sub}'")
         return []
@@ -299,16 +300,16 @@ def _message_events(m: dict, f: Fields, conv: str, cid: str, roles: dict[str, st
     thread_ts = _ts_field(f, m, "thread_ts")
     is_reply = thread_ts is not None and thread_ts != ts
     text = f.text(m, "text") or ""
-    out = [{**base, "member_id": who, "event_type": "reply" if is_reply else "message",
+    out = [{**base, Col.member_id: who, "event_type": "reply" if is_reply else "message",
             "target_member_id": f.id(m, "parent_user_id") if is_reply else None,
             "thread_id": f"{conv}/{thread_ts}" if thread_ts is not None else None, "text": text}]
     for uid in _MENTION.findall(text):
-        out.append({**base, "member_id": who, "event_type": "mention", "target_member_id": uid,
+        out.append({**base, Col.member_id: who, "event_type": "mention", "target_member_id": uid,
                     "thread_id": out[0]["thread_id"]})
     for r in f.items(m, "reactions", of=dict):
         users = f.items(r, "users", name="reactions[].users", of=str)
         for uid in users:
-            out.append({**base, "member_id": uid, "event_type": "reaction", "target_member_id": who,
+            out.append({**base, Col.member_id: uid, "event_type": "reaction", "target_member_id": who,
                         "thread_id": out[0]["thread_id"], "text": f.text(r, "name", name="reactions[].name"),
                         "ts_estimated": True})
         count = f.integer(r, "count", name="reactions[].count") or 0

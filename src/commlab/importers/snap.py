@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError, UsageError
 from commlab.importers.files import read_bytes
 from commlab.importers.finish import finish
@@ -103,16 +104,16 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                                 record=f"line {keep[0] + 1}")
     if arr.shape[1] > 3:
         report.notes.append(f"{arr.shape[1] - 3} extra column(s) per line ignored")
-    cid = options.get("community_id") or path.name.split(".")[0]
+    cid = options.get(Col.community_id) or path.name.split(".")[0]
     events = pd.DataFrame({
-        "community_id": cid,
-        "member_id": pd.Series(arr[:, 0].astype(str), dtype="string"),
+        Col.community_id: cid,
+        Col.member_id: pd.Series(arr[:, 0].astype(str), dtype="string"),
         "ts": unix_to_utc(arr[:, 2], file=str(path), what="UNIXTS", records=LineLabels(keep)),
         "event_type": etype,
         "target_member_id": pd.Series(arr[:, 1].astype(str), dtype="string"),
     })
     note_identical_rows(events, report, "edge(s)")
-    n_self = int((events["member_id"] == events["target_member_id"]).sum())
+    n_self = int((events[Col.member_id] == events["target_member_id"]).sum())
     if n_self:
         report.notes.append(f"{n_self} self-loop edge(s) kept (sender == recipient)")
     members = members_from_events(events)

@@ -62,6 +62,7 @@ from commlab.data import schema as S
 from commlab.data.coerce import check_table
 from commlab.data.io import parse_times, to_ns_utc
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import DataValidationError, ImportFormatError
 from commlab.importers.finish import finish
 from commlab.importers.import_report import ImportReport
@@ -294,7 +295,7 @@ class _Stream:
                     self.min_joined = m if self.min_joined is None else min(self.min_joined, m)
                 kept = ids[keep]
                 frame = self._members_frame(len(kept), {
-                    "member_id": id_text(kept), "joined_at": ts,
+                    Col.member_id: id_text(kept), "joined_at": ts,
                     "role": pd.Series(np.where(kept == -1, "bot", "member"), dtype="string"),
                     "display_name": pd.Series(np.asarray(cols[2], dtype=object)[keep], dtype="string"),
                     "account_id": pd.Series(np.asarray(cols[3], dtype=object)[keep], dtype="string"),
@@ -305,8 +306,8 @@ class _Stream:
 
     def _members_frame(self, n: int, cols: dict[str, Any]) -> pd.DataFrame:
         return pd.DataFrame({
-            "community_id": pd.Series([self.cid] * n, dtype="string"),
-            "member_id": cols.get("member_id", pd.Series([], dtype="string")),
+            Col.community_id: pd.Series([self.cid] * n, dtype="string"),
+            Col.member_id: cols.get(Col.member_id, pd.Series([], dtype="string")),
             "joined_at": cols.get("joined_at", pd.Series([], dtype="datetime64[ns, UTC]")),
             "role": cols.get("role", pd.Series([], dtype="string")),
             "display_name": cols.get("display_name", pd.Series([], dtype="string")),
@@ -501,8 +502,8 @@ class _Stream:
                 else v.astype(dtype).reset_index(drop=True)
 
         return pd.DataFrame({
-            "community_id": pd.Series([self.cid] * n, dtype="string"),
-            "member_id": col("member_id", "string"),
+            Col.community_id: pd.Series([self.cid] * n, dtype="string"),
+            Col.member_id: col(Col.member_id, "string"),
             "ts": cols["ts"] if "ts" in cols else pd.Series([], dtype="datetime64[ns, UTC]"),
             "event_type": col("event_type", "string"),
             "target_member_id": col("target_member_id", "string"),
@@ -545,7 +546,7 @@ class _Stream:
         if event_type == "reply":
             self.empty_targets += int((target == NONE).sum())
         frame = self._events_frame(n, {
-            **sel, "member_id": id_text(member), "target_member_id": id_text(target), "ts": ts,
+            **sel, Col.member_id: id_text(member), "target_member_id": id_text(target), "ts": ts,
             "event_type": pd.Series([event_type] * n, dtype="string"),
         })
         self.ev_out.write(self.ev_check(frame))
@@ -558,7 +559,7 @@ class _Stream:
             for lo in range(0, len(keys), self.chunk):
                 k = keys[lo: lo + self.chunk]
                 frame = self._members_frame(len(k), {
-                    "member_id": id_text(k),
+                    Col.member_id: id_text(k),
                     "joined_at": pd.Series(pd.to_datetime(first[lo: lo + self.chunk], utc=True),
                                            dtype="datetime64[ns, UTC]"),
                     "role": pd.Series(["member"] * len(k), dtype="string"),
@@ -613,7 +614,7 @@ def write_parquet(source: str | Path, out_dir: str | Path, **options: Any) -> Im
     folder, files = _resolve(src)
     out = Path(out_dir)
     report = ImportReport("stackexchange_xml", str(src))
-    cid = options.get("community_id") or folder.name
+    cid = options.get(Col.community_id) or folder.name
     comm_file = f"{src} -> communities"
 
     def community(created: Any, name: str = cid, host: str | None = None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from commlab.data.schema import Col
 from commlab.importers.import_report import ImportReport
 
 __all__ = ["clean_ids", "isin", "drop_rows", "members_from_events", "DUPLICATE_ID", "first_of_each_id",
@@ -57,22 +58,22 @@ def members_from_events(
     ``names`` optionally maps member id to a display name and
     ``roles`` member id to a role (others get ``role``).
     """
-    cols = ["community_id", "member_id", "ts"]
+    cols = [Col.community_id, Col.member_id, "ts"]
     acting = events[cols]
     frames = [acting]
     if "target_member_id" in events.columns:
-        tgt = events.loc[events["target_member_id"].notna(), ["community_id", "target_member_id", "ts"]]
-        frames.append(tgt.rename(columns={"target_member_id": "member_id"}))
+        tgt = events.loc[events["target_member_id"].notna(), [Col.community_id, "target_member_id", "ts"]]
+        frames.append(tgt.rename(columns={"target_member_id": Col.member_id}))
     allrows = pd.concat(frames, ignore_index=True)
-    first = allrows.groupby(["community_id", "member_id"], sort=True)["ts"].min().reset_index()
+    first = allrows.groupby([Col.community_id, Col.member_id], sort=True)["ts"].min().reset_index()
     first = first.rename(columns={"ts": "joined_at"})
     first["role"] = role
     if roles:
-        first["role"] = first["member_id"].map(roles).fillna(role).astype("string")
+        first["role"] = first[Col.member_id].map(roles).fillna(role).astype("string")
     if names is not None:
-        first["display_name"] = first["member_id"].map(names).astype("string")
+        first["display_name"] = first[Col.member_id].map(names).astype("string")
     if left_from_events and "event_type" in events.columns and (events["event_type"] == "leave").any():
-        key = ["community_id", "member_id"]
+        key = [Col.community_id, Col.member_id]
         last = lambda t: events[events["event_type"] == t].groupby(key)["ts"].max()  # noqa: E731
         left, joined = last("leave"), last("join").reindex(last("leave").index)
         left = left[joined.isna() | (left >= joined)].rename("left_at").reset_index()

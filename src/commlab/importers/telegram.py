@@ -46,6 +46,7 @@ import pandas as pd
 
 from commlab.data.io import parse_times
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.fields import Fields, preview, record_label
 from commlab.importers.finish import finish
@@ -163,7 +164,7 @@ def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport
     unresolved_reply = 0
     for m, f, t, off in zip(msgs, fields, ts, offset, strict=True):
         mtype = m.get("type")
-        base = {"community_id": cid, "ts": t, "message_id": str(m["id"])}
+        base = {Col.community_id: cid, "ts": t, "message_id": str(m["id"])}
         if mtype == "message":
             who = f.id(m, "from_id")
             if not who:
@@ -173,7 +174,7 @@ def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport
             target = author.get(parent) if parent is not None else None
             if parent is not None and target is None:
                 unresolved_reply += 1
-            rows.append({**base, "member_id": who, "event_type": "reply" if parent is not None else "message",
+            rows.append({**base, Col.member_id: who, "event_type": "reply" if parent is not None else "message",
                          "target_member_id": target, "thread_id": roots.get(str(m["id"])),
                          "text": _plain(m.get("text"), f)})
             for ent in f.items(m, "text_entities"):
@@ -182,7 +183,7 @@ def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport
                 kind = f.text(ent, "type", name="text_entities[].type")
                 uid = f.id(ent, "user_id", name="text_entities[].user_id")
                 if kind == "mention_name" and uid is not None:
-                    rows.append({**base, "member_id": who, "event_type": "mention",
+                    rows.append({**base, Col.member_id: who, "event_type": "mention",
                                  "target_member_id": f"user{uid}", "thread_id": roots.get(str(m["id"]))})
                 elif kind == "mention":
                     report.skip("@username mention (no user id in the export)")
@@ -199,7 +200,7 @@ def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport
                         if pd.notna(local_r):
                             rts = local_r.tz_localize(None) - off
                             rts = rts.tz_localize("UTC") if pd.notna(rts) else t
-                    rows.append({**base, "ts": rts, "member_id": reactor, "event_type": "reaction",
+                    rows.append({**base, "ts": rts, Col.member_id: reactor, "event_type": "reaction",
                                  "target_member_id": who, "thread_id": roots.get(str(m["id"])),
                                  "text": f.text(r, "emoji", name="reactions[].emoji")})
                     name = f.text(rec, "from", name="reactions[].recent[].from")
@@ -212,25 +213,25 @@ def _chat_events(chat: dict, cid: str, path: Path, tz: str, report: ImportReport
             actor = f.id(m, "actor_id")
             actor_name = f.text(m, "actor")
             if action in ("join_group_by_link", "join_group_by_request") and actor:
-                rows.append({**base, "member_id": actor, "event_type": "join"})
+                rows.append({**base, Col.member_id: actor, "event_type": "join"})
             elif action in ("invite_members", "create_group", "remove_members"):
                 if action == "create_group" and actor:
                     roles[actor] = "owner"
-                    rows.append({**base, "member_id": actor, "event_type": "join"})
+                    rows.append({**base, Col.member_id: actor, "event_type": "join"})
                 for name in f.items(m, "members"):
                     if action == "remove_members" and name == actor_name and actor:
-                        rows.append({**base, "member_id": actor, "event_type": "leave", "detail": "left"})
+                        rows.append({**base, Col.member_id: actor, "event_type": "leave", "detail": "left"})
                         continue
                     if action != "remove_members" and name == actor_name and actor:
                         if action == "invite_members":
-                            rows.append({**base, "member_id": actor, "event_type": "join"})
+                            rows.append({**base, Col.member_id: actor, "event_type": "join"})
                         continue
                     match = by_name.get(name, set()) if isinstance(name, str) else set()
                     if len(match) != 1:
                         report.drop(f"{action}: member name not matched to exactly one id")
                         continue
                     etype = "leave" if action == "remove_members" else "join"
-                    rows.append({**base, "member_id": next(iter(match)), "event_type": etype,
+                    rows.append({**base, Col.member_id: next(iter(match)), "event_type": etype,
                                  "detail": "removed" if etype == "leave" else "invited",
                                  "target_member_id": None})
             else:
@@ -280,7 +281,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     for chat in chats:
         cf = Fields(path, _chat_label(chat))
         chat_id = cf.id(chat, "id", required=True)
-        cid = (options.get("community_id") if len(chats) == 1 else None) or f"telegram-{chat_id}"
+        cid = (options.get(Col.community_id) if len(chats) == 1 else None) or f"telegram-{chat_id}"
         rows, names, roles = _chat_events(chat, cid, path, tz, report)
         if not rows:
             report.notes.append(f"chat {chat.get('id')}: no events; skipped")
@@ -288,7 +289,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
         ev = pd.DataFrame(rows)
         events.append(ev)
         members.append(members_from_events(ev, names=names, roles=roles))
-        opts = {k: v for k, v in options.items() if k != "community_id"}
+        opts = {k: v for k, v in options.items() if k != Col.community_id}
         comms.append(community_row(
             community_id=cid, name=cf.text(chat, "name") or cid, platform="telegram", created_at=ev["ts"].min(),
             source=f"Telegram Desktop export ({path.name})", report=report, defaults=_DEFAULTS, options=opts,

@@ -52,6 +52,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.fields import preview
 from commlab.importers.files import decode_text, read_bytes, read_csv_text
@@ -180,7 +181,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     owner_id = options.get("owner_id")
     if owner_id:
         rows.loc[rows["is_self"] & rows["sender"].isna(), "sender"] = str(owner_id)
-    cid = options.get("community_id") or (src.name if src.is_dir() else src.stem.removesuffix("_utf8"))
+    cid = options.get(Col.community_id) or (src.name if src.is_dir() else src.stem.removesuffix("_utf8"))
 
     system = rows[rows["kind"] == "system"]
     content = rows[rows["kind"] != "system"]
@@ -196,7 +197,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             if pd.notna(n) and str(n).strip():
                 by_name.setdefault(str(n).strip(), set()).add(sid)
     events = pd.DataFrame({
-        "community_id": cid, "member_id": content["sender"], "ts": content["ts"],
+        Col.community_id: cid, Col.member_id: content["sender"], "ts": content["ts"],
         "event_type": content["kind"].map(lambda k: "reply" if k == "quote" else "message"),
         "target_member_id": pd.NA, "text": content["text"], "message_kind": content["kind"],
     })
@@ -215,8 +216,9 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
             if len(match) != 1:
                 report.drop("join: invited name not matched to exactly one member")
                 continue
-            joins.append({"community_id": cid, "member_id": next(iter(match)), "ts": ts, "event_type": "join"})
-            channels.append({"member_id": next(iter(match)), "ts": ts, "join_channel": channel, "invited_by": inviter})
+            joins.append({Col.community_id: cid, Col.member_id: next(iter(match)), "ts": ts, "event_type": "join"})
+            channels.append({Col.member_id: next(iter(match)), "ts": ts, "join_channel": channel,
+                             "invited_by": inviter})
     if joins:
         events = pd.concat([events, pd.DataFrame(joins)], ignore_index=True)
     if events.empty:
@@ -235,8 +237,8 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     roles = {str(owner_id): options.get("owner_role") or "owner"} if owner_id else None
     members = members_from_events(events, names=names, roles=roles)
     if channels:  # how each invitee joined (their first join), for the recruiting measures (DOMAIN.md §4b)
-        how = pd.DataFrame(channels).sort_values("ts", kind="stable").drop_duplicates("member_id")
-        members = members.merge(how[["member_id", "join_channel", "invited_by"]].astype("string"), on="member_id",
+        how = pd.DataFrame(channels).sort_values("ts", kind="stable").drop_duplicates(Col.member_id)
+        members = members.merge(how[[Col.member_id, "join_channel", "invited_by"]].astype("string"), on=Col.member_id,
                                 how="left")
     comm = community_row(
         community_id=cid, name=cid, platform="wechat", created_at=events["ts"].min(),

@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.fields import Fields, preview, record_label
 from commlab.importers.files import decode_text, read_bytes
@@ -168,7 +169,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
                 report.drop("1:1 message (no roomid)")
                 continue
             body = f.mapping(m, mtype) if mtype else {}
-            rows.append({"roomid": room, "member_id": f.id(m, "from", required=True), "msgtime": m["msgtime"],
+            rows.append({"roomid": room, Col.member_id: f.id(m, "from", required=True), "msgtime": m["msgtime"],
                          "msgtype": mtype, "message_id": msgid,
                          "text": f.text(body, "content", name=f"{mtype}.content") if mtype == "text" else None,
                          "file": str(path), "record": f.record})
@@ -182,25 +183,25 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     ev = ev.drop(columns=["file", "record"])
     rooms = sorted(ev["roomid"].unique())
     single_community_option(options, len(rooms), "rooms")
-    ev["community_id"] = ev["roomid"].map(
-        lambda r: (options.get("community_id") if len(rooms) == 1 else None) or f"wecom-{r}")
+    ev[Col.community_id] = ev["roomid"].map(
+        lambda r: (options.get(Col.community_id) if len(rooms) == 1 else None) or f"wecom-{r}")
     ev["event_type"] = "message"
     ev = ev.drop(columns=["msgtime"])
     for col in ("text", "msgtype", "message_id", "roomid"):
         ev[col] = ev[col].astype("string")
-    roles = {u: _role(u) for u in ev["member_id"].unique()}
+    roles = {u: _role(u) for u in ev[Col.member_id].unique()}
     if opt_bool(options.get("infer_replies"), "infer_replies") is not False:  # no reply field: infer links
         ev = infer_replies(ev, roles=roles)
         report.notes.append(inferred_note(ev))
     members = members_from_events(ev, roles=roles)
-    members["external"] = members["member_id"].str.startswith(("wm", "wo"))
+    members["external"] = members[Col.member_id].str.startswith(("wm", "wo"))
     report.notes.append("joined_at = first message (the archive has no join time); roles from id prefixes: "
                         "wb = bot, wm/wo = external member, others = staff (internal employees)")
-    opts = {k: v for k, v in options.items() if k != "community_id"}
+    opts = {k: v for k, v in options.items() if k != Col.community_id}
     comms = [community_row(
         community_id=cid, name=str(room), platform="wecom", created_at=part["ts"].min(),
         source="WeCom chat archive (会话内容存档)", report=report, defaults=_DEFAULTS, options=opts,
-    ) for (cid, room), part in ev.groupby(["community_id", "roomid"], sort=True)]
+    ) for (cid, room), part in ev.groupby([Col.community_id, "roomid"], sort=True)]
     return finish(pd.DataFrame(comms), members, ev, source=str(src), report=report), report
 
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from commlab.data.schema import Col
 from commlab.replies.features import WINDOW, Chat
 from commlab.replies.link import link_messages
 from commlab.replies.model import ReplyModel
@@ -47,14 +48,14 @@ def _names(members: pd.DataFrame | Mapping[str, str] | Iterable[tuple[str, str]]
     authors = set(authors)
     names = Names((a, a) for a in authors)
     if isinstance(members, pd.DataFrame) and "role" in members.columns:
-        roles = {**dict(zip(members["member_id"].astype(str), members["role"].astype(str), strict=True)),
+        roles = {**dict(zip(members[Col.member_id].astype(str), members["role"].astype(str), strict=True)),
                  **(roles or {})}
     if roles:
         names.add_titles({m: r for m, r in roles.items() if m in authors})  # titles name members of this chat
     if members is None:
         return names
     if isinstance(members, pd.DataFrame):
-        pairs: Iterable = zip(members["display_name"], members["member_id"], strict=True) \
+        pairs: Iterable = zip(members["display_name"], members[Col.member_id], strict=True) \
             if "display_name" in members.columns else ()
     elif isinstance(members, Mapping):
         pairs = ((name, mid) for mid, name in members.items())
@@ -136,7 +137,7 @@ def infer_replies(events: pd.DataFrame, *,
     content = etype.isin(_CONTENT).to_numpy()
     todo = (((etype == "message") & target.isna() & thread.isna())
             | ((etype == "reply") & target.isna())).to_numpy() & source.isna().to_numpy()
-    keys = ["community_id"] + (["channel"] if "channel" in out.columns else [])
+    keys = [Col.community_id] + (["channel"] if "channel" in out.columns else [])
     pos = np.arange(n)
     frame = pd.DataFrame({"pos": pos, "ts": out["ts"].to_numpy()})
     for k in keys:
@@ -144,7 +145,7 @@ def infer_replies(events: pd.DataFrame, *,
     frame = frame[content].sort_values(keys + ["ts", "pos"], kind="stable")
     texts = out["text"].astype("string").fillna("").to_numpy() if "text" in out.columns else np.full(n, "")
     mids = out["message_id"].astype("string").to_numpy() if "message_id" in out.columns else None
-    authors = out["member_id"].astype("string").to_numpy()
+    authors = out[Col.member_id].astype("string").to_numpy()
     ts_ns = pd.to_datetime(out["ts"], utc=True).astype("int64").to_numpy()
     new_type, new_target, new_thread = etype.to_numpy(dtype=object), target.to_numpy(dtype=object), \
         thread.to_numpy(dtype=object)
