@@ -29,6 +29,9 @@ BOUNDARY: dict[str, tuple[set[str], str]] = {
     "commlab.runner": ({"env", "call"}, "runs the notebooks in kernels, separate processes that inherit its "
                        "environment: reads the variable a playbook names for the key (privacy.key_env) and "
                        "sets the key and the run's data cache for the kernels, restoring them afterwards"),
+    "commlab.engines.spark": ({"env"}, "not a commlab setting: points the JVM that pyspark starts (a separate "
+                              "process) at the JDK `make setup` installed, through JAVA_HOME, when no Java is "
+                              "configured"),
 }
 
 
