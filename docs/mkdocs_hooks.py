@@ -24,10 +24,27 @@ def _names(errors: bool) -> list[str]:
     return [n for n in names if (n.endswith(_ERROR_ENDINGS) or n == "Problem") == errors]
 
 
+def _namespace(name: str) -> str:
+    """The section of a documented sub-namespace (``cl.nb``, ``cl.plots``): each name where it is defined."""
+    import importlib
+
+    import commlab
+
+    space = importlib.import_module(commlab._NAMESPACES[name])
+    head = (f"## `cl.{name}`\n\n{(space.__doc__ or '').split(chr(10) * 2)[0].strip()} "
+            f"(`{space.__name__}.__all__`)\n\n")
+    where = [f"{getattr(space, n).__module__}.{n}" for n in space.__all__ if callable(getattr(space, n))]
+    return head + "".join(f"::: {w}\n    options:\n      heading_level: 3\n\n" for w in where)
+
+
 def _api() -> str:
+    import commlab
+
     head = ("# Public API\n\n`import commlab as cl` gives these names (`cl.__all__`), each imported on first use; "
-            "the headings name the module that defines each.\n\n")
-    return head + "".join(f"::: {_where(n)}\n\n" for n in _names(errors=False))
+            "the headings name the module that defines each. The report side of a notebook is in two "
+            "sub-namespaces, [`cl.nb`](#clnb) and [`cl.plots`](#clplots), listed after them.\n\n")
+    names = "".join(f"::: {_where(n)}\n\n" for n in _names(errors=False))
+    return head + names + "".join(_namespace(n) for n in commlab._NAMESPACES)
 
 
 def _errors() -> str:

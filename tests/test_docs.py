@@ -45,6 +45,10 @@ def test_the_reference_builds_strictly_with_every_name_metric_and_table(tmp_path
             continue
         module = "commlab._sklearn_errors" if name in ("NotFittedError", "ConvergenceWarning") else cl._API[name]
         assert f'id="{module}.{name}"' in api + errors, name
+    for space in (cl.nb, cl.plots):  # the documented sub-namespaces, each name where it is defined
+        for name in space.__all__:
+            obj = getattr(space, name)
+            assert not callable(obj) or f'id="{obj.__module__}.{name}"' in api, f"{space.__name__}.{name}"
     metrics = (tmp_path / "site" / "metrics" / "index.html").read_text(encoding="utf-8")
     assert all(f"<code>{m.id}</code>" in metrics for m in cl.list_metrics())
     model = (tmp_path / "site" / "data-model" / "index.html").read_text(encoding="utf-8")
