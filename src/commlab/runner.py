@@ -555,6 +555,45 @@ def _comparison(runs_root: Path, pb: Playbook, fingerprint: str, compare_with: s
     return run / "summary.json"
 
 
+def _playbook_to_run(path: str | Path | Playbook, *, data_dir: str | Path | None,
+                     notebooks_dirs: list[str | Path] | tuple[str | Path, ...],
+                     rules_library: str | Path | None) -> Playbook:
+    """The playbook as this run uses it: loaded (confined), with ``--data`` and ``--rules`` applied.
+
+    Raises
+    ------
+    UsageError
+        If ``data_dir`` is not a folder.
+    """
+    pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs,
+                                                               data_required=data_dir is None)
+    if data_dir is not None:
+        data = Path(data_dir).expanduser().resolve()
+        if not data.is_dir():
+            raise UsageError(f"data folder not found: {data}")
+        pb = pb.model_copy(update={"data": data})
+    if rules_library is not None:
+        pb = with_rules_library(pb, rules_library)
+    return pb
+
+
+def _clean_up_abandoned(runs_root: Path) -> list[str]:
+    """Mark the runs whose process died as interrupted, remove killed runs' data caches; the runs marked."""
+    with runs_lock(runs_root):
+        repaired = repair_abandoned(runs_root)
+    remove_abandoned_data_caches()
+    return repaired
+
+
+def _load_data(pb: Playbook, plans: list[StepPlan], cache: str | None) -> RunData | None:
+    """The run's data, loaded and validated once into the run's data cache (None without a data folder)."""
+    if pb.data is None:
+        return None
+    source, tz, communities = _data_parameters(plans)
+    return load_run_data(pb.data, source=source, tz=tz, communities=communities, where=pb.label,
+                         cache=cache, stream=settings_from_env().stream_events)
+
+
 def run_playbook(
     path: str | Path | Playbook,
     *,
@@ -640,15 +679,7 @@ def run_playbook(
     >>> result.report.name
     'report.html'
     """
-    pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs,
-                                                               data_required=data_dir is None)
-    if data_dir is not None:
-        data = Path(data_dir).expanduser().resolve()
-        if not data.is_dir():
-            raise UsageError(f"data folder not found: {data}")
-        pb = pb.model_copy(update={"data": data})
-    if rules_library is not None:
-        pb = with_rules_library(pb, rules_library)
+    pb = _playbook_to_run(path, data_dir=data_dir, notebooks_dirs=notebooks_dirs, rules_library=rules_library)
     check_kernel(kernel_name)
     plans = plan_run(pb, as_of=as_of, overrides=overrides)
     rules = pb.rules.resolved()
@@ -658,19 +689,12 @@ def run_playbook(
 
     with run_lock(runs_root, pb.name, str(pb.data) if pb.data is not None else "(no data folder)",
                   wait=wait) as lock, _data_cache() as cache:
-        repaired = []
-        with runs_lock(runs_root):
-            repaired = repair_abandoned(runs_root)
-        remove_abandoned_data_caches()
+        repaired = _clean_up_abandoned(runs_root)
         # the metric period sets the steps ask for, computed in one pass (engines.runcache)
         declare_period_sets(cache, period_sets_of_steps(
             [(plan.notebook.name, {n: plan.effective(n) for n in ("window", "period_days") if n in plan.declared})
              for plan in plans]))
-        run_data = None
-        if pb.data is not None:
-            source, tz, communities = _data_parameters(plans)
-            run_data = load_run_data(pb.data, source=source, tz=tz, communities=communities, where=pb.label,
-                                     cache=cache, stream=settings_from_env().stream_events)
+        run_data = _load_data(pb, plans, cache)
         given = as_of if as_of is not None else (overrides or {}).get("as_of")  # --as-of or -p as_of
         effective_as_of, as_of_origin = _resolve_as_of(pb, plans, given, run_data, data_dir is not None,
                                                        allow_stale_as_of)
@@ -698,17 +722,33 @@ def _data_range(data: RunData | None) -> tuple[str, str] | None:
     return f"{data.first:%Y-%m-%d}", f"{data.last:%Y-%m-%d}"
 
 
-def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path, *, lock: Any, cache: str | None,
-         key_env: str | None, key: str | None, k: int, kernel_name: str, timeout: float | None,
-         overrides: dict[str, Any] | None, run_data: RunData | None, fingerprint: str,
-         as_of: tuple[str | None, str], previous: Path | None, repaired: list[str]) -> RunResult:
-    """The run itself, once every check passed: run folder, steps, report, scan, publication."""
+@dataclass
+class _Record:
+    """The run's ``manifest.json`` as the run goes: the dict, and where it is written after each change."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    def save(self) -> None:
+        """Write the manifest (atomically: a reader never sees half of it)."""
+        atomic_write_json(self.path, self.manifest)
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Mark the run ended with ``status``; a manifest that cannot be written is logged, not raised."""
+        self.manifest.update(status=status, error=error, ended=iso(utc_now()))
+        try:
+            self.save()
+        except OSError as exc:  # e.g. a full disk: the next run marks this one from its pid
+            logger.error("could not write %s: %s", self.path, exc)
+
+
+def _new_manifest(pb: Playbook, plans: list[StepPlan], rules: list[Any], run_dir: Path, *, started: Any,
+                  lang: str, as_of: tuple[str | None, str], kernel_name: str, timeout: float | None,
+                  overrides: dict[str, Any] | None, run_data: RunData | None, fingerprint: str,
+                  key_env: str | None, key: str | None, k: int, previous: Path | None,
+                  repaired: list[str]) -> dict[str, Any]:
+    """The manifest a run starts with (status ``running``, every step ``pending``)."""
     effective_as_of, as_of_origin = as_of
-    started = utc_now()
-    # `-p lang en` turns the whole run to English: the notebooks and the report around them
-    lang = str((overrides or {}).get("lang") or pb.report.lang)
-    run_dir = new_run_dir(runs_root, pb.name, started).resolve()
-    lock.holder(run_dir.name, started=iso(started))
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "playbook": pb.name,
@@ -744,127 +784,192 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
     }
     if repaired:
         manifest["repaired_runs"] = repaired
-    mpath = run_dir / "manifest.json"
+    return manifest
+
+
+def _open_record(run_dir: Path, manifest: dict[str, Any]) -> _Record:
+    """Write the first manifest into the new run folder; if that fails, remove the folder (never left empty)."""
+    record = _Record(run_dir / "manifest.json", manifest)
     try:
-        atomic_write_json(mpath, manifest)
+        record.save()
     except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)  # never leave an empty run folder behind
+        shutil.rmtree(run_dir, ignore_errors=True)
         raise
     logger.info("run folder: %s", run_dir)
+    return record
 
-    def finish(status: str, error: str | None = None) -> None:
-        manifest["status"] = status
-        manifest["error"] = error
-        manifest["ended"] = iso(utc_now())
+
+def _record_inputs(pb: Playbook, plans: list[StepPlan], rules: list[Any], run_dir: Path, record: _Record) -> Path:
+    """The sha256 of every input into the manifest, and the resolved rule set as ``rules.yaml``; its path."""
+    record.manifest["sha256"] = input_hashes(
+        playbook=pb.source, notebooks=[p.notebook for p in plans], data_dir=pb.data,
+    )
+    record.save()
+    return atomic_write_text(run_dir / "rules.yaml", yaml.safe_dump(
+        {"rules": [r.model_dump(mode="json", exclude_none=True) for r in rules]},
+        allow_unicode=True, sort_keys=False,
+    ))
+
+
+def _step_parameters(pb: Playbook, plan: StepPlan, out_dir: Path, *, outputs: dict[str, str], rules_path: Path,
+                     previous: Path | None) -> dict[str, Any]:
+    """The parameters a step's notebook gets: its own, and those the runner injects where it declares them."""
+    params = dict(plan.parameters)
+    params["output_dir"] = str(out_dir)
+    if pb.data is not None:
+        params["data_dir"] = str(pb.data)
+    if "prev_output_dirs" in plan.declared:
+        params["prev_output_dirs"] = dict(outputs)
+    if "rules_file" in plan.declared:
+        params["rules_file"] = str(rules_path)
+    if "previous_summary" in plan.declared:
+        params["previous_summary"] = str(previous) if previous is not None else ""
+    if "k_min_group" in plan.declared and "k_min_group" not in params:
+        params["k_min_group"] = pb.report.k_anonymity
+    return params
+
+
+def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record, *, rules_path: Path,
+               previous: Path | None, cache: str | None, key: str | None, kernel_name: str,
+               timeout: float | None) -> dict[str, Any]:
+    """Execute the steps in order, each into its own folder; the steps' summaries by step name.
+
+    Each step's record in the manifest says ``running`` while it runs, then ``succeeded`` (with the
+    engine tables it computed or read), or ``failed``/``interrupted`` before the error goes on.
+    """
+    summary: dict[str, Any] = {}
+    outputs: dict[str, str] = {}
+    for i, plan in enumerate(plans):
+        out_dir = run_dir / plan.name
+        out_dir.mkdir()
+        params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous)
+        step = record.manifest["steps"][i]
+        step.update(
+            status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
+            kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
+            parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
+        )
+        record.save()
+        logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
+        tables_at = table_log(cache)[1]  # the engine tables this step computes or reads (engines.runcache)
         try:
-            atomic_write_json(mpath, manifest)
-        except OSError as exc:  # e.g. a full disk: the next run marks this one from its pid
-            logger.error("could not write %s: %s", mpath, exc)
+            with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
+                _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
+                         timeout=timeout, cwd=out_dir, run_dir=run_dir)
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+            step.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
+            raise
+        step.update(status="succeeded", ended=iso(utc_now()), tables=table_log(cache, start=tables_at)[0])
+        summary[plan.name] = _read_step_summary(out_dir, record.manifest["warnings"], plan.name)
+        outputs[plan.name] = str(out_dir)
+    return summary
 
-    try:
-        manifest["sha256"] = input_hashes(
-            playbook=pb.source, notebooks=[p.notebook for p in plans], data_dir=pb.data,
-        )
-        atomic_write_json(mpath, manifest)
-        rules_path = atomic_write_text(run_dir / "rules.yaml", yaml.safe_dump(
-            {"rules": [r.model_dump(mode="json", exclude_none=True) for r in rules]},
-            allow_unicode=True, sort_keys=False,
-        ))
-        summary: dict[str, Any] = {}
-        outputs: dict[str, str] = {}
-        for i, plan in enumerate(plans):
-            out_dir = run_dir / plan.name
-            out_dir.mkdir()
-            params = dict(plan.parameters)
-            params["output_dir"] = str(out_dir)
-            if pb.data is not None:
-                params["data_dir"] = str(pb.data)
-            if "prev_output_dirs" in plan.declared:
-                params["prev_output_dirs"] = dict(outputs)
-            if "rules_file" in plan.declared:
-                params["rules_file"] = str(rules_path)
-            if "previous_summary" in plan.declared:
-                params["previous_summary"] = str(previous) if previous is not None else ""
-            if "k_min_group" in plan.declared and "k_min_group" not in params:
-                params["k_min_group"] = pb.report.k_anonymity
-            record = manifest["steps"][i]
-            record.update(
-                status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
-                kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
-                parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
-            )
-            atomic_write_json(mpath, manifest)
-            logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
-            tables_at = table_log(cache)[1]  # the engine tables this step computes or reads (engines.runcache)
-            try:
-                with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
-                    _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
-                             timeout=timeout, cwd=out_dir, run_dir=run_dir)
-            except BaseException as exc:
-                interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
-                record.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
-                raise
-            record.update(status="succeeded", ended=iso(utc_now()), tables=table_log(cache, start=tables_at)[0])
-            summary[plan.name] = _read_step_summary(out_dir, manifest["warnings"], plan.name)
-            outputs[plan.name] = str(out_dir)
 
-        # the shareable files are written where nothing links to them, scanned, then moved into place
-        staging = run_dir / STAGING
-        staging.mkdir()
-        atomic_write_json(staging / "summary.json", summary)
-        members, communities = _input_tables(pb, plans, cache)  # a converted layout (se_180d): from the cache
-        sections = [
-            ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "", step=n)
-            for n in pb.report_order()
-        ]
-        title = (pb.report.title or pb.title).get(lang)
-        build_report(
-            sections, staging / "report.html", title=title, lang=lang, client=pb.report.client,
-            as_of=_as_of_note(effective_as_of, as_of_origin, lang), generated=iso(utc_now()),
-            run_id=run_dir.name, resources_path=plans[0].notebook.parent, summary=summary,
-            communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
-            data_range=_data_range(run_data), top_actions=pb.report.top_actions,
-        )
-        if members is not None:
-            _privacy_scan(run_dir, staging, plans, members, communities, chosen=_chosen_words(pb.data, communities))
-        else:
-            manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
-        # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
-        _write_pdf(staging / "report.html", manifest)
-        _publish_staged(staging, run_dir)
-        report = run_dir / "report.html"
-        manifest["status"] = "publishing"
-        atomic_write_json(mpath, manifest)
-    except CommlabError as exc:
-        finish("failed", exc.one_line())
-        _refresh_index(runs_root)
-        raise
-    except (KeyboardInterrupt, SystemExit) as exc:
-        finish("interrupted", "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt)
-               else f"terminated (exit code {exc.code}; 143 is SIGTERM)")
-        _refresh_index(runs_root)
-        raise
-    except BaseException as exc:
-        finish("failed", f"{type(exc).__name__}: {exc}")
-        _refresh_index(runs_root)
-        raise
+def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record,
+                     summary: dict[str, Any], *, lang: str, as_of: tuple[str | None, str],
+                     run_data: RunData | None, k: int, cache: str | None) -> Path:
+    """``summary.json``, ``report.html`` and ``report.pdf``: written where nothing links to them, scanned, moved in.
 
+    Returns the published ``report.html``.
+
+    Raises
+    ------
+    PrivacyLeakError
+        If a shareable file names a member (nothing is moved into the run folder).
+    """
+    manifest = record.manifest
+    staging = run_dir / STAGING
+    staging.mkdir()
+    atomic_write_json(staging / "summary.json", summary)
+    members, communities = _input_tables(pb, plans, cache)  # a converted layout (se_180d): from the cache
+    sections = [
+        ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "", step=n)
+        for n in pb.report_order()
+    ]
+    title = (pb.report.title or pb.title).get(lang)
+    build_report(
+        sections, staging / "report.html", title=title, lang=lang, client=pb.report.client,
+        as_of=_as_of_note(*as_of, lang), generated=iso(utc_now()),
+        run_id=run_dir.name, resources_path=plans[0].notebook.parent, summary=summary,
+        communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
+        data_range=_data_range(run_data), top_actions=pb.report.top_actions,
+    )
+    if members is not None:
+        _privacy_scan(run_dir, staging, plans, members, communities, chosen=_chosen_words(pb.data, communities))
+    else:
+        manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
+    # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
+    _write_pdf(staging / "report.html", manifest)
+    _publish_staged(staging, run_dir)
+    return run_dir / "report.html"
+
+
+def _end_failed(record: _Record, runs_root: Path, exc: BaseException) -> None:
+    """Mark the run ``failed`` (or ``interrupted``: Ctrl-C, a signal) with what stopped it; refresh the index."""
+    if isinstance(exc, CommlabError):
+        record.finish("failed", exc.one_line())
+    elif isinstance(exc, KeyboardInterrupt | SystemExit):
+        record.finish("interrupted", "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt)
+                      else f"terminated (exit code {exc.code}; 143 is SIGTERM)")
+    else:
+        record.finish("failed", f"{type(exc).__name__}: {exc}")
+    _refresh_index(runs_root)
+
+
+def _publish(pb: Playbook, run_dir: Path, report: Path, record: _Record, runs_root: Path) -> None:
+    """Move ``latest`` to the run, then write ``succeeded`` and the runs index.
+
+    Raises
+    ------
+    PublishError
+        If ``latest`` could not be moved (the manifest then says ``failed``); an index that cannot be
+        written once the run is published is only logged.
+    """
     try:
         with runs_lock(runs_root):
             point_latest(run_dir)
-            manifest.update(status="succeeded", ended=iso(utc_now()))
-            atomic_write_json(mpath, manifest)
+            record.manifest.update(status="succeeded", ended=iso(utc_now()))
+            record.save()
             write_index(runs_root)
     except OSError as exc:
-        if manifest["status"] != "succeeded":
-            finish("failed", f"not published: {runs_root / pb.name / 'latest'} could not be moved to this run "
-                             f"({exc.strerror or exc})")
+        if record.manifest["status"] != "succeeded":
+            record.finish("failed", f"not published: {runs_root / pb.name / 'latest'} could not be moved to this "
+                                    f"run ({exc.strerror or exc})")
             _refresh_index(runs_root)
             raise PublishError(f"the run finished but was not published: {runs_root / pb.name / 'latest'} could "
                                f"not be moved to {run_dir} ({exc.strerror or exc}); its report is {report} "
                                "(scanned, not linked)") from exc
         logger.warning("could not update %s/index.html: %s", runs_root, exc)
-    return RunResult(pb, run_dir, report, manifest, summary)
+
+
+def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path, *, lock: Any, cache: str | None,
+         key_env: str | None, key: str | None, k: int, kernel_name: str, timeout: float | None,
+         overrides: dict[str, Any] | None, run_data: RunData | None, fingerprint: str,
+         as_of: tuple[str | None, str], previous: Path | None, repaired: list[str]) -> RunResult:
+    """The run itself, once every check passed: run folder, steps, report, scan, publication."""
+    started = utc_now()
+    # `-p lang en` turns the whole run to English: the notebooks and the report around them
+    lang = str((overrides or {}).get("lang") or pb.report.lang)
+    run_dir = new_run_dir(runs_root, pb.name, started).resolve()
+    lock.holder(run_dir.name, started=iso(started))
+    record = _open_record(run_dir, _new_manifest(
+        pb, plans, rules, run_dir, started=started, lang=lang, as_of=as_of, kernel_name=kernel_name,
+        timeout=timeout, overrides=overrides, run_data=run_data, fingerprint=fingerprint, key_env=key_env, key=key,
+        k=k, previous=previous, repaired=repaired))
+    try:
+        rules_path = _record_inputs(pb, plans, rules, run_dir, record)
+        summary = _run_steps(pb, plans, run_dir, record, rules_path=rules_path, previous=previous, cache=cache,
+                             key=key, kernel_name=kernel_name, timeout=timeout)
+        report = _write_shareable(pb, plans, run_dir, record, summary, lang=lang, as_of=as_of,
+                                  run_data=run_data, k=k, cache=cache)
+        record.manifest["status"] = "publishing"
+        record.save()
+    except BaseException as exc:
+        _end_failed(record, runs_root, exc)
+        raise
+    _publish(pb, run_dir, report, record, runs_root)
+    return RunResult(pb, run_dir, report, record.manifest, summary)
 
 
 def latest_run(runs_dir: str | Path, playbook: str) -> Path | None:
