@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from commlab.data.schema import GOAL
+from commlab.data.schema import GOAL, Col
 from commlab.errors import NotFound
 
 __all__ = ["GoalMetric", "GOAL_METRICS", "DEFAULT_METRICS", "scorecard_metrics", "goal_of", "goal_table",
@@ -204,8 +204,8 @@ def goal_rules_table(lang: str = "en") -> pd.DataFrame:
 def goal_of(communities: pd.DataFrame) -> pd.Series:
     """The stated goal of each community (``<NA>`` where none is stated), indexed by ``community_id``."""
     if "goal" not in communities.columns:
-        return pd.Series(pd.NA, index=communities["community_id"].astype(str), dtype="string", name="goal")
-    return communities.set_index(communities["community_id"].astype(str))["goal"].astype("string")
+        return pd.Series(pd.NA, index=communities[Col.community_id].astype(str), dtype="string", name="goal")
+    return communities.set_index(communities[Col.community_id].astype(str))["goal"].astype("string")
 
 
 def scorecard_metrics(goal: str | None) -> tuple[GoalMetric, ...]:

@@ -43,7 +43,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, REPLYING_ROLES, THEME, VOCABULARIES
+from commlab.data.schema import EVENT_TYPE, GOAL, PLATFORM, REPLYING_ROLES, THEME, VOCABULARIES, Col
 from commlab.errors import PlaybookError
 from commlab.facts import fact_name
 from commlab.goals import GoalRule, goal_rule, without_citations
@@ -142,7 +142,7 @@ STAFF_MEMBER_ROLES: tuple[str, ...] = REPLYING_ROLES
 
 #: Columns of the community profile :func:`not_applicable` reads (:func:`commlab.recommend.community_profile`):
 #: staff members (owner or staff role) and the number of events of each type up to the analysis instant.
-PROFILE_COLUMNS: tuple[str, ...] = ("community_id", "staff_members", *(f"events_{c}" for c in EVENT_TYPE.codes))
+PROFILE_COLUMNS: tuple[str, ...] = (Col.community_id, "staff_members", *(f"events_{c}" for c in EVENT_TYPE.codes))
 
 
 def _codes_of(vocabulary: Any, values: list[str] | None, key: str) -> list[str] | None:
@@ -272,13 +272,13 @@ def _conditions(node: Condition | Group) -> list[Condition]:
 
 def _peer_medians(facts: pd.DataFrame, attrs: pd.DataFrame, axis: str) -> pd.DataFrame:
     if axis not in attrs.columns:
-        return pd.DataFrame(columns=["community_id", "metric_id", "peer_median", "peer_n"])
-    f = facts.merge(attrs[["community_id", axis]], on="community_id")
+        return pd.DataFrame(columns=[Col.community_id, "metric_id", "peer_median", "peer_n"])
+    f = facts.merge(attrs[[Col.community_id, axis]], on=Col.community_id)
     g = f.groupby([axis, "metric_id"])["value"]
     med = g.median().rename("peer_median").reset_index()
     n = g.count().rename("peer_n").reset_index()
-    f = f[["community_id", axis, "metric_id"]].merge(med, on=[axis, "metric_id"]).merge(n, on=[axis, "metric_id"])
-    return f[["community_id", "metric_id", "peer_median", "peer_n"]]
+    f = f[[Col.community_id, axis, "metric_id"]].merge(med, on=[axis, "metric_id"]).merge(n, on=[axis, "metric_id"])
+    return f[[Col.community_id, "metric_id", "peer_median", "peer_n"]]
 
 
 def _evaluate(
@@ -369,7 +369,7 @@ def _by_community(facts: pd.DataFrame) -> dict[str, dict[str, float]]:
     facts = facts.dropna(subset=["value"])
     return {
         cid: dict(zip(g["metric_id"], g["value"].astype(float), strict=True))
-        for cid, g in facts.groupby("community_id")
+        for cid, g in facts.groupby(Col.community_id)
     }
 
 
@@ -423,7 +423,7 @@ def _peer_counts(attributes: pd.DataFrame, axis: str) -> dict[str, int]:
         return {}
     value = attributes[axis]
     sizes = value.map(value.value_counts(dropna=True)).fillna(0)
-    return dict(zip(attributes["community_id"].astype(str), sizes.astype(int), strict=True))
+    return dict(zip(attributes[Col.community_id].astype(str), sizes.astype(int), strict=True))
 
 
 def not_applicable(
@@ -465,17 +465,17 @@ def not_applicable(
     _check_profile(profile, rules)
     values = _by_community(facts)
     prev = set() if previous is None or not len(previous) else set(
-        previous.dropna(subset=["value"])["community_id"].astype(str))
-    attrs = {str(r["community_id"]): r for r in attributes.to_dict(orient="records")}
-    profs = {str(r["community_id"]): r for r in profile.to_dict(orient="records")} if len(profile) else {}
+        previous.dropna(subset=["value"])[Col.community_id].astype(str))
+    attrs = {str(r[Col.community_id]): r for r in attributes.to_dict(orient="records")}
+    profs = {str(r[Col.community_id]): r for r in profile.to_dict(orient="records")} if len(profile) else {}
     rows = []
     for rule in rules:
         peers = _peer_counts(attributes, rule.peer_axis) if rule.requires.min_peers else {}
-        for cid in attributes["community_id"].astype(str):
+        for cid in attributes[Col.community_id].astype(str):
             unmet = _unmet(rule, cid, attrs.get(cid, {}), profs.get(cid, {}), values.get(cid, {}), peers, prev)
             if unmet is not None:
-                rows.append({"community_id": cid, "rule_id": rule.id, "reason": unmet[0], "details": unmet[1]})
-    return pd.DataFrame(rows, columns=["community_id", "rule_id", "reason", "details"])
+                rows.append({Col.community_id: cid, "rule_id": rule.id, "reason": unmet[0], "details": unmet[1]})
+    return pd.DataFrame(rows, columns=[Col.community_id, "rule_id", "reason", "details"])
 
 
 def reason_text(reason: str, details: dict[str, Any], lang: str = "en") -> str:
@@ -556,15 +556,15 @@ def evaluate_rules(
         applicable. Where ``attributes`` has a ``goal`` column, each community's rules follow its
         goal (:func:`rule_for_goal`).
     """
-    cols = ["community_id", "rule_id", "severity", "title", "action", "rationale", "practice", "evidence", "goal",
+    cols = [Col.community_id, "rule_id", "severity", "title", "action", "rationale", "practice", "evidence", "goal",
             "goal_note"]
     if skipped is None:
         skipped = not_applicable(rules, facts, attributes, profile, previous=previous)
-    skip = set(zip(skipped["community_id"].astype(str), skipped["rule_id"], strict=True))
+    skip = set(zip(skipped[Col.community_id].astype(str), skipped["rule_id"], strict=True))
     facts = facts.dropna(subset=["value"])
     by_c = _by_community(facts)
     prev_by_c = _by_community(previous) if previous is not None and len(previous) else {}
-    attr_rows = {r["community_id"]: r for r in attributes.to_dict(orient="records")}
+    attr_rows = {r[Col.community_id]: r for r in attributes.to_dict(orient="records")}
     peer_cache: dict[str, dict[str, dict[str, tuple[float, int]]]] = {}
     out: list[dict[str, Any]] = []
     for rule in rules:
@@ -575,9 +575,9 @@ def evaluate_rules(
                     m: (float(med), int(n))
                     for m, med, n in zip(g["metric_id"], g["peer_median"], g["peer_n"], strict=True)
                 }
-                for cid, g in pm.groupby("community_id")
+                for cid, g in pm.groupby(Col.community_id)
             }
-        for cid in attributes["community_id"]:
+        for cid in attributes[Col.community_id]:
             if (str(cid), rule.id) in skip:
                 continue
             goal = _goal(attr_rows.get(cid, {}))
@@ -589,7 +589,7 @@ def evaluate_rules(
             )
             if fired:
                 out.append({
-                    "community_id": cid, "rule_id": rule.id, "severity": read.severity,
+                    Col.community_id: cid, "rule_id": rule.id, "severity": read.severity,
                     "title": rule.title.get(lang), "action": rule.action.get(lang),
                     "rationale": rule.rationale.get(lang), "practice": rule.practice,
                     "evidence": [e for e in evidence if e.get("met")], "goal": goal,
@@ -601,7 +601,8 @@ def evaluate_rules(
     recs["goal"] = pd.Series([r["goal"] for r in out], index=recs.index, dtype=object)  # None stays None in JSON
     if len(recs):
         recs = recs.sort_values(
-            ["severity", "rule_id", "community_id"], key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity" else s
+            ["severity", "rule_id", Col.community_id],
+            key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity" else s,
         ).reset_index(drop=True)
     return recs
 
@@ -619,7 +620,7 @@ def compare_recommendations(current: pd.DataFrame, previous: pd.DataFrame | None
 
     Returns ``community_id, rule_id, status`` with status in new / ongoing / resolved.
     """
-    key = ["community_id", "rule_id"]
+    key = [Col.community_id, "rule_id"]
     now = current[key].drop_duplicates()
     if previous is None or not len(previous):
         return now.assign(status="new")

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from commlab.data.schema import Col
 from commlab.errors import ParameterError
 from commlab.instant import as_utc
 
@@ -116,7 +117,7 @@ def load_run_data(data_dir: Path, *, source: str, tz: str, communities: list[str
     from commlab.sources import load_source
 
     ds = load_source(data_dir, source, tz=tz, cache=cache, stream=stream)
-    known = [str(c) for c in ds.communities["community_id"]]
+    known = [str(c) for c in ds.communities[Col.community_id]]
     unknown = [c for c in communities if str(c) not in set(known)]
     if unknown:
         shown = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
