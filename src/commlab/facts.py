@@ -10,33 +10,21 @@ methods appendix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pandas as pd
 
 from commlab.analysis import metric_text
-from commlab.analysis.metrics import list_metrics
+from commlab.analysis.metrics import MetricDescription, list_metrics
 from commlab.privacy import MEMBER_COUNT_METRICS
 from commlab.rules_text import NAME_OVERRIDES
 
 __all__ = ["FactInfo", "EXTRA_FACTS", "MEMBER_COUNT_FACTS", "fact_info", "fact_name", "fact_definitions"]
 
 
-@dataclass(frozen=True)
-class FactInfo:
-    """What a fact is, for tables and the methods appendix (same fields as a registered metric)."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    definition: str
-    formula: str
-    unit: str
-    direction: bool | None
-    source: str
-
-    def name(self, lang: str = "en") -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+#: What a fact is, for tables and the methods appendix: a registered metric's description
+#: (:meth:`commlab.analysis.metrics.Metric.description`), or one of :data:`EXTRA_FACTS` described the same way.
+FactInfo = MetricDescription
 
 
 #: Facts the rules read that are not registered community metrics.
@@ -93,8 +81,7 @@ def _named(info: FactInfo) -> FactInfo:
 
 
 def _all_facts() -> list[FactInfo]:
-    return [_named(FactInfo(m.id, m.name_zh, m.name_en, m.definition, m.formula, m.unit, m.direction, m.source))
-            for m in list_metrics()] + list(EXTRA_FACTS.values())
+    return [_named(m.description()) for m in list_metrics()] + list(EXTRA_FACTS.values())
 
 
 def fact_info(metric_id: str) -> FactInfo | None:
@@ -103,8 +90,7 @@ def fact_info(metric_id: str) -> FactInfo | None:
         return EXTRA_FACTS[metric_id]
     for m in list_metrics():
         if m.id == metric_id:
-            return _named(FactInfo(m.id, m.name_zh, m.name_en, m.definition, m.formula, m.unit, m.direction,
-                                   m.source))
+            return _named(m.description())
     return None
 
 

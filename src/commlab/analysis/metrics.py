@@ -82,7 +82,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,7 @@ from commlab.errors import InvalidArgument, InvalidType, MetricNotFound
 
 __all__ = [
     "Metric",
+    "MetricDescription",
     "MetricContext",
     "REGISTRY",
     "register",
@@ -140,8 +141,11 @@ _BUILTIN_MODULES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class Metric:
-    """One community metric.
+class MetricDescription:
+    """What a metric is, in words: names, definition, formula, unit, good direction and source.
+
+    Every registered :class:`Metric` is one (plus how it is computed); the facts the rules read
+    that are not registered metrics are described the same way (:data:`commlab.facts.EXTRA_FACTS`).
 
     Attributes
     ----------
@@ -159,6 +163,30 @@ class Metric:
         ``True`` when higher is better, ``False`` when lower is better, ``None`` when neither.
     source : str
         Where the metric comes from: ``DOMAIN.md §4``, ``Orbit Model``, ``CHAOSS``, ...
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    definition: str
+    formula: str
+    unit: str
+    direction: bool | None
+    source: str
+
+    def name(self, lang: str = "en") -> str:
+        """Display name in ``lang``."""
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+@dataclass(frozen=True)
+class Metric(MetricDescription):
+    """One community metric: its description (:class:`MetricDescription`) and how it is computed.
+
+    Attributes
+    ----------
+    id, name_zh, name_en, definition, formula, unit, direction, source
+        As :class:`MetricDescription`.
     sql : str or None
         DuckDB SQL over the engine's relations (see module docstring), returning
         ``community_id, period, value`` (and ``n`` when :attr:`group_size` is set).
@@ -173,14 +201,6 @@ class Metric:
         the whole community, a count, or a graph measure); its ``n`` is NaN.
     """
 
-    id: str
-    name_zh: str
-    name_en: str
-    definition: str
-    formula: str
-    unit: str
-    direction: bool | None
-    source: str
     sql: str | None = None
     compute: Callable[[MetricContext], pd.DataFrame] | None = None
     group: str = "other"
@@ -195,9 +215,9 @@ class Metric:
         """``"sql"`` or ``"python"``."""
         return "sql" if self.sql is not None else "python"
 
-    def name(self, lang: str = "en") -> str:
-        """Display name in ``lang``."""
-        return self.name_zh if lang == "zh" else self.name_en
+    def description(self) -> MetricDescription:
+        """The description alone (what :func:`commlab.facts.fact_info` gives), without how it is computed."""
+        return MetricDescription(**{f.name: getattr(self, f.name) for f in fields(MetricDescription)})
 
 
 #: All registered metrics by id, in registration order.
