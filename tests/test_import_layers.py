@@ -48,7 +48,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decisions", (
         "commlab.facts", "commlab.goals", "commlab.rules", "commlab.evidence", "commlab.recommend",
         "commlab.forecast", "commlab.forecast.*", "commlab.plots", "commlab.plots.*",
-        "commlab.display", "commlab.display_types", "commlab.display_segments", "commlab.nb",
+        "commlab.display", "commlab.display_health", "commlab.display_segments", "commlab.display_types",
+        "commlab.nb",
     )),
     ("runs", (
         "commlab.playbook", "commlab.parameters", "commlab.plan", "commlab.run_data", "commlab.manifest",

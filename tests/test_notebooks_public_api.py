@@ -25,10 +25,6 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 #: Notebooks not yet moved to ``cl.`` (being moved in parallel; issue 23), with the reason. A notebook
 #: listed here that already passes fails the test below: take it off the list.
 NOT_YET: dict[str, str] = {
-    "03_community_health.ipynb": "moved to cl. by the nbapi2 branch (issue 23), not landed yet",
-    "04_compare_types.ipynb": "moved to cl. by the nbapi2 branch (issue 23), not landed yet",
-    "05_recommendations.ipynb": "moved to cl. by the nbapi2 branch (issue 23), not landed yet",
-    "06_early_warning.ipynb": "moved to cl. by the nbapi2 branch (issue 23), not landed yet",
 }
 
 

@@ -77,6 +77,8 @@ _API: dict[str, str] = {
     "compare_groups": "commlab.analysis.compare",
     "test_hypotheses": "commlab.analysis.hypotheses",
     "get_engine": "commlab.engines",
+    "community_health": "commlab.display_health",
+    "compare_types": "commlab.display_types",
     # reply links in chat logs
     "infer_replies": "commlab.replies.infer",
     "drop_inferred": "commlab.replies.infer",
@@ -87,7 +89,10 @@ _API: dict[str, str] = {
     # recommendations and runs
     "build_facts": "commlab.recommend",
     "default_rules": "commlab.rules",
+    "load_rules": "commlab.rules",
     "executive_summary": "commlab.recommend",
+    "read_previous": "commlab.recommend",
+    "early_warning": "commlab.forecast.sections",
     "run_playbook": "commlab.runner",
     # errors and warnings
     "CommlabError": "commlab.errors",
@@ -149,6 +154,8 @@ __all__ = [
     "compare_groups",
     "test_hypotheses",
     "get_engine",
+    "community_health",
+    "compare_types",
     "infer_replies",
     "drop_inferred",
     "ReplyModel",
@@ -157,7 +164,10 @@ __all__ = [
     "LinkScore",
     "build_facts",
     "default_rules",
+    "load_rules",
     "executive_summary",
+    "read_previous",
+    "early_warning",
     "run_playbook",
     "CommlabError",
     "UsageError",
@@ -198,6 +208,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.analysis.truth import compare_with_truth
     from commlab.data.generate import generate
     from commlab.data.load import Dataset, load_dataset
+    from commlab.display_health import community_health
+    from commlab.display_types import compare_types
     from commlab.engines import get_engine
     from commlab.errors import (
         CommlabError,
@@ -223,13 +235,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
         TranspileError,
         UsageError,
     )
+    from commlab.forecast.sections import early_warning
     from commlab.importers import import_source
     from commlab.instant import as_utc
-    from commlab.recommend import build_facts, executive_summary
+    from commlab.recommend import build_facts, executive_summary, read_previous
     from commlab.replies.corpus import LinkScore, read_annotation, score_links
     from commlab.replies.infer import drop_inferred, infer_replies
     from commlab.replies.model import ReplyModel
-    from commlab.rules import default_rules
+    from commlab.rules import default_rules, load_rules
     from commlab.runner import run_playbook
     from commlab.settings import Settings, settings_from_env
     from commlab.sources import load_source

@@ -304,6 +304,18 @@ def read_previous(path: str | Path) -> dict[str, Any] | None:
     ``path`` may be a run's ``summary.json`` (step name -> step summary; the step whose summary
     carries :data:`SCHEMA` is used) or a step's own ``summary.json``. A missing or unreadable
     file gives ``None``: the first run of a playbook has nothing to compare with.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> import commlab as cl
+    >>> run = pathlib.Path(tempfile.mkdtemp()) / "summary.json"  # a run's summary: step name -> step summary
+    >>> step = {"schema": "commlab.recommendations/1", "recommendations": [{"rule_id": "low_base_activity"}]}
+    >>> _ = run.write_text(json.dumps({"overview": {"as_of": "2024-06-30"}, "recommendations": step}))
+    >>> cl.read_previous(run)["recommendations"]
+    [{'rule_id': 'low_base_activity'}]
+    >>> cl.read_previous("") is None, cl.read_previous(run.with_name("missing.json")) is None
+    (True, True)
     """
     if not path:
         return None

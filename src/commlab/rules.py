@@ -230,10 +230,31 @@ def _format_loc(loc: tuple) -> str:
 def load_rules(source: str | Path | list[dict]) -> list[Rule]:
     """Load and validate rules from a YAML file (``rules: [...]``) or a list of dicts.
 
+    Parameters
+    ----------
+    source : str, Path or list of dict
+        A rule library file in the format of ``commlab/rules_library.yaml``, or its rules as dicts.
+
+    Returns
+    -------
+    list of Rule
+        In the order given.
+
     Raises
     ------
     PlaybookError
         Naming the file and the key at fault (unknown keys and wrong types are rejected).
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> rules = cl.load_rules("src/commlab/rules_library.yaml")
+    >>> [r.id for r in rules] == [r.id for r in cl.default_rules()]
+    True
+    >>> cl.load_rules([{"id": "x", "nope": 1}])
+    Traceback (most recent call last):
+    ...
+    commlab.errors.PlaybookError: <rules>: ...
     """
     name = str(source) if not isinstance(source, list) else "<rules>"
     if isinstance(source, list):
