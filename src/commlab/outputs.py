@@ -1,4 +1,4 @@
-"""Writing a notebook's machine-readable results (``summary.json``, tables).
+"""A notebook's machine-readable results (``summary.json``, tables): writing them, and reading a run's back.
 
 Writes are atomic (:mod:`commlab.atomic`: temporary file, then ``os.replace``), so a reader never sees
 half a file.
@@ -16,7 +16,7 @@ import pandas as pd
 
 from commlab.atomic import atomic_write_json
 
-__all__ = ["to_jsonable", "write_json", "write_summary"]
+__all__ = ["to_jsonable", "write_json", "write_summary", "summary_part", "summary_number"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -55,3 +55,37 @@ def write_json(path: str | Path, data: Any) -> Path:
 def write_summary(output_dir: str | Path, data: dict[str, Any]) -> Path:
     """Write ``output_dir/summary.json``."""
     return write_json(Path(output_dir) / "summary.json", data)
+
+
+def summary_part(summary: dict[str, Any] | None, schema: str) -> dict[str, Any] | None:
+    """The part of a run's ``summary.json`` (step name -> that step's summary) that says it is ``schema``.
+
+    A step that writes a payload for the report marks it with ``"schema"`` (``commlab.recommendations/1``,
+    ``commlab.early_warning/1``); the first step whose summary carries it is the one, ``None`` if no step's does.
+
+    Examples
+    --------
+    >>> summary_part({"01": {"rows": 3}, "05": {"schema": "x/1", "facts": []}}, "x/1")
+    {'schema': 'x/1', 'facts': []}
+    >>> summary_part(None, "x/1") is None
+    True
+    """
+    for part in (summary or {}).values():
+        if isinstance(part, dict) and part.get("schema") == schema:
+            return part
+    return None
+
+
+def summary_number(value: Any) -> float | None:
+    """A number read back from ``summary.json`` as a float; ``None`` when missing, NaN or not a number.
+
+    Examples
+    --------
+    >>> summary_number(3), summary_number("0.5"), summary_number(None), summary_number("n/a")
+    (3.0, 0.5, None, None)
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v

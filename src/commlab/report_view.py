@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commlab.i18n import t
+from commlab.outputs import summary_number, summary_part
 from commlab.recommend import MEMBER_COUNT_FACTS, SCHEMA, SCORECARD_METRICS, fact_info, fact_name
 from commlab.rules_text import format_value
 
@@ -152,18 +153,7 @@ class ClientView:
 
 def recommendations_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
     """The executive summary step's payload inside a run's ``summary.json`` (``None`` if there is none)."""
-    for part in (summary or {}).values():
-        if isinstance(part, dict) and part.get("schema") == SCHEMA:
-            return part
-    return None
-
-
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
+    return summary_part(summary, SCHEMA)
 
 
 def _date(iso: Any) -> str:
@@ -173,7 +163,7 @@ def _date(iso: Any) -> str:
 def _scorecard_members(summary: dict[str, Any] | None) -> list[float | None]:
     """The scorecard's ``members`` per community (non-staff members present at the as-of), in order."""
     recs = recommendations_summary(summary)
-    return [_num(f.get("value")) for f in (recs or {}).get("facts") or [] if f.get("metric_id") == "members"]
+    return [summary_number(f.get("value")) for f in (recs or {}).get("facts") or [] if f.get("metric_id") == "members"]
 
 
 def _data_counts(summary: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -250,7 +240,7 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
     moved = {(str(c.get("community_id")), str(c.get("metric_id"))): c for c in recs.get("changes") or []}
     medians: dict[str, float | None] = {}
     for m in metrics:
-        vals = sorted(v for cid in order if (v := _num(facts.get((cid, m), {}).get("value"))) is not None
+        vals = sorted(v for cid in order if (v := summary_number(facts.get((cid, m), {}).get("value"))) is not None
                       and cid not in small)
         medians[m] = (vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
                       ) if len(vals) > 1 else None
@@ -261,7 +251,7 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
             info = fact_info(m)
             unit = info.unit if info else ""
             f = facts.get((cid, m), {})
-            v = _num(f.get("value"))
+            v = summary_number(f.get("value"))
             label = fact_name(m, lang)
             if cid in small and m != "members":
                 cells.append(Cell(label, t(HIDDEN_KEY, lang), numeric=False))
@@ -281,7 +271,7 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
                 tone = "good" if (v > medians[m]) == info.direction else "bad"
             cell = Cell(label, format_value(v, unit, lang), tone)
             c = moved.get((cid, m))
-            change = _num(c.get("change")) if c else None
+            change = summary_number(c.get("change")) if c else None
             if change and _moved(change, unit):
                 cell.delta = ("↑" if change > 0 else "↓") + format_value(abs(change), unit, lang)
                 better = c.get("better")
@@ -333,7 +323,7 @@ def _changes(recs: dict[str, Any], names: dict[str, str], lang: str, status: dic
     for c in recs.get("changes") or []:
         info = fact_info(str(c.get("metric_id")))
         unit = info.unit if info else ""
-        before, after, change = _num(c.get("before")), _num(c.get("after")), _num(c.get("change"))
+        before, after, change = (summary_number(c.get(k)) for k in ("before", "after", "change"))
         if change is None or not _moved(change, unit):
             continue
         rel = abs(change) / abs(before) if before else math.inf

@@ -18,11 +18,11 @@ than *k* members carry no value in ``summary.json`` and none here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from commlab.data.schema import Col
+from commlab.outputs import summary_number, summary_part
 from commlab.rules_text import format_value
 
 __all__ = ["CLIENT_AT_RISK", "Driver", "AtRisk", "EarlyWarningView", "early_warning_summary", "early_warning_view"]
@@ -144,24 +144,13 @@ class EarlyWarningView:
 
 def early_warning_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
     """Notebook 06's payload inside a run's ``summary.json`` (``None`` if no step wrote one)."""
-    for part in (summary or {}).values():
-        if isinstance(part, dict) and part.get("schema") == _SCHEMA:
-            return part
-    return None
-
-
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
+    return summary_part(summary, _SCHEMA)
 
 
 def _auc(score: dict[str, Any] | None) -> tuple[str, float | None, float | None]:
     """``0.66 [0.57, 0.75]``, with the interval's ends."""
     score = score or {}
-    v, lo, hi = _num(score.get("value")), _num(score.get("lo")), _num(score.get("hi"))
+    v, lo, hi = summary_number(score.get("value")), summary_number(score.get("lo")), summary_number(score.get("hi"))
     if v is None:
         return "–", None, None
     text = format_value(v, "ratio", "en")
@@ -182,7 +171,7 @@ def _level(model: dict[str, Any] | None, shuffled: dict[str, Any] | None) -> str
     two) or ``chance`` (neither)."""
     _, lo, _ = _auc(((model or {}).get("model") or {}).get("roc_auc"))
     above = lo is not None and lo > 0.5
-    p = _num((shuffled or {}).get("p_value"))
+    p = summary_number((shuffled or {}).get("p_value"))
     beats = p is not None and p <= 0.05
     if above and (beats or shuffled is None):
         return "clear"
@@ -207,9 +196,9 @@ def _trust(s: dict[str, Any], used: dict[int, int], lang: str) -> tuple[list[str
         else:
             mid = sh["roc_auc"]
             lines.append(_t("auc_line", lang, k=k, n=n, used=format_value(used[k], "count", lang), auc=auc,
-                            median=format_value(_num(mid.get("value")), "ratio", "en"),
-                            range=f"[{format_value(_num(mid.get('lo')), 'ratio', 'en')}, "
-                                  f"{format_value(_num(mid.get('hi')), 'ratio', 'en')}]",
+                            median=format_value(summary_number(mid.get("value")), "ratio", "en"),
+                            range=f"[{format_value(summary_number(mid.get('lo')), 'ratio', 'en')}, "
+                                  f"{format_value(summary_number(mid.get('hi')), 'ratio', 'en')}]",
                             reached=format_value(int(sh.get("reached", 0)), "count", lang),
                             shuffles=format_value(int(sh.get("n_shuffles", 0)), "count", lang)))
         levels.append(_level(h, sh))
