@@ -17,7 +17,9 @@ Peak memory depends on ``chunk_rows`` and the members table, not on the number o
 
 from __future__ import annotations
 
+import logging
 import shutil
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ import pyarrow.parquet as pq
 
 from commlab.data import schema as S
 from commlab.data.cache import CACHE_ENV
+from commlab.data.checks_sql import check_events_sql
 from commlab.data.coerce import check_table
 from commlab.data.io import iter_raw_chunks
 from commlab.data.schema import Col
@@ -37,6 +40,8 @@ from commlab.data.validate import KnownPairs, ProblemLog, event_cross_problems
 from commlab.errors import CommlabError, Problem
 
 __all__ = ["CHUNK_ROWS", "SORT_MEMORY", "StreamedEvents", "stream_events"]
+
+logger = logging.getLogger(__name__)
 
 #: Rows per chunk (about 0.3 GB of pandas per chunk at the generator's columns).
 CHUNK_ROWS = 1_000_000
@@ -105,7 +110,8 @@ class _Order:
 
 
 def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.DataFrame, files: dict[str, str],
-                  tz: str, work_dir: str | Path, chunk_rows: int = CHUNK_ROWS, write: bool = True) -> StreamedEvents:
+                  tz: str, work_dir: str | Path, chunk_rows: int = CHUNK_ROWS, write: bool = True,
+                  sql: bool = True) -> StreamedEvents:
     """Validate the events at ``path`` chunk by chunk and, when valid, write them ordered to ``work_dir``.
 
     Parameters
@@ -127,6 +133,11 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
         Whether to write the events; ``False`` only checks them (the other tables have
         problems already, so the load fails anyway; or only a check was asked for,
         :func:`commlab.data.load.check_dataset`).
+    sql : bool, default True
+        First check a Parquet file of canonical types with set-based DuckDB SQL
+        (:func:`commlab.data.checks_sql.check_events_sql`) and, when it is clean, write it ordered
+        without reading it into pandas; the chunks are read only for other files or when the SQL
+        checks found a problem (the chunked path then writes the report).
 
     Returns
     -------
@@ -140,6 +151,10 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
         If the validated events cannot be written to ``work_dir`` (no room left, say).
     """
     work = Path(work_dir)
+    if sql:
+        got = _checked_in_sql(path, communities, members, work, write)
+        if got is not None:
+            return got
     chunks, encoding = iter_raw_chunks(path, chunk_rows)
     out = StreamedEvents(encoding=encoding)
     log, cross = ProblemLog(), ProblemLog()
@@ -181,6 +196,28 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
     except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
         raise _storage_error(path, work, exc) from exc
     part.path.unlink()
+    return out
+
+
+def _checked_in_sql(path: str | Path, communities: pd.DataFrame, members: pd.DataFrame, work: Path,
+                    write: bool) -> StreamedEvents | None:
+    """The events checked by :func:`~commlab.data.checks_sql.check_events_sql` and, when clean and ``write``,
+    written ordered to ``work``; ``None`` sends the file to the chunked path."""
+    try:
+        got = check_events_sql(path, communities=communities, members=members, memory_limit=SORT_MEMORY)
+    except Exception as exc:  # noqa: BLE001 - a file DuckDB cannot read as expected: the chunked path decides
+        logger.info("SQL checks of %s failed (%s: %s); checking it in chunks", path, type(exc).__name__, exc)
+        return None
+    if got is None:
+        return None
+    out = StreamedEvents(rows=got["rows"], encoding="parquet", first=got["first"], last=got["last"])
+    if write:
+        out.path = work / "events.parquet"
+        try:
+            _write_ordered(Path(path), out.path, work / "spill", got["copy"], sort=not got["ordered"])
+        except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
+            out.path.unlink(missing_ok=True)
+            raise _storage_error(path, work, exc) from exc
     return out
 
 
@@ -240,8 +277,13 @@ class _PartWriter:
             self._pool.shutdown()
 
 
-def _write_ordered(part: Path, out: Path, spill: Path, *, sort: bool) -> None:
-    """Copy ``part`` to ``out`` without the rank column, in (rank, ts, row) order when ``sort``."""
+def _write_ordered(part: Path, out: Path, spill: Path, copy: Callable[..., None] | None = None, *,
+                   sort: bool) -> None:
+    """Copy ``part`` to ``out`` without the rank column, in (rank, ts, row) order when ``sort``.
+
+    ``copy(con, out, sort)``, when given, writes instead (the events checked in SQL, copied from the
+    user's file: :func:`commlab.data.checks_sql.check_events_sql`), on a connection with the same limits.
+    """
     con = duckdb.connect()
     try:
         try:  # no progress bar in a command's or a scheduled run's output (a 50 M sort takes ~30 s)
@@ -251,6 +293,9 @@ def _write_ordered(part: Path, out: Path, spill: Path, *, sort: bool) -> None:
         con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
         con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
         con.execute("SET preserve_insertion_order = true")
+        if copy is not None:
+            copy(con, out, sort)
+            return
         own_row = _ROW in pq.read_schema(part).names
         row = _ROW if own_row else "file_row_number"
         rows = f"read_parquet('{_sql_text(part)}'{'' if own_row else ', file_row_number = true'})"

@@ -1,0 +1,234 @@
+"""The checks of a large event file as set-based DuckDB SQL over the Parquet file, and its ordered copy.
+
+:func:`commlab.data.streamed.stream_events` reads an event log of tens of millions of rows in
+chunks through pandas: coercing every value, checking each chunk (pandera, the cross-table joins) and
+writing it out, then ordering the whole. When the file is Parquet whose columns already have the
+canonical types (text ids, times with a time zone, numeric amounts: what the importers and
+:func:`commlab.data.generate.generate_large` write), none of that per-value work is needed: one
+DuckDB query over the file counts every problem the chunked path looks for — values to coerce
+(surrounding blanks, empty text), missing required values, unknown event types, negative amounts,
+times outside the years pandas holds, events of unknown communities, by unknown members, with unknown
+targets, before their community's creation — and, when it finds none, DuckDB writes the events in
+(``community_id``, ``ts``, row in the file) order, as the chunked path does, into the same schema.
+
+The ordered copy is written by :func:`commlab.data.streamed.stream_events` with the ``copy`` function
+:func:`check_events_sql` returns (one COPY from the file, sorted only when the file is not already in
+order). When the query finds anything, :func:`check_events_sql` returns ``None`` and the chunked path reads
+the file and writes the problem report: the report (file, column, check, first offending rows and
+values, count, fix) is the chunked path's, the same whichever path found the problem.
+A file with other types or columns the query does not know goes to the chunked path too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from commlab.data import schema as S
+
+__all__ = ["check_events_sql", "eligible"]
+
+logger = logging.getLogger(__name__)
+
+#: What pandas' ``str.strip`` removes (Python's whitespace): a value starting or ending with one is coerced.
+_BLANK = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]"
+#: The id columns looked up in the other tables.
+_JOINED = ("community_id", "member_id", "target_member_id")
+#: The times pandas holds in nanoseconds (the chunked path reports others as unparseable).
+_FIRST, _LAST = "1677-09-22 00:12:44+00", "2262-04-11 23:47:16+00"
+
+
+def _text_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def eligible(path: str | Path) -> bool:
+    """Whether the SQL checks can stand for the chunked ones: a Parquet file of canonical columns and types."""
+    p = Path(path)
+    if p.suffix != ".parquet":
+        return False
+    try:
+        schema = pq.read_schema(p)
+    except Exception:  # noqa: BLE001 - the chunked path reports an unreadable file
+        return False
+    meta = (schema.metadata or {}).get(b"pandas")
+    if meta is not None and b'"index_columns": []' not in meta and b'"kind": "range"' not in meta:
+        return False  # an index stored as columns: the chunked path reads it as pandas does
+    names = set(schema.names)
+    if not set(S.EVENTS.required) <= names or not names <= {c.name for c in S.EVENTS.columns}:
+        return False
+    for field in schema:
+        col = S.EVENTS.column(field.name)
+        if col.multi:
+            return False
+        if col.dtype == "timestamp":
+            if not (pa.types.is_timestamp(field.type) and field.type.tz is not None):
+                return False
+        elif col.dtype == "float":
+            if not (pa.types.is_floating(field.type) or pa.types.is_integer(field.type)):
+                return False
+        elif not _text_type(field.type):
+            return False
+    return True
+
+
+def _q(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _problems_sql(src: str, names: list[str]) -> str:
+    """One row of counts: every problem the chunked path reports on the events, by kind."""
+    required = " OR ".join(f"e.{c} IS NULL" for c in S.EVENTS.required)
+    checks = [f"count(*) FILTER (WHERE {required}) AS missing",
+              f"count(*) FILTER (WHERE e.ts < TIMESTAMPTZ {_q(_FIRST)} OR e.ts > TIMESTAMPTZ {_q(_LAST)}) AS far_times",
+              "count(*) FILTER (WHERE c.c IS NULL AND e.community_id IS NOT NULL) AS unknown_community",
+              "count(*) FILTER (WHERE m.m IS NULL AND e.member_id IS NOT NULL) AS unknown_member",
+              "count(*) FILTER (WHERE e.ts < c.created_at) AS before_created"]
+    for col in S.EVENTS.columns:
+        if col.name in names and col.vocabulary is not None:
+            codes = ", ".join(_q(x) for x in col.vocabulary.codes)
+            checks.append(f"count(*) FILTER (WHERE e.{col.name} NOT IN ({codes})) AS unknown_{col.name}")
+        if col.name in names and col.dtype == "float":
+            checks.append(f"count(*) FILTER (WHERE e.{col.name} < 0) AS negative_{col.name}")
+    joins = ("LEFT JOIN comm c ON c.c = e.community_id "
+             "LEFT JOIN mem m ON m.c = e.community_id AND m.m = e.member_id")
+    if "target_member_id" in names:
+        checks.append("count(*) FILTER (WHERE e.target_member_id IS NOT NULL AND t.m IS NULL) AS unknown_target")
+        joins += " LEFT JOIN mem t ON t.c = e.community_id AND t.m = e.target_member_id"
+    checks += ["count(*) AS n", "min(e.ts) AS first", "max(e.ts) AS last"]
+    return f"SELECT {', '.join(checks)} FROM {src} e {joins}"
+
+
+def _blanks_sql(src: str, names: list[str]) -> str:
+    """The number of distinct text values the chunked path would change (surrounding blanks) or empty.
+
+    Only the columns no other check looks at: a padded or empty id or code is already caught as an
+    unknown community, member, target or code (the other tables' ids are stripped), and sent to the
+    chunked path, which strips it as it always did.
+    """
+    texts = [c.name for c in S.EVENTS.columns if c.name in names and c.dtype in ("string", "category")
+             and c.vocabulary is None and c.name not in _JOINED]
+    if not texts:
+        return "SELECT 0"
+    values = " UNION ".join(f"SELECT DISTINCT {c} AS v FROM {src}" for c in texts)
+    return f"SELECT count(*) FROM ({values}) WHERE v = '' OR regexp_matches(v, '^{_BLANK}|{_BLANK}$')"
+
+
+def in_order(path: str | Path, batch_rows: int = 2_000_000) -> bool:
+    """Whether the events at ``path`` are already in (``community_id``, ``ts``) order, read two columns at a time.
+
+    Arrow compares each row with the one before it (the last row of a batch with the first of the next),
+    so an ordered file is copied instead of sorted, as the chunked path does.
+    """
+    import pyarrow.compute as pc
+
+    prev: tuple[pa.Array, pa.Array] | None = None
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["community_id", "ts"]):
+        c, t = batch.column(0), batch.column(1)
+        if prev is not None:
+            c, t = pa.concat_arrays([prev[0], c]), pa.concat_arrays([prev[1], t])
+        if len(c) > 1:
+            c0, c1, t0, t1 = c.slice(0, len(c) - 1), c.slice(1), t.slice(0, len(t) - 1), t.slice(1)
+            back = pc.or_(pc.less(c1, c0), pc.and_(pc.equal(c1, c0), pc.less(t1, t0)))
+            if pc.any(back).as_py():
+                return False
+        prev = (c.slice(len(c) - 1), t.slice(len(t) - 1))
+    return True
+
+
+def _output_names(schema: pa.Schema) -> list[str]:
+    """The columns the chunked path writes: the file's, then the missing ones it fills."""
+    return [*schema.names, *(c.name for c in S.EVENTS.columns
+                             if c.name not in schema.names and not c.required and c.fill)]
+
+
+def _output_column(name: str, present: bool) -> str:
+    """A column in the type the chunked path writes it (times in ns UTC, amounts double, text)."""
+    col = S.EVENTS.column(name)
+    t = "TIMESTAMPTZ_NS" if col.dtype == "timestamp" else "DOUBLE" if col.dtype == "float" else "VARCHAR"
+    return f"CAST({'e.' + name if present else 'NULL'} AS {t}) AS {name}"
+
+
+def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd.DataFrame,
+                     memory_limit: str = "1GB") -> dict | None:
+    """Check the events at ``path`` with set-based SQL.
+
+    Returns
+    -------
+    dict or None
+        For clean events: ``rows``, ``first``, ``last`` (UTC), ``ordered`` (already in
+        (``community_id``, ``ts``) order) and ``copy``, a function ``copy(con, out, sort)`` that writes
+        them to ``out`` as the chunked path writes them (in that order when ``sort``) on a DuckDB
+        connection. ``None`` when the file is not :func:`eligible`, the other tables lack the columns
+        the checks join on, or the query found a problem (the chunked path then reports it).
+    """
+    if not eligible(path) or not {"community_id", "created_at"} <= set(communities.columns) \
+            or not {"community_id", "member_id"} <= set(members.columns):
+        return None
+    schema = pq.read_schema(path)
+    src = f"read_parquet({_q(str(path))}, file_row_number = true)"
+    comm = pa.table({"c": pa.array(communities["community_id"].astype("string"), type=pa.string()),
+                     "created_at": pa.array(pd.to_datetime(communities["created_at"], utc=True))})
+    con = duckdb.connect()
+    try:
+        _quiet(con)
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("comm_frame", comm)
+        con.register("mem_frame", pa.table({
+            "c": pa.array(members["community_id"].astype("string"), type=pa.string()),
+            "m": pa.array(members["member_id"].astype("string"), type=pa.string())}))
+        con.execute("CREATE TEMP TABLE comm AS SELECT c, min(created_at) AS created_at FROM comm_frame "
+                    "WHERE c IS NOT NULL GROUP BY c")
+        con.execute("CREATE TEMP TABLE mem AS SELECT DISTINCT c, m FROM mem_frame "
+                    "WHERE c IS NOT NULL AND m IS NOT NULL")
+        t0 = time.perf_counter()
+        found = con.execute(_problems_sql(src, list(schema.names))).df().iloc[0]
+        problems = {k: int(v) for k, v in found.items() if k not in ("n", "first", "last") and int(v)}
+        blanks = con.execute(_blanks_sql(src, list(schema.names))).fetchone()
+        if blanks and blanks[0]:
+            problems["values to coerce"] = int(blanks[0])
+    finally:
+        con.close()
+    if problems:
+        logger.info("events of %s: the SQL checks found %s; the chunked path reports them", path, problems)
+        return None
+    ordered = in_order(path)
+    logger.info("events of %s checked in SQL in %.1f s (%s)", path, time.perf_counter() - t0,
+                "in order" if ordered else "to sort")
+    cols = ", ".join(_output_column(n, n in schema.names) for n in _output_names(schema))
+
+    def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool) -> None:
+        if not sort:
+            con.execute(f"COPY (SELECT {cols} FROM {src} e) TO {_q(str(out))} (FORMAT parquet)")
+            return
+        # sorted on the community's rank among the sorted ids (an integer), as the chunked path sorts
+        con.register("rank_frame", comm)
+        con.execute("CREATE TEMP TABLE rank AS SELECT c, row_number() OVER (ORDER BY c) AS k "
+                    "FROM (SELECT DISTINCT c FROM rank_frame WHERE c IS NOT NULL)")
+        con.execute(f"COPY (SELECT {cols} FROM {src} e JOIN rank r ON r.c = e.community_id "
+                    f"ORDER BY r.k, e.ts, e.file_row_number) TO {_q(str(out))} (FORMAT parquet)")
+
+    return {"rows": int(found["n"]), "ordered": ordered, "copy": copy, "first": _utc(found["first"]),
+            "last": _utc(found["last"])}
+
+
+def _utc(value: object) -> pd.Timestamp | None:
+    """A time DuckDB returned (UTC session; naive for nanosecond columns) as a UTC Timestamp."""
+    if value is None or pd.isna(value):
+        return None
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> None:
+    try:  # no progress bar in a command's output
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # pragma: no cover - a kernel without ipywidgets refuses the setting
+        pass
