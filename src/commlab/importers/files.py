@@ -19,8 +19,35 @@ from commlab.data.io import check_last_row, decode_bytes
 from commlab.errors import ImportFormatError, MalformedFile
 from commlab.importers.progress import open_with_progress
 
-__all__ = ["MAX_INFLATED_BYTES", "open_maybe_gz", "read_capped", "read_zip_member", "read_bytes", "read_csv_text",
-           "decode_text"]
+__all__ = ["export_files", "MAX_INFLATED_BYTES", "open_maybe_gz", "read_capped", "read_zip_member", "read_bytes",
+           "read_csv_text", "decode_text"]
+
+
+def export_files(source: str | Path, suffix: str) -> list[Path]:
+    """The files an export is read from: ``source`` itself, or the ``*<suffix>`` files of the folder ``source``.
+
+    Parameters
+    ----------
+    source : str or Path
+        A file, or a folder of files (one a conversation or a day).
+    suffix : str
+        The files' ending in a folder (``".txt"``, ``".csv"``); a file given itself may end otherwise.
+
+    Returns
+    -------
+    list of Path
+        In name order.
+
+    Raises
+    ------
+    ImportFormatError
+        A folder without such a file (naming the folder and the ending).
+    """
+    src = Path(source)
+    files = sorted(src.glob(f"*{suffix}")) if src.is_dir() else [src]
+    if not files:
+        raise ImportFormatError(src, f"no {suffix} file in the folder")
+    return files
 
 
 def open_maybe_gz(path: str | Path) -> IO[bytes]:

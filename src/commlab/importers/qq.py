@@ -63,7 +63,7 @@ import pandas as pd
 from commlab.data.load import Dataset
 from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
-from commlab.importers.files import decode_text, read_bytes
+from commlab.importers.files import decode_text, export_files, read_bytes
 from commlab.importers.finish import finish
 from commlab.importers.import_report import ImportReport
 from commlab.importers.options import community_row, opt_bool, single_community_option, split_options, tz_option
@@ -185,9 +185,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     """
     split_options(options, OPTIONS, "qq")
     src = Path(source)
-    files = sorted(src.glob("*.txt")) if src.is_dir() else [src]
-    if not files:
-        raise ImportFormatError(src, "no .txt file in the folder")
+    files = export_files(src, ".txt")
     tz = tz_option(options)
     report = ImportReport("qq", str(src))
     msgs: list[dict] = []

@@ -55,7 +55,7 @@ from commlab.data.load import Dataset
 from commlab.data.schema import Col
 from commlab.errors import ImportFormatError
 from commlab.importers.fields import preview
-from commlab.importers.files import decode_text, read_bytes, read_csv_text
+from commlab.importers.files import decode_text, export_files, read_bytes, read_csv_text
 from commlab.importers.finish import finish
 from commlab.importers.import_report import ImportReport
 from commlab.importers.options import community_row, opt_bool, split_options, tz_option
@@ -164,9 +164,7 @@ def convert(source: str | Path, **options: Any) -> tuple[Dataset, ImportReport]:
     """
     split_options(options, OPTIONS, "wechat")
     src = Path(source)
-    files = sorted(src.glob("*.csv")) if src.is_dir() else [src]
-    if not files:
-        raise ImportFormatError(src, "no .csv file in the folder")
+    files = export_files(src, ".csv")
     tz = tz_option(options)
     report = ImportReport("wechat", str(src))
     parts = []
