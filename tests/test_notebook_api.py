@@ -127,3 +127,40 @@ def test_the_truth_comparison_is_none_on_real_data_and_reads_the_planted_roles(t
     d = truth.to_dict()
     assert set(d) == {"ari_clusters_vs_planted", "rule_role_accuracy", "rule_role_accuracy_all"}
     assert d["rule_role_accuracy_all"] == pytest.approx(5 / 6)
+
+
+def _sub_namespace_names() -> list[str]:
+    return [f"{space.__name__.rpartition('.')[2]}.{n}" for space in (cl.nb, cl.plots) for n in space.__all__
+            if callable(getattr(space, n))]
+
+
+SECTIONS = {"Parameters", "Returns", "Yields", "Raises", "Warns", "Attributes", "Methods", "See Also", "Notes",
+            "References", "Examples", "Other Parameters"}
+
+
+@pytest.mark.parametrize("dotted", [n for n in _sub_namespace_names() if n.startswith("nb.")])
+def test_every_cl_nb_name_has_a_numpydoc_docstring_with_an_example_that_runs(dotted, monkeypatch):
+    """As test_public_api does for cl.__all__: summary sentence, known sections, Examples last; run from the
+    repository root."""
+    import doctest
+    import inspect
+    import re
+    import sys
+
+    from conftest import REPO
+
+    space, name = dotted.split(".")
+    obj = getattr(getattr(cl, space), name)
+    doc = inspect.getdoc(obj) or ""
+    summary = doc.split("\n\n", 1)[0]
+    assert summary and summary[0].isupper() and summary.rstrip().endswith((".", ")")), f"{dotted}: {summary!r}"
+    sections = re.findall(r"^(\w[\w ]*)\n-{3,}$", doc, flags=re.M)
+    assert set(sections) <= SECTIONS and sections and sections[-1] == "Examples", f"{dotted}: {sections}"
+    monkeypatch.chdir(REPO)
+    module = sys.modules[obj.__module__]
+    tests = [t for t in doctest.DocTestFinder(recurse=False).find(obj, name, globs=dict(vars(module))) if t.examples]
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for t in tests:
+        runner.run(t)
+    result = runner.summarize(verbose=False)
+    assert tests and result.failed == 0, f"{dotted}: {result.failed} of {result.attempted} example line(s) failed"

@@ -28,13 +28,20 @@ _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"})
 
 
 def escape_md(value: object) -> str:
-    """``value`` (a name from a data file) safe inside Markdown: HTML-escaped, Markdown punctuation backslashed."""
+    """Make ``value`` (a name from a data file) safe inside Markdown: HTML-escaped, punctuation backslashed.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> print(cl.nb.escape_md("*群*<b>"))
+    \\*群\\*&lt;b&gt;
+    """
     return html.escape(str(value)).translate(_MARKDOWN)
 
 
 def table(df: pd.DataFrame, kinds: Mapping[Any, str] | str | None = None, *, default: str = "number",
           labels: Mapping[Any, str] | None = None, index_label: str | None = None) -> Styler:
-    """``df`` as a report table: formatted, labelled, aligned and escaped.
+    """Show ``df`` as a report table: formatted, labelled, aligned and escaped.
 
     Parameters
     ----------
@@ -54,6 +61,15 @@ def table(df: pd.DataFrame, kinds: Mapping[Any, str] | str | None = None, *, def
     -------
     pandas.io.formats.style.Styler
         Cells are strings; display it with ``IPython.display.display``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> styled = cl.nb.table(pd.DataFrame({"name": ["甲群"], "members": [1234]}), {"members": "count"},
+    ...                      labels={"name": "Community", "members": "Members"})
+    >>> "1,234" in styled.to_html() and "Members" in styled.to_html()
+    True
     """
     data = df.copy()
     if index_label is not None:
@@ -165,7 +181,17 @@ def _mostly_numbers(values: pd.Series) -> bool:
 
 
 def data_line(data: Dataset | DataSummary, lang: str = "en") -> str:
-    """``11 个社群，9,120 名成员，365,845 条事件，2023-12-31 至 2024-06-30（UTC）`` in ``lang``."""
+    """What the data hold in ``lang``: ``11 个社群，9,120 名成员，365,845 条事件，2023-12-31 至 2024-06-30（UTC）``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> from commlab.data.dataset import DataSummary
+    >>> s = DataSummary(1, 12, 30, pd.Timestamp("2024-06-01", tz="UTC"), pd.Timestamp("2024-06-30", tz="UTC"))
+    >>> cl.nb.data_line(s, "zh")
+    '1 个社群，12 名成员，30 条事件，2024-06-01 至 2024-06-30（UTC）'
+    """
     s = data.data_summary() if isinstance(data, Dataset) else data
     def n(key: str, value: int) -> str:
         return t(f"{key}_one" if value == 1 else key, lang).format(n=count(value))
@@ -178,7 +204,14 @@ def data_line(data: Dataset | DataSummary, lang: str = "en") -> str:
 
 
 def as_of_line(as_of: str | pd.Timestamp, lang: str = "en") -> str:
-    """``分析时点：2024-06-30 16:00 UTC`` (or each community's creation + N days for ``created+Nd``)."""
+    """The analysis instant in ``lang``: ``分析时点：2024-06-30 16:00 UTC`` (or creation + N days, ``created+Nd``).
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.as_of_line("2024-06-30T16:00:00Z", "en")
+    '**As of:** 2024-06-30 16:00 UTC'
+    """
     text = str(as_of)
     if text.startswith("created+"):
         when = t("as_of_created", lang).format(days=text.removeprefix("created+").removesuffix("d"))
@@ -200,6 +233,14 @@ def feature_table(features: pd.DataFrame, lang: str = "en") -> Styler:
     ----------
     features : DataFrame
         One row per member (:func:`commlab.analysis.features.member_features`).
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> ds = cl.load_dataset("data/samples", communities=["c04"])
+    >>> feats = cl.member_features(ds.events, ds.members, as_of="2024-06-30T16:00:00Z")
+    >>> "ugc_30d" in feats.columns and "definition" in cl.nb.feature_table(feats, "en").to_html()
+    True
     """
     from commlab.analysis.features import FEATURES
 
@@ -220,7 +261,14 @@ def feature_table(features: pd.DataFrame, lang: str = "en") -> Styler:
 
 
 def metric_kinds(metric_ids: Any) -> dict[str, str]:
-    """The :func:`commlab.fmt.fmt_value` kind of each registered metric id (its unit); others are left out."""
+    """The :func:`commlab.fmt.fmt_value` kind of each registered metric id (its unit); others are left out.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.metric_kinds(["members", "active_share_30d", "not_a_metric"])
+    {'members': 'count', 'active_share_30d': 'share'}
+    """
     from commlab.analysis.metrics import get_metric
 
     out = {}
@@ -237,6 +285,15 @@ def metrics_by_row(wide: pd.DataFrame, lang: str = "en", *, names: Mapping[Any, 
 
     Each value is formatted by its metric's unit (``65%``, ``1,131``, ``0.28``); suppressed cells
     (``<5``, ``—``) are kept as they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> wide = pd.DataFrame({"members": [1131, 80], "active_share_30d": [0.65, 0.4]}, index=["c1", "c2"])
+    >>> html = cl.nb.metrics_by_row(wide, "en", names={"c1": "甲群"}).to_html()
+    >>> "65%" in html and "1,131" in html and "甲群" in html
+    True
     """
     from commlab.analysis.metrics import metric_names
 

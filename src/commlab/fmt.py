@@ -33,7 +33,14 @@ KINDS: tuple[str, ...] = ("share", "count", "int", "number", "average", "hours",
 
 
 def kind_of_unit(unit: str | None) -> str:
-    """The :func:`fmt_value` kind for a registry unit (``"events"`` → ``"average"``); ``"number"`` when unknown."""
+    """The :func:`fmt_value` kind for a registry unit (``"events"`` → ``"average"``); ``"number"`` when unknown.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.kind_of_unit("share"), cl.nb.kind_of_unit("days")
+    ('share', 'days')
+    """
     return _UNIT_KIND.get(unit or "", unit if unit in KINDS else "number")
 
 
@@ -62,6 +69,12 @@ def number(value: Any, *, decimals: int | None = None) -> str:
     two significant digits under 0.01 (``0.0032``) and ``<0.001`` below that; never an exponent.
     Negative numbers take the minus sign U+2212 (``−3.5``). The report's sentences
     (:func:`commlab.rules_text.format_value`) write their numbers with this module too.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.number(0.28), cl.nb.number(1234.5678)
+    ('0.28', '1,235')
     """
     v = _float(value)
     if v is None:
@@ -82,7 +95,14 @@ def number(value: Any, *, decimals: int | None = None) -> str:
 
 
 def percent(value: Any, *, decimals: int | None = None) -> str:
-    """A share (0–1) as a percentage: ``62%``; one decimal under 10 % (``3.4%``) unless whole."""
+    """A share (0–1) as a percentage: ``62%``; one decimal under 10 % (``3.4%``) unless whole.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.percent(0.653)
+    '65%'
+    """
     v = _float(value)
     if v is None:
         return MISSING
@@ -93,7 +113,14 @@ def percent(value: Any, *, decimals: int | None = None) -> str:
 
 
 def count(value: Any) -> str:
-    """A count with thousands separators: ``9,120``."""
+    """A count with thousands separators: ``9,120``.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.count(9120)
+    '9,120'
+    """
     v = _float(value)
     return MISSING if v is None else _fixed(v, 0)
 

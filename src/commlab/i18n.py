@@ -445,7 +445,14 @@ TEXT.update({
 
 
 def t(key: str, lang: str = "en") -> str:
-    """The text for ``key`` in ``lang``; the key itself when unknown."""
+    """The text for ``key`` in ``lang``; the key itself when unknown.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.t("members", "zh"), cl.nb.t("members", "en")
+    ('成员数', 'members')
+    """
     zh, en = TEXT.get(key, (key, key))
     return zh if check_lang(lang) == "zh" else en
 

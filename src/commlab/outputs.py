@@ -53,7 +53,18 @@ def write_json(path: str | Path, data: Any) -> Path:
 
 
 def write_summary(output_dir: str | Path, data: dict[str, Any]) -> Path:
-    """Write ``output_dir/summary.json``."""
+    """Write ``output_dir/summary.json``.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> path = cl.nb.write_summary(tempfile.mkdtemp(), {"as_of": pd.Timestamp("2024-06-30", tz="UTC"),
+    ...                                                 "share": float("nan")})
+    >>> json.loads(path.read_text(encoding="utf-8"))
+    {'as_of': '2024-06-30T00:00:00+00:00', 'share': None}
+    """
     return write_json(Path(output_dir) / "summary.json", data)
 
 

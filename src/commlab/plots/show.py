@@ -175,6 +175,14 @@ def show(fig: Figure | Axes, *, alt: str | None = None, phone: Figure | Axes | N
     ------
     ValueError
         When the figure has no alt text (a plot function or the caller must describe it).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import commlab as cl
+    >>> fig, ax = plt.subplots(figsize=(4, 2))
+    >>> cl.nb.show(ax, alt="An empty plot.")  # outside Jupyter: the output's data
+    {'image/png': '...'}
     """
     import base64
 

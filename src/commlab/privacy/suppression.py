@@ -67,7 +67,15 @@ def small_group_mask(counts: pd.Series | pd.DataFrame, k: int = DEFAULT_K) -> pd
 
 
 def small_groups(sizes: pd.Series, k: int = DEFAULT_K) -> list[Any]:
-    """The labels (index values) of ``sizes`` whose group has fewer than ``k`` members (but some)."""
+    """The labels (index values) of ``sizes`` whose group has fewer than ``k`` members (but some).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> cl.nb.small_groups(pd.Series({"c1": 3, "c2": 40, "c3": 0}), 5)
+    ['c1']
+    """
     k = check_k(k)
     return list(sizes.index[small_group_mask(sizes, k).to_numpy()])
 
@@ -176,6 +184,15 @@ def suppress_table(table: pd.DataFrame, k: int = DEFAULT_K, *, size: str | pd.Se
     (DataFrame, int)
         The suppressed copy and the number of groups (rows plus cells) suppressed; see
         :func:`suppression_note`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> roles = pd.DataFrame({"role": ["core", "lurker"], "members": [3, 40], "share": [0.07, 0.93]})
+    >>> shown, hidden = cl.nb.suppress_table(roles, 5, counts=["members"], linked={"members": ["share"]})
+    >>> shown["members"].tolist(), shown["share"].tolist(), hidden
+    (['<5', 40], ['—', 0.93], 1)
     """
     k = check_k(k)
     hidden, as_count, n = _masks(table, k, size, counts, linked, derived, keep, shares, group_sizes)
@@ -208,6 +225,13 @@ def suppress_small_groups(table: pd.DataFrame | pd.Series, count_col: str | None
     ``counts`` below ``k`` and their ``linked`` columns become missing too. A Series is taken as
     counts (each value a group size). See :func:`suppress_table` (``numeric=True``), which this
     calls.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> cl.nb.suppress_small_groups(pd.Series({"core": 3, "lurker": 40}), k=5).tolist()
+    [nan, 40.0]
     """
     if isinstance(table, pd.Series):
         frame, _ = suppress_table(table.to_frame("n"), k, counts=["n"], numeric=True)
@@ -229,7 +253,7 @@ MEMBER_COUNT_METRICS: tuple[str, ...] = ("kcore_size",)
 
 def suppress_metrics(table: pd.DataFrame, k: int = DEFAULT_K, *, n: pd.DataFrame | None = None,
                      numeric: bool = False, keep: Iterable[str] = ()) -> tuple[pd.DataFrame, int]:
-    """:func:`suppress_table` for a wide metric table (one row per community, metric ids as columns).
+    """Hide small groups in a wide metric table (one row per community, metric ids as columns).
 
     A community with fewer than ``k`` members (metric ``members``) loses every value; a member
     count (:data:`MEMBER_COUNT_METRICS`) or a member share (:data:`MEMBER_SHARE_METRICS`) that
@@ -254,6 +278,15 @@ def suppress_metrics(table: pd.DataFrame, k: int = DEFAULT_K, *, n: pd.DataFrame
     -------
     (DataFrame, int)
         The suppressed copy and the number of groups (communities and cells) suppressed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> wide = pd.DataFrame({"members": [3.0, 80.0], "active_share_30d": [0.5, 0.05]}, index=["c1", "c2"])
+    >>> shown, hidden = cl.nb.suppress_metrics(wide, 5)  # c1 has 3 members; 5 % of c2's 80 are 4 members
+    >>> shown["active_share_30d"].tolist(), hidden
+    (['—', '—'], 2)
     """
     if n is not None and "community_id" in table.columns:
         n = n.reindex(pd.Index(table["community_id"].astype(str))).set_axis(table.index)
@@ -264,7 +297,7 @@ def suppress_metrics(table: pd.DataFrame, k: int = DEFAULT_K, *, n: pd.DataFrame
 
 def without_small_groups(table: pd.DataFrame, sizes: pd.Series, k: int = DEFAULT_K, *,
                          on: str | None = None) -> pd.DataFrame:
-    """``table`` without the rows of groups smaller than ``k`` (for figures).
+    """Leave out the rows of ``table`` whose group is smaller than ``k`` (for figures).
 
     Parameters
     ----------
@@ -272,6 +305,14 @@ def without_small_groups(table: pd.DataFrame, sizes: pd.Series, k: int = DEFAULT
         Rows keyed by group on the index, or on the column ``on``.
     sizes : Series
         Group size by group label.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> table = pd.DataFrame({"members": [3, 40]}, index=["c1", "c2"])
+    >>> cl.nb.without_small_groups(table, table["members"], 5).index.tolist()
+    ['c2']
     """
     small = set(small_groups(sizes, k))
     keys = table.index if on is None else table[on]
@@ -279,7 +320,14 @@ def without_small_groups(table: pd.DataFrame, sizes: pd.Series, k: int = DEFAULT
 
 
 def suppress_count(n: float | None, k: int = DEFAULT_K) -> int | None:
-    """A member count for ``summary.json``: ``None`` when ``0 < n < k`` (or missing), else the int."""
+    """A member count for ``summary.json``: ``None`` when ``0 < n < k`` (or missing), else the int.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.suppress_count(3, 5), cl.nb.suppress_count(40, 5)
+    (None, 40)
+    """
     k = check_k(k)
     if n is None or pd.isna(n) or 0 < n < k:
         return None
@@ -287,7 +335,14 @@ def suppress_count(n: float | None, k: int = DEFAULT_K) -> int | None:
 
 
 def format_count(n: float | None, k: int = DEFAULT_K) -> str:
-    """A member count as shown in report text: ``<k`` when ``0 < n < k``, else the number."""
+    """A member count as shown in report text: ``<k`` when ``0 < n < k``, else the number.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.format_count(3, 5), cl.nb.format_count(1234, 5)
+    ('<5', '1,234')
+    """
     k = check_k(k)
     if n is None or pd.isna(n):
         return SUPPRESSED
@@ -299,6 +354,14 @@ def suppression_note(n: int, k: int = DEFAULT_K, lang: str = "en", *, left_out: 
 
     ``left_out=True`` says the groups were left out of what follows (a comparison, a figure)
     rather than shown as ``<k`` / :data:`SUPPRESSED`.
+
+    Examples
+    --------
+    >>> import commlab as cl
+    >>> cl.nb.suppression_note(2, 5, "en")
+    '2 group(s) with fewer than 5 members suppressed (counts shown as <5, values computed from them as —).'
+    >>> cl.nb.suppression_note(0, 5, "en")
+    ''
     """
     k = check_k(k)
     if n <= 0:
