@@ -54,6 +54,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runs", (
         "commlab.playbook", "commlab.parameters", "commlab.plan", "commlab.run_data", "commlab.manifest",
         "commlab.runs", "commlab.report_view", "commlab.report", "commlab.report_pdf", "commlab.runner",
+        "commlab.notebook_exec",
     )),
     ("entry", ("commlab", "commlab.cli", "commlab.__main__")),
 )

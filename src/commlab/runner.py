@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 from commlab.atomic import atomic_write_json, atomic_write_text
@@ -66,13 +65,13 @@ from commlab.data.cache import CACHE_ENV, table_log
 from commlab.engines.runcache import declare_period_sets, period_sets_of_steps
 from commlab.errors import (
     CommlabError,
-    NotebookExecutionError,
     ParameterError,
     PrivacyLeakError,
     PublishError,
     UsageError,
 )
 from commlab.manifest import MANIFEST_VERSION, git_commit, input_hashes, iso, utc_now, versions
+from commlab.notebook_exec import DEFAULT_KERNEL, check_kernel, execute_step
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook, with_rules_library
 from commlab.privacy import KEY_ENV, identity_needles, scan_files, scan_text, vocabulary
@@ -96,10 +95,6 @@ from commlab.settings import settings_from_env
 __all__ = ["RunResult", "run_playbook", "check_kernel", "latest_run", "list_runs", "DEFAULT_KERNEL"]
 
 logger = logging.getLogger(__name__)
-
-#: The kernelspec ``make setup`` installs into the virtualenv.
-DEFAULT_KERNEL = "commlab"
-
 
 @dataclass
 class RunResult:
@@ -132,114 +127,6 @@ class RunResult:
 
     def __repr__(self) -> str:
         return f"RunResult({self.playbook.name!r}, run_dir={str(self.run_dir)!r}, status={self.status!r})"
-
-
-def check_kernel(kernel_name: str) -> None:
-    """Raise :class:`UsageError` unless the Jupyter kernelspec ``kernel_name`` is installed."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        hint = (
-            "run `make setup` (or `python -m ipykernel install --sys-prefix --name commlab`)"
-            if kernel_name == DEFAULT_KERNEL else
-            f"install it, or use --kernel {DEFAULT_KERNEL} after `make setup`"
-        )
-        raise UsageError(f"Jupyter kernel {kernel_name!r} is not installed: {hint}") from None
-
-
-def _source_cell_index(source: Path, executed_index: int) -> int:
-    """Map a cell index of the parameterized notebook back to the notebook as written.
-
-    papermill inserts its ``injected-parameters`` cell after the cell tagged
-    ``parameters`` (or first, if there is none).
-    """
-    try:
-        nb = nbformat.read(str(source), as_version=4)
-    except Exception:  # noqa: BLE001 - best effort; the executed index is still meaningful
-        return executed_index
-    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
-    injected_at = tagged[0] + 1 if tagged else 0
-    return executed_index - 1 if executed_index > injected_at else executed_index
-
-
-def _running_cell(executed: Path) -> tuple[int, int | None]:
-    """Index and execution count of the cell execution stopped in, else (-1, None).
-
-    That is the cell papermill marked running or failed or, after a timeout
-    (which papermill marks completed), the last cell that was started.
-    """
-    try:
-        nb = nbformat.read(str(executed), as_version=4)
-    except Exception:  # noqa: BLE001
-        return -1, None
-    last = -1
-    for i, cell in enumerate(nb.cells):
-        pm = cell.get("metadata", {}).get("papermill", {})
-        if pm.get("status") == "running" or pm.get("exception") is True:
-            return i, cell.get("execution_count")
-        if pm.get("start_time"):
-            last = i
-    return last, (nb.cells[last].get("execution_count") if last >= 0 else None)
-
-
-def _kernel_manager_logging_to(log: Any) -> type:
-    """A kernel manager class whose kernel process writes its stdout/stderr to the open file ``log``.
-
-    Kernel-side chatter (start-up warnings, shutdown noise) then lands in the
-    run folder instead of the terminal of a user or a scheduler.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    class _LoggedKernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            kw.setdefault("stdout", log)
-            kw.setdefault("stderr", log)
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return _LoggedKernelManager
-
-
-def _execute(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, kernel_name: str,
-             timeout: float | None, cwd: Path, run_dir: Path) -> None:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    pm_log = logging.getLogger("papermill")
-    level = pm_log.level
-    # Parameters are checked already (its "unknown parameter" warnings mislead) and every failure
-    # becomes one NotebookExecutionError; papermill's own log lines would only repeat it.
-    pm_log.setLevel(logging.CRITICAL)
-    kernel_log = open(executed.with_suffix(".kernel.log"), "ab")  # noqa: SIM115 - closed in finally
-    try:
-        papermill.execute_notebook(
-            str(plan.notebook), str(executed), parameters=parameters,
-            kernel_name=kernel_name, execution_timeout=timeout, cwd=str(cwd),
-            progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-            kernel_manager_class=_kernel_manager_logging_to(kernel_log),
-        )
-    except PapermillExecutionError as exc:
-        raise NotebookExecutionError(
-            str(executed), _source_cell_index(plan.notebook, exc.cell_index), exc.ename, exc.evalue,
-            source=str(plan.notebook), exec_count=exc.exec_count, run_dir=str(run_dir),
-        ) from None
-    except CommlabError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a timeout, a dead kernel: the notebook did not finish
-        index, count = _running_cell(executed)
-        if index >= 0:
-            index = _source_cell_index(plan.notebook, index)
-        evalue = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if type(exc).__name__ == "CellTimeoutError":
-            evalue = f"cell still running after {timeout:g} s (raise --timeout)"
-        raise NotebookExecutionError(
-            str(executed), index, type(exc).__name__, evalue,
-            source=str(plan.notebook), exec_count=count, run_dir=str(run_dir),
-        ) from exc
-    finally:
-        pm_log.setLevel(level)
-        kernel_log.close()
 
 
 def _read_step_summary(out_dir: Path, warnings: list[str], step: str) -> Any:
@@ -854,7 +741,7 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
         tables_at = table_log(cache)[1]  # the engine tables this step computes or reads (engines.runcache)
         try:
             with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
-                _execute(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
+                execute_step(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
                          timeout=timeout, cwd=out_dir, run_dir=run_dir)
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)

@@ -1,0 +1,138 @@
+"""Executing one step's notebook: papermill on a checked kernel, the kernel's output logged, one clear error.
+
+:func:`commlab.runner.run_playbook` runs each step through :func:`execute_step`; every way a notebook
+can fail (a cell's exception, a timeout, a dead kernel) becomes one
+:class:`~commlab.errors.NotebookExecutionError` naming the cell as the notebook is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from commlab.errors import CommlabError, NotebookExecutionError, UsageError
+from commlab.plan import StepPlan
+
+__all__ = ["DEFAULT_KERNEL", "check_kernel", "execute_step", "source_cell_index", "running_cell"]
+
+#: The kernelspec ``make setup`` installs into the virtualenv.
+DEFAULT_KERNEL = "commlab"
+
+
+def check_kernel(kernel_name: str) -> None:
+    """Raise :class:`UsageError` unless the Jupyter kernelspec ``kernel_name`` is installed."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        hint = (
+            "run `make setup` (or `python -m ipykernel install --sys-prefix --name commlab`)"
+            if kernel_name == DEFAULT_KERNEL else
+            f"install it, or use --kernel {DEFAULT_KERNEL} after `make setup`"
+        )
+        raise UsageError(f"Jupyter kernel {kernel_name!r} is not installed: {hint}") from None
+
+
+def source_cell_index(source: Path, executed_index: int) -> int:
+    """Map a cell index of the parameterized notebook back to the notebook as written.
+
+    papermill inserts its ``injected-parameters`` cell after the cell tagged
+    ``parameters`` (or first, if there is none).
+    """
+    try:
+        nb = nbformat.read(str(source), as_version=4)
+    except Exception:  # noqa: BLE001 - best effort; the executed index is still meaningful
+        return executed_index
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    injected_at = tagged[0] + 1 if tagged else 0
+    return executed_index - 1 if executed_index > injected_at else executed_index
+
+
+def running_cell(executed: Path) -> tuple[int, int | None]:
+    """Index and execution count of the cell execution stopped in, else (-1, None).
+
+    That is the cell papermill marked running or failed or, after a timeout
+    (which papermill marks completed), the last cell that was started.
+    """
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except Exception:  # noqa: BLE001
+        return -1, None
+    last = -1
+    for i, cell in enumerate(nb.cells):
+        pm = cell.get("metadata", {}).get("papermill", {})
+        if pm.get("status") == "running" or pm.get("exception") is True:
+            return i, cell.get("execution_count")
+        if pm.get("start_time"):
+            last = i
+    return last, (nb.cells[last].get("execution_count") if last >= 0 else None)
+
+
+def _kernel_manager_logging_to(log: Any) -> type:
+    """A kernel manager class whose kernel process writes its stdout/stderr to the open file ``log``.
+
+    Kernel-side chatter (start-up warnings, shutdown noise) then lands in the
+    run folder instead of the terminal of a user or a scheduler.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return _LoggedKernelManager
+
+
+def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, kernel_name: str,
+                 timeout: float | None, cwd: Path, run_dir: Path) -> None:
+    """Execute a step's notebook with papermill into ``executed``; the kernel's output goes to its ``.kernel.log``.
+
+    Raises
+    ------
+    NotebookExecutionError
+        If a cell fails, times out or the kernel dies: the cell named as the notebook is written
+        (papermill's injected cell not counted), with the error and the run folder.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    pm_log = logging.getLogger("papermill")
+    level = pm_log.level
+    # Parameters are checked already (its "unknown parameter" warnings mislead) and every failure
+    # becomes one NotebookExecutionError; papermill's own log lines would only repeat it.
+    pm_log.setLevel(logging.CRITICAL)
+    kernel_log = open(executed.with_suffix(".kernel.log"), "ab")  # noqa: SIM115 - closed in finally
+    try:
+        papermill.execute_notebook(
+            str(plan.notebook), str(executed), parameters=parameters,
+            kernel_name=kernel_name, execution_timeout=timeout, cwd=str(cwd),
+            progress_bar=False, log_output=False, request_save_on_cell_execute=True,
+            kernel_manager_class=_kernel_manager_logging_to(kernel_log),
+        )
+    except PapermillExecutionError as exc:
+        raise NotebookExecutionError(
+            str(executed), source_cell_index(plan.notebook, exc.cell_index), exc.ename, exc.evalue,
+            source=str(plan.notebook), exec_count=exc.exec_count, run_dir=str(run_dir),
+        ) from None
+    except CommlabError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a timeout, a dead kernel: the notebook did not finish
+        index, count = running_cell(executed)
+        if index >= 0:
+            index = source_cell_index(plan.notebook, index)
+        evalue = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if type(exc).__name__ == "CellTimeoutError":
+            evalue = f"cell still running after {timeout:g} s (raise --timeout)"
+        raise NotebookExecutionError(
+            str(executed), index, type(exc).__name__, evalue,
+            source=str(plan.notebook), exec_count=count, run_dir=str(run_dir),
+        ) from exc
+    finally:
+        pm_log.setLevel(level)
+        kernel_log.close()
