@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("commlab.analysis.*",)),
     ("decisions", (
         "commlab.facts", "commlab.goals", "commlab.rules", "commlab.evidence", "commlab.recommend",
+        "commlab.recommend_facts", "commlab.recommend_changes", "commlab.recommend_html",
         "commlab.forecast", "commlab.forecast.*", "commlab.plots", "commlab.plots.*",
         "commlab.display", "commlab.display_health", "commlab.display_segments", "commlab.display_types",
         "commlab.nb",

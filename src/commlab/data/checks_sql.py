@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from commlab.data import schema as S
+from commlab.data.schema import Col
 
 __all__ = ["check_events_sql", "eligible"]
 
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 #: What pandas' ``str.strip`` removes (Python's whitespace): a value starting or ending with one is coerced.
 _BLANK = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]"
 #: The id columns looked up in the other tables.
-_JOINED = ("community_id", "member_id", "target_member_id")
+_JOINED = (Col.community_id, Col.member_id, Col.target_member_id)
 #: The times pandas holds in nanoseconds (the chunked path reports others as unparseable).
 _FIRST, _LAST = "1677-09-22 00:12:44+00", "2262-04-11 23:47:16+00"
 
@@ -129,7 +130,7 @@ def in_order(path: str | Path, batch_rows: int = 2_000_000) -> bool:
     import pyarrow.compute as pc
 
     prev: tuple[pa.Array, pa.Array] | None = None
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=["community_id", "ts"]):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[Col.community_id, Col.ts]):
         c, t = batch.column(0), batch.column(1)
         if prev is not None:
             c, t = pa.concat_arrays([prev[0], c]), pa.concat_arrays([prev[1], t])
@@ -168,13 +169,13 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         connection. ``None`` when the file is not :func:`eligible`, the other tables lack the columns
         the checks join on, or the query found a problem (the chunked path then reports it).
     """
-    if not eligible(path) or not {"community_id", "created_at"} <= set(communities.columns) \
-            or not {"community_id", "member_id"} <= set(members.columns):
+    if not eligible(path) or not {Col.community_id, Col.created_at} <= set(communities.columns) \
+            or not {Col.community_id, Col.member_id} <= set(members.columns):
         return None
     schema = pq.read_schema(path)
     src = f"read_parquet({_q(str(path))}, file_row_number = true)"
-    comm = pa.table({"c": pa.array(communities["community_id"].astype("string"), type=pa.string()),
-                     "created_at": pa.array(pd.to_datetime(communities["created_at"], utc=True))})
+    comm = pa.table({"c": pa.array(communities[Col.community_id].astype("string"), type=pa.string()),
+                     "created_at": pa.array(pd.to_datetime(communities[Col.created_at], utc=True))})
     con = duckdb.connect()
     try:
         _quiet(con)
@@ -182,8 +183,8 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         con.execute("SET TimeZone = 'UTC'")
         con.register("comm_frame", comm)
         con.register("mem_frame", pa.table({
-            "c": pa.array(members["community_id"].astype("string"), type=pa.string()),
-            "m": pa.array(members["member_id"].astype("string"), type=pa.string())}))
+            "c": pa.array(members[Col.community_id].astype("string"), type=pa.string()),
+            "m": pa.array(members[Col.member_id].astype("string"), type=pa.string())}))
         con.execute("CREATE TEMP TABLE comm AS SELECT c, min(created_at) AS created_at FROM comm_frame "
                     "WHERE c IS NOT NULL GROUP BY c")
         con.execute("CREATE TEMP TABLE mem AS SELECT DISTINCT c, m FROM mem_frame "
