@@ -25,7 +25,8 @@ Main entry points
     Writes it to a folder (the bundled ``data/samples/``).
 
 The planted parameters are in :mod:`commlab.data.planted`, one community is drawn by
-:mod:`commlab.data.synthetic_community`, the shared draws and time model are in
+:mod:`commlab.data.synthetic_community` (its members :mod:`commlab.data.synthetic_members`, its
+practices :mod:`commlab.data.synthetic_practices`), the shared draws and time model are in
 :mod:`commlab.data.draws`, the file formats in :mod:`commlab.data.sample_files`; the benchmark data
 generator is :mod:`commlab.data.generate_large`.
 """
