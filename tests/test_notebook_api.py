@@ -164,3 +164,24 @@ def test_every_cl_nb_name_has_a_numpydoc_docstring_with_an_example_that_runs(dot
         runner.run(t)
     result = runner.summarize(verbose=False)
     assert tests and result.failed == 0, f"{dotted}: {result.failed} of {result.attempted} example line(s) failed"
+
+
+def test_importing_the_figures_changes_no_matplotlib_setting_and_setup_fonts_does():
+    """Issue 23 (6): ``import commlab.plots`` changed matplotlib's rcParams for the whole process; now only an
+    explicit ``cl.plots.setup_fonts()`` does (every notebook that draws calls it: test_notebooks_public_api)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("import json, matplotlib; before = dict(matplotlib.rcParams); import commlab as cl; "
+            "cl.plots.plot_k_scores; import commlab.plots.segments; "
+            "changed = sorted(k for k, v in matplotlib.rcParams.items() if before.get(k) != v); "
+            "family = cl.plots.setup_fonts(); "
+            "print(json.dumps([changed, family, matplotlib.rcParams['font.sans-serif'][0]]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    import json
+
+    changed, family, first = json.loads(out.stdout.strip().splitlines()[-1])
+    assert changed == []
+    assert family is not None and first == family  # the bundled Noto Sans CJK (a dependency) is always found

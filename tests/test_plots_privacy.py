@@ -6,6 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from commlab.plots import setup_fonts  # noqa: E402
+
+setup_fonts()  # as a notebook does (importing commlab.plots changes no matplotlib setting)
+
 import pandas as pd  # noqa: E402
 
 from commlab.plots.segments import plot_crosstab  # noqa: E402

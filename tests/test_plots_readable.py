@@ -13,6 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from commlab.plots import setup_fonts  # noqa: E402
+
+setup_fonts()  # as a notebook does (importing commlab.plots changes no matplotlib setting)
+
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402

@@ -229,6 +229,7 @@ def test_plots_return_axes_with_labels_in_the_chosen_language():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from commlab.plots import setup_fonts
     from commlab.plots.segments import (
         plot_k_scores,
         plot_p_alive,
@@ -239,6 +240,7 @@ def test_plots_return_axes_with_labels_in_the_chosen_language():
         plot_transition_heatmap,
     )
 
+    setup_fonts()  # as a notebook does: Chinese labels need the CJK font
     X, _ = _blobs(200)
     cols = pd.DataFrame(X, columns=["ugc_30d", "recency_days", "tenure_days"])
     seg = MemberSegmenter(k_min=2, k_max=5, n_init=1, random_state=0).fit(cols)

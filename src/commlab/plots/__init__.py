@@ -16,9 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from commlab.plots.fonts import CJK_FAMILY, setup_fonts
 
-# Until every notebook calls setup_fonts() itself (issue 23), importing the package still does.
-setup_fonts()
-
 #: Public name -> the module that defines it (sorted by topic).
 _API: dict[str, str] = {
     # overview (notebook 01)

@@ -40,10 +40,21 @@ def cjk_font_path() -> Path | None:
 def setup_fonts() -> str | None:
     """Register a CJK font with matplotlib and make it the default sans-serif.
 
+    Call it once before drawing (a notebook's first cell does): it changes matplotlib's global
+    settings (``rcParams``), which importing :mod:`commlab.plots` does not.
+
     Returns
     -------
     str or None
         The family name in use, or ``None`` when no CJK font could be found.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> import commlab as cl
+    >>> family = cl.plots.setup_fonts()
+    >>> family is None or matplotlib.rcParams["font.sans-serif"][0] == family
+    True
     """
     path = cjk_font_path()
     if path is not None:
