@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
 
 import pandas as pd
@@ -48,9 +49,14 @@ def test_playbook_names_the_notebook_and_the_sample_window():
 
 
 @pytest.mark.notebook
-def test_member_segments_notebook_on_samples(tmp_path: Path):
+def test_member_segments_notebook_on_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import papermill as pm
 
+    from commlab.privacy import pseudonymize
+    from commlab.settings import KEY_ENV
+
+    key = "key-" + secrets.token_hex(16)
+    monkeypatch.setenv(KEY_ENV, key)  # the kernel inherits it, as from the runner; the notebook reads it first
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"),
                         parameters={"output_dir": str(tmp_path), "lang": "zh", "n_resamples": 3, "n_boot": 3,
                                     "k_min_group": K},
@@ -84,3 +90,9 @@ def test_member_segments_notebook_on_samples(tmp_path: Path):
     assert "member_id" not in table.columns and "display_name" not in table.columns
     assert not set(table["member"]) & ids and table["member"].str.startswith("m_").all()
     assert len(table) == s["members_clustered"]
+    # the pseudonyms are keyed with the environment's key (settings_from_env -> member_segments_table(key=)),
+    # and the key is written nowhere
+    keyed = set(pseudonymize(members["community_id"] + ":" + members["member_id"], key))
+    assert set(table["member"]) <= keyed
+    assert not any(key in f.read_text(encoding="utf-8", errors="replace") for f in tmp_path.rglob("*")
+                   if f.is_file() and f.suffix != ".parquet")
