@@ -158,7 +158,7 @@ NOT_YET: tuple[str, ...] = ()
 #: Raises that must stay built-in: file -> how many.
 ALLOWED = {
     # pydantic validators: pydantic turns a ValueError into its ValidationError, reported as a PlaybookError
-    "playbook.py": 17,
+    "playbook.py": 20,  # +3 in the engine-settings validators (d8d3ab2)
     "rules.py": 10,
     "importers/mapping.py": 2,
     # __getitem__ of a mapping: KeyError is the protocol
