@@ -41,6 +41,7 @@ from markupsafe import Markup, escape
 from nbformat import NotebookNode
 
 from commlab.atomic import atomic_write_text
+from commlab.data.schema import Col
 from commlab.figure_outputs import PHONE_MEDIA, PHONE_MIME
 from commlab.i18n import TEXT, check_lang, t
 from commlab.report_view import CLIENT_ACTIONS, client_view, recommendations_summary
@@ -533,7 +534,8 @@ def _as_of_line(as_of: Any, communities: Any, lang: str) -> str:
     """
     text = str(as_of or "")
     rule = re.match(r"^\s*(created\+\d+d)(.*)$", text, re.DOTALL)
-    if rule and communities is not None and {"community_id", "created_at"} <= set(getattr(communities, "columns", [])):
+    columns = set(getattr(communities, "columns", []))
+    if rule and communities is not None and {Col.community_id, Col.created_at} <= columns:
         from commlab.recommend import as_of_text
 
         try:
@@ -621,13 +623,13 @@ def methods_sections(manifest: dict[str, Any], communities: Any, *, lang: str = 
 
 def _names(communities: Any, summary: dict[str, Any] | None) -> dict[str, str]:
     """Community id → name: from the communities table, else from a step summary's community list."""
-    if communities is not None and {"community_id", "name"} <= set(getattr(communities, "columns", [])):
-        return {str(i): str(n) for i, n in zip(communities["community_id"], communities["name"], strict=True)
+    if communities is not None and {Col.community_id, "name"} <= set(getattr(communities, "columns", [])):
+        return {str(i): str(n) for i, n in zip(communities[Col.community_id], communities["name"], strict=True)
                 if n is not None and str(n) not in ("", "nan", "<NA>")}
     for part in (summary or {}).values():
         rows = part.get("communities") if isinstance(part, dict) else None
         if isinstance(rows, list) and rows and isinstance(rows[0], dict) and "name" in rows[0]:
-            key = next((c for c in ("community_id", "community id") if c in rows[0]), None)
+            key = next((c for c in (Col.community_id, "community id") if c in rows[0]), None)
             if key:
                 return {str(r[key]): str(r["name"]) for r in rows}
     return {}
