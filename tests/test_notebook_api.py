@@ -138,8 +138,8 @@ SECTIONS = {"Parameters", "Returns", "Yields", "Raises", "Warns", "Attributes", 
             "References", "Examples", "Other Parameters"}
 
 
-@pytest.mark.parametrize("dotted", [n for n in _sub_namespace_names() if n.startswith("nb.")])
-def test_every_cl_nb_name_has_a_numpydoc_docstring_with_an_example_that_runs(dotted, monkeypatch):
+@pytest.mark.parametrize("dotted", _sub_namespace_names())
+def test_every_cl_nb_and_cl_plots_name_has_a_numpydoc_docstring_with_an_example_that_runs(dotted, monkeypatch):
     """As test_public_api does for cl.__all__: summary sentence, known sections, Examples last; run from the
     repository root."""
     import doctest

@@ -27,6 +27,17 @@ def plot_auc_by_horizon(scores: pd.DataFrame, *, model: str, lang: str = "en", a
         ``ForecastEvaluation.scores`` (``horizon, model, score, value, lo, hi``).
     model : str
         The model's name in ``scores``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> scores = pd.DataFrame({"score": "roc_auc", "model": ["logit", "logit", "baseline", "baseline"],
+    ...                        "horizon": [1, 2, 1, 2], "value": [0.81, 0.74, 0.5, 0.5], "lo": [0.7, 0.6, 0.5, 0.5],
+    ...                        "hi": [0.9, 0.85, 0.5, 0.5]})
+    >>> ax = cl.plots.plot_auc_by_horizon(scores, model="logit", lang="en")
+    >>> ax.get_ylabel()
+    'ROC AUC (out of sample)'
     """
     zh = lang == "zh"
     ax = _ax(ax, (6.4, 3.4))
@@ -64,6 +75,16 @@ def plot_calibration(predictions: pd.DataFrame, *, horizon: int, lang: str = "en
         The horizon to show.
     bins : int, default 5
         Number of bins (quantiles of the predicted probability; fewer with few communities).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> predictions = pd.DataFrame({"horizon": 1, "p_die": [0.1, 0.2, 0.3, 0.6, 0.7, 0.9, 0.15, 0.8],
+    ...                             "outcome": [0, 0, 1, 1, 1, 1, 0, 1]})
+    >>> ax = cl.plots.plot_calibration(predictions, horizon=1, lang="en")
+    >>> ax.get_title()
+    'Calibration of the forecast at period 1'
     """
     zh = lang == "zh"
     ax = _ax(ax, (4.6, 4.2))

@@ -187,6 +187,16 @@ def plot_metric_heatmap(normalised: pd.DataFrame, *, values: pd.DataFrame | None
         (:func:`commlab.analysis.compare.normalise`).
     values : DataFrame, optional
         Raw values of the same shape, printed in the cells (formatted by each metric's unit).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> values = pd.DataFrame({"active_share_30d": [0.65, 0.30], "response_rate": [0.9, 0.4]}, index=["甲群", "乙群"])
+    >>> ax = cl.plots.plot_metric_heatmap((values - values.min()) / (values.max() - values.min()), values=values,
+    ...                                   lang="en")
+    >>> ax.get_title()
+    'Community health (green = better among these communities)'
     """
     directional = [m for m in normalised.columns if _has_direction(m)]
     normalised = normalised[directional]
@@ -217,7 +227,18 @@ def _heatmap_alt(norm: pd.DataFrame, lang: str) -> str:
 
 
 def plot_cohort_retention(matrix: pd.DataFrame, *, title: str = "", lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Heatmap of a cohort × offset retention matrix (:func:`commlab.analysis.retention.retention_matrix`)."""
+    """Heatmap of a cohort × offset retention matrix (:func:`commlab.analysis.retention.retention_matrix`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> matrix = pd.DataFrame([[1.0, 0.6, 0.5], [1.0, 0.7, None]], index=["2024-04 (40)", "2024-05 (52)"],
+    ...                       columns=[0, 1, 2])
+    >>> ax = cl.plots.plot_cohort_retention(matrix, title="咖啡爱好者交流群", lang="en")
+    >>> ax.get_title()
+    '咖啡爱好者交流群'
+    """
     ax = _ax(ax, (min(FULL_WIDTH, 2.5 + 0.55 * matrix.shape[1]), 0.32 * max(len(matrix), 4) + 1.6))
     data = matrix.to_numpy(dtype=float)
     im = ax.imshow(np.ma.masked_invalid(data), cmap="Blues", vmin=0, vmax=1, aspect="auto")
@@ -253,6 +274,16 @@ def plot_network(graph: nx.DiGraph, *, title: str = "", max_nodes: int = 120, se
     Only the ``max_nodes`` members with most interactions are drawn (a hub-and-spoke community
     then shows its star; a mesh shows many member-to-member links). Node labels are never drawn.
     The colours are explained by a legend under the drawing.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> import commlab as cl
+    >>> graph = nx.DiGraph([("a", "hub"), ("b", "hub"), ("c", "hub"), ("hub", "a")])
+    >>> nx.set_edge_attributes(graph, 1, "weight")
+    >>> ax = cl.plots.plot_network(graph, title="hub and spoke", lang="en")
+    >>> ax.get_title()
+    'hub and spoke'
     """
     ax = _ax(ax, (FULL_WIDTH / 2, 5.2))
     strength: dict[str, float] = {}
@@ -284,7 +315,20 @@ def plot_network(graph: nx.DiGraph, *, title: str = "", max_nodes: int = 120, se
 
 
 def plot_network_pair(graphs: Sequence[tuple[nx.DiGraph, str]], *, seed: int = 0, lang: str = "en") -> list[Axes]:
-    """One interaction graph per (graph, title), side by side (one or two); returns their Axes."""
+    """One interaction graph per (graph, title), side by side (one or two); returns their Axes.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> import commlab as cl
+    >>> hub = nx.DiGraph([("a", "hub"), ("b", "hub"), ("c", "hub")])
+    >>> mesh = nx.DiGraph([("a", "b"), ("b", "c"), ("c", "a"), ("a", "c")])
+    >>> for g in (hub, mesh):
+    ...     nx.set_edge_attributes(g, 1, "weight")
+    >>> axes = cl.plots.plot_network_pair([(hub, "hub and spoke"), (mesh, "mesh")], lang="en")
+    >>> [ax.get_title() for ax in axes]
+    ['hub and spoke', 'mesh']
+    """
     fig, axes = plt.subplots(1, len(graphs), figsize=(FULL_WIDTH if len(graphs) > 1 else FULL_WIDTH / 2, 5.4),
                              layout="constrained", squeeze=False)
     for ax, (graph, title) in zip(axes.flat, graphs, strict=True):
@@ -301,6 +345,15 @@ def plot_economy_index(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None
     drawn for a phone's column (:data:`~commlab.plots.show.PHONE_WIDTH` inches, text of at least
     :data:`~commlab.plots.show.PHONE_MIN_FONT_PT`, names cut to fit, the legend in two columns
     and the axis explained under the plot, ticks only at 0, the thresholds and 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> table = pd.DataFrame({"economy_index": [0.28, 0.86], "economy": ["fan", "community"]}, index=["甲群", "乙群"])
+    >>> ax = cl.plots.plot_economy_index(table, lang="en")
+    >>> ax.get_title()
+    'Fan ↔ community economy'
     """
     from commlab.plots.overview import fit_label
 
@@ -374,6 +427,16 @@ def plot_fingerprint(fingerprint: pd.DataFrame, *, lang: str = "en", ax: Axes | 
 
     Metrics with a direction and some value are rows (names horizontal, grouped), each type a
     column headed by its label and number of communities, the medians written in the cells.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> fingerprint = pd.DataFrame({"active_share_30d": [0.7, 0.4], "response_rate": [0.5, 0.9], "n": [2, 4]},
+    ...                            index=["brand", "interest"])
+    >>> ax = cl.plots.plot_fingerprint(fingerprint, lang="en")
+    >>> ax.get_title()
+    'Type fingerprints'
     """
     fp = fingerprint.drop(columns=["n"], errors="ignore")
     fp = fp[[m for m in fp.columns if _has_direction(m) and fp[m].notna().any()]]  # as the health heatmap
@@ -397,6 +460,16 @@ def plot_high_value(profile: pd.DataFrame, *, lang: str = "en", ax: Axes | None 
     """Horizontal grouped bars of the three high-value scores per community (index = display name).
 
     Community names are written horizontally; the legend sits above the bars, outside them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> profile = pd.DataFrame({"vertical_focus": [0.8, 0.3], "problem_solving": [0.6, 0.7], "trust_ties": [0.5, 0.2]},
+    ...                        index=["甲群", "乙群"])
+    >>> ax = cl.plots.plot_high_value(profile, lang="en")
+    >>> ax.get_title()
+    'High-value profile'
     """
     scores = ["vertical_focus", "problem_solving", "trust_ties"]
     p = profile[scores]

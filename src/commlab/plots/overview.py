@@ -60,7 +60,7 @@ def plot_daily_activity(
     ax: Axes | None = None,
     phone: bool = False,
 ) -> Axes:
-    """``value`` per local day and community, smoothed over ``rolling`` days.
+    """Draw ``value`` per local day and community, smoothed over ``rolling`` days.
 
     Up to :data:`ONE_PANEL_MAX` communities: one panel, one distinct colour per community and a
     legend under the plot (it covers no line). More: one small panel per community (shared axes,
@@ -86,6 +86,16 @@ def plot_daily_activity(
     -------
     Axes
         The (first) panel.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> daily = pd.DataFrame({"community_id": ["c1"] * 30, "date": pd.date_range("2024-06-01", periods=30),
+    ...                       "events": range(30), "active_members": range(10, 40)})
+    >>> ax = cl.plots.plot_daily_activity(daily, {"c1": "咖啡爱好者交流群"}, lang="en")
+    >>> ax.get_title()
+    'Daily active members: 咖啡爱好者交流群'
     """
     wide = _wide(daily, value, rolling)
     label = (names or {}).get
@@ -208,7 +218,17 @@ def _describe_daily(ax: Axes, wide: pd.DataFrame, order: list[str], label, lang:
 
 
 def plot_weekday_hour(table: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Heatmap of activity by local weekday (rows, labels horizontal) × hour (from ``weekday_hour``)."""
+    """Heatmap of activity by local weekday (rows, labels horizontal) × hour (from ``weekday_hour``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> hours = pd.DataFrame([[h * (d + 1) for h in range(24)] for d in range(7)])
+    >>> ax = cl.plots.plot_weekday_hour(hours, lang="en")
+    >>> ax.get_title()
+    'Weekday × hour activity (local time)'
+    """
     ax = _ax(ax, (FULL_WIDTH, 3.4))
     days = t("weekdays", lang).split(",")
     data = table.to_numpy(dtype=float)

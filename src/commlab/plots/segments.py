@@ -52,7 +52,17 @@ def _seg_names(names: pd.DataFrame | None, lang: str) -> dict[int, str]:
 
 def plot_k_scores(k_scores: pd.DataFrame, chosen: int | None = None, *, lang: str = "en",
                   ax: Axes | None = None) -> Axes:
-    """Score of each k tried (silhouette or BIC), the chosen k marked."""
+    """Score of each k tried (silhouette or BIC), the chosen k marked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> scores = pd.DataFrame({"k": [3, 4, 5], "score": [0.31, 0.42, 0.38], "metric": "silhouette"})
+    >>> ax = cl.plots.plot_k_scores(scores, 4, lang="en")
+    >>> ax.get_title()
+    'Choosing the number of segments'
+    """
     ax = _ax(ax, (6, 3.5))
     metric = str(k_scores["metric"].iloc[0]) if len(k_scores) else "none"
     ax.plot(k_scores["k"], k_scores["score"], marker="o")
@@ -75,6 +85,16 @@ def plot_segment_sizes(profile: pd.DataFrame, names: pd.DataFrame | None = None,
     """Horizontal bars: members per segment, with shares.
 
     Segments with fewer than ``k`` members (but some) get no bar and the label ``<k``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> names = pd.DataFrame({"segment": [0, 1], "name_zh": ["潜水", "核心用户"], "name_en": ["lurker", "core"]})
+    >>> profile = pd.DataFrame({"size": [120, 3], "share": [120 / 123, 3 / 123]})
+    >>> ax = cl.plots.plot_segment_sizes(profile, names, lang="en", k=5)  # the segment of 3 is not drawn as 3
+    >>> ax.get_title()
+    'Segment sizes'
     """
     ax = _ax(ax, (7, 0.5 + 0.45 * len(profile)))
     labels = _seg_names(names, lang)
@@ -103,6 +123,17 @@ def plot_profile_heatmap(profile: pd.DataFrame, names: pd.DataFrame | None = Non
     """Heatmap of the segments' z-scores (columns ``z_<feature>`` of ``profile_``).
 
     Rows of segments with fewer than ``k`` members (column ``size``) are left blank and labelled ``<k``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> names = pd.DataFrame({"segment": [0, 1], "name_zh": ["潜水", "核心用户"], "name_en": ["lurker", "core"]})
+    >>> profile = pd.DataFrame({"z_ugc_30d": [-0.8, 1.9], "z_recency_days": [1.2, -1.0], "size": [120, 30],
+    ...                         "share": [0.8, 0.2]})
+    >>> ax = cl.plots.plot_profile_heatmap(profile, names, lang="en", k=5)
+    >>> ax.get_title()
+    'Segment profiles (standardised means, z)'
     """
     zcols = [c for c in profile.columns if c.startswith("z_")]
     ax = _ax(ax, (1.2 + 0.7 * len(zcols), 0.8 + 0.5 * len(profile)))
@@ -130,7 +161,17 @@ def plot_profile_heatmap(profile: pd.DataFrame, names: pd.DataFrame | None = Non
 def plot_projection(coords: np.ndarray, labels: np.ndarray, names: pd.DataFrame | None = None, *,
                     lang: str = "en", max_points: int = 5000, random_state: int = 0,
                     ax: Axes | None = None) -> Axes:
-    """Scatter of a 2-D projection (e.g. PCA) coloured by segment; a seeded subsample when large."""
+    """Scatter of a 2-D projection (e.g. PCA) coloured by segment; a seeded subsample when large.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import commlab as cl
+    >>> rng = np.random.default_rng(0)
+    >>> ax = cl.plots.plot_projection(rng.normal(size=(200, 2)), rng.integers(0, 2, 200), lang="en")
+    >>> ax.get_title()
+    'Members in 2-D (principal components)'
+    """
     ax = _ax(ax, (7, 5))
     coords = np.asarray(coords)
     labels = np.asarray(labels)
@@ -160,6 +201,15 @@ def plot_crosstab(table: pd.DataFrame, *, lang: str = "en", title: str | None = 
 
     Cells with fewer than ``k`` members (but more than none) are suppressed: left blank and
     labelled ``<k``, so a shared report never singles out a handful of members.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> table = pd.DataFrame({"segment 0": [40, 3], "segment 1": [2, 55]}, index=["lurker", "core"])
+    >>> ax = cl.plots.plot_crosstab(table, lang="en", k=5)  # the cells of 3 and 2 show "<5"
+    >>> ax.get_title()
+    'Rule roles × clusters (members)'
     """
     ax = _ax(ax, (min(FULL_WIDTH, 1.8 + 1.05 * table.shape[1]), 1 + 0.45 * table.shape[0]))
     small = small_group_mask(table, k)
@@ -177,6 +227,15 @@ def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", k: int = 
 
     With ``k``, a cell counting fewer than ``k`` members (but some) is left blank and labelled
     ``<k`` (the shares of the other cells of its row stay: they do not give the count back).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import commlab as cl
+    >>> matrix = pd.DataFrame({"core": [50, 4, 10], "lurker": [6, 300, 80]}, index=["core", "lurker", "joined"])
+    >>> ax = cl.plots.plot_transition_heatmap(matrix, lang="en", k=5)
+    >>> ax.get_title()
+    'Month-over-month role transitions (row shares)'
     """
     ax = _ax(ax, (min(FULL_WIDTH, 1.8 + 1.05 * matrix.shape[1]), 1 + 0.5 * matrix.shape[0]))
     shares = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
@@ -197,7 +256,16 @@ def plot_transition_heatmap(matrix: pd.DataFrame, *, lang: str = "en", k: int = 
 
 def plot_p_alive(p_alive: np.ndarray, threshold: float = 0.5, *, lang: str = "en", bins: int = 20,
                  ax: Axes | None = None) -> Axes:
-    """Histogram of P(alive) with the zombie threshold."""
+    """Histogram of P(alive) with the zombie threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import commlab as cl
+    >>> ax = cl.plots.plot_p_alive(np.random.default_rng(0).random(500), 0.5, lang="en")
+    >>> ax.get_title()
+    'P(alive) distribution (BG/NBD)'
+    """
     ax = _ax(ax, (6, 3.5))
     ax.hist(np.asarray(p_alive, dtype=float), bins=bins, range=(0, 1), color="tab:green", alpha=0.8)
     ax.axvline(threshold, color="grey", linestyle="--", label=f"{tr('threshold', lang)} {number(threshold)}")
@@ -213,7 +281,16 @@ def plot_p_alive(p_alive: np.ndarray, threshold: float = 0.5, *, lang: str = "en
 
 
 def plot_stability(aris: np.ndarray, *, lang: str = "en", ax: Axes | None = None) -> Axes:
-    """Adjusted Rand index of each resample refit."""
+    """Adjusted Rand index of each resample refit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import commlab as cl
+    >>> ax = cl.plots.plot_stability(np.array([0.99, 0.98, 1.0, 0.97]), lang="en")
+    >>> ax.get_title()
+    'Segment stability (ARI across resamples)'
+    """
     ax = _ax(ax, (6, 3))
     a = np.asarray(aris, dtype=float)
     ax.plot(np.arange(1, len(a) + 1), a, marker="o", linestyle="")
