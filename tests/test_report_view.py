@@ -198,3 +198,28 @@ def test_the_goal_and_platform_sentences_stand_under_the_scorecard_escaped(tmp_p
     scorecard = page[page.index('<section class="cl-section" id="scorecard">'):page.index('id="actions"')]
     assert '<p class="cl-scorecard-note">未说明目标的社群：&lt;img src=x onerror=alert(1)&gt;露营群。</p>' in scorecard
     assert "51% 在Discord（主战场）" in scorecard and "<img src=x" not in page
+
+
+def test_report_title_names_the_data_given_for_the_run() -> None:
+    """Issue 21: the demo playbook's title ("commlab 演示：社群运营诊断") headed the reports of Cardano and
+    CollegeMsg run with ``--data``. On data given for the run, a playbook without a report title gets
+    one naming the communities; its own data, or a report title it sets, keep theirs."""
+    from commlab.report_view import report_title
+
+    one = pd.DataFrame({"community_id": ["se_cardano_xml"], "name": ["Cardano Stack Exchange"]})
+    demo = "commlab 演示：社群运营诊断"
+    assert report_title(None, demo, one, "zh", data_given=True) == "Cardano Stack Exchange：社群运营诊断"
+    assert report_title(None, "commlab demo", one, "en", data_given=True) == \
+        "Cardano Stack Exchange: community operations diagnosis"
+    assert report_title(None, demo, one, "zh") == demo  # the playbook's own data
+    assert report_title("给客户A的诊断", demo, one, "zh", data_given=True) == "给客户A的诊断"  # report: {title: ...}
+    three = pd.DataFrame({"community_id": ["c1", "c2", "c3"], "name": ["读书会", "读书会", "跑团"]})
+    three.loc[2, "name"] = None
+    assert report_title(None, demo, three, "zh", data_given=True) == "读书会等 3 个社群：社群运营诊断"
+    many = pd.DataFrame({"community_id": ["c1", "c2", "c3"], "name": ["读书会", "跑团", "<b>茶</b>"]})
+    assert report_title(None, demo, many, "zh", data_given=True) == "读书会等 3 个社群：社群运营诊断"
+    assert report_title(None, demo, many, "en", data_given=True) == \
+        "读书会 and 2 more communities: community operations diagnosis"
+    ids = pd.DataFrame({"community_id": ["collegemsg"]})
+    assert report_title(None, demo, ids, "en", data_given=True) == "collegemsg: community operations diagnosis"
+    assert report_title(None, demo, None, "en", data_given=True) == demo

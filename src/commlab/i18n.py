@@ -66,6 +66,9 @@ TEXT: dict[str, tuple[str, str]] = {
                             "Members are counted as on the scorecard (members present at the as-of); the data hold "
                             "{n} more accounts: staff, bots, members who left or joined later."),
     "report_data_range": ("数据范围", "Data"),
+    "report_title_data": ("{name}：社群运营诊断", "{name}: community operations diagnosis"),
+    "report_title_data_more": ("{name}等 {n} 个社群：社群运营诊断",
+                               "{name} and {more} more communities: community operations diagnosis"),
     "report_summary": ("执行摘要", "Executive summary"),
     "report_scorecard": ("计分卡", "Scorecard"),
     "report_scorecard_legend": ("颜色：与本次所有社群的中位数相比（按指标方向）绿色较好、红色较差；"

@@ -27,7 +27,7 @@ __all__ = ["Cell", "ScoreRow", "Scorecard", "Action", "NotApplicable", "Changes"
            "ClientView",
            "client_view",
            "recommendations_summary", "scope_line", "scope_note", "CLIENT_ACTIONS", "CLIENT_ACTIONS_MAX",
-           "CLIENT_MOVES", "NO_VALUE_KEY", "HIDDEN_KEY"]
+           "CLIENT_MOVES", "NO_VALUE_KEY", "HIDDEN_KEY", "report_title"]
 
 #: Recommendations shown in the client part by default (all of them are in the appendix); a playbook
 #: chooses another number with ``report: {top_actions: N}``, 1 to :data:`CLIENT_ACTIONS_MAX`.
@@ -44,6 +44,56 @@ CLIENT_MOVES = 10
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 _STATUSES = ("new", "ongoing", "resolved")
 
+
+
+def report_title(own: str | None, playbook: str, communities: Any, lang: str = "zh", *,
+                 data_given: bool = False) -> str:
+    """The report's title.
+
+    The playbook's report title (``report: {title: ...}``) when it sets one; else, on data given for
+    the run (``--data``: not the data the playbook was written for, so its title, such as the demo's
+    "commlab 演示：社群运营诊断", is about other communities), a title naming the data's communities
+    ("Cardano Stack Exchange：社群运营诊断"; "A 等 3 个社群：…" for several); else the playbook's title.
+
+    Parameters
+    ----------
+    own : str or None
+        The playbook's report title in ``lang`` (``None`` or "" when it sets none).
+    playbook : str
+        The playbook's title in ``lang``.
+    communities : DataFrame or None
+        The communities the run analysed (``name``, else ``community_id``, in data order).
+    lang : {"zh", "en"}
+    data_given : bool
+        Whether the run's data was given for the run instead of the playbook's.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> report_title(None, "commlab demo", pd.DataFrame({"name": ["CollegeMsg"]}), "en", data_given=True)
+    'CollegeMsg: community operations diagnosis'
+    >>> report_title(None, "commlab demo", pd.DataFrame({"name": ["CollegeMsg"]}), "en")
+    'commlab demo'
+    """
+    if own:
+        return own
+    names: list[str] = []  # one per community: its name, else its id
+    cols = getattr(communities, "columns", ())
+    if data_given and communities is not None and ("name" in cols or "community_id" in cols):
+        for _, row in communities.iterrows():
+            label = next((str(row[c]).strip() for c in ("name", "community_id")
+                          if c in cols and not _missing(row[c]) and str(row[c]).strip()), "")
+            if label:
+                names.append(label)
+    if not names:
+        return playbook
+    if len(names) == 1:
+        return t("report_title_data", lang).format(name=names[0])
+    return t("report_title_data_more", lang).format(name=names[0], n=len(names), more=len(names) - 1)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("<NA>", "nan", "None")
 
 
 def _moved(change: float, unit: str) -> bool:

@@ -77,6 +77,7 @@ from commlab.playbook import Playbook, load_playbook, with_rules_library
 from commlab.privacy import KEY_ENV, identity_needles, scan_files, scan_text, vocabulary
 from commlab.report import ReportSection, build_report
 from commlab.report_pdf import PdfUnavailable, write_pdf
+from commlab.report_view import report_title
 from commlab.run_data import RunData, as_of_from_data, check_as_of, data_fingerprint, load_run_data
 from commlab.runs import (
     STAGING,
@@ -444,8 +445,10 @@ def _comparison(runs_root: Path, pb: Playbook, fingerprint: str, compare_with: s
 
 def _playbook_to_run(path: str | Path | Playbook, *, data_dir: str | Path | None,
                      notebooks_dirs: list[str | Path] | tuple[str | Path, ...],
-                     rules_library: str | Path | None) -> Playbook:
-    """The playbook as this run uses it: loaded (confined), with ``--data`` and ``--rules`` applied.
+                     rules_library: str | Path | None) -> tuple[Playbook, bool]:
+    """The playbook as this run uses it: loaded (confined), with ``--data`` and ``--rules`` applied; and
+    whether ``--data`` is other data than the playbook's own (its title is then not this data's: see
+    :func:`commlab.report_view.report_title`).
 
     Raises
     ------
@@ -454,14 +457,16 @@ def _playbook_to_run(path: str | Path | Playbook, *, data_dir: str | Path | None
     """
     pb = path if isinstance(path, Playbook) else load_playbook(path, notebooks_dirs=notebooks_dirs,
                                                                data_required=data_dir is None)
+    other_data = False
     if data_dir is not None:
         data = Path(data_dir).expanduser().resolve()
         if not data.is_dir():
             raise UsageError(f"data folder not found: {data}")
+        other_data = pb.data is None or Path(pb.data).resolve() != data
         pb = pb.model_copy(update={"data": data})
     if rules_library is not None:
         pb = with_rules_library(pb, rules_library)
-    return pb
+    return pb, other_data
 
 
 def _clean_up_abandoned(runs_root: Path) -> list[str]:
@@ -566,7 +571,8 @@ def run_playbook(
     >>> result.report.name
     'report.html'
     """
-    pb = _playbook_to_run(path, data_dir=data_dir, notebooks_dirs=notebooks_dirs, rules_library=rules_library)
+    pb, other_data = _playbook_to_run(path, data_dir=data_dir, notebooks_dirs=notebooks_dirs,
+                                      rules_library=rules_library)
     check_kernel(kernel_name)
     plans = plan_run(pb, as_of=as_of, overrides=overrides)
     rules = pb.rules.resolved()
@@ -590,7 +596,7 @@ def run_playbook(
         return _run(pb, plans, rules, runs_root, lock=lock, cache=cache, key_env=key_env, key=key, k=k,
                     kernel_name=kernel_name, timeout=timeout, overrides=overrides, run_data=run_data,
                     fingerprint=fingerprint, as_of=(effective_as_of, as_of_origin), previous=previous,
-                    repaired=repaired)
+                    repaired=repaired, other_data=other_data)
 
 
 def _as_of_note(as_of: str | None, origin: str, lang: str) -> str | None:
@@ -755,7 +761,7 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
 
 def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record,
                      summary: dict[str, Any], *, lang: str, as_of: tuple[str | None, str],
-                     run_data: RunData | None, k: int, cache: str | None) -> Path:
+                     run_data: RunData | None, k: int, cache: str | None, other_data: bool = False) -> Path:
     """``summary.json``, ``report.html`` and ``report.pdf``: written where nothing links to them, scanned, moved in.
 
     Returns the published ``report.html``.
@@ -774,7 +780,11 @@ def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record:
         ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "", step=n)
         for n in pb.report_order()
     ]
-    title = (pb.report.title or pb.title).get(lang)
+    analysed = communities
+    if communities is not None and run_data is not None and run_data.communities and "community_id" in communities:
+        analysed = communities[communities["community_id"].astype(str).isin(run_data.communities)]
+    title = report_title(pb.report.title.get(lang) if pb.report.title else None, pb.title.get(lang), analysed,
+                         lang, data_given=other_data)
     build_report(
         sections, staging / "report.html", title=title, lang=lang, client=pb.report.client,
         as_of=_as_of_note(*as_of, lang), generated=iso(utc_now()),
@@ -833,7 +843,8 @@ def _publish(pb: Playbook, run_dir: Path, report: Path, record: _Record, runs_ro
 def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path, *, lock: Any, cache: str | None,
          key_env: str | None, key: str | None, k: int, kernel_name: str, timeout: float | None,
          overrides: dict[str, Any] | None, run_data: RunData | None, fingerprint: str,
-         as_of: tuple[str | None, str], previous: Path | None, repaired: list[str]) -> RunResult:
+         as_of: tuple[str | None, str], previous: Path | None, repaired: list[str],
+         other_data: bool = False) -> RunResult:
     """The run itself, once every check passed: run folder, steps, report, scan, publication."""
     started = utc_now()
     # `-p lang en` turns the whole run to English: the notebooks and the report around them
@@ -849,7 +860,7 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         summary = _run_steps(pb, plans, run_dir, record, rules_path=rules_path, previous=previous, cache=cache,
                              key=key, kernel_name=kernel_name, timeout=timeout)
         report = _write_shareable(pb, plans, run_dir, record, summary, lang=lang, as_of=as_of,
-                                  run_data=run_data, k=k, cache=cache)
+                                  run_data=run_data, k=k, cache=cache, other_data=other_data)
         record.manifest["status"] = "publishing"
         record.save()
     except BaseException as exc:
