@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.timeout(180
 DEMO = REPO / "playbooks" / "demo.yaml"
 KEY = "demo-key-" + secrets.token_hex(12)
 PAYLOAD = "<img src=x onerror=alert(1)>云朵家电<script>alert(2)</script>"
-WIDTHS = (1280, 390)
+WIDTHS = (1280, 800, 390)
 
 
 @pytest.fixture(scope="session")
@@ -210,10 +210,11 @@ def _figure_renderings(run: RunResult) -> dict[str, tuple[str, str, float]]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_key_figures_are_readable_where_they_are_shown(pages: dict, runs: dict[str, RunResult], lang: str) -> None:
     """At 390 px the browser shows each key figure's phone rendering, its text at least 9 CSS px as laid out
-    (the desktop one shrank to 364 px: 3.4 px text); at 1280 px the desktop rendering, 1:1."""
+    (the desktop one shrank to 364 px: 3.4 px text); on a tablet (800 px) the phone rendering too (the
+    desktop one shrank to 752 px: 7 px text); at 1280 px the desktop rendering, 1:1."""
     renderings = _figure_renderings(runs[lang])
     assert {kind for _, kind, _ in renderings.values()} == {"desktop", "phone"}
-    for width, kind in ((390, "phone"), (1280, "desktop")):
+    for width, kind in ((390, "phone"), (800, "phone"), (1280, "desktop")):
         shown = pages[(lang, width)].layout["figures"]
         assert len(shown) == len(renderings) // 2 >= 2, (width, len(shown))
         for fig in shown:

@@ -30,7 +30,10 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 _FLAGS = ["--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
           "--disable-background-networking", "--disable-component-update", "--disable-sync",
           "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-          "--no-pdf-header-footer"]
+          "--no-pdf-header-footer",
+          # the page loads in a desktop-wide window, so each <picture> picks the desktop rendering of a
+          # figure before printing (Chromium's default 800 px window is a tablet, which gets the phone one)
+          "--window-size=1280,1024"]
 
 
 class PdfUnavailable(CommlabError):

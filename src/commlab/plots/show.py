@@ -16,7 +16,9 @@ report's client part are therefore drawn a second time for the phone (the plot f
 :data:`PHONE_MIN_FONT_PT`), and ``show(desktop, phone=phone_figure)`` puts both renderings in one
 output: ``image/png`` (what Jupyter and the PDF show) and
 :data:`~commlab.figure_outputs.PHONE_MIME` (what
-:mod:`commlab.report` serves to narrow screens through ``<picture>``).
+:mod:`commlab.report` serves through ``<picture>`` to screens at most
+:data:`~commlab.figure_outputs.SMALL_FIGURE_MAX_VIEWPORT` px wide: phones, and tablets, where the
+desktop rendering would shrink below 9 px text).
 
 Plot functions describe what they draw with :func:`set_alt`; :func:`show` uses that text unless
 given another. :func:`drawn_texts` lists every text a figure draws with its size at display size
