@@ -155,6 +155,15 @@ def test_second_run_compares_with_the_first(runs: dict[str, RunResult], pages: d
     assert "这是本剧本的第一次运行" in pages[("zh", 1280)].text
 
 
+def test_appendix_tables_write_words_not_dashes(runs: dict[str, RunResult]) -> None:
+    """Issue 21: no table cell of the report is a lone dash; hidden values and missing ones are words."""
+    words = {"zh": ("隐藏", "无数据"), "en": ("hidden", "no data")}
+    for lang, run in runs.items():
+        page = run.report.read_text(encoding="utf-8")
+        assert not re.findall(r"<td\b[^>]*>\s*[—–]\s*</td>", page), lang
+        assert f'<span class="cl-na">{words[lang][1]}</span>' in page, lang
+
+
 def test_no_member_identity_or_key_in_shareable_files(runs: dict[str, RunResult], pages: dict) -> None:
     members = pd.read_csv(REPO / "data" / "samples" / "members.csv", dtype=str)
     needles = identity_needles(members)

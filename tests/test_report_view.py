@@ -223,3 +223,20 @@ def test_report_title_names_the_data_given_for_the_run() -> None:
     ids = pd.DataFrame({"community_id": ["collegemsg"]})
     assert report_title(None, demo, ids, "en", data_given=True) == "collegemsg: community operations diagnosis"
     assert report_title(None, demo, None, "en", data_given=True) == demo
+
+
+@pytest.mark.parametrize("lang,hidden,none", [("zh", "隐藏", "无数据"), ("en", "hidden", "no data")])
+def test_appendix_tables_say_hidden_and_no_data_in_words(lang: str, hidden: str, none: str) -> None:
+    """Issue 21: the appendix tables wrote "—" (hidden for privacy) and "–" (no value), two dashes that look
+    alike; they now read as the scorecard does, and the suppression note under a table names the word."""
+    from commlab.privacy import SUPPRESSED, suppression_note
+    from commlab.report import dash_words
+
+    cells = (f'<table><tr><td class="data row0 col1">{SUPPRESSED}</td><td> – </td><td>1–3</td>'
+             '<td>—12</td><th>—</th></tr></table>')
+    out = str(dash_words(cells, lang))
+    assert out.count(f'<span class="cl-na">{hidden}</span>') == 1
+    assert out.count(f'<span class="cl-na">{none}</span>') == 1
+    assert "<td>1–3</td><td>—12</td><th>—</th>" in out  # dashes inside a value or a heading stay
+    note = str(dash_words(suppression_note(2, 5, lang), lang))
+    assert SUPPRESSED not in note and (f"“{hidden}”" if lang == "zh" else f'"{hidden}"') in note

@@ -251,9 +251,10 @@ def feature_table(features: pd.DataFrame, lang: str = "en") -> Styler:
         x = pd.to_numeric(features[f.id], errors="coerce").astype(float)
         kind = kind_of_unit(f.unit)
         flag = f.unit == "bool"
+        na = t("report_not_applicable_value", lang)  # the median of a yes/no feature says nothing
         rows.append([f.label(lang), f.describe(lang), unit_label(f.unit, lang),
-                     "–" if flag else fmt_value(x.median(), kind), fmt_value(x.mean(), kind),
-                     "–" if flag else fmt_value(x.max(), kind)])
+                     na if flag else fmt_value(x.median(), kind), fmt_value(x.mean(), kind),
+                     na if flag else fmt_value(x.max(), kind)])
     cols = ["feature", "definition", "unit", "median", "mean", "max"]
     out = pd.DataFrame(rows, columns=cols)
     styled = table(out, "text", labels={c: t(f"tbl_{c}", lang) for c in cols})

@@ -28,7 +28,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -50,7 +50,8 @@ from commlab.sanitize import CSP, sanitize_html
 
 __all__ = ["ReportSection", "notebook_title", "clean_notebook", "external_references", "build_report",
            "render_report", "REMOVE_CELL_TAGS", "CLIENT_FIGURE_TAG", "pick_language", "add_csv_links",
-           "table_rows", "methods_sections", "client_figures", "appendix_fragment", "Figure", "AppendixSection"]
+           "table_rows", "methods_sections", "client_figures", "appendix_fragment", "Figure", "AppendixSection",
+           "dash_words"]
 
 #: Cells tagged so hold the figures of the client part (their images move there from the appendix).
 CLIENT_FIGURE_TAG = "client-figure"
@@ -401,6 +402,35 @@ def appendix_fragment(nb: NotebookNode, *, lang: str = "zh", title: str | None =
 
 
 
+#: A table cell holding a dash and nothing else: "—" (:data:`commlab.privacy.SUPPRESSED`, a value hidden
+#: for privacy) or "–" (:data:`commlab.fmt.MISSING`, no value).
+_DASH_CELL = re.compile(r"(<td\b[^>]*>)\s*([—–])\s*(</td>)")
+#: The dash of the suppression note under a table (:func:`commlab.privacy.suppression_note`).
+_NOTE_DASH = {"zh": ("记作 —）", "记作“{hidden}”）"), "en": ("as —)", 'as "{hidden}")')}
+
+
+def dash_words(fragment: str, lang: str) -> Markup:
+    """``fragment`` with the appendix tables' dashes written as the scorecard's words.
+
+    A cell holding only "—" (hidden for privacy) reads "隐藏" / "hidden", one holding only "–" (no value)
+    "无数据" / "no data", muted as in the scorecard; the suppression note under a table names the word.
+    Two dashes that look alike (and "—" reads as 一 in a CJK font) are no longer the reader's to tell apart.
+
+    Examples
+    --------
+    >>> str(dash_words('<td class="data">—</td><td>–</td><td>1–3</td>', "en"))
+    '<td class="data"><span class="cl-na">hidden</span></td><td><span class="cl-na">no data</span></td><td>1–3</td>'
+    """
+    hidden, none = t("report_hidden", lang), t("report_no_value", lang)
+
+    def word(m: re.Match[str]) -> str:
+        return f'{m.group(1)}<span class="cl-na">{hidden if m.group(2) == "—" else none}</span>{m.group(3)}'
+
+    out = _DASH_CELL.sub(word, str(fragment))
+    dash, named = _NOTE_DASH["zh" if lang == "zh" else "en"]
+    return Markup(out.replace(dash, named.format(hidden=hidden)))
+
+
 # --------------------------------------------------------------------------- CSV downloads
 
 
@@ -739,6 +769,7 @@ def render_report(
         ("report_client", client), ("report_as_of", _as_of_line(as_of, communities, lang)),
         ("report_data_range", span), ("report_generated", _instant(generated)), ("report_run", run_id)) if value]
     labels = {key: t(key, lang) for key in TEXT}
+    parts = [replace(p, fragment=dash_words(p.fragment, lang)) if p.fragment is not None else p for p in parts]
     page = _environment().get_template("page.html.j2").render(
         html_lang=_HTML_LANG[lang], csp=CSP, title=title, meta=meta, view=view, figures=figures,
         phone_media=PHONE_MEDIA, appendix_sections=parts, L=labels,
