@@ -143,7 +143,9 @@ SLOW: frozenset[str] = frozenset({
     "test_plots_readable.py::test_texts_and_alt_text_are_in_one_language[health_heatmap-zh]",
     "test_public_api.py::test_examples_run[MemberSegmenter]",
     "test_public_api.py::test_examples_run[build_facts]",
+    "test_public_api.py::test_examples_run[community_health]",  # every metric of 2 sample communities: 10 s
     "test_public_api.py::test_examples_run[compute_metrics]",
+    "test_public_api.py::test_examples_run[early_warning]",  # a forecast over data/fates: 19 s
     "test_public_api.py::test_examples_run[executive_summary]",
     "test_public_api.py::test_examples_run[load_source]",
     "test_public_api.py::test_examples_run[member_features]",
