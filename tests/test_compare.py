@@ -223,7 +223,7 @@ def test_stack_exchange_sites_as_twelve_typed_communities():
     assert c.loc["math", "theme"] == "knowledge" and c.loc["startups", "theme"] == "industry"
     assert c.loc["literature", "theme"] == "interest" and c.loc["mathematica", "theme"] == "product"
     assert c["theme"].value_counts().to_dict() == {"knowledge": 5, "interest": 4, "industry": 2, "product": 1}
-    assert "Stack Exchange, CC BY-SA" in attribution(ds) and "Mathematica" in attribution(ds)
+    assert "Stack Exchange (content by its users, CC BY-SA)" in attribution(ds) and "Mathematica" in attribution(ds)
     m = compute_metrics(ds, as_of="created+180d", window=None,
                         metrics=["members", "response_rate", "economy_index", "vertical_focus"])
     table = with_axes(m, ds.communities)
@@ -242,7 +242,7 @@ def test_attribution_credits_the_intermediary_only_when_it_was_used():
         return Dataset(com, pd.DataFrame(), pd.DataFrame())
 
     direct = attribution(ds("Stack Exchange data dump (cardano), CC BY-SA 4.0"))
-    assert "Stack Exchange, CC BY-SA" in direct and "Vrani" not in direct
+    assert "Stack Exchange (content by its users, CC BY-SA)" in direct and "Vrani" not in direct
     assert "Vranić" in attribution(ds("Stack Exchange (math), CC BY-SA — via Vranić et al. 2023"))
 
 

@@ -2,7 +2,8 @@
 
 Notebooks take ``source`` ("canonical" or "se_180d") and ``data_dir``; :func:`load_source`
 picks the reader, so notebooks hold no branching of their own. :func:`attribution` gives the
-line a report must show for the data (e.g. "Stack Exchange, CC BY-SA" with the sites' names).
+line a report must show for the data (e.g. "Stack Exchange (content by its users, CC BY-SA)" with the
+sites' names).
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def load_source(data_dir: str | Path, source: str = "canonical", *, tz: str = DE
 def attribution(ds: Dataset, lang: str = "en") -> str:
     """The data-source line for a report, from the communities' ``source`` and ``name`` columns.
 
-    Stack Exchange data are summarised as "Stack Exchange, CC BY-SA" followed by the sites' names.
+    Stack Exchange data are summarised as "Stack Exchange (content by its users, CC BY-SA)" followed by
+    the sites' names.
     """
     c = ds.communities
     src = c["source"] if "source" in c.columns else pd.Series(dtype="string")
