@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from commlab.data.schema import Col
 from commlab.i18n import t
 from commlab.outputs import summary_number, summary_part
 from commlab.recommend import MEMBER_COUNT_FACTS, SCHEMA, SCORECARD_METRICS, fact_info, fact_name
@@ -79,9 +80,9 @@ def report_title(own: str | None, playbook: str, communities: Any, lang: str = "
         return own
     names: list[str] = []  # one per community: its name, else its id
     cols = getattr(communities, "columns", ())
-    if data_given and communities is not None and ("name" in cols or "community_id" in cols):
+    if data_given and communities is not None and (Col.name in cols or Col.community_id in cols):
         for _, row in communities.iterrows():
-            label = next((str(row[c]).strip() for c in ("name", "community_id")
+            label = next((str(row[c]).strip() for c in (Col.name, Col.community_id)
                           if c in cols and not _missing(row[c]) and str(row[c]).strip()), "")
             if label:
                 names.append(label)

@@ -62,6 +62,7 @@ import yaml
 
 from commlab.atomic import atomic_write_json, atomic_write_text
 from commlab.data.cache import CACHE_ENV, table_log
+from commlab.data.schema import Col
 from commlab.engines.runcache import declare_period_sets, period_sets_of_steps
 from commlab.errors import (
     CommlabError,
@@ -781,8 +782,8 @@ def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record:
         for n in pb.report_order()
     ]
     analysed = communities
-    if communities is not None and run_data is not None and run_data.communities and "community_id" in communities:
-        analysed = communities[communities["community_id"].astype(str).isin(run_data.communities)]
+    if communities is not None and run_data is not None and run_data.communities and Col.community_id in communities:
+        analysed = communities[communities[Col.community_id].astype(str).isin(run_data.communities)]
     title = report_title(pb.report.title.get(lang) if pb.report.title else None, pb.title.get(lang), analysed,
                          lang, data_given=other_data)
     build_report(
