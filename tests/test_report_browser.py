@@ -188,6 +188,9 @@ def test_phone_has_no_sideways_scroll_and_the_client_part_is_short(pages: dict, 
     phone, desk = pages[(lang, 390)].layout, pages[(lang, 1280)].layout
     assert phone["scroll_width"] <= phone["inner_width"] == 390
     assert desk["scroll_width"] <= desk["inner_width"] == 1280
+    # a tablet: the 12 communities' scorecard (817 px of columns) scrolls in its box, not the page
+    tablet = pages[(lang, 800)].layout
+    assert tablet["scroll_width"] <= tablet["inner_width"] == 800
     # about six screens of 800 px at 1280 px; the whole page (appendix closed) is not much longer
     print(f"\n{lang}: client part {desk['client_height']} px at 1280, {phone['client_height']} px at 390; "
           f"page {desk['page_height']} px; screenshots {pages[(lang, 1280)].screenshot.parent}")
