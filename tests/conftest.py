@@ -66,6 +66,7 @@ SLOW: frozenset[str] = frozenset({
     "test_segment.py::test_k_search_is_bounded_and_stable_at_every_size",
     # whole modules: Spark sessions, Chromium, real data through every notebook, shipped playbooks
     "test_spark.py",
+    "test_spark_playbook.py",
     "test_report_browser.py",
     "test_import_to_report.py",
     "test_shipped_playbooks.py",

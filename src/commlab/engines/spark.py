@@ -89,6 +89,8 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.autoBroadcastJoinThreshold", _NO_BROADCAST["spark.sql.autoBroadcastJoinThreshold"])
+            .config("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1")
             .getOrCreate())
 
 
@@ -119,6 +121,12 @@ def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_n
 def _is_uri(path: str) -> bool:
     """``scheme://...`` (a Windows drive letter is no scheme)."""
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", path))
+
+
+#: Local sessions join by sorting, never by broadcasting a table: with ``spark.driver.memory=1g`` Spark's size
+#: estimate let a broadcast of notebook 03's monthly tables at 5 M events overflow the heap (``OutOfMemoryError:
+#: Java heap space`` in ``BroadcastExchange``); sort-merge joins spill to disk instead. ``conf`` may set them back.
+_NO_BROADCAST = {"spark.sql.autoBroadcastJoinThreshold": "-1", "spark.sql.adaptive.autoBroadcastJoinThreshold": "-1"}
 
 
 @dataclass
@@ -222,7 +230,7 @@ class SparkEngine:
             else:
                 conf = dict(self.conf)
                 if is_local_master(self.master):  # Spark's 200 shuffle partitions are for clusters
-                    conf = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", **conf}
+                    conf = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", **_NO_BROADCAST, **conf}
                 self.spark = cluster_session(self.master or "local[1]", conf)
         tz = self.spark.conf.get("spark.sql.session.timeZone")
         if tz != "UTC":
@@ -401,13 +409,26 @@ class SparkEngine:
         frames = {n: srcs[n] for n in ("communities", "members") if isinstance(srcs[n], pd.DataFrame)}
         self.failures_ = {}
         if len(frames) < 2:
-            return self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start)
+            return self._warn_failures(self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start))
         # computed once per run (engines.runcache); a table with failures is not kept, so they are reported again
         table = cached_table("metrics", srcs["events"],
                              lambda: self._compute_metrics(srcs, chosen, as_of=as_of, window=window, start=start),
                              inputs=frames, params={"engine": self.name, "as_of": as_of, "window": window,
                                                     "metrics": [m.id for m in chosen], "start": start},
                              keep=lambda: not self.failures_)
+        return self._warn_failures(table)
+
+    def _warn_failures(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``table``, after a :class:`~commlab.errors.CommlabWarning` naming the metrics Spark could not compute
+        (left empty): a notebook's output shows it, instead of an empty column nobody explains."""
+        if self.failures_:
+            import warnings
+
+            from commlab.errors import CommlabWarning
+
+            listed = "; ".join(f"{k} ({v[:160]})" for k, v in sorted(self.failures_.items()))
+            warnings.warn(CommlabWarning(f"Spark could not compute {len(self.failures_)} metric(s), left empty: "
+                                         f"{listed}"), stacklevel=3)
         return table
 
     def _compute_metrics(self, srcs: dict[str, Source], chosen: list, *, as_of: Any, window: str | None,
