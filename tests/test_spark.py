@@ -224,15 +224,15 @@ def test_spark_collects_aggregates_only_from_stored_events(engine, samples_dir, 
     _compare(metrics, DuckDBEngine().compute_metrics(ds, as_of=AS_OF, window=None, metrics=SPY_METRICS))
 
 
-def test_scratch_uri_stages_the_stored_events_once(engine, samples_dir, tmp_path, monkeypatch):
+def test_scratch_uri_stages_the_stored_events_once(engine, samples_dir, tmp_path):
     """With ``scratch`` a URI (here ``file://``, on a cluster ``hdfs://``/``s3a://``) the run's stored events are
     copied there through Hadoop's file system, once per file, and Spark reads the copy: the same features."""
-    from commlab.data.cache import CACHE_ENV
+    from commlab.data.stored import StoredEvents
     from commlab.engines.spark import SparkEngine
 
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    load_dataset(samples_dir)
-    ds = load_dataset(samples_dir, communities=["c08", "c09"])
+    load_dataset(samples_dir, cache=tmp_path / "cache")  # the runner's load: validates and stores the data
+    ds = load_dataset(samples_dir, communities=["c08", "c09"], cache=tmp_path / "cache")
+    assert isinstance(ds.events_source, StoredEvents)
     scratch = tmp_path / "scratch"
     staged = SparkEngine(engine.session(), scratch=f"file://{scratch}")
     got = staged.member_features(ds.events_source, ds.members, as_of=AS_OF)
