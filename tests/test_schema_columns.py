@@ -19,8 +19,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: The core column names whose literals are counted.
 CORE = ("community_id", "member_id")
-#: Literals left outside the schema (before the move to ``Col``: community_id 602, member_id 217).
-CEILING = {"community_id": 67, "member_id": 3}
+#: Literals left outside the schema (before the move to ``Col``: community_id 602, member_id 217). The one
+#: left is in i18n.py, which stays importable without pandas (schema imports it).
+CEILING = {"community_id": 1, "member_id": 0}
 
 
 def column_literals(src: Path, names: tuple[str, ...] = CORE, package: str = "commlab") -> Counter:

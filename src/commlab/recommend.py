@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from commlab.data.load import Dataset
+from commlab.data.schema import Col
 from commlab.facts import EXTRA_FACTS, MEMBER_COUNT_FACTS, FactInfo, fact_definitions, fact_info, fact_name
 from commlab.goals import scorecard_metrics
 from commlab.privacy import DEFAULT_K
@@ -234,7 +235,7 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
     1          c01  zombie_overload     high
     """
     communities = data.communities
-    names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))
+    names = dict(zip(communities[Col.community_id].astype(str), communities["name"].astype(str), strict=True))
     prev_facts, prev_recs = previous_tables(previous)
     facts = build_facts(data, as_of=as_of, period_days=period_days)
     platforms = platform_notes(data, facts, as_of=as_of, period_days=period_days, lang=lang)
@@ -255,4 +256,4 @@ def executive_summary(data: Dataset, *, as_of: Any, rules: list[Rule], previous:
                             communities=communities, facts=facts, recs=recs, suppressed=suppressed, skipped=skipped,
                             not_applicable=not_applicable_summary(rules, skipped, lang=lang), previous=previous,
                             changes=changes, status=status, goals=goals,
-                            platform_notes=[n for n in platforms if n["community_id"] not in suppressed])
+                            platform_notes=[n for n in platforms if n[Col.community_id] not in suppressed])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from commlab.data.schema import Col
 from commlab.facts import fact_info
 from commlab.recommend_facts import SCHEMA, SCORECARD_METRICS
 from commlab.rules import (
@@ -62,9 +63,10 @@ def previous_tables(previous: dict[str, Any] | None) -> tuple[pd.DataFrame | Non
     """The facts and recommendations of a previous run (from :func:`read_previous`), or ``(None, None)``."""
     if previous is None:
         return None, None
-    facts = pd.DataFrame(previous.get("facts") or [], columns=["community_id", "metric_id", "value"])
+    facts = pd.DataFrame(previous.get("facts") or [], columns=[Col.community_id, "metric_id", "value"])
     facts["value"] = pd.to_numeric(facts["value"], errors="coerce")
-    recs = pd.DataFrame(previous.get("recommendations") or [], columns=["community_id", "rule_id", "severity", "title"])
+    recs = pd.DataFrame(previous.get("recommendations") or [],
+                        columns=[Col.community_id, "rule_id", "severity", "title"])
     return facts, recs
 
 
@@ -79,15 +81,15 @@ def fact_changes(facts: pd.DataFrame, previous: pd.DataFrame | None,
         move is in the metric's good direction, False when against it, None when the metric has
         no direction or did not move), only rows where both values exist and differ.
     """
-    cols = ["community_id", "metric_id", "before", "after", "change", "better"]
+    cols = [Col.community_id, "metric_id", "before", "after", "change", "better"]
     if previous is None or not len(previous):
         return pd.DataFrame(columns=cols)
-    now = facts[facts["metric_id"].isin(metrics)][["community_id", "metric_id", "value"]]
-    before = previous[previous["metric_id"].isin(metrics)][["community_id", "metric_id", "value"]]
-    m = now.merge(before, on=["community_id", "metric_id"], suffixes=("_after", "_before")).dropna()
+    now = facts[facts["metric_id"].isin(metrics)][[Col.community_id, "metric_id", "value"]]
+    before = previous[previous["metric_id"].isin(metrics)][[Col.community_id, "metric_id", "value"]]
+    m = now.merge(before, on=[Col.community_id, "metric_id"], suffixes=("_after", "_before")).dropna()
     m = m[~(m["value_after"] - m["value_before"]).abs().lt(1e-12)]
     out = pd.DataFrame({
-        "community_id": m["community_id"], "metric_id": m["metric_id"],
+        Col.community_id: m[Col.community_id], "metric_id": m["metric_id"],
         "before": m["value_before"], "after": m["value_after"], "change": m["value_after"] - m["value_before"],
     })
     def better(row: pd.Series) -> bool | None:
@@ -97,7 +99,7 @@ def fact_changes(facts: pd.DataFrame, previous: pd.DataFrame | None,
         return bool((row["change"] > 0) == info.direction)
     out["better"] = [better(r) for _, r in out.iterrows()] if len(out) else []
     order = {mid: i for i, mid in enumerate(metrics)}
-    return out.sort_values(["community_id", "metric_id"], key=lambda s: s.map(order) if s.name == "metric_id"
+    return out.sort_values([Col.community_id, "metric_id"], key=lambda s: s.map(order) if s.name == "metric_id"
                            else s).reset_index(drop=True)[cols]
 
 
@@ -110,11 +112,11 @@ def recommendation_changes(recs: pd.DataFrame, previous_recs: pd.DataFrame | Non
     the languages of two runs.
     """
     status = compare_recommendations(recs, previous_recs)
-    info = pd.concat([recs[["community_id", "rule_id", "severity", "title"]],
-                      previous_recs[["community_id", "rule_id", "severity", "title"]]
+    info = pd.concat([recs[[Col.community_id, "rule_id", "severity", "title"]],
+                      previous_recs[[Col.community_id, "rule_id", "severity", "title"]]
                       if previous_recs is not None and len(previous_recs) else None], ignore_index=True)
-    info = info.drop_duplicates(["community_id", "rule_id"], keep="first")
-    out = status.merge(info, on=["community_id", "rule_id"], how="left")
+    info = info.drop_duplicates([Col.community_id, "rule_id"], keep="first")
+    out = status.merge(info, on=[Col.community_id, "rule_id"], how="left")
     titles = {r.id: r.title.get(lang) for r in rules or []}
     out["title"] = [titles.get(rid, t) for rid, t in zip(out["rule_id"], out["title"], strict=True)]
     return out

@@ -20,7 +20,7 @@ from commlab.analysis.compute import compute_metrics
 from commlab.analysis.metrics import resolve_as_of
 from commlab.analysis.signals_sql import event_facts
 from commlab.data.load import Dataset
-from commlab.data.schema import EVENT_TYPE
+from commlab.data.schema import EVENT_TYPE, Col
 from commlab.facts import MEMBER_COUNT_FACTS
 from commlab.privacy import DEFAULT_K, MEMBER_SHARE_METRICS, check_k, small_group_mask
 from commlab.rules import (
@@ -92,38 +92,38 @@ def build_facts(data: Dataset, *, as_of: Any, period_days: int = 30) -> pd.DataF
     communities = data.communities
     ends = resolve_as_of(as_of, communities)
     metrics = compute_metrics(data, as_of=ends, window=None, start=ends - pd.Timedelta(days=period_days))
-    parts = [metrics[["community_id", "metric_id", "value", "n"]].assign(source="metrics")]
+    parts = [metrics[[Col.community_id, "metric_id", "value", "n"]].assign(source="metrics")]
     # the signals and Orbit levels: DuckDB reads the events where they are (the stored file of a run)
     # and returns rows per community or member, never per event (commlab.analysis.signals_sql)
     with event_facts(data.events_source, data.members, communities, ends) as ef:
         ops, near = ef.operational_facts(), ef.near_next_orbit()
-    ops["community_id"] = ops["community_id"].astype(str)
+    ops[Col.community_id] = ops[Col.community_id].astype(str)
     # in the order the facts had when computed per group of communities sharing one instant
     for _, ids in ends.groupby(ends, sort=True):
         ids = pd.Index(ids.index.astype(str))
-        parts += [ops[ops["community_id"].isin(ids)].assign(source="signals"),
-                  pd.DataFrame({"community_id": ids.to_numpy(), "metric_id": "near_next_orbit_members",
+        parts += [ops[ops[Col.community_id].isin(ids)].assign(source="signals"),
+                  pd.DataFrame({Col.community_id: ids.to_numpy(), "metric_id": "near_next_orbit_members",
                                 "value": near.reindex(ids).to_numpy(), "source": "orbit"})]
     out = pd.concat(parts, ignore_index=True)
-    out["community_id"] = out["community_id"].astype(str)
+    out[Col.community_id] = out[Col.community_id].astype(str)
     out["metric_id"] = out["metric_id"].astype(str)
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64")
-    out = out[["community_id", "metric_id", "value", "source", "n"]]
-    return out.drop_duplicates(["community_id", "metric_id"], keep="first").reset_index(drop=True)
+    out = out[[Col.community_id, "metric_id", "value", "source", "n"]]
+    return out.drop_duplicates([Col.community_id, "metric_id"], keep="first").reset_index(drop=True)
 
 
 def _type_counts_in_memory(events: pd.DataFrame, ends: pd.Series) -> pd.DataFrame:
-    ev = events[["community_id", "ts", "event_type"]]
-    end = ev["community_id"].astype(str).map(ends)
+    ev = events[[Col.community_id, "ts", "event_type"]]
+    end = ev[Col.community_id].astype(str).map(ends)
     ev = ev[ev["ts"] <= end]
-    return ev.groupby([ev["community_id"].astype(str), ev["event_type"].astype(str)]).size().rename("n").reset_index()
+    return ev.groupby([ev[Col.community_id].astype(str), ev["event_type"].astype(str)]).size().rename("n").reset_index()
 
 
 def _type_counts_stored(relation: str, ends: pd.Series) -> pd.DataFrame:
     import duckdb
 
-    limits = pd.DataFrame({"community_id": ends.index.astype(str),
+    limits = pd.DataFrame({Col.community_id: ends.index.astype(str),
                            "end_us": (ends.astype("datetime64[us, UTC]").astype("int64")).to_numpy()})
     con = duckdb.connect()
     try:
@@ -135,7 +135,7 @@ def _type_counts_stored(relation: str, ends: pd.Series) -> pd.DataFrame:
         ).fetchall()
     finally:
         con.close()
-    return pd.DataFrame(rows, columns=["community_id", "event_type", "n"])
+    return pd.DataFrame(rows, columns=[Col.community_id, "event_type", "n"])
 
 
 def community_profile(data: Dataset, *, as_of: Any) -> pd.DataFrame:
@@ -161,13 +161,13 @@ def community_profile(data: Dataset, *, as_of: Any) -> pd.DataFrame:
         counts = _type_counts_in_memory(data.events, ends)
     else:
         counts = _type_counts_stored(data.events_source.sql(), ends)
-    ids = communities["community_id"].astype(str)
-    wide = counts.pivot_table(index="community_id", columns="event_type", values="n", aggfunc="sum", fill_value=0)
+    ids = communities[Col.community_id].astype(str)
+    wide = counts.pivot_table(index=Col.community_id, columns="event_type", values="n", aggfunc="sum", fill_value=0)
     wide = wide.reindex(index=ids, columns=EVENT_TYPE.codes, fill_value=0).fillna(0).astype("int64")
     wide.columns = [f"events_{c}" for c in wide.columns]
     members = data.members
-    staff = members[members["role"].isin(STAFF_MEMBER_ROLES)].groupby(members["community_id"].astype(str)).size()
-    out = wide.reset_index(names="community_id")
+    staff = members[members["role"].isin(STAFF_MEMBER_ROLES)].groupby(members[Col.community_id].astype(str)).size()
+    out = wide.reset_index(names=Col.community_id)
     out.insert(1, "staff_members", staff.reindex(ids).fillna(0).astype("int64").to_numpy())
     return out[list(PROFILE_COLUMNS)]
 
@@ -222,13 +222,13 @@ def suppress_small_communities(facts: pd.DataFrame, k: int = DEFAULT_K) -> tuple
     k = check_k(k)
     out = facts.copy()
     out["suppressed"] = False
-    size = facts[facts["metric_id"] == "members"].set_index("community_id")["value"]
+    size = facts[facts["metric_id"] == "members"].set_index(Col.community_id)["value"]
     small = sorted(size[(size > 0) & (size < k)].index.astype(str))
     value = pd.to_numeric(out["value"], errors="coerce")
-    hide = out["community_id"].isin(small) & (out["metric_id"] != "members")
+    hide = out[Col.community_id].isin(small) & (out["metric_id"] != "members")
     if "n" in out.columns:
         hide |= small_group_mask(out["n"], k) & value.notna()
-    members = out["community_id"].map(size).astype("float64")
+    members = out[Col.community_id].map(size).astype("float64")
     is_share = out["metric_id"].isin(MEMBER_SHARE_METRICS)
     hide |= is_share & small_group_mask((value * members).round(), k)
     hide |= out["metric_id"].isin(MEMBER_COUNT_FACTS) & small_group_mask(value, k)

@@ -18,7 +18,7 @@ import pandas as pd
 from commlab.analysis.metrics import resolve_as_of
 from commlab.analysis.signals_sql import event_facts
 from commlab.data.load import Dataset
-from commlab.data.schema import GOAL, PLATFORM
+from commlab.data.schema import GOAL, PLATFORM, Col
 from commlab.evidence import evidence_text, threshold_text
 from commlab.facts import MEMBER_COUNT_FACTS, fact_info, fact_name
 from commlab.goals import goal_of, scorecard_metrics, without_citations
@@ -78,7 +78,7 @@ def scorecard_html(facts: pd.DataFrame, names: dict[str, str], *, lang: str = "e
     move since the previous run.
     """
     wide = facts[facts["metric_id"].isin(metrics)].pivot_table(
-        index="community_id", columns="metric_id", values="value", aggfunc="first", dropna=False)
+        index=Col.community_id, columns="metric_id", values="value", aggfunc="first", dropna=False)
     wide = wide.reindex(index=list(names), columns=list(metrics))
     hidden = _hidden(facts)
     small = set(suppressed or [])
@@ -157,7 +157,7 @@ def goal_scorecard_html(facts: pd.DataFrame, names: dict[str, str], goals: dict[
     stated = [g for g in GOAL.codes if g in set(goals.values())]
     hidden = _hidden(facts)
     small = set(suppressed or [])
-    value = facts.pivot_table(index="community_id", columns="metric_id", values="value", aggfunc="first",
+    value = facts.pivot_table(index=Col.community_id, columns="metric_id", values="value", aggfunc="first",
                               dropna=False)
     groups = []
     for goal in [*stated, *([None] if stated and None in goals.values() else [])]:
@@ -198,7 +198,7 @@ def goal_scorecard_html(facts: pd.DataFrame, names: dict[str, str], goals: dict[
 def _platforms_declared(communities: pd.DataFrame) -> dict[str, list[str]]:
     col = "platform_all" if "platform_all" in communities.columns else "platform"
     out = {}
-    for cid, primary, every in zip(communities["community_id"].astype(str), communities["platform"],
+    for cid, primary, every in zip(communities[Col.community_id].astype(str), communities["platform"],
                                    communities[col], strict=True):
         values = [] if pd.isna(every) else [p for p in str(every).split(";") if p]
         out[cid] = values or ([] if pd.isna(primary) else [str(primary)])
@@ -220,22 +220,22 @@ def platform_notes(data: Dataset, facts: pd.DataFrame, *, as_of: Any, period_day
         ``community_id, text`` (``text`` in ``lang``), in the order of the communities table.
     """
     communities = data.communities
-    names = dict(zip(communities["community_id"].astype(str), communities["name"].astype(str), strict=True))
+    names = dict(zip(communities[Col.community_id].astype(str), communities["name"].astype(str), strict=True))
     declared = _platforms_declared(communities)
-    main = facts[facts["metric_id"] == "main_platform_share"].set_index("community_id")["value"]
+    main = facts[facts["metric_id"] == "main_platform_share"].set_index(Col.community_id)["value"]
     spread = [c for c in declared if len(declared[c]) > 1 or (c in main.index and main[c] < 1)]
     if not spread:
         return []
     ends = resolve_as_of(as_of, communities)
     ends.index = ends.index.astype(str)
     shares = []
-    cid = communities["community_id"].astype(str)
+    cid = communities[Col.community_id].astype(str)
     inside = communities[cid.isin(spread).to_numpy()]
-    with event_facts(data.events_source, data.members[data.members["community_id"].astype(str).isin(spread)],
+    with event_facts(data.events_source, data.members[data.members[Col.community_id].astype(str).isin(spread)],
                      inside, ends[spread]) as ef:  # counted by DuckDB where the events are
         activity, recorded = ef.platform_activity(days=period_days), ef.platform_recorded()
     for _, ids in ends[spread].groupby(ends[spread], sort=True):
-        got = activity[activity["community_id"].isin(list(ids.index))]
+        got = activity[activity[Col.community_id].isin(list(ids.index))]
         if not recorded & set(ids.index):
             got = got.iloc[0:0]  # no event says where it happened: the primary platform is not a finding
         shares.append(got)
@@ -243,18 +243,18 @@ def platform_notes(data: Dataset, facts: pd.DataFrame, *, as_of: Any, period_day
     label = lambda p: PLATFORM.label(p, lang)  # noqa: E731
     out = []
     for cid in spread:
-        mine = table[table["community_id"] == cid]
+        mine = table[table[Col.community_id] == cid]
         every = list(dict.fromkeys([*declared[cid], *mine["platform"].astype(str)]))
         platforms = join_words([label(p) for p in every], lang, "and")
         if mine.empty:
-            out.append({"community_id": cid,
+            out.append({Col.community_id: cid,
                         "text": tr("platform_unknown", lang, name=names[cid], platforms=platforms)})
             continue
         first = mine.iloc[0]
         items = [tr("platform_item", lang, share=format_value(r.share, "share", lang), platform=label(r.platform))
                  for r in mine.iloc[1:].itertuples()]
         rest = tr("platform_rest", lang, items=tr("list_sep", lang).join(items)) if items else ""
-        out.append({"community_id": cid, "text": tr(
+        out.append({Col.community_id: cid, "text": tr(
             "platform_spread", lang, name=names[cid], platforms=platforms, days=period_days,
             share=format_value(first["share"], "share", lang), main=label(first["platform"]), rest=rest)})
     return out
@@ -265,7 +265,7 @@ def _hidden(facts: pd.DataFrame | None) -> set[tuple[str, str]]:
     if facts is None or "suppressed" not in facts.columns:
         return set()
     h = facts[facts["suppressed"].fillna(False).astype(bool)]
-    return set(zip(h["community_id"].astype(str), h["metric_id"].astype(str), strict=True))
+    return set(zip(h[Col.community_id].astype(str), h["metric_id"].astype(str), strict=True))
 
 
 #: What an evidence item keeps when the value it quotes is hidden: the rule's side of the comparison.
@@ -302,9 +302,9 @@ def with_evidence_text(recs: pd.DataFrame, lang: str = "en",
     """
     out = recs.copy()
     hidden = _hidden(facts)
-    hide = out["community_id"].isin(list(suppressed)).tolist()
+    hide = out[Col.community_id].isin(list(suppressed)).tolist()
     evidence = []
-    for cid, h, ev in zip(out["community_id"], hide, out["evidence"], strict=True):
+    for cid, h, ev in zip(out[Col.community_id], hide, out["evidence"], strict=True):
         if h:
             evidence.append([])
             continue
@@ -335,9 +335,9 @@ def recommendations_html(recs: pd.DataFrame, names: dict[str, str], *, lang: str
     st = {} if status is None else {(r.community_id, r.rule_id): r.status for r in status.itertuples()}
     groups = []
     if len(recs):
-        size = recs.groupby("rule_id")["community_id"].transform("size")
+        size = recs.groupby("rule_id")[Col.community_id].transform("size")
         order = recs.assign(_rank=recs["severity"].map(SEVERITY_ORDER), _size=-size).sort_values(
-            ["_rank", "_size", "rule_id", "community_id"], kind="stable")
+            ["_rank", "_size", "rule_id", Col.community_id], kind="stable")
         for rule_id, g in order.groupby("rule_id", sort=False):
             first = g.iloc[0]
             groups.append({
@@ -408,7 +408,7 @@ def sort_recommendations(recs: pd.DataFrame) -> pd.DataFrame:
     """By severity (high first), then community and rule id."""
     if not len(recs):
         return recs
-    return recs.sort_values(["severity", "community_id", "rule_id"],
+    return recs.sort_values(["severity", Col.community_id, "rule_id"],
                             key=lambda s: s.map(SEVERITY_ORDER) if s.name == "severity" else s).reset_index(drop=True)
 
 
@@ -449,7 +449,7 @@ def summary_payload(*, as_of: Any, lang: str, period_days: int, k: int, facts: p
         "suppressed_communities": suppressed,
         "rules": [r.id for r in rules],
         # "suppressed": the value was hidden (fewer than k members), not missing; the report's scorecard says so
-        "facts": facts[["community_id", "metric_id", "value", *(["suppressed"] if "suppressed" in facts else [])]
+        "facts": facts[[Col.community_id, "metric_id", "value", *(["suppressed"] if "suppressed" in facts else [])]
                        ].to_dict(orient="records"),
         "recommendations": recs.to_dict(orient="records"),
         "previous": None if previous is None else {"as_of": previous.get("as_of")},

@@ -281,14 +281,14 @@ def _scorecard(recs: dict[str, Any], names: dict[str, str], lang: str, k: int) -
     facts: dict[tuple[str, str], dict[str, Any]] = {}
     order: list[str] = []
     for f in recs.get("facts") or []:
-        cid = str(f.get("community_id"))
+        cid = str(f.get(Col.community_id))
         if cid not in order:
             order.append(cid)
         if f.get("metric_id") in SCORECARD_METRICS:
             facts[(cid, str(f["metric_id"]))] = f
     metrics = [m for m in SCORECARD_METRICS if any(m == mid for _, mid in facts)]
     small = set(recs.get("suppressed_communities") or [])
-    moved = {(str(c.get("community_id")), str(c.get("metric_id"))): c for c in recs.get("changes") or []}
+    moved = {(str(c.get(Col.community_id)), str(c.get("metric_id"))): c for c in recs.get("changes") or []}
     medians: dict[str, float | None] = {}
     for m in metrics:
         vals = sorted(v for cid in order if (v := summary_number(facts.get((cid, m), {}).get("value"))) is not None
@@ -341,7 +341,7 @@ def _action(r: dict[str, Any], names: dict[str, str], lang: str, status: str = "
     sev = str(r.get("severity") or "")
     return Action(
         severity=sev if sev in _SEVERITY_RANK else "low", severity_label=t(f"sev_{sev}", lang) if sev else "",
-        community=names.get(str(r.get("community_id")), str(r.get("community_id"))),
+        community=names.get(str(r.get(Col.community_id)), str(r.get(Col.community_id))),
         title=str(r.get("title") or ""), action=str(r.get("action") or ""),
         evidence=str(r.get("evidence_text") or ""),
         status=status, status_label=t(f"status_{status}", lang) if status else "",
@@ -358,7 +358,7 @@ def _client_order(recs: list[dict[str, Any]]) -> list[int]:
     keys = []
     for i, r in enumerate(recs):
         sev = str(r.get("severity"))
-        key = (sev, str(r.get("community_id")))
+        key = (sev, str(r.get(Col.community_id)))
         rank = seen.get(key, 0)
         seen[key] = rank + 1
         keys.append((_SEVERITY_RANK.get(sev, 9), rank, i))
@@ -379,7 +379,7 @@ def _changes(recs: dict[str, Any], names: dict[str, str], lang: str, status: dic
             continue
         rel = abs(change) / abs(before) if before else math.inf
         better = c.get("better")
-        moves.append((rel, Move(names.get(str(c.get("community_id")), str(c.get("community_id"))),
+        moves.append((rel, Move(names.get(str(c.get(Col.community_id)), str(c.get(Col.community_id))),
                                 fact_name(str(c.get("metric_id")), lang), format_value(before, unit, lang),
                                 format_value(after, unit, lang),
                                 ("+" if change > 0 else "−") + format_value(abs(change), unit, lang),
@@ -439,11 +439,11 @@ def client_view(summary: dict[str, Any] | None, names: dict[str, str], *, lang: 
     view.notes = [str(n) for n in [recs.get("goal_note"),
                                    *((p or {}).get("text") for p in recs.get("platform_notes") or [])]
                   if isinstance(n, str) and n.strip()]
-    status = {(str(r.get("community_id")), str(r.get("rule_id"))): str(r.get("status"))
+    status = {(str(r.get(Col.community_id)), str(r.get("rule_id"))): str(r.get("status"))
               for r in recs.get("recommendation_status") or []}
     rows = list(recs.get("recommendations") or [])
     with_status = recs.get("recommendation_status") is not None
-    actions = [_action(r, names, lang, status.get((str(r.get("community_id")), str(r.get("rule_id"))), "new")
+    actions = [_action(r, names, lang, status.get((str(r.get(Col.community_id)), str(r.get("rule_id"))), "new")
                        if with_status else "") for r in rows]
     view.all_actions = actions
     view.actions = [actions[i] for i in _client_order(rows)[:top_actions]]

@@ -43,7 +43,7 @@ from commlab.analysis.metrics import (
 )
 from commlab.data import schema as S
 from commlab.data.load import Dataset
-from commlab.data.schema import STAFF_ROLES
+from commlab.data.schema import STAFF_ROLES, Col
 from commlab.data.stored import StoredEvents
 from commlab.engines.base import (
     Source,
@@ -318,7 +318,7 @@ class SparkEngine:
             where = self._publish(path, staged)
         df = self.session().read.parquet(where)
         if events.communities is not None:
-            df = df.where(df["community_id"].isin(list(events.communities)))
+            df = df.where(df[Col.community_id].isin(list(events.communities)))
         return df
 
     def register_tables(self, **sources: Source) -> dict[str, str]:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from commlab.data.schema import Col
 from commlab.privacy.readable import readable
 
 __all__ = [
@@ -210,7 +211,7 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
 
     if "display_name" in members.columns:
         add(members["display_name"], "display_name")
-    add(members["member_id"], "member_id")
+    add(members[Col.member_id], Col.member_id)
     return out
 
 
@@ -287,7 +288,7 @@ def scan_text(text: str, needles: dict[str, str], *, kind: str | None = None) ->
     parts = readable(text, kind)
     hay = _masked("\n".join(normalize_identity(t) for t in dict.fromkeys(parts.texts)))
     found = _find(hay, needles)
-    ids = {n: k for n, k in needles.items() if k == "member_id"}
+    ids = {n: k for n, k in needles.items() if k == Col.member_id}
     if parts.keys and ids:
         found.update(_find(normalize_identity("\n".join(dict.fromkeys(parts.keys))), ids))
     return [(needles[n], n) for n in found]

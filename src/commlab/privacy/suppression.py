@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from commlab.data.schema import Col
+
 __all__ = [
     "DEFAULT_K", "MIN_K", "check_k", "SUPPRESSED", "MEMBER_SHARE_METRICS", "MEMBER_COUNT_METRICS",
     "small_group_mask", "small_groups", "without_small_groups", "suppress_table", "suppress_small_groups",
@@ -288,8 +290,8 @@ def suppress_metrics(table: pd.DataFrame, k: int = DEFAULT_K, *, n: pd.DataFrame
     >>> shown["active_share_30d"].tolist(), hidden
     (['—', '—'], 2)
     """
-    if n is not None and "community_id" in table.columns:
-        n = n.reindex(pd.Index(table["community_id"].astype(str))).set_axis(table.index)
+    if n is not None and Col.community_id in table.columns:
+        n = n.reindex(pd.Index(table[Col.community_id].astype(str))).set_axis(table.index)
     return suppress_table(table, k, size="members" if "members" in table.columns else None,
                           counts=MEMBER_COUNT_METRICS, shares=dict.fromkeys(MEMBER_SHARE_METRICS, "members"),
                           keep=keep, group_sizes=n, numeric=numeric)
