@@ -424,7 +424,9 @@ def dash_words(fragment: str, lang: str) -> Markup:
     hidden, none = t("report_hidden", lang), t("report_no_value", lang)
 
     def word(m: re.Match[str]) -> str:
-        return f'{m.group(1)}<span class="cl-na">{hidden if m.group(2) == "—" else none}</span>{m.group(3)}'
+        # group 1 and 3 are the cell's own tags as nbconvert wrote them; the word is escaped like any text
+        word_html = escape(hidden if m.group(2) == "—" else none)
+        return f'{m.group(1)}<span class="cl-na">{word_html}</span>{m.group(3)}'
 
     out = _DASH_CELL.sub(word, str(fragment))
     dash, named = _NOTE_DASH["zh" if lang == "zh" else "en"]
@@ -671,7 +673,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def _dates_unbroken(text: str) -> Markup:
     """``text`` escaped, each ISO date in a ``<span class="cl-nowrap">`` (a phone broke ``2024-06-`` / ``30``)."""
     escaped = str(escape(text))
-    return Markup(_DATE.sub(lambda m: f'<span class="cl-nowrap">{m.group(0)}</span>', escaped))  # noqa: S704
+    return Markup(_DATE.sub(lambda m: f'<span class="cl-nowrap">{escape(m.group(0))}</span>', escaped))  # noqa: S704
 
 
 def _environment() -> jinja2.Environment:
