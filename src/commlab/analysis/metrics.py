@@ -537,6 +537,19 @@ class MetricContext:
         self.ensure(sql)
         return self.con.sql(sql).to_arrow_table()
 
+    def per_group(self, sql: str, keys: list[str], fn: Callable[[pd.DataFrame], pd.DataFrame],
+                  schema: str) -> pd.DataFrame:
+        """``fn`` applied to the rows of ``sql`` of each distinct ``keys``, the results concatenated.
+
+        ``fn`` takes one group's rows and returns a small frame with the columns of ``schema`` (Spark's DDL
+        form, ``"community_id string, value double"``). Here the rows come to this process; the Spark engine
+        runs ``fn`` on its executors (``applyInPandas``), so only the results reach its driver.
+        """
+        rows = self.query(sql)
+        parts = [fn(g) for _, g in rows.groupby(keys, sort=False)]
+        columns = [c.split()[0] for c in schema.split(",")]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
 
 def _run(metric: Metric, ctx: MetricContext) -> pd.DataFrame:
     """``community_id, period, value, n`` of one metric (``n`` NaN when it declares no group size).

@@ -558,8 +558,32 @@ def period_edges(ctx: MetricContext, kinds: Iterable[str] = DEFAULT_KINDS) -> st
     return str(ctx.cache[key])
 
 
+def _core_jaccard(group: pd.DataFrame) -> pd.DataFrame:
+    """One (community, period)'s stability from its distinct pairs ``community_id, period, w, source, target``.
+
+    The Jaccard of the main k-cores of window ``w`` = 0 and 1 (:func:`core_numbers` of the undirected simple
+    graph, as :func:`_edge_groups` with ``core_only``); one row ``community_id, period, value``. Run per group by
+    :meth:`MetricContext.per_group` (on Spark, in the executors' Python workers).
+    """
+    cores = []
+    for w in (0, 1):
+        part = group[group["w"] == w]
+        if part.empty:
+            cores.append(set())
+            continue
+        codes, names = pd.factorize(pd.concat([part["source"], part["target"]], ignore_index=True))
+        core = core_numbers(_simple_adjacency(codes[:len(part)], codes[len(part):], len(names)))
+        cores.append(set(names[core == core.max()].tolist()))
+    return pd.DataFrame({Col.community_id: [group[Col.community_id].iloc[0]], "period": [group["period"].iloc[0]],
+                         "value": [jaccard(cores[0], cores[1])]})
+
+
 def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS, days: int = 30) -> pd.DataFrame:
     """Jaccard of main k-core members between the last two ``days``-day windows before each period end.
+
+    On DuckDB the pairs come back and the cores are computed here; on Spark each community and period's cores
+    are computed on the executors (:meth:`MetricContext.per_group`): the edge lists of every window at 5 M
+    events did not fit a driver of 1 GB.
 
     Returns
     -------
@@ -569,18 +593,26 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before
     bounds = _shifted_periods(since=2 * days, mid=days)
     w = "CASE WHEN e.ts > p.mid THEN 0 ELSE 1 END"
-    # the cores only need who is linked to whom: with hashes unique within each community (checked),
-    # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes
-    hashed = hash_ids_safe(ctx)
-    edges = ctx.arrow(_edges_sql(kinds, "e.ts > p.since AND e.ts <= p.p_end", extra=(w, "w"), hashed=hashed,
-                                 periods=bounds, pairs_only=hashed))
-    now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
-    before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
-    rows = []
-    for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
-        key = (str(c), str(p))
-        a, b = now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1]
-        rows.append((c, p, jaccard(a, b)))
+    window = "e.ts > p.since AND e.ts <= p.p_end"
+    if ctx.dialect == "spark":
+        pairs = (f"SELECT DISTINCT CAST({Col.community_id} AS VARCHAR) AS {Col.community_id}, "
+                 f"CAST(period AS VARCHAR) AS period, CAST(w AS INTEGER) AS w, source, target "
+                 f"FROM ({_edges_sql(kinds, window, extra=(w, 'w'), periods=bounds)}) x")
+        got = ctx.per_group(pairs, [Col.community_id, "period"], _core_jaccard,
+                            f"{Col.community_id} string, period string, value double")
+        value = dict(zip(zip(got[Col.community_id], got["period"], strict=True), got["value"], strict=True))
+    else:
+        # the cores only need who is linked to whom: with hashes unique within each community (checked),
+        # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes
+        hashed = hash_ids_safe(ctx)
+        edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds,
+                                     pairs_only=hashed))
+        now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
+        before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
+        value = {key: jaccard(now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1])
+                 for key in now.keys() | before.keys()}
+    rows = [(c, p, value.get((str(c), str(p)), jaccard(set(), set())))
+            for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False)]
     return pd.DataFrame(rows, columns=[Col.community_id, "period", "value"])
 
 

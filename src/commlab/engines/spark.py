@@ -70,6 +70,12 @@ def _use_project_java() -> None:
         os.environ["JAVA_HOME"] = str(jdk)
 
 
+def _use_driver_python() -> None:
+    """Local mode: Spark's Python workers (pandas UDFs) run this interpreter, which has commlab, unless
+    ``PYSPARK_PYTHON`` says otherwise (Spark's default is the ``python3`` on the PATH, often another one)."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
 def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = "1g",
                   app_name: str = "commlab") -> Any:
     """A small local ``SparkSession`` in UTC (``local[cores]``), e.g. for tests and laptops.
@@ -81,6 +87,7 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
     """
     SparkSession = import_optional("pyspark.sql", extra="spark", what="a Spark session").SparkSession
     _use_project_java()
+    _use_driver_python()
     return (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -149,6 +156,13 @@ class _SparkContext(MetricContext):
 
     def arrow(self, sql: str) -> pa.Table:  # noqa: D401 - same contract as the parent
         return pa.Table.from_pandas(self.query(sql), preserve_index=False)
+
+    def per_group(self, sql: str, keys: list[str], fn: Callable[[pd.DataFrame], pd.DataFrame],
+                  schema: str) -> pd.DataFrame:
+        """``fn`` per group run by Spark's Python workers (``applyInPandas``): only its results are collected."""
+        self.ensure(sql)
+        (stmt,) = to_dialect(sql, "spark")
+        return self.con.sql(stmt).groupBy(*keys).applyInPandas(fn, schema=schema).toPandas()
 
 
 class SparkEngine:
@@ -230,6 +244,7 @@ class SparkEngine:
             else:
                 conf = dict(self.conf)
                 if is_local_master(self.master):  # Spark's 200 shuffle partitions are for clusters
+                    _use_driver_python()
                     conf = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", **_NO_BROADCAST, **conf}
                 self.spark = cluster_session(self.master or "local[1]", conf)
         tz = self.spark.conf.get("spark.sql.session.timeZone")
@@ -469,3 +484,4 @@ class SparkEngine:
             df = df.cache()
             self._cached.append(df)
         df.createOrReplaceTempView(name)
+
