@@ -224,6 +224,35 @@ def test_the_engines_and_the_data_layer_know_nothing_above_them(graph):
     assert not nx.has_path(static, "commlab.analysis.metrics", "commlab.engines.duck")
 
 
+def _strings_outside_docstrings(tree: ast.AST) -> list[tuple[str, int]]:
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            docs.add(id(node.body[0].value))
+    return [(n.value, n.lineno) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def test_no_module_below_the_runs_names_a_notebook():
+    """The notebooks use the package; what they ask of it they declare (their metadata), no module knows them.
+
+    A table keyed by notebook file name in a lower layer (as ``engines.runcache`` once had) makes a renamed
+    or a user's notebook silently lose what the table gave ours.
+    """
+    stems = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert "05_recommendations" in stems
+    runs = [n for n, _ in LAYERS].index("runs")
+    found = []
+    for mod, path in _module_names(SRC).items():
+        level = layer_of(mod)
+        if level is None or level >= runs:
+            continue
+        for text, line in _strings_outside_docstrings(ast.parse(path.read_text(encoding="utf-8"))):
+            found += [f"{mod}:{line} {stem}" for stem in stems if stem in text]
+    assert found == []
+
+
 def test_the_architecture_document_names_the_layers():
     text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     block = re.search(r"```text\n(.*?)```", text, re.S)

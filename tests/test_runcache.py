@@ -10,6 +10,7 @@ import pytest
 from commlab.data import load_dataset
 from commlab.data.cache import CACHE_ENV, table_log
 from commlab.engines import DuckDBEngine
+from conftest import REPO
 
 AS_OF = "2024-06-30T16:00:00Z"
 
@@ -107,15 +108,15 @@ def test_a_later_step_reads_the_metrics_an_earlier_step_computed(tmp_path, sampl
 
 
 def test_declared_period_sets_are_computed_in_one_pass_and_equal_cold_computations(cached, samples_dir, monkeypatch):
-    """The demo's three period sets (months, the whole span, the last 30 days): one pass, each equal to a cold call."""
-    from commlab.engines.runcache import declare_period_sets, period_sets_of_steps
-    from commlab.recommend import build_facts  # noqa: F401 - notebook 05's request, spelled its way below
+    """The demo's three period sets (months, the whole span, the last 30 days), as its notebooks declare them in
+    their metadata: one pass, each equal to a cold call."""
+    from commlab.engines.runcache import declare_period_sets
+    from commlab.plan import plan_run
+    from commlab.playbook import load_playbook
 
     cache, ds = cached
-    sets = period_sets_of_steps([("03_community_health.ipynb", {"window": "month"}),
-                                 ("04_compare_types.ipynb", {"window": "month"}),
-                                 ("05_recommendations.ipynb", {"period_days": 30}),
-                                 ("02_member_segments.ipynb", {"period": "D"})])
+    plans = plan_run(load_playbook(REPO / "playbooks" / "demo.yaml"))
+    sets = [s for plan in plans for s in plan.period_sets()]
     assert sets == [{"window": "month", "last_days": None}, {"window": None, "last_days": None},
                     {"window": None, "last_days": 30}]
     declare_period_sets(cache, sets)

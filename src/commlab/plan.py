@@ -4,22 +4,37 @@
 then overrides) and checks each one against the parameters the notebook
 declares, *before* anything executes. Any unknown or wrongly typed
 parameter raises :class:`~commlab.errors.ParameterError`.
+
+A notebook may also declare, in its own metadata, the community-metric period sets it will ask an
+engine for (``metadata.commlab.period_sets``, :func:`notebook_period_sets`); each plan resolves them
+against the step's parameters (:meth:`StepPlan.period_sets`) and the runner declares them to the
+run's table cache, so the first metric request of the run computes them all in one pass
+(:mod:`commlab.engines.runcache`).
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from commlab.errors import ParameterError, UsageError
-from commlab.parameters import NotebookParameter, check_range, check_value, coerce_value, notebook_parameters
+from commlab.engines.runcache import period_set
+from commlab.errors import ParameterError, PlaybookError, UsageError
+from commlab.parameters import CHOICES, NotebookParameter, check_range, check_value, coerce_value, notebook_parameters
 from commlab.playbook import RESERVED_PARAMETERS, Playbook, Step
 
-__all__ = ["StepPlan", "plan_run"]
+__all__ = ["PERIOD_SET_KEYS", "StepPlan", "notebook_period_sets", "plan_run"]
+
+#: The keys of one declared period set: ``window`` (``"month"``, ``"week"`` or ``"none"``: the periods of
+#: that calendar unit up to the instant, or one period up to it; default ``"none"``) and ``last_days``
+#: (a whole number of days: one period of that many days up to the instant). Either may instead name
+#: one of the notebook's parameters, ``{"parameter": "window"}``, whose value the step runs with.
+PERIOD_SET_KEYS = ("window", "last_days")
 
 
 @dataclass
@@ -41,6 +56,7 @@ class StepPlan:
     step: Step
     declared: dict[str, NotebookParameter]
     parameters: dict[str, Any] = field(default_factory=dict)
+    asks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -64,6 +80,29 @@ class StepPlan:
         p = self.declared.get(name)
         return p.default_value if p is not None else None
 
+    def period_sets(self) -> list[dict[str, Any]]:
+        """The metric period sets the notebook declares (:attr:`asks`), with the step's parameter values.
+
+        Returns
+        -------
+        list of dict
+            ``{"window": "month" | "week" | None, "last_days": int | None}`` (see
+            :func:`commlab.engines.runcache.period_set`), without repeats; a set whose parameter has a
+            value the notebook will reject itself is left out.
+        """
+        sets: list[dict[str, Any]] = []
+        for ask in self.asks:
+            values = {k: self.effective(v["parameter"]) if isinstance(v, Mapping) else v for k, v in ask.items()}
+            window, days = values.get("window"), values.get("last_days")
+            if window is not None and str(window).strip().lower() not in CHOICES["window"]:
+                continue
+            if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+                continue
+            one = period_set(window, days)
+            if one not in sets:
+                sets.append(one)
+        return sets
+
 
 def _unknown(where: str, name: str, declared: dict[str, NotebookParameter]) -> ParameterError:
     if not declared:
@@ -76,6 +115,93 @@ def _unknown(where: str, name: str, declared: dict[str, NotebookParameter]) -> P
         f"{where}: parameter {name!r} is not declared by the notebook "
         f"(declared: {', '.join(declared)}){hint}"
     )
+
+
+def _read_metadata(notebook: Path) -> Mapping[str, Any]:
+    try:
+        meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise PlaybookError(f"{notebook}: not a readable notebook ({type(exc).__name__}: {exc})") from None
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def notebook_period_sets(notebook: str | Path, declared: Mapping[str, NotebookParameter] | None = None
+                         ) -> list[dict[str, Any]]:
+    """The metric period sets ``notebook`` declares it asks for, from ``metadata.commlab.period_sets``.
+
+    A notebook that asks an engine for community metrics (``cl.compute_metrics`` or a step object
+    that calls it) declares the periods it will ask for in its own metadata (Jupyter: *Edit → Edit
+    Notebook Metadata*), so a playbook run computes the sets of all its steps in one pass, whatever the
+    notebook's file name::
+
+        "metadata": {"commlab": {"period_sets": [
+            {"window": {"parameter": "window"}},           # the periods of its `window` parameter
+            {"window": "none"},                            # one period up to the instant
+            {"last_days": {"parameter": "period_days"}}    # the last `period_days` days
+        ]}}
+
+    Keys: :data:`PERIOD_SET_KEYS`. A notebook without the field declares nothing: its metric
+    requests are computed when they come, each alone.
+
+    Parameters
+    ----------
+    notebook : str or Path
+        An ``.ipynb`` file.
+    declared : mapping, optional
+        The notebook's parameters (:func:`commlab.parameters.notebook_parameters`): a ``parameter``
+        reference must name one of them.
+
+    Returns
+    -------
+    list of dict
+        The declaration as written (each value a literal or ``{"parameter": name}``), checked.
+
+    Raises
+    ------
+    PlaybookError
+        If the field is malformed, naming the notebook, the field and a correct spelling.
+
+    Examples
+    --------
+    >>> [s for s in notebook_period_sets("notebooks/05_recommendations.ipynb")]
+    [{'last_days': {'parameter': 'period_days'}}]
+    """
+    path = Path(notebook)
+    meta = _read_metadata(path).get("commlab")
+    if meta is None:
+        return []
+    example = '[{"window": {"parameter": "window"}}, {"last_days": 30}]'
+    if not isinstance(meta, Mapping):
+        raise PlaybookError(f"{path}: metadata.commlab must be a mapping such as {{\"period_sets\": {example}}}; "
+                            f"given {meta!r}")
+    asks = meta.get("period_sets", [])
+    if not isinstance(asks, list):
+        raise PlaybookError(f"{path}: metadata.commlab.period_sets must be a list such as {example}; given {asks!r}")
+    out: list[dict[str, Any]] = []
+    for i, ask in enumerate(asks):
+        where = f"{path}: metadata.commlab.period_sets[{i}]"
+        if not isinstance(ask, Mapping) or not ask or set(ask) - set(PERIOD_SET_KEYS):
+            raise PlaybookError(f"{where} must be a mapping with the keys {' and/or '.join(PERIOD_SET_KEYS)}, "
+                                f"e.g. {{\"window\": \"month\"}}; given {ask!r}")
+        for key, value in ask.items():
+            if isinstance(value, Mapping):
+                name = value.get("parameter")
+                if set(value) != {"parameter"} or not isinstance(name, str):
+                    raise PlaybookError(f"{where}.{key}: a parameter is named as {{\"parameter\": \"<name>\"}}; "
+                                        f"given {value!r}")
+                if declared is not None and name not in declared:
+                    close = difflib.get_close_matches(name, list(declared), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise PlaybookError(f"{where}.{key} names the parameter {name!r}, which the notebook does not "
+                                        f"declare{hint}")
+            elif key == "window" and (not isinstance(value, str) or value not in CHOICES["window"]):
+                raise PlaybookError(f"{where}.window must be one of {', '.join(CHOICES['window'])} or "
+                                    f"{{\"parameter\": \"<name>\"}}; given {value!r}")
+            elif key == "last_days" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise PlaybookError(f"{where}.last_days must be a whole number of days (at least 1) or "
+                                    f"{{\"parameter\": \"<name>\"}}; given {value!r}")
+        out.append(dict(ask))
+    return out
 
 
 #: ``as_of`` relative to each community's creation (see ``commlab.analysis.metrics``).
@@ -167,7 +293,8 @@ def plan_run(
         ``created+<N>d``, ``tz`` names no time zone, an override is declared by no step, or a
         notebook does not declare ``output_dir`` (or ``data_dir`` when the playbook sets ``data``).
     UsageError, PlaybookError
-        If a notebook is missing or unreadable.
+        If a notebook is missing or unreadable, or its ``metadata.commlab`` is malformed
+        (:func:`notebook_period_sets`).
     """
     extra = dict(overrides or {})
     if as_of is not None:
@@ -214,7 +341,7 @@ def plan_run(
                             ("previous_summary", "")):
             if key in declared:
                 check_value(sample, declared[key], where=where + " [set by the runner]")
-        plans.append(StepPlan(step, declared, params))
+        plans.append(StepPlan(step, declared, params, notebook_period_sets(step.notebook, declared)))
     unused = sorted(set(extra) - used)
     if unused:
         raise ParameterError(

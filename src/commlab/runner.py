@@ -63,7 +63,7 @@ import yaml
 from commlab.atomic import atomic_write_json, atomic_write_text
 from commlab.data.cache import CACHE_ENV, table_log
 from commlab.data.schema import Col
-from commlab.engines.runcache import declare_period_sets, period_sets_of_steps
+from commlab.engines.runcache import declare_period_sets
 from commlab.errors import (
     CommlabError,
     ParameterError,
@@ -584,10 +584,8 @@ def run_playbook(
     with run_lock(runs_root, pb.name, str(pb.data) if pb.data is not None else "(no data folder)",
                   wait=wait) as lock, _data_cache() as cache:
         repaired = _clean_up_abandoned(runs_root)
-        # the metric period sets the steps ask for, computed in one pass (engines.runcache)
-        declare_period_sets(cache, period_sets_of_steps(
-            [(plan.notebook.name, {n: plan.effective(n) for n in ("window", "period_days") if n in plan.declared})
-             for plan in plans]))
+        # the metric period sets the steps' notebooks declare (plan.notebook_period_sets), computed in one pass
+        declare_period_sets(cache, [s for plan in plans for s in plan.period_sets()])
         run_data = _load_data(pb, plans, cache)
         given = as_of if as_of is not None else (overrides or {}).get("as_of")  # --as-of or -p as_of
         effective_as_of, as_of_origin = _resolve_as_of(pb, plans, given, run_data, data_dir is not None,

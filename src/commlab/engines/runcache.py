@@ -22,9 +22,11 @@ Outside a run (no cache folder, events in a DataFrame or in files of the user's)
 A table that cannot be written or read back is only logged: the caller then gets the computed one.
 
 **Period sets computed in one pass.** The notebooks of one playbook ask for the community metrics of
-different periods (notebook 03 the calendar months, 04 one period up to the instant, 05 the last 30
-days). At the start of a run the runner declares the run's period sets (:func:`declare_period_sets`,
-from the steps' notebooks and parameters, :func:`period_sets_of_steps`); the first
+different periods (the demo's notebook 03 the calendar months, 04 one period up to the instant, 05 the
+last 30 days). Each notebook declares the sets it asks for in its own metadata
+(``metadata.commlab.period_sets``, read and resolved against the step's parameters by
+:func:`commlab.plan.notebook_period_sets`); at the start of a run the runner declares the sets of all
+its steps here (:func:`declare_period_sets`). This module knows no notebook: it keeps what it is told. The first
 metric request of the run that is not yet stored then computes the sets declared and not stored
 together with its own in one engine pass (one prelude, one edge table) and stores each under the key a
 request for it alone has (:func:`store_table`, logged ``computed (with another request)``), so the
@@ -48,9 +50,8 @@ import pandas as pd
 from commlab.data.cache import TABLES_DIR, TABLES_LOG, table_log
 from commlab.data.stored import StoredEvents
 
-__all__ = ["NOTEBOOK_PERIOD_SETS", "PERIOD_SETS_FILE", "TABLES_DIR", "TABLES_VERSION", "cached_table",
-           "declare_period_sets", "declared_period_sets", "frame_digest", "period_sets_of_steps", "run_tables",
-           "store_table", "stored", "table_log"]
+__all__ = ["PERIOD_SETS_FILE", "TABLES_DIR", "TABLES_VERSION", "cached_table", "declare_period_sets",
+           "declared_period_sets", "frame_digest", "period_set", "run_tables", "store_table", "stored", "table_log"]
 
 logger = logging.getLogger(__name__)
 
@@ -206,52 +207,21 @@ def store_table(kind: str, events: Any, table: pd.DataFrame, *, inputs: Mapping[
 # --------------------------------------------------------------------------- period sets
 
 
-def _period_set(window: Any = None, last_days: Any = None) -> dict[str, Any]:
+def period_set(window: Any = None, last_days: Any = None) -> dict[str, Any]:
+    """One metric period set as the run declares it: ``{"window": str | None, "last_days": int | None}``.
+
+    ``window`` ``"month"``/``"week"``: the calendar periods up to the instant; ``None`` (or ``"none"``):
+    one period up to it, starting ``last_days`` days before it when given, else at the start of the data.
+
+    Examples
+    --------
+    >>> period_set("none", 30), period_set("month")
+    ({'window': None, 'last_days': 30}, {'window': 'month', 'last_days': None})
+    """
     if window is not None and str(window).strip().lower() in ("none", "all", ""):
         window = None
     return {"window": None if window is None else str(window),
             "last_days": None if last_days is None else int(last_days)}
-
-
-#: The metric period sets each notebook of the package asks the engine for: ``"window"`` the periods of
-#: its ``window`` parameter (``"none"``: one period up to the instant), ``"all"`` one period up to the
-#: instant, ``"period_days"`` the last ``period_days`` days up to the instant. A notebook not listed
-#: declares nothing (its requests are computed alone).
-NOTEBOOK_PERIOD_SETS: dict[str, tuple[str, ...]] = {
-    "03_community_health": ("window",),
-    "04_compare_types": ("all",),
-    "05_recommendations": ("period_days",),
-}
-
-
-def period_sets_of_steps(steps: list[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    """The metric period sets a playbook's steps ask for (:data:`NOTEBOOK_PERIOD_SETS`).
-
-    Parameters
-    ----------
-    steps : list of (str, mapping)
-        Each step's notebook file name (or stem) and its effective parameters (passed or default).
-
-    Returns
-    -------
-    list of dict
-        ``{"window": "month" | "week" | None, "last_days": int | None}``, without repeats.
-    """
-    sets: list[dict[str, Any]] = []
-    for notebook, params in steps:
-        for what in NOTEBOOK_PERIOD_SETS.get(Path(str(notebook)).stem, ()):
-            try:
-                if what == "window":
-                    asked = _period_set(window=params.get("window", "month"))
-                elif what == "period_days":
-                    asked = _period_set(last_days=int(params.get("period_days", 30)))
-                else:
-                    asked = _period_set()
-            except (TypeError, ValueError):  # a parameter the notebook will reject itself
-                continue
-            if asked not in sets:
-                sets.append(asked)
-    return sets
 
 
 def declare_period_sets(folder: str | Path, sets: list[Mapping[str, Any]]) -> None:
@@ -259,8 +229,12 @@ def declare_period_sets(folder: str | Path, sets: list[Mapping[str, Any]]) -> No
     path = Path(folder) / TABLES_DIR / PERIOD_SETS_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([_period_set(s.get("window"), s.get("last_days")) for s in sets]),
-                        encoding="utf-8")
+        unique = []
+        for s in sets:
+            one = period_set(s.get("window"), s.get("last_days"))
+            if one not in unique:
+                unique.append(one)
+        path.write_text(json.dumps(unique), encoding="utf-8")
     except OSError as exc:
         logger.warning("period sets not declared in %s: %s", path, exc)
 
@@ -272,7 +246,7 @@ def declared_period_sets(events: Any) -> list[dict[str, Any]]:
         return []
     try:
         sets = json.loads((folder / PERIOD_SETS_FILE).read_text(encoding="utf-8"))
-        return [_period_set(s.get("window"), s.get("last_days")) for s in sets]
+        return [period_set(s.get("window"), s.get("last_days")) for s in sets]
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         logger.warning("period sets in %s unreadable: %s", folder, exc)
         return []
