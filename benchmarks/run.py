@@ -9,7 +9,9 @@ into ``benchmarks/data/<size>/`` (git-ignored; 10k / 100k / 1M members for 0.5M 
 events). Every measured step then runs in a fresh child process (``python benchmarks/run.py
 --child STEP ...``), which reports its wall time (the step only, after imports) and its peak
 resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes DuckDB's and
-Arrow's native memory). Steps:
+Arrow's native memory), and ``cpu_s``, the CPU time of all its threads over the step (less
+sensitive than the wall time to the machine's other users; the playbook's kernels are not
+counted). Steps:
 
 ``features_duckdb``     DuckDB over the Parquet files (``read_parquet``), result to pandas
 ``features_pandas``     ``pd.read_parquet`` of members and events, then naive group-bys
@@ -36,7 +38,8 @@ Arrow's native memory). Steps:
 ``features_stored``     ``features_duckdb`` on the imported events (the cache entry of ``import``), the
                         way notebooks 02-05 compute them; ``metrics_stored`` and ``network_stored``
                         likewise. Reading the entry back (members and communities into pandas, the
-                        events left on disk) is not timed; ``import`` must have run first
+                        events left on disk) is not timed; ``import`` must have run first. The
+                        entry's run cache of tables is removed first, so the step computes
 ``baseline``            a child that only imports (subtract for the cost above the interpreter)
 
 Results go to ``benchmarks/results/<size>.json``; ``--table`` prints the Markdown tables of
@@ -111,8 +114,16 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
             raise SystemExit(f"{step}: the entry in {store} holds its events in memory, not on disk")
         files = {"communities": ds.communities, "members": ds.members, "events": ds.events_source}
         info["events_file"] = str(ds.events_source.path)
+        # the step measures computing the table: drop what an earlier step or run left in the entry's
+        # run cache (engines.runcache), which the engine would otherwise read back
+        from commlab.engines.runcache import run_tables
+
+        cached = run_tables(ds.events_source)
+        if cached is not None and cached.is_dir():
+            shutil.rmtree(cached)
+            info["dropped_run_cache"] = True
         step = STORED[step]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()  # wall, and CPU of every thread of the process
     if step == "baseline":
         pass
     elif step in ("import", "import_whole"):
@@ -123,19 +134,19 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         store = data / ("store" if step == "import" else "store_whole")
         shutil.rmtree(store, ignore_errors=True)
         ds = load_dataset(data, cache=store, stream=None if step == "import" else False)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         info.update(rows=ds.n_events, stored=not ds.events_loaded,
                     store_mb=round(sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) / 2**20, 1))
         if step == "import_whole":
             shutil.rmtree(store, ignore_errors=True)
-        return {"wall_s": wall, **info}
+        return {"wall_s": wall, "cpu_s": cpu, **info}
     elif step == "features_duckdb":
         f = eng.member_features(files["events"], files["members"], as_of=AS_OF, batches=batches)
         info["rows"] = len(f)
         info["batches"] = batches
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         f.to_parquet(out or data / "features.parquet", index=False)   # input of "segment"; not timed
-        return {"wall_s": wall, **info}
+        return {"wall_s": wall, "cpu_s": cpu, **info}
     elif step == "features_pandas":
         ev = pd.read_parquet(files["events"])
         mem = pd.read_parquet(files["members"])
@@ -218,10 +229,10 @@ def _child(step: str, data: Path, memory_limit: str | None, threads: int | None,
         info["loadavg_at_end"] = os.getloadavg()
     else:
         raise SystemExit(f"unknown step {step}")
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if out is not None and step not in ("baseline", "playbook", "playbook_spark"):
         r.to_parquet(out, index=False)
-    return {"wall_s": wall, **info}
+    return {"wall_s": wall, "cpu_s": cpu, **info}
 
 
 # --------------------------------------------------------------------------- parent

@@ -257,16 +257,20 @@ b AS (
     JOIN mm ON mm.community_id = ev.community_id AND mm.member_id = ev.member_id
     GROUP BY ev.community_id, ev.member_id, ev.blk
 ),
+-- counts summed as BIGINT (a sum of BIGINT is a 128-bit integer in DuckDB, which reaches pandas
+-- as float64 through a slow conversion; no count here comes near 2^63)
 o AS (
     SELECT community_id, member_id,
-        sum(n_events) AS n_events, max(last_ts) AS last_ts,
-        sum(bit_count(day_mask)) AS active_days, sum(bit_count(week_mask)) AS active_weeks,
-        sum(n_message) AS n_message, sum(n_post) AS n_post, sum(n_reply) AS n_reply,
-        sum(n_mention) AS n_mention, sum(n_reaction) AS n_reaction, sum(ugc) AS ugc,
-        sum(n_last30) AS n_last30, sum(first_week_events) AS first_week_events,
-        sum(purchases) AS purchases, sum(purchase_total) AS purchase_total, sum(checkins) AS checkins,
-        sum(events_attended) AS events_attended, sum(courses_completed) AS courses_completed,
-        sum(referrals) AS referrals
+        CAST(sum(n_events) AS BIGINT) AS n_events, max(last_ts) AS last_ts,
+        CAST(sum(bit_count(day_mask)) AS BIGINT) AS active_days,
+        CAST(sum(bit_count(week_mask)) AS BIGINT) AS active_weeks,
+        CAST(sum(n_message) AS BIGINT) AS n_message, CAST(sum(n_post) AS BIGINT) AS n_post,
+        CAST(sum(n_reply) AS BIGINT) AS n_reply, CAST(sum(n_mention) AS BIGINT) AS n_mention,
+        CAST(sum(n_reaction) AS BIGINT) AS n_reaction, CAST(sum(ugc) AS BIGINT) AS ugc,
+        CAST(sum(n_last30) AS BIGINT) AS n_last30, CAST(sum(first_week_events) AS BIGINT) AS first_week_events,
+        CAST(sum(purchases) AS BIGINT) AS purchases, sum(purchase_total) AS purchase_total,
+        CAST(sum(checkins) AS BIGINT) AS checkins, CAST(sum(events_attended) AS BIGINT) AS events_attended,
+        CAST(sum(courses_completed) AS BIGINT) AS courses_completed, CAST(sum(referrals) AS BIGINT) AS referrals
     FROM b
     GROUP BY community_id, member_id
 ),
@@ -287,15 +291,16 @@ p AS (
 ),
 po AS (
     SELECT p.community_id, p.member_id,
-        count(*) AS partners_out, sum(p.n_inter) AS inter_out, sum(p.n_reply) AS replies_given,
+        count(*) AS partners_out, CAST(sum(p.n_inter) AS BIGINT) AS inter_out,
+        CAST(sum(p.n_reply) AS BIGINT) AS replies_given,
         coalesce(sum(p.n_inter) FILTER (WHERE st.member_id IS NOT NULL), 0) AS inter_out_staff
     FROM p LEFT JOIN st ON st.community_id = p.community_id AND st.member_id = p.target
     GROUP BY p.community_id, p.member_id
 ),
 i AS (
     SELECT p.community_id, p.target AS member_id,
-        count(*) AS partners_in, sum(p.n_inter) AS inter_in, sum(p.n_reply) AS replies_received,
-        sum(p.n_reaction) AS reactions_received,
+        count(*) AS partners_in, CAST(sum(p.n_inter) AS BIGINT) AS inter_in,
+        CAST(sum(p.n_reply) AS BIGINT) AS replies_received, CAST(sum(p.n_reaction) AS BIGINT) AS reactions_received,
         coalesce(sum(p.n_inter) FILTER (WHERE st.member_id IS NOT NULL), 0) AS inter_in_staff
     FROM p LEFT JOIN st ON st.community_id = p.community_id AND st.member_id = p.member_id
     GROUP BY p.community_id, p.target

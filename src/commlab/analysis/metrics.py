@@ -43,6 +43,10 @@ engine sets up for each call (see :data:`PRELUDE`):
     ``floor((p_end - ts) / 1 day) = i`` (0 = the last day). The trailing-window metrics (active
     shares, stickiness, content days, core and zombie shares) read these bits instead of each
     re-scanning ``act``.
+``content_first``
+    ``community_id, member_id, first_content``: each member's first content event (message, post,
+    reply), staff included; read by ``lurker_share`` and ``lurker_share_change_30d`` (one grouping of
+    the content events instead of one per metric).
 ``day_counts``
     ``community_id, d, content, purchases``: non-staff content and purchase events per UTC day
     ``d`` (days since 1970-01-01), for the lifts around event days.
@@ -373,7 +377,8 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
 
 
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
-#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm``, ``content_pm``, ``recent_pm`` and ``day_counts``
+#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm``, ``content_pm``, ``recent_pm``, ``content_first`` and
+#: ``day_counts``
 #: are materialised once per call (temporary tables), so the join of events to roles and the passes over
 #: the period's events, the trailing 30 days and the days are not repeated by every metric. ``ev`` is
 #: joined to the staff rows only (a few per community; every other member is not staff): a join against
@@ -421,6 +426,9 @@ CREATE OR REPLACE TEMP TABLE recent_pm AS
           AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
         WHERE NOT e.is_staff) AS x
   GROUP BY community_id, period, member_id;
+CREATE OR REPLACE TEMP TABLE content_first AS
+  SELECT community_id, member_id, min(ts) AS first_content FROM ev
+  WHERE event_type IN {content} GROUP BY community_id, member_id;
 CREATE OR REPLACE TEMP TABLE day_counts AS
   SELECT community_id, {day_of_ts} AS d,
          count(*) FILTER (WHERE event_type IN {content}) AS content,
@@ -432,7 +440,7 @@ CREATE OR REPLACE TEMP TABLE day_counts AS
 
 #: Prelude tables built when a query first names them (see :meth:`MetricContext.query`), so a call
 #: computing only network metrics does not pay for them.
-ON_DEMAND: tuple[str, ...] = ("flow_pm", "content_pm", "recent_pm", "day_counts")
+ON_DEMAND: tuple[str, ...] = ("flow_pm", "content_pm", "recent_pm", "content_first", "day_counts")
 
 
 def created_name(stmt: str) -> str:

@@ -126,10 +126,9 @@ register(Metric(
     "Share of present members who never created content (message, post or reply) up to the period end "
     "(潜水: present, reading, never speaking; they may react or check in).",
     "|{m : no content with ts <= p_end}| / members", "share", False, "DOMAIN.md §3 (潜水)",
-    sql=f"""
+    sql="""
 WITH fc AS (
-  SELECT community_id, member_id, min(ts) AS first_content FROM ev
-  WHERE event_type IN {CONTENT} GROUP BY community_id, member_id)
+  SELECT community_id, member_id, first_content FROM content_first)
 SELECT pr.community_id, pr.period,
   avg(CASE WHEN fc.first_content IS NULL OR fc.first_content > p.p_end THEN 1.0 ELSE 0.0 END) AS value,
   count(*)::DOUBLE AS n

@@ -35,7 +35,7 @@ import pandas as pd
 
 from commlab.analysis.daymask import day_number, days_between
 from commlab.analysis.metrics import Metric, register
-from commlab.analysis.metrics_sql import CONTENT, PRESENT
+from commlab.analysis.metrics_sql import PRESENT
 from commlab.data import schema as S
 from commlab.data.schema import STAFF_ROLES, Col
 
@@ -94,8 +94,7 @@ register(Metric(
     "lurker_share(p_end) − lurker_share(p_end − 30d)", "share", False, "DOMAIN.md §3 (潜水)",
     sql=f"""
 WITH fc AS (
-  SELECT community_id, member_id, min(ts) AS first_content FROM ev
-  WHERE event_type IN {CONTENT} GROUP BY community_id, member_id),
+  SELECT community_id, member_id, first_content FROM content_first),
 inst AS (
   SELECT community_id, period, p_end AS t, 1 AS now_ FROM periods
   UNION ALL SELECT community_id, period, p_end - {_d(30)} AS t, 0 AS now_ FROM periods),

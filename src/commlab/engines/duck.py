@@ -264,7 +264,7 @@ class DuckDBEngine:
                     con.execute(f"COPY ({bind_as_of(sql, now)}) TO {_quote(str(dest))} (FORMAT parquet)")
                     parts.append(dest)
                 else:
-                    parts.append(con.execute(sql, {"as_of": now.to_pydatetime()}).df())
+                    parts.append(_to_pandas(con, sql, {"as_of": now.to_pydatetime()}))
             if out is not None:
                 if len(parts) > 1:
                     files = "[" + ", ".join(_quote(str(p)) for p in parts) + "]"
@@ -410,6 +410,16 @@ class DuckDBEngine:
         finally:
             con.close()
         return [table] if len(sets) == 1 else _split_sets(table, len(sets))
+
+
+def _to_pandas(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The result of ``sql`` as a DataFrame, handed over as Arrow.
+
+    Arrow buffers become pandas columns without building a Python object per value (ids arrive as
+    pandas' Arrow-backed strings); ``DataFrame`` conversion (``.df()``) is about twice as slow on a
+    features table, and four times on its 128-bit integer sums.
+    """
+    return con.sql(sql, params=params).to_arrow_table().to_pandas()
 
 
 def _request_key(communities: pd.DataFrame, as_of: Any, window: str | None, start: Any) -> dict[str, Any]:
