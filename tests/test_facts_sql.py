@@ -110,3 +110,48 @@ def test_platform_activity_equals_the_pandas_count(stored):
                              start=end - pd.Timedelta(days=30), end=end)
     assert len(want) > len(ds.communities)
     pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=False)
+
+
+def _cte_rows(profile: object) -> list[tuple[str, int]]:
+    """Each CTE operator of a DuckDB JSON profile: its name and the rows of the relation it holds."""
+    found = []
+    if isinstance(profile, dict):
+        if profile.get("type") == "CTE":
+            source = (profile.get("children") or [{}])[0]
+            found.append((profile.get("extra_info", {}).get("CTE Name", "?"), int(source.get("intermediate_rows", 0))))
+        for value in profile.values():
+            found += _cte_rows(value)
+    elif isinstance(profile, list):
+        for value in profile:
+            found += _cte_rows(value)
+    return found
+
+
+def test_no_query_of_the_facts_holds_an_event_level_relation(stored, monkeypatch, tmp_path):
+    """A CTE read twice is materialised by DuckDB: over the events (all non-staff events, every content event)
+    that held a copy of the event log in memory (notebook 05 at 50 M events: 4 GB). Only per-member ones may."""
+    import json
+
+    from commlab.analysis import signals_sql
+    from commlab.recommend import build_facts
+
+    ds = stored()
+    n_events = int(ds.event_counts().sum())
+    ctes: list[tuple[str, int]] = []
+    real = signals_sql.query_rows
+
+    def profiled(con, sql):
+        out = tmp_path / f"profile-{len(ctes)}.json"
+        con.execute("SET enable_profiling = 'json'")
+        con.execute(f"SET profiling_output = '{out}'")
+        try:
+            rows = real(con, sql)
+        finally:
+            con.execute("SET enable_profiling = 'no_output'")
+        ctes.extend(_cte_rows(json.loads(out.read_text())) or [("(none)", 0)])
+        return rows
+
+    monkeypatch.setattr(signals_sql, "query_rows", profiled)
+    build_facts(ds, as_of=AS_OF)
+    assert len(ctes) >= 7 and any(rows > 0 for _, rows in ctes)  # the per-member ones are seen (the spy works)
+    assert [(name, rows) for name, rows in ctes if rows >= n_events / 10] == [], (n_events, ctes)

@@ -13,6 +13,10 @@ are the same (tested against them).
 Each function takes ``ends``: the analysis instant per community (``community_id`` -> UTC
 Timestamp, :func:`commlab.analysis.periods.resolve_as_of`), so communities with different instants
 are evaluated in one query.
+
+A relation over the events that a query reads twice is written ``AS NOT MATERIALIZED``: DuckDB
+materialises such a CTE by default, which held a copy of the event log in memory (every non-staff
+event, every content event: notebook 05 at 50 M events peaked at 4 GB); it is read twice instead.
 """
 
 from __future__ import annotations
@@ -103,7 +107,7 @@ WHERE epoch_us(ev.ts) <= l.n""")
         """``max_days_without_staff_reply`` per community (as :func:`~commlab.analysis.signals.operational_facts`)."""
         content = _sql_list(S.CONTENT_EVENTS)
         got = self.rows(f"""
-WITH w AS (SELECT c, coalesce(channel, '(main)') AS ch, t, s FROM e WHERE et IN {content}),
+WITH w AS NOT MATERIALIZED (SELECT c, coalesce(channel, '(main)') AS ch, t, s FROM e WHERE et IN {content}),
 ls AS (SELECT c, ch, max(t) FILTER (WHERE s) AS ls FROM w GROUP BY c, ch),
 wt AS (SELECT w.c, w.ch, min(w.t) FILTER (WHERE NOT w.s AND (ls.ls IS NULL OR w.t > ls.ls)) AS waiting
        FROM w JOIN ls ON ls.c = w.c AND ls.ch = w.ch GROUP BY w.c, w.ch)
@@ -124,7 +128,7 @@ SELECT c AS community_id, min(waiting) AS waiting, count(*) AS channels FROM wt 
         """
         content = _sql_list(S.CONTENT_EVENTS)
         top = self.rows(f"""
-WITH ns AS (SELECT * FROM e WHERE NOT s),
+WITH ns AS NOT MATERIALIZED (SELECT * FROM e WHERE NOT s),
 k AS (SELECT c, m, count(*) AS content FROM ns
       WHERE et IN {content} AND t > n - {int(lookback_days)} * {_DAY_US}::BIGINT GROUP BY c, m),
 r AS (SELECT *, row_number() OVER (PARTITION BY c ORDER BY content DESC, m) AS rk,
@@ -183,8 +187,9 @@ WITH hits AS (SELECT w.c, w.tgt, count(*) AS k FROM {win} w
               GROUP BY w.c, w.tgt)
 SELECT c AS community_id, max(k) AS top, sum(k) AS total FROM hits GROUP BY c""")
         counts = self.rows(f"""
-WITH w AS {win},
-d AS (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM w WHERE et IN ('event', 'event_attend')),
+WITH w AS NOT MATERIALIZED {win},
+d AS NOT MATERIALIZED (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM w
+                       WHERE et IN ('event', 'event_attend')),
 days AS (SELECT c, d FROM d WHERE et = 'event_attend' AND NOT s GROUP BY c, d HAVING count(DISTINCT m) >= 3
          UNION SELECT c, d FROM d WHERE et = 'event'),
 g AS (SELECT w.c, count(*) AS k FROM w JOIN roles_frame r ON r.c = w.c AND r.m = w.m AND r.role = 'guest'
