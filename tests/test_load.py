@@ -301,3 +301,19 @@ def test_csv_with_a_delimiter_at_the_end_of_every_data_line_loads_as_without(tmp
     head, *rows = EVENTS.strip().splitlines()
     (d / "events.csv").write_text("\n".join([head] + [r + "," for r in rows]) + "\n", encoding="utf-8")
     pd.testing.assert_frame_equal(load_dataset(d, cache="").events, plain)
+
+
+def test_a_notebook_reading_the_runs_validated_data_does_not_import_pandera(tmp_path, samples_dir):
+    """pandera (with pyspark.pandas, when the spark extra is installed) costs each kernel ~0.8 s at import; the
+    notebooks of a run read data the runner validated, so they must not pay it. Validating still uses it."""
+    cache = tmp_path / "cache"
+    load_dataset(samples_dir, cache=cache)  # the runner's validation
+    code = ("import sys; from commlab.data import load_dataset; "
+            f"ds = load_dataset({str(samples_dir)!r}, cache={str(cache)!r}, communities=['c01']); "
+            "ds.members; print(len(ds.communities), 'pandera' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "False"]
+    fresh = ("import sys; from commlab.data import load_dataset; "
+             f"load_dataset({str(samples_dir)!r}, communities=['c01']); print('pandera' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, check=True).stdout.split() == [
+        "True"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -19,17 +20,24 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute
 
-from commlab.data.schema import Col
-
-with warnings.catch_warnings():
-    # pandera imports pyspark.pandas when pyspark is installed (the optional spark extra), which warns
-    # about pandas 3 on every import; that warning concerns pyspark.pandas, which commlab does not use.
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
-    import pandera.pandas as pa
-    from pandera.errors import SchemaErrors
-
 from commlab.data import schema as S
+from commlab.data.schema import Col
 from commlab.errors import Problem
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+
+def _pandera() -> Any:
+    """``pandera.pandas``, imported on first use: ~0.8 s (it imports pyspark.pandas when pyspark is installed),
+    which a notebook reading a run's validated data never needs."""
+    with warnings.catch_warnings():
+        # pandera imports pyspark.pandas when pyspark is installed (the optional spark extra), which warns
+        # about pandas 3 on every import; that warning concerns pyspark.pandas, which commlab does not use.
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
+        import pandera.pandas
+
+    return pandera.pandas
 
 __all__ = [
     "pandera_schema", "table_problems", "cross_table_problems", "member_cross_problems", "event_cross_problems",
@@ -45,6 +53,7 @@ ROW_OFFSET = 2
 
 def pandera_schema(table: S.Table) -> pa.DataFrameSchema:
     """The pandera schema of a canonical table (values only; types are coerced before)."""
+    pa = _pandera()
     columns: dict[str, pa.Column] = {}
     for c in table.columns:
         checks = []
@@ -95,8 +104,11 @@ def _check_label(check: str, column: str) -> str:
 
 def table_problems(frame: pd.DataFrame, table: S.Table, file: str) -> list[Problem]:
     """Every per-table problem of ``frame`` against ``table``, as :class:`Problem`."""
+    _pandera()  # imported with its warning filtered
+    from pandera.errors import SchemaErrors
+
     try:
-        with warnings.catch_warnings():  # see the import above: pandera may import pyspark.pandas lazily
+        with warnings.catch_warnings():  # see _pandera: pandera may import pyspark.pandas lazily
             warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
             pandera_schema(table).validate(frame, lazy=True)
         return []
