@@ -110,11 +110,11 @@ def test_unfitted_model_raises_not_fitted_error_that_sklearn_recognises(rfm):
 
 def test_get_set_params_and_clone(rfm):
     model = cl.BetaGeoModel(penalizer=0.01)
-    assert model.get_params() == {"penalizer": 0.01}
+    assert model.get_params() == {"n_threads": None, "penalizer": 0.01}
     assert model.set_params(penalizer=0.0) is model and model.penalizer == 0.0
     fitted = model.fit(rfm)
     copy = clone(fitted)
-    assert copy.get_params() == {"penalizer": 0.0} and not hasattr(copy, "params_")
+    assert copy.get_params() == {"n_threads": None, "penalizer": 0.0} and not hasattr(copy, "params_")
 
 
 def test_an_rfm_table_an_array_and_three_columns_fit_alike(rfm):

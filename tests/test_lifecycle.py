@@ -137,3 +137,24 @@ def test_projected_gradient_ignores_components_pushing_against_a_bound():
     assert _projected_gradient(np.array([0.1, 1.0, lo, hi]), np.array([1e-7, -2e-7, 0.5, -0.3])) == 2e-7
     # the same components pointing back inside the bounds still count
     assert _projected_gradient(np.array([0.1, 1.0, lo, hi]), np.array([1e-7, -2e-7, -0.5, 0.3])) == 0.5
+
+
+def test_rfm_from_events_with_an_engine_equals_the_oracle(samples_dir):
+    """The RFM query run on a given DuckDB engine (its memory limit, its threads) equals the default run and
+    the naive pandas oracle, member by member."""
+    from commlab.analysis.naive import naive_rfm
+    from commlab.data import load_dataset
+    from commlab.engines.duck import DuckDBEngine
+
+    ds = load_dataset(samples_dir, communities=["c01", "c04"])
+    now = pd.Timestamp("2024-06-30T16:00:00Z")
+    for period in ("D", "W"):
+        got = rfm_from_events(ds.events_source, as_of=now, period=period,
+                              engine=DuckDBEngine(memory_limit="300MB", threads=1))
+        pd.testing.assert_frame_equal(got, rfm_from_events(ds.events, as_of=now, period=period))
+        want = naive_rfm(ds.events, as_of=now, period=period)
+        keys = ["community_id", "member_id"]
+        both = got.merge(want, on=keys, suffixes=("", "_naive"))
+        assert len(both) == len(got) == len(want) > 500
+        for c in ("frequency", "recency", "T"):
+            assert (both[c] == both[f"{c}_naive"]).all(), c

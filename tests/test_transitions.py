@@ -167,3 +167,32 @@ def test_an_engine_without_snapshots_gives_the_same_roles():
     fast = role_snapshots(ev, mem, start="2024-01-01", end="2024-03-01", thresholds=th)
     pd.testing.assert_frame_equal(fast, slow)
     assert {"core", "zombie", "newcomer", "staff"} <= set(fast["role"])
+
+
+def test_rule_transitions_counted_from_codes_equal_the_named_tables(monkeypatch, samples_dir):
+    """The rule-role path counts moves from role codes (no per-instant table of names in pandas): the same
+    table as the named path (a labeler applying the same rules, one feature query per instant), in
+    small batches too, and never through ``snapshot_features``."""
+    import commlab.analysis.transitions as transitions
+
+    def no_named_snapshots(*a, **kw):
+        raise AssertionError("the rule-role transitions built the named snapshot table")
+
+    th = RoleThresholds(newcomer_days=20, core_min_ugc_30d=0.5, core_min_partners_in=2)
+    ev, mem = _edge_cases()
+    named = role_transitions(ev, mem, start="2024-01-01", end="2024-03-01", thresholds=th,
+                             labeler=lambda f: assign_roles(f, th))
+    monkeypatch.setattr(DuckDBEngine, "snapshot_features", no_named_snapshots)
+    coded = role_transitions(ev, mem, start="2024-01-01", end="2024-03-01", thresholds=th)
+    pd.testing.assert_frame_equal(coded, named)
+    assert {JOINED, "staff", "zombie"} <= set(coded["from_role"])
+
+    ds = load_dataset(samples_dir)
+    now = pd.Timestamp("2024-06-30T16:00:00Z")
+    named = role_transitions(ds.events_source, ds.members, start=now - pd.DateOffset(months=6), end=now,
+                             labeler=assign_roles)
+    monkeypatch.setattr(transitions, "BATCH_VECTORS", 1)  # 2,048 rows a batch: the samples come in several
+    coded = role_transitions(ds.events_source, ds.members, start=now - pd.DateOffset(months=6), end=now,
+                             engine=DuckDBEngine(memory_limit="500MB", threads=1))
+    pd.testing.assert_frame_equal(coded, named)
+    assert coded["count"].sum() > 10_000 and coded["period_start"].nunique() == 5

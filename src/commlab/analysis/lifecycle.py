@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from sklearn.base import BaseEstimator
 
 from commlab.analysis.daymask import block_of, day_bit, days_between
 from commlab.analysis.features import ACTIVITY_EXCLUDED, timestamptz_literal
+from commlab.analysis.threads import cpu_threads
 from commlab.data.schema import Col
 from commlab.engines.base import Source
 from commlab.errors import ConvergenceWarning, InvalidArgument, NotFittedError
@@ -134,6 +136,9 @@ class BetaGeoModel(BaseEstimator):
     ----------
     penalizer : float, default 0.0
         L2 penalty on the log-parameters (a small value such as 0.001 helps on tiny data).
+    n_threads : int or None, default None
+        BLAS threads while fitting (:func:`commlab.analysis.threads.cpu_threads`): ``None`` is one,
+        ``-1`` every core available to the process.
 
     Attributes
     ----------
@@ -161,14 +166,15 @@ class BetaGeoModel(BaseEstimator):
     >>> rfm = simulate_bgnbd(2000, 30.0, r=0.25, alpha=4.0, a=0.8, b=2.5, random_state=1)
     >>> model = cl.BetaGeoModel().fit(rfm)
     >>> model.converged_, model.get_params()
-    (True, {'penalizer': 0.0})
+    (True, {'n_threads': None, 'penalizer': 0.0})
     >>> p = model.p_alive(rfm)  # P(alive) per member, in [0, 1]
     >>> bool(((p >= 0) & (p <= 1)).all())
     True
     """
 
-    def __init__(self, penalizer: float = 0.0) -> None:
+    def __init__(self, penalizer: float = 0.0, n_threads: int | None = None) -> None:
         self.penalizer = penalizer
+        self.n_threads = n_threads
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "params_")
@@ -253,6 +259,10 @@ class BetaGeoModel(BaseEstimator):
 
     def _fit_data(self, d: _Data, starts: list[np.ndarray], *, standard_errors: bool = True,
                   warn: bool = True):
+        with cpu_threads(self.n_threads):
+            return self._fit_threads(d, starts, standard_errors=standard_errors, warn=warn)
+
+    def _fit_threads(self, d: _Data, starts: list[np.ndarray], *, standard_errors: bool, warn: bool):
         res = self._search(d, starts)
         logp = res.x
         self.params_ = pd.Series(np.exp(logp), index=list(_PARAMS), name="value")
@@ -264,7 +274,7 @@ class BetaGeoModel(BaseEstimator):
             warnings.warn(
                 f"BetaGeoModel: the optimiser did not converge on {self.n_} members ({getattr(res, 'message', '')}); "
                 "the parameters may be off: try a small penalizer (e.g. 0.001) or other initial values",
-                ConvergenceWarning, stacklevel=3)
+                ConvergenceWarning, stacklevel=4)
         self.standard_errors_ = (self._standard_errors(logp, d) if standard_errors
                                  else pd.Series(np.nan, index=list(_PARAMS), name="se"))
         return self
@@ -352,7 +362,7 @@ class BetaGeoModel(BaseEstimator):
 
 
 def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
-                    event_types: tuple[str, ...] | None = None) -> pd.DataFrame:
+                    event_types: tuple[str, ...] | None = None, engine: Any = None) -> pd.DataFrame:
     """Frequency, recency and T per member from active periods.
 
     Computed by DuckDB (one pass over the events), so the events may be a DataFrame or stay on
@@ -370,6 +380,9 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
         UTC day or ISO week (Monday start).
     event_types : tuple of str, optional
         Which events are activity; default every type except join/leave.
+    engine : DuckDBEngine, optional
+        Runs the query with its settings (``memory_limit``, ``threads``, ``temp_directory``); another
+        engine (Spark) or none: DuckDB with its defaults.
 
     Returns
     -------
@@ -389,7 +402,7 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
     ['community_id', 'member_id', 'frequency', 'recency', 'T']
     >>> model = cl.BetaGeoModel().fit(rfm)
     """
-    from commlab.engines.duck import query_events
+    from commlab.engines.duck import DuckDBEngine, bind_as_of
 
     if period not in ("D", "W"):
         raise InvalidArgument(f"period must be 'D' or 'W', got {period!r}")
@@ -419,7 +432,12 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
                CAST(max(last_p) - min(first_p) AS DOUBLE) AS recency, CAST({now_idx} - min(first_p) AS DOUBLE) AS T
         FROM b GROUP BY community_id, member_id ORDER BY community_id, member_id
     """
-    out = query_events(events, sql, as_of=now)
+    eng = engine if isinstance(engine, DuckDBEngine) else DuckDBEngine()
+    con = eng.connect()
+    try:
+        out = con.execute(bind_as_of(sql.replace("{events}", eng.relation(con, events, "events")), now)).df()
+    finally:
+        con.close()
     return out.astype({Col.community_id: "string", Col.member_id: "string"})
 
 
@@ -431,6 +449,8 @@ def zombie_share(
     level: float = 0.95,
     random_state: int | None = None,
     penalizer: float = 0.0,
+    model: BetaGeoModel | None = None,
+    n_threads: int | None = None,
 ) -> dict[str, float]:
     """Share of members with P(alive) below ``threshold``, with a bootstrap interval.
 
@@ -439,6 +459,26 @@ def zombie_share(
     the same history (frequency, recency, T) are one weighted row, and a resample of members is
     drawn as multinomial counts over those rows, which is the same resampling; each refit starts
     from the full-sample estimate.
+
+    Parameters
+    ----------
+    rfm : DataFrame
+        ``frequency``, ``recency`` and ``T`` per member (as :func:`rfm_from_events` returns).
+    threshold : float
+        P(alive) below which a member counts.
+    n_boot : int
+        Bootstrap refits.
+    level : float
+        Coverage of the percentile interval.
+    random_state : int, optional
+        Seed of the resamples.
+    penalizer : float
+        As :class:`BetaGeoModel`.
+    model : BetaGeoModel, optional
+        The model already fitted on ``rfm`` with this ``penalizer`` (saves fitting it again; the
+        result is the same). Its member count must equal ``rfm``'s.
+    n_threads : int, optional
+        BLAS threads of the fits (:func:`commlab.analysis.threads.cpu_threads`; default one).
 
     Returns
     -------
@@ -459,18 +499,25 @@ def zombie_share(
     if n == 0:
         raise InvalidArgument("no members with activity")
     d = _compress(x, tx, T)
-    model = BetaGeoModel(penalizer=penalizer).fit(x, tx, T)
+    if model is None:
+        model = BetaGeoModel(penalizer=penalizer, n_threads=n_threads).fit(x, tx, T)
+    elif getattr(model, "n_", None) != n or model.penalizer != penalizer:
+        raise InvalidArgument(f"model was fitted on {getattr(model, 'n_', 'no')} members with penalizer "
+                              f"{model.penalizer}; zombie_share got {n} members and penalizer {penalizer}: "
+                              "pass the model fitted on this RFM table, or none")
     below = model.p_alive(d.x, d.tx, d.T) < threshold
     share = float(d.w[below].sum() / n)
     start = [np.log(model.params_.to_numpy())]
     rs = np.random.default_rng(random_state)
     boots = []
-    for _ in range(n_boot):
-        w = rs.multinomial(n, d.w / n).astype(float)
-        keep = w > 0
-        sample = _Data(d.x[keep], d.tx[keep], d.T[keep], w[keep])
-        m = BetaGeoModel(penalizer=penalizer)._fit_data(sample, start, standard_errors=False, warn=False)
-        boots.append(float(sample.w[m.p_alive(sample.x, sample.tx, sample.T) < threshold].sum() / n))
+    with cpu_threads(n_threads):  # one limit for every refit
+        for _ in range(n_boot):
+            w = rs.multinomial(n, d.w / n).astype(float)
+            keep = w > 0
+            sample = _Data(d.x[keep], d.tx[keep], d.T[keep], w[keep])
+            m = BetaGeoModel(penalizer=penalizer, n_threads=n_threads)._fit_data(sample, start, standard_errors=False,
+                                                                                 warn=False)
+            boots.append(float(sample.w[m.p_alive(sample.x, sample.tx, sample.T) < threshold].sum() / n))
     lo, hi = (np.quantile(boots, [(1 - level) / 2, (1 + level) / 2]) if boots else (np.nan, np.nan))
     return {"share": share, "lower": float(lo), "upper": float(hi), "threshold": threshold, "n": n,
             "n_boot": n_boot}

@@ -12,6 +12,10 @@ member). KMeans at the chosen k is always fitted on every member. Silhouette sco
 (``sklearn.metrics.silhouette_score(sample_size=..., random_state=...)``). So k-selection stays
 fast on millions of members and is reproducible.
 
+scikit-learn's OpenMP loops and numpy's BLAS run with ``n_threads`` threads (one by default,
+:mod:`commlab.analysis.threads`): their idle threads spin, and on a machine whose cores other
+processes also use, two threads made the clustering ten times slower than one.
+
 Segments are numbered by size (0 = largest). When the columns carry the feature names of
 :mod:`commlab.analysis.features`, each segment is named (zh and en) by applying the role rules of
 :mod:`commlab.analysis.roles` to the segment's median member; ``segment_names_`` keeps the rule.
@@ -31,6 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from commlab.analysis.roles import ROLE, RoleThresholds
+from commlab.analysis.threads import cpu_threads
 from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.privacy import pseudonymize
@@ -87,10 +92,9 @@ def segment_matrix(features: pd.DataFrame, columns: tuple[str, ...] | list[str] 
     0         30.0          30.0   0.0
     1         90.0           2.0  12.0
     """
-    f = features.copy()
+    out = features[list(columns)].astype("float64")  # a copy of the columns kept, not of the whole table
     if "recency_days" in columns:
-        f["recency_days"] = f["recency_days"].fillna(f["tenure_days"])
-    out = f[list(columns)].astype("float64")
+        out["recency_days"] = out["recency_days"].fillna(features["tenure_days"].astype("float64"))
     return out.fillna(0.0)
 
 
@@ -128,6 +132,11 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         Seed for the clusterer and the silhouette subsample.
     thresholds : RoleThresholds, optional
         Role-rule parameters used to name the segments (defaults to ``RoleThresholds()``).
+    n_threads : int or None, default None
+        Threads of scikit-learn's OpenMP loops and of BLAS while fitting and predicting: ``None``
+        is :data:`commlab.analysis.threads.DEFAULT_THREADS` (1), ``-1`` every core available to the
+        process (:func:`commlab.analysis.threads.available_cores`). The labels do not depend on it;
+        the last digits of the centres may (a centre's sum is split between threads).
 
     Attributes
     ----------
@@ -180,6 +189,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         n_init: int = 10,
         random_state: int | np.random.RandomState | None = None,
         thresholds: RoleThresholds | None = None,
+        n_threads: int | None = None,
     ) -> None:
         self.method = method
         self.n_clusters = n_clusters
@@ -192,6 +202,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_init = n_init
         self.random_state = random_state
         self.thresholds = thresholds
+        self.n_threads = n_threads
 
     # -- transformation -------------------------------------------------------------------
     def _prepare(self, X: np.ndarray) -> np.ndarray:
@@ -245,6 +256,10 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         """
         if self.method not in ("kmeans", "gmm"):
             raise InvalidArgument(f"method must be 'kmeans' or 'gmm', got {self.method!r}")
+        with cpu_threads(self.n_threads):
+            return self._fit(X, profile_features)
+
+    def _fit(self, X, profile_features: pd.DataFrame | None):
         X = validate_data(self, X, dtype="numeric", ensure_min_samples=1 if self.n_clusters == "auto" else 2)
         n, p = X.shape
         if self.log == "auto":
@@ -319,7 +334,8 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         """The segment of each row of ``X``."""
         check_is_fitted(self)
         Z = self.transform(X)
-        return self._relabel[self.model_.predict(Z)]
+        with cpu_threads(self.n_threads):
+            return self._relabel[self.model_.predict(Z)]
 
     # -- explanation ----------------------------------------------------------------------
     def _names(self) -> list[str]:
@@ -470,13 +486,17 @@ def _segment_role(r: pd.Series, th: RoleThresholds) -> tuple[str, str, str]:
     return "segment", "no role features among the columns", "没有可用于命名的角色特征"
 
 
-def project_2d(Z: np.ndarray, random_state: int | None = 0) -> np.ndarray:
-    """First two principal components of the scaled matrix (e.g. ``MemberSegmenter.transform(X)``)."""
+def project_2d(Z: np.ndarray, random_state: int | None = 0, *, n_threads: int | None = None) -> np.ndarray:
+    """First two principal components of the scaled matrix (e.g. ``MemberSegmenter.transform(X)``).
+
+    ``n_threads``: BLAS threads (:func:`commlab.analysis.threads.cpu_threads`; default one).
+    """
     from sklearn.decomposition import PCA
 
     Z = np.asarray(Z, dtype=float)
     k = min(2, Z.shape[1], Z.shape[0])
-    out = PCA(n_components=k, random_state=random_state).fit_transform(Z)
+    with cpu_threads(n_threads):
+        out = PCA(n_components=k, random_state=random_state).fit_transform(Z)
     if k < 2:
         out = np.column_stack([out, np.zeros((len(out), 2 - k))])
     return out
