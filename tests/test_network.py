@@ -202,3 +202,34 @@ def test_exact_id_codes_give_the_hashed_results(monkeypatch: pytest.MonkeyPatch)
     exact = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
     assert hashed["value"].notna().sum() > 100
     pd.testing.assert_frame_equal(hashed, exact)
+
+
+def test_edges_handed_over_in_batches_give_the_same_metrics(monkeypatch: pytest.MonkeyPatch):
+    """The network measures and k-core stability read the stored edge tables a batch of whole communities at
+    a time (the kernel holds one batch, not every edge): with batches of at most 500 edge rows (many
+    batches, and communities larger than a batch alone in theirs) every value equals the one-batch result,
+    and each batch holds whole communities."""
+    import commlab.analysis.network as net
+    from commlab.analysis.compute import compute_metrics
+
+    ids = ["density", "reciprocity", "avg_clustering", "kcore_max", "kcore_size", "kcore_stability",
+           "hub_interaction_share", "fan_hub_centralization"]
+    ds = samples_dataset()
+    whole = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
+    batches: list[list[str]] = []
+    real_arrow = net.MetricContext.arrow
+
+    def spy(ctx, sql):
+        table = real_arrow(ctx, sql)
+        if "_batch" in sql:
+            batches.append(sorted(set(table["community_id"].to_pylist())))
+        return table
+
+    monkeypatch.setattr(net, "BATCH_EDGES", 500)
+    monkeypatch.setattr(net.MetricContext, "arrow", spy)
+    batched = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
+    assert len(batches) > 4
+    flat = [c for b in batches for c in b]
+    assert len(flat) == len(set(flat)) * 2  # each community in one batch of the edges and one of the k-core pairs
+    assert whole["value"].notna().sum() > 100
+    pd.testing.assert_frame_equal(whole, batched)

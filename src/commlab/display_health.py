@@ -125,6 +125,17 @@ class CommunityHealth:
         return get_engine(self.engine, **self.engine_options).compute_metrics(self.data, as_of=self.as_of,
                                                                                window=window)
 
+    @property
+    def duckdb(self) -> Any:
+        """The DuckDB engine of the sections that query DuckDB directly (cohort retention, the drawn graphs).
+
+        With :attr:`engine` ``"duckdb"`` it carries :attr:`engine_options` (the run's ``memory_limit`` and spill
+        folder in a playbook run); with another engine, DuckDB's defaults.
+        """
+        from commlab.engines.duck import DuckDBEngine
+
+        return DuckDBEngine(**self.engine_options) if self.engine == "duckdb" else DuckDBEngine()
+
     @cached_property
     def values(self) -> pd.DataFrame:
         """Communities × metric ids in each community's last period."""
@@ -205,8 +216,8 @@ class CommunityHealth:
         from commlab.plots.show import show
 
         freq = "week" if self.window == "week" else "month"
-        cohorts, hidden = suppress_table(cohort_retention(self.data, as_of=self.as_of, freq=freq), self.k,
-                                         numeric=True, **COHORT_PRIVACY)
+        cohorts = cohort_retention(self.data, as_of=self.as_of, freq=freq, engine=self.duckdb)
+        cohorts, hidden = suppress_table(cohorts, self.k, numeric=True, **COHORT_PRIVACY)
         largest = self.sizes.idxmax()
         matrix = retention_matrix(cohorts, largest, min_size=self.k)
         if matrix.empty:  # every cohort is below k (or the community is suppressed): nothing to draw
@@ -229,7 +240,8 @@ class CommunityHealth:
             _markdown(t("network_none", self.lang))
             return
         picked = list(dict.fromkeys([drawable.idxmin(), drawable.idxmax()]))
-        graphs = [(community_graph(self.data, cid, as_of=self.as_of, days=network_days(self.source)),
+        graphs = [(community_graph(self.data, cid, as_of=self.as_of, days=network_days(self.source),
+                                   engine=self.duckdb),
                    t("network_title", self.lang).format(name=self.names[cid], index=f"{drawable[cid]:.2f}",
                                                         kind=self.economy.loc[cid, "economy_label"]))
                   for cid in picked]

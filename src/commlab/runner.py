@@ -704,9 +704,17 @@ def _record_inputs(pb: Playbook, plans: list[StepPlan], rules: list[Any], run_di
 
 
 def _step_parameters(pb: Playbook, plan: StepPlan, out_dir: Path, *, outputs: dict[str, str], rules_path: Path,
-                     previous: Path | None) -> dict[str, Any]:
-    """The parameters a step's notebook gets: its own, and those the runner injects where it declares them."""
+                     previous: Path | None, cache: str | None = None) -> dict[str, Any]:
+    """The parameters a step's notebook gets: its own, and those the runner injects where it declares them.
+
+    A step on the DuckDB engine gets the run's memory bound in ``engine_options`` unless it sets its own
+    (:func:`commlab.engines.duck.playbook_engine_options`); the manifest records what it got.
+    """
     params = dict(plan.parameters)
+    if "engine_options" in plan.declared and plan.effective("engine") == "duckdb":
+        from commlab.engines.duck import playbook_engine_options
+
+        params["engine_options"] = playbook_engine_options(plan.effective("engine_options"), cache)
     params["output_dir"] = str(out_dir)
     if pb.data is not None:
         params["data_dir"] = str(pb.data)
@@ -734,7 +742,8 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
     for i, plan in enumerate(plans):
         out_dir = run_dir / plan.name
         out_dir.mkdir()
-        params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous)
+        params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous,
+                                  cache=cache)
         step = record.manifest["steps"][i]
         step.update(
             status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),

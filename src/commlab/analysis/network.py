@@ -42,6 +42,7 @@ import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -66,6 +67,7 @@ __all__ = [
     "graph_measures",
     "edge_measures",
     "core_numbers",
+    "edge_batches",
     "triangles",
     "degree_centralization",
     "average_clustering",
@@ -525,6 +527,47 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
         return dict(pool.map(one, starts.tolist(), ends.tolist()))
 
 
+#: Edge rows handed from DuckDB to Python at a time (the graphs of whole communities, packed up to this).
+#: The Python side of the network measures then holds one batch of edges and its graphs, not all of them
+#: (at 50 M events the three period sets of a playbook run have tens of millions of edge rows).
+BATCH_EDGES = 2_000_000
+
+
+def edge_batches(ctx: MetricContext, table: str, *, limit: int | None = None) -> list[str]:
+    """Queries reading the rows of the edge table ``table`` a batch of whole communities at a time.
+
+    Communities (in id order) are packed into batches of at most ``limit`` rows (default
+    :data:`BATCH_EDGES`; a community with more rows is a batch of its own). On DuckDB the batch of each
+    community is a small registered table joined to ``table`` (community ids are never written into the
+    SQL); another dialect gets one query reading the whole table.
+    """
+    if ctx.dialect != "duckdb":
+        return [f"SELECT * FROM {table}"]
+    limit = BATCH_EDGES if limit is None else limit
+    counts = ctx.query(f"SELECT community_id, count(*) AS n FROM {table} GROUP BY 1 ORDER BY 1")
+    batch, rows, current = [], 0, 0
+    for n in counts["n"].to_numpy():
+        if rows and rows + int(n) > limit:
+            current, rows = current + 1, 0
+        batch.append(current)
+        rows += int(n)
+    if current == 0:
+        return [f"SELECT * FROM {table}"]
+    name = f"{table}_batch"
+    ctx.con.register(name, pd.DataFrame({Col.community_id: counts[Col.community_id], "b": batch}))
+    return [f"SELECT t.* FROM {table} t SEMI JOIN {name} b ON b.community_id = t.community_id AND b.b = {i}"
+            for i in range(current + 1)]
+
+
+def _batched_groups(ctx: MetricContext, table: str, *, core_only: bool = False
+                    ) -> dict[tuple[str, str], tuple[dict[str, float], set]]:
+    """:func:`_edge_groups` of the edge table ``table``, handed over one :func:`edge_batches` batch at a time."""
+    out: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
+    for sql in edge_batches(ctx, table):
+        out.update(_edge_groups(ctx.arrow(sql), core_only=core_only))
+    return out
+
+
 def hash_ids_safe(ctx: MetricContext) -> bool:
     """Whether nodes may be identified by DuckDB's 64-bit ``hash`` of the member id.
 
@@ -603,12 +646,19 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
         value = dict(zip(zip(got[Col.community_id], got["period"], strict=True), got["value"], strict=True))
     else:
         # the cores only need who is linked to whom: with hashes unique within each community (checked),
-        # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes
+        # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes.
+        # Kept in DuckDB (which spills over its memory limit), handed over a batch of communities at a time.
         hashed = hash_ids_safe(ctx)
-        edges = ctx.arrow(_edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds,
-                                     pairs_only=hashed))
-        now = _edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True)
-        before = _edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True)
+        ctx.materialize("kcore_pairs", _edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds,
+                                                  pairs_only=hashed))
+        now: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
+        before: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
+        for batch in edge_batches(ctx, "kcore_pairs"):
+            edges = ctx.arrow(batch)
+            now.update(_edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True))
+            before.update(_edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True))
+            del edges
+        ctx.execute("DROP TABLE IF EXISTS kcore_pairs")
         value = {key: jaccard(now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1])
                  for key in now.keys() | before.keys()}
     rows = [(c, p, value.get((str(c), str(p)), jaccard(set(), set())))
@@ -627,7 +677,7 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     key = f"network:{','.join(kinds)}"
     if key in ctx.cache:
         return ctx.cache[key]
-    measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"))
+    measured = _batched_groups(ctx, period_edges(ctx, kinds))
     empty = graph_measures(nx.DiGraph())
     rows = []
     for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
@@ -696,7 +746,7 @@ register(Metric(
 
 
 def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DEFAULT_KINDS,
-                    days: int | None = None, include_inferred: bool = True) -> nx.DiGraph:
+                    days: int | None = None, include_inferred: bool = True, engine: Any = None) -> nx.DiGraph:
     """The interaction graph of one community up to ``as_of`` (the last ``days`` days when given).
 
     Parameters
@@ -714,6 +764,9 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
     include_inferred : bool, default True
         Use reply links inferred for chat logs; ``False``: only the links the export gives
         (see :func:`commlab.analysis.metrics.without_inferred`).
+    engine : DuckDBEngine, optional
+        Whose connection settings (``memory_limit``, ``threads``, ``temp_directory``) the edge query runs
+        with; default: DuckDB's own.
 
     Raises
     ------
@@ -741,7 +794,8 @@ def community_graph(data, community_id: str, *, as_of, kinds: Iterable[str] = DE
         t = dataclasses.replace(t, events=t.events.restrict([str(community_id)]))
     if not include_inferred:
         t = without_inferred(t)
-    con = connect(t, periods, materialize_events=False)  # the events are read once
+    con = connect(t, periods, None if engine is None else engine.connect(),
+                  materialize_events=False)  # the events are read once
     try:
         ctx = MetricContext(con, t, periods, None)
         edges = interaction_edges(ctx, kinds=kinds, trailing_days=None if days is None else (days, 0))

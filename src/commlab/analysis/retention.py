@@ -20,7 +20,7 @@ __all__ = ["cohort_retention", "retention_matrix"]
 
 
 def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities: list[str] | None = None,
-                     observed_from: Any = None) -> pd.DataFrame:
+                     observed_from: Any = None, engine: Any = None) -> pd.DataFrame:
     """Share of each join cohort active in each later period.
 
     Parameters
@@ -36,6 +36,9 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
     observed_from : str or Timestamp, optional
         Members who joined before this instant are left out (their first periods were not observed).
         Default: per community, one day before its first event in the data.
+    engine : DuckDBEngine, optional
+        Whose connection settings (``memory_limit``, ``threads``, ``temp_directory``) the query runs with;
+        default: DuckDB's own.
 
     Returns
     -------
@@ -58,7 +61,8 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
     if communities:
         comm = comm[comm[Col.community_id].isin(communities)]
     periods = make_periods(comm, as_of=as_of, window=None)
-    con = connect(t, periods, materialize_events=False)  # the activity is read once, below
+    con = connect(t, periods, None if engine is None else engine.connect(),
+                  materialize_events=False)  # the activity is read once, below
     unit = "month" if freq == "month" else "week"
     since = "f.first_ts - INTERVAL '1 day'"
     if observed_from is not None:

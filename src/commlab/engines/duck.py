@@ -57,7 +57,7 @@ from commlab.engines.runcache import (
 from commlab.errors import InvalidArgument, InvalidType
 from commlab.instant import as_utc
 
-__all__ = ["DuckDBEngine", "bind_as_of", "query_events"]
+__all__ = ["PLAYBOOK_MEMORY_LIMIT", "DuckDBEngine", "bind_as_of", "playbook_engine_options", "query_events"]
 
 
 def _quote(text: str) -> str:
@@ -475,3 +475,42 @@ def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]
             raise InvalidType(f"tables missing: {', '.join(missing)}")
         return {n: data[n] for n in ("communities", "members", "events")}
     raise InvalidType(f"expected a Dataset, Tables or a mapping of tables, got {type(data).__name__}")
+
+
+#: DuckDB's ``memory_limit`` in a playbook run when the step's ``engine_options`` set none (DuckDB's own default
+#: is 80 % of the machine's memory: at 50 M events notebook 03's kernel grew to 14.8 GB). Above it DuckDB spills
+#: joins, aggregates, sorts and the temporary tables of a metric pass to ``temp_directory``; with the kernel's
+#: own memory (pandas tables, a batch of network edges, see :data:`commlab.analysis.network.BATCH_EDGES`)
+#: the notebook process stays under 3 GB at 50 M events. ``benchmarks/README.md`` has the figures.
+PLAYBOOK_MEMORY_LIMIT = "1500MB"
+#: The spill folder's name inside the run's data cache.
+PLAYBOOK_SPILL_DIR = "duckdb-spill"
+
+
+def playbook_engine_options(options: Mapping[str, Any] | None, cache: str | Path | None) -> dict[str, Any]:
+    """A playbook step's DuckDB ``engine_options`` with the run's defaults where the step sets none.
+
+    Parameters
+    ----------
+    options : mapping, optional
+        What the playbook (or ``-p engine_options ...``) passes; its settings win.
+    cache : str or Path, optional
+        The run's data cache folder: DuckDB spills into its :data:`PLAYBOOK_SPILL_DIR` (removed with it).
+
+    Returns
+    -------
+    dict
+        ``memory_limit`` (:data:`PLAYBOOK_MEMORY_LIMIT`) and ``temp_directory`` added unless given.
+
+    Examples
+    --------
+    >>> playbook_engine_options({}, "/tmp/run-cache")
+    {'memory_limit': '1500MB', 'temp_directory': '/tmp/run-cache/duckdb-spill'}
+    >>> playbook_engine_options({"memory_limit": "4GB"}, None)
+    {'memory_limit': '4GB'}
+    """
+    out = dict(options or {})
+    out.setdefault("memory_limit", PLAYBOOK_MEMORY_LIMIT)
+    if cache is not None:
+        out.setdefault("temp_directory", str(Path(cache) / PLAYBOOK_SPILL_DIR))
+    return out
