@@ -396,7 +396,7 @@ WITH b AS (
   JOIN periods p ON p.community_id = f.community_id AND p.period = f.period
   WHERE f.purchases > 0 AND NOT f.is_staff)
 SELECT community_id, period,
-  avg(CASE WHEN (SELECT count(DISTINCT {day_number("e.ts")}) FROM ev e
+  avg(CASE WHEN (SELECT count(DISTINCT {day_number("e.ts")}) FROM ev_rare e
                  WHERE e.community_id = b.community_id AND e.member_id = b.member_id
                  AND e.event_type = 'purchase' AND e.ts <= b.p_end) >= 2 THEN 1.0 ELSE 0.0 END) AS value,
   count(*)::DOUBLE AS n
@@ -434,7 +434,7 @@ def _event_lift_sql(count: str) -> str:
     return f"""
 WITH days AS (
   SELECT p.community_id, p.period, p.p_end, {day} AS d FROM periods p
-  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
+  JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'event_attend' AND {_in_period()}
   WHERE NOT e.is_staff
   GROUP BY p.community_id, p.period, p.p_end, {day} HAVING count(DISTINCT e.member_id) >= 3),
 w AS (

@@ -121,7 +121,7 @@ evdays AS (
   SELECT community_id, period, d,
          count(DISTINCT member_id) FILTER (WHERE event_type = 'event_attend' AND NOT is_staff) AS a
   FROM (SELECT p.community_id, p.period, {day_number("e.ts")} AS d, e.member_id, e.event_type, e.is_staff
-        FROM periods p JOIN ev e ON e.community_id = p.community_id
+        FROM periods p JOIN ev_rare e ON e.community_id = p.community_id
           AND e.event_type IN ('event', 'event_attend') AND e.ts > {since} AND e.ts <= p.p_end) AS x
   GROUP BY community_id, period, d
   HAVING count(*) FILTER (WHERE event_type = 'event') > 0
@@ -169,7 +169,7 @@ register(Metric(
 WITH c AS (
   SELECT DISTINCT p.community_id, p.period, e.member_id,
          CAST({days_between("e.ts", "p.p_end")} AS INTEGER) AS d
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'checkin'
+  FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin'
     AND e.ts > p.p_end - {_d(30)} AND e.ts <= p.p_end),
 k AS (
   SELECT c.community_id, c.period, count(*) AS k FROM c
@@ -177,7 +177,7 @@ k AS (
   GROUP BY c.community_id, c.period),
 ritual AS (
   SELECT DISTINCT p.community_id, p.period FROM periods p
-  JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'checkin' AND e.ts <= p.p_end),
+  JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin' AND e.ts <= p.p_end),
 m AS (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period)
 SELECT r.community_id, r.period, coalesce(k.k, 0) / (m.n * 30.0) AS value, CAST(m.n AS DOUBLE) AS n
 FROM ritual r JOIN m ON m.community_id = r.community_id AND m.period = r.period
@@ -193,7 +193,7 @@ register(Metric(
     sql=f"""
 SELECT p.community_id, p.period, avg(CASE WHEN e.is_staff THEN 0.0 ELSE 1.0 END) AS value,
        CAST(count(DISTINCT e.member_id) FILTER (WHERE NOT e.is_staff) AS DOUBLE) AS n
-FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'event' AND {_IN_PERIOD}
+FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'event' AND {_IN_PERIOD}
 GROUP BY p.community_id, p.period
 """, group=_GROUP, group_size="non-staff members who hosted an event in the period"))
 
@@ -206,7 +206,7 @@ def _reward_lift_sql(kinds: str) -> str:
     return f"""
 WITH r AS (
   SELECT DISTINCT p.community_id, p.period, coalesce(e.target_member_id, e.member_id) AS m, e.ts AS rts
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'reward' AND {_IN_PERIOD}
+  FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'reward' AND {_IN_PERIOD}
     AND e.ts + {_d(w)} <= p.p_end),
 rn AS (
   SELECT r.* FROM r LEFT JOIN staff s ON s.community_id = r.community_id AND s.member_id = r.m
@@ -280,7 +280,7 @@ for _cat in PURCHASE_CATEGORIES:
         sql=f"""
 SELECT p.community_id, p.period, avg(CASE WHEN e.category = '{_cat}' THEN 1.0 ELSE 0.0 END) AS value,
        CAST(count(DISTINCT e.member_id) AS DOUBLE) AS n
-FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND NOT e.is_staff
+FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'purchase' AND NOT e.is_staff
   AND e.category IS NOT NULL AND {_IN_PERIOD}
 GROUP BY p.community_id, p.period
 """, group="monetization", group_size="members with a purchase of known category in the period"))
@@ -296,7 +296,7 @@ register(Metric(
     sql=f"""
 WITH f AS (
   SELECT p.community_id, p.period, p.p_end, e.member_id, min(e.ts) AS first_ts, count(*) AS k
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'purchase'
+  FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'purchase'
     AND e.category = 'membership' AND NOT e.is_staff AND e.ts <= p.p_end
   GROUP BY p.community_id, p.period, p.p_end, e.member_id)
 SELECT community_id, period, avg(CASE WHEN k >= 2 THEN 1.0 ELSE 0.0 END) AS value, CAST(count(*) AS DOUBLE) AS n
@@ -337,7 +337,7 @@ register(Metric(
     sql=f"""
 SELECT p.community_id, p.period, avg(CASE WHEN e.is_staff THEN 0.0 ELSE 1.0 END) AS value,
        CAST(count(DISTINCT e.member_id) FILTER (WHERE NOT e.is_staff) AS DOUBLE) AS n
-FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'moderation' AND NOT e.is_bot
+FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'moderation' AND NOT e.is_bot
   AND {_IN_PERIOD}
 GROUP BY p.community_id, p.period
 """, group=_GROUP, group_size="non-staff members who moderated in the period"))
