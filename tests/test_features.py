@@ -202,6 +202,28 @@ def test_sql_is_one_text_with_the_sources_substituted():
     assert all(f.id in sql for f in FEATURES)
 
 
+def test_sql_counts_are_64_bit_integers():
+    """Every count the SQL returns is BIGINT: DuckDB's sum of BIGINT is a 128-bit HUGEINT, which reached
+    pandas as float64 through a slow conversion (the engine now hands the result over as Arrow)."""
+    import duckdb
+
+    from commlab.engines.duck import bind_as_of
+
+    ev, mem = _tiny()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("events", ev)
+    con.register("members", mem)
+    sql = bind_as_of(features_sql("events", "members"), U("2024-03-01"))
+    types = dict(con.execute(f"DESCRIBE {sql}").fetchall()[i][:2] for i in range(len(FEATURE_IDS) + 2))
+    assert "HUGEINT" not in set(types.values())
+    counts = [f.id for f in FEATURES if f.unit in ("events", "days", "weeks", "members") and f.id not in
+              ("tenure_days", "observed_days", "recency_days", "ugc_30d")]
+    assert {types[c] for c in counts} == {"BIGINT"}
+    got = member_features(ev, mem, as_of=U("2024-03-01"))
+    assert {str(got[c].dtype) for c in counts} == {"int64"}
+
+
 def test_registry_labels_are_complete():
     zh, en = feature_labels("zh"), feature_labels("en")
     assert set(zh) == set(en) == set(FEATURE_IDS)

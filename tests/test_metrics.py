@@ -455,6 +455,41 @@ def test_on_demand_tables_are_built_by_the_first_query_naming_them():
     assert ctx.query("SELECT y FROM content_pm")["y"].tolist() == [2] and ctx.pending == {}
 
 
+def test_metrics_reading_ev_rare_select_only_its_event_types():
+    """``ev_rare`` holds only the RARE_EVENTS types: a metric reading it must select no other type (it
+    would silently find no rows), and the table is exactly those rows of ``ev``."""
+    import re
+
+    from commlab.analysis.metrics import RARE_EVENTS, prelude_statements
+    from commlab.engines.duck import DuckDBEngine
+    from health_data import samples_dataset
+
+    readers = [m for m in list_metrics() if m.sql is not None and re.search(r"\bev_rare\b", m.sql)]
+    assert len(readers) >= 10
+    for m in readers:
+        named = set(re.findall(r"event_type\s*(?:=|IN\s*\()\s*([^)\n]*)", m.sql))
+        types = {t for part in named for t in re.findall(r"'([a-z_]+)'", part)}
+        assert types and types <= set(RARE_EVENTS), (m.id, types - set(RARE_EVENTS))
+    ds = samples_dataset().subset(["c03"])
+    eng = DuckDBEngine()
+    con = eng.connect()
+    try:
+        v = eng.register_tables(con, communities=ds.communities, members=ds.members, events=ds.events)
+        con.register("periods", pd.DataFrame({"community_id": pd.Series([], dtype="string"),
+                                              "period": pd.Series([], dtype="string"),
+                                              "p_start": pd.Series([], dtype="datetime64[us, UTC]"),
+                                              "p_end": pd.Series([], dtype="datetime64[us, UTC]")}))
+        for stmt in prelude_statements(v):
+            con.execute(stmt)
+        rare = con.execute("SELECT * FROM ev_rare ORDER BY ALL").df()
+        want = con.execute("SELECT * FROM ev WHERE event_type IN (SELECT unnest(?)) ORDER BY ALL",
+                           [list(RARE_EVENTS)]).df()
+    finally:
+        con.close()
+    assert len(rare) > 100 and set(rare["event_type"]) <= set(RARE_EVENTS)
+    pd.testing.assert_frame_equal(rare, want)
+
+
 def test_connect_copies_the_events_only_when_asked():
     """connect() holds ``ev`` as a table by default and as a view with materialize_events=False; the
     on-demand relations are views either way (built only if read); both give the same rows."""
