@@ -71,3 +71,11 @@ def test_the_bgnbd_fits_run_capped(monkeypatch):
     with pytest.raises(ValueError, match="fitted on 500 members"):
         zombie_share(rfm.iloc[:100], n_boot=3, model=model)
     assert lifecycle.BetaGeoModel(n_threads=2).get_params()["n_threads"] == 2
+
+
+def test_stability_refits_in_parallel_give_the_same_aris():
+    X, _ = make_blobs(n_samples=2000, centers=3, n_features=3, random_state=1)
+    seg = MemberSegmenter(n_clusters=3, n_init=2, random_state=0).fit(np.abs(X))
+    one = seg.stability(np.abs(X), n_resamples=4, random_state=2, n_jobs=None)
+    assert np.array_equal(seg.stability(np.abs(X), n_resamples=4, random_state=2, n_jobs=2), one)
+    assert np.array_equal(seg.stability(np.abs(X), n_resamples=4, random_state=2), one)  # default: every core

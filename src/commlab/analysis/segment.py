@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from commlab.analysis.roles import ROLE, RoleThresholds
-from commlab.analysis.threads import cpu_threads
+from commlab.analysis.threads import cpu_threads, resolve_threads
 from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.privacy import pseudonymize
@@ -362,7 +362,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         self.segment_names_ = name_segments(prof, self.thresholds)
 
     def stability(self, X, n_resamples: int = 20, *, sample_frac: float = 0.8, max_sample: int | None = 100_000,
-                  random_state: int | None = None) -> np.ndarray:
+                  random_state: int | None = None, n_jobs: int | None = -1) -> np.ndarray:
         """Adjusted Rand index of refits on random subsamples against the fitted segments.
 
         Each resample refits a clone with ``n_clusters = n_clusters_`` on ``sample_frac`` of the
@@ -384,6 +384,11 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
             calling segments unstable.
         random_state : int, optional
             Seed of the subsamples and the refits.
+        n_jobs : int or None, default -1
+            Refits run at once, each in its own thread with ``n_threads`` OpenMP/BLAS threads:
+            ``-1`` one per core available to the process, ``None`` or 1 one after the other. The
+            refits are independent (no thread waits for another inside a refit, unlike the
+            libraries' own threads), seeded before any runs, so the result does not depend on it.
 
         Returns
         -------
@@ -398,14 +403,25 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
         size = max(2, int(sample_frac * n))
         if max_sample is not None:
             size = min(size, max_sample)
-        out = np.empty(n_resamples)
-        for i in range(n_resamples):
+        draws = []  # every subsample and seed drawn first, in order: the same whatever runs in parallel
+        for _ in range(n_resamples):
             idx = np.sort(rs.choice(n, size=size, replace=False))
+            draws.append((idx, int(rs.randint(2**31 - 1))))
+
+        def refit(draw: tuple[np.ndarray, int]) -> float:
+            idx, seed = draw
             sub = X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
-            est = clone(self).set_params(n_clusters=self.n_clusters_, random_state=int(rs.randint(2**31 - 1)))
+            est = clone(self).set_params(n_clusters=self.n_clusters_, random_state=seed)
             est.fit(sub)
-            out[i] = adjusted_rand_score(full, est.predict(X))
-        return out
+            return float(adjusted_rand_score(full, est.predict(X)))
+
+        jobs = min(n_resamples, 1 if n_jobs is None else resolve_threads(n_jobs))
+        if jobs <= 1:
+            return np.array([refit(d) for d in draws], dtype=float).reshape(n_resamples)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with cpu_threads(self.n_threads), ThreadPoolExecutor(max_workers=jobs) as pool:
+            return np.array(list(pool.map(refit, draws)), dtype=float)
 
 
 def name_segments(profile: pd.DataFrame, thresholds: RoleThresholds | None = None) -> pd.DataFrame:
