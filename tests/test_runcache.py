@@ -143,28 +143,24 @@ def test_declared_period_sets_are_computed_in_one_pass_and_equal_cold_computatio
 @pytest.mark.slow
 @pytest.mark.notebook
 def test_the_demo_steps_compute_their_metric_tables_once_then_read_them(tmp_path, samples_dir):
-    """Notebooks 03, 04 and 05 in one real papermill run: the first computes every period set, the others read."""
+    """The demo playbook (its five notebooks, as shipped) in one real papermill run, on two communities: notebook 03
+    computes every period set the notebooks declare, 04 and 05 read theirs; no table of the run is computed twice."""
     import json
-    import shutil
-
-    import yaml
 
     from commlab.runner import run_playbook
 
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "playbooks").mkdir()
-    names = ["03_community_health.ipynb", "04_compare_types.ipynb", "05_recommendations.ipynb"]
-    for nb in names:
-        shutil.copy(Path(__file__).resolve().parents[1] / "notebooks" / nb, tmp_path / "notebooks")
-    pb = {"name": "one-pass", "title": "One pass", "data": str(samples_dir),
-          "parameters": {"as_of": AS_OF, "lang": "en", "communities": ["c01", "c04"]},
-          "steps": [{"notebook": f"../notebooks/{nb}"} for nb in names], "report": {"lang": "en"}}
-    path = tmp_path / "playbooks" / "one.yaml"
-    path.write_text(yaml.safe_dump(pb, allow_unicode=True), encoding="utf-8")
-    run = run_playbook(path, runs_dir=tmp_path / "runs")
-    steps = json.loads((run.run_dir / "manifest.json").read_text())["steps"]
-    metrics = [[(e["status"], e["key"]) for e in s["tables"] if e["kind"] == "metrics"] for s in steps]
+    run = run_playbook(REPO / "playbooks" / "demo.yaml", runs_dir=tmp_path / "runs",
+                       overrides={"communities": "[c01, c04]", "lang": "en"})
+    every = json.loads((run.run_dir / "manifest.json").read_text())["steps"]
+    assert [s["name"] for s in every][2:] == ["03_community_health", "04_compare_types", "recommendations"]
+    assert [(e["kind"], e["status"]) for e in every[1]["tables"]] == [("member_features", "computed"),
+                                                                      ("snapshot_features", "computed")]
+    metrics = [[(e["status"], e["key"]) for e in s["tables"] if e["kind"] == "metrics"] for s in every[2:]]
     assert [[status for status, _ in m] for m in metrics] == [
         ["computed (with another request)", "computed (with another request)", "computed"], ["read"], ["read"]]
     computed = {key for _, key in metrics[0]}
     assert {key for m in metrics[1:] for _, key in m} <= computed and len(computed) == 3
+    # every table of the run (of any kind) computed once: a later ask of the same key reads it
+    made = [(e["kind"], e["key"]) for s in every for e in s["tables"] if e["status"].startswith("computed")]
+    read = [(e["kind"], e["key"]) for s in every for e in s["tables"] if e["status"] == "read"]
+    assert len(made) == len(set(made)) and set(read) <= set(made)
