@@ -31,6 +31,7 @@ from commlab.errors import InvalidArgument, NotFound
 
 __all__ = [
     "MIN_GROUP_N",
+    "RANK_DIGITS",
     "with_axes",
     "group_label",
     "compare_groups",
@@ -190,8 +191,25 @@ def compare_groups(
     return pd.DataFrame(rows, columns=["axis", "group", "metric_id", "n", "median", "ci_low", "ci_high", "mixed"])
 
 
+#: Significant digits the values keep before they are ranked (:func:`test_differences`).
+RANK_DIGITS = 12
+
+
+def _significant(x: np.ndarray, digits: int = RANK_DIGITS) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits, so that values equal but for their last bits tie.
+
+    The same value computed twice may differ in the 16th digit (the order in which a sum's terms were
+    added: DuckDB's threads, Spark's partitions); a rank test would break such a tie one way or the other and
+    the statistic would move in the third digit (three communities with one event rhythm at 5 M events).
+    """
+    return np.array([float(f"{v:.{digits}g}") for v in x], dtype=float)
+
+
 def test_differences(table: pd.DataFrame, axis: str, *, metrics: Iterable[str] | None = None) -> pd.DataFrame:
     """Kruskal–Wallis test per metric across the groups of ``axis``, with epsilon².
+
+    Values are ranked at :data:`RANK_DIGITS` significant digits: equal values tie whatever order their
+    sums were added in (the engines agree).
 
     Returns
     -------
@@ -203,7 +221,8 @@ def test_differences(table: pd.DataFrame, axis: str, *, metrics: Iterable[str] |
     """
     rows = []
     for m in _metric_ids(table, metrics):
-        groups = [sub[m].astype(float).dropna().to_numpy() for _, sub in table.groupby(axis, dropna=True)]
+        groups = [_significant(sub[m].astype(float).dropna().to_numpy())
+                  for _, sub in table.groupby(axis, dropna=True)]
         groups = [g for g in groups if len(g)]
         n = int(sum(len(g) for g in groups))
         row = {"axis": axis, "metric_id": m, "n_groups": len(groups), "n": n,
