@@ -196,3 +196,19 @@ def test_rule_transitions_counted_from_codes_equal_the_named_tables(monkeypatch,
                              engine=DuckDBEngine(memory_limit="500MB", threads=1))
     pd.testing.assert_frame_equal(coded, named)
     assert coded["count"].sum() > 10_000 and coded["period_start"].nunique() == 5
+
+
+def test_rule_transitions_over_many_boundaries():
+    """Daily boundaries (129 instants, more than a signed byte numbers) count as the named snapshots say."""
+    ev, mem = _edge_cases()
+    th = RoleThresholds(newcomer_days=20, core_min_ugc_30d=0.5, core_min_partners_in=2)
+    coded = role_transitions(ev, mem, start="2023-11-01", end="2024-03-08", freq="D", thresholds=th)
+    snaps = role_snapshots(ev, mem, start="2023-11-01", end="2024-03-08", freq="D", thresholds=th)
+    keys = ["community_id", "member_id"]
+    instants = sorted(snaps["as_of"].unique())
+    assert len(instants) == 129 and coded["period_start"].nunique() == 128
+    for prev, cur in zip(instants[:-1], instants[1:], strict=True):
+        m = snaps[snaps["as_of"] == cur].merge(snaps[snaps["as_of"] == prev], on=keys, how="left")
+        want = m.assign(role_y=m["role_y"].fillna(JOINED)).groupby(["role_y", "role_x"]).size()
+        got = coded[coded["period_end"] == cur].set_index(["from_role", "to_role"])["count"]
+        assert got.to_dict() == want.to_dict(), cur

@@ -190,7 +190,7 @@ def _rule_role_codes(engine: Any, events: Source, members: Source, bounds: list[
                 FROM (SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id
                       FROM {v["members"]}) AS x
             )
-            SELECT CAST(s.k AS TINYINT) AS k, ids.m, {", ".join(f"s.{c}" for c in ROLE_FEATURE_IDS)}
+            SELECT CAST(s.k AS INTEGER) AS k, ids.m, {", ".join(f"s.{c}" for c in ROLE_FEATURE_IDS)}
             FROM s JOIN ids ON ids.community_id = s.community_id AND ids.member_id = s.member_id
         """
         ks, ms, codes = [], [], []
@@ -199,12 +199,12 @@ def _rule_role_codes(engine: Any, events: Source, members: Source, bounds: list[
             conds = role_conditions(f, thresholds)
             codes.append(np.select([c.to_numpy(dtype=bool) for _, c in conds], np.arange(len(conds)),
                                    len(conds)).astype(np.int8))
-            ks.append(f["k"].to_numpy(np.int8))
+            ks.append(f["k"].to_numpy(np.int32))
             ms.append(f["m"].to_numpy(np.int32))
     finally:
         con.close()
     cat = lambda parts, t: np.concatenate(parts) if parts else np.empty(0, t)  # noqa: E731
-    return cat(ks, np.int8), cat(ms, np.int32), cat(codes, np.int8), names
+    return cat(ks, np.int32), cat(ms, np.int32), cat(codes, np.int8), names
 
 
 def _role_names(thresholds: RoleThresholds | None) -> list[str]:
