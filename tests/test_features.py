@@ -224,6 +224,19 @@ def test_sql_counts_are_64_bit_integers():
     assert {str(got[c].dtype) for c in counts} == {"int64"}
 
 
+def test_purchase_total_is_an_exact_sum():
+    """Amounts are summed exactly (DECIMAL), so the total does not depend on the order DuckDB's threads add them
+    in: with floats, 0.1 + 0.2 + 0.3 is 0.6000000000000001 in one order and 0.6 in another (at 5M events two runs
+    differed for 634 members in the last digits)."""
+    ev, mem = _tiny()
+    buys = pd.DataFrame({"community_id": "c1", "member_id": "b", "event_type": "purchase",
+                         "ts": [U("2024-01-15"), U("2024-01-16"), U("2024-01-17")], "amount": [0.1, 0.2, 0.3]})
+    ev = pd.concat([ev, buys.reindex(columns=ev.columns)], ignore_index=True)
+    got = member_features(ev, mem, as_of=U("2024-03-01")).set_index(["community_id", "member_id"])
+    assert got.loc[("c1", "b"), "purchase_total"] == 0.6
+    assert got.loc[("c1", "a"), "purchase_total"] == 29.9
+
+
 def test_registry_labels_are_complete():
     zh, en = feature_labels("zh"), feature_labels("en")
     assert set(zh) == set(en) == set(FEATURE_IDS)

@@ -238,7 +238,9 @@ b AS (
         count(*) FILTER (WHERE ev.ts > $as_of - INTERVAL 30 DAY) AS n_last30,
         count(*) FILTER (WHERE ev.ts >= mm.joined_at AND ev.ts < mm.first_week_end) AS first_week_events,
         count(*) FILTER (WHERE ev.event_type = 'purchase') AS purchases,
-        sum(ev.amount) FILTER (WHERE ev.event_type = 'purchase') AS purchase_total,
+        -- exact (DECIMAL) sums: a float sum's order depends on DuckDB's threads, and moved purchase_total in its
+        -- last digits from one run to the next
+        sum(CAST(ev.amount AS DECIMAL(38, 10))) FILTER (WHERE ev.event_type = 'purchase') AS purchase_total,
         count(*) FILTER (WHERE ev.event_type = 'checkin') AS checkins,
         count(*) FILTER (WHERE ev.event_type = 'event_attend') AS events_attended,
         count(*) FILTER (WHERE ev.event_type = 'course_complete') AS courses_completed,
@@ -268,7 +270,7 @@ o AS (
         CAST(sum(n_reply) AS BIGINT) AS n_reply, CAST(sum(n_mention) AS BIGINT) AS n_mention,
         CAST(sum(n_reaction) AS BIGINT) AS n_reaction, CAST(sum(ugc) AS BIGINT) AS ugc,
         CAST(sum(n_last30) AS BIGINT) AS n_last30, CAST(sum(first_week_events) AS BIGINT) AS first_week_events,
-        CAST(sum(purchases) AS BIGINT) AS purchases, sum(purchase_total) AS purchase_total,
+        CAST(sum(purchases) AS BIGINT) AS purchases, CAST(sum(purchase_total) AS DOUBLE) AS purchase_total,
         CAST(sum(checkins) AS BIGINT) AS checkins, CAST(sum(events_attended) AS BIGINT) AS events_attended,
         CAST(sum(courses_completed) AS BIGINT) AS courses_completed, CAST(sum(referrals) AS BIGINT) AS referrals
     FROM b

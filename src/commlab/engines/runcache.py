@@ -56,7 +56,7 @@ __all__ = ["PERIOD_SETS_FILE", "TABLES_DIR", "TABLES_VERSION", "cached_table", "
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever a cached table's definition changes in a way its parameters do not show.
-TABLES_VERSION = 2
+TABLES_VERSION = 3
 #: The run's declared metric period sets, in the tables folder (:func:`declare_period_sets`).
 PERIOD_SETS_FILE = "period_sets.json"
 
