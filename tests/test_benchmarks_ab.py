@@ -53,8 +53,9 @@ def test_a_changed_result_is_reported_and_fails(tiny, tmp_path):
     shutil.copytree(REPO / "src", mutant / "src")
     f = mutant / "src" / "commlab" / "analysis" / "features_sql.py"  # the feature SQL
     text = f.read_text()
-    assert "CAST(sum(n_events) AS BIGINT) AS n_events" in text
-    f.write_text(text.replace("CAST(sum(n_events) AS BIGINT) AS n_events", "CAST(sum(n_events) + 1 AS BIGINT) AS n_events"))
+    counted = "CAST(sum(n_events) AS BIGINT) AS n_events"
+    assert counted in text
+    f.write_text(text.replace(counted, "CAST(sum(n_events) + 1 AS BIGINT) AS n_events"))
     p = _ab("--base", str(REPO), "--head", str(mutant), "--data", str(tiny), "--rounds", "1")
     assert p.returncode == 1, p.stderr
     assert "DIFFERENT: column 'n_events'" in p.stdout

@@ -43,7 +43,7 @@ if os.environ.get("COMMLAB_TEST_DUCK_SPY"):
 
 
 def _shown(limit: str) -> str:
-    """How DuckDB reports ``limit`` once set (e.g. ``1500MB`` -> ``1.3 GiB``)."""
+    """How DuckDB reports ``limit`` once set (e.g. ``1250MB`` -> ``1.1 GiB``)."""
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{limit}'")

@@ -481,8 +481,10 @@ def _sources(data: Dataset | Tables | Mapping[str, Source]) -> dict[str, Source]
 #: is 80 % of the machine's memory: at 50 M events notebook 03's kernel grew to 14.8 GB). Above it DuckDB spills
 #: joins, aggregates, sorts and the temporary tables of a metric pass to ``temp_directory``; with the kernel's
 #: own memory (pandas tables, a batch of network edges, see :data:`commlab.analysis.network.BATCH_EDGES`)
-#: the notebook process stays under 3 GB at 50 M events. ``benchmarks/README.md`` has the figures.
-PLAYBOOK_MEMORY_LIMIT = "1500MB"
+#: the notebook process stays under 3 GB at 50 M events: measured quiet, the demo playbook's largest process
+#: 2,801 MiB with 1250MB (392 s), 3,074 MiB with 1500MB (388 s); with 1GB notebook 02's role transitions ran out
+#: of memory. ``benchmarks/README.md`` has the figures.
+PLAYBOOK_MEMORY_LIMIT = "1250MB"
 #: The spill folder's name inside the run's data cache.
 PLAYBOOK_SPILL_DIR = "duckdb-spill"
 
@@ -505,7 +507,7 @@ def playbook_engine_options(options: Mapping[str, Any] | None, cache: str | Path
     Examples
     --------
     >>> playbook_engine_options({}, "/tmp/run-cache")
-    {'memory_limit': '1500MB', 'temp_directory': '/tmp/run-cache/duckdb-spill'}
+    {'memory_limit': '1250MB', 'temp_directory': '/tmp/run-cache/duckdb-spill'}
     >>> playbook_engine_options({"memory_limit": "4GB"}, None)
     {'memory_limit': '4GB'}
     """
