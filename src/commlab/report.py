@@ -668,12 +668,14 @@ def _names(communities: Any, summary: dict[str, Any] | None) -> dict[str, str]:
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: The span around a date; ``Markup.format`` escapes what it inserts.
+_NOWRAP = Markup('<span class="cl-nowrap">{}</span>')
 
 
 def _dates_unbroken(text: str) -> Markup:
     """``text`` escaped, each ISO date in a ``<span class="cl-nowrap">`` (a phone broke ``2024-06-`` / ``30``)."""
     escaped = str(escape(text))
-    return Markup(_DATE.sub(lambda m: f'<span class="cl-nowrap">{escape(m.group(0))}</span>', escaped))  # noqa: S704
+    return Markup(_DATE.sub(lambda m: _NOWRAP.format(m.group(0)), escaped))  # noqa: S704 (escaped above, spans by Markup)
 
 
 def _environment() -> jinja2.Environment:
