@@ -98,3 +98,29 @@ def test_memory_limit_reaches_duckdb_in_a_real_run(tmp_path: Path, samples_dir: 
     assert opts["health"]["memory_limit"] == PLAYBOOK_MEMORY_LIMIT
     assert opts["health"]["temp_directory"] == by_step["health"][0]["temp_directory"]
     assert opts["health_4gb"]["memory_limit"] == "4GB"
+
+
+def test_out_of_memory_stop_names_the_setting_to_raise(tmp_path: Path, samples_dir: Path):
+    """A step whose DuckDB bound is too small stops with exit 5, DuckDB's message, the executed notebook
+    kept, and the setting to raise (``engine_options: {memory_limit: ...}``) with the value it had."""
+    nb = os.path.relpath(REPO / "notebooks" / "03_community_health.ipynb", tmp_path)
+    book = tmp_path / "book.yaml"
+    book.write_text(json.dumps({
+        "name": "oom", "title": {"en": "oom"}, "data": str(samples_dir),
+        "parameters": {"as_of": "2024-06-30T16:00:00Z", "lang": "en", "communities": ["c01", "c04"],
+                       "window": "none"},
+        "steps": [{"notebook": str(nb), "name": "health",
+                   "parameters": {"engine_options": {"memory_limit": "1MB"}}}],
+        "report": {"lang": "en", "k_anonymity": 5}}), encoding="utf-8")
+    env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": "test"}
+    env.pop("COMMLAB_DATA_CACHE", None)
+    run = subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(book), "--runs-dir", str(tmp_path / "runs"),
+                          "--notebooks-dir", str(REPO / "notebooks")],
+                         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    assert run.returncode == 5, run.stderr[-3000:]
+    error = run.stderr.strip().splitlines()[-1]
+    assert "Out of Memory Error" in error, error
+    assert "memory_limit 1MB" in error and "engine_options: {memory_limit:" in error, error
+    assert "Traceback" not in run.stderr
+    kept = error.split("executed notebook kept at ")[1].split(";")[0]
+    assert Path(kept).is_file()

@@ -470,6 +470,9 @@ class NotebookExecutionError(CommlabError):
         Execution count of the failing cell (``In [n]`` in the executed notebook).
     run_dir : str
         The run folder holding the failed run, or "".
+    hint : str
+        What to change to get past the failure (e.g. the setting to raise after running out of
+        memory), or "".
 
     Examples
     --------
@@ -491,6 +494,7 @@ class NotebookExecutionError(CommlabError):
         source: str = "",
         exec_count: int | None = None,
         run_dir: str = "",
+        hint: str = "",
     ) -> None:
         self.notebook = notebook
         self.cell_index = cell_index
@@ -499,15 +503,17 @@ class NotebookExecutionError(CommlabError):
         self.source = source
         self.exec_count = exec_count
         self.run_dir = run_dir
+        self.hint = hint
         first = (evalue or "").strip().splitlines()[0] if (evalue or "").strip() else ""
         error = f"{ename}: {first}" if first else ename
+        fix = f"; {hint}" if hint else ""
         if source:
             count = f" (In [{exec_count}])" if exec_count is not None else ""
             super().__init__(
-                f"{source}: cell {cell_index}{count} failed: {error}; executed notebook kept at {notebook}"
+                f"{source}: cell {cell_index}{count} failed: {error}; executed notebook kept at {notebook}{fix}"
             )
         else:
-            super().__init__(f"{notebook}: cell {cell_index} failed: {error}")
+            super().__init__(f"{notebook}: cell {cell_index} failed: {error}{fix}")
 
 
 class RunLockedError(CommlabError):

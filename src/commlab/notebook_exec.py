@@ -16,7 +16,7 @@ import nbformat
 from commlab.errors import CommlabError, NotebookExecutionError, UsageError
 from commlab.plan import StepPlan
 
-__all__ = ["DEFAULT_KERNEL", "check_kernel", "execute_step", "source_cell_index", "running_cell"]
+__all__ = ["DEFAULT_KERNEL", "check_kernel", "execute_step", "memory_hint", "source_cell_index", "running_cell"]
 
 #: The kernelspec ``make setup`` installs into the virtualenv.
 DEFAULT_KERNEL = "commlab"
@@ -72,6 +72,36 @@ def running_cell(executed: Path) -> tuple[int, int | None]:
     return last, (nb.cells[last].get("execution_count") if last >= 0 else None)
 
 
+def memory_hint(ename: str, evalue: str, parameters: dict[str, Any]) -> str:
+    """The setting to raise when a step ran out of memory, else "".
+
+    DuckDB stops a query above its ``memory_limit`` (``OutOfMemoryException``: in a playbook run every
+    DuckDB step is bounded, :data:`commlab.engines.duck.PLAYBOOK_MEMORY_LIMIT` by default); Spark's driver
+    stops with ``java.lang.OutOfMemoryError``.
+
+    Examples
+    --------
+    >>> memory_hint("OutOfMemoryException", "Out of Memory Error: could not allocate block",
+    ...             {"engine_options": {"memory_limit": "1250MB"}})  # doctest: +ELLIPSIS
+    'DuckDB ran out of its memory bound (memory_limit 1250MB): raise it for this step ...'
+    >>> memory_hint("KeyError", "'members'", {})
+    ''
+    """
+    text = f"{ename} {evalue}"
+    if "OutOfMemoryException" in ename or "Out of Memory Error" in evalue:
+        options = parameters.get("engine_options") or {}
+        limit = options.get("memory_limit") if isinstance(options, dict) else None
+        now = f" (memory_limit {limit})" if limit else ""
+        return (f"DuckDB ran out of its memory bound{now}: raise it for this step in the playbook "
+                "(parameters: {engine_options: {memory_limit: 4GB}}) or for every step with "
+                "-p engine_options '{\"memory_limit\": \"4GB\"}'; above the bound DuckDB spills to "
+                "temp_directory (docs/SCALE.md)")
+    if "java.lang.OutOfMemoryError" in text:
+        return ("Spark's JVM ran out of heap: raise driver_memory (spark.driver.memory) or executor_memory in the "
+                "playbook's engine section (docs/SCALE.md)")
+    return ""
+
+
 def _kernel_manager_logging_to(log: Any) -> type:
     """A kernel manager class whose kernel process writes its stdout/stderr to the open file ``log``.
 
@@ -119,6 +149,7 @@ def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, 
         raise NotebookExecutionError(
             str(executed), source_cell_index(plan.notebook, exc.cell_index), exc.ename, exc.evalue,
             source=str(plan.notebook), exec_count=exc.exec_count, run_dir=str(run_dir),
+            hint=memory_hint(exc.ename, exc.evalue, parameters),
         ) from None
     except CommlabError:
         raise
