@@ -7,12 +7,11 @@ except under ``CI=true`` where they fail (the project's set-up installs it there
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from conftest import skip_unless_ci
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -78,10 +77,8 @@ LAYOUT_JS = """
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        msg = "Debian's chromium is not installed (make test installs it when run as root)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        skip_unless_ci("Debian's chromium is not installed (make test installs it when run as root)",
+                       under_ci="CI's set-up installs it")
     return path
 
 

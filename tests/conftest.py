@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -12,15 +13,37 @@ SAMPLES = REPO / "data" / "samples"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def skip_unless_ci(reason: str, *, under_ci: str = "under CI it must be present") -> NoReturn:
+    """Skip the test with ``reason``; under CI (``CI=true``) fail instead, adding ``under_ci``.
+
+    For what a test needs from outside the repo (the shared data, Chromium, Java and pyspark): a developer
+    without it sees why the test did not run, while CI, whose set-up provides it, cannot pass without running it.
+    """
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; {under_ci}")
+    pytest.skip(reason)
+
+
 def require_shared_data(*parts: str) -> Path:
     """Path under ``../shared/data``; skip when absent, but fail under CI (``CI=true``)."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        msg = f"real data not found at {path} (the shared/ folder beside the repo)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + "; under CI it must be present")
-        pytest.skip(msg)
+        skip_unless_ci(f"real data not found at {path} (the shared/ folder beside the repo)")
     return path
+
+
+def spark_missing() -> str | None:
+    """Why the Spark engine cannot run here (pyspark, sqlglot or Java missing), else None."""
+    import importlib.util
+    import shutil
+    import sys
+
+    for mod in ("pyspark", "sqlglot"):
+        if importlib.util.find_spec(mod) is None:
+            return f"{mod} is not installed (pip install pyspark sqlglot)"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME") and not (Path(sys.prefix) / "jdk").is_dir():
+        return "Java is not installed (Spark needs Java 17+)"
+    return None
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from commlab.data.load import load_dataset
 from commlab.errors import ImportFormatError, UsageError
 from commlab.importers import FORMATS, convert, get, import_source, register
+from conftest import skip_unless_ci
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -27,10 +27,7 @@ XML_PROVENANCE = {
 def _data(name: str) -> Path:
     path = SHARED / name
     if not path.exists():
-        msg = f"real data not found at {path} (the shared/ folder beside the repo)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + "; under CI it must be present")
-        pytest.skip(msg)
+        skip_unless_ci(f"real data not found at {path} (the shared/ folder beside the repo)")
     return path
 
 

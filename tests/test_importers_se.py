@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from commlab.data.load import Dataset, load_dataset
 from commlab.errors import ImportFormatError
 from commlab.importers.output import write_dataset_atomic
 from commlab.importers.se_csv import SITES, convert_se_180d, read_se_180d, read_se_180d_all
+from conftest import skip_unless_ci
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROOT = SHARED / "se_communities_180d"
@@ -37,10 +37,7 @@ PROVENANCE = {
 
 def _root() -> Path:
     if not ROOT.exists():
-        msg = f"real data not found at {ROOT} (the shared/ folder beside the repo)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + "; under CI it must be present")
-        pytest.skip(msg)
+        skip_unless_ci(f"real data not found at {ROOT} (the shared/ folder beside the repo)")
     return ROOT
 
 

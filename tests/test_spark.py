@@ -9,12 +9,8 @@ once by hand. Set ``COMMLAB_SPARK_FULL=1`` to compare every registered metric (s
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +20,7 @@ from commlab.analysis.features import FEATURES
 from commlab.analysis.metrics import list_metrics
 from commlab.data import load_dataset
 from commlab.engines import DuckDBEngine
+from conftest import skip_unless_ci, spark_missing
 
 AS_OF = "2024-07-01"
 COMMUNITIES = ["c02", "c08", "c09"]
@@ -35,26 +32,15 @@ METRICS = ["active_share_30d", "stickiness", "content_share_top1", "median_first
 SPY_METRICS = ["active_share_30d", "median_first_response_hours", "density", "vertical_focus", "kcore_stability"]
 
 
-def _missing() -> str | None:
-    for mod in ("pyspark", "sqlglot"):
-        if importlib.util.find_spec(mod) is None:
-            return f"{mod} is not installed (pip install pyspark sqlglot)"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME") and not (Path(sys.prefix) / "jdk").is_dir():
-        return "Java is not installed (Spark needs Java 17+)"
-    return None
-
-
 pytestmark = [pytest.mark.spark]
 
 
 @pytest.fixture(scope="module")
 def engine():
-    reason = _missing()
+    reason = spark_missing()
     if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true, so the Spark parity tests must run, but {reason}; `make setup` installs "
-                        "the `spark` extra")
-        pytest.skip(reason)
+        skip_unless_ci(reason, under_ci="CI=true, so the Spark parity tests must run: `make setup` installs the "
+                                        "`spark` extra")
     from commlab.engines import get_engine
 
     # built the way a playbook names it (engine: spark, engine_options: {master, conf}): plain values only

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, skip_unless_ci, spark_missing
 
 pytestmark = [pytest.mark.spark, pytest.mark.notebook, pytest.mark.timeout(2400)]
 
@@ -81,20 +81,12 @@ if os.environ.get("COMMLAB_TEST_SPARK_SPY"):
 REL, ABS = 1e-9, 1e-12
 
 
-def _missing() -> str | None:
-    from test_spark import _missing as missing
-
-    return missing()
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    reason = _missing()
+    reason = spark_missing()
     if reason is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true, so the Spark playbook test must run, but {reason}; `make setup` installs the "
-                        "`spark` extra and `make test` Java")
-        pytest.skip(reason)
+        skip_unless_ci(reason, under_ci="CI=true, so the Spark playbook test must run: `make setup` installs the "
+                                        "`spark` extra and `make test` Java")
     root = tmp_path_factory.mktemp("spark_playbook")
     data = root / "data"
     gen = subprocess.run([sys.executable, "-m", "commlab", "-q", "generate", str(data), "--scale", "0.05"],
