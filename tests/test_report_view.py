@@ -240,3 +240,13 @@ def test_appendix_tables_say_hidden_and_no_data_in_words(lang: str, hidden: str,
     assert "<td>1–3</td><td>—12</td><th>—</th>" in out  # dashes inside a value or a heading stay
     note = str(dash_words(suppression_note(2, 5, lang), lang))
     assert SUPPRESSED not in note and (f"“{hidden}”" if lang == "zh" else f'"{hidden}"') in note
+
+
+def test_dash_words_escape_the_word_and_keep_the_cell_tags(monkeypatch):
+    """The word written into a dash cell is text: were a translation to hold markup, it is escaped, while the
+    cell's own tags (nbconvert's) stay markup."""
+    import commlab.report as report
+
+    monkeypatch.setattr(report, "t", lambda key, lang: "<b>&x</b>")
+    out = str(report.dash_words('<td class="data row0">—</td>', "en"))
+    assert out == '<td class="data row0"><span class="cl-na">&lt;b&gt;&amp;x&lt;/b&gt;</span></td>'

@@ -424,9 +424,10 @@ def dash_words(fragment: str, lang: str) -> Markup:
     hidden, none = t("report_hidden", lang), t("report_no_value", lang)
 
     def word(m: re.Match[str]) -> str:
-        # group 1 and 3 are the cell's own tags as nbconvert wrote them; the word is escaped like any text
-        word_html = escape(hidden if m.group(2) == "—" else none)
-        return f'{m.group(1)}<span class="cl-na">{word_html}</span>{m.group(3)}'
+        # group 1 and 3 are the cell's own tags as nbconvert wrote them (kept as markup); the template
+        # escapes the word like any text
+        return Markup('{}<span class="cl-na">{}</span>{}').format(
+            Markup(m.group(1)), hidden if m.group(2) == "—" else none, Markup(m.group(3)))
 
     out = _DASH_CELL.sub(word, str(fragment))
     dash, named = _NOTE_DASH["zh" if lang == "zh" else "en"]
