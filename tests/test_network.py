@@ -233,3 +233,33 @@ def test_edges_handed_over_in_batches_give_the_same_metrics(monkeypatch: pytest.
     assert len(flat) == len(set(flat)) * 2  # each community in one batch of the edges and one of the k-core pairs
     assert whole["value"].notna().sum() > 100
     pd.testing.assert_frame_equal(whole, batched)
+
+
+def test_network_reads_the_events_in_place_until_ev_is_built(monkeypatch: pytest.MonkeyPatch):
+    """A call computing only network and tie metrics does not copy every event into ``ev`` (built on demand,
+    about 4 GB at 50 M events): the edges are read in place through a view of ev's definition. When a metric
+    of the call has built ``ev`` first, the edges read it, and every value is the same either way."""
+    import commlab.analysis.metrics as metrics
+    from commlab.analysis.compute import compute_metrics
+
+    ids = ["density", "reciprocity", "avg_clustering", "kcore_size", "kcore_stability", "hub_interaction_share",
+           "fan_hub_share", "repeated_ties_share", "peer_tie_strength", "vertical_focus"]
+    ds = samples_dataset()
+    executed: list[str] = []
+    real = metrics.MetricContext.execute
+    monkeypatch.setattr(metrics.MetricContext, "execute", lambda ctx, stmt: executed.append(stmt) or real(ctx, stmt))
+
+    def created() -> set[str]:
+        names = {metrics.created_name(s) for s in executed if s.lstrip().upper().startswith("CREATE")}
+        executed.clear()
+        return names
+
+    in_place = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
+    made = created()
+    assert "ev_in_place" in made and "ev" not in made and "act" not in made
+    with_ev = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=["response_rate", *ids])
+    made = created()
+    assert "ev" in made and "ev_in_place" not in made
+    with_ev = with_ev[with_ev["metric_id"] != "response_rate"].reset_index(drop=True)
+    assert in_place["value"].notna().sum() > 100
+    pd.testing.assert_frame_equal(in_place, with_ev)

@@ -114,8 +114,9 @@ def connect(tables: Tables, periods: pd.DataFrame,
 
     Notes
     -----
-    The :data:`~commlab.analysis.metrics.ON_DEMAND` relations are views here: a caller that does not read them does not
-    pay for them (:meth:`~commlab.analysis.metrics.MetricContext.query` materialises them instead, on first use).
+    The :data:`~commlab.analysis.metrics.ON_DEMAND` relations other than ``ev`` are views here: a caller that does not
+    read them does not pay for them (:meth:`~commlab.analysis.metrics.MetricContext.query` materialises them instead,
+    on first use); ``ev`` is a table unless ``materialize_events`` is false.
     """
     eng = DuckDBEngine()
     con = eng.connect() if con is None else con
@@ -124,8 +125,8 @@ def connect(tables: Tables, periods: pd.DataFrame,
     con.register("periods", periods)
     eager, pending = split_prelude(prelude_statements(views))
     for stmt in eager:
-        con.execute(stmt if materialize_events or created_name(stmt) != "ev" else _as_view(stmt))
-    # the on-demand tables as views: computed only if a query reads them
+        con.execute(stmt)
+    # the on-demand tables as views: computed only if a query reads them; ``ev`` a table unless told otherwise
     for stmt in pending.values():
-        con.execute(_as_view(stmt))
+        con.execute(stmt if materialize_events and created_name(stmt) == "ev" else _as_view(stmt))
     return con

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
-from commlab.analysis.network import hash_ids_safe, network_table, period_edges
+from commlab.analysis.network import event_relation, hash_ids_safe, network_table, period_edges
 from commlab.data.schema import Col
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
@@ -87,11 +87,12 @@ FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
 
 
 def _vertical_focus(ctx: MetricContext) -> pd.DataFrame:
-    return ctx.query("""
+    # the tagged content events, read in place unless ``ev`` is built (network.event_relation)
+    return ctx.query(f"""
 WITH tags AS (
   SELECT p.community_id, p.period, e.member_id, trim(t.tag) AS tag
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
-    AND e.event_type IN ('message', 'post', 'reply') AND e.topic IS NOT NULL,
+  FROM periods p JOIN {event_relation(ctx)} e ON e.community_id = p.community_id AND e.ts > p.p_start
+    AND e.ts <= p.p_end AND e.event_type IN ('message', 'post', 'reply') AND e.topic IS NOT NULL,
   LATERAL (SELECT unnest(string_split(e.topic, ';')) AS tag) t),
 c AS (SELECT community_id, period, tag, count(*)::DOUBLE AS n FROM tags WHERE tag <> ''
       GROUP BY community_id, period, tag),

@@ -449,8 +449,11 @@ CREATE OR REPLACE TEMP TABLE day_counts AS
 RARE_EVENTS: tuple[str, ...] = ("checkin", "event", "event_attend", "purchase", "reward", "moderation")
 
 #: Prelude tables built when a query first names them (see :meth:`MetricContext.query`), so a call
-#: computing only network metrics does not pay for them.
-ON_DEMAND: tuple[str, ...] = ("flow_pm", "content_pm", "recent_pm", "ev_rare", "content_first", "day_counts")
+#: computing only network metrics does not pay for them. ``ev`` (a copy of every event: about 4 GB at
+#: 50 M events) is among them: the network's edge queries read the events in place while it is not built
+#: (:func:`commlab.analysis.network.event_relation`).
+ON_DEMAND: tuple[str, ...] = ("ev", "act", "flow_pm", "content_pm", "recent_pm", "ev_rare", "content_first",
+                              "day_counts")
 
 
 def created_name(stmt: str) -> str:
