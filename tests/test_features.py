@@ -179,6 +179,72 @@ def test_days_and_weeks_across_blocks_and_before_1970():
     _compare(f, oracle(ev, mem, as_of))
 
 
+def keyed_case() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Interactions that integer member keys must not confuse: the same member ids in two
+    communities, Chinese ids, events of members the members table lacks (as actor, as target,
+    both, replying back to a known member), a staff target and a staff member who joined after
+    the instant."""
+    mem_rows = [
+        ("群甲", "张三", "2024-01-01", "member"), ("群甲", "李四", "2024-01-02", "member"),
+        ("群甲", "u1", "2024-01-01", "staff"), ("群甲", "a", "2024-01-03", "member"),
+        ("c2", "张三", "2024-01-01", "member"), ("c2", "u1", "2024-01-01", "member"),
+        ("c2", "李四", "2024-01-05", "owner"), ("c2", "迟到", "2024-06-01", "staff"),  # joins after as_of
+    ]
+    members = pd.DataFrame(mem_rows, columns=["community_id", "member_id", "joined_at", "role"])
+    members["joined_at"] = pd.to_datetime(members["joined_at"]).dt.tz_localize("UTC")
+    members["left_at"] = pd.Series([pd.NaT] * len(members), dtype="datetime64[ns, UTC]")
+    members[["community_id", "member_id", "role"]] = members[["community_id", "member_id", "role"]].astype("string")
+    rows = [
+        ("群甲", "张三", "2024-01-05 10:00", "reply", "李四"), ("群甲", "李四", "2024-01-06 10:00", "reply", "张三"),
+        ("群甲", "张三", "2024-01-07 10:00", "mention", "u1"), ("群甲", "u1", "2024-01-08 10:00", "reaction", "张三"),
+        ("群甲", "张三", "2024-01-09 10:00", "message", None),
+        # an unknown member (幽灵) replied to, who replies back; another (访客) only targeted
+        ("群甲", "张三", "2024-01-10 10:00", "reply", "幽灵"), ("群甲", "幽灵", "2024-01-11 10:00", "reply", "张三"),
+        ("群甲", "幽灵", "2024-01-12 10:00", "reaction", "李四"),
+        ("群甲", "李四", "2024-01-13 10:00", "mention", "访客"),
+        ("群甲", "幽灵", "2024-01-14 10:00", "reply", "访客"), ("群甲", "访客", "2024-01-15 10:00", "reply", "幽灵"),
+        # unknown members x and x1: (a pair of unknowns counts for nobody); y and 1:y, two unknown partners of a
+        ("群甲", "x", "2024-01-16 10:00", "reply", "1:y"), ("群甲", "x1:", "2024-01-16 11:00", "reply", "y"),
+        ("群甲", "1:y", "2024-01-17 10:00", "reply", "a"), ("群甲", "y", "2024-01-17 11:00", "reply", "a"),
+        ("群甲", "a", "2024-01-18 10:00", "reply", "y"), ("群甲", "a", "2024-01-18 11:00", "reply", "1:y"),
+        # the same ids in c2 (a different member each), the staff member who joins later, a self reply
+        ("c2", "张三", "2024-01-05 10:00", "reply", "u1"), ("c2", "u1", "2024-01-06 10:00", "reply", "张三"),
+        ("c2", "张三", "2024-01-07 10:00", "reply", "李四"), ("c2", "张三", "2024-01-08 10:00", "reaction", "迟到"),
+        ("c2", "迟到", "2024-01-09 10:00", "reply", "张三"), ("c2", "幽灵", "2024-01-10 10:00", "reply", "张三"),
+        ("c2", "u1", "2024-01-11 10:00", "reply", "u1"), ("c2", "李四", "2024-01-12 10:00", "purchase", None),
+    ]
+    ev = pd.DataFrame(rows, columns=["community_id", "member_id", "ts", "event_type", "target_member_id"])
+    ev["ts"] = pd.to_datetime(ev["ts"]).dt.tz_localize("UTC")
+    for c in ("community_id", "member_id", "event_type", "target_member_id"):
+        ev[c] = ev[c].astype("string")
+    ev["amount"] = np.where(ev["event_type"] == "purchase", 12.5, np.nan)
+    return ev, members
+
+
+def test_member_keys_keep_colliding_unknown_and_chinese_ids_apart():
+    """The integer member keys of the features SQL give the oracle's values where ids repeat across
+    communities, are Chinese, or are missing from the members table (they still count as partners)."""
+    ev, mem = keyed_case()
+    as_of = U("2024-03-01")
+    f = member_features(ev, mem, as_of=as_of)
+    want = oracle(ev, mem, as_of).sort_values(["community_id", "member_id"]).reset_index(drop=True)
+    _compare(f, want)
+    assert list(zip(f["community_id"], f["member_id"], strict=True)) == sorted(
+        zip(want["community_id"], want["member_id"], strict=True))
+    row = f.set_index(["community_id", "member_id"])
+    # 李四, u1 (staff) and the unknown 幽灵 in 群甲; 李四 and 幽灵 replied back
+    assert row.loc[("群甲", "张三"), "partners_out"] == 3
+    assert row.loc[("群甲", "张三"), "reciprocity"] == pytest.approx(2 / 3)
+    assert row.loc[("群甲", "张三"), "partners_in"] == 3  # 李四, u1, 幽灵
+    # a replied to y and 1:y (two unknown members) and both replied to a
+    assert row.loc[("群甲", "a"), "partners_out"] == 2 and row.loc[("群甲", "a"), "reciprocity"] == 1.0
+    # c2's 张三 is another member: u1, 李四 and 迟到 (joined later, still a partner, not yet staff)
+    assert row.loc[("c2", "张三"), "partners_out"] == 3
+    assert row.loc[("c2", "张三"), "partners_in"] == 3  # u1, 迟到, 幽灵
+    assert row.loc[("c2", "张三"), "staff_interaction_share"] == pytest.approx(1 / 6)  # the reply to 李四 (owner)
+    assert ("c2", "迟到") not in row.index
+
+
 def test_naive_as_of_is_utc_as_everywhere():
     """A naive as-of is UTC (commlab.instant.as_utc), as in compute_metrics; a missing one is refused."""
     ev, mem = _tiny()

@@ -201,14 +201,28 @@ WITH c AS (
     WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of
     GROUP BY 1
 ),
-mm AS (
+-- the member dictionary: an integer key per (community, member) of the members table, so the
+-- per-member and per-pair groupings and joins below run on integers, not on two strings. The key
+-- is the rank in (community, member) order: the same in every engine and every evaluation of the CTE.
+dk AS (
     SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+           CAST(row_number() OVER (ORDER BY CAST(community_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS BIGINT)
+               AS k,
            CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at,
-           CAST(role AS VARCHAR) IN ({staff}) AS is_staff,
-           -- once per member, not per event: time-zone-aware interval arithmetic is slow
-           CAST(joined_at AS TIMESTAMPTZ) + INTERVAL 7 DAY AS first_week_end
+           CAST(role AS VARCHAR) IN ({staff}) AS is_staff
     FROM {members}
-    WHERE CAST(joined_at AS TIMESTAMPTZ) <= $as_of
+),
+-- the staff flag of a partner: staff who joined by as_of
+dks AS (
+    SELECT community_id, member_id, k, is_staff AND joined_at <= $as_of AS staff
+    FROM dk
+),
+mm AS (
+    SELECT community_id, member_id, k, joined_at, left_at, is_staff,
+           -- once per member, not per event: time-zone-aware interval arithmetic is slow
+           joined_at + INTERVAL 7 DAY AS first_week_end
+    FROM dk
+    WHERE joined_at <= $as_of
 ),
 m AS (
     SELECT mm.*,
@@ -216,14 +230,11 @@ m AS (
                AS observed_days
     FROM mm LEFT JOIN c ON c.community_id = mm.community_id
 ),
-st AS (
-    SELECT community_id, member_id FROM m WHERE is_staff
-),
 -- one row per member and 63-day block (daymask; 9 Monday-start weeks, as day3 is 0 on a Monday):
 -- counts, and the active days and weeks of the block as bit masks. Distinct days and weeks are
 -- then bit counts, not DISTINCT aggregates over every event.
 b AS (
-    SELECT ev.community_id, ev.member_id,
+    SELECT mm.k,
         ev.blk,
         count(*) AS n_events,
         max(ev.ts) AS last_ts,
@@ -257,12 +268,12 @@ b AS (
         ) AS d
     ) AS ev
     JOIN mm ON mm.community_id = ev.community_id AND mm.member_id = ev.member_id
-    GROUP BY ev.community_id, ev.member_id, ev.blk
+    GROUP BY mm.k, ev.blk
 ),
 -- counts summed as BIGINT (a sum of BIGINT is a 128-bit integer in DuckDB, which reaches pandas
 -- as float64 through a slow conversion; no count here comes near 2^63)
 o AS (
-    SELECT community_id, member_id,
+    SELECT k,
         CAST(sum(n_events) AS BIGINT) AS n_events, max(last_ts) AS last_ts,
         CAST(sum(bit_count(day_mask)) AS BIGINT) AS active_days,
         CAST(sum(bit_count(week_mask)) AS BIGINT) AS active_weeks,
@@ -274,45 +285,67 @@ o AS (
         CAST(sum(checkins) AS BIGINT) AS checkins, CAST(sum(events_attended) AS BIGINT) AS events_attended,
         CAST(sum(courses_completed) AS BIGINT) AS courses_completed, CAST(sum(referrals) AS BIGINT) AS referrals
     FROM b
-    GROUP BY community_id, member_id
+    GROUP BY k
 ),
--- one row per (member, other member) with interactions from the first to the second
+-- one row per (member, other member) with interactions from the first to the second. Each side is
+-- its key (mk, tk) in the dictionary. An id the members table lacks (an unknown member, who still
+-- counts as a partner) has no key: the pair keeps it by name in u (the known side's key fixes the
+-- community), so pairs of known members group on two integers and a NULL. A pair of two unknown
+-- members counts for no member's row and is left out.
 p AS (
-    SELECT community_id, member_id, target,
+    SELECT mk, tk, u,
         count(*) AS n_inter,
         count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
-        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction
+        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction,
+        coalesce(bool_or(m_staff), false) AS m_staff, coalesce(bool_or(t_staff), false) AS t_staff
     FROM (
-        SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-               NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
-               CAST(event_type AS VARCHAR) AS event_type
-        FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
-    ) AS x
-    WHERE target IS NOT NULL
-    GROUP BY community_id, member_id, target
+        SELECT a.k AS mk, t.k AS tk, a.staff AS m_staff, t.staff AS t_staff,
+               CASE WHEN a.k IS NULL THEN x.member_id WHEN t.k IS NULL THEN x.target END AS u,
+               x.event_type
+        FROM (
+            SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+                   NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
+                   CAST(event_type AS VARCHAR) AS event_type
+            FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
+        ) AS x
+        LEFT JOIN dks AS a ON a.community_id = x.community_id AND a.member_id = x.member_id
+        LEFT JOIN dks AS t ON t.community_id = x.community_id AND t.member_id = x.target
+        WHERE x.target IS NOT NULL AND (a.k IS NOT NULL OR t.k IS NOT NULL)
+    ) AS y
+    GROUP BY mk, tk, u
 ),
 po AS (
-    SELECT p.community_id, p.member_id,
+    SELECT p.mk AS k,
         count(*) AS partners_out, CAST(sum(p.n_inter) AS BIGINT) AS inter_out,
         CAST(sum(p.n_reply) AS BIGINT) AS replies_given,
-        coalesce(sum(p.n_inter) FILTER (WHERE st.member_id IS NOT NULL), 0) AS inter_out_staff
-    FROM p LEFT JOIN st ON st.community_id = p.community_id AND st.member_id = p.target
-    GROUP BY p.community_id, p.member_id
+        coalesce(sum(p.n_inter) FILTER (WHERE p.t_staff), 0) AS inter_out_staff
+    FROM p
+    WHERE p.mk IS NOT NULL
+    GROUP BY p.mk
 ),
 i AS (
-    SELECT p.community_id, p.target AS member_id,
+    SELECT p.tk AS k,
         count(*) AS partners_in, CAST(sum(p.n_inter) AS BIGINT) AS inter_in,
         CAST(sum(p.n_reply) AS BIGINT) AS replies_received, CAST(sum(p.n_reaction) AS BIGINT) AS reactions_received,
-        coalesce(sum(p.n_inter) FILTER (WHERE st.member_id IS NOT NULL), 0) AS inter_in_staff
-    FROM p LEFT JOIN st ON st.community_id = p.community_id AND st.member_id = p.member_id
-    GROUP BY p.community_id, p.target
-),
-r AS (
-    SELECT p.community_id, p.member_id, count(*) AS reciprocated
+        coalesce(sum(p.n_inter) FILTER (WHERE p.m_staff), 0) AS inter_in_staff
     FROM p
-    JOIN p AS q ON q.community_id = p.community_id AND q.member_id = p.target AND q.target = p.member_id
-    WHERE q.n_reply > 0
-    GROUP BY p.community_id, p.member_id
+    WHERE p.tk IS NOT NULL
+    GROUP BY p.tk
+),
+-- out-partners who replied back: a known partner by the keys, an unknown one (the same id u, in
+-- the member's community as q.tk = p.mk) by name
+r AS (
+    SELECT k, count(*) AS reciprocated
+    FROM (
+        SELECT p.mk AS k
+        FROM p JOIN p AS q ON q.mk = p.tk AND q.tk = p.mk
+        WHERE q.n_reply > 0
+        UNION ALL
+        SELECT p.mk AS k
+        FROM p JOIN p AS q ON q.tk = p.mk AND q.u = p.u
+        WHERE p.tk IS NULL AND q.mk IS NULL AND q.n_reply > 0
+    ) AS rr
+    GROUP BY k
 )
 SELECT
     m.community_id,
@@ -353,11 +386,12 @@ SELECT
     coalesce(m.left_at <= $as_of, false) AS has_left,
     m.is_staff
 FROM m
-LEFT JOIN o ON o.community_id = m.community_id AND o.member_id = m.member_id
-LEFT JOIN po ON po.community_id = m.community_id AND po.member_id = m.member_id
-LEFT JOIN i ON i.community_id = m.community_id AND i.member_id = m.member_id
-LEFT JOIN r ON r.community_id = m.community_id AND r.member_id = m.member_id
-ORDER BY m.community_id, m.member_id
+LEFT JOIN o ON o.k = m.k
+LEFT JOIN po ON po.k = m.k
+LEFT JOIN i ON i.k = m.k
+LEFT JOIN r ON r.k = m.k
+-- the key is the rank in (community, member) order
+ORDER BY m.k
 """
 
 
