@@ -6,6 +6,7 @@ playbook is loaded and planned; a bad value stops ``commlab run`` with exit code
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from commlab.engines import check_engine
 from commlab.errors import InvalidArgument, ParameterError, PlaybookError
 from commlab.plan import plan_run
 from commlab.playbook import load_playbook
-from conftest import REPO
+from conftest import REPO, skip_unless_ci, spark_missing
 
 pytest.importorskip("pyspark")  # check_engine("spark") names the missing package first (tested in test_playbook)
 
@@ -149,3 +150,33 @@ def test_commlab_run_exits_4_on_bad_spark_settings(tmp_path):
     with pytest.raises(ParameterError):
         plan_run(load_playbook(REPO / "playbooks" / "demo.yaml"),
                  overrides={"engine": "spark", "engine_options": '{"master": "yarn"}'})
+
+
+SESSION = '''
+import sys
+from commlab.engines.spark import cluster_session
+spark = cluster_session("local[1]", {"spark.pyspark.python": sys.argv[1], "spark.ui.enabled": "false"})
+df = spark.createDataFrame([(1, 2.0), (1, 3.0), (2, 5.0)], "g int, x double")
+out = df.groupBy("g").applyInPandas(lambda p: p.assign(x=p["x"].sum()).head(1), "g int, x double").toPandas()
+print(sorted(out["x"]))
+spark.stop()
+'''
+
+
+@pytest.mark.spark
+def test_cluster_session_runs_udfs_with_the_configured_python(tmp_path: Path):
+    """``spark.pyspark.python`` in a playbook's Spark settings names the interpreter (with commlab) the executors
+    run pandas UDFs with; pyspark outside spark-submit reads only ``PYSPARK_PYTHON``, so ``cluster_session``
+    exports it. A wrapper interpreter records that the executors started it."""
+    if (reason := spark_missing()) is not None:
+        skip_unless_ci(reason, under_ci="CI=true, so the Spark tests must run")
+    mark = tmp_path / "used"
+    wrapper = tmp_path / "python-with-commlab"
+    wrapper.write_text(f'#!/bin/sh\necho started >> "{mark}"\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    run = subprocess.run([sys.executable, "-c", SESSION, str(wrapper)], capture_output=True, text=True, timeout=600,
+                         env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().splitlines()[-1] == "[5.0, 5.0]"
+    assert mark.is_file() and "started" in mark.read_text()

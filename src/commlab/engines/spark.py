@@ -104,6 +104,9 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
 def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_name: str = "commlab") -> Any:
     """A ``SparkSession`` on ``master`` with the session time zone set to UTC and ``conf`` applied.
 
+    ``conf``'s ``spark.pyspark.python`` (the interpreter with commlab on the workers) is also exported as
+    ``PYSPARK_PYTHON``: pyspark reads only the variable when the session is built outside ``spark-submit``.
+
     Raises
     ------
     MissingDependency
@@ -119,6 +122,10 @@ def cluster_session(master: str, conf: Mapping[str, Any] | None = None, *, app_n
     settings.update({str(k): str(v) for k, v in (conf or {}).items()})
     if settings["spark.sql.session.timeZone"] != "UTC":
         raise InvalidArgument("spark.sql.session.timeZone must be UTC for commlab's definitions")
+    if "spark.pyspark.python" in settings:
+        # the Python the executors run pandas UDFs with (kcore_stability's cores): spark-submit turns this
+        # setting into PYSPARK_PYTHON, a session built in a notebook's kernel reads only the variable
+        os.environ["PYSPARK_PYTHON"] = settings["spark.pyspark.python"]
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
