@@ -139,44 +139,60 @@ GROUP BY pr.community_id, pr.period
 
 # ------------------------------------------------------------------ participation inequality
 
-#: Content per present member in the period: the prelude's ``content_pm`` table (built once per call).
-_CONTENT_PER_MEMBER = "c AS (SELECT community_id, period, member_id, x FROM content_pm)"
+#: Content per present member in the period as a distribution: ``x`` (content count) and ``c`` (members with that
+#: count) per community and period, from the prelude's ``content_pm`` table (built once per call). The inequality
+#: metrics below only depend on the multiset of counts, so they rank the few distinct counts instead of sorting
+#: every member (ties in ``x`` add the same to every rank sum and tier share whichever member comes first). Ranks and
+#: sums are whole numbers, exact in a DOUBLE below 2**53: the values are those of a ranking of every member, bit for
+#: bit (the four metrics at 5 M events, three period sets: 8.7 s -> 0.7 s).
+_CONTENT_COUNTS = ("d AS (SELECT community_id, period, x, count(*) AS c FROM content_pm "
+                   "GROUP BY community_id, period, x)")
 
 register(Metric(
     "gini_content", "发言基尼系数", "participation inequality (Gini)",
     "Gini coefficient of content counts in the period over the members present at its end (members "
     "without content count as 0). 0 = everyone contributes equally, 1 = one member does everything.",
     "G = 2·Σ i·x_(i) / (n·Σx) − (n+1)/n, x ascending", "index", False, "DOMAIN.md §3; 90-9-1 rule",
+    # the members with count x hold the ranks below+1 .. below+c: Σ i over them = c·below + c(c+1)/2
     sql=f"""
-WITH {_CONTENT_PER_MEMBER},
-r AS (SELECT *, row_number() OVER (PARTITION BY community_id, period ORDER BY x, member_id) AS i,
-             count(*) OVER (PARTITION BY community_id, period) AS n FROM c)
+WITH {_CONTENT_COUNTS},
+r AS (SELECT community_id, period, x, c,
+             CAST(coalesce(sum(c) OVER (PARTITION BY community_id, period ORDER BY x
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS below,
+             CAST(sum(c) OVER (PARTITION BY community_id, period) AS BIGINT) AS n FROM d)
 SELECT community_id, period,
-  CASE WHEN sum(x) > 0 THEN 2.0 * sum(i * x) / (max(n) * sum(x)) - (max(n) + 1.0) / max(n) END AS value,
+  CASE WHEN sum(x * c) > 0 THEN 2.0 * sum(x * (c * below + c * (c + 1) / 2)) / (max(n) * sum(x * c))
+       - (max(n) + 1.0) / max(n) END AS value,
   max(n)::DOUBLE AS n
 FROM r GROUP BY community_id, period
 """, group="participation", group_size=PRESENT))
 
 _TIERS = {
-    "top1": ("rk <= ceil(0.01 * n)", "前1%成员内容占比", "content share of top 1 %"),
-    "next9": ("rk > ceil(0.01 * n) AND rk <= ceil(0.10 * n)", "次9%成员内容占比", "content share of next 9 %"),
-    "rest": ("rk > ceil(0.10 * n)", "其余90%成员内容占比", "content share of the other 90 %"),
+    "top1": ("rk <= ceil(0.01 * n)", "1", "ceil(0.01 * n)", "前1%成员内容占比", "content share of top 1 %"),
+    "next9": ("rk > ceil(0.01 * n) AND rk <= ceil(0.10 * n)", "ceil(0.01 * n) + 1", "ceil(0.10 * n)",
+              "次9%成员内容占比", "content share of next 9 %"),
+    "rest": ("rk > ceil(0.10 * n)", "ceil(0.10 * n) + 1", "n",
+             "其余90%成员内容占比", "content share of the other 90 %"),
 }
-for _tier, (_cond, _zh, _en) in _TIERS.items():
+for _tier, (_cond, _lo, _hi, _zh, _en) in _TIERS.items():
     register(Metric(
         f"content_share_{_tier}", _zh, _en,
         "Members present at the period end ranked by content in the period (ties by id); the top 1 % is the "
         "first ceil(0.01·n) members, the next 9 % up to ceil(0.10·n), the rest the others. Value: their "
         "share of the period's member content.",
         f"Σ x over {_cond} / Σ x", "share", None if _tier != "rest" else True, "DOMAIN.md §3; 90-9-1 rule",
+        # the members with count x hold the ranks (by x descending) hi-c+1 .. hi; k of them fall in the tier
         sql=f"""
-WITH {_CONTENT_PER_MEMBER},
-r AS (SELECT *, row_number() OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id) AS rk,
-             count(*) OVER (PARTITION BY community_id, period) AS n FROM c)
-SELECT community_id, period,
-  CASE WHEN sum(x) > 0 THEN coalesce(sum(x) FILTER (WHERE {_cond}), 0) / sum(x) END AS value,
-  count(*) FILTER (WHERE {_cond})::DOUBLE AS n
-FROM r GROUP BY community_id, period
+WITH {_CONTENT_COUNTS},
+r AS (SELECT community_id, period, x, c,
+             CAST(sum(c) OVER (PARTITION BY community_id, period ORDER BY x DESC
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS hi,
+             CAST(sum(c) OVER (PARTITION BY community_id, period) AS BIGINT) AS n FROM d),
+o AS (SELECT community_id, period, x, c, greatest(least(hi, {_hi}) - greatest(hi - c + 1, {_lo}) + 1, 0) AS k
+      FROM r)
+SELECT community_id, period, CASE WHEN sum(x * c) > 0 THEN sum(x * k) / sum(x * c) END AS value,
+       sum(k)::DOUBLE AS n
+FROM o GROUP BY community_id, period
 """, group="participation", group_size="members in the tier (e.g. ceil(0.01·n) for the top 1 %)"))
 
 register(Metric(
