@@ -17,6 +17,7 @@ import pandas as pd
 
 from commlab.analysis.metrics import (
     Tables,
+    _as_table,
     _as_view,
     created_name,
     prelude_statements,
@@ -128,5 +129,5 @@ def connect(tables: Tables, periods: pd.DataFrame,
         con.execute(stmt)
     # the on-demand tables as views: computed only if a query reads them; ``ev`` a table unless told otherwise
     for stmt in pending.values():
-        con.execute(stmt if materialize_events and created_name(stmt) == "ev" else _as_view(stmt))
+        con.execute(_as_table(stmt) if materialize_events and created_name(stmt) == "ev" else _as_view(stmt))
     return con

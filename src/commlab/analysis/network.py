@@ -152,7 +152,8 @@ def event_relation(ctx: MetricContext) -> str:
     ``ev`` is built, it is read.
     """
     stmt = ctx.pending.get("ev")
-    if ctx.dialect != "duckdb" or stmt is None:
+    table = stmt is not None and re.match(r"\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+ev\b", stmt, re.IGNORECASE)
+    if ctx.dialect != "duckdb" or not table:  # ev built, or a view reading the events in place
         return "ev"
     if "network:events" not in ctx.cache:
         view = re.sub(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+ev\b", "CREATE OR REPLACE TEMP VIEW ev_in_place",

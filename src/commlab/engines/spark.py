@@ -487,7 +487,9 @@ class SparkEngine:
         name = tree.this.name
         (select,) = to_dialect(tree.expression.sql("duckdb"), "spark")
         df = self.session().sql(select)
-        if str(tree.args.get("kind", "")).upper() == "TABLE":
+        # ev (the events with the staff flags) is a view for DuckDB, which reads a stored file in place; Spark
+        # keeps caching it, as every metric reads it
+        if str(tree.args.get("kind", "")).upper() == "TABLE" or name == "ev":
             df = df.cache()
             self._cached.append(df)
         df.createOrReplaceTempView(name)
