@@ -135,6 +135,32 @@ def test_fast_edge_measures_equal_networkx(seed, n, m, n_staff):
     assert core == main_core(g)
 
 
+@pytest.mark.parametrize("seed, n, m", [(0, 1, 1), (1, 2, 5), (2, 50, 400), (3, 700, 6000)])
+def test_simple_adjacency_is_the_symmetrised_matrix_in_canonical_form(seed, n, m):
+    """The adjacency built directly as CSR arrays equals A + Aᵀ without the diagonal, as 0/1 (duplicate edges,
+    reciprocated pairs and self-loops included in the input), with sorted unique column indices per row; and
+    the node codes of ``_factorize`` are ``np.unique``'s (the i-th smallest id is node i)."""
+    from scipy import sparse
+
+    from commlab.analysis.network import _factorize, _simple_adjacency
+
+    rng = np.random.default_rng(seed)
+    src, tgt = rng.integers(0, n, size=m), rng.integers(0, n, size=m)
+    got = _simple_adjacency(src, tgt, n)
+    a = sparse.coo_array((np.ones(m), (src, tgt)), shape=(n, n)).tocsr()
+    a = a + a.T
+    a.setdiag(0)
+    a.eliminate_zeros()
+    want = (a > 0).astype(np.int32).toarray()
+    np.testing.assert_array_equal(got.toarray(), want)
+    assert got.has_canonical_format and got.nnz == int(want.sum()) and got.dtype == np.int32
+    ids = rng.integers(-2**62, 2**62, size=max(n // 3, 1))[rng.integers(0, max(n // 3, 1), size=m)]
+    uniques, codes = _factorize(ids)
+    want_u, want_codes = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(uniques, want_u)
+    np.testing.assert_array_equal(codes, want_codes)
+
+
 @pytest.mark.parametrize("hashed", [False, True])
 def test_edge_groups_slice_many_graphs_in_one_table(hashed):
     """Several (community, period) graphs in one shuffled table, nodes identified by dictionary codes

@@ -327,13 +327,39 @@ def graph_measures(g: nx.DiGraph) -> dict[str, float]:
 
 
 def _simple_adjacency(src: np.ndarray, tgt: np.ndarray, n: int) -> sparse.csr_array:
-    """Symmetric 0/1 adjacency (int32) of the undirected simple graph of directed edges ``src -> tgt``."""
-    a = sparse.coo_array((np.ones(len(src), dtype=np.int32), (src, tgt)), shape=(n, n)).tocsr()
-    a = a + a.T
-    a.setdiag(0)
-    a.eliminate_zeros()
-    a.data[:] = 1
-    return a
+    """Symmetric 0/1 adjacency (int32) of the undirected simple graph of directed edges ``src -> tgt``.
+
+    Built directly as CSR arrays: both directions of every edge as one integer key ``row * n + col``,
+    self-loops dropped, sorted and made unique (one sort), so the rows come out in order with sorted
+    column indices and no duplicates (a canonical CSR matrix); about 5× cheaper than summing a COO
+    matrix and its transpose for the small graphs of a community's month.
+    """
+    s = np.concatenate([src, tgt]).astype(np.int64, copy=False)
+    t = np.concatenate([tgt, src]).astype(np.int64, copy=False)
+    keep = s != t
+    key = s[keep] * n + t[keep]
+    key.sort()  # (np.unique hashes first in NumPy 2: several times slower here)
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    rows = key // n
+    index = np.int32 if n < 2**31 and len(key) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=index)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sparse.csr_array((np.ones(len(key), dtype=np.int32), (key - rows * n).astype(index), indptr),
+                            shape=(n, n))
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, hashed instead of sorting every value.
+
+    The distinct values are found by a hash table (:func:`pandas.factorize`) and only they are sorted,
+    so the codes are the same as ``np.unique``'s (node ``i`` is the ``i``-th smallest id): every float
+    sum over the nodes of a graph runs in the same order as before.
+    """
+    codes, uniques = pd.factorize(values, sort=False)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    return uniques[order], rank[codes]
 
 
 def triangles(adj: sparse.csr_array) -> np.ndarray:
@@ -527,12 +553,14 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
 
     def one(a: int, b: int) -> tuple[tuple[str, str], tuple[dict[str, float], set]]:
         k = b - a
-        _, first, inv = np.unique(np.concatenate([g_src[a:b], g_tgt[a:b]]), return_index=True,
-                                  return_inverse=True)
+        uniques, inv = _factorize(np.concatenate([g_src[a:b], g_tgt[a:b]]))
         s_code, t_code = inv[:k], inv[k:]
-        n = len(first)
+        n = len(uniques)
 
         def name_of(idx: np.ndarray) -> np.ndarray:
+            # the first row where each node occurs (as np.unique's return_index), found only when names are asked
+            first = np.empty(n, dtype=np.int64)
+            first[inv[::-1]] = np.arange(2 * k - 1, -1, -1)
             pos = first[np.asarray(idx, dtype=np.int64)]
             out = np.empty(len(pos), dtype=object)
             for side, sel in ((0, pos < k), (1, pos >= k)):
