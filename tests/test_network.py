@@ -292,3 +292,38 @@ def test_network_reads_the_events_in_place_until_ev_is_built(monkeypatch: pytest
     with_ev = with_ev[with_ev["metric_id"] != "response_rate"].reset_index(drop=True)
     assert in_place["value"].notna().sum() > 100
     pd.testing.assert_frame_equal(in_place, with_ev)
+
+
+def test_kcore_stability_computed_once_per_period_end(monkeypatch: pytest.MonkeyPatch):
+    """Its windows depend on the period end only: in a one-pass run of three period sets (months, the whole span,
+    the last 30 days) each community and period end is computed once, and every set's values equal a run of that
+    set alone."""
+    import commlab.analysis.network as net
+    from commlab.analysis.metrics import get_metric
+    from commlab.engines import DuckDBEngine
+    from commlab.engines.duck import _sources
+
+    ds = samples_dataset()
+    srcs = _sources(ds)
+    as_of = pd.Timestamp("2024-07-01", tz="UTC")
+    requests = [(as_of, "month", None), (as_of, None, None), (as_of, None, as_of - pd.Timedelta(days=30))]
+    groups: list[int] = []
+    real = net._edge_groups
+
+    def spy(edges, *, core_only=False):
+        out = real(edges, core_only=core_only)
+        if core_only:
+            groups.append(len(out))
+        return out
+
+    monkeypatch.setattr(net, "_edge_groups", spy)
+    eng = DuckDBEngine()
+    together = eng._compute_sets(srcs, [get_metric("kcore_stability")], requests)
+    shared, groups[:] = sum(groups), []
+    alone = [eng._compute_sets(srcs, [get_metric("kcore_stability")], [r])[0] for r in requests]
+    n_comm = ds.communities["community_id"].nunique()
+    # the last 30 days end where the whole span ends (the as-of): their two windows per community are computed once
+    assert shared == sum(groups) - 2 * n_comm
+    for a, b in zip(together, alone, strict=True):
+        assert a["value"].notna().sum() >= n_comm
+        pd.testing.assert_frame_equal(a, b)

@@ -689,8 +689,11 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     DataFrame
         ``community_id, period, value``.
     """
-    # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before
-    bounds = _shifted_periods(since=2 * days, mid=days)
+    # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before. The windows depend on
+    # the period end only: periods of one community ending at the same instant (the whole span and the last 30 days
+    # of a one-pass run both end at the as-of) share one computation, under the first label
+    bounds = (f"(SELECT {Col.community_id}, min(period) AS period, p_end, p_end - INTERVAL '{2 * days} days' AS since, "
+              f"p_end - INTERVAL '{days} days' AS mid FROM periods GROUP BY {Col.community_id}, p_end)")
     w = "CASE WHEN e.ts > p.mid THEN 0 ELSE 1 END"
     window = "e.ts > p.since AND e.ts <= p.p_end"
     if ctx.dialect == "spark":
@@ -717,8 +720,9 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
         ctx.execute("DROP TABLE IF EXISTS kcore_pairs")
         value = {key: jaccard(now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1])
                  for key in now.keys() | before.keys()}
-    rows = [(c, p, value.get((str(c), str(p)), jaccard(set(), set())))
-            for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False)]
+    first = ctx.periods.groupby([Col.community_id, "p_end"], sort=False)["period"].transform("min")
+    rows = [(c, p, value.get((str(c), str(f)), jaccard(set(), set())))
+            for c, p, f in zip(ctx.periods[Col.community_id], ctx.periods["period"], first, strict=True)]
     return pd.DataFrame(rows, columns=[Col.community_id, "period", "value"])
 
 
