@@ -12,6 +12,7 @@ import pytest
 
 from commlab.analysis.economy import THRESHOLDS, classify_economy, economy_index, economy_table
 from commlab.analysis.network import (
+    TIE_MEASURES,
     _edge_groups,
     average_clustering,
     build_graph,
@@ -129,7 +130,7 @@ def test_fast_edge_measures_equal_networkx(seed, n, m, n_staff):
     (fast, core), = _edge_groups(e).values()
     g = build_graph(e)
     want = graph_measures(g)
-    assert fast.keys() == want.keys()
+    assert fast.keys() == want.keys() | set(TIE_MEASURES)  # the tie measures: test_tie_measures_equal_the_sql...
     for k, v in want.items():
         assert fast[k] == pytest.approx(v, rel=1e-12, abs=1e-12, nan_ok=True), k
     assert core == main_core(g)
@@ -212,7 +213,6 @@ def test_core_numbers_match_networkx_on_a_known_graph():
 def test_exact_id_codes_give_the_hashed_results(monkeypatch: pytest.MonkeyPatch):
     """Where id hashes may not be used (a collision, or Spark), the exact dictionary codes give the same
     network and tie metrics as the hashed path the DuckDB engine takes on the samples."""
-    import commlab.analysis.highvalue as hv
     import commlab.analysis.network as net
     from commlab.analysis.compute import compute_metrics
 
@@ -225,7 +225,6 @@ def test_exact_id_codes_give_the_hashed_results(monkeypatch: pytest.MonkeyPatch)
     hashed = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
     assert seen and all(seen)  # the samples' ids do not collide: the hashed path was taken
     monkeypatch.setattr(net, "hash_ids_safe", lambda ctx: False)
-    monkeypatch.setattr(hv, "hash_ids_safe", lambda ctx: False)
     exact = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
     assert hashed["value"].notna().sum() > 100
     pd.testing.assert_frame_equal(hashed, exact)
@@ -327,3 +326,36 @@ def test_kcore_stability_computed_once_per_period_end(monkeypatch: pytest.Monkey
     for a, b in zip(together, alone, strict=True):
         assert a["value"].notna().sum() >= n_comm
         pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("seed, n, m, n_staff", [(1, 5, 8, 1), (2, 40, 120, 2), (3, 300, 2500, 5),
+                                                 (4, 900, 4000, 0), (5, 60, 3000, 59)])
+def test_tie_measures_equal_the_sql_over_undirected_pairs(seed, n, m, n_staff):
+    """repeated_ties_share and peer_tie_strength from a graph's edge arrays (with the network measures) equal, to
+    the last bit, DuckDB's grouping of the undirected pairs they replaced, with their accounts as group sizes."""
+    import duckdb
+
+    e = _random_edges(seed, n, m, n_staff)
+    e["weight"] = e["weight"] * np.random.default_rng(seed).integers(1, 4, size=len(e))  # repeated ties
+    e.insert(0, "period", "all")
+    e.insert(0, "community_id", "c")
+    (got, _), = _edge_groups(e).values()
+    con = duckdb.connect()
+    con.register("edges", e)
+    con.execute("""CREATE TABLE pairs AS SELECT least(source, target) AS a, greatest(source, target) AS b,
+        sum(weight) AS n, sum(CASE WHEN NOT source_staff AND NOT target_staff THEN weight END) AS n_peer
+        FROM edges GROUP BY 1, 2""")
+    want = {}
+    for value, count, name in (("avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END)", "n", "repeated_ties"),
+                               ("avg(n)::DOUBLE", "n_peer", "peer_tie")):
+        row = con.execute(f"""SELECT {value}, (SELECT count(DISTINCT x) FROM (SELECT a AS x FROM pairs
+            WHERE {count} IS NOT NULL UNION ALL SELECT b FROM pairs WHERE {count} IS NOT NULL))::DOUBLE
+            FROM pairs WHERE {count} IS NOT NULL""").fetchone()
+        want[name + ("_share" if name == "repeated_ties" else "_strength")] = row[0]
+        want[name + "_accounts"] = row[1] if row[0] is not None else None
+    for k in TIE_MEASURES:
+        if want[k] is None:
+            assert math.isnan(got[k]), k
+        else:
+            assert got[k] == want[k], k
+    assert 0 < got["repeated_ties_share"] < 1 or n < 10

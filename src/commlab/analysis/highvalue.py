@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
-from commlab.analysis.network import event_relation, hash_ids_safe, network_table, period_edges
+from commlab.analysis.network import event_relation, network_table
 from commlab.data.schema import Col
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
@@ -53,39 +53,6 @@ def _metric(ctx: MetricContext, metric_id: str) -> pd.DataFrame:
     return _run(get_metric(metric_id), ctx)
 
 
-def tie_pairs(ctx: MetricContext) -> str:
-    """The name of a temporary table of the period's undirected member pairs, built once per context.
-
-    Columns ``community_id, period, a, b, n, n_peer``: ``a < b`` the two accounts, ``n`` their
-    interactions in the period (both directions), ``n_peer`` the same counted over edges where
-    neither end is staff (``NULL`` where there is none). Pairs are keyed by the 64-bit id hashes
-    when the edge table has them (checked free of collisions, see
-    :func:`commlab.analysis.network.period_edges`), else by the ids. ``repeated_ties_share`` and
-    ``peer_tie_strength`` both read it, so the edge table is grouped once.
-    """
-    if "highvalue:pairs" not in ctx.cache:
-        s, t = ("source_h", "target_h") if hash_ids_safe(ctx) else ("source", "target")
-        ctx.materialize("tie_pairs", f"""
-  SELECT community_id, period, least({s}, {t}) AS a, greatest({s}, {t}) AS b, sum(weight) AS n,
-         sum(CASE WHEN NOT source_staff AND NOT target_staff THEN weight END) AS n_peer
-  FROM {period_edges(ctx)} GROUP BY community_id, period, least({s}, {t}), greatest({s}, {t})""")
-        ctx.cache["highvalue:pairs"] = "tie_pairs"
-    return str(ctx.cache["highvalue:pairs"])
-
-
-def _tie_metric(ctx: MetricContext, value: str, count: str) -> pd.DataFrame:
-    """``value`` aggregated over the pairs whose ``count`` is set, with the accounts in them as ``n``."""
-    return ctx.query(f"""
-WITH pairs AS (SELECT community_id, period, a, b, {count} AS n FROM {tie_pairs(ctx)} WHERE {count} IS NOT NULL),
-ends AS (SELECT community_id, period, a AS account FROM pairs
-         UNION ALL SELECT community_id, period, b AS account FROM pairs),
-sizes AS (SELECT community_id, period, count(DISTINCT account)::DOUBLE AS n FROM ends GROUP BY community_id, period),
-v AS (SELECT community_id, period, {value} AS value FROM pairs GROUP BY community_id, period)
-SELECT v.community_id, v.period, v.value, s.n
-FROM v JOIN sizes s ON s.community_id = v.community_id AND s.period = v.period
-""")
-
-
 def _vertical_focus(ctx: MetricContext) -> pd.DataFrame:
     # the tagged content events, read in place unless ``ev`` is built (network.event_relation)
     return ctx.query(f"""
@@ -104,12 +71,19 @@ GROUP BY c.community_id, c.period
 """)
 
 
+def _from_network(ctx: MetricContext, value: str, accounts: str) -> pd.DataFrame:
+    """A tie measure of :func:`commlab.analysis.network.network_table` (computed from the graphs' edge arrays
+    with the network measures: no table of pairs is grouped in the engine) with its accounts as ``n``."""
+    t = network_table(ctx)
+    return t[[Col.community_id, "period", value, accounts]].rename(columns={value: "value", accounts: "n"})
+
+
 def _repeated_ties(ctx: MetricContext) -> pd.DataFrame:
-    return _tie_metric(ctx, "avg(CASE WHEN n >= 2 THEN 1.0 ELSE 0.0 END)", "n")
+    return _from_network(ctx, "repeated_ties_share", "repeated_ties_accounts")
 
 
 def _peer_tie_strength(ctx: MetricContext) -> pd.DataFrame:
-    return _tie_metric(ctx, "avg(n)::DOUBLE", "n_peer")
+    return _from_network(ctx, "peer_tie_strength", "peer_tie_accounts")
 
 
 def _problem_solving(ctx: MetricContext) -> pd.DataFrame:
@@ -141,13 +115,13 @@ register(Metric(
 register(Metric(
     "repeated_ties_share", "重复互动关系占比", "repeated ties share",
     "Share of member pairs (undirected) connected by replies/mentions in the period that interacted at least "
-    "twice. (SQL, run by the Python high-value module.)", "|{pairs with >= 2 interactions}| / |pairs|",
+    "twice. (Python over DuckDB: from the network's edge arrays.)", "|{pairs with >= 2 interactions}| / |pairs|",
     "share", True, _SRC, compute=_repeated_ties, group="high_value",
     group_size="accounts in the connected pairs (bots excluded)"))
 register(Metric(
     "peer_tie_strength", "成员间关系强度", "member-to-member tie strength",
     "Mean number of replies/mentions per connected pair of non-staff members in the period (repeated "
-    "member-to-member ties; staff excluded at both ends). (SQL, run by the Python high-value module.)",
+    "member-to-member ties; staff excluded at both ends). (Python over DuckDB: from the network's edge arrays.)",
     "Σ interactions between member pairs / |connected member pairs|", "ratio", True, _SRC,
     compute=_peer_tie_strength, group="high_value", group_size="non-staff members in the connected pairs"))
 register(Metric(

@@ -61,6 +61,8 @@ __all__ = [
     "DEFAULT_KINDS",
     "DOMINANT_SHARE",
     "NETWORK_MEASURES",
+    "TIE_MEASURES",
+    "tie_measures",
     "interaction_edges",
     "event_relation",
     "period_edges",
@@ -98,6 +100,11 @@ NETWORK_MEASURES: tuple[str, ...] = (
     "member_to_member_share",
     "fan_hub_centralization",
 )
+
+#: The tie measures computed with the network measures from the same edges, read by
+#: :mod:`commlab.analysis.highvalue`'s ``repeated_ties_share`` and ``peer_tie_strength`` (value and group size).
+TIE_MEASURES: tuple[str, ...] = ("repeated_ties_share", "repeated_ties_accounts", "peer_tie_strength",
+                                 "peer_tie_accounts")
 
 #: A non-staff member touched by at least this share of a graph's interactions (and strictly more
 #: than anyone else) is a dominant figure, a fan hub like the owner or staff.
@@ -499,6 +506,50 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     return out, set(np.asarray(name_of(np.flatnonzero(in_core))).tolist())
 
 
+def tie_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, staff: np.ndarray) -> dict[str, float]:
+    """The undirected pairs of one graph's directed edges (:data:`TIE_MEASURES`).
+
+    A pair ``{a, b}`` counts the interactions of both directions. ``repeated_ties_share`` is the share of
+    pairs with at least two, over every account in a pair; ``peer_tie_strength`` the mean interactions of
+    the pairs with no staff at either end, over the accounts in those pairs (NaN without such a pair).
+
+    Parameters
+    ----------
+    source, target : array of int
+        Node codes ``0..n-1`` of each directed edge (one row per distinct pair, no self-loops).
+    weight : array of float
+        Interactions per edge.
+    staff : array of bool, length n
+        Whether each node is staff.
+    """
+    n = len(staff)
+    out = dict.fromkeys(TIE_MEASURES, math.nan)
+    if len(source) == 0:
+        return out
+    lo, hi = np.minimum(source, target), np.maximum(source, target)
+    key = lo.astype(np.int64) * n + hi
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    pair = np.cumsum(first) - 1
+    n_pair = np.bincount(pair, weights=weight[order])
+    a, b = lo[order][first], hi[order][first]
+    out["repeated_ties_share"] = _mean(int((n_pair >= 2).sum()), len(n_pair), scale=10)
+    out["repeated_ties_accounts"] = float(len(np.unique(np.concatenate([a, b]))))
+    peer = ~(staff[a] | staff[b])
+    if peer.any():
+        out["peer_tie_strength"] = _mean(int(n_pair[peer].sum()), int(peer.sum()))
+        out["peer_tie_accounts"] = float(len(np.unique(np.concatenate([a[peer], b[peer]]))))
+    return out
+
+
+def _mean(total: int, count: int, scale: int = 1) -> float:
+    """``total / count`` as DuckDB's ``avg`` of integers computes it (the exact sum divided in extended precision,
+    then rounded to a double), so the tie measures equal the SQL they replace to the last bit; ``scale`` is the
+    decimal scale factor of an average of ``DECIMAL`` values (``1.0``: 10)."""
+    return float(np.longdouble(total * scale) / (np.longdouble(count) * np.longdouble(scale)))
+
+
 def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Dictionary codes (int64) and the distinct values (object array) of a string column."""
     if isinstance(values, pa.ChunkedArray):
@@ -575,7 +626,8 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
         staff = np.zeros(n, dtype=bool)
         staff[s_code[s_staff[a:b]]] = True
         staff[t_code[t_staff[a:b]]] = True
-        return key, edge_measures(s_code, t_code, weight[a:b], staff, name_of)
+        measures, core = edge_measures(s_code, t_code, weight[a:b], staff, name_of)
+        return key, ({**measures, **tie_measures(s_code, t_code, weight[a:b], staff)}, core)
 
     # graphs are independent and the sparse kernels release the GIL: one thread per core
     workers = min(len(starts), os.cpu_count() or 1)
@@ -732,18 +784,19 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     Returns
     -------
     DataFrame
-        ``community_id, period`` plus one column per name in :data:`NETWORK_MEASURES`.
+        ``community_id, period`` plus one column per name in :data:`NETWORK_MEASURES` and
+        :data:`TIE_MEASURES`.
     """
     key = f"network:{','.join(kinds)}"
     if key in ctx.cache:
         return ctx.cache[key]
     measured = _batched_groups(ctx, period_edges(ctx, kinds))
-    empty = graph_measures(nx.DiGraph())
+    empty = {**graph_measures(nx.DiGraph()), **dict.fromkeys(TIE_MEASURES, math.nan)}
     rows = []
     for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
         got = measured.get((str(c), str(p)))
         rows.append({Col.community_id: c, "period": p, **(empty if got is None else got[0])})
-    out = pd.DataFrame(rows, columns=[Col.community_id, "period", *NETWORK_MEASURES])
+    out = pd.DataFrame(rows, columns=[Col.community_id, "period", *NETWORK_MEASURES, *TIE_MEASURES])
     ctx.cache[key] = out
     return out
 
