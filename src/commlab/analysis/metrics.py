@@ -128,6 +128,8 @@ __all__ = [
     "tidy_metrics",
     "prelude_statements",
     "split_prelude",
+    "RELATIONS",
+    "register_relation",
     "created_name",
     "ON_DEMAND",
     "engine_periods",
@@ -481,6 +483,26 @@ def split_prelude(statements: Iterable[str]) -> tuple[list[str], dict[str, str]]
     return eager, pending
 
 
+#: Tables over the prelude's relations that several registered metrics read (the first reply to each post, the
+#: activity of each newcomer in their first 90 days), by name: registered beside their metrics
+#: (:func:`register_relation`), built by the first query of a call that names them (as :data:`ON_DEMAND`), so the
+#: metrics sharing one do not each compute it again.
+RELATIONS: dict[str, str] = {}
+
+
+def register_relation(name: str, sql: str) -> None:
+    """Register the shared table ``name``: the result of ``sql`` over the prelude's relations (see :data:`RELATIONS`).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is already registered, or is a prelude relation.
+    """
+    if name in RELATIONS or name in ON_DEMAND or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise InvalidArgument(f"relation {name!r} is already registered or not a plain lower-case name")
+    RELATIONS[name] = f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}"
+
+
 def prelude_statements(views: Mapping[str, str]) -> list[str]:
     """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation)."""
     from commlab.data.schema import CONTENT_EVENTS
@@ -523,8 +545,8 @@ class MetricContext:
     cache : dict
         Shared between metrics of one call (e.g. the interaction graphs).
     pending : dict
-        Prelude statements not run yet (:data:`ON_DEMAND`), by table name: each runs before the
-        first query that names its table.
+        Prelude statements not run yet (:data:`ON_DEMAND`, and the metrics' shared :data:`RELATIONS`), by
+        table name: each runs before the first query that names its table.
     """
 
     con: duckdb.DuckDBPyConnection
@@ -533,6 +555,11 @@ class MetricContext:
     window: str | None
     cache: dict[str, Any] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _ensure_builtins()
+        for name, stmt in RELATIONS.items():  # the shared tables of the registered metrics, built when named
+            self.pending.setdefault(name, stmt)
 
     def execute(self, stmt: str) -> None:
         """Run one statement that returns nothing (``CREATE ...``)."""
