@@ -528,18 +528,25 @@ def tie_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, sta
         return out
     lo, hi = np.minimum(source, target), np.maximum(source, target)
     key = lo.astype(np.int64) * n + hi
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # the weights are whole numbers: their sums do not depend on the order
     key = key[order]
     first = np.r_[True, key[1:] != key[:-1]]
     pair = np.cumsum(first) - 1
     n_pair = np.bincount(pair, weights=weight[order])
     a, b = lo[order][first], hi[order][first]
+
+    def accounts(sel: np.ndarray | slice) -> float:
+        seen = np.zeros(n, dtype=bool)
+        seen[a[sel]] = True
+        seen[b[sel]] = True
+        return float(seen.sum())
+
     out["repeated_ties_share"] = _mean(int((n_pair >= 2).sum()), len(n_pair), scale=10)
-    out["repeated_ties_accounts"] = float(len(np.unique(np.concatenate([a, b]))))
+    out["repeated_ties_accounts"] = accounts(slice(None))
     peer = ~(staff[a] | staff[b])
     if peer.any():
         out["peer_tie_strength"] = _mean(int(n_pair[peer].sum()), int(peer.sum()))
-        out["peer_tie_accounts"] = float(len(np.unique(np.concatenate([a[peer], b[peer]]))))
+        out["peer_tie_accounts"] = accounts(peer)
     return out
 
 
