@@ -1,5 +1,7 @@
 """The inequality metrics rank the distinct content counts, and equal a ranking of every member bit for bit.
 
+So does ``contributor_absence_factor`` (the fewest contributors with half the content), over ``flow_pm``.
+
 ``gini_content`` and ``content_share_*`` read the prelude's ``content_pm`` (one row per present member) grouped by
 count (:mod:`commlab.analysis.metrics_sql`); the oracle below is their former SQL, which numbered every member with
 ``row_number()`` (ties by member id). Random counts with many ties and zeros, a period without content, periods of
@@ -32,6 +34,16 @@ SELECT community_id, period,
   count(*) FILTER (WHERE {cond})::DOUBLE AS n
 FROM r GROUP BY community_id, period
 """
+_ORACLE_CAF = """
+WITH c AS (
+  SELECT community_id, period, member_id, content::DOUBLE AS x FROM flow_pm WHERE content > 0 AND NOT is_bot),
+r AS (SELECT *,
+  sum(x) OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id ROWS UNBOUNDED PRECEDING) AS cum,
+  sum(x) OVER (PARTITION BY community_id, period) AS tot,
+  row_number() OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id) AS rk FROM c)
+SELECT community_id, period, min(rk) FILTER (WHERE 2 * cum >= tot)::DOUBLE AS value
+FROM r GROUP BY community_id, period
+"""
 _TIERS = {"content_share_top1": "rk <= ceil(0.01 * n)",
           "content_share_next9": "rk > ceil(0.01 * n) AND rk <= ceil(0.10 * n)",
           "content_share_rest": "rk > ceil(0.10 * n)"}
@@ -52,6 +64,10 @@ def con():
     con = duckdb.connect()
     con.register("rows_", pd.DataFrame(rows, columns=["community_id", "period", "member_id", "x"]))
     con.execute("CREATE TABLE content_pm AS SELECT * FROM rows_")
+    # the period's members (flow_pm: content > 0 for most, with many small ties), a few of them bots
+    con.execute("CREATE TABLE flow_pm AS SELECT community_id, period, member_id, "
+                "CAST(x AS BIGINT) + CAST(hash(member_id) % 4 AS BIGINT) AS content, "
+                "hash(member_id) % 20 = 0 AS is_bot FROM rows_")
     yield con
     con.close()
 
@@ -67,4 +83,12 @@ def test_the_distribution_gives_the_values_of_a_ranking_of_every_member(con, met
     want = _sorted(con.execute(oracle).df())
     got = _sorted(con.execute(get_metric(metric).sql).df())
     assert len(want) == 30 and want["value"].isna().any() and want["value"].notna().sum() >= 20
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_contributor_absence_factor_is_the_rank_of_a_ranking_of_every_contributor(con):
+    want = con.execute(_ORACLE_CAF).df().sort_values(["community_id", "period"]).reset_index(drop=True)
+    got = con.execute(get_metric("contributor_absence_factor").sql).df()
+    got = got.sort_values(["community_id", "period"]).reset_index(drop=True)
+    assert len(want) >= 25 and want["value"].nunique() >= 5 and want["value"].max() > 10
     pd.testing.assert_frame_equal(got, want, check_exact=True)

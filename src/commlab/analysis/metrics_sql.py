@@ -220,15 +220,21 @@ register(Metric(
     "Fewest contributors (any role except bots) who together created at least half of the period's "
     "content (CHAOSS 'bus factor'). Higher = less dependent on a few people.",
     "min k : Σ_{top k} x >= Σx / 2", "count", True, "CHAOSS (Contributor Absence Factor)",
+    # by distinct count x (descending), as the inequality metrics above: the c contributors with count x hold the
+    # ranks cb+1 .. cb+c after sb content; the j-th of them reaches half when 2·(sb + j·x) >= tot
     sql="""
-WITH c AS (
-  SELECT community_id, period, member_id, content::DOUBLE AS x FROM flow_pm WHERE content > 0 AND NOT is_bot),
-r AS (SELECT *,
-  sum(x) OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id ROWS UNBOUNDED PRECEDING) AS cum,
-  sum(x) OVER (PARTITION BY community_id, period) AS tot,
-  row_number() OVER (PARTITION BY community_id, period ORDER BY x DESC, member_id) AS rk FROM c)
-SELECT community_id, period, min(rk) FILTER (WHERE 2 * cum >= tot)::DOUBLE AS value
-FROM r GROUP BY community_id, period
+WITH d AS (
+  SELECT community_id, period, content AS x, count(*) AS c FROM flow_pm WHERE content > 0 AND NOT is_bot
+  GROUP BY community_id, period, content),
+r AS (SELECT community_id, period, x, c,
+  CAST(coalesce(sum(x * c) OVER (PARTITION BY community_id, period ORDER BY x DESC
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS sb,
+  CAST(coalesce(sum(c) OVER (PARTITION BY community_id, period ORDER BY x DESC
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS cb,
+  CAST(sum(x * c) OVER (PARTITION BY community_id, period) AS BIGINT) AS tot FROM d),
+j AS (SELECT *, greatest(1, CAST(ceil((tot - 2 * sb) / (2.0 * x)) AS BIGINT)) AS j FROM r)
+SELECT community_id, period, min(cb + j) FILTER (WHERE j <= c)::DOUBLE AS value
+FROM j GROUP BY community_id, period
 """, group="participation"))
 
 # ------------------------------------------------------------------ response to posts
