@@ -231,8 +231,8 @@ def test_exact_id_codes_give_the_hashed_results(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_edges_handed_over_in_batches_give_the_same_metrics(monkeypatch: pytest.MonkeyPatch):
-    """The network measures and k-core stability read the stored edge tables a batch of whole communities at
-    a time (the kernel holds one batch, not every edge): with batches of at most 500 edge rows (many
+    """The network measures and k-core stability group and hand over the edges of a range of whole communities
+    at a time (no table of every edge; the kernel holds one batch): with batches of at most 500 edge rows (many
     batches, and communities larger than a batch alone in theirs) every value equals the one-batch result,
     and each batch holds whole communities."""
     import commlab.analysis.network as net
@@ -243,16 +243,16 @@ def test_edges_handed_over_in_batches_give_the_same_metrics(monkeypatch: pytest.
     ds = samples_dataset()
     whole = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
     batches: list[list[str]] = []
-    real_arrow = net.MetricContext.arrow
+    real_ranged = net._ranged
 
-    def spy(ctx, sql):
-        table = real_arrow(ctx, sql)
-        if "_batch" in sql:
-            batches.append(sorted(set(table["community_id"].to_pylist())))
+    def spy(ctx, sql, lo, hi):
+        table = real_ranged(ctx, sql, lo, hi)
+        batches.append(sorted(set(table["community_id"].to_pylist())))
+        assert all(lo <= c <= hi for c in batches[-1])
         return table
 
     monkeypatch.setattr(net, "BATCH_EDGES", 500)
-    monkeypatch.setattr(net.MetricContext, "arrow", spy)
+    monkeypatch.setattr(net, "_ranged", spy)
     batched = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
     assert len(batches) > 4
     flat = [c for b in batches for c in b]
@@ -359,3 +359,15 @@ def test_tie_measures_equal_the_sql_over_undirected_pairs(seed, n, m, n_staff):
         else:
             assert got[k] == want[k], k
     assert 0 < got["repeated_ties_share"] < 1 or n < 10
+
+
+def test_depth_counts_the_windows_holding_one_instant():
+    """The batch size of the ranged edge queries counts each interaction once per window it falls in: the most
+    windows ``(start, end]`` of one community that share an instant (ends touching a start do not overlap)."""
+    from commlab.analysis.network import _depth
+
+    t = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], utc=True)
+    months = pd.DataFrame({"c": ["a"] * 3, "s": t[:3], "e": t[1:]})
+    assert _depth(months["s"], months["e"], months["c"]) == 1
+    sets = pd.concat([months, pd.DataFrame({"c": ["a", "a", "b"], "s": [t[0], t[2], t[0]], "e": [t[3], t[3], t[1]]})])
+    assert _depth(sets["s"], sets["e"], sets["c"]) == 3  # March: its month, the whole span and the last month

@@ -184,11 +184,13 @@ def _shifted_periods(**days: int) -> str:
 
 
 def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None = None,
-               hashed: bool = False, periods: str = "periods", pairs_only: bool = False, events: str = "ev") -> str:
+               hashed: bool = False, periods: str = "periods", pairs_only: bool = False, events: str = "ev",
+               ranged: bool = False) -> str:
     """The edge query over events in ``window``; ``extra`` = (expression, alias) adds a grouping column.
 
     ``periods`` is the relation aliased ``p`` (default the ``periods`` table), ``events`` the one aliased ``e``
-    (default ``ev``; see :func:`event_relation`).
+    (default ``ev``; see :func:`event_relation`). ``ranged`` keeps the communities from the parameter ``$lo``
+    to ``$hi`` (DuckDB's order; see :func:`_community_ranges`).
 
     The target's role comes from the prelude's small ``staff`` table (a member not in it is not
     staff and not a bot), so the events are not joined to every member. ``hashed`` adds the 64-bit
@@ -204,6 +206,9 @@ JOIN {events} e ON e.community_id = p.community_id AND {window}
 LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
 WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
   AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)"""
+    if ranged:  # on both sides, so the stored events (ordered by community) are read a range of row groups
+        where += ("\n  AND p.community_id >= $lo AND p.community_id <= $hi"
+                  " AND e.community_id >= $lo AND e.community_id <= $hi")
     if pairs_only:
         if not hashed:
             raise InvalidArgument("pairs_only needs hashed ids")
@@ -674,6 +679,54 @@ def edge_batches(ctx: MetricContext, table: str, *, limit: int | None = None) ->
             for i in range(current + 1)]
 
 
+def _depth(starts: pd.Series, ends: pd.Series, communities: pd.Series) -> int:
+    """The most windows ``(start, end]`` of one community that hold one instant (an event is counted in each)."""
+    best = 1
+    frame = pd.DataFrame({"c": communities.to_numpy(), "s": starts.to_numpy(), "e": ends.to_numpy()})
+    for _, g in frame.groupby("c", sort=False):
+        s, e = g["s"].to_numpy(), g["e"].to_numpy()
+        # the largest overlap of half-open windows is reached at one of their ends
+        best = max(best, int(((s[None, :] < e[:, None]) & (e[:, None] <= e[None, :])).sum(axis=1).max()))
+    return best
+
+
+def _community_ranges(ctx: MetricContext, kinds: Iterable[str], depth: int, *, limit: int | None = None
+                      ) -> list[tuple[str, str]]:
+    """Ranges ``(first, last)`` of community ids (DuckDB's order) whose edge rows are read and measured together.
+
+    The interaction events of each community (counted once per context), times ``depth`` (the windows an event
+    may fall in), are packed in id order into ranges of at most ``limit`` (default :data:`BATCH_EDGES`) rows; a
+    community with more is a range of its own. Each range's edges are grouped by DuckDB and handed over on their
+    own (:func:`_ranged`): no table of every edge is held (above a memory limit it spilled, and each batch read
+    it whole again).
+    """
+    kinds = tuple(kinds)
+    key = f"network:counts:{','.join(kinds)}"
+    if key not in ctx.cache:
+        ctx.cache[key] = ctx.query(
+            f"SELECT e.community_id, count(*) AS n FROM {event_relation(ctx)} e WHERE e.event_type IN "
+            f"{_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL GROUP BY 1 ORDER BY 1")
+    counts = ctx.cache[key]
+    limit = BATCH_EDGES if limit is None else limit
+    ranges: list[list[str]] = []
+    rows = 0
+    for c, n in zip(counts[Col.community_id].astype(str), counts["n"].to_numpy(), strict=True):
+        n = int(n) * depth
+        if ranges and rows + n <= limit:
+            ranges[-1][1] = c
+            rows += n
+        else:
+            ranges.append([c, c])
+            rows = n
+    return [(a, b) for a, b in ranges]
+
+
+def _ranged(ctx: MetricContext, sql: str, lo: str, hi: str) -> pa.Table:
+    """The rows of a ``ranged`` :func:`_edges_sql` query for the communities ``lo`` to ``hi`` (bound as parameters)."""
+    ctx.ensure(sql)
+    return ctx.con.sql(sql, params={"lo": lo, "hi": hi}).to_arrow_table()
+
+
 def _batched_groups(ctx: MetricContext, table: str, *, core_only: bool = False
                     ) -> dict[tuple[str, str], tuple[dict[str, float], set]]:
     """:func:`_edge_groups` of the edge table ``table``, handed over one :func:`edge_batches` batch at a time."""
@@ -704,8 +757,8 @@ def period_edges(ctx: MetricContext, kinds: Iterable[str] = DEFAULT_KINDS) -> st
     """The name of a temporary table with the period's edges, built once per context.
 
     Columns as :func:`interaction_edges` (plus ``source_h``, ``target_h`` where
-    :func:`hash_ids_safe`). The network measures and the tie metrics of
-    :mod:`commlab.analysis.highvalue` read this table instead of re-scanning the events.
+    :func:`hash_ids_safe`). The Spark engine's network measures read it; on DuckDB
+    :func:`network_table` groups the edges a range of communities at a time instead.
     """
     kinds = tuple(kinds)
     key = f"network:edges:{','.join(kinds)}"
@@ -767,16 +820,17 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
         # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes.
         # Kept in DuckDB (which spills over its memory limit), handed over a batch of communities at a time.
         hashed = hash_ids_safe(ctx)
-        ctx.materialize("kcore_pairs", _edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds,
-                                                  pairs_only=hashed, events=event_relation(ctx)))
+        sql = _edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds, pairs_only=hashed,
+                         events=event_relation(ctx), ranged=True)
+        ends = ctx.periods.drop_duplicates([Col.community_id, "p_end"])
+        depth = _depth(ends["p_end"] - pd.Timedelta(days=2 * days), ends["p_end"], ends[Col.community_id])
         now: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
         before: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
-        for batch in edge_batches(ctx, "kcore_pairs"):
-            edges = ctx.arrow(batch)
+        for lo, hi in _community_ranges(ctx, kinds, depth):
+            edges = _ranged(ctx, sql, lo, hi)
             now.update(_edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True))
             before.update(_edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True))
             del edges
-        ctx.execute("DROP TABLE IF EXISTS kcore_pairs")
         value = {key: jaccard(now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1])
                  for key in now.keys() | before.keys()}
     first = ctx.periods.groupby([Col.community_id, "p_end"], sort=False)["period"].transform("min")
@@ -797,7 +851,14 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     key = f"network:{','.join(kinds)}"
     if key in ctx.cache:
         return ctx.cache[key]
-    measured = _batched_groups(ctx, period_edges(ctx, kinds))
+    if ctx.dialect == "duckdb":  # the edges of a range of communities at a time, straight from the events
+        sql = _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx), events=event_relation(ctx), ranged=True)
+        depth = _depth(ctx.periods["p_start"], ctx.periods["p_end"], ctx.periods[Col.community_id])
+        measured: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
+        for lo, hi in _community_ranges(ctx, kinds, depth):
+            measured.update(_edge_groups(_ranged(ctx, sql, lo, hi)))
+    else:
+        measured = _batched_groups(ctx, period_edges(ctx, kinds))
     empty = {**graph_measures(nx.DiGraph()), **dict.fromkeys(TIE_MEASURES, math.nan)}
     rows = []
     for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
