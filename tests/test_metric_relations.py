@@ -2,7 +2,8 @@
 
 The six response metrics read ``post_responses`` and the three retention metrics ``newcomer_activity``; each used to
 compute its table in a query of its own. ``repeat_purchase_rate`` finds each buyer's first purchase on a later day
-than their first instead of counting the distinct days per buyer and period; the oracle below is its former SQL.
+than their first instead of counting the distinct days per buyer and period, and ``core_reply_share`` reads the
+replies counted in ``flow_pm`` instead of the events; the oracles below are their former SQL.
 """
 
 from __future__ import annotations
@@ -70,7 +71,23 @@ FROM coh GROUP BY community_id, period
 """
 
 
-ORACLES = {"repeat_purchase_rate": _ORACLE_REPEAT, **{f"retention_{n}d": _oracle_retention(n) for n in (30, 60, 90)}}
+_CORE = " + ".join(f"CAST(((f.content_days >> {7 * w}) & 127) <> 0 AS INTEGER)" for w in range(4)) + " >= 3"
+#: core_reply_share as it was: every reply of the period read from the events.
+_ORACLE_CORE_REPLY = f"""
+WITH core AS (
+  SELECT f.community_id, f.period, f.member_id FROM recent_pm f
+  JOIN present pr ON pr.community_id = f.community_id AND pr.period = f.period AND pr.member_id = f.member_id
+  WHERE {_CORE})
+SELECT p.community_id, p.period, avg(CASE WHEN c.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value,
+       CAST(count(DISTINCT c.member_id) AS DOUBLE) AS n
+FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'reply' AND NOT e.is_bot
+  AND e.ts > p.p_start AND e.ts <= p.p_end
+LEFT JOIN core c ON c.community_id = p.community_id AND c.period = p.period AND c.member_id = e.member_id
+GROUP BY p.community_id, p.period
+"""
+
+ORACLES = {"repeat_purchase_rate": _ORACLE_REPEAT, **{f"retention_{n}d": _oracle_retention(n) for n in (30, 60, 90)},
+           "core_reply_share": _ORACLE_CORE_REPLY}
 
 
 def test_the_shared_tables_are_registered_and_run_on_spark_too():

@@ -31,9 +31,9 @@ engine sets up for each call (see :data:`PRELUDE`):
     then and not left).
 ``flow_pm``
     ``community_id, period, member_id, is_staff, is_bot, content, activity, purchases, amount,
-    referrals, completions``: one row per member with any event in the period (staff included)
+    referrals, completions, replies``: one row per member with any event in the period (staff included)
     and what they did in it: content (message, post, reply), activity (anything but join and
-    leave), purchases and their amount, referrals, course completions. The per-period metrics
+    leave), purchases and their amount, referrals, course completions, replies. The per-period metrics
     read this instead of re-scanning ``ev``. Amounts are summed as ``DECIMAL(38, 10)``: a sum of
     money that does not depend on the order DuckDB's threads add the rows in (a float sum did, in its
     16th digit), so the same periods give the same figures in any run or grouping of periods.
@@ -419,7 +419,8 @@ CREATE OR REPLACE TEMP TABLE flow_pm AS
          count(*) FILTER (WHERE e.event_type = 'purchase') AS purchases,
          sum(CAST(e.amount AS DECIMAL(38, 10))) FILTER (WHERE e.event_type = 'purchase') AS amount,
          count(*) FILTER (WHERE e.event_type = 'referral') AS referrals,
-         count(*) FILTER (WHERE e.event_type = 'course_complete') AS completions
+         count(*) FILTER (WHERE e.event_type = 'course_complete') AS completions,
+         count(*) FILTER (WHERE e.event_type = 'reply') AS replies
   FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
   GROUP BY p.community_id, p.period, e.member_id;
 CREATE OR REPLACE TEMP TABLE content_pm AS

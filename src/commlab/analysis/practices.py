@@ -315,17 +315,20 @@ register(Metric(
     "core_share). Missing without a reply in the period.",
     "|{reply by core member}| / |{reply by non-bot}|", "share", True,
     "DOMAIN.md §4 (核心用户协助运营), §4b (core group carries the answering)",
+    # the replies per member and period are counted in flow_pm (no pass of its own over the events)
     sql=f"""
 WITH core AS (
   SELECT f.community_id, f.period, f.member_id FROM recent_pm f
   JOIN present pr ON pr.community_id = f.community_id AND pr.period = f.period AND pr.member_id = f.member_id
   WHERE {_CORE})
-SELECT p.community_id, p.period, avg(CASE WHEN c.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value,
-       CAST(count(DISTINCT c.member_id) AS DOUBLE) AS n
-FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.event_type = 'reply' AND NOT e.is_bot
-  AND {_IN_PERIOD}
-LEFT JOIN core c ON c.community_id = p.community_id AND c.period = p.period AND c.member_id = e.member_id
-GROUP BY p.community_id, p.period
+SELECT f.community_id, f.period,
+       CAST(coalesce(sum(f.replies) FILTER (WHERE c.member_id IS NOT NULL), 0) AS DOUBLE)
+         / CAST(sum(f.replies) AS DOUBLE) AS value,
+       CAST(count(c.member_id) AS DOUBLE) AS n
+FROM flow_pm f
+LEFT JOIN core c ON c.community_id = f.community_id AND c.period = f.period AND c.member_id = f.member_id
+WHERE f.replies > 0 AND NOT f.is_bot
+GROUP BY f.community_id, f.period
 """, group=_GROUP, group_size="core members who replied in the period"))
 
 register(Metric(
