@@ -100,6 +100,24 @@ def test_features_spark_before_1970(engine, tmp_path):
                                    equal_nan=True, err_msg=f.id)
 
 
+
+def test_features_spark_member_keys(engine, tmp_path):
+    """The member dictionary of the features SQL (a row_number over the members) and its unknown-member
+    branch give Spark DuckDB's values: ids repeated across communities, Chinese ids, unknown members."""
+    from test_features import keyed_case
+
+    events, members = keyed_case()
+    ev, mem = tmp_path / "events.parquet", tmp_path / "members.parquet"
+    events.to_parquet(ev, index=False, coerce_timestamps="us")
+    members.to_parquet(mem, index=False, coerce_timestamps="us")
+    got = engine.member_features(ev, mem, as_of="2024-03-01T00:00:00Z")
+    want = DuckDBEngine().member_features(ev, mem, as_of="2024-03-01T00:00:00Z")
+    pd.testing.assert_frame_equal(got[["community_id", "member_id"]], want[["community_id", "member_id"]])
+    assert want["partners_out"].sum() > 10
+    for f in FEATURES:
+        np.testing.assert_allclose(got[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=f.id)
+
 def _compare(got: pd.DataFrame, want: pd.DataFrame) -> None:
     keys = ["community_id", "period", "metric_id"]
     j = want.merge(got, on=keys, how="left", suffixes=("_duckdb", "_spark"))
