@@ -71,7 +71,6 @@ __all__ = [
     "graph_measures",
     "edge_measures",
     "core_numbers",
-    "edge_batches",
     "triangles",
     "degree_centralization",
     "average_clustering",
@@ -653,32 +652,6 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
 BATCH_EDGES = 2_000_000
 
 
-def edge_batches(ctx: MetricContext, table: str, *, limit: int | None = None) -> list[str]:
-    """Queries reading the rows of the edge table ``table`` a batch of whole communities at a time.
-
-    Communities (in id order) are packed into batches of at most ``limit`` rows (default
-    :data:`BATCH_EDGES`; a community with more rows is a batch of its own). On DuckDB the batch of each
-    community is a small registered table joined to ``table`` (community ids are never written into the
-    SQL); another dialect gets one query reading the whole table.
-    """
-    if ctx.dialect != "duckdb":
-        return [f"SELECT * FROM {table}"]
-    limit = BATCH_EDGES if limit is None else limit
-    counts = ctx.query(f"SELECT community_id, count(*) AS n FROM {table} GROUP BY 1 ORDER BY 1")
-    batch, rows, current = [], 0, 0
-    for n in counts["n"].to_numpy():
-        if rows and rows + int(n) > limit:
-            current, rows = current + 1, 0
-        batch.append(current)
-        rows += int(n)
-    if current == 0:
-        return [f"SELECT * FROM {table}"]
-    name = f"{table}_batch"
-    ctx.con.register(name, pd.DataFrame({Col.community_id: counts[Col.community_id], "b": batch}))
-    return [f"SELECT t.* FROM {table} t SEMI JOIN {name} b ON b.community_id = t.community_id AND b.b = {i}"
-            for i in range(current + 1)]
-
-
 def _depth(starts: pd.Series, ends: pd.Series, communities: pd.Series) -> int:
     """The most windows ``(start, end]`` of one community that hold one instant (an event is counted in each)."""
     best = 1
@@ -725,15 +698,6 @@ def _ranged(ctx: MetricContext, sql: str, lo: str, hi: str) -> pa.Table:
     """The rows of a ``ranged`` :func:`_edges_sql` query for the communities ``lo`` to ``hi`` (bound as parameters)."""
     ctx.ensure(sql)
     return ctx.con.sql(sql, params={"lo": lo, "hi": hi}).to_arrow_table()
-
-
-def _batched_groups(ctx: MetricContext, table: str, *, core_only: bool = False
-                    ) -> dict[tuple[str, str], tuple[dict[str, float], set]]:
-    """:func:`_edge_groups` of the edge table ``table``, handed over one :func:`edge_batches` batch at a time."""
-    out: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
-    for sql in edge_batches(ctx, table):
-        out.update(_edge_groups(ctx.arrow(sql), core_only=core_only))
-    return out
 
 
 def hash_ids_safe(ctx: MetricContext) -> bool:
@@ -857,8 +821,8 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
         measured: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
         for lo, hi in _community_ranges(ctx, kinds, depth):
             measured.update(_edge_groups(_ranged(ctx, sql, lo, hi)))
-    else:
-        measured = _batched_groups(ctx, period_edges(ctx, kinds))
+    else:  # Spark: the period's edge table, collected (only DuckDB reads the stored events by range)
+        measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"))
     empty = {**graph_measures(nx.DiGraph()), **dict.fromkeys(TIE_MEASURES, math.nan)}
     rows = []
     for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
