@@ -134,6 +134,8 @@ def test_fast_edge_measures_equal_networkx(seed, n, m, n_staff):
     for k, v in want.items():
         assert fast[k] == pytest.approx(v, rel=1e-12, abs=1e-12, nan_ok=True), k
     assert core == main_core(g)
+    (unnamed, no_core), = _edge_groups(e, name_core=False).values()  # what network_table asks: measures only
+    assert no_core == set() and unnamed == pytest.approx(fast, nan_ok=True)
 
 
 @pytest.mark.parametrize("seed, n, m", [(0, 1, 1), (1, 2, 5), (2, 50, 400), (3, 700, 6000)])

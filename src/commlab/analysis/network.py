@@ -435,7 +435,7 @@ def core_numbers(adj: sparse.csr_array) -> np.ndarray:
 
 
 def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, staff: np.ndarray,
-                  names: np.ndarray) -> tuple[dict[str, float], set]:
+                  names: np.ndarray, *, name_core: bool = True) -> tuple[dict[str, float], set]:
     """The measures of the module docstring from the edge arrays of one graph.
 
     Parameters
@@ -456,7 +456,8 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     measures : dict
         As :func:`graph_measures`.
     main_core : set
-        Ids of the members of the main (largest-k) core.
+        Ids of the members of the main (largest-k) core; empty with ``name_core=False`` (the measures
+        alone, as :func:`network_table` needs: no id is looked up for the core).
     """
     n = len(staff)
     out: dict[str, float] = dict.fromkeys(NETWORK_MEASURES, math.nan)
@@ -507,7 +508,7 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     if n >= 3:
         out["fan_hub_centralization"] = (
             float(max(0.0, (n * deg[fans].max() - deg.sum()) / ((n - 1) * (n - 2)))) if fans.any() else 0.0)
-    return out, set(np.asarray(name_of(np.flatnonzero(in_core))).tolist())
+    return out, set(np.asarray(name_of(np.flatnonzero(in_core))).tolist()) if name_core else set()
 
 
 def tie_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, staff: np.ndarray) -> dict[str, float]:
@@ -570,7 +571,7 @@ def _codes(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
             enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
 
 
-def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
+def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False, name_core: bool = True
                  ) -> dict[tuple[str, str], tuple[dict[str, float], set]]:
     """:func:`edge_measures` for each (community, period) of an :func:`interaction_edges` table.
 
@@ -582,7 +583,8 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
     (from the rows where a node occurs) only for hub ties and the main core. With ``core_only``
     only the main core is computed (the measures dict is empty), as :func:`kcore_stability` needs;
     then the table may hold only the hashes (no ``source``/``target`` strings, weights or staff
-    flags), and the core's members are named by their hashes.
+    flags), and the core's members are named by their hashes. ``name_core=False`` leaves the main core
+    unnamed (an empty set; see :func:`edge_measures`).
     """
     result: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
     t = edges if isinstance(edges, pa.Table) else pa.Table.from_pandas(edges, preserve_index=False)
@@ -637,7 +639,7 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False
         staff = np.zeros(n, dtype=bool)
         staff[s_code[s_staff[a:b]]] = True
         staff[t_code[t_staff[a:b]]] = True
-        measures, core = edge_measures(s_code, t_code, weight[a:b], staff, name_of)
+        measures, core = edge_measures(s_code, t_code, weight[a:b], staff, name_of, name_core=name_core)
         return key, ({**measures, **tie_measures(s_code, t_code, weight[a:b], staff)}, core)
 
     # graphs are independent and the sparse kernels release the GIL: one thread per core
@@ -820,9 +822,9 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
         depth = _depth(ctx.periods["p_start"], ctx.periods["p_end"], ctx.periods[Col.community_id])
         measured: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
         for lo, hi in _community_ranges(ctx, kinds, depth):
-            measured.update(_edge_groups(_ranged(ctx, sql, lo, hi)))
+            measured.update(_edge_groups(_ranged(ctx, sql, lo, hi), name_core=False))
     else:  # Spark: the period's edge table, collected (only DuckDB reads the stored events by range)
-        measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"))
+        measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"), name_core=False)
     empty = {**graph_measures(nx.DiGraph()), **dict.fromkeys(TIE_MEASURES, math.nan)}
     rows = []
     for c, p in ctx.periods[[Col.community_id, "period"]].itertuples(index=False):
