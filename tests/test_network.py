@@ -263,10 +263,10 @@ def test_edges_handed_over_in_batches_give_the_same_metrics(monkeypatch: pytest.
     pd.testing.assert_frame_equal(whole, batched)
 
 
-def test_network_reads_the_events_in_place_until_ev_is_built(monkeypatch: pytest.MonkeyPatch):
-    """A call computing only network and tie metrics does not copy every event into ``ev`` (built on demand,
-    about 4 GB at 50 M events): the edges are read in place through a view of ev's definition. When a metric
-    of the call has built ``ev`` first, the edges read it, and every value is the same either way."""
+def test_network_reads_the_events_in_place(monkeypatch: pytest.MonkeyPatch):
+    """No call copies the events into a table (about 4 GB at 50 M events): the edges are read in place through
+    ``ev``, created on demand (``act`` not at all for network metrics alone); with another metric reading ``ev``
+    first every value is the same."""
     import commlab.analysis.metrics as metrics
     from commlab.analysis.compute import compute_metrics
 

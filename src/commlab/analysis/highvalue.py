@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from commlab.analysis.metrics import Metric, MetricContext, _run, get_metric, register
-from commlab.analysis.network import event_relation, network_table
+from commlab.analysis.network import network_table
 from commlab.data.schema import Col
 
 __all__ = ["PROFILE", "speed_score", "high_value_profile"]
@@ -54,12 +54,11 @@ def _metric(ctx: MetricContext, metric_id: str) -> pd.DataFrame:
 
 
 def _vertical_focus(ctx: MetricContext) -> pd.DataFrame:
-    # the tagged content events, read in place unless ``ev`` is built (network.event_relation)
-    return ctx.query(f"""
+    return ctx.query("""
 WITH tags AS (
   SELECT p.community_id, p.period, e.member_id, trim(t.tag) AS tag
-  FROM periods p JOIN {event_relation(ctx)} e ON e.community_id = p.community_id AND e.ts > p.p_start
-    AND e.ts <= p.p_end AND e.event_type IN ('message', 'post', 'reply') AND e.topic IS NOT NULL,
+  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
+    AND e.event_type IN ('message', 'post', 'reply') AND e.topic IS NOT NULL,
   LATERAL (SELECT unnest(string_split(e.topic, ';')) AS tag) t),
 c AS (SELECT community_id, period, tag, count(*)::DOUBLE AS n FROM tags WHERE tag <> ''
       GROUP BY community_id, period, tag),

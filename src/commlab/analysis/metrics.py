@@ -455,10 +455,8 @@ CREATE OR REPLACE TEMP TABLE day_counts AS
 #: metrics select by type (check-ins, events held and attended, purchases, rewards, moderation).
 RARE_EVENTS: tuple[str, ...] = ("checkin", "event", "event_attend", "purchase", "reward", "moderation")
 
-#: Prelude tables built when a query first names them (see :meth:`MetricContext.query`), so a call
-#: computing only network metrics does not pay for them. ``ev`` (a copy of every event: about 4 GB at
-#: 50 M events) is among them: the network's edge queries read the events in place while it is not built
-#: (:func:`commlab.analysis.network.event_relation`).
+#: Prelude relations created when a query first names them (see :meth:`MetricContext.query`), so a call
+#: computing only network metrics does not pay for them (``ev`` and ``act`` are views reading the events in place).
 ON_DEMAND: tuple[str, ...] = ("ev", "act", "flow_pm", "content_pm", "recent_pm", "ev_rare", "content_first",
                               "day_counts")
 

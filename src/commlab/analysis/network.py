@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -64,7 +63,6 @@ __all__ = [
     "TIE_MEASURES",
     "tie_measures",
     "interaction_edges",
-    "event_relation",
     "period_edges",
     "hash_ids_safe",
     "build_graph",
@@ -140,36 +138,11 @@ def interaction_edges(
     DataFrame
         ``community_id, period, source, target, weight, source_staff, target_staff``.
     """
-    events = event_relation(ctx)
     if trailing_days is None:
-        return ctx.query(_edges_sql(kinds, _PERIOD, events=events))
+        return ctx.query(_edges_sql(kinds, _PERIOD))
     a, b = trailing_days
     bounds = _shifted_periods(lo=a, hi=b)
-    return ctx.query(_edges_sql(kinds, "e.ts > p.lo AND e.ts <= p.hi", periods=bounds, events=events))
-
-
-def event_relation(ctx: MetricContext) -> str:
-    """The relation the edge queries read the events from: ``ev``, or the same rows read in place.
-
-    ``ev`` (the prelude's events with the staff flags) is built on demand: when no metric of the call has
-    needed it yet, a DuckDB context reads the events where they are through a view of the same definition
-    (``ev_in_place``; the edges are a third of the events, selected by type as the stored file is read),
-    instead of copying every event into memory for the network alone (about 4 GB at 50 M events). Once
-    ``ev`` is built, it is read.
-    """
-    stmt = ctx.pending.get("ev")
-    table = stmt is not None and re.match(r"\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+ev\b", stmt, re.IGNORECASE)
-    if ctx.dialect != "duckdb" or not table:  # ev built, or a view reading the events in place
-        return "ev"
-    if "network:events" not in ctx.cache:
-        view = re.sub(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+ev\b", "CREATE OR REPLACE TEMP VIEW ev_in_place",
-                      stmt, count=1, flags=re.IGNORECASE)
-        if view == stmt:
-            raise InvalidArgument(f"unexpected prelude statement for ev: {stmt.strip()[:80]}")
-        ctx.ensure(view)
-        ctx.execute(view)
-        ctx.cache["network:events"] = "ev_in_place"
-    return str(ctx.cache["network:events"])
+    return ctx.query(_edges_sql(kinds, "e.ts > p.lo AND e.ts <= p.hi", periods=bounds))
 
 
 def _shifted_periods(**days: int) -> str:
@@ -188,8 +161,8 @@ def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None 
     """The edge query over events in ``window``; ``extra`` = (expression, alias) adds a grouping column.
 
     ``periods`` is the relation aliased ``p`` (default the ``periods`` table), ``events`` the one aliased ``e``
-    (default ``ev``; see :func:`event_relation`). ``ranged`` keeps the communities from the parameter ``$lo``
-    to ``$hi`` (DuckDB's order; see :func:`_community_ranges`).
+    (default ``ev``, the prelude's view of the events read in place). ``ranged`` keeps the communities from the
+    parameter ``$lo`` to ``$hi`` (DuckDB's order; see :func:`_community_ranges`).
 
     The target's role comes from the prelude's small ``staff`` table (a member not in it is not
     staff and not a bot), so the events are not joined to every member. ``hashed`` adds the 64-bit
@@ -679,7 +652,7 @@ def _community_ranges(ctx: MetricContext, kinds: Iterable[str], depth: int, *, l
     key = f"network:counts:{','.join(kinds)}"
     if key not in ctx.cache:
         ctx.cache[key] = ctx.query(
-            f"SELECT e.community_id, count(*) AS n FROM {event_relation(ctx)} e WHERE e.event_type IN "
+            f"SELECT e.community_id, count(*) AS n FROM ev e WHERE e.event_type IN "
             f"{_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL GROUP BY 1 ORDER BY 1")
     counts = ctx.cache[key]
     limit = BATCH_EDGES if limit is None else limit
@@ -730,7 +703,7 @@ def period_edges(ctx: MetricContext, kinds: Iterable[str] = DEFAULT_KINDS) -> st
     key = f"network:edges:{','.join(kinds)}"
     if key not in ctx.cache:
         name = f"net_edges_{len([k for k in ctx.cache if k.startswith('network:edges:')])}"
-        ctx.materialize(name, _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx), events=event_relation(ctx)))
+        ctx.materialize(name, _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx)))
         ctx.cache[key] = name
     return str(ctx.cache[key])
 
@@ -787,7 +760,7 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
         # Kept in DuckDB (which spills over its memory limit), handed over a batch of communities at a time.
         hashed = hash_ids_safe(ctx)
         sql = _edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds, pairs_only=hashed,
-                         events=event_relation(ctx), ranged=True)
+                         ranged=True)
         ends = ctx.periods.drop_duplicates([Col.community_id, "p_end"])
         depth = _depth(ends["p_end"] - pd.Timedelta(days=2 * days), ends["p_end"], ends[Col.community_id])
         now: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
@@ -818,7 +791,7 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     if key in ctx.cache:
         return ctx.cache[key]
     if ctx.dialect == "duckdb":  # the edges of a range of communities at a time, straight from the events
-        sql = _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx), events=event_relation(ctx), ranged=True)
+        sql = _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx), ranged=True)
         depth = _depth(ctx.periods["p_start"], ctx.periods["p_end"], ctx.periods[Col.community_id])
         measured: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
         for lo, hi in _community_ranges(ctx, kinds, depth):
