@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from commlab.privacy import identity_needles, scan_files, scan_text, vocabulary
 from commlab.report import add_csv_links
@@ -183,3 +184,34 @@ def test_every_common_word_is_report_vocabulary() -> None:
     missing = [w for w in COMMON_WORDS
                if not (w in words if w.isascii() else w in catalogue)]
     assert missing == []
+
+
+def _regex_oracle(words: tuple[str, ...], whole_words: bool) -> re.Pattern[str]:
+    """The former finder: one alternation of the words (longest first), whole words bounded by ASCII word characters."""
+    body = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+    return re.compile(rf"(?<![A-Za-z0-9_])(?:{body})(?![A-Za-z0-9_])" if whole_words else f"(?:{body})")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lookup_finds_every_word_the_regex_finds_and_only_real_occurrences(seed):
+    """The set lookup that replaced a compiled trie regex: on random texts and words (prefixes of each other,
+    Chinese and Latin, punctuation inside), every word the regex finds is found, a text is clean for both or
+    for neither, and every word found does occur in the text (as a whole word where asked)."""
+    import random
+
+    from commlab.privacy.leakscan import _Lookup
+
+    rng = random.Random(seed)
+    alphabet = "ab1_ -.高佳芳李"
+    for _ in range(60):
+        words = tuple(sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))).strip() or "a"
+                              for _ in range(rng.randint(1, 12))}))
+        hay = "".join(rng.choice(alphabet + "xyz，。\n") for _ in range(rng.randint(0, 80)))
+        for whole in (True, False):
+            got = _Lookup(words, whole).find(hay)
+            want = {m.group(0) for m in _regex_oracle(words, whole).finditer(hay)}
+            assert want <= set(got), (words, hay, whole)
+            assert bool(got) == bool(want), (words, hay, whole)
+            for w in got:
+                bounded = _regex_oracle((w,), whole)
+                assert bounded.search(hay), (w, hay, whole)
