@@ -52,6 +52,14 @@ def _shown(limit: str) -> str:
         con.close()
 
 
+def _commlab_run(book: Path, tmp_path: Path, env: dict[str, str], *,
+                 notebooks: Path = REPO / "notebooks") -> subprocess.CompletedProcess[str]:
+    """``commlab run book`` in a child process (notebooks from ``notebooks``, runs under ``tmp_path``)."""
+    return subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(book),
+                           "--runs-dir", str(tmp_path / "runs"), "--notebooks-dir", str(notebooks)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+
+
 def test_playbook_engine_options_defaults_and_overrides(tmp_path: Path):
     assert playbook_engine_options({}, tmp_path) == {"memory_limit": PLAYBOOK_MEMORY_LIMIT,
                                                      "temp_directory": str(tmp_path / PLAYBOOK_SPILL_DIR)}
@@ -83,9 +91,7 @@ def test_memory_limit_reaches_duckdb_in_a_real_run(tmp_path: Path, samples_dir: 
     env = {**os.environ, "COMMLAB_TEST_DUCK_SPY": str(log), "COMMLAB_PSEUDONYM_KEY": "test",
            "PYTHONPATH": os.pathsep.join([str(spy_dir), *filter(None, [os.environ.get("PYTHONPATH")])])}
     env.pop("COMMLAB_DATA_CACHE", None)
-    run = subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(book), "--runs-dir", str(tmp_path / "runs"),
-                          "--notebooks-dir", str(REPO / "notebooks")],
-                         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    run = _commlab_run(book, tmp_path, env)
     assert run.returncode == 0, run.stderr[-3000:]
     seen = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     by_step = {name: [s for s in seen if Path(s["cwd"]).name == name] for name in ("health", "health_4gb")}
@@ -114,9 +120,7 @@ def test_out_of_memory_stop_names_the_setting_to_raise(tmp_path: Path, samples_d
         "report": {"lang": "en", "k_anonymity": 5}}), encoding="utf-8")
     env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": "test"}
     env.pop("COMMLAB_DATA_CACHE", None)
-    run = subprocess.run([sys.executable, "-m", "commlab", "-q", "run", str(book), "--runs-dir", str(tmp_path / "runs"),
-                          "--notebooks-dir", str(REPO / "notebooks")],
-                         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    run = _commlab_run(book, tmp_path, env)
     assert run.returncode == 5, run.stderr[-3000:]
     error = run.stderr.strip().splitlines()[-1]
     assert "Out of Memory Error" in error, error
@@ -124,3 +128,30 @@ def test_out_of_memory_stop_names_the_setting_to_raise(tmp_path: Path, samples_d
     assert "Traceback" not in run.stderr
     kept = error.split("executed notebook kept at ")[1].split(";")[0]
     assert Path(kept).is_file()
+
+
+def test_a_killed_kernel_names_the_likely_cause(tmp_path: Path, samples_dir: Path):
+    """A kernel killed mid-cell (as the system's out-of-memory killer does) stops the run with exit 5, the cell
+    named, and the hint that memory is the usual cause and which setting lowers it."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = 'as_of: str = ""\noutput_dir: str = "."\ndata_dir: str = ""'
+    nb.cells = [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "nbs").mkdir()
+    nbformat.write(nb, tmp_path / "nbs" / "killed.ipynb")
+    book = tmp_path / "book.yaml"
+    book.write_text(json.dumps({
+        "name": "killed", "title": {"en": "killed"}, "data": str(samples_dir),
+        "parameters": {"as_of": "2024-06-30T16:00:00Z"},
+        "steps": [{"notebook": "nbs/killed.ipynb", "name": "killed", "parameters": {}}],
+        "report": {"lang": "en", "k_anonymity": 5}}), encoding="utf-8")
+    env = {**os.environ, "COMMLAB_PSEUDONYM_KEY": "test"}
+    env.pop("COMMLAB_DATA_CACHE", None)
+    run = _commlab_run(book, tmp_path, env, notebooks=tmp_path / "nbs")
+    assert run.returncode == 5, run.stderr[-3000:]
+    error = run.stderr.strip().splitlines()[-1]
+    assert "DeadKernelError" in error and "cell 1" in error, error
+    assert "killed by the system for its memory" in error and "memory_limit" in error, error

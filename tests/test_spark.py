@@ -84,21 +84,26 @@ def test_features_spark_equal_duckdb(engine, small, tmp_path):
                                    equal_nan=True, err_msg=f.id)
 
 
+def _features_both(engine, tmp_path, events: pd.DataFrame, members: pd.DataFrame, *, as_of: str):
+    """The features of ``events``/``members`` (written as Parquet) on Spark and on DuckDB, checked equal
+    feature by feature; both tables returned for the caller's own checks."""
+    ev, mem = tmp_path / "events.parquet", tmp_path / "members.parquet"
+    events.to_parquet(ev, index=False, coerce_timestamps="us")
+    members.to_parquet(mem, index=False, coerce_timestamps="us")
+    got = engine.member_features(ev, mem, as_of=as_of)
+    want = DuckDBEngine().member_features(ev, mem, as_of=as_of)
+    for f in FEATURES:
+        np.testing.assert_allclose(got[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=f.id)
+    return got, want
+
+
 def test_features_spark_before_1970(engine, tmp_path):
     """The 63-day blocks of days before 1970 (negative day numbers) transpile to the same counts."""
     from test_features import before_1970
 
-    events, members = before_1970()
-    ev, mem = tmp_path / "events.parquet", tmp_path / "members.parquet"
-    events.to_parquet(ev, index=False, coerce_timestamps="us")
-    members.to_parquet(mem, index=False, coerce_timestamps="us")
-    got = engine.member_features(ev, mem, as_of="1970-06-01T00:00:00Z")
-    want = DuckDBEngine().member_features(ev, mem, as_of="1970-06-01T00:00:00Z")
+    got, want = _features_both(engine, tmp_path, *before_1970(), as_of="1970-06-01T00:00:00Z")
     assert (got["active_days"].iloc[0], got["active_weeks"].iloc[0]) == (10, 7)
-    for f in FEATURES:
-        np.testing.assert_allclose(got[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
-                                   equal_nan=True, err_msg=f.id)
-
 
 
 def test_features_spark_member_keys(engine, tmp_path):
@@ -106,17 +111,9 @@ def test_features_spark_member_keys(engine, tmp_path):
     branch give Spark DuckDB's values: ids repeated across communities, Chinese ids, unknown members."""
     from test_features import keyed_case
 
-    events, members = keyed_case()
-    ev, mem = tmp_path / "events.parquet", tmp_path / "members.parquet"
-    events.to_parquet(ev, index=False, coerce_timestamps="us")
-    members.to_parquet(mem, index=False, coerce_timestamps="us")
-    got = engine.member_features(ev, mem, as_of="2024-03-01T00:00:00Z")
-    want = DuckDBEngine().member_features(ev, mem, as_of="2024-03-01T00:00:00Z")
+    got, want = _features_both(engine, tmp_path, *keyed_case(), as_of="2024-03-01T00:00:00Z")
     pd.testing.assert_frame_equal(got[["community_id", "member_id"]], want[["community_id", "member_id"]])
     assert want["partners_out"].sum() > 10
-    for f in FEATURES:
-        np.testing.assert_allclose(got[f.id].to_numpy(float), want[f.id].to_numpy(float), rtol=1e-9, atol=1e-12,
-                                   equal_nan=True, err_msg=f.id)
 
 def _compare(got: pd.DataFrame, want: pd.DataFrame) -> None:
     keys = ["community_id", "period", "metric_id"]

@@ -158,11 +158,15 @@ def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, 
         if index >= 0:
             index = source_cell_index(plan.notebook, index)
         evalue = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        hint = ""
         if type(exc).__name__ == "CellTimeoutError":
             evalue = f"cell still running after {timeout:g} s (raise --timeout)"
+        elif type(exc).__name__ == "DeadKernelError":
+            hint = ("a kernel that dies mid-cell was most often killed by the system for its memory (see `dmesg`): "
+                    "lower the step's engine_options memory_limit, or run on a machine with more memory")
         raise NotebookExecutionError(
             str(executed), index, type(exc).__name__, evalue,
-            source=str(plan.notebook), exec_count=count, run_dir=str(run_dir),
+            source=str(plan.notebook), exec_count=count, run_dir=str(run_dir), hint=hint,
         ) from exc
     finally:
         pm_log.setLevel(level)
