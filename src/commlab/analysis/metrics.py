@@ -29,6 +29,10 @@ engine sets up for each call (see :data:`PRELUDE`):
 ``present``
     ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
     then and not left).
+``period_keys``
+    ``pk, community_id, period, p_start, p_end``: ``periods`` with an ``INTEGER`` key. The tables built per period
+    (``flow_pm``, ``recent_pm``) group the events by this key and the member, then join the labels back: hashing one
+    integer instead of the community and period strings for every event (5 M events, ``flow_pm`` 0.52 -> 0.38 s CPU).
 ``flow_pm``
     ``community_id, period, member_id, is_staff, is_bot, content, activity, purchases, amount,
     referrals, completions, replies``: one row per member with any event in the period (staff included)
@@ -412,31 +416,40 @@ CREATE OR REPLACE TEMP TABLE present AS
   SELECT p.community_id, p.period, r.member_id
   FROM periods p JOIN roles r ON r.community_id = p.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
+CREATE OR REPLACE TEMP TABLE period_keys AS
+  SELECT CAST(row_number() OVER (ORDER BY community_id, period) AS INTEGER) AS pk, community_id, period, p_start, p_end
+  FROM periods;
 CREATE OR REPLACE TEMP TABLE flow_pm AS
-  SELECT p.community_id, p.period, e.member_id, bool_or(e.is_staff) AS is_staff, bool_or(e.is_bot) AS is_bot,
-         count(*) FILTER (WHERE e.event_type IN {content}) AS content,
-         count(*) FILTER (WHERE e.event_type NOT IN ('join', 'leave')) AS activity,
-         count(*) FILTER (WHERE e.event_type = 'purchase') AS purchases,
-         sum(CAST(e.amount AS DECIMAL(38, 10))) FILTER (WHERE e.event_type = 'purchase') AS amount,
-         count(*) FILTER (WHERE e.event_type = 'referral') AS referrals,
-         count(*) FILTER (WHERE e.event_type = 'course_complete') AS completions,
-         count(*) FILTER (WHERE e.event_type = 'reply') AS replies
-  FROM periods p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
-  GROUP BY p.community_id, p.period, e.member_id;
+  SELECT p.community_id, p.period, f.member_id, f.is_staff, f.is_bot, f.content, f.activity, f.purchases, f.amount,
+         f.referrals, f.completions, f.replies
+  FROM (
+    SELECT p.pk, e.member_id, bool_or(e.is_staff) AS is_staff, bool_or(e.is_bot) AS is_bot,
+           count(*) FILTER (WHERE e.event_type IN {content}) AS content,
+           count(*) FILTER (WHERE e.event_type NOT IN ('join', 'leave')) AS activity,
+           count(*) FILTER (WHERE e.event_type = 'purchase') AS purchases,
+           sum(CAST(e.amount AS DECIMAL(38, 10))) FILTER (WHERE e.event_type = 'purchase') AS amount,
+           count(*) FILTER (WHERE e.event_type = 'referral') AS referrals,
+           count(*) FILTER (WHERE e.event_type = 'course_complete') AS completions,
+           count(*) FILTER (WHERE e.event_type = 'reply') AS replies
+    FROM period_keys p JOIN ev e ON e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end
+    GROUP BY p.pk, e.member_id) AS f
+  JOIN period_keys p ON p.pk = f.pk;
 CREATE OR REPLACE TEMP TABLE content_pm AS
   SELECT pr.community_id, pr.period, pr.member_id, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
   FROM present pr
   LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id;
 CREATE OR REPLACE TEMP TABLE recent_pm AS
-  SELECT community_id, period, member_id,
-         bit_or(CAST(1 AS BIGINT) << day) AS act_days,
-         coalesce(bit_or(CAST(1 AS BIGINT) << day) FILTER (WHERE event_type IN {content}), 0) AS content_days
-  FROM (SELECT p.community_id, p.period, e.member_id, e.event_type,
-               CAST({days_to_end} AS INTEGER) AS day
-        FROM periods p JOIN act e ON e.community_id = p.community_id
-          AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
-        WHERE NOT e.is_staff) AS x
-  GROUP BY community_id, period, member_id;
+  SELECT p.community_id, p.period, r.member_id, r.act_days, r.content_days
+  FROM (
+    SELECT pk, member_id,
+           bit_or(CAST(1 AS BIGINT) << day) AS act_days,
+           coalesce(bit_or(CAST(1 AS BIGINT) << day) FILTER (WHERE event_type IN {content}), 0) AS content_days
+    FROM (SELECT p.pk, e.member_id, e.event_type, CAST({days_to_end} AS INTEGER) AS day
+          FROM period_keys p JOIN act e ON e.community_id = p.community_id
+            AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
+          WHERE NOT e.is_staff) AS x
+    GROUP BY pk, member_id) AS r
+  JOIN period_keys p ON p.pk = r.pk;
 CREATE OR REPLACE TEMP TABLE ev_rare AS
   SELECT * FROM ev WHERE event_type IN {rare};
 CREATE OR REPLACE TEMP TABLE content_first AS

@@ -355,11 +355,14 @@ register(Metric(
     "max_platform |activity on platform| / |activity|", "share", True,
     "DOMAIN.md §4b (pick one 主战场 before spreading), §6 (cross-platform)",
     sql=f"""
-WITH a AS (
-  SELECT p.community_id, p.period, coalesce(e.platform, c.platform) AS pf, count(*) AS k
-  FROM periods p JOIN act e ON e.community_id = p.community_id AND NOT e.is_staff AND {_IN_PERIOD}
-  JOIN communities c ON c.community_id = p.community_id
-  GROUP BY p.community_id, p.period, coalesce(e.platform, c.platform))
+WITH k AS (
+  SELECT p.pk, e.platform, count(*) AS k
+  FROM period_keys p JOIN act e ON e.community_id = p.community_id AND NOT e.is_staff AND {_IN_PERIOD}
+  GROUP BY p.pk, e.platform),
+a AS (
+  SELECT p.community_id, p.period, coalesce(k.platform, c.platform) AS pf, sum(k.k) AS k
+  FROM k JOIN period_keys p ON p.pk = k.pk JOIN communities c ON c.community_id = p.community_id
+  GROUP BY p.community_id, p.period, coalesce(k.platform, c.platform))
 SELECT community_id, period, CAST(max(k) AS DOUBLE) / sum(k) AS value FROM a GROUP BY community_id, period
 """, group=_GROUP))
 
