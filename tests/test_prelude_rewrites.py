@@ -27,7 +27,7 @@ from test_random_parity import random_case
 
 CONTENT = "('message', 'post', 'reply')"
 
-#: flow_pm as it was: one grouping by the period's community and label strings.
+#: flow_pm as it was: the events joined to the staff rows, grouped by the community and period strings.
 _OLD_FLOW = f"""
 SELECT p.community_id, p.period, e.member_id, bool_or(e.is_staff) AS is_staff, bool_or(e.is_bot) AS is_bot,
        count(*) FILTER (WHERE e.event_type IN {CONTENT}) AS content,
@@ -64,6 +64,12 @@ FROM roles r JOIN act e ON e.community_id = r.community_id AND e.member_id = r.m
   AND e.ts > r.joined_at AND e.ts <= r.joined_at + INTERVAL '90 days'
 WHERE NOT r.is_staff
 GROUP BY r.community_id, r.member_id
+"""
+
+#: content_first as it was: from the events joined to the staff rows.
+_OLD_CONTENT_FIRST = f"""
+SELECT community_id, member_id, min(ts) AS first_content FROM ev
+WHERE event_type IN {CONTENT} GROUP BY community_id, member_id
 """
 
 #: main_platform_share as it was.
@@ -127,9 +133,12 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
             "recent_pm": (q("SELECT * FROM recent_pm"), q(_OLD_RECENT.format(days=30))),
             "newcomer_activity": (q("SELECT * FROM newcomer_activity"), q(_OLD_NEWCOMER.format(days=60))),
             "main_platform_share": (q(get_metric("main_platform_share").sql), q(_OLD_PLATFORM)),
+            "content_first": (q("SELECT * FROM content_first"), q(_OLD_CONTENT_FIRST)),
         }
-        # the data tell a right rewrite from a wrong one: a window 1 µs off, the retention bound off by one day
+        # the data tell a right rewrite from a wrong one: a window 1 µs off, the staff's activity kept (flow_pm and
+        # recent_pm now set the staff apart after grouping), the retention bound off by one day
         moved = {"recent_pm": q(_OLD_RECENT.format(days=30).replace("e.ts > p.p_end", "e.ts >= p.p_end")),
+                 "recent_pm ": q(_OLD_RECENT.format(days=30).replace("NOT e.is_staff", "true")),
                  "newcomer_activity": q(_OLD_NEWCOMER.format(days=59))}
         # period keys in another order than the labels: the key must be joined back, not taken for the label
         con.execute("CREATE OR REPLACE TEMP TABLE period_keys AS SELECT CAST(row_number() OVER "
@@ -144,7 +153,7 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
         assert len(want) >= 3, name
         pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
     for name, wrong in moved.items():
-        assert not wrong.equals(pairs[name][1]), f"{name}: the data hold no tie at its window's bounds"
+        assert not wrong.equals(pairs[name.strip()][1]), f"{name}: the data hold no tie at its window's bounds"
     assert pairs["flow_pm"][1]["amount"].notna().any() and pairs["flow_pm"][1]["is_staff"].any()
     pd.testing.assert_frame_equal(again, pairs["flow_pm"][1], check_exact=True)
 

@@ -305,8 +305,8 @@ SELECT r.community_id, r.member_id,
 FROM (SELECT community_id, member_id, joined_at, joined_at + {_d(30)} AS j30, joined_at + {_d(60)} AS j60,
              joined_at + {_d(90)} AS j90
       FROM roles WHERE NOT is_staff) r
-JOIN act e ON e.community_id = r.community_id AND e.member_id = r.member_id
-  AND e.ts > r.joined_at AND e.ts <= r.j90
+JOIN ev_raw e ON e.community_id = r.community_id AND e.member_id = r.member_id
+  AND e.ts > r.joined_at AND e.ts <= r.j90 AND e.event_type NOT IN ('join', 'leave')
 GROUP BY r.community_id, r.member_id
 """)
 
