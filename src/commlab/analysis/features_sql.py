@@ -168,6 +168,11 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) or "NULL"
 
 
+def _active_weeks(mask: str) -> str:
+    """SQL: the number of non-empty 7-day fields (weeks) of the 63-day block bit mask ``mask``."""
+    return " + ".join(f"CAST(((({mask}) >> {7 * w}) & 127) <> 0 AS BIGINT)" for w in range(9))
+
+
 def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
     """The SQL text defining every member feature.
 
@@ -190,6 +195,7 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
     inter = _sql_list(S.INTERACTION_EVENTS)
     excluded = _sql_list(ACTIVITY_EXCLUDED)
     staff = _sql_list(tuple(staff_roles))
+    weeks = _active_weeks("day_mask")
     # Activity events up to as_of. Written out (not a shared CTE) where it is read, so an engine
     # scans the files again instead of materialising every event.
     activity = (f"{events} WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of "
@@ -231,31 +237,32 @@ m AS (
     FROM mm LEFT JOIN c ON c.community_id = mm.community_id
 ),
 -- one row per member and 63-day block (daymask; 9 Monday-start weeks, as day3 is 0 on a Monday):
--- counts, and the active days and weeks of the block as bit masks. Distinct days and weeks are
--- then bit counts, not DISTINCT aggregates over every event.
+-- counts, and the active days of the block as a bit mask. Distinct days are then bit counts, not
+-- DISTINCT aggregates over every event; the active weeks are the non-empty 7-bit fields of the mask
+-- (per block in o, not a second mask per event). Counts by condition are count_if: cheaper per
+-- event than count(*) FILTER (5M stored events: the two changes -7 % CPU).
 b AS (
     SELECT mm.k,
         ev.blk,
         count(*) AS n_events,
         max(ev.ts) AS last_ts,
         bit_or(CAST(1 AS BIGINT) << ev.dib) AS day_mask,
-        bit_or(CAST(1 AS BIGINT) << (ev.dib // 7)) AS week_mask,
-        count(*) FILTER (WHERE ev.event_type = 'message') AS n_message,
-        count(*) FILTER (WHERE ev.event_type = 'post') AS n_post,
-        count(*) FILTER (WHERE ev.event_type = 'reply') AS n_reply,
-        count(*) FILTER (WHERE ev.event_type = 'mention') AS n_mention,
-        count(*) FILTER (WHERE ev.event_type = 'reaction') AS n_reaction,
-        count(*) FILTER (WHERE ev.event_type IN ({content})) AS ugc,
-        count(*) FILTER (WHERE ev.ts > $as_of - INTERVAL 30 DAY) AS n_last30,
-        count(*) FILTER (WHERE ev.ts >= mm.joined_at AND ev.ts < mm.first_week_end) AS first_week_events,
-        count(*) FILTER (WHERE ev.event_type = 'purchase') AS purchases,
+        count_if(ev.event_type = 'message') AS n_message,
+        count_if(ev.event_type = 'post') AS n_post,
+        count_if(ev.event_type = 'reply') AS n_reply,
+        count_if(ev.event_type = 'mention') AS n_mention,
+        count_if(ev.event_type = 'reaction') AS n_reaction,
+        count_if(ev.event_type IN ({content})) AS ugc,
+        count_if(ev.ts > $as_of - INTERVAL 30 DAY) AS n_last30,
+        count_if(ev.ts >= mm.joined_at AND ev.ts < mm.first_week_end) AS first_week_events,
+        count_if(ev.event_type = 'purchase') AS purchases,
         -- exact (DECIMAL) sums: a float sum's order depends on DuckDB's threads, and moved purchase_total in its
         -- last digits from one run to the next
         sum(CAST(ev.amount AS DECIMAL(38, 10))) FILTER (WHERE ev.event_type = 'purchase') AS purchase_total,
-        count(*) FILTER (WHERE ev.event_type = 'checkin') AS checkins,
-        count(*) FILTER (WHERE ev.event_type = 'event_attend') AS events_attended,
-        count(*) FILTER (WHERE ev.event_type = 'course_complete') AS courses_completed,
-        count(*) FILTER (WHERE ev.event_type = 'referral') AS referrals
+        count_if(ev.event_type = 'checkin') AS checkins,
+        count_if(ev.event_type = 'event_attend') AS events_attended,
+        count_if(ev.event_type = 'course_complete') AS courses_completed,
+        count_if(ev.event_type = 'referral') AS referrals
     FROM (
         SELECT d.*, {block_of("d.day3")} AS blk, {bit_of("d.day3")} AS dib
         FROM (
@@ -276,7 +283,7 @@ o AS (
     SELECT k,
         CAST(sum(n_events) AS BIGINT) AS n_events, max(last_ts) AS last_ts,
         CAST(sum(bit_count(day_mask)) AS BIGINT) AS active_days,
-        CAST(sum(bit_count(week_mask)) AS BIGINT) AS active_weeks,
+        CAST(sum({weeks}) AS BIGINT) AS active_weeks,
         CAST(sum(n_message) AS BIGINT) AS n_message, CAST(sum(n_post) AS BIGINT) AS n_post,
         CAST(sum(n_reply) AS BIGINT) AS n_reply, CAST(sum(n_mention) AS BIGINT) AS n_mention,
         CAST(sum(n_reaction) AS BIGINT) AS n_reaction, CAST(sum(ugc) AS BIGINT) AS ugc,
