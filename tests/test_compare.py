@@ -43,6 +43,61 @@ def test_stratified_u_test_exact_values():
     assert s["min_p"] == pytest.approx(1 / 9)
 
 
+def _u_test_by_pairs(v, g, strata, alternative, n_perm, seed):
+    """The permutation U test assignment by assignment, U from every pair (the former implementation)."""
+    import itertools
+    import math
+
+    v, g = np.asarray(v, dtype=float), np.asarray(g, dtype=bool)
+    s = np.zeros(len(v), dtype=int) if strata is None else pd.factorize(pd.Series(strata))[0]
+    blocks = [(i, int(g[i].sum())) for i in (np.flatnonzero(s == k) for k in np.unique(s)) if 0 < g[i].sum() < len(i)]
+
+    def u(x, y):
+        with np.errstate(invalid="ignore"):
+            d = x[:, None] - y[None, :]
+        return float((d > 0).sum() + 0.5 * (d == 0).sum())
+
+    def stat(assign):
+        return sum(u(v[i[a]], v[np.delete(i, a)]) for (i, _), a in zip(blocks, assign, strict=True))
+
+    observed = stat([np.flatnonzero(g[i]) for i, _ in blocks])
+    if math.prod(math.comb(len(i), n1) for i, n1 in blocks) <= 200_000:
+        combos = itertools.product(*[list(itertools.combinations(range(len(i)), n1)) for i, n1 in blocks])
+        null = np.array([stat([np.array(c) for c in combo]) for combo in combos])
+    else:
+        rng = np.random.default_rng(seed)
+        null = np.array([stat([rng.choice(len(i), n1, replace=False) for i, n1 in blocks]) for _ in range(n_perm)])
+    centre = sum(n1 * (len(i) - n1) for i, n1 in blocks) / 2
+    if alternative == "greater":
+        return observed, null >= observed - 1e-9
+    if alternative == "less":
+        return observed, null <= observed + 1e-9
+    return observed, np.abs(null - centre) >= abs(observed - centre) - 1e-9
+
+
+def test_stratified_u_test_equals_the_test_by_pairs_on_random_data():
+    """U of all draws at once (mid-scores, or one comparison matrix with infinities) against U pair by pair:
+    the same statistic and p-value exactly, enumerated and Monte Carlo, ties, strata, infinite values."""
+    rng = np.random.default_rng(5)
+    for case in range(60):
+        n = int(rng.integers(2, 26))
+        v = rng.integers(0, 5, n).astype(float) if case % 2 else rng.normal(size=n)
+        if case % 7 == 0:
+            v[rng.integers(0, n, 2)] = np.inf
+        g = rng.random(n) < rng.uniform(0.2, 0.8)
+        strata = list(rng.choice(list("ab"), n)) if case % 3 == 0 else None
+        alternative = ("greater", "less", "two-sided")[case % 3]
+        r = stratified_u_test(v, g, strata, alternative=alternative, n_perm=400, seed=case)
+        if not (0 < g.sum() < n):
+            continue
+        observed, hits = _u_test_by_pairs(v, g, strata, alternative, 400, case)
+        if np.isnan(r["u"]):  # no stratum holds both groups
+            continue
+        assert r["u"] == observed
+        p = float(hits.mean()) if r["exact"] else (float(hits.mean()) * len(hits) + 1) / (len(hits) + 1)
+        assert r["p_value"] == p, case
+
+
 def test_kruskal_and_epsilon_by_hand():
     d = test_differences(TABLE, "theme", metrics=["members"]).iloc[0]
     # ranks 1..6; R = 6 and 15: H = 12/(6*7) * (36/3 + 225/3) - 3*7 = 3.857...

@@ -203,6 +203,29 @@ def _u(x: np.ndarray, y: np.ndarray) -> float:
     return float((d > 0).sum() + 0.5 * (d == 0).sum())
 
 
+def _u_of_draws(v: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """:func:`_u` of ``v[draw]`` against the rest of ``v``, for every row of ``draws`` (indices into ``v``).
+
+    With finite values, ``U = (sum of the drawn values' mid-scores) - n1² / 2``, where a value's
+    mid-score counts the values below it plus one half per equal value, itself included (the
+    within-draw pairs add up to n1² / 2). Every term is a multiple of one half, so the sums are
+    exact and equal :func:`_u`'s. Values that are not all finite (a pair of equal infinities has
+    no difference) take the pairwise form, one comparison matrix for all draws.
+    """
+    draws = np.asarray(draws, dtype=np.int64).reshape(len(draws), -1)
+    n1 = draws.shape[1]
+    if n1 == 0 or n1 == len(v):
+        return np.zeros(len(draws))
+    with np.errstate(invalid="ignore"):  # inf - inf: no difference, as in _u
+        d = v[:, None] - v[None, :]
+    pair = (d > 0) + 0.5 * (d == 0)  # pair[i, j]: what (v_i, v_j) adds to U with i drawn and j not
+    if np.isfinite(v).all():
+        return pair.sum(axis=1)[draws].sum(axis=1) - n1 * n1 / 2
+    member = np.zeros((len(draws), len(v)))
+    np.put_along_axis(member, draws, 1.0, axis=1)
+    return ((member @ pair) * (1.0 - member)).sum(axis=1)
+
+
 def stratified_u_test(
     values: Sequence[float],
     in_group: Sequence[bool],
@@ -247,21 +270,28 @@ def stratified_u_test(
     if not blocks:
         return {"u": math.nan, "p_value": math.nan, "effect": math.nan, "min_p": math.nan, "exact": math.nan}
 
-    def stat(assign: list[np.ndarray]) -> float:
-        return sum(_u(v[idx[a]], v[np.delete(idx, a)]) for (idx, _), a in zip(blocks, assign, strict=True))
-
-    observed = stat([np.flatnonzero(g[idx]) for idx, _ in blocks])
+    # U of every assignment: per block, from an array of its draws; the blocks' U add up
+    observed = sum(_u(v[idx[g[idx]]], v[idx[~g[idx]]]) for idx, _ in blocks)
     pairs = sum(n1 * (len(idx) - n1) for idx, n1 in blocks)
     centre = pairs / 2
     n_combos = math.prod(math.comb(len(idx), n1) for idx, n1 in blocks)
     if n_combos <= _MAX_EXACT:
-        per_block = [list(itertools.combinations(range(len(idx)), n1)) for idx, n1 in blocks]
-        null = np.array([stat([np.array(c) for c in combo]) for combo in itertools.product(*per_block)])
+        # every assignment (itertools.product of each block's combinations; the order does not matter)
+        null = np.zeros(1)
+        for idx, n1 in blocks:
+            combos = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(len(idx)), n1)),
+                                 dtype=np.int64, count=math.comb(len(idx), n1) * n1)
+            null = np.add.outer(null, _u_of_draws(v[idx], combos.reshape(-1, n1))).ravel()
         exact = 1.0
     else:
         rng = np.random.default_rng(seed)
-        null = np.array([stat([rng.choice(len(idx), n1, replace=False) for idx, n1 in blocks])
-                         for _ in range(n_perm)])
+        draws = [np.empty((n_perm, n1), dtype=np.int64) for _, n1 in blocks]
+        for i in range(n_perm):  # the draws in the order of one permutation after another
+            for (idx, n1), out in zip(blocks, draws, strict=True):
+                out[i] = rng.choice(len(idx), n1, replace=False)
+        null = np.zeros(n_perm)
+        for (idx, _), d in zip(blocks, draws, strict=True):
+            null = null + _u_of_draws(v[idx], d)
         exact = 0.0
     eps = 1e-9
     if alternative == "greater":
