@@ -309,15 +309,15 @@ def test_kcore_stability_computed_once_per_period_end(monkeypatch: pytest.Monkey
     as_of = pd.Timestamp("2024-07-01", tz="UTC")
     requests = [(as_of, "month", None), (as_of, None, None), (as_of, None, as_of - pd.Timedelta(days=30))]
     groups: list[int] = []
-    real = net._edge_groups
+    real = net._window_groups
 
-    def spy(edges, *, core_only=False):
-        out = real(edges, core_only=core_only)
+    def spy(rows, windows, *, core_only=False):
+        out = real(rows, windows, core_only=core_only)
         if core_only:
             groups.append(len(out))
         return out
 
-    monkeypatch.setattr(net, "_edge_groups", spy)
+    monkeypatch.setattr(net, "_window_groups", spy)
     eng = DuckDBEngine()
     together = eng._compute_sets(srcs, [get_metric("kcore_stability")], requests)
     shared, groups[:] = sum(groups), []
@@ -361,15 +361,3 @@ def test_tie_measures_equal_the_sql_over_undirected_pairs(seed, n, m, n_staff):
         else:
             assert got[k] == want[k], k
     assert 0 < got["repeated_ties_share"] < 1 or n < 10
-
-
-def test_depth_counts_the_windows_holding_one_instant():
-    """The batch size of the ranged edge queries counts each interaction once per window it falls in: the most
-    windows ``(start, end]`` of one community that share an instant (ends touching a start do not overlap)."""
-    from commlab.analysis.network import _depth
-
-    t = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], utc=True)
-    months = pd.DataFrame({"c": ["a"] * 3, "s": t[:3], "e": t[1:]})
-    assert _depth(months["s"], months["e"], months["c"]) == 1
-    sets = pd.concat([months, pd.DataFrame({"c": ["a", "a", "b"], "s": [t[0], t[2], t[0]], "e": [t[3], t[3], t[1]]})])
-    assert _depth(sets["s"], sets["e"], sets["c"]) == 3  # March: its month, the whole span and the last month

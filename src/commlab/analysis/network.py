@@ -156,41 +156,63 @@ def _shifted_periods(**days: int) -> str:
 
 
 def _edges_sql(kinds: Iterable[str], window: str, extra: tuple[str, str] | None = None,
-               hashed: bool = False, periods: str = "periods", pairs_only: bool = False, events: str = "ev",
-               ranged: bool = False) -> str:
+               hashed: bool = False, periods: str = "periods", events: str = "ev") -> str:
     """The edge query over events in ``window``; ``extra`` = (expression, alias) adds a grouping column.
 
     ``periods`` is the relation aliased ``p`` (default the ``periods`` table), ``events`` the one aliased ``e``
-    (default ``ev``, the prelude's view of the events read in place). ``ranged`` keeps the communities from the
-    parameter ``$lo`` to ``$hi`` (DuckDB's order; see :func:`_community_ranges`).
-
-    The target's role comes from the prelude's small ``staff`` table (a member not in it is not
-    staff and not a bot), so the events are not joined to every member. ``hashed`` adds the 64-bit
-    hashes of both ids (``source_h``, ``target_h``; DuckDB only), see :func:`hash_ids_safe`.
-    ``pairs_only`` (with ``hashed``) returns only the distinct (period, ``extra``, hash pair) rows:
-    no id strings, weights or staff flags, for measures that need only who is linked to whom.
+    (default ``ev``, the prelude's view of the events read in place). The events are filtered by
+    :func:`_interactions`. ``hashed`` adds the 64-bit hashes of both ids (``source_h``, ``target_h``; DuckDB
+    only), see :func:`hash_ids_safe`. The DuckDB engine's network measures read the events ungrouped instead
+    (:func:`_event_rows_sql`); this query serves :func:`interaction_edges` and the Spark engine.
     """
     col, by = (f", {extra[0]} AS {extra[1]}", f", {extra[1]}") if extra else ("", "")
     if hashed:
         col += ", hash(e.member_id) AS source_h, hash(e.target_member_id) AS target_h"
     where = f"""FROM {periods} p
 JOIN {events} e ON e.community_id = p.community_id AND {window}
-LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
-WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
-  AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)"""
-    if ranged:  # on both sides, so the stored events (ordered by community) are read a range of row groups
-        where += ("\n  AND p.community_id >= $lo AND p.community_id <= $hi"
-                  " AND e.community_id >= $lo AND e.community_id <= $hi")
-    if pairs_only:
-        if not hashed:
-            raise InvalidArgument("pairs_only needs hashed ids")
-        return f"SELECT DISTINCT p.community_id, p.period{col}\n{where}\n"
+{_interactions(kinds)}"""
     return f"""
 SELECT p.community_id, p.period, e.member_id AS source, e.target_member_id AS target{col},
        count(*) AS weight, bool_or(e.is_staff) AS source_staff,
        bool_or(t.member_id IS NOT NULL) AS target_staff
 {where}
 GROUP BY p.community_id, p.period, e.member_id, e.target_member_id{by}
+"""
+
+
+def _interactions(kinds: Iterable[str]) -> str:
+    """The join and filter that keep the interaction events of ``e`` (aliased so) that make edges.
+
+    The target's role comes from the prelude's small ``staff`` table (a member not in it is not staff and not a
+    bot), so the events are not joined to every member.
+    """
+    return f"""LEFT JOIN staff t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
+WHERE e.event_type IN {_kinds_sql(kinds)} AND e.target_member_id IS NOT NULL
+  AND e.target_member_id <> e.member_id AND NOT e.is_bot AND NOT coalesce(t.is_bot, false)"""
+
+
+def _event_rows_sql(kinds: Iterable[str], *, hashed: bool, names: bool = True) -> str:
+    """The interaction events of the communities ``$lo`` to ``$hi``, one row each, not grouped.
+
+    ``community_id``, ``ts_us`` (``epoch_us(ts)``: the instant DuckDB compares, as an integer), the ``source`` and
+    ``target`` ids (without ``names``: left out, for hashed pairs that need no id), ``source_staff``,
+    ``target_staff`` and, with ``hashed``, the 64-bit ``source_h``/``target_h`` (see :func:`hash_ids_safe`).
+    :func:`_window_groups` cuts each period's (or window's) graph from them: each event is read and handed over
+    once, however many of the periods it falls in (grouping the edges of every period in DuckDB hashed each event
+    once per period holding it, on four string keys).
+    """
+    if not names and not hashed:
+        raise InvalidArgument("rows without ids need hashed ids")
+    cols = ["e.community_id", "epoch_us(e.ts) AS ts_us"]
+    if names:
+        cols += ["e.member_id AS source", "e.target_member_id AS target"]
+    if hashed:
+        cols += ["hash(e.member_id) AS source_h", "hash(e.target_member_id) AS target_h"]
+    cols += ["e.is_staff AS source_staff", "t.member_id IS NOT NULL AS target_staff"]
+    return f"""SELECT {', '.join(cols)}
+FROM ev e
+{_interactions(kinds)}
+  AND e.community_id >= $lo AND e.community_id <= $hi
 """
 
 
@@ -621,32 +643,119 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False, nam
         return dict(pool.map(one, starts.tolist(), ends.tolist()))
 
 
+def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = False
+                   ) -> dict[Any, tuple[dict[str, float], set]]:
+    """:func:`edge_measures` (or only the main core) of the graph of each window, cut from event rows.
+
+    Parameters
+    ----------
+    rows : Arrow table
+        One row per interaction event (:func:`_event_rows_sql`).
+    windows : DataFrame
+        ``community_id``, ``key`` (any hashable: the result's key), ``lo`` and ``hi`` (integer microseconds):
+        the graph of a window holds the events of its community with ``lo < ts_us <= hi``.
+    core_only : bool
+        Only the main core (the measures dict empty), as :func:`kcore_stability` needs; the rows then need
+        no weights, staff flags or (with hashes) ids, and the core's members are named by their hashes.
+
+    Returns
+    -------
+    dict
+        ``key`` -> (measures and :data:`TIE_MEASURES`, main core) as :func:`_edge_groups` gives for the same
+        graph (same nodes in the same order, same edges with the same weights and staff flags: the values are
+        the same to the last bit), for the windows holding at least one event.
+
+    Notes
+    -----
+    A window's events are grouped into its directed edges here, by one integer sort of ``source * n + target``
+    over the window's nodes (``n``): the events come to Python once, whatever the periods holding them.
+    """
+    m = rows.num_rows
+    if m == 0 or windows.empty:
+        return {}
+    c_code, c_names = _codes(rows[Col.community_id])
+    order = np.argsort(c_code, kind="stable")
+    c_code = c_code[order]
+    ts = rows["ts_us"].to_numpy()[order]
+    if "source_h" in rows.column_names:
+        src, tgt = (rows[c].to_numpy()[order] for c in ("source_h", "target_h"))
+    else:
+        codes = _codes(pa.concat_arrays([rows[c].combine_chunks().cast(pa.large_string())
+                                         for c in ("source", "target")]))[0]
+        src, tgt = codes[:m][order], codes[m:][order]
+    strings = ((rows["source"].combine_chunks(), rows["target"].combine_chunks()) if "source" in rows.column_names
+               else None)
+    if not core_only:
+        s_staff = rows["source_staff"].to_numpy(zero_copy_only=False).astype(bool)[order]
+        t_staff = rows["target_staff"].to_numpy(zero_copy_only=False).astype(bool)[order]
+    first_of = dict(zip(c_names.tolist(), np.searchsorted(c_code, np.arange(len(c_names))).tolist(), strict=True))
+    end_of = dict(zip(c_names.tolist(), np.searchsorted(c_code, np.arange(len(c_names)), side="right").tolist(),
+                      strict=True))
+    tasks = []
+    for c, key, lo, hi in zip(windows[Col.community_id].astype(str), windows["key"], windows["lo"].to_numpy(),
+                              windows["hi"].to_numpy(), strict=True):
+        if c not in first_of:
+            continue
+        a, b = first_of[c], end_of[c]
+        t = ts[a:b]
+        idx = a + np.flatnonzero((t > lo) & (t <= hi))
+        if len(idx):
+            tasks.append((key, idx))
+
+    def one(task: tuple[Any, np.ndarray]) -> tuple[Any, tuple[dict[str, float], set]]:
+        key, idx = task
+        k = len(idx)
+        uniques, inv = _factorize(np.concatenate([src[idx], tgt[idx]]))
+        s_code, t_code = inv[:k], inv[k:]
+        n = len(uniques)
+
+        def name_of(nodes: np.ndarray) -> np.ndarray:
+            nodes = np.asarray(nodes, dtype=np.int64)
+            if strings is None:  # hashes only: a node is named by its hash
+                return uniques[nodes]
+            first = np.empty(n, dtype=np.int64)
+            first[inv[::-1]] = np.arange(2 * k - 1, -1, -1)
+            pos = first[nodes]
+            out = np.empty(len(pos), dtype=object)
+            for side, sel in ((0, pos < k), (1, pos >= k)):
+                picked = order[idx[pos[sel] - side * k]]
+                out[sel] = strings[side].take(pa.array(picked)).to_numpy(zero_copy_only=False)
+            return out
+
+        if core_only:
+            core = core_numbers(_simple_adjacency(s_code, t_code, n))
+            return key, ({}, set(name_of(np.flatnonzero(core == core.max())).tolist()))
+        pair = s_code * n + t_code
+        by = np.argsort(pair, kind="stable")
+        pair = pair[by]
+        starts = np.r_[True, pair[1:] != pair[:-1]]
+        weight = np.bincount(np.cumsum(starts) - 1).astype(float)
+        e_src, e_tgt = s_code[by][starts], t_code[by][starts]
+        staff = np.zeros(n, dtype=bool)
+        staff[s_code[s_staff[idx]]] = True
+        staff[t_code[t_staff[idx]]] = True
+        measures, core = edge_measures(e_src, e_tgt, weight, staff, name_of, name_core=False)
+        return key, ({**measures, **tie_measures(e_src, e_tgt, weight, staff)}, core)
+
+    # graphs are independent and the sparse kernels release the GIL: one thread per core
+    with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
+        return dict(pool.map(one, tasks))
+
+
 #: Edge rows handed from DuckDB to Python at a time (the graphs of whole communities, packed up to this).
 #: The Python side of the network measures then holds one batch of edges and its graphs, not all of them
 #: (at 50 M events the three period sets of a playbook run have tens of millions of edge rows).
 BATCH_EDGES = 2_000_000
 
 
-def _depth(starts: pd.Series, ends: pd.Series, communities: pd.Series) -> int:
-    """The most windows ``(start, end]`` of one community that hold one instant (an event is counted in each)."""
-    best = 1
-    frame = pd.DataFrame({"c": communities.to_numpy(), "s": starts.to_numpy(), "e": ends.to_numpy()})
-    for _, g in frame.groupby("c", sort=False):
-        s, e = g["s"].to_numpy(), g["e"].to_numpy()
-        # the largest overlap of half-open windows is reached at one of their ends
-        best = max(best, int(((s[None, :] < e[:, None]) & (e[:, None] <= e[None, :])).sum(axis=1).max()))
-    return best
-
-
-def _community_ranges(ctx: MetricContext, kinds: Iterable[str], depth: int, *, limit: int | None = None
+def _community_ranges(ctx: MetricContext, kinds: Iterable[str], *, limit: int | None = None
                       ) -> list[tuple[str, str]]:
-    """Ranges ``(first, last)`` of community ids (DuckDB's order) whose edge rows are read and measured together.
+    """Ranges ``(first, last)`` of community ids (DuckDB's order) whose events are read and measured together.
 
-    The interaction events of each community (counted once per context), times ``depth`` (the windows an event
-    may fall in), are packed in id order into ranges of at most ``limit`` (default :data:`BATCH_EDGES`) rows; a
-    community with more is a range of its own. Each range's edges are grouped by DuckDB and handed over on their
-    own (:func:`_ranged`): no table of every edge is held (above a memory limit it spilled, and each batch read
-    it whole again).
+    The interaction events of each community (counted once per context) are packed in id order into ranges of at
+    most ``limit`` (default :data:`BATCH_EDGES`) rows; a community with more is a range of its own. Each range's
+    events are handed over on their own (:func:`_ranged`, :func:`_event_rows_sql`): the kernel holds one range
+    and its graphs, not every event.
     """
     kinds = tuple(kinds)
     key = f"network:counts:{','.join(kinds)}"
@@ -659,7 +768,7 @@ def _community_ranges(ctx: MetricContext, kinds: Iterable[str], depth: int, *, l
     ranges: list[list[str]] = []
     rows = 0
     for c, n in zip(counts[Col.community_id].astype(str), counts["n"].to_numpy(), strict=True):
-        n = int(n) * depth
+        n = int(n)
         if ranges and rows + n <= limit:
             ranges[-1][1] = c
             rows += n
@@ -755,23 +864,27 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
                             f"{Col.community_id} string, period string, value double")
         value = dict(zip(zip(got[Col.community_id], got["period"], strict=True), got["value"], strict=True))
     else:
-        # the cores only need who is linked to whom: with hashes unique within each community (checked),
-        # the distinct pairs of id hashes, no id strings, weights or staff flags; the cores are sets of hashes.
-        # Kept in DuckDB (which spills over its memory limit), handed over a batch of communities at a time.
+        # the cores only need who is linked to whom: with hashes unique within each community (checked), the id
+        # hashes of each interaction event, no id strings, weights or staff flags; the cores are sets of hashes.
+        # The events of a batch of communities at a time, each handed over once (not once per window holding it:
+        # a month end's two windows and the next month's overlap); the windows' graphs are cut here.
         hashed = hash_ids_safe(ctx)
-        sql = _edges_sql(kinds, window, extra=(w, "w"), hashed=hashed, periods=bounds, pairs_only=hashed,
-                         ranged=True)
-        ends = ctx.periods.drop_duplicates([Col.community_id, "p_end"])
-        depth = _depth(ends["p_end"] - pd.Timedelta(days=2 * days), ends["p_end"], ends[Col.community_id])
-        now: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
-        before: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
-        for lo, hi in _community_ranges(ctx, kinds, depth):
-            edges = _ranged(ctx, sql, lo, hi)
-            now.update(_edge_groups(edges.filter(pc.equal(edges["w"], 0)), core_only=True))
-            before.update(_edge_groups(edges.filter(pc.equal(edges["w"], 1)), core_only=True))
-            del edges
-        value = {key: jaccard(now.get(key, ({}, set()))[1], before.get(key, ({}, set()))[1])
-                 for key in now.keys() | before.keys()}
+        sql = _event_rows_sql(kinds, hashed=hashed, names=not hashed)
+        ends = ctx.query(f"SELECT {Col.community_id}, min(period) AS period, epoch_us(p_end) AS hi, "
+                         f"epoch_us(p_end - INTERVAL '{days} days') AS mid, "
+                         f"epoch_us(p_end - INTERVAL '{2 * days} days') AS since "
+                         f"FROM periods GROUP BY {Col.community_id}, p_end")
+        keys = [(str(c), str(p)) for c, p in zip(ends[Col.community_id], ends["period"], strict=True)]
+        windows = pd.concat([  # w = 0: the last `days` days, (mid, p_end]; w = 1: the `days` before, (since, mid]
+            pd.DataFrame({Col.community_id: ends[Col.community_id], "key": [(*k, 0) for k in keys],
+                          "lo": ends["mid"], "hi": ends["hi"]}),
+            pd.DataFrame({Col.community_id: ends[Col.community_id], "key": [(*k, 1) for k in keys],
+                          "lo": ends["since"], "hi": ends["mid"]})], ignore_index=True)
+        cores: dict[tuple[str, str, int], tuple[dict[str, float], set]] = {}
+        for lo, hi in _community_ranges(ctx, kinds):
+            cores.update(_window_groups(_ranged(ctx, sql, lo, hi), windows, core_only=True))
+        value = {key: jaccard(cores.get((*key, 0), ({}, set()))[1], cores.get((*key, 1), ({}, set()))[1])
+                 for key in {k[:2] for k in cores}}
     first = ctx.periods.groupby([Col.community_id, "p_end"], sort=False)["period"].transform("min")
     rows = [(c, p, value.get((str(c), str(f)), jaccard(set(), set())))
             for c, p, f in zip(ctx.periods[Col.community_id], ctx.periods["period"], first, strict=True)]
@@ -790,12 +903,15 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
     key = f"network:{','.join(kinds)}"
     if key in ctx.cache:
         return ctx.cache[key]
-    if ctx.dialect == "duckdb":  # the edges of a range of communities at a time, straight from the events
-        sql = _edges_sql(kinds, _PERIOD, hashed=hash_ids_safe(ctx), ranged=True)
-        depth = _depth(ctx.periods["p_start"], ctx.periods["p_end"], ctx.periods[Col.community_id])
+    if ctx.dialect == "duckdb":  # the events of a range of communities at a time, each period's graph cut here
+        sql = _event_rows_sql(kinds, hashed=hash_ids_safe(ctx))
+        bounds = ctx.query(f"SELECT {Col.community_id}, period, epoch_us(p_start) AS lo, epoch_us(p_end) AS hi "
+                           "FROM periods")
+        windows = bounds.assign(key=[(str(c), str(p)) for c, p in zip(bounds[Col.community_id], bounds["period"],
+                                                                      strict=True)])
         measured: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
-        for lo, hi in _community_ranges(ctx, kinds, depth):
-            measured.update(_edge_groups(_ranged(ctx, sql, lo, hi), name_core=False))
+        for lo, hi in _community_ranges(ctx, kinds):
+            measured.update(_window_groups(_ranged(ctx, sql, lo, hi), windows))
     else:  # Spark: the period's edge table, collected (only DuckDB reads the stored events by range)
         measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"), name_core=False)
     empty = {**graph_measures(nx.DiGraph()), **dict.fromkeys(TIE_MEASURES, math.nan)}

@@ -1,0 +1,144 @@
+"""The DuckDB engine's network measures cut each period's graph from the events read once (``_window_groups``).
+
+Oracles: the former path, which grouped every period's edges in SQL (``_edges_sql``, still the Spark engine's
+path, run here on DuckDB) and measured them with ``_edge_groups``; for the unit test, ``_edge_groups`` on the edges
+of each window grouped by pandas. Events sit on every window bound (period starts and ends, the k-core windows'
+``p_end − 30 / 60 days``, one microsecond either side), so a window one microsecond off changes the values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import commlab.analysis.network as net
+from commlab.analysis.metrics import MetricContext, get_metric
+from commlab.data import Dataset
+from commlab.engines import DuckDBEngine
+from commlab.engines.duck import _sources
+from test_random_parity import random_case
+
+IDS = ["density", "reciprocity", "avg_clustering", "degree_centralization", "kcore_max", "kcore_size",
+       "staff_interaction_share", "hub_interaction_share", "fan_hub_share", "fan_hub_centralization",
+       "kcore_stability", "repeated_ties_share", "peer_tie_strength"]
+
+
+def _events(seed: int, n: int, m: int, hashed: bool) -> tuple[pa.Table, pd.DataFrame]:
+    """Interaction events of two communities over 100 days (repeats, both directions, staff) and windows."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, n + 1) ** 0.9
+    p /= p.sum()
+    rows = []
+    for c in ("a", "b"):
+        src, tgt = rng.choice(n, size=m, p=p), rng.choice(n, size=m, p=p)
+        keep = src != tgt
+        ts = rng.integers(0, 100, size=int(keep.sum())) * 86_400_000_000 + rng.integers(-1, 2, size=int(keep.sum()))
+        staff = rng.choice(n, size=3, replace=False)
+        rows.append(pd.DataFrame({"community_id": c, "ts_us": ts, "source": [f"u{i:04d}" for i in src[keep]],
+                                  "target": [f"u{i:04d}" for i in tgt[keep]],
+                                  "source_staff": np.isin(src[keep], staff),
+                                  "target_staff": np.isin(tgt[keep], staff)}))
+    ev = pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    if hashed:
+        ev["source_h"] = pd.util.hash_array(ev["source"].to_numpy(dtype=object))
+        ev["target_h"] = pd.util.hash_array(ev["target"].to_numpy(dtype=object))
+    day = 86_400_000_000
+    windows = pd.DataFrame([(c, (c, i), lo * day, hi * day) for c in ("a", "b", "absent")
+                            for i, (lo, hi) in enumerate([(0, 30), (30, 60), (-1, 100), (70, 100), (99, 100)])],
+                           columns=["community_id", "key", "lo", "hi"])
+    return pa.Table.from_pandas(ev, preserve_index=False), windows
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+@pytest.mark.parametrize("seed, n, m", [(1, 30, 400), (2, 400, 6000)])
+def test_window_graphs_equal_the_grouped_edges(seed, n, m, hashed):
+    """Each window's measures, tie measures and main core equal ``_edge_groups`` on that window's edges grouped by
+    pandas (weights counted, staff flags or-ed): with hashed ids the same values to the last bit (with dictionary
+    codes the nodes are numbered in order of appearance, on either side: the clustering's mean may differ in its
+    last digit, as it did between two runs of the former path)."""
+    rows, windows = _events(seed, n, m, hashed)
+    ev = rows.to_pandas()
+    got = net._window_groups(rows, windows)
+    cores = net._window_groups(rows.drop_columns(["source", "target"]) if hashed else rows, windows, core_only=True)
+    checked = 0
+    for c, key, lo, hi in windows.itertuples(index=False):
+        part = ev[(ev["community_id"] == c) & (ev["ts_us"] > lo) & (ev["ts_us"] <= hi)]
+        if part.empty:
+            assert key not in got and key not in cores
+            continue
+        agg = {"weight": ("source", "size"), "source_staff": ("source_staff", "any"),
+               "target_staff": ("target_staff", "any")}
+        if hashed:
+            agg.update(source_h=("source_h", "first"), target_h=("target_h", "first"))
+        edges = part.groupby(["source", "target"], as_index=False).agg(**agg).assign(community_id=c, period="p")
+        (want, want_core), = net._edge_groups(edges).values()
+        measures, _ = got[key]
+        assert measures.keys() == want.keys()
+        for k, v in want.items():  # hashed: nodes in hash order on both sides, so every sum runs in the same order
+            assert measures[k] == (v if hashed else pytest.approx(v, rel=1e-13)) or (
+                np.isnan(measures[k]) and np.isnan(v)), (key, k)
+        core = cores[key][1]
+        if hashed:  # named by their hashes
+            name = dict(zip(np.r_[part["source_h"], part["target_h"]].tolist(),
+                            np.r_[part["source"], part["target"]].tolist(), strict=True))
+            core = {name[h] for h in core}
+        assert core == want_core, key
+        checked += 1
+    assert checked == 10
+    # the windows' bounds matter: events sit one microsecond either side of them
+    shifted = net._window_groups(rows, windows.assign(lo=windows["lo"] - 1))
+    assert any(shifted[k][0]["interactions"] != got[k][0]["interactions"] for k in got)
+
+
+def _bound_events(ds: Dataset, as_of: pd.Timestamp) -> Dataset:
+    """Replies and mentions between the members on the k-core windows' bounds of every month end."""
+    rng = np.random.default_rng(7)
+    us = pd.Timedelta(microseconds=1)
+    rows = []
+    for c, g in ds.members.groupby("community_id"):
+        ids = g["member_id"].astype(str).tolist() + ["ghost"]
+        ends = [as_of, *pd.date_range(end=as_of.tz_convert(None), periods=6, freq="MS", tz="UTC")]
+        for end in ends:
+            for back in (0, 30, 60):
+                for shift in (-us, pd.Timedelta(0), us):
+                    for _ in range(3):
+                        a, b = rng.choice(ids, size=2, replace=False)
+                        rows.append((c, a, end - pd.Timedelta(days=back) + shift,
+                                     ("reply", "mention")[int(rng.integers(0, 2))], b))
+    extra = pd.DataFrame(rows, columns=["community_id", "member_id", "ts", "event_type", "target_member_id"])
+    extra["ts"] = pd.to_datetime(extra["ts"], utc=True)
+    for col in ("community_id", "member_id", "event_type", "target_member_id"):
+        extra[col] = extra[col].astype("string")
+    return Dataset(ds.communities, ds.members, pd.concat([ds.events, extra], ignore_index=True))
+
+
+@pytest.fixture(scope="module")
+def template(samples_dir) -> pd.DataFrame:
+    return pd.read_csv(samples_dir / "communities.csv", dtype="string")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_three_period_sets_equal_the_sql_grouped_edges(seed, template, monkeypatch):
+    """Months, the whole span and the last 30 days in one pass: every network and tie metric and kcore_stability
+    equal the former path (every period's edges grouped in SQL, the k-core windows' pairs grouped in SQL; the Spark
+    engine's path, run on DuckDB), on random communities with events on every window bound; with the windows one
+    microsecond wider the values differ (the data tell a wrong bound)."""
+    ds, as_of = random_case(seed, template)
+    ds = _bound_events(ds, as_of)
+    requests = [(as_of, "month", None), (as_of, None, None), (as_of, None, as_of - pd.Timedelta(days=30))]
+    chosen = [get_metric(i) for i in IDS]
+    srcs = _sources(ds)
+    new = DuckDBEngine()._compute_sets(srcs, chosen, requests)
+    real = net._window_groups
+    monkeypatch.setattr(net, "_window_groups",
+                        lambda rows, windows, **kw: real(rows, windows.assign(lo=windows["lo"] - 1), **kw))
+    wider = DuckDBEngine()._compute_sets(srcs, chosen, requests)
+    monkeypatch.setattr(MetricContext, "dialect", "spark")  # the grouped-SQL path, on DuckDB
+    old = DuckDBEngine()._compute_sets(srcs, chosen, requests)
+    monkeypatch.undo()
+    for a, b in zip(new, old, strict=True):
+        assert a["value"].notna().sum() > 20
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-13, atol=0)
+    assert any(not a["value"].equals(w["value"]) for a, w in zip(new, wider, strict=True))
