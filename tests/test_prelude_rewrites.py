@@ -66,11 +66,13 @@ WHERE NOT r.is_staff
 GROUP BY r.community_id, r.member_id
 """
 
-#: content_first as it was: from the events joined to the staff rows.
+#: content_first as it was: from the events joined to the staff rows, every member with content (now the
+#: non-staff members only, the ones the lurker metrics ask about).
 _OLD_CONTENT_FIRST = f"""
 SELECT community_id, member_id, min(ts) AS first_content FROM ev
 WHERE event_type IN {CONTENT} GROUP BY community_id, member_id
 """
+_NON_STAFF = "(community_id, member_id) IN (SELECT community_id, member_id FROM roles WHERE NOT is_staff)"
 
 #: main_platform_share as it was.
 _OLD_PLATFORM = """
@@ -133,7 +135,12 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
             "recent_pm": (q("SELECT * FROM recent_pm"), q(_OLD_RECENT.format(days=30))),
             "newcomer_activity": (q("SELECT * FROM newcomer_activity"), q(_OLD_NEWCOMER.format(days=60))),
             "main_platform_share": (q(get_metric("main_platform_share").sql), q(_OLD_PLATFORM)),
-            "content_first": (q("SELECT * FROM content_first"), q(_OLD_CONTENT_FIRST)),
+            "content_first": (q("SELECT * FROM content_first"),
+                              q(f"SELECT * FROM ({_OLD_CONTENT_FIRST}) AS x WHERE {_NON_STAFF}")),
+            "lurker_share": (q(get_metric("lurker_share").sql), q(get_metric("lurker_share").sql.replace(
+                "FROM content_first", f"FROM ({_OLD_CONTENT_FIRST}) AS old"))),
+            "lurker_share_change_30d": (q(get_metric("lurker_share_change_30d").sql), q(get_metric(
+                "lurker_share_change_30d").sql.replace("FROM content_first", f"FROM ({_OLD_CONTENT_FIRST}) AS old"))),
         }
         # the data tell a right rewrite from a wrong one: a window 1 µs off, the staff's activity kept (flow_pm and
         # recent_pm now set the staff apart after grouping), the retention bound off by one day
