@@ -158,3 +158,89 @@ def test_rfm_from_events_with_an_engine_equals_the_oracle(samples_dir):
         assert len(both) == len(got) == len(want) > 500
         for c in ("frequency", "recency", "T"):
             assert (both[c] == both[f"{c}_naive"]).all(), c
+
+
+@pytest.fixture(scope="module")
+def stored_samples(tmp_path_factory, samples_dir):
+    """The stored events of the samples loaded through a data cache (in the entry's Parquet file), and
+    the same events read into a DataFrame."""
+    from commlab.data import load_dataset
+    from commlab.data.stored import StoredEvents
+
+    cache = tmp_path_factory.mktemp("cache")
+    load_dataset(samples_dir, cache=cache)  # the first load writes the entry, the second reads it
+    ds = load_dataset(samples_dir, cache=cache, communities=["c01", "c04"])
+    src = ds.events_source
+    assert isinstance(src, StoredEvents) and src.cache is not None
+    return src, src.read()
+
+
+def _rfm_keyed(monkeypatch) -> list:
+    """Spy on the grouping by member key: what each call returned (None: it declined)."""
+    from commlab.analysis import lifecycle
+
+    seen: list = []
+    real = lifecycle._rfm_by_member_hash
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(lifecycle, "_rfm_by_member_hash", spy)
+    return seen
+
+
+def _assert_rfm_equals_oracle(got, events, now, period):
+    from commlab.analysis.naive import naive_rfm
+
+    want = naive_rfm(events, as_of=now, period=period)
+    assert len(got) == len(want) > 500
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+@pytest.mark.parametrize("period", ["D", "W"])
+def test_rfm_on_stored_events_groups_by_member_key_and_equals_the_oracle(stored_samples, monkeypatch, period):
+    """Events of a data cache entry are grouped by a 64-bit key of (community, member) and named back
+    from the entry's members table: the same table as the naive oracle, member by member."""
+    seen = _rfm_keyed(monkeypatch)
+    now = pd.Timestamp("2024-06-30T16:00:00Z")
+    src, events = stored_samples
+    got = rfm_from_events(src, as_of=now, period=period)
+    assert len(seen) == 1 and seen[0] is not None  # the key path ran and was kept
+    _assert_rfm_equals_oracle(got, events, now, period)
+
+
+def test_rfm_member_key_collision_groups_by_names(stored_samples, monkeypatch):
+    """A key shared by several members (forced: the key of the community alone) is found on the members
+    table; the query groups by the names instead and still equals the oracle. Without the check, the
+    members of a community would be one row."""
+    from commlab.analysis import lifecycle
+
+    monkeypatch.setattr(lifecycle, "_MEMBER_HASH", "hash(CAST(community_id AS VARCHAR))")
+    seen = _rfm_keyed(monkeypatch)
+    now = pd.Timestamp("2024-06-30T16:00:00Z")
+    src, events = stored_samples
+    got = rfm_from_events(src, as_of=now)
+    assert seen == [None]
+    _assert_rfm_equals_oracle(got, events, now, "D")
+
+
+def test_rfm_event_by_a_member_missing_from_the_entry_groups_by_names(stored_samples, monkeypatch, tmp_path):
+    """An entry whose members table lacks members with events (not what load_dataset writes, but a file
+    can be edited): their keys find no name, and the query groups by the names instead."""
+    import shutil
+
+    from commlab.data.stored import StoredEvents
+
+    src, frame = stored_samples
+    entry = tmp_path / "entry"
+    shutil.copytree(src.path.parent, entry)
+    members = pd.read_parquet(entry / "members.parquet")
+    members.iloc[::3].to_parquet(entry / "members.parquet", index=False)
+    events = StoredEvents(entry / "events.parquet", src.communities, cache=tmp_path)
+    seen = _rfm_keyed(monkeypatch)
+    now = pd.Timestamp("2024-06-30T16:00:00Z")
+    got = rfm_from_events(events, as_of=now)
+    assert seen == [None]
+    _assert_rfm_equals_oracle(got, frame, now, "D")
