@@ -368,30 +368,54 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniques[order], rank[codes]
 
 
-def triangles(adj: sparse.csr_array) -> np.ndarray:
-    """Triangles at every node of an undirected simple graph (0/1 adjacency matrix).
+#: Wedges (pairs of a node's higher-ranked neighbours) checked at a time by :func:`triangles`: bounds its memory
+#: (about 50 bytes a wedge, per thread) whatever the graph.
+WEDGE_CHUNK = 1_000_000
 
-    Edges are oriented from the lower to the higher (degree, index) rank, so a hub keeps few
-    out-edges and no product is quadratic in its degree (``A @ A`` would be). With ``L`` the
-    oriented adjacency, a triangle ``a < b < c`` is counted at ``a`` and ``c`` by
-    ``(L @ L) ∘ L`` (row and column sums) and at ``b`` by ``(Lᵀ @ L) ∘ L`` (row sums).
+
+def triangles(adj: sparse.csr_array) -> np.ndarray:
+    """Triangles at every node of an undirected simple graph (0/1 adjacency matrix, canonical CSR).
+
+    Nodes are ranked by (degree, index) and each edge oriented from the lower rank to the higher, so a hub keeps
+    few out-neighbours. Every triangle ``a < b < c`` (by rank) is found once, as the wedge ``b, c`` of ``a``'s
+    out-neighbours closed by the edge ``b → c``: the wedges are listed with array arithmetic and the closing
+    edges looked up in a hash table of the oriented edges, :data:`WEDGE_CHUNK` at a time; the triangle counts
+    at ``a``, ``b`` and ``c`` go up by one. The same counts as ``diag(A³) / 2``; about 40 % less work than two
+    sparse products (``(L @ L) ∘ L`` and ``(Lᵀ @ L) ∘ L``, which also build the wedges' mirror images).
     """
     n = adj.shape[0]
     if n == 0:
         return np.zeros(0)
-    deg = np.asarray(adj.sum(axis=1)).ravel()
+    deg = np.diff(adj.indptr).astype(np.int64)
     rank = np.empty(n, dtype=np.int64)
     rank[np.lexsort((np.arange(n), deg))] = np.arange(n)
-    coo = adj.tocoo()
-    up = rank[coo.row] < rank[coo.col]
-    # int32 entries (path counts between two nodes are below n) halve the products' memory traffic;
-    # the per-node sums, which can exceed 2**31 at a hub, are taken in int64
-    low = sparse.csr_array((np.ones(int(up.sum()), dtype=np.int32), (coo.row[up], coo.col[up])), shape=(n, n))
-    x = (low @ low).multiply(low)
-    y = (low.T @ low).multiply(low)
-    t = (np.asarray(x.sum(axis=1, dtype=np.int64)).ravel() + np.asarray(x.sum(axis=0, dtype=np.int64)).ravel()
-         + np.asarray(y.sum(axis=1, dtype=np.int64)).ravel())
-    return t.astype(float)
+    rows, cols = np.repeat(rank, deg), rank[adj.indices]
+    up = rows < cols
+    key = rows[up] * n + cols[up]  # the oriented edges in rank labels, sorted: grouped by lower end, then higher
+    key.sort()
+    low = key // n
+    high = key - low * n
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(low, minlength=n), out=start[1:])
+    later = start[low + 1] - np.arange(len(key)) - 1  # the out-neighbours after each one in its row
+    count = np.zeros(n, dtype=np.int64)
+    if int(later.sum()) == 0:
+        return count.astype(float)
+    edges = pd.Index(key)
+    cum = np.cumsum(later)
+    cuts = np.unique(np.r_[0, np.searchsorted(cum, np.arange(WEDGE_CHUNK, int(cum[-1]), WEDGE_CHUNK)), len(key)])
+    for e0, e1 in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        k = later[e0:e1]
+        w = int(k.sum())
+        if w == 0:
+            continue
+        i = np.repeat(np.arange(e0, e1), k)  # a wedge: edge i (a → b) and a later edge j of the same row (a → c)
+        j = i + 1 + np.arange(w) - np.repeat(np.cumsum(k) - k, k)
+        b, c = high[i], high[j]
+        closed = edges.get_indexer(b * n + c) >= 0
+        for nodes in (low[i[closed]], b[closed], c[closed]):
+            count += np.bincount(nodes, minlength=n)
+    return count[rank].astype(float)
 
 
 def core_numbers(adj: sparse.csr_array) -> np.ndarray:
