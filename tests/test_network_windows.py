@@ -142,3 +142,26 @@ def test_three_period_sets_equal_the_sql_grouped_edges(seed, template, monkeypat
         assert a["value"].notna().sum() > 20
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-13, atol=0)
     assert any(not a["value"].equals(w["value"]) for a, w in zip(new, wider, strict=True))
+
+
+def test_windows_holding_the_same_events_share_one_graph(monkeypatch):
+    """A window repeated under another key, and one a microsecond shorter where no event sits on its bound, are
+    measured once and get the first one's result; a window holding more events is measured on its own."""
+    rows, _ = _events(3, 200, 3000, True)
+    ts = rows["ts_us"].to_numpy()[np.asarray(rows["community_id"].to_pylist()) == "a"]
+    day = 86_400_000_000
+    free = next(t for t in range(30 * day - 5, 30 * day + 5) if t not in set(ts.tolist()))
+    taken = next(t for t in range(40 * day - 1, 40 * day + 2) if t in set(ts.tolist()))
+    windows = pd.DataFrame([("a", "x", 0, 60 * day), ("a", "again", 0, 60 * day), ("a", "y", 0, free),
+                            ("a", "y less 1 µs", 0, free - 1), ("a", "z", 0, taken),
+                            ("a", "z less 1 µs", 0, taken - 1)],
+                           columns=["community_id", "key", "lo", "hi"])
+    calls = []
+    real = net.edge_measures
+    monkeypatch.setattr(net, "edge_measures", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = net._window_groups(rows, windows)
+    assert len(calls) == 4  # x (and again), y (and y less 1 µs), z, z less 1 µs
+    alone = {k: net._window_groups(rows, windows[windows["key"] == k])[k] for k in windows["key"]}
+    assert got == alone
+    assert got["again"] is got["x"] and got["y less 1 µs"] is got["y"]
+    assert got["z"][0]["interactions"] == got["z less 1 µs"][0]["interactions"] + (ts == taken).sum()

@@ -716,6 +716,11 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
     end_of = dict(zip(c_names.tolist(), np.searchsorted(c_code, np.arange(len(c_names)), side="right").tolist(),
                       strict=True))
     tasks = []
+    # windows holding exactly the same events share one graph (a period set's last month and the last 30 days
+    # both end at the as-of; k-core windows a microsecond apart): found by the rows' count and first and last row,
+    # then compared whole
+    same: dict[tuple[int, int, int], list[tuple[Any, np.ndarray]]] = {}
+    alias: list[tuple[Any, Any]] = []
     for c, key, lo, hi in zip(windows[Col.community_id].astype(str), windows["key"], windows["lo"].to_numpy(),
                               windows["hi"].to_numpy(), strict=True):
         if c not in first_of:
@@ -723,8 +728,15 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
         a, b = first_of[c], end_of[c]
         t = ts[a:b]
         idx = a + np.flatnonzero((t > lo) & (t <= hi))
-        if len(idx):
-            tasks.append((key, idx))
+        if not len(idx):
+            continue
+        seen = same.setdefault((len(idx), int(idx[0]), int(idx[-1])), [])
+        twin = next((k for k, other in seen if np.array_equal(other, idx)), None)
+        if twin is not None:
+            alias.append((key, twin))
+            continue
+        seen.append((key, idx))
+        tasks.append((key, idx))
 
     def one(task: tuple[Any, np.ndarray]) -> tuple[Any, tuple[dict[str, float], set]]:
         key, idx = task
@@ -763,7 +775,10 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
 
     # graphs are independent and the sparse kernels release the GIL: one thread per core
     with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
-        return dict(pool.map(one, tasks))
+        out = dict(pool.map(one, tasks))
+    for key, twin in alias:
+        out[key] = out[twin]
+    return out
 
 
 #: Edge rows handed from DuckDB to Python at a time (the graphs of whole communities, packed up to this).
