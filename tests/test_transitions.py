@@ -212,3 +212,69 @@ def test_rule_transitions_over_many_boundaries():
         want = m.assign(role_y=m["role_y"].fillna(JOINED)).groupby(["role_y", "role_x"]).size()
         got = coded[coded["period_end"] == cur].set_index(["from_role", "to_role"])["count"]
         assert got.to_dict() == want.to_dict(), cur
+
+
+def _random_data(seed: int):
+    """Random members and events: unknown sources and targets, self-interactions, staff, members who leave,
+    members who join after the last instant, events exactly at an instant."""
+    rng = np.random.default_rng(seed)
+    n_mem = 60
+    members = pd.DataFrame({
+        "community_id": rng.choice(["c", "d", "e"], n_mem),
+        "member_id": [f"m{i}" for i in range(n_mem)],
+        "joined_at": U("2023-11-01") + pd.to_timedelta(rng.integers(0, 150, n_mem), unit="D"),
+        "left_at": pd.Series(np.where(rng.random(n_mem) < 0.2, U("2024-02-10"), pd.NaT),
+                             dtype="datetime64[ns, UTC]"),
+        "role": rng.choice(["member", "member", "member", "staff"], n_mem),
+    })
+    n_ev = 700
+    ids = [*members["member_id"], "ghost1", "ghost2"]
+    bounds = [U("2024-01-01"), U("2024-02-01"), U("2024-03-01")]
+    ts = U("2023-11-15") + pd.to_timedelta(rng.integers(0, 140 * 24, n_ev), unit="h")
+    ts = ts.where(rng.random(n_ev) > 0.05, bounds[1])
+    ev = pd.DataFrame({
+        "community_id": rng.choice(["c", "d", "e"], n_ev), "member_id": rng.choice(ids, n_ev), "ts": ts,
+        "event_type": rng.choice(["message", "reply", "mention", "reaction", "purchase", "post", "join"], n_ev),
+        "target_member_id": np.where(rng.random(n_ev) < 0.6, rng.choice(ids, n_ev), None),
+    })
+    ev["amount"] = np.where(ev["event_type"] == "purchase", 3.0, np.nan)
+    return ev, members, bounds
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_numbered_role_features_equal_the_snapshot_features_on_random_data(seed):
+    """The role-feature query of the coded path (members numbered, joins on a members table) gives every
+    feature of the former snapshot query, value for value, at every instant; and the transitions equal
+    those of the named path (one feature query per instant)."""
+    from commlab.analysis.transitions import role_features_sql, role_members_sql
+
+    ev, mem, bounds = _random_data(seed)
+    eng = DuckDBEngine()
+    want = eng.snapshot_features(ev, mem, bounds=bounds)
+    con = eng.connect()
+    try:
+        v = eng.register_tables(con, events=ev, members=mem)
+        con.execute(f"CREATE TEMP TABLE role_members AS {role_members_sql(v['events'], v['members'], bounds[-1])}")
+        got = con.execute(f"""
+            SELECT f.k, r.community_id, r.member_id, {", ".join(f"f.{c}" for c in ROLE_FEATURE_IDS)}
+            FROM ({role_features_sql(v["events"], "role_members", bounds)}) AS f
+            JOIN role_members AS r ON r.m = f.m
+            ORDER BY f.k, r.community_id, r.member_id""").df()
+    finally:
+        con.close()
+    got.insert(0, "as_of", pd.Series(bounds)[got.pop("k")].to_numpy())
+    assert len(got) == len(want) > 100
+    for c in want.columns:
+        a, b = got[c].to_numpy(), want[c].to_numpy()
+        if c == "as_of":
+            assert (pd.DatetimeIndex(a) == pd.DatetimeIndex(b)).all()
+        elif a.dtype.kind == "f" or b.dtype.kind == "f":
+            np.testing.assert_array_equal(a.astype(float), b.astype(float), err_msg=c)
+        else:
+            assert (a == b).all(), c
+    assert want["partners_in"].max() > 1 and (want["n_events"] == 0).any()
+    th = RoleThresholds(newcomer_days=20, core_min_ugc_30d=2, core_min_partners_in=2)
+    coded = role_transitions(ev, mem, start=bounds[0], end=bounds[-1], thresholds=th)
+    named = role_transitions(ev, mem, start=bounds[0], end=bounds[-1], thresholds=th,
+                             labeler=lambda f: assign_roles(f, th))
+    pd.testing.assert_frame_equal(coded, named)
