@@ -34,9 +34,11 @@ engine sets up for each call (see :data:`PRELUDE`):
     ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
     then and not left).
 ``period_keys``
-    ``pk, community_id, period, p_start, p_end``: ``periods`` with an ``INTEGER`` key. The tables built per period
+    ``pk, community_id, period, p_start, p_end, ek``: ``periods`` with an ``INTEGER`` key. The tables built per period
     (``flow_pm``, ``recent_pm``) group the events by this key and the member, then join the labels back: hashing one
     integer instead of the community and period strings for every event (5 M events, ``flow_pm`` 0.52 -> 0.38 s CPU).
+    ``ek`` keys the community's period end: ``recent_pm``, which depends on the end only, groups by it, so periods
+    ending at the same instant (a one-pass run's whole span and last 30 days both end at the as-of) share one grouping.
 ``flow_pm``
     ``community_id, period, member_id, is_staff, is_bot, content, activity, purchases, amount,
     referrals, completions, replies``: one row per member with any event in the period (staff included)
@@ -429,7 +431,8 @@ CREATE OR REPLACE TEMP TABLE present AS
   FROM periods p JOIN roles r ON r.community_id = p.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
 CREATE OR REPLACE TEMP TABLE period_keys AS
-  SELECT CAST(row_number() OVER (ORDER BY community_id, period) AS INTEGER) AS pk, community_id, period, p_start, p_end
+  SELECT CAST(row_number() OVER (ORDER BY community_id, period) AS INTEGER) AS pk, community_id, period, p_start, p_end,
+         CAST(dense_rank() OVER (ORDER BY community_id, p_end) AS INTEGER) AS ek
   FROM periods;
 CREATE OR REPLACE TEMP TABLE flow_pm AS
   SELECT p.community_id, p.period, f.member_id, s.member_id IS NOT NULL AS is_staff,
@@ -455,15 +458,15 @@ CREATE OR REPLACE TEMP TABLE content_pm AS
 CREATE OR REPLACE TEMP TABLE recent_pm AS
   SELECT p.community_id, p.period, r.member_id, r.act_days, r.content_days
   FROM (
-    SELECT pk, member_id,
+    SELECT ek, member_id,
            bit_or(CAST(1 AS BIGINT) << day) AS act_days,
            coalesce(bit_or(CAST(1 AS BIGINT) << day) FILTER (WHERE event_type IN {content}), 0) AS content_days
-    FROM (SELECT p.pk, e.member_id, e.event_type, CAST({days_to_end} AS INTEGER) AS day
-          FROM period_keys p JOIN ev_raw e ON e.community_id = p.community_id
-            AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
+    FROM (SELECT p.ek, e.member_id, e.event_type, CAST({days_to_end} AS INTEGER) AS day
+          FROM (SELECT DISTINCT ek, community_id, p_end FROM period_keys) p JOIN ev_raw e
+            ON e.community_id = p.community_id AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
           WHERE e.event_type NOT IN ('join', 'leave')) AS x
-    GROUP BY pk, member_id) AS r
-  JOIN period_keys p ON p.pk = r.pk
+    GROUP BY ek, member_id) AS r
+  JOIN period_keys p ON p.ek = r.ek
   LEFT JOIN staff s ON s.community_id = p.community_id AND s.member_id = r.member_id
   WHERE s.member_id IS NULL;
 CREATE OR REPLACE TEMP TABLE ev_rare AS
