@@ -331,6 +331,12 @@ FROM coh LEFT JOIN newcomer_activity a ON a.community_id = coh.community_id AND 
 GROUP BY coh.community_id, coh.period
 """, group="retention", group_size="members of the join cohort"))
 
+#: A condition on an ``ev_raw`` row ``e``: activity (not join or leave) by someone not on the staff. For the metrics
+#: that read the few events of a community's first days: the staff rows are looked up for those events only, not
+#: joined to every event as in ``act`` (5 M events: early_survival_ratio 0.16 -> 0.12 s CPU).
+_ACT_NON_STAFF = ("e.event_type NOT IN ('join', 'leave') AND NOT EXISTS (SELECT 1 FROM staff s "
+                  "WHERE s.community_id = e.community_id AND s.member_id = e.member_id)")
+
 register(Metric(
     "early_survival_ratio", "建群早期存活比", "early survival ratio",
     "'建群三天必死': mean daily active members on days 4–30 after the community's creation divided by the "
@@ -343,9 +349,9 @@ WITH base AS (
 d AS (
   SELECT b.community_id, b.period, {days_between("b.created_at", "e.ts")} + 1 AS day,
          count(DISTINCT e.member_id) AS dau
-  FROM base b JOIN act e ON e.community_id = b.community_id AND e.ts >= b.created_at
+  FROM base b JOIN ev_raw e ON e.community_id = b.community_id AND e.ts >= b.created_at
     AND e.ts < b.created_at + {_d(30)}
-  WHERE NOT e.is_staff GROUP BY ALL)
+  WHERE {_ACT_NON_STAFF} GROUP BY ALL)
 SELECT b.community_id, b.period,
   (coalesce(sum(d.dau) FILTER (WHERE d.day >= 4), 0) / 27.0) / (sum(d.dau) FILTER (WHERE d.day <= 3) / 3.0)
     AS value
@@ -367,16 +373,16 @@ WITH base AS (
 -- the metric is missing where days 1-3 had no member activity: only the other communities need the
 -- daily series (an export of older communities holds none of their first days)
 young AS (
-  SELECT DISTINCT e.community_id FROM act e JOIN communities c USING (community_id)
-  WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(3)}),
+  SELECT DISTINCT e.community_id FROM ev_raw e JOIN communities c USING (community_id)
+  WHERE {_ACT_NON_STAFF} AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(3)}),
 -- active days per member as bit masks of 63-day blocks, then members per day: a group per member and
 -- block instead of a DISTINCT over every (day, member)
 blocks AS (
   SELECT community_id, member_id, {block_of("d0")} AS blk, bit_or({day_bit("d0")}) AS mask
   FROM (
     SELECT e.community_id, e.member_id, {days_between("c.created_at", "e.ts")} AS d0
-    FROM act e JOIN communities c USING (community_id)
-    WHERE NOT e.is_staff AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
+    FROM ev_raw e JOIN communities c USING (community_id)
+    WHERE {_ACT_NON_STAFF} AND e.ts >= c.created_at AND e.ts < c.created_at + {_d(365)}
       AND e.community_id IN (SELECT community_id FROM young)) AS x
   GROUP BY community_id, member_id, {block_of("d0")}),
 dau AS (
