@@ -92,3 +92,18 @@ def test_an_unknown_zone_is_a_usage_error_naming_it(datasets):
     for fn in (daily_activity, weekday_hour):
         with pytest.raises(UsageError, match="unknown time zone 'Asia/Shanghi'.*IANA"):
             fn(memory, as_of=AS_OF, tz="Asia/Shanghi")
+
+
+def test_weekday_hour_of_a_zone_offset_in_seconds_counts_each_event(samples_dir):
+    """Shanghai's local mean time of 1900 is 8:05:43 ahead of UTC: two events of one UTC minute fall in two
+    local hours (and days), so the per-minute count cannot place them; each event is placed on its own, as
+    the pandas oracle does."""
+    ds = load_dataset(samples_dir)
+    two = ds.events.iloc[[0, 1, 2]].copy()
+    two["ts"] = pd.to_datetime(["1900-01-01 15:54:10", "1900-01-01 15:54:30", "2024-03-10 06:30:00"], utc=True)
+    two["event_type"] = "message"
+    ds.events = two
+    got = weekday_hour(ds, as_of=AS_OF, tz="Asia/Shanghai")
+    want = naive_weekday_hour(two, as_of=AS_OF, tz="Asia/Shanghai")
+    pd.testing.assert_frame_equal(got, want, check_names=False, check_dtype=False)
+    assert got.loc[0, 23] == 1 and got.loc[1, 0] == 1 and got.loc[6, 14] == 1  # Monday 23h, Tuesday 0h
