@@ -14,14 +14,18 @@ import pandas as pd
 import pytest
 
 from commlab.analysis.metrics import (
+    Metric,
     MetricContext,
     Tables,
+    _run,
     engine_periods,
     get_metric,
     prelude_statements,
+    run_metrics,
     split_prelude,
+    tidy_metrics,
 )
-from commlab.data import Dataset
+from commlab.data import Dataset, load_dataset
 from commlab.engines import DuckDBEngine
 from test_random_parity import random_case
 
@@ -175,3 +179,49 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
     assert pairs["flow_pm"][1]["amount"].notna().any() and pairs["flow_pm"][1]["is_staff"].any()
     pd.testing.assert_frame_equal(again, pairs["flow_pm"][1], check_exact=True)
 
+
+
+def _former_run_metrics(ctx: MetricContext, metrics: list, on_error) -> pd.DataFrame:
+    """run_metrics as it was: each metric's result merged with the periods on its own."""
+    keys = ctx.periods[["community_id", "period"]].astype({"community_id": "string", "period": "string"})
+    parts = []
+    for m in metrics:
+        try:
+            res = keys.merge(_run(m, ctx), on=["community_id", "period"], how="left")
+        except Exception as exc:
+            on_error(m, exc)
+            res = keys.assign(value=float("nan"), n=float("nan"))
+        res.insert(2, "metric_id", m.id)
+        parts.append(res)
+    out = tidy_metrics(parts)
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64")
+    return out
+
+
+@pytest.mark.parametrize("window", ["month", None])
+def test_run_metrics_merges_once_with_the_former_result(samples_dir, window):
+    """One merge of every metric's rows gives the table of one merge per metric: same rows, order and types, a
+    failed metric NaN in every period, a metric asked twice listed twice, a metric without ``n`` NaN there."""
+    ds = load_dataset(samples_dir)
+    broken = Metric("broken_for_test", "坏", "broken", "d", "f", "share", None, "test", sql="SELECT nonsense")
+    chosen = [get_metric(m) for m in ("members", "ugc_share", "retention_30d", "gini_content")]
+    chosen = [*chosen, broken, chosen[1]]
+    eng = DuckDBEngine()
+    con = eng.connect()
+    failed: list[str] = []
+    try:
+        v = eng.register_tables(con, communities=ds.communities, members=ds.members, events=ds.events)
+        periods = engine_periods(lambda q: con.execute(q).df(), v, as_of="2024-06-30T16:00:00Z", window=window)
+        con.register("periods", periods)
+        eager, pending = split_prelude(prelude_statements(v))
+        for stmt in eager:
+            con.execute(stmt)
+        ctx = MetricContext(con, Tables(ds.communities, ds.members, ds.events), periods, window, pending=pending)
+        got = run_metrics(ctx, chosen, on_error=lambda m, e: failed.append(m.id))
+        want = _former_run_metrics(ctx, chosen, on_error=lambda m, e: failed.append(m.id))
+    finally:
+        con.close()
+    assert failed == ["broken_for_test", "broken_for_test"]
+    assert len(got) == len(chosen) * len(periods) and got["value"].notna().sum() > len(periods)
+    assert got.loc[got["metric_id"] == "broken_for_test", "value"].isna().all()
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -716,23 +716,33 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
         (see the module docstring), NaN where the metric declares none.
     """
     keys = ctx.periods[[Col.community_id, "period"]].astype({Col.community_id: "string", "period": "string"})
-    parts = []
+    ids: list[str] = []
+    results: dict[str, pd.DataFrame] = {}  # a failed metric has none: NaN in every row
     for m in metrics:
         t0 = time.perf_counter()
         try:
-            res = keys.merge(_run(m, ctx), on=[Col.community_id, "period"], how="left")
+            results[m.id] = _run(m, ctx)
         except Exception as exc:
             if on_error is None:
                 raise
             on_error(m, exc)
-            res = keys.assign(value=float("nan"), n=float("nan"))
         if timings is not None:
             timings[m.id] = time.perf_counter() - t0
-        res.insert(2, "metric_id", m.id)
-        parts.append(res)
-    out = tidy_metrics(parts)
-    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64") if "n" in out else \
-        pd.Series(dtype="float64", index=out.index)
+        ids.append(m.id)
+    if not ids:
+        out = tidy_metrics([])
+        out["n"] = pd.Series(dtype="float64", index=out.index)
+        return out
+    # every (community, period) of every metric, in the order of the metrics and then of the periods, and the
+    # results in one merge (one per metric cost ~2 ms each: a tenth of a 5 M events pass)
+    grid = keys.iloc[np.tile(np.arange(len(keys)), len(ids))].reset_index(drop=True)
+    grid.insert(2, "metric_id", pd.array(np.repeat(np.asarray(ids, dtype=object), len(keys)), dtype="string"))
+    found = [r.assign(metric_id=pd.array([mid] * len(r), dtype="string")) for mid, r in results.items()]
+    columns = [Col.community_id, "period", "value", "n", "metric_id"]
+    res = pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(
+        {c: pd.Series(dtype="string" if c not in ("value", "n") else "float64") for c in columns})
+    out = tidy_metrics([grid.merge(res, on=[Col.community_id, "period", "metric_id"], how="left")])
+    out["n"] = pd.to_numeric(out["n"], errors="coerce").astype("float64")
     return out
 
 
