@@ -1,5 +1,5 @@
 """The metric prelude keeps no copy of the events: ``ev`` is a view read in place, and every table it
-builds (``flow_pm``, ``ev_rare``, ``content_first``, ...) is an aggregate or a small selection."""
+builds (``flow_pm``, ``ev_rare``, ``member_firsts``, ...) is an aggregate or a small selection."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_metric_pass_builds_no_event_level_table(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(metrics.MetricContext, "execute", execute)
     got = compute_metrics(ds, as_of="2024-07-01", window="month", metrics=ids)
-    assert {"flow_pm", "ev_rare", "content_first", "recent_pm"} <= set(sizes), sorted(sizes)
+    assert {"flow_pm", "ev_rare", "member_firsts", "recent_pm"} <= set(sizes), sorted(sizes)
     prelude = {metrics.created_name(s) for s in metrics.prelude_statements(
         {"events": "e", "members": "m", "communities": "c"})}
     big = {k: v for k, v in sizes.items() if k in prelude and v >= n_events / 5}

@@ -28,11 +28,11 @@ def test_metric_sql_transpiles(metric):
 
 def test_prelude_transpiles():
     stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
-    # communities, roles, staff, ev, act, present, flow_pm, content_pm, recent_pm, ev_rare, content_first,
-    # day_counts
-    assert len(stmts) == 12
+    # communities, roles, staff, ev, act, ev_raw, present, period_keys, flow_pm, content_pm, recent_pm, ev_rare,
+    # member_keys, member_firsts, content_first, day_counts
+    assert len(stmts) == 16
     out = to_dialect(";".join(stmts), "spark")
-    assert len(out) == 12 and "day_counts" in out[-1]
+    assert len(out) == 16 and "day_counts" in out[-1]
 
 
 def test_decimal_literals_become_double_on_spark():
@@ -57,6 +57,6 @@ def test_on_demand_prelude_tables_are_split_off():
 
     stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
     eager, pending = split_prelude(stmts)
-    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "present"]
-    assert tuple(pending) == ON_DEMAND == ("ev", "act", "flow_pm", "content_pm", "recent_pm", "ev_rare",
-                                           "content_first", "day_counts")
+    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "present", "period_keys"]
+    assert tuple(pending) == ON_DEMAND == ("ev", "act", "ev_raw", "flow_pm", "content_pm", "recent_pm", "ev_rare",
+                                           "member_keys", "member_firsts", "content_first", "day_counts")

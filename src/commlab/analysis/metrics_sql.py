@@ -292,26 +292,13 @@ for _mid, _zh, _en, _expr, _unit, _dir, _n, _size in (
 # ------------------------------------------------------------------ retention and survival
 
 #: Each non-staff member's activity in the 30-day steps after joining: ``a30``, ``a60``, ``a90`` true when they
-#: did anything (not join/leave) in (joined_at + n−30 d, joined_at + n d]. One pass over the events for the three
-#: retention metrics (each used to look up its cohort's events in a pass of its own); a member's flags do not
-#: depend on the period, whose cohort only picks the members. The bounds are added to ``joined_at`` once per member,
-#: not per event: a TIMESTAMPTZ plus an INTERVAL is calendar arithmetic in the session's time zone, about 0.1 µs a
-#: value (5 M events: 1.03 -> 0.48 s CPU). Grouped by the members' integer key (``member_keys``), not the id strings.
-register_relation("newcomer_activity", f"""
-SELECT r.community_id, r.member_id, g.a30, g.a60, g.a90
-FROM (
-  SELECT r.rk,
-         bool_or(e.ts <= r.j30) AS a30,
-         bool_or(e.ts > r.j30 AND e.ts <= r.j60) AS a60,
-         bool_or(e.ts > r.j60) AS a90
-  FROM (SELECT rk, community_id, member_id, joined_at, joined_at + {_d(30)} AS j30, joined_at + {_d(60)} AS j60,
-               joined_at + {_d(90)} AS j90
-        FROM member_keys) r
-  JOIN ev_raw e ON e.community_id = r.community_id AND e.member_id = r.member_id
-    AND e.ts > r.joined_at AND e.ts <= r.j90 AND e.event_type NOT IN ('join', 'leave')
-  GROUP BY r.rk) AS g
-JOIN member_keys r ON r.rk = g.rk
+#: did anything (not join/leave) in (joined_at + n−30 d, joined_at + n d]. Computed with each member's first content
+#: in the prelude's ``member_firsts`` (one pass over the events for the three retention metrics and the lurker
+#: metrics); a member's flags do not depend on the period, whose cohort only picks the members.
+register_relation("newcomer_activity", """
+SELECT community_id, member_id, a30, a60, a90 FROM member_firsts WHERE a30 IS NOT NULL
 """)
+
 
 
 for _n in (30, 60, 90):
