@@ -3,9 +3,11 @@
 Edges come from events whose ``target_member_id`` names another member (by default
 ``reply`` and ``mention``; pass ``kinds`` to add ``reaction``). The directed graph has one
 edge per (source, target) pair weighted by the number of interactions. Self-loops are
-dropped. These metrics are **Python over DuckDB query results**: DuckDB selects and counts
-the edges; the measures are computed from the edge arrays with NumPy/SciPy sparse matrices
-(:func:`edge_measures`, :func:`core_numbers`), which scale to graphs with millions of edges.
+dropped. These metrics are **Python over DuckDB query results**: DuckDB selects the interaction
+events (each once, a range of communities at a time), each period's graph is cut from them and its
+edges counted with NumPy (:func:`_window_groups`), and the measures are computed from the edge arrays
+with NumPy/SciPy sparse matrices (:func:`edge_measures`, :func:`triangles`, :func:`core_numbers`),
+which scale to graphs with millions of edges.
 :func:`graph_measures` computes the same measures with networkx on a graph object; it is the
 reference the fast path is tested against (and what the naive oracle uses).
 
@@ -423,13 +425,38 @@ def core_numbers(adj: sparse.csr_array) -> np.ndarray:
 
     Batch peeling: at level ``k`` (at least the minimum remaining degree) every remaining node
     of degree <= ``k`` gets core number ``k`` and is removed, the neighbours' degrees are
-    updated with one sparse product, until no node is left. Same result as
-    :func:`networkx.core_number`.
+    updated, until no node is left. The remaining nodes and their degrees are kept as compact
+    arrays, so each round works on what is left (most nodes go in the first levels). Same result
+    as :func:`networkx.core_number`.
     """
     n = adj.shape[0]
     core = np.zeros(n, dtype=np.int64)
     if n == 0:
         return core
+    indptr = adj.indptr.astype(np.int64)
+    deg = np.diff(indptr)
+    left, d = np.arange(n), deg.copy()  # the remaining nodes and their degrees
+    k = 0
+    while len(left):
+        k = max(k, int(d.min()))
+        while True:
+            sel = d <= k
+            out = left[sel]
+            if not len(out):
+                break
+            keep = ~sel
+            left, d = left[keep], d[keep]
+            core[out] = k
+            # neighbours lose one degree per removed neighbour: gather the removed rows' column indices
+            # (work proportional to their degree, not a product with the whole matrix)
+            lo = indptr[out]
+            lens = indptr[out + 1] - lo
+            total = int(lens.sum())
+            if total:
+                pos = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(total)
+                deg -= np.bincount(adj.indices[pos], minlength=n)
+                d = deg[left]
+    return core
     deg = np.asarray(adj.sum(axis=1)).ravel().astype(np.int64)
     alive = np.ones(n, dtype=bool)
     k = 0
@@ -698,7 +725,9 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
     if m == 0 or windows.empty:
         return {}
     c_code, c_names = _codes(rows[Col.community_id])
-    order = np.argsort(c_code, kind="stable")
+    # grouped by community (a radix sort of the few community codes): which row of a community comes first does not
+    # matter, every graph's edges are sorted by their pair below
+    order = np.argsort(c_code.astype(np.uint16) if len(c_names) < 2**16 else c_code, kind="stable")
     c_code = c_code[order]
     ts = rows["ts_us"].to_numpy()[order]
     if "source_h" in rows.column_names:
@@ -762,7 +791,7 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
             core = core_numbers(_simple_adjacency(s_code, t_code, n))
             return key, ({}, set(name_of(np.flatnonzero(core == core.max())).tolist()))
         pair = s_code * n + t_code
-        by = np.argsort(pair, kind="stable")
+        by = np.argsort(pair)
         pair = pair[by]
         starts = np.r_[True, pair[1:] != pair[:-1]]
         weight = np.bincount(np.cumsum(starts) - 1).astype(float)
@@ -781,9 +810,9 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
     return out
 
 
-#: Edge rows handed from DuckDB to Python at a time (the graphs of whole communities, packed up to this).
-#: The Python side of the network measures then holds one batch of edges and its graphs, not all of them
-#: (at 50 M events the three period sets of a playbook run have tens of millions of edge rows).
+#: Interaction events handed from DuckDB to Python at a time (whole communities, packed up to this; a larger
+#: community alone). The Python side of the network measures then holds one batch of events and its graphs, not
+#: all of them (at 50 M events about 15 million interaction events, each in up to three periods of a playbook run).
 BATCH_EDGES = 2_000_000
 
 
