@@ -107,3 +107,31 @@ def test_weekday_hour_of_a_zone_offset_in_seconds_counts_each_event(samples_dir)
     want = naive_weekday_hour(two, as_of=AS_OF, tz="Asia/Shanghai")
     pd.testing.assert_frame_equal(got, want, check_names=False, check_dtype=False)
     assert got.loc[0, 23] == 1 and got.loc[1, 0] == 1 and got.loc[6, 14] == 1  # Monday 23h, Tuesday 0h
+
+
+def test_local_days_by_offset_segments_and_per_event_where_a_minute_splits(samples_dir, monkeypatch):
+    """The local day is the UTC time plus the offset of its segment: New York's two changes of 2024 as a CASE,
+    Shanghai's LMT of 1900 (8:05:43) too, one UTC minute then spanning two local days. Where the offset
+    changes inside a minute (Shanghai leaving LMT at 1900-12-31 15:54:17 UTC) each event is converted by the
+    zone. Every case as the pandas oracle counts, and each path is the one taken."""
+    import commlab.analysis.overview as overview
+
+    ds = load_dataset(samples_dir)
+    ev = ds.events.iloc[:8].copy()
+    ev["event_type"] = "message"
+    ev["ts"] = pd.to_datetime(["2024-03-10 04:59:59", "2024-03-10 07:00:00", "2024-11-03 03:59:00",
+                               "2024-11-03 06:30:00", "1900-01-01 15:54:10", "1900-01-01 15:54:30",
+                               "1900-12-31 15:54:10", "1900-12-31 15:54:30"], utc=True)
+    taken = []
+    real = overview._local_day
+    monkeypatch.setattr(overview, "_local_day", lambda *a: taken.append(real(*a)) or taken[-1])
+    cases = (("America/New_York", [0, 1, 2, 3], "CASE WHEN"), ("Asia/Shanghai", [4, 5], "epoch_us(ts) + 29143000000"),
+             ("Asia/Shanghai", [4, 5, 6, 7], "timezone("))
+    for tz, rows, form in cases:
+        ds.events = ev.iloc[rows]
+        got = daily_activity(ds, as_of=AS_OF, tz=tz)
+        want = naive_daily_activity(ds.events, as_of=AS_OF, tz=tz)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+        assert form in taken[-1], (tz, rows)
+        if rows == [4, 5]:
+            assert list(got["date"]) == [pd.Timestamp("1900-01-01"), pd.Timestamp("1900-01-02")]
