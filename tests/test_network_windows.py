@@ -93,7 +93,8 @@ def test_window_graphs_equal_the_grouped_edges(seed, n, m, hashed):
 
 
 def _bound_events(ds: Dataset, as_of: pd.Timestamp) -> Dataset:
-    """Replies and mentions between the members on the k-core windows' bounds of every month end."""
+    """Replies and mentions between the members on the k-core windows' bounds of every month end, and one without
+    a time."""
     rng = np.random.default_rng(7)
     us = pd.Timedelta(microseconds=1)
     rows = []
@@ -107,6 +108,7 @@ def _bound_events(ds: Dataset, as_of: pd.Timestamp) -> Dataset:
                         a, b = rng.choice(ids, size=2, replace=False)
                         rows.append((c, a, end - pd.Timedelta(days=back) + shift,
                                      ("reply", "mention")[int(rng.integers(0, 2))], b))
+        rows.append((c, ids[0], pd.NaT, "reply", ids[1]))  # no time: in no period
     extra = pd.DataFrame(rows, columns=["community_id", "member_id", "ts", "event_type", "target_member_id"])
     extra["ts"] = pd.to_datetime(extra["ts"], utc=True)
     for col in ("community_id", "member_id", "event_type", "target_member_id"):

@@ -214,7 +214,7 @@ def _event_rows_sql(kinds: Iterable[str], *, hashed: bool, names: bool = True) -
     return f"""SELECT {', '.join(cols)}
 FROM ev e
 {_interactions(kinds)}
-  AND e.community_id >= $lo AND e.community_id <= $hi
+  AND e.ts IS NOT NULL AND e.community_id >= $lo AND e.community_id <= $hi
 """
 
 
