@@ -415,6 +415,20 @@ def timestamptz_literal(when: pd.Timestamp) -> str:
     return f"CAST('{when.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
 
 
+#: The values of a snapshot row (:func:`snapshot_features_sql`, and the role features of
+#: :func:`commlab.analysis.transitions.role_features_sql`) from each member's sums at instant ``as_of``.
+SNAPSHOT_VALUES = """(epoch(as_of) - epoch(joined_at)) / 86400.0 AS tenure_days,
+    observed_days,
+    CAST((epoch(as_of) - epoch(last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
+    coalesce(n_events, 0) AS n_events,
+    coalesce(ugc, 0) AS ugc,
+    coalesce(ugc, 0) * 30.0 / greatest(observed_days, 30.0) AS ugc_30d,
+    coalesce(purchases, 0) AS purchases,
+    coalesce(partners_in, 0) AS partners_in,
+    coalesce(left_at <= as_of, false) AS has_left,
+    is_staff"""
+
+
 def snapshot_features_sql(events: str, members: str, bounds: list[pd.Timestamp], *,
                           staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
     """The :data:`ROLE_FEATURE_IDS` at each instant of ``bounds``, in one pass over the events.
@@ -536,16 +550,7 @@ SELECT
     k,
     community_id,
     member_id,
-    (epoch(as_of) - epoch(joined_at)) / 86400.0 AS tenure_days,
-    observed_days,
-    CAST((epoch(as_of) - epoch(last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
-    coalesce(n_events, 0) AS n_events,
-    coalesce(ugc, 0) AS ugc,
-    coalesce(ugc, 0) * 30.0 / greatest(observed_days, 30.0) AS ugc_30d,
-    coalesce(purchases, 0) AS purchases,
-    coalesce(partners_in, 0) AS partners_in,
-    coalesce(left_at <= as_of, false) AS has_left,
-    is_staff
+    {SNAPSHOT_VALUES}
 FROM m
 ORDER BY k, community_id, member_id
 """

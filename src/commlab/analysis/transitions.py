@@ -25,6 +25,7 @@ import pandas as pd
 from commlab.analysis.features_sql import (
     ACTIVITY_EXCLUDED,
     ROLE_FEATURE_IDS,
+    SNAPSHOT_VALUES,
     timestamptz_literal,
 )
 from commlab.analysis.roles import RoleThresholds, assign_roles, role_conditions
@@ -326,16 +327,7 @@ f AS (
 SELECT
     CAST(k AS INTEGER) AS k,
     m,
-    (epoch(as_of) - epoch(joined_at)) / 86400.0 AS tenure_days,
-    observed_days,
-    CAST((epoch(as_of) - epoch(last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
-    coalesce(n_events, 0) AS n_events,
-    coalesce(ugc, 0) AS ugc,
-    coalesce(ugc, 0) * 30.0 / greatest(observed_days, 30.0) AS ugc_30d,
-    coalesce(purchases, 0) AS purchases,
-    coalesce(partners_in, 0) AS partners_in,
-    coalesce(left_at <= as_of, false) AS has_left,
-    is_staff
+    {SNAPSHOT_VALUES}
 FROM f
 """
 
