@@ -14,6 +14,9 @@ Each function takes ``ends``: the analysis instant per community (``community_id
 Timestamp, :func:`commlab.analysis.periods.resolve_as_of`), so communities with different instants
 are evaluated in one query.
 
+The per-member facts of four signals (Orbit love, quiet top members, first-cohort retention, bulk-invited
+zombies) come from one read of the events, :meth:`EventFacts.member_pass`, a table of one row per member.
+
 A relation over the events that a query reads twice is written ``AS NOT MATERIALIZED``: DuckDB
 materialises such a CTE by default, which held a copy of the event log in memory (every non-staff
 event, every content event: notebook 05 at 50 M events peaked at 4 GB); it is read twice instead.
@@ -71,6 +74,8 @@ class EventFacts:
     def __init__(self, con: duckdb.DuckDBPyConnection, members: pd.DataFrame, communities: pd.DataFrame,
                  ends: pd.Series) -> None:
         self.con, self.members, self.communities = con, members, communities
+        self._passes: dict[tuple[Any, ...], str] = {}
+        self._retained: set[str] = set()
         self.ends = pd.Series(ends.to_numpy(), index=pd.Index(ends.index.astype(str), name=Col.community_id))
         lim = pd.DataFrame({"c": self.ends.index.to_numpy(dtype=object),
                             "n": pd.DatetimeIndex(self.ends.to_numpy()).as_unit("us").asi8})
@@ -102,6 +107,57 @@ WHERE epoch_us(ev.ts) <= l.n""")
     def ids(self) -> pd.Series:
         return self.communities[Col.community_id]
 
+    # ------------------------------------------------------------------ one pass per member
+    def _cohort(self, horizon_days: int, first_days: int) -> pd.DataFrame:
+        """The non-staff members joined at least ``2 * horizon_days`` before the instant, ``first`` if in the
+        community's first ``first_days``."""
+        members, communities = self.members, self.communities
+        now = members[Col.community_id].astype(str).map(self.ends)
+        old_enough = (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)).to_numpy()
+        m = members[~members["role"].isin(STAFF_ROLES).to_numpy() & old_enough]
+        m = m.merge(communities[[Col.community_id, "created_at"]], on=Col.community_id)
+        return m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
+
+    def member_pass(self, *, lookback_days: int = 90, horizon_days: int = 30, decay: float = 0.9) -> str:
+        """The name of a table of per-member aggregates, from one read of the events (built once per parameters).
+
+        Columns ``c, m``; ``love`` (the Orbit love at ``decay``, NULL without a weighted event), ``content``
+        (content events in the ``lookback_days`` up to the instant), ``last`` (the last event other than join or
+        leave, epoch µs) and ``retained`` (an event other than join or leave in ``[joined + horizon, joined +
+        2 horizon)`` of a cohort member, see :meth:`_cohort`; NULL for every member when the members repeat a key,
+        as the join would count a member's events twice: :meth:`first_cohort_gap` then queries the events itself).
+        Every member with an event up to the instant has a row, staff included. Four signals read it instead of the
+        events each (notebook 05 at 50 M events read the events joined to the instants once per signal).
+        """
+        key = (int(lookback_days), int(horizon_days), float(decay))
+        if key in self._passes:
+            return self._passes[key]
+        k = self._cohort(int(horizon_days), 0)
+        cohort = pd.DataFrame({"c": k[Col.community_id].astype(str).to_numpy(dtype=object),
+                               "m": k[Col.member_id].astype(str).to_numpy(dtype=object),
+                               "j": pd.DatetimeIndex(k["joined_at"]).as_unit("us").asi8})
+        unique = not cohort.duplicated(["c", "m"]).any()
+        name = f"member_pass_{len(self._passes)}"
+        self.register(f"{name}_cohort", cohort if unique else cohort.iloc[:0])
+        self.register("weights_frame", _weights())
+        content, hz = _sql_list(S.CONTENT_EVENTS), int(horizon_days)
+        self.rows(f"""
+CREATE TEMP TABLE {name} AS
+SELECT e.c, e.m,
+       sum(w.w * pow(CAST({float(decay)!r} AS DOUBLE),
+                     floor(CAST(e.n - e.t AS DOUBLE) / 1e6 / 86400.0 / 30.4375))) AS love,
+       count(*) FILTER (WHERE e.et IN {content} AND e.t > e.n - {int(lookback_days)} * {_DAY_US}::BIGINT) AS content,
+       max(e.t) FILTER (WHERE e.et NOT IN ('join', 'leave')) AS last,
+       coalesce(bool_or(e.et NOT IN ('join', 'leave') AND e.t - k.j >= {hz} * {_DAY_US}::BIGINT
+                        AND e.t - k.j < {2 * hz} * {_DAY_US}::BIGINT), {"false" if unique else "NULL"}) AS retained
+FROM e LEFT JOIN weights_frame w ON CAST(w.et AS VARCHAR) = e.et
+LEFT JOIN {name}_cohort k ON CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m
+GROUP BY e.c, e.m""")
+        self._passes[key] = name
+        if unique:
+            self._retained.add(name)
+        return name
+
     # ------------------------------------------------------------------ operational signals
     def waits(self) -> pd.Series:
         """``max_days_without_staff_reply`` per community (as :func:`~commlab.analysis.signals.operational_facts`)."""
@@ -126,19 +182,15 @@ SELECT c AS community_id, min(waiting) AS waiting, count(*) AS channels FROM wt 
 
         As :func:`~commlab.analysis.signals.recently_inactive_top_members` counts them.
         """
-        content = _sql_list(S.CONTENT_EVENTS)
+        pm = self.member_pass(lookback_days=lookback_days)
         top = self.rows(f"""
-WITH ns AS NOT MATERIALIZED (SELECT * FROM e WHERE NOT s),
-k AS (SELECT c, m, count(*) AS content FROM ns
-      WHERE et IN {content} AND t > n - {int(lookback_days)} * {_DAY_US}::BIGINT GROUP BY c, m),
+WITH k AS (SELECT p.c, p.m, p.content FROM {pm} p
+           WHERE p.content > 0 AND NOT EXISTS (SELECT 1 FROM staff st WHERE st.c = p.c AND st.m = p.m)),
 r AS (SELECT *, row_number() OVER (PARTITION BY c ORDER BY content DESC, m) AS rk,
              count(*) OVER (PARTITION BY c) AS sz FROM k),
 top AS (SELECT c, m, content FROM r
-        WHERE rk <= round_even(greatest(CAST(sz AS DOUBLE) * CAST({float(top_share)!r} AS DOUBLE), 1.0), 0)),
-last AS (SELECT ns.c, ns.m, max(ns.t) AS last FROM ns SEMI JOIN top ON top.c = ns.c AND top.m = ns.m
-         WHERE ns.et NOT IN ('join', 'leave') GROUP BY ns.c, ns.m)
-SELECT top.c AS community_id, top.m AS member_id, last.last FROM top LEFT JOIN last ON last.c = top.c AND last.m = top.m
-""")
+        WHERE rk <= round_even(greatest(CAST(sz AS DOUBLE) * CAST({float(top_share)!r} AS DOUBLE), 1.0), 0))
+SELECT top.c AS community_id, top.m AS member_id, p.last FROM top JOIN {pm} p ON p.c = top.c AND p.m = top.m""")
         now = pd.Series(pd.DatetimeIndex(top[Col.community_id].map(self.ends)), index=top.index)
         quiet = (now - _as_times(top["last"])).dt.total_seconds() / 86400
         lo, hi = quiet_days
@@ -150,17 +202,17 @@ SELECT top.c AS community_id, top.m AS member_id, last.last FROM top LEFT JOIN l
 
         As :func:`~commlab.analysis.signals.first_cohort_retention_gap` computes it.
         """
-        members, communities = self.members, self.communities
-        now = members[Col.community_id].astype(str).map(self.ends)
-        old_enough = (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)).to_numpy()
-        m = members[~members["role"].isin(STAFF_ROLES).to_numpy() & old_enough]
-        m = m.merge(communities[[Col.community_id, "created_at"]], on=Col.community_id)
-        m = m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
-        self.register("cohort_frame", pd.DataFrame({
-            "c": m[Col.community_id].astype(str).to_numpy(dtype=object),
-            "m": m[Col.member_id].astype(str).to_numpy(dtype=object),
-            "j": pd.DatetimeIndex(m["joined_at"]).as_unit("us").asi8}))
-        kept = self.rows(f"""
+        communities = self.communities
+        m = self._cohort(int(horizon_days), int(first_days))
+        pm = self.member_pass(horizon_days=horizon_days)
+        if pm in self._retained:
+            kept = self.rows(f"SELECT c AS community_id, m AS member_id FROM {pm} WHERE retained")
+        else:  # the members repeat a key: each of a member's join instants is tried
+            self.register("cohort_frame", pd.DataFrame({
+                "c": m[Col.community_id].astype(str).to_numpy(dtype=object),
+                "m": m[Col.member_id].astype(str).to_numpy(dtype=object),
+                "j": pd.DatetimeIndex(m["joined_at"]).as_unit("us").asi8}))
+            kept = self.rows(f"""
 SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
 JOIN cohort_frame k ON CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m
 WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY_US}::BIGINT
@@ -226,10 +278,11 @@ LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON
         m = m[m["_n"] >= bulk]
         self.register("bulk_frame", pd.DataFrame({"c": m[Col.community_id].astype(str).to_numpy(dtype=object),
                                                   "m": m[Col.member_id].astype(str).to_numpy(dtype=object)}))
+        pm = self.member_pass()
         recent = self.rows(f"""
-SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
-JOIN bulk_frame b ON CAST(b.c AS VARCHAR) = e.c AND CAST(b.m AS VARCHAR) = e.m
-WHERE e.t > e.n - 30 * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave')""")
+SELECT DISTINCT p.c AS community_id, p.m AS member_id FROM {pm} p
+JOIN bulk_frame b ON CAST(b.c AS VARCHAR) = p.c AND CAST(b.m AS VARCHAR) = p.m JOIN lim l ON l.c = p.c
+WHERE p.last > l.n - 30 * {_DAY_US}::BIGINT""")
         m = m.assign(community_id=m[Col.community_id].astype(str), member_id=m[Col.member_id].astype(str))
         m = m.merge(recent.astype(str).assign(_r=True), on=_KEYS, how="left")
         now = m[Col.community_id].map(self.ends)
@@ -256,13 +309,8 @@ WHERE e.t > e.n - 30 * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave')""")
     def near_next_orbit(self, *, decay: float = 0.9, margin: float = 0.1,
                         thresholds: tuple[float, float, float] = LEVEL_THRESHOLDS) -> pd.Series:
         """Non-staff members one step from the next Orbit level, per community (as notebook 05 counts them)."""
-        weights = pd.DataFrame({"et": list(DEFAULT_WEIGHTS), "w": [float(v) for v in DEFAULT_WEIGHTS.values()]})
-        self.register("weights_frame", weights)
-        love = self.rows(f"""
-SELECT e.c AS community_id, e.m AS member_id,
-       sum(w.w * pow(CAST({float(decay)!r} AS DOUBLE),
-                     floor(CAST(e.n - e.t AS DOUBLE) / 1e6 / 86400.0 / 30.4375))) AS love
-FROM e JOIN weights_frame w ON CAST(w.et AS VARCHAR) = e.et GROUP BY e.c, e.m""")
+        pm = self.member_pass(decay=decay)
+        love = self.rows(f"SELECT c AS community_id, m AS member_id, love FROM {pm} WHERE love IS NOT NULL")
         members = self.members
         now = members[Col.community_id].astype(str).map(self.ends)
         m = members[(members["joined_at"] <= now).to_numpy()]
@@ -298,6 +346,11 @@ GROUP BY 1, 2""")
         """The communities with at least one event (at any time) that records its platform."""
         got = self.rows("SELECT DISTINCT CAST(community_id AS VARCHAR) AS c FROM c_events WHERE platform IS NOT NULL")
         return set(got["c"].astype(str))
+
+
+def _weights() -> pd.DataFrame:
+    """The Orbit love per event type (:data:`~commlab.analysis.orbit.DEFAULT_WEIGHTS`) as a relation ``et, w``."""
+    return pd.DataFrame({"et": list(DEFAULT_WEIGHTS), "w": [float(v) for v in DEFAULT_WEIGHTS.values()]})
 
 
 @contextmanager
