@@ -1,5 +1,7 @@
 """Notebook 05's signals read from one per-member pass over the events: each equals its former SQL, the oracle.
 
+(And the expert-in share, its bot targets left out per target after counting instead of per event.)
+
 :meth:`~commlab.analysis.signals_sql.EventFacts.member_pass` reads the events (joined to the instants) once for
 the Orbit love, the quiet top members, the first-cohort retention and the bulk-invited zombies, which each read the
 events before. The data are the seeded random communities of ``test_prelude_rewrites`` (events at joins, at the
@@ -88,6 +90,14 @@ WHERE e.t > e.n - 30 * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave')""")
         now = m[Col.community_id].map(self.ends)
         zombie = ((m["joined_at"] <= now - pd.Timedelta(days=30)) & m["_r"].isna()).astype(float)
         return zombie.groupby(m[Col.community_id]).mean().reindex(ids.astype(str)).astype(float)
+
+    def _expert_hits(self, win: str, interactions: str) -> pd.DataFrame:
+        return self.rows(f"""
+WITH hits AS (SELECT w.c, w.tgt, count(*) AS k FROM {win} w
+              WHERE w.et IN {interactions} AND w.tgt IS NOT NULL AND w.tgt <> w.m
+                AND NOT EXISTS (SELECT 1 FROM roles_frame b WHERE b.role = 'bot' AND b.c = w.c AND b.m = w.tgt)
+              GROUP BY w.c, w.tgt)
+SELECT c AS community_id, max(k) AS top, sum(k) AS total FROM hits GROUP BY c""")
 
     def per_member(self) -> dict[str, pd.Series]:
         """What the signals are computed from, per member: non-staff content counts in 90 days, the last event of
@@ -212,7 +222,9 @@ def _facts(ds: Dataset, ends: pd.Series, cls: type[EventFacts]) -> dict[str, pd.
                 "quiet": ef.quiet_top_members(), "quiet_30d": ef.quiet_top_members(lookback_days=30),
                 "quiet_all": ef.quiet_top_members(top_share=1.0), "bulk_3": ef.bulk_zombies(bulk=3),
                 "cohort": ef.first_cohort_gap(), "cohort_short": ef.first_cohort_gap(horizon_days=7),
-                "bulk": ef.bulk_zombies(), "love": love, "near": ef.near_next_orbit()}
+                "bulk": ef.bulk_zombies(), "love": love, "near": ef.near_next_orbit(),
+                **{k: v for k, v in ef.preconditions().set_index(Col.community_id).items()},
+                "expert_30d": ef.preconditions(days=30)["expert_in_share"]}
     finally:
         con.close()
 
@@ -224,7 +236,7 @@ def former(cases) -> list[dict[str, pd.Series]]:
 
 def test_the_member_pass_signals_equal_the_former_queries(cases, former):
     seen = {"content": 0, "last": 0, "recent": 0, "retained": 0, "quiet": 0, "quiet_all": 0, "cohort": 0,
-            "cohort_short": 0, "bulk_3": 0, "near": 0}
+            "cohort_short": 0, "bulk_3": 0, "near": 0, "expert_in_share": 0}
     for (ds, ends), want in zip(cases, former, strict=True):
         got = _facts(ds, ends, EventFacts)
         for name, series in want.items():
@@ -250,16 +262,15 @@ def test_the_member_pass_is_one_row_per_member_and_keeps_the_love_levels(cases):
     ("e.t - k.j < 60 * ", "e.t - k.j <= 60 * "),  # the cohort's retention window
     ("p.last > l.n - 30 * ", "p.last >= l.n - 30 * "),  # the bulk zombies' last 30 days
     ("30.4375))) AS love", "30.4375 + 1e-9))) AS love"),  # the Orbit month
+    ("b.role = 'bot' AND b.c = h.c", "b.role = 'guest' AND b.c = h.c"),  # the bots among the experts' targets
 ])
 def test_a_bound_moved_by_one_microsecond_is_seen(cases, former, monkeypatch, old, wrong):
     real = signals_sql.query_rows
     changed = []
 
-    def mutate(con, sql):  # the rewrite's queries only (the former ones hold some of the same text)
-        if "member_pass_" in sql:
-            changed.append(old in sql)
-            sql = sql.replace(old, wrong)
-        return real(con, sql)
+    def mutate(con, sql):  # the rewrite's queries only: the former ones were run by the fixture
+        changed.append(old in sql)
+        return real(con, sql.replace(old, wrong))
 
     monkeypatch.setattr(signals_sql, "query_rows", mutate)
     differ = 0

@@ -232,12 +232,7 @@ WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY
         roles = self.members[[Col.community_id, Col.member_id, "role"]].astype(str)
         self.register("roles_frame", roles.set_axis(["c", "m", "role"], axis=1))
         win = f"(SELECT * FROM e WHERE t > n - {int(days)} * {_DAY_US}::BIGINT)"
-        expert = self.rows(f"""
-WITH hits AS (SELECT w.c, w.tgt, count(*) AS k FROM {win} w
-              WHERE w.et IN {interactions} AND w.tgt IS NOT NULL AND w.tgt <> w.m
-                AND NOT EXISTS (SELECT 1 FROM roles_frame b WHERE b.role = 'bot' AND b.c = w.c AND b.m = w.tgt)
-              GROUP BY w.c, w.tgt)
-SELECT c AS community_id, max(k) AS top, sum(k) AS total FROM hits GROUP BY c""")
+        expert = self._expert_hits(win, interactions)
         counts = self.rows(f"""
 WITH w AS NOT MATERIALIZED {win},
 d AS NOT MATERIALIZED (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM w
@@ -264,6 +259,15 @@ LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON
             "resource_events": (n_courses.reindex(ids).fillna(0).astype(float)
                                 + n_days.reindex(ids).fillna(0).astype(float)).to_numpy(dtype=float),
         })
+
+    def _expert_hits(self, win: str, interactions: str) -> pd.DataFrame:
+        """Per community: the interactions received by its most interacted-with member (``top``) and by all
+        (``total``), bots left out (by target, after counting: the bot test is per target, not per event)."""
+        return self.rows(f"""
+WITH hits AS (SELECT w.c, w.tgt, count(*) AS k FROM {win} w
+              WHERE w.et IN {interactions} AND w.tgt IS NOT NULL AND w.tgt <> w.m GROUP BY w.c, w.tgt)
+SELECT h.c AS community_id, max(h.k) AS top, sum(h.k) AS total FROM hits h
+WHERE NOT EXISTS (SELECT 1 FROM roles_frame b WHERE b.role = 'bot' AND b.c = h.c AND b.m = h.tgt) GROUP BY h.c""")
 
     def bulk_zombies(self, *, bulk: int = BULK_INVITES) -> pd.Series:
         """``bulk_invited_zombie_share`` per community (:func:`~commlab.analysis.signals.bulk_invited_zombie_share`)."""
