@@ -278,3 +278,17 @@ def test_numbered_role_features_equal_the_snapshot_features_on_random_data(seed)
     named = role_transitions(ev, mem, start=bounds[0], end=bounds[-1], thresholds=th,
                              labeler=lambda f: assign_roles(f, th))
     pd.testing.assert_frame_equal(coded, named)
+
+
+@pytest.mark.parametrize("bad", [[], [pd.Timestamp("2024-01-01")],
+                                 [pd.Timestamp("2024-02-01", tz="UTC"), pd.Timestamp("2024-01-01", tz="UTC")]])
+def test_both_snapshot_queries_refuse_empty_naive_or_unordered_bounds(bad):
+    """The feature snapshots and the numbered role features bucket events by their bounds: one check for both."""
+    from commlab.analysis.features_sql import snapshot_features_sql
+    from commlab.analysis.transitions import role_features_sql
+    from commlab.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="bounds"):
+        snapshot_features_sql("events", "members", bad)
+    with pytest.raises(InvalidArgument, match="bounds"):
+        role_features_sql("events", "mm", bad)

@@ -415,6 +415,24 @@ def timestamptz_literal(when: pd.Timestamp) -> str:
     return f"CAST('{when.tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00:00' AS TIMESTAMPTZ)"
 
 
+def bound_literals(bounds: list[pd.Timestamp]) -> list[str]:
+    """SQL literals of the instants ``bounds`` (:func:`timestamptz_literal`), checked non-empty, tz-aware and
+    strictly increasing (the buckets of :func:`snapshot_features_sql` and the role features depend on it).
+
+    Raises
+    ------
+    InvalidArgument
+        If ``bounds`` is empty, naive or not strictly increasing.
+    """
+    if not bounds:
+        raise InvalidArgument("bounds is empty")
+    if any(b.tzinfo is None for b in bounds):
+        raise InvalidArgument("bounds must be tz-aware (UTC)")
+    if any(b2 <= b1 for b1, b2 in zip(bounds[:-1], bounds[1:], strict=True)):
+        raise InvalidArgument("bounds must be strictly increasing")
+    return [timestamptz_literal(b) for b in bounds]
+
+
 #: The values of a snapshot row (:func:`snapshot_features_sql`, and the role features of
 #: :func:`commlab.analysis.transitions.role_features_sql`) from each member's sums at instant ``as_of``.
 SNAPSHOT_VALUES = """(epoch(as_of) - epoch(joined_at)) / 86400.0 AS tenure_days,
@@ -458,13 +476,7 @@ def snapshot_features_sql(events: str, members: str, bounds: list[pd.Timestamp],
         :data:`ROLE_FEATURE_IDS`: one row per instant and member who joined by it, ordered by
         ``k``, community and member.
     """
-    if not bounds:
-        raise InvalidArgument("bounds is empty")
-    if any(b.tzinfo is None for b in bounds):
-        raise InvalidArgument("bounds must be tz-aware (UTC)")
-    if any(b2 <= b1 for b1, b2 in zip(bounds[:-1], bounds[1:], strict=True)):
-        raise InvalidArgument("bounds must be strictly increasing")
-    lits = [timestamptz_literal(b) for b in bounds]
+    lits = bound_literals(bounds)
     last = lits[-1]
     values = ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits))
     bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"

@@ -26,6 +26,7 @@ from commlab.analysis.features_sql import (
     ACTIVITY_EXCLUDED,
     ROLE_FEATURE_IDS,
     SNAPSHOT_VALUES,
+    bound_literals,
     timestamptz_literal,
 )
 from commlab.analysis.roles import RoleThresholds, assign_roles, role_conditions
@@ -259,13 +260,7 @@ def role_features_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> str:
         A query returning ``k`` (the index into ``bounds``), ``m`` and :data:`ROLE_FEATURE_IDS`: one
         row per instant and member who joined by it, in no particular order.
     """
-    if not bounds:
-        raise InvalidArgument("bounds is empty")
-    if any(b.tzinfo is None for b in bounds):
-        raise InvalidArgument("bounds must be tz-aware (UTC)")
-    if any(b2 <= b1 for b1, b2 in zip(bounds[:-1], bounds[1:], strict=True)):
-        raise InvalidArgument("bounds must be strictly increasing")
-    lits = [timestamptz_literal(b) for b in bounds]
+    lits = bound_literals(bounds)
     values = ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits))
     bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"
     content, inter = _sql_list(S.CONTENT_EVENTS), _sql_list(S.INTERACTION_EVENTS)
