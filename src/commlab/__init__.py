@@ -52,6 +52,7 @@ _API: dict[str, str] = {
     "activity_summary": "commlab.analysis.overview",
     "daily_activity": "commlab.analysis.overview",
     "weekday_hour": "commlab.analysis.overview",
+    "activity_overview": "commlab.analysis.overview",
     "Settings": "commlab.settings",
     "settings_from_env": "commlab.settings",
     # members
@@ -131,6 +132,7 @@ __all__ = [
     "activity_summary",
     "daily_activity",
     "weekday_hour",
+    "activity_overview",
     "Settings",
     "settings_from_env",
     "member_features",
@@ -201,7 +203,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names come from
     from commlab.analysis.lifecycle import BetaGeoModel, member_p_alive, rfm_from_events, zombie_share
     from commlab.analysis.metrics import list_metrics
     from commlab.analysis.network import community_graph
-    from commlab.analysis.overview import activity_summary, community_table, daily_activity, weekday_hour
+    from commlab.analysis.overview import (
+        activity_overview,
+        activity_summary,
+        community_table,
+        daily_activity,
+        weekday_hour,
+    )
     from commlab.analysis.roles import RoleThresholds, assign_roles, buyer_flag, role_counts
     from commlab.analysis.segment import MemberSegmenter, member_segments_table, segment_matrix
     from commlab.analysis.transitions import role_transitions
