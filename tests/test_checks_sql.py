@@ -60,7 +60,9 @@ def test_a_problem_found_in_sql_is_reported_as_the_chunks_report_it(tmp_path, sa
             load_dataset(d, cache="", stream=stream)
         reports[stream] = _problems(err.value)
     assert "the SQL checks found" in caplog.text
-    for key in ("negative_amount", "unknown_member", "unknown_event_type"):
+    # the member "ghost" is looked up by the sorted copy as it assigns member keys (test_member_keys.py), which
+    # the problems found first spare; the chunked path reports it
+    for key in ("negative_amount", "unknown_event_type"):
         assert key in caplog.text
     assert reports[True] == reports[False]
     checks = {(c, check): (rows, count) for _, c, check, rows, _, count, _ in reports[True]}

@@ -173,7 +173,8 @@ def _active_weeks(mask: str) -> str:
     return " + ".join(f"CAST(((({mask}) >> {7 * w}) & 127) <> 0 AS BIGINT)" for w in range(9))
 
 
-def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES,
+                 keys: str | None = None) -> str:
     """The SQL text defining every member feature.
 
     Parameters
@@ -183,6 +184,14 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
         function such as ``"read_parquet('data/events/*.parquet')"``.
     staff_roles : tuple of str
         Member roles counted as staff.
+    keys : str, optional
+        The member keys the import stored with the events (a relation of ``community_id``,
+        ``member_id``, ``member_key``: :data:`commlab.data.stored.KEYS_FILE`); ``events`` then has
+        the columns ``member_key`` and ``target_key``, every member and target with a key there.
+        The events are grouped and joined on those integers and their member and target ids are not
+        read. The values are those of the query without keys (tested): a member of ``members``
+        without a key has no event, and an event's member or target missing from ``members`` is
+        still one partner per key, as it is one per id without keys.
 
     Returns
     -------
@@ -200,6 +209,71 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
     # scans the files again instead of materialising every event.
     activity = (f"{events} WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of "
                 f"AND CAST(event_type AS VARCHAR) NOT IN ({excluded})")
+    rank = "row_number() OVER (ORDER BY CAST(community_id AS VARCHAR), CAST(member_id AS VARCHAR))"
+    values = (f"CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at, "
+              f"CAST(role AS VARCHAR) IN ({staff}) AS is_staff")
+    if keys is None:
+        dictionary = f"""
+    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+           CAST({rank} AS BIGINT) AS k, CAST({rank} AS BIGINT) AS rk, {values}
+    FROM {members}"""
+        who = "CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id"
+        member_join = "mm.community_id = ev.community_id AND mm.member_id = ev.member_id"
+        pairs = f"""
+    SELECT mk, tk, u,
+        count(*) AS n_inter,
+        count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
+        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction,
+        coalesce(bool_or(m_staff), false) AS m_staff, coalesce(bool_or(t_staff), false) AS t_staff
+    FROM (
+        SELECT a.k AS mk, t.k AS tk, a.staff AS m_staff, t.staff AS t_staff,
+               CASE WHEN a.k IS NULL THEN x.member_id WHEN t.k IS NULL THEN x.target END AS u,
+               x.event_type
+        FROM (
+            SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+                   NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
+                   CAST(event_type AS VARCHAR) AS event_type
+            FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
+        ) AS x
+        LEFT JOIN dks AS a ON a.community_id = x.community_id AND a.member_id = x.member_id
+        LEFT JOIN dks AS t ON t.community_id = x.community_id AND t.member_id = x.target
+        WHERE x.target IS NOT NULL AND (a.k IS NOT NULL OR t.k IS NOT NULL)
+    ) AS y
+    GROUP BY mk, tk, u"""
+    else:
+        # k: the stored key; a member without one (no event has it) a negative key of its own
+        dictionary = f"""
+    SELECT d.community_id, d.member_id, coalesce(CAST(y.member_key AS BIGINT), -d.rk) AS k, d.rk,
+           d.joined_at, d.left_at, d.is_staff
+    FROM (
+        SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+               CAST({rank} AS BIGINT) AS rk, {values}
+        FROM {members}
+    ) AS d
+    LEFT JOIN {keys} AS y ON y.community_id = d.community_id AND y.member_id = d.member_id"""
+        who = "CAST(member_key AS BIGINT) AS member_key"
+        member_join = "mm.k = ev.member_key"
+        # every member and target has a key: a pair is two integers (u stays NULL). A side's staff flag
+        # depends on its key only: looked up once per pair, among the few staff keys, after grouping
+        pairs = f"""
+    SELECT g.mk, g.tk, CAST(NULL AS VARCHAR) AS u, g.n_inter, g.n_reply, g.n_reaction,
+           a.k IS NOT NULL AS m_staff, t.k IS NOT NULL AS t_staff
+    FROM (
+        SELECT mk, tk,
+            count(*) AS n_inter,
+            count_if(event_type = 'reply') AS n_reply,
+            count_if(event_type = 'reaction') AS n_reaction
+        FROM (
+            SELECT CAST(member_key AS BIGINT) AS mk,
+                   NULLIF(CAST(target_key AS BIGINT), CAST(member_key AS BIGINT)) AS tk,
+                   CAST(event_type AS VARCHAR) AS event_type
+            FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
+        ) AS x
+        WHERE tk IS NOT NULL
+        GROUP BY mk, tk
+    ) AS g
+    LEFT JOIN (SELECT k FROM dks WHERE staff) AS a ON a.k = g.mk
+    LEFT JOIN (SELECT k FROM dks WHERE staff) AS t ON t.k = g.tk"""
     return f"""
 WITH c AS (
     SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
@@ -210,13 +284,7 @@ WITH c AS (
 -- the member dictionary: an integer key per (community, member) of the members table, so the
 -- per-member and per-pair groupings and joins below run on integers, not on two strings. The key
 -- is the rank in (community, member) order: the same in every engine and every evaluation of the CTE.
-dk AS (
-    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-           CAST(row_number() OVER (ORDER BY CAST(community_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS BIGINT)
-               AS k,
-           CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at,
-           CAST(role AS VARCHAR) IN ({staff}) AS is_staff
-    FROM {members}
+dk AS ({dictionary}
 ),
 -- the staff flag of a partner: staff who joined by as_of
 dks AS (
@@ -224,7 +292,7 @@ dks AS (
     FROM dk
 ),
 mm AS (
-    SELECT community_id, member_id, k, joined_at, left_at, is_staff,
+    SELECT community_id, member_id, k, rk, joined_at, left_at, is_staff,
            -- once per member, not per event: time-zone-aware interval arithmetic is slow
            joined_at + INTERVAL 7 DAY AS first_week_end
     FROM dk
@@ -266,7 +334,7 @@ b AS (
     FROM (
         SELECT d.*, {block_of("d.day3")} AS blk, {bit_of("d.day3")} AS dib
         FROM (
-            SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+            SELECT {who},
                    CAST(ts AS TIMESTAMPTZ) AS ts, CAST(event_type AS VARCHAR) AS event_type,
                    CAST(amount AS DOUBLE) AS amount,
                    -- UTC days since 1970-01-01 (a Thursday) + 3: multiples of 7 are Mondays
@@ -274,7 +342,7 @@ b AS (
             FROM {activity}
         ) AS d
     ) AS ev
-    JOIN mm ON mm.community_id = ev.community_id AND mm.member_id = ev.member_id
+    JOIN mm ON {member_join}
     GROUP BY mm.k, ev.blk
 ),
 -- counts summed as BIGINT (a sum of BIGINT is a 128-bit integer in DuckDB, which reaches pandas
@@ -299,27 +367,7 @@ o AS (
 -- counts as a partner) has no key: the pair keeps it by name in u (the known side's key fixes the
 -- community), so pairs of known members group on two integers and a NULL. A pair of two unknown
 -- members counts for no member's row and is left out.
-p AS (
-    SELECT mk, tk, u,
-        count(*) AS n_inter,
-        count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
-        count(*) FILTER (WHERE event_type = 'reaction') AS n_reaction,
-        coalesce(bool_or(m_staff), false) AS m_staff, coalesce(bool_or(t_staff), false) AS t_staff
-    FROM (
-        SELECT a.k AS mk, t.k AS tk, a.staff AS m_staff, t.staff AS t_staff,
-               CASE WHEN a.k IS NULL THEN x.member_id WHEN t.k IS NULL THEN x.target END AS u,
-               x.event_type
-        FROM (
-            SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-                   NULLIF(CAST(target_member_id AS VARCHAR), CAST(member_id AS VARCHAR)) AS target,
-                   CAST(event_type AS VARCHAR) AS event_type
-            FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
-        ) AS x
-        LEFT JOIN dks AS a ON a.community_id = x.community_id AND a.member_id = x.member_id
-        LEFT JOIN dks AS t ON t.community_id = x.community_id AND t.member_id = x.target
-        WHERE x.target IS NOT NULL AND (a.k IS NOT NULL OR t.k IS NOT NULL)
-    ) AS y
-    GROUP BY mk, tk, u
+p AS ({pairs}
 ),
 po AS (
     SELECT p.mk AS k,
@@ -397,8 +445,8 @@ LEFT JOIN o ON o.k = m.k
 LEFT JOIN po ON po.k = m.k
 LEFT JOIN i ON i.k = m.k
 LEFT JOIN r ON r.k = m.k
--- the key is the rank in (community, member) order
-ORDER BY m.k
+-- rk is the rank in (community, member) order
+ORDER BY m.rk
 """
 
 

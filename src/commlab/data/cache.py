@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from commlab.data.dataset import Dataset
-from commlab.data.stored import StoredEvents
+from commlab.data.stored import KEYS_FILE, StoredEvents
 from commlab.errors import InvalidArgument
 from commlab.settings import CACHE_ENV  # re-exported: the variable the boundary reads the folder from
 
@@ -40,8 +40,9 @@ __all__ = ["CACHE_ENV", "TABLES_DIR", "TABLES_LOG", "cache_dir", "cache_key", "l
 
 logger = logging.getLogger(__name__)
 
-#: Bumped whenever loading or validation changes what a loaded data set holds.
-CACHE_VERSION = 2
+#: Bumped whenever loading or validation changes what a loaded data set holds (3: the events stored with
+#: integer member keys, :data:`commlab.data.stored.KEYS_FILE`).
+CACHE_VERSION = 3
 _TABLES = ("communities", "members", "events")
 #: Sub-folder of the cache holding the tables the engines compute once per run (:mod:`commlab.engines.runcache`).
 TABLES_DIR = "tables"
@@ -115,13 +116,15 @@ def write_cached(folder: Path, key: str, ds: Dataset, *, events_file: Path | Non
     events_file : Path, optional
         Its events already validated and ordered in a Parquet file on the same file system
         (:mod:`commlab.data.streamed`): moved into the entry instead of writing ``ds.events``
-        (which is then never read). Moved back if the entry cannot be completed.
+        (which is then never read), with their member keys (:data:`~commlab.data.stored.KEYS_FILE`
+        beside it) when the import assigned them. Moved back if the entry cannot be completed.
     """
     entry = folder / key
     if entry.exists():
         return entry
     tmp = folder / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
     moved = False
+    keys: Path | None = None
     try:
         tmp.mkdir(parents=True)
         for t in ("communities", "members"):
@@ -134,6 +137,9 @@ def write_cached(folder: Path, key: str, ds: Dataset, *, events_file: Path | Non
         meta = {"files": ds.files, "sha256": ds.sha256, "encodings": ds.encodings, "tz": ds.tz,
                 "event_columns": columns}
         (tmp / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        keys = None if events_file is None else events_file.with_name(KEYS_FILE)
+        if keys is not None and keys.is_file():
+            os.replace(keys, tmp / KEYS_FILE)
         if events_file is not None:
             os.replace(events_file, tmp / "events.parquet")
             moved = True
@@ -141,6 +147,8 @@ def write_cached(folder: Path, key: str, ds: Dataset, *, events_file: Path | Non
         return entry
     except Exception as exc:  # noqa: BLE001 - e.g. an extra column pyarrow cannot store: no cache
         logger.warning("data set not cached in %s (%s: %s)", folder, type(exc).__name__, exc)
+        if keys is not None and (tmp / KEYS_FILE).is_file():
+            os.replace(tmp / KEYS_FILE, keys)
         if moved:
             os.replace(tmp / "events.parquet", events_file)
         return entry if (entry / "dataset.json").is_file() else None

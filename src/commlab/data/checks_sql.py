@@ -32,8 +32,9 @@ import pyarrow.parquet as pq
 
 from commlab.data import schema as S
 from commlab.data.schema import Col
+from commlab.data.stored import KEYS_FILE, MEMBER_KEY, TARGET_KEY
 
-__all__ = ["check_events_sql", "eligible"]
+__all__ = ["check_events_sql", "eligible", "unknown_keys"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +84,17 @@ def _q(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _problems_sql(src: str, names: list[str]) -> str:
-    """One row of counts: every problem the chunked path reports on the events, by kind."""
+def _problems_sql(src: str, names: list[str], members: bool = True) -> str:
+    """One row of counts: every problem the chunked path reports on the events, by kind.
+
+    Without ``members``, the events of unknown members and with unknown targets are not looked for
+    here: the sorted copy looks every member and target up as it assigns their keys, and counts them
+    (:func:`unknown_keys`).
+    """
     required = " OR ".join(f"e.{c} IS NULL" for c in S.EVENTS.required)
     checks = [f"count(*) FILTER (WHERE {required}) AS missing",
               f"count(*) FILTER (WHERE e.ts < TIMESTAMPTZ {_q(_FIRST)} OR e.ts > TIMESTAMPTZ {_q(_LAST)}) AS far_times",
               "count(*) FILTER (WHERE c.c IS NULL AND e.community_id IS NOT NULL) AS unknown_community",
-              "count(*) FILTER (WHERE m.m IS NULL AND e.member_id IS NOT NULL) AS unknown_member",
               "count(*) FILTER (WHERE e.ts < c.created_at) AS before_created"]
     for col in S.EVENTS.columns:
         if col.name in names and col.vocabulary is not None:
@@ -97,9 +102,11 @@ def _problems_sql(src: str, names: list[str]) -> str:
             checks.append(f"count(*) FILTER (WHERE e.{col.name} NOT IN ({codes})) AS unknown_{col.name}")
         if col.name in names and col.dtype == "float":
             checks.append(f"count(*) FILTER (WHERE e.{col.name} < 0) AS negative_{col.name}")
-    joins = ("LEFT JOIN comm c ON c.c = e.community_id "
-             "LEFT JOIN mem m ON m.c = e.community_id AND m.m = e.member_id")
-    if "target_member_id" in names:
+    joins = "LEFT JOIN comm c ON c.c = e.community_id"
+    if members:
+        checks.append("count(*) FILTER (WHERE m.m IS NULL AND e.member_id IS NOT NULL) AS unknown_member")
+        joins += " LEFT JOIN mem m ON m.c = e.community_id AND m.m = e.member_id"
+    if members and "target_member_id" in names:
         checks.append("count(*) FILTER (WHERE e.target_member_id IS NOT NULL AND t.m IS NULL) AS unknown_target")
         joins += " LEFT JOIN mem t ON t.c = e.community_id AND t.m = e.target_member_id"
     checks += ["count(*) AS n", "min(e.ts) AS first", "max(e.ts) AS last"]
@@ -157,14 +164,33 @@ def _output_column(name: str, present: bool) -> str:
 
 
 def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd.DataFrame,
-                     memory_limit: str = "1GB") -> dict | None:
+                     memory_limit: str = "1GB", keys: bool = False) -> dict | None:
     """Check the events at ``path`` with set-based SQL.
+
+    Parameters
+    ----------
+    path : str or Path
+        The events file.
+    communities, members : DataFrame
+        The coerced other tables.
+    memory_limit : str
+        DuckDB's ``memory_limit`` of the checks.
+    keys : bool, default False
+        Whether the copy of events to sort assigns the integer member keys
+        (:data:`~commlab.data.stored.MEMBER_KEY`, :data:`~commlab.data.stored.TARGET_KEY`; the
+        rank of (community, member) among the members table's, written to
+        :data:`~commlab.data.stored.KEYS_FILE` beside the copy). The copy then looks every member and
+        target up once, as it assigns their keys, instead of the checks: an event whose member or
+        target has no key is the unknown member or target the checks would have counted, found by
+        :func:`unknown_keys` on the copy. Events already in order are copied without keys (a join
+        does not keep their order) and checked as without ``keys``.
 
     Returns
     -------
     dict or None
         For clean events: ``rows``, ``first``, ``last`` (UTC), ``ordered`` (already in
-        (``community_id``, ``ts``) order) and ``copy``, a function ``copy(con, out, sort)`` that writes
+        (``community_id``, ``ts``) order), ``keyed`` (the copy assigns keys: its unknown members and
+        targets are still to be counted) and ``copy``, a function ``copy(con, out, sort)`` that writes
         them to ``out`` as the chunked path writes them (in that order when ``sort``) on a DuckDB
         connection. ``None`` when the file is not :func:`eligible`, the other tables lack the columns
         the checks join on, or the query found a problem (the chunked path then reports it).
@@ -174,6 +200,8 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         return None
     schema = pq.read_schema(path)
     src = f"read_parquet({_q(str(path))}, file_row_number = true)"
+    ordered = in_order(path)
+    keyed = keys and not ordered  # the sorted copy looks the members up, as it assigns their keys
     comm = pa.table({"c": pa.array(communities[Col.community_id].astype("string"), type=pa.string()),
                      "created_at": pa.array(pd.to_datetime(communities[Col.created_at], utc=True))})
     con = duckdb.connect()
@@ -190,7 +218,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         con.execute("CREATE TEMP TABLE mem AS SELECT DISTINCT c, m FROM mem_frame "
                     "WHERE c IS NOT NULL AND m IS NOT NULL")
         t0 = time.perf_counter()
-        found = con.execute(_problems_sql(src, list(schema.names))).df().iloc[0]
+        found = con.execute(_problems_sql(src, list(schema.names), members=not keyed)).df().iloc[0]
         problems = {k: int(v) for k, v in found.items() if k not in ("n", "first", "last") and int(v)}
         blanks = con.execute(_blanks_sql(src, list(schema.names))).fetchone()
         if blanks and blanks[0]:
@@ -200,10 +228,11 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     if problems:
         logger.info("events of %s: the SQL checks found %s; the chunked path reports them", path, problems)
         return None
-    ordered = in_order(path)
     logger.info("events of %s checked in SQL in %.1f s (%s)", path, time.perf_counter() - t0,
-                "in order" if ordered else "to sort")
+                "in order" if ordered else "to sort, members looked up as keyed" if keyed else "to sort")
     cols = ", ".join(_output_column(n, n in schema.names) for n in _output_names(schema))
+    mem_frame = pa.table({"c": pa.array(members[Col.community_id].astype("string"), type=pa.string()),
+                          "m": pa.array(members[Col.member_id].astype("string"), type=pa.string())})
 
     def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool) -> None:
         if not sort:
@@ -213,11 +242,73 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         con.register("rank_frame", comm)
         con.execute("CREATE TEMP TABLE rank AS SELECT c, row_number() OVER (ORDER BY c) AS k "
                     "FROM (SELECT DISTINCT c FROM rank_frame WHERE c IS NOT NULL)")
-        con.execute(f"COPY (SELECT {cols} FROM {src} e JOIN rank r ON r.c = e.community_id "
+        key_cols, key_joins = "", ""
+        if keyed:
+            _member_keys(con, mem_frame, out.with_name(KEYS_FILE))
+            target = ("kt.k" if Col.target_member_id in schema.names else "CAST(NULL AS INTEGER)")
+            key_cols = f", km.k AS {MEMBER_KEY}, {target} AS {TARGET_KEY}"
+            key_joins = " LEFT JOIN member_keys km ON km.c = e.community_id AND km.m = e.member_id"
+            if Col.target_member_id in schema.names:
+                key_joins += " LEFT JOIN member_keys kt ON kt.c = e.community_id AND kt.m = e.target_member_id"
+        con.execute(f"COPY (SELECT {cols}{key_cols} FROM {src} e JOIN rank r ON r.c = e.community_id{key_joins} "
                     f"ORDER BY r.k, e.ts, e.file_row_number) TO {_q(str(out))} (FORMAT parquet)")
 
-    return {"rows": int(found["n"]), "ordered": ordered, "copy": copy, "first": _utc(found["first"]),
-            "last": _utc(found["last"])}
+    return {"rows": int(found["n"]), "ordered": ordered, "keyed": keyed, "copy": copy,
+            "first": _utc(found["first"]), "last": _utc(found["last"])}
+
+
+def _member_keys(con: duckdb.DuckDBPyConnection, members: pa.Table, out: Path) -> None:
+    """The table ``member_keys`` (``c``, ``m``, ``k``) on ``con``, also written to ``out``.
+
+    ``k`` is the rank of (community, member) among the distinct pairs of ``members`` (an INTEGER from 1),
+    in that order: the key :func:`commlab.analysis.features_sql.features_sql` reads.
+    """
+    con.register("key_frame", members)
+    con.execute("CREATE TEMP TABLE member_keys AS SELECT c, m, CAST(row_number() OVER (ORDER BY c, m) AS INTEGER) AS k "
+                "FROM (SELECT DISTINCT c, m FROM key_frame WHERE c IS NOT NULL AND m IS NOT NULL)")
+    con.unregister("key_frame")
+    con.execute(f"COPY (SELECT c AS {Col.community_id}, m AS {Col.member_id}, k AS {MEMBER_KEY} FROM member_keys "
+                f"ORDER BY k) TO {_q(str(out))} (FORMAT parquet)")
+
+
+def unknown_keys(path: str | Path) -> dict[str, int]:
+    """The events of unknown members and with unknown targets in a keyed copy (:func:`check_events_sql`).
+
+    An event without a member key is by a member the members table lacks (the copy holds no event
+    without a member or of an unknown community: the checks found none); one with a target but no
+    target key aims at an unknown target. Counted from the file's footer (null counts per row group),
+    or by a query where the footer lacks them.
+
+    Returns
+    -------
+    dict
+        ``unknown_member`` and ``unknown_target`` counts, only those above zero.
+    """
+    meta = pq.ParquetFile(path).metadata
+    names = meta.schema.to_arrow_schema().names
+    nulls = dict.fromkeys((MEMBER_KEY, TARGET_KEY, Col.target_member_id), 0)
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for i, name in enumerate(names):
+            if name in nulls:
+                stats = group.column(i).statistics
+                if stats is None or not stats.has_null_count:
+                    return _unknown_keys_sql(path)
+                nulls[name] += stats.null_count
+    found = {"unknown_member": nulls[MEMBER_KEY], "unknown_target": nulls[TARGET_KEY] - nulls[Col.target_member_id]}
+    return {k: int(v) for k, v in found.items() if v}
+
+
+def _unknown_keys_sql(path: str | Path) -> dict[str, int]:
+    con = duckdb.connect()
+    try:
+        member, target = con.execute(
+            f"SELECT count(*) FILTER (WHERE {MEMBER_KEY} IS NULL), "
+            f"count(*) FILTER (WHERE {TARGET_KEY} IS NULL AND {Col.target_member_id} IS NOT NULL) "
+            f"FROM read_parquet({_q(str(path))})").fetchone()
+    finally:
+        con.close()
+    return {k: int(v) for k, v in (("unknown_member", member), ("unknown_target", target)) if v}
 
 
 def _utc(value: object) -> pd.Timestamp | None:

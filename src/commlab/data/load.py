@@ -24,7 +24,7 @@ from commlab.data.coerce import check_table, coerce_table, empty_table
 from commlab.data.dataset import DEFAULT_TZ, Dataset, DataSummary, _time_span
 from commlab.data.io import find_table_file, read_raw_table, sha256_file
 from commlab.data.schema import Col
-from commlab.data.stored import StoredEvents, TemporaryFolder
+from commlab.data.stored import KEYS_FILE, StoredEvents, TemporaryFolder
 from commlab.data.streamed import CHUNK_ROWS, StreamedEvents, stream_events
 from commlab.data.validate import cross_table_problems, member_cross_problems
 from commlab.errors import CommlabError, DataValidationError, MalformedFile, Problem, UsageError
@@ -328,6 +328,8 @@ def _load_streamed(d: Path, path: Path, frames: dict[str, pd.DataFrame], files: 
         # removed with the last StoredEvents that refers to it (or at exit), not kept for the session
         keep = TemporaryFolder(tempfile.mkdtemp(prefix="commlab-events-"))
         shutil.move(got.path, keep.path / "events.parquet")  # the work folder may be on another file system
+        if (keys := got.path.with_name(KEYS_FILE)).is_file():  # the member keys stay beside the events
+            shutil.move(keys, keep.path / KEYS_FILE)
         return Dataset(frames["communities"], frames["members"], StoredEvents(keep.path / "events.parquet", owner=keep),
                        files, sha, encodings, tz)
     finally:

@@ -27,7 +27,16 @@ import pandas as pd
 from commlab.data import schema as S
 from commlab.data.schema import Col
 
-__all__ = ["StoredEvents", "TemporaryFolder"]
+__all__ = ["KEYS_FILE", "MEMBER_KEY", "TARGET_KEY", "StoredEvents", "TemporaryFolder"]
+
+#: The integer key of an event's member, stored with the events when the import assigned keys
+#: (:func:`commlab.data.checks_sql.check_events_sql`): the rank of (community, member) among the
+#: members table's, as in :data:`KEYS_FILE`.
+MEMBER_KEY = "member_key"
+#: The key of an event's target (NULL without a target), from the same keys.
+TARGET_KEY = "target_key"
+#: The keys (``community_id``, ``member_id``, ``member_key``), a Parquet file beside the keyed events.
+KEYS_FILE = "member_keys.parquet"
 
 
 def _canonical_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -120,13 +129,37 @@ class StoredEvents:
         cond = self.where()
         return rel if cond is None else f"(SELECT * FROM {rel} WHERE {cond})"
 
+    @property
+    def keys(self) -> Path | None:
+        """The member keys of these events (:data:`KEYS_FILE`), or ``None`` when the import assigned none.
+
+        The events then have the columns :data:`MEMBER_KEY` and :data:`TARGET_KEY`, every member and
+        target with a key of this file (the import checks it), which
+        :func:`commlab.analysis.features_sql.features_sql` groups and joins on instead of the ids.
+        """
+        import pyarrow.parquet as pq
+
+        path = self.path.with_name(KEYS_FILE)
+        if not path.is_file():
+            return None
+        names = set(pq.read_schema(self.path).names)
+        return path if {MEMBER_KEY, TARGET_KEY} <= names else None
+
     def read(self, communities: Iterable[str] | None = None) -> pd.DataFrame:
-        """The events as a DataFrame (only those of ``communities`` when given), in file order."""
+        """The events as a DataFrame (only those of ``communities`` when given), in file order.
+
+        The member keys stored with them (:attr:`keys`) are left out: the columns are the file's own.
+        """
+        import pyarrow.parquet as pq
+
         ev = self.restrict(communities)
         filters = None if ev.communities is None else [(Col.community_id, "in", list(ev.communities))]
         if ev.communities == ():  # pyarrow refuses an empty "in": a condition no row meets, same columns
             filters = [(Col.community_id, "==", "_"), (Col.community_id, "!=", "_")]
-        return _canonical_dtypes(pd.read_parquet(ev.path, filters=filters).reset_index(drop=True))
+        columns = None
+        if self.keys is not None:
+            columns = [c for c in pq.read_schema(ev.path).names if c not in (MEMBER_KEY, TARGET_KEY)]
+        return _canonical_dtypes(pd.read_parquet(ev.path, columns=columns, filters=filters).reset_index(drop=True))
 
     def counts(self) -> pd.Series:
         """Events per community, indexed by ``community_id`` (named ``events``)."""

@@ -32,10 +32,11 @@ import pyarrow.parquet as pq
 
 from commlab.data import schema as S
 from commlab.data.cache import CACHE_ENV
-from commlab.data.checks_sql import check_events_sql
+from commlab.data.checks_sql import check_events_sql, unknown_keys
 from commlab.data.coerce import check_table
 from commlab.data.io import iter_raw_chunks
 from commlab.data.schema import Col
+from commlab.data.stored import KEYS_FILE
 from commlab.data.validate import KnownPairs, ProblemLog, event_cross_problems
 from commlab.errors import CommlabError, Problem
 
@@ -204,7 +205,8 @@ def _checked_in_sql(path: str | Path, communities: pd.DataFrame, members: pd.Dat
     """The events checked by :func:`~commlab.data.checks_sql.check_events_sql` and, when clean and ``write``,
     written ordered to ``work``; ``None`` sends the file to the chunked path."""
     try:
-        got = check_events_sql(path, communities=communities, members=members, memory_limit=SORT_MEMORY)
+        got = check_events_sql(path, communities=communities, members=members, memory_limit=SORT_MEMORY,
+                               keys=write)
     except Exception as exc:  # noqa: BLE001 - a file DuckDB cannot read as expected: the chunked path decides
         logger.info("SQL checks of %s failed (%s: %s); checking it in chunks", path, type(exc).__name__, exc)
         return None
@@ -217,7 +219,14 @@ def _checked_in_sql(path: str | Path, communities: pd.DataFrame, members: pd.Dat
             _write_ordered(Path(path), out.path, work / "spill", got["copy"], sort=not got["ordered"])
         except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
             out.path.unlink(missing_ok=True)
+            out.path.with_name(KEYS_FILE).unlink(missing_ok=True)
             raise _storage_error(path, work, exc) from exc
+        if got["keyed"] and (unknown := unknown_keys(out.path)):
+            # the members and targets were looked up by the copy, as it assigned their keys
+            logger.info("events of %s: the SQL checks found %s; the chunked path reports them", path, unknown)
+            out.path.unlink()
+            out.path.with_name(KEYS_FILE).unlink(missing_ok=True)
+            return None
     return out
 
 

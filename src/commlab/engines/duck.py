@@ -242,6 +242,9 @@ class DuckDBEngine:
         con = self.connect()
         try:
             v = self.register_tables(con, events=events, members=members)
+            keys = events.keys if isinstance(events, StoredEvents) else None
+            if keys is not None:  # the stored events with their member keys, read as stored (features_sql casts)
+                v["events"] = self.relation(con, events, "events")
             groups: list[list[str] | None] = [None]
             if batches > 1:
                 ids = [r[0] for r in con.execute(
@@ -256,7 +259,8 @@ class DuckDBEngine:
                         con.execute(f"CREATE OR REPLACE TEMP VIEW b_{name} AS "
                                     f"SELECT * FROM {view} WHERE community_id IN ({inside})")
                     ev, mem = "b_events", "b_members"
-                sql = features_sql(ev, mem, staff_roles=tuple(staff_roles))
+                sql = features_sql(ev, mem, staff_roles=tuple(staff_roles),
+                                   keys=None if keys is None else f"read_parquet({_quote(str(keys))})")
                 if out is not None:
                     target = Path(out)
                     target.parent.mkdir(parents=True, exist_ok=True)
