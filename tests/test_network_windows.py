@@ -53,12 +53,19 @@ def _events(seed: int, n: int, m: int, hashed: bool) -> tuple[pa.Table, pd.DataF
 
 @pytest.mark.parametrize("hashed", [False, True])
 @pytest.mark.parametrize("seed, n, m", [(1, 30, 400), (2, 400, 6000)])
-def test_window_graphs_equal_the_grouped_edges(seed, n, m, hashed):
+@pytest.mark.parametrize("sparse", [0, 10**9])
+def test_window_graphs_equal_the_grouped_edges(seed, n, m, hashed, sparse, monkeypatch):
     """Each window's measures, tie measures and main core equal ``_edge_groups`` on that window's edges grouped by
     pandas (weights counted, staff flags or-ed): with hashed ids the same values to the last bit (with dictionary
     codes the nodes are numbered in order of appearance, on either side: the clustering's mean may differ in its
-    last digit, as it did between two runs of the former path)."""
+    last digit, as it did between two runs of the former path). Every window's nodes numbered by a hash table
+    (``SPARSE_WINDOW`` 0) or by marks over its community's nodes (10**9); a window of one day's last microsecond
+    holds a few events."""
+    monkeypatch.setattr(net, "SPARSE_WINDOW", sparse)
     rows, windows = _events(seed, n, m, hashed)
+    day = 86_400_000_000
+    windows = pd.concat([windows, pd.DataFrame([(c, (c, "tick"), 50 * day - 1, 50 * day) for c in ("a", "b")],
+                                               columns=windows.columns)], ignore_index=True)
     ev = rows.to_pandas()
     got = net._window_groups(rows, windows)
     cores = net._window_groups(rows.drop_columns(["source", "target"]) if hashed else rows, windows, core_only=True)
@@ -86,7 +93,7 @@ def test_window_graphs_equal_the_grouped_edges(seed, n, m, hashed):
             core = {name[h] for h in core}
         assert core == want_core, key
         checked += 1
-    assert checked == 10
+    assert checked == 12
     # the windows' bounds matter: events sit one microsecond either side of them
     shifted = net._window_groups(rows, windows.assign(lo=windows["lo"] - 1))
     assert any(shifted[k][0]["interactions"] != got[k][0]["interactions"] for k in got)
@@ -167,3 +174,36 @@ def test_windows_holding_the_same_events_share_one_graph(monkeypatch):
     assert got == alone
     assert got["again"] is got["x"] and got["y less 1 µs"] is got["y"]
     assert got["z"][0]["interactions"] == got["z less 1 µs"][0]["interactions"] + (ts == taken).sum()
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_measured_and_core_windows_in_one_call(hashed, monkeypatch):
+    """Windows asking the measures and windows asking only the main core (the k-core windows, read with the periods'
+    events) in one call: each gets what the separate calls give, a core window holding a measured window's events
+    is measured once (its core named: by the ids' hashes where the rows have them, else by the ids), and a core
+    window a microsecond longer, holding more events, is a graph of its own."""
+    rows, windows = _events(4, 300, 4000, hashed)
+    day = 86_400_000_000
+    cores = pd.DataFrame([(c, (c, i, w), lo * day, hi * day) for c in ("a", "b")
+                          for i, (lo, hi) in enumerate([(0, 30), (40, 70), (70, 100)]) for w in (0, 1)],
+                         columns=windows.columns)
+    cores.loc[cores["key"].map(lambda k: k[2] == 1), "lo"] -= 1  # w = 1: a microsecond longer
+    both = pd.concat([windows.assign(core_only=False), cores.assign(core_only=True)], ignore_index=True)
+    graphs = []
+    real = net.core_numbers
+    monkeypatch.setattr(net, "core_numbers", lambda adj: graphs.append(adj.shape) or real(adj))
+    got = net._window_groups(rows, both)
+    n_graphs = len(graphs)
+    measured = net._window_groups(rows, windows)
+    core_rows = rows.drop_columns(["source", "target"]) if hashed else rows
+    alone = net._window_groups(core_rows, cores, core_only=True)
+    # per community, the cores of (0, 30] and (70, 100] (w = 0) are those of the measured windows' graphs
+    assert n_graphs == len(measured) + len(alone) - 2 * 2
+    for key in measured:
+        assert got[key][0] == measured[key][0]
+    for key in alone:
+        assert got[key][1] == alone[key][1], key
+        assert got[key][1]
+    # the core of (0, 30] came with its measures (the same graph): named like the core-only windows' cores
+    assert got[("a", 0)] is got[("a", 0, 0)] and got[("a", 0)][0]["kcore_size"] == len(got[("a", 0, 0)][1])
+    assert got[("a", 0, 1)] is not got[("a", 0, 0)] and got[("a", 0, 1)][0] == {}  # a microsecond longer: core only

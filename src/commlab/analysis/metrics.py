@@ -730,6 +730,8 @@ def run_metrics(ctx: MetricContext, metrics: Iterable[Metric], *,
         ``ctx.periods`` and metric, NaN where a metric is not defined; ``n`` is the group size
         (see the module docstring), NaN where the metric declares none.
     """
+    metrics = list(metrics)
+    ctx.cache["metrics:asked"] = frozenset(m.id for m in metrics)  # what is still to come (shared work plans on it)
     keys = ctx.periods[[Col.community_id, "period"]].astype({Col.community_id: "string", "period": "string"})
     ids: list[str] = []
     results: dict[str, pd.DataFrame] = {}  # a failed metric has none: NaN in every row

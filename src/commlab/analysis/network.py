@@ -481,7 +481,8 @@ def core_numbers(adj: sparse.csr_array) -> np.ndarray:
 
 
 def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, staff: np.ndarray,
-                  names: np.ndarray, *, name_core: bool = True) -> tuple[dict[str, float], set]:
+                  names: np.ndarray, *, name_core: bool = True, core_names: Any = None
+                  ) -> tuple[dict[str, float], set]:
     """The measures of the module docstring from the edge arrays of one graph.
 
     Parameters
@@ -496,6 +497,10 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
         Node ids, for the tie-break of hubs (by id) and the main core; or a function giving the
         ids of the node indices it is passed (only the nodes tied at the hub cut-off and the main
         core are looked up).
+    name_core : bool
+        Name the main core's members (else the returned set is empty).
+    core_names : callable, optional
+        What names the main core's members (node indices in, names out); default ``names``.
 
     Returns
     -------
@@ -554,7 +559,9 @@ def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, st
     if n >= 3:
         out["fan_hub_centralization"] = (
             float(max(0.0, (n * deg[fans].max() - deg.sum()) / ((n - 1) * (n - 2)))) if fans.any() else 0.0)
-    return out, set(np.asarray(name_of(np.flatnonzero(in_core))).tolist()) if name_core else set()
+    if not name_core:
+        return out, set()
+    return out, set(np.asarray((name_of if core_names is None else core_names)(np.flatnonzero(in_core))).tolist())
 
 
 def tie_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, staff: np.ndarray) -> dict[str, float]:
@@ -694,6 +701,22 @@ def _edge_groups(edges: pd.DataFrame | pa.Table, *, core_only: bool = False, nam
         return dict(pool.map(one, starts.tolist(), ends.tolist()))
 
 
+#: A window with fewer events than its community's nodes over this numbers its own nodes with a hash table
+#: (:func:`_factorize`); a larger one marks them in an array over the community's nodes (no hashing).
+SPARSE_WINDOW = 16
+
+
+def _community_time_order(c_code: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """The order of rows by community code, then time (a stable sort; the events come nearly in that order)."""
+    if not len(ts):
+        return np.arange(0)
+    t0 = int(ts.min())
+    span = int(ts.max()) - t0 + 1
+    if (int(c_code.max()) + 1) * span < 2**62:
+        return np.argsort(c_code * span + (ts - t0), kind="stable")
+    return np.lexsort((ts, c_code))
+
+
 def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = False
                    ) -> dict[Any, tuple[dict[str, float], set]]:
     """:func:`edge_measures` (or only the main core) of the graph of each window, cut from event rows.
@@ -704,109 +727,140 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
         One row per interaction event (:func:`_event_rows_sql`).
     windows : DataFrame
         ``community_id``, ``key`` (any hashable: the result's key), ``lo`` and ``hi`` (integer microseconds):
-        the graph of a window holds the events of its community with ``lo < ts_us <= hi``.
+        the graph of a window holds the events of its community with ``lo < ts_us <= hi``. An optional boolean
+        column ``core_only`` says per window what the argument says for all.
     core_only : bool
         Only the main core (the measures dict empty), as :func:`kcore_stability` needs; the rows then need
-        no weights, staff flags or (with hashes) ids, and the core's members are named by their hashes.
+        no weights, staff flags or (with hashes) ids.
 
     Returns
     -------
     dict
         ``key`` -> (measures and :data:`TIE_MEASURES`, main core) as :func:`_edge_groups` gives for the same
         graph (same nodes in the same order, same edges with the same weights and staff flags: the values are
-        the same to the last bit), for the windows holding at least one event.
+        the same to the last bit), for the windows holding at least one event. The main core's members are named
+        by their hashes when the rows have them, else by their ids; a measured window names it only when a
+        core-only window holds the same events (else the set is empty).
 
     Notes
     -----
-    A window's events are grouped into its directed edges here, by one integer sort of ``source * n + target``
-    over the window's nodes (``n``): the events come to Python once, whatever the periods holding them.
+    The rows are ordered by community and time once, so a window's events are a slice found by two binary
+    searches, and windows holding the same events (a period set's last month and the last 30 days both end at the
+    as-of; k-core windows a microsecond apart) are the same slice: one graph. The nodes of each community are
+    numbered once, in the order of their ids (hashes or dictionary codes); a window keeps that order for its own
+    nodes, numbered ``0..n-1`` (what ``np.unique`` of the window's ids gives), and its directed edges are grouped
+    by one integer sort of ``source * n + target``: the events come to Python once, whatever the periods holding
+    them.
     """
     m = rows.num_rows
     if m == 0 or windows.empty:
         return {}
     c_code, c_names = _codes(rows[Col.community_id])
-    # grouped by community (a radix sort of the few community codes): which row of a community comes first does not
-    # matter, every graph's edges are sorted by their pair below
-    order = np.argsort(c_code.astype(np.uint16) if len(c_names) < 2**16 else c_code, kind="stable")
-    c_code = c_code[order]
-    ts = rows["ts_us"].to_numpy()[order]
-    if "source_h" in rows.column_names:
-        src, tgt = (rows[c].to_numpy()[order] for c in ("source_h", "target_h"))
-    else:
+    ts = rows["ts_us"].to_numpy()
+    hashed = "source_h" in rows.column_names
+    if hashed:
+        src, tgt = (rows[c].to_numpy() for c in ("source_h", "target_h"))
+    else:  # dictionary codes, in the rows' own order
         codes = _codes(pa.concat_arrays([rows[c].combine_chunks().cast(pa.large_string())
                                          for c in ("source", "target")]))[0]
-        src, tgt = codes[:m][order], codes[m:][order]
+        src, tgt = codes[:m], codes[m:]
+    order = _community_time_order(c_code, ts)
+    c_code, ts, src, tgt = c_code[order], ts[order], src[order], tgt[order]
     strings = ((rows["source"].combine_chunks(), rows["target"].combine_chunks()) if "source" in rows.column_names
                else None)
-    if not core_only:
+    bounds = np.searchsorted(c_code, np.arange(len(c_names) + 1))  # community i: rows bounds[i] to bounds[i + 1]
+    position = dict(zip(c_names.tolist(), range(len(c_names)), strict=True))
+    only = (windows["core_only"].to_numpy(dtype=bool) if "core_only" in windows.columns
+            else np.full(len(windows), core_only))
+    # one task per distinct slice of rows: [community, measures asked, core asked, keys]
+    tasks: dict[tuple[int, int], list] = {}
+    for c, key, lo, hi, o in zip(windows[Col.community_id].astype(str), windows["key"], windows["lo"].to_numpy(),
+                                 windows["hi"].to_numpy(), only, strict=True):
+        i = position.get(c)
+        if i is None:
+            continue
+        a0, b0 = int(bounds[i]), int(bounds[i + 1])
+        t = ts[a0:b0]
+        a, b = a0 + int(np.searchsorted(t, lo, side="right")), a0 + int(np.searchsorted(t, hi, side="right"))
+        if a >= b:
+            continue
+        task = tasks.setdefault((a, b), [i, False, False, []])
+        task[2 if o else 1] = True
+        task[3].append(key)
+    if not tasks:
+        return {}
+    if any(t[1] for t in tasks.values()):
         s_staff = rows["source_staff"].to_numpy(zero_copy_only=False).astype(bool)[order]
         t_staff = rows["target_staff"].to_numpy(zero_copy_only=False).astype(bool)[order]
-    first_of = dict(zip(c_names.tolist(), np.searchsorted(c_code, np.arange(len(c_names))).tolist(), strict=True))
-    end_of = dict(zip(c_names.tolist(), np.searchsorted(c_code, np.arange(len(c_names)), side="right").tolist(),
-                      strict=True))
-    tasks = []
-    # windows holding exactly the same events share one graph (a period set's last month and the last 30 days
-    # both end at the as-of; k-core windows a microsecond apart): found by the rows' count and first and last row,
-    # then compared whole
-    same: dict[tuple[int, int, int], list[tuple[Any, np.ndarray]]] = {}
-    alias: list[tuple[Any, Any]] = []
-    for c, key, lo, hi in zip(windows[Col.community_id].astype(str), windows["key"], windows["lo"].to_numpy(),
-                              windows["hi"].to_numpy(), strict=True):
-        if c not in first_of:
-            continue
-        a, b = first_of[c], end_of[c]
-        t = ts[a:b]
-        idx = a + np.flatnonzero((t > lo) & (t <= hi))
-        if not len(idx):
-            continue
-        seen = same.setdefault((len(idx), int(idx[0]), int(idx[-1])), [])
-        twin = next((k for k, other in seen if np.array_equal(other, idx)), None)
-        if twin is not None:
-            alias.append((key, twin))
-            continue
-        seen.append((key, idx))
-        tasks.append((key, idx))
 
-    def one(task: tuple[Any, np.ndarray]) -> tuple[Any, tuple[dict[str, float], set]]:
-        key, idx = task
-        k = len(idx)
-        uniques, inv = _factorize(np.concatenate([src[idx], tgt[idx]]))
-        s_code, t_code = inv[:k], inv[k:]
-        n = len(uniques)
-
-        def name_of(nodes: np.ndarray) -> np.ndarray:
-            nodes = np.asarray(nodes, dtype=np.int64)
-            if strings is None:  # hashes only: a node is named by its hash
-                return uniques[nodes]
-            first = np.empty(n, dtype=np.int64)
+    def number(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        # a community's nodes in the order of their ids, its rows' node numbers, and where each node first occurs
+        a0, b0 = int(bounds[i]), int(bounds[i + 1])
+        k = b0 - a0
+        uniques, inv = _factorize(np.concatenate([src[a0:b0], tgt[a0:b0]]))
+        first = None
+        if strings is not None:
+            first = np.empty(len(uniques), dtype=np.int64)
             first[inv[::-1]] = np.arange(2 * k - 1, -1, -1)
-            pos = first[nodes]
-            out = np.empty(len(pos), dtype=object)
-            for side, sel in ((0, pos < k), (1, pos >= k)):
-                picked = order[idx[pos[sel] - side * k]]
-                out[sel] = strings[side].take(pa.array(picked)).to_numpy(zero_copy_only=False)
-            return out
+        return uniques, inv[:k], inv[k:], first
 
-        if core_only:
-            core = core_numbers(_simple_adjacency(s_code, t_code, n))
-            return key, ({}, set(name_of(np.flatnonzero(core == core.max())).tolist()))
-        pair = s_code * n + t_code
-        by = np.argsort(pair)
-        pair = pair[by]
-        starts = np.r_[True, pair[1:] != pair[:-1]]
-        weight = np.bincount(np.cumsum(starts) - 1).astype(float)
-        e_src, e_tgt = s_code[by][starts], t_code[by][starts]
-        staff = np.zeros(n, dtype=bool)
-        staff[s_code[s_staff[idx]]] = True
-        staff[t_code[t_staff[idx]]] = True
-        measures, core = edge_measures(e_src, e_tgt, weight, staff, name_of, name_core=False)
-        return key, ({**measures, **tie_measures(e_src, e_tgt, weight, staff)}, core)
+    workers = max(1, min(len(tasks), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        used = sorted({t[0] for t in tasks.values()})
+        numbered = dict(zip(used, pool.map(number, used), strict=True))
 
-    # graphs are independent and the sparse kernels release the GIL: one thread per core
-    with ThreadPoolExecutor(max_workers=max(1, min(len(tasks), os.cpu_count() or 1))) as pool:
-        out = dict(pool.map(one, tasks))
-    for key, twin in alias:
-        out[key] = out[twin]
+        def one(item: tuple[tuple[int, int], list]) -> tuple[list, tuple[dict[str, float], set]]:
+            (a, b), (i, measured, cored, keys) = item
+            uniques, g_src, g_tgt, first = numbered[i]
+            a0 = int(bounds[i])
+            s, t = g_src[a - a0:b - a0], g_tgt[a - a0:b - a0]
+            k = b - a
+            if SPARSE_WINDOW * k < len(uniques):  # few events in a large community: a hash table of its nodes
+                node, inv = _factorize(np.concatenate([s, t]))
+                s_code, t_code = inv[:k], inv[k:]
+            else:  # the community's numbers of the nodes present, in order, renumbered 0..n-1
+                present = np.zeros(len(uniques), dtype=bool)
+                present[s] = True
+                present[t] = True
+                node = np.flatnonzero(present)
+                renumber = np.empty(len(uniques), dtype=np.int64)
+                renumber[node] = np.arange(len(node))
+                s_code, t_code = renumber[s], renumber[t]
+            n = len(node)
+
+            def name_of(nodes: np.ndarray) -> np.ndarray:
+                g = node[np.asarray(nodes, dtype=np.int64)]
+                if strings is None:  # hashes only: a node is named by its hash
+                    return uniques[g]
+                pos = first[g]
+                kc = len(g_src)
+                out = np.empty(len(pos), dtype=object)
+                for side, sel in ((0, pos < kc), (1, pos >= kc)):
+                    picked = order[a0 + pos[sel] - side * kc]
+                    out[sel] = strings[side].take(pa.array(picked)).to_numpy(zero_copy_only=False)
+                return out
+
+            core_name = (lambda nodes: uniques[node[np.asarray(nodes, dtype=np.int64)]]) if hashed else name_of
+            if not measured:
+                core = core_numbers(_simple_adjacency(s_code, t_code, n))
+                return keys, ({}, set(core_name(np.flatnonzero(core == core.max())).tolist()))
+            pair = s_code * n + t_code
+            pair.sort()
+            starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+            weight = np.diff(np.r_[starts, k]).astype(float)
+            e_src = pair[starts] // n
+            e_tgt = pair[starts] - e_src * n
+            staff = np.zeros(n, dtype=bool)
+            staff[s_code[s_staff[a:b]]] = True
+            staff[t_code[t_staff[a:b]]] = True
+            measures, core = edge_measures(e_src, e_tgt, weight, staff, name_of, name_core=cored,
+                                           core_names=core_name)
+            return keys, ({**measures, **tie_measures(e_src, e_tgt, weight, staff)}, core)
+
+        out: dict[Any, tuple[dict[str, float], set]] = {}
+        for keys, got in pool.map(one, tasks.items()):
+            for key in keys:
+                out[key] = got
     return out
 
 
@@ -905,6 +959,31 @@ def _core_jaccard(group: pd.DataFrame) -> pd.DataFrame:
                          "value": [jaccard(cores[0], cores[1])]})
 
 
+def _cores_key(kinds: Iterable[str], days: int) -> str:
+    """The context's cache key of the k-core windows' main cores measured by :func:`network_table`."""
+    return f"network:cores:{','.join(kinds)}:{days}"
+
+
+def _kcore_windows(ctx: MetricContext, days: int) -> pd.DataFrame:
+    """The two ``days``-day windows before each period end, as :func:`_window_groups` takes them.
+
+    Keys ``(community_id, period, w)``: ``w`` = 0 for the last ``days`` days, ``(p_end − days, p_end]``; 1 for the
+    ``days`` before, ``(p_end − 2 days, p_end − days]``. The windows depend on the period end only: periods of one
+    community ending at the same instant (the whole span and the last 30 days of a one-pass run both end at the
+    as-of) share one pair of windows, under the first label.
+    """
+    ends = ctx.query(f"SELECT {Col.community_id}, min(period) AS period, epoch_us(p_end) AS hi, "
+                     f"epoch_us(p_end - INTERVAL '{days} days') AS mid, "
+                     f"epoch_us(p_end - INTERVAL '{2 * days} days') AS since "
+                     f"FROM periods GROUP BY {Col.community_id}, p_end")
+    keys = [(str(c), str(p)) for c, p in zip(ends[Col.community_id], ends["period"], strict=True)]
+    return pd.concat([
+        pd.DataFrame({Col.community_id: ends[Col.community_id], "key": [(*k, 0) for k in keys],
+                      "lo": ends["mid"], "hi": ends["hi"]}),
+        pd.DataFrame({Col.community_id: ends[Col.community_id], "key": [(*k, 1) for k in keys],
+                      "lo": ends["since"], "hi": ends["mid"]})], ignore_index=True)
+
+
 def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS, days: int = 30) -> pd.DataFrame:
     """Jaccard of main k-core members between the last two ``days``-day windows before each period end.
 
@@ -917,14 +996,15 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
     DataFrame
         ``community_id, period, value``.
     """
-    # one query for both windows: w = 0 for the last `days` days, 1 for the `days` before. The windows depend on
-    # the period end only: periods of one community ending at the same instant (the whole span and the last 30 days
-    # of a one-pass run both end at the as-of) share one computation, under the first label
-    bounds = (f"(SELECT {Col.community_id}, min(period) AS period, p_end, p_end - INTERVAL '{2 * days} days' AS since, "
-              f"p_end - INTERVAL '{days} days' AS mid FROM periods GROUP BY {Col.community_id}, p_end)")
-    w = "CASE WHEN e.ts > p.mid THEN 0 ELSE 1 END"
-    window = "e.ts > p.since AND e.ts <= p.p_end"
-    if ctx.dialect == "spark":
+    # w = 0 for the last `days` days, 1 for the `days` before. The windows depend on the period end only: periods of
+    # one community ending at the same instant (the whole span and the last 30 days of a one-pass run both end at the
+    # as-of) share one computation, under the first label (see _kcore_windows)
+    if ctx.dialect == "spark":  # one query for both windows
+        bounds = (f"(SELECT {Col.community_id}, min(period) AS period, p_end, "
+                  f"p_end - INTERVAL '{2 * days} days' AS since, p_end - INTERVAL '{days} days' AS mid "
+                  f"FROM periods GROUP BY {Col.community_id}, p_end)")
+        w = "CASE WHEN e.ts > p.mid THEN 0 ELSE 1 END"
+        window = "e.ts > p.since AND e.ts <= p.p_end"
         pairs = (f"SELECT DISTINCT CAST({Col.community_id} AS VARCHAR) AS {Col.community_id}, "
                  f"CAST(period AS VARCHAR) AS period, CAST(w AS INTEGER) AS w, source, target "
                  f"FROM ({_edges_sql(kinds, window, extra=(w, 'w'), periods=bounds)}) x")
@@ -932,25 +1012,19 @@ def kcore_stability(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS,
                             f"{Col.community_id} string, period string, value double")
         value = dict(zip(zip(got[Col.community_id], got["period"], strict=True), got["value"], strict=True))
     else:
-        # the cores only need who is linked to whom: with hashes unique within each community (checked), the id
-        # hashes of each interaction event, no id strings, weights or staff flags; the cores are sets of hashes.
-        # The events of a batch of communities at a time, each handed over once (not once per window holding it:
-        # a month end's two windows and the next month's overlap); the windows' graphs are cut here.
-        hashed = hash_ids_safe(ctx)
-        sql = _event_rows_sql(kinds, hashed=hashed, names=not hashed)
-        ends = ctx.query(f"SELECT {Col.community_id}, min(period) AS period, epoch_us(p_end) AS hi, "
-                         f"epoch_us(p_end - INTERVAL '{days} days') AS mid, "
-                         f"epoch_us(p_end - INTERVAL '{2 * days} days') AS since "
-                         f"FROM periods GROUP BY {Col.community_id}, p_end")
-        keys = [(str(c), str(p)) for c, p in zip(ends[Col.community_id], ends["period"], strict=True)]
-        windows = pd.concat([  # w = 0: the last `days` days, (mid, p_end]; w = 1: the `days` before, (since, mid]
-            pd.DataFrame({Col.community_id: ends[Col.community_id], "key": [(*k, 0) for k in keys],
-                          "lo": ends["mid"], "hi": ends["hi"]}),
-            pd.DataFrame({Col.community_id: ends[Col.community_id], "key": [(*k, 1) for k in keys],
-                          "lo": ends["since"], "hi": ends["mid"]})], ignore_index=True)
-        cores: dict[tuple[str, str, int], tuple[dict[str, float], set]] = {}
-        for lo, hi in _community_ranges(ctx, kinds):
-            cores.update(_window_groups(_ranged(ctx, sql, lo, hi), windows, core_only=True))
+        # measured with the network table's graphs when both were asked (network_table); else read here. The cores
+        # only need who is linked to whom: with hashes unique within each community (checked), the id hashes of each
+        # interaction event, no id strings, weights or staff flags; the cores are sets of hashes. The events of a
+        # batch of communities at a time, each handed over once (not once per window holding it: a month end's two
+        # windows and the next month's overlap); the windows' graphs are cut here.
+        cores = ctx.cache.get(_cores_key(kinds, days))
+        if cores is None:
+            hashed = hash_ids_safe(ctx)
+            sql = _event_rows_sql(kinds, hashed=hashed, names=not hashed)
+            windows = _kcore_windows(ctx, days)
+            cores = {}
+            for lo, hi in _community_ranges(ctx, kinds):
+                cores.update(_window_groups(_ranged(ctx, sql, lo, hi), windows, core_only=True))
         value = {key: jaccard(cores.get((*key, 0), ({}, set()))[1], cores.get((*key, 1), ({}, set()))[1])
                  for key in {k[:2] for k in cores}}
     first = ctx.periods.groupby([Col.community_id, "p_end"], sort=False)["period"].transform("min")
@@ -977,9 +1051,17 @@ def network_table(ctx: MetricContext, *, kinds: Iterable[str] = DEFAULT_KINDS) -
                            "FROM periods")
         windows = bounds.assign(key=[(str(c), str(p)) for c, p in zip(bounds[Col.community_id], bounds["period"],
                                                                       strict=True)])
-        measured: dict[tuple[str, str], tuple[dict[str, float], set]] = {}
+        # the k-core windows of kcore_stability when it is asked too: read with the periods' events, and a window
+        # holding the same events as a period (the last 30 days) is the same graph
+        cored = "kcore_stability" in ctx.cache.get("metrics:asked", ()) and _cores_key(kinds, 30) not in ctx.cache
+        if cored:
+            windows = pd.concat([windows.assign(core_only=False), _kcore_windows(ctx, 30).assign(core_only=True)],
+                                ignore_index=True)
+        measured: dict[Any, tuple[dict[str, float], set]] = {}
         for lo, hi in _community_ranges(ctx, kinds):
             measured.update(_window_groups(_ranged(ctx, sql, lo, hi), windows))
+        if cored:
+            ctx.cache[_cores_key(kinds, 30)] = {k: v for k, v in measured.items() if len(k) == 3}
     else:  # Spark: the period's edge table, collected (only DuckDB reads the stored events by range)
         measured = _edge_groups(ctx.arrow(f"SELECT * FROM {period_edges(ctx, kinds)}"), name_core=False)
     empty = {**graph_measures(nx.DiGraph()), **dict.fromkeys(TIE_MEASURES, math.nan)}
