@@ -58,9 +58,11 @@ engine sets up for each call (see :data:`PRELUDE`):
     shares, stickiness, content days, core and zombie shares) read these bits instead of each
     re-scanning ``act``.
 ``ev_rare``
-    The rows of ``ev`` whose type is one of :data:`RARE_EVENTS` (check-ins, events, attendance,
-    purchases, rewards, moderation: about 6 % of the events): the metrics that select one of these
-    types read it instead of scanning every event.
+    ``community_id, member_id, ts, event_type, target_member_id, category, is_staff, is_bot``: the rows of ``ev``
+    whose type is one of :data:`RARE_EVENTS` (check-ins, events, attendance, purchases, rewards, moderation: about
+    6 % of the events): the metrics that select one of these types read it instead of scanning every event. Only
+    the columns those metrics read: DuckDB's Parquet reader decodes every selected column of every row before the
+    type filter (5 M events: 0.23 -> 0.17 s CPU without ``thread_id``, ``amount``, ``topic`` and ``platform``).
 ``member_keys``
     ``rk, community_id, member_id, joined_at``: the non-staff members with an ``INTEGER`` key (in id order).
 ``member_firsts``
@@ -127,6 +129,7 @@ import pyarrow as pa
 
 from commlab.analysis import metric_text
 from commlab.analysis.daymask import day_number, days_between
+from commlab.analysis.features_sql import timestamptz_literal
 from commlab.analysis.periods import WINDOWS, engine_periods, make_periods, resolve_as_of
 from commlab.data import schema as S
 from commlab.data.load import Dataset
@@ -471,13 +474,14 @@ CREATE OR REPLACE TEMP TABLE recent_pm AS
     FROM (SELECT p.ek, e.member_id, e.event_type, CAST({days_to_end} AS INTEGER) AS day
           FROM (SELECT DISTINCT ek, community_id, p_end FROM period_keys) p JOIN ev_raw e
             ON e.community_id = p.community_id AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end
-          WHERE e.event_type NOT IN ('join', 'leave')) AS x
+          WHERE e.event_type NOT IN ('join', 'leave'){recent_since}) AS x
     GROUP BY ek, member_id) AS r
   JOIN period_keys p ON p.ek = r.ek
   LEFT JOIN staff s ON s.community_id = p.community_id AND s.member_id = r.member_id
   WHERE s.member_id IS NULL;
 CREATE OR REPLACE TEMP TABLE ev_rare AS
-  SELECT * FROM ev WHERE event_type IN {rare};
+  SELECT community_id, member_id, ts, event_type, target_member_id, category, is_staff, is_bot
+  FROM ev WHERE event_type IN {rare};
 CREATE OR REPLACE TEMP TABLE member_keys AS
   SELECT CAST(row_number() OVER (ORDER BY community_id, member_id) AS INTEGER) AS rk, community_id, member_id,
          joined_at
@@ -558,15 +562,40 @@ def register_relation(name: str, sql: str) -> None:
     RELATIONS[name] = f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}"
 
 
-def prelude_statements(views: Mapping[str, str]) -> list[str]:
-    """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation)."""
+def _recent_since(periods: pd.DataFrame | None) -> str:
+    """A condition on ``e.ts`` that every event of ``recent_pm`` meets: after a day before the earliest ``p_end``
+    minus 30 days (``""`` without periods).
+
+    Redundant with ``recent_pm``'s join, but a constant: DuckDB prunes the row groups of a stored events file by it
+    (the file is ordered by community and time), where the join's bounds, one per community, prune nothing
+    (5 M events, one period: 41 -> 27 row groups read, ``recent_pm`` 0.17 -> 0.11 s CPU).
+    """
+    if periods is None or not len(periods):
+        return ""
+    try:
+        end = pd.to_datetime(periods["p_end"], utc=True).min()
+        if pd.isna(end):
+            return ""
+        since = (end - pd.Timedelta(days=31)).floor("D")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return ""
+    return f" AND e.ts > {timestamptz_literal(since)}"
+
+
+def prelude_statements(views: Mapping[str, str], periods: pd.DataFrame | None = None) -> list[str]:
+    """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation).
+
+    ``periods`` (the ``periods`` relation's frame, optional) lets a few tables filter the events by a constant
+    bound that a stored file's row groups are pruned by (:func:`_recent_since`); the tables are the same with or
+    without it.
+    """
     from commlab.data.schema import CONTENT_EVENTS
 
     staff = "(" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")"
     content = "(" + ", ".join(f"'{e}'" for e in CONTENT_EVENTS) + ")"
     rare = "(" + ", ".join(f"'{e}'" for e in RARE_EVENTS) + ")"
     text = PRELUDE.format(staff_roles=staff, content=content, rare=rare, days_to_end=days_between("e.ts", "p.p_end"),
-                         day_of_ts=day_number("ts"), **views)
+                         day_of_ts=day_number("ts"), recent_since=_recent_since(periods), **views)
     return [stmt for stmt in text.split(";") if stmt.strip()]
 
 

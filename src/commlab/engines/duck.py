@@ -404,7 +404,7 @@ class DuckDBEngine:
             con.register("periods", periods)
             self.timings_ = {}
             t0 = time.perf_counter()
-            eager, pending = split_prelude(prelude_statements(v))
+            eager, pending = split_prelude(prelude_statements(v, periods))
             for stmt in eager:
                 con.execute(stmt)
             self.timings_["prelude"] = time.perf_counter() - t0
