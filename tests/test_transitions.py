@@ -171,9 +171,8 @@ def test_an_engine_without_snapshots_gives_the_same_roles():
 
 def test_rule_transitions_counted_from_codes_equal_the_named_tables(monkeypatch, samples_dir):
     """The rule-role path counts moves from role codes (no per-instant table of names in pandas): the same
-    table as the named path (a labeler applying the same rules, one feature query per instant), in
-    small batches too, and never through ``snapshot_features``."""
-    import commlab.analysis.transitions as transitions
+    table as the named path (a labeler applying the same rules, one feature query per instant), and
+    never through ``snapshot_features``."""
 
     def no_named_snapshots(*a, **kw):
         raise AssertionError("the rule-role transitions built the named snapshot table")
@@ -191,7 +190,6 @@ def test_rule_transitions_counted_from_codes_equal_the_named_tables(monkeypatch,
     now = pd.Timestamp("2024-06-30T16:00:00Z")
     named = role_transitions(ds.events_source, ds.members, start=now - pd.DateOffset(months=6), end=now,
                              labeler=assign_roles)
-    monkeypatch.setattr(transitions, "BATCH_VECTORS", 1)  # 2,048 rows a batch: the samples come in several
     coded = role_transitions(ds.events_source, ds.members, start=now - pd.DateOffset(months=6), end=now,
                              engine=DuckDBEngine(memory_limit="500MB", threads=1))
     pd.testing.assert_frame_equal(coded, named)
@@ -246,7 +244,7 @@ def test_numbered_role_features_equal_the_snapshot_features_on_random_data(seed)
     """The role-feature query of the coded path (members numbered, joins on a members table) gives every
     feature of the former snapshot query, value for value, at every instant; and the transitions equal
     those of the named path (one feature query per instant)."""
-    from commlab.analysis.transitions import role_features_sql, role_members_sql
+    from commlab.analysis.transitions import role_feature_frames, role_members_sql
 
     ev, mem, bounds = _random_data(seed)
     eng = DuckDBEngine()
@@ -255,13 +253,13 @@ def test_numbered_role_features_equal_the_snapshot_features_on_random_data(seed)
     try:
         v = eng.register_tables(con, events=ev, members=mem)
         con.execute(f"CREATE TEMP TABLE role_members AS {role_members_sql(v['events'], v['members'], bounds[-1])}")
-        got = con.execute(f"""
-            SELECT f.k, r.community_id, r.member_id, {", ".join(f"f.{c}" for c in ROLE_FEATURE_IDS)}
-            FROM ({role_features_sql(v["events"], "role_members", bounds)}) AS f
-            JOIN role_members AS r ON r.m = f.m
-            ORDER BY f.k, r.community_id, r.member_id""").df()
+        names = con.execute("SELECT m, community_id, member_id FROM role_members").df()
+        got = pd.concat([f.assign(k=k, m=m) for k, m, f in role_feature_frames(con, v["events"], "role_members",
+                                                                                bounds)], ignore_index=True)
     finally:
         con.close()
+    got = got.merge(names, on="m").sort_values(["k", "community_id", "member_id"], ignore_index=True)
+    got = got[["k", "community_id", "member_id", *ROLE_FEATURE_IDS]]
     got.insert(0, "as_of", pd.Series(bounds)[got.pop("k")].to_numpy())
     assert len(got) == len(want) > 100
     for c in want.columns:
@@ -285,10 +283,10 @@ def test_numbered_role_features_equal_the_snapshot_features_on_random_data(seed)
 def test_both_snapshot_queries_refuse_empty_naive_or_unordered_bounds(bad):
     """The feature snapshots and the numbered role features bucket events by their bounds: one check for both."""
     from commlab.analysis.features_sql import snapshot_features_sql
-    from commlab.analysis.transitions import role_features_sql
+    from commlab.analysis.transitions import role_bucket_sql
     from commlab.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="bounds"):
         snapshot_features_sql("events", "members", bad)
     with pytest.raises(InvalidArgument, match="bounds"):
-        role_features_sql("events", "mm", bad)
+        role_bucket_sql("events", "mm", bad)

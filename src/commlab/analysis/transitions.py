@@ -5,18 +5,19 @@ the features as of that instant; each member present at two consecutive boundari
 one transition (``from_role`` → ``to_role``). Members who joined in between come from
 :data:`JOINED`.
 
-With the rule roles on DuckDB (the notebook's path), :func:`role_transitions` never holds the
-per-instant table in pandas: one query computes the role features at every instant
-(:func:`role_features_sql`: :func:`~commlab.analysis.features_sql.snapshot_features_sql`'s values,
-each member numbered instead of named and grouped and joined by that number), its rows come back in
-batches, each batch is reduced to one small role code per member and instant, and the moves are
-counted from those codes (at 50 M events, 7 month starts and 1 M members: about 6 M rows, 6 bytes
-each, where the named table took 4 GB).
+With the rule roles on DuckDB (the notebook's path), :func:`role_transitions` never holds a
+per-instant table of names in pandas: two queries sum each member's activity and new partners per
+bucket between instants (:func:`role_bucket_sql`: each member numbered instead of named, grouped and
+joined by that number), the running sums and the features at each instant are computed from those
+rows in NumPy (:func:`role_feature_frames`, with the arithmetic of
+:func:`~commlab.analysis.features_sql.snapshot_features_sql`), each instant's features are reduced to
+one small role code per member, and the moves are counted from those codes (at 50 M events, 7 month
+starts and 1 M members: about 6 M codes, 6 bytes each, where the named table took 4 GB).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,6 @@ import pandas as pd
 from commlab.analysis.features_sql import (
     ACTIVITY_EXCLUDED,
     ROLE_FEATURE_IDS,
-    SNAPSHOT_VALUES,
     bound_literals,
     timestamptz_literal,
 )
@@ -36,8 +36,8 @@ from commlab.engines.base import Source
 from commlab.errors import InvalidArgument
 from commlab.instant import as_utc
 
-__all__ = ["JOINED", "role_features_sql", "role_members_sql", "role_snapshots", "role_transitions",
-           "transition_matrix"]
+__all__ = ["JOINED", "role_bucket_sql", "role_feature_frames", "role_members_sql", "role_snapshots",
+           "role_transitions", "transition_matrix"]
 
 #: ``from_role`` of members who were not members yet at the previous boundary.
 JOINED = "joined"
@@ -163,11 +163,6 @@ def role_transitions(
     return out
 
 
-#: DuckDB vectors (2,048 rows each) per batch fetched from the role-feature query; each batch becomes
-#: role codes before the next is fetched.
-BATCH_VECTORS = 256
-
-
 def _counts_codes(engine: Any) -> bool:
     """Whether ``engine`` is DuckDB (or none: DuckDB), whose connection the coded path queries directly."""
     from commlab.engines.duck import DuckDBEngine
@@ -180,29 +175,27 @@ def _rule_role_codes(engine: Any, events: Source, members: Source, bounds: list[
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Instant index, member number and rule-role code of every member at every instant, and the role names.
 
-    The role features come from one DuckDB query with each member numbered (a join to the members
-    table) instead of named; the rows are read in batches of :data:`BATCH_VECTORS` vectors, each reduced to
-    role codes by the rules of :func:`~commlab.analysis.roles.assign_roles` (``names[code]``).
+    The role features come from :func:`role_feature_frames` (members numbered, sums per bucket in SQL, the
+    instants in NumPy), each instant's reduced to role codes by the rules of
+    :func:`~commlab.analysis.roles.assign_roles` (``names[code]``).
     """
     from commlab.engines.duck import DuckDBEngine
 
     eng = engine if engine is not None else DuckDBEngine()
     names = _role_names(thresholds)
     con = eng.connect()
+    ks, ms, codes = [], [], []
     try:
         v = eng.register_tables(con, events=events, members=members)
         # the members as a table: DuckDB then knows its size and builds the joins on it
         con.execute(f"CREATE TEMP TABLE role_members AS "
                     f"{role_members_sql(v['events'], v['members'], bounds[-1], staff_roles=staff_roles)}")
-        sql = role_features_sql(v["events"], "role_members", bounds)
-        ks, ms, codes = [], [], []
-        con.execute(sql)
-        while len(f := con.fetch_df_chunk(BATCH_VECTORS)):
+        for k, m, f in role_feature_frames(con, v["events"], "role_members", bounds):
             conds = role_conditions(f, thresholds)
             codes.append(np.select([c.to_numpy(dtype=bool) for _, c in conds], np.arange(len(conds)),
                                    len(conds)).astype(np.int8))
-            ks.append(f["k"].to_numpy(np.int32))
-            ms.append(f["m"].to_numpy(np.int32))
+            ks.append(np.full(len(m), k, dtype=np.int32))
+            ms.append(m)
     finally:
         con.close()
     cat = lambda parts, t: np.concatenate(parts) if parts else np.empty(0, t)  # noqa: E731
@@ -215,7 +208,7 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
 
 def role_members_sql(events: str, members: str, last: pd.Timestamp, *,
                      staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
-    """The members who joined by ``last``, each numbered, for :func:`role_features_sql`.
+    """The members who joined by ``last``, each numbered, for :func:`role_bucket_sql`.
 
     Returns ``community_id``, ``member_id``, ``m`` (an integer: the row's rank in ``members``),
     ``joined_at``, ``left_at``, ``is_staff`` and ``first_ts`` (the first event of the member's
@@ -241,27 +234,27 @@ WHERE x.joined_at <= {lit}
 """
 
 
-def role_features_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> str:
-    """:func:`~commlab.analysis.features_sql.snapshot_features_sql`'s role features, each member numbered.
+def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> tuple[str, str]:
+    """Two queries: each member's activity sums and its new partners per bucket of ``bounds``.
 
-    The same buckets and the same arithmetic as ``snapshot_features_sql`` (one pass over the
-    events, each filed under the first instant it counts for), but the events meet the members
-    first (``mm``: a table of :func:`role_members_sql`'s rows for ``bounds[-1]``): each event takes
-    its member's number ``m`` and the per-member groupings and joins run on that integer instead
-    of on the (community, member) strings; the distinct partners of ``partners_in`` are grouped
-    by the target's number and the source's name (an unknown source still counts as a partner).
-    ``mm`` being a table, DuckDB knows its size and builds its hash joins on it, not on the events
-    or the (member, instant) rows (50 M events: the join to the communities' first events built on
-    6.2 M wide rows took 10.6 s of the query's 32 s).
+    Each event is filed under the first instant it counts for (bucket ``j``: the smallest ``k`` with
+    ``ts <= bounds[k]``), as in :func:`~commlab.analysis.features_sql.snapshot_features_sql`, but the
+    events meet the members first (``mm``: a table of :func:`role_members_sql`'s rows for
+    ``bounds[-1]``): each event takes its member's number ``m`` and the per-member groupings and joins
+    run on that integer instead of on the (community, member) strings; the distinct partners of
+    ``partners_in`` are grouped by the target's number and the source's name (an unknown source still
+    counts as a partner). ``mm`` being a table, DuckDB knows its size and builds its hash joins on it,
+    not on the events. Events of members not in ``mm`` count nowhere.
 
     Returns
     -------
-    str
-        A query returning ``k`` (the index into ``bounds``), ``m`` and :data:`ROLE_FEATURE_IDS`: one
-        row per instant and member who joined by it, in no particular order.
+    (str, str)
+        The activity query: ``m``, ``j``, ``n_events``, ``last_us`` and ``last_epoch`` (the last
+        event's microseconds and ``epoch()``), ``ugc``, ``purchases``: one row per member and bucket
+        with activity. The partners query: ``m``, ``j``, ``partners`` (the sources whose first
+        interaction with ``m`` falls in bucket ``j``).
     """
     lits = bound_literals(bounds)
-    values = ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits))
     bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"
     content, inter = _sql_list(S.CONTENT_EVENTS), _sql_list(S.INTERACTION_EVENTS)
     activity = (f"(SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id, "
@@ -269,62 +262,123 @@ def role_features_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> str:
                 f"CAST(target_member_id AS VARCHAR) AS target_member_id "
                 f"FROM {events} WHERE CAST(ts AS TIMESTAMPTZ) <= {lits[-1]} "
                 f"AND CAST(event_type AS VARCHAR) NOT IN ({_sql_list(ACTIVITY_EXCLUDED)}))")
-    return f"""
-WITH bnd AS (
-    SELECT * FROM (VALUES {values}) AS v(k, as_of)
-),
--- per member number and bucket; events of unknown members find no row of mm
-a AS (
+    sums = f"""
+SELECT m, CAST(j AS INTEGER) AS j, n_events, epoch_us(last_ts) AS last_us, epoch(last_ts) AS last_epoch, ugc, purchases
+FROM (
     SELECT mm.m, {bucket} AS j,
-        count(*) AS n_events, max(t) AS last_ts,
-        count_if(e.event_type IN ({content})) AS ugc,
-        count_if(e.event_type = 'purchase') AS purchases
+        CAST(count(*) AS BIGINT) AS n_events, max(t) AS last_ts,
+        CAST(count_if(e.event_type IN ({content})) AS BIGINT) AS ugc,
+        CAST(count_if(e.event_type = 'purchase') AS BIGINT) AS purchases
     FROM {activity} AS e
     JOIN {mm} AS mm ON mm.community_id = e.community_id AND mm.member_id = e.member_id
     GROUP BY 1, 2
-),
--- the bucket of each (source, target) pair's first interaction, both sides by number (the target's
--- fixes the community); a source without a number (not a member by the last instant, who still counts
--- as a partner) keeps its name, so the pairs group on two integers and a NULL
-pr AS (
+)
+"""
+    # the bucket of each (source, target) pair's first interaction, both sides by number (the target's
+    # fixes the community); a source without a number (not a member by the last instant, who still counts
+    # as a partner) keeps its name, so the pairs group on two integers and a NULL
+    partners = f"""
+SELECT m, CAST(j AS INTEGER) AS j, CAST(count(*) AS BIGINT) AS partners
+FROM (
     SELECT t.m, s.m AS source, CASE WHEN s.m IS NULL THEN e.member_id END AS unnumbered, min({bucket}) AS j
     FROM {activity} AS e
     JOIN {mm} AS t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
     LEFT JOIN {mm} AS s ON s.community_id = e.community_id AND s.member_id = e.member_id
     WHERE e.event_type IN ({inter}) AND NULLIF(e.target_member_id, e.member_id) IS NOT NULL
     GROUP BY 1, 2, 3
-),
--- per member and instant k: the sums over the buckets j <= k (the partners first counted per bucket)
-ak AS (
-    SELECT a.m, b.k, CAST(sum(a.n_events) AS BIGINT) AS n_events, max(a.last_ts) AS last_ts,
-           CAST(sum(a.ugc) AS BIGINT) AS ugc, CAST(sum(a.purchases) AS BIGINT) AS purchases
-    FROM a JOIN bnd b ON a.j <= b.k
-    GROUP BY 1, 2
-),
-pj AS (
-    SELECT m, j, count(*) AS partners FROM pr GROUP BY 1, 2
-),
-pk AS (
-    SELECT pj.m, b.k, CAST(sum(pj.partners) AS BIGINT) AS partners_in
-    FROM pj JOIN bnd b ON pj.j <= b.k
-    GROUP BY 1, 2
-),
-f AS (
-    SELECT b.k, b.as_of, mm.m, mm.joined_at, mm.left_at, mm.is_staff,
-           (epoch(b.as_of) - epoch(greatest(mm.joined_at, coalesce(
-               CASE WHEN mm.first_ts <= b.as_of THEN mm.first_ts END, mm.joined_at)))) / 86400.0 AS observed_days,
-           ak.n_events, ak.last_ts, ak.ugc, ak.purchases, pk.partners_in
-    FROM {mm} AS mm
-    JOIN bnd b ON mm.joined_at <= b.as_of
-    LEFT JOIN ak ON ak.m = mm.m AND ak.k = b.k
-    LEFT JOIN pk ON pk.m = mm.m AND pk.k = b.k
 )
-SELECT
-    CAST(k AS INTEGER) AS k,
-    m,
-    {SNAPSHOT_VALUES}
-FROM f
+GROUP BY 1, 2
 """
+    return sums, partners
+
+
+def _column(got: dict[str, np.ndarray], name: str, fill: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A fetched column as a plain array (NULLs replaced by ``fill``) and its mask of non-NULL values."""
+    col = got[name]
+    valid = ~np.ma.getmaskarray(col)
+    return np.ma.filled(col, fill) if np.ma.isMaskedArray(col) else np.asarray(col), valid
+
+
+def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestamp]
+                        ) -> Iterator[tuple[int, np.ndarray, pd.DataFrame]]:
+    """The :data:`ROLE_FEATURE_IDS` of every member of ``mm`` at each instant of ``bounds``, one instant at a time.
+
+    The sums per member and bucket come from :func:`role_bucket_sql`; the sums over the buckets ``j <= k``
+    and the features at instant ``k`` are computed here, with the arithmetic of
+    :data:`~commlab.analysis.features_sql.SNAPSHOT_VALUES` on the very doubles DuckDB's ``epoch()`` gives
+    (the instants, the join and first times, each bucket's last event), so every value equals that of
+    :func:`~commlab.analysis.features_sql.snapshot_features_sql`. Done in SQL, the running sums took a join
+    of the buckets to the instants and two groupings, and the members' rows at every instant two hash
+    joins (50 M events: about 6 M rows each).
+
+    Parameters
+    ----------
+    con : DuckDB connection
+        Holding ``events`` (a relation of the canonical events) and ``mm`` (a table of
+        :func:`role_members_sql`'s rows for ``bounds[-1]``).
+    bounds : list of Timestamp
+        The instants, tz-aware and strictly increasing.
+
+    Yields
+    ------
+    (int, ndarray, DataFrame)
+        ``k``, the numbers ``m`` (int32) of the members who joined by ``bounds[k]``, and their features
+        (columns :data:`ROLE_FEATURE_IDS`, dtypes as DuckDB returns them), row for row.
+    """
+    sums_sql, partners_sql = role_bucket_sql(events, mm, bounds)
+    lits = bound_literals(bounds)
+    inst = con.execute("SELECT epoch_us(b) AS us, epoch(b) AS e FROM (VALUES "
+                       + ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits)) + ") AS v(k, b) ORDER BY k"
+                       ).fetchnumpy()
+    mem = con.execute(f"SELECT m, epoch_us(joined_at) AS joined_us, epoch(joined_at) AS joined_epoch, "
+                      f"epoch_us(left_at) AS left_us, epoch_us(first_ts) AS first_us, "
+                      f"epoch(first_ts) AS first_epoch, is_staff FROM {mm} ORDER BY m").fetchnumpy()
+    a = con.execute(sums_sql).fetchnumpy()
+    p = con.execute(partners_sql).fetchnumpy()
+    m = np.asarray(mem["m"], dtype=np.int32)
+    size = int(m.max()) + 1 if len(m) else 0
+    joined_us, joined_e = np.asarray(mem["joined_us"]), np.asarray(mem["joined_epoch"], dtype=float)
+    left_us, has_left_at = _column(mem, "left_us", 0)
+    first_us, has_first = _column(mem, "first_us", 0)
+    first_e, _ = _column(mem, "first_epoch", np.nan)
+    staff = pd.Series(np.asarray(mem["is_staff"], dtype=bool))
+    a_m, a_j = np.asarray(a["m"]), np.asarray(a["j"])
+    p_m, p_j = np.asarray(p["m"]), np.asarray(p["j"])
+    # the running sums of each member over the buckets j <= k, by member number
+    n_events, ugc, purchases, partners = (np.zeros(size, np.int64) for _ in range(4))
+    last_us = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
+    last_e = np.full(size, np.nan)
+    for k in range(len(bounds)):
+        now_us, now_e = int(inst["us"][k]), float(inst["e"][k])
+        rows = np.flatnonzero(a_j == k)  # one row per member and bucket: no number repeats
+        mk = a_m[rows]
+        n_events[mk] += np.asarray(a["n_events"])[rows]
+        ugc[mk] += np.asarray(a["ugc"])[rows]
+        purchases[mk] += np.asarray(a["purchases"])[rows]
+        later = np.asarray(a["last_us"])[rows] > last_us[mk]  # max(last_ts), then its epoch
+        last_us[mk[later]] = np.asarray(a["last_us"])[rows][later]
+        last_e[mk[later]] = np.asarray(a["last_epoch"], dtype=float)[rows][later]
+        prow = np.flatnonzero(p_j == k)
+        partners[p_m[prow]] += np.asarray(p["partners"])[prow]
+        sel = np.flatnonzero(joined_us <= now_us)  # mm.joined_at <= as_of
+        ms = m[sel]
+        # greatest(joined_at, coalesce(CASE WHEN first_ts <= as_of THEN first_ts END, joined_at))
+        first_in = has_first[sel] & (first_us[sel] <= now_us) & (first_us[sel] > joined_us[sel])
+        start_e = np.where(first_in, first_e[sel], joined_e[sel])
+        observed = (now_e - start_e) / 86400.0
+        n_ugc = ugc[ms]
+        yield k, ms, pd.DataFrame({
+            "tenure_days": (now_e - joined_e[sel]) / 86400.0,
+            "observed_days": observed,
+            "recency_days": (now_e - last_e[ms]) / 86400.0,
+            "n_events": n_events[ms],
+            "ugc": n_ugc,
+            "ugc_30d": n_ugc.astype(float) * 30.0 / np.maximum(observed, 30.0),
+            "purchases": purchases[ms],
+            "partners_in": partners[ms],
+            "has_left": has_left_at[sel] & (left_us[sel] <= now_us),
+            "is_staff": staff.to_numpy()[sel],
+        })
 
 
 def _role_names(thresholds: RoleThresholds | None) -> list[str]:
