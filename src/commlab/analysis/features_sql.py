@@ -481,8 +481,9 @@ def bound_literals(bounds: list[pd.Timestamp]) -> list[str]:
     return [timestamptz_literal(b) for b in bounds]
 
 
-#: The values of a snapshot row (:func:`snapshot_features_sql`, and the role features of
-#: :func:`commlab.analysis.transitions.role_features_sql`) from each member's sums at instant ``as_of``.
+#: The values of a snapshot row (:func:`snapshot_features_sql`; the role features of
+#: :func:`commlab.analysis.transitions.role_feature_frames` repeat its arithmetic) from each member's sums at
+#: instant ``as_of``.
 SNAPSHOT_VALUES = """(epoch(as_of) - epoch(joined_at)) / 86400.0 AS tenure_days,
     observed_days,
     CAST((epoch(as_of) - epoch(last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
