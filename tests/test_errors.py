@@ -158,13 +158,15 @@ NOT_YET: tuple[str, ...] = ()
 #: Raises that must stay built-in: file -> how many.
 ALLOWED = {
     # pydantic validators: pydantic turns a ValueError into its ValidationError, reported as a PlaybookError
-    "playbook.py": 20,  # +3 in the engine-settings validators (d8d3ab2)
+    "playbook.py": 21,  # +3 in the engine-settings validators (d8d3ab2), +1 for a step's `after`
     "rules.py": 10,
     "importers/mapping.py": 2,
     # __getitem__ of a mapping: KeyError is the protocol
     "data/schema.py": 2,
     # the run folder's name could not be made unique: a bug, not a user error (pragma: no cover)
     "runs.py": 1,
+    # steps left waiting while none runs: `after` names only earlier steps, so a bug, not a user error
+    "step_pool.py": 1,
 }
 
 

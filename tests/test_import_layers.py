@@ -55,7 +55,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runs", (
         "commlab.playbook", "commlab.parameters", "commlab.plan", "commlab.run_data", "commlab.manifest",
         "commlab.runs", "commlab.report_view", "commlab.report", "commlab.report_pdf", "commlab.runner",
-        "commlab.notebook_exec",
+        "commlab.notebook_exec", "commlab.step_pool",
     )),
     ("entry", ("commlab", "commlab.cli", "commlab.__main__")),
 )

@@ -515,6 +515,17 @@ class NotebookExecutionError(CommlabError):
         else:
             super().__init__(f"{notebook}: cell {cell_index} failed: {error}{fix}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its fields (a step run in its own process sends its failure to the runner)."""
+        return (_notebook_execution_error, (self.notebook, self.cell_index, self.ename, self.evalue, self.source,
+                                            self.exec_count, self.run_dir, self.hint))
+
+
+def _notebook_execution_error(notebook: str, cell_index: int, ename: str, evalue: str, source: str,
+                              exec_count: int | None, run_dir: str, hint: str) -> NotebookExecutionError:
+    return NotebookExecutionError(notebook, cell_index, ename, evalue, source=source, exec_count=exec_count,
+                                  run_dir=run_dir, hint=hint)
+
 
 class RunLockedError(CommlabError):
     """Another run of the same playbook on the same data is running; try again later (or ``--wait``).

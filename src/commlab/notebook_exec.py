@@ -8,6 +8,7 @@ can fail (a cell's exception, a timeout, a dead kernel) becomes one
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +103,13 @@ def memory_hint(ename: str, evalue: str, parameters: dict[str, Any]) -> str:
     return ""
 
 
-def _kernel_manager_logging_to(log: Any) -> type:
+def _kernel_manager_logging_to(log: Any, env: Mapping[str, str] | None = None,
+                               on_kernel: Callable[[int], None] | None = None) -> type:
     """A kernel manager class whose kernel process writes its stdout/stderr to the open file ``log``.
 
     Kernel-side chatter (start-up warnings, shutdown noise) then lands in the
-    run folder instead of the terminal of a user or a scheduler.
+    run folder instead of the terminal of a user or a scheduler. ``env`` is added to the environment
+    the kernel starts with; ``on_kernel`` is called with the kernel's process id once it runs.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -114,14 +117,23 @@ def _kernel_manager_logging_to(log: Any) -> type:
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw.setdefault("stdout", log)
             kw.setdefault("stderr", log)
+            if env:
+                kw["env"] = {**kw.get("env", {}), **env}
             await super()._async_launch_kernel(kernel_cmd, **kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if on_kernel is not None and pid is not None:
+                on_kernel(pid)
 
     return _LoggedKernelManager
 
 
 def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, kernel_name: str,
-                 timeout: float | None, cwd: Path, run_dir: Path) -> None:
+                 timeout: float | None, cwd: Path, run_dir: Path, kernel_env: Mapping[str, str] | None = None,
+                 on_kernel: Callable[[int], None] | None = None) -> None:
     """Execute a step's notebook with papermill into ``executed``; the kernel's output goes to its ``.kernel.log``.
+
+    ``kernel_env`` is added to the kernel's environment (else it inherits this process's); ``on_kernel``
+    is called with the kernel's process id once it runs (:mod:`commlab.step_pool` stops it with it).
 
     Raises
     ------
@@ -143,7 +155,7 @@ def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, 
             str(plan.notebook), str(executed), parameters=parameters,
             kernel_name=kernel_name, execution_timeout=timeout, cwd=str(cwd),
             progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-            kernel_manager_class=_kernel_manager_logging_to(kernel_log),
+            kernel_manager_class=_kernel_manager_logging_to(kernel_log, kernel_env, on_kernel),
         )
     except PapermillExecutionError as exc:
         raise NotebookExecutionError(

@@ -27,6 +27,8 @@ Shape::
       - notebook: ../notebooks/01_overview.ipynb
         name: overview              # optional; default: the notebook's file stem
         parameters: {}              # per-step overrides
+        after: [overview]           # optional; the earlier steps it needs (default: all), used with jobs
+    jobs: 2                         # optional; steps run at once (default 1: one after another)
     report: {lang: zh, title: {zh: ..., en: ...}, client: "", sections: [],
              summary_step: recommendations, k_anonymity: 5, appendix: true,
              top_actions: 6}                # recommendations in the client part, 1-20
@@ -187,12 +189,17 @@ class Step(_Model):
         ``#`` heading.
     parameters : dict
         Parameters for this step only; they override the playbook's.
+    after : list of str, optional
+        The earlier steps this one needs (it reads tables or files they leave in the run). Only a
+        playbook with ``jobs`` above 1 uses it: the step starts once those steps have succeeded, while
+        others still run. Unset: every earlier step, as in a run one step at a time.
     """
 
     notebook: Path
     name: str = Field(default="", pattern=r"^$|" + _STEP_NAME)
     title: Text | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
+    after: list[str] | None = None
 
     @field_validator("notebook")
     @classmethod
@@ -413,6 +420,11 @@ class Playbook(_Model):
     engine : dict, optional
         The engine every step that declares ``engine`` computes with, ``{"name": ..., "options": {...}}``
         (:func:`engine_settings`); a step's own ``engine`` parameter and ``-p engine`` take precedence.
+    jobs : int, default 1
+        How many steps may run at once, each in its own process and kernel (1-8). A step starts when
+        the steps it comes ``after`` have succeeded; when one fails, the others are stopped. Each
+        running step has its own memory bound (``engine_options``), so the run's memory is about
+        ``jobs`` times a step's.
     """
 
     name: str = Field(pattern=_NAME)
@@ -425,6 +437,7 @@ class Playbook(_Model):
     rules: RulesSettings = Field(default_factory=RulesSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     engine: dict[str, Any] | None = None
+    jobs: int = Field(default=1, ge=1, le=8)
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -471,6 +484,10 @@ class Playbook(_Model):
         for step in self.steps:
             if step.name in seen:
                 raise ValueError(f"two steps are named {step.name!r}; give one of them another 'name'")
+            later = [n for n in step.after or () if n not in seen]
+            if later:
+                raise ValueError(f"step {step.name!r}: 'after' names {later}, which is not an earlier step; "
+                                 f"a step comes after steps listed before it (earlier steps: {sorted(seen)})")
             seen.add(step.name)
         unknown = [s for s in self.report.sections if s not in seen]
         if unknown:

@@ -93,6 +93,7 @@ from commlab.runs import (
     write_index,
 )
 from commlab.settings import settings_from_env
+from commlab.step_pool import StepStart, run_steps_at_once
 
 __all__ = ["RunResult", "run_playbook", "check_kernel", "latest_run", "list_runs", "DEFAULT_KERNEL"]
 
@@ -737,6 +738,9 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
     Each step's record in the manifest says ``running`` while it runs, then ``succeeded`` (with the
     engine tables it computed or read), or ``failed``/``interrupted`` before the error goes on.
     """
+    if pb.jobs > 1 and len(plans) > 1:
+        return _run_steps_at_once(pb, plans, run_dir, record, rules_path=rules_path, previous=previous, cache=cache,
+                                  key=key, kernel_name=kernel_name, timeout=timeout)
     summary: dict[str, Any] = {}
     outputs: dict[str, str] = {}
     for i, plan in enumerate(plans):
@@ -765,6 +769,51 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
         summary[plan.name] = _read_step_summary(out_dir, record.manifest["warnings"], plan.name)
         outputs[plan.name] = str(out_dir)
     return summary
+
+
+def _run_steps_at_once(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record, *, rules_path: Path,
+                       previous: Path | None, cache: str | None, key: str | None, kernel_name: str,
+                       timeout: float | None) -> dict[str, Any]:
+    """Execute the steps ``pb.jobs`` at a time as their ``after`` allows (:mod:`commlab.step_pool`).
+
+    The records are those of :func:`_run_steps`; a step's tables are the log entries of its kernel.
+    """
+    summary: dict[str, Any] = {}
+    outputs: dict[str, str] = {}
+    index = {p.name: i for i, p in enumerate(plans)}
+    log_start = table_log(cache)[1]
+
+    def start(plan: StepPlan) -> StepStart:
+        i = index[plan.name]
+        out_dir = run_dir / plan.name
+        out_dir.mkdir()
+        params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous,
+                                  cache=cache)
+        record.manifest["steps"][i].update(
+            status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
+            kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
+            parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
+        )
+        record.save()
+        logger.info("step %d/%d: %s (%s), up to %d at once", i + 1, len(plans), plan.name, plan.notebook.name,
+                    pb.jobs)
+        return StepStart(run_dir / f"{plan.name}.ipynb", params, out_dir)
+
+    def done(plan: StepPlan, kernel: int | None) -> None:
+        tables = [e for e in table_log(cache, start=log_start)[0] if kernel is not None and e.get("pid") == kernel]
+        record.manifest["steps"][index[plan.name]].update(status="succeeded", ended=iso(utc_now()), tables=tables)
+        record.save()
+        summary[plan.name] = _read_step_summary(run_dir / plan.name, record.manifest["warnings"], plan.name)
+        outputs[plan.name] = str(run_dir / plan.name)
+
+    def stopped(plan: StepPlan, status: str) -> None:
+        record.manifest["steps"][index[plan.name]].update(status=status, ended=iso(utc_now()))
+        record.save()
+
+    kernel_env = {name: value for name, value in ((KEY_ENV, key), (CACHE_ENV, cache)) if value is not None}
+    run_steps_at_once(plans, jobs=pb.jobs, start=start, done=done, stopped=stopped, kernel_name=kernel_name,
+                      timeout=timeout, run_dir=run_dir, kernel_env=kernel_env)
+    return {p.name: summary[p.name] for p in plans}
 
 
 def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record,
