@@ -73,12 +73,12 @@ def cohort_retention(data: Any, *, as_of: Any, freq: str = "month", communities:
         return con.execute(f"""
 WITH ea AS MATERIALIZED (
   -- one pass over the activity: per member and period bucket, its first instant and staff flag
-  SELECT a.community_id, a.member_id, date_trunc('{unit}', a.ts) AS bucket, min(a.ts) AS min_ts,
+  SELECT a.community_id, a.member_id, date_trunc('{unit}', {_utc_date('a.ts')}) AS bucket, min(a.ts) AS min_ts,
          bool_or(a.is_staff) AS is_staff
   FROM act a JOIN periods p ON p.community_id = a.community_id WHERE a.ts <= p.p_end GROUP BY ALL),
 first AS (SELECT community_id, min(min_ts) AS first_ts FROM ea GROUP BY community_id),
 m AS (
-  SELECT r.community_id, r.member_id, date_trunc('{unit}', r.joined_at) AS cohort
+  SELECT r.community_id, r.member_id, date_trunc('{unit}', {_utc_date('r.joined_at')}) AS cohort
   FROM roles r JOIN periods p ON p.community_id = r.community_id
   JOIN first f ON f.community_id = r.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND r.joined_at >= {since}),
@@ -89,7 +89,7 @@ x AS (
   FROM m JOIN e ON e.community_id = m.community_id AND e.member_id = m.member_id AND e.bucket >= m.cohort
   GROUP BY ALL),
 bounds AS (
-  SELECT p.community_id, date_trunc('{unit}', p.p_end) AS last
+  SELECT p.community_id, date_trunc('{unit}', {_utc_date('p.p_end')}) AS last
   FROM periods p WHERE p.community_id IN (SELECT community_id FROM first)),
 grid AS (
   SELECT s.community_id, s.cohort, s.cohort_size, o."offset"
@@ -104,6 +104,18 @@ ORDER BY 1, 2, 3
 """).df()
     finally:
         con.close()
+
+
+def _utc_date(ts: str) -> str:
+    """SQL: the UTC calendar day of the instant ``ts`` (a ``TIMESTAMPTZ``) as a ``DATE``, by integer arithmetic.
+
+    ``date_trunc`` of a ``TIMESTAMPTZ`` goes through the time zone's calendar for every value; the day counted
+    from the epoch (floored: instants before 1970 too) and truncated as a ``DATE`` gives the same UTC month or
+    ISO week at a fraction of the cost (the cohort query reads every activity event).
+    """
+    us = f"epoch_us({ts})"
+    return (f"(DATE '1970-01-01' + CAST(({us} - CASE WHEN {us} < 0 THEN 86399999999 ELSE 0 END) // 86400000000 "
+            "AS INTEGER))")
 
 
 def retention_matrix(cohorts: pd.DataFrame, community_id: str, *, min_size: int = 5) -> pd.DataFrame:
