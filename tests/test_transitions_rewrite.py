@@ -18,6 +18,7 @@ from commlab.analysis.features_sql import ACTIVITY_EXCLUDED, ROLE_FEATURE_IDS, S
 from commlab.analysis.roles import RoleThresholds, role_conditions
 from commlab.analysis.transitions import role_feature_frames, role_members_sql
 from commlab.data import schema as S
+from commlab.data.stored import StoredEvents
 from commlab.engines.duck import DuckDBEngine
 
 U = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
@@ -181,3 +182,98 @@ def test_role_features_and_codes_equal_the_former_query(seed):
     # the cases reach the bounds: tenure 0 at an instant, a member leaving exactly then, partners, silence
     assert (want["tenure_days"] == 0).any() and want["has_left"].any() and want["partners_in"].max() > 1
     assert want["recency_days"].isna().any() and (want["recency_days"] == 0).any()
+
+
+def _keyed_store(folder, seed: int, *, n_mem: int = 90, n_ev: int = 2500):
+    """A data folder of :func:`_bound_case`'s kind without unknown members or targets (the import would refuse
+    them), events in random order: the streamed import sorts them and stores the member keys with them."""
+    from commlab.data.checks_sql import eligible
+
+    ev, mem, bounds = _bound_case(seed, n_mem=n_mem, n_ev=n_ev)
+    known = set(zip(mem["community_id"], mem["member_id"], strict=True))
+    by_comm = mem.groupby("community_id")["member_id"].agg(list)
+    rng = np.random.default_rng(seed)
+    ev = ev[ev["community_id"].isin(by_comm.index)].reset_index(drop=True)
+    ev["member_id"] = [m if (c, m) in known else rng.choice(by_comm[c]) for c, m in zip(ev["community_id"],
+                                                                                         ev["member_id"], strict=True)]
+    ev["target_member_id"] = [None if t is None else t if (c, t) in known else rng.choice(by_comm[c])
+                              for c, t in zip(ev["community_id"], ev["target_member_id"], strict=True)]
+    self_target = ev["target_member_id"].notna() & (rng.random(len(ev)) < 0.1)
+    ev.loc[self_target, "target_member_id"] = ev.loc[self_target, "member_id"]
+    ev = ev.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # not in (community, time) order
+    mem["joined_at"] = mem["joined_at"].clip(upper=U("2024-03-20"))
+    created = min(ev["ts"].min(), mem["joined_at"].min()) - pd.Timedelta(days=1)
+    comm = pd.DataFrame({"community_id": sorted(by_comm.index), "name": "n", "theme": "interest",
+                         "business_model": "product_sales", "lifecycle": "mature", "platform": "wechat",
+                         "monetization": "product", "created_at": created})
+    folder.mkdir(parents=True)
+    comm.to_parquet(folder / "communities.parquet", index=False)
+    mem.astype({"community_id": "string", "member_id": "string", "role": "string"}).to_parquet(
+        folder / "members.parquet", index=False)
+    ev.astype({c: "string" for c in ("community_id", "member_id", "event_type", "target_member_id")}).to_parquet(
+        folder / "events.parquet", index=False)
+    assert eligible(folder / "events.parquet")
+    return bounds
+
+
+def _named_codes(events, members, bounds):
+    """(k, community, member, role code, role features) of :func:`transitions._rule_role_codes`, sorted, and
+    whether it went by the keys."""
+    seen, frames = [], []
+    real = transitions.role_feature_frames
+
+    def spy(con, ev, mm, bnd, *, keyed=False):
+        seen.append(keyed)
+        for k, m, f in real(con, ev, mm, bnd, keyed=keyed):
+            frames.append(f.assign(k=k, m=m))
+            yield k, m, f
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(transitions, "role_feature_frames", spy)
+    try:
+        k, m, code, _ = transitions._rule_role_codes(None, events, members, bounds, TH, S.STAFF_ROLES)
+    finally:
+        mp.undo()
+    eng = DuckDBEngine()
+    con = eng.connect()
+    try:  # the names behind the numbers, as the path numbered them
+        v = eng.register_tables(con, events=events, members=members)
+        key_sql = f"read_parquet('{events.keys}')" if seen[0] else None
+        mm_sql = role_members_sql(v["events"], v["members"], bounds[-1], keys=key_sql)
+        names = con.execute(f"SELECT m, community_id, member_id FROM ({mm_sql})").df()
+    finally:
+        con.close()
+    out = pd.DataFrame({"k": k, "m": m, "code": code}).merge(pd.concat(frames), on=["k", "m"], how="left")
+    out = out.merge(names, on="m", how="left")
+    assert out["member_id"].notna().all() and out["tenure_days"].notna().all()
+    return out.drop(columns="m").sort_values(["k", "community_id", "member_id"], ignore_index=True), seen[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_role_codes_from_the_keyed_store_equal_those_from_the_ids(tmp_path, seed):
+    """Stored events with the import's member keys are summed by key (no join), with the codes of the ids' path;
+    with the communities restricted too, and by the ids when a member of the table has no key."""
+    from commlab.data import load_dataset
+
+    bounds = _keyed_store(tmp_path / "d", seed)
+    ds = load_dataset(tmp_path / "d", cache=tmp_path / "cache", stream=True)
+    stored = ds.events_source  # taken first: reading ds.events loads them into a DataFrame
+    assert isinstance(stored, StoredEvents) and stored.keys is not None
+    by_ids, keyed = _named_codes(ds.events, ds.members, bounds)
+    assert not keyed and len(by_ids) > 150 and by_ids["code"].nunique() >= 5 and by_ids["partners_in"].max() > 2
+    by_keys, keyed = _named_codes(stored, ds.members, bounds)
+    assert keyed
+    pd.testing.assert_frame_equal(by_keys, by_ids)
+    # the former query on the same data
+    want, want_code = _former_codes(ds.events, ds.members, bounds, TH)
+    assert sorted(want_code.tolist()) == sorted(by_keys["code"].tolist())
+    # restricted to two communities
+    two = load_dataset(tmp_path / "d", cache=tmp_path / "cache", stream=True, communities=["c", "f"])
+    part_keys, keyed = _named_codes(two.events_source, two.members, bounds)
+    assert keyed and set(part_keys["community_id"]) == {"c", "f"}
+    pd.testing.assert_frame_equal(part_keys, _named_codes(two.events, two.members, bounds)[0])
+    # a member the keys do not know: numbered and summed by the ids
+    extra = pd.concat([ds.members, ds.members.iloc[[0]].assign(member_id="newcomer")], ignore_index=True)
+    fallback, keyed = _named_codes(stored, extra, bounds)
+    assert not keyed
+    pd.testing.assert_frame_equal(fallback, _named_codes(ds.events, extra, bounds)[0])

@@ -32,6 +32,7 @@ from commlab.analysis.features_sql import (
 from commlab.analysis.roles import RoleThresholds, assign_roles, role_conditions
 from commlab.data import schema as S
 from commlab.data.schema import STAFF_ROLES, Col
+from commlab.data.stored import StoredEvents
 from commlab.engines.base import Source
 from commlab.errors import InvalidArgument
 from commlab.instant import as_utc
@@ -177,7 +178,9 @@ def _rule_role_codes(engine: Any, events: Source, members: Source, bounds: list[
 
     The role features come from :func:`role_feature_frames` (members numbered, sums per bucket in SQL, the
     instants in NumPy), each instant's reduced to role codes by the rules of
-    :func:`~commlab.analysis.roles.assign_roles` (``names[code]``).
+    :func:`~commlab.analysis.roles.assign_roles` (``names[code]``). Stored events with the member keys of the
+    import (:attr:`commlab.data.stored.StoredEvents.keys`) are summed by those keys, each member numbered by
+    its key (:func:`role_members_sql`), when every member has a key of its own; other events by the ids.
     """
     from commlab.engines.duck import DuckDBEngine
 
@@ -187,10 +190,25 @@ def _rule_role_codes(engine: Any, events: Source, members: Source, bounds: list[
     ks, ms, codes = [], [], []
     try:
         v = eng.register_tables(con, events=events, members=members)
-        # the members as a table: DuckDB then knows its size and builds the joins on it
-        con.execute(f"CREATE TEMP TABLE role_members AS "
-                    f"{role_members_sql(v['events'], v['members'], bounds[-1], staff_roles=staff_roles)}")
-        for k, m, f in role_feature_frames(con, v["events"], "role_members", bounds):
+        keys = events.keys if isinstance(events, StoredEvents) else None
+        keyed = keys is not None
+        if keyed:
+            # the members as a table: DuckDB then knows its size and builds the joins on it
+            mm_sql = role_members_sql(v["events"], v["members"], bounds[-1], staff_roles=staff_roles,
+                                      keys=f"read_parquet({_sql_list([str(keys)])})")
+            con.execute(f"CREATE TEMP TABLE role_members AS {mm_sql}")
+            missing, repeated = con.execute("SELECT count(*) - count(m), count(m) - count(DISTINCT m) "
+                                            "FROM role_members").fetchone()
+            keyed = missing == 0 and repeated == 0
+            if keyed:  # the stored relation, with the key columns the canonical view leaves out
+                source = eng.relation(con, events, "keyed_events")
+            else:  # a member without a key, or two sharing one: numbered by rank, summed by the ids
+                con.execute("DROP TABLE role_members")
+        if not keyed:
+            source = v["events"]
+            con.execute(f"CREATE TEMP TABLE role_members AS "
+                        f"{role_members_sql(v['events'], v['members'], bounds[-1], staff_roles=staff_roles)}")
+        for k, m, f in role_feature_frames(con, source, "role_members", bounds, keyed=keyed):
             conds = role_conditions(f, thresholds)
             codes.append(np.select([c.to_numpy(dtype=bool) for _, c in conds], np.arange(len(conds)),
                                    len(conds)).astype(np.int8))
@@ -207,22 +225,28 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
 
 
 def role_members_sql(events: str, members: str, last: pd.Timestamp, *,
-                     staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+                     staff_roles: tuple[str, ...] = STAFF_ROLES, keys: str | None = None) -> str:
     """The members who joined by ``last``, each numbered, for :func:`role_bucket_sql`.
 
-    Returns ``community_id``, ``member_id``, ``m`` (an integer: the row's rank in ``members``),
-    ``joined_at``, ``left_at``, ``is_staff`` and ``first_ts`` (the first event of the member's
-    community up to ``last``), one row per member.
+    Returns ``community_id``, ``member_id``, ``m`` (an integer: the row's rank in ``members``, or with
+    ``keys``, a relation of the import's member keys (:data:`commlab.data.stored.KEYS_FILE`), the member's
+    key; NULL for a member without one), ``joined_at``, ``left_at``, ``is_staff`` and ``first_ts`` (the
+    first event of the member's community up to ``last``), one row per member.
     """
     lit = timestamptz_literal(last)
-    return f"""
-SELECT x.*, c.first_ts
-FROM (
+    number = "CAST(row_number() OVER () - 1 AS INTEGER) AS m" if keys is None else "CAST(NULL AS INTEGER) AS m"
+    keyed = "" if keys is None else (f"SELECT x.* REPLACE (CAST(y.member_key AS INTEGER) AS m) FROM ({{}}) AS x "
+                                     f"LEFT JOIN {keys} AS y ON y.community_id = x.community_id "
+                                     f"AND y.member_id = x.member_id")
+    numbered = f"""
     SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-           CAST(row_number() OVER () - 1 AS INTEGER) AS m,
+           {number},
            CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at,
            CAST(role AS VARCHAR) IN ({_sql_list(tuple(staff_roles))}) AS is_staff
-    FROM {members}
+    FROM {members}"""
+    return f"""
+SELECT x.*, c.first_ts
+FROM ({numbered if keys is None else keyed.format(numbered)}
 ) AS x
 LEFT JOIN (
     SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
@@ -234,17 +258,25 @@ WHERE x.joined_at <= {lit}
 """
 
 
-def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> tuple[str, str]:
+def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp], *, keyed: bool = False) -> tuple[str, str]:
     """Two queries: each member's activity sums and its new partners per bucket of ``bounds``.
 
     Each event is filed under the first instant it counts for (bucket ``j``: the smallest ``k`` with
-    ``ts <= bounds[k]``), as in :func:`~commlab.analysis.features_sql.snapshot_features_sql`, but the
-    events meet the members first (``mm``: a table of :func:`role_members_sql`'s rows for
-    ``bounds[-1]``): each event takes its member's number ``m`` and the per-member groupings and joins
+    ``ts <= bounds[k]``), as in :func:`~commlab.analysis.features_sql.snapshot_features_sql`, and summed
+    per member number ``m`` and bucket.
+
+    Without ``keyed``, the events meet the members first (``mm``: a table of :func:`role_members_sql`'s
+    rows for ``bounds[-1]``): each event takes its member's number and the per-member groupings and joins
     run on that integer instead of on the (community, member) strings; the distinct partners of
     ``partners_in`` are grouped by the target's number and the source's name (an unknown source still
     counts as a partner). ``mm`` being a table, DuckDB knows its size and builds its hash joins on it,
     not on the events. Events of members not in ``mm`` count nowhere.
+
+    With ``keyed``, ``events`` are stored events with the import's member keys (``member_key``,
+    ``target_key``; every member and target has one) and ``mm`` numbers each member by its key: the
+    events are grouped on the keys without any join, the pairs on two integers (a target's key fixes its
+    community, as a source's name does within it). Rows of members not in ``mm`` are then returned too,
+    and left out by the caller (:func:`role_feature_frames` reads only ``mm``'s numbers).
 
     Returns
     -------
@@ -257,35 +289,47 @@ def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> tuple[s
     lits = bound_literals(bounds)
     bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"
     content, inter = _sql_list(S.CONTENT_EVENTS), _sql_list(S.INTERACTION_EVENTS)
-    activity = (f"(SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id, "
-                f"CAST(ts AS TIMESTAMPTZ) AS t, CAST(event_type AS VARCHAR) AS event_type, "
-                f"CAST(target_member_id AS VARCHAR) AS target_member_id "
+    who = ("CAST(member_key AS INTEGER) AS member_key, CAST(target_key AS INTEGER) AS target_key" if keyed else
+           "CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id, "
+           "CAST(target_member_id AS VARCHAR) AS target_member_id")
+    activity = (f"(SELECT {who}, CAST(ts AS TIMESTAMPTZ) AS t, CAST(event_type AS VARCHAR) AS event_type "
                 f"FROM {events} WHERE CAST(ts AS TIMESTAMPTZ) <= {lits[-1]} "
                 f"AND CAST(event_type AS VARCHAR) NOT IN ({_sql_list(ACTIVITY_EXCLUDED)}))")
-    sums = f"""
-SELECT m, CAST(j AS INTEGER) AS j, n_events, epoch_us(last_ts) AS last_us, epoch(last_ts) AS last_epoch, ugc, purchases
-FROM (
-    SELECT mm.m, {bucket} AS j,
-        CAST(count(*) AS BIGINT) AS n_events, max(t) AS last_ts,
-        CAST(count_if(e.event_type IN ({content})) AS BIGINT) AS ugc,
-        CAST(count_if(e.event_type = 'purchase') AS BIGINT) AS purchases
+    counts = (f"CAST(count(*) AS BIGINT) AS n_events, max(t) AS last_ts, "
+              f"CAST(count_if(e.event_type IN ({content})) AS BIGINT) AS ugc, "
+              f"CAST(count_if(e.event_type = 'purchase') AS BIGINT) AS purchases")
+    if keyed:
+        per_member = f"SELECT e.member_key AS m, {bucket} AS j, {counts} FROM {activity} AS e GROUP BY 1, 2"
+        # the bucket of each (source, target) pair's first interaction, both sides by key
+        pairs = f"""
+    SELECT e.target_key AS m, e.member_key AS source, min({bucket}) AS j
+    FROM {activity} AS e
+    WHERE e.event_type IN ({inter}) AND e.target_key IS NOT NULL AND e.target_key <> e.member_key
+    GROUP BY 1, 2"""
+    else:
+        per_member = f"""
+    SELECT mm.m, {bucket} AS j, {counts}
     FROM {activity} AS e
     JOIN {mm} AS mm ON mm.community_id = e.community_id AND mm.member_id = e.member_id
-    GROUP BY 1, 2
-)
-"""
-    # the bucket of each (source, target) pair's first interaction, both sides by number (the target's
-    # fixes the community); a source without a number (not a member by the last instant, who still counts
-    # as a partner) keeps its name, so the pairs group on two integers and a NULL
-    partners = f"""
-SELECT m, CAST(j AS INTEGER) AS j, CAST(count(*) AS BIGINT) AS partners
-FROM (
+    GROUP BY 1, 2"""
+        # the bucket of each (source, target) pair's first interaction, both sides by number (the target's
+        # fixes the community); a source without a number (not a member by the last instant, who still counts
+        # as a partner) keeps its name, so the pairs group on two integers and a NULL
+        pairs = f"""
     SELECT t.m, s.m AS source, CASE WHEN s.m IS NULL THEN e.member_id END AS unnumbered, min({bucket}) AS j
     FROM {activity} AS e
     JOIN {mm} AS t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
     LEFT JOIN {mm} AS s ON s.community_id = e.community_id AND s.member_id = e.member_id
     WHERE e.event_type IN ({inter}) AND NULLIF(e.target_member_id, e.member_id) IS NOT NULL
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3"""
+    sums = f"""
+SELECT m, CAST(j AS INTEGER) AS j, n_events, epoch_us(last_ts) AS last_us, epoch(last_ts) AS last_epoch, ugc, purchases
+FROM ({per_member}
+)
+"""
+    partners = f"""
+SELECT m, CAST(j AS INTEGER) AS j, CAST(count(*) AS BIGINT) AS partners
+FROM ({pairs}
 )
 GROUP BY 1, 2
 """
@@ -299,7 +343,7 @@ def _column(got: dict[str, np.ndarray], name: str, fill: Any) -> tuple[np.ndarra
     return np.ma.filled(col, fill) if np.ma.isMaskedArray(col) else np.asarray(col), valid
 
 
-def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestamp]
+def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestamp], *, keyed: bool = False
                         ) -> Iterator[tuple[int, np.ndarray, pd.DataFrame]]:
     """The :data:`ROLE_FEATURE_IDS` of every member of ``mm`` at each instant of ``bounds``, one instant at a time.
 
@@ -318,6 +362,9 @@ def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestam
         :func:`role_members_sql`'s rows for ``bounds[-1]``).
     bounds : list of Timestamp
         The instants, tz-aware and strictly increasing.
+    keyed : bool, default False
+        ``events`` carry the import's member keys and ``mm`` numbers each member by its key
+        (:func:`role_bucket_sql`).
 
     Yields
     ------
@@ -325,7 +372,7 @@ def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestam
         ``k``, the numbers ``m`` (int32) of the members who joined by ``bounds[k]``, and their features
         (columns :data:`ROLE_FEATURE_IDS`, dtypes as DuckDB returns them), row for row.
     """
-    sums_sql, partners_sql = role_bucket_sql(events, mm, bounds)
+    sums_sql, partners_sql = role_bucket_sql(events, mm, bounds, keyed=keyed)
     lits = bound_literals(bounds)
     inst = con.execute("SELECT epoch_us(b) AS us, epoch(b) AS e FROM (VALUES "
                        + ", ".join(f"({k}, {lit})" for k, lit in enumerate(lits)) + ") AS v(k, b) ORDER BY k"
@@ -336,14 +383,14 @@ def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestam
     a = con.execute(sums_sql).fetchnumpy()
     p = con.execute(partners_sql).fetchnumpy()
     m = np.asarray(mem["m"], dtype=np.int32)
-    size = int(m.max()) + 1 if len(m) else 0
+    a_m, a_j = np.asarray(a["m"]), np.asarray(a["j"])
+    p_m, p_j = np.asarray(p["m"]), np.asarray(p["j"])
+    size = max((int(x.max()) + 1 for x in (m, a_m, p_m) if len(x)), default=0)  # keyed: others' rows too
     joined_us, joined_e = np.asarray(mem["joined_us"]), np.asarray(mem["joined_epoch"], dtype=float)
     left_us, has_left_at = _column(mem, "left_us", 0)
     first_us, has_first = _column(mem, "first_us", 0)
     first_e, _ = _column(mem, "first_epoch", np.nan)
     staff = pd.Series(np.asarray(mem["is_staff"], dtype=bool))
-    a_m, a_j = np.asarray(a["m"]), np.asarray(a["j"])
-    p_m, p_j = np.asarray(p["m"]), np.asarray(p["j"])
     # the running sums of each member over the buckets j <= k, by member number
     n_events, ugc, purchases, partners = (np.zeros(size, np.int64) for _ in range(4))
     last_us = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
