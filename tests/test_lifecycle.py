@@ -191,11 +191,11 @@ def _rfm_keyed(monkeypatch) -> list:
     return seen
 
 
-def _assert_rfm_equals_oracle(got, events, now, period):
+def _assert_rfm_equals_oracle(got, events, now, period, least=500):
     from commlab.analysis.naive import naive_rfm
 
     want = naive_rfm(events, as_of=now, period=period)
-    assert len(got) == len(want) > 500
+    assert len(got) == len(want) > least
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
 
@@ -244,3 +244,37 @@ def test_rfm_event_by_a_member_missing_from_the_entry_groups_by_names(stored_sam
     got = rfm_from_events(events, as_of=now)
     assert seen == [None]
     _assert_rfm_equals_oracle(got, frame, now, "D")
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_rfm_on_a_keyed_store_groups_by_the_stored_key_and_equals_the_oracle(tmp_path, monkeypatch, seed):
+    """Stored events with the import's member keys are grouped by the key (not by a hash of the ids, nor the
+    names) and named back from the keys' table: the naive oracle's table, restricted to communities too (ids
+    repeated across communities, Chinese ids). A key with no name in the table falls back to the hash."""
+    from commlab.analysis import lifecycle
+    from commlab.data import load_dataset
+    from commlab.data.stored import MEMBER_KEY
+    from test_member_keys import _data
+
+    d, _ = _data(tmp_path / "d", seed)
+    ds = load_dataset(d, cache=tmp_path / "cache", stream=True)
+    src = ds.events_source
+    assert src.keys is not None
+    keyed, hashed = [], _rfm_keyed(monkeypatch)
+    real = lifecycle._rfm_by_stored_key
+    monkeypatch.setattr(lifecycle, "_rfm_by_stored_key", lambda *a, **k: keyed.append(real(*a, **k)) or keyed[-1])
+    now = pd.Timestamp("2024-06-15T10:00:00Z")
+    for period in ("D", "W"):
+        got = rfm_from_events(src, as_of=now, period=period)
+        assert keyed[-1] is not None and hashed == []  # the stored key, kept; no hash
+        _assert_rfm_equals_oracle(got, src.read(), now, period, least=100)
+    two = load_dataset(d, cache=tmp_path / "cache", stream=True, communities=["社群乙", "c3"])
+    got = rfm_from_events(two.events_source, as_of=now)
+    assert keyed[-1] is not None and set(got["community_id"]) == {"社群乙", "c3"}
+    _assert_rfm_equals_oracle(got, two.events_source.read(), now, "D", least=50)
+    # a keys' table missing a key: the hash of the ids instead, same table
+    table = pd.read_parquet(src.keys)
+    table[table[MEMBER_KEY] != table[MEMBER_KEY].iloc[5]].to_parquet(src.keys, index=False)
+    got = rfm_from_events(src, as_of=now)
+    assert keyed[-1] is None and len(hashed) == 1 and hashed[0] is not None
+    _assert_rfm_equals_oracle(got, src.read(), now, "D", least=100)

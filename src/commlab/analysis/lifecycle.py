@@ -398,10 +398,11 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
 
     Computed by DuckDB (one pass over the events), so the events may be a DataFrame or stay on
     disk (Parquet/CSV paths, or the stored events of a cached data set). The naive pandas
-    version, :func:`commlab.analysis.naive.naive_rfm`, is the test oracle. The stored events of a
-    data cache entry are grouped by a 64-bit key of (community, member) and named back from the
-    entry's members table, when no two of its members share a key; any other events, or a shared
-    key, by the names.
+    version, :func:`commlab.analysis.naive.naive_rfm`, is the test oracle. Stored events with the
+    import's member keys (:attr:`commlab.data.stored.StoredEvents.keys`) are grouped by that key and
+    named back from the keys' table; other stored events of a data cache entry by a 64-bit hash of
+    (community, member), named back from the entry's members table when no two of its members share a
+    hash; any other events, or a shared hash, by the names.
 
     Parameters
     ----------
@@ -454,8 +455,10 @@ def rfm_from_events(events: Source, as_of: pd.Timestamp, period: str = "D", *,
     con = eng.connect()
     try:
         rel = eng.relation(con, events, "events")
-        members = _entry_members(events)
-        out = None if members is None else _rfm_by_member_hash(con, rel, members, where, period_no, now_idx, now)
+        keys = events.keys if isinstance(events, StoredEvents) else None
+        out = None if keys is None else _rfm_by_stored_key(con, rel, keys, where, period_no, now_idx, now)
+        members = _entry_members(events) if out is None else None
+        out = out if members is None else _rfm_by_member_hash(con, rel, members, where, period_no, now_idx, now)
         if out is None:
             out = con.execute(bind_as_of(_rfm_by_name_sql(rel, where, period_no, now_idx), now)).df()
     finally:
@@ -545,6 +548,31 @@ def _rfm_by_member_hash(con: Any, source: str, members: Path, where: str, period
     """
     out = con.execute(bind_as_of(sql, now)).df()
     if out[Col.member_id].isna().any():  # an event by no member of the table: group by the names
+        return None
+    return out
+
+
+def _rfm_by_stored_key(con: Any, source: str, keys: Path, where: str, period_no: str, now_idx: int,
+                       now: pd.Timestamp) -> pd.DataFrame | None:
+    """The RFM query grouping stored events by the member key the import stored with them, or ``None``.
+
+    Every event of a keyed store has a key of the keys' table (the import checks it), one per (community,
+    member): the events are grouped by that integer, without reading or hashing their ids, and named back
+    from the table. ``None`` (the caller groups otherwise) when a grouped key finds no name there.
+    """
+    from commlab.data.stored import MEMBER_KEY
+    from commlab.engines.duck import bind_as_of
+
+    sql = f"""
+        WITH {_rfm_blocks(source, {"h": f"CAST({MEMBER_KEY} AS BIGINT)"}, where, period_no)},
+        r AS (SELECT h, {_rfm_columns(now_idx)} FROM b GROUP BY h)
+        SELECT CAST(k.community_id AS VARCHAR) AS community_id, CAST(k.member_id AS VARCHAR) AS member_id,
+               r.frequency, r.recency, r.T
+        FROM r LEFT JOIN read_parquet({_sql_str(str(keys))}) AS k ON CAST(k.{MEMBER_KEY} AS BIGINT) = r.h
+        ORDER BY 1, 2
+    """
+    out = con.execute(bind_as_of(sql, now)).df()
+    if out[Col.member_id].isna().any():
         return None
     return out
 
