@@ -2,8 +2,8 @@
 
 So does ``contributor_absence_factor`` (the fewest contributors with half the content), over ``flow_pm``.
 
-``gini_content`` and ``content_share_*`` read the prelude's ``content_pm`` (one row per present member) grouped by
-count (:mod:`commlab.analysis.metrics_sql`); the oracle below is their former SQL, which numbered every member with
+``gini_content`` and ``content_share_*`` read the prelude's ``content_counts`` (present members per content count,
+:mod:`commlab.analysis.metrics_sql`); the oracle below is their former SQL, which numbered every member with
 ``row_number()`` (ties by member id). Random counts with many ties and zeros, a period without content, periods of
 one and of two members.
 """
@@ -64,6 +64,9 @@ def con():
     con = duckdb.connect()
     con.register("rows_", pd.DataFrame(rows, columns=["community_id", "period", "member_id", "x"]))
     con.execute("CREATE TABLE content_pm AS SELECT * FROM rows_")
+    # what the metrics read: the prelude's members per content count
+    con.execute("CREATE TABLE content_counts AS SELECT community_id, period, x, count(*) AS c FROM content_pm "
+                "GROUP BY ALL")
     # the period's members (flow_pm: content > 0 for most, with many small ties), a few of them bots
     con.execute("CREATE TABLE flow_pm AS SELECT community_id, period, member_id, "
                 "CAST(x AS BIGINT) + CAST(hash(member_id) % 4 AS BIGINT) AS content, "

@@ -47,9 +47,10 @@ engine sets up for each call (see :data:`PRELUDE`):
     read this instead of re-scanning ``ev``. Amounts are summed as ``DECIMAL(38, 10)``: a sum of
     money that does not depend on the order DuckDB's threads add the rows in (a float sum did, in its
     16th digit), so the same periods give the same figures in any run or grouping of periods.
-``content_pm``
-    ``community_id, period, member_id, x``: content events (message, post, reply) in the
-    period of every member in ``present`` (0 for none); shared by the participation metrics.
+``content_counts``
+    ``community_id, period, x, c``: how many members in ``present`` (``c``) made ``x`` content events
+    (message, post, reply) in the period, 0 included; shared by the participation metrics, which only
+    depend on the multiset of counts (one grouping, no table of every member).
 ``recent_pm``
     ``community_id, period, member_id, act_days, content_days``: one row per non-staff member
     with activity in the 30 days up to ``p_end``; ``act_days`` and ``content_days`` are bit
@@ -412,7 +413,7 @@ def as_tables(data: Dataset | Tables | Mapping[str, Any]) -> Tables:
 
 
 #: Relations every metric may use; ``{events}``, ``{members}``, ``{communities}`` are the sources.
-#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm``, ``content_pm``, ``recent_pm``, ``ev_rare``,
+#: ``roles``, ``staff``, ``ev``, ``present``, ``flow_pm``, ``content_counts``, ``recent_pm``, ``ev_rare``,
 #: ``content_first`` and ``day_counts``
 #: are materialised once per call (temporary tables), so the join of events to roles and the passes over
 #: the period's events, the trailing 30 days and the days are not repeated by every metric. ``ev`` is
@@ -461,10 +462,13 @@ CREATE OR REPLACE TEMP TABLE flow_pm AS
     GROUP BY p.pk, e.member_id) AS f
   JOIN period_keys p ON p.pk = f.pk
   LEFT JOIN staff s ON s.community_id = p.community_id AND s.member_id = f.member_id;
-CREATE OR REPLACE TEMP TABLE content_pm AS
-  SELECT pr.community_id, pr.period, pr.member_id, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
-  FROM present pr
-  LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id;
+CREATE OR REPLACE TEMP TABLE content_counts AS
+  SELECT community_id, period, x, count(*) AS c FROM (
+    SELECT pr.community_id, pr.period, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
+    FROM present pr
+    LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+  ) AS x
+  GROUP BY community_id, period, x;
 CREATE OR REPLACE TEMP TABLE recent_pm AS
   SELECT p.community_id, p.period, r.member_id, r.act_days, r.content_days
   FROM (
@@ -517,7 +521,7 @@ RARE_EVENTS: tuple[str, ...] = ("checkin", "event", "event_attend", "purchase", 
 
 #: Prelude relations created when a query first names them (see :meth:`MetricContext.query`), so a call
 #: computing only network metrics does not pay for them (``ev`` and ``act`` are views reading the events in place).
-ON_DEMAND: tuple[str, ...] = ("ev", "act", "ev_raw", "flow_pm", "content_pm", "recent_pm", "ev_rare", "member_keys",
+ON_DEMAND: tuple[str, ...] = ("ev", "act", "ev_raw", "flow_pm", "content_counts", "recent_pm", "ev_rare", "member_keys",
                               "member_firsts", "content_first", "day_counts")
 
 
