@@ -50,7 +50,8 @@ from commlab.sanitize import CSP, sanitize_html
 
 __all__ = ["ReportSection", "notebook_title", "clean_notebook", "external_references", "build_report",
            "render_report", "REMOVE_CELL_TAGS", "CLIENT_FIGURE_TAG", "pick_language", "add_csv_links",
-           "table_rows", "methods_sections", "client_figures", "appendix_fragment", "Figure", "AppendixSection",
+           "table_rows", "methods_sections", "client_figures", "appendix_fragment", "fragment_exporter", "Figure",
+           "AppendixSection",
            "dash_words"]
 
 #: Cells tagged so hold the figures of the client part (their images move there from the appendix).
@@ -366,8 +367,23 @@ def _appendix_notebook(nb: NotebookNode, lang: str, title: str | None) -> Notebo
     return nb
 
 
+def fragment_exporter() -> Any:
+    """The nbconvert exporter of the appendix fragments (template ``commlab_fragment``).
+
+    One exporter renders every step of a report: each new one compiles nbconvert's templates again
+    (about 0.3 s a step).
+    """
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="commlab_fragment", extra_template_basedirs=[str(_TEMPLATES)],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+        mathjax_url="", require_js_url="",
+    )
+
+
 def appendix_fragment(nb: NotebookNode, *, lang: str = "zh", title: str | None = None,
-                      resources_path: str | Path | None = None) -> Markup:
+                      resources_path: str | Path | None = None, exporter: Any = None) -> Markup:
     """One step's cleaned notebook as a sanitized HTML fragment (no page around it, no script).
 
     Parameters
@@ -381,20 +397,16 @@ def appendix_fragment(nb: NotebookNode, *, lang: str = "zh", title: str | None =
         The section's title (alt text of an image under no heading).
     resources_path : str or Path, optional
         Folder against which relative image paths in markdown are embedded.
+    exporter : HTMLExporter, optional
+        From :func:`fragment_exporter` (default: a new one), shared by the steps of one report.
 
     Returns
     -------
     Markup
         nbconvert's rendering (template ``commlab_fragment``) after :func:`commlab.sanitize.sanitize_html`.
     """
-    from nbconvert import HTMLExporter
-
     nb = _appendix_notebook(copy.deepcopy(nb), lang, title)
-    exporter = HTMLExporter(
-        template_name="commlab_fragment", extra_template_basedirs=[str(_TEMPLATES)],
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
-        mathjax_url="", require_js_url="",
-    )
+    exporter = exporter if exporter is not None else fragment_exporter()
     resources = {"metadata": {"name": title or "", "path": str(resources_path) if resources_path else ""}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return Markup(sanitize_html(body))
@@ -748,6 +760,7 @@ def render_report(
     view = client_view(summary, names, lang=lang, k=k, top_actions=top_actions)
     figures: list[Figure] = []
     parts: list[AppendixSection] = []
+    exporter = None
     for n, sec in enumerate(sections):
         nb = nbformat.read(str(sec.notebook), as_version=4)
         if sec.step and view.has_summary and recommendations_summary({sec.step: (summary or {}).get(sec.step)}):
@@ -758,8 +771,9 @@ def render_report(
         heading = sec.title or (pick_language(own, lang) if own else "") or Path(sec.notebook).stem
         if own:
             _drop_heading(nb, own)
+        exporter = exporter if exporter is not None else fragment_exporter()
         parts.append(AppendixSection(f"step-{n + 1}", heading, appendix_fragment(
-            nb, lang=lang, title=heading, resources_path=resources_path), kind="step",
+            nb, lang=lang, title=heading, resources_path=resources_path, exporter=exporter), kind="step",
             open=not (view.has_summary or view.early_warning)))
     if view.has_summary:
         recs = recommendations_summary(summary) or {}
