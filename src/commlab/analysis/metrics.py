@@ -467,7 +467,7 @@ CREATE OR REPLACE TEMP TABLE content_counts AS
     SELECT pr.community_id, pr.period, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
     FROM present pr
     LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
-  ) AS x
+  ) AS m
   GROUP BY community_id, period, x;
 CREATE OR REPLACE TEMP TABLE recent_pm AS
   SELECT p.community_id, p.period, r.member_id, r.act_days, r.content_days
