@@ -242,10 +242,14 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
         v = eng.register_tables(con, communities=ds.communities, members=ds.members, events=ds.events)
         periods = engine_periods(lambda q: con.execute(q).df(), v, as_of=as_of, window=window)
         con.register("periods", periods)
-        statements = prelude_statements(v, periods)  # as the engine: recent_pm with its constant bound
-        recent = next(s for s in statements if "TEMP TABLE recent_pm" in s)
-        assert "AND e.ts > CAST(" in recent and recent != next(
-            s for s in prelude_statements(v) if "TEMP TABLE recent_pm" in s)
+        # as the engine: recent_pm and the first days' events with their constant bounds
+        created = con.execute(f"SELECT max(created_at) FROM {v['communities']}").fetchone()[0]
+        statements = prelude_statements(v, periods, created)
+        plain = prelude_statements(v)
+        for name, bound in (("TEMP TABLE recent_pm", "AND e.ts > CAST("), ("TEMP VIEW ev_first3d", "AND e.ts < CAST("),
+                            ("TEMP VIEW ev_first365d", "AND e.ts < CAST(")):
+            stmt = next(s for s in statements if name in s)
+            assert bound in stmt and stmt != next(s for s in plain if name in s), name
         eager, pending = split_prelude(statements)
         for stmt in eager:
             con.execute(stmt)
@@ -345,3 +349,39 @@ def test_run_metrics_merges_once_with_the_former_result(samples_dir, window):
     assert len(got) == len(chosen) * len(periods) and got["value"].notna().sum() > len(periods)
     assert got.loc[got["metric_id"] == "broken_for_test", "value"].isna().all()
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@pytest.mark.parametrize("created", ["2024-03-05T16:00:00Z", "2024-03-05T00:00:00Z", "2024-03-05T23:59:59.999999Z"])
+def test_first_days_views_keep_every_event_of_the_first_days(created, template):
+    """``ev_first3d`` / ``ev_first365d`` hold every event before the latest community's creation plus 3 / 365 days
+    (their constant bound only prunes what no first-days table reads); without the instant they are ``ev_raw``."""
+    last = pd.Timestamp(created)
+    us = pd.Timedelta(microseconds=1)
+    comms = template.iloc[:2].copy().reset_index(drop=True)
+    comms["community_id"] = pd.array(["a", "b"], dtype="string")
+    comms["created_at"] = [last - pd.Timedelta(days=40), last]
+    mem = pd.DataFrame({"community_id": pd.array(["a", "b"], dtype="string"),
+                        "member_id": pd.array(["m", "m"], dtype="string"),
+                        "joined_at": [last - pd.Timedelta(days=40), last], "left_at": pd.NaT,
+                        "role": pd.array(["member", "member"], dtype="string"),
+                        "display_name": pd.array(["M", "M"], dtype="string")})
+    mem["left_at"] = pd.to_datetime(mem["left_at"], utc=True)
+    ts = [last + pd.Timedelta(days=d) + s for d in (3, 365) for s in (-us, pd.Timedelta(0), pd.Timedelta(days=2))]
+    ev = pd.DataFrame({"community_id": pd.array(["b"] * len(ts), dtype="string"),
+                       "member_id": pd.array(["m"] * len(ts), dtype="string"), "ts": pd.to_datetime(ts, utc=True),
+                       "event_type": pd.array(["message"] * len(ts), dtype="string")})
+    eng = DuckDBEngine()
+    con = eng.connect()
+    try:
+        v = eng.register_tables(con, communities=comms, members=mem, events=ev)
+        con.register("periods", pd.DataFrame({"community_id": ["b"], "period": ["all"], "p_start": [last],
+                                              "p_end": [last + pd.Timedelta(days=400)]}))
+        latest = con.execute(f"SELECT max(created_at) FROM {v['communities']}").fetchone()[0]
+        for stmt in prelude_statements(v, None, latest):
+            con.execute(stmt)
+        got = {n: set(con.execute(f"SELECT ts FROM {n}").df()["ts"]) for n in ("ev_first3d", "ev_first365d", "ev_raw")}
+    finally:
+        con.close()
+    assert {last + pd.Timedelta(days=3) - us} <= got["ev_first3d"] < got["ev_first365d"] < got["ev_raw"]
+    assert last + pd.Timedelta(days=365) - us in got["ev_first365d"]
+    assert max(got["ev_first365d"]) < last + pd.Timedelta(days=367)  # the bound prunes

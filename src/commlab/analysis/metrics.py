@@ -80,6 +80,10 @@ engine sets up for each call (see :data:`PRELUDE`):
 ``content_first``
     ``community_id, member_id, first_content``: the rows of ``member_firsts`` with content (a view); read by
     ``lurker_share`` and ``lurker_share_change_30d``, which ask it about present members only.
+``ev_first3d``, ``ev_first365d``
+    ``ev_raw`` (views), for the tables of a community's first 3 and 365 days: given the latest ``created_at`` (see
+    :func:`prelude_statements`), only the events before it plus those days (and one more), a constant bound a stored
+    file is pruned by, where each community's own bound in the join prunes nothing.
 ``day_counts``
     ``community_id, d, content, purchases``: non-staff content and purchase events per UTC day
     ``d`` (days since 1970-01-01), for the lifts around event days.
@@ -506,6 +510,10 @@ CREATE OR REPLACE TEMP TABLE member_firsts AS
   JOIN member_keys r ON r.rk = g.rk;
 CREATE OR REPLACE TEMP VIEW content_first AS
   SELECT community_id, member_id, first_content FROM member_firsts WHERE first_content IS NOT NULL;
+CREATE OR REPLACE TEMP VIEW ev_first3d AS
+  SELECT * FROM ev_raw e WHERE TRUE{first3d_until};
+CREATE OR REPLACE TEMP VIEW ev_first365d AS
+  SELECT * FROM ev_raw e WHERE TRUE{first365d_until};
 CREATE OR REPLACE TEMP TABLE day_counts AS
   SELECT community_id, {day_of_ts} AS d,
          count(*) FILTER (WHERE event_type IN {content}) AS content,
@@ -522,7 +530,7 @@ RARE_EVENTS: tuple[str, ...] = ("checkin", "event", "event_attend", "purchase", 
 #: Prelude relations created when a query first names them (see :meth:`MetricContext.query`), so a call
 #: computing only network metrics does not pay for them (``ev`` and ``act`` are views reading the events in place).
 ON_DEMAND: tuple[str, ...] = ("ev", "act", "ev_raw", "flow_pm", "content_counts", "recent_pm", "ev_rare", "member_keys",
-                              "member_firsts", "content_first", "day_counts")
+                              "member_firsts", "content_first", "ev_first3d", "ev_first365d", "day_counts")
 
 
 def created_name(stmt: str) -> str:
@@ -586,12 +594,29 @@ def _recent_since(periods: pd.DataFrame | None) -> str:
     return f" AND e.ts > {timestamptz_literal(since)}"
 
 
-def prelude_statements(views: Mapping[str, str], periods: pd.DataFrame | None = None) -> list[str]:
+def _first_days_until(created: Any, days: int) -> str:
+    """A condition on ``e.ts`` that every event of a community's first ``days`` days meets: before a day after the
+    latest ``created`` plus ``days`` (``""`` when unknown). For ``ev_first3d`` and ``ev_first365d``, which the first
+    days' metrics read instead of ``ev_raw``: as :func:`_recent_since`, a constant a stored file's row groups are
+    pruned by (5 M events, communities created before the export: ``first_days_dau`` 0.15 -> 0.01 s CPU).
+    """
+    try:
+        last = pd.Timestamp(created)
+        if pd.isna(last):
+            return ""
+        until = (last.tz_localize("UTC") if last.tzinfo is None else last) + pd.Timedelta(days=days + 1)
+        return f" AND e.ts < {timestamptz_literal(until.ceil('D'))}"
+    except (OverflowError, ValueError, TypeError, pd.errors.OutOfBoundsDatetime):
+        return ""
+
+
+def prelude_statements(views: Mapping[str, str], periods: pd.DataFrame | None = None,
+                       created: Any = None) -> list[str]:
     """The :data:`PRELUDE` statements over the canonical views ``views`` (table name -> relation).
 
-    ``periods`` (the ``periods`` relation's frame, optional) lets a few tables filter the events by a constant
-    bound that a stored file's row groups are pruned by (:func:`_recent_since`); the tables are the same with or
-    without it.
+    ``periods`` (the ``periods`` relation's frame) and ``created`` (the latest ``created_at`` of the communities),
+    both optional, let a few tables filter the events by a constant bound that a stored file's row groups are
+    pruned by (:func:`_recent_since`, :func:`_first_days_until`); the tables are the same with or without them.
     """
     from commlab.data.schema import CONTENT_EVENTS
 
@@ -599,7 +624,9 @@ def prelude_statements(views: Mapping[str, str], periods: pd.DataFrame | None = 
     content = "(" + ", ".join(f"'{e}'" for e in CONTENT_EVENTS) + ")"
     rare = "(" + ", ".join(f"'{e}'" for e in RARE_EVENTS) + ")"
     text = PRELUDE.format(staff_roles=staff, content=content, rare=rare, days_to_end=days_between("e.ts", "p.p_end"),
-                         day_of_ts=day_number("ts"), recent_since=_recent_since(periods), **views)
+                         day_of_ts=day_number("ts"), recent_since=_recent_since(periods),
+                         first3d_until=_first_days_until(created, 3), first365d_until=_first_days_until(created, 365),
+                         **views)
     return [stmt for stmt in text.split(";") if stmt.strip()]
 
 

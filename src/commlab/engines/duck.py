@@ -404,7 +404,8 @@ class DuckDBEngine:
             con.register("periods", periods)
             self.timings_ = {}
             t0 = time.perf_counter()
-            eager, pending = split_prelude(prelude_statements(v, periods))
+            created = con.execute(f"SELECT max(created_at) FROM {v['communities']}").fetchone()[0]
+            eager, pending = split_prelude(prelude_statements(v, periods, created))
             for stmt in eager:
                 con.execute(stmt)
             self.timings_["prelude"] = time.perf_counter() - t0
