@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -141,6 +141,29 @@ def normalize_identity(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text.casefold()))
 
 
+#: White space as ``\\s`` matches it in ASCII text (``str.isspace``): the ASCII path of :func:`_normalized`.
+_ASCII_SPACES = r"[\t\n\x0b\x0c\r\x1c-\x1f ]+"
+
+
+def _normalized(values: Any) -> list[str]:
+    """``normalize_identity(v).strip()`` of each of ``values`` (strings), in order.
+
+    The ASCII values (member ids, Latin names: a million at 50 M events) are normalised at once by Arrow's
+    string kernels, as :func:`normalize_identity`'s ASCII path does one by one: lower case, every run of
+    white space one space, then stripped; the others one by one.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values, type=pa.string())
+    if not len(arr):
+        return []
+    ascii_ = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+    fast = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_lower(arr), pattern=_ASCII_SPACES, replacement=" "),
+                        characters=" ").to_pylist()
+    return [f if a else normalize_identity(v).strip() for f, a, v in zip(fast, ascii_, values, strict=True)]
+
+
 def _mask(value: str) -> str:
     return value[0] + "…" + f"({len(value)} chars)" if value else "…"
 
@@ -170,7 +193,9 @@ class Needles(dict[str, str]):
         if cached is None:
             def halves(words: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 words = sorted(words)
-                return tuple(w for w in words if _CJK.search(w)), tuple(w for w in words if not _CJK.search(w))
+                cjk = [not w.isascii() and _CJK.search(w) is not None for w in words]  # ASCII has no Chinese
+                return (tuple(w for w, c in zip(words, cjk, strict=True) if c),
+                        tuple(w for w, c in zip(words, cjk, strict=True) if not c))
 
             cached = self.__dict__["_split"] = (*halves(self), *halves(n for n, k in self.items()
                                                                          if k == Col.member_id))
@@ -220,15 +245,18 @@ def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
     out: dict[str, str] = {}
 
     def add(values: pd.Series, kind: str) -> None:
-        for raw in pd.unique(values.dropna().astype(str)):
-            name = normalize_identity(raw).strip()
+        # as a NumPy array of str: an Arrow-backed column is slow to iterate value by value
+        for name in _normalized(pd.unique(values.dropna().astype(str).to_numpy(dtype=object))):
             if not name or name in common or (kind == "display_name" and name in picked):
                 continue
             if kind == "display_name":
                 cjk_min, latin_min = 2, (min(min_length, MIN_NAME_LENGTH) if name in names else min_length)
             else:
                 cjk_min = latin_min = min_length
-            need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else latin_min)
+            if name.isascii():  # no Chinese character: the test below without the regular expression
+                need = min_numeric_length if name.isdigit() else latin_min
+            else:
+                need = cjk_min if _CJK.search(name) else (min_numeric_length if name.isdigit() else latin_min)
             if len(name) >= need:
                 out.setdefault(name, kind)
 
