@@ -77,9 +77,11 @@ def test_a_notebook_failure_crosses_processes_whole() -> None:
 def test_steps_run_at_once_and_give_the_summary_of_a_run_one_at_a_time(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     steps = _steps({"sleep_s": 6}, {"sleep_s": 6})
-    at_once = run_playbook(write_playbook(root, steps=steps, jobs=2), runs_dir=root / "runs")
-    one = run_playbook(write_playbook(root, "one.yaml", steps=steps, jobs=1), runs_dir=root / "runs1")
+    pb = write_playbook(root, steps=steps, jobs=2)
+    at_once = run_playbook(pb, runs_dir=root / "runs")
+    one = run_playbook(pb, runs_dir=root / "runs1", jobs=1)  # --jobs 1
     m = at_once.manifest
+    assert (m["jobs"], one.manifest["jobs"]) == (2, 1)
     by = {s["name"]: s for s in m["steps"]}
     assert [s["status"] for s in m["steps"]] == ["succeeded"] * 3
     # both sleeping steps ran together (each sleeps 6 s), and followup only after overview
@@ -147,3 +149,13 @@ def test_sigterm_stops_every_running_step(tmp_path: Path) -> None:
     assert m["status"] == "interrupted" and "SIGTERM" in m["error"]
     assert [s["status"] for s in m["steps"]] == ["interrupted", "interrupted", "pending"]
     assert _kernels_in(run["path"]) == []
+
+
+def test_jobs_out_of_range_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    pb = write_playbook(root)
+    for bad in ("0", "9"):
+        out = subprocess.run([sys.executable, "-m", "commlab", "run", str(pb), "--runs-dir", "runs", "--jobs", bad],
+                             cwd=root, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2 and f"--jobs {bad}: run 1 to 8 steps at once" in out.stderr, out.stderr
+    assert not (root / "runs" / "demo").exists()

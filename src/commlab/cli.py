@@ -68,6 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout if args.timeout and args.timeout > 0 else None, overrides=overrides or None,
         data_dir=args.data, notebooks_dirs=args.notebooks_dir or (), rules_library=args.rules,
         compare_with=args.compare_with, allow_stale_as_of=args.allow_stale_as_of, wait=args.wait,
+        jobs=args.jobs,
     )
     for warning in result.manifest.get("warnings", []):
         log.warning("warning: %s", warning)
@@ -251,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", metavar="NAME", default="commlab", help="Jupyter kernel (default: commlab)")
     p.add_argument("--timeout", metavar="S", type=float, default=1800,
                    help="seconds a single cell may run; 0 for no limit (default: 1800)")
+    p.add_argument("-j", "--jobs", metavar="N", type=int,
+                   help="run up to N steps at once (1-8; default: the playbook's jobs, else 1); each running step "
+                        "has its own memory bound")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
                    help="set a parameter for every step that declares it; converted to the declared type "
                         "(lists as [a, b] or JSON)")

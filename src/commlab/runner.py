@@ -502,6 +502,7 @@ def run_playbook(
     compare_with: str | Path | None = None,
     allow_stale_as_of: bool = False,
     wait: bool = False,
+    jobs: int | None = None,
 ) -> RunResult:
     """Run every step of a playbook and write its report.
 
@@ -536,6 +537,8 @@ def run_playbook(
         Accept an ``as_of`` outside the data's range.
     wait : bool, default False
         Wait for a run of the same playbook on the same data instead of failing with exit code 6.
+    jobs : int, optional
+        How many steps may run at once (1-8, ``--jobs``); default: the playbook's ``jobs``.
 
     Returns
     -------
@@ -575,6 +578,10 @@ def run_playbook(
     """
     pb, other_data = _playbook_to_run(path, data_dir=data_dir, notebooks_dirs=notebooks_dirs,
                                       rules_library=rules_library)
+    if jobs is not None:
+        if not 1 <= jobs <= 8:
+            raise UsageError(f"--jobs {jobs}: run 1 to 8 steps at once")
+        pb = pb.model_copy(update={"jobs": jobs})
     check_kernel(kernel_name)
     plans = plan_run(pb, as_of=as_of, overrides=overrides)
     rules = pb.rules.resolved()
@@ -656,6 +663,7 @@ def _new_manifest(pb: Playbook, plans: list[StepPlan], rules: list[Any], run_dir
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "kernel": kernel_name,
+        "jobs": pb.jobs,
         "timeout": timeout,
         "data_dir": str(pb.data) if pb.data else None,
         "data_source": run_data.manifest() if run_data is not None else {"fingerprint": fingerprint, "data_dir": None},
