@@ -99,6 +99,10 @@ SLOW: frozenset[str] = frozenset({
     "test_playbook_memory.py::test_out_of_memory_stop_names_the_setting_to_raise",
     "test_playbook_memory.py::test_a_killed_kernel_names_the_likely_cause",
     "test_signal_rewrites.py::test_a_bound_moved_by_one_microsecond_is_seen",
+    # steps run at once: three runs of real kernels, sleeping 6 s or stopped mid-sleep (20-40 s each at load 10)
+    "test_step_pool.py::test_steps_run_at_once_and_give_the_summary_of_a_run_one_at_a_time",
+    "test_step_pool.py::test_a_failing_step_stops_the_running_one_and_starts_nothing",
+    "test_step_pool.py::test_sigterm_stops_every_running_step",
     # whole modules: Spark sessions, Chromium, real data through every notebook, shipped playbooks
     "test_spark.py",
     "test_spark_playbook.py",
