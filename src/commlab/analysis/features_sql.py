@@ -240,6 +240,42 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
         WHERE x.target IS NOT NULL AND (a.k IS NOT NULL OR t.k IS NOT NULL)
     ) AS y
     GROUP BY mk, tk, u"""
+        pair_ctes = f"""p AS ({pairs}
+),
+po AS (
+    SELECT p.mk AS k,
+        count(*) AS partners_out, CAST(sum(p.n_inter) AS BIGINT) AS inter_out,
+        CAST(sum(p.n_reply) AS BIGINT) AS replies_given,
+        coalesce(sum(p.n_inter) FILTER (WHERE p.t_staff), 0) AS inter_out_staff
+    FROM p
+    WHERE p.mk IS NOT NULL
+    GROUP BY p.mk
+),
+i AS (
+    SELECT p.tk AS k,
+        count(*) AS partners_in, CAST(sum(p.n_inter) AS BIGINT) AS inter_in,
+        CAST(sum(p.n_reply) AS BIGINT) AS replies_received, CAST(sum(p.n_reaction) AS BIGINT) AS reactions_received,
+        coalesce(sum(p.n_inter) FILTER (WHERE p.m_staff), 0) AS inter_in_staff
+    FROM p
+    WHERE p.tk IS NOT NULL
+    GROUP BY p.tk
+),
+-- out-partners who replied back: a known partner by the keys, an unknown one (the same id u, in
+-- the member's community as q.tk = p.mk) by name
+r AS (
+    SELECT k, count(*) AS reciprocated
+    FROM (
+        SELECT p.mk AS k
+        FROM p JOIN p AS q ON q.mk = p.tk AND q.tk = p.mk
+        WHERE q.n_reply > 0
+        UNION ALL
+        SELECT p.mk AS k
+        FROM p JOIN p AS q ON q.tk = p.mk AND q.u = p.u
+        WHERE p.tk IS NULL AND q.mk IS NULL AND q.n_reply > 0
+    ) AS rr
+    GROUP BY k
+)
+"""
     else:
         # k: the stored key; a member without one (no event has it) a negative key of its own
         dictionary = f"""
@@ -253,27 +289,50 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
     LEFT JOIN {keys} AS y ON y.community_id = d.community_id AND y.member_id = d.member_id"""
         who = "CAST(member_key AS BIGINT) AS member_key"
         member_join = "mm.k = ev.member_key"
-        # every member and target has a key: a pair is two integers (u stays NULL). A side's staff flag
-        # depends on its key only: looked up once per pair, among the few staff keys, after grouping
-        pairs = f"""
-    SELECT g.mk, g.tk, CAST(NULL AS VARCHAR) AS u, g.n_inter, g.n_reply, g.n_reaction,
-           a.k IS NOT NULL AS m_staff, t.k IS NOT NULL AS t_staff
+        # every member and target has a key: a pair is two integers (no id by name, so no second way to
+        # reciprocate). A side's staff flag depends on its key only: looked up among the few staff keys
+        # per pair, after grouping
+        pair_ctes = f"""p AS (
+    SELECT mk, tk,
+        count(*) AS n_inter,
+        count_if(event_type = 'reply') AS n_reply,
+        count_if(event_type = 'reaction') AS n_reaction
     FROM (
-        SELECT mk, tk,
-            count(*) AS n_inter,
-            count_if(event_type = 'reply') AS n_reply,
-            count_if(event_type = 'reaction') AS n_reaction
-        FROM (
-            SELECT CAST(member_key AS BIGINT) AS mk,
-                   NULLIF(CAST(target_key AS BIGINT), CAST(member_key AS BIGINT)) AS tk,
-                   CAST(event_type AS VARCHAR) AS event_type
-            FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
-        ) AS x
-        WHERE tk IS NOT NULL
-        GROUP BY mk, tk
-    ) AS g
-    LEFT JOIN (SELECT k FROM dks WHERE staff) AS a ON a.k = g.mk
-    LEFT JOIN (SELECT k FROM dks WHERE staff) AS t ON t.k = g.tk"""
+        SELECT CAST(member_key AS BIGINT) AS mk,
+               NULLIF(CAST(target_key AS BIGINT), CAST(member_key AS BIGINT)) AS tk,
+               CAST(event_type AS VARCHAR) AS event_type
+        FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
+    ) AS x
+    WHERE tk IS NOT NULL
+    GROUP BY mk, tk
+),
+st AS (
+    SELECT k FROM dks WHERE staff
+),
+po AS (
+    SELECT p.mk AS k,
+        count(*) AS partners_out, CAST(sum(p.n_inter) AS BIGINT) AS inter_out,
+        CAST(sum(p.n_reply) AS BIGINT) AS replies_given,
+        coalesce(sum(p.n_inter) FILTER (WHERE s.k IS NOT NULL), 0) AS inter_out_staff
+    FROM p LEFT JOIN st AS s ON s.k = p.tk
+    GROUP BY p.mk
+),
+i AS (
+    SELECT p.tk AS k,
+        count(*) AS partners_in, CAST(sum(p.n_inter) AS BIGINT) AS inter_in,
+        CAST(sum(p.n_reply) AS BIGINT) AS replies_received, CAST(sum(p.n_reaction) AS BIGINT) AS reactions_received,
+        coalesce(sum(p.n_inter) FILTER (WHERE s.k IS NOT NULL), 0) AS inter_in_staff
+    FROM p LEFT JOIN st AS s ON s.k = p.mk
+    GROUP BY p.tk
+),
+-- out-partners who replied back
+r AS (
+    SELECT p.mk AS k, count(*) AS reciprocated
+    FROM p JOIN p AS q ON q.mk = p.tk AND q.tk = p.mk
+    WHERE q.n_reply > 0
+    GROUP BY p.mk
+)
+"""
     return f"""
 WITH c AS (
     SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
@@ -367,42 +426,7 @@ o AS (
 -- counts as a partner) has no key: the pair keeps it by name in u (the known side's key fixes the
 -- community), so pairs of known members group on two integers and a NULL. A pair of two unknown
 -- members counts for no member's row and is left out.
-p AS ({pairs}
-),
-po AS (
-    SELECT p.mk AS k,
-        count(*) AS partners_out, CAST(sum(p.n_inter) AS BIGINT) AS inter_out,
-        CAST(sum(p.n_reply) AS BIGINT) AS replies_given,
-        coalesce(sum(p.n_inter) FILTER (WHERE p.t_staff), 0) AS inter_out_staff
-    FROM p
-    WHERE p.mk IS NOT NULL
-    GROUP BY p.mk
-),
-i AS (
-    SELECT p.tk AS k,
-        count(*) AS partners_in, CAST(sum(p.n_inter) AS BIGINT) AS inter_in,
-        CAST(sum(p.n_reply) AS BIGINT) AS replies_received, CAST(sum(p.n_reaction) AS BIGINT) AS reactions_received,
-        coalesce(sum(p.n_inter) FILTER (WHERE p.m_staff), 0) AS inter_in_staff
-    FROM p
-    WHERE p.tk IS NOT NULL
-    GROUP BY p.tk
-),
--- out-partners who replied back: a known partner by the keys, an unknown one (the same id u, in
--- the member's community as q.tk = p.mk) by name
-r AS (
-    SELECT k, count(*) AS reciprocated
-    FROM (
-        SELECT p.mk AS k
-        FROM p JOIN p AS q ON q.mk = p.tk AND q.tk = p.mk
-        WHERE q.n_reply > 0
-        UNION ALL
-        SELECT p.mk AS k
-        FROM p JOIN p AS q ON q.tk = p.mk AND q.u = p.u
-        WHERE p.tk IS NULL AND q.mk IS NULL AND q.n_reply > 0
-    ) AS rr
-    GROUP BY k
-)
-SELECT
+{pair_ctes}SELECT
     m.community_id,
     m.member_id,
     (epoch($as_of) - epoch(m.joined_at)) / 86400.0 AS tenure_days,
