@@ -80,6 +80,7 @@ def test_the_spark_demo_playbook_sets_the_engine_of_the_metric_steps():
     demo = yaml.safe_load((REPO / "playbooks" / "demo.yaml").read_text(encoding="utf-8"))
     spark = yaml.safe_load((REPO / "playbooks" / "demo-spark.yaml").read_text(encoding="utf-8"))
     assert spark["steps"] == demo["steps"] and spark["parameters"] == demo["parameters"]
+    assert (demo["jobs"], spark["jobs"]) == (2, 1)  # one Spark driver at a time
     assert spark["engine"] == "engines/spark-local.yaml"
     plans = plan_run(load_playbook(REPO / "playbooks" / "demo-spark.yaml"))
     engines = {p.step.name: (p.parameters.get("engine"), p.parameters.get("engine_options")) for p in plans}
