@@ -374,23 +374,30 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 #: (about 50 bytes a wedge, per thread) whatever the graph.
 WEDGE_CHUNK = 1_000_000
 
+#: Odd 64-bit multiplier (2**64 / golden ratio) of the hash that marks the oriented edges' slots in :func:`triangles`.
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
 
 def triangles(adj: sparse.csr_array) -> np.ndarray:
     """Triangles at every node of an undirected simple graph (0/1 adjacency matrix, canonical CSR).
 
     Nodes are ranked by (degree, index) and each edge oriented from the lower rank to the higher, so a hub keeps
     few out-neighbours. Every triangle ``a < b < c`` (by rank) is found once, as the wedge ``b, c`` of ``a``'s
-    out-neighbours closed by the edge ``b → c``: the wedges are listed with array arithmetic and the closing
-    edges looked up in a hash table of the oriented edges, :data:`WEDGE_CHUNK` at a time; the triangle counts
-    at ``a``, ``b`` and ``c`` go up by one. The same counts as ``diag(A³) / 2``; about 40 % less work than two
-    sparse products (``(L @ L) ∘ L`` and ``(Lᵀ @ L) ∘ L``, which also build the wedges' mirror images).
+    out-neighbours closed by the edge ``b → c``: the wedges are listed with array arithmetic, :data:`WEDGE_CHUNK`
+    at a time, and the closing edges looked up in a hash table of the oriented edges. Most wedges are open (about
+    nine in ten in a month's reply graph): a table of one byte per 8 edges' worth of slots, marked at a
+    multiplicative hash of each oriented edge, sends on to the hash table only the wedges whose slot is marked
+    (an edge's slot always is, so no closed wedge is lost). The triangle counts at ``a`` and ``b`` go up by the
+    closed wedges of the edge ``a → b``, at ``c`` by one per closed wedge. The same counts as ``diag(A³) / 2``;
+    about 40 % less work than two sparse products (``(L @ L) ∘ L`` and ``(Lᵀ @ L) ∘ L``, which also build the
+    wedges' mirror images).
     """
     n = adj.shape[0]
     if n == 0:
         return np.zeros(0)
     deg = np.diff(adj.indptr).astype(np.int64)
     rank = np.empty(n, dtype=np.int64)
-    rank[np.lexsort((np.arange(n), deg))] = np.arange(n)
+    rank[np.argsort(deg, kind="stable")] = np.arange(n)  # by degree, ties by index
     rows, cols = np.repeat(rank, deg), rank[adj.indices]
     up = rows < cols
     key = rows[up] * n + cols[up]  # the oriented edges in rank labels, sorted: grouped by lower end, then higher
@@ -401,22 +408,35 @@ def triangles(adj: sparse.csr_array) -> np.ndarray:
     np.cumsum(np.bincount(low, minlength=n), out=start[1:])
     later = start[low + 1] - np.arange(len(key)) - 1  # the out-neighbours after each one in its row
     count = np.zeros(n, dtype=np.int64)
-    if int(later.sum()) == 0:
+    has = np.flatnonzero(later)  # the edges a → b that open wedges (a later out-neighbour c of a)
+    if not len(has):
         return count.astype(float)
+    k_all = later[has]
     edges = pd.Index(key)
-    cum = np.cumsum(later)
-    cuts = np.unique(np.r_[0, np.searchsorted(cum, np.arange(WEDGE_CHUNK, int(cum[-1]), WEDGE_CHUNK)), len(key)])
+    bits = max(10, int(np.ceil(np.log2(8 * len(key) + 1))))
+    shift = np.uint64(64 - bits)
+    marked = np.zeros(1 << bits, dtype=bool)
+    marked[(key.view(np.uint64) * _MULT) >> shift] = True
+    cum = np.cumsum(k_all)
+    cuts = np.unique(np.r_[0, np.searchsorted(cum, np.arange(WEDGE_CHUNK, int(cum[-1]), WEDGE_CHUNK)), len(has)])
+    per_edge = np.zeros(len(has), dtype=np.int64)  # closed wedges opened by each edge of `has`
     for e0, e1 in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-        k = later[e0:e1]
+        first, k = has[e0:e1], k_all[e0:e1]
         w = int(k.sum())
-        if w == 0:
-            continue
-        i = np.repeat(np.arange(e0, e1), k)  # a wedge: edge i (a → b) and a later edge j of the same row (a → c)
-        j = i + 1 + np.arange(w) - np.repeat(np.cumsum(k) - k, k)
-        b, c = high[i], high[j]
-        closed = edges.get_indexer(b * n + c) >= 0
-        for nodes in (low[i[closed]], b[closed], c[closed]):
-            count += np.bincount(nodes, minlength=n)
+        ends = np.cumsum(k)
+        # the wedge's second edge: j = i + 1 + (its place among edge i's wedges)
+        j = np.repeat(first + 1 - (ends - k), k)
+        j += np.arange(w)
+        c = high[j]
+        q = np.repeat(high[first] * n, k)
+        q += c
+        maybe = np.flatnonzero(marked[(q.view(np.uint64) * _MULT) >> shift])
+        closed = np.zeros(w, dtype=bool)
+        closed[maybe] = edges.get_indexer(q[maybe]) >= 0
+        per_edge[e0:e1] = np.diff(np.r_[0, np.cumsum(closed)[ends - 1]])
+        count += np.bincount(c[closed], minlength=n)
+    count += np.bincount(low[has], weights=per_edge, minlength=n).astype(np.int64)
+    count += np.bincount(high[has], weights=per_edge, minlength=n).astype(np.int64)
     return count[rank].astype(float)
 
 
