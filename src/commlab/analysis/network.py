@@ -826,7 +826,8 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
 
     workers = max(1, min(len(tasks), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        used = sorted({t[0] for t in tasks.values()})
+        # the largest first, so the threads finish together (a batch's whole-span graph alone can take a second)
+        used = sorted({t[0] for t in tasks.values()}, key=lambda i: int(bounds[i]) - int(bounds[i + 1]))
         numbered = dict(zip(used, pool.map(number, used), strict=True))
 
         def one(item: tuple[tuple[int, int], list]) -> tuple[list, tuple[dict[str, float], set]]:
@@ -878,7 +879,7 @@ def _window_groups(rows: pa.Table, windows: pd.DataFrame, *, core_only: bool = F
             return keys, ({**measures, **tie_measures(e_src, e_tgt, weight, staff)}, core)
 
         out: dict[Any, tuple[dict[str, float], set]] = {}
-        for keys, got in pool.map(one, tasks.items()):
+        for keys, got in pool.map(one, sorted(tasks.items(), key=lambda item: item[0][0] - item[0][1])):
             for key in keys:
                 out[key] = got
     return out
