@@ -73,8 +73,8 @@ def test_many_members_choose_k_on_a_subsample_and_fit_kmeans_on_all(monkeypatch)
 
     monkeypatch.setattr(MemberSegmenter, "_model", spy)
     km = MemberSegmenter(k_min=2, k_max=6, n_init=2, subsample=500, random_state=0).fit(X)
-    assert [r for r in seen if r[2] == 500] == [("KMeans", k, 500) for k in range(2, 7)]
-    assert seen[-1] == ("KMeans", 4, len(X)) and len(seen) == 6  # the chosen k, refitted on every row
+    assert [r for r in seen if r[2] == 500] == [("ParallelInitKMeans", k, 500) for k in range(2, 7)]
+    assert seen[-1] == ("ParallelInitKMeans", 4, len(X)) and len(seen) == 6  # the chosen k, refitted on every row
     assert km.n_clusters_ == 4 and len(km.labels_) == len(X) and adjusted_rand_score(y, km.labels_) > 0.95
     assert (km.predict(X) == km.labels_).all()
     seen.clear()
@@ -83,7 +83,7 @@ def test_many_members_choose_k_on_a_subsample_and_fit_kmeans_on_all(monkeypatch)
     assert gmm.n_clusters_ == 4 and adjusted_rand_score(y, gmm.labels_) > 0.95
     seen.clear()
     MemberSegmenter(n_clusters=4, n_init=1, subsample=500, random_state=0).fit(X)  # no choice to make
-    assert seen == [("KMeans", 4, len(X))]
+    assert seen == [("ParallelInitKMeans", 4, len(X))]
     seen.clear()
     same = MemberSegmenter(k_min=2, k_max=6, n_init=2, subsample=None, random_state=0).fit(X)
     assert {r[2] for r in seen} == {len(X)} and same.n_clusters_ == 4

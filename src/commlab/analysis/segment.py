@@ -28,14 +28,14 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
-from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from commlab.analysis.parallel_kmeans import ParallelInitKMeans
 from commlab.analysis.roles import ROLE, RoleThresholds
-from commlab.analysis.threads import cpu_threads, resolve_threads
+from commlab.analysis.threads import available_cores, cpu_threads, resolve_threads
 from commlab.data.schema import Col
 from commlab.errors import InvalidArgument
 from commlab.privacy import pseudonymize
@@ -218,8 +218,9 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
 
     # -- fitting --------------------------------------------------------------------------
     def _model(self, k: int, seed: int):
-        if self.method == "kmeans":
-            return KMeans(n_clusters=k, n_init=self.n_init, random_state=seed)
+        if self.method == "kmeans":  # restarts side by side, with KMeans' result (parallel_kmeans)
+            jobs = getattr(self, "_init_jobs", None) or available_cores()
+            return ParallelInitKMeans(n_clusters=k, n_init=self.n_init, random_state=seed, init_jobs=jobs)
         return GaussianMixture(n_components=k, covariance_type="full", n_init=max(1, self.n_init // 5),
                                reg_covar=1e-4, random_state=seed)
 
@@ -416,6 +417,7 @@ class MemberSegmenter(TransformerMixin, ClusterMixin, BaseEstimator):
             idx, seed = draw
             sub = X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
             est = clone(self).set_params(n_clusters=self.n_clusters_, random_state=seed)
+            est._init_jobs = 1  # the refits already run side by side
             est.fit(sub)
             Z = np.where(est.log_columns_, logs, rows)
             Z = (Z - est.mean_) / est.scale_
