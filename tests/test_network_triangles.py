@@ -1,4 +1,5 @@
-"""Triangles at every node by wedges closed through a hash table of the oriented edges, against networkx."""
+"""Triangles at every node by wedges closed through a hash table of the oriented edges, and core numbers, against
+networkx."""
 
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ def test_triangles_equal_networkx(seed, n, m, hubs, chunk, monkeypatch):
     want = nx.triangles(g)
     assert got.dtype == float and got.tolist() == [float(want[v]) for v in range(n)]
     assert (sum(want.values()) > 0) == (n >= 40)
+
+
+@pytest.mark.parametrize("seed, n, m, hubs", [(1, 1, 0, 0), (2, 3, 3, 0), (3, 40, 30, 0), (4, 300, 2500, 2),
+                                              (5, 2000, 20000, 3), (7, 500, 400, 0)])
+@pytest.mark.parametrize("few", [0, 4, 10**9])
+def test_core_numbers_equal_networkx(seed, n, m, hubs, few, monkeypatch):
+    """Every node's core number equals networkx's on random graphs with hubs, isolated nodes and sparse chains,
+    the neighbours' degrees updated by counting over every node (``FEW_REMOVED`` 0), in place (10**9), or
+    either by round (4)."""
+    g = _graph(seed, n, m, hubs)
+    ends = np.array(list(g.edges), dtype=np.int64).reshape(-1, 2)
+    monkeypatch.setattr(net, "FEW_REMOVED", few)
+    got = net.core_numbers(net._simple_adjacency(ends[:, 0], ends[:, 1], n))
+    want = nx.core_number(g)
+    assert got.tolist() == [want[v] for v in range(n)]
+    assert n < 40 or got.max() >= 2

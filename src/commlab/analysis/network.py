@@ -440,14 +440,20 @@ def triangles(adj: sparse.csr_array) -> np.ndarray:
     return count[rank].astype(float)
 
 
+#: :func:`core_numbers` takes one from each neighbour's degree in place (``np.subtract.at``) when the removed
+#: nodes have fewer than ``n`` / this many neighbours in all, else counts them over every node (``np.bincount``).
+FEW_REMOVED = 4
+
+
 def core_numbers(adj: sparse.csr_array) -> np.ndarray:
     """Core number of every node of an undirected simple graph given as a 0/1 adjacency matrix.
 
     Batch peeling: at level ``k`` (at least the minimum remaining degree) every remaining node
     of degree <= ``k`` gets core number ``k`` and is removed, the neighbours' degrees are
     updated, until no node is left. The remaining nodes and their degrees are kept as compact
-    arrays, so each round works on what is left (most nodes go in the first levels). Same result
-    as :func:`networkx.core_number`.
+    arrays, so each round works on what is left (most nodes go in the first levels); a round removing
+    few nodes updates their neighbours' degrees in place rather than counting over every node
+    (:data:`FEW_REMOVED`). Same result as :func:`networkx.core_number`.
     """
     n = adj.shape[0]
     core = np.zeros(n, dtype=np.int64)
@@ -465,7 +471,7 @@ def core_numbers(adj: sparse.csr_array) -> np.ndarray:
             if not len(out):
                 break
             keep = ~sel
-            left, d = left[keep], d[keep]
+            left = left[keep]
             core[out] = k
             # neighbours lose one degree per removed neighbour: gather the removed rows' column indices
             # (work proportional to their degree, not a product with the whole matrix)
@@ -474,29 +480,13 @@ def core_numbers(adj: sparse.csr_array) -> np.ndarray:
             total = int(lens.sum())
             if total:
                 pos = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(total)
-                deg -= np.bincount(adj.indices[pos], minlength=n)
+                if total * FEW_REMOVED < n:
+                    np.subtract.at(deg, adj.indices[pos], 1)
+                else:
+                    deg -= np.bincount(adj.indices[pos], minlength=n)
                 d = deg[left]
-    return core
-    deg = np.asarray(adj.sum(axis=1)).ravel().astype(np.int64)
-    alive = np.ones(n, dtype=bool)
-    k = 0
-    while alive.any():
-        k = max(k, int(deg[alive].min()))
-        while True:
-            out = alive & (deg <= k)
-            if not out.any():
-                break
-            core[out] = k
-            alive &= ~out
-            # neighbours lose one degree per removed neighbour: gather the removed rows' column indices
-            # (work proportional to their degree, not a product with the whole matrix)
-            idx = np.flatnonzero(out)
-            lo, hi = adj.indptr[idx], adj.indptr[idx + 1]
-            lens = hi - lo
-            total = int(lens.sum())
-            if total:
-                pos = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(total)
-                deg -= np.bincount(adj.indices[pos], minlength=n)
+            else:
+                d = d[keep]
     return core
 
 
