@@ -180,6 +180,40 @@ FROM w GROUP BY community_id, period
 """
 
 
+#: The shares of present members as they were: each joined present to recent_pm (and the zombie share to roles) on
+#: its own; they now read the shared ``present_recent``. revenue_per_member had two subqueries per period.
+_FORMER_RECENT_SHARE = """
+SELECT pr.community_id, pr.period, avg(CASE WHEN {cond} THEN 1.0 ELSE 0.0 END) AS value, count(*)::DOUBLE AS n
+FROM present pr
+LEFT JOIN recent_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period
+"""
+_FORMER_SHARES = {
+    "active_share_7d": _FORMER_RECENT_SHARE.format(cond="((f.act_days >> 0) & 127) <> 0"),
+    "active_share_30d": _FORMER_RECENT_SHARE.format(cond="((f.act_days >> 0) & 1073741823) <> 0"),
+    "core_share": _FORMER_RECENT_SHARE.format(cond=" + ".join(
+        f"CAST(((f.content_days >> {7 * w}) & 127) <> 0 AS INTEGER)" for w in range(4)) + " >= 3"),
+    "zombie_share": """
+SELECT pr.community_id, pr.period,
+  avg(CASE WHEN r.joined_at <= p.p_end - INTERVAL '30 days' AND f.member_id IS NULL THEN 1.0 ELSE 0.0 END) AS value,
+  count(*)::DOUBLE AS n
+FROM present pr
+JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+JOIN roles r ON r.community_id = pr.community_id AND r.member_id = pr.member_id
+LEFT JOIN recent_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period
+""",
+    "revenue_per_member": """
+SELECT p.community_id, p.period,
+  coalesce((SELECT CAST(sum(f.amount) AS DOUBLE) FROM flow_pm f WHERE f.community_id = p.community_id
+            AND f.period = p.period AND NOT f.is_staff), 0)
+  / nullif((SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period), 0)
+    AS value,
+  (SELECT count(*) FROM present pr WHERE pr.community_id = p.community_id AND pr.period = p.period)::DOUBLE AS n
+FROM periods p
+""",
+}
+
 #: ev_rare as it was: every column of ``ev`` (now only those its readers use).
 _FORMER_RARE = ("CREATE OR REPLACE TEMP TABLE former_rare AS SELECT * FROM ev WHERE event_type IN "
                 "('checkin', 'event', 'event_attend', 'purchase', 'reward', 'moderation')")
@@ -221,6 +255,16 @@ def tied_case(seed: int, template: pd.DataFrame) -> tuple[Dataset, pd.Timestamp]
     for col in ("community_id", "member_id", "event_type"):
         extra[col] = extra[col].astype("string")
     ev = pd.concat([ds.events, extra], ignore_index=True)
+    # members who joined exactly 30 days before the as-of and 1 us either side (the zombie share's bound)
+    joiners = []
+    for c in ds.communities["community_id"]:
+        for i, shift in enumerate((-us, pd.Timedelta(0), us)):
+            joiners.append((c, f"z{i}", as_of - pd.Timedelta(days=30) + shift, pd.NaT, "member", f"Z{i}", "invite"))
+    extra_mem = pd.DataFrame(joiners, columns=["community_id", "member_id", "joined_at", "left_at", "role",
+                                               "display_name", "join_channel"])
+    extra_mem["left_at"] = pd.to_datetime(extra_mem["left_at"], utc=True)
+    mem = pd.concat([mem, extra_mem.astype({c: "string" for c in ("community_id", "member_id", "role", "display_name",
+                                                                  "join_channel")})], ignore_index=True)
     return Dataset(ds.communities, mem, ev), as_of
 
 
@@ -265,6 +309,7 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
             "newcomer_activity": (q("SELECT * FROM newcomer_activity"), q(_OLD_NEWCOMER.format(days=60))),
             "main_platform_share": (q(get_metric("main_platform_share").sql), q(_OLD_PLATFORM)),
             **{m: (q(get_metric(m).sql), q(sql)) for m, sql in _FORMER_EARLY.items()},
+            **{m: (q(get_metric(m).sql), q(sql)) for m, sql in _FORMER_SHARES.items()},
             **{m: (q(get_metric(m).sql), q(_former_lift(k)))
                for m, k in (("event_lift", "content"), ("event_purchase_lift", "purchases"))},
             # every metric reading ev_rare, over the former ev_rare with all of ev's columns
@@ -281,7 +326,8 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
         # recent_pm now set the staff apart after grouping), the retention bound off by one day
         moved = {"recent_pm": q(_OLD_RECENT.format(days=30).replace("e.ts > p.p_end", "e.ts >= p.p_end")),
                  "recent_pm ": q(_OLD_RECENT.format(days=30).replace("NOT e.is_staff", "true")),
-                 "newcomer_activity": q(_OLD_NEWCOMER.format(days=59))}
+                 "newcomer_activity": q(_OLD_NEWCOMER.format(days=59)),
+                 "zombie_share": q(_FORMER_SHARES["zombie_share"].replace("r.joined_at <=", "r.joined_at <"))}
         # period keys in another order than the labels: the key must be joined back, not taken for the label
         con.execute("CREATE OR REPLACE TEMP TABLE period_keys AS SELECT CAST(row_number() OVER "
                     "(ORDER BY community_id DESC, period DESC) AS INTEGER) AS pk, community_id, period, p_start, p_end "

@@ -31,7 +31,7 @@ engine sets up for each call (see :data:`PRELUDE`):
     ``flow_pm`` and ``recent_pm`` flag or drop the staff after grouping (a join of the grouped rows, not of every
     event); ``member_firsts`` joins the non-staff members.
 ``present``
-    ``community_id, period, member_id``: non-staff members present at ``p_end`` (joined by
+    ``community_id, period, member_id, joined_at``: non-staff members present at ``p_end`` (joined by
     then and not left).
 ``period_keys``
     ``pk, community_id, period, p_start, p_end, ek``: ``periods`` with an ``INTEGER`` key. The tables built per period
@@ -442,7 +442,7 @@ CREATE OR REPLACE TEMP VIEW ev_raw AS
   SELECT community_id, member_id, ts, event_type, target_member_id, thread_id, amount, topic, category, platform
   FROM {events};
 CREATE OR REPLACE TEMP TABLE present AS
-  SELECT p.community_id, p.period, r.member_id
+  SELECT p.community_id, p.period, r.member_id, r.joined_at
   FROM periods p JOIN roles r ON r.community_id = p.community_id
   WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
 CREATE OR REPLACE TEMP TABLE period_keys AS
