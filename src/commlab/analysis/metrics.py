@@ -141,6 +141,7 @@ from commlab.data.load import Dataset
 from commlab.data.schema import Col
 from commlab.data.stored import StoredEvents
 from commlab.errors import InvalidArgument, InvalidType, MetricNotFound
+from commlab.instant import as_utc
 
 __all__ = [
     "Metric",
@@ -604,7 +605,7 @@ def _first_days_until(created: Any, days: int) -> str:
         last = pd.Timestamp(created)
         if pd.isna(last):
             return ""
-        until = (last.tz_localize("UTC") if last.tzinfo is None else last) + pd.Timedelta(days=days + 1)
+        until = as_utc(last, name="created_at") + pd.Timedelta(days=days + 1)
         return f" AND e.ts < {timestamptz_literal(until.ceil('D'))}"
     except (OverflowError, ValueError, TypeError, pd.errors.OutOfBoundsDatetime):
         return ""
