@@ -148,6 +148,38 @@ def test_metrics_spark_monthly_windows(engine, small):
     _compare(got, want)
 
 
+def test_period_joins_broadcast(engine, small, monkeypatch):
+    """The metrics join the periods to the events on the community and a time range. Spark broadcasts the period
+    tables there and streams the events past them: as a sort-merge join on the community it sorted (and, with a
+    1 GB driver at 5 M events, spilled) the events for every such query, and kept a community's events in one
+    buffer (notebook 03 lost ``main_platform_share`` to ``OutOfMemoryError: Java heap space`` in that stage).
+    Values: DuckDB's, by month."""
+    import re
+
+    from pyspark.sql import SparkSession
+
+    ran = []
+    sql = SparkSession.sql
+
+    def spy(self, *args, **kwargs):
+        df = sql(self, *args, **kwargs)
+        ran.append(df)
+        return df
+
+    monkeypatch.setattr(SparkSession, "sql", spy)
+    ids = ["main_platform_share", "active_share_30d"]
+    got = engine.compute_metrics(small, as_of=AS_OF, window="month", metrics=ids)
+    monkeypatch.undo()
+    assert engine.failures_ == {}, engine.failures_
+    joins = [ln for df in ran for ln in df._jdf.queryExecution().executedPlan().toString().splitlines()
+             if re.search(r"\b\w+Join\b.*\bp_(start|end)#", ln)]
+    assert any("BroadcastHashJoin" in ln for ln in joins), joins
+    assert not [ln for ln in joins if "SortMergeJoin" in ln], joins
+    want = DuckDBEngine().compute_metrics(small, as_of=AS_OF, window="month", metrics=ids)
+    assert want["period"].nunique() >= 6 and want["value"].notna().sum() >= 30
+    _compare(got, want)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_random_edge_case_spark_equal_duckdb(engine, samples_dir, seed):
     """The seeded edge-instant communities of ``test_random_parity`` (seed 1 straddles 1970), on Spark."""

@@ -98,6 +98,7 @@ def local_session(*, cores: int = 1, shuffle_partitions: int = 4, memory: str = 
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.autoBroadcastJoinThreshold", _NO_BROADCAST["spark.sql.autoBroadcastJoinThreshold"])
             .config("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1")
+            .config("spark.driver.extraJavaOptions", _LOCAL_JVM["spark.driver.extraJavaOptions"])
             .getOrCreate())
 
 
@@ -141,6 +142,38 @@ def _is_uri(path: str) -> bool:
 #: estimate let a broadcast of notebook 03's monthly tables at 5 M events overflow the heap (``OutOfMemoryError:
 #: Java heap space`` in ``BroadcastExchange``); sort-merge joins spill to disk instead. ``conf`` may set them back.
 _NO_BROADCAST = {"spark.sql.autoBroadcastJoinThreshold": "-1", "spark.sql.adaptive.autoBroadcastJoinThreshold": "-1"}
+
+#: The JVM of a local session (driver and executor in one) on JDK 17-21 with G1: an allocation that finds the heap
+#: full while another task thread is inside a JNI critical region (LZ4/Snappy (de)compressing shuffle and spill
+#: blocks) waits for that region to end and a GC to run, but only twice (``GCLockerRetryAllocationCount=2``), then
+#: fails with ``OutOfMemoryError: Java heap space`` although the GC would have freed the heap (JDK-8192647).
+#: Notebook 03's kernel at 5 M events with a 1 g driver died so ("Retried waiting for GCLocker too often
+#: allocating 2 words", then the error). The flag lets the allocation wait for the GC instead; a JVM without it
+#: ignores it.
+_LOCAL_JVM = {"spark.driver.extraJavaOptions": "-XX:+IgnoreUnrecognizedVMOptions -XX:+UnlockDiagnosticVMOptions "
+                                                "-XX:GCLockerRetryAllocationCount=100"}
+
+#: The period tables (one row per community and period: the ``periods`` of a call and the prelude's ``period_keys``)
+#: are broadcast by a hint, the one exception to :data:`_NO_BROADCAST`. A metric joins them to the events on the
+#: community alone plus a time range (``e.community_id = p.community_id AND e.ts > p.p_start AND e.ts <= p.p_end``).
+#: As a sort-merge join, every such query shuffled and sorted all the events by community (spilling them with a 1 g
+#: driver at 5 M events) and kept the matching events of a community in an on-heap buffer the memory manager does not
+#: count; notebook 03's ``main_platform_share`` died in that stage (``OutOfMemoryError: Java heap space``). Broadcast,
+#: the periods are a small hash table in each task and the events stream past it from the cache: no sort, no spill,
+#: memory bounded by the number of periods. Up to :data:`_BROADCAST_PERIODS_MAX` of them (a few MB).
+_PERIOD_TABLES = frozenset({"periods", "period_keys"})
+_BROADCAST_PERIODS_MAX = 200_000
+
+
+def _quiet_hints(spark: Any) -> None:
+    """Keep the driver's log free of Spark's notes on the period tables' broadcast hint where it does not apply (the
+    period table not joined, or the preserved side of an outer join: a sort-merge join then, as without the hint)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            "org.apache.spark.sql.catalyst.analysis.HintErrorLogger", jvm.org.apache.logging.log4j.Level.ERROR)
+    except Exception:  # noqa: BLE001 - another logging back end: the notes stay, nothing else changes
+        pass
 
 
 @dataclass
@@ -223,6 +256,7 @@ class SparkEngine:
         self.staged_: list[str] = []
         self._cached: list[Any] = []
         self._local: Path | None = None
+        self._broadcast_periods = False
 
     @staticmethod
     def check_options(*, spark: Any = None, scratch: str | Path | None = None, master: str | None = None,
@@ -252,8 +286,10 @@ class SparkEngine:
                 conf = dict(self.conf)
                 if is_local_master(self.master):  # Spark's 200 shuffle partitions are for clusters
                     _use_driver_python()
-                    conf = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", **_NO_BROADCAST, **conf}
+                    conf = {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", **_NO_BROADCAST,
+                            **_LOCAL_JVM, **conf}
                 self.spark = cluster_session(self.master or "local[1]", conf)
+            _quiet_hints(self.spark)
         tz = self.spark.conf.get("spark.sql.session.timeZone")
         if tz != "UTC":
             raise InvalidArgument(f"spark.sql.session.timeZone must be UTC, is {tz!r}")
@@ -458,7 +494,8 @@ class SparkEngine:
         spark = self.session()
         v = self.register_tables(**srcs)
         periods = engine_periods(lambda q: spark.sql(q).toPandas(), v, as_of=as_of, window=window, start=start)
-        self._frame(periods, "periods").createOrReplaceTempView("periods")
+        self._broadcast_periods = len(periods) <= _BROADCAST_PERIODS_MAX
+        self._period_view("periods", self._frame(periods, "periods"))
         eager, pending = split_prelude(prelude_statements(v))
         for stmt in eager:
             self._create(stmt)
@@ -492,5 +529,17 @@ class SparkEngine:
         if str(tree.args.get("kind", "")).upper() == "TABLE" or name == "ev":
             df = df.cache()
             self._cached.append(df)
+        if name in _PERIOD_TABLES:
+            self._period_view(name, df)
+        else:
+            df.createOrReplaceTempView(name)
+
+    def _period_view(self, name: str, df: Any) -> None:
+        """The temp view ``name`` of a period table, broadcast to the joins that read it (see :data:`_PERIOD_TABLES`)
+        when the call's periods are few enough."""
+        if self._broadcast_periods:
+            from pyspark.sql.functions import broadcast
+
+            df = broadcast(df)
         df.createOrReplaceTempView(name)
 
