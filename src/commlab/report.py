@@ -367,15 +367,45 @@ def _appendix_notebook(nb: NotebookNode, lang: str, title: str | None) -> Notebo
     return nb
 
 
+#: An ``<img>`` without an ``alt`` attribute (nbconvert's HTML exporter gives it a placeholder text).
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt\s*=)[^>]*>", re.IGNORECASE)
+
+
 def fragment_exporter() -> Any:
     """The nbconvert exporter of the appendix fragments (template ``commlab_fragment``).
 
     One exporter renders every step of a report: each new one compiles nbconvert's templates again
-    (about 0.3 s a step).
+    (about 0.3 s a step). It is nbconvert's ``HTMLExporter`` without the BeautifulSoup pass that ends
+    its ``from_notebook_node`` (a third of the report's rendering at 50 M events: the appendix of
+    notebook 03 is several MB), when that pass would change nothing the sanitizer keeps: it adds
+    ``tabindex`` attributes, which :func:`commlab.sanitize.sanitize_html` removes, and an alt text to
+    an image without one, for which the full pass runs (``tests/test_report_fragments.py`` compares
+    the two on the demo's notebooks).
     """
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    return HTMLExporter(
+    class FragmentExporter(HTMLExporter):  # type: ignore[misc]
+        def from_notebook_node(self, nb: NotebookNode, resources: dict[str, Any] | None = None,
+                               **kw: Any) -> tuple[str, dict[str, Any]]:
+            given = copy.deepcopy(resources)
+            # HTMLExporter.from_notebook_node (nbconvert 7) up to its BeautifulSoup pass
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            resources = self._init_resources(resources)
+            filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self,
+                                                     resources=resources)
+            self.register_filter("highlight_code", highlight_code)
+            self.register_filter("filter_data_type", filter_data_type)
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            if _IMG_WITHOUT_ALT.search(html):  # the pass gives it its alt text: run it all
+                return super().from_notebook_node(nb, given, **kw)
+            return html, resources
+
+    return FragmentExporter(
         template_name="commlab_fragment", extra_template_basedirs=[str(_TEMPLATES)],
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
         mathjax_url="", require_js_url="",
