@@ -738,6 +738,31 @@ def _step_parameters(pb: Playbook, plan: StepPlan, out_dir: Path, *, outputs: di
     return params
 
 
+def _begin_step(pb: Playbook, plan: StepPlan, i: int, run_dir: Path, record: _Record, *, outputs: dict[str, str],
+                rules_path: Path, previous: Path | None, cache: str | None) -> tuple[Path, dict[str, Any]]:
+    """Make a step's folder, record it ``running`` with its parameters; its folder and parameters."""
+    out_dir = run_dir / plan.name
+    out_dir.mkdir()
+    params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous,
+                              cache=cache)
+    record.manifest["steps"][i].update(
+        status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
+        kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
+        parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
+    )
+    record.save()
+    logger.info("step %d/%d: %s (%s)", i + 1, len(record.manifest["steps"]), plan.name, plan.notebook.name)
+    return out_dir, params
+
+
+def _end_step(plan: StepPlan, i: int, run_dir: Path, record: _Record, tables: list[dict[str, Any]], *,
+              summary: dict[str, Any], outputs: dict[str, str]) -> None:
+    """Record a step ``succeeded`` with the engine tables it computed or read; keep its summary and folder."""
+    record.manifest["steps"][i].update(status="succeeded", ended=iso(utc_now()), tables=tables)
+    summary[plan.name] = _read_step_summary(run_dir / plan.name, record.manifest["warnings"], plan.name)
+    outputs[plan.name] = str(run_dir / plan.name)
+
+
 def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record, *, rules_path: Path,
                previous: Path | None, cache: str | None, key: str | None, kernel_name: str,
                timeout: float | None) -> dict[str, Any]:
@@ -752,30 +777,19 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
     summary: dict[str, Any] = {}
     outputs: dict[str, str] = {}
     for i, plan in enumerate(plans):
-        out_dir = run_dir / plan.name
-        out_dir.mkdir()
-        params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous,
-                                  cache=cache)
-        step = record.manifest["steps"][i]
-        step.update(
-            status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
-            kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
-            parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
-        )
-        record.save()
-        logger.info("step %d/%d: %s (%s)", i + 1, len(plans), plan.name, plan.notebook.name)
+        out_dir, params = _begin_step(pb, plan, i, run_dir, record, outputs=outputs, rules_path=rules_path,
+                                      previous=previous, cache=cache)
         tables_at = table_log(cache)[1]  # the engine tables this step computes or reads (engines.runcache)
         try:
             with _kernel_env({KEY_ENV: key, CACHE_ENV: cache}):
                 execute_step(plan, run_dir / f"{plan.name}.ipynb", params, kernel_name=kernel_name,
-                         timeout=timeout, cwd=out_dir, run_dir=run_dir)
+                             timeout=timeout, cwd=out_dir, run_dir=run_dir)
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
-            step.update(status="interrupted" if interrupted else "failed", ended=iso(utc_now()))
+            record.manifest["steps"][i].update(status="interrupted" if interrupted else "failed",
+                                               ended=iso(utc_now()))
             raise
-        step.update(status="succeeded", ended=iso(utc_now()), tables=table_log(cache, start=tables_at)[0])
-        summary[plan.name] = _read_step_summary(out_dir, record.manifest["warnings"], plan.name)
-        outputs[plan.name] = str(out_dir)
+        _end_step(plan, i, run_dir, record, table_log(cache, start=tables_at)[0], summary=summary, outputs=outputs)
     return summary
 
 
@@ -792,27 +806,14 @@ def _run_steps_at_once(pb: Playbook, plans: list[StepPlan], run_dir: Path, recor
     log_start = table_log(cache)[1]
 
     def start(plan: StepPlan) -> StepStart:
-        i = index[plan.name]
-        out_dir = run_dir / plan.name
-        out_dir.mkdir()
-        params = _step_parameters(pb, plan, out_dir, outputs=outputs, rules_path=rules_path, previous=previous,
-                                  cache=cache)
-        record.manifest["steps"][i].update(
-            status="running", executed=str(run_dir / f"{plan.name}.ipynb"), output_dir=str(out_dir),
-            kernel_log=str(run_dir / f"{plan.name}.kernel.log"),
-            parameters=params, defaults=plan.defaults(), started=iso(utc_now()),
-        )
-        record.save()
-        logger.info("step %d/%d: %s (%s), up to %d at once", i + 1, len(plans), plan.name, plan.notebook.name,
-                    pb.jobs)
+        out_dir, params = _begin_step(pb, plan, index[plan.name], run_dir, record, outputs=outputs,
+                                      rules_path=rules_path, previous=previous, cache=cache)
         return StepStart(run_dir / f"{plan.name}.ipynb", params, out_dir)
 
     def done(plan: StepPlan, kernel: int | None) -> None:
         tables = [e for e in table_log(cache, start=log_start)[0] if kernel is not None and e.get("pid") == kernel]
-        record.manifest["steps"][index[plan.name]].update(status="succeeded", ended=iso(utc_now()), tables=tables)
+        _end_step(plan, index[plan.name], run_dir, record, tables, summary=summary, outputs=outputs)
         record.save()
-        summary[plan.name] = _read_step_summary(run_dir / plan.name, record.manifest["warnings"], plan.name)
-        outputs[plan.name] = str(run_dir / plan.name)
 
     def stopped(plan: StepPlan, status: str) -> None:
         record.manifest["steps"][index[plan.name]].update(status=status, ended=iso(utc_now()))
