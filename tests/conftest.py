@@ -107,6 +107,9 @@ SLOW: frozenset[str] = frozenset({
     "test_step_pool.py::test_steps_run_at_once_and_give_the_summary_of_a_run_one_at_a_time",
     "test_step_pool.py::test_a_failing_step_stops_the_running_one_and_starts_nothing",
     "test_step_pool.py::test_sigterm_stops_every_running_step",
+    "test_step_pool.py::test_steps_after_a_step_start_once_its_tagged_cell_succeeded",
+    "test_step_pool.py::test_a_step_failing_after_its_tagged_cell_stops_the_steps_started_early",
+    "test_step_pool.py::test_the_step_that_took_longest_last_time_starts_first",
     # whole modules: Spark sessions, Chromium, real data through every notebook, shipped playbooks
     "test_spark.py",
     "test_spark_playbook.py",

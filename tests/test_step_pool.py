@@ -11,10 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 
 from commlab.errors import NotebookExecutionError, PlaybookError
+from commlab.notebook_exec import READY_TAG
 from commlab.plan import StepPlan
 from commlab.playbook import Step, load_playbook
 from commlab.runner import latest_run, list_runs, run_playbook
@@ -159,3 +161,112 @@ def test_jobs_out_of_range_on_the_command_line_is_a_usage_error(tmp_path: Path) 
                              cwd=root, capture_output=True, text=True, timeout=120)
         assert out.returncode == 2 and f"--jobs {bad}: run 1 to 8 steps at once" in out.stderr, out.stderr
     assert not (root / "runs" / "demo").exists()
+
+
+def _tagged_copy(root: Path, marker: str) -> str:
+    """``overview.ipynb`` copied to ``tagged.ipynb`` with its cell holding ``marker`` tagged ``tables-stored``."""
+    nb = nbformat.read(root / "notebooks" / "overview.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if marker in c.source]
+    cell.metadata["tags"] = [READY_TAG]
+    nbformat.write(nb, root / "notebooks" / "tagged.ipynb")
+    return "../notebooks/tagged.ipynb"
+
+
+def test_steps_after_a_step_start_once_its_tagged_cell_succeeded(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    steps = [
+        {"notebook": _tagged_copy(root, "SOURCE_MARKER_LOAD"), "name": "overview", "parameters": {"sleep_s": 8},
+         "after": []},
+        {"notebook": "../notebooks/overview.ipynb", "name": "other", "parameters": {"sleep_s": 8}, "after": []},
+        {"notebook": "../notebooks/overview.ipynb", "name": "dependent", "after": ["overview"]},
+        {"notebook": "../notebooks/followup.ipynb", "after": ["overview"]},  # reads overview's folder
+    ]
+    run = run_playbook(write_playbook(root, steps=steps, jobs=2), runs_dir=root / "runs")
+    by = {s["name"]: s for s in run.manifest["steps"]}
+    assert [s["status"] for s in run.manifest["steps"]] == ["succeeded"] * 4
+    # dependent started while overview slept after its tagged cell, and beside `other` (overview no longer
+    # counted against jobs 2)
+    assert by["dependent"]["started"] < by["overview"]["ended"] and by["dependent"]["started"] < by["other"]["ended"]
+    executed = nbformat.read(run.run_dir / "overview.ipynb", as_version=4)
+    (tagged,) = [c for c in executed.cells if READY_TAG in c.metadata.get("tags", [])]
+    assert by["dependent"]["started"][:19] >= tagged.metadata.papermill["end_time"][:19]
+    # a step reading earlier steps' folders waits for their end
+    assert by["followup"]["started"] >= by["overview"]["ended"]
+    assert run.summary["followup"]["prev_communities"] == run.summary["overview"]["communities"]
+
+
+def test_a_step_failing_after_its_tagged_cell_stops_the_steps_started_early(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    steps = [
+        {"notebook": _tagged_copy(root, "SOURCE_MARKER_LOAD"), "name": "overview",
+         "parameters": {"sleep_s": 6, "fail": True}, "after": []},
+        {"notebook": "../notebooks/overview.ipynb", "name": "dependent", "parameters": {"sleep_s": 300},
+         "after": ["overview"]},
+        {"notebook": "../notebooks/followup.ipynb", "after": ["overview"]},
+    ]
+    began = time.monotonic()
+    with pytest.raises(NotebookExecutionError, match="boom on demand") as info:
+        run_playbook(write_playbook(root, steps=steps, jobs=2), runs_dir=root / "runs")
+    assert time.monotonic() - began < 240  # the early step was stopped, not waited for
+    run = Path(info.value.run_dir)
+    m = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["status"] for s in m["steps"]] == ["failed", "interrupted", "pending"]
+    assert (run / "dependent" / "sleeping").is_file()  # it had started
+    assert not (run / "report.html").exists() and _kernels_in(run) == []
+
+
+def _engine_run(tmp_path: Path, cells: list[tuple[str, list[str]]]) -> tuple[list[bool], Exception | None]:
+    """Run a notebook of ``(source, tags)`` cells with papermill on the runner's engine; for each call of
+    ``on_ready``, whether the cell after the tagged one had already written its file ``after``."""
+    import papermill
+
+    from commlab.notebook_exec import ENGINE, _register_engine
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src, metadata={"tags": tags}) for src, tags in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    calls: list[bool] = []
+    _register_engine()
+    try:
+        papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), engine_name=ENGINE,
+                                   cwd=str(tmp_path), progress_bar=False, kernel_name="python3",
+                                   on_ready=lambda: calls.append((tmp_path / "after").exists()))
+    except Exception as exc:  # noqa: BLE001 - the test looks at it
+        return calls, exc
+    return calls, None
+
+
+def test_the_engine_signals_once_the_tagged_cell_succeeded_and_never_when_it_failed(tmp_path: Path) -> None:
+    after = "open('after', 'w').write('1')"
+    calls, exc = _engine_run(tmp_path, [("x = 1", []), ("y = 2", [READY_TAG]), (after, []), ("z = 3", [READY_TAG])])
+    assert exc is None and calls == [False]  # once, before the next cell ran
+    calls, exc = _engine_run(tmp_path, [("x = 1", []), ("1 / 0", [READY_TAG]), (after, [])])
+    assert type(exc).__name__ == "PapermillExecutionError" and calls == []
+    calls, exc = _engine_run(tmp_path, [("x = 1", []), (after, [])])
+    assert exc is None and calls == []
+
+
+def test_the_step_that_took_longest_last_time_starts_first(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    steps = [{"notebook": "../notebooks/overview.ipynb", "name": name, "parameters": {"sleep_s": sleep}, "after": []}
+             for name, sleep in (("a", 0), ("b", 0), ("c", 5))]
+    pb = write_playbook(root, steps=steps, jobs=2)
+    first = {s["name"]: s for s in run_playbook(pb, runs_dir=root / "runs").manifest["steps"]}
+    assert first["c"]["started"] > first["b"]["started"]  # no history: playbook order, c waits for a slot
+    again = run_playbook(pb, runs_dir=root / "runs")  # the previous run on the same data says c is longest
+    assert again.manifest["previous_run"] is not None
+    second = {s["name"]: s for s in again.manifest["steps"]}
+    assert second["c"]["started"] < second["b"]["started"]  # c first (beside a), b waits for a slot
+
+
+def test_step_seconds_come_from_the_steps_that_succeeded(tmp_path: Path) -> None:
+    from commlab.runner import _step_seconds
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"steps": [
+        {"name": "a", "status": "succeeded", "started": "2026-01-01T00:00:00Z", "ended": "2026-01-01T00:01:30Z"},
+        {"name": "b", "status": "failed", "started": "2026-01-01T00:00:00Z", "ended": "2026-01-01T00:00:05Z"},
+        {"name": "c", "status": "succeeded", "started": "2026-01-01T00:00:00Z"},
+    ]}), encoding="utf-8")
+    assert _step_seconds(tmp_path) == {"a": 90.0}
+    assert _step_seconds(None) == {} and _step_seconds(tmp_path / "missing") == {}

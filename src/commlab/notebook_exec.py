@@ -17,10 +17,18 @@ import nbformat
 from commlab.errors import CommlabError, NotebookExecutionError, UsageError
 from commlab.plan import StepPlan
 
-__all__ = ["DEFAULT_KERNEL", "check_kernel", "execute_step", "memory_hint", "source_cell_index", "running_cell"]
+__all__ = ["DEFAULT_KERNEL", "READY_TAG", "check_kernel", "execute_step", "memory_hint", "source_cell_index",
+           "running_cell"]
 
 #: The kernelspec ``make setup`` installs into the virtualenv.
 DEFAULT_KERNEL = "commlab"
+
+#: The tag of the cell after which a notebook has stored every run table later steps read
+#: (:mod:`commlab.engines.runcache`): once it succeeded, the steps that come ``after`` this one may start.
+READY_TAG = "tables-stored"
+
+#: The papermill engine :func:`execute_step` registers and runs with: papermill's own, plus ``on_ready``.
+ENGINE = "commlab"
 
 
 def check_kernel(kernel_name: str) -> None:
@@ -127,13 +135,50 @@ def _kernel_manager_logging_to(log: Any, env: Mapping[str, str] | None = None,
     return _LoggedKernelManager
 
 
+def _call_after_tagged_cell(nb_man: Any, on_ready: Callable[[], None]) -> None:
+    """Make papermill's execution manager ``nb_man`` call ``on_ready`` once the first cell tagged
+    :data:`READY_TAG` succeeded, as the cell after it starts: papermill starts the next cell only when
+    the cell did not fail (its ``cell_complete`` runs after a failed or timed-out cell too). A tagged last
+    cell calls nothing: the step's success says it."""
+    tagged = [i for i, cell in enumerate(nb_man.nb.cells) if READY_TAG in cell.metadata.get("tags", ())]
+    if not tagged:
+        return
+    sent = False
+    cell_start = nb_man.cell_start
+
+    def start(cell: Any, cell_index: int | None = None, **kwargs: Any) -> Any:
+        nonlocal sent
+        if not sent and cell_index is not None and cell_index > tagged[0]:
+            sent = True
+            on_ready()
+        return cell_start(cell, cell_index, **kwargs)
+
+    nb_man.cell_start = start
+
+
+def _register_engine() -> None:
+    """Register :data:`ENGINE` with papermill: its nbclient engine, taking an ``on_ready`` callable too."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class _Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, on_ready: Callable[[], None] | None = None,
+                                     **kwargs: Any) -> Any:
+            if on_ready is not None:
+                _call_after_tagged_cell(nb_man, on_ready)
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(ENGINE, _Engine)
+
+
 def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, kernel_name: str,
                  timeout: float | None, cwd: Path, run_dir: Path, kernel_env: Mapping[str, str] | None = None,
-                 on_kernel: Callable[[int], None] | None = None) -> None:
+                 on_kernel: Callable[[int], None] | None = None, on_ready: Callable[[], None] | None = None) -> None:
     """Execute a step's notebook with papermill into ``executed``; the kernel's output goes to its ``.kernel.log``.
 
     ``kernel_env`` is added to the kernel's environment (else it inherits this process's); ``on_kernel``
-    is called with the kernel's process id once it runs (:mod:`commlab.step_pool` stops it with it).
+    is called with the kernel's process id once it runs (:mod:`commlab.step_pool` stops it with it);
+    ``on_ready`` once the notebook's first cell tagged :data:`READY_TAG` succeeded (never, without one).
 
     Raises
     ------
@@ -149,11 +194,12 @@ def execute_step(plan: StepPlan, executed: Path, parameters: dict[str, Any], *, 
     # Parameters are checked already (its "unknown parameter" warnings mislead) and every failure
     # becomes one NotebookExecutionError; papermill's own log lines would only repeat it.
     pm_log.setLevel(logging.CRITICAL)
+    _register_engine()
     kernel_log = open(executed.with_suffix(".kernel.log"), "ab")  # noqa: SIM115 - closed in finally
     try:
         papermill.execute_notebook(
             str(plan.notebook), str(executed), parameters=parameters,
-            kernel_name=kernel_name, execution_timeout=timeout, cwd=str(cwd),
+            kernel_name=kernel_name, execution_timeout=timeout, cwd=str(cwd), engine_name=ENGINE, on_ready=on_ready,
             progress_bar=False, log_output=False, request_save_on_cell_execute=True,
             kernel_manager_class=_kernel_manager_logging_to(kernel_log, kernel_env, on_kernel),
         )

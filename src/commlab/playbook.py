@@ -191,7 +191,8 @@ class Step(_Model):
         Parameters for this step only; they override the playbook's.
     after : list of str, optional
         The earlier steps this one needs (it reads tables or files they leave in the run). Only a
-        playbook with ``jobs`` above 1 uses it: the step starts once those steps have succeeded, while
+        playbook with ``jobs`` above 1 uses it: the step starts once those steps have succeeded, or
+        passed their cell tagged ``tables-stored`` (:data:`commlab.notebook_exec.READY_TAG`), while
         others still run. Unset: every earlier step, as in a run one step at a time.
     """
 
@@ -422,9 +423,10 @@ class Playbook(_Model):
         (:func:`engine_settings`); a step's own ``engine`` parameter and ``-p engine`` take precedence.
     jobs : int, default 1
         How many steps may run at once, each in its own process and kernel (1-8). A step starts when
-        the steps it comes ``after`` have succeeded; when one fails, the others are stopped. Each
-        running step has its own memory bound (``engine_options``), so the run's memory is about
-        ``jobs`` times a step's.
+        the steps it comes ``after`` have succeeded or stored their tables (:mod:`commlab.step_pool`);
+        a step past its ``tables-stored`` cell no longer counts. When one fails, the others are
+        stopped. Each running step has its own memory bound (``engine_options``), so the run's memory
+        is about ``jobs`` (plus the steps finishing their figures) times a step's.
     """
 
     name: str = Field(pattern=_NAME)

@@ -793,6 +793,25 @@ def _run_steps(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Reco
     return summary
 
 
+def _step_seconds(run: Path | None) -> dict[str, float]:
+    """How long each step of the run folder ``run`` took, from its manifest (steps that succeeded only).
+
+    The at-once loop starts the steps heading the longest chains first by these (:func:`commlab.step_pool.step_ranks`).
+    """
+    from datetime import datetime
+
+    m = read_manifest(run) if run is not None else None
+    seconds: dict[str, float] = {}
+    for step in (m or {}).get("steps") or []:
+        try:
+            if step.get("status") == "succeeded":
+                took = datetime.fromisoformat(step["ended"]) - datetime.fromisoformat(step["started"])
+                seconds[str(step["name"])] = max(took.total_seconds(), 0.0)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return seconds
+
+
 def _run_steps_at_once(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record, *, rules_path: Path,
                        previous: Path | None, cache: str | None, key: str | None, kernel_name: str,
                        timeout: float | None) -> dict[str, Any]:
@@ -821,7 +840,8 @@ def _run_steps_at_once(pb: Playbook, plans: list[StepPlan], run_dir: Path, recor
 
     kernel_env = {name: value for name, value in ((KEY_ENV, key), (CACHE_ENV, cache)) if value is not None}
     run_steps_at_once(plans, jobs=pb.jobs, start=start, done=done, stopped=stopped, kernel_name=kernel_name,
-                      timeout=timeout, run_dir=run_dir, kernel_env=kernel_env)
+                      timeout=timeout, run_dir=run_dir, kernel_env=kernel_env,
+                      seconds=_step_seconds(previous.parent if previous is not None else None))
     return {p.name: summary[p.name] for p in plans}
 
 

@@ -13,7 +13,15 @@ keeps the manifest; this module only starts, watches and stops the processes:
   started stay ``pending``, and the failing step's error is raised;
 - Ctrl-C or SIGTERM of the runner stops every running step the same way before it goes on.
 
-Of the steps ready to start, the one more steps wait for (directly or not) starts first, then playbook order.
+A step whose notebook tags a cell :data:`~commlab.notebook_exec.READY_TAG` ("its run tables are stored")
+lets the steps that come ``after`` it start once that cell succeeded, without waiting for its last cells
+(figures and small tables no later step reads); from then on it no longer counts against ``jobs``. A step
+reading every earlier step's folder (``prev_output_dirs``) still waits for their success. If the step
+fails later, the steps started early are stopped with the others.
+
+Of the steps ready to start, the one heading the longest chain of steps still to run starts first
+(:func:`step_ranks`: by the seconds each step took in the previous run of the playbook on the same data
+when the runner knows them all, else by counting steps), then playbook order.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from commlab.errors import NotebookExecutionError
 from commlab.notebook_exec import execute_step
 from commlab.plan import StepPlan
 
-__all__ = ["STOP_GRACE_S", "StepStart", "run_steps_at_once", "step_needs"]
+__all__ = ["STOP_GRACE_S", "StepStart", "run_steps_at_once", "step_needs", "step_ranks"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,19 +96,36 @@ def step_needs(plans: list[StepPlan]) -> dict[str, list[str]]:
     return needs
 
 
-def _waiting_on(needs: Mapping[str, list[str]]) -> dict[str, int]:
-    """How many steps wait, directly or not, for each step."""
-    count = {}
-    for name in needs:
-        seen: set[str] = set()
-        todo = [n for n, deps in needs.items() if name in deps]
-        while todo:
-            n = todo.pop()
-            if n not in seen:
-                seen.add(n)
-                todo.extend(m for m, deps in needs.items() if n in deps)
-        count[name] = len(seen)
-    return count
+def _early(plan: StepPlan) -> bool:
+    """Whether ``plan`` may start once the steps it needs stored their tables (else: once they succeeded)."""
+    return plan.step.after is not None and "prev_output_dirs" not in plan.declared
+
+
+def step_ranks(needs: Mapping[str, list[str]], seconds: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Each step's longest chain to the end of the run: its own time plus the longest of the steps needing it.
+
+    Parameters
+    ----------
+    needs : mapping
+        :func:`step_needs`, in playbook order.
+    seconds : mapping, optional
+        How long each step takes (the previous run's); used only when it names every step, else each
+        step counts 1.
+
+    Examples
+    --------
+    >>> needs = {"a": [], "b": [], "c": ["a"], "d": ["a"]}
+    >>> step_ranks(needs)
+    {'a': 2.0, 'b': 1.0, 'c': 1.0, 'd': 1.0}
+    >>> step_ranks(needs, {"a": 90, "b": 70, "c": 7, "d": 17})
+    {'a': 107.0, 'b': 70.0, 'c': 7.0, 'd': 17.0}
+    """
+    known = seconds is not None and all(name in seconds for name in needs)
+    rank: dict[str, float] = {}
+    for name in reversed(list(needs)):  # a step needs earlier steps only
+        own = float(seconds[name]) if known and seconds is not None else 1.0
+        rank[name] = own + max((rank[m] for m, deps in needs.items() if name in deps), default=0.0)
+    return {name: rank[name] for name in needs}
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -109,14 +134,15 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def _step_process(plan: StepPlan, start: StepStart, kernel_name: str, timeout: float | None, run_dir: Path,
                   kernel_env: dict[str, str], conn: Connection) -> None:
-    """A step's process: execute the notebook, send ``("kernel", pid)`` once it runs, then ``("ok", None)``
-    or ``("error", exc)``."""
+    """A step's process: execute the notebook, send ``("kernel", pid)`` once it runs, ``("ready", None)``
+    once its cell tagged :data:`~commlab.notebook_exec.READY_TAG` succeeded, then ``("ok", None)`` or
+    ``("error", exc)``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the runner, which stops the steps
     signal.signal(signal.SIGTERM, _on_sigterm)  # unwinds papermill, which shuts the kernel down
     try:
         execute_step(plan, start.executed, start.parameters, kernel_name=kernel_name, timeout=timeout,
                      cwd=start.cwd, run_dir=run_dir, kernel_env=kernel_env,
-                     on_kernel=lambda pid: conn.send(("kernel", pid)))
+                     on_kernel=lambda pid: conn.send(("kernel", pid)), on_ready=lambda: conn.send(("ready", None)))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the runner
         conn.send(("error", _sendable(exc, plan, start, run_dir)))
     else:
@@ -171,6 +197,7 @@ class _Running:
     process: Any
     conn: Connection
     kernel: int | None = None
+    ready: bool = False  # past its tagged cell: its tables are stored
 
 
 def _kill_kernel(pid: int | None) -> None:
@@ -214,8 +241,9 @@ def _stop(running: dict[str, _Running], stopped: Callable[[StepPlan, str], None]
 def run_steps_at_once(plans: list[StepPlan], *, jobs: int, start: Callable[[StepPlan], StepStart],
                       done: Callable[[StepPlan, int | None], None], stopped: Callable[[StepPlan, str], None],
                       kernel_name: str, timeout: float | None, run_dir: Path,
-                      kernel_env: Mapping[str, str]) -> None:
-    """Run the steps, at most ``jobs`` at once, each when the steps it needs (:func:`step_needs`) succeeded.
+                      kernel_env: Mapping[str, str], seconds: Mapping[str, float] | None = None) -> None:
+    """Run the steps, at most ``jobs`` at once, each when the steps it needs (:func:`step_needs`) succeeded
+    or stored their tables (see the module's description).
 
     Parameters
     ----------
@@ -234,6 +262,8 @@ def run_steps_at_once(plans: list[StepPlan], *, jobs: int, start: Callable[[Step
         As for :func:`commlab.notebook_exec.execute_step`.
     kernel_env : mapping
         Environment variables for every kernel (the pseudonym key, the run's data cache).
+    seconds : mapping, optional
+        How long each step took in the previous run: which ready step starts first (:func:`step_ranks`).
 
     Raises
     ------
@@ -244,15 +274,17 @@ def run_steps_at_once(plans: list[StepPlan], *, jobs: int, start: Callable[[Step
     """
     needs = step_needs(plans)
     order = {p.name: i for i, p in enumerate(plans)}
-    waiting = _waiting_on(needs)
+    rank = step_ranks(needs, seconds)
     todo = list(plans)
     succeeded: set[str] = set()
+    stored: set[str] = set()  # running steps past their tagged cell
     running: dict[str, _Running] = {}
     try:
         while todo or running:
-            ready = sorted((p for p in todo if set(needs[p.name]) <= succeeded),
-                           key=lambda p: (-waiting[p.name], order[p.name]))
-            for plan in ready[:max(jobs - len(running), 0)]:
+            ready = sorted((p for p in todo if set(needs[p.name]) <= succeeded | (stored if _early(p) else set())),
+                           key=lambda p: (-rank[p.name], order[p.name]))
+            busy = sum(not r.ready for r in running.values())
+            for plan in ready[:max(jobs - busy, 0)]:
                 todo.remove(plan)
                 given = start(plan)
                 process, receive = _spawn((plan, given, kernel_name, timeout, run_dir, dict(kernel_env)), plan.name)
@@ -276,7 +308,13 @@ def run_steps_at_once(plans: list[StepPlan], *, jobs: int, start: Callable[[Step
                 if kind == "kernel":
                     r.kernel = value
                     continue
+                if kind == "ready":
+                    r.ready = True
+                    stored.add(name)
+                    logger.info("step %s stored its tables: the steps after it may start", name)
+                    continue
                 del running[name]
+                stored.discard(name)
                 r.process.wait()
                 r.conn.close()
                 if kind == "ok":
