@@ -248,11 +248,16 @@ def test_the_engine_signals_once_the_tagged_cell_succeeded_and_never_when_it_fai
 
 
 def test_the_step_that_took_longest_last_time_starts_first(tmp_path: Path) -> None:
+    from commlab.runner import _step_seconds
+
     root = make_project(tmp_path)
     steps = [{"notebook": "../notebooks/overview.ipynb", "name": name, "parameters": {"sleep_s": sleep}, "after": []}
-             for name, sleep in (("a", 0), ("b", 0), ("c", 5))]
+             for name, sleep in (("a", 0), ("b", 0), ("c", 10))]
     pb = write_playbook(root, steps=steps, jobs=2)
-    first = {s["name"]: s for s in run_playbook(pb, runs_dir=root / "runs").manifest["steps"]}
+    first = run_playbook(pb, runs_dir=root / "runs")
+    took = _step_seconds(first.run_dir)
+    assert took["c"] > max(took["a"], took["b"]), took  # the premise: c took longest (it sleeps 10 s)
+    first = {s["name"]: s for s in first.manifest["steps"]}
     assert first["c"]["started"] > first["b"]["started"]  # no history: playbook order, c waits for a slot
     again = run_playbook(pb, runs_dir=root / "runs")  # the previous run on the same data says c is longest
     assert again.manifest["previous_run"] is not None
