@@ -288,7 +288,7 @@ def test_rewritten_tables_and_metrics_equal_their_former_sql(seed, window, templ
         con.register("periods", periods)
         # as the engine: recent_pm and the first days' events with their constant bounds
         created = con.execute(f"SELECT max(created_at) FROM {v['communities']}").fetchone()[0]
-        statements = prelude_statements(v, periods, created)
+        statements = prelude_statements(v, periods, created, by_segment=True)
         plain = prelude_statements(v)
         for name, bound in (("TEMP TABLE recent_pm", "AND e.ts > CAST("), ("TEMP VIEW ev_first3d", "AND e.ts < CAST("),
                             ("TEMP VIEW ev_first365d", "AND e.ts < CAST(")):

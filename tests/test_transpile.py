@@ -28,11 +28,11 @@ def test_metric_sql_transpiles(metric):
 
 def test_prelude_transpiles():
     stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
-    # communities, roles, staff, ev, act, ev_raw, present, period_keys, flow_pm, content_counts, recent_pm, ev_rare,
-    # member_keys, member_firsts, content_first, ev_first3d, ev_first365d, day_counts
-    assert len(stmts) == 18
+    # communities, roles, staff, ev, act, ev_raw, present, period_keys, flow_pm, platform_pm, content_counts,
+    # recent_pm, ev_rare, member_keys, member_firsts, content_first, ev_first3d, ev_first365d, day_counts
+    assert len(stmts) == 19
     out = to_dialect(";".join(stmts), "spark")
-    assert len(out) == 18 and "day_counts" in out[-1]
+    assert len(out) == 19 and "day_counts" in out[-1]
 
 
 def test_decimal_literals_become_double_on_spark():
@@ -58,6 +58,12 @@ def test_on_demand_prelude_tables_are_split_off():
     stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
     eager, pending = split_prelude(stmts)
     assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "present", "period_keys"]
-    assert tuple(pending) == ON_DEMAND == ("ev", "act", "ev_raw", "flow_pm", "content_counts", "recent_pm",
-                                           "ev_rare", "member_keys", "member_firsts", "content_first", "ev_first3d",
-                                           "ev_first365d", "day_counts")
+    assert ON_DEMAND == ("ev", "act", "ev_raw", "seg_flow", "flow_pm", "platform_pm", "content_counts", "recent_pm",
+                         "ev_rare", "member_keys", "member_firsts", "content_first", "ev_first3d", "ev_first365d",
+                         "day_counts")
+    assert tuple(pending) == tuple(n for n in ON_DEMAND if n != "seg_flow")  # seg_flow: DuckDB's by_segment only
+    views = {"communities": "c_communities", "members": "c_members", "events": "c_events"}
+    eager, pending = split_prelude(prelude_statements(views, by_segment=True))
+    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "present", "period_keys",
+                                                "period_segs"]
+    assert tuple(pending) == ON_DEMAND

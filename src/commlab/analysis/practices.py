@@ -354,11 +354,9 @@ register(Metric(
     "on one platform.",
     "max_platform |activity on platform| / |activity|", "share", True,
     "DOMAIN.md §4b (pick one 主战场 before spreading), §6 (cross-platform)",
-    sql=f"""
-WITH k AS (
-  SELECT p.pk, e.platform, count(*) AS k
-  FROM period_keys p JOIN act e ON e.community_id = p.community_id AND NOT e.is_staff AND {_IN_PERIOD}
-  GROUP BY p.pk, e.platform),
+    # the activity per period and platform is counted in the prelude's platform_pm (no pass of its own over the events)
+    sql="""
+WITH k AS (SELECT pk, platform, k FROM platform_pm),
 a AS (
   SELECT p.community_id, p.period, coalesce(k.platform, c.platform) AS pf, sum(k.k) AS k
   FROM k JOIN period_keys p ON p.pk = k.pk JOIN communities c ON c.community_id = p.community_id

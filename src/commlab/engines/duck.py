@@ -405,7 +405,7 @@ class DuckDBEngine:
             self.timings_ = {}
             t0 = time.perf_counter()
             created = con.execute(f"SELECT max(created_at) FROM {v['communities']}").fetchone()[0]
-            eager, pending = split_prelude(prelude_statements(v, periods, created))
+            eager, pending = split_prelude(prelude_statements(v, periods, created, by_segment=True))
             for stmt in eager:
                 con.execute(stmt)
             self.timings_["prelude"] = time.perf_counter() - t0
