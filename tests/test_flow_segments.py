@@ -13,7 +13,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from commlab.analysis.metrics import MetricContext, Tables, engine_periods, get_metric, prelude_statements, split_prelude
+from commlab.analysis.metrics import (
+    MetricContext,
+    Tables,
+    engine_periods,
+    get_metric,
+    prelude_statements,
+    split_prelude,
+)
 from commlab.data import Dataset
 from commlab.engines import DuckDBEngine
 from commlab.engines.duck import _last_days_start, _union_sets
