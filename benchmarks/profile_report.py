@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {p.name: json.loads((src / p.name / "summary.json").read_text()) for p in plans}
     lang = str((manifest.get("overrides") or {}).get("lang") or pb.report.lang)
     run_data = runner._load_data(pb, plans, os.environ.get("COMMLAB_DATA_CACHE"))
-    parts = {"build_report": "build_report", "_privacy_scan": "_privacy_scan", "_write_pdf": "_write_pdf",
+    parts = {"build_report": "build_report", "_privacy_scan": "_privacy_scan", "_print_pdf": "_print_pdf",
              "_input_tables": "_input_tables", "_chosen_words": "_chosen_words"}
     times: dict[str, list[tuple[float, float]]] = {}
 

@@ -82,6 +82,11 @@ def test_key_reaches_the_kernel_only_and_a_leak_fails_the_run(tmp_path: Path,
     page = good.report.read_text(encoding="utf-8")
     assert expected in page and "member_0001" not in page
 
+    def print_pdf(report: Path) -> tuple[str, None]:  # Chromium's print, done before the scan ends
+        report.with_suffix(".pdf").write_bytes(b"%PDF-1.4 printed from the leaking report")
+        return "report.pdf", None
+
+    monkeypatch.setattr("commlab.runner._print_pdf", print_pdf)
     with pytest.raises(PrivacyLeakError) as info:
         run_playbook(pb, runs_dir=root / "runs", overrides={"leak": True})
     exc = info.value
@@ -89,6 +94,8 @@ def test_key_reaches_the_kernel_only_and_a_leak_fails_the_run(tmp_path: Path,
     assert "member_0001" not in str(exc)  # the error message names no identity
     failed = Path(exc.run_dir)
     assert not (failed / "report.html").exists() and (failed / "report.html.blocked").is_file()
+    # the report was printed while the scan read it: the PDF of a leaking report is deleted
+    assert list(failed.rglob("*.pdf*")) == [], list(failed.rglob("*.pdf*"))
     manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "failed" and "privacy scan failed" in manifest["error"]
     assert latest_run(root / "runs", "demo") == good.run_dir  # the leaking run was not published

@@ -53,6 +53,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,7 +295,8 @@ def _chosen_words(data: Path | None = None, communities: Any = None) -> set[str]
 
 
 def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any,
-                  communities: Any = None, chosen: set[str] | frozenset[str] = frozenset()) -> None:
+                  communities: Any = None, chosen: set[str] | frozenset[str] = frozenset(),
+                  staged: list[Path] | None = None) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
     Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`) in
@@ -302,9 +304,10 @@ def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: 
     :data:`commlab.privacy.EXEMPTIONS` inside the kit's phrases listed there, and display names
     that are a word someone chose (``chosen``, from :func:`_chosen_words`). The files are
     scanned in ``staging`` (where nothing links to them) before they are moved into the run
-    folder; on a leak they are moved there renamed ``*.blocked``.
+    folder; on a leak they are moved there renamed ``*.blocked``. ``staged``: those files (default:
+    every file in ``staging``).
     """
-    staged = sorted(f for f in staging.iterdir() if f.is_file())
+    staged = staged if staged is not None else sorted(f for f in staging.iterdir() if f.is_file())
     shareable = staged + [run_dir / p.name / "summary.json" for p in plans]
     leaks = scan_files(shareable, members, chosen=chosen)
     if leaks:
@@ -346,14 +349,41 @@ def _publish_staged(staging: Path, run_dir: Path) -> None:
     staging.rmdir()
 
 
-def _write_pdf(report: Path, manifest: dict[str, Any]) -> None:
-    """``report.pdf`` beside the report (its client part on A4); without Chromium a warning, not a failure."""
+def _print_pdf(report: Path) -> tuple[str | None, str | None]:
+    """``report.pdf`` beside the report (its client part on A4): its name, or ``None`` and why not (without
+    Chromium a warning, not a failure)."""
     try:
-        manifest["report_pdf"] = write_pdf(report).name
+        return write_pdf(report).name, None
     except PdfUnavailable as exc:
-        manifest["report_pdf"] = None
-        manifest["warnings"].append(exc.one_line())
         logger.warning("%s", exc.one_line())
+        return None, exc.one_line()
+
+
+def _scan_while_printing(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, communities: Any,
+                         chosen: set[str], manifest: dict[str, Any]) -> None:
+    """The privacy scan of the staged files while Chromium prints ``report.pdf`` from the same ``report.html``.
+
+    The PDF shows nothing the scan did not read: both read the one written file, and the PDF is kept only
+    when the scan passed (on a leak it is deleted once printed; nothing is published either way).
+    """
+    staged = sorted(f for f in staging.iterdir() if f.is_file())
+    with ThreadPoolExecutor(1, thread_name_prefix="commlab-pdf") as pool:
+        printing = pool.submit(_print_pdf, staging / "report.html")
+        try:
+            if members is not None:
+                _privacy_scan(run_dir, staging, plans, members, communities, chosen=chosen, staged=staged)
+            else:
+                manifest["warnings"].append(
+                    "privacy scan skipped: the playbook has no data folder to read members from")
+        except BaseException:
+            wait([printing])
+            for f in staging.glob("*report.pdf*"):
+                f.unlink(missing_ok=True)
+            raise
+        name, warning = printing.result()
+    manifest["report_pdf"] = name
+    if warning:
+        manifest["warnings"].append(warning)
 
 
 def _refresh_index(runs_dir: Path) -> None:
@@ -878,12 +908,8 @@ def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record:
         communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
         data_range=_data_range(run_data), top_actions=pb.report.top_actions,
     )
-    if members is not None:
-        _privacy_scan(run_dir, staging, plans, members, communities, chosen=_chosen_words(pb.data, communities))
-    else:
-        manifest["warnings"].append("privacy scan skipped: the playbook has no data folder to read members from")
-    # printed from the scanned report.html, before anything is published: it shows nothing the scan did not read
-    _write_pdf(staging / "report.html", manifest)
+    chosen = _chosen_words(pb.data, communities) if members is not None else set()
+    _scan_while_printing(run_dir, staging, plans, members, communities, chosen, manifest)
     _publish_staged(staging, run_dir)
     return run_dir / "report.html"
 
