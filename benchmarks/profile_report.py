@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     lang = str((manifest.get("overrides") or {}).get("lang") or pb.report.lang)
     run_data = runner._load_data(pb, plans, os.environ.get("COMMLAB_DATA_CACHE"))
     parts = {"build_report": "build_report", "_privacy_scan": "_privacy_scan", "_print_pdf": "_print_pdf",
-             "_input_tables": "_input_tables", "_chosen_words": "_chosen_words"}
+             "_input_tables": "_input_tables", "_chosen_words": "_chosen_words", "_scan_inputs": "_scan_inputs"}
     times: dict[str, list[tuple[float, float]]] = {}
 
     def timed(name: str, fn):

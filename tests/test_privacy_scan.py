@@ -50,6 +50,12 @@ def test_scan_sees_through_html_and_json_escaping(tmp_path: Path) -> None:
     leaks = scan_files([report, tmp_path / "summary.json", tmp_path / "missing.json"], MEMBERS)
     assert leaks == ["report.html: member_id u…(8 chars)"]
     assert "u_483920" not in " ".join(leaks)  # the message itself leaks nothing
+    # needles prepared before the files exist (as the runner does while the notebooks run) find the same
+    prepared = identity_needles(MEMBERS).prepared()
+    files = [report, tmp_path / "summary.json", tmp_path / "missing.json"]
+    assert scan_files(files, MEMBERS.iloc[:0], needles=prepared) == leaks  # the members are not read again
+    (tmp_path / "summary.json").write_text('{"top": "阿丽"}', encoding="utf-8")
+    assert scan_files(files, MEMBERS, needles=prepared) == leaks + ["summary.json: display_name 阿…(2 chars)"]
 
 
 def test_bundled_samples_have_searchable_identities(samples_dir: Path) -> None:

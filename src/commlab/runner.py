@@ -77,6 +77,7 @@ from commlab.notebook_exec import DEFAULT_KERNEL, check_kernel, execute_step
 from commlab.plan import StepPlan, plan_run
 from commlab.playbook import Playbook, load_playbook, with_rules_library
 from commlab.privacy import KEY_ENV, identity_needles, scan_files, scan_text, vocabulary
+from commlab.privacy.leakscan import Needles
 from commlab.report import ReportSection, build_report
 from commlab.report_pdf import PdfUnavailable, write_pdf
 from commlab.report_view import report_title
@@ -276,6 +277,26 @@ def _input_tables(pb: Playbook, plans: list[StepPlan], cache: str | None = None)
     return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class _ScanInputs:
+    """What the privacy scan reads of the run's data: the raw members and communities tables, the words
+    someone chose (:func:`_chosen_words`) and the identities searched (``None`` without data)."""
+
+    members: Any
+    communities: Any
+    chosen: set[str]
+    needles: Needles | None
+
+
+def _scan_inputs(pb: Playbook, plans: list[StepPlan], cache: str | None = None) -> _ScanInputs:
+    """:class:`_ScanInputs` of the run, the lookups built (:meth:`commlab.privacy.leakscan.Needles.prepared`)."""
+    members, communities = _input_tables(pb, plans, cache)  # a converted layout (se_180d): from the cache
+    if members is None:
+        return _ScanInputs(None, communities, set(), None)
+    chosen = _chosen_words(pb.data, communities)
+    return _ScanInputs(members, communities, chosen, identity_needles(members, chosen=chosen).prepared())
+
+
 def _chosen_words(data: Path | None = None, communities: Any = None) -> set[str]:
     """Words the report shows that someone chose, not the members: a display name equal to one is not searched.
 
@@ -296,7 +317,7 @@ def _chosen_words(data: Path | None = None, communities: Any = None) -> set[str]
 
 def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any,
                   communities: Any = None, chosen: set[str] | frozenset[str] = frozenset(),
-                  staged: list[Path] | None = None) -> None:
+                  staged: list[Path] | None = None, needles: Needles | None = None) -> None:
     """Fail the run if a shareable file holds a raw member id or display name; block those files.
 
     Every id and name is searched (normalised, see :func:`commlab.privacy.normalize_identity`) in
@@ -305,11 +326,11 @@ def _privacy_scan(run_dir: Path, staging: Path, plans: list[StepPlan], members: 
     that are a word someone chose (``chosen``, from :func:`_chosen_words`). The files are
     scanned in ``staging`` (where nothing links to them) before they are moved into the run
     folder; on a leak they are moved there renamed ``*.blocked``. ``staged``: those files (default:
-    every file in ``staging``).
+    every file in ``staging``); ``needles``: the members' identities searched, if prepared already.
     """
     staged = staged if staged is not None else sorted(f for f in staging.iterdir() if f.is_file())
     shareable = staged + [run_dir / p.name / "summary.json" for p in plans]
-    leaks = scan_files(shareable, members, chosen=chosen)
+    leaks = scan_files(shareable, members, chosen=chosen, needles=needles)
     if leaks:
         for f in staged:
             os.replace(f, run_dir / (f.name + ".blocked"))
@@ -359,8 +380,8 @@ def _print_pdf(report: Path) -> tuple[str | None, str | None]:
         return None, exc.one_line()
 
 
-def _scan_while_printing(run_dir: Path, staging: Path, plans: list[StepPlan], members: Any, communities: Any,
-                         chosen: set[str], manifest: dict[str, Any]) -> None:
+def _scan_while_printing(run_dir: Path, staging: Path, plans: list[StepPlan], scan: _ScanInputs,
+                         manifest: dict[str, Any]) -> None:
     """The privacy scan of the staged files while Chromium prints ``report.pdf`` from the same ``report.html``.
 
     The PDF shows nothing the scan did not read: both read the one written file, and the PDF is kept only
@@ -370,8 +391,9 @@ def _scan_while_printing(run_dir: Path, staging: Path, plans: list[StepPlan], me
     with ThreadPoolExecutor(1, thread_name_prefix="commlab-pdf") as pool:
         printing = pool.submit(_print_pdf, staging / "report.html")
         try:
-            if members is not None:
-                _privacy_scan(run_dir, staging, plans, members, communities, chosen=chosen, staged=staged)
+            if scan.members is not None:
+                _privacy_scan(run_dir, staging, plans, scan.members, scan.communities, chosen=scan.chosen,
+                              staged=staged, needles=scan.needles)
             else:
                 manifest["warnings"].append(
                     "privacy scan skipped: the playbook has no data folder to read members from")
@@ -877,10 +899,11 @@ def _run_steps_at_once(pb: Playbook, plans: list[StepPlan], run_dir: Path, recor
 
 def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record: _Record,
                      summary: dict[str, Any], *, lang: str, as_of: tuple[str | None, str],
-                     run_data: RunData | None, k: int, cache: str | None, other_data: bool = False) -> Path:
+                     run_data: RunData | None, k: int, cache: str | None, other_data: bool = False,
+                     scan: _ScanInputs | None = None) -> Path:
     """``summary.json``, ``report.html`` and ``report.pdf``: written where nothing links to them, scanned, moved in.
 
-    Returns the published ``report.html``.
+    Returns the published ``report.html``. ``scan``: :func:`_scan_inputs`, if read already.
 
     Raises
     ------
@@ -891,7 +914,8 @@ def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record:
     staging = run_dir / STAGING
     staging.mkdir()
     atomic_write_json(staging / "summary.json", summary)
-    members, communities = _input_tables(pb, plans, cache)  # a converted layout (se_180d): from the cache
+    scan = scan if scan is not None else _scan_inputs(pb, plans, cache)
+    communities = scan.communities
     sections = [
         ReportSection(run_dir / f"{n}.ipynb", pb.step(n).title.get(lang) if pb.step(n).title else "", step=n)
         for n in pb.report_order()
@@ -908,8 +932,7 @@ def _write_shareable(pb: Playbook, plans: list[StepPlan], run_dir: Path, record:
         communities=communities, manifest=manifest, k=k, appendix=pb.report.appendix,
         data_range=_data_range(run_data), top_actions=pb.report.top_actions,
     )
-    chosen = _chosen_words(pb.data, communities) if members is not None else set()
-    _scan_while_printing(run_dir, staging, plans, members, communities, chosen, manifest)
+    _scan_while_printing(run_dir, staging, plans, scan, manifest)
     _publish_staged(staging, run_dir)
     return run_dir / "report.html"
 
@@ -969,10 +992,13 @@ def _run(pb: Playbook, plans: list[StepPlan], rules: list[Any], runs_root: Path,
         k=k, previous=previous, repaired=repaired))
     try:
         rules_path = _record_inputs(pb, plans, rules, run_dir, record)
-        summary = _run_steps(pb, plans, run_dir, record, rules_path=rules_path, previous=previous, cache=cache,
-                             key=key, kernel_name=kernel_name, timeout=timeout)
-        report = _write_shareable(pb, plans, run_dir, record, summary, lang=lang, as_of=as_of,
-                                  run_data=run_data, k=k, cache=cache, other_data=other_data)
+        # what the privacy scan searches for is prepared while the steps run (the runner waits meanwhile)
+        with ThreadPoolExecutor(1, thread_name_prefix="commlab-scan") as pool:
+            scan = pool.submit(_scan_inputs, pb, plans, cache)
+            summary = _run_steps(pb, plans, run_dir, record, rules_path=rules_path, previous=previous, cache=cache,
+                                 key=key, kernel_name=kernel_name, timeout=timeout)
+            report = _write_shareable(pb, plans, run_dir, record, summary, lang=lang, as_of=as_of,
+                                      run_data=run_data, k=k, cache=cache, other_data=other_data, scan=scan.result())
         record.manifest["status"] = "publishing"
         record.save()
     except BaseException as exc:

@@ -187,6 +187,14 @@ class Needles(dict[str, str]):
     next file.
     """
 
+    def prepared(self) -> Needles:
+        """These needles with their split and their lookups built (see :func:`scan_text`), so that a scan
+        started later does not build them: the runner prepares them while the notebooks run."""
+        for words, whole in zip(self.split(), (False, True, False, True), strict=True):
+            if words:
+                _lookup(words, whole)
+        return self
+
     def split(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """``(Chinese needles, other needles)`` of all, then of the member ids only; computed once."""
         cached = self.__dict__.get("_split")
@@ -204,7 +212,7 @@ class Needles(dict[str, str]):
 
 def identity_needles(members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
                      min_numeric_length: int = MIN_NUMERIC_ID_LENGTH,
-                     chosen: Iterable[str] = ()) -> dict[str, str]:
+                     chosen: Iterable[str] = ()) -> Needles:
     """The strings that must never appear in a shareable file, each with its kind.
 
     Parameters
@@ -398,7 +406,7 @@ _KINDS = {".html": "html", ".htm": "html", ".json": "json"}
 
 
 def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length: int = MIN_ID_LENGTH,
-               chosen: Iterable[str] = ()) -> list[str]:
+               chosen: Iterable[str] = (), needles: Needles | None = None) -> list[str]:
     """Search shareable files for raw member identities.
 
     Parameters
@@ -410,6 +418,9 @@ def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length
         The input members table.
     min_length, chosen
         See :func:`identity_needles`.
+    needles : Needles, optional
+        ``identity_needles(members, min_length=min_length, chosen=chosen)``, computed already (then
+        ``members``, ``min_length`` and ``chosen`` are not read again).
 
     Returns
     -------
@@ -417,7 +428,8 @@ def scan_files(paths: Iterable[str | Path], members: pd.DataFrame, *, min_length
         One line per leak, naming the file, the kind and a *masked* form of the identity
         (first character and length), so the message itself leaks nothing. Empty when clean.
     """
-    needles = identity_needles(members, min_length=min_length, chosen=chosen)
+    if needles is None:
+        needles = identity_needles(members, min_length=min_length, chosen=chosen)
     leaks: list[str] = []
     for path in paths:
         p = Path(path)
