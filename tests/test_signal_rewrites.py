@@ -261,7 +261,7 @@ def test_the_member_pass_is_one_row_per_member_and_keeps_the_love_levels(cases):
     ("e.t > e.n - 90 * ", "e.t >= e.n - 90 * "),  # the quiet top members' lookback
     ("e.t - k.j < 60 * ", "e.t - k.j <= 60 * "),  # the cohort's retention window
     ("p.last > l.n - 30 * ", "p.last >= l.n - 30 * "),  # the bulk zombies' last 30 days
-    ("30.4375))) AS love", "30.4375 + 1e-9))) AS love"),  # the Orbit month
+    ("30.4375) AS BIGINT)", "30.4375 + 1e-9) AS BIGINT)"),  # the Orbit month (an event's age in whole months)
     ("b.role = 'bot' AND b.c = h.c", "b.role = 'guest' AND b.c = h.c"),  # the bots among the experts' targets
 ])
 def test_a_bound_moved_by_one_microsecond_is_seen(cases, former, monkeypatch, old, wrong):

@@ -35,7 +35,8 @@ from commlab.analysis.orbit import DEFAULT_WEIGHTS, LEVEL_THRESHOLDS, orbit_from
 from commlab.analysis.signals import BULK_INVITES, PRECONDITION_DAYS, REPLYING_ROLES
 from commlab.data import schema as S
 from commlab.data.schema import STAFF_ROLES, Col
-from commlab.engines.base import Source
+from commlab.data.stored import MEMBER_KEY, TARGET_KEY, StoredEvents
+from commlab.engines.base import Source, canonical_select
 from commlab.engines.duck import DuckDBEngine
 
 __all__ = ["EventFacts", "event_facts", "query_rows"]
@@ -44,8 +45,12 @@ _DAY_US = 86_400_000_000
 _KEYS = [Col.community_id, Col.member_id]
 
 
+def _quote(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _sql_list(values: Any) -> str:
-    return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
+    return "(" + ", ".join(_quote(v) for v in values) + ")"
 
 
 def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
@@ -72,9 +77,12 @@ class EventFacts:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, members: pd.DataFrame, communities: pd.DataFrame,
-                 ends: pd.Series) -> None:
+                 ends: pd.Series, keys: str | None = None, first_event: int | None = None) -> None:
         self.con, self.members, self.communities = con, members, communities
+        self.keyed, self.first_event = keys is not None, first_event
         self._passes: dict[tuple[Any, ...], str] = {}
+        self._member_instants: pd.Series | None = None
+        self._member_codes: tuple[Any, pd.Index] | None = None
         self._retained: set[str] = set()
         self.ends = pd.Series(ends.to_numpy(), index=pd.Index(ends.index.astype(str), name=Col.community_id))
         lim = pd.DataFrame({"c": self.ends.index.to_numpy(dtype=object),
@@ -85,16 +93,30 @@ class EventFacts:
         con.execute("CREATE TEMP TABLE lim AS SELECT CAST(c AS VARCHAR) AS c, CAST(n AS BIGINT) AS n FROM lim_frame")
         con.execute("CREATE TEMP TABLE staff AS SELECT CAST(c AS VARCHAR) AS c, CAST(m AS VARCHAR) AS m "
                     "FROM staff_frame")
-        con.execute("""
-CREATE TEMP VIEW e AS
+        keyed = ""
+        if self.keyed:
+            con.execute(f"""
+CREATE TEMP TABLE member_keys AS
+SELECT CAST(y.{Col.community_id} AS VARCHAR) AS c, CAST(y.{Col.member_id} AS VARCHAR) AS m,
+       CAST(y.{MEMBER_KEY} AS INTEGER) AS k
+FROM {keys} y SEMI JOIN lim l ON l.c = CAST(y.{Col.community_id} AS VARCHAR)""")
+            con.execute("CREATE TEMP TABLE staff_keys AS SELECT DISTINCT y.k, y.c FROM member_keys y "
+                        "SEMI JOIN staff st ON st.c = y.c AND st.m = y.m")
+            keyed = f", CAST(ev.{MEMBER_KEY} AS INTEGER) AS k, CAST(ev.{TARGET_KEY} AS INTEGER) AS tk"
+        columns = f"""
 SELECT CAST(ev.community_id AS VARCHAR) AS c, CAST(ev.member_id AS VARCHAR) AS m, epoch_us(ev.ts) AS t,
        CAST(ev.event_type AS VARCHAR) AS et, CAST(ev.channel AS VARCHAR) AS channel,
        CAST(ev.target_member_id AS VARCHAR) AS tgt, CAST(ev.category AS VARCHAR) AS category,
-       CAST(ev.platform AS VARCHAR) AS platform, l.n,
-       EXISTS (SELECT 1 FROM staff st WHERE st.c = CAST(ev.community_id AS VARCHAR)
-               AND st.m = CAST(ev.member_id AS VARCHAR)) AS s
-FROM c_events ev JOIN lim l ON l.c = CAST(ev.community_id AS VARCHAR)
-WHERE epoch_us(ev.ts) <= l.n""")
+       CAST(ev.platform AS VARCHAR) AS platform, l.n, ev.ts{keyed}"""
+        rows = """
+FROM c_events ev JOIN lim l ON l.c = CAST(ev.community_id AS VARCHAR)"""
+        within = "\nWHERE epoch_us(ev.ts) <= l.n"
+        # the staff flag by a join to the (distinct) staff: as an EXISTS subquery, DuckDB could keep the events in a
+        # delim join's table to decorrelate it
+        staff = ("LEFT JOIN staff_keys st ON st.k = CAST(ev.member_key AS INTEGER)" if self.keyed else
+                 "LEFT JOIN staff st ON st.c = CAST(ev.community_id AS VARCHAR) AND st.m = CAST(ev.member_id AS VARCHAR)")
+        con.execute(f"CREATE TEMP VIEW e0 AS {columns}{rows}{within}")
+        con.execute(f"CREATE TEMP VIEW e AS {columns}, st.c IS NOT NULL AS s{rows}\n{staff}{within}")
 
     def rows(self, sql: str) -> pd.DataFrame:
         """Rows of ``sql`` (see :func:`query_rows`)."""
@@ -108,14 +130,30 @@ WHERE epoch_us(ev.ts) <= l.n""")
         return self.communities[Col.community_id]
 
     # ------------------------------------------------------------------ one pass per member
+    def _per_member(self, by_community: pd.Series) -> pd.Series:
+        """``by_community`` (indexed by community id) for each row of the members (NaN/NaT for another community)."""
+        if self._member_codes is None:
+            codes, uniques = pd.factorize(self.members[Col.community_id].astype("string"))
+            self._member_codes = codes, pd.Index(uniques.astype(str))
+        codes, uniques = self._member_codes
+        return pd.Series(by_community.reindex(uniques).array.take(codes, allow_fill=True), index=self.members.index)
+
+    def _now(self) -> pd.Series:
+        """Each member's instant: its community's (NaT for a community without one)."""
+        if self._member_instants is None:
+            self._member_instants = self._per_member(self.ends)
+        return self._member_instants
+
     def _cohort(self, horizon_days: int, first_days: int) -> pd.DataFrame:
         """The non-staff members joined at least ``2 * horizon_days`` before the instant, ``first`` if in the
         community's first ``first_days``."""
         members, communities = self.members, self.communities
-        now = members[Col.community_id].astype(str).map(self.ends)
-        old_enough = (members["joined_at"] <= now - pd.Timedelta(days=2 * horizon_days)).to_numpy()
-        m = members[~members["role"].isin(STAFF_ROLES).to_numpy() & old_enough]
-        m = m.merge(communities[[Col.community_id, "created_at"]], on=Col.community_id)
+        old_enough = (members["joined_at"] <= self._now() - pd.Timedelta(days=2 * horizon_days)).to_numpy()
+        ids = communities[Col.community_id].astype(str)
+        created = self._per_member(pd.Series(communities["created_at"].to_numpy(), index=ids))
+        known = self._per_member(pd.Series(True, index=ids)).notna().to_numpy()  # as an inner join would keep
+        keep = ~members["role"].isin(STAFF_ROLES).to_numpy() & old_enough & known
+        m = members[keep].assign(created_at=created[keep]).reset_index(drop=True)
         return m.assign(first=(m["joined_at"] - m["created_at"]) <= pd.Timedelta(days=first_days))
 
     def member_pass(self, *, lookback_days: int = 90, horizon_days: int = 30, decay: float = 0.9) -> str:
@@ -139,35 +177,86 @@ WHERE epoch_us(ev.ts) <= l.n""")
         unique = not cohort.duplicated(["c", "m"]).any()
         name = f"member_pass_{len(self._passes)}"
         self.register(f"{name}_cohort", cohort if unique else cohort.iloc[:0])
-        self.register("weights_frame", _weights())
         content, hz = _sql_list(S.CONTENT_EVENTS), int(horizon_days)
-        self.rows(f"""
-CREATE TEMP TABLE {name} AS
-SELECT e.c, e.m,
-       sum(w.w * pow(CAST({float(decay)!r} AS DOUBLE),
-                     floor(CAST(e.n - e.t AS DOUBLE) / 1e6 / 86400.0 / 30.4375))) AS love,
-       count(*) FILTER (WHERE e.et IN {content} AND e.t > e.n - {int(lookback_days)} * {_DAY_US}::BIGINT) AS content,
-       max(e.t) FILTER (WHERE e.et NOT IN ('join', 'leave')) AS last,
-       coalesce(bool_or(e.et NOT IN ('join', 'leave') AND e.t - k.j >= {hz} * {_DAY_US}::BIGINT
+        months = "CAST(floor(CAST(e.n - e.t AS DOUBLE) / 1e6 / 86400.0 / 30.4375) AS BIGINT)"
+        weights = self._love_weights(name, float(decay), content, months)
+        if self.keyed:  # grouped on the integer keys, the ids looked up once per member
+            who, cohort = "e.k", (f"(SELECT y.k, x.j FROM {name}_cohort x JOIN member_keys y "
+                                  "ON y.c = CAST(x.c AS VARCHAR) AND y.m = CAST(x.m AS VARCHAR))")
+            on = "k.k = e.k"
+        else:
+            who, cohort, on = "e.c, e.m", f"{name}_cohort", "CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m"
+        # an event's love, whether it is content and whether it is activity (not a join or leave) are looked up
+        # by its type and age in whole months (per event, the weight times the decay to that power, as before)
+        active = "coalesce(w.active, true)"
+        grouped = f"""
+SELECT {who}, sum(w.love) AS love,
+       count(*) FILTER (WHERE coalesce(w.content, false)
+                        AND e.t > e.n - {int(lookback_days)} * {_DAY_US}::BIGINT) AS content,
+       max(e.t) FILTER (WHERE {active}) AS last,
+       coalesce(bool_or({active} AND e.t - k.j >= {hz} * {_DAY_US}::BIGINT
                         AND e.t - k.j < {2 * hz} * {_DAY_US}::BIGINT), {"false" if unique else "NULL"}) AS retained
-FROM e LEFT JOIN weights_frame w ON CAST(w.et AS VARCHAR) = e.et
-LEFT JOIN {name}_cohort k ON CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m
-GROUP BY e.c, e.m""")
+FROM e0 e LEFT JOIN {weights} w ON w.et = e.et AND w.months = {months}
+LEFT JOIN {cohort} k ON {on}
+GROUP BY {who}"""
+        if self.keyed:
+            grouped = f"""
+SELECT y.c, y.m, g.love, g.content, g.last, g.retained FROM ({grouped}) g JOIN member_keys y ON y.k = g.k"""
+        self.rows(f"CREATE TEMP TABLE {name} AS {grouped}")
         self._passes[key] = name
         if unique:
             self._retained.add(name)
         return name
 
+    def _love_weights(self, name: str, decay: float, content: str, months: str) -> str:
+        """A table of every event type and age in whole Orbit months the events have (``et, months``): the love of
+        such an event (its weight times ``decay`` to the power ``months``, NULL without a weight), ``content``
+        and ``active`` (not a join or leave). ``months`` is the age's SQL over ``e`` (``e.n``, ``e.t``)."""
+        types = pd.DataFrame({"et": list(dict.fromkeys([*S.EVENT_TYPE.codes, *DEFAULT_WEIGHTS]))})
+        self.register("types_frame", types.merge(_weights(), on="et", how="left"))
+        # the oldest event's age (+1: the first event's instant may be rounded up to the microsecond): every age up
+        # to the instant is in range (the floor of a quotient that grows with the age)
+        first = "(SELECT min(epoch_us(ts)) FROM c_events)" if self.first_event is None else str(int(self.first_event))
+        oldest = months.replace("e.n", "(SELECT max(n) FROM lim)").replace("e.t", first)
+        self.rows(f"""
+CREATE OR REPLACE TEMP TABLE {name}_weights AS
+SELECT CAST(x.et AS VARCHAR) AS et, a.months,
+       x.w * pow(CAST({decay!r} AS DOUBLE), CAST(a.months AS DOUBLE)) AS love,
+       CAST(x.et AS VARCHAR) IN {content} AS content, CAST(x.et AS VARCHAR) NOT IN ('join', 'leave') AS active
+FROM types_frame x, (SELECT range AS months FROM range(0, coalesce({oldest}, 0) + 2)) a""")
+        return f"{name}_weights"
+
     # ------------------------------------------------------------------ operational signals
     def waits(self) -> pd.Series:
-        """``max_days_without_staff_reply`` per community (as :func:`~commlab.analysis.signals.operational_facts`)."""
+        """``max_days_without_staff_reply`` per community (as :func:`~commlab.analysis.signals.operational_facts`).
+
+        Per channel, the first content event by others than staff after the last by staff (all of them when staff
+        never posted). One read of the content events gives per channel the last staff post and the first and last
+        of the others: that settles every channel where the others' posts all come before it, or all after it. Only
+        the channels where it falls between them read the content events again, those after the earliest such
+        post only (a bound on ``ts`` DuckDB prunes row groups by: the events are stored in time order).
+        """
         content = _sql_list(S.CONTENT_EVENTS)
+        self.rows(f"""
+CREATE OR REPLACE TEMP TABLE waits_ch AS
+SELECT c, coalesce(channel, '(main)') AS ch, max(t) FILTER (WHERE s) AS ls,
+       min(t) FILTER (WHERE NOT s) AS first, max(t) FILTER (WHERE NOT s) AS last
+FROM e WHERE et IN {content} GROUP BY 1, 2""")
+        between = "ls IS NOT NULL AND first <= ls AND last > ls"
+        (bound,) = self.con.execute(f"SELECT min(ls) FROM waits_ch WHERE {between}").fetchall()[0]
+        after = "SELECT NULL::VARCHAR AS c, NULL::VARCHAR AS ch, NULL::BIGINT AS waiting WHERE false"
+        if bound is not None:
+            after = f"""
+SELECT w.c, w.ch, min(w.t) AS waiting
+FROM (SELECT c, coalesce(channel, '(main)') AS ch, t, s FROM e WHERE et IN {content} AND {_ts_from(bound)}) w
+JOIN (SELECT c, ch, ls FROM waits_ch WHERE {between}) x ON x.c = w.c AND x.ch = w.ch
+WHERE NOT w.s AND w.t > x.ls GROUP BY w.c, w.ch"""
         got = self.rows(f"""
-WITH w AS NOT MATERIALIZED (SELECT c, coalesce(channel, '(main)') AS ch, t, s FROM e WHERE et IN {content}),
-ls AS (SELECT c, ch, max(t) FILTER (WHERE s) AS ls FROM w GROUP BY c, ch),
-wt AS (SELECT w.c, w.ch, min(w.t) FILTER (WHERE NOT w.s AND (ls.ls IS NULL OR w.t > ls.ls)) AS waiting
-       FROM w JOIN ls ON ls.c = w.c AND ls.ch = w.ch GROUP BY w.c, w.ch)
-SELECT c AS community_id, min(waiting) AS waiting, count(*) AS channels FROM wt GROUP BY c""")
+WITH a AS ({after})
+SELECT w.c AS community_id,
+       min(CASE WHEN w.ls IS NULL THEN w.first WHEN w.last IS NULL OR w.last <= w.ls THEN NULL
+                WHEN w.first > w.ls THEN w.first ELSE a.waiting END) AS waiting
+FROM waits_ch w LEFT JOIN a ON a.c = w.c AND a.ch = w.ch GROUP BY w.c""")
         ids = self.ids()
         now = got[Col.community_id].map(self.ends)
         days = ((pd.Series(pd.DatetimeIndex(now), index=got.index) - _as_times(got["waiting"])).dt.total_seconds()
@@ -205,15 +294,26 @@ SELECT top.c AS community_id, top.m AS member_id, p.last FROM top JOIN {pm} p ON
         communities = self.communities
         m = self._cohort(int(horizon_days), int(first_days))
         pm = self.member_pass(horizon_days=horizon_days)
-        if pm in self._retained:
-            kept = self.rows(f"SELECT c AS community_id, m AS member_id FROM {pm} WHERE retained")
-        else:  # the members repeat a key: each of a member's join instants is tried
-            self.register("cohort_frame", pd.DataFrame({
-                "c": m[Col.community_id].astype(str).to_numpy(dtype=object),
-                "m": m[Col.member_id].astype(str).to_numpy(dtype=object),
-                "j": pd.DatetimeIndex(m["joined_at"]).as_unit("us").asi8}))
-            kept = self.rows(f"""
-SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e
+        out = pd.DataFrame(index=communities[Col.community_id].astype(str))
+        if pm in self._retained:  # the cohort's members, retained or not, counted by community and first or later
+            self.register("cohort_frame", m[[*_KEYS, "first"]])
+            got = self.rows(f"""
+SELECT CAST(x.{Col.community_id} AS VARCHAR) AS c, x.first, count(*) AS size, count(*) FILTER (WHERE p.retained) AS kept
+FROM cohort_frame x LEFT JOIN {pm} p ON p.c = CAST(x.{Col.community_id} AS VARCHAR)
+                                  AND p.m = CAST(x.{Col.member_id} AS VARCHAR)
+GROUP BY 1, 2""")
+            share = pd.Series((got["kept"].astype("int64") / got["size"].astype("int64")).to_numpy(),
+                              index=got["c"].astype(str))
+            first = got["first"].astype(bool).to_numpy()
+            out["first_retention"], out["later_retention"] = share[first], share[~first]
+            return out["first_retention"] - out["later_retention"]
+        # the members repeat a key: each of a member's join instants is tried
+        self.register("cohort_frame", pd.DataFrame({
+            "c": m[Col.community_id].astype(str).to_numpy(dtype=object),
+            "m": m[Col.member_id].astype(str).to_numpy(dtype=object),
+            "j": pd.DatetimeIndex(m["joined_at"]).as_unit("us").asi8}))
+        kept = self.rows(f"""
+SELECT DISTINCT e.c AS community_id, e.m AS member_id FROM e0 e
 JOIN cohort_frame k ON CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m
 WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY_US}::BIGINT
   AND e.t - k.j < {2 * int(horizon_days)} * {_DAY_US}::BIGINT""")
@@ -221,7 +321,6 @@ WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY
         m = m.merge(kept.astype(str).assign(retained=True), how="left", on=_KEYS)
         m["retained"] = m["retained"].notna()
         g = m.groupby([Col.community_id, "first"])["retained"].agg(["size", "mean"]).unstack("first")
-        out = pd.DataFrame(index=communities[Col.community_id].astype(str))
         out["first_retention"] = g.get(("mean", True))
         out["later_retention"] = g.get(("mean", False))
         return out["first_retention"] - out["later_retention"]
@@ -231,10 +330,11 @@ WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY
         interactions = _sql_list(S.INTERACTION_EVENTS)
         roles = self.members[[Col.community_id, Col.member_id, "role"]].astype(str)
         self.register("roles_frame", roles.set_axis(["c", "m", "role"], axis=1))
-        win = f"(SELECT * FROM e WHERE t > n - {int(days)} * {_DAY_US}::BIGINT)"
-        expert = self._expert_hits(win, interactions)
+        expert = self._expert_hits(self._window("e0", days), interactions)
+        # the few events the counts read (hosted events, attendance, courses), read once
         counts = self.rows(f"""
-WITH w AS NOT MATERIALIZED {win},
+WITH w AS MATERIALIZED (SELECT c, m, t, et, s, category FROM {self._window("e", days)} x
+                        WHERE et IN ('event', 'event_attend', 'course_complete', 'purchase')),
 d AS NOT MATERIALIZED (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM w
                        WHERE et IN ('event', 'event_attend')),
 days AS (SELECT c, d FROM d WHERE et = 'event_attend' AND NOT s GROUP BY c, d HAVING count(DISTINCT m) >= 3
@@ -260,9 +360,26 @@ LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON
                                 + n_days.reindex(ids).fillna(0).astype(float)).to_numpy(dtype=float),
         })
 
+    def _window(self, relation: str, days: int) -> str:
+        """The events of ``relation`` (``e0`` or ``e``) in the ``days`` days up to each instant.
+
+        Besides each community's bound, a constant bound on ``ts`` (the earliest instant's) that DuckDB prunes
+        row groups by.
+        """
+        (first,) = self.con.execute("SELECT min(n) FROM lim").fetchall()[0]
+        span = int(days) * _DAY_US
+        since = "true" if first is None else _ts_from(int(first) - span)
+        return f"(SELECT * FROM {relation} WHERE t > n - {int(days)} * {_DAY_US}::BIGINT AND {since})"
+
     def _expert_hits(self, win: str, interactions: str) -> pd.DataFrame:
         """Per community: the interactions received by its most interacted-with member (``top``) and by all
         (``total``), bots left out (by target, after counting: the bot test is per target, not per event)."""
+        if self.keyed:  # a target is its key (its community's with it): counted by key, the ids looked up after
+            return self.rows(f"""
+WITH hits AS (SELECT w.tk, count(*) AS k FROM {win} w
+              WHERE w.et IN {interactions} AND w.tk IS NOT NULL AND w.tk <> w.k GROUP BY w.tk)
+SELECT y.c AS community_id, max(h.k) AS top, sum(h.k) AS total FROM hits h JOIN member_keys y ON y.k = h.tk
+WHERE NOT EXISTS (SELECT 1 FROM roles_frame b WHERE b.role = 'bot' AND b.c = y.c AND b.m = y.m) GROUP BY y.c""")
         return self.rows(f"""
 WITH hits AS (SELECT w.c, w.tgt, count(*) AS k FROM {win} w
               WHERE w.et IN {interactions} AND w.tgt IS NOT NULL AND w.tgt <> w.m GROUP BY w.c, w.tgt)
@@ -274,7 +391,7 @@ WHERE NOT EXISTS (SELECT 1 FROM roles_frame b WHERE b.role = 'bot' AND b.c = h.c
         ids, members = self.ids(), self.members
         if "invited_by" not in members.columns:
             return pd.Series(float("nan"), index=ids.astype(str), dtype=float)
-        now = members[Col.community_id].astype(str).map(self.ends)
+        now = self._now()
         m = members[(~members["role"].isin(STAFF_ROLES) & (members["joined_at"] <= now)
                      & (members["left_at"].isna() | (members["left_at"] > now))
                      & members["invited_by"].notna()).to_numpy()]
@@ -314,19 +431,20 @@ WHERE p.last > l.n - 30 * {_DAY_US}::BIGINT""")
                         thresholds: tuple[float, float, float] = LEVEL_THRESHOLDS) -> pd.Series:
         """Non-staff members one step from the next Orbit level, per community (as notebook 05 counts them)."""
         pm = self.member_pass(decay=decay)
-        love = self.rows(f"SELECT c AS community_id, m AS member_id, love FROM {pm} WHERE love IS NOT NULL")
         members = self.members
-        now = members[Col.community_id].astype(str).map(self.ends)
-        m = members[(members["joined_at"] <= now).to_numpy()]
-        idx = pd.MultiIndex.from_arrays([m[Col.community_id].astype(str), m[Col.member_id].astype(str)], names=_KEYS)
-        got = pd.Series(love["love"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays(
-            [love[Col.community_id].astype(str), love[Col.member_id].astype(str)], names=_KEYS))
-        orbit = orbit_from_love(got.reindex(idx, fill_value=0.0).astype("float64").rename("love"),
-                                thresholds=thresholds, margin=margin)
-        staff = members.loc[members["role"].isin(STAFF_ROLES), _KEYS].astype(str)
-        orbit = orbit.merge(staff.assign(_staff=True), on=_KEYS, how="left")
-        near = orbit[orbit["near_next_level"] & orbit["_staff"].isna()].groupby(Col.community_id).size()
-        return near.reindex(self.ids().astype(str)).fillna(0).astype("float64")
+        self.register("joined_frame", members.loc[(members["joined_at"] <= self._now()).to_numpy(), _KEYS])
+        # the love of each non-staff member joined by the instant (0 without any), counted per community and value:
+        # the level and the step to the next depend on the value only
+        got = self.rows(f"""
+SELECT x.c AS community_id, coalesce(p.love, 0.0) AS love, count(*) AS n
+FROM (SELECT CAST({Col.community_id} AS VARCHAR) AS c, CAST({Col.member_id} AS VARCHAR) AS m FROM joined_frame) x
+LEFT JOIN {pm} p ON p.c = x.c AND p.m = x.m
+WHERE NOT EXISTS (SELECT 1 FROM staff st WHERE st.c = x.c AND st.m = x.m)
+GROUP BY 1, 2""")
+        love = pd.Series(got["love"].to_numpy(dtype="float64"), index=got[Col.community_id].astype(str), name="love")
+        orbit = orbit_from_love(love, thresholds=thresholds, margin=margin)
+        near = got["n"][orbit["near_next_level"].to_numpy()].groupby(love.index[orbit["near_next_level"].to_numpy()])
+        return near.sum().reindex(self.ids().astype(str)).fillna(0).astype("float64")
 
     # ------------------------------------------------------------------ platforms
     def platform_activity(self, *, days: int) -> pd.DataFrame:
@@ -334,8 +452,8 @@ WHERE p.last > l.n - 30 * {_DAY_US}::BIGINT""")
         cols = [Col.community_id, "platform", "events", "share"]
         got = self.rows(f"""
 SELECT e.c AS community_id, coalesce(e.platform, CAST(k.platform AS VARCHAR)) AS platform, count(*) AS events
-FROM e JOIN c_communities k ON CAST(k.community_id AS VARCHAR) = e.c
-WHERE e.t > e.n - {int(days)} * {_DAY_US}::BIGINT AND e.et NOT IN ('join', 'leave') AND NOT e.s
+FROM {self._window("e", days)} e JOIN c_communities k ON CAST(k.community_id AS VARCHAR) = e.c
+WHERE e.et NOT IN ('join', 'leave') AND NOT e.s
   AND coalesce(e.platform, CAST(k.platform AS VARCHAR)) IS NOT NULL
 GROUP BY 1, 2""")
         if not len(got):
@@ -350,6 +468,12 @@ GROUP BY 1, 2""")
         """The communities with at least one event (at any time) that records its platform."""
         got = self.rows("SELECT DISTINCT CAST(community_id AS VARCHAR) AS c FROM c_events WHERE platform IS NOT NULL")
         return set(got["c"].astype(str))
+
+
+def _ts_from(us: int) -> str:
+    """``ts >= `` the instant ``us`` (epoch microseconds) as a constant: a filter DuckDB prunes row groups by."""
+    when = pd.Timestamp(int(us), unit="us", tz="UTC")
+    return f"ts >= TIMESTAMPTZ '{when.isoformat()}'"
 
 
 def _weights() -> pd.DataFrame:
@@ -375,9 +499,17 @@ def event_facts(events: Source, members: pd.DataFrame, communities: pd.DataFrame
     """
     eng = engine or DuckDBEngine()
     con = eng.connect()
+    keys = events.keys if isinstance(events, StoredEvents) else None
     try:
         eng.register_tables(con, events=events, members=members, communities=communities)
-        yield EventFacts(con, members, communities, ends)
+        rel = eng.relation(con, events, "events")
+        if keys is not None:  # the events as stored, with their member keys
+            cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+            con.execute(f"CREATE OR REPLACE TEMP VIEW c_events AS "
+                        f"{canonical_select(S.EVENTS, rel, cols, keep=(MEMBER_KEY, TARGET_KEY))}")
+        # the first instant, of the events as read (a Parquet file's statistics answer it), to the microsecond
+        (first,) = con.execute(f"SELECT epoch_us(CAST(min(ts) AS TIMESTAMPTZ)) FROM {rel}").fetchall()[0]
+        yield EventFacts(con, members, communities, ends, keys=None if keys is None else f"read_parquet({_quote(keys)})",
+                         first_event=first)
     finally:
         con.close()
-

@@ -77,7 +77,7 @@ def source_format(paths: Iterable[str]) -> str:
     return kinds.pop()
 
 
-def canonical_select(table: S.Table, relation: str, present: Iterable[str]) -> str:
+def canonical_select(table: S.Table, relation: str, present: Iterable[str], keep: Iterable[str] = ()) -> str:
     """``SELECT`` of every column of ``table`` from ``relation``, typed, NULL where absent.
 
     Parameters
@@ -88,6 +88,9 @@ def canonical_select(table: S.Table, relation: str, present: Iterable[str]) -> s
         The SQL relation to read (a view name or a table function call).
     present : iterable of str
         Columns the relation has.
+    keep : iterable of str, optional
+        Further columns of the relation selected as they are, after the table's (e.g. the member keys
+        stored with the events, :data:`commlab.data.stored.MEMBER_KEY`).
 
     Raises
     ------
@@ -103,4 +106,5 @@ def canonical_select(table: S.Table, relation: str, present: Iterable[str]) -> s
         typ = SQL_TYPES[c.dtype]
         expr = f'CAST("{c.name}" AS {typ})' if c.name in have else f"CAST(NULL AS {typ})"
         cols.append(f'{expr} AS "{c.name}"')
+    cols += [f'"{name}"' for name in keep]
     return f"SELECT {', '.join(cols)} FROM {relation}"
