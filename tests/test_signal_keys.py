@@ -131,3 +131,46 @@ def test_the_facts_from_the_keys_equal_those_from_the_ids(pairs):
         for name in seen:
             seen[name] += int((by_id[name].fillna(0) != 0).sum())
     assert all(n > 0 for n in seen.values()), seen  # each signal has values other than 0 in the data
+
+
+def _former_waits(ef: signals_sql.EventFacts) -> pd.Series:
+    """``max_days_without_staff_reply`` by the former query (two reads of the content events), the oracle."""
+    got = ef.rows("""
+WITH w AS NOT MATERIALIZED (SELECT c, coalesce(channel, '(main)') AS ch, t, s FROM e
+                            WHERE et IN ('message', 'post', 'reply')),
+ls AS (SELECT c, ch, max(t) FILTER (WHERE s) AS ls FROM w GROUP BY c, ch),
+wt AS (SELECT w.c, w.ch, min(w.t) FILTER (WHERE NOT w.s AND (ls.ls IS NULL OR w.t > ls.ls)) AS waiting
+       FROM w JOIN ls ON ls.c = w.c AND ls.ch = w.ch GROUP BY w.c, w.ch)
+SELECT c AS community_id, min(waiting) AS waiting FROM wt GROUP BY c""")
+    now = pd.Series(pd.DatetimeIndex(got[Col.community_id].map(ef.ends)), index=got.index)
+    days = ((now - signals_sql._as_times(got["waiting"])).dt.total_seconds() / 86400).fillna(0.0)
+    return pd.Series(days.to_numpy(), index=got[Col.community_id].astype(str)).reindex(ef.ends.index).fillna(0.0)
+
+
+def test_the_waits_settle_ties_with_the_last_staff_post_as_the_former_query(tmp_path):
+    """A member's post at the instant of the last staff post is no wait; the next one, 1 µs later, is. In a channel
+    whose first post by a member ties with the last staff post, the wait is the member's next post."""
+    as_of, us, hour = pd.Timestamp("2024-06-01", tz="UTC"), pd.Timedelta(microseconds=1), pd.Timedelta(hours=1)
+    t1, t2 = as_of - pd.Timedelta(days=30), as_of - pd.Timedelta(days=50)
+    comm = pd.DataFrame({Col.community_id: ["社群甲", "c2"], "name": ["甲", "乙"], "theme": "interest",
+                         "business_model": "creator", "lifecycle": "mature", "platform": "wechat",
+                         "monetization": "none", "created_at": pd.Timestamp("2024-01-01", tz="UTC")})
+    people = [("管理员", "staff"), ("张三", "member"), ("李四", "member"), ("王五", "member")]
+    mem = pd.DataFrame([(c, m, pd.Timestamp("2024-01-02", tz="UTC"), r) for c in comm[Col.community_id]
+                        for m, r in people], columns=[Col.community_id, Col.member_id, "joined_at", "role"])
+    rows = [("社群甲", "管理员", t2 - hour, "reply", "公告"), ("社群甲", "管理员", t2, "reply", "公告"),
+            ("社群甲", "李四", t2, "message", "公告"), ("社群甲", "王五", t2 + hour, "post", "公告"),
+            ("社群甲", "张三", t1, "message", "答疑"), ("社群甲", "管理员", t1 - us, "reply", "答疑"),
+            ("c2", "张三", t1 - hour, "message", None), ("c2", "管理员", t1, "reply", None),
+            ("c2", "李四", t1, "message", None), ("c2", "王五", t1 + us, "message", None),
+            ("c2", "张三", as_of - hour, "message", "闲聊")]
+    ev = pd.DataFrame(rows, columns=[Col.community_id, Col.member_id, "ts", "event_type", "channel"])
+    ds = Dataset(comm, mem.astype({Col.community_id: "string", Col.member_id: "string", "role": "string"}),
+                 ev.astype({c: "string" for c in (Col.community_id, Col.member_id, "event_type", "channel")}))
+    stored = _stored(ds, tmp_path / "data", 0)
+    ends = pd.Series(as_of, index=["社群甲", "c2"])
+    for events in (ds.events, stored.events_source):
+        with signals_sql.event_facts(events, stored.members, stored.communities, ends) as ef:
+            got, want = ef.waits(), _former_waits(ef)
+        pd.testing.assert_series_equal(got, want, check_exact=True, check_names=False)
+    assert got["社群甲"] == pytest.approx(50 - 1 / 24) and got["c2"] == pytest.approx(30 - 1e-6 / 86400, abs=1e-12)

@@ -114,7 +114,8 @@ FROM c_events ev JOIN lim l ON l.c = CAST(ev.community_id AS VARCHAR)"""
         # the staff flag by a join to the (distinct) staff: as an EXISTS subquery, DuckDB could keep the events in a
         # delim join's table to decorrelate it
         staff = ("LEFT JOIN staff_keys st ON st.k = CAST(ev.member_key AS INTEGER)" if self.keyed else
-                 "LEFT JOIN staff st ON st.c = CAST(ev.community_id AS VARCHAR) AND st.m = CAST(ev.member_id AS VARCHAR)")
+                 "LEFT JOIN staff st ON st.c = CAST(ev.community_id AS VARCHAR) "
+                 "AND st.m = CAST(ev.member_id AS VARCHAR)")
         con.execute(f"CREATE TEMP VIEW e0 AS {columns}{rows}{within}")
         con.execute(f"CREATE TEMP VIEW e AS {columns}, st.c IS NOT NULL AS s{rows}\n{staff}{within}")
 
@@ -509,7 +510,7 @@ def event_facts(events: Source, members: pd.DataFrame, communities: pd.DataFrame
                         f"{canonical_select(S.EVENTS, rel, cols, keep=(MEMBER_KEY, TARGET_KEY))}")
         # the first instant, of the events as read (a Parquet file's statistics answer it), to the microsecond
         (first,) = con.execute(f"SELECT epoch_us(CAST(min(ts) AS TIMESTAMPTZ)) FROM {rel}").fetchall()[0]
-        yield EventFacts(con, members, communities, ends, keys=None if keys is None else f"read_parquet({_quote(keys)})",
-                         first_event=first)
+        yield EventFacts(con, members, communities, ends, first_event=first,
+                         keys=None if keys is None else f"read_parquet({_quote(keys)})")
     finally:
         con.close()
