@@ -145,3 +145,60 @@ def test_a_stack_exchange_folder_is_converted_once_per_run(tmp_path, monkeypatch
     assert victim.read_bytes() != before
     load_source(root, "se_180d", cache=cache)
     assert len(_entries(tmp_path / "cache")) == 2
+
+
+def _hash_reads(monkeypatch) -> list[str]:
+    """The files :func:`commlab.data.io.sha256_file` opens from now on."""
+    import builtins
+
+    import commlab.data.io as io_module
+
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def spy(file, mode="r", *args, **kwargs):
+        if mode == "rb":
+            opened.append(Path(file).name)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io_module, "open", spy, raising=False)
+    monkeypatch.setattr(io_module, "_SHA256", {})
+    return opened
+
+
+def test_a_run_hashes_each_unchanged_data_file_once(tmp_path, monkeypatch):
+    import commlab.data.io as io_module
+    from commlab.data.io import sha256_file
+    from commlab.manifest import input_hashes
+
+    data = write_tiny(tmp_path / "data")
+    opened = _hash_reads(monkeypatch)
+    monkeypatch.setattr(io_module, "_SETTLED_S", -1.0)  # the tiny files were written just now
+    load_dataset(data, cache=tmp_path / "cache")
+    hashes = input_hashes(playbook=None, notebooks=[], data_dir=data)
+    assert sorted(opened) == ["communities.csv", "events.csv", "members.csv"]  # once each, by the load
+    import hashlib
+
+    assert hashes == {str(f.resolve()): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(data.iterdir())}
+    # the same bytes rewritten (same size, times set back to the very same values): hashed again
+    f = data / "events.csv"
+    before = f.stat()
+    text = f.read_bytes()
+    f.write_bytes(text.replace(b"c1", b"c2", 1))
+    import os
+
+    os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert sha256_file(f) == hashlib.sha256(f.read_bytes()).hexdigest() != hashes[str(f.resolve())]
+    assert opened.count("events.csv") == 2
+
+
+def test_a_file_changed_just_now_is_hashed_at_every_call(tmp_path, monkeypatch):
+    """Within one tick of the file system's clock a rewrite can keep size, inode and times: not remembered."""
+    from commlab.data.io import sha256_file
+
+    f = tmp_path / "events.csv"
+    f.write_bytes(b"abc")
+    opened = _hash_reads(monkeypatch)
+    first = sha256_file(f)
+    assert sha256_file(f) == first
+    assert opened == ["events.csv", "events.csv"]

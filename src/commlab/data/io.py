@@ -13,7 +13,9 @@ import csv
 import gzip
 import hashlib
 import io
+import os
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,13 +183,43 @@ def detect_encoding(path: str | Path, *, block: int = 1 << 24) -> str:
     raise _undecodable(last, str(p))
 
 
+#: Files whose status changed less than this many seconds ago are hashed again on every call: a file
+#: rewritten within one tick of the file system's clock can keep its size and times (git's "racy" entries).
+_SETTLED_S = 2.0
+#: The sha256 of files already hashed by this process, by their status (:func:`_file_identity`).
+_SHA256: dict[tuple, str] = {}
+
+
+def _file_identity(st: os.stat_result, path: Path) -> tuple:
+    """What changes when a file's bytes can have: its path, device, inode, size, modification and change times."""
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes.
+
+    A file is read once per process while it stays unchanged: a playbook run hashes the events
+    for the data cache's key (:func:`commlab.data.load.load_dataset`) and again for the manifest
+    (:func:`commlab.manifest.input_hashes`), which at 50 M events is a second read of 0.6 GB.
+    A file is hashed again when its path, inode, size, modification or change time differ, and
+    always while its status changed less than :data:`_SETTLED_S` seconds ago (a rewrite within
+    one clock tick can leave them all equal).
+    """
+    p = Path(path).resolve()
+    st = os.stat(p)
+    key = _file_identity(st, p)
+    if (hit := _SHA256.get(key)) is not None:
+        return hit
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(p, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if time.time() - max(st.st_mtime, st.st_ctime) > _SETTLED_S and _file_identity(os.stat(p), p) == key:
+        if len(_SHA256) >= 1024:
+            _SHA256.clear()
+        _SHA256[key] = digest
+    return digest
 
 
 def data_files(root: str | Path) -> list[Path]:
