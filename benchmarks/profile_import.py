@@ -4,7 +4,8 @@ Usage: ``.venv/bin/python benchmarks/profile_import.py benchmarks/data/5M [--run
 (at 50 M under ``flock /work/bench50.lock``). The phases are the functions the import calls, each
 wrapped with a timer (wall, and the CPU of every thread of the process); a phase nested in another is
 counted in both. ``--run-data`` times the playbook runner's load (:func:`commlab.run_data.load_run_data`)
-instead of ``load_dataset``. """
+instead of ``load_dataset``.
+"""
 
 from __future__ import annotations
 
