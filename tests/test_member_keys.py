@@ -170,13 +170,18 @@ def test_features_from_the_keyed_store_equal_those_from_the_ids(tmp_path, monkey
     stored, frame = ds.events_source, ds.events
     assert stored.keys is not None
     seen = []
-    real = duck.features_sql
+    real, real_keyed = duck.features_sql, duck.keyed_features_query
 
     def spy(*args, **kwargs):
-        seen.append(kwargs.get("keys"))
+        seen.append(None)
         return real(*args, **kwargs)
 
+    def spy_keyed(*args, **kwargs):
+        seen.append(args[3])  # the keys
+        return real_keyed(*args, **kwargs)
+
     monkeypatch.setattr(duck, "features_sql", spy)
+    monkeypatch.setattr(duck, "keyed_features_query", spy_keyed)
     members = ds.members
     # a members table missing some members (their events become those of unknown members and targets)
     fewer = members.drop(index=members.index[::7]).reset_index(drop=True)

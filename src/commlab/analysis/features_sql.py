@@ -34,6 +34,9 @@ __all__ = [
     "STAFF_ROLES",
     "ACTIVITY_EXCLUDED",
     "features_sql",
+    "keyed_members_sql",
+    "keyed_features_sql",
+    "TYPE_COUNTS",
     "snapshot_features_sql",
     "timestamptz_literal",
     "ROLE_FEATURE_IDS",
@@ -173,6 +176,113 @@ def _active_weeks(mask: str) -> str:
     return " + ".join(f"CAST(((({mask}) >> {7 * w}) & 127) <> 0 AS BIGINT)" for w in range(9))
 
 
+def _dictionary(members: str, staff_roles: tuple[str, ...], keys: str | None) -> str:
+    """SQL: the member dictionary (CTE ``dk`` of :func:`_member_ctes`): each member of ``members`` with its
+    key ``k``, its rank ``rk`` in (community, member) order, ``joined_at``, ``left_at`` and ``is_staff``.
+
+    Without ``keys``, the key is the rank. With ``keys`` (the import's member keys), the stored key; a
+    member without one (no event has it) a negative key of its own.
+    """
+    staff = _sql_list(tuple(staff_roles))
+    rank = "row_number() OVER (ORDER BY CAST(community_id AS VARCHAR), CAST(member_id AS VARCHAR))"
+    values = (f"CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at, "
+              f"CAST(role AS VARCHAR) IN ({staff}) AS is_staff")
+    if keys is None:
+        return f"""
+    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+           CAST({rank} AS BIGINT) AS k, CAST({rank} AS BIGINT) AS rk, {values}
+    FROM {members}"""
+    return f"""
+    SELECT d.community_id, d.member_id, coalesce(CAST(y.member_key AS BIGINT), -d.rk) AS k, d.rk,
+           d.joined_at, d.left_at, d.is_staff
+    FROM (
+        SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
+               CAST({rank} AS BIGINT) AS rk, {values}
+        FROM {members}
+    ) AS d
+    LEFT JOIN {keys} AS y ON y.community_id = d.community_id AND y.member_id = d.member_id"""
+
+
+def _member_ctes(events: str, dictionary: str) -> str:
+    """SQL: the CTEs ``c`` (each community's first event), ``dk`` (the member dictionary, the query
+    ``dictionary``), ``dks`` (its staff flags), ``mm`` (the members who joined by ``$as_of``) and ``m``
+    (``mm`` with ``observed_days``), comma-separated, for a ``WITH`` clause."""
+    return f"""c AS (
+    SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
+    FROM {events}
+    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of
+    GROUP BY 1
+),
+-- the member dictionary: an integer key per (community, member) of the members table, so the
+-- per-member and per-pair groupings and joins below run on integers, not on two strings. The key
+-- is the rank in (community, member) order: the same in every engine and every evaluation of the CTE.
+dk AS ({dictionary}
+),
+-- the staff flag of a partner: staff who joined by as_of
+dks AS (
+    SELECT community_id, member_id, k, is_staff AND joined_at <= $as_of AS staff
+    FROM dk
+),
+mm AS (
+    SELECT community_id, member_id, k, rk, joined_at, left_at, is_staff,
+           -- once per member, not per event: time-zone-aware interval arithmetic is slow
+           joined_at + INTERVAL 7 DAY AS first_week_end
+    FROM dk
+    WHERE joined_at <= $as_of
+),
+m AS (
+    SELECT mm.*,
+           (epoch($as_of) - epoch(greatest(mm.joined_at, coalesce(c.first_ts, mm.joined_at)))) / 86400.0
+               AS observed_days
+    FROM mm LEFT JOIN c ON c.community_id = mm.community_id
+)"""
+
+
+def _feature_select(o: str, po: str, i: str, r: str) -> str:
+    """SQL: the SELECT list of every feature, from the member row ``m`` and the relations of its sums:
+    ``o`` (events per member), ``po`` (interactions given), ``i`` (received) and ``r`` (reciprocated), each
+    joined on the member's key and missing (NULL) where the member has none."""
+    return f"""SELECT
+    m.community_id,
+    m.member_id,
+    (epoch($as_of) - epoch(m.joined_at)) / 86400.0 AS tenure_days,
+    m.observed_days,
+    CAST((epoch($as_of) - epoch({o}.last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
+    coalesce({o}.n_events, 0) AS n_events,
+    coalesce({o}.active_days, 0) AS active_days,
+    coalesce({o}.active_weeks, 0) AS active_weeks,
+    coalesce({o}.active_days, 0) / greatest(m.observed_days, 1.0) AS active_day_share,
+    coalesce({o}.n_message, 0) AS n_message,
+    coalesce({o}.n_post, 0) AS n_post,
+    coalesce({o}.n_reply, 0) AS n_reply,
+    coalesce({o}.n_mention, 0) AS n_mention,
+    coalesce({o}.n_reaction, 0) AS n_reaction,
+    coalesce({o}.ugc, 0) AS ugc,
+    coalesce({o}.ugc, 0) * 30.0 / greatest(m.observed_days, 30.0) AS ugc_30d,
+    coalesce({po}.replies_given, 0) AS replies_given,
+    coalesce({i}.replies_received, 0) AS replies_received,
+    coalesce({i}.reactions_received, 0) AS reactions_received,
+    coalesce({po}.partners_out, 0) AS partners_out,
+    coalesce({i}.partners_in, 0) AS partners_in,
+    CAST(CASE WHEN coalesce({po}.partners_out, 0) > 0
+         THEN coalesce({r}.reciprocated, 0) / {po}.partners_out END AS DOUBLE) AS reciprocity,
+    CAST(CASE WHEN coalesce({po}.inter_out, 0) + coalesce({i}.inter_in, 0) > 0
+         THEN (coalesce({po}.inter_out_staff, 0) + coalesce({i}.inter_in_staff, 0))
+              / (coalesce({po}.inter_out, 0) + coalesce({i}.inter_in, 0)) END AS DOUBLE) AS staff_interaction_share,
+    CAST(CASE WHEN coalesce({o}.n_events, 0) > 0 THEN {o}.n_last30 / {o}.n_events END AS DOUBLE) AS last30_share,
+    coalesce({o}.first_week_events, 0) AS first_week_events,
+    coalesce({o}.first_week_events, 0) > 0 AS first_week_active,
+    coalesce({o}.purchases, 0) AS purchases,
+    CAST(coalesce({o}.purchase_total, 0) AS DOUBLE) AS purchase_total,
+    coalesce({o}.checkins, 0) AS checkins,
+    coalesce({o}.events_attended, 0) AS events_attended,
+    coalesce({o}.courses_completed, 0) AS courses_completed,
+    coalesce({o}.referrals, 0) AS referrals,
+    coalesce(m.left_at <= $as_of, false) AS has_left,
+    m.is_staff
+"""
+
+
 def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES,
                  keys: str | None = None) -> str:
     """The SQL text defining every member feature.
@@ -203,20 +313,13 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
     content = _sql_list(S.CONTENT_EVENTS)
     inter = _sql_list(S.INTERACTION_EVENTS)
     excluded = _sql_list(ACTIVITY_EXCLUDED)
-    staff = _sql_list(tuple(staff_roles))
     weeks = _active_weeks("day_mask")
     # Activity events up to as_of. Written out (not a shared CTE) where it is read, so an engine
     # scans the files again instead of materialising every event.
     activity = (f"{events} WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of "
                 f"AND CAST(event_type AS VARCHAR) NOT IN ({excluded})")
-    rank = "row_number() OVER (ORDER BY CAST(community_id AS VARCHAR), CAST(member_id AS VARCHAR))"
-    values = (f"CAST(joined_at AS TIMESTAMPTZ) AS joined_at, CAST(left_at AS TIMESTAMPTZ) AS left_at, "
-              f"CAST(role AS VARCHAR) IN ({staff}) AS is_staff")
+    dictionary = _dictionary(members, staff_roles, keys)
     if keys is None:
-        dictionary = f"""
-    SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-           CAST({rank} AS BIGINT) AS k, CAST({rank} AS BIGINT) AS rk, {values}
-    FROM {members}"""
         who = "CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id"
         member_join = "mm.community_id = ev.community_id AND mm.member_id = ev.member_id"
         pairs = f"""
@@ -277,16 +380,6 @@ r AS (
 )
 """
     else:
-        # k: the stored key; a member without one (no event has it) a negative key of its own
-        dictionary = f"""
-    SELECT d.community_id, d.member_id, coalesce(CAST(y.member_key AS BIGINT), -d.rk) AS k, d.rk,
-           d.joined_at, d.left_at, d.is_staff
-    FROM (
-        SELECT CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id,
-               CAST({rank} AS BIGINT) AS rk, {values}
-        FROM {members}
-    ) AS d
-    LEFT JOIN {keys} AS y ON y.community_id = d.community_id AND y.member_id = d.member_id"""
         who = "CAST(member_key AS BIGINT) AS member_key"
         member_join = "mm.k = ev.member_key"
         # every member and target has a key: a pair is two integers (no id by name, so no second way to
@@ -334,35 +427,7 @@ r AS (
 )
 """
     return f"""
-WITH c AS (
-    SELECT CAST(community_id AS VARCHAR) AS community_id, min(CAST(ts AS TIMESTAMPTZ)) AS first_ts
-    FROM {events}
-    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of
-    GROUP BY 1
-),
--- the member dictionary: an integer key per (community, member) of the members table, so the
--- per-member and per-pair groupings and joins below run on integers, not on two strings. The key
--- is the rank in (community, member) order: the same in every engine and every evaluation of the CTE.
-dk AS ({dictionary}
-),
--- the staff flag of a partner: staff who joined by as_of
-dks AS (
-    SELECT community_id, member_id, k, is_staff AND joined_at <= $as_of AS staff
-    FROM dk
-),
-mm AS (
-    SELECT community_id, member_id, k, rk, joined_at, left_at, is_staff,
-           -- once per member, not per event: time-zone-aware interval arithmetic is slow
-           joined_at + INTERVAL 7 DAY AS first_week_end
-    FROM dk
-    WHERE joined_at <= $as_of
-),
-m AS (
-    SELECT mm.*,
-           (epoch($as_of) - epoch(greatest(mm.joined_at, coalesce(c.first_ts, mm.joined_at)))) / 86400.0
-               AS observed_days
-    FROM mm LEFT JOIN c ON c.community_id = mm.community_id
-),
+WITH {_member_ctes(events, dictionary)},
 -- one row per member and 63-day block (daymask; 9 Monday-start weeks, as day3 is 0 on a Monday):
 -- counts, and the active days of the block as a bit mask. Distinct days are then bit counts, not
 -- DISTINCT aggregates over every event; the active weeks are the non-empty 7-bit fields of the mask
@@ -426,50 +491,87 @@ o AS (
 -- counts as a partner) has no key: the pair keeps it by name in u (the known side's key fixes the
 -- community), so pairs of known members group on two integers and a NULL. A pair of two unknown
 -- members counts for no member's row and is left out.
-{pair_ctes}SELECT
-    m.community_id,
-    m.member_id,
-    (epoch($as_of) - epoch(m.joined_at)) / 86400.0 AS tenure_days,
-    m.observed_days,
-    CAST((epoch($as_of) - epoch(o.last_ts)) / 86400.0 AS DOUBLE) AS recency_days,
-    coalesce(o.n_events, 0) AS n_events,
-    coalesce(o.active_days, 0) AS active_days,
-    coalesce(o.active_weeks, 0) AS active_weeks,
-    coalesce(o.active_days, 0) / greatest(m.observed_days, 1.0) AS active_day_share,
-    coalesce(o.n_message, 0) AS n_message,
-    coalesce(o.n_post, 0) AS n_post,
-    coalesce(o.n_reply, 0) AS n_reply,
-    coalesce(o.n_mention, 0) AS n_mention,
-    coalesce(o.n_reaction, 0) AS n_reaction,
-    coalesce(o.ugc, 0) AS ugc,
-    coalesce(o.ugc, 0) * 30.0 / greatest(m.observed_days, 30.0) AS ugc_30d,
-    coalesce(po.replies_given, 0) AS replies_given,
-    coalesce(i.replies_received, 0) AS replies_received,
-    coalesce(i.reactions_received, 0) AS reactions_received,
-    coalesce(po.partners_out, 0) AS partners_out,
-    coalesce(i.partners_in, 0) AS partners_in,
-    CAST(CASE WHEN coalesce(po.partners_out, 0) > 0
-         THEN coalesce(r.reciprocated, 0) / po.partners_out END AS DOUBLE) AS reciprocity,
-    CAST(CASE WHEN coalesce(po.inter_out, 0) + coalesce(i.inter_in, 0) > 0
-         THEN (coalesce(po.inter_out_staff, 0) + coalesce(i.inter_in_staff, 0))
-              / (coalesce(po.inter_out, 0) + coalesce(i.inter_in, 0)) END AS DOUBLE) AS staff_interaction_share,
-    CAST(CASE WHEN coalesce(o.n_events, 0) > 0 THEN o.n_last30 / o.n_events END AS DOUBLE) AS last30_share,
-    coalesce(o.first_week_events, 0) AS first_week_events,
-    coalesce(o.first_week_events, 0) > 0 AS first_week_active,
-    coalesce(o.purchases, 0) AS purchases,
-    CAST(coalesce(o.purchase_total, 0) AS DOUBLE) AS purchase_total,
-    coalesce(o.checkins, 0) AS checkins,
-    coalesce(o.events_attended, 0) AS events_attended,
-    coalesce(o.courses_completed, 0) AS courses_completed,
-    coalesce(o.referrals, 0) AS referrals,
-    coalesce(m.left_at <= $as_of, false) AS has_left,
-    m.is_staff
-FROM m
+{pair_ctes}{_feature_select('o', 'po', 'i', 'r')}FROM m
 LEFT JOIN o ON o.k = m.k
 LEFT JOIN po ON po.k = m.k
 LEFT JOIN i ON i.k = m.k
 LEFT JOIN r ON r.k = m.k
 -- rk is the rank in (community, member) order
+ORDER BY m.rk
+"""
+
+
+#: The per-member counts of one event type each (feature id -> event type), which :func:`keyed_features_sql`
+#: reads from its ``sums`` relation as :func:`features_sql` counts them.
+TYPE_COUNTS: dict[str, str] = {
+    "n_message": "message", "n_post": "post", "n_reply": "reply", "n_mention": "mention", "n_reaction": "reaction",
+    "purchases": "purchase", "checkins": "checkin", "events_attended": "event_attend",
+    "courses_completed": "course_complete", "referrals": "referral",
+}
+
+
+def keyed_members_sql(events: str, members: str, keys: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+    """The member rows of :func:`keyed_features_sql`: each member who joined by ``$as_of``, with the stored key.
+
+    Parameters
+    ----------
+    events, members, keys : str
+        SQL relations, as for :func:`features_sql` with ``keys``.
+    staff_roles : tuple of str
+        Member roles counted as staff.
+
+    Returns
+    -------
+    str
+        A query with the parameter ``$as_of``, returning ``community_id``, ``member_id``, ``k`` (the stored
+        key; negative for a member without one, who has no event), ``rk`` (the rank in (community, member)
+        order), ``joined_at``, ``left_at``, ``is_staff``, ``first_week_end`` (``joined_at`` + 7 days) and
+        ``observed_days``, as :func:`features_sql` defines them.
+    """
+    return f"WITH {_member_ctes(events, _dictionary(members, staff_roles, keys))}\nSELECT * FROM m"
+
+
+def keyed_features_sql(members: str, sums: str, events: str) -> str:
+    """Every feature from the member rows of :func:`keyed_members_sql` and each stored key's sums.
+
+    :func:`features_sql` with ``keys`` sums the events per key in SQL; this query reads those sums from
+    ``sums`` instead (made elsewhere, e.g. in NumPy: :mod:`commlab.engines.keyed_sums`) and applies the
+    same arithmetic (:func:`_feature_select`), so the values are equal (tested). Only the purchase amounts
+    are summed here, exactly (``DECIMAL``), as :func:`features_sql` sums them.
+
+    Parameters
+    ----------
+    members : str
+        A relation holding the rows of :func:`keyed_members_sql`.
+    sums : str
+        A relation of one row per key ``k`` (members without a row: no event) with ``n_events``, ``last_ts``
+        (``TIMESTAMPTZ``), ``active_days``, ``active_weeks``, the :data:`TYPE_COUNTS`, ``ugc``, ``n_last30``,
+        ``first_week_events`` (events in ``[joined_at, first_week_end)``), ``partners_out``, ``inter_out``,
+        ``replies_given``, ``inter_out_staff``, ``partners_in``, ``inter_in``, ``replies_received``,
+        ``reactions_received``, ``inter_in_staff`` and ``reciprocated``, as :func:`features_sql` defines them.
+    events : str
+        The stored events (with ``member_key``), for the purchase amounts.
+
+    Returns
+    -------
+    str
+        A query with the parameter ``$as_of``, with the columns and row order of :func:`features_sql`.
+    """
+    return f"""
+WITH m AS (SELECT * FROM {members}),
+-- exact (DECIMAL) sums, as in features_sql
+pt AS (
+    SELECT CAST(member_key AS BIGINT) AS k, sum(CAST(CAST(amount AS DOUBLE) AS DECIMAL(38, 10))) AS purchase_total
+    FROM {events}
+    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) = 'purchase'
+    GROUP BY 1
+),
+o AS (
+    SELECT s.*, CAST(pt.purchase_total AS DOUBLE) AS purchase_total
+    FROM {sums} AS s LEFT JOIN pt ON pt.k = s.k
+)
+{_feature_select("o", "o", "o", "o")}FROM m
+LEFT JOIN o ON o.k = m.k
 ORDER BY m.rk
 """
 

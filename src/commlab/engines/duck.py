@@ -47,6 +47,7 @@ from commlab.engines.base import (
     source_paths,
     tidy_features,
 )
+from commlab.engines.keyed_sums import keyed_features_query
 from commlab.engines.runcache import (
     cached_table,
     declared_period_sets,
@@ -259,8 +260,11 @@ class DuckDBEngine:
                         con.execute(f"CREATE OR REPLACE TEMP VIEW b_{name} AS "
                                     f"SELECT * FROM {view} WHERE community_id IN ({inside})")
                     ev, mem = "b_events", "b_members"
-                sql = features_sql(ev, mem, staff_roles=tuple(staff_roles),
-                                   keys=None if keys is None else f"read_parquet({_quote(str(keys))})")
+                if keys is None:
+                    sql = features_sql(ev, mem, staff_roles=tuple(staff_roles))
+                else:  # the sums per stored key in NumPy (engines.keyed_sums), the arithmetic in SQL
+                    sql = keyed_features_query(con, ev, mem, f"read_parquet({_quote(str(keys))})", now,
+                                               staff_roles=tuple(staff_roles))
                 if out is not None:
                     target = Path(out)
                     target.parent.mkdir(parents=True, exist_ok=True)
