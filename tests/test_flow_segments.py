@@ -1,5 +1,8 @@
 """``flow_pm`` and ``platform_pm`` from the period segments (``seg_flow``, the DuckDB engine's prelude) equal their
-former SQL: the events joined to every period holding them and grouped by period.
+former SQL: the events joined to every period holding them and grouped by period. The tables per member and period
+(``present``, ``flow_pm``, ``recent_pm``) carry the period key ``pk``, and the joins between them on the key and the
+member (``content_counts``, ``present_recent``, ``core_reply_share``) equal the former joins on the community, period
+and member strings.
 
 The periods are those of a one-pass playbook run (months, the whole span and the last 30 days of each community, in
 one ``periods`` table: they overlap), over ``tied_case``'s data (events on the first and last microsecond of months,
@@ -35,6 +38,38 @@ GROUP BY p.pk, e.platform
 """
 
 
+#: The former joins on the three strings, the oracles of the joins on ``pk`` and the member.
+_FORMER_JOINS = {
+    "content_counts": """
+SELECT community_id, period, x, count(*) AS c FROM (
+  SELECT pr.community_id, pr.period, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
+  FROM present pr
+  LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+) AS m
+GROUP BY community_id, period, x""",
+    "present_recent": """
+SELECT pr.community_id, pr.period, pr.member_id, pr.joined_at, p.p_end, f.member_id IS NOT NULL AS recent,
+       f.act_days, f.content_days
+FROM present pr
+JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+LEFT JOIN recent_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id""",
+    "core_reply_share": """
+WITH core AS (
+  SELECT f.community_id, f.period, f.member_id FROM recent_pm f
+  JOIN present pr ON pr.community_id = f.community_id AND pr.period = f.period AND pr.member_id = f.member_id
+  WHERE CAST(((f.content_days >> 0) & 127) <> 0 AS INTEGER) + CAST(((f.content_days >> 7) & 127) <> 0 AS INTEGER)
+    + CAST(((f.content_days >> 14) & 127) <> 0 AS INTEGER) + CAST(((f.content_days >> 21) & 127) <> 0 AS INTEGER) >= 3)
+SELECT f.community_id, f.period,
+       CAST(coalesce(sum(f.replies) FILTER (WHERE c.member_id IS NOT NULL), 0) AS DOUBLE)
+         / CAST(sum(f.replies) AS DOUBLE) AS value,
+       CAST(count(c.member_id) AS DOUBLE) AS n
+FROM flow_pm f
+LEFT JOIN core c ON c.community_id = f.community_id AND c.period = f.period AND c.member_id = f.member_id
+WHERE f.replies > 0 AND NOT f.is_bot
+GROUP BY f.community_id, f.period""",
+}
+
+
 def _chinese(ds: Dataset) -> Dataset:
     """``ds`` with Chinese community and member ids (the same member ids in several communities) and amounts in
     cents."""
@@ -53,6 +88,27 @@ def _chinese(ds: Dataset) -> Dataset:
     return Dataset(com, mem, ev)
 
 
+def _with_core(ds: Dataset, as_of: pd.Timestamp) -> Dataset:
+    """``ds`` plus two core members per community (content in each of the 4 weeks before ``as_of``) who reply."""
+    day = pd.Timedelta(days=1)
+    mem, ev = [], []
+    for c in ds.communities["community_id"]:
+        for i in range(2):
+            m = f"核心{i}"
+            mem.append((c, m, as_of - 100 * day, pd.NaT, "member", m, "invite"))
+            ev += [(c, m, as_of - d * day, "message") for d in (1, 8, 15, 22)]
+            ev += [(c, m, as_of - 2 * day, "reply"), (c, m, as_of - 40 * day, "reply")]
+    mem = pd.DataFrame(mem, columns=["community_id", "member_id", "joined_at", "left_at", "role", "display_name",
+                                     "join_channel"])
+    mem["left_at"] = pd.to_datetime(mem["left_at"], utc=True)
+    ev = pd.DataFrame(ev, columns=["community_id", "member_id", "ts", "event_type"])
+    strings = {c: "string" for c in ("community_id", "member_id", "role", "display_name", "join_channel", "event_type")}
+    mem = mem.astype({c: t for c, t in strings.items() if c in mem})
+    ev = ev.astype({c: t for c, t in strings.items() if c in ev})
+    return Dataset(ds.communities, pd.concat([ds.members, mem], ignore_index=True),
+                   pd.concat([ds.events, ev], ignore_index=True))
+
+
 @pytest.fixture(scope="module")
 def template(samples_dir) -> pd.DataFrame:
     return pd.read_csv(samples_dir / "communities.csv", dtype="string")
@@ -61,7 +117,7 @@ def template(samples_dir) -> pd.DataFrame:
 @pytest.mark.parametrize(("seed", "window"), [(0, "month"), (1, "week"), (3, "month")])
 def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
     ds, as_of = tied_case(seed, template)
-    ds = _chinese(ds)
+    ds = _with_core(_chinese(ds), as_of)
     eng = DuckDBEngine()
     con = eng.connect()
     try:
@@ -81,20 +137,30 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
             con.execute(stmt)
         ctx = MetricContext(con, Tables(ds.communities, ds.members, ds.events), periods, None, pending=pending)
         q = lambda sql: _sorted(ctx.query(sql))  # noqa: E731
-        got = {"flow_pm": q("SELECT * FROM flow_pm"), "platform_pm": q("SELECT * FROM platform_pm"),
+        got = {"flow_pm": q("SELECT * EXCLUDE (pk) FROM flow_pm"), "platform_pm": q("SELECT * FROM platform_pm"),
                "main_platform_share": q(get_metric("main_platform_share").sql)}
         n_segments = con.execute("SELECT count(*) FROM period_segs").fetchone()[0]
+        # each table's pk is its period's key; the joins on it equal the joins on the strings
+        ctx.ensure("recent_pm content_counts present_recent")
+        keyed = {t: con.execute(f"SELECT count(*), count(*) FILTER (WHERE p.pk IS NULL OR p.community_id <> "
+                                f"x.community_id OR p.period <> x.period) FROM {t} x "
+                                "LEFT JOIN period_keys p ON p.pk = x.pk").fetchone()
+                 for t in ("present", "flow_pm", "recent_pm")}
+        keyed_sql = {"content_counts": "SELECT * FROM content_counts", "present_recent": "SELECT * FROM present_recent",
+                     "core_reply_share": get_metric("core_reply_share").sql}
+        joins = {name: (q(keyed_sql[name]), q(sql))
+                 for name, sql in _FORMER_JOINS.items()}
         want = {"flow_pm": q(_OLD_FLOW), "platform_pm": q(_OLD_PLATFORM_PM), "main_platform_share": q(_OLD_PLATFORM)}
         # the former flow_pm statement (by period) of the same prelude, and the segment one with the period keys in
         # another order than the labels: the key must be joined back, not taken for the label
         con.execute(next(s for s in by_period if "TEMP TABLE flow_pm" in s).replace(
             "TEMP TABLE flow_pm", "TEMP TABLE flow_by_period"))
-        former = q("SELECT * FROM flow_by_period")
+        former = q("SELECT * EXCLUDE (pk) FROM flow_by_period")
         con.execute("CREATE OR REPLACE TEMP TABLE period_keys AS SELECT CAST(row_number() OVER "
                     "(ORDER BY community_id DESC, period DESC) AS INTEGER) AS pk, community_id, period, p_start, p_end "
                     "FROM periods")
         con.execute(next(s for s in statements if "TEMP TABLE flow_pm" in s))
-        again = q("SELECT * FROM flow_pm")
+        again = q("SELECT * EXCLUDE (pk) FROM flow_pm")
         # wrong rewrites the data must catch: a segment's lower bound inclusive, a period's segments one too many
         seg = next(s for s in statements if "TEMP TABLE seg_flow" in s)
         con.execute(seg.replace("TEMP TABLE seg_flow", "TEMP TABLE seg_wrong").replace("e.ts > s.lo", "e.ts >= s.lo"))
@@ -115,5 +181,11 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
     assert flows["amount"].notna().any() and flows["is_staff"].any()
     assert flows["community_id"].str.startswith("社群").any() and flows["member_id"].str.startswith("成员").any()
     assert want["platform_pm"]["platform"].isna().any() and want["platform_pm"]["platform"].notna().any()
+    for table, (rows, wrong) in keyed.items():
+        assert rows >= 5 and wrong == 0, (table, rows, wrong)
+    for name, (got_join, want_join) in joins.items():
+        assert len(want_join) >= 5 and want_join.iloc[:, -1].notna().any(), name
+        pd.testing.assert_frame_equal(got_join, want_join, check_exact=True, obj=name)
+    assert joins["core_reply_share"][1]["n"].gt(0).any()  # some core member replied
     assert not wrong_bound.equals(flows), "the data hold no event on a segment's bound"
     assert not wrong_span.equals(flows), "a period with one segment too many changes nothing"

@@ -57,13 +57,13 @@ def test_on_demand_prelude_tables_are_split_off():
 
     stmts = prelude_statements({"communities": "c_communities", "members": "c_members", "events": "c_events"})
     eager, pending = split_prelude(stmts)
-    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "present", "period_keys"]
+    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "period_keys", "present"]
     assert ON_DEMAND == ("ev", "act", "ev_raw", "seg_flow", "flow_pm", "platform_pm", "content_counts", "recent_pm",
                          "ev_rare", "member_keys", "member_firsts", "content_first", "ev_first3d", "ev_first365d",
                          "day_counts")
     assert tuple(pending) == tuple(n for n in ON_DEMAND if n != "seg_flow")  # seg_flow: DuckDB's by_segment only
     views = {"communities": "c_communities", "members": "c_members", "events": "c_events"}
     eager, pending = split_prelude(prelude_statements(views, by_segment=True))
-    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "present", "period_keys",
+    assert [created_name(s) for s in eager] == ["communities", "roles", "staff", "period_keys", "present",
                                                 "period_segs"]
     assert tuple(pending) == ON_DEMAND

@@ -451,24 +451,24 @@ CREATE OR REPLACE TEMP VIEW act AS SELECT * FROM ev WHERE event_type NOT IN ('jo
 CREATE OR REPLACE TEMP VIEW ev_raw AS
   SELECT community_id, member_id, ts, event_type, target_member_id, thread_id, amount, topic, category, platform
   FROM {events};
-CREATE OR REPLACE TEMP TABLE present AS
-  SELECT p.community_id, p.period, r.member_id, r.joined_at
-  FROM periods p JOIN roles r ON r.community_id = p.community_id
-  WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
 CREATE OR REPLACE TEMP TABLE period_keys AS
   SELECT CAST(row_number() OVER (ORDER BY community_id, period) AS INTEGER) AS pk, community_id, period, p_start, p_end,
          CAST(dense_rank() OVER (ORDER BY community_id, p_end) AS INTEGER) AS ek
   FROM periods;
+CREATE OR REPLACE TEMP TABLE present AS
+  SELECT p.community_id, p.period, r.member_id, r.joined_at, p.pk
+  FROM period_keys p JOIN roles r ON r.community_id = p.community_id
+  WHERE NOT r.is_staff AND r.joined_at <= p.p_end AND (r.left_at IS NULL OR r.left_at > p.p_end);
 {flow_tables}
 CREATE OR REPLACE TEMP TABLE content_counts AS
   SELECT community_id, period, x, count(*) AS c FROM (
     SELECT pr.community_id, pr.period, CAST(coalesce(f.content, 0) AS DOUBLE) AS x
     FROM present pr
-    LEFT JOIN flow_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+    LEFT JOIN flow_pm f ON f.pk = pr.pk AND f.member_id = pr.member_id
   ) AS m
   GROUP BY community_id, period, x;
 CREATE OR REPLACE TEMP TABLE recent_pm AS
-  SELECT p.community_id, p.period, r.member_id, r.act_days, r.content_days
+  SELECT p.community_id, p.period, r.member_id, r.act_days, r.content_days, p.pk
   FROM (
     SELECT ek, member_id,
            bit_or(CAST(1 AS BIGINT) << day) AS act_days,
@@ -523,7 +523,7 @@ _FLOW_BY_PERIOD = """
 CREATE OR REPLACE TEMP TABLE flow_pm AS
   SELECT p.community_id, p.period, f.member_id, s.member_id IS NOT NULL AS is_staff,
          coalesce(s.is_bot, false) AS is_bot, f.content, f.activity, f.purchases, f.amount, f.referrals,
-         f.completions, f.replies
+         f.completions, f.replies, p.pk
   FROM (
     SELECT p.pk, e.member_id,
            count(*) FILTER (WHERE e.event_type IN {content}) AS content,
@@ -573,7 +573,7 @@ CREATE OR REPLACE TEMP TABLE flow_pm AS
     JOIN period_keys p ON p.community_id = s.community_id AND s.lo >= p.p_start AND s.hi <= p.p_end)
   SELECT p.community_id, p.period, f.member_id, s.member_id IS NOT NULL AS is_staff,
          coalesce(s.is_bot, false) AS is_bot, f.content, f.activity, f.purchases, f.amount, f.referrals,
-         f.completions, f.replies
+         f.completions, f.replies, p.pk
   FROM (
     SELECT sp.pk, g.member_id, CAST(sum(g.content) AS BIGINT) AS content,
            CAST(sum(g.activity) AS BIGINT) AS activity, CAST(sum(g.purchases) AS BIGINT) AS purchases,

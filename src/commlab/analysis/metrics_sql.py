@@ -53,8 +53,8 @@ register_relation("present_recent", """
 SELECT pr.community_id, pr.period, pr.member_id, pr.joined_at, p.p_end, f.member_id IS NOT NULL AS recent,
        f.act_days, f.content_days
 FROM present pr
-JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
-LEFT JOIN recent_pm f ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+JOIN period_keys p ON p.pk = pr.pk
+LEFT JOIN recent_pm f ON f.pk = pr.pk AND f.member_id = pr.member_id
 """)
 
 

@@ -318,15 +318,15 @@ register(Metric(
     # the replies per member and period are counted in flow_pm (no pass of its own over the events)
     sql=f"""
 WITH core AS (
-  SELECT f.community_id, f.period, f.member_id FROM recent_pm f
-  JOIN present pr ON pr.community_id = f.community_id AND pr.period = f.period AND pr.member_id = f.member_id
+  SELECT f.pk, f.member_id FROM recent_pm f
+  JOIN present pr ON pr.pk = f.pk AND pr.member_id = f.member_id
   WHERE {_CORE})
 SELECT f.community_id, f.period,
        CAST(coalesce(sum(f.replies) FILTER (WHERE c.member_id IS NOT NULL), 0) AS DOUBLE)
          / CAST(sum(f.replies) AS DOUBLE) AS value,
        CAST(count(c.member_id) AS DOUBLE) AS n
 FROM flow_pm f
-LEFT JOIN core c ON c.community_id = f.community_id AND c.period = f.period AND c.member_id = f.member_id
+LEFT JOIN core c ON c.pk = f.pk AND c.member_id = f.member_id
 WHERE f.replies > 0 AND NOT f.is_bot
 GROUP BY f.community_id, f.period
 """, group=_GROUP, group_size="core members who replied in the period"))
