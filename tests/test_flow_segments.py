@@ -1,7 +1,8 @@
 """``flow_pm`` and ``platform_pm`` from the period segments (``seg_flow``, the DuckDB engine's prelude) equal their
 former SQL: the events joined to every period holding them and grouped by period. The tables per member and period
 (``present``, ``flow_pm``, ``recent_pm``) carry the period key ``pk``, and the joins between them on the key and the
-member (``content_counts``, ``present_recent``, ``core_reply_share``) equal the former joins on the community, period
+member (``content_counts``, ``present_recent``, ``core_reply_share``, ``buyer_share``, ``referral_rate``,
+``checkin_rate``) equal the former joins on the community, period
 and member strings.
 
 The periods are those of a one-pass playbook run (months, the whole span and the last 30 days of each community, in
@@ -67,6 +68,41 @@ FROM flow_pm f
 LEFT JOIN core c ON c.community_id = f.community_id AND c.period = f.period AND c.member_id = f.member_id
 WHERE f.replies > 0 AND NOT f.is_bot
 GROUP BY f.community_id, f.period""",
+    "buyer_share": """
+WITH flag AS (
+SELECT community_id, period, member_id FROM flow_pm WHERE purchases > 0 AND NOT is_staff)
+SELECT pr.community_id, pr.period,
+       avg(CASE WHEN f.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value, count(*)::DOUBLE AS n
+FROM present pr
+LEFT JOIN (SELECT DISTINCT community_id, period, member_id FROM flag) f
+  ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period""",
+    "referral_rate": """
+WITH flag AS (
+SELECT community_id, period, member_id FROM flow_pm WHERE referrals > 0 AND NOT is_staff)
+SELECT pr.community_id, pr.period,
+       avg(CASE WHEN f.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value, count(*)::DOUBLE AS n
+FROM present pr
+LEFT JOIN (SELECT DISTINCT community_id, period, member_id FROM flag) f
+  ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period""",
+    "checkin_rate": """
+WITH c AS (
+  SELECT DISTINCT p.community_id, p.period, e.member_id,
+         CAST(CAST(floor((epoch_us(p.p_end) - epoch_us(e.ts)) / 86400000000) AS BIGINT) AS INTEGER) AS d
+  FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin'
+    AND e.ts > p.p_end - INTERVAL '30 days' AND e.ts <= p.p_end),
+k AS (
+  SELECT c.community_id, c.period, count(*) AS k FROM c
+  JOIN present pr ON pr.community_id = c.community_id AND pr.period = c.period AND pr.member_id = c.member_id
+  GROUP BY c.community_id, c.period),
+ritual AS (
+  SELECT DISTINCT p.community_id, p.period FROM periods p
+  JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin' AND e.ts <= p.p_end),
+m AS (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period)
+SELECT r.community_id, r.period, coalesce(k.k, 0) / (m.n * 30.0) AS value, CAST(m.n AS DOUBLE) AS n
+FROM ritual r JOIN m ON m.community_id = r.community_id AND m.period = r.period
+LEFT JOIN k ON k.community_id = r.community_id AND k.period = r.period""",
 }
 
 
@@ -89,7 +125,8 @@ def _chinese(ds: Dataset) -> Dataset:
 
 
 def _with_core(ds: Dataset, as_of: pd.Timestamp) -> Dataset:
-    """``ds`` plus two core members per community (content in each of the 4 weeks before ``as_of``) who reply."""
+    """``ds`` plus two core members per community (content in each of the 4 weeks before ``as_of``) who reply and
+    check in."""
     day = pd.Timedelta(days=1)
     mem, ev = [], []
     for c in ds.communities["community_id"]:
@@ -98,6 +135,7 @@ def _with_core(ds: Dataset, as_of: pd.Timestamp) -> Dataset:
             mem.append((c, m, as_of - 100 * day, pd.NaT, "member", m, "invite"))
             ev += [(c, m, as_of - d * day, "message") for d in (1, 8, 15, 22)]
             ev += [(c, m, as_of - 2 * day, "reply"), (c, m, as_of - 40 * day, "reply")]
+            ev += [(c, m, as_of - d * day, "checkin") for d in (0, 3, 29)]
     mem = pd.DataFrame(mem, columns=["community_id", "member_id", "joined_at", "left_at", "role", "display_name",
                                      "join_channel"])
     mem["left_at"] = pd.to_datetime(mem["left_at"], utc=True)
@@ -147,7 +185,8 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
                                 "LEFT JOIN period_keys p ON p.pk = x.pk").fetchone()
                  for t in ("present", "flow_pm", "recent_pm")}
         keyed_sql = {"content_counts": "SELECT * FROM content_counts", "present_recent": "SELECT * FROM present_recent",
-                     "core_reply_share": get_metric("core_reply_share").sql}
+                     **{m: get_metric(m).sql for m in ("core_reply_share", "buyer_share", "referral_rate",
+                                                       "checkin_rate")}}
         joins = {name: (q(keyed_sql[name]), q(sql))
                  for name, sql in _FORMER_JOINS.items()}
         want = {"flow_pm": q(_OLD_FLOW), "platform_pm": q(_OLD_PLATFORM_PM), "main_platform_share": q(_OLD_PLATFORM)}
@@ -186,6 +225,7 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
     for name, (got_join, want_join) in joins.items():
         assert len(want_join) >= 5 and want_join.iloc[:, -1].notna().any(), name
         pd.testing.assert_frame_equal(got_join, want_join, check_exact=True, obj=name)
-    assert joins["core_reply_share"][1]["n"].gt(0).any()  # some core member replied
+    for name in ("core_reply_share", "checkin_rate", "buyer_share", "referral_rate"):  # some present member counted
+        assert joins[name][1]["value"].gt(0).any(), name
     assert not wrong_bound.equals(flows), "the data hold no event on a segment's bound"
     assert not wrong_span.equals(flows), "a period with one segment too many changes nothing"

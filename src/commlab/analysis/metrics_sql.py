@@ -33,14 +33,13 @@ PRESENT = "members present at the period end"
 
 
 def _member_share(flag_cte: str) -> str:
-    """Share of present members that appear in the CTE ``flag`` (community_id, period, member_id)."""
+    """Share of present members that appear in the CTE ``flag`` (``pk``, ``member_id``: the period key and member)."""
     return f"""
 WITH flag AS ({flag_cte})
 SELECT pr.community_id, pr.period,
        avg(CASE WHEN f.member_id IS NULL THEN 0.0 ELSE 1.0 END) AS value, count(*)::DOUBLE AS n
 FROM present pr
-LEFT JOIN (SELECT DISTINCT community_id, period, member_id FROM flag) f
-  ON f.community_id = pr.community_id AND f.period = pr.period AND f.member_id = pr.member_id
+LEFT JOIN (SELECT DISTINCT pk, member_id FROM flag) f ON f.pk = pr.pk AND f.member_id = pr.member_id
 GROUP BY pr.community_id, pr.period
 """
 
@@ -401,7 +400,7 @@ register(Metric(
     "Share of present members with at least one purchase in the period.",
     "|{m : purchase in period}| / members", "share", True, "DOMAIN.md §5",
     sql=_member_share("""
-SELECT community_id, period, member_id FROM flow_pm WHERE purchases > 0 AND NOT is_staff"""),
+SELECT pk, member_id FROM flow_pm WHERE purchases > 0 AND NOT is_staff"""),
     group="monetization", group_size=PRESENT))
 
 register(Metric(
@@ -449,7 +448,7 @@ register(Metric(
     "Share of present members who referred someone (a referral event) in the period (转介绍率).",
     "|{m : referral in period}| / members", "share", True, "DOMAIN.md §2",
     sql=_member_share("""
-SELECT community_id, period, member_id FROM flow_pm WHERE referrals > 0 AND NOT is_staff"""),
+SELECT pk, member_id FROM flow_pm WHERE referrals > 0 AND NOT is_staff"""),
     group="monetization", group_size=PRESENT))
 
 register(Metric(

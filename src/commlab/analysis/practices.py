@@ -167,13 +167,13 @@ register(Metric(
     "|{(m, d) : checkin}| / (members · 30)", "share", True, "DOMAIN.md §4b (打卡 check-ins)",
     sql=f"""
 WITH c AS (
-  SELECT DISTINCT p.community_id, p.period, e.member_id,
+  SELECT DISTINCT p.pk, p.community_id, p.period, e.member_id,
          CAST({days_between("e.ts", "p.p_end")} AS INTEGER) AS d
-  FROM periods p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin'
+  FROM period_keys p JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin'
     AND e.ts > p.p_end - {_d(30)} AND e.ts <= p.p_end),
 k AS (
   SELECT c.community_id, c.period, count(*) AS k FROM c
-  JOIN present pr ON pr.community_id = c.community_id AND pr.period = c.period AND pr.member_id = c.member_id
+  JOIN present pr ON pr.pk = c.pk AND pr.member_id = c.member_id
   GROUP BY c.community_id, c.period),
 ritual AS (
   SELECT DISTINCT p.community_id, p.period FROM periods p
