@@ -332,11 +332,9 @@ WHERE e.et NOT IN ('join', 'leave') AND e.t - k.j >= {int(horizon_days)} * {_DAY
         roles = self.members[[Col.community_id, Col.member_id, "role"]].astype(str)
         self.register("roles_frame", roles.set_axis(["c", "m", "role"], axis=1))
         expert = self._expert_hits(self._window("e0", days), interactions)
-        # the few events the counts read (hosted events, attendance, courses), read once
         counts = self.rows(f"""
-WITH w AS MATERIALIZED (SELECT c, m, t, et, s, category FROM {self._window("e", days)} x
-                        WHERE et IN ('event', 'event_attend', 'course_complete', 'purchase')),
-d AS NOT MATERIALIZED (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM w
+WITH w AS NOT MATERIALIZED {self._window("e0", days)},
+d AS NOT MATERIALIZED (SELECT c, m, et, s, CAST(floor(t / {_DAY_US}.0) AS BIGINT) AS d FROM {self._window("e", days)} x
                        WHERE et IN ('event', 'event_attend')),
 days AS (SELECT c, d FROM d WHERE et = 'event_attend' AND NOT s GROUP BY c, d HAVING count(DISTINCT m) >= 3
          UNION SELECT c, d FROM d WHERE et = 'event'),
@@ -365,11 +363,12 @@ LEFT JOIN g ON g.c = l.c LEFT JOIN n_days ON n_days.c = l.c LEFT JOIN courses ON
         """The events of ``relation`` (``e0`` or ``e``) in the ``days`` days up to each instant.
 
         Besides each community's bound, a constant bound on ``ts`` (the earliest instant's) that DuckDB prunes
-        row groups by.
+        row groups by, when there are events before it.
         """
         (first,) = self.con.execute("SELECT min(n) FROM lim").fetchall()[0]
-        span = int(days) * _DAY_US
-        since = "true" if first is None else _ts_from(int(first) - span)
+        bound = None if first is None else int(first) - int(days) * _DAY_US
+        # only where it can prune: a bound on ts costs a comparison per event
+        since = "true" if bound is None or self.first_event is None or bound <= self.first_event else _ts_from(bound)
         return f"(SELECT * FROM {relation} WHERE t > n - {int(days)} * {_DAY_US}::BIGINT AND {since})"
 
     def _expert_hits(self, win: str, interactions: str) -> pd.DataFrame:
