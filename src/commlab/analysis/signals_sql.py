@@ -189,17 +189,23 @@ FROM c_events ev JOIN lim l ON l.c = CAST(ev.community_id AS VARCHAR)"""
             who, cohort, on = "e.c, e.m", f"{name}_cohort", "CAST(k.c AS VARCHAR) = e.c AND CAST(k.m AS VARCHAR) = e.m"
         # an event's love, whether it is content and whether it is activity (not a join or leave) are looked up
         # by its type and age in whole months (per event, the weight times the decay to that power, as before)
-        active = "coalesce(w.active, true)"
-        grouped = f"""
-SELECT {who}, sum(w.love) AS love,
-       count(*) FILTER (WHERE coalesce(w.content, false)
-                        AND e.t > e.n - {int(lookback_days)} * {_DAY_US}::BIGINT) AS content,
+        active, is_content = "coalesce(w.active, true)", "coalesce(w.content, false)"
+        # per member and channel (the waits' first and last post per channel come from it, :meth:`waits`)
+        self.rows(f"""
+CREATE TEMP TABLE {name}_channels AS
+SELECT {who}, coalesce(e.channel, '(main)') AS ch, sum(w.love) AS love,
+       count(*) FILTER (WHERE {is_content} AND e.t > e.n - {int(lookback_days)} * {_DAY_US}::BIGINT) AS content,
        max(e.t) FILTER (WHERE {active}) AS last,
+       min(e.t) FILTER (WHERE {is_content}) AS first_post, max(e.t) FILTER (WHERE {is_content}) AS last_post,
        coalesce(bool_or({active} AND e.t - k.j >= {hz} * {_DAY_US}::BIGINT
                         AND e.t - k.j < {2 * hz} * {_DAY_US}::BIGINT), {"false" if unique else "NULL"}) AS retained
 FROM e0 e LEFT JOIN {weights} w ON w.et = e.et AND w.months = {months}
 LEFT JOIN {cohort} k ON {on}
-GROUP BY {who}"""
+GROUP BY {who}, ch""")
+        grouped = f"""
+SELECT {who.replace("e.", "g.")}, sum(g.love) AS love, CAST(sum(g.content) AS BIGINT) AS content, max(g.last) AS last,
+       bool_or(g.retained) AS retained
+FROM {name}_channels g GROUP BY {who.replace("e.", "g.")}"""
         if self.keyed:
             grouped = f"""
 SELECT y.c, y.m, g.love, g.content, g.last, g.retained FROM ({grouped}) g JOIN member_keys y ON y.k = g.k"""
@@ -232,17 +238,25 @@ FROM types_frame x, (SELECT range AS months FROM range(0, coalesce({oldest}, 0) 
         """``max_days_without_staff_reply`` per community (as :func:`~commlab.analysis.signals.operational_facts`).
 
         Per channel, the first content event by others than staff after the last by staff (all of them when staff
-        never posted). One read of the content events gives per channel the last staff post and the first and last
-        of the others: that settles every channel where the others' posts all come before it, or all after it. Only
+        never posted). The member pass's first and last content event per member and channel give per channel the
+        last staff post and the first and last of the others: that settles every channel where the others' posts
+        all come before it, or all after it. Only
         the channels where it falls between them read the content events again, those after the earliest such
         post only (a bound on ``ts`` DuckDB prunes row groups by: the events are stored in time order).
         """
         content = _sql_list(S.CONTENT_EVENTS)
+        channels = f"{self.member_pass()}_channels"
+        if self.keyed:
+            community = "y.c"
+            source = f"{channels} x JOIN member_keys y ON y.k = x.k LEFT JOIN staff_keys st ON st.k = x.k"
+        else:
+            community, source = "x.c", f"{channels} x LEFT JOIN staff st ON st.c = x.c AND st.m = x.m"
         self.rows(f"""
 CREATE OR REPLACE TEMP TABLE waits_ch AS
-SELECT c, coalesce(channel, '(main)') AS ch, max(t) FILTER (WHERE s) AS ls,
-       min(t) FILTER (WHERE NOT s) AS first, max(t) FILTER (WHERE NOT s) AS last
-FROM e WHERE et IN {content} GROUP BY 1, 2""")
+SELECT {community} AS c, x.ch, max(x.last_post) FILTER (WHERE st.c IS NOT NULL) AS ls,
+       min(x.first_post) FILTER (WHERE st.c IS NULL) AS first, max(x.last_post) FILTER (WHERE st.c IS NULL) AS last
+FROM {source}
+WHERE x.first_post IS NOT NULL GROUP BY 1, 2""")
         between = "ls IS NOT NULL AND first <= ls AND last > ls"
         (bound,) = self.con.execute(f"SELECT min(ls) FROM waits_ch WHERE {between}").fetchall()[0]
         after = "SELECT NULL::VARCHAR AS c, NULL::VARCHAR AS ch, NULL::BIGINT AS waiting WHERE false"
