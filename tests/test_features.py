@@ -351,3 +351,25 @@ def test_participation_inequality_on_real_stack_exchange_site(shared_data):
     assert ineq["top1_share"] > 0.1
     content = f.loc[~f["is_staff"], "ugc"]
     assert ineq["never_share"] == pytest.approx((content == 0).mean())
+
+
+def test_tidy_features_sorts_rows_out_of_order_and_keeps_rows_in_order():
+    """Rows already in (community, member) order are kept as they are (no sort); any other order is sorted."""
+    from commlab.analysis.features_sql import FEATURE_IDS, tidy_features
+
+    ids = [("c1", "a"), ("c1", "b"), ("c1", "张三"), ("c2", "a"), ("社群乙", "u1"), ("社群乙", "u2")]
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame({"community_id": [c for c, _ in ids], "member_id": [m for _, m in ids],
+                         **{f: rng.integers(0, 9, len(ids)) for f in FEATURE_IDS}})
+    want = tidy_features(base)
+    assert list(zip(want["community_id"], want["member_id"], strict=True)) == ids
+    for order in ([1, 0, 2, 3, 4, 5], [0, 1, 2, 3, 5, 4], [3, 0, 1, 2, 4, 5], [5, 4, 3, 2, 1, 0]):
+        got = tidy_features(base.iloc[order])
+        pd.testing.assert_frame_equal(got, want)
+    # equal ids (a tie) keep their order, as a stable sort keeps it
+    tie = pd.concat([base.iloc[[0]], base.iloc[[0]].assign(n_events=99), base.iloc[1:]], ignore_index=True)
+    assert tidy_features(tie)["n_events"].tolist()[:2] == [base["n_events"].iloc[0], 99]
+    # a missing id: sorted as pandas sorts it (last)
+    gap = base.astype({"member_id": "string"})
+    gap.loc[1, "member_id"] = pd.NA
+    assert tidy_features(gap)["member_id"].isna().tolist() == [False, False, True, False, False, False]

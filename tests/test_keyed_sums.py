@@ -68,16 +68,15 @@ def _member_tables(members: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"all": members, "fewer": fewer, "without_key": pd.concat([members, extra], ignore_index=True)}
 
 
-@pytest.mark.parametrize("per_range", [1, 1_000_000], ids=["a-range-per-community", "one-range"])
+@pytest.mark.parametrize("per_range", [1, 1_000_000, None], ids=["a-range-per-community", "one-range", "default"])
 def test_the_numpy_sums_give_the_features_of_the_sql_sums(keyed, monkeypatch, per_range):
     ranges = []
     real = keyed_sums._key_ranges
 
-    def spy(*args, **kwargs):
-        ranges.append(real(*args, **kwargs))
+    def spy(con, keys, members_per_range):
+        ranges.append(real(con, keys, members_per_range if per_range is None else per_range))
         return ranges[-1]
 
-    monkeypatch.setattr(keyed_sums, "MEMBERS_PER_RANGE", per_range)
     monkeypatch.setattr(keyed_sums, "_key_ranges", spy)
     stored, members_table = keyed
     for name, members in _member_tables(members_table).items():
@@ -89,7 +88,7 @@ def test_the_numpy_sums_give_the_features_of_the_sql_sums(keyed, monkeypatch, pe
                 assert (got["staff_interaction_share"] > 0).any() and (got["first_week_events"] > 0).any()
                 assert (got["active_weeks"] < got["active_days"]).any() and (got["purchase_total"] > 0).any()
                 assert (got["last30_share"] > 0).any() and (got["n_reaction"] > 0).any()
-    assert {len(r) for r in ranges} == ({3} if per_range == 1 else {1})
+    assert {len(r) for r in ranges} == ({1} if per_range == 1_000_000 else {3})  # (by default a quarter each)
     # and the ids' query, on the events in memory
     plain = DuckDBEngine()._member_features(stored.read(), members_table, pd.Timestamp(AS_OFS[-1], tz="UTC"),
                                             tuple(fsql.STAFF_ROLES), None, 1)
@@ -124,6 +123,5 @@ def test_a_target_key_of_another_community_is_a_clear_error(keyed, tmp_path, mon
     path = tmp_path / "events.parquet"
     table.to_parquet(path, index=False)
     (tmp_path / stored.keys.name).write_bytes(stored.keys.read_bytes())
-    monkeypatch.setattr(keyed_sums, "MEMBERS_PER_RANGE", 1)
     with pytest.raises(InvalidArgument, match="another community"):
         _new(StoredEvents(path), members, AS_OFS[-1])

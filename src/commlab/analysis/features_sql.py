@@ -764,4 +764,31 @@ def tidy_features(out: pd.DataFrame, *, columns: tuple[str, ...] | None = None,
         else:
             out[c] = pd.to_numeric(out[c]).astype("int64")
     out = out[[*keys, *columns]]
+    if _in_order(out, keys):  # (DuckDB's queries return their rows in order; a stable sort would keep it)
+        return out.reset_index(drop=True)
     return out.sort_values(list(keys), kind="stable").reset_index(drop=True)
+
+
+def _in_order(frame: pd.DataFrame, keys: tuple[str, ...]) -> bool:
+    """Whether the rows of ``frame`` are already in ``keys`` order, compared as pandas sorts them (strings by
+    code point, as Arrow compares them). Only for string keys without missing values; otherwise False."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(frame) < 2:
+        return True
+    if not all(isinstance(frame[k].dtype, pd.StringDtype) for k in keys):
+        return False
+    arrays = [pa.array(frame[k]) for k in keys]
+    if any(a.null_count for a in arrays):
+        return False
+    ok = None  # row i <= row i + 1: equal on the keys so far and not greater on this one
+    tied = None
+    for a in arrays:
+        prev, nxt = a[:-1], a[1:]
+        less = pc.less(prev, nxt)
+        here = less if tied is None else pc.and_(tied, less)
+        ok = here if ok is None else pc.or_(ok, here)
+        equal = pc.equal(prev, nxt)
+        tied = equal if tied is None else pc.and_(tied, equal)
+    return bool(pc.all(pc.or_(ok, tied)).as_py())

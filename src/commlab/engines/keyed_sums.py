@@ -173,9 +173,11 @@ def _key_ranges(con: duckdb.DuckDBPyConnection, keys: str, members_per_range: in
     return ranges
 
 
-#: Members per range of keys summed at a time (:func:`keyed_features_query`): at the benchmark's density
-#: (50 events per member) about 5 M events, about 100 MB of arrays, summed while the next range is read.
+#: Members per range of keys summed at a time (:func:`keyed_features_query`), at most: at the benchmark's
+#: density (50 events per member) about 5 M events, about 100 MB of arrays, summed while the next is read.
 MEMBERS_PER_RANGE = 100_000
+#: Threads summing ranges at once (NumPy's sorts, bincounts and ufuncs release the GIL).
+_WORKERS = 2
 
 
 def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: str, keys: str,
@@ -187,7 +189,7 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     registers the sums (:func:`key_sums`) as ``kf_sums`` on ``con``; the returned query
     (:func:`keyed_features_sql`) reads both. The events are read and summed by ranges of whole
     communities (a member's partners are of its community), so the arrays stay small whatever the data's
-    size; a thread sums one range while DuckDB reads the next.
+    size; two threads sum ranges while DuckDB reads the next.
 
     Parameters
     ----------
@@ -200,7 +202,8 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     staff_roles : tuple of str
         Member roles counted as staff.
     members_per_range : int, optional
-        About how many members' events are read and summed at a time (default :data:`MEMBERS_PER_RANGE`).
+        About how many members' events are read and summed at a time (default: a quarter of the members, at
+        most :data:`MEMBERS_PER_RANGE`).
 
     Returns
     -------
@@ -213,7 +216,10 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     mem = con.sql("SELECT k, epoch_us(joined_at) AS j, epoch_us(first_week_end) AS w, coalesce(is_staff, false) AS s "
                   "FROM kf_members WHERE k > 0").fetchnumpy()
     ((last30_after,),) = con.sql(f"SELECT epoch_us({now} - INTERVAL 30 DAY)").fetchall()
-    ranges = _key_ranges(con, keys, MEMBERS_PER_RANGE if members_per_range is None else members_per_range)
+    if members_per_range is None:  # at least about _WORKERS * 2 ranges, so that the threads share the work
+        ((n_keys,),) = con.sql(f"SELECT count(*) FROM {keys}").fetchall()
+        members_per_range = max(1, min(MEMBERS_PER_RANGE, -(-int(n_keys) // (2 * _WORKERS))))
+    ranges = _key_ranges(con, keys, members_per_range)
     k = np.asarray(mem["k"], dtype=np.int64)
     size = max(int(k.max(initial=0)), ranges[-1][1] if ranges else 0) + 1
     never = np.iinfo(np.int64).max
@@ -222,21 +228,20 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     staff = np.zeros(size, dtype=bool)
     joined[k], week_end[k], staff[k] = mem["j"], mem["w"], mem["s"]
     parts: list[pa.Table] = []
-    with ThreadPoolExecutor(1) as pool:
-        pending = None
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        pending: list = []
         for lo, hi in ranges:
             ev = con.sql(_events_sql(events, lo, hi).replace("$as_of", now)).fetchnumpy()
             mk, tk, us, et = (np.asarray(ev[c]) for c in ("mk", "tk", "us", "et"))
             if ((tk != 0) & ((tk < lo) | (tk > hi))).any():
                 raise InvalidArgument(f"the stored events of member keys {lo}-{hi} aim at members of another "
                                       f"community: the member keys of {keys} do not fit these events")
-            if pending is not None:
-                parts.append(pending.result())
-            pending = pool.submit(key_sums, mk, tk, us, et, first=lo, joined=joined[lo:hi + 1],
-                                  week_end=week_end[lo:hi + 1], staff=staff[lo:hi + 1],
-                                  last30_after=int(last30_after))
-        if pending is not None:
-            parts.append(pending.result())
+            if len(pending) == _WORKERS:  # at most this many ranges summed and one read at a time
+                parts.append(pending.pop(0).result())
+            pending.append(pool.submit(key_sums, mk, tk, us, et, first=lo, joined=joined[lo:hi + 1],
+                                       week_end=week_end[lo:hi + 1], staff=staff[lo:hi + 1],
+                                       last30_after=int(last30_after)))
+        parts += [p.result() for p in pending]
     con.register("kf_sums", pa.concat_tables(parts) if parts else key_sums(
         *(np.zeros(0, t) for t in (np.int32, np.int32, np.int64, np.uint8)), first=1, joined=joined[1:1],
         week_end=week_end[1:1], staff=staff[1:1], last30_after=0))
