@@ -64,3 +64,26 @@ def test_more_openmp_threads_or_one_job_is_kmeans_fit_itself(monkeypatch):
         assert called == []
         ParallelInitKMeans(n_clusters=3, random_state=0).fit(X)
     assert called == [1]
+
+
+def test_a_later_restart_with_lower_inertia_but_the_same_clustering_is_not_taken(monkeypatch):
+    """The loop's rule has two parts: a later restart wins on a lower inertia *and* another clustering.
+
+    Three overlapping blobs stopped after two iterations: a later restart ends in the same partition
+    (labels permuted) with a lower inertia; ``KMeans.fit`` keeps the earlier one, and so must the
+    side-by-side loop (with the "same clustering" part removed it takes the later one)."""
+    from commlab.analysis import parallel_kmeans
+
+    rng = np.random.default_rng(9)
+    X = np.vstack([rng.normal(c, 2.0, size=(40, 2)) for c in ([0, 0], [5, 0], [0, 5])])
+    same = []
+    real = parallel_kmeans._is_same_clustering
+    monkeypatch.setattr(parallel_kmeans, "_is_same_clustering", lambda *a: same.append(real(*a)) or same[-1])
+    with cpu_threads(1):
+        want = KMeans(n_clusters=3, n_init=10, random_state=9, max_iter=2).fit(X)
+        got = ParallelInitKMeans(n_clusters=3, n_init=10, random_state=9, max_iter=2).fit(X)
+        _assert_same(got, want)
+        assert any(same)  # the premise: the rule did turn a lower inertia down
+        monkeypatch.setattr(parallel_kmeans, "_is_same_clustering", lambda *a: False)
+        taken = ParallelInitKMeans(n_clusters=3, n_init=10, random_state=9, max_iter=2).fit(X)
+    assert taken.inertia_ < want.inertia_ and not np.array_equal(taken.labels_, want.labels_)
