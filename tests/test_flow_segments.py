@@ -2,7 +2,8 @@
 former SQL: the events joined to every period holding them and grouped by period. The tables per member and period
 (``present``, ``flow_pm``, ``recent_pm``) carry the period key ``pk``, and the joins between them on the key and the
 member (``content_counts``, ``present_recent``, ``core_reply_share``, ``buyer_share``, ``referral_rate``,
-``checkin_rate``) equal the former joins on the community, period
+``checkin_rate``, and the counts of present members shared as ``present_n``: ``members``, ``revenue_per_member``,
+``event_attendance_rate``; ``lurker_share``) equal the former joins on the community, period
 and member strings.
 
 The periods are those of a one-pass playbook run (months, the whole span and the last 30 days of each community, in
@@ -103,6 +104,43 @@ m AS (SELECT community_id, period, count(*) AS n FROM present GROUP BY community
 SELECT r.community_id, r.period, coalesce(k.k, 0) / (m.n * 30.0) AS value, CAST(m.n AS DOUBLE) AS n
 FROM ritual r JOIN m ON m.community_id = r.community_id AND m.period = r.period
 LEFT JOIN k ON k.community_id = r.community_id AND k.period = r.period""",
+    "members": """
+SELECT p.community_id, p.period, count(pr.member_id)::DOUBLE AS value
+FROM periods p LEFT JOIN present pr ON pr.community_id = p.community_id AND pr.period = p.period
+GROUP BY p.community_id, p.period""",
+    "revenue_per_member": """
+SELECT p.community_id, p.period, coalesce(a.amount, 0) / nullif(coalesce(m.n, 0), 0) AS value,
+       coalesce(m.n, 0)::DOUBLE AS n
+FROM periods p
+LEFT JOIN (SELECT community_id, period, CAST(sum(amount) AS DOUBLE) AS amount FROM flow_pm WHERE NOT is_staff
+           GROUP BY community_id, period) a ON a.community_id = p.community_id AND a.period = p.period
+LEFT JOIN (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period) m
+  ON m.community_id = p.community_id AND m.period = p.period""",
+    "event_attendance_rate": """
+WITH
+evdays AS (
+  SELECT community_id, period, d,
+         count(DISTINCT member_id) FILTER (WHERE event_type = 'event_attend' AND NOT is_staff) AS a
+  FROM (SELECT p.community_id, p.period, CAST(floor(epoch_us(e.ts) / 86400000000) AS BIGINT) AS d,
+               e.member_id, e.event_type, e.is_staff
+        FROM periods p JOIN ev_rare e ON e.community_id = p.community_id
+          AND e.event_type IN ('event', 'event_attend') AND e.ts > p.p_start AND e.ts <= p.p_end) AS x
+  GROUP BY community_id, period, d
+  HAVING count(*) FILTER (WHERE event_type = 'event') > 0
+      OR count(DISTINCT member_id) FILTER (WHERE event_type = 'event_attend' AND NOT is_staff) >= 3),
+m AS (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period)
+SELECT x.community_id, x.period, sum(x.a) / (count(*) * max(m.n)) AS value, CAST(max(m.n) AS DOUBLE) AS n
+FROM evdays x JOIN m ON m.community_id = x.community_id AND m.period = x.period
+GROUP BY x.community_id, x.period""",
+    "lurker_share": """
+WITH fc AS (
+  SELECT community_id, member_id, first_content FROM content_first)
+SELECT pr.community_id, pr.period,
+  avg(CASE WHEN fc.first_content IS NULL OR fc.first_content > p.p_end THEN 1.0 ELSE 0.0 END) AS value,
+  count(*)::DOUBLE AS n
+FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+LEFT JOIN fc ON fc.community_id = pr.community_id AND fc.member_id = pr.member_id
+GROUP BY pr.community_id, pr.period""",
 }
 
 
@@ -186,7 +224,8 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
                  for t in ("present", "flow_pm", "recent_pm")}
         keyed_sql = {"content_counts": "SELECT * FROM content_counts", "present_recent": "SELECT * FROM present_recent",
                      **{m: get_metric(m).sql for m in ("core_reply_share", "buyer_share", "referral_rate",
-                                                       "checkin_rate")}}
+                                                       "checkin_rate", "members", "revenue_per_member",
+                                                       "event_attendance_rate", "lurker_share")}}
         joins = {name: (q(keyed_sql[name]), q(sql))
                  for name, sql in _FORMER_JOINS.items()}
         want = {"flow_pm": q(_OLD_FLOW), "platform_pm": q(_OLD_PLATFORM_PM), "main_platform_share": q(_OLD_PLATFORM)}
@@ -225,7 +264,8 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
     for name, (got_join, want_join) in joins.items():
         assert len(want_join) >= 5 and want_join.iloc[:, -1].notna().any(), name
         pd.testing.assert_frame_equal(got_join, want_join, check_exact=True, obj=name)
-    for name in ("core_reply_share", "checkin_rate", "buyer_share", "referral_rate"):  # some present member counted
+    for name in ("core_reply_share", "checkin_rate", "buyer_share", "referral_rate", "members", "revenue_per_member",
+                 "event_attendance_rate", "lurker_share"):  # some present member counted
         assert joins[name][1]["value"].gt(0).any(), name
     assert not wrong_bound.equals(flows), "the data hold no event on a segment's bound"
     assert not wrong_span.equals(flows), "a period with one segment too many changes nothing"

@@ -57,6 +57,15 @@ LEFT JOIN recent_pm f ON f.pk = pr.pk AND f.member_id = pr.member_id
 """)
 
 
+#: The members present at each period end, counted once for the metrics that divide by them (``members``,
+#: ``revenue_per_member``, ``event_attendance_rate``, ``checkin_rate``): ``pk, community_id, period, n`` for every
+#: period (0 without members). Each of them grouped ``present`` by the community and period strings on its own.
+register_relation("present_n", """
+SELECT p.pk, p.community_id, p.period, coalesce(m.n, 0) AS n
+FROM period_keys p LEFT JOIN (SELECT pk, count(*) AS n FROM present GROUP BY pk) m ON m.pk = p.pk
+""")
+
+
 def _recent_share(cond: str) -> str:
     """Share of present members meeting ``cond``, a condition on their ``present_recent`` row ``f``.
 
@@ -79,11 +88,7 @@ register(Metric(
     "members", "成员数", "members",
     "Non-staff members present at the end of the period (joined by then and not left).",
     "|{m : joined_at <= p_end < left_at, role = member}|", "count", None, "DOMAIN.md §3",
-    sql="""
-SELECT p.community_id, p.period, count(pr.member_id)::DOUBLE AS value
-FROM periods p LEFT JOIN present pr ON pr.community_id = p.community_id AND pr.period = p.period
-GROUP BY p.community_id, p.period
-""", group="activity"))
+    sql="SELECT community_id, period, n::DOUBLE AS value FROM present_n", group="activity"))
 
 for _n in (7, 30):
     register(Metric(
@@ -132,7 +137,7 @@ WITH fc AS (
 SELECT pr.community_id, pr.period,
   avg(CASE WHEN fc.first_content IS NULL OR fc.first_content > p.p_end THEN 1.0 ELSE 0.0 END) AS value,
   count(*)::DOUBLE AS n
-FROM present pr JOIN periods p ON p.community_id = pr.community_id AND p.period = pr.period
+FROM present pr JOIN period_keys p ON p.pk = pr.pk
 LEFT JOIN fc ON fc.community_id = pr.community_id AND fc.member_id = pr.member_id
 GROUP BY pr.community_id, pr.period
 """, group="activity", group_size=PRESENT))
@@ -414,8 +419,7 @@ SELECT p.community_id, p.period, coalesce(a.amount, 0) / nullif(coalesce(m.n, 0)
 FROM periods p
 LEFT JOIN (SELECT community_id, period, CAST(sum(amount) AS DOUBLE) AS amount FROM flow_pm WHERE NOT is_staff
            GROUP BY community_id, period) a ON a.community_id = p.community_id AND a.period = p.period
-LEFT JOIN (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period) m
-  ON m.community_id = p.community_id AND m.period = p.period
+LEFT JOIN present_n m ON m.community_id = p.community_id AND m.period = p.period
 """, group="monetization", group_size=PRESENT))
 
 register(Metric(

@@ -153,7 +153,7 @@ register(Metric(
     "DOMAIN.md §4 (五大价值: 培训; event attendance), §4b (rituals)",
     sql=f"""
 WITH {_event_days("p.p_start")},
-m AS (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period)
+m AS (SELECT community_id, period, n FROM present_n WHERE n > 0)
 SELECT x.community_id, x.period, sum(x.a) / (count(*) * max(m.n)) AS value, CAST(max(m.n) AS DOUBLE) AS n
 FROM evdays x JOIN m ON m.community_id = x.community_id AND m.period = x.period
 GROUP BY x.community_id, x.period
@@ -178,7 +178,7 @@ k AS (
 ritual AS (
   SELECT DISTINCT p.community_id, p.period FROM periods p
   JOIN ev_rare e ON e.community_id = p.community_id AND e.event_type = 'checkin' AND e.ts <= p.p_end),
-m AS (SELECT community_id, period, count(*) AS n FROM present GROUP BY community_id, period)
+m AS (SELECT community_id, period, n FROM present_n WHERE n > 0)
 SELECT r.community_id, r.period, coalesce(k.k, 0) / (m.n * 30.0) AS value, CAST(m.n AS DOUBLE) AS n
 FROM ritual r JOIN m ON m.community_id = r.community_id AND m.period = r.period
 LEFT JOIN k ON k.community_id = r.community_id AND k.period = r.period
