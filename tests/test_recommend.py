@@ -333,3 +333,26 @@ def test_every_part_of_the_summary_is_in_one_language_with_a_previous_run(sample
         assert not re.search(r"[a-z]+_[a-z_]+|\d[eE][+-]?\d", text), lang
         assert "activity_dropped_since_last_run" not in {e["rule_id"] for e in now.not_applicable}  # it can compare
         assert "<details><summary>" in parts[4]
+
+
+def test_community_profile_counts_stored_events_up_to_the_last_instant_without_times(samples_dir: Path,
+                                                                                     tmp_path: Path) -> None:
+    """Every instant at or after the last event: the stored events are counted without reading their times; an
+    instant 1 µs before the last event (of the community that has it) leaves it out, as the pandas count does."""
+    ids = ["c08", "c09"]
+    in_memory = load_dataset(samples_dir, tz="Asia/Shanghai", communities=ids)
+    load_dataset(samples_dir, tz="Asia/Shanghai", cache=tmp_path)  # the first load fills the cache
+    stored = load_dataset(samples_dir, tz="Asia/Shanghai", cache=tmp_path, communities=ids)
+    ev = in_memory.events
+    last = ev["ts"].max()
+    owner = str(ev.loc[ev["ts"] == last, "community_id"].iloc[0])
+    other = next(c for c in ids if c != owner)
+    us = pd.Timedelta(microseconds=1)
+    cases = [{c: last for c in ids}, {c: last + pd.Timedelta(days=3) for c in ids}, {owner: last - us, other: last},
+             {owner: last, other: last - pd.Timedelta(days=30)}]
+    for ends in cases:
+        got = community_profile(stored, as_of=ends)
+        pd.testing.assert_frame_equal(got, community_profile(in_memory, as_of=ends))
+    assert not stored.events_loaded
+    at, before = (community_profile(in_memory, as_of=e).set_index("community_id") for e in cases[:3:2])
+    assert at.loc[owner].sum() == before.loc[owner].sum() + int((ev["ts"] == last).sum())
