@@ -48,7 +48,16 @@ def keyed(request, tmp_path_factory):
     d, ev = _data(tmp / "d", request.param, n_events=9000)
     # events on the bounds: at a member's joining, 7 days after it (out of the first week) and 30 days before
     # each instant (out of the last 30 days)
-    joined = pd.read_parquet(d / "members.parquet").set_index(["community_id", "member_id"])["joined_at"]
+    # c3's first event is a member joining (not activity, yet the community's first event), before a member
+    # who joined at its creation is observed
+    members = pd.read_parquet(d / "members.parquet")
+    first = members.index[members["community_id"] == "c3"][0]
+    members.loc[first, "joined_at"] = pd.Timestamp("2024-01-01", tz="UTC")
+    members.to_parquet(d / "members.parquet", index=False)
+    row = ev.index[ev["community_id"] == "c3"][-1]
+    ev.loc[row, ["ts", "event_type", "member_id", "target_member_id"]] = [
+        pd.Timestamp("2024-01-01 00:00:01", tz="UTC"), "join", members.loc[first, "member_id"], None]
+    joined = members.set_index(["community_id", "member_id"])["joined_at"]
     at = joined.reindex(pd.MultiIndex.from_frame(ev[["community_id", "member_id"]])).to_numpy()
     ev.loc[ev.index[0:40:2], "ts"] = at[0:40:2]
     ev.loc[ev.index[1:40:2], "ts"] = at[1:40:2] + pd.Timedelta(days=7)

@@ -203,6 +203,14 @@ def _dictionary(members: str, staff_roles: tuple[str, ...], keys: str | None) ->
     LEFT JOIN {keys} AS y ON y.community_id = d.community_id AND y.member_id = d.member_id"""
 
 
+#: SQL: the CTE ``m``, the members ``mm`` with ``observed_days`` from their community's first event ``c``.
+_M_CTE = """m AS (
+    SELECT mm.*,
+           (epoch($as_of) - epoch(greatest(mm.joined_at, coalesce(c.first_ts, mm.joined_at)))) / 86400.0
+               AS observed_days
+    FROM mm LEFT JOIN c ON c.community_id = mm.community_id
+)"""
+
 def _member_ctes(events: str, dictionary: str) -> str:
     """SQL: the CTEs ``c`` (each community's first event), ``dk`` (the member dictionary, the query
     ``dictionary``), ``dks`` (its staff flags), ``mm`` (the members who joined by ``$as_of``) and ``m``
@@ -230,12 +238,7 @@ mm AS (
     FROM dk
     WHERE joined_at <= $as_of
 ),
-m AS (
-    SELECT mm.*,
-           (epoch($as_of) - epoch(greatest(mm.joined_at, coalesce(c.first_ts, mm.joined_at)))) / 86400.0
-               AS observed_days
-    FROM mm LEFT JOIN c ON c.community_id = mm.community_id
-)"""
+{_M_CTE}"""
 
 
 def _feature_select(o: str, po: str, i: str, r: str) -> str:
@@ -525,13 +528,14 @@ def keyed_members_sql(events: str, members: str, keys: str, *, staff_roles: tupl
     str
         A query with the parameter ``$as_of``, returning ``community_id``, ``member_id``, ``k`` (the stored
         key; negative for a member without one, who has no event), ``rk`` (the rank in (community, member)
-        order), ``joined_at``, ``left_at``, ``is_staff``, ``first_week_end`` (``joined_at`` + 7 days) and
-        ``observed_days``, as :func:`features_sql` defines them.
+        order), ``joined_at``, ``left_at``, ``is_staff`` and ``first_week_end`` (``joined_at`` + 7 days), as
+        :func:`features_sql` defines them (its CTE ``mm``; ``observed_days`` is added by
+        :func:`keyed_features_sql`, from the first event of each key).
     """
-    return f"WITH {_member_ctes(events, _dictionary(members, staff_roles, keys))}\nSELECT * FROM m"
+    return f"WITH {_member_ctes(events, _dictionary(members, staff_roles, keys))}\nSELECT * FROM mm"
 
 
-def keyed_features_sql(members: str, sums: str, events: str) -> str:
+def keyed_features_sql(members: str, sums: str, events: str, keys: str) -> str:
     """Every feature from the member rows of :func:`keyed_members_sql` and each stored key's sums.
 
     :func:`features_sql` with ``keys`` sums the events per key in SQL; this query reads those sums from
@@ -544,13 +548,17 @@ def keyed_features_sql(members: str, sums: str, events: str) -> str:
     members : str
         A relation holding the rows of :func:`keyed_members_sql`.
     sums : str
-        A relation of one row per key ``k`` (members without a row: no event) with ``n_events``, ``last_ts``
+        A relation of one row per key ``k`` (members without a row: no event) with ``first_ts`` (the key's first
+        event up to ``$as_of``, of any type; ``TIMESTAMPTZ``), ``n_events``, ``last_ts``
         (``TIMESTAMPTZ``), ``active_days``, ``active_weeks``, the :data:`TYPE_COUNTS`, ``ugc``, ``n_last30``,
         ``first_week_events`` (events in ``[joined_at, first_week_end)``), ``partners_out``, ``inter_out``,
         ``replies_given``, ``inter_out_staff``, ``partners_in``, ``inter_in``, ``replies_received``,
         ``reactions_received``, ``inter_in_staff`` and ``reciprocated``, as :func:`features_sql` defines them.
     events : str
         The stored events (with ``member_key``), for the purchase amounts.
+    keys : str
+        The member keys (``community_id``, ``member_key``): each community's first event is the first of its
+        keys' (every stored event has its member's key).
 
     Returns
     -------
@@ -558,7 +566,13 @@ def keyed_features_sql(members: str, sums: str, events: str) -> str:
         A query with the parameter ``$as_of``, with the columns and row order of :func:`features_sql`.
     """
     return f"""
-WITH m AS (SELECT * FROM {members}),
+WITH mm AS (SELECT * FROM {members}),
+c AS (
+    SELECT y.community_id, min(s.first_ts) AS first_ts
+    FROM {sums} AS s JOIN {keys} AS y ON y.member_key = s.k
+    GROUP BY 1
+),
+{_M_CTE},
 -- exact (DECIMAL) sums, as in features_sql
 pt AS (
     SELECT CAST(member_key AS BIGINT) AS k, sum(CAST(CAST(amount AS DOUBLE) AS DECIMAL(38, 10))) AS purchase_total

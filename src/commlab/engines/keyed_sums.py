@@ -42,6 +42,8 @@ __all__ = ["keyed_features_query", "key_sums"]
 #: The interaction types come first, so that an interaction is a code from 1 to their number.
 _TYPES: tuple[str, ...] = tuple(dict.fromkeys([*S.INTERACTION_EVENTS, *TYPE_COUNTS.values(), *S.CONTENT_EVENTS]))
 _LOW = np.int64(0xFFFFFFFF)
+#: The type code of the events that are not activity (:data:`ACTIVITY_EXCLUDED`).
+_NOT_ACTIVITY = 255
 
 
 def _quote(text: str) -> str:
@@ -49,19 +51,18 @@ def _quote(text: str) -> str:
 
 
 def _events_sql(events: str, first: int, last: int) -> str:
-    """SQL: the activity events up to ``$as_of`` of the member keys ``first`` to ``last`` as four numbers:
-    member key, target key (0: none, or the member itself), microseconds since 1970 and the type's code in
-    :data:`_TYPES`."""
+    """SQL: the events up to ``$as_of`` of the member keys ``first`` to ``last`` as four numbers: member key,
+    target key (0: none, or the member itself), microseconds since 1970 and the type's code in :data:`_TYPES`
+    (:data:`_NOT_ACTIVITY` for joining and leaving)."""
     codes = " ".join(f"WHEN {_quote(t)} THEN {i + 1}" for i, t in enumerate(_TYPES))
-    excluded = ", ".join(_quote(t) for t in ACTIVITY_EXCLUDED)
+    codes += " ".join(f" WHEN {_quote(t)} THEN {_NOT_ACTIVITY}" for t in ACTIVITY_EXCLUDED)
     return f"""
 SELECT CAST(member_key AS INTEGER) AS mk,
        CAST(coalesce(NULLIF(CAST(target_key AS BIGINT), CAST(member_key AS BIGINT)), 0) AS INTEGER) AS tk,
        epoch_us(CAST(ts AS TIMESTAMPTZ)) AS us,
        CAST(CASE CAST(event_type AS VARCHAR) {codes} ELSE 0 END AS UTINYINT) AS et
 FROM {events}
-WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) NOT IN ({excluded})
-  AND member_key BETWEEN {first} AND {last}"""
+WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND member_key BETWEEN {first} AND {last}"""
 
 
 def _distinct(codes: np.ndarray) -> np.ndarray:
@@ -86,7 +87,8 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     us : ndarray of int64
         Each event's instant, microseconds since 1970-01-01 UTC.
     et : ndarray of uint8
-        Each event's type code: ``i + 1`` for :data:`_TYPES` ``[i]``, 0 for any other type.
+        Each event's type code: ``i + 1`` for :data:`_TYPES` ``[i]``, :data:`_NOT_ACTIVITY` for joining and
+        leaving (counted only for ``first_ts``), 0 for any other type.
     first : int
         The first key of the range.
     joined, week_end : ndarray of int64
@@ -104,6 +106,11 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     """
     size = len(joined)
     mk = mk - np.int32(first)  # positions in the range
+    earliest = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, mk, us)
+    activity = et != _NOT_ACTIVITY
+    if not activity.all():
+        mk, tk, us, et = mk[activity], tk[activity], us[activity], et[activity]
     tk = np.where(tk > 0, tk - np.int32(first - 1), 0).astype(np.int32)  # 0 stays "none": positions from 1
 
     def count(keys: np.ndarray) -> np.ndarray:
@@ -156,8 +163,10 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     back = _distinct((pt[reply] << 32) | pm[reply])
     col["reciprocated"] = count(np.intersect1d(pairs, back, assume_unique=True) >> 32)
     none = last == np.iinfo(np.int64).min
+    stamp = pa.timestamp("us", tz="UTC")
     return pa.table({"k": np.arange(first, first + size, dtype=np.int64),
-                     "last_ts": pa.array(last, type=pa.timestamp("us", tz="UTC"), mask=none), **col})
+                     "first_ts": pa.array(earliest, type=stamp, mask=earliest == np.iinfo(np.int64).max),
+                     "last_ts": pa.array(last, type=stamp, mask=none), **col})
 
 
 def _key_ranges(con: duckdb.DuckDBPyConnection, keys: str, members_per_range: int) -> list[tuple[int, int]]:
@@ -245,4 +254,4 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     con.register("kf_sums", pa.concat_tables(parts) if parts else key_sums(
         *(np.zeros(0, t) for t in (np.int32, np.int32, np.int64, np.uint8)), first=1, joined=joined[1:1],
         week_end=week_end[1:1], staff=staff[1:1], last30_after=0))
-    return keyed_features_sql("kf_members", "kf_sums", events)
+    return keyed_features_sql("kf_members", "kf_sums", events, keys)
