@@ -47,6 +47,18 @@ def _kernels_in(folder: Path) -> list[int]:
     return found
 
 
+def _step_processes() -> list[int]:
+    """Step processes (running or spare) this test process still has."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "commlab.step_pool" in " ".join(child.cmdline()):
+                found.append(child.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
 def test_after_must_name_an_earlier_step(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     steps = [{"notebook": "../notebooks/overview.ipynb", "after": ["followup"]},
@@ -106,6 +118,7 @@ def test_steps_run_at_once_and_give_the_summary_of_a_run_one_at_a_time(tmp_path:
     assert at_once.summary["other"]["cwd"] == str(at_once.run_dir / "other")
     assert at_once.summary["overview"]["data_cache"]  # the kernels got the run's data cache
     assert at_once.report.is_file() and latest_run(root / "runs", "demo") == at_once.run_dir
+    assert _step_processes() == []  # the spare started for a later step ended with the run
 
 
 def test_a_failing_step_stops_the_running_one_and_starts_nothing(tmp_path: Path) -> None:
@@ -124,6 +137,7 @@ def test_a_failing_step_stops_the_running_one_and_starts_nothing(tmp_path: Path)
     assert [s["status"] for s in m["steps"]] == ["interrupted", "failed", "pending"]
     assert not (run / "report.html").exists() and not (run / "followup").exists()
     assert _kernels_in(run) == []  # the stopped step's kernel is gone too
+    assert _step_processes() == []  # and the spare process waiting for followup
     assert latest_run(root / "runs", "demo") is None
 
 
@@ -248,21 +262,23 @@ def test_the_engine_signals_once_the_tagged_cell_succeeded_and_never_when_it_fai
 
 
 def test_the_step_that_took_longest_last_time_starts_first(tmp_path: Path) -> None:
-    from commlab.runner import _step_seconds
-
     root = make_project(tmp_path)
-    steps = [{"notebook": "../notebooks/overview.ipynb", "name": name, "parameters": {"sleep_s": sleep}, "after": []}
-             for name, sleep in (("a", 0), ("b", 0), ("c", 10))]
+    steps = [{"notebook": "../notebooks/overview.ipynb", "name": name, "after": []} for name in "abc"]
     pb = write_playbook(root, steps=steps, jobs=2)
     first = run_playbook(pb, runs_dir=root / "runs")
-    took = _step_seconds(first.run_dir)
-    assert took["c"] > max(took["a"], took["b"]), took  # the premise: c took longest (it sleeps 10 s)
-    first = {s["name"]: s for s in first.manifest["steps"]}
-    assert first["c"]["started"] > first["b"]["started"]  # no history: playbook order, c waits for a slot
-    again = run_playbook(pb, runs_dir=root / "runs")  # the previous run on the same data says c is longest
-    assert again.manifest["previous_run"] is not None
-    second = {s["name"]: s for s in again.manifest["steps"]}
-    assert second["c"]["started"] < second["b"]["started"]  # c first (beside a), b waits for a slot
+    by = {s["name"]: s for s in first.manifest["steps"]}
+    assert by["c"]["started"] > by["b"]["started"]  # no history: playbook order, c waits for a slot
+    # the previous run says c took longest (its times rewritten: the machine's load must not decide)
+    manifest = first.run_dir / "manifest.json"
+    record = json.loads(manifest.read_text(encoding="utf-8"))
+    for step in record["steps"]:
+        step.update(started="2026-01-01T00:00:00Z", ended="2026-01-01T00:01:40Z" if step["name"] == "c"
+                    else "2026-01-01T00:00:05Z")
+    manifest.write_text(json.dumps(record), encoding="utf-8")
+    again = run_playbook(pb, runs_dir=root / "runs")
+    assert again.manifest["previous_run"] == first.run_dir.name
+    by = {s["name"]: s for s in again.manifest["steps"]}
+    assert by["c"]["started"] < by["b"]["started"]  # c first (beside a), b waits for a slot
 
 
 def test_step_seconds_come_from_the_steps_that_succeeded(tmp_path: Path) -> None:
