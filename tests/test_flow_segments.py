@@ -29,7 +29,7 @@ from commlab.analysis.metrics import (
 from commlab.data import Dataset
 from commlab.engines import DuckDBEngine
 from commlab.engines.duck import _last_days_start, _union_sets
-from test_prelude_rewrites import _OLD_FLOW, _OLD_PLATFORM, _sorted, tied_case
+from test_prelude_rewrites import _FORMER_SHARES, _OLD_FLOW, _OLD_PLATFORM, _sorted, tied_case
 
 #: The main platform's counts as they were in ``main_platform_share`` (its CTE ``k``), the oracle of ``platform_pm``.
 _OLD_PLATFORM_PM = """
@@ -221,13 +221,16 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
         keyed = {t: con.execute(f"SELECT count(*), count(*) FILTER (WHERE p.pk IS NULL OR p.community_id <> "
                                 f"x.community_id OR p.period <> x.period) FROM {t} x "
                                 "LEFT JOIN period_keys p ON p.pk = x.pk").fetchone()
-                 for t in ("present", "flow_pm", "recent_pm")}
-        keyed_sql = {"content_counts": "SELECT * FROM content_counts", "present_recent": "SELECT * FROM present_recent",
+                 for t in ("present", "flow_pm", "recent_pm", "present_recent")}
+        keyed_sql = {"content_counts": "SELECT * FROM content_counts",
+                     "present_recent": "SELECT * EXCLUDE (pk) FROM present_recent",
                      **{m: get_metric(m).sql for m in ("core_reply_share", "buyer_share", "referral_rate",
                                                        "checkin_rate", "members", "revenue_per_member",
                                                        "event_attendance_rate", "lurker_share")}}
-        joins = {name: (q(keyed_sql[name]), q(sql))
-                 for name, sql in _FORMER_JOINS.items()}
+        shares = ("active_share_7d", "active_share_30d", "core_share", "zombie_share")  # present_recent by pk
+        keyed_sql.update({m: get_metric(m).sql for m in shares})
+        former_sql = {**_FORMER_JOINS, **{m: _FORMER_SHARES[m] for m in shares}}
+        joins = {name: (q(keyed_sql[name]), q(sql)) for name, sql in former_sql.items()}
         want = {"flow_pm": q(_OLD_FLOW), "platform_pm": q(_OLD_PLATFORM_PM), "main_platform_share": q(_OLD_PLATFORM)}
         # the former flow_pm statement (by period) of the same prelude, and the segment one with the period keys in
         # another order than the labels: the key must be joined back, not taken for the label
@@ -264,8 +267,9 @@ def test_segment_flow_equals_the_grouping_by_period(seed, window, template):
     for name, (got_join, want_join) in joins.items():
         assert len(want_join) >= 5 and want_join.iloc[:, -1].notna().any(), name
         pd.testing.assert_frame_equal(got_join, want_join, check_exact=True, obj=name)
+    # some present member counted in each
     for name in ("core_reply_share", "checkin_rate", "buyer_share", "referral_rate", "members", "revenue_per_member",
-                 "event_attendance_rate", "lurker_share"):  # some present member counted
+                 "event_attendance_rate", "lurker_share", "active_share_7d", "core_share", "zombie_share"):
         assert joins[name][1]["value"].gt(0).any(), name
     assert not wrong_bound.equals(flows), "the data hold no event on a segment's bound"
     assert not wrong_span.equals(flows), "a period with one segment too many changes nothing"

@@ -50,7 +50,7 @@ GROUP BY pr.community_id, pr.period
 #: (5 M events, one period: the four 0.13 -> 0.06 s CPU).
 register_relation("present_recent", """
 SELECT pr.community_id, pr.period, pr.member_id, pr.joined_at, p.p_end, f.member_id IS NOT NULL AS recent,
-       f.act_days, f.content_days
+       f.act_days, f.content_days, pr.pk
 FROM present pr
 JOIN period_keys p ON p.pk = pr.pk
 LEFT JOIN recent_pm f ON f.pk = pr.pk AND f.member_id = pr.member_id
@@ -70,10 +70,14 @@ def _recent_share(cond: str) -> str:
     """Share of present members meeting ``cond``, a condition on their ``present_recent`` row ``f``.
 
     ``f.act_days`` and ``f.content_days`` are NULL for a member without activity in the 30 days up to ``p_end``.
+    Grouped by the period key, not the community and period strings (5 M events, three period sets:
+    active_share_7d 0.036 -> 0.014 s CPU, zombie_share 0.099 -> 0.077, core_share 0.056 -> 0.035).
     """
     return f"""
-SELECT community_id, period, avg(CASE WHEN {cond} THEN 1.0 ELSE 0.0 END) AS value, count(*)::DOUBLE AS n
-FROM present_recent f GROUP BY community_id, period
+SELECT p.community_id, p.period, x.value, x.n
+FROM (SELECT pk, avg(CASE WHEN {cond} THEN 1.0 ELSE 0.0 END) AS value, count(*)::DOUBLE AS n
+      FROM present_recent f GROUP BY pk) x
+JOIN period_keys p ON p.pk = x.pk
 """
 
 
