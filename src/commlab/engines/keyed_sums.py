@@ -111,7 +111,6 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     activity = et != _NOT_ACTIVITY
     if not activity.all():
         mk, tk, us, et = mk[activity], tk[activity], us[activity], et[activity]
-    tk = np.where(tk > 0, tk - np.int32(first - 1), 0).astype(np.int32)  # 0 stays "none": positions from 1
 
     def count(keys: np.ndarray) -> np.ndarray:
         return np.bincount(keys, minlength=size).astype(np.int64)
@@ -146,8 +145,8 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     else:
         col["active_days"] = col["active_weeks"] = np.zeros(size, dtype=np.int64)
     # interactions aimed at another member
-    inter = (et - np.uint8(1) < np.uint8(len(S.INTERACTION_EVENTS))) & (tk > 0)  # codes 1 to their number
-    pm, pt, pe = mk[inter].astype(np.int64), tk[inter].astype(np.int64) - 1, et[inter]
+    inter = np.flatnonzero((et - np.uint8(1) < np.uint8(len(S.INTERACTION_EVENTS))) & (tk > 0))  # codes 1 to n
+    pm, pt, pe = mk[inter].astype(np.int64), tk[inter].astype(np.int64) - first, et[inter]
     reply = pe == code["reply"]
     col["inter_out"] = count(pm)
     col["replies_given"] = count(pm[reply])
