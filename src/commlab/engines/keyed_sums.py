@@ -6,9 +6,9 @@ the sums per member are array positions, not hash-table entries: one ``bincount`
 sorted 64-bit codes for the distinct (member, day), (member, week) and (member, partner) pairs. DuckDB
 reads the events (four columns, filtered as :func:`commlab.analysis.features_sql.features_sql` filters
 them) and applies the feature arithmetic to the sums
-(:func:`~commlab.analysis.features_sql.keyed_features_sql`); NumPy only counts. At 5 M events this
-takes about half the CPU time of summing in SQL, and it grows with the data (no hash table outgrows the
-caches as the member count grows).
+(:func:`~commlab.analysis.features_sql.keyed_features_sql`); NumPy only counts. The whole feature table
+took 1.0-1.1 s of CPU at 5 M events and 9.5 s at 50 M, against 1.7 s and 18.7 s summing in SQL: it grows
+with the data (no hash table outgrows the caches as the member count grows).
 
 Every sum is defined as in :func:`~commlab.analysis.features_sql.features_sql` with ``keys``, and the
 features are equal (tested against that query).
@@ -182,8 +182,9 @@ def _key_ranges(con: duckdb.DuckDBPyConnection, keys: str, members_per_range: in
 
 
 #: Members per range of keys summed at a time (:func:`keyed_features_query`), at most: at the benchmark's
-#: density (50 events per member) about 5 M events, about 100 MB of arrays, summed while the next is read.
-MEMBERS_PER_RANGE = 100_000
+#: density (50 events per member) about 1.2 M events, about 20 MB of arrays. At 50 M events ranges of 25k and
+#: 100k members took the same CPU time (9.4-9.5 s); the smaller ones kept the peak lower (1.9 GB, not 2.5).
+MEMBERS_PER_RANGE = 25_000
 #: Threads summing ranges at once (NumPy's sorts, bincounts and ufuncs release the GIL).
 _WORKERS = 2
 
