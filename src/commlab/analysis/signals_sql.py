@@ -103,11 +103,15 @@ FROM {keys} y SEMI JOIN lim l ON l.c = CAST(y.{Col.community_id} AS VARCHAR)""")
             con.execute("CREATE TEMP TABLE staff_keys AS SELECT DISTINCT y.k, y.c FROM member_keys y "
                         "SEMI JOIN staff st ON st.c = y.c AND st.m = y.m")
             keyed = f", CAST(ev.{MEMBER_KEY} AS INTEGER) AS k, CAST(ev.{TARGET_KEY} AS INTEGER) AS tk"
+        # ts: what the constant bounds compare (_ts_from); the stored column uncast, so that DuckDB prunes row groups
+        # by it also beside an event type list (through a cast it then reads every row group). An event's t (the
+        # microsecond) above a bound's microsecond has its stored time above it too
+        stored_ts = "ev.ts_stored" if self.keyed else "ev.ts"
         columns = f"""
 SELECT CAST(ev.community_id AS VARCHAR) AS c, CAST(ev.member_id AS VARCHAR) AS m, epoch_us(ev.ts) AS t,
        CAST(ev.event_type AS VARCHAR) AS et, CAST(ev.channel AS VARCHAR) AS channel,
        CAST(ev.target_member_id AS VARCHAR) AS tgt, CAST(ev.category AS VARCHAR) AS category,
-       CAST(ev.platform AS VARCHAR) AS platform, l.n, ev.ts{keyed}"""
+       CAST(ev.platform AS VARCHAR) AS platform, l.n, {stored_ts} AS ts{keyed}"""
         rows = """
 FROM c_events ev JOIN lim l ON l.c = CAST(ev.community_id AS VARCHAR)"""
         within = "\nWHERE epoch_us(ev.ts) <= l.n"
@@ -517,10 +521,11 @@ def event_facts(events: Source, members: pd.DataFrame, communities: pd.DataFrame
     try:
         eng.register_tables(con, events=events, members=members, communities=communities)
         rel = eng.relation(con, events, "events")
-        if keys is not None:  # the events as stored, with their member keys
+        if keys is not None:  # the events as stored, with their member keys and their times as stored
             cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+            keep = (f'"{MEMBER_KEY}"', f'"{TARGET_KEY}"', '"ts" AS ts_stored')
             con.execute(f"CREATE OR REPLACE TEMP VIEW c_events AS "
-                        f"{canonical_select(S.EVENTS, rel, cols, keep=(MEMBER_KEY, TARGET_KEY))}")
+                        f"{canonical_select(S.EVENTS, rel, cols, keep=keep)}")
         # the first instant, of the events as read (a Parquet file's statistics answer it), to the microsecond
         (first,) = con.execute(f"SELECT epoch_us(CAST(min(ts) AS TIMESTAMPTZ)) FROM {rel}").fetchall()[0]
         yield EventFacts(con, members, communities, ends, first_event=first,

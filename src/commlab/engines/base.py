@@ -89,8 +89,8 @@ def canonical_select(table: S.Table, relation: str, present: Iterable[str], keep
     present : iterable of str
         Columns the relation has.
     keep : iterable of str, optional
-        Further columns of the relation selected as they are, after the table's (e.g. the member keys
-        stored with the events, :data:`commlab.data.stored.MEMBER_KEY`).
+        Further items of the select list, after the table's columns: SQL over the relation's columns (e.g.
+        ``'"member_key"'``, the member keys stored with the events, :data:`commlab.data.stored.MEMBER_KEY`).
 
     Raises
     ------
@@ -106,5 +106,5 @@ def canonical_select(table: S.Table, relation: str, present: Iterable[str], keep
         typ = SQL_TYPES[c.dtype]
         expr = f'CAST("{c.name}" AS {typ})' if c.name in have else f"CAST(NULL AS {typ})"
         cols.append(f'{expr} AS "{c.name}"')
-    cols += [f'"{name}"' for name in keep]
+    cols += list(keep)
     return f"SELECT {', '.join(cols)} FROM {relation}"
