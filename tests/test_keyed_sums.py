@@ -9,6 +9,7 @@ one community at a time.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -134,3 +135,24 @@ def test_a_target_key_of_another_community_is_a_clear_error(keyed, tmp_path, mon
     (tmp_path / stored.keys.name).write_bytes(stored.keys.read_bytes())
     with pytest.raises(InvalidArgument, match="another community"):
         _new(StoredEvents(path), members, AS_OFS[-1])
+
+
+def test_the_64_bit_codes_give_the_32_bit_codes_sums(keyed, monkeypatch):
+    """Codes of (key, day) and (key, partner) are 32-bit where they fit; the 64-bit ones (large ranges, long
+    spans) give the same sums."""
+    stored, members = keyed
+    seen = []
+    real = keyed_sums._pack
+
+    def pack(high, low, bits, high_max, *, wide=False):
+        out = real(high, low, bits, 2**40 if wide else high_max)
+        seen.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(keyed_sums, "_pack", pack)
+    narrow = _new(stored, members, AS_OFS[-1])
+    assert seen and set(seen) == {np.dtype(np.int32)}
+    seen.clear()
+    monkeypatch.setattr(keyed_sums, "_pack", lambda *a: pack(*a, wide=True))
+    pd.testing.assert_frame_equal(_new(stored, members, AS_OFS[-1]), narrow)
+    assert set(seen) == {np.dtype(np.int64)}
