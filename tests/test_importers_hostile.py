@@ -117,7 +117,7 @@ def test_stackexchange_23_digit_owner_is_an_error_not_a_deleted_account(tmp_path
     src = _copy(tmp_path, "stackexchange_xml")
     xml = (src / "Posts.xml").read_text(encoding="utf-8-sig").replace('OwnerUserId="8"', f'OwnerUserId="{"9" * 23}"')
     (src / "Posts.xml").write_text(xml, encoding="utf-8")
-    _fails("stackexchange_xml", src, tmp_path / "out", "Posts.xml", "attribute OwnerUserId", "<row> 2", "9" * 23)
+    _fails("stackexchange_xml", src, tmp_path / "out", "Posts.xml", "attribute OwnerUserId", "row element 2", "9" * 23)
 
 
 def _dup_telegram(src: Path) -> None:
@@ -223,7 +223,7 @@ def test_snap_and_mapping_unix_times_out_of_range(tmp_path: Path) -> None:
     ("wechat", "wechat/pywxdump", "wxid_demo0002_0_4.csv", "2024-03-02 08:01:00", ("row 3", "field 'CreateTime'")),
     ("mapping", "mapping", "群聊记录.csv", "2024/03/01 18:01", ("row 3", "field '时间'")),
     ("stackexchange_xml", "stackexchange_xml", "Posts.xml", 'CreationDate="2024-03-01T10:30:00.000"',
-     ("attribute CreationDate", "<row> 2")),
+     ("attribute CreationDate", "row element 2")),
 ])
 def test_text_times_in_year_9999_are_errors(tmp_path: Path, fmt: str, fixture: str, file: str, old: str,
                                             must: tuple) -> None:

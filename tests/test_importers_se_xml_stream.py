@@ -145,8 +145,8 @@ def test_bad_id_names_file_attribute_and_rows_and_writes_nothing(tmp_path: Path,
     msg = str(err.value)
     assert "Posts.xml" in msg
     assert ("attribute OwnerUserId: 1 value(s) not an integer id (a whole number of at most 18 digits) — "
-            "<row> 5: 'five'") in msg
-    assert "attribute CreationDate: 1 unparseable or out-of-range time(s) — <row> 7: 'yesterday'" in msg
+            "row element 5: 'five'") in msg
+    assert "attribute CreationDate: 1 unparseable or out-of-range time(s) — row element 7: 'yesterday'" in msg
     assert "fix:" in msg
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dump"]  # no temporary folder left

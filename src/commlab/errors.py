@@ -359,7 +359,7 @@ class ImportFormatError(SourceFormatError):
         What to do about it (may be empty).
     record : str or None
         The record at fault, as the file shows it (``line 12``, ``row 5``, ``message 1213...``,
-        ``<row> 7``), when one is.
+        ``row element 7``), when one is.
     field : str or None
         The field, column or attribute at fault, when one is.
 

@@ -384,7 +384,7 @@ class Faults:
             return
         parts = []
         for (attribute, what), (count, first) in self._found.items():
-            shown = ", ".join(f"<row> {r}: {v!r}" for r, v in first)
+            shown = ", ".join(f"row element {r}: {v!r}" for r, v in first)
             more = f" (and {count - len(first)} more)" if count > len(first) else ""
             parts.append(f"attribute {attribute}: {count} {what} — {shown}{more}")
         raise ImportFormatError(self.file, "; ".join(parts), self.fix)
