@@ -1,7 +1,7 @@
 """The member features of the keyed store summed per key in NumPy (:mod:`commlab.engines.keyed_sums`).
 
-Oracle: the same features summed in SQL by :func:`commlab.analysis.features_sql.features_sql` with
-``keys`` (the engine's path before the NumPy sums), and the query on the ids. Fixtures: seeded data
+Oracle: the same features summed in SQL on the ids by :func:`commlab.analysis.features_sql.features_sql`
+(the definition every engine's path is tested against). Fixtures: seeded data
 sets with Chinese ids, the same ids in several communities, staff, self-targets, members without events
 or without a key, instants before, inside and after the events, and the keys summed in one range or
 one community at a time.
@@ -31,12 +31,12 @@ def _new(events: StoredEvents, members: pd.DataFrame, as_of: str) -> pd.DataFram
 
 
 def _former(events: StoredEvents, members: pd.DataFrame, as_of: str) -> pd.DataFrame:
-    """The features summed in SQL on the stored keys (features_sql with keys)."""
+    """The features summed in SQL on the ids (features_sql)."""
     eng = DuckDBEngine()
     con = eng.connect()
     try:
         v = eng.register_tables(con, members=members)
-        sql = fsql.features_sql(events.sql(), v["members"], keys=f"read_parquet('{events.keys}')")
+        sql = fsql.features_sql(events.sql(), v["members"])
         out = con.sql(sql, params={"as_of": pd.Timestamp(as_of, tz="UTC").to_pydatetime()}).to_arrow_table()
     finally:
         con.close()
@@ -114,7 +114,7 @@ def test_other_staff_roles_and_a_subset_of_communities(keyed):
         eng = DuckDBEngine()
         con = eng.connect()
         v = eng.register_tables(con, members=members)
-        sql = fsql.features_sql(events.sql(), v["members"], staff_roles=roles, keys=f"read_parquet('{events.keys}')")
+        sql = fsql.features_sql(events.sql(), v["members"], staff_roles=roles)
         want = fsql.tidy_features(con.sql(sql, params={"as_of": pd.Timestamp(AS_OFS[-1], tz="UTC").to_pydatetime()})
                                   .to_arrow_table().to_pandas())
         con.close()

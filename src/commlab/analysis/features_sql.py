@@ -286,8 +286,7 @@ def _feature_select(o: str, po: str, i: str, r: str) -> str:
 """
 
 
-def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES,
-                 keys: str | None = None) -> str:
+def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> str:
     """The SQL text defining every member feature.
 
     Parameters
@@ -297,15 +296,6 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
         function such as ``"read_parquet('data/events/*.parquet')"``.
     staff_roles : tuple of str
         Member roles counted as staff.
-    keys : str, optional
-        The member keys the import stored with the events (a relation of ``community_id``,
-        ``member_id``, ``member_key``: :data:`commlab.data.stored.KEYS_FILE`); ``events`` then has
-        the columns ``member_key`` and ``target_key``, every member and target with a key there.
-        The events are grouped and joined on those integers and their member and target ids are not
-        read. The values are those of the query without keys (tested): a member of ``members``
-        without a key has no event, and an event's member or target missing from ``members`` is
-        still one partner per key, as it is one per id without keys.
-
     Returns
     -------
     str
@@ -321,11 +311,10 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
     # scans the files again instead of materialising every event.
     activity = (f"{events} WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of "
                 f"AND CAST(event_type AS VARCHAR) NOT IN ({excluded})")
-    dictionary = _dictionary(members, staff_roles, keys)
-    if keys is None:
-        who = "CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id"
-        member_join = "mm.community_id = ev.community_id AND mm.member_id = ev.member_id"
-        pairs = f"""
+    dictionary = _dictionary(members, staff_roles, None)
+    who = "CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id"
+    member_join = "mm.community_id = ev.community_id AND mm.member_id = ev.member_id"
+    pairs = f"""
     SELECT mk, tk, u,
         count(*) AS n_inter,
         count(*) FILTER (WHERE event_type = 'reply') AS n_reply,
@@ -346,7 +335,7 @@ def features_sql(events: str, members: str, *, staff_roles: tuple[str, ...] = ST
         WHERE x.target IS NOT NULL AND (a.k IS NOT NULL OR t.k IS NOT NULL)
     ) AS y
     GROUP BY mk, tk, u"""
-        pair_ctes = f"""p AS ({pairs}
+    pair_ctes = f"""p AS ({pairs}
 ),
 po AS (
     SELECT p.mk AS k,
@@ -380,53 +369,6 @@ r AS (
         WHERE p.tk IS NULL AND q.mk IS NULL AND q.n_reply > 0
     ) AS rr
     GROUP BY k
-)
-"""
-    else:
-        who = "CAST(member_key AS BIGINT) AS member_key"
-        member_join = "mm.k = ev.member_key"
-        # every member and target has a key: a pair is two integers (no id by name, so no second way to
-        # reciprocate). A side's staff flag depends on its key only: looked up among the few staff keys
-        # per pair, after grouping
-        pair_ctes = f"""p AS (
-    SELECT mk, tk,
-        count(*) AS n_inter,
-        count_if(event_type = 'reply') AS n_reply,
-        count_if(event_type = 'reaction') AS n_reaction
-    FROM (
-        SELECT CAST(member_key AS BIGINT) AS mk,
-               NULLIF(CAST(target_key AS BIGINT), CAST(member_key AS BIGINT)) AS tk,
-               CAST(event_type AS VARCHAR) AS event_type
-        FROM {activity} AND CAST(event_type AS VARCHAR) IN ({inter})
-    ) AS x
-    WHERE tk IS NOT NULL
-    GROUP BY mk, tk
-),
-st AS (
-    SELECT k FROM dks WHERE staff
-),
-po AS (
-    SELECT p.mk AS k,
-        count(*) AS partners_out, CAST(sum(p.n_inter) AS BIGINT) AS inter_out,
-        CAST(sum(p.n_reply) AS BIGINT) AS replies_given,
-        coalesce(sum(p.n_inter) FILTER (WHERE s.k IS NOT NULL), 0) AS inter_out_staff
-    FROM p LEFT JOIN st AS s ON s.k = p.tk
-    GROUP BY p.mk
-),
-i AS (
-    SELECT p.tk AS k,
-        count(*) AS partners_in, CAST(sum(p.n_inter) AS BIGINT) AS inter_in,
-        CAST(sum(p.n_reply) AS BIGINT) AS replies_received, CAST(sum(p.n_reaction) AS BIGINT) AS reactions_received,
-        coalesce(sum(p.n_inter) FILTER (WHERE s.k IS NOT NULL), 0) AS inter_in_staff
-    FROM p LEFT JOIN st AS s ON s.k = p.mk
-    GROUP BY p.tk
-),
--- out-partners who replied back
-r AS (
-    SELECT p.mk AS k, count(*) AS reciprocated
-    FROM p JOIN p AS q ON q.mk = p.tk AND q.tk = p.mk
-    WHERE q.n_reply > 0
-    GROUP BY p.mk
 )
 """
     return f"""
@@ -519,7 +461,8 @@ def keyed_members_sql(events: str, members: str, keys: str, *, staff_roles: tupl
     Parameters
     ----------
     events, members, keys : str
-        SQL relations, as for :func:`features_sql` with ``keys``.
+        SQL relations: the stored events (with ``member_key``), the members table, and the member keys the
+        import stored (``community_id``, ``member_id``, ``member_key``: :data:`commlab.data.stored.KEYS_FILE`).
     staff_roles : tuple of str
         Member roles counted as staff.
 
@@ -538,9 +481,9 @@ def keyed_members_sql(events: str, members: str, keys: str, *, staff_roles: tupl
 def keyed_features_sql(members: str, sums: str, events: str, keys: str) -> str:
     """Every feature from the member rows of :func:`keyed_members_sql` and each stored key's sums.
 
-    :func:`features_sql` with ``keys`` sums the events per key in SQL; this query reads those sums from
-    ``sums`` instead (made elsewhere, e.g. in NumPy: :mod:`commlab.engines.keyed_sums`) and applies the
-    same arithmetic (:func:`_feature_select`), so the values are equal (tested). Only the purchase amounts
+    :func:`features_sql` sums the events per member in SQL; this query reads those sums per stored key from
+    ``sums`` instead (made elsewhere: in NumPy, :mod:`commlab.engines.keyed_sums`) and applies the same
+    arithmetic (:func:`_feature_select`), so the values are equal (tested). Only the purchase amounts
     are summed here, exactly (``DECIMAL``), as :func:`features_sql` sums them.
 
     Parameters

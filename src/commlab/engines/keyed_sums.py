@@ -11,7 +11,7 @@ them) and applies the feature arithmetic to the sums
 against 1.63 s and 18.7 s (0.7 and 3.3 GB) summing in SQL: it grows with the data (no hash table outgrows
 the caches as the member count grows).
 
-Every sum is defined as in :func:`~commlab.analysis.features_sql.features_sql` with ``keys``, and the
+Every sum is defined as in :func:`~commlab.analysis.features_sql.features_sql` (on the ids), and the
 features are equal (tested against that query).
 """
 
@@ -211,7 +211,8 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     con : DuckDB connection
         With the session time zone UTC.
     events, members, keys : str
-        SQL relations, as for :func:`commlab.analysis.features_sql.features_sql` with ``keys``.
+        SQL relations: the stored events (with ``member_key``), the members table and the stored member keys
+        (as for :func:`commlab.analysis.features_sql.keyed_members_sql`).
     as_of : Timestamp
         The instant (a naive one is UTC).
     staff_roles : tuple of str
