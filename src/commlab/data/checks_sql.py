@@ -8,12 +8,13 @@ canonical types (text ids, times with a time zone, numeric amounts: what the imp
 DuckDB query over the file counts every problem the chunked path looks for — values to coerce
 (surrounding blanks, empty text), missing required values, unknown event types, negative amounts,
 times outside the years pandas holds, events of unknown communities, by unknown members, with unknown
-targets, before their community's creation — and, when it finds none, DuckDB writes the events in
+targets, before their community's creation — and, when it finds none, the events are written in
 (``community_id``, ``ts``, row in the file) order, as the chunked path does, into the same schema.
 
 The ordered copy is written by :func:`commlab.data.streamed.stream_events` with the ``copy`` function
-:func:`check_events_sql` returns (one COPY from the file, sorted only when the file is not already in
-order). When the query finds anything, :func:`check_events_sql` returns ``None`` and the chunked path reads
+:func:`check_events_sql` returns: one DuckDB COPY of the file when it is already in order, otherwise
+the distribution sort of :func:`commlab.data.ordered_copy.ordered_copy`, whose cost per row does not
+grow with the file. When the query finds anything, :func:`check_events_sql` returns ``None`` and the chunked path reads
 the file and writes the problem report: the report (file, column, check, first offending rows and
 values, count, fix) is the chunked path's, the same whichever path found the problem.
 A file with other types or columns the query does not know goes to the chunked path too.
@@ -28,9 +29,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from commlab.data import schema as S
+from commlab.data.ordered_copy import ordered_copy
 from commlab.data.schema import Col
 from commlab.data.stored import KEYS_FILE, MEMBER_KEY, TARGET_KEY
 
@@ -190,8 +193,9 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     dict or None
         For clean events: ``rows``, ``first``, ``last`` (UTC), ``ordered`` (already in
         (``community_id``, ``ts``) order), ``keyed`` (the copy assigns keys: its unknown members and
-        targets are still to be counted) and ``copy``, a function ``copy(con, out, sort)`` that writes
-        them to ``out`` as the chunked path writes them (in that order when ``sort``) on a DuckDB
+        targets are still to be counted) and ``copy``, a function ``copy(con, out, sort, spill)`` that
+        writes them to ``out`` as the chunked path writes them (in that order when ``sort``, by
+        :func:`commlab.data.ordered_copy.ordered_copy`, spilling into the folder ``spill``) on a DuckDB
         connection. ``None`` when the file is not :func:`eligible`, the other tables lack the columns
         the checks join on, or the query found a problem (the chunked path then reports it).
     """
@@ -234,24 +238,18 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     mem_frame = pa.table({"c": pa.array(members[Col.community_id].astype("string"), type=pa.string()),
                           "m": pa.array(members[Col.member_id].astype("string"), type=pa.string())})
 
-    def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool) -> None:
+    def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
         if not sort:
             con.execute(f"COPY (SELECT {cols} FROM {src} e) TO {_q(str(out))} (FORMAT parquet)")
             return
-        # sorted on the community's rank among the sorted ids (an integer), as the chunked path sorts
-        con.register("rank_frame", comm)
-        con.execute("CREATE TEMP TABLE rank AS SELECT c, row_number() OVER (ORDER BY c) AS k "
-                    "FROM (SELECT DISTINCT c FROM rank_frame WHERE c IS NOT NULL)")
-        key_cols, key_joins = "", ""
+        # ranked by the sorted ids, as the chunked path sorts; ordered by a distribution sort
+        communities = pc.unique(comm.column("c").drop_null()).sort()
+        keys = None
         if keyed:
             _member_keys(con, mem_frame, out.with_name(KEYS_FILE))
-            target = ("kt.k" if Col.target_member_id in schema.names else "CAST(NULL AS INTEGER)")
-            key_cols = f", km.k AS {MEMBER_KEY}, {target} AS {TARGET_KEY}"
-            key_joins = " LEFT JOIN member_keys km ON km.c = e.community_id AND km.m = e.member_id"
-            if Col.target_member_id in schema.names:
-                key_joins += " LEFT JOIN member_keys kt ON kt.c = e.community_id AND kt.m = e.target_member_id"
-        con.execute(f"COPY (SELECT {cols}{key_cols} FROM {src} e JOIN rank r ON r.c = e.community_id{key_joins} "
-                    f"ORDER BY r.k, e.ts, e.file_row_number) TO {_q(str(out))} (FORMAT parquet)")
+            keys = con.sql("SELECT c, m FROM member_keys ORDER BY k").to_arrow_table()
+        ordered_copy(path, out, names=_output_names(schema), communities=communities, keys=keys, spill=spill,
+                     con=con)
 
     return {"rows": int(found["n"]), "ordered": ordered, "keyed": keyed, "copy": copy,
             "first": _utc(found["first"]), "last": _utc(found["last"])}

@@ -290,7 +290,7 @@ def _write_ordered(part: Path, out: Path, spill: Path, copy: Callable[..., None]
                    sort: bool) -> None:
     """Copy ``part`` to ``out`` without the rank column, in (rank, ts, row) order when ``sort``.
 
-    ``copy(con, out, sort)``, when given, writes instead (the events checked in SQL, copied from the
+    ``copy(con, out, sort, spill)``, when given, writes instead (the events checked in SQL, copied from the
     user's file: :func:`commlab.data.checks_sql.check_events_sql`), on a connection with the same limits.
     """
     con = duckdb.connect()
@@ -303,7 +303,7 @@ def _write_ordered(part: Path, out: Path, spill: Path, copy: Callable[..., None]
         con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
         con.execute("SET preserve_insertion_order = true")
         if copy is not None:
-            copy(con, out, sort)
+            copy(con, out, sort, spill)
             return
         own_row = _ROW in pq.read_schema(part).names
         row = _ROW if own_row else "file_row_number"
