@@ -41,6 +41,7 @@ def main() -> None:
     import commlab.data.checks_sql as cs
     import commlab.data.load as ld
     import commlab.data.streamed as st
+    import commlab.data.ordered_copy as oc
     from commlab.data import stored
 
     _timed(ld, "sha256_file")
@@ -51,6 +52,9 @@ def main() -> None:
     _timed(st, "unknown_keys")
     _timed(ld, "write_cached")
     _timed(cs, "_member_keys")
+    _timed(oc, "_plan")
+    _timed(oc, "_deal")
+    _timed(oc, "_drain")
     _timed(stored.StoredEvents, "stats")
     d = Path(a.data)
     store = d / "store"

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -48,6 +49,7 @@ MAX_BUCKETS = 512
 _DAY_NS = 86_400 * 10**9
 _K = "__commlab_k"
 _TS = pa.timestamp("ns", tz="UTC")
+T = TypeVar("T")
 
 
 class _Columns:
@@ -195,19 +197,20 @@ def _deal(src: Path, cols: _Columns, cuts: np.ndarray, dmin: int, days: int, spi
     writers: dict[int, ipc.RecordBatchStreamWriter] = {}
     small = np.int16 if len(cuts) < 2**15 else np.int32  # NumPy's stable sort is a radix sort on 16 bits
     try:
-        for batch in file.iter_batches(batch_size=READ_ROWS):
+        for batch in _ahead(file.iter_batches(batch_size=READ_ROWS)):
             rows, k, ts = cols.spill_batch(batch)
             day = np.clip(ts // _DAY_NS - dmin, 0, days - 1)
             cell = k.astype(np.int64) * days + day
             bucket = np.clip(np.searchsorted(cuts, cell, side="right") - 1, 0, len(cuts) - 1).astype(small)
             order = np.argsort(bucket, kind="stable")
             rows = rows.take(pa.array(order))
+            counts = np.bincount(bucket, minlength=len(cuts))
             start = 0
-            for b, n in zip(*np.unique(bucket[order], return_counts=True), strict=True):
+            for b in np.flatnonzero(counts):
                 if b not in writers:
                     writers[b] = ipc.new_stream(str(spill / f"{b}.arrow"), cols.spill)
-                writers[b].write_batch(rows.slice(start, n))
-                start += n
+                writers[b].write_batch(rows.slice(start, counts[b]))
+                start += counts[b]
     finally:
         for w in writers.values():
             w.close()
@@ -262,19 +265,13 @@ def _keys(t: pa.Table, k: np.ndarray, ranges: tuple[pa.Array, np.ndarray, np.nda
     return [pa.concat_arrays(found[0]), targets]
 
 
-def _buckets(cols: _Columns, n: int, spill: Path,
-             ranges: tuple[pa.Array, np.ndarray, np.ndarray] | None) -> Iterator[pa.Table]:
-    """The sorted buckets in order, the next one prepared in a thread while this one is written."""
-    paths = [p for p in (spill / f"{b}.arrow" for b in range(n)) if p.exists()]
-    if not paths:
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_sorted_bucket, paths[0], cols, ranges)
-        for nxt in paths[1:]:
-            table = pending.result()
-            pending = pool.submit(_sorted_bucket, nxt, cols, ranges)
-            yield table
-        yield pending.result()
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items``, each next one made in a thread while the caller uses this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:  # its end waits for the item in the making
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
 
 
 def _drain(out: Path, cols: _Columns, n: int, spill: Path,
@@ -286,7 +283,8 @@ def _drain(out: Path, cols: _Columns, n: int, spill: Path,
     pending: Future | None = None
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:  # its end waits for the write in flight
-            for table in _buckets(cols, n, spill, ranges):
+            paths = [p for p in (spill / f"{b}.arrow" for b in range(n)) if p.exists()]
+            for table in _ahead(_sorted_bucket(p, cols, ranges) for p in paths):
                 if carry is not None:
                     table = pa.concat_tables([carry, table])
                 full = table.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS
