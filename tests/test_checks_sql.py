@@ -81,3 +81,24 @@ def test_padded_text_goes_to_the_chunks_which_strip_it(tmp_path, samples_dir, ca
     whole = load_dataset(d, cache="", stream=False)
     pd.testing.assert_frame_equal(got.events, whole.events)
     assert "大厅" in set(got.events["channel"].dropna())
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_a_missing_value_is_found_from_the_footer_or_by_the_query(tmp_path, samples_dir, caplog, statistics):
+    """The footer's null counts stand for the query's count of missing values; a file without them is queried."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d, ev = _folder(samples_dir, tmp_path / "missing")
+    ev.loc[ev.index[40], "member_id"] = pd.NA
+    pq.write_table(pa.Table.from_pandas(ev, preserve_index=False), d / "events.parquet", write_statistics=statistics)
+    reports = {}
+    for stream in (False, True):
+        with caplog.at_level(logging.INFO, logger="commlab.data.checks_sql"), \
+                pytest.raises(DataValidationError) as err:
+            load_dataset(d, cache="", stream=stream)
+        reports[stream] = _problems(err.value)
+    assert ("the footer counts missing values" in caplog.text) == statistics
+    assert ("'missing': 1" in caplog.text) == (not statistics)  # counted by the query
+    assert reports[True] == reports[False]
+    assert any(c == "member_id" and rows == [42] for _, c, _, rows, _, _, _ in reports[True])

@@ -87,18 +87,20 @@ def _q(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _problems_sql(src: str, names: list[str], members: bool = True) -> str:
+def _problems_sql(src: str, names: list[str], members: bool = True, missing: bool = True) -> str:
     """One row of counts: every problem the chunked path reports on the events, by kind.
 
     Without ``members``, the events of unknown members and with unknown targets are not looked for
     here: the sorted copy looks every member and target up as it assigns their keys, and counts them
-    (:func:`unknown_keys`).
+    (:func:`unknown_keys`). Without ``missing``, missing required values are not counted (the file's
+    footer counted none: the query then need not read the columns only that check reads).
     """
     required = " OR ".join(f"e.{c} IS NULL" for c in S.EVENTS.required)
-    checks = [f"count(*) FILTER (WHERE {required}) AS missing",
-              f"count(*) FILTER (WHERE e.ts < TIMESTAMPTZ {_q(_FIRST)} OR e.ts > TIMESTAMPTZ {_q(_LAST)}) AS far_times",
-              "count(*) FILTER (WHERE c.c IS NULL AND e.community_id IS NOT NULL) AS unknown_community",
-              "count(*) FILTER (WHERE e.ts < c.created_at) AS before_created"]
+    checks = [f"count(*) FILTER (WHERE {required}) AS missing"] if missing else []
+    far = f"e.ts < TIMESTAMPTZ {_q(_FIRST)} OR e.ts > TIMESTAMPTZ {_q(_LAST)}"
+    checks += [f"count(*) FILTER (WHERE {far}) AS far_times",
+               "count(*) FILTER (WHERE c.c IS NULL AND e.community_id IS NOT NULL) AS unknown_community",
+               "count(*) FILTER (WHERE e.ts < c.created_at) AS before_created"]
     for col in S.EVENTS.columns:
         if col.name in names and col.vocabulary is not None:
             codes = ", ".join(_q(x) for x in col.vocabulary.codes)
@@ -203,6 +205,10 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
             or not {Col.community_id, Col.member_id} <= set(members.columns):
         return None
     schema = pq.read_schema(path)
+    nulls = _null_counts(path, tuple(S.EVENTS.required))
+    if nulls is not None and any(nulls.values()):
+        logger.info("events of %s: the footer counts missing values %s; the chunked path reports them", path, nulls)
+        return None
     src = f"read_parquet({_q(str(path))}, file_row_number = true)"
     ordered = in_order(path)
     keyed = keys and not ordered  # the sorted copy looks the members up, as it assigns their keys
@@ -222,7 +228,8 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         con.execute("CREATE TEMP TABLE mem AS SELECT DISTINCT c, m FROM mem_frame "
                     "WHERE c IS NOT NULL AND m IS NOT NULL")
         t0 = time.perf_counter()
-        found = con.execute(_problems_sql(src, list(schema.names), members=not keyed)).df().iloc[0]
+        found = con.execute(_problems_sql(src, list(schema.names), members=not keyed,
+                                          missing=nulls is None)).df().iloc[0]
         problems = {k: int(v) for k, v in found.items() if k not in ("n", "first", "last") and int(v)}
         blanks = con.execute(_blanks_sql(src, list(schema.names))).fetchone()
         if blanks and blanks[0]:
@@ -282,19 +289,31 @@ def unknown_keys(path: str | Path) -> dict[str, int]:
     dict
         ``unknown_member`` and ``unknown_target`` counts, only those above zero.
     """
+    nulls = _null_counts(path, (MEMBER_KEY, TARGET_KEY, Col.target_member_id))
+    if nulls is None:
+        return _unknown_keys_sql(path)
+    found = {"unknown_member": nulls[MEMBER_KEY],
+             "unknown_target": nulls[TARGET_KEY] - nulls.get(Col.target_member_id, 0)}
+    return {k: int(v) for k, v in found.items() if v}
+
+
+def _null_counts(path: str | Path, names: tuple[str, ...]) -> dict[str, int] | None:
+    """The nulls of each column of ``names`` the file has, from its footer (null counts per row group).
+
+    ``None`` when a row group's statistics lack a null count (a writer need not write them).
+    """
     meta = pq.ParquetFile(path).metadata
-    names = meta.schema.to_arrow_schema().names
-    nulls = dict.fromkeys((MEMBER_KEY, TARGET_KEY, Col.target_member_id), 0)
+    columns = meta.schema.to_arrow_schema().names
+    nulls = {n: 0 for n in names if n in columns}
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
-        for i, name in enumerate(names):
+        for i, name in enumerate(columns):
             if name in nulls:
                 stats = group.column(i).statistics
                 if stats is None or not stats.has_null_count:
-                    return _unknown_keys_sql(path)
+                    return None
                 nulls[name] += stats.null_count
-    found = {"unknown_member": nulls[MEMBER_KEY], "unknown_target": nulls[TARGET_KEY] - nulls[Col.target_member_id]}
-    return {k: int(v) for k, v in found.items() if v}
+    return nulls
 
 
 def _unknown_keys_sql(path: str | Path) -> dict[str, int]:
