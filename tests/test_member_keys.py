@@ -217,3 +217,52 @@ def test_the_features_read_the_stored_keys(tmp_path):
     keyed_after = _features(StoredEvents(path, cache=tmp_path / "cache"), ds.members, AS_OFS[-1])
     assert not keyed_after.equals(keyed_before)
     pd.testing.assert_frame_equal(keyed_before, _features(ds.events, ds.members, AS_OFS[-1]))
+
+
+def test_a_load_dealt_into_many_small_buckets_equals_a_whole_load(tmp_path, monkeypatch):
+    """The import's distribution sort (commlab.data.ordered_copy) with buckets, batches and row groups of a few rows."""
+    from commlab.data import ordered_copy
+
+    monkeypatch.setattr(ordered_copy, "BUCKET_ROWS", 97)
+    monkeypatch.setattr(ordered_copy, "READ_ROWS", 333)
+    monkeypatch.setattr(ordered_copy, "ROW_GROUP_ROWS", 250)
+    d, _ = _data(tmp_path / "d", 4)
+    whole = load_dataset(d, cache="", stream=False)
+    _no_chunks(monkeypatch)
+    ds = load_dataset(d, cache=tmp_path / "cache", stream=True)
+    path = ds.events_source.path
+    pd.testing.assert_frame_equal(ds.events, whole.events)
+    stored = pq.read_table(path).to_pandas()
+    keys = _oracle_keys(pd.read_parquet(d / "members.parquet"))
+    assert stored[MEMBER_KEY].tolist() == [keys[(c, m)] for c, m in
+                                           zip(stored["community_id"], stored["member_id"], strict=True)]
+    groups = pq.ParquetFile(path).metadata
+    assert groups.num_row_groups == -(-len(stored) // 250)
+
+
+def test_a_failure_while_the_ordered_copy_is_written_leaves_nothing(tmp_path, monkeypatch):
+    """No room left in the middle of the copy: a clear error, no cache entry, no spill files, no thread left."""
+    import threading
+
+    from commlab.data import ordered_copy
+    from commlab.errors import CommlabError
+
+    monkeypatch.setattr(ordered_copy, "BUCKET_ROWS", 500)
+    monkeypatch.setattr(ordered_copy, "ROW_GROUP_ROWS", 400)
+    d, _ = _data(tmp_path / "d", 5)
+    calls = []
+    real = ordered_copy._sorted_bucket
+
+    def full(*args, **kwargs):  # the third bucket finds no room, while the second is being written
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ordered_copy, "_sorted_bucket", full)
+    threads = threading.active_count()
+    with pytest.raises(CommlabError, match=r"could not write the validated events .*No space left on device"):
+        load_dataset(d, cache=tmp_path / "cache", stream=True)
+    assert len(calls) == 3  # it failed in the middle of the copy
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+    assert threading.active_count() == threads

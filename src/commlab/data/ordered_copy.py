@@ -68,16 +68,18 @@ class _Columns:
             if n == Col.community_id:
                 out = pa.string()
             elif kind == "vocab":
-                out = pa.dictionary(pa.int8(), pa.string())
+                out = pa.dictionary(pa.int16(), pa.string())
             elif kind == "timestamp":
                 out = _TS
             elif kind == "float":
                 out = pa.float64()
-            else:
+            elif n in (Col.member_id, Col.target_member_id):
                 out = schema.field(n).type if n in schema.names else pa.string()
+            else:  # free text: 64-bit offsets, as a bucket of long messages may hold more than 2 GB of it
+                out = pa.large_string()
             self.out_fields.append(pa.field(n, out, nullable=not col.required))
             if n in self.present and n != Col.community_id:
-                spill = (pa.int8() if kind == "vocab" else pa.int64() if kind == "timestamp" else
+                spill = (pa.int16() if kind == "vocab" else pa.int64() if kind == "timestamp" else
                          pa.float64() if kind == "float" else out)
                 self.spill_fields.append(pa.field(n, spill))
         self.spill = pa.schema(self.spill_fields)
@@ -96,7 +98,7 @@ class _Columns:
                 continue
             col = batch.column(n)
             if n in self.vocab:
-                codes = pc.index_in(col.dictionary.cast(pa.string()), value_set=self.vocab[n]).cast(pa.int8())
+                codes = pc.index_in(col.dictionary.cast(pa.string()), value_set=self.vocab[n]).cast(pa.int16())
                 arrays.append(codes.take(col.indices))
             elif pa.types.is_timestamp(col.type):
                 ns = col.cast(_TS).cast(pa.int64())
