@@ -31,6 +31,17 @@ def _problems(err: DataValidationError) -> list[tuple]:
     return [(p.file, p.column, p.check, p.rows, p.values, p.count, p.fix) for p in err.problems]
 
 
+def _reports(d: Path, caplog) -> dict[bool, list[tuple]]:
+    """The problem report of a load of ``d`` whole (``False``) and streamed (``True``), the SQL checks' log kept."""
+    reports = {}
+    for stream in (False, True):
+        with caplog.at_level(logging.INFO, logger="commlab.data.checks_sql"), \
+                pytest.raises(DataValidationError) as err:
+            load_dataset(d, cache="", stream=stream)
+        reports[stream] = _problems(err.value)
+    return reports
+
+
 def test_clean_events_are_checked_and_ordered_in_sql_without_pandas_chunks(tmp_path, samples_dir, monkeypatch):
     d, _ = _folder(samples_dir, tmp_path / "clean")
     whole = load_dataset(d, cache="", stream=False)
@@ -53,12 +64,7 @@ def test_a_problem_found_in_sql_is_reported_as_the_chunks_report_it(tmp_path, sa
     ev.loc[rows[2], "event_type"] = "teleport"
     ev.loc[ev.index[30], "channel"] = " 大厅 "  # a value the import strips: not a problem, but not canonical
     ev.to_parquet(d / "events.parquet", index=False)
-    reports = {}
-    for stream in (False, True):
-        with caplog.at_level(logging.INFO, logger="commlab.data.checks_sql"), \
-                pytest.raises(DataValidationError) as err:
-            load_dataset(d, cache="", stream=stream)
-        reports[stream] = _problems(err.value)
+    reports = _reports(d, caplog)
     assert "the SQL checks found" in caplog.text
     # the member "ghost" is looked up by the sorted copy as it assigns member keys (test_member_keys.py), which
     # the problems found first spare; the chunked path reports it
@@ -92,12 +98,7 @@ def test_a_missing_value_is_found_from_the_footer_or_by_the_query(tmp_path, samp
     d, ev = _folder(samples_dir, tmp_path / "missing")
     ev.loc[ev.index[40], "member_id"] = pd.NA
     pq.write_table(pa.Table.from_pandas(ev, preserve_index=False), d / "events.parquet", write_statistics=statistics)
-    reports = {}
-    for stream in (False, True):
-        with caplog.at_level(logging.INFO, logger="commlab.data.checks_sql"), \
-                pytest.raises(DataValidationError) as err:
-            load_dataset(d, cache="", stream=stream)
-        reports[stream] = _problems(err.value)
+    reports = _reports(d, caplog)
     assert ("the footer counts missing values" in caplog.text) == statistics
     assert ("'missing': 1" in caplog.text) == (not statistics)  # counted by the query
     assert reports[True] == reports[False]

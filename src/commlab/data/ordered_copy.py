@@ -57,14 +57,13 @@ class _Columns:
 
     def __init__(self, schema: pa.Schema, names: list[str], communities: pa.Array) -> None:
         self.present = [n for n in names if n in schema.names]
-        self.names = names
         self.communities = communities
         self.vocab = {n: pa.array(S.EVENTS.column(n).vocabulary.codes, type=pa.string())
                       for n in self.present if S.EVENTS.column(n).vocabulary is not None}
         self.spill_fields, self.out_fields = [pa.field(_K, pa.int32(), nullable=False)], []
         for n in names:
             col = S.EVENTS.column(n)
-            kind = "community" if n == Col.community_id else "vocab" if n in self.vocab else col.dtype
+            kind = "vocab" if n in self.vocab else col.dtype
             if n == Col.community_id:
                 out = pa.string()
             elif kind == "vocab":
