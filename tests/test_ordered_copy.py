@@ -135,3 +135,17 @@ def test_an_empty_file_gives_an_empty_copy_of_the_columns(tmp_path):
     got = pq.read_table(tmp_path / "out.parquet")
     want = pq.read_table(tmp_path / "oracle.parquet")
     assert got.num_rows == 0 and [f.type for f in got.schema] == [f.type for f in want.schema]
+
+
+def test_times_spanning_centuries_are_sorted_on_two_keys(tmp_path):
+    """A bucket whose (community, time) pairs do not fit one 64-bit key falls back to a sort on both."""
+    src = tmp_path / "events.parquet"
+    members = _events(src, 6, n=800)
+    t = pq.read_table(src)
+    far = pa.array(np.where(np.arange(t.num_rows) % 2, -5_000_000_000_000, 6_000_000_000_000), pa.int64())
+    t = t.set_column(2, "ts", pc.add(t.column("ts").cast(pa.int64()), far).cast(pa.timestamp("ms", tz="UTC")))
+    pq.write_table(t, src)
+    _oracle(src, tmp_path / "oracle.parquet", members)
+    _copy(src, tmp_path / "out.parquet", members)
+    want = pq.read_table(tmp_path / "oracle.parquet")
+    assert pq.read_table(tmp_path / "out.parquet").cast(want.schema).equals(want)

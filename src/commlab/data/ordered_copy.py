@@ -241,7 +241,7 @@ def _sorted_bucket(path: Path, cols: _Columns,
     span = int(ts.max()) - t0 + 1
     if (int(k.max()) - k0 + 1) * span < 2**62:
         order = np.argsort((k - k0).astype(np.int64) * span + (ts - t0), kind="stable")
-    else:  # pragma: no cover - times spanning centuries in a bucket of many communities
+    else:  # times spanning centuries in a bucket of several communities
         order = np.lexsort((ts, k))
     if np.any(order[1:] < order[:-1]):
         t, k = t.take(pa.array(order)), k[order]
