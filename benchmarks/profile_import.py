@@ -40,8 +40,8 @@ def main() -> None:
     a = ap.parse_args()
     import commlab.data.checks_sql as cs
     import commlab.data.load as ld
-    import commlab.data.streamed as st
     import commlab.data.ordered_copy as oc
+    import commlab.data.streamed as st
     from commlab.data import stored
 
     _timed(ld, "sha256_file")
