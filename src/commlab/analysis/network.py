@@ -529,27 +529,19 @@ def tie_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, sta
     out = dict.fromkeys(TIE_MEASURES, math.nan)
     if len(source) == 0:
         return out
-    lo, hi = np.minimum(source, target), np.maximum(source, target)
-    key = lo.astype(np.int64) * n + hi
-    order = np.argsort(key)  # the weights are whole numbers: their sums do not depend on the order
-    key = key[order]
-    first = np.r_[True, key[1:] != key[:-1]]
-    pair = np.cumsum(first) - 1
-    n_pair = np.bincount(pair, weights=weight[order])
-    a, b = lo[order][first], hi[order][first]
-
-    def accounts(sel: np.ndarray | slice) -> float:
-        seen = np.zeros(n, dtype=bool)
-        seen[a[sel]] = True
-        seen[b[sel]] = True
-        return float(seen.sum())
-
-    out["repeated_ties_share"] = _mean(int((n_pair >= 2).sum()), len(n_pair), scale=10)
-    out["repeated_ties_accounts"] = accounts(slice(None))
-    peer = ~(staff[a] | staff[b])
-    if peer.any():
-        out["peer_tie_strength"] = _mean(int(n_pair[peer].sum()), int(peer.sum()))
-        out["peer_tie_accounts"] = accounts(peer)
+    source, target = np.asarray(source, dtype=np.int64), np.asarray(target, dtype=np.int64)
+    weight = np.asarray(weight, dtype=float)
+    key = source * n + target
+    if not (key[1:] > key[:-1]).all():  # the kernel looks each edge's reverse up in order (the windows' come so)
+        order = np.argsort(key, kind="stable")
+        source, target, weight = source[order], target[order], weight[order]
+    pairs, repeated, accounts, peers, peer_total, peer_accounts = graph_kernels.pair_ties(
+        source, target, weight, np.asarray(staff, dtype=bool))
+    out["repeated_ties_share"] = _mean(repeated, pairs, scale=10)
+    out["repeated_ties_accounts"] = float(accounts)
+    if peers:
+        out["peer_tie_strength"] = _mean(peer_total, peers)
+        out["peer_tie_accounts"] = float(peer_accounts)
     return out
 
 
