@@ -375,54 +375,15 @@ def triangles(adj: sparse.csr_array) -> np.ndarray:
     return graph_kernels.triangle_counts(adj.indptr, adj.indices).astype(float)
 
 
-#: :func:`core_numbers` takes one from each neighbour's degree in place (``np.subtract.at``) when the removed
-#: nodes have fewer than ``n`` / this many neighbours in all, else counts them over every node (``np.bincount``).
-FEW_REMOVED = 4
-
-
 def core_numbers(adj: sparse.csr_array) -> np.ndarray:
-    """Core number of every node of an undirected simple graph given as a 0/1 adjacency matrix.
+    """Core number of every node of an undirected simple graph given as a 0/1 adjacency matrix (canonical CSR).
 
-    Batch peeling: at level ``k`` (at least the minimum remaining degree) every remaining node
-    of degree <= ``k`` gets core number ``k`` and is removed, the neighbours' degrees are
-    updated, until no node is left. The remaining nodes and their degrees are kept as compact
-    arrays, so each round works on what is left (most nodes go in the first levels); a round removing
-    few nodes updates their neighbours' degrees in place rather than counting over every node
-    (:data:`FEW_REMOVED`). Same result as :func:`networkx.core_number`.
+    The compiled bucket algorithm :func:`commlab.analysis.graph_kernels.core_numbers`, O(m); the same result as
+    :func:`networkx.core_number`.
     """
-    n = adj.shape[0]
-    core = np.zeros(n, dtype=np.int64)
-    if n == 0:
-        return core
-    indptr = adj.indptr.astype(np.int64)
-    deg = np.diff(indptr)
-    left, d = np.arange(n), deg.copy()  # the remaining nodes and their degrees
-    k = 0
-    while len(left):
-        k = max(k, int(d.min()))
-        while True:
-            sel = d <= k
-            out = left[sel]
-            if not len(out):
-                break
-            keep = ~sel
-            left = left[keep]
-            core[out] = k
-            # neighbours lose one degree per removed neighbour: gather the removed rows' column indices
-            # (work proportional to their degree, not a product with the whole matrix)
-            lo = indptr[out]
-            lens = indptr[out + 1] - lo
-            total = int(lens.sum())
-            if total:
-                pos = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(total)
-                if total * FEW_REMOVED < n:
-                    np.subtract.at(deg, adj.indices[pos], 1)
-                else:
-                    deg -= np.bincount(adj.indices[pos], minlength=n)
-                d = deg[left]
-            else:
-                d = d[keep]
-    return core
+    if adj.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    return graph_kernels.core_numbers(adj.indptr, adj.indices)
 
 
 def edge_measures(source: np.ndarray, target: np.ndarray, weight: np.ndarray, staff: np.ndarray,
