@@ -51,7 +51,7 @@ def main() -> None:
     _timed(st, "_write_ordered")
     _timed(st, "unknown_keys")
     _timed(ld, "write_cached")
-    _timed(cs, "_member_keys")
+    _timed(cs, "write_member_keys")
     _timed(oc, "_plan")
     _timed(oc, "_deal")
     _timed(oc, "_drain")

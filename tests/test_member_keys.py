@@ -10,6 +10,7 @@ then groups and joins the stored events on the keys, with the values of the quer
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import commlab.data.ordered_copy as ordered_copy
 from commlab.analysis import features_sql as fsql
-from commlab.data import load_dataset, streamed
+from commlab.data import checks_sql, load_dataset, streamed
 from commlab.data.checks_sql import eligible
 from commlab.data.stored import KEYS_FILE, MEMBER_KEY, TARGET_KEY, StoredEvents
 from commlab.engines import duck
@@ -146,13 +148,18 @@ def test_an_event_without_a_key_gets_the_problem_report_of_the_checks(tmp_path, 
     assert not any((tmp_path / "cacheTrue").glob("*/events.parquet"))  # nothing stored
 
 
-def test_a_padded_id_has_no_key_and_goes_to_the_chunks_which_strip_it(tmp_path):
+def test_a_padded_id_has_no_key_and_goes_to_the_chunks_which_strip_and_key_it(tmp_path):
     d, ev = _data(tmp_path / "d", 4)
     ev.loc[ev.index[[5, 50]], "member_id"] = ev.loc[ev.index[[5, 50]], "member_id"] + "\u3000"
     ev.to_parquet(d / "events.parquet", index=False)
     ds = load_dataset(d, cache=tmp_path / "cache", stream=True)
-    assert ds.events_source.keys is None  # written by the chunked path, without keys
+    path = ds.events_source.path
     pd.testing.assert_frame_equal(ds.events, load_dataset(d, cache="", stream=False).events)
+    # the chunked path's copy keys the stripped ids
+    keys = _oracle_keys(pd.read_parquet(d / "members.parquet"))
+    stored = pq.read_table(path).to_pandas()
+    assert stored[MEMBER_KEY].tolist() == [keys[(c, m)] for c, m in zip(stored["community_id"], stored["member_id"],
+                                                                         strict=True)]
 
 
 AS_OFS = ["2024-03-01", "2024-05-17T08:30:00Z", "2024-07-01"]
@@ -266,3 +273,43 @@ def test_a_failure_while_the_ordered_copy_is_written_leaves_nothing(tmp_path, mo
     assert len(calls) == 3  # it failed in the middle of the copy
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
     assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_csv_file_is_sorted_and_keyed_as_the_parquet_file(tmp_path, monkeypatch, seed):
+    """The events as CSV (read in pandas chunks, not checked in SQL) are ordered by the same distribution sort and
+    get the same member keys as the Parquet file of the same events: the stored tables are equal, keys included,
+    and the loaded events equal a whole load's. Chunks of 700 rows, buckets of 500."""
+    d, ev = _data(tmp_path / "d", seed)
+    csv = tmp_path / "csv"
+    shutil.copytree(d, csv)
+    (csv / "events.parquet").unlink()
+    ev.to_csv(csv / "events.csv", index=False)
+    monkeypatch.setattr(ordered_copy, "BUCKET_ROWS", 500)
+    sorts = []
+    real = ordered_copy.ordered_copy
+    monkeypatch.setattr(streamed, "ordered_copy", lambda *a, **k: sorts.append(k["keys"] is not None) or real(*a, **k))
+    parquet = load_dataset(d, cache=tmp_path / "c1", stream=True)
+    from_csv = load_dataset(csv, cache=tmp_path / "c2", stream=True, chunk_rows=700)
+    assert sorts == [True]  # the CSV's chunks: one keyed copy (the Parquet file went through the SQL checks)
+    assert from_csv.events_source.keys is not None
+    want, got = (pq.read_table(x.events_source.path).to_pandas() for x in (parquet, from_csv))
+    assert pq.read_schema(from_csv.events_source.path) == pq.read_schema(parquet.events_source.path)
+    pd.testing.assert_frame_equal(got, want)
+    pd.testing.assert_frame_equal(pd.read_parquet(from_csv.events_source.keys),
+                                  pd.read_parquet(parquet.events_source.keys))
+    pd.testing.assert_frame_equal(from_csv.events, load_dataset(csv, cache="", stream=False).events)
+
+
+def test_a_member_without_a_key_after_the_chunks_leaves_the_copy_without_keys(tmp_path, monkeypatch):
+    """If a member the chunks' checks found got no key (keys written for fewer members than the table holds), the
+    copy is written again without keys: the store is complete and in order, only unkeyed."""
+    d, ev = _data(tmp_path / "d", 7)
+    (d / "events.parquet").unlink()
+    ev.to_csv(d / "events.csv", index=False)
+    real = checks_sql.write_member_keys
+    monkeypatch.setattr(streamed, "write_member_keys", lambda con, members, out: real(con, members.slice(3), out))
+    ds = load_dataset(d, cache=tmp_path / "cache", stream=True, chunk_rows=1000)
+    assert ds.events_source.keys is None and isinstance(ds.events_source, StoredEvents)
+    assert MEMBER_KEY not in pq.read_schema(ds.events_source.path).names
+    pd.testing.assert_frame_equal(ds.events, load_dataset(d, cache="", stream=False).events)

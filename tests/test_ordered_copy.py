@@ -62,7 +62,7 @@ def _oracle(src: Path, out: Path, members: pa.Table) -> None:
     con.register("comm", pa.table({"c": COMMUNITIES}))
     con.execute("CREATE TEMP TABLE rank AS SELECT c, row_number() OVER (ORDER BY c) AS k "
                 "FROM (SELECT DISTINCT c FROM comm)")
-    cs._member_keys(con, members, out.with_name("oracle_keys.parquet"))
+    cs.write_member_keys(con, members, out.with_name("oracle_keys.parquet"))
     con.execute(f"COPY (SELECT {cols}, km.k AS {MEMBER_KEY}, kt.k AS {TARGET_KEY} "
                 f"FROM read_parquet('{src}', file_row_number = true) e JOIN rank r ON r.c = e.community_id "
                 "LEFT JOIN member_keys km ON km.c = e.community_id AND km.m = e.member_id "

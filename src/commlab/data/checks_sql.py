@@ -37,7 +37,7 @@ from commlab.data.ordered_copy import ordered_copy
 from commlab.data.schema import Col
 from commlab.data.stored import KEYS_FILE, MEMBER_KEY, TARGET_KEY
 
-__all__ = ["check_events_sql", "eligible", "unknown_keys"]
+__all__ = ["check_events_sql", "eligible", "members_frame", "unknown_keys", "write_member_keys"]
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +220,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET TimeZone = 'UTC'")
         con.register("comm_frame", comm)
-        con.register("mem_frame", pa.table({
-            "c": pa.array(members[Col.community_id].astype("string"), type=pa.string()),
-            "m": pa.array(members[Col.member_id].astype("string"), type=pa.string())}))
+        con.register("mem_frame", members_frame(members))
         con.execute("CREATE TEMP TABLE comm AS SELECT c, min(created_at) AS created_at FROM comm_frame "
                     "WHERE c IS NOT NULL GROUP BY c")
         con.execute("CREATE TEMP TABLE mem AS SELECT DISTINCT c, m FROM mem_frame "
@@ -242,8 +240,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     logger.info("events of %s checked in SQL in %.1f s (%s)", path, time.perf_counter() - t0,
                 "in order" if ordered else "to sort, members looked up as keyed" if keyed else "to sort")
     cols = ", ".join(_output_column(n, n in schema.names) for n in _output_names(schema))
-    mem_frame = pa.table({"c": pa.array(members[Col.community_id].astype("string"), type=pa.string()),
-                          "m": pa.array(members[Col.member_id].astype("string"), type=pa.string())})
+    mem_frame = members_frame(members)
 
     def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
         if not sort:
@@ -253,8 +250,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         communities = pc.unique(comm.column("c").drop_null()).sort()
         keys = None
         if keyed:
-            _member_keys(con, mem_frame, out.with_name(KEYS_FILE))
-            keys = con.sql("SELECT c, m FROM member_keys ORDER BY k").to_arrow_table()
+            keys = write_member_keys(con, mem_frame, out.with_name(KEYS_FILE))
         ordered_copy(path, out, names=_output_names(schema), communities=communities, keys=keys, spill=spill,
                      con=con)
 
@@ -262,11 +258,19 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
             "first": _utc(found["first"]), "last": _utc(found["last"])}
 
 
-def _member_keys(con: duckdb.DuckDBPyConnection, members: pa.Table, out: Path) -> None:
-    """The table ``member_keys`` (``c``, ``m``, ``k``) on ``con``, also written to ``out``.
+def members_frame(members: pd.DataFrame) -> pa.Table:
+    """The community and member ids of ``members`` as an Arrow table (``c``, ``m``: strings)."""
+    return pa.table({"c": pa.array(members[Col.community_id].astype("string"), type=pa.string()),
+                     "m": pa.array(members[Col.member_id].astype("string"), type=pa.string())})
 
-    ``k`` is the rank of (community, member) among the distinct pairs of ``members`` (an INTEGER from 1),
-    in that order: the key :func:`commlab.analysis.features_sql.features_sql` reads.
+
+def write_member_keys(con: duckdb.DuckDBPyConnection, members: pa.Table, out: Path) -> pa.Table:
+    """The member keys of ``members`` (:func:`members_frame`), written to ``out`` and returned in key order.
+
+    The key of a (community, member) pair is its rank among the distinct pairs (an INTEGER from 1): the key
+    :func:`commlab.analysis.features_sql.features_sql` reads. Also left on ``con`` as the table ``member_keys``
+    (``c``, ``m``, ``k``). Returns the pairs (``c``, ``m``) ordered by key, as
+    :func:`commlab.data.ordered_copy.ordered_copy` takes them.
     """
     con.register("key_frame", members)
     con.execute("CREATE TEMP TABLE member_keys AS SELECT c, m, CAST(row_number() OVER (ORDER BY c, m) AS INTEGER) AS k "
@@ -274,6 +278,7 @@ def _member_keys(con: duckdb.DuckDBPyConnection, members: pa.Table, out: Path) -
     con.unregister("key_frame")
     con.execute(f"COPY (SELECT c AS {Col.community_id}, m AS {Col.member_id}, k AS {MEMBER_KEY} FROM member_keys "
                 f"ORDER BY k) TO {_q(str(out))} (FORMAT parquet)")
+    return con.sql("SELECT c, m FROM member_keys ORDER BY k").to_arrow_table()
 
 
 def unknown_keys(path: str | Path) -> dict[str, int]:

@@ -198,7 +198,7 @@ def _deal(src: Path, cols: _Columns, cuts: np.ndarray, dmin: int, days: int, spi
     writers: dict[int, ipc.RecordBatchStreamWriter] = {}
     small = np.int16 if len(cuts) < 2**15 else np.int32  # NumPy's stable sort is a radix sort on 16 bits
     try:
-        for batch in _ahead(file.iter_batches(batch_size=READ_ROWS)):
+        for batch in _ahead(file.iter_batches(batch_size=READ_ROWS, columns=cols.present)):
             rows, k, ts = cols.spill_batch(batch)
             day = np.clip(ts // _DAY_NS - dmin, 0, days - 1)
             cell = k.astype(np.int64) * days + day

@@ -6,11 +6,12 @@
 and checked exactly as a whole table is (:func:`commlab.data.coerce.check_table` and
 :func:`commlab.data.validate.event_cross_problems`, with rows numbered in the file), its
 problems merged with the earlier chunks' (:class:`~commlab.data.validate.ProblemLog`), and its
-coerced rows appended to a Parquet file. When every chunk is valid, DuckDB writes the events
-in (``community_id``, ``ts``) order, ties in file order, as the in-memory path orders them: it
-sorts on integer keys (the community's rank among the sorted ids, the time, the row in the
-file) within a bounded memory, spilling to disk, and only copies when the file is already in
-that order. The result is read in place as :class:`~commlab.data.stored.StoredEvents`.
+coerced rows appended to a Parquet file. When every chunk is valid, the events are written in
+(``community_id``, ``ts``) order, ties in file order, as the in-memory path orders them, by the
+distribution sort of the SQL path (:func:`commlab.data.ordered_copy.ordered_copy`, bounded memory),
+with the member keys it assigns; DuckDB only copies a file already in that order (without keys, as
+the SQL path does), and sorts one holding columns the schema does not know. The result is read in
+place as :class:`~commlab.data.stored.StoredEvents`.
 
 Peak memory depends on ``chunk_rows`` and the members table, not on the number of events.
 """
@@ -32,9 +33,10 @@ import pyarrow.parquet as pq
 
 from commlab.data import schema as S
 from commlab.data.cache import CACHE_ENV
-from commlab.data.checks_sql import check_events_sql, unknown_keys
+from commlab.data.checks_sql import check_events_sql, members_frame, unknown_keys, write_member_keys
 from commlab.data.coerce import check_table
 from commlab.data.io import iter_raw_chunks
+from commlab.data.ordered_copy import ordered_copy
 from commlab.data.schema import Col
 from commlab.data.stored import KEYS_FILE
 from commlab.data.validate import KnownPairs, ProblemLog, event_cross_problems
@@ -193,11 +195,39 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
         return out
     out.path = work / "events.parquet"
     try:
-        _write_ordered(part.path, out.path, work / "spill", sort=not order.kept)
+        copy = None if order.kept else _chunked_copy(part.path, ranks, members if has_keys else None)
+        _write_ordered(part.path, out.path, work / "spill", copy, sort=not order.kept)
     except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
+        out.path.with_name(KEYS_FILE).unlink(missing_ok=True)
         raise _storage_error(path, work, exc) from exc
     part.path.unlink()
     return out
+
+
+def _chunked_copy(part: Path, ranks: pd.Index, members: pd.DataFrame | None) -> Callable[..., None] | None:
+    """How the checked chunks at ``part`` are ordered: a ``copy(con, out, sort, spill)`` as the SQL checks give.
+
+    The chunks' rows are dealt and sorted by :func:`commlab.data.ordered_copy.ordered_copy` (ranked by ``ranks``,
+    the sorted community ids; ties in file order), and each member and target gets its key as the SQL path's copy
+    assigns them (:func:`commlab.data.checks_sql.write_member_keys`, when ``members`` is given). The checks found
+    every member and target in the members table, so each has a key; if one has none (ids the members table holds
+    in another form), the copy is written again without keys. ``None``, DuckDB's sort without keys, when the file
+    holds a column the schema does not know (kept, as a whole load keeps it).
+    """
+    names = [n for n in pq.read_schema(part).names if n not in (_RANK, _ROW)]
+    if not set(names) <= {c.name for c in S.EVENTS.columns}:
+        return None
+    communities = pa.array(list(ranks), type=pa.string())
+
+    def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
+        keys = None if members is None else write_member_keys(con, members_frame(members), out.with_name(KEYS_FILE))
+        ordered_copy(part, out, names=names, communities=communities, keys=keys, spill=spill, con=con)
+        if keys is not None and (unknown := unknown_keys(out)):
+            logger.info("events of %s: %s after the keyed copy; written again without keys", part, unknown)
+            out.with_name(KEYS_FILE).unlink()
+            ordered_copy(part, out, names=names, communities=communities, keys=None, spill=spill, con=con)
+
+    return copy
 
 
 def _checked_in_sql(path: str | Path, communities: pd.DataFrame, members: pd.DataFrame, work: Path,
