@@ -89,6 +89,42 @@ def test_parse_times_flags_bad_values_only():
     assert bad.tolist() == [False, False, False, False, True]
 
 
+def test_parse_times_reads_hour_offsets_and_refuses_zone_names():
+    """``+00`` after a time (how PostgreSQL and DuckDB print zone-aware times) is an offset; a date alone is not
+    (``-16`` is its day). A zone name is refused, not read: pandas would read ``GMT+8`` as 8 hours behind UTC."""
+    s = pd.Series(["2024-04-16 10:00:25+00", "2024-04-16 10:00:25.5-05", "2024-04-16T10:00+0800", "2024-04-16",
+                   "2024-04-16 10:00:25 GMT+8", "2024-04-16 10:00:25 UTC", "2024-04-16 10:00:25 CST"],
+                  dtype="string")
+    parsed, bad = parse_times(s, "Asia/Shanghai")
+    assert parsed[:4].tolist() == [pd.Timestamp(t, tz="UTC") for t in ("2024-04-16 10:00:25", "2024-04-16 15:00:25.5",
+                                                                       "2024-04-16 02:00", "2024-04-15 16:00")]
+    assert bad.tolist() == [False] * 4 + [True] * 3
+    for alone in (["2024-04-16 10:00:25 GMT+8"], ["2024-04-16 10:00 UTC", "2024-04-17 10:00 UTC"]):  # whole columns
+        parsed, bad = parse_times(pd.Series(alone, dtype="string"), "Asia/Shanghai")
+        assert parsed.isna().all() and bad.all()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_times_with_zone_names_are_a_problem_of_the_rows_not_an_unreadable_file(tmp_path, monkeypatch, stream):
+    """A CSV whose times carry hour offsets loads, whole or in chunks; one with a zone name in two rows gets the
+    unparseable-time problem naming those rows, not an unreadable file (it raised a TypeError before)."""
+    d = write_tiny(tmp_path / "d")
+    text = (d / "events.csv").read_text()
+    (d / "events.csv").write_text(text.replace("2024-01-03 10:00,", "2024-01-03 10:00+00,")
+                                  .replace("2024-01-03 11:00,", "2024-01-03 11:00:00.25+08,"))
+    monkeypatch.setenv("COMMLAB_STREAM_EVENTS", "always" if stream else "never")
+    ds = load_dataset(d, cache=tmp_path / "cache" if stream else "", stream=stream)
+    assert ds.events["ts"].tolist() == [pd.Timestamp(t, tz="UTC") for t in  # ordered by time; 12:00 read in UTC+8
+                                        ("2024-01-03 03:00:00.25", "2024-01-03 04:00", "2024-01-03 10:00")]
+    (d / "events.csv").write_text(text.replace("2024-01-03 10:00,", "2024-01-03 10:00 GMT+8,")
+                                  .replace("2024-01-03 12:00,", "2024-01-03 12:00 UTC,"))
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(d, cache=tmp_path / "cache2" if stream else "", stream=stream)
+    (p,) = err.value.problems
+    assert (p.column, p.check, p.count) == ("ts", "unparseable time", 2)
+    assert "ISO 8601 with an offset" in p.fix and "GMT+8" in str(p.values)
+
+
 def test_missing_folder_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="not found"):
         load_dataset(tmp_path / "nope")

@@ -61,7 +61,9 @@ _GB: frozenset[str] = frozenset({"gb18030", "gbk", "gb2312", "hz"})
 #: File names looked up for a table, in order of preference.
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".csv.gz")
 
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+#: An ISO 8601 offset ending a time: ``Z``, ``+08:00``, ``+0800``, or hours alone after the time (``10:00:25+08``,
+#: as PostgreSQL and DuckDB print a zone-aware time); a date alone (``2024-04-16``) has none.
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\d:\d{2}(?:[.,]\d+)?\s*[+-]\d{2})$", re.IGNORECASE)
 
 
 def decode_bytes(raw: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
@@ -402,6 +404,28 @@ def to_ns_utc(parsed: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), out_of_range.astype(bool)
 
 
+def _zoneless(text: pd.Series) -> pd.Series:
+    """Times without an ISO offset as naive datetimes; missing where a value names a zone of its own.
+
+    pandas reads zone names too (``UTC``, ``GMT+8``; the latter as POSIX does, 8 hours *behind* UTC, not the
+    China time its writer meant): such a value is missing here, so reported as an unparseable time whose fix
+    asks for an ISO offset, instead of being read in a zone nobody chose. A column mixing them with plain
+    times (which pandas refuses as a whole) is read value by value.
+    """
+    try:
+        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
+        if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            return parsed
+    except (ValueError, TypeError):  # plain times and times with a zone name, mixed
+        pass
+
+    def one(value: str) -> pd.Timestamp:
+        t = pd.to_datetime(value, errors="coerce")
+        return pd.NaT if pd.isna(t) or t.tzinfo is not None else t
+
+    return pd.to_datetime(text.map(one, na_action="ignore"), errors="coerce")
+
+
 def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """Parse a column of times into UTC.
 
@@ -438,7 +462,7 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         parsed, far = to_ns_utc(pd.to_datetime(text[aware], format="mixed", utc=True, errors="coerce"))
         out[aware], outside[aware] = parsed, far
     if naive.any():
-        parsed = pd.to_datetime(text[naive], format="mixed", errors="coerce")
+        parsed = _zoneless(text[naive])
         local, far = to_ns_utc(parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward"))
         out[naive], outside[naive] = local, far
     bad = present & (out.isna() | outside)
