@@ -61,9 +61,11 @@ _GB: frozenset[str] = frozenset({"gb18030", "gbk", "gb2312", "hz"})
 #: File names looked up for a table, in order of preference.
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".csv.gz")
 
-#: An ISO 8601 offset ending a time: ``Z``, ``+08:00``, ``+0800``, or hours alone after the time (``10:00:25+08``,
-#: as PostgreSQL and DuckDB print a zone-aware time); a date alone (``2024-04-16``) has none.
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\d:\d{2}(?:[.,]\d+)?\s*[+-]\d{2})$", re.IGNORECASE)
+#: An ISO 8601 offset ending a time: ``Z``, ``+08:00`` or ``+0800``. Hours alone (``10:00:25+08``, as PostgreSQL
+#: and DuckDB print a zone-aware time) are an offset only after a time: see :func:`_has_offset`.
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+#: A time (minutes or seconds, with an optional fraction) followed by hours of an offset, at the end.
+_HOURS_AFTER_TIME = re.compile(r":\d{2}(?:[.,]\d+)?\s*[+-]\d{2}$")
 
 
 def decode_bytes(raw: bytes, *, name: str = "<bytes>") -> tuple[str, str]:
@@ -404,6 +406,24 @@ def to_ns_utc(parsed: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), out_of_range.astype(bool)
 
 
+def _has_offset(text: pd.Series) -> pd.Series:
+    """Whether each (stripped) time ends with an ISO offset: :data:`_TZ_SUFFIX`, or hours after a time.
+
+    A value ending ``±hh`` is an offset only after a time: the day of a date alone (``2024-04-16``) is no offset.
+    Only the values ending ``±hh`` that lack ``:ss`` right before it are searched with a pattern (the slow part, in
+    a column that has them); the rest are told apart by their last characters.
+    """
+    aware = text.str.contains(_TZ_SUFFIX, na=False)
+    hours = ~aware & text.str[-3:].str.match(r"[+-]\d\d$", na=False)
+    if hours.any():
+        after_seconds = hours & text.str[-6:-3].str.match(r":\d\d$", na=False)
+        other = hours & ~after_seconds
+        aware |= after_seconds
+        if other.any():
+            aware[other] = text[other].str.contains(_HOURS_AFTER_TIME, na=False)
+    return aware.astype(bool)
+
+
 def _zoneless(text: pd.Series) -> pd.Series:
     """Times without an ISO offset as naive datetimes; missing where a value names a zone of its own.
 
@@ -454,7 +474,7 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         return to_ns_utc(local)
     text = values.astype("string").str.strip()
     present = text.notna() & (text != "")
-    aware = present & text.str.contains(_TZ_SUFFIX, na=False)
+    aware = present & _has_offset(text)
     naive = present & ~aware
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     outside = pd.Series(False, index=values.index)
