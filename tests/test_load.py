@@ -353,3 +353,26 @@ def test_a_notebook_reading_the_runs_validated_data_does_not_import_pandera(tmp_
              f"load_dataset({str(samples_dir)!r}, communities=['c01']); print('pandera' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, check=True).stdout.split() == [
         "True"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_infinite_amount_is_a_problem_of_its_rows(tmp_path, monkeypatch, stream, fmt):
+    """``1e999`` reads as infinity and Parquet holds ``inf``: an amount must be finite, in a CSV or a Parquet file,
+    whole or in chunks (a Parquet file of canonical types is checked in SQL first, which sends it on to the chunks
+    for the report). Both rows are named; they were loaded as infinite purchases before."""
+    d = write_tiny(tmp_path / "d")
+    text = (d / "events.csv").read_text().replace(",purchase,,9.9", ",purchase,,1e999")
+    text += "c1,m1,2024-01-04 12:00,purchase,,inf\n"
+    (d / "events.csv").write_text(text)
+    if fmt == "parquet":
+        ev = pd.read_csv(d / "events.csv", dtype={"amount": float})
+        ev["ts"] = pd.to_datetime(ev["ts"]).dt.tz_localize("Asia/Shanghai")
+        ev.to_parquet(d / "events.parquet", index=False)
+        (d / "events.csv").unlink()
+    monkeypatch.setenv("COMMLAB_STREAM_EVENTS", "always" if stream else "never")
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(d, cache=tmp_path / "cache" if stream else "", stream=stream)
+    (p,) = err.value.problems
+    assert (p.column, p.check, p.count, p.rows) == ("amount", "infinite amount", 2, [4, 5])
+    assert "plain numbers" in p.fix

@@ -6,7 +6,7 @@ writing it out, then ordering the whole. When the file is Parquet whose columns 
 canonical types (text ids, times with a time zone, numeric amounts: what the importers and
 :func:`commlab.data.generate.generate_large` write), none of that per-value work is needed: one
 DuckDB query over the file counts every problem the chunked path looks for — values to coerce
-(surrounding blanks, empty text), missing required values, unknown event types, negative amounts,
+(surrounding blanks, empty text), missing required values, unknown event types, negative and infinite amounts,
 times outside the years pandas holds, events of unknown communities, by unknown members, with unknown
 targets, before their community's creation — and, when it finds none, the events are written in
 (``community_id``, ``ts``, row in the file) order, as the chunked path does, into the same schema.
@@ -107,6 +107,7 @@ def _problems_sql(src: str, names: list[str], members: bool = True, missing: boo
             checks.append(f"count(*) FILTER (WHERE e.{col.name} NOT IN ({codes})) AS unknown_{col.name}")
         if col.name in names and col.dtype == "float":
             checks.append(f"count(*) FILTER (WHERE e.{col.name} < 0) AS negative_{col.name}")
+            checks.append(f"count(*) FILTER (WHERE isinf(e.{col.name})) AS infinite_{col.name}")
     joins = "LEFT JOIN comm c ON c.c = e.community_id"
     if members:
         checks.append("count(*) FILTER (WHERE m.m IS NULL AND e.member_id IS NOT NULL) AS unknown_member")

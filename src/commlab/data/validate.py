@@ -1,6 +1,6 @@
 """Validation of the three canonical tables: lazy, complete, actionable.
 
-Per-table checks (required columns, allowed values, non-negative amounts,
+Per-table checks (required columns, allowed values, non-negative and finite amounts,
 unique keys, missing values) are pandera schemas built from
 :mod:`commlab.data.schema`; cross-table checks (members of unknown
 communities, events by unknown members, reply targets that do not exist,
@@ -61,6 +61,7 @@ def pandera_schema(table: S.Table) -> pa.DataFrameSchema:
             checks.append(pa.Check.isin(c.vocabulary.codes, name=f"allowed {c.name}"))
         if c.dtype == "float":
             checks.append(pa.Check.ge(0, name=f"non-negative {c.name}"))
+            checks.append(pa.Check(lambda v: ~np.isinf(v), name=f"finite {c.name}"))
         columns[c.name] = pa.Column(
             None, checks=checks, nullable=c.nullable, required=c.required, coerce=False,
         )
@@ -81,6 +82,8 @@ def _fix_for(table: S.Table, column: str, check: str) -> str:
         return f"use one of: {', '.join(col.vocabulary.codes)} (see `commlab schema`)"
     if check.startswith(("non-negative", "greater_than_or_equal_to")):
         return "amounts are money spent and cannot be negative; record refunds as a separate column or drop them"
+    if check.startswith("finite"):
+        return "write amounts as plain numbers such as 12.5 (1e999 and inf are not amounts)"
     if check == "not_nullable":
         return f"fill in '{column}' on these rows, or drop the rows"
     if check.startswith("multiple_fields_uniqueness") or check == "field_uniqueness":
@@ -99,6 +102,8 @@ def _check_label(check: str, column: str) -> str:
         return "unknown " + column + " value"
     if check.startswith(("non-negative", "greater_than_or_equal_to")):
         return "negative " + column
+    if check.startswith("finite"):
+        return "infinite " + column
     return check
 
 
