@@ -78,8 +78,12 @@ def _member_tables(members: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"all": members, "fewer": fewer, "without_key": pd.concat([members, extra], ignore_index=True)}
 
 
-@pytest.mark.parametrize("per_range", [1, 1_000_000, None], ids=["a-range-per-community", "one-range", "default"])
-def test_the_numpy_sums_give_the_features_of_the_sql_sums(keyed, monkeypatch, per_range):
+# the distinct days counted in a table of flags, or (with no cells allowed) by sorting (key, day) codes
+@pytest.mark.parametrize(("per_range", "day_cells"), [(1, 0), (1_000_000, keyed_sums.DAY_TABLE_CELLS), (None, None)],
+                         ids=["a-range-per-community-days-sorted", "one-range", "default"])
+def test_the_numpy_sums_give_the_features_of_the_sql_sums(keyed, monkeypatch, per_range, day_cells):
+    if day_cells is not None:
+        monkeypatch.setattr(keyed_sums, "DAY_TABLE_CELLS", day_cells)
     ranges = []
     real = keyed_sums._key_ranges
 
@@ -141,6 +145,7 @@ def test_the_64_bit_codes_give_the_32_bit_codes_sums(keyed, monkeypatch):
     """Codes of (key, day) and (key, partner) are 32-bit where they fit; the 64-bit ones (large ranges, long
     spans) give the same sums."""
     stored, members = keyed
+    monkeypatch.setattr(keyed_sums, "DAY_TABLE_CELLS", 0)  # the days sorted as codes too
     seen = []
     real = keyed_sums._pack
 

@@ -478,13 +478,14 @@ def keyed_members_sql(events: str, members: str, keys: str, *, staff_roles: tupl
     return f"WITH {_member_ctes(events, _dictionary(members, staff_roles, keys))}\nSELECT * FROM mm"
 
 
-def keyed_features_sql(members: str, sums: str, events: str, keys: str) -> str:
+def keyed_features_sql(members: str, sums: str, purchases: str, keys: str) -> str:
     """Every feature from the member rows of :func:`keyed_members_sql` and each stored key's sums.
 
     :func:`features_sql` sums the events per member in SQL; this query reads those sums per stored key from
     ``sums`` instead (made elsewhere: in NumPy, :mod:`commlab.engines.keyed_sums`) and applies the same
     arithmetic (:func:`_feature_select`), so the values are equal (tested). Only the purchase amounts
-    are summed here, exactly (``DECIMAL``), as :func:`features_sql` sums them.
+    are summed here, exactly (``DECIMAL``), as :func:`features_sql` sums them, from the purchases the
+    events' reader kept.
 
     Parameters
     ----------
@@ -497,8 +498,9 @@ def keyed_features_sql(members: str, sums: str, events: str, keys: str) -> str:
         ``first_week_events`` (events in ``[joined_at, first_week_end)``), ``partners_out``, ``inter_out``,
         ``replies_given``, ``inter_out_staff``, ``partners_in``, ``inter_in``, ``replies_received``,
         ``reactions_received``, ``inter_in_staff`` and ``reciprocated``, as :func:`features_sql` defines them.
-    events : str
-        The stored events (with ``member_key``), for the purchase amounts.
+    purchases : str
+        A relation of the purchase events up to ``$as_of``: the member's stored key ``k`` and ``amount``
+        (``DOUBLE``; NULL where the event has none).
     keys : str
         The member keys (``community_id``, ``member_key``): each community's first event is the first of its
         keys' (every stored event has its member's key).
@@ -518,9 +520,8 @@ c AS (
 {_M_CTE},
 -- exact (DECIMAL) sums, as in features_sql
 pt AS (
-    SELECT CAST(member_key AS BIGINT) AS k, sum(CAST(CAST(amount AS DOUBLE) AS DECIMAL(38, 10))) AS purchase_total
-    FROM {events}
-    WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND CAST(event_type AS VARCHAR) = 'purchase'
+    SELECT CAST(k AS BIGINT) AS k, sum(CAST(CAST(amount AS DOUBLE) AS DECIMAL(38, 10))) AS purchase_total
+    FROM {purchases}
     GROUP BY 1
 ),
 o AS (

@@ -2,14 +2,15 @@
 
 When the import stored an integer key with every event's member and target
 (:attr:`commlab.data.stored.StoredEvents.keys`), the keys are dense (1 to the number of members), so
-the sums per member are array positions, not hash-table entries: one ``bincount`` per count, and
-sorted 64-bit codes for the distinct (member, day), (member, week) and (member, partner) pairs. DuckDB
-reads the events (four columns, filtered as :func:`commlab.analysis.features_sql.features_sql` filters
-them) and applies the feature arithmetic to the sums
+the sums per member are array positions, not hash-table entries: one ``bincount`` per count, a table of
+flags per (member, day), and one sort of 32- or 64-bit codes for the distinct (member, partner) pairs and the
+partners who replied back. DuckDB reads the events (five columns, filtered as
+:func:`commlab.analysis.features_sql.features_sql` filters them) and applies the feature arithmetic to the sums
 (:func:`~commlab.analysis.features_sql.keyed_features_sql`); NumPy only counts. The benchmark's
-``features_stored`` step took 0.94-1.00 s of CPU at 5 M events and 9.2 s at 50 M (peak 0.5 and 1.7 GB),
-against 1.63 s and 18.7 s (0.7 and 3.3 GB) summing in SQL: it grows with the data (no hash table outgrows
-the caches as the member count grows).
+``features_stored`` step took 1.03-1.12 s at 5 M events and 8.4 s at 50 M (peak 0.6 and 1.8 GB), against
+1.14-1.36 s and 9.5-11.0 s with the (member, day) and pair codes sorted and the amounts read a second time
+(alternating in the same hour, ``benchmarks/ab.py``), and 1.63 s and 18.7 s CPU (0.7 and 3.3 GB) summing in SQL:
+it grows with the data (no hash table outgrows the caches as the member count grows).
 
 Every sum is defined as in :func:`~commlab.analysis.features_sql.features_sql` (on the ids), and the
 features are equal (tested against that query).
@@ -51,16 +52,17 @@ def _quote(text: str) -> str:
 
 
 def _events_sql(events: str, first: int, last: int) -> str:
-    """SQL: the events up to ``$as_of`` of the member keys ``first`` to ``last`` as four numbers: member key,
-    target key (0: none, or the member itself), microseconds since 1970 and the type's code in :data:`_TYPES`
-    (:data:`_NOT_ACTIVITY` for joining and leaving)."""
+    """SQL: the events up to ``$as_of`` of the member keys ``first`` to ``last`` as five numbers: member key,
+    target key (0: none, or the member itself), microseconds since 1970, the type's code in :data:`_TYPES`
+    (:data:`_NOT_ACTIVITY` for joining and leaving) and the amount."""
     codes = " ".join(f"WHEN {_quote(t)} THEN {i + 1}" for i, t in enumerate(_TYPES))
     codes += " ".join(f" WHEN {_quote(t)} THEN {_NOT_ACTIVITY}" for t in ACTIVITY_EXCLUDED)
     return f"""
 SELECT CAST(member_key AS INTEGER) AS mk,
        CAST(coalesce(NULLIF(CAST(target_key AS BIGINT), CAST(member_key AS BIGINT)), 0) AS INTEGER) AS tk,
        epoch_us(CAST(ts AS TIMESTAMPTZ)) AS us,
-       CAST(CASE CAST(event_type AS VARCHAR) {codes} ELSE 0 END AS UTINYINT) AS et
+       CAST(CASE CAST(event_type AS VARCHAR) {codes} ELSE 0 END AS UTINYINT) AS et,
+       CAST(amount AS DOUBLE) AS amt
 FROM {events}
 WHERE CAST(ts AS TIMESTAMPTZ) <= $as_of AND member_key BETWEEN {first} AND {last}"""
 
@@ -78,6 +80,56 @@ def _distinct(codes: np.ndarray) -> np.ndarray:
     keep[:1] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+#: The most cells (keys x days, one byte each) of the table of active days: a range whose events span more
+#: days counts its distinct days by sorting (key, day) codes instead. At the benchmark's density (25,000 keys,
+#: 182 days: 4.6 M cells) the table took 27 ms of a range's 1.2 M events, the sort 52 ms.
+DAY_TABLE_CELLS = 2**25
+
+
+def _days_and_weeks(mk: np.ndarray, day3: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per key position (``mk``, below ``size``): its distinct days ``day3`` and distinct weeks ``day3 // 7``."""
+    if not len(day3):
+        return np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    w0 = int(day3.min()) // 7
+    width = 7 * (int(day3.max()) // 7 - w0 + 1)  # whole weeks, Monday to Sunday
+    if size * width <= DAY_TABLE_CELLS:  # a flag per (key, day)
+        seen = np.zeros((size, width), dtype=bool)
+        seen[mk, day3 - 7 * w0] = True
+        return (np.count_nonzero(seen, axis=1).astype(np.int64),
+                np.count_nonzero(seen.reshape(size, width // 7, 7).any(axis=2), axis=1).astype(np.int64))
+    day0 = int(day3.min())
+    bits = max(1, (int(day3.max()) - day0).bit_length())
+    days = _distinct(_pack(mk, day3 - day0, bits, size - 1))  # (key, day), sorted
+    key = days >> bits
+    # the weeks of the distinct days, in (key, day) order: distinct where they change
+    week = np.floor_divide((days & ((1 << bits) - 1)).astype(np.int64) + day0, 7)
+    change = np.empty(len(days), dtype=bool)
+    change[:1] = True
+    change[1:] = (key[1:] != key[:-1]) | (week[1:] != week[:-1])
+    return (np.bincount(key, minlength=size).astype(np.int64),
+            np.bincount(key[change], minlength=size).astype(np.int64))
+
+
+def _partners(pm: np.ndarray, pt: np.ndarray, reply: np.ndarray, size: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per key position: its distinct out-partners, in-partners, and out-partners who replied back to it.
+
+    ``pm``, ``pt``: each interaction's member and target positions (below ``size``); ``reply``: which are replies.
+    One sort of codes (member, partner, flag): flag 0 for an interaction from member to partner, 1 for a reply
+    from partner to member. A pair with both is reciprocated; the 0 comes first.
+    """
+    bits = max(1, (size - 1).bit_length()) + 1
+    codes = _distinct(np.concatenate([_pack(pm, pt << 1, bits, size - 1),
+                                      _pack(pt[reply], (pm[reply] << 1) | 1, bits, size - 1)]))
+    forward = (codes & 1) == 0
+    both = np.zeros(len(codes), dtype=bool)
+    both[:-1] = forward[:-1] & (codes[1:] == codes[:-1] + 1)
+    pairs = codes[forward]
+    return (np.bincount(pairs >> bits, minlength=size).astype(np.int64),
+            np.bincount((pairs & ((1 << bits) - 1)) >> 1, minlength=size).astype(np.int64),
+            np.bincount(codes[both] >> bits, minlength=size).astype(np.int64))
 
 
 def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, first: int, joined: np.ndarray,
@@ -132,23 +184,10 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     np.maximum.at(last, mk, us)
     col["n_last30"] = count(mk[us > last30_after])
     col["first_week_events"] = count(mk[(us >= joined[mk]) & (us < week_end[mk])])
-    # distinct days: one code per (key, day), the day counted from the first (UTC days, as daymask.day_number:
-    # floor of the microseconds / a day's in double precision, then + 3 so that multiples of 7 are Mondays)
-    day3 = np.floor(us / float(US_PER_DAY)).astype(np.int64) + 3
-    if len(day3):
-        day0 = day3.min()
-        bits = max(1, int(day3.max() - day0).bit_length())
-        days = _distinct(_pack(mk, day3 - day0, bits, size - 1))
-        key = days >> bits
-        col["active_days"] = count(key)
-        # ISO weeks (Monday start) of the distinct days, in (key, day) order: distinct where they change
-        week = np.floor_divide((days & ((1 << bits) - 1)).astype(np.int64) + day0, 7)
-        change = np.empty(len(days), dtype=bool)
-        change[:1] = True
-        change[1:] = (key[1:] != key[:-1]) | (week[1:] != week[:-1])
-        col["active_weeks"] = count(key[change])
-    else:
-        col["active_days"] = col["active_weeks"] = np.zeros(size, dtype=np.int64)
+    # distinct UTC days, as daymask.day_number counts them: floor of the microseconds / a day's in double
+    # precision, then + 3 so that multiples of 7 are Mondays (ISO weeks)
+    col["active_days"], col["active_weeks"] = _days_and_weeks(
+        mk, np.floor(us / float(US_PER_DAY)).astype(np.int64) + 3, size)
     # interactions aimed at another member
     inter = np.flatnonzero((et - np.uint8(1) < np.uint8(len(S.INTERACTION_EVENTS))) & (tk > 0))  # codes 1 to n
     pm, pt, pe = mk[inter].astype(np.int64), tk[inter].astype(np.int64) - first, et[inter]
@@ -160,13 +199,7 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     col["replies_received"] = count(pt[reply])
     col["reactions_received"] = count(pt[pe == code["reaction"]])
     col["inter_in_staff"] = count(pt[staff[pm]])
-    bits = max(1, (size - 1).bit_length())
-    pairs = _distinct(_pack(pm, pt, bits, size - 1))  # (member, partner)
-    col["partners_out"] = count(pairs >> bits)
-    col["partners_in"] = count(pairs & ((1 << bits) - 1))
-    # out-partners who replied back: pairs (m, t) with a reply from t to m
-    back = _distinct(_pack(pt[reply], pm[reply], bits, size - 1))
-    col["reciprocated"] = count(np.intersect1d(pairs, back, assume_unique=True) >> bits)
+    col["partners_out"], col["partners_in"], col["reciprocated"] = _partners(pm, pt, reply, size)
     none = last == np.iinfo(np.int64).min
     stamp = pa.timestamp("us", tz="UTC")
     return pa.table({"k": np.arange(first, first + size, dtype=np.int64),
@@ -201,8 +234,8 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     """The member features of the keyed events ``events``, summed in NumPy: the query that returns them.
 
     Materialises the member rows (:func:`keyed_members_sql`) as the temporary table ``kf_members`` and
-    registers the sums (:func:`key_sums`) as ``kf_sums`` on ``con``; the returned query
-    (:func:`keyed_features_sql`) reads both. The events are read and summed by ranges of whole
+    registers the sums (:func:`key_sums`) as ``kf_sums`` and the purchases as ``kf_purchases`` on ``con``; the
+    returned query (:func:`keyed_features_sql`) reads the three. The events are read and summed by ranges of whole
     communities (a member's partners are of its community), so the arrays stay small whatever the data's
     size; two threads sum ranges while DuckDB reads the next.
 
@@ -244,11 +277,18 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     staff = np.zeros(size, dtype=bool)
     joined[k], week_end[k], staff[k] = mem["j"], mem["w"], mem["s"]
     parts: list[pa.Table] = []
+    bought: list[pa.Table] = []  # the purchases: member key and amount, summed exactly in SQL
+    purchase = np.uint8(_TYPES.index("purchase") + 1)
     with ThreadPoolExecutor(_WORKERS) as pool:
         pending: list = []
         for lo, hi in ranges:
             ev = con.sql(_events_sql(events, lo, hi).replace("$as_of", now)).fetchnumpy()
             mk, tk, us, et = (np.asarray(ev[c]) for c in ("mk", "tk", "us", "et"))
+            buy = np.flatnonzero(et == purchase)
+            if len(buy):
+                amt = ev["amt"]
+                bought.append(pa.table({"k": mk[buy].astype(np.int64), "amount": pa.array(
+                    np.ma.getdata(amt)[buy], type=pa.float64(), mask=np.ma.getmaskarray(amt)[buy])}))
             if ((tk != 0) & ((tk < lo) | (tk > hi))).any():
                 raise InvalidArgument(f"the stored events of member keys {lo}-{hi} aim at members of another "
                                       f"community: the member keys of {keys} do not fit these events")
@@ -261,4 +301,6 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     con.register("kf_sums", pa.concat_tables(parts) if parts else key_sums(
         *(np.zeros(0, t) for t in (np.int32, np.int32, np.int64, np.uint8)), first=1, joined=joined[1:1],
         week_end=week_end[1:1], staff=staff[1:1], last30_after=0))
-    return keyed_features_sql("kf_members", "kf_sums", events, keys)
+    con.register("kf_purchases", pa.concat_tables(bought) if bought else pa.table(
+        {"k": pa.array([], pa.int64()), "amount": pa.array([], pa.float64())}))
+    return keyed_features_sql("kf_members", "kf_sums", "kf_purchases", keys)
