@@ -113,14 +113,30 @@ def test_the_keys_stored_with_the_events_are_the_rank_of_each_member(tmp_path, m
     assert again.events_source.keys == ev.keys
 
 
-def test_events_already_in_order_are_copied_without_keys(tmp_path, monkeypatch):
-    d, _ = _data(tmp_path / "d", 3, ordered=True)
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_events_already_in_order_are_keyed_and_keep_their_order(tmp_path, monkeypatch, fmt):
+    """A file in (community, time) order gets its keys too (checked in SQL as Parquet, in chunks as CSV), so the
+    keyed paths serve it; the stored rows are the file's, in its order."""
+    d, ev = _data(tmp_path / "d", 3, ordered=True)
+    if fmt == "csv":
+        (d / "events.parquet").unlink()
+        ev.to_csv(d / "events.csv", index=False)
+    else:
+        _no_chunks(monkeypatch)
     whole = load_dataset(d, cache="", stream=False)
-    _no_chunks(monkeypatch)
-    ds = load_dataset(d, cache=tmp_path / "cache", stream=True)
-    assert ds.events_source.keys is None
-    assert MEMBER_KEY not in pq.read_schema(ds.events_source.path).names
+    ds = load_dataset(d, cache=tmp_path / "cache", stream=True, chunk_rows=700)
+    assert ds.events_source.keys is not None
+    stored = pq.read_table(ds.events_source.path).to_pandas()
+    keys = _oracle_keys(pd.read_parquet(d / "members.parquet"))
+    assert stored[MEMBER_KEY].tolist() == [keys[(c, m)] for c, m in
+                                           zip(stored["community_id"], stored["member_id"], strict=True)]
     pd.testing.assert_frame_equal(ds.events, whole.events)
+    assert stored["member_id"].tolist() == ev["member_id"].tolist()  # the file's rows, in its order
+    # the features of the keyed store equal those of the ids' query on the same events
+    now = pd.Timestamp(AS_OFS[-1], tz="UTC")
+    got = DuckDBEngine()._member_features(ds.events_source, ds.members, now, tuple(fsql.STAFF_ROLES), None, 1)
+    plain = DuckDBEngine()._member_features(ds.events, ds.members, now, tuple(fsql.STAFF_ROLES), None, 1)
+    pd.testing.assert_frame_equal(got, plain)
 
 
 @pytest.mark.parametrize("column,value", [("member_id", "幽灵"), ("target_member_id", "鬼"),

@@ -12,11 +12,12 @@ targets, before their community's creation — and, when it finds none, the even
 (``community_id``, ``ts``, row in the file) order, as the chunked path does, into the same schema.
 
 The ordered copy is written by :func:`commlab.data.streamed.stream_events` with the ``copy`` function
-:func:`check_events_sql` returns: one DuckDB COPY of the file when it is already in order, otherwise
-the distribution sort of :func:`commlab.data.ordered_copy.ordered_copy`, whose cost per row does not
-grow with the file. When the query finds anything, :func:`check_events_sql` returns ``None`` and the chunked path reads
-the file and writes the problem report: the report (file, column, check, first offending rows and
-values, count, fix) is the chunked path's, the same whichever path found the problem.
+:func:`check_events_sql` returns: the distribution sort of :func:`commlab.data.ordered_copy.ordered_copy`,
+whose cost per row does not grow with the file and which assigns the member keys (a file already in order too:
+its buckets keep their order), or one DuckDB COPY of a file already in order when no keys are asked for.
+When the query finds anything, :func:`check_events_sql` returns ``None`` and the chunked path reads the file
+and writes the problem report: the report (file, column, check, first offending rows and values, count, fix) is
+the chunked path's, the same whichever path found the problem.
 A file with other types or columns the query does not know goes to the chunked path too.
 """
 
@@ -188,8 +189,8 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         :data:`~commlab.data.stored.KEYS_FILE` beside the copy). The copy then looks every member and
         target up once, as it assigns their keys, instead of the checks: an event whose member or
         target has no key is the unknown member or target the checks would have counted, found by
-        :func:`unknown_keys` on the copy. Events already in order are copied without keys (a join
-        does not keep their order) and checked as without ``keys``.
+        :func:`unknown_keys` on the copy. Events already in order get their keys from the same copy
+        (its buckets then only keep their order), so that every store the import writes is keyed.
 
     Returns
     -------
@@ -212,7 +213,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         return None
     src = f"read_parquet({_q(str(path))}, file_row_number = true)"
     ordered = in_order(path)
-    keyed = keys and not ordered  # the sorted copy looks the members up, as it assigns their keys
+    keyed = keys  # the copy looks the members up, as it assigns their keys
     comm = pa.table({"c": pa.array(communities[Col.community_id].astype("string"), type=pa.string()),
                      "created_at": pa.array(pd.to_datetime(communities[Col.created_at], utc=True))})
     con = duckdb.connect()
@@ -244,7 +245,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     mem_frame = members_frame(members)
 
     def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
-        if not sort:
+        if not sort and not keyed:
             con.execute(f"COPY (SELECT {cols} FROM {src} e) TO {_q(str(out))} (FORMAT parquet)")
             return
         # ranked by the sorted ids, as the chunked path sorts; ordered by a distribution sort

@@ -9,9 +9,9 @@ problems merged with the earlier chunks' (:class:`~commlab.data.validate.Problem
 coerced rows appended to a Parquet file. When every chunk is valid, the events are written in
 (``community_id``, ``ts``) order, ties in file order, as the in-memory path orders them, by the
 distribution sort of the SQL path (:func:`commlab.data.ordered_copy.ordered_copy`, bounded memory),
-with the member keys it assigns; DuckDB only copies a file already in that order (without keys, as
-the SQL path does), and sorts one holding columns the schema does not know. The result is read in
-place as :class:`~commlab.data.stored.StoredEvents`.
+with the member keys it assigns (a file already in that order too, so that its store is keyed); DuckDB
+copies a file in order when no keys are asked for, and sorts one holding columns the schema does not
+know. The result is read in place as :class:`~commlab.data.stored.StoredEvents`.
 
 Peak memory depends on ``chunk_rows`` and the members table, not on the number of events.
 """
@@ -195,7 +195,8 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
         return out
     out.path = work / "events.parquet"
     try:
-        copy = None if order.kept else _chunked_copy(part.path, ranks, members if has_keys else None)
+        # keyed whether or not the rows are in order already; DuckDB copies them in order without keys
+        copy = None if order.kept and not has_keys else _chunked_copy(part.path, ranks, members if has_keys else None)
         _write_ordered(part.path, out.path, work / "spill", copy, sort=not order.kept)
     except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
         out.path.with_name(KEYS_FILE).unlink(missing_ok=True)
