@@ -240,7 +240,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         logger.info("events of %s: the SQL checks found %s; the chunked path reports them", path, problems)
         return None
     logger.info("events of %s checked in SQL in %.1f s (%s)", path, time.perf_counter() - t0,
-                "in order" if ordered else "to sort, members looked up as keyed" if keyed else "to sort")
+                ("in order" if ordered else "to sort") + (", members looked up as keyed" if keyed else ""))
     cols = ", ".join(_output_column(n, n in schema.names) for n in _output_names(schema))
     mem_frame = members_frame(members)
 
