@@ -139,10 +139,12 @@ def test_events_already_in_order_are_keyed_and_keep_their_order(tmp_path, monkey
     pd.testing.assert_frame_equal(got, plain)
 
 
-@pytest.mark.parametrize("column,value", [("member_id", "幽灵"), ("target_member_id", "鬼"),
-                                          ("target_member_id", "elsewhere")])
-def test_an_event_without_a_key_gets_the_problem_report_of_the_checks(tmp_path, caplog, column, value):
-    d, ev = _data(tmp_path / "d", 4)
+@pytest.mark.parametrize("column,value,ordered", [("member_id", "幽灵", False), ("target_member_id", "鬼", False),
+                                                  ("target_member_id", "elsewhere", False),
+                                                  ("member_id", "幽灵", True), ("target_member_id", "鬼", True)])
+def test_an_event_without_a_key_gets_the_problem_report_of_the_checks(tmp_path, caplog, column, value, ordered):
+    """In a shuffled file and in one already in order (keyed by the same copy, which keeps its order)."""
+    d, ev = _data(tmp_path / "d", 4, ordered=ordered)
     inter = ev.index[ev["target_member_id"].notna()]
     rows = [inter[3], inter[40]]
     if value == "elsewhere":  # a member of another community only: no key in this one
@@ -154,12 +156,15 @@ def test_an_event_without_a_key_gets_the_problem_report_of_the_checks(tmp_path, 
     ev.to_parquet(d / "events.parquet", index=False)
     reports = {}
     for stream in (False, True):
-        with caplog.at_level(logging.INFO, logger="commlab.data.streamed"), pytest.raises(DataValidationError) as err:
+        with caplog.at_level(logging.INFO, logger="commlab.data.streamed"), \
+                caplog.at_level(logging.INFO, logger="commlab.data.checks_sql"), \
+                pytest.raises(DataValidationError) as err:
             load_dataset(d, cache=tmp_path / f"cache{stream}", stream=stream)
         reports[stream] = [(p.file, p.column, p.check, p.rows, p.values, p.count, p.fix) for p in err.value.problems]
     assert reports[True] == reports[False]
     kind = "unknown_member" if column == "member_id" else "unknown_target"
     assert f"{{'{kind}': 2}}" in caplog.text  # found by the keyed copy, not by the checks before it
+    assert ("in order" if ordered else "to sort") + ", members looked up as keyed" in caplog.text
     assert [(c, n) for _, c, _, _, _, n, _ in reports[True]] == [(column, 2)]
     assert not any((tmp_path / "cacheTrue").glob("*/events.parquet"))  # nothing stored
 
