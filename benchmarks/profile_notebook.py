@@ -8,7 +8,8 @@ Usage::
 The code cells run in this process, in order, as a kernel would run them (the ``parameters`` cell,
 then the given ``-p name value`` overrides, values read as JSON when they parse, else as text).
 The data set is imported into the data cache (``--cache``, default ``<data>/store``) before the
-first cell, untimed, as notebook 01 does in a playbook. For each cell: wall seconds, CPU seconds
+first cell, untimed, as notebook 01 does in a playbook. The notebook writes its outputs into a new temporary
+folder unless ``-p output_dir DIR`` names one. For each cell: wall seconds, CPU seconds
 (user + system of every thread of the process), resident memory at its end and the highest
 resident memory sampled every 0.05 s while it ran. Display calls run for real (figures are
 rendered to PNG) but print nothing.
@@ -21,6 +22,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides[name] = json.loads(value)
         except json.JSONDecodeError:
             overrides[name] = value
+    # the notebook's outputs (summary.json, tables) into a folder of their own, not the working directory
+    overrides.setdefault("output_dir", tempfile.mkdtemp(prefix="commlab-profile-"))
 
     import IPython.display
 
