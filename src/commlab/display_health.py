@@ -216,9 +216,10 @@ class CommunityHealth:
         from commlab.plots.show import show
 
         freq = "week" if self.window == "week" else "month"
-        cohorts = cohort_retention(self.data, as_of=self.as_of, freq=freq, engine=self.duckdb)
-        cohorts, hidden = suppress_table(cohorts, self.k, numeric=True, **COHORT_PRIVACY)
         largest = self.sizes.idxmax()
+        # the cohorts of the community drawn only: the note below counts the values hidden in that figure
+        cohorts = cohort_retention(self.data.subset([largest]), as_of=self.as_of, freq=freq, engine=self.duckdb)
+        cohorts, hidden = suppress_table(cohorts, self.k, numeric=True, **COHORT_PRIVACY)
         matrix = retention_matrix(cohorts, largest, min_size=self.k)
         if matrix.empty:  # every cohort is below k (or the community is suppressed): nothing to draw
             _markdown(t("cohort_none", self.lang).format(name=escape_md(self.names[largest]), k=self.k))
