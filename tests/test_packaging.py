@@ -115,7 +115,7 @@ def test_make_lab_passes_allow_root_only_as_root(tmp_path):
 
 
 def test_make_test_fast_leaves_out_the_slow_tests(tmp_path):
-    assert _make(tmp_path, "test-fast") == "python -m pytest -n 2 -m not slow"
+    assert _make(tmp_path, "test-fast") == "python -m pytest -n 2 --dist loadfile -m not slow"
 
 
 def test_every_slow_entry_names_a_test_that_exists():
