@@ -154,7 +154,7 @@ SLOW: frozenset[str] = frozenset({
     "test_load_streamed.py::test_a_check_of_unusual_folders_matches_a_load",
     "test_load_streamed.py::test_a_check_reports_what_a_load_reports_without_ordering_or_writing",
     "test_load_streamed.py::test_a_problem_after_valid_chunks_leaves_nothing_behind",
-    "test_load_streamed.py::test_events_already_in_order_are_copied_not_sorted",
+    "test_load_streamed.py::test_events_in_order_or_not_go_through_the_keyed_copy_and_load_the_same",
     "test_load_streamed.py::test_extra_columns_are_kept_even_one_named_like_duckdbs_row_number",
     "test_load_streamed.py::test_overview_notebook_on_streamed_events_gives_the_same_summary",
     "test_load_streamed.py::test_problems_spread_over_chunks_are_reported_as_a_whole_load_reports_them",

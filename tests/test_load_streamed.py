@@ -93,7 +93,8 @@ def test_streamed_events_equal_whole_ones_with_ties_across_chunks(tmp_path, samp
     assert ds.encodings["events"] == ("parquet" if fmt == "parquet" else encoding)
 
 
-def test_events_already_in_order_are_copied_not_sorted(tmp_path, samples_dir, monkeypatch):
+def test_events_in_order_or_not_go_through_the_keyed_copy_and_load_the_same(tmp_path, samples_dir, monkeypatch):
+    """A file already in order is keyed by the distribution copy as any other (no separate order check)."""
     from commlab.data import streamed
 
     calls = []
@@ -106,7 +107,7 @@ def test_events_already_in_order_are_copied_not_sorted(tmp_path, samples_dir, mo
     ev = load_dataset(samples_dir, cache="").events
     ev.to_parquet(d / "events.parquet", index=False)
     assert_same_load(d)
-    assert calls == [False]
+    assert calls == [True]
     # one pair out of order, at a chunk edge, is sorted
     swap = ev.iloc[[CHUNK, CHUNK - 1]].to_numpy()
     ev.iloc[[CHUNK - 1, CHUNK]] = swap
@@ -115,7 +116,7 @@ def test_events_already_in_order_are_copied_not_sorted(tmp_path, samples_dir, mo
         pytest.skip("the two rows at the chunk edge are a tie")  # pragma: no cover - not so in the samples
     ev.to_parquet(d / "events.parquet", index=False)
     assert_same_load(d)
-    assert calls == [False, True]
+    assert calls == [True, True]
 
 
 def spread_problems(samples_dir: Path, out: Path) -> Path:

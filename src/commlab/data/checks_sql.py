@@ -196,11 +196,12 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     -------
     dict or None
         For clean events: ``rows``, ``first``, ``last`` (UTC), ``ordered`` (already in
-        (``community_id``, ``ts``) order), ``keyed`` (the copy assigns keys: its unknown members and
-        targets are still to be counted) and ``copy``, a function ``copy(con, out, sort, spill)`` that
-        writes them to ``out`` as the chunked path writes them (in that order when ``sort``, by
-        :func:`commlab.data.ordered_copy.ordered_copy`, spilling into the folder ``spill``) on a DuckDB
-        connection. ``None`` when the file is not :func:`eligible`, the other tables lack the columns
+        (``community_id``, ``ts``) order; only asked without ``keys``), ``keyed`` (the copy assigns keys:
+        its unknown members and targets are still to be counted) and ``copy``, a function
+        ``copy(con, out, sort, spill)`` that writes them to ``out`` as the chunked path writes them (in
+        that order when ``sort`` or keyed, by :func:`commlab.data.ordered_copy.ordered_copy`, spilling
+        into the folder ``spill``) on a DuckDB connection. ``None`` when the file is not
+        :func:`eligible`, the other tables lack the columns
         the checks join on, or the query found a problem (the chunked path then reports it).
     """
     if not eligible(path) or not {Col.community_id, Col.created_at} <= set(communities.columns) \
@@ -212,8 +213,10 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         logger.info("events of %s: the footer counts missing values %s; the chunked path reports them", path, nulls)
         return None
     src = f"read_parquet({_q(str(path))}, file_row_number = true)"
-    ordered = in_order(path)
     keyed = keys  # the copy looks the members up, as it assigns their keys
+    # the distribution copy orders and keys any file: only a copy without keys asks whether the rows are in order
+    # (a read of two columns, 2.4 s for 50 M events in order)
+    ordered = not keyed and in_order(path)
     comm = pa.table({"c": pa.array(communities[Col.community_id].astype("string"), type=pa.string()),
                      "created_at": pa.array(pd.to_datetime(communities[Col.created_at], utc=True))})
     con = duckdb.connect()
@@ -240,7 +243,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         logger.info("events of %s: the SQL checks found %s; the chunked path reports them", path, problems)
         return None
     logger.info("events of %s checked in SQL in %.1f s (%s)", path, time.perf_counter() - t0,
-                ("in order" if ordered else "to sort") + (", members looked up as keyed" if keyed else ""))
+                "members looked up as keyed" if keyed else "in order" if ordered else "to sort")
     cols = ", ".join(_output_column(n, n in schema.names) for n in _output_names(schema))
     mem_frame = members_frame(members)
 
