@@ -47,7 +47,6 @@ def main() -> None:
     _timed(ld, "sha256_file")
     _timed(ld, "_read_tables")
     _timed(st, "check_events_sql")
-    _timed(cs, "in_order")
     _timed(st, "_write_ordered")
     _timed(st, "unknown_keys")
     _timed(ld, "write_cached")

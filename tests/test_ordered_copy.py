@@ -22,6 +22,7 @@ import pytest
 
 from commlab.data import checks_sql as cs
 from commlab.data import ordered_copy as oc
+from commlab.data import schema as S
 from commlab.data.stored import MEMBER_KEY, TARGET_KEY
 
 COMMUNITIES = ["b", "B", "群甲", "a", "社群乙", "c-1", "c_2"]
@@ -54,10 +55,17 @@ def _events(path: Path, seed: int, n: int = 4000, row_group: int = 700) -> pa.Ta
     return members
 
 
+def _output_column(name: str, present: bool) -> str:
+    """A column in the type the chunked path writes it (times in ns UTC, amounts double, text)."""
+    col = S.EVENTS.column(name)
+    t = "TIMESTAMPTZ_NS" if col.dtype == "timestamp" else "DOUBLE" if col.dtype == "float" else "VARCHAR"
+    return f"CAST({'e.' + name if present else 'NULL'} AS {t}) AS {name}"
+
+
 def _oracle(src: Path, out: Path, members: pa.Table) -> None:
     """The former sorted SQL copy (checks_sql before the distribution sort)."""
     schema = pq.read_schema(src)
-    cols = ", ".join(cs._output_column(n, n in schema.names) for n in cs._output_names(schema))
+    cols = ", ".join(_output_column(n, n in schema.names) for n in cs._output_names(schema))
     con = duckdb.connect()
     con.register("comm", pa.table({"c": COMMUNITIES}))
     con.execute("CREATE TEMP TABLE rank AS SELECT c, row_number() OVER (ORDER BY c) AS k "

@@ -14,7 +14,7 @@ targets, before their community's creation — and, when it finds none, the even
 The ordered copy is written by :func:`commlab.data.streamed.stream_events` with the ``copy`` function
 :func:`check_events_sql` returns: the distribution sort of :func:`commlab.data.ordered_copy.ordered_copy`,
 whose cost per row does not grow with the file and which assigns the member keys (a file already in order too:
-its buckets keep their order), or one DuckDB COPY of a file already in order when no keys are asked for.
+its buckets keep their order).
 When the query finds anything, :func:`check_events_sql` returns ``None`` and the chunked path reads the file
 and writes the problem report: the report (file, column, check, first offending rows and values, count, fix) is
 the chunked path's, the same whichever path found the problem.
@@ -135,39 +135,10 @@ def _blanks_sql(src: str, names: list[str]) -> str:
     return f"SELECT count(*) FROM ({values}) WHERE v = '' OR regexp_matches(v, '^{_BLANK}|{_BLANK}$')"
 
 
-def in_order(path: str | Path, batch_rows: int = 2_000_000) -> bool:
-    """Whether the events at ``path`` are already in (``community_id``, ``ts``) order, read two columns at a time.
-
-    Arrow compares each row with the one before it (the last row of a batch with the first of the next),
-    so an ordered file is copied instead of sorted, as the chunked path does.
-    """
-    import pyarrow.compute as pc
-
-    prev: tuple[pa.Array, pa.Array] | None = None
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=[Col.community_id, Col.ts]):
-        c, t = batch.column(0), batch.column(1)
-        if prev is not None:
-            c, t = pa.concat_arrays([prev[0], c]), pa.concat_arrays([prev[1], t])
-        if len(c) > 1:
-            c0, c1, t0, t1 = c.slice(0, len(c) - 1), c.slice(1), t.slice(0, len(t) - 1), t.slice(1)
-            back = pc.or_(pc.less(c1, c0), pc.and_(pc.equal(c1, c0), pc.less(t1, t0)))
-            if pc.any(back).as_py():
-                return False
-        prev = (c.slice(len(c) - 1), t.slice(len(t) - 1))
-    return True
-
-
 def _output_names(schema: pa.Schema) -> list[str]:
     """The columns the chunked path writes: the file's, then the missing ones it fills."""
     return [*schema.names, *(c.name for c in S.EVENTS.columns
                              if c.name not in schema.names and not c.required and c.fill)]
-
-
-def _output_column(name: str, present: bool) -> str:
-    """A column in the type the chunked path writes it (times in ns UTC, amounts double, text)."""
-    col = S.EVENTS.column(name)
-    t = "TIMESTAMPTZ_NS" if col.dtype == "timestamp" else "DOUBLE" if col.dtype == "float" else "VARCHAR"
-    return f"CAST({'e.' + name if present else 'NULL'} AS {t}) AS {name}"
 
 
 def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd.DataFrame,
@@ -189,18 +160,18 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         :data:`~commlab.data.stored.KEYS_FILE` beside the copy). The copy then looks every member and
         target up once, as it assigns their keys, instead of the checks: an event whose member or
         target has no key is the unknown member or target the checks would have counted, found by
-        :func:`unknown_keys` on the copy. Events already in order get their keys from the same copy
-        (its buckets then only keep their order), so that every store the import writes is keyed.
+        :func:`unknown_keys` on the copy. Without ``keys`` (the checks alone, as ``commlab validate``
+        runs them) the checks look the members up. Events already in order get their keys from the same
+        copy (its buckets then only keep their order), so that every store the import writes is keyed.
 
     Returns
     -------
     dict or None
-        For clean events: ``rows``, ``first``, ``last`` (UTC), ``ordered`` (already in
-        (``community_id``, ``ts``) order; only asked without ``keys``), ``keyed`` (the copy assigns keys:
-        its unknown members and targets are still to be counted) and ``copy``, a function
-        ``copy(con, out, sort, spill)`` that writes them to ``out`` as the chunked path writes them (in
-        that order when ``sort`` or keyed, by :func:`commlab.data.ordered_copy.ordered_copy`, spilling
-        into the folder ``spill``) on a DuckDB connection. ``None`` when the file is not
+        For clean events: ``rows``, ``first``, ``last`` (UTC), ``keyed`` (the checks left the members and
+        targets to the copy's keys: its unknown members and targets are still to be counted) and ``copy``, a
+        function ``copy(con, out, sort, spill)`` that writes them to ``out`` with their member keys as the chunked
+        path writes them (in (``community_id``, ``ts``) order, by :func:`commlab.data.ordered_copy.ordered_copy`,
+        spilling into the folder ``spill``) on a DuckDB connection. ``None`` when the file is not
         :func:`eligible`, the other tables lack the columns
         the checks join on, or the query found a problem (the chunked path then reports it).
     """
@@ -214,9 +185,6 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         return None
     src = f"read_parquet({_q(str(path))}, file_row_number = true)"
     keyed = keys  # the copy looks the members up, as it assigns their keys
-    # the distribution copy orders and keys any file: only a copy without keys asks whether the rows are in order
-    # (a read of two columns, 2.4 s for 50 M events in order)
-    ordered = not keyed and in_order(path)
     comm = pa.table({"c": pa.array(communities[Col.community_id].astype("string"), type=pa.string()),
                      "created_at": pa.array(pd.to_datetime(communities[Col.created_at], utc=True))})
     con = duckdb.connect()
@@ -243,23 +211,18 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
         logger.info("events of %s: the SQL checks found %s; the chunked path reports them", path, problems)
         return None
     logger.info("events of %s checked in SQL in %.1f s (%s)", path, time.perf_counter() - t0,
-                "members looked up as keyed" if keyed else "in order" if ordered else "to sort")
-    cols = ", ".join(_output_column(n, n in schema.names) for n in _output_names(schema))
+                "members looked up as keyed" if keyed else "members looked up")
     mem_frame = members_frame(members)
 
     def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
-        if not sort and not keyed:
-            con.execute(f"COPY (SELECT {cols} FROM {src} e) TO {_q(str(out))} (FORMAT parquet)")
-            return
-        # ranked by the sorted ids, as the chunked path sorts; ordered by a distribution sort
+        # ranked by the sorted ids, as the chunked path sorts; ordered and keyed by a distribution sort, whether or
+        # not the rows are in order already (``sort``, as the chunked path's copy, is not asked)
         communities = pc.unique(comm.column("c").drop_null()).sort()
-        keys = None
-        if keyed:
-            keys = write_member_keys(con, mem_frame, out.with_name(KEYS_FILE))
+        keys = write_member_keys(con, mem_frame, out.with_name(KEYS_FILE))
         ordered_copy(path, out, names=_output_names(schema), communities=communities, keys=keys, spill=spill,
                      con=con)
 
-    return {"rows": int(found["n"]), "ordered": ordered, "keyed": keyed, "copy": copy,
+    return {"rows": int(found["n"]), "keyed": keyed, "copy": copy,
             "first": _utc(found["first"]), "last": _utc(found["last"])}
 
 

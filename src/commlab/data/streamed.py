@@ -247,7 +247,7 @@ def _checked_in_sql(path: str | Path, communities: pd.DataFrame, members: pd.Dat
     if write:
         out.path = work / "events.parquet"
         try:
-            _write_ordered(Path(path), out.path, work / "spill", got["copy"], sort=not got["ordered"])
+            _write_ordered(Path(path), out.path, work / "spill", got["copy"], sort=True)
         except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
             out.path.unlink(missing_ok=True)
             out.path.with_name(KEYS_FILE).unlink(missing_ok=True)
