@@ -85,13 +85,13 @@ def test_the_numpy_sums_give_the_features_of_the_sql_sums(keyed, monkeypatch, pe
     if day_cells is not None:
         monkeypatch.setattr(keyed_sums, "DAY_TABLE_CELLS", day_cells)
     ranges = []
-    real = keyed_sums._key_ranges
+    real = keyed_sums.key_ranges
 
-    def spy(con, keys, members_per_range):
+    def spy(con, keys, members_per_range=None):
         ranges.append(real(con, keys, members_per_range if per_range is None else per_range))
         return ranges[-1]
 
-    monkeypatch.setattr(keyed_sums, "_key_ranges", spy)
+    monkeypatch.setattr(keyed_sums, "key_ranges", spy)
     stored, members_table = keyed
     tables = _member_tables(members_table)
     # every members table at every instant with the default ranges; the other ranges on the whole table, twice

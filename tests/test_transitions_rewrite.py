@@ -222,9 +222,9 @@ def _named_codes(events, members, bounds):
     seen, frames = [], []
     real = transitions.role_feature_frames
 
-    def spy(con, ev, mm, bnd, *, keyed=False):
+    def spy(con, ev, mm, bnd, *, keyed=False, keys=None):
         seen.append(keyed)
-        for k, m, f in real(con, ev, mm, bnd, keyed=keyed):
+        for k, m, f in real(con, ev, mm, bnd, keyed=keyed, keys=keys):
             frames.append(f.assign(k=k, m=m))
             yield k, m, f
 
@@ -250,11 +250,15 @@ def _named_codes(events, members, bounds):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_role_codes_from_the_keyed_store_equal_those_from_the_ids(tmp_path, seed):
-    """Stored events with the import's member keys are summed by key (no join), with the codes of the ids' path;
-    with the communities restricted too, and by the ids when a member of the table has no key."""
+def test_role_codes_from_the_keyed_store_equal_those_from_the_ids(tmp_path, monkeypatch, seed):
+    """Stored events with the import's member keys are counted by key in NumPy (no join, no grouping), with the
+    features (to the bit) and codes of the ids' path; with the communities restricted too, and by the ids when a
+    member of the table has no key."""
     from commlab.data import load_dataset
 
+    counted = []
+    real = transitions._keyed_bucket_rows
+    monkeypatch.setattr(transitions, "_keyed_bucket_rows", lambda *a: counted.append(a[2]) or real(*a))
     bounds = _keyed_store(tmp_path / "d", seed)
     ds = load_dataset(tmp_path / "d", cache=tmp_path / "cache", stream=True)
     stored = ds.events_source  # taken first: reading ds.events loads them into a DataFrame
@@ -262,8 +266,8 @@ def test_role_codes_from_the_keyed_store_equal_those_from_the_ids(tmp_path, seed
     by_ids, keyed = _named_codes(ds.events, ds.members, bounds)
     assert not keyed and len(by_ids) > 150 and by_ids["code"].nunique() >= 5 and by_ids["partners_in"].max() > 2
     by_keys, keyed = _named_codes(stored, ds.members, bounds)
-    assert keyed
-    pd.testing.assert_frame_equal(by_keys, by_ids)
+    assert keyed and counted == [f"read_parquet('{stored.keys}')"]
+    pd.testing.assert_frame_equal(by_keys, by_ids, check_exact=True)  # the same doubles, bit for bit
     # the former query on the same data
     want, want_code = _former_codes(ds.events, ds.members, bounds, TH)
     assert sorted(want_code.tolist()) == sorted(by_keys["code"].tolist())
@@ -271,9 +275,27 @@ def test_role_codes_from_the_keyed_store_equal_those_from_the_ids(tmp_path, seed
     two = load_dataset(tmp_path / "d", cache=tmp_path / "cache", stream=True, communities=["c", "f"])
     part_keys, keyed = _named_codes(two.events_source, two.members, bounds)
     assert keyed and set(part_keys["community_id"]) == {"c", "f"}
-    pd.testing.assert_frame_equal(part_keys, _named_codes(two.events, two.members, bounds)[0])
+    pd.testing.assert_frame_equal(part_keys, _named_codes(two.events, two.members, bounds)[0], check_exact=True)
     # a member the keys do not know: numbered and summed by the ids
     extra = pd.concat([ds.members, ds.members.iloc[[0]].assign(member_id="newcomer")], ignore_index=True)
     fallback, keyed = _named_codes(stored, extra, bounds)
     assert not keyed
-    pd.testing.assert_frame_equal(fallback, _named_codes(ds.events, extra, bounds)[0])
+    pd.testing.assert_frame_equal(fallback, _named_codes(ds.events, extra, bounds)[0], check_exact=True)
+
+
+def test_duckdb_epochs_are_those_of_the_query_row_for_row():
+    """The epochs of the keyed path's last events are DuckDB's ``epoch()`` in the rows' order, on a connection of the
+    engine (DuckDB's threads free to reorder the rows of a large table), and the connection's setting is kept."""
+    rng = np.random.default_rng(7)
+    us = rng.integers(1_600_000_000_000_000, 1_800_000_000_000_000, 1_500_000)
+    con = DuckDBEngine(threads=2).connect()
+    try:
+        got = transitions.duckdb_epochs(con, us)
+        con.register("u", pd.DataFrame({"i": np.arange(len(us)), "us": us}))
+        want = con.execute("SELECT epoch(make_timestamptz(us)) AS e FROM u ORDER BY i").fetchnumpy()["e"]
+        ((kept,),) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+    finally:
+        con.close()
+    np.testing.assert_array_equal(got, want)
+    assert (got != us / 1e6).mean() > 0.1  # the division would not do
+    assert kept is False
