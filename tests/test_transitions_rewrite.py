@@ -222,9 +222,9 @@ def _named_codes(events, members, bounds):
     seen, frames = [], []
     real = transitions.role_feature_frames
 
-    def spy(con, ev, mm, bnd, *, keyed=False, keys=None):
-        seen.append(keyed)
-        for k, m, f in real(con, ev, mm, bnd, keyed=keyed, keys=keys):
+    def spy(con, ev, mm, bnd, *, keys=None):
+        seen.append(keys is not None)
+        for k, m, f in real(con, ev, mm, bnd, keys=keys):
             frames.append(f.assign(k=k, m=m))
             yield k, m, f
 

@@ -8,7 +8,8 @@ one transition (``from_role`` → ``to_role``). Members who joined in between co
 With the rule roles on DuckDB (the notebook's path), :func:`role_transitions` never holds a
 per-instant table of names in pandas: two queries sum each member's activity and new partners per
 bucket between instants (:func:`role_bucket_sql`: each member numbered instead of named, grouped and
-joined by that number), the running sums and the features at each instant are computed from those
+joined by that number; on stored events with the import's member keys, counted in NumPy by ranges of keys
+instead, :func:`_keyed_bucket_rows`), the running sums and the features at each instant are computed from those
 rows in NumPy (:func:`role_feature_frames`, with the arithmetic of
 :func:`~commlab.analysis.features_sql.snapshot_features_sql`), each instant's features are reduced to
 one small role code per member, and the moves are counted from those codes (at 50 M events, 7 month
@@ -210,7 +211,7 @@ def _rule_role_codes(engine: Any, events: Source, members: Source, bounds: list[
             con.execute(f"CREATE TEMP TABLE role_members AS "
                         f"{role_members_sql(v['events'], v['members'], bounds[-1], staff_roles=staff_roles)}")
         key_sql = f"read_parquet({_sql_list([str(keys)])})" if keyed else None
-        for k, m, f in role_feature_frames(con, source, "role_members", bounds, keyed=keyed, keys=key_sql):
+        for k, m, f in role_feature_frames(con, source, "role_members", bounds, keys=key_sql):
             conds = role_conditions(f, thresholds)
             codes.append(np.select([c.to_numpy(dtype=bool) for _, c in conds], np.arange(len(conds)),
                                    len(conds)).astype(np.int8))
@@ -260,25 +261,20 @@ WHERE x.joined_at <= {lit}
 """
 
 
-def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp], *, keyed: bool = False) -> tuple[str, str]:
+def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp]) -> tuple[str, str]:
     """Two queries: each member's activity sums and its new partners per bucket of ``bounds``.
 
     Each event is filed under the first instant it counts for (bucket ``j``: the smallest ``k`` with
     ``ts <= bounds[k]``), as in :func:`~commlab.analysis.features_sql.snapshot_features_sql`, and summed
     per member number ``m`` and bucket.
 
-    Without ``keyed``, the events meet the members first (``mm``: a table of :func:`role_members_sql`'s
-    rows for ``bounds[-1]``): each event takes its member's number and the per-member groupings and joins
-    run on that integer instead of on the (community, member) strings; the distinct partners of
-    ``partners_in`` are grouped by the target's number and the source's name (an unknown source still
-    counts as a partner). ``mm`` being a table, DuckDB knows its size and builds its hash joins on it,
-    not on the events. Events of members not in ``mm`` count nowhere.
-
-    With ``keyed``, ``events`` are stored events with the import's member keys (``member_key``,
-    ``target_key``; every member and target has one) and ``mm`` numbers each member by its key: the
-    events are grouped on the keys without any join, the pairs on two integers (a target's key fixes its
-    community, as a source's name does within it). Rows of members not in ``mm`` are then returned too,
-    and left out by the caller (:func:`role_feature_frames` reads only ``mm``'s numbers).
+    The events meet the members first (``mm``: a table of :func:`role_members_sql`'s rows for ``bounds[-1]``):
+    each event takes its member's number and the per-member groupings and joins run on that integer instead of on
+    the (community, member) strings; the distinct partners of ``partners_in`` are grouped by the target's number
+    and the source's name (an unknown source still counts as a partner). ``mm`` being a table, DuckDB knows its
+    size and builds its hash joins on it, not on the events. Events of members not in ``mm`` count nowhere.
+    Stored events with the import's member keys need no join: :func:`_keyed_bucket_rows` counts the same rows
+    by key.
 
     Returns
     -------
@@ -291,8 +287,7 @@ def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp], *, keyed: 
     lits = bound_literals(bounds)
     bucket = "CASE " + " ".join(f"WHEN t <= {lit} THEN {k}" for k, lit in enumerate(lits)) + " END"
     content, inter = _sql_list(S.CONTENT_EVENTS), _sql_list(S.INTERACTION_EVENTS)
-    who = ("CAST(member_key AS INTEGER) AS member_key, CAST(target_key AS INTEGER) AS target_key" if keyed else
-           "CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id, "
+    who = ("CAST(community_id AS VARCHAR) AS community_id, CAST(member_id AS VARCHAR) AS member_id, "
            "CAST(target_member_id AS VARCHAR) AS target_member_id")
     activity = (f"(SELECT {who}, CAST(ts AS TIMESTAMPTZ) AS t, CAST(event_type AS VARCHAR) AS event_type "
                 f"FROM {events} WHERE CAST(ts AS TIMESTAMPTZ) <= {lits[-1]} "
@@ -300,24 +295,15 @@ def role_bucket_sql(events: str, mm: str, bounds: list[pd.Timestamp], *, keyed: 
     counts = (f"CAST(count(*) AS BIGINT) AS n_events, max(t) AS last_ts, "
               f"CAST(count_if(e.event_type IN ({content})) AS BIGINT) AS ugc, "
               f"CAST(count_if(e.event_type = 'purchase') AS BIGINT) AS purchases")
-    if keyed:
-        per_member = f"SELECT e.member_key AS m, {bucket} AS j, {counts} FROM {activity} AS e GROUP BY 1, 2"
-        # the bucket of each (source, target) pair's first interaction, both sides by key
-        pairs = f"""
-    SELECT e.target_key AS m, e.member_key AS source, min({bucket}) AS j
-    FROM {activity} AS e
-    WHERE e.event_type IN ({inter}) AND e.target_key IS NOT NULL AND e.target_key <> e.member_key
-    GROUP BY 1, 2"""
-    else:
-        per_member = f"""
+    per_member = f"""
     SELECT mm.m, {bucket} AS j, {counts}
     FROM {activity} AS e
     JOIN {mm} AS mm ON mm.community_id = e.community_id AND mm.member_id = e.member_id
     GROUP BY 1, 2"""
-        # the bucket of each (source, target) pair's first interaction, both sides by number (the target's
-        # fixes the community); a source without a number (not a member by the last instant, who still counts
-        # as a partner) keeps its name, so the pairs group on two integers and a NULL
-        pairs = f"""
+    # the bucket of each (source, target) pair's first interaction, both sides by number (the target's
+    # fixes the community); a source without a number (not a member by the last instant, who still counts
+    # as a partner) keeps its name, so the pairs group on two integers and a NULL
+    pairs = f"""
     SELECT t.m, s.m AS source, CASE WHEN s.m IS NULL THEN e.member_id END AS unnumbered, min({bucket}) AS j
     FROM {activity} AS e
     JOIN {mm} AS t ON t.community_id = e.community_id AND t.member_id = e.target_member_id
@@ -345,11 +331,12 @@ def _column(got: dict[str, np.ndarray], name: str, fill: Any) -> tuple[np.ndarra
     return np.ma.filled(col, fill) if np.ma.isMaskedArray(col) else np.asarray(col), valid
 
 
-def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestamp], *, keyed: bool = False,
-                        keys: str | None = None) -> Iterator[tuple[int, np.ndarray, pd.DataFrame]]:
+def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestamp], *, keys: str | None = None
+                        ) -> Iterator[tuple[int, np.ndarray, pd.DataFrame]]:
     """The :data:`ROLE_FEATURE_IDS` of every member of ``mm`` at each instant of ``bounds``, one instant at a time.
 
-    The sums per member and bucket come from :func:`role_bucket_sql`; the sums over the buckets ``j <= k``
+    The sums per member and bucket come from :func:`role_bucket_sql` (or, by key, :func:`_keyed_bucket_rows`); the
+    sums over the buckets ``j <= k``
     and the features at instant ``k`` are computed here, with the arithmetic of
     :data:`~commlab.analysis.features_sql.SNAPSHOT_VALUES` on the very doubles DuckDB's ``epoch()`` gives
     (the instants, the join and first times, each bucket's last event), so every value equals that of
@@ -364,13 +351,12 @@ def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestam
         :func:`role_members_sql`'s rows for ``bounds[-1]``).
     bounds : list of Timestamp
         The instants, tz-aware and strictly increasing.
-    keyed : bool, default False
-        ``events`` carry the import's member keys and ``mm`` numbers each member by its key
-        (:func:`role_bucket_sql`).
     keys : str, optional
-        With ``keyed``, a relation of the import's member keys (:data:`commlab.data.stored.KEYS_FILE`): the sums
-        per member and bucket are then counted in NumPy from the events read by ranges of keys
-        (:func:`_keyed_bucket_rows`), not by :func:`role_bucket_sql`'s queries; the rows are the same.
+        A relation of the import's member keys (:data:`commlab.data.stored.KEYS_FILE`): ``events`` then carry them
+        (``member_key``, ``target_key``; every member and target has one) and ``mm`` numbers each member by its
+        key. The sums per member and bucket are counted in NumPy from the events read by ranges of keys
+        (:func:`_keyed_bucket_rows`), without :func:`role_bucket_sql`'s joins; rows of members not in ``mm`` are
+        counted too, and left out (only ``mm``'s numbers are read).
 
     Yields
     ------
@@ -388,7 +374,7 @@ def role_feature_frames(con: Any, events: str, mm: str, bounds: list[pd.Timestam
     if keys is not None:
         a, p = _keyed_bucket_rows(con, events, keys, lits[-1], np.asarray(inst["us"], dtype=np.int64))
     else:
-        sums_sql, partners_sql = role_bucket_sql(events, mm, bounds, keyed=keyed)
+        sums_sql, partners_sql = role_bucket_sql(events, mm, bounds)
         a = con.execute(sums_sql).fetchnumpy()
         p = con.execute(partners_sql).fetchnumpy()
     m = np.asarray(mem["m"], dtype=np.int32)
@@ -457,7 +443,8 @@ def duckdb_epochs(con: Any, us: np.ndarray) -> np.ndarray:
 
 def _keyed_bucket_rows(con: Any, events: str, keys: str, last: str, inst_us: np.ndarray
                        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The rows of :func:`role_bucket_sql`'s two keyed queries, counted in NumPy by ranges of member keys.
+    """The rows of :func:`role_bucket_sql`'s two queries on stored events with member keys, counted in NumPy by
+    ranges of keys (each member numbered by its key).
 
     The events up to ``last`` (the last instant as a SQL literal) are read by ranges of whole communities
     (:func:`commlab.engines.keyed_sums.map_key_ranges`: four numbers per event, two threads counting while DuckDB
