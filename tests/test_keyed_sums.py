@@ -9,6 +9,7 @@ one community at a time.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -16,7 +17,7 @@ import pytest
 
 from commlab.analysis import features_sql as fsql
 from commlab.data import load_dataset
-from commlab.data.stored import TARGET_KEY, StoredEvents
+from commlab.data.stored import MEMBER_KEY, TARGET_KEY, StoredEvents
 from commlab.engines import keyed_sums
 from commlab.engines.duck import DuckDBEngine
 from commlab.errors import InvalidArgument
@@ -141,6 +142,26 @@ def test_a_target_key_of_another_community_is_a_clear_error(keyed, tmp_path, mon
     (tmp_path / stored.keys.name).write_bytes(stored.keys.read_bytes())
     with pytest.raises(InvalidArgument, match="another community"):
         _new(StoredEvents(path), members, AS_OFS[-1])
+
+
+@pytest.mark.parametrize("dropped", ["first", "last"])
+def test_events_of_a_key_missing_from_the_keys_table_are_a_clear_error(keyed, tmp_path, dropped):
+    """Every event up to the instant is read by one range of keys: a keys' table without the first or last key
+    (not one the import writes) leaves that member's events outside every range, and is refused, not dropped."""
+    stored, members = keyed
+    keys = pd.read_parquet(stored.keys)
+    gone = int(keys["member_key"].min() if dropped == "first" else keys["member_key"].max())
+    (tmp_path / stored.path.name).write_bytes(stored.path.read_bytes())
+    keys[keys["member_key"] != gone].to_parquet(tmp_path / stored.keys.name, index=False)
+    n = int((pq.read_table(stored.path).to_pandas()[MEMBER_KEY] == gone).sum())
+    assert n > 0
+    with pytest.raises(InvalidArgument, match=f"{n} stored events have no member key among"):
+        _new(StoredEvents(tmp_path / stored.path.name), members, AS_OFS[-1])
+    # the ranges cover the keys between communities' without a gap
+    con = duckdb.connect()
+    ranges = keyed_sums.key_ranges(con, f"read_parquet('{stored.keys}')", 7)
+    con.close()
+    assert ranges[0][0] == 1 and all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
 
 
 def test_the_64_bit_codes_give_the_32_bit_codes_sums(keyed, monkeypatch):

@@ -212,7 +212,8 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
 def key_ranges(con: duckdb.DuckDBPyConnection, keys: str, members_per_range: int | None = None
                ) -> list[tuple[int, int]]:
     """The keys of ``keys`` in ranges of whole communities, each of about ``members_per_range`` members or one
-    community (ranges of consecutive keys: the keys are ranked by community, then member).
+    community (ranges of consecutive keys: the keys are ranked by community, then member). The ranges follow each
+    other without a gap, from the smallest key to the largest: every event with a key between them is read once.
 
     By default a range holds a quarter of the members, at most :data:`MEMBERS_PER_RANGE`: at least about
     ``2 * _WORKERS`` ranges, so that the threads of :func:`map_key_ranges` share the work.
@@ -222,11 +223,13 @@ def key_ranges(con: duckdb.DuckDBPyConnection, keys: str, members_per_range: int
         members_per_range = max(1, min(MEMBERS_PER_RANGE, -(-int(n_keys) // (2 * _WORKERS))))
     bounds = con.sql(f"SELECT min(member_key), max(member_key) FROM {keys} GROUP BY community_id ORDER BY 1").fetchall()
     ranges: list[tuple[int, int]] = []
-    for lo, hi in bounds:
+    for lo, hi in ((int(a), int(b)) for a, b in bounds):
+        if ranges and hi <= ranges[-1][1]:  # within the range before (a keys' table the import did not write)
+            continue
         if ranges and hi - ranges[-1][0] < members_per_range:
-            ranges[-1] = (ranges[-1][0], int(hi))
+            ranges[-1] = (ranges[-1][0], hi)
         else:
-            ranges.append((int(lo), int(hi)))
+            ranges.append((ranges[-1][1] + 1 if ranges else lo, hi))
     return ranges
 
 
@@ -253,9 +256,18 @@ def map_key_ranges(con: duckdb.DuckDBPyConnection, events: str, ranges: list[tup
     Raises
     ------
     InvalidArgument
-        If an event of a range aims at a member key outside it: the keys (``keys`` names them in the message) do
-        not fit the events, whose interactions stay within a community.
+        If an event up to ``as_of`` has no member key within the ranges, or an event of a range aims at a member
+        key outside it: the keys (``keys`` names them in the message) do not fit the events, whose interactions
+        stay within a community.
     """
+    # the ranges follow each other (key_ranges): an event outside the first and last is read by none (a count
+    # pruned by the row groups' statistics of a stored file: 15-22 ms at 50 M events)
+    span = f"member_key BETWEEN {ranges[0][0]} AND {ranges[-1][1]}" if ranges else "FALSE"
+    ((outside,),) = con.sql(f"SELECT count(*) FROM {events} WHERE CAST(ts AS TIMESTAMPTZ) <= {as_of} "
+                            f"AND (member_key IS NULL OR NOT ({span}))").fetchall()
+    if outside:
+        raise InvalidArgument(f"{outside} stored events have no member key among {keys}: the keys do not fit "
+                              f"these events; delete the data cache entry, and the next load writes both again")
     out: list[T] = []
     with ThreadPoolExecutor(_WORKERS) as pool:
         pending: list = []
