@@ -455,15 +455,15 @@ def _keyed_bucket_rows(con: Any, events: str, keys: str, last: str, inst_us: np.
 
     The last event's ``epoch()`` is DuckDB's (:func:`duckdb_epochs`, one query over the maxima).
     """
-    from commlab.engines.keyed_sums import _NOT_ACTIVITY, _TYPES, key_ranges, map_key_ranges
+    from commlab.engines.keyed_sums import EVENT_CODES, NOT_ACTIVITY, key_ranges, map_key_ranges
 
     n_b = len(inst_us)
-    content = np.array([_TYPES.index(t) + 1 for t in S.CONTENT_EVENTS], dtype=np.uint8)
-    purchase = np.uint8(_TYPES.index("purchase") + 1)
+    content = np.array([EVENT_CODES.index(t) + 1 for t in S.CONTENT_EVENTS], dtype=np.uint8)
+    purchase = np.uint8(EVENT_CODES.index("purchase") + 1)
     n_inter = np.uint8(len(S.INTERACTION_EVENTS))  # the interaction types' codes are 1 to n_inter
 
     def count(lo: int, hi: int, ev: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-        act = np.flatnonzero(ev["et"] != _NOT_ACTIVITY)  # joining and leaving count for nothing here
+        act = np.flatnonzero(ev["et"] != NOT_ACTIVITY)  # joining and leaving count for nothing here
         mk, tk, us, et = (ev[c][act] for c in ("mk", "tk", "us", "et"))
         mk = mk.astype(np.int64) - lo  # positions in the range
         size = hi - lo + 1

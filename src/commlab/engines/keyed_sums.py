@@ -40,13 +40,13 @@ from commlab.data import schema as S
 from commlab.errors import InvalidArgument
 from commlab.instant import as_utc
 
-__all__ = ["key_ranges", "key_sums", "keyed_features_query", "map_key_ranges"]
+__all__ = ["EVENT_CODES", "NOT_ACTIVITY", "key_ranges", "key_sums", "keyed_features_query", "map_key_ranges"]
 
 #: The event types told apart by the sums: a code each from 1 (0: any other activity).
 #: The interaction types come first, so that an interaction is a code from 1 to their number.
-_TYPES: tuple[str, ...] = tuple(dict.fromkeys([*S.INTERACTION_EVENTS, *TYPE_COUNTS.values(), *S.CONTENT_EVENTS]))
+EVENT_CODES: tuple[str, ...] = tuple(dict.fromkeys([*S.INTERACTION_EVENTS, *TYPE_COUNTS.values(), *S.CONTENT_EVENTS]))
 #: The type code of the events that are not activity (:data:`ACTIVITY_EXCLUDED`).
-_NOT_ACTIVITY = 255
+NOT_ACTIVITY = 255
 
 
 def _quote(text: str) -> str:
@@ -55,10 +55,10 @@ def _quote(text: str) -> str:
 
 def _events_sql(events: str, first: int, last: int, *, amounts: bool = True) -> str:
     """SQL: the events up to ``$as_of`` of the member keys ``first`` to ``last`` as five numbers: member key,
-    target key (0: none, or the member itself), microseconds since 1970, the type's code in :data:`_TYPES`
-    (:data:`_NOT_ACTIVITY` for joining and leaving) and, with ``amounts``, the amount."""
-    codes = " ".join(f"WHEN {_quote(t)} THEN {i + 1}" for i, t in enumerate(_TYPES))
-    codes += " ".join(f" WHEN {_quote(t)} THEN {_NOT_ACTIVITY}" for t in ACTIVITY_EXCLUDED)
+    target key (0: none, or the member itself), microseconds since 1970, the type's code in :data:`EVENT_CODES`
+    (:data:`NOT_ACTIVITY` for joining and leaving) and, with ``amounts``, the amount."""
+    codes = " ".join(f"WHEN {_quote(t)} THEN {i + 1}" for i, t in enumerate(EVENT_CODES))
+    codes += " ".join(f" WHEN {_quote(t)} THEN {NOT_ACTIVITY}" for t in ACTIVITY_EXCLUDED)
     amt = ",\n       CAST(amount AS DOUBLE) AS amt" if amounts else ""
     return f"""
 SELECT CAST(member_key AS INTEGER) AS mk,
@@ -147,7 +147,7 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     us : ndarray of int64
         Each event's instant, microseconds since 1970-01-01 UTC.
     et : ndarray of uint8
-        Each event's type code: ``i + 1`` for :data:`_TYPES` ``[i]``, :data:`_NOT_ACTIVITY` for joining and
+        Each event's type code: ``i + 1`` for :data:`EVENT_CODES` ``[i]``, :data:`NOT_ACTIVITY` for joining and
         leaving (counted only for ``first_ts``), 0 for any other type.
     first : int
         The first key of the range.
@@ -168,17 +168,17 @@ def key_sums(mk: np.ndarray, tk: np.ndarray, us: np.ndarray, et: np.ndarray, *, 
     mk = mk - np.int32(first)  # positions in the range
     earliest = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(earliest, mk, us)
-    activity = et != _NOT_ACTIVITY
+    activity = et != NOT_ACTIVITY
     if not activity.all():
         mk, tk, us, et = mk[activity], tk[activity], us[activity], et[activity]
 
     def count(keys: np.ndarray) -> np.ndarray:
         return np.bincount(keys, minlength=size).astype(np.int64)
 
-    n_types = len(_TYPES) + 1
+    n_types = len(EVENT_CODES) + 1
     by_type = np.bincount(mk.astype(np.int64) * n_types + et, minlength=size * n_types).reshape(size, n_types)
     col: dict[str, np.ndarray] = {"n_events": by_type.sum(axis=1)}
-    code = {t: i + 1 for i, t in enumerate(_TYPES)}
+    code = {t: i + 1 for i, t in enumerate(EVENT_CODES)}
     for feature, kind in TYPE_COUNTS.items():
         col[feature] = by_type[:, code[kind]]
     col["ugc"] = sum(by_type[:, code[t]] for t in S.CONTENT_EVENTS)
@@ -333,7 +333,7 @@ def keyed_features_query(con: duckdb.DuckDBPyConnection, events: str, members: s
     week_end = np.full(size, never, dtype=np.int64)
     staff = np.zeros(size, dtype=bool)
     joined[k], week_end[k], staff[k] = mem["j"], mem["w"], mem["s"]
-    purchase = np.uint8(_TYPES.index("purchase") + 1)
+    purchase = np.uint8(EVENT_CODES.index("purchase") + 1)
 
     def sums(lo: int, hi: int, ev: dict[str, Any]) -> tuple[pa.Table, pa.Table | None]:
         mk, tk, us, et = (ev[c] for c in ("mk", "tk", "us", "et"))
