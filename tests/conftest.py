@@ -8,6 +8,10 @@ from typing import NoReturn
 
 import pytest
 
+from commlab.startup import skip_iri_grammar
+
+skip_iri_grammar()  # as the commlab command does: 0.9 s less in each worker that imports nbformat
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "commlab.errors", "commlab._sklearn_errors", "commlab.instant", "commlab.fmt", "commlab.i18n",
         "commlab.rules_text",
         "commlab.atomic", "commlab.outputs", "commlab.sanitize", "commlab.data.schema", "commlab.figure_outputs",
-        "commlab.settings",
+        "commlab.settings", "commlab.startup",
     )),
     ("data", ("commlab.data", "commlab.data.*", "commlab.replies", "commlab.replies.*", "commlab.privacy",
               "commlab.privacy.pseudonyms", "commlab.privacy.suppression", "commlab.privacy.leakscan",

@@ -150,6 +150,12 @@ def _step_process(plan: StepPlan, start: StepStart, kernel_name: str, timeout: f
         conn.close()
 
 
+#: What a step's process runs: the IRI grammar skipped before the step's modules import nbformat
+#: (:mod:`commlab.startup`), then :func:`_main`.
+_STEP_MAIN = ("from commlab.startup import skip_iri_grammar; skip_iri_grammar(); "
+              "from commlab.step_pool import _main; _main()")
+
+
 def _main() -> None:
     """Entry of a step's process: its arguments pickled on stdin, the pipe's descriptor as ``argv[1]``.
 
@@ -175,7 +181,7 @@ class _Spare:
         read, write = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from commlab.step_pool import _main; _main()", str(write)],
+                [sys.executable, "-c", _STEP_MAIN, str(write)],
                 stdin=subprocess.PIPE, pass_fds=(write,),
             )
         except BaseException:
