@@ -450,8 +450,8 @@ def _keyed_bucket_rows(con: Any, events: str, keys: str, last: str, inst_us: np.
     (:func:`commlab.engines.keyed_sums.map_key_ranges`: four numbers per event, two threads counting while DuckDB
     reads the next range); each event's bucket is the first instant of ``inst_us`` (microseconds) at or after it.
     The member keys are dense, so the sums per (member, bucket) are array positions (``bincount``), and each
-    (target, source) pair's first bucket comes from one sort of their codes. At 50 M events (7 instants) the two
-    queries' groupings took 8.5 s (15.0 s of CPU) of the notebook's transitions.
+    (target, source) pair's first bucket comes from one sort of their codes. At 50 M events (7 instants) the
+    notebook's transitions took 8.5 s (15.0 s of CPU) with the two queries' groupings, 6.4-7.0 s (10.5-11.2 s) so.
 
     The last event's ``epoch()`` is DuckDB's (:func:`duckdb_epochs`, one query over the maxima).
     """

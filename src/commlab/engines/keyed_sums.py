@@ -250,8 +250,9 @@ def map_key_ranges(con: duckdb.DuckDBPyConnection, events: str, ranges: list[tup
 
     ``ev`` holds the range's events up to ``as_of`` (a SQL ``TIMESTAMPTZ`` literal) as NumPy arrays
     (:func:`_events_sql`: ``mk``, ``tk``, ``us``, ``et``) and, with ``amounts``, ``amt`` as an Arrow array (with its
-    NULLs). DuckDB reads a range while ``fn`` runs on the
-    ranges read before, in :data:`_WORKERS` threads (at most that many ranges summed and one read at a time).
+    NULLs). DuckDB reads a range while ``fn`` runs on the ranges read before, in :data:`_WORKERS` threads (at most
+    that many ranges summed and one read at a time). Used by the member features (:func:`keyed_features_query`)
+    and notebook 02's role transitions (:mod:`commlab.analysis.transitions`).
 
     Raises
     ------
