@@ -17,16 +17,16 @@ def _run(code: str) -> list[str]:
 
 
 def test_nbformat_still_validates_notebooks_without_the_grammar():
-    got = _run("import sys, time\n"
+    got = _run("import sys\n"
                "from commlab.startup import skip_iri_grammar\n"
                "first = skip_iri_grammar()\n"
-               "t = time.process_time(); import nbformat; took = time.process_time() - t\n"
+               "import nbformat\n"
                "nb = nbformat.read('notebooks/01_overview.ipynb', as_version=4)\n"
                "nbformat.validate(nb)\n"
                "bad = nbformat.v4.new_notebook(); bad.cells.append({'cell_type': 'code'})\n"
                "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('refused')\n"
-               "print(first, sys.modules['rfc3987_syntax'], skip_iri_grammar(), took < 0.6)")
-    assert got == ["refused", "True", "None", "False", "True"]
+               "print(first, sys.modules['rfc3987_syntax'], skip_iri_grammar())")
+    assert got == ["refused", "True", "None", "False"]
 
 
 def test_a_process_that_imported_jsonschema_first_keeps_its_iri_checks():

@@ -169,7 +169,7 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
     dict or None
         For clean events: ``rows``, ``first``, ``last`` (UTC), ``keyed`` (the checks left the members and
         targets to the copy's keys: its unknown members and targets are still to be counted) and ``copy``, a
-        function ``copy(con, out, sort, spill)`` that writes them to ``out`` with their member keys as the chunked
+        function ``copy(con, out, spill)`` that writes them to ``out`` with their member keys as the chunked
         path writes them (in (``community_id``, ``ts``) order, by :func:`commlab.data.ordered_copy.ordered_copy`,
         spilling into the folder ``spill``) on a DuckDB connection. ``None`` when the file is not
         :func:`eligible`, the other tables lack the columns
@@ -214,9 +214,9 @@ def check_events_sql(path: str | Path, *, communities: pd.DataFrame, members: pd
                 "members looked up as keyed" if keyed else "members looked up")
     mem_frame = members_frame(members)
 
-    def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
+    def copy(con: duckdb.DuckDBPyConnection, out: Path, spill: Path) -> None:
         # ranked by the sorted ids, as the chunked path sorts; ordered and keyed by a distribution sort, whether or
-        # not the rows are in order already (``sort``, as the chunked path's copy, is not asked)
+        # not the rows are in order already
         communities = pc.unique(comm.column("c").drop_null()).sort()
         keys = write_member_keys(con, mem_frame, out.with_name(KEYS_FILE))
         ordered_copy(path, out, names=_output_names(schema), communities=communities, keys=keys, spill=spill,

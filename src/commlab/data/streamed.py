@@ -206,7 +206,7 @@ def stream_events(path: str | Path, *, communities: pd.DataFrame, members: pd.Da
 
 
 def _chunked_copy(part: Path, ranks: pd.Index, members: pd.DataFrame | None) -> Callable[..., None] | None:
-    """How the checked chunks at ``part`` are ordered: a ``copy(con, out, sort, spill)`` as the SQL checks give.
+    """How the checked chunks at ``part`` are ordered: a ``copy(con, out, spill)`` as the SQL checks give.
 
     The chunks' rows are dealt and sorted by :func:`commlab.data.ordered_copy.ordered_copy` (ranked by ``ranks``,
     the sorted community ids; ties in file order), and each member and target gets its key as the SQL path's copy
@@ -220,7 +220,7 @@ def _chunked_copy(part: Path, ranks: pd.Index, members: pd.DataFrame | None) -> 
         return None
     communities = pa.array(list(ranks), type=pa.string())
 
-    def copy(con: duckdb.DuckDBPyConnection, out: Path, sort: bool, spill: Path) -> None:
+    def copy(con: duckdb.DuckDBPyConnection, out: Path, spill: Path) -> None:
         keys = None if members is None else write_member_keys(con, members_frame(members), out.with_name(KEYS_FILE))
         ordered_copy(part, out, names=names, communities=communities, keys=keys, spill=spill, con=con)
         if keys is not None and (unknown := unknown_keys(out)):
@@ -247,7 +247,7 @@ def _checked_in_sql(path: str | Path, communities: pd.DataFrame, members: pd.Dat
     if write:
         out.path = work / "events.parquet"
         try:
-            _write_ordered(Path(path), out.path, work / "spill", got["copy"], sort=True)
+            _write_ordered(Path(path), out.path, work / "spill", got["copy"])
         except Exception as exc:  # noqa: BLE001 - e.g. no room left on the disk
             out.path.unlink(missing_ok=True)
             out.path.with_name(KEYS_FILE).unlink(missing_ok=True)
@@ -318,11 +318,12 @@ class _PartWriter:
 
 
 def _write_ordered(part: Path, out: Path, spill: Path, copy: Callable[..., None] | None = None, *,
-                   sort: bool) -> None:
+                   sort: bool = True) -> None:
     """Copy ``part`` to ``out`` without the rank column, in (rank, ts, row) order when ``sort``.
 
-    ``copy(con, out, sort, spill)``, when given, writes instead (the events checked in SQL, copied from the
-    user's file: :func:`commlab.data.checks_sql.check_events_sql`), on a connection with the same limits.
+    ``copy(con, out, spill)``, when given, writes instead, always in that order and with the member keys (the
+    distribution sort of :func:`_chunked_copy`, or of the events checked in SQL, copied from the user's file:
+    :func:`commlab.data.checks_sql.check_events_sql`), on a connection with the same limits.
     """
     con = duckdb.connect()
     try:
@@ -334,7 +335,7 @@ def _write_ordered(part: Path, out: Path, spill: Path, copy: Callable[..., None]
         con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
         con.execute("SET preserve_insertion_order = true")
         if copy is not None:
-            copy(con, out, sort, spill)
+            copy(con, out, spill)
             return
         own_row = _ROW in pq.read_schema(part).names
         row = _ROW if own_row else "file_row_number"
